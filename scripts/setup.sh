@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set-up for a fresh Debian 12 host (root, Node 20): the Debian packages dom0 runs with, the npm
+# dependencies, and the build. Safe to run any number of times: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  qemu-system-x86 qemu-utils      # the engine and its image tool
+  xenstore-utils                  # Xen's own xenstore-* clients (tests and users)
+  iproute2 nftables dnsmasq-base  # bridges, taps, namespaces
+  busybox-static cpio xorriso     # guest images built by the project
+  lvm2 kmod procps psmisc
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+node scripts/build.mjs

@@ -1,0 +1,22 @@
+import type { CommandDefinition } from './command.js';
+import { helpCommand } from './commands/help.js';
+
+/**
+ * Every `xl` subcommand, in the order `xl help` lists them (Xen's cmdtable order, then ours).
+ * Add a command by adding its file under `commands/` and one line here.
+ */
+const COMMANDS: readonly CommandDefinition[] = [
+  helpCommand,
+];
+
+export function commandTable(): readonly CommandDefinition[] {
+  return COMMANDS;
+}
+
+/** Xen's `cmdtable_lookup`: an exact name, else the one command the prefix names. */
+export function lookupCommand(name: string): CommandDefinition | undefined {
+  const exact = COMMANDS.find((c) => c.name === name);
+  if (exact !== undefined) return exact;
+  const matches = COMMANDS.filter((c) => c.name.startsWith(name));
+  return matches.length === 1 ? matches[0] : undefined;
+}

@@ -1,0 +1,48 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** What every command handler gets: the global options and the process's streams. */
+export interface CommandContext {
+  /** Global `-N`: only commands with `canDryRun` see it true. */
+  readonly dryRun: boolean;
+  /** Global `-f`. */
+  readonly force: boolean;
+  /** Count of global `-v`. */
+  readonly verbose: number;
+  /** `--json`: the CLI prints `data` as JSON instead of calling `render`. */
+  readonly json: boolean;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly stdin: Readable;
+  readonly stdout: Writable;
+  readonly stderr: Writable;
+  /** A warning line for stderr (kept out of `--json` stdout). */
+  warn(line: string): void;
+}
+
+/** What a handler returns: data, and how it ended. The CLI prints it (text or JSON). */
+export interface CommandResult<T = unknown> {
+  readonly data?: T;
+  /** Exit status; 0 when absent. */
+  readonly exitCode?: number;
+}
+
+/**
+ * One `xl` subcommand. `name`, `usage`, `summary` and `optionsHelp` are Xen's cmdtable strings
+ * (what `xl help CMD` prints); `canDryRun`/`modifies` are its `can_dryrun`/`modifies` flags.
+ */
+export interface CommandDefinition<T = unknown> {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly optionsHelp?: string;
+  readonly canDryRun: boolean;
+  readonly modifies: boolean;
+  run(ctx: CommandContext, args: readonly string[]): Promise<CommandResult<T>>;
+  /** Xen's text rendering of `data` (exactly what Xen prints to stdout). Absent: print nothing. */
+  render?(data: T): string;
+}
+
+/** Erases a command's data type for the table. */
+export function defineCommand<T>(def: CommandDefinition<T>): CommandDefinition {
+  return def;
+}

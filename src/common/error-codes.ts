@@ -1,0 +1,36 @@
+/**
+ * The registry of stable error codes. Append only: a code, once shipped, keeps its meaning,
+ * because scripts match on it (`xl --json` prints it). Group by area; one line each.
+ */
+export const ERROR_CODES = {
+  // cli
+  USAGE: 'Bad command line (unknown option, missing argument)',
+  COMMAND_NOT_IMPLEMENTED: 'No such xl subcommand',
+  DRYRUN_UNSUPPORTED: 'The command does not implement -N',
+  // config: xl.cfg grammar and values
+  CFG_SYNTAX: 'xl.cfg syntax error',
+  CFG_READ: 'A config file could not be read',
+  CFG_VALUE: 'A config setting has a value of the wrong type or out of range',
+  CFG_LEGACY: 'A legacy (Python-style) config uses something outside the supported subset',
+  SPEC_DISK: 'A disk specification is invalid',
+  SPEC_VIF: 'A vif specification is invalid',
+  SPEC_CPUS: 'A CPU list is invalid',
+  SPEC_PCI: 'A PCI specification is invalid',
+  SPEC_USB: 'A USB controller or device specification is invalid',
+  SPEC_DEVICE: 'A device specification (vfb, channel, vkb, vtpm, p9, ...) is invalid',
+  // xenstore
+  XS_PROTOCOL: 'A xenstore request failed',
+  XS_STATE: 'The xenstore state directory is unusable',
+  // daemon / api
+  DAEMON_UNAVAILABLE: 'dom0d could not be reached or started',
+  API: 'The API returned an error',
+  // domains
+  DOMAIN_NOT_FOUND: 'No such domain',
+  DOMAIN_EXISTS: 'A domain with that name already exists',
+  DOMAIN_STATE: 'The operation is not allowed in the domain\'s current state',
+  QEMU: 'QEMU failed',
+  HOST_CAPABILITY: 'The host lacks something the config needs',
+  IO: 'A file or socket operation failed',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

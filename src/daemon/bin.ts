@@ -1,0 +1,3 @@
+import { dom0dMain } from './main.js';
+
+process.exitCode = await dom0dMain(process.argv.slice(2));

@@ -1,0 +1,13 @@
+/**
+ * `dom0d [SUBCOMMAND] [options]`: the host daemon. Subcommands are added as the daemon grows
+ * (`xenstored` runs the xenstore server alone in the foreground). Returns the exit status.
+ */
+export function dom0dMain(argv: readonly string[]): Promise<number> {
+  const sub = argv[0];
+  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
+    process.stdout.write('Usage: dom0d [help]\n');
+    return Promise.resolve(0);
+  }
+  process.stderr.write(`dom0d: unknown subcommand '${sub}'\nhint: run 'dom0d help'\n`);
+  return Promise.resolve(2);
+}
