@@ -1,0 +1,2 @@
+// The API's public surface. `cli` and `web` reach the rest of dom0 only through here.
+export type { CfgDocument, CfgSetting, CfgValue } from '../config/index.js';

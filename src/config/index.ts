@@ -1,0 +1,2 @@
+// The config area's public surface: xl.cfg grammar, spec strings, DomainConfig, legacy configs.
+export type { CfgAtom, CfgDocument, CfgList, CfgSetting, CfgValue } from './cfg/types.js';
