@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { defboolJson, libxlJson, libxlStruct, yajlString } from './libxl-json.js';
+
+test('libxlJson() writes YAJL beautify layout with the final newline', () => {
+  assert.equal(
+    libxlJson({ pdev_path: '/dev/vg/guest-volume', vdev: 'hda', format: 'raw', readwrite: 1 }),
+    '{\n    "pdev_path": "/dev/vg/guest-volume",\n    "vdev": "hda",\n    "format": "raw",\n    "readwrite": 1\n}\n',
+  );
+});
+
+test('libxlJson() nests objects and arrays one element per line', () => {
+  const text = libxlJson({ a: { b: [0, 1], c: null, d: true, e: false }, f: -3, g: 18446744073709551615n });
+  assert.equal(
+    text,
+    '{\n    "a": {\n        "b": [\n            0,\n            1\n        ],\n        "c": null,\n' +
+      '        "d": true,\n        "e": false\n    },\n    "f": -3,\n    "g": 18446744073709551615\n}\n',
+  );
+});
+
+test('libxlJson() writes empty objects and arrays as YAJL does', () => {
+  assert.equal(libxlJson({}), '{\n\n}\n');
+  assert.equal(libxlJson({ x: {}, y: [] }), '{\n    "x": {\n\n    },\n    "y": [\n\n    ]\n}\n');
+  assert.equal(libxlJson([{}]), '[\n    {\n\n    }\n]\n');
+});
+
+test('libxlJson() skips undefined members and rejects non-integers', () => {
+  assert.equal(libxlJson({ a: undefined, b: 1 }), '{\n    "b": 1\n}\n');
+  assert.throws(() => libxlJson(1.5), RangeError);
+});
+
+test('yajlString() escapes like yajl_string_encode, solidus untouched', () => {
+  assert.equal(yajlString('a/b"c\\d'), '"a/b\\"c\\\\d"');
+  assert.equal(yajlString('\b\f\n\r\t'), '"\\b\\f\\n\\r\\t"');
+  assert.equal(yajlString('\u0001\u001f\u007f é'), '"\\u0001\\u001F\u007f é"');
+});
+
+test('libxlStruct() leaves out members equal to their default', () => {
+  const s = libxlStruct([
+    ['backend_domid', 'integer', 0],
+    ['backend_domname', 'string', undefined],
+    ['pdev_path', 'string', ''],
+    ['devid', { init: -1 }, -1],
+    ['mtu', 'integer', 1500],
+    ['backend', { init: 'unknown' }, 'unknown'],
+    ['format', { init: 'unknown' }, 'raw'],
+    ['direct_io_safe', 'bool', false],
+    ['discard_enable', 'defbool', defboolJson(undefined)],
+    ['trusted', 'defbool', defboolJson(false)],
+    ['mac', 'mac', '00:00:00:00:00:00'],
+    ['uuid', 'uuid', '00000000-0000-0000-0000-000000000000'],
+    ['list', 'array', []],
+    ['kv', 'key_value_list', {}],
+    ['vnc', 'aggregate', {}],
+  ]);
+  assert.deepEqual(Object.keys(s), ['pdev_path', 'mtu', 'format', 'trusted', 'vnc']);
+  assert.equal(s.trusted, 'False');
+});
