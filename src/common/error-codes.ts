@@ -31,6 +31,9 @@ export const ERROR_CODES = {
   QEMU: 'QEMU failed',
   HOST_CAPABILITY: 'The host lacks something the config needs',
   IO: 'A file or socket operation failed',
+  // daemon / domains (dom0d)
+  DAEMON_RUNNING: 'Another dom0d already serves this run directory',
+  NOT_SUPPORTED: 'The operation is not available on this host or for this domain (yet)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
