@@ -9,6 +9,7 @@ APT_PACKAGES=(
   xenstore-utils                  # Xen's own xenstore-* clients (tests and users)
   iproute2 nftables dnsmasq-base  # bridges, taps, namespaces
   busybox-static cpio xorriso     # guest images built by the project
+  syslinux syslinux-common isolinux mtools  # boot loaders of the hvm test guests (scripts/guests)
   lvm2 kmod procps psmisc
 )
 
@@ -27,3 +28,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 node scripts/build.mjs
+# Test guests from Debian packages (cached in ${DOM0_GUEST_DIR:-/var/cache/dom0/guests}).
+bash scripts/guests/build.sh --quiet

@@ -1,0 +1,61 @@
+#!/bin/sh
+# /init of the project's test guest (busybox-static initramfs). Its contract, which tests rely on:
+#
+# Console: the device named by the LAST `console=` on the kernel command line (options after a
+#   comma ignored; ttyS0 when there is none), e.g. `console=hvc0` (virtio-console) or
+#   `console=ttyS0`. /init waits up to 5 s for that device (hvc0 appears once virtio_console is
+#   loaded). Every other `console=` device (e.g. tty0, the VGA screen) gets the readiness line too.
+# Readiness: once modules are loaded and acpid runs, the line `DOM0-GUEST-READY` is printed, then
+#   the prompt `dom0-guest# `. The kernel log level is lowered to emergencies only at start, so
+#   kernel messages do not interleave with the guest's lines (a panic still prints).
+# Input: one command a line (the tty echoes what it receives):
+#   poweroff   prints `DOM0-GUEST-POWEROFF`, powers off at once (ACPI S5)
+#   reboot     prints `DOM0-GUEST-REBOOT`, resets at once
+#   panic      kernel panic via sysrq (`panic=-1` + QEMU `-no-reboot` makes QEMU exit;
+#              a pvpanic device reports it as GUEST_PANICKED)
+#   anything else runs with `sh -c` (e.g. `echo hello`, `cat /proc/cmdline`, `ls /sys/block`).
+# ACPI power button (QMP system_powerdown): acpid prints `DOM0-GUEST-POWEROFF` and powers off.
+# Modules (scripts/guests/modules.list): groups `base` (button, evdev, pvpanic) and `virtio`
+#   (pci, mmio, blk, net, console, balloon, rng, scsi, input: loaded on every machine so that
+#   hotplugged virtio devices work) always; `ata` (ata_piix, sd_mod, sr_mod, isofs) only when
+#   the machine has an IDE controller (PCI class 0x0101), as hvm guests on `pc` do.
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /run
+echo 1 >/proc/sys/kernel/printk
+load() { while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done <"/etc/modules.$1"; }
+load base
+load virtio
+for class in /sys/bus/pci/devices/*/class; do
+  case "$(cat "$class")" in 0x0101*) load ata; break ;; esac
+done
+
+con=ttyS0
+all=""
+for word in $(cat /proc/cmdline); do
+  case "$word" in
+    console=*) c=${word#console=}; c=${c%%,*}; con=$c; all="$all $c" ;;
+  esac
+done
+i=0
+while [ ! -c "/dev/$con" ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+echo "$con" >/run/console
+
+acpid
+exec </dev/"$con" >/dev/"$con" 2>&1
+for c in $all; do [ "$c" = "$con" ] || echo DOM0-GUEST-READY >"/dev/$c" 2>/dev/null; done
+echo DOM0-GUEST-READY
+while :; do
+  printf 'dom0-guest# '
+  # EOF (nothing attached to the console's backend): wait and read again.
+  IFS= read -r line || { sleep 1; continue; }
+  case "$line" in
+    poweroff) echo DOM0-GUEST-POWEROFF; poweroff -f ;;
+    reboot) echo DOM0-GUEST-REBOOT; reboot -f ;;
+    panic) echo c >/proc/sysrq-trigger ;;
+    '') ;;
+    *) sh -c "$line" ;;
+  esac
+done
