@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pathsEnv, resolvePaths } from './paths.js';
+import { pathsEnv, resolvePaths } from '../../src/common/index.js';
 
 test('resolvePaths() uses the system directories for root', () => {
   const p = resolvePaths({}, { uid: 0, home: '/root', cwd: '/' });

@@ -1,0 +1,77 @@
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+
+/**
+ * Domain-0 is the host itself (design.md): its row in `xl list` and `xl uptime` comes from
+ * Linux's /proc. Clock ticks in /proc are USER_HZ, which is 100 on every Linux ABI we run on.
+ */
+const USER_HZ = 100;
+const NS_PER_TICK = 1e9 / USER_HZ;
+
+export interface HostStats {
+  /** MemTotal, KiB. */
+  readonly memKiB: number;
+  /** CPUs this process may use (`nproc`). */
+  readonly cpus: number;
+  /** CPU time spent outside idle by all CPUs, ns (/proc/stat). */
+  readonly cpuTimeNs: number;
+  /** Seconds since boot (/proc/uptime). */
+  readonly uptimeSec: number;
+}
+
+export async function readHostStats(): Promise<HostStats> {
+  const [meminfo, stat, uptime] = await Promise.all([
+    readFile('/proc/meminfo', 'utf8'),
+    readFile('/proc/stat', 'utf8'),
+    readFile('/proc/uptime', 'utf8'),
+  ]);
+  return {
+    memKiB: parseMemTotalKiB(meminfo),
+    cpus: availableParallelism(),
+    cpuTimeNs: parseBusyCpuNs(stat),
+    uptimeSec: Number.parseFloat(uptime),
+  };
+}
+
+/** `MemTotal:  24684360 kB` → 24684360. */
+export function parseMemTotalKiB(meminfo: string): number {
+  const m = /^MemTotal:\s+(\d+)\s*kB/m.exec(meminfo);
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** The aggregate `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal ... → busy ns. */
+export function parseBusyCpuNs(stat: string): number {
+  const m = /^cpu\s+(.*)$/m.exec(stat);
+  if (m === null) return 0;
+  const f = (m[1] as string).trim().split(/\s+/).map(Number);
+  const at = (i: number): number => f[i] ?? 0;
+  const busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
+  return busy * NS_PER_TICK;
+}
+
+/** CPU time (user + system) of a live process, ns; null when it is gone. */
+export async function processCpuTimeNs(pid: number): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  return parseProcStatCpuNs(text);
+}
+
+/** /proc/PID/stat: fields after the `(comm)`; utime and stime are fields 14 and 15. */
+export function parseProcStatCpuNs(text: string): number {
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11] ?? 0) + Number(rest[12] ?? 0)) * NS_PER_TICK;
+}
+
+/** True when a process with `pid` exists (it may belong to another user). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: unknown) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { isToolstackError } from '../common/index.js';
+import type { DomainDriver } from './driver.js';
+import { ProcessOnlyDriver } from './driver.js';
+import { DomainManager } from './manager.js';
+import type { DomainRecord, NewDomain } from './record.js';
+
+const root = mkdtempSync(join(tmpdir(), 'dom0-manager-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const dir = (): string => join(root, `d${++n}`);
+const dom = (name: string): NewDomain => ({ name, config: {}, memKiB: 65536, vcpus: 1 });
+
+/** Records the driver calls in order; the machine is imaginary (an edge-case fake). */
+class RecordingDriver extends ProcessOnlyDriver implements DomainDriver {
+  readonly calls: string[] = [];
+  override start(r: DomainRecord): Promise<{ qemuPid: null; sockets: { qmp: string } }> {
+    this.calls.push(`start ${r.name}`);
+    return Promise.resolve({ qemuPid: null, sockets: { qmp: `/q/${r.domid}` } });
+  }
+  override async pause(r: DomainRecord): Promise<void> {
+    this.calls.push(`pause ${r.name}`);
+    await new Promise((res) => setTimeout(res, 5));
+  }
+  override unpause(r: DomainRecord): Promise<void> {
+    this.calls.push(`unpause ${r.name}`);
+    return Promise.resolve();
+  }
+}
+
+test('create() starts paused, then runs; pause/unpause go through the driver in job order', async () => {
+  const driver = new RecordingDriver();
+  const m = await DomainManager.open({ domainsDir: dir(), driver });
+  const rec = await m.create(dom('g'));
+  assert.equal(rec.state, 'running');
+  assert.equal(rec.sockets.qmp, '/q/1');
+  assert.ok(rec.startTime !== null);
+  const [p, u] = await Promise.all([m.pause(rec.domid), m.unpause(rec.domid)]);
+  assert.deepEqual([p.state, u.state], ['paused', 'running']);
+  assert.deepEqual(driver.calls, ['start g', 'unpause g', 'pause g', 'unpause g']);
+  await assert.rejects(m.unpause(rec.domid), (e: unknown) => isToolstackError(e, 'DOMAIN_STATE'));
+});
+
+test('a failed start leaves nothing behind and frees the name', async () => {
+  const m = await DomainManager.open({ domainsDir: dir() });
+  await assert.rejects(m.create(dom('g')), (e: unknown) => isToolstackError(e, 'NOT_SUPPORTED'));
+  assert.equal(m.registry.size, 0);
+  assert.equal((await m.register(dom('g'))).domid, 2);
+});
+
+test('resolve() takes a domid or a name, failing as xl find_domain does', async () => {
+  const m = await DomainManager.open({ domainsDir: dir() });
+  await m.register(dom('web'));
+  assert.equal(m.resolve('1').name, 'web');
+  assert.equal(m.resolve('web').domid, 1);
+  assert.throws(() => m.resolve('nope'), (e: unknown) =>
+    isToolstackError(e, 'DOMAIN_NOT_FOUND') && e.lines?.[0] === 'nope is an invalid domain identifier (rc=-6)');
+  assert.throws(() => m.resolve('9'), (e: unknown) => isToolstackError(e, 'DOMAIN_NOT_FOUND'));
+});
+
+test('adoptAll() keeps live domains, marks dead machines crashed, finishes half-done creates', async () => {
+  const d = dir();
+  const m = await DomainManager.open({ domainsDir: d });
+  await m.register(dom('alive'));
+  const dead = await m.register(dom('dead'));
+  await m.registry.update(dead.domid, { qemuPid: 2 ** 22 + 7 });
+  await m.registry.reserve(dom('half'));
+  await m.registry.flush();
+  const again = await DomainManager.open({ domainsDir: d });
+  assert.deepEqual(await again.adoptAll(), { adopted: 1, crashed: 1, removed: 1 });
+  assert.deepEqual(again.registry.list().map((r) => [r.domid, r.name, r.state, r.shutdownReason]), [
+    [1, 'alive', 'running', null],
+    [2, 'dead', 'shutdown', 'crash'],
+  ]);
+  await again.destroy(2);
+  assert.equal(again.registry.size, 1);
+});

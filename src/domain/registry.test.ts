@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { isToolstackError } from '../common/index.js';
+import { DomainEvents } from './events.js';
+import type { DomainEvent } from './events.js';
+import type { NewDomain } from './record.js';
+import { DomainRegistry } from './registry.js';
+
+const root = mkdtempSync(join(tmpdir(), 'dom0-registry-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const freshDir = (): string => join(root, `d${++n}`);
+const dom = (name: string): NewDomain => ({ name, config: { c_info: { name } }, memKiB: 131072, vcpus: 1 });
+
+test('reserve() allocates increasing domids from 1, unique names and uuids', async () => {
+  const reg = await DomainRegistry.open(freshDir());
+  const a = await reg.reserve(dom('a'));
+  const b = await reg.reserve(dom('b'));
+  assert.deepEqual([a.domid, b.domid, a.state], [1, 2, 'creating']);
+  assert.match(a.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.notEqual(a.uuid, b.uuid);
+  await assert.rejects(reg.reserve(dom('a')), (e: unknown) => isToolstackError(e, 'DOMAIN_EXISTS'));
+  await assert.rejects(reg.reserve(dom('Domain-0')), (e: unknown) => isToolstackError(e, 'DOMAIN_EXISTS'));
+  await assert.rejects(reg.reserve(dom('x/y')), (e: unknown) => isToolstackError(e, 'CFG_VALUE'));
+});
+
+test('of concurrent reservations of one name exactly one succeeds', async () => {
+  const reg = await DomainRegistry.open(freshDir());
+  const results = await Promise.allSettled(Array.from({ length: 10 }, () => reg.reserve(dom('same'))));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  assert.equal(reg.size, 1);
+});
+
+test('records persist atomically and reload with the same domids, names and state', async () => {
+  const dir = freshDir();
+  const reg = await DomainRegistry.open(dir);
+  const a = await reg.reserve(dom('a'));
+  await reg.reserve(dom('b'));
+  await reg.transition(a.domid, 'running', { qemuPid: 1234, sockets: { qmp: '/run/q.sock' }, startTime: 5 });
+  await reg.rename(2, 'b2');
+  await reg.flush();
+  assert.deepEqual(readdirSync(dir).sort(), ['1.json', '2.json', 'next-domid']);
+  const again = await DomainRegistry.open(dir);
+  assert.deepEqual(again.list(), reg.list());
+  assert.equal(again.byName('b2')?.domid, 2);
+  assert.equal((await again.reserve(dom('c'))).domid, 3);
+});
+
+test('domids are not reused after a destroy, even across a reload', async () => {
+  const dir = freshDir();
+  const reg = await DomainRegistry.open(dir);
+  const a = await reg.reserve(dom('a'));
+  await reg.transition(a.domid, 'dying');
+  await reg.transition(a.domid, 'destroyed');
+  assert.deepEqual(readdirSync(dir), ['next-domid']);
+  assert.equal((await reg.reserve(dom('a'))).domid, 2);
+  const again = await DomainRegistry.open(dir);
+  assert.equal((await again.reserve(dom('z'))).domid, 3);
+});
+
+test('an unreadable record is skipped with a warning; stale temp files are removed', async () => {
+  const dir = freshDir();
+  const reg = await DomainRegistry.open(dir);
+  await reg.reserve(dom('good'));
+  writeFileSync(join(dir, '7.json'), '{"version":1, "domid": 7');
+  writeFileSync(join(dir, '1.json.99.1.tmp'), 'partial');
+  const warnings: string[] = [];
+  const again = await DomainRegistry.open(dir, { warnings });
+  assert.deepEqual(again.list().map((r) => r.name), ['good']);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /7\.json/);
+  assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
+});
+
+test('events follow persisted changes', async () => {
+  const events = new DomainEvents();
+  const seen: string[] = [];
+  events.on((e: DomainEvent) => seen.push(e.type === 'state' ? `${e.from}>${e.to}` : e.type));
+  const dir = freshDir();
+  const reg = await DomainRegistry.open(dir, { events });
+  const a = await reg.reserve(dom('a'));
+  await reg.transition(a.domid, 'paused');
+  assert.equal(JSON.parse(readFileSync(join(dir, '1.json'), 'utf8')).state, 'paused');
+  await reg.rename(a.domid, 'b');
+  await reg.transition(a.domid, 'dying');
+  await reg.transition(a.domid, 'destroyed');
+  assert.deepEqual(seen, ['created', 'creating>paused', 'renamed', 'paused>dying', 'dying>destroyed', 'destroyed']);
+});
