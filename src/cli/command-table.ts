@@ -1,5 +1,7 @@
 import type { CommandDefinition } from './command.js';
 import { helpCommand } from './commands/help.js';
+import { blockAttachCommand } from './commands/block-attach.js';
+import { networkAttachCommand } from './commands/network-attach.js';
 
 /**
  * Every `xl` subcommand, in the order `xl help` lists them (Xen's cmdtable order, then ours).
@@ -7,6 +9,8 @@ import { helpCommand } from './commands/help.js';
  */
 const COMMANDS: readonly CommandDefinition[] = [
   helpCommand,
+  networkAttachCommand,
+  blockAttachCommand,
 ];
 
 export function commandTable(): readonly CommandDefinition[] {

@@ -1,0 +1,80 @@
+// Golden cases for `xl -N block-attach` / `xl -N network-attach` (and other spec parsers):
+// each `*.golden` file here holds blocks of
+//   === ["xl", "arguments", ...]      (one or more command lines sharing the expectation)
+//   --- rc N
+//   --- stdout                         (verbatim lines up to the next `---`)
+//   --- stderr
+//   --- end
+// Lines outside blocks starting with `#` are comments. xl runs in-process.
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { xlMain } from '../../../src/cli/main.js';
+
+const DIR = join(import.meta.dirname, '..', '..', '..', '..', 'test', 'golden', 'spec');
+
+interface Case {
+  readonly argvs: string[][];
+  readonly rc: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly line: number;
+}
+
+function parseGolden(text: string): Case[] {
+  const lines = text.split('\n');
+  const cases: Case[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const l = lines[i] as string;
+    if (!l.startsWith('=== ')) {
+      i++;
+      continue;
+    }
+    const line = i + 1;
+    const argvs: string[][] = [];
+    while ((lines[i] ?? '').startsWith('=== ')) argvs.push(JSON.parse((lines[i++] as string).slice(4)) as string[]);
+    const rcLine = lines[i++] ?? '';
+    assert.match(rcLine, /^--- rc \d+$/, `line ${i}: expected --- rc`);
+    const section = (name: string): string => {
+      assert.equal(lines[i++], `--- ${name}`, `line ${i}: expected --- ${name}`);
+      const body: string[] = [];
+      while (!(lines[i] ?? '--- ').startsWith('--- ')) body.push(lines[i++] as string);
+      return body.map((b) => `${b}\n`).join('');
+    };
+    const stdout = section('stdout');
+    const stderr = section('stderr');
+    assert.equal(lines[i++], '--- end');
+    cases.push({ argvs, rc: Number(rcLine.slice(7)), stdout, stderr, line });
+  }
+  return cases;
+}
+
+async function runXl(argv: readonly string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (b: Buffer) => out.push(b));
+  stderr.on('data', (b: Buffer) => err.push(b));
+  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: '/' });
+  return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+for (const file of readdirSync(DIR).filter((f) => f.endsWith('.golden')).sort()) {
+  test(`golden ${file}`, async () => {
+    const cases = parseGolden(readFileSync(join(DIR, file), 'utf8'));
+    assert.ok(cases.length > 0);
+    for (const c of cases) {
+      for (const argv of c.argvs) {
+        const r = await runXl(argv);
+        const where = `${file}:${c.line} xl ${JSON.stringify(argv)}`;
+        assert.equal(r.stdout, c.stdout, `${where}: stdout`);
+        assert.equal(r.rc, c.rc, `${where}: exit status`);
+        assert.equal(r.stderr, c.stderr, `${where}: stderr`);
+      }
+    }
+  });
+}
