@@ -7,7 +7,7 @@ let seq = 0;
  * file, even if this process is killed mid-write (temp file in the same directory + rename).
  * Not fsync'ed: it survives a crash of the process, not of the machine.
  */
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const tmp = `${path}.${process.pid}.${++seq}.tmp`;
   try {
     await writeFile(tmp, data, { mode: 0o600 });
