@@ -1,0 +1,65 @@
+/** The state one resolution of an xl.cfg into a DomainConfig carries (see `resolve.ts`). */
+import { ToolstackError } from '../../common/index.js';
+import type { ErrorCode } from '../../common/index.js';
+import type { DomainConfig } from './idl.js';
+import type { CfgReader } from './reader.js';
+import type { XlConf } from '../xlconf.js';
+
+export type GuestType = 'pv' | 'pvh' | 'hvm';
+
+export interface ResolveOptions {
+  /** Global settings from xl.conf; defaults when absent. */
+  readonly xlConf?: XlConf;
+  /** Host CPUs, for CPU bitmaps (`cpus="all"`): libxl sizes them in whole bytes of this count. */
+  readonly hostCpus?: number;
+  /** Makes the UUID of a config without `uuid=` (xl generates a random one). */
+  readonly generateUuid?: () => string;
+  /** `xl create -i`: do not AND xl.conf's `vm.*cpumask` into hard affinity. */
+  readonly ignoreGlobalAffinityMasks?: boolean;
+}
+
+/** Everything the option appliers share while one config is resolved. */
+export interface ResolveContext {
+  readonly r: CfgReader;
+  readonly config: MutableConfig;
+  /** The guest type once decided (type/builder); `pv` before. */
+  type: GuestType;
+  readonly options: ResolveOptions;
+  readonly xl: XlConf;
+  /** `vcpus=` as given (0 when absent). */
+  vcpus: number;
+  /** `rdm=`'s policy, the default of each pci device's. */
+  rdmPolicy: 'invalid' | 'strict' | 'relaxed' | undefined;
+  /** pci_* defaults for each pci device. */
+  readonly pciDefaults: { msitranslate: boolean; power_mgmt: boolean; permissive: boolean; seize: boolean };
+}
+
+/** `DomainConfig` with its top-level structs present (resolution fills them in). */
+export type MutableConfig = DomainConfig & {
+  c_info: NonNullable<DomainConfig['c_info']>;
+  b_info: NonNullable<DomainConfig['b_info']>;
+};
+
+/**
+ * A config value xl rejects: `lines` are Xen's own message (printed verbatim); the hint names
+ * the key, where it was set and, when there is a fixed set, the values allowed.
+ */
+export function cfgError(
+  ctx: ResolveContext,
+  key: string | undefined,
+  lines: readonly string[],
+  options: { allowed?: readonly string[]; hint?: string; exitCode?: number; code?: ErrorCode } = {},
+): ToolstackError {
+  const line = key === undefined ? undefined : ctx.r.line(key);
+  const where = line === undefined ? ctx.r.doc.source : `${ctx.r.doc.source}:${line}`;
+  const parts: string[] = [];
+  if (key !== undefined) parts.push(`${where}: \`${key}'`);
+  if (options.allowed !== undefined) parts.push(`allowed values: ${options.allowed.join(', ')}`);
+  if (options.hint !== undefined) parts.push(options.hint);
+  return new ToolstackError(options.code ?? 'CFG_VALUE', lines[0] ?? 'invalid config value', {
+    lines,
+    ...(parts.length > 0 ? { hint: parts.join('; ') } : {}),
+    ...(line === undefined ? {} : { pos: { file: ctx.r.doc.source, line } }),
+    exitCode: options.exitCode ?? 1,
+  });
+}

@@ -1,0 +1,444 @@
+/**
+ * libxl's domain configuration types (`libxl_types.idl`), as data. From this one description come
+ * the TypeScript shape of `DomainConfig` (`IdlValue<...>`) and its JSON in libxl's shape
+ * (`idlToJson`): keys in IDL field order, and a field equal to its default left out, as libxl's
+ * generated `*_gen_json` functions do:
+ * - aggregates (structs) are always written, possibly empty; a keyed union is written under
+ *   `"<keyvar>.<member>"` (`"type.hvm"`), its key variable itself never;
+ * - arrays are written when non-empty, every element in full;
+ * - integers are left out when equal to their `init` (0 unless the IDL says otherwise), enums
+ *   when equal to theirs, strings when unset (an empty string is written), defbools when
+ *   `<default>`, bools when false, bitmaps / string lists / key-value lists when empty,
+ *   uuids when all zero.
+ *
+ * Field lists follow Xen 4.17's IDL (the `xl` this output is checked against), with later
+ * fields placed where newer IDLs put them; fields newer than 4.17 are written only when set
+ * (`emitWhenSet`), so a config that does not use them prints as 4.17 prints it.
+ */
+
+import type { DiskDevice } from '../spec/disk.js';
+import type { NicDevice } from '../spec/vif.js';
+
+export type IdlType =
+  | { readonly k: 'defbool' }
+  | { readonly k: 'bool' }
+  | { readonly k: 'int'; readonly init?: number | bigint }
+  | { readonly k: 'string' }
+  /** `init`: the default value; absent = the first value (numeric 0); null = none (enums from 1). */
+  | { readonly k: 'enum'; readonly values: readonly string[]; readonly init?: string | null }
+  | { readonly k: 'bitmap' }
+  | { readonly k: 'uuid' }
+  | { readonly k: 'string_list' }
+  | { readonly k: 'kv_list' }
+  | { readonly k: 'opaque' }
+  | { readonly k: 'array'; readonly of: IdlType }
+  | { readonly k: 'struct'; readonly fields: IdlFields }
+  | { readonly k: 'union'; readonly keyvar: string; readonly members: Readonly<Record<string, IdlStruct | null>> };
+
+export interface IdlField {
+  readonly type: IdlType;
+  /** Not part of the JSON (a keyed union's key variable). */
+  readonly noJson?: boolean;
+  /** A field newer than Xen 4.17: an aggregate written only when it has content. */
+  readonly emitWhenSet?: boolean;
+}
+export type IdlFields = Readonly<Record<string, IdlField>>;
+export type IdlStruct = { readonly k: 'struct'; readonly fields: IdlFields };
+
+const f = <T extends IdlType>(type: T, extra: Omit<IdlField, 'type'> = {}): { readonly type: T } & Omit<IdlField, 'type'> => ({ type, ...extra });
+const defbool = { k: 'defbool' } as const;
+const bool = { k: 'bool' } as const;
+const int = { k: 'int' } as const;
+const string = { k: 'string' } as const;
+const bitmap = { k: 'bitmap' } as const;
+const uuid = { k: 'uuid' } as const;
+const stringList = { k: 'string_list' } as const;
+const kvList = { k: 'kv_list' } as const;
+const intInit = (init: number | bigint) => ({ k: 'int', init }) as const;
+const enumOf = <V extends readonly string[]>(values: V, init?: V[number] | null) =>
+  ({ k: 'enum', values, ...(init === undefined ? {} : { init }) }) as { readonly k: 'enum'; readonly values: V; readonly init?: string | null };
+const arrayOf = <T extends IdlType>(of: T) => ({ k: 'array', of }) as const;
+const struct = <F extends IdlFields>(fields: F) => ({ k: 'struct', fields }) as const;
+
+/** `LIBXL_MEMKB_DEFAULT` (~0ULL): MemKB fields left unset. */
+export const MEMKB_DEFAULT = 0xffffffffffffffffn;
+const memkb = intInit(MEMKB_DEFAULT);
+/** `LIBXL_MAX_GRANT_DEFAULT` as the uint32 fields hold it. */
+const MAX_GRANT_DEFAULT_U32 = 0xffffffff;
+
+export const DOMAIN_TYPES = ['hvm', 'pv', 'pvh'] as const;
+export const ACTIONS = ['destroy', 'restart', 'restart_rename', 'preserve', 'coredump_destroy', 'coredump_restart', 'soft_reset'] as const;
+export const TSC_MODES = ['default', 'always_emulate', 'native', 'native_paravirt'] as const;
+export const TIMER_MODES = ['unknown', 'delay_for_missed_ticks', 'no_delay_for_missed_ticks', 'no_missed_ticks_pending', 'one_missed_tick_pending'] as const;
+export const BIOS_TYPES = ['unknown', 'rombios', 'seabios', 'ovmf'] as const;
+export const VGA_KINDS = ['unknown', 'cirrus', 'std', 'none', 'qxl'] as const;
+export const HDTYPES = ['ide', 'ahci'] as const;
+export const PASSTHROUGH = ['default', 'disabled', 'enabled', 'sync_pt', 'share_pt'] as const;
+export const ALTP2M_MODES = ['disabled', 'mixed', 'external', 'limited'] as const;
+export const GFX_PASSTHRU_KINDS = ['default', 'igd'] as const;
+export const VENDOR_DEVICES = ['none', 'xenserver'] as const;
+export const RDM_STRATEGIES = ['ignore', 'host'] as const;
+export const RDM_POLICIES = ['invalid', 'strict', 'relaxed'] as const;
+export const DEVICE_MODEL_VERSIONS = ['unknown', 'qemu_xen_traditional', 'qemu_xen'] as const;
+export const SCHEDULERS = ['unknown', 'sedf', 'credit', 'credit2', 'arinc653', 'rtds', 'null'] as const;
+export const TEE_TYPES = ['none', 'optee', 'ffa'] as const;
+export const GIC_VERSIONS = ['default', 'v2', 'v3'] as const;
+export const VUART_TYPES = ['unknown', 'sbsa_uart'] as const;
+export const SVE_TYPES = ['hw', 'disabled', '128', '256', '384', '512', '640', '768', '896', '1024', '1152', '1280', '1408', '1536', '1664', '1792', '1920', '2048'] as const;
+export const SMBIOS_TYPES = [
+  'bios_vendor', 'bios_version', 'system_manufacturer', 'system_product_name', 'system_version',
+  'system_serial_number', 'baseboard_manufacturer', 'baseboard_product_name', 'baseboard_version',
+  'baseboard_serial_number', 'baseboard_asset_tag', 'baseboard_location_in_chassis',
+  'enclosure_manufacturer', 'enclosure_serial_number', 'enclosure_asset_tag', 'battery_manufacturer',
+  'battery_device_name', 'oem',
+] as const;
+export const CHANNEL_CONNECTIONS = ['unknown', 'pty', 'socket'] as const;
+export const USBCTRL_TYPES = ['auto', 'pv', 'devicemodel', 'qusb'] as const;
+export const VKB_BACKENDS = ['unknown', 'qemu', 'linux'] as const;
+export const VIRTIO_TRANSPORTS = ['unknown', 'mmio'] as const;
+export const P9_TYPES = ['unknown', 'qemu', 'xen_9pfsd'] as const;
+export const PCM_FORMATS = [
+  's8', 'u8', 's16_le', 's16_be', 'u16_le', 'u16_be', 's24_le', 's24_be', 'u24_le', 'u24_be', 's32_le',
+  's32_be', 'u32_le', 'u32_be', 'f32_le', 'f32_be', 'f64_le', 'f64_be', 'iec958_subframe_le',
+  'iec958_subframe_be', 'mu_law', 'a_law', 'ima_adpcm', 'mpeg', 'gsm',
+] as const;
+
+const vncInfo = struct({
+  enable: f(defbool), listen: f(string), passwd: f(string), display: f(int), findunused: f(defbool),
+});
+const sdlInfo = struct({ enable: f(defbool), opengl: f(defbool), display: f(string), xauthority: f(string) });
+const spiceInfo = struct({
+  enable: f(defbool), port: f(int), tls_port: f(int), host: f(string), disable_ticketing: f(defbool),
+  passwd: f(string), agent_mouse: f(defbool), vdagent: f(defbool), clipboard_sharing: f(defbool),
+  usbredirection: f(int), image_compression: f(string), streaming_video: f(string),
+});
+
+export const CREATE_INFO = struct({
+  type: f(enumOf(DOMAIN_TYPES, null)),
+  hap: f(defbool),
+  oos: f(defbool),
+  ssidref: f(int),
+  ssid_label: f(string),
+  name: f(string),
+  domid: f(int),
+  uuid: f(uuid),
+  xsdata: f(kvList),
+  platformdata: f(kvList),
+  poolid: f(int),
+  pool_name: f(string),
+  run_hotplug_scripts: f(defbool),
+  driver_domain: f(defbool),
+  passthrough: f(enumOf(PASSTHROUGH)),
+  xend_suspend_evtchn_compat: f(defbool),
+});
+
+const HVM_INFO = struct({
+  firmware: f(string),
+  bios: f(enumOf(BIOS_TYPES)),
+  pae: f(defbool),
+  apic: f(defbool),
+  acpi: f(defbool),
+  acpi_s3: f(defbool),
+  acpi_s4: f(defbool),
+  acpi_laptop_slate: f(defbool),
+  nx: f(defbool),
+  viridian: f(defbool),
+  viridian_enable: f(bitmap),
+  viridian_disable: f(bitmap),
+  timeoffset: f(string),
+  hpet: f(defbool),
+  vpt_align: f(defbool),
+  mmio_hole_memkb: f(memkb),
+  timer_mode: f(enumOf(TIMER_MODES, 'unknown')),
+  nested_hvm: f(defbool),
+  altp2m: f(defbool),
+  system_firmware: f(string),
+  smbios_firmware: f(string),
+  smbios: f(arrayOf(struct({ key: f(enumOf(SMBIOS_TYPES, null)), value: f(string) }))),
+  acpi_firmware: f(string),
+  hdtype: f(enumOf(HDTYPES)),
+  nographic: f(defbool),
+  vga: f(struct({ kind: f(enumOf(VGA_KINDS)) })),
+  vnc: f(vncInfo),
+  keymap: f(string),
+  sdl: f(sdlInfo),
+  spice: f(spiceInfo),
+  gfx_passthru: f(defbool),
+  gfx_passthru_kind: f(enumOf(GFX_PASSTHRU_KINDS)),
+  serial: f(string),
+  boot: f(string),
+  usb: f(defbool),
+  usbversion: f(int),
+  usbdevice: f(string),
+  vkb_device: f(defbool),
+  soundhw: f(string),
+  xen_platform_pci: f(defbool),
+  xen_platform_pci_bar_uc: f(defbool),
+  usbdevice_list: f(stringList),
+  vendor_device: f(enumOf(VENDOR_DEVICES)),
+  ms_vm_genid: f(string),
+  serial_list: f(stringList),
+  rdm: f(struct({ strategy: f(enumOf(RDM_STRATEGIES)), policy: f(enumOf(RDM_POLICIES, 'invalid')) })),
+  rdm_mem_boundary_memkb: f(memkb),
+  mca_caps: f(int),
+  pirq: f(defbool),
+});
+
+const PV_INFO = struct({
+  kernel: f(string),
+  slack_memkb: f(memkb),
+  bootloader: f(string),
+  bootloader_args: f(stringList),
+  cmdline: f(string),
+  ramdisk: f(string),
+  e820_host: f(defbool),
+});
+
+const PVH_INFO = struct({
+  pvshim: f(defbool), pvshim_path: f(string), pvshim_cmdline: f(string), pvshim_extra: f(string),
+});
+
+export const BUILD_INFO = struct({
+  max_vcpus: f(int),
+  avail_vcpus: f(bitmap),
+  cpumap: f(bitmap),
+  nodemap: f(bitmap),
+  vcpu_hard_affinity: f(arrayOf(bitmap)),
+  vcpu_soft_affinity: f(arrayOf(bitmap)),
+  numa_placement: f(defbool),
+  tsc_mode: f(enumOf(TSC_MODES)),
+  max_memkb: f(memkb),
+  target_memkb: f(memkb),
+  video_memkb: f(memkb),
+  shadow_memkb: f(memkb),
+  iommu_memkb: f(memkb),
+  rtc_timeoffset: f(int),
+  exec_ssidref: f(int),
+  exec_ssid_label: f(string),
+  localtime: f(defbool),
+  disable_migrate: f(defbool),
+  cpuid: f({ k: 'opaque' }),
+  blkdev_start: f(string),
+  vnuma_nodes: f(arrayOf(struct({
+    memkb: f(memkb), distances: f(arrayOf(int)), pnode: f(int), vcpus: f(bitmap),
+  }))),
+  max_grant_frames: f(intInit(MAX_GRANT_DEFAULT_U32)),
+  max_maptrack_frames: f(intInit(MAX_GRANT_DEFAULT_U32)),
+  max_grant_version: f(intInit(-1)),
+  device_model_version: f(enumOf(DEVICE_MODEL_VERSIONS)),
+  device_model_stubdomain: f(defbool),
+  stubdomain_memkb: f(memkb),
+  stubdomain_kernel: f(string),
+  stubdomain_cmdline: f(string),
+  stubdomain_ramdisk: f(string),
+  device_model: f(string),
+  device_model_ssidref: f(int),
+  device_model_ssid_label: f(string),
+  device_model_user: f(string),
+  extra: f(stringList),
+  extra_pv: f(stringList),
+  extra_hvm: f(stringList),
+  sched_params: f(struct({
+    sched: f(enumOf(SCHEDULERS)),
+    weight: f(intInit(-1)),
+    cap: f(intInit(-1)),
+    period: f(intInit(-1)),
+    budget: f(intInit(-1)),
+    extratime: f(intInit(-1)),
+    slice: f(intInit(-1)),
+    latency: f(intInit(-1)),
+  })),
+  ioports: f(arrayOf(struct({ first: f(int), number: f(int) }))),
+  irqs: f(arrayOf(int)),
+  iomem: f(arrayOf(struct({ start: f(int), number: f(int), gfn: f(intInit(MEMKB_DEFAULT)) }))),
+  llc_colors: f(arrayOf(int)),
+  claim_mode: f(defbool),
+  event_channels: f(int),
+  kernel: f(string),
+  cmdline: f(string),
+  ramdisk: f(string),
+  device_tree: f(string),
+  acpi: f(defbool),
+  bootloader: f(string),
+  bootloader_args: f(stringList),
+  bootloader_restrict: f(defbool),
+  bootloader_user: f(string),
+  timer_mode: f(enumOf(TIMER_MODES, 'unknown')),
+  nested_hvm: f(defbool),
+  apic: f(defbool),
+  dm_restrict: f(defbool),
+  tee: f(enumOf(TEE_TYPES)),
+  type: f(enumOf(DOMAIN_TYPES, null), { noJson: true }),
+  u: f({ k: 'union', keyvar: 'type', members: { hvm: HVM_INFO, pv: PV_INFO, pvh: PVH_INFO } } as const),
+  arch_arm: f(struct({
+    gic_version: f(enumOf(GIC_VERSIONS)), vuart: f(enumOf(VUART_TYPES)), sve_vl: f(enumOf(SVE_TYPES, 'disabled')),
+    nr_spis: f(int),
+  })),
+  arch_x86: f(struct({ msr_relaxed: f(defbool) })),
+  altp2m: f(enumOf(ALTP2M_MODES)),
+  altp2m_count: f(int),
+  vmtrace_buf_kb: f(int),
+  vpmu: f(defbool),
+  trap_unmapped_accesses: f(defbool),
+  xenstore_feature_mask: f(intInit(0xffffffff)),
+  xenstore_quota: f(struct({ quota: f(arrayOf(struct({ name: f(string), val: f(int) }))) }), { emitWhenSet: true }),
+});
+
+const backend = { backend_domid: f(int), backend_domname: f(string) } as const;
+
+export const DEVICE_PCI = struct({
+  func: f(int), dev: f(int), bus: f(int), domain: f(int), vdevfn: f(int), vfunc_mask: f(int),
+  msitranslate: f(bool), power_mgmt: f(bool), permissive: f(bool), seize: f(bool),
+  rdm_policy: f(enumOf(RDM_POLICIES, 'invalid')), name: f(string),
+});
+
+const vsndParams = struct({
+  sample_rates: f(arrayOf(int)), sample_formats: f(arrayOf(enumOf(PCM_FORMATS, null))),
+  channels_min: f(int), channels_max: f(int), buffer_size: f(int),
+});
+
+export const DOMAIN_CONFIG = struct({
+  c_info: f(CREATE_INFO),
+  b_info: f(BUILD_INFO),
+  disks: f({ k: 'opaque' }),
+  nics: f({ k: 'opaque' }),
+  pcidevs: f(arrayOf(DEVICE_PCI)),
+  rdms: f(arrayOf(struct({ start: f(int), size: f(int), policy: f(enumOf(RDM_POLICIES, 'invalid')) }))),
+  dtdevs: f(arrayOf(struct({ path: f(string) }))),
+  vfbs: f(arrayOf(struct({ ...backend, devid: f(intInit(-1)), vnc: f(vncInfo), sdl: f(sdlInfo), keymap: f(string) }))),
+  vkbs: f(arrayOf(struct({
+    ...backend, devid: f(intInit(-1)), backend_type: f(enumOf(VKB_BACKENDS)), unique_id: f(string),
+    feature_disable_keyboard: f(bool), feature_disable_pointer: f(bool), feature_abs_pointer: f(bool),
+    feature_raw_pointer: f(bool), feature_multi_touch: f(bool), width: f(int), height: f(int),
+    multi_touch_width: f(int), multi_touch_height: f(int), multi_touch_num_contacts: f(int),
+  }))),
+  virtios: f(arrayOf(struct({
+    ...backend, type: f(string), transport: f(enumOf(VIRTIO_TRANSPORTS)), grant_usage: f(defbool),
+    devid: f(intInit(-1)), irq: f(int), base: f(int),
+  }))),
+  vtpms: f(arrayOf(struct({ ...backend, devid: f(intInit(-1)), uuid: f(uuid) }))),
+  p9s: f(arrayOf(struct({
+    ...backend, tag: f(string), path: f(string), security_model: f(string), devid: f(intInit(-1)),
+    type: f(enumOf(P9_TYPES)), max_space: f(int), max_files: f(int), max_open_files: f(int), auto_delete: f(bool),
+  }))),
+  pvcallsifs: f(arrayOf(struct({ ...backend, devid: f(intInit(-1)) }))),
+  vdispls: f(arrayOf(struct({
+    ...backend, devid: f(intInit(-1)), be_alloc: f(bool),
+    connectors: f(arrayOf(struct({ unique_id: f(string), width: f(int), height: f(int) }))),
+  }))),
+  vsnds: f(arrayOf(struct({
+    ...backend, devid: f(intInit(-1)), short_name: f(string), long_name: f(string), params: f(vsndParams),
+    pcms: f(arrayOf(struct({
+      name: f(string), params: f(vsndParams),
+      streams: f(arrayOf(struct({ unique_id: f(string), type: f(enumOf(['p', 'c'] as const, null)), params: f(vsndParams) }))),
+    }))),
+  }))),
+  channels: f(arrayOf(struct({
+    ...backend, devid: f(intInit(-1)), name: f(string),
+    connection: f(enumOf(CHANNEL_CONNECTIONS), { noJson: true }),
+    u: f({ k: 'union', keyvar: 'connection', members: { unknown: null, pty: null, socket: struct({ path: f(string) }) } } as const),
+  }))),
+  usbctrls: f(arrayOf(struct({
+    type: f(enumOf(USBCTRL_TYPES)), devid: f(intInit(-1)), version: f(int), ports: f(int), ...backend,
+  }))),
+  usbdevs: f(arrayOf(struct({
+    ctrl: f(intInit(-1)), port: f(int),
+    type: f(enumOf(['hostdev'] as const, null), { noJson: true }),
+    u: f({ k: 'union', keyvar: 'type', members: { hostdev: struct({ hostbus: f(int), hostaddr: f(int) }) } } as const),
+  }))),
+  on_poweroff: f(enumOf(ACTIONS, 'destroy')),
+  on_reboot: f(enumOf(ACTIONS, 'destroy')),
+  on_watchdog: f(enumOf(ACTIONS, 'destroy')),
+  on_crash: f(enumOf(ACTIONS, 'destroy')),
+  on_soft_reset: f(enumOf(ACTIONS, 'destroy')),
+});
+
+/** The TypeScript value of an IDL type: every struct field optional (absent = libxl's default). */
+export type IdlValue<T> =
+  T extends { k: 'defbool' | 'bool' } ? boolean
+    : T extends { k: 'int' } ? number | bigint
+      : T extends { k: 'string' | 'uuid' } ? string
+        : T extends { k: 'enum'; values: readonly (infer V)[] } ? V
+          : T extends { k: 'bitmap' } ? number[]
+            : T extends { k: 'string_list' } ? string[]
+              : T extends { k: 'kv_list' } ? Record<string, string>
+                : T extends { k: 'opaque' } ? unknown
+                  : T extends { k: 'array'; of: infer O } ? Array<IdlValue<O>>
+                    : T extends { k: 'struct'; fields: infer F } ? IdlStructValue<F>
+                      : T extends { k: 'union'; members: infer M } ? { -readonly [K in keyof M]?: M[K] extends null ? Record<string, never> : IdlValue<M[K]> }
+                        : never;
+export type IdlStructValue<F> = { -readonly [K in keyof F]?: F[K] extends { type: infer T } ? IdlValue<T> : never };
+
+/** A JSON value as libxl's generator writes it; `bigint` for 64-bit integers beyond 2^53. */
+export type LibxlJsonValue = string | number | bigint | boolean | null | LibxlJsonValue[] | { [key: string]: LibxlJsonValue };
+
+function isDefault(t: IdlType, v: unknown): boolean {
+  if (v === undefined) return true;
+  switch (t.k) {
+    case 'bool': return v === false;
+    case 'int': return BigInt(v as number | bigint) === BigInt(t.init ?? 0);
+    case 'enum': return t.init === undefined ? v === t.values[0] : v === t.init;
+    case 'bitmap': case 'string_list': case 'array': return (v as unknown[]).length === 0;
+    case 'kv_list': return Object.keys(v as object).length === 0;
+    case 'uuid': return /^[0-]+$/.test(v as string);
+    default: return false;
+  }
+}
+
+function valueToJson(t: IdlType, v: unknown): LibxlJsonValue {
+  switch (t.k) {
+    case 'defbool': return v ? 'True' : 'False';
+    case 'bool': return v === true;
+    case 'int': {
+      const n = v as number | bigint;
+      return typeof n === 'bigint' && n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n;
+    }
+    case 'string': case 'uuid': case 'enum': return v as string;
+    case 'bitmap': case 'string_list': return [...(v as Array<number | string>)];
+    case 'kv_list': return { ...(v as Record<string, string>) };
+    case 'opaque': return v as LibxlJsonValue;
+    case 'array': return (v as unknown[]).map((e) => valueToJson(t.of, e));
+    case 'struct': return structToJson(t.fields, (v ?? {}) as Record<string, unknown>);
+    case 'union': throw new Error('a keyed union is written by its struct');
+  }
+}
+
+function structToJson(fields: IdlFields, v: Record<string, unknown>): { [key: string]: LibxlJsonValue } {
+  const out: { [key: string]: LibxlJsonValue } = {};
+  for (const [name, field] of Object.entries(fields)) {
+    if (field.noJson === true) continue;
+    const t = field.type;
+    const fv = v[name];
+    if (t.k === 'union') {
+      const member = v[t.keyvar];
+      if (typeof member !== 'string' || !(member in t.members)) continue;
+      const ms = t.members[member];
+      const mv = (fv as Record<string, unknown> | undefined)?.[member] ?? {};
+      out[`${t.keyvar}.${member}`] = ms === null || ms === undefined ? {} : structToJson(ms.fields, mv as Record<string, unknown>);
+      continue;
+    }
+    if (t.k === 'struct') {
+      const sv = structToJson(t.fields, (fv ?? {}) as Record<string, unknown>);
+      if (field.emitWhenSet === true && Object.keys(sv).length === 0) continue;
+      out[name] = sv;
+      continue;
+    }
+    if (isDefault(t, fv)) continue;
+    out[name] = valueToJson(t, fv);
+  }
+  return out;
+}
+
+/** The JSON object libxl's `libxl_<type>_to_json` writes for a value of struct type `s`. */
+export function idlToJson(s: IdlStruct, value: object): { [key: string]: LibxlJsonValue } {
+  return structToJson(s.fields, value as Record<string, unknown>);
+}
+
+/**
+ * A domain's configuration: `libxl_domain_config`, typed from the IDL above. Disks and nics are
+ * the spec parsers' device objects (`../spec/`), which also write their own JSON.
+ */
+export type DomainConfig = Omit<IdlValue<typeof DOMAIN_CONFIG>, 'disks' | 'nics'> & {
+  disks?: DiskDevice[];
+  nics?: NicDevice[];
+};

@@ -1,0 +1,124 @@
+/**
+ * xl.cfg → DomainConfig, as xl's `parse_config_data` fills `libxl_domain_config` (only what xl
+ * sets; libxl's own defaults are applied later, at creation, and never show in a dry run).
+ */
+import type { CfgDocument } from '../cfg/types.js';
+import { libxlJson } from '../libxl-json.js';
+import type { LibxlJsonObject, LibxlJsonValue } from '../libxl-json.js';
+import { diskToJson } from '../spec/disk.js';
+import { nicToJson } from '../spec/vif.js';
+import { XL_CONF_DEFAULTS } from '../xlconf.js';
+import type { MutableConfig, ResolveContext, ResolveOptions } from './context.js';
+import { parseCpuRange } from './devices.js';
+import { DOMAIN_CONFIG, idlToJson } from './idl.js';
+import type { DomainConfig } from './idl.js';
+import { applyOption, KNOWN_KEYS, OPTIONS } from './options.js';
+import { CfgReader } from './reader.js';
+
+export interface ResolvedDomainConfig {
+  readonly config: DomainConfig;
+  /** What xl prints to stderr while parsing (in order), then ours (unknown keys). */
+  readonly warnings: string[];
+}
+
+/**
+ * Resolves a parsed domain config. Throws ToolstackError (Xen's message in `lines`, a hint
+ * naming the key, its line and the allowed values) where xl exits.
+ */
+export function resolveDomainConfig(doc: CfgDocument, options: ResolveOptions = {}): ResolvedDomainConfig {
+  const xl = options.xlConf ?? XL_CONF_DEFAULTS;
+  const config: MutableConfig = { c_info: {}, b_info: {} };
+  const ctx: ResolveContext = {
+    r: new CfgReader(doc),
+    config,
+    type: 'pv',
+    options,
+    xl,
+    vcpus: 0,
+    rdmPolicy: undefined,
+    pciDefaults: { msitranslate: false, power_mgmt: false, permissive: false, seize: false },
+  };
+  config.c_info.run_hotplug_scripts = xl.runHotplugScripts;
+  if (xl.blkdevStart !== undefined) config.b_info.blkdev_start = xl.blkdevStart;
+  config.b_info.claim_mode = xl.claimMode;
+  for (const o of OPTIONS) applyOption(ctx, o);
+  if (options.ignoreGlobalAffinityMasks !== true) applyGlobalAffinityMasks(ctx);
+  const warnings = [...doc.warnings, ...ctx.r.warnings];
+  for (const s of ctx.r.unusedKeys()) {
+    if (KNOWN_KEYS.includes(s.name)) continue;
+    const near = didYouMean(s.name, KNOWN_KEYS);
+    warnings.push(`${doc.source}:${s.line}: warning: unknown option \`${s.name}' (kept, ignored)${near === undefined ? '' : `; did you mean \`${near}'?`}`);
+  }
+  return { config, warnings };
+}
+
+/** xl.conf `vm.cpumask` and `vm.{hvm,pv}.cpumask`, ANDed into every vCPU's hard affinity. */
+function applyGlobalAffinityMasks(ctx: ResolveContext): void {
+  const typeMask = ctx.type === 'hvm' ? ctx.xl.vmHvmCpumask : ctx.xl.vmPvCpumask;
+  const masks = [ctx.xl.vmCpumask, typeMask].filter((m): m is string => m !== undefined);
+  if (masks.length === 0) return;
+  const b = ctx.config.b_info;
+  const maxVcpus = Number(b.max_vcpus ?? 0);
+  const all = parseCpuRange(ctx, 'vm.cpumask', 'all');
+  const hard = b.vcpu_hard_affinity ?? [];
+  const out: number[][] = [];
+  for (let i = 0; i < maxVcpus; i++) {
+    let set = hard[i] ?? all;
+    for (const m of masks) {
+      const mask = new Set(parseCpuRange(ctx, 'vm.cpumask', m));
+      set = set.filter((c) => mask.has(c));
+    }
+    out.push(set);
+  }
+  b.vcpu_hard_affinity = out;
+}
+
+/** The closest known key within a small edit distance, if any. */
+export function didYouMean(key: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(1, Math.floor(key.length / 3)) + 1;
+  for (const k of known) {
+    const d = editDistance(key, k);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best;
+}
+
+/** Damerau–Levenshtein (optimal string alignment): a swap of neighbours costs one. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) (d[0] as number[])[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    const row = d[i] as number[];
+    const prev = d[i - 1] as number[];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, ((d[i - 2] as number[])[j - 2] as number) + 1);
+      row[j] = v;
+    }
+  }
+  return (d[a.length] as number[])[b.length] as number;
+}
+
+/** The config as libxl's `libxl_domain_config_to_json` writes it (the object, in key order). */
+export function domainConfigToLibxlObject(config: DomainConfig): LibxlJsonObject {
+  const o = idlToJson(DOMAIN_CONFIG, config) as Record<string, LibxlJsonValue>;
+  const out: Record<string, LibxlJsonValue> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'disks') {
+      if (config.disks !== undefined && config.disks.length > 0) out[k] = config.disks.map(diskToJson);
+    } else if (k === 'nics') {
+      if (config.nics !== undefined && config.nics.length > 0) out[k] = config.nics.map(nicToJson);
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** The text `xl -N create` prints: the config JSON in libxl's (YAJL) style, newline-ended. */
+export function domainConfigToLibxlJson(config: DomainConfig): string {
+  return libxlJson(domainConfigToLibxlObject(config));
+}

@@ -1,0 +1,129 @@
+/**
+ * The global `xl.conf` (`<config dir>/xl.conf`, xl's `parse_global_config`): settings every xl
+ * command shares. Absent keys take xl's defaults; `vif.default.*` are left unset when absent
+ * (libxl then applies `vif-bridge` / `xenbr0` itself, so they never show in a dry run).
+ */
+import { ToolstackError } from '../common/index.js';
+import type { CfgDocument } from './cfg/types.js';
+import { CfgReader } from './domain/reader.js';
+
+export interface XlConf {
+  /** `autoballoon`: `on`, `off` or `auto` (off iff Xen's command line has `dom0_mem=`). */
+  readonly autoballoon: 'on' | 'off' | 'auto';
+  readonly runHotplugScripts: boolean;
+  readonly lockfile: string;
+  readonly vifDefaultScript: string | undefined;
+  readonly vifDefaultBridge: string | undefined;
+  readonly vifDefaultGatewaydev: string | undefined;
+  readonly vifDefaultBackend: string | undefined;
+  readonly outputFormat: 'json' | 'sxp';
+  readonly blkdevStart: string | undefined;
+  readonly claimMode: boolean;
+  readonly remusNetbufscript: string | undefined;
+  readonly coloProxyscript: string | undefined;
+  /** Grant limits for domains that do not set their own; undefined = Xen's default. */
+  readonly maxGrantFrames: number | undefined;
+  readonly maxMaptrackFrames: number | undefined;
+  readonly maxGrantVersion: number | undefined;
+  /** `vm.cpumask`, `vm.hvm.cpumask`, `vm.pv.cpumask` (cpulist strings). */
+  readonly vmCpumask: string | undefined;
+  readonly vmHvmCpumask: string | undefined;
+  readonly vmPvCpumask: string | undefined;
+  readonly domidPolicy: 'xen' | 'random';
+  readonly bootloaderRestrict: boolean | undefined;
+  /** Warnings met while reading (deprecated keys), as xl prints them. */
+  readonly warnings: readonly string[];
+}
+
+/** xl.conf as it is when the file is absent. */
+export const XL_CONF_DEFAULTS: XlConf = {
+  autoballoon: 'auto',
+  runHotplugScripts: true,
+  lockfile: '/var/lock/xl',
+  vifDefaultScript: undefined,
+  vifDefaultBridge: undefined,
+  vifDefaultGatewaydev: undefined,
+  vifDefaultBackend: undefined,
+  outputFormat: 'json',
+  blkdevStart: undefined,
+  claimMode: true,
+  remusNetbufscript: undefined,
+  coloProxyscript: undefined,
+  maxGrantFrames: undefined,
+  maxMaptrackFrames: undefined,
+  maxGrantVersion: undefined,
+  vmCpumask: undefined,
+  vmHvmCpumask: undefined,
+  vmPvCpumask: undefined,
+  domidPolicy: 'xen',
+  bootloaderRestrict: undefined,
+  warnings: [],
+};
+
+/** The settings of a parsed xl.conf, with xl's defaults for absent keys and its errors. */
+export function xlConfFromDoc(doc: CfgDocument): XlConf {
+  const r = new CfgReader(doc);
+  const fail = (line: string, key: string): never => {
+    throw new ToolstackError('CFG_VALUE', line, {
+      lines: [line],
+      hint: `${doc.source}:${r.line(key) ?? '?'}: \`${key}'`,
+    });
+  };
+  let autoballoon = XL_CONF_DEFAULTS.autoballoon;
+  const ab = r.string('autoballoon');
+  if (ab !== undefined) {
+    if (ab === 'on' || ab === '1') autoballoon = 'on';
+    else if (ab === 'off' || ab === '0') autoballoon = 'off';
+    else if (ab === 'auto') autoballoon = 'auto';
+    else fail('invalid autoballoon option', 'autoballoon');
+  }
+  const bounded = (key: string): number | undefined => {
+    const v = r.longResult(key, true);
+    if (v.kind === 'absent') return undefined;
+    if (v.kind === 'invalid') return fail(`${doc.source}:${r.line(key) ?? 0}: warning: parameter \`${key}' is not a valid number`, key);
+    if (v.value < 0) return fail(`${doc.source}:${r.line(key) ?? 0}: warning: value \`${v.value}' is smaller than minimum bound '0'`, key);
+    if (v.value > 2147483647) return fail(`${doc.source}:${r.line(key) ?? 0}: warning: value \`${v.value}' is bigger than maximum bound '2147483647'`, key);
+    return v.value;
+  };
+  let vifScript = r.string('vifscript');
+  if (vifScript !== undefined) r.warn('the global config option vifscript is deprecated, please switch to vif.default.script');
+  vifScript = r.string('vif.default.script') ?? vifScript;
+  let bridge = r.string('defaultbridge');
+  if (bridge !== undefined) r.warn('the global config option defaultbridge is deprecated, please switch to vif.default.bridge');
+  bridge = r.string('vif.default.bridge') ?? bridge;
+  let outputFormat = XL_CONF_DEFAULTS.outputFormat;
+  const of = r.string('output_format');
+  if (of !== undefined) {
+    if (of === 'json' || of === 'sxp') outputFormat = of;
+    else fail(`invalid default output format "${of}"`, 'output_format');
+  }
+  let domidPolicy = XL_CONF_DEFAULTS.domidPolicy;
+  const dp = r.string('domid_policy');
+  if (dp !== undefined) {
+    if (dp === 'xen' || dp === 'random') domidPolicy = dp;
+    else fail(`invalid domid_policy option`, 'domid_policy');
+  }
+  return {
+    autoballoon,
+    runHotplugScripts: (r.long('run_hotplug_scripts') ?? 1) !== 0,
+    lockfile: r.string('lockfile') ?? XL_CONF_DEFAULTS.lockfile,
+    vifDefaultScript: vifScript,
+    vifDefaultBridge: bridge,
+    vifDefaultGatewaydev: r.string('vif.default.gatewaydev'),
+    vifDefaultBackend: r.string('vif.default.backend'),
+    outputFormat,
+    blkdevStart: r.string('blkdev_start'),
+    claimMode: (r.long('claim_mode') ?? 1) !== 0,
+    remusNetbufscript: r.string('remus.default.netbufscript'),
+    coloProxyscript: r.string('colo.default.proxyscript'),
+    maxGrantFrames: bounded('max_grant_frames'),
+    maxMaptrackFrames: bounded('max_maptrack_frames'),
+    maxGrantVersion: bounded('max_grant_version'),
+    vmCpumask: r.string('vm.cpumask'),
+    vmHvmCpumask: r.string('vm.hvm.cpumask'),
+    vmPvCpumask: r.string('vm.pv.cpumask'),
+    domidPolicy,
+    bootloaderRestrict: r.bool('bootloader_restrict'),
+    warnings: [...doc.warnings, ...r.warnings],
+  };
+}
