@@ -1,0 +1,367 @@
+/**
+ * The dispatch table (C `wire_funcs[]`): one entry per wire type with its flags — `priv`
+ * (privileged callers only, else EACCES) and `noTx` (the header's tx_id is ignored) — and the
+ * function that turns a request into a reply payload or throws an XsFault.
+ */
+import type { Connection } from './connection.js';
+import type { CanonicalPath } from './paths.js';
+import { canonicalize, domainPath } from './paths.js';
+import { formatPerms, parsePerm } from './perms.js';
+import { isQuotaName, QUOTA_DESCRIPTIONS, QUOTA_NAMES } from './quota.js';
+import type { XenstoreServer } from './server.js';
+import { Transaction } from './transaction.js';
+import type { OpContext } from './tree.js';
+import { directoryPart, getPerms, listChildren, makeDir, readValue, removeNode, setPerms, writeValue } from './tree.js';
+import type { XsMessage } from './wire.js';
+import { DOMID_SELF, encodeStrings, OK_PAYLOAD, oneArg, splitStrings, XsFault, XsType } from './wire.js';
+
+export interface RequestContext {
+  readonly server: XenstoreServer;
+  readonly conn: Connection;
+  readonly msg: XsMessage;
+  /** The transaction named by the header (undefined for none and for `noTx` operations). */
+  readonly tx: Transaction | undefined;
+  readonly ops: OpContext;
+  /** Runs `fn` right after the reply is queued (the first event of a new watch). */
+  afterReply(fn: () => void): void;
+}
+
+export interface Operation {
+  readonly name: string;
+  readonly priv?: boolean;
+  readonly noTx?: boolean;
+  run(ctx: RequestContext): Buffer;
+}
+
+function path(ctx: RequestContext, raw: string, allowSpecial = false): CanonicalPath {
+  const { conn, server } = ctx;
+  return canonicalize(raw, {
+    domid: conn.domid,
+    allowSpecial,
+    pathMax: conn.privileged ? 0 : server.quotas.get('path-max', conn.domid),
+  });
+}
+
+/** `parse_domid`: decimal, at most 65535. */
+function parseDomid(s: string | undefined): number {
+  if (s === undefined || !/^\d{1,5}$/.test(s) || Number(s) > 0xffff) throw new XsFault('EINVAL');
+  return Number(s);
+}
+
+/** `atoi`: leading decimal digits (with sign), 0 if none. */
+function atoi(s: string): number {
+  const m = /^\s*([+-]?\d+)/.exec(s);
+  return m ? Number(m[1]) : 0;
+}
+
+function text(s: string): Buffer {
+  return Buffer.from(`${s}\0`, 'latin1');
+}
+
+/** Domain argument of RELEASE / RESUME: not dom0, and introduced. */
+function introducedDomain(ctx: RequestContext): number {
+  const domid = parseDomid(oneArg(ctx.msg.payload));
+  if (domid === 0) throw new XsFault('EINVAL');
+  if (ctx.server.domain(domid) === undefined) throw new XsFault('ENOENT');
+  return domid;
+}
+
+function quotaReport(ctx: RequestContext, domid: number | undefined): string {
+  const q = ctx.server.quotas;
+  const lines = QUOTA_NAMES.map((n) => `${n.padEnd(17)}: ${String(q.get(n, domid)).padStart(8)} ${QUOTA_DESCRIPTIONS[n]}`);
+  if (domid === undefined) return `Quota settings:\n${lines.join('\n')}\n`;
+  const s = ctx.server;
+  const used = [
+    `nodes            : ${s.store.ownedBy(domid)}`,
+    `watches          : ${s.watchCount(domid)}`,
+    `transactions     : ${s.transactionCount(domid)}`,
+  ];
+  return `Domain ${domid}:\n${used.join('\n')}\nQuota settings:\n${lines.join('\n')}\n`;
+}
+
+const CONTROL_HELP = [
+  'check',
+  'log [on|off]',
+  'print <string>',
+  'quota [set <name> <val>|<domid>]',
+  'quota-soft [set <name> <val>]',
+  'help',
+];
+
+/** CONTROL: the subset that makes sense for dom0 (logging, quotas). */
+function control(ctx: RequestContext): Buffer {
+  const [cmd, ...args] = splitStrings(ctx.msg.payload);
+  const s = ctx.server;
+  switch (cmd) {
+    case 'help':
+      if (args.length > 0) break;
+      return text(`Supported commands:\n${CONTROL_HELP.map((l) => `  ${l}`).join('\n')}\n`);
+    case 'check':
+      if (args.length > 0) break;
+      return OK_PAYLOAD;
+    case 'log':
+      if (args.length === 0) return text(s.logRequests ? 'on' : 'off');
+      if (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off')) break;
+      s.logRequests = args[0] === 'on';
+      return OK_PAYLOAD;
+    case 'print':
+      if (args.length !== 1) break;
+      s.log(args[0]!);
+      return OK_PAYLOAD;
+    case 'quota':
+    case 'quota-soft': {
+      if (args.length === 0) return text(quotaReport(ctx, undefined));
+      if (args[0] === 'set') {
+        const [, name, value] = args;
+        if (args.length !== 3 || name === undefined || !isQuotaName(name) || atoi(value!) < 1) break;
+        if (cmd === 'quota-soft' && name !== 'memory') break;
+        s.quotas.set(name, atoi(value!));
+        return OK_PAYLOAD;
+      }
+      if (cmd === 'quota' && args.length === 1) return text(quotaReport(ctx, parseDomid(args[0])));
+      break;
+    }
+    default:
+      break;
+  }
+  throw new XsFault('EINVAL');
+}
+
+const table: [number, Operation][] = [
+  [XsType.CONTROL, { name: 'CONTROL', priv: true, run: control }],
+  [XsType.DIRECTORY, {
+    name: 'DIRECTORY',
+    run: (ctx) => encodeStrings(listChildren(ctx.ops, path(ctx, oneArg(ctx.msg.payload)).path)),
+  }],
+  [XsType.READ, {
+    name: 'READ',
+    run: (ctx) => readValue(ctx.ops, path(ctx, oneArg(ctx.msg.payload)).path),
+  }],
+  [XsType.GET_PERMS, {
+    name: 'GET_PERMS',
+    run: (ctx) => encodeStrings(formatPerms(getPerms(ctx.ops, path(ctx, oneArg(ctx.msg.payload), true).path))),
+  }],
+  [XsType.WATCH, {
+    name: 'WATCH',
+    noTx: true,
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length !== 2) throw new XsFault('EINVAL');
+      const { conn, server } = ctx;
+      const p = path(ctx, args[0]!, true);
+      const token = args[1]!;
+      for (const w of conn.watches) if (w.path === p.path && w.token === token) throw new XsFault('EEXIST');
+      if (!conn.privileged && server.quotas.exceeds('watches', conn.domid, server.watchCount(conn.domid))) {
+        throw new XsFault('E2BIG');
+      }
+      const watch = { owner: conn, path: p.path, token, prefixLen: p.prefixLen };
+      conn.watches.add(watch);
+      server.watches.add(watch);
+      ctx.afterReply(() => conn.deliver(p.path.slice(p.prefixLen), token));
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.UNWATCH, {
+    name: 'UNWATCH',
+    noTx: true,
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length !== 2) throw new XsFault('EINVAL');
+      const p = path(ctx, args[0]!, true);
+      for (const w of ctx.conn.watches) {
+        if (w.path === p.path && w.token === args[1]) {
+          ctx.conn.watches.delete(w);
+          ctx.server.watches.remove(w);
+          return OK_PAYLOAD;
+        }
+      }
+      throw new XsFault('ENOENT');
+    },
+  }],
+  [XsType.TRANSACTION_START, {
+    name: 'TRANSACTION_START',
+    run: (ctx) => {
+      const { conn, server } = ctx;
+      if (ctx.tx !== undefined) throw new XsFault('EBUSY');
+      if (!conn.privileged && server.quotas.exceeds('transactions', conn.domid, server.transactionCount(conn.domid))) {
+        throw new XsFault('ENOSPC');
+      }
+      const id = conn.allocTxId();
+      conn.transactions.set(id, new Transaction(id, conn.domid, conn.privileged, server.store, server.quotas));
+      return text(String(id));
+    },
+  }],
+  [XsType.TRANSACTION_END, {
+    name: 'TRANSACTION_END',
+    run: (ctx) => {
+      const arg = oneArg(ctx.msg.payload);
+      if (arg !== 'T' && arg !== 'F') throw new XsFault('EINVAL');
+      const tx = ctx.tx;
+      if (tx === undefined) throw new XsFault('ENOENT');
+      ctx.conn.transactions.delete(tx.id);
+      if (arg === 'T') for (const ev of tx.commit()) ctx.server.queueEvent(ev);
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.INTRODUCE, {
+    name: 'INTRODUCE',
+    priv: true,
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length < 3) throw new XsFault('EINVAL');
+      const domid = parseDomid(args[0]);
+      if (domid === DOMID_SELF) throw new XsFault('EINVAL');
+      ctx.server.introduce(domid);
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.RELEASE, {
+    name: 'RELEASE',
+    priv: true,
+    run: (ctx) => {
+      ctx.server.release(introducedDomain(ctx));
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.GET_DOMAIN_PATH, {
+    name: 'GET_DOMAIN_PATH',
+    run: (ctx) => text(domainPath(parseDomid(oneArg(ctx.msg.payload)))),
+  }],
+  [XsType.WRITE, {
+    name: 'WRITE',
+    run: (ctx) => {
+      const payload = ctx.msg.payload;
+      const nul = payload.indexOf(0);
+      if (nul < 0) throw new XsFault('EINVAL');
+      const p = path(ctx, payload.toString('latin1', 0, nul));
+      writeValue(ctx.ops, p.path, Buffer.from(payload.subarray(nul + 1)));
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.MKDIR, {
+    name: 'MKDIR',
+    run: (ctx) => {
+      makeDir(ctx.ops, path(ctx, oneArg(ctx.msg.payload)).path);
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.RM, {
+    name: 'RM',
+    run: (ctx) => {
+      removeNode(ctx.ops, path(ctx, oneArg(ctx.msg.payload)).path);
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.SET_PERMS, {
+    name: 'SET_PERMS',
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length < 2) throw new XsFault('EINVAL');
+      const { conn, server } = ctx;
+      if (!conn.privileged && server.quotas.exceeds('node-permissions', conn.domid, args.length - 1)) {
+        throw new XsFault('ENOSPC');
+      }
+      const perms = args.slice(1).map(parsePerm);
+      setPerms(ctx.ops, path(ctx, args[0]!, true).path, perms);
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.IS_DOMAIN_INTRODUCED, {
+    name: 'IS_DOMAIN_INTRODUCED',
+    priv: true,
+    run: (ctx) => {
+      const domid = parseDomid(oneArg(ctx.msg.payload));
+      return text(domid === DOMID_SELF || ctx.server.isIntroduced(domid) ? 'T' : 'F');
+    },
+  }],
+  [XsType.RESUME, {
+    name: 'RESUME',
+    priv: true,
+    run: (ctx) => {
+      ctx.server.domain(introducedDomain(ctx))!.shutdown = false;
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.SET_TARGET, {
+    name: 'SET_TARGET',
+    priv: true,
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length < 2) throw new XsFault('EINVAL');
+      ctx.server.setTarget(parseDomid(args[0]), parseDomid(args[1]));
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.RESET_WATCHES, {
+    name: 'RESET_WATCHES',
+    noTx: true,
+    run: (ctx) => {
+      const { conn, server } = ctx;
+      for (const w of conn.watches) server.watches.remove(w);
+      conn.watches.clear();
+      conn.transactions.clear();
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.DIRECTORY_PART, {
+    name: 'DIRECTORY_PART',
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length !== 2) throw new XsFault('EINVAL');
+      const off = atoi(args[1]!);
+      return directoryPart(ctx.ops, path(ctx, args[0]!).path, off < 0 ? Number.MAX_SAFE_INTEGER : off);
+    },
+  }],
+  [XsType.GET_FEATURE, {
+    name: 'GET_FEATURE',
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length > 1) throw new XsFault('EINVAL');
+      if (args.length === 1) {
+        const d = ctx.server.domain(parseDomid(args[0]));
+        return text(String(d?.features ?? 0));
+      }
+      return text('0');
+    },
+  }],
+  [XsType.SET_FEATURE, {
+    name: 'SET_FEATURE',
+    priv: true,
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length !== 2) throw new XsFault('EINVAL');
+      const domid = parseDomid(args[0]);
+      if (ctx.server.isIntroduced(domid)) throw new XsFault('EBUSY');
+      if (atoi(args[1]!) !== 0) throw new XsFault('EINVAL');
+      return OK_PAYLOAD;
+    },
+  }],
+  [XsType.GET_QUOTA, {
+    name: 'GET_QUOTA',
+    priv: true,
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      const q = ctx.server.quotas;
+      if (args.length === 0) return text(QUOTA_NAMES.join(' '));
+      const name = args[args.length - 1]!;
+      if (args.length > 2 || !isQuotaName(name)) throw new XsFault('EINVAL');
+      return text(String(q.get(name, args.length === 2 ? parseDomid(args[0]) : undefined)));
+    },
+  }],
+  [XsType.SET_QUOTA, {
+    name: 'SET_QUOTA',
+    priv: true,
+    run: (ctx) => {
+      const args = splitStrings(ctx.msg.payload);
+      if (args.length !== 2 && args.length !== 3) throw new XsFault('EINVAL');
+      const domid = args.length === 3 ? parseDomid(args[0]) : undefined;
+      const name = args[args.length - 2]!;
+      const value = args[args.length - 1]!;
+      if (!isQuotaName(name) || !/^\d+$/.test(value)) throw new XsFault('EINVAL');
+      ctx.server.quotas.set(name, Number(value), domid);
+      return OK_PAYLOAD;
+    },
+  }],
+];
+
+export const OPERATIONS: ReadonlyMap<number, Operation> = new Map(table);

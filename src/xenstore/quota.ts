@@ -1,0 +1,84 @@
+/**
+ * Per-domain quotas with the C xenstored defaults and names (as used by `-Q what=nb`, CONTROL
+ * `quota`, GET_QUOTA/SET_QUOTA). Privileged connections are exempt from all of them. A value of
+ * 0 disables that check. Per-domain overrides (SET_QUOTA with a domid) take precedence.
+ */
+import { XsFault } from './wire.js';
+
+export const QUOTA_NAMES = [
+  'nodes', 'watches', 'outstanding', 'memory', 'transactions', 'transaction-nodes',
+  'node-permissions', 'path-max', 'node-size',
+] as const;
+export type QuotaName = (typeof QUOTA_NAMES)[number];
+
+export const QUOTA_DEFAULTS: Readonly<Record<QuotaName, number>> = {
+  nodes: 1000,
+  watches: 128,
+  outstanding: 20,
+  memory: 2560 * 1024,
+  transactions: 10,
+  'transaction-nodes': 1024,
+  'node-permissions': 5,
+  'path-max': 2048,
+  'node-size': 2048,
+};
+
+export const QUOTA_DESCRIPTIONS: Readonly<Record<QuotaName, string>> = {
+  nodes: 'Nodes per domain',
+  watches: 'Watches per domain',
+  outstanding: 'Outstanding requests per domain',
+  memory: 'Memory per domain (not enforced by dom0)',
+  transactions: 'Transactions per domain',
+  'transaction-nodes': 'Nodes accessed per transaction',
+  'node-permissions': 'Permission entries per node',
+  'path-max': 'Maximum path length',
+  'node-size': 'Maximum node size (perms + children names + value)',
+};
+
+export function isQuotaName(s: string): s is QuotaName {
+  return (QUOTA_NAMES as readonly string[]).includes(s);
+}
+
+/** Global quota values plus per-domain overrides. */
+export class Quotas {
+  readonly #global: Record<QuotaName, number>;
+  readonly #perDomain = new Map<number, Partial<Record<QuotaName, number>>>();
+
+  constructor(initial: Partial<Record<QuotaName, number>> = {}) {
+    this.#global = { ...QUOTA_DEFAULTS, ...initial };
+  }
+
+  /** The limit for `domid` (0 = unlimited). */
+  get(name: QuotaName, domid?: number): number {
+    const over = domid === undefined ? undefined : this.#perDomain.get(domid)?.[name];
+    return over ?? this.#global[name];
+  }
+
+  set(name: QuotaName, value: number, domid?: number): void {
+    if (domid === undefined) {
+      this.#global[name] = value;
+      return;
+    }
+    const cur = this.#perDomain.get(domid) ?? {};
+    cur[name] = value;
+    this.#perDomain.set(domid, cur);
+  }
+
+  /** Drops the overrides of a domain that went away. */
+  forget(domid: number): void {
+    this.#perDomain.delete(domid);
+  }
+
+  /** True if `value` is over the limit (`> limit`); a limit of 0 never trips. */
+  exceeds(name: QuotaName, domid: number, value: number): boolean {
+    const limit = this.get(name, domid);
+    return limit > 0 && value > limit;
+  }
+}
+
+/** Parses `what=nb` (the `-Q` option). */
+export function parseQuotaSetting(s: string): { name: QuotaName; value: number } {
+  const m = /^([a-z-]+)=(\d+)$/.exec(s);
+  if (!m || !isQuotaName(m[1]!)) throw new XsFault('EINVAL');
+  return { name: m[1], value: Number(m[2]) };
+}

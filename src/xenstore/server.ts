@@ -1,0 +1,439 @@
+/**
+ * xenstored: the server core and its sockets.
+ *
+ * Sockets (all mode 0600): the privileged socket (`socketPath`; its clients act as dom0 and
+ * bypass permissions and quotas) and, for each introduced domain, a domain socket
+ * `<domainSocketDir>/domain-<domid>.sock` whose clients act as that domain: unprivileged,
+ * relative paths under `/local/domain/<domid>`, subject to permissions and quotas — what a Xen
+ * guest sees through its ring. A domain socket opens when the domain is introduced (INTRODUCE on
+ * the wire or `introduceDomain()`) and closes, dropping its clients, when it is released.
+ *
+ * Request flow: frame → table lookup by wire type (`handlers.ts`; unknown → ENOSYS, privileged-
+ * only from an unprivileged caller → EACCES, bad transaction id → ENOENT) → operation on the live
+ * tree or the caller's transaction → the resulting records become one journal frame → watch
+ * events → the reply. Messages reach clients only once the frames before them are durable.
+ */
+import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import type { ClientTransport } from './client.js';
+import { XenstoreClient } from './client.js';
+import type { ConnectionHost, Transport } from './connection.js';
+import { Connection } from './connection.js';
+import { OPERATIONS } from './handlers.js';
+import { Journal } from './journal.js';
+import type { QuotaName } from './quota.js';
+import { Quotas } from './quota.js';
+import type { StoreRecord } from './store.js';
+import { Store } from './store.js';
+import type { Transaction } from './transaction.js';
+import type { ChangeEvent, OpContext, TreeView } from './tree.js';
+import { removeNode } from './tree.js';
+import { WatchTable } from './watch.js';
+import type { XsMessage } from './wire.js';
+import { encodeMessage, PAYLOAD_MAX, XsFault, XsType } from './wire.js';
+
+export interface XenstoredOptions {
+  /** The privileged socket (Xen's clients: `XENSTORED_PATH`). */
+  readonly socketPath: string;
+  /** Journal and snapshot directory. */
+  readonly stateDir: string;
+  /** Where domain sockets go; default: the privileged socket's directory. */
+  readonly domainSocketDir?: string;
+  readonly quotas?: Partial<Record<QuotaName, number>>;
+  /** Keep nodes owned by a released domain (C `--keep-orphans`). */
+  readonly keepOrphans?: boolean;
+  /** Journal size that triggers a snapshot (bytes). */
+  readonly compactBytes?: number;
+  /** Diagnostic lines (CONTROL `log on` also logs every request). */
+  readonly log?: (line: string) => void;
+}
+
+export interface XenstoredHandle {
+  readonly socketPath: string;
+  /** Path of the domain socket of `domid` (whether or not it is open). */
+  domainSocketPath(domid: number): string;
+  /** Introduces a domain: opens its socket, fires `@introduceDomain`; returns the socket path. */
+  introduceDomain(domid: number): Promise<string>;
+  /** The domain shut down or crashed: fires `@releaseDomain` (once until RESUME). */
+  domainShutdown(domid: number): void;
+  /** Releases a domain: closes its socket, removes nodes it owns, fires `@releaseDomain`. */
+  releaseDomain(domid: number): Promise<void>;
+  /** An in-process client, privileged (dom0) unless `domid` names another domain. */
+  connect(domid?: number): XenstoreClient;
+  /** Stops listening, drops clients, makes the journal durable and closes it. */
+  close(): Promise<void>;
+}
+
+interface DomainState {
+  readonly domid: number;
+  shutdown: boolean;
+  target: number | undefined;
+  features: number;
+  listener: Server | undefined;
+}
+
+/** The live store as a TreeView; its watch events wait in the server until `flush`. */
+class LiveView implements TreeView {
+  constructor(
+    private readonly store: Store,
+    private readonly server: XenstoreServer,
+  ) {}
+  get(path: string): ReturnType<Store['get']> {
+    return this.store.get(path);
+  }
+  put(path: string, data: Parameters<Store['set']>[1]): void {
+    this.store.set(path, data);
+  }
+  removeTree(root: string, paths: readonly string[]): void {
+    this.store.removeTree(root, paths);
+  }
+  changed(ev: ChangeEvent): void {
+    this.server.queueEvent(ev);
+  }
+  ownedBy(domid: number): number {
+    return this.store.ownedBy(domid);
+  }
+}
+
+function socketTransport(sock: Socket): Transport {
+  return {
+    write: (buf) => sock.write(buf),
+    get pendingBytes() {
+      return sock.writableLength;
+    },
+    pause: () => sock.pause(),
+    resume: () => sock.resume(),
+    destroy: () => sock.destroy(),
+  };
+}
+
+/** The state shared by every request handler. */
+export class XenstoreServer implements ConnectionHost {
+  readonly quotas: Quotas;
+  readonly watches = new WatchTable();
+  readonly connections = new Set<Connection>();
+  readonly domains = new Map<number, DomainState>();
+  logRequests = false;
+  readonly live: TreeView;
+  readonly #listeners = new Map<Server, string>();
+  #events: ChangeEvent[] = [];
+  #specials: string[] = [];
+
+  constructor(
+    readonly store: Store,
+    readonly journal: Journal,
+    readonly opts: XenstoredOptions,
+  ) {
+    this.quotas = new Quotas(opts.quotas);
+    this.live = new LiveView(store, this);
+    journal.onDurable = (seq) => {
+      for (const c of this.connections) if (c.holding) c.released(seq);
+    };
+  }
+
+  get appendedSeq(): number {
+    return this.journal.appended;
+  }
+
+  get durableSeq(): number {
+    return this.journal.durable;
+  }
+
+  outstandingLimit(domid: number): number {
+    return this.quotas.get('outstanding', domid);
+  }
+
+  log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  get domainSocketDir(): string {
+    return this.opts.domainSocketDir ?? dirname(this.opts.socketPath);
+  }
+
+  domainSocketPath(domid: number): string {
+    return join(this.domainSocketDir, `domain-${domid}.sock`);
+  }
+
+  /** Listens on `path` (0600); each client becomes a connection of `domid`. */
+  listen(path: string, domid: number, privileged: boolean): Server {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    const server = createServer((sock) => this.accept(sock, domid, privileged));
+    server.on('error', (e) => this.log(`xenstored: socket ${path}: ${e.message}`));
+    server.listen(path);
+    chmodSync(path, 0o600);
+    this.#listeners.set(server, path);
+    return server;
+  }
+
+  accept(sock: Socket, domid: number, privileged: boolean): void {
+    const conn = new Connection(this, socketTransport(sock), domid, privileged);
+    conn.target = this.domains.get(domid)?.target;
+    this.connections.add(conn);
+    sock.on('data', (chunk: Buffer) => conn.receive(chunk));
+    sock.on('drain', () => conn.drained());
+    sock.on('error', () => conn.close());
+    sock.on('close', () => conn.close());
+  }
+
+  /** An in-process client wired straight to a connection. */
+  connectInProcess(domid: number): XenstoreClient {
+    let toClient: (b: Buffer) => void = () => {};
+    let clientClosed: () => void = () => {};
+    const conn = new Connection(this, {
+      write: (buf) => {
+        toClient(buf);
+        return true;
+      },
+      pendingBytes: 0,
+      pause: () => {},
+      resume: () => {},
+      destroy: () => queueMicrotask(() => clientClosed()),
+    }, domid, domid === 0);
+    conn.target = this.domains.get(domid)?.target;
+    this.connections.add(conn);
+    const transport: ClientTransport = {
+      send: (buf) => conn.receive(buf),
+      close: () => conn.close(),
+      attach: (onData, onClose) => {
+        toClient = onData;
+        clientClosed = onClose;
+      },
+    };
+    return new XenstoreClient(transport);
+  }
+
+  closed(conn: Connection): void {
+    this.connections.delete(conn);
+    for (const w of conn.watches) this.watches.remove(w);
+    conn.watches.clear();
+    conn.transactions.clear();
+  }
+
+  /** Transaction named by a request header (0 = none). */
+  transactionOf(conn: Connection, txId: number): Transaction | undefined {
+    if (txId === 0) return undefined;
+    const tx = conn.transactions.get(txId);
+    if (tx === undefined) throw new XsFault('ENOENT');
+    return tx;
+  }
+
+  /** Transactions open by every connection of `domid`. */
+  transactionCount(domid: number): number {
+    let n = 0;
+    for (const c of this.connections) if (c.domid === domid) n += c.transactions.size;
+    return n;
+  }
+
+  watchCount(domid: number): number {
+    let n = 0;
+    for (const c of this.connections) if (c.domid === domid) n += c.watches.size;
+    return n;
+  }
+
+  handle(conn: Connection, msg: XsMessage): void {
+    let after: (() => void) | undefined;
+    let type = msg.type;
+    let reply: Buffer;
+    try {
+      const op = OPERATIONS.get(msg.type);
+      if (op === undefined) throw new XsFault('ENOSYS');
+      if (op.priv && !conn.privileged) throw new XsFault('EACCES');
+      const tx = op.noTx ? undefined : this.transactionOf(conn, msg.txId);
+      const ops: OpContext = { view: tx ?? this.live, who: conn, quotas: this.quotas };
+      reply = op.run({ server: this, conn, msg, tx, ops, afterReply: (fn) => (after = fn) });
+      if (reply.length > PAYLOAD_MAX) throw new XsFault('E2BIG');
+      if (this.logRequests) this.log(`xenstored: conn ${conn.id} dom${conn.domid} ${op.name} ok`);
+    } catch (e) {
+      if (!(e instanceof XsFault)) {
+        this.log(`xenstored: internal error on type ${msg.type}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      }
+      type = XsType.ERROR;
+      reply = Buffer.from(`${e instanceof XsFault ? e.errno : 'EIO'}\0`, 'latin1');
+      if (this.logRequests) this.log(`xenstored: conn ${conn.id} dom${conn.domid} type ${msg.type} ${reply.toString('latin1', 0, reply.length - 1)}`);
+    }
+    this.flush();
+    conn.send(encodeMessage(type, msg.reqId, msg.txId, reply));
+    if (type !== XsType.ERROR) after?.();
+  }
+
+  queueEvent(ev: ChangeEvent): void {
+    this.#events.push(ev);
+  }
+
+  /** Queues a special watch event (`@introduceDomain`, `@releaseDomain`). */
+  queueSpecial(path: '@introduceDomain' | '@releaseDomain'): void {
+    this.#specials.push(path);
+  }
+
+  /**
+   * Ends a change: the store's pending records become one journal frame, then the queued watch
+   * events go out (held by each connection until that frame is durable).
+   */
+  flush(): void {
+    const records = this.store.takeRecords();
+    if (records.length > 0) this.journal.append(records);
+    const events = this.#events;
+    const specials = this.#specials;
+    this.#events = [];
+    this.#specials = [];
+    for (const ev of events) this.watches.fire(ev);
+    for (const p of specials) this.watches.fireSpecial(p, this.store.get(p)?.perms);
+  }
+
+  isIntroduced(domid: number): boolean {
+    return domid === 0 || this.domains.has(domid);
+  }
+
+  /** INTRODUCE: a new domain gets its socket and `@introduceDomain` fires. */
+  introduce(domid: number): boolean {
+    if (this.isIntroduced(domid)) return false;
+    const d: DomainState = { domid, shutdown: false, target: undefined, features: 0, listener: undefined };
+    this.domains.set(domid, d);
+    d.listener = this.listen(this.domainSocketPath(domid), domid, false);
+    this.store.record({ op: 'domain', domid, introduced: true });
+    this.queueSpecial('@introduceDomain');
+    return true;
+  }
+
+  /** RELEASE: drops the domain's clients and socket, its nodes, then fires `@releaseDomain`. */
+  release(domid: number): void {
+    const d = this.domains.get(domid);
+    if (d === undefined) throw new XsFault('ENOENT');
+    this.domains.delete(domid);
+    this.quotas.forget(domid);
+    if (d.listener !== undefined) this.#closeListener(d.listener);
+    for (const c of [...this.connections]) if (c.domid === domid) c.close();
+    for (const c of this.connections) if (c.target === domid) c.target = undefined;
+    if (this.opts.keepOrphans !== true) this.removeOwnedBy(domid);
+    this.store.record({ op: 'domain', domid, introduced: false });
+    this.queueSpecial('@releaseDomain');
+  }
+
+  /** Removes every node owned by `domid` (with its subtree), as dom0. */
+  removeOwnedBy(domid: number): void {
+    if (this.store.ownedBy(domid) === 0) return;
+    const ctx: OpContext = { view: this.live, who: { domid: 0, privileged: true }, quotas: this.quotas };
+    const roots: string[] = [];
+    const stack = ['/'];
+    while (stack.length > 0) {
+      const p = stack.pop()!;
+      const n = this.store.get(p);
+      if (n === undefined) continue;
+      if (p !== '/' && n.perms[0]?.id === domid) {
+        roots.push(p);
+        continue;
+      }
+      for (const c of n.children) stack.push(p === '/' ? `/${c}` : `${p}/${c}`);
+    }
+    for (const r of roots) removeNode(ctx, r);
+  }
+
+  setTarget(domid: number, target: number): void {
+    const d = this.domains.get(domid);
+    if (d === undefined || !this.isIntroduced(target)) throw new XsFault('ENOENT');
+    d.target = target;
+    for (const c of this.connections) if (c.domid === domid) c.target = target;
+    this.store.record({ op: 'domain', domid, introduced: true, target });
+  }
+
+  domainShutdown(domid: number): void {
+    const d = this.domains.get(domid);
+    if (d === undefined || d.shutdown) return;
+    d.shutdown = true;
+    this.queueSpecial('@releaseDomain');
+  }
+
+  domain(domid: number): DomainState | undefined {
+    return this.domains.get(domid);
+  }
+
+  /** Restores domain records from the journal (sockets reopen). */
+  restoreDomain(r: StoreRecord & { op: 'domain' }): void {
+    if (!r.introduced) {
+      this.domains.delete(r.domid);
+      return;
+    }
+    const d = this.domains.get(r.domid) ?? { domid: r.domid, shutdown: false, target: undefined, features: 0, listener: undefined };
+    d.target = r.target;
+    this.domains.set(r.domid, d);
+  }
+
+  reopenDomainSockets(): void {
+    for (const d of this.domains.values()) d.listener ??= this.listen(this.domainSocketPath(d.domid), d.domid, false);
+  }
+
+  #closeListener(server: Server): void {
+    const path = this.#listeners.get(server);
+    this.#listeners.delete(server);
+    server.close();
+    try {
+      if (path !== undefined) unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    for (const s of [...this.#listeners.keys()]) this.#closeListener(s);
+    for (const c of [...this.connections]) c.close();
+    this.flush();
+    await this.journal.close();
+  }
+}
+
+/**
+ * Starts xenstored: recovers the tree from `stateDir` (or creates Xen's initial nodes), listens
+ * on `socketPath` and the sockets of domains still introduced, and returns its handle.
+ */
+export async function startXenstored(opts: XenstoredOptions): Promise<XenstoredHandle> {
+  let store = new Store();
+  const { journal, recovery } = Journal.open(opts.stateDir, () => store.dump(), opts.compactBytes === undefined ? {} : { compactBytes: opts.compactBytes });
+  const domainRecords: (StoreRecord & { op: 'domain' })[] = [];
+  if (recovery.fresh || recovery.records.length === 0) {
+    store = Store.initial();
+    journal.append(store.takeRecords());
+  } else {
+    store.replay(recovery.records, (r) => domainRecords.push(r));
+    store.repair();
+    if (store.get('/') === undefined) {
+      store = Store.initial();
+      journal.append(store.takeRecords());
+    }
+  }
+  if (recovery.droppedBytes > 0) opts.log?.(`xenstored: dropped a torn journal tail of ${recovery.droppedBytes} bytes`);
+  const server = new XenstoreServer(store, journal, opts);
+  journal.onError = (e) => server.log(`xenstored: journal write failed: ${e instanceof Error ? e.message : String(e)}`);
+  for (const r of domainRecords) server.restoreDomain(r);
+  server.listen(opts.socketPath, 0, true);
+  server.reopenDomainSockets();
+  await journal.drain();
+  return {
+    socketPath: opts.socketPath,
+    domainSocketPath: (domid) => server.domainSocketPath(domid),
+    introduceDomain: async (domid) => {
+      server.introduce(domid);
+      server.flush();
+      await journal.drain();
+      return server.domainSocketPath(domid);
+    },
+    domainShutdown: (domid) => {
+      server.domainShutdown(domid);
+      server.flush();
+    },
+    releaseDomain: async (domid) => {
+      if (server.domain(domid) !== undefined) server.release(domid);
+      server.flush();
+      await journal.drain();
+    },
+    connect: (domid = 0) => server.connectInProcess(domid),
+    close: () => server.shutdown(),
+  };
+}

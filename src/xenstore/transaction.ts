@@ -1,0 +1,131 @@
+/**
+ * Transactions with optimistic concurrency, as C xenstored does them. The first time a
+ * transaction touches a node (every operation reads a node before changing it) it records the
+ * node's generation (or its absence) and keeps a private copy; later reads and writes inside the
+ * transaction use that copy. At commit every touched node must still have the recorded generation
+ * in the live store, else the commit fails with EAGAIN and nothing is applied; otherwise the
+ * modified nodes replace the live ones and the queued watch events fire. Read-only transactions
+ * are checked the same way.
+ */
+import { parentOf } from './paths.js';
+import type { Perms } from './perms.js';
+import type { Quotas } from './quota.js';
+import type { NodeData, Store, XsNode } from './store.js';
+import type { ChangeEvent, TreeView } from './tree.js';
+import { XsFault } from './wire.js';
+
+const ABSENT = -1;
+
+interface Accessed {
+  /** Live generation at first access, ABSENT if the node did not exist. */
+  readonly generation: number;
+  readonly firstPerms: Perms | undefined;
+  node: XsNode | undefined;
+  modified: boolean;
+  /** Watch to fire at commit: undefined none; false any watch at or above; true exact only. */
+  fire: boolean | undefined;
+}
+
+export class Transaction implements TreeView {
+  readonly #accessed = new Map<string, Accessed>();
+  readonly #ownedDelta = new Map<number, number>();
+  #created = false;
+
+  constructor(
+    readonly id: number,
+    readonly domid: number,
+    readonly privileged: boolean,
+    private readonly store: Store,
+    private readonly quotas: Quotas,
+  ) {}
+
+  #entry(path: string): Accessed {
+    let a = this.#accessed.get(path);
+    if (a === undefined) {
+      if (!this.privileged && this.quotas.exceeds('transaction-nodes', this.domid, this.#accessed.size + 1)) {
+        throw new XsFault('ENOSPC');
+      }
+      const live = this.store.get(path);
+      a = { generation: live?.generation ?? ABSENT, firstPerms: live?.perms, node: live, modified: false, fire: undefined };
+      this.#accessed.set(path, a);
+    }
+    return a;
+  }
+
+  #count(node: NodeData | undefined, delta: number): void {
+    const owner = node?.perms[0]?.id;
+    if (owner !== undefined) this.#ownedDelta.set(owner, (this.#ownedDelta.get(owner) ?? 0) + delta);
+  }
+
+  get(path: string): XsNode | undefined {
+    return this.#entry(path).node;
+  }
+
+  put(path: string, data: NodeData): void {
+    const a = this.#entry(path);
+    if (a.node === undefined) this.#created = true;
+    this.#count(a.node, -1);
+    a.node = { ...data, generation: this.store.nextGeneration() };
+    this.#count(a.node, 1);
+    a.modified = true;
+  }
+
+  removeTree(_root: string, paths: readonly string[]): void {
+    for (const p of paths) {
+      const a = this.#entry(p);
+      this.#count(a.node, -1);
+      a.node = undefined;
+      a.modified = true;
+    }
+  }
+
+  changed(ev: ChangeEvent): void {
+    const a = this.#entry(ev.path);
+    a.fire = a.fire === undefined ? ev.exact : a.fire && ev.exact;
+  }
+
+  ownedBy(domid: number): number {
+    return this.store.ownedBy(domid) + (this.#ownedDelta.get(domid) ?? 0);
+  }
+
+  /**
+   * Checks and applies the transaction to the live store. Throws EAGAIN on a conflict and ENOSPC
+   * if an unprivileged domain would end up over its node quota; returns the watch events.
+   */
+  commit(): ChangeEvent[] {
+    for (const [path, a] of this.#accessed) {
+      if ((this.store.get(path)?.generation ?? ABSENT) !== a.generation) throw new XsFault('EAGAIN');
+    }
+    if (this.#created && !this.privileged && this.quotas.exceeds('nodes', this.domid, this.ownedBy(this.domid))) {
+      throw new XsFault('ENOSPC');
+    }
+    const removed: string[] = [];
+    for (const [path, a] of this.#accessed) {
+      if (a.modified && a.node === undefined && a.generation !== ABSENT) removed.push(path);
+    }
+    // One journal removal per removed subtree root; nested removals are covered by it.
+    const removedSet = new Set(removed);
+    for (const path of removed) {
+      const root = removedSet.has(parentOf(path)) ? undefined : path;
+      if (root !== undefined) {
+        const sub = removed.filter((p) => p === root || p.startsWith(`${root}/`));
+        this.store.removeTree(root, sub);
+      }
+    }
+    for (const [path, a] of this.#accessed) {
+      if (a.modified && a.node !== undefined) this.store.set(path, a.node);
+    }
+    const events: ChangeEvent[] = [];
+    for (const [path, a] of this.#accessed) {
+      if (a.fire === undefined) continue;
+      events.push({
+        path,
+        exact: a.fire,
+        perms: this.store.get(path)?.perms,
+        parentPerms: this.store.get(parentOf(path))?.perms,
+        oldPerms: a.firstPerms,
+      });
+    }
+    return events;
+  }
+}

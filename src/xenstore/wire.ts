@@ -1,0 +1,149 @@
+/**
+ * The xenstore wire protocol (`xs_wire.h`): a 16-byte header of four uint32 in host byte order
+ * (little-endian on every host dom0 runs on) — `type, req_id, tx_id, len` — then `len` payload
+ * bytes, at most 4096 in either direction. Replies echo the request's type, req_id and tx_id; an
+ * error reply has type ERROR and carries an errno name plus NUL. Watch events (type WATCH_EVENT,
+ * req_id = tx_id = 0) may arrive at any time between replies.
+ *
+ * Strings on the wire are byte strings; they are decoded as latin1 so every byte round-trips.
+ */
+
+/** Message types; the enum order of `xs_wire.h` is the wire value. 20 (RESTRICT) is gone. */
+export const XsType = {
+  CONTROL: 0,
+  DIRECTORY: 1,
+  READ: 2,
+  GET_PERMS: 3,
+  WATCH: 4,
+  UNWATCH: 5,
+  TRANSACTION_START: 6,
+  TRANSACTION_END: 7,
+  INTRODUCE: 8,
+  RELEASE: 9,
+  GET_DOMAIN_PATH: 10,
+  WRITE: 11,
+  MKDIR: 12,
+  RM: 13,
+  SET_PERMS: 14,
+  WATCH_EVENT: 15,
+  ERROR: 16,
+  IS_DOMAIN_INTRODUCED: 17,
+  RESUME: 18,
+  SET_TARGET: 19,
+  RESET_WATCHES: 21,
+  DIRECTORY_PART: 22,
+  GET_FEATURE: 23,
+  SET_FEATURE: 24,
+  GET_QUOTA: 25,
+  SET_QUOTA: 26,
+} as const;
+export type XsType = (typeof XsType)[keyof typeof XsType];
+
+export const HEADER_SIZE = 16;
+export const PAYLOAD_MAX = 4096;
+export const ABS_PATH_MAX = 3072;
+export const REL_PATH_MAX = 2048;
+/** `DOMID_SELF`: IS_DOMAIN_INTRODUCED answers T for it. */
+export const DOMID_SELF = 0x7ff0;
+
+/** Error names in `xsd_errors[]` order. Append only. */
+export const XS_ERRNOS = [
+  'EINVAL', 'EACCES', 'EEXIST', 'EISDIR', 'ENOENT', 'ENOMEM', 'ENOSPC', 'EIO', 'ENOTEMPTY',
+  'ENOSYS', 'EROFS', 'EBUSY', 'EAGAIN', 'EISCONN', 'E2BIG', 'EPERM',
+] as const;
+export type XsErrno = (typeof XS_ERRNOS)[number];
+
+/** A request failed with an errno the server sends back as an ERROR reply. */
+export class XsFault extends Error {
+  override readonly name: string = 'XsFault';
+  constructor(readonly errno: XsErrno) {
+    super(errno);
+  }
+}
+
+export function isXsErrno(s: string): s is XsErrno {
+  return (XS_ERRNOS as readonly string[]).includes(s);
+}
+
+export interface XsMessage {
+  readonly type: number;
+  readonly reqId: number;
+  readonly txId: number;
+  readonly payload: Buffer;
+}
+
+export function encodeMessage(type: number, reqId: number, txId: number, payload: Buffer): Buffer {
+  const buf = Buffer.allocUnsafe(HEADER_SIZE + payload.length);
+  buf.writeUInt32LE(type, 0);
+  buf.writeUInt32LE(reqId >>> 0, 4);
+  buf.writeUInt32LE(txId >>> 0, 8);
+  buf.writeUInt32LE(payload.length, 12);
+  payload.copy(buf, HEADER_SIZE);
+  return buf;
+}
+
+/** Payload of NUL-terminated strings: `a\0b\0`. */
+export function encodeStrings(strings: readonly string[]): Buffer {
+  return Buffer.from(strings.map((s) => `${s}\0`).join(''), 'latin1');
+}
+
+export const OK_PAYLOAD: Buffer = encodeStrings(['OK']);
+
+/**
+ * The NUL-terminated strings at the start of a payload (C `get_strings`): bytes after the last
+ * NUL are not a string. `count` is the number of NULs.
+ */
+export function splitStrings(payload: Buffer): string[] {
+  const out: string[] = [];
+  let off = 0;
+  for (;;) {
+    const nul = payload.indexOf(0, off);
+    if (nul < 0) break;
+    out.push(payload.toString('latin1', off, nul));
+    off = nul + 1;
+  }
+  return out;
+}
+
+/** The single argument of a one-argument request: exactly one NUL, at the end; else EINVAL. */
+export function oneArg(payload: Buffer): string {
+  if (payload.length === 0 || payload.indexOf(0) !== payload.length - 1) throw new XsFault('EINVAL');
+  return payload.toString('latin1', 0, payload.length - 1);
+}
+
+/** A header announced a payload over PAYLOAD_MAX: the connection must be dropped. */
+export class FrameTooLarge extends Error {
+  override readonly name: string = 'FrameTooLarge';
+}
+
+/**
+ * Incremental frame parser for a byte stream. `push` returns the complete messages so far and
+ * keeps any partial frame; it throws FrameTooLarge on an oversized length field.
+ */
+export class FrameReader {
+  #buf: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer): XsMessage[] {
+    let buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    const out: XsMessage[] = [];
+    while (buf.length >= HEADER_SIZE) {
+      const len = buf.readUInt32LE(12);
+      if (len > PAYLOAD_MAX) throw new FrameTooLarge(`payload length ${len} exceeds ${PAYLOAD_MAX}`);
+      if (buf.length < HEADER_SIZE + len) break;
+      out.push({
+        type: buf.readUInt32LE(0),
+        reqId: buf.readUInt32LE(4),
+        txId: buf.readUInt32LE(8),
+        payload: Buffer.from(buf.subarray(HEADER_SIZE, HEADER_SIZE + len)),
+      });
+      buf = buf.subarray(HEADER_SIZE + len);
+    }
+    this.#buf = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
+    return out;
+  }
+
+  /** Bytes of an incomplete frame held back. */
+  get pending(): number {
+    return this.#buf.length;
+  }
+}
