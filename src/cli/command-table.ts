@@ -1,5 +1,7 @@
 import type { CommandDefinition } from './command.js';
 import { helpCommand } from './commands/help.js';
+import { createCommand } from './commands/create.js';
+import { configParseCommand } from './commands/config-parse.js';
 import { blockAttachCommand } from './commands/block-attach.js';
 import { networkAttachCommand } from './commands/network-attach.js';
 
@@ -8,9 +10,11 @@ import { networkAttachCommand } from './commands/network-attach.js';
  * Add a command by adding its file under `commands/` and one line here.
  */
 const COMMANDS: readonly CommandDefinition[] = [
+  createCommand,
   helpCommand,
   networkAttachCommand,
   blockAttachCommand,
+  configParseCommand,
 ];
 
 export function commandTable(): readonly CommandDefinition[] {

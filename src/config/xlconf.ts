@@ -3,7 +3,10 @@
  * command shares. Absent keys take xl's defaults; `vif.default.*` are left unset when absent
  * (libxl then applies `vif-bridge` / `xenbr0` itself, so they never show in a dry run).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { ToolstackError } from '../common/index.js';
+import { readCfgFile } from './cfg/read.js';
 import type { CfgDocument } from './cfg/types.js';
 import { CfgReader } from './domain/reader.js';
 
@@ -126,4 +129,15 @@ export function xlConfFromDoc(doc: CfgDocument): XlConf {
     bootloaderRestrict: r.bool('bootloader_restrict'),
     warnings: [...doc.warnings, ...r.warnings],
   };
+}
+
+/**
+ * Reads `<configDir>/xl.conf` (configDir: `$DOM0_CONFIG_DIR` or `/etc/xen`, see common/paths).
+ * A missing file means all defaults; unlike xl, which warns `Failed to read config file` on
+ * every command, we stay silent, since most hosts have none. A bad file throws as xl exits.
+ */
+export function readXlConf(configDir: string): XlConf {
+  const path = join(configDir, 'xl.conf');
+  if (!existsSync(path)) return XL_CONF_DEFAULTS;
+  return xlConfFromDoc(readCfgFile(path, { legacy: false }));
 }

@@ -1,9 +1,10 @@
 /**
- * Typed reads of a parsed config with libxlutil's semantics (`xlu_cfg_get_*`): the last setting
- * of a key wins; a read of the wrong shape prints Xen's warning (unless `quiet`) and reads as
- * absent. Warnings are collected in order, as xl prints them to stderr.
+ * The reads `parse_config_data` makes of a parsed config, through the cfg getters (Xen's
+ * semantics and warnings), collecting the warnings in order and remembering which keys were read
+ * (the others are unknown to xl).
  */
-import type { CfgDocument, CfgList, CfgSetting, CfgValue } from '../cfg/types.js';
+import { cfgBool, cfgList, cfgListItem, cfgLong, cfgString } from '../cfg/access.js';
+import type { CfgDocument, CfgList, CfgSetting } from '../cfg/types.js';
 
 export class CfgReader {
   readonly warnings: string[] = [];
@@ -33,61 +34,39 @@ export class CfgReader {
     this.warnings.push(line);
   }
 
-  #where(s: CfgSetting): string {
-    return `${this.doc.source}:${s.line}`;
+  #sink(quiet: boolean): { warnings?: string[] } {
+    return quiet ? {} : { warnings: this.warnings };
   }
 
   /** `xlu_cfg_get_string`: an atom's text; a list warns (unless quiet) and reads as absent. */
   string(key: string, quiet = false): string | undefined {
-    const s = this.setting(key);
-    if (s === undefined) return undefined;
-    if (s.value.kind !== 'atom') {
-      if (!quiet) this.warn(`${this.#where(s)}: warning: parameter \`${key}' is a list but should be a single value`);
-      return undefined;
-    }
-    return s.value.value;
+    this.#used.add(key);
+    return cfgString(this.doc, key, this.#sink(quiet));
   }
 
-  /**
-   * `xlu_cfg_get_long`: C `strtol(s, &end, 0)` over the whole atom. A list, a `+=` setting or
-   * text that is not a number warns (unless quiet) and reads as absent.
-   */
+  /** `xlu_cfg_get_long`: a list, a `+=` setting or a non-number warns (unless quiet), reads as absent. */
   long(key: string, quiet = false): number | undefined {
-    const r = this.longResult(key, quiet);
-    return r.kind === 'ok' ? r.value : undefined;
+    this.#used.add(key);
+    return cfgLong(this.doc, key, this.#sink(quiet));
   }
 
   /** Like `long`, telling apart "absent" (ESRCH) from "present but not a number" (EINVAL/ERANGE). */
   longResult(key: string, quiet = false): { kind: 'ok'; value: number } | { kind: 'absent' } | { kind: 'invalid' } {
-    const s = this.setting(key);
-    if (s === undefined) return { kind: 'absent' };
-    const warn = (msg: string): { kind: 'invalid' } => {
-      if (!quiet) this.warn(`${this.#where(s)}: warning: parameter \`${key}' ${msg}`);
-      return { kind: 'invalid' };
-    };
-    if (s.value.kind !== 'atom') return warn('is a list but should be a single value');
-    if (s.op === '+=') return warn('can\'t use += with numbers');
-    const n = strtol(s.value.value);
-    if (n === 'range') return warn('could not be parsed as a number: Numerical result out of range');
-    if (n === undefined) return warn('is not a valid number');
-    return { kind: 'ok', value: n };
+    if (this.setting(key) === undefined) return { kind: 'absent' };
+    const v = this.long(key, quiet);
+    return v === undefined ? { kind: 'invalid' } : { kind: 'ok', value: v };
   }
 
   /** `xlu_cfg_get_defbool`: a number, 0 false, anything else true. */
   bool(key: string, quiet = false): boolean | undefined {
-    const n = this.long(key, quiet);
-    return n === undefined ? undefined : n !== 0;
+    this.#used.add(key);
+    return cfgBool(this.doc, key, this.#sink(quiet));
   }
 
   /** `xlu_cfg_get_list`: a single value warns (unless quiet) and reads as absent. */
   list(key: string, quiet = false): CfgList | undefined {
     const s = this.setting(key);
-    if (s === undefined) return undefined;
-    if (s.value.kind !== 'list') {
-      if (!quiet) this.warn(`${this.#where(s)}: warning: parameter \`${key}' is a single value but should be a list`);
-      return undefined;
-    }
-    return s.value;
+    return cfgList(this.doc, key, this.#sink(quiet)) === undefined ? undefined : s?.value as CfgList;
   }
 
   /** Is `key` set to a list (as opposed to an atom)? */
@@ -98,30 +77,8 @@ export class CfgReader {
   /** The atoms of a list up to its first nested list (`xlu_cfg_get_listitem` stops there). */
   static items(list: CfgList): string[] {
     const out: string[] = [];
-    for (const v of list.items) {
-      if (v.kind !== 'atom') break;
-      out.push(v.value);
-    }
+    for (let i = 0, v = cfgListItem(list.items, 0); v !== undefined; v = cfgListItem(list.items, ++i)) out.push(v);
     return out;
   }
 }
 
-/** The string of an atom value, or undefined for a list (`xlu_cfg_get_listitem`'s NULL). */
-export function atomText(v: CfgValue | undefined): string | undefined {
-  return v?.kind === 'atom' ? v.value : undefined;
-}
-
-const LONG_MAX = 2n ** 63n - 1n;
-
-/** C `strtol(s, &end, 0)` requiring the whole string to be used; 'range' on overflow. */
-export function strtol(s: string): number | 'range' | undefined {
-  const m = /^[ \t\n\v\f\r]*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
-  if (m === null) return undefined;
-  const digits = m[2] as string;
-  let v = digits.length > 1 && digits[0] === '0' && (digits[1] === 'x' || digits[1] === 'X')
-    ? BigInt(digits)
-    : digits.length > 1 && digits[0] === '0' ? BigInt(`0o${digits.slice(1)}`) : BigInt(digits);
-  if (m[1] === '-') v = -v;
-  if (v > LONG_MAX || v < -LONG_MAX - 1n) return 'range';
-  return Number(v);
-}

@@ -2,6 +2,7 @@
  * xl.cfg → DomainConfig, as xl's `parse_config_data` fills `libxl_domain_config` (only what xl
  * sets; libxl's own defaults are applied later, at creation, and never show in a dry run).
  */
+import { readCfgFile } from '../cfg/read.js';
 import type { CfgDocument } from '../cfg/types.js';
 import { libxlJson } from '../libxl-json.js';
 import type { LibxlJsonObject, LibxlJsonValue } from '../libxl-json.js';
@@ -50,6 +51,20 @@ export function resolveDomainConfig(doc: CfgDocument, options: ResolveOptions = 
     warnings.push(`${doc.source}:${s.line}: warning: unknown option \`${s.name}' (kept, ignored)${near === undefined ? '' : `; did you mean \`${near}'?`}`);
   }
   return { config, warnings };
+}
+
+export interface LoadDomainConfigOptions extends ResolveOptions {
+  /** Command-line `key=value` overrides, appended to the file as xl does. */
+  readonly extra?: readonly string[];
+}
+
+/**
+ * `xl create FILE [key=value ...]` up to the dry run: reads FILE (`/dev/null` = empty), appends
+ * the overrides, resolves. Also returns the parsed document (for `config-parse`).
+ */
+export function loadDomainConfig(path: string, options: LoadDomainConfigOptions = {}): ResolvedDomainConfig & { doc: CfgDocument } {
+  const doc = readCfgFile(path, options.extra === undefined ? {} : { extra: options.extra });
+  return { ...resolveDomainConfig(doc, options), doc };
 }
 
 /** xl.conf `vm.cpumask` and `vm.{hvm,pv}.cpumask`, ANDed into every vCPU's hard affinity. */
