@@ -50,6 +50,8 @@ export interface AccelOptions {
   readonly refresh?: boolean;
   /** The KVM device (default /dev/kvm). */
   readonly kvmDevice?: string;
+  /** Runs the probe guest (default `runAccelProbe` under KVM); tests replace it. */
+  readonly probe?: (binary: string, deadlineMs: number) => Promise<AccelProbeResult>;
 }
 
 /** The accelerator for new guests on this host (see the module comment). Never hangs. */
@@ -74,7 +76,7 @@ export async function chooseAccel(options: AccelOptions): Promise<AccelChoice> {
     const cached = readHostCache<AccelChoice>(file, key);
     if (cached !== undefined) return { ...cached, source: 'cache' };
   }
-  const result = await runAccelProbe(binary, options.deadlineMs ?? 1500);
+  const result = await (options.probe ?? runAccelProbe)(binary, options.deadlineMs ?? 1500);
   const choice: AccelChoice = result.ok ?
     { accel: 'kvm', source: 'probe', reason: `a test guest reached long mode under KVM in ${result.ms} ms`, probeMs: result.ms } :
     { accel: 'tcg', source: 'probe', reason: `KVM is not usable: ${result.reason}`, probeMs: result.ms };
