@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Accessor } from './perms.js';
+import { Quotas } from './quota.js';
+import { Store } from './store.js';
+import { Transaction } from './transaction.js';
+import type { OpContext, TreeView } from './tree.js';
+import { listChildren, readValue, removeNode, writeValue } from './tree.js';
+import { XsFault } from './wire.js';
+
+const DOM0: Accessor = { domid: 0, privileged: true };
+const quotas = new Quotas();
+
+function liveCtx(store: Store): OpContext {
+  const view: TreeView = {
+    get: (p) => store.get(p),
+    put: (p, d) => void store.set(p, d),
+    removeTree: (r, ps) => store.removeTree(r, ps),
+    changed: () => {},
+    ownedBy: (d) => store.ownedBy(d),
+  };
+  return { view, who: DOM0, quotas };
+}
+
+let txIds = 0;
+function begin(store: Store): { tx: Transaction; ctx: OpContext } {
+  const tx = new Transaction(++txIds, 0, true, store, quotas);
+  return { tx, ctx: { view: tx, who: DOM0, quotas } };
+}
+
+function commitErrno(tx: Transaction): string {
+  try {
+    tx.commit();
+    return 'OK';
+  } catch (e) {
+    if (e instanceof XsFault) return e.errno;
+    throw e;
+  }
+}
+
+const b = (s: string): Buffer => Buffer.from(s);
+
+describe('xenstore transactions', () => {
+  it('keeps changes private until commit', () => {
+    const s = Store.initial();
+    const { tx, ctx } = begin(s);
+    writeValue(ctx, '/a/b', b('1'));
+    assert.equal(readValue(ctx, '/a/b').toString(), '1');
+    assert.equal(s.get('/a/b'), undefined);
+    const events = tx.commit();
+    assert.equal(readValue(liveCtx(s), '/a/b').toString(), '1');
+    assert.deepEqual(events.map((e) => e.path), ['/a/b']);
+  });
+
+  it('fails with EAGAIN when a node it read changed, applying nothing', () => {
+    const s = Store.initial();
+    writeValue(liveCtx(s), '/a', b('0'));
+    const { tx, ctx } = begin(s);
+    readValue(ctx, '/a');
+    writeValue(ctx, '/b', b('from-tx'));
+    writeValue(liveCtx(s), '/a', b('1'));
+    assert.equal(commitErrno(tx), 'EAGAIN');
+    assert.equal(s.get('/b'), undefined);
+  });
+
+  it('fails when a node it wrote changed meanwhile (every write reads first)', () => {
+    const s = Store.initial();
+    writeValue(liveCtx(s), '/a', b('0'));
+    const { tx, ctx } = begin(s);
+    writeValue(ctx, '/a', b('tx'));
+    writeValue(liveCtx(s), '/a', b('other'));
+    assert.equal(commitErrno(tx), 'EAGAIN');
+    assert.equal(s.get('/a')?.value.toString(), 'other');
+  });
+
+  it('fails when a node it found missing was created meanwhile', () => {
+    const s = Store.initial();
+    const { tx, ctx } = begin(s);
+    assert.throws(() => readValue(ctx, '/n'));
+    writeValue(liveCtx(s), '/n', b('x'));
+    assert.equal(commitErrno(tx), 'EAGAIN');
+  });
+
+  it('commits when only unrelated nodes changed', () => {
+    const s = Store.initial();
+    writeValue(liveCtx(s), '/a/x', b('0'));
+    writeValue(liveCtx(s), '/b/y', b('0'));
+    const { tx, ctx } = begin(s);
+    writeValue(ctx, '/a/x', b('tx'));
+    writeValue(liveCtx(s), '/b/y', b('1'));
+    assert.equal(commitErrno(tx), 'OK');
+    assert.equal(s.get('/a/x')?.value.toString(), 'tx');
+  });
+
+  it('a read-only transaction is checked too', () => {
+    const s = Store.initial();
+    writeValue(liveCtx(s), '/a', b('0'));
+    const { tx, ctx } = begin(s);
+    readValue(ctx, '/a');
+    removeNode(liveCtx(s), '/a');
+    assert.equal(commitErrno(tx), 'EAGAIN');
+  });
+
+  it('applies removals and re-creations as one change', () => {
+    const s = Store.initial();
+    writeValue(liveCtx(s), '/d/old/deep', b('1'));
+    writeValue(liveCtx(s), '/d/keep', b('1'));
+    s.takeRecords();
+    const { tx, ctx } = begin(s);
+    removeNode(ctx, '/d');
+    writeValue(ctx, '/d/new', b('2'));
+    tx.commit();
+    assert.deepEqual(listChildren(liveCtx(s), '/d'), ['new']);
+    assert.equal(s.get('/d/old/deep'), undefined);
+    assert.equal(s.get('/d/keep'), undefined);
+    // The records replay to the same tree.
+    const replayed = Store.initial();
+    writeValue(liveCtx(replayed), '/d/old/deep', b('1'));
+    writeValue(liveCtx(replayed), '/d/keep', b('1'));
+    replayed.replay(s.takeRecords(), () => {});
+    replayed.repair();
+    assert.deepEqual([...replayed.dump()].map((r) => (r.op === 'put' ? r.path : '')), [...s.dump()].map((r) => (r.op === 'put' ? r.path : '')));
+  });
+
+  it('limits the nodes one transaction may touch for unprivileged domains', () => {
+    const s = Store.initial();
+    const q = new Quotas({ 'transaction-nodes': 3 });
+    const tx = new Transaction(1, 5, false, s, q);
+    tx.get('/');
+    tx.get('/a');
+    tx.get('/b');
+    assert.throws(() => tx.get('/c'), (e: unknown) => e instanceof XsFault && e.errno === 'ENOSPC');
+  });
+});
