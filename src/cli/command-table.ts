@@ -1,5 +1,6 @@
 import type { CommandDefinition } from './command.js';
 import { helpCommand } from './commands/help.js';
+import { configParseCommand } from './commands/config-parse.js';
 import { createCommand } from './commands/create.js';
 import { configParseCommand } from './commands/config-parse.js';
 import { blockAttachCommand } from './commands/block-attach.js';

@@ -1,0 +1,288 @@
+import { ToolstackError } from '../../common/index.js';
+import { CfgLexer } from './lexer.js';
+import type { LexContext, Token, TokenType } from './lexer.js';
+import type { CfgDocument, CfgList, CfgSetting, CfgValue } from './types.js';
+
+/**
+ * The xl.cfg parser: a hand-written equivalent of Xen's bison grammar (grammar.md §1.3) that
+ * also reproduces what Xen reports for bad input, line for line:
+ *
+ * - every message is `SOURCE:LINE: config parsing error near `TEXT': MESSAGE`, where TEXT is
+ *   the offending token's text (`<newline>` for a bare newline) and LINE its location
+ *   (a newline token reports the line before the one it ends);
+ * - syntax errors read `syntax error, unexpected X, expecting Y`, with the expected-token
+ *   lists of Xen's LALR automaton (its default reductions shorten them: inside a list only
+ *   `']'` is ever expected; after a complete assignment not followed by `;` or a newline only
+ *   `$end` is, and that error ends the parse);
+ * - after an error the parser skips to the next newline and goes on; errors are muted until
+ *   three tokens have been shifted (bison's error-recovery state), and every error on the line
+ *   of a lexical error (or, for one that ends a line, on the next line) is muted as well;
+ * - when the input had an error and contained a Python-looking character, Xen's three-line
+ *   "looks like Python" warning follows, then xl's `Failed to parse config: Invalid argument`.
+ */
+
+/** The outcome of one parse: settings (only meaningful without errors) and Xen's report. */
+export interface CfgParseResult {
+  readonly settings: CfgSetting[];
+  /** The error lines, in the order Xen prints them; empty exactly when the input is valid. */
+  readonly errors: string[];
+  /** Xen's `likely_python` flag: one of `+ - . ( ) :` appeared outside a string. */
+  readonly likelyPython: boolean;
+}
+
+export const PYTHON_WARNING: readonly string[] = [
+  'warning: Config file looks like it contains Python code.',
+  'warning:  Arbitrary Python is no longer supported.',
+  'warning:  See https://wiki.xen.org/wiki/PythonInXlConfig',
+];
+
+export const PARSE_FAILED_TRAILER = 'Failed to parse config: Invalid argument';
+
+const TOKEN_NAMES: Readonly<Record<TokenType, string>> = {
+  $end: '$end',
+  IDENT: 'IDENT',
+  NUMBER: 'NUMBER',
+  STRING: 'STRING',
+  NEWLINE: 'NEWLINE',
+  '+=': '+=',
+  '=': '\'=\'',
+  ';': '\';\'',
+  '[': '\'[\'',
+  ']': '\']\'',
+  ',': '\',\'',
+};
+
+const EXPECT_STATEMENT = '$end or IDENT or NEWLINE or \';\'';
+const EXPECT_OPERATOR = '+= or \'=\'';
+const EXPECT_VALUE = 'STRING or NUMBER or \'[\'';
+const EXPECT_CLOSE = '\']\'';
+const EXPECT_END = '$end';
+
+/** Unwinds to the statement loop after a syntax error (bison's pop to the `stmts` state). */
+class Recover extends Error {}
+/** Ends the parse (bison's YYABORT). */
+class Abort extends Error {}
+const RECOVER = new Recover('recover');
+const ABORT = new Abort('abort');
+
+class Parser implements LexContext {
+  failed = false;
+  likelyPython = false;
+  readonly errors: string[] = [];
+  readonly settings: CfgSetting[] = [];
+  private readonly latest = new Map<string, CfgSetting>();
+  private lexErrLine = -1;
+  private errStatus = 0;
+  private la: Token | undefined;
+  private readonly lexer: CfgLexer;
+
+  constructor(
+    text: string,
+    private readonly source: string,
+  ) {
+    this.lexer = new CfgLexer(text, this);
+  }
+
+  /** Xen's `xlu__cfg_yyerror`. */
+  private report(locLine: number, rawText: string, message: string): void {
+    if (locLine <= this.lexErrLine) return;
+    let line = locLine;
+    let text = rawText;
+    let newline = '';
+    if (text.endsWith('\n')) {
+      text = text.slice(0, -1);
+      line--;
+      if (text === '') newline = '<newline>';
+    }
+    text = text.replace(/[ \t]+$/, '');
+    const quoted = text === '' ? '' : `\`${text.split('\0')[0] ?? ''}'`;
+    this.errors.push(`${this.source}:${line}: config parsing error near ${quoted}${newline}: ${message}`);
+    this.failed = true;
+  }
+
+  lexicalError(text: string, line: number, message: string): void {
+    this.report(line, text, message);
+    this.lexErrLine = line;
+  }
+
+  private peek(): Token {
+    this.la ??= this.lexer.next();
+    return this.la;
+  }
+
+  private shift(): Token {
+    const t = this.peek();
+    this.la = undefined;
+    if (this.errStatus > 0) this.errStatus--;
+    return t;
+  }
+
+  private syntaxError(expecting: string): never {
+    const t = this.peek();
+    if (this.errStatus === 0) this.report(t.line, t.text, `syntax error, unexpected ${TOKEN_NAMES[t.type]}, expecting ${expecting}`);
+    throw RECOVER;
+  }
+
+  run(): void {
+    try {
+      for (;;) {
+        try {
+          if (this.statement()) return;
+        } catch (e) {
+          if (!(e instanceof Recover)) throw e;
+          this.recover();
+        }
+      }
+    } catch (e) {
+      // An aborted parse always follows a reported error.
+      if (!(e instanceof Abort)) throw e;
+    }
+  }
+
+  /** One statement; true at the end of the input. */
+  private statement(): boolean {
+    const t = this.peek();
+    switch (t.type) {
+      case '$end':
+        return true;
+      case 'NEWLINE':
+      case ';':
+        this.shift();
+        return false;
+      case 'IDENT':
+        break;
+      default:
+        this.syntaxError(EXPECT_STATEMENT);
+    }
+    const name = this.shift().value;
+    const opTok = this.peek();
+    if (opTok.type !== '=' && opTok.type !== '+=') this.syntaxError(EXPECT_OPERATOR);
+    this.shift();
+    const value = this.value(EXPECT_VALUE);
+    this.store(name, opTok.type, value);
+    const end = this.peek();
+    if (end.type === 'NEWLINE' || end.type === ';') {
+      this.shift();
+      return false;
+    }
+    if (end.type === '$end') return true;
+    // Xen has reduced to `file: stmts assignment`: only the end of input may follow.
+    if (this.errStatus === 0) {
+      this.report(end.line, end.text, `syntax error, unexpected ${TOKEN_NAMES[end.type]}, expecting ${EXPECT_END}`);
+    }
+    throw ABORT;
+  }
+
+  /** Skip to the next newline (bison's `error NEWLINE`); the end of input ends the parse. */
+  private recover(): void {
+    this.errStatus = 3;
+    for (;;) {
+      const t = this.peek();
+      if (t.type === '$end') throw ABORT;
+      if (t.type === 'NEWLINE') {
+        this.shift();
+        return;
+      }
+      this.la = undefined;
+    }
+  }
+
+  private value(expecting: string): CfgValue {
+    const t = this.peek();
+    if (t.type === 'STRING' || t.type === 'NUMBER') {
+      this.shift();
+      return { kind: 'atom', value: t.value, quoted: t.type === 'STRING', line: t.line };
+    }
+    if (t.type !== '[') this.syntaxError(expecting);
+    this.shift();
+    const items: CfgValue[] = [];
+    this.newlines();
+    for (;;) {
+      const v = this.peek();
+      if (v.type !== 'STRING' && v.type !== 'NUMBER' && v.type !== '[') break;
+      items.push(this.value(EXPECT_CLOSE));
+      this.newlines();
+      if (this.peek().type !== ',') break;
+      this.shift();
+      this.newlines();
+    }
+    if (this.peek().type !== ']') this.syntaxError(EXPECT_CLOSE);
+    this.shift();
+    const list: CfgList = { kind: 'list', items, line: t.line };
+    return list;
+  }
+
+  private newlines(): void {
+    while (this.peek().type === 'NEWLINE') this.shift();
+  }
+
+  /** Xen's `xlu__cfg_set_store`: `+=` joins onto the latest setting of the name. */
+  private store(name: string, op: '=' | '+=', value: CfgValue): void {
+    if (this.failed) return;
+    let stored = value;
+    const prev = op === '+=' ? this.latest.get(name) : undefined;
+    if (prev !== undefined) {
+      const combined = concat(prev.value, value);
+      if (combined === undefined) {
+        this.lexicalError(this.lexer.yytext, this.lexer.line, 'can\'t add [list] to "string" or vice versa');
+        return;
+      }
+      stored = combined;
+    }
+    const setting: CfgSetting = { name, op, value: stored, line: value.line };
+    this.settings.push(setting);
+    this.latest.set(name, setting);
+  }
+}
+
+function concat(prev: CfgValue, add: CfgValue): CfgValue | undefined {
+  if (prev.kind === 'atom' && add.kind === 'atom') return { ...add, value: prev.value + add.value };
+  if (prev.kind === 'list' && add.kind === 'list') return { ...add, items: [...prev.items, ...add.items] };
+  return undefined;
+}
+
+/** Parses xl.cfg text, returning Xen's report instead of throwing. `source` names it in messages. */
+export function parseCfgText(text: string, source: string): CfgParseResult {
+  const p = new Parser(text, source);
+  p.run();
+  return { settings: p.failed ? [] : p.settings, errors: p.errors, likelyPython: p.likelyPython };
+}
+
+/** The lines xl prints to stderr for a failed parse: errors, the Python warning, the trailer. */
+export function failureLines(result: CfgParseResult): string[] {
+  return [...result.errors, ...(result.likelyPython ? PYTHON_WARNING : []), PARSE_FAILED_TRAILER];
+}
+
+/** Our one-line advice for the first error of a failed parse. */
+function hintFor(result: CfgParseResult, source: string): string {
+  const first = (result.errors[0] ?? '').slice(source.length);
+  if (first.includes('\r')) return 'the file has DOS (CRLF) line endings; convert it with dos2unix';
+  if (result.likelyPython) return 'this looks like a Python (xm) config, which xl rejects: write it as `key = value` lines (xl.cfg(5))';
+  if (first.includes('can\'t add')) return 'use `+=` with the same kind of value as before: a string onto a string, a list onto a list';
+  if (first.includes('unexpected NEWLINE, expecting STRING')) return 'put the value on the same line as `=`, in quotes or as a [ list ]';
+  if (first.includes('backlash') || first.includes('backslash')) {
+    return 'inside quotes only \\" \\\' \\\\ \\a \\b \\f \\n \\r \\t \\v are allowed';
+  }
+  if (/near `[A-Z]/.test(first)) return 'keys are lower-case, and words used as values need quotes (name = "vm1")';
+  return 'each line is `key = value`: strings in quotes, numbers bare, lists in [ ]; see xl.cfg(5)';
+}
+
+/**
+ * Parses xl.cfg text (grammar.md §1). Throws ToolstackError `CFG_SYNTAX` whose `lines` are what
+ * xl prints for the failure (all error lines, the Python warning when due, the trailer).
+ */
+export function parseCfg(text: string, options: { readonly source: string }): CfgDocument {
+  const result = parseCfgText(text, options.source);
+  if (result.errors.length > 0) throw syntaxError(options.source, result);
+  return { source: options.source, settings: result.settings, warnings: [] };
+}
+
+export function syntaxError(source: string, result: CfgParseResult): ToolstackError {
+  const first = result.errors[0] ?? PARSE_FAILED_TRAILER;
+  const m = /^.*?:(-?\d+): config parsing error/.exec(first);
+  return new ToolstackError('CFG_SYNTAX', first, {
+    lines: failureLines(result),
+    hint: hintFor(result, source),
+    ...(m?.[1] === undefined ? {} : { pos: { file: source, line: Number(m[1]) } }),
+  });
+}

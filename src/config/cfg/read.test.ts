@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { isToolstackError } from '../../common/index.js';
+import { rawCfgSettings } from './raw.js';
+import { readCfgFile, withExtraConfig } from './read.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dom0-cfg-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('extra key=value arguments are appended after the file, as xl create does', () => {
+  assert.equal(withExtraConfig('a=1', ['b=2', 'c="x"; d=[1]']), 'a=1\nb=2\nc="x"; d=[1]\n\n');
+  assert.equal(withExtraConfig('a=1\n'), 'a=1\n');
+  const f = join(dir, 'x.cfg');
+  writeFileSync(f, 'memory = 256\nname = "a"');
+  const doc = readCfgFile(f, { extra: ['memory=512', 'cpus="0-3"; pci=["01:05.1","01:05.2"]'] });
+  assert.deepEqual(rawCfgSettings(doc), [
+    { name: 'memory', op: '=', value: '256', line: 1 },
+    { name: 'name', op: '=', value: 'a', line: 2 },
+    { name: 'memory', op: '=', value: '512', line: 3 },
+    { name: 'cpus', op: '=', value: '0-3', line: 4 },
+    { name: 'pci', op: '=', value: ['01:05.1', '01:05.2'], line: 4 },
+  ]);
+});
+
+test('/dev/null is no file: only the extra arguments', () => {
+  assert.deepEqual(rawCfgSettings(readCfgFile('/dev/null', { extra: ['name="n"'] })), [{ name: 'name', op: '=', value: 'n', line: 2 }]);
+  assert.deepEqual(readCfgFile('/dev/null').settings, []);
+});
+
+test('an unreadable file is CFG_READ with xl\'s message', () => {
+  assert.throws(() => readCfgFile(join(dir, 'missing.cfg')), (e: unknown) => {
+    assert.ok(isToolstackError(e, 'CFG_READ'));
+    assert.deepEqual(e.lines, [`Failed to read config file: ${join(dir, 'missing.cfg')}: No such file or directory`]);
+    assert.ok(e.hint);
+    return true;
+  });
+  assert.throws(() => readCfgFile(dir), (e: unknown) => isToolstackError(e, 'CFG_READ') && e.message.endsWith(': Is a directory'));
+});
+
+test('a syntax error is CFG_SYNTAX naming the file', () => {
+  const f = join(dir, 'bad.cfg');
+  writeFileSync(f, 'a = b\n');
+  assert.throws(() => readCfgFile(f), (e: unknown) => isToolstackError(e, 'CFG_SYNTAX') && e.pos?.line === 1 && e.pos.file === f);
+});
+
+test('a Python-style config falls back to the legacy evaluator unless disabled', () => {
+  const f = join(dir, 'xm.cfg');
+  writeFileSync(f, 'import os\nname = "vm" + "1"\nmemory = 128\n');
+  const doc = readCfgFile(f, { extra: ['vcpus=2'] });
+  assert.deepEqual(rawCfgSettings(doc), [
+    { name: 'name', op: '=', value: 'vm1', line: 2 },
+    { name: 'memory', op: '=', value: '128', line: 3 },
+    { name: 'vcpus', op: '=', value: '2', line: 5 },
+  ]);
+  assert.equal(doc.warnings.length, 1);
+  assert.match(doc.warnings[0] ?? '', /^.*xm\.cfg: warning: legacy xm \(Python\) config, which xl rejects, evaluated by dom0's xm subset \(import os; string \+\)$/);
+  assert.throws(() => readCfgFile(f, { legacy: false }), (e: unknown) => isToolstackError(e, 'CFG_SYNTAX'));
+});

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { isErrno, ToolstackError } from '../../common/index.js';
+import { evaluateLegacyConfig } from '../legacy/index.js';
+import { parseCfgText, syntaxError } from './parser.js';
+import type { CfgDocument } from './types.js';
+
+export interface ReadCfgOptions {
+  /** Command-line `key=value` arguments, appended to the file as xl does (grammar.md §1.6). */
+  readonly extra?: readonly string[];
+  /** Evaluate Python-style (xm) configs with the legacy interpreter; default true. */
+  readonly legacy?: boolean;
+}
+
+const STRERROR: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  ELOOP: 'Too many levels of symbolic links',
+  ENAMETOOLONG: 'File name too long',
+  EMFILE: 'Too many open files',
+  EIO: 'Input/output error',
+  ENXIO: 'No such device or address',
+};
+
+/** C's strerror() text for a Node errno code. */
+export function strerror(code: string | undefined): string {
+  return (code !== undefined ? STRERROR[code] : undefined) ?? `Unknown error ${code ?? ''}`.trim();
+}
+
+/**
+ * The text xl parses for `xl create FILE k=v ...`: the file (`/dev/null` = nothing), then, when
+ * there are extra arguments, a newline, each argument followed by a newline, and a newline.
+ */
+export function withExtraConfig(fileText: string, extra: readonly string[] = []): string {
+  if (extra.length === 0) return fileText;
+  return `${fileText}\n${extra.map((a) => `${a}\n`).join('')}\n`;
+}
+
+/** True when a failed xl parse should be retried as a legacy (xm) config. */
+function looksLegacy(text: string, likelyPython: boolean): boolean {
+  return likelyPython || /^\s*import\s/.test(text);
+}
+
+/**
+ * Reads and parses a config file as `xl create` does. Python-style configs, which xl rejects,
+ * are evaluated by the legacy interpreter (unless `legacy: false`), with a warning in
+ * `doc.warnings`. Throws `CFG_READ` (unreadable file), `CFG_SYNTAX` or `CFG_LEGACY`.
+ */
+export function readCfgFile(path: string, options: ReadCfgOptions = {}): CfgDocument {
+  let fileText = '';
+  if (path !== '/dev/null') {
+    try {
+      fileText = readFileSync(path, 'utf8');
+    } catch (e) {
+      if (!isErrno(e)) throw e;
+      const reason = strerror(e.code);
+      throw new ToolstackError('CFG_READ', `Failed to read config file: ${path}: ${reason}`, {
+        lines: [`Failed to read config file: ${path}: ${reason}`],
+        hint: e.code === 'ENOENT' ? 'check the path; configs usually live in /etc/xen' : `check that ${path} is a readable file`,
+        cause: e,
+      });
+    }
+  }
+  const text = withExtraConfig(fileText, options.extra);
+  const result = parseCfgText(text, path);
+  if (result.errors.length === 0) return { source: path, settings: result.settings, warnings: [] };
+  if (options.legacy !== false && looksLegacy(fileText, result.likelyPython)) {
+    const legacy = evaluateLegacyConfig(fileText, { source: path });
+    if (options.extra === undefined || options.extra.length === 0) return legacy;
+    // The extra arguments are xl syntax, on the lines after the file's (as xl numbers them).
+    const extra = parseCfgText(withExtraConfig(fileText.replace(/[^\n]/g, ''), options.extra), path);
+    if (extra.errors.length > 0) throw syntaxError(path, extra);
+    return { ...legacy, settings: [...legacy.settings, ...extra.settings] };
+  }
+  throw syntaxError(path, result);
+}
