@@ -1,12 +1,13 @@
-import { ToolstackError, usageError } from '../../common/index.js';
-import { libxlJson, nicToJson, parseVifArgs } from '../../api/index.js';
+import { homedir } from 'node:os';
+import { resolvePaths, ToolstackError, usageError } from '../../common/index.js';
+import { libxlJson, nicToJson, parseVifArgs, readXlConf } from '../../api/index.js';
 import type { NicDevice } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
 
 /**
  * `xl network-attach <Domain> [key=value]...`: each argument is one vif-spec token. With `-N`
- * it prints `vif: <libxl JSON>` as Xen does; attaching to a running domain is not available
+ * it prints `vif: <libxl JSON>` as Xen does. xl.conf's `vif.default.*` apply first. Attaching to a running domain is not available
  * yet, so without `-N` it fails after parsing.
  */
 export const networkAttachCommand = defineCommand<NicDevice>({
@@ -27,9 +28,18 @@ export const networkAttachCommand = defineCommand<NicDevice>({
         hint: 'no domain of that name is running; give a running domain\'s name or id (xl list)',
       });
     }
+    const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
+    const xlConf = readXlConf(paths.configDir);
+    for (const w of xlConf.warnings) ctx.warn(w);
+    const defaults = {
+      ...(xlConf.vifDefaultScript === undefined ? {} : { script: xlConf.vifDefaultScript }),
+      ...(xlConf.vifDefaultBridge === undefined ? {} : { bridge: xlConf.vifDefaultBridge }),
+      ...(xlConf.vifDefaultGatewaydev === undefined ? {} : { gatewaydev: xlConf.vifDefaultGatewaydev }),
+      ...(xlConf.vifDefaultBackend === undefined ? {} : { backend: xlConf.vifDefaultBackend }),
+    };
     const notices: string[] = [];
     try {
-      const nic = parseVifArgs(positional.slice(1), {}, notices);
+      const nic = parseVifArgs(positional.slice(1), { defaults }, notices);
       if (ctx.dryRun) return Promise.resolve({ data: nic });
     } finally {
       for (const n of notices) ctx.warn(n);

@@ -97,18 +97,7 @@ export function parseUlong(s: string, code: ErrorCode, hint: string): bigint {
  * (only ' ') skipped; trailing blanks stay.
  */
 export function strtokItems(spec: string, delims = ','): string[] {
-  const out: string[] = [];
-  let cur = '';
-  const flush = (): void => {
-    if (cur !== '') out.push(cur.replace(/^ +/, ''));
-    cur = '';
-  };
-  for (const c of spec) {
-    if (delims.includes(c)) flush();
-    else cur += c;
-  }
-  flush();
-  return out;
+  return strtokItemsRaw(spec, delims).map((t) => t.replace(/^ +/, ''));
 }
 
 /** xl's `MATCH_OPTION(key, token, oparg)`: the value after an exact `key=` prefix, else undefined. */
@@ -117,11 +106,26 @@ export function matchOption(key: string, token: string): string | undefined {
 }
 
 /**
- * xl's `split_string_into_string_list(str, delim)`: `strtok_r` on the delimiter (empty items
- * vanish), each item trimmed of leading and trailing `isspace` characters.
+ * xl's `split_string_into_string_list(str, delim)`: `strtok_r` on the delimiter characters (empty
+ * items vanish), items kept as they are.
  */
-export function splitTrimmed(str: string, delim: string): string[] {
-  return str.split(delim).filter((x) => x !== '').map(trimC);
+export function splitStringList(str: string, delim: string): string[] {
+  return strtokItemsRaw(str, delim);
+}
+
+function strtokItemsRaw(str: string, delims: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  for (const c of str) {
+    if (delims.includes(c)) {
+      if (cur !== '') out.push(cur);
+      cur = '';
+    } else {
+      cur += c;
+    }
+  }
+  if (cur !== '') out.push(cur);
+  return out;
 }
 
 /** xl's `trim(isspace, ...)`. */
@@ -130,13 +134,14 @@ export function trimC(s: string): string {
 }
 
 /**
- * xl's `split_string_into_pair(str, "=", ...)` followed by `trim(isspace)` of both halves: key
- * before the first `=`, value after it; undefined when there is no `=`.
+ * xl's `split_string_into_pair(str, delim)` and then `trim(isspace)` of both halves: `strtok_r`
+ * twice, so the key is the first run of non-delimiter characters and the value only the second
+ * run (`a=b=c` gives `a`/`b`); undefined when either is missing (xl's ERROR_INVAL).
  */
-export function splitPairTrimmed(str: string, delim = '='): { key: string; value: string } | undefined {
-  const i = str.indexOf(delim);
-  if (i < 0) return undefined;
-  return { key: trimC(str.slice(0, i)), value: trimC(str.slice(i + delim.length)) };
+export function splitPairTrimmed(str: string, delim: string): { key: string; value: string } | undefined {
+  const items = strtokItemsRaw(str, delim);
+  if (items.length < 2) return undefined;
+  return { key: trimC(items[0] as string), value: trimC(items[1] as string) };
 }
 
 /** A spec error in Xen's words: `lines` are what Xen prints (the first is also the message). */

@@ -5,9 +5,11 @@
 //   --- stdout                         (verbatim lines up to the next `---`)
 //   --- stderr
 //   --- end
-// Lines outside blocks starting with `#` are comments. xl runs in-process.
+// Lines outside blocks starting with `#` are comments. xl runs in-process, with DOM0_CONFIG_DIR
+// set to the directory `<name>.conf/` beside `<name>.golden` (xl.conf lives there), or to a
+// directory that does not exist.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
@@ -52,24 +54,26 @@ function parseGolden(text: string): Case[] {
   return cases;
 }
 
-async function runXl(argv: readonly string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
+async function runXl(argv: readonly string[], configDir: string): Promise<{ rc: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   stdout.on('data', (b: Buffer) => out.push(b));
   stderr.on('data', (b: Buffer) => err.push(b));
-  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: {}, cwd: '/' });
+  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: { DOM0_CONFIG_DIR: configDir }, cwd: '/' });
   return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 
 for (const file of readdirSync(DIR).filter((f) => f.endsWith('.golden')).sort()) {
   test(`golden ${file}`, async () => {
     const cases = parseGolden(readFileSync(join(DIR, file), 'utf8'));
+    const confDir = join(DIR, file.replace(/\.golden$/, '.conf'));
+    const configDir = existsSync(confDir) ? confDir : join(DIR, 'no-such-config-dir');
     assert.ok(cases.length > 0);
     for (const c of cases) {
       for (const argv of c.argvs) {
-        const r = await runXl(argv);
+        const r = await runXl(argv, configDir);
         const where = `${file}:${c.line} xl ${JSON.stringify(argv)}`;
         assert.equal(r.stdout, c.stdout, `${where}: stdout`);
         assert.equal(r.rc, c.rc, `${where}: exit status`);

@@ -1,0 +1,70 @@
+/**
+ * Channels (`channel=[...]`): xl's split+trim style. Items are split on `,`, each item into
+ * `key=value` with both halves trimmed (`split_string_into_pair`: a second `=` ends the value);
+ * an item without a value is fatal. `connection=pty|socket` is required, `path=` too for sockets.
+ */
+import { libxlStruct } from '../libxl-json.js';
+import type { LibxlJsonObject } from '../libxl-json.js';
+import { specError, splitPairTrimmed, splitStringList } from './c-parse.js';
+
+/** libxl_device_channel; `connection` with its keyed-union member. */
+export interface ChannelDevice {
+  backend_domid?: number;
+  backend_domname?: string;
+  devid: number;
+  name?: string;
+  connection: 'pty' | 'socket';
+  /** The socket path (`"connection.socket": {"path": ...}`). */
+  path?: string;
+}
+
+export interface ChannelResult {
+  readonly channel: ChannelDevice;
+  /** xl's `unknown channel parameter '%s', ignoring` lines. */
+  readonly warnings: readonly string[];
+}
+
+const HINT = 'channel spec: name=NAME, connection=pty|socket[, path=SOCKET][, backend=DOMAIN]';
+
+export function channelToJson(c: ChannelDevice): LibxlJsonObject {
+  return libxlStruct([
+    ['backend_domid', 'integer', c.backend_domid],
+    ['backend_domname', 'string', c.backend_domname],
+    ['devid', { init: -1 }, c.devid],
+    ['name', 'string', c.name],
+    c.connection === 'socket'
+      ? ['connection.socket', 'aggregate', libxlStruct([['path', 'string', c.path]])]
+      : ['connection.pty', 'aggregate', {}],
+  ]);
+}
+
+/** A `channel=[...]` item; `devid` is its index in the list. Throws SPEC_DEVICE with xl's line. */
+export function parseChannelSpec(spec: string, devid = -1): ChannelResult {
+  const warnings: string[] = [];
+  let backend: string | undefined;
+  let name: string | undefined;
+  let path: string | undefined;
+  let connection: 'pty' | 'socket' | undefined;
+  for (const item of splitStringList(spec, ',')) {
+    const kv = splitPairTrimmed(item, '=');
+    // xl prints this one without a newline.
+    if (kv === undefined) throw specError('SPEC_DEVICE', [`failed to parse channel configuration: ${item}`], HINT);
+    const { key, value } = kv;
+    if (key === 'backend') backend = value;
+    else if (key === 'name') name = value;
+    else if (key === 'path') path = value;
+    else if (key === 'connection') {
+      if (value !== 'pty' && value !== 'socket') throw specError('SPEC_DEVICE', [`unknown channel connection '${value}'`], HINT);
+      connection = value;
+    } else warnings.push(`unknown channel parameter '${key}', ignoring`);
+  }
+  if (connection === undefined) throw specError('SPEC_DEVICE', ['channel has unknown \'connection\''], HINT);
+  if (connection === 'socket' && path === undefined) {
+    throw specError('SPEC_DEVICE', ['channel connection \'socket\' requires path=..'], HINT);
+  }
+  const channel: ChannelDevice = { devid, connection };
+  if (backend !== undefined) channel.backend_domname = backend;
+  if (name !== undefined) channel.name = name;
+  if (connection === 'socket' && path !== undefined) channel.path = path;
+  return { channel, warnings };
+}
