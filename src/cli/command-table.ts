@@ -1,10 +1,13 @@
 import type { CommandDefinition } from './command.js';
 import { helpCommand } from './commands/help.js';
-import { configParseCommand } from './commands/config-parse.js';
 import { createCommand } from './commands/create.js';
 import { configParseCommand } from './commands/config-parse.js';
 import { blockAttachCommand } from './commands/block-attach.js';
 import { networkAttachCommand } from './commands/network-attach.js';
+import { listCommand } from './commands/list.js';
+import { domidCommand } from './commands/domid.js';
+import { domnameCommand } from './commands/domname.js';
+import { uptimeCommand } from './commands/uptime.js';
 
 /**
  * Every `xl` subcommand, in the order `xl help` lists them (Xen's cmdtable order, then ours).
@@ -12,9 +15,13 @@ import { networkAttachCommand } from './commands/network-attach.js';
  */
 const COMMANDS: readonly CommandDefinition[] = [
   createCommand,
+  listCommand,
   helpCommand,
+  domidCommand,
+  domnameCommand,
   networkAttachCommand,
   blockAttachCommand,
+  uptimeCommand,
   configParseCommand,
 ];
 

@@ -1,3 +1,4 @@
+import { DOM0D_RUN_USAGE, runDom0d } from './dom0d.js';
 import { XENSTORED_USAGE, xenstoredMain } from './xenstored.js';
 
 /**
@@ -6,8 +7,9 @@ import { XENSTORED_USAGE, xenstoredMain } from './xenstored.js';
  */
 export function dom0dMain(argv: readonly string[]): Promise<number> {
   const sub = argv[0];
-  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
-    process.stdout.write(`Usage: dom0d [help | xenstored ...]\n\n${XENSTORED_USAGE}`);
+  if (sub === undefined || sub === 'run') return runDom0d(process.env);
+  if (sub === 'help' || sub === '--help' || sub === '-h') {
+    process.stdout.write(`Usage: dom0d [run | help | xenstored ...]\n\n${DOM0D_RUN_USAGE}${XENSTORED_USAGE}`);
     return Promise.resolve(0);
   }
   if (sub === 'xenstored') return xenstoredMain(argv.slice(1));

@@ -1,0 +1,239 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ERROR_CODES, isErrno, pathsEnv, resolvePaths, ToolstackError } from '../common/index.js';
+import type { Dom0Paths, ErrorCode } from '../common/index.js';
+import { processAlive } from '../domain/index.js';
+import type { ApiRoute } from './routes.js';
+import { API_ROUTES, routeRequest } from './routes.js';
+import type { ToolstackApi } from './toolstack.js';
+
+/** How a client finds (and, if need be, starts) its dom0d. */
+export interface ClientOptions {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  /** Start dom0d when none answers (the default); false: fail with DAEMON_UNAVAILABLE instead. */
+  readonly autostart?: boolean;
+}
+
+/** The directories this process's environment names (DOM0_*_DIR, else root or XDG defaults). */
+export function clientPaths(options: Pick<ClientOptions, 'env' | 'cwd'>): Dom0Paths {
+  return resolvePaths(options.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: options.cwd });
+}
+
+/**
+ * A ToolstackApi that calls dom0d over `RUN_DIR/api.sock`. Connecting is lazy: the first call
+ * that finds no dom0d (socket absent or refusing) starts one (`ensureDom0d`) and retries once.
+ * Errors come back as the `ToolstackError` dom0d raised, code and all.
+ */
+export function connectToolstack(options: ClientOptions): ToolstackApi {
+  const paths = clientPaths(options);
+  let started = false;
+  const call = async (route: ApiRoute, req: object | undefined): Promise<unknown> => {
+    const { path, body } = routeRequest(route, req);
+    try {
+      return await apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined);
+    } catch (e: unknown) {
+      if (started || options.autostart === false || !isNoDaemon(e)) throw unreachable(paths, e);
+      started = true;
+      await ensureDom0d(paths, options.env);
+      return apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined);
+    }
+  };
+  const api: Record<string, (req?: object) => Promise<unknown>> = {};
+  for (const [op, route] of Object.entries(API_ROUTES)) api[op] = (req) => call(route, req);
+  return api as unknown as ToolstackApi;
+}
+
+/**
+ * One HTTP/1.1 exchange with dom0d over a unix socket (`Connection: close`). Resolves with the
+ * decoded JSON result; rejects with the `ToolstackError` of an error reply, or with the socket's
+ * errno error when dom0d cannot be reached.
+ */
+export function apiRequest(socket: string, method: string, path: string, body?: unknown): Promise<unknown> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const head = `${method} ${path} HTTP/1.1\r\nHost: dom0d\r\nConnection: close\r\n` +
+    (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n`) + '\r\n';
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const conn = createConnection(socket);
+    conn.on('connect', () => conn.write(head + payload));
+    conn.on('data', (c: Buffer) => chunks.push(c));
+    conn.on('error', reject);
+    conn.on('end', () => {
+      try {
+        resolve(decodeResponse(Buffer.concat(chunks).toString('utf8')));
+      } catch (e: unknown) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+  });
+}
+
+function decodeResponse(text: string): unknown {
+  const split = text.indexOf('\r\n\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+  if (split < 0 || m === null) {
+    throw new ToolstackError('DAEMON_UNAVAILABLE', 'dom0d closed the connection without a complete reply', {
+      hint: 'dom0d may have crashed: see its log (LOG_DIR/dom0d.log)',
+    });
+  }
+  const status = Number(m[1]);
+  const json: unknown = JSON.parse(text.slice(split + 4));
+  if (status === 200) return json;
+  const err = (json as { error?: Record<string, unknown> } | null)?.error ?? {};
+  const code = typeof err.code === 'string' && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'API';
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  const hint = str(err.hint);
+  const lines = Array.isArray(err.lines) ? err.lines.filter((l): l is string => typeof l === 'string') : undefined;
+  throw new ToolstackError(code, str(err.message) ?? `dom0d answered HTTP ${status}`, {
+    ...(hint === undefined ? {} : { hint }),
+    ...(lines === undefined ? {} : { lines }),
+    ...(typeof err.exitCode === 'number' ? { exitCode: err.exitCode } : {}),
+  });
+}
+
+function isNoDaemon(e: unknown): boolean {
+  return isErrno(e, 'ENOENT') || isErrno(e, 'ECONNREFUSED');
+}
+
+function unreachable(paths: Dom0Paths, e: unknown): unknown {
+  if (e instanceof ToolstackError || !(e instanceof Error)) return e;
+  return new ToolstackError('DAEMON_UNAVAILABLE', `Cannot reach dom0d at ${paths.apiSocket}: ${e.message}`, {
+    cause: e,
+    hint: `see ${paths.dom0dLog}`,
+  });
+}
+
+/** How long `ensureDom0d` waits for a dom0d to answer (DOM0_START_TIMEOUT_MS overrides). */
+const START_TIMEOUT_MS = 15_000;
+
+/**
+ * Makes sure a dom0d serves `paths`: when none answers, starts `bin/dom0d run` detached (its
+ * own session, output appended to `LOG_DIR/dom0d.log`) and waits, bounded, until its socket
+ * answers. `RUN_DIR/dom0d.start.lock` (O_EXCL, holding the starter's pid) makes concurrent
+ * callers start only one; the others wait for its socket.
+ */
+export async function ensureDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv): Promise<void> {
+  const timeout = Number(env.DOM0_START_TIMEOUT_MS ?? START_TIMEOUT_MS);
+  const deadline = Date.now() + timeout;
+  mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  const lock = `${paths.runDir}/dom0d.start.lock`;
+  while (Date.now() < deadline) {
+    if (await answers(paths.apiSocket)) return;
+    if (takeLock(lock)) {
+      try {
+        if (await answers(paths.apiSocket)) return;
+        await startDom0d(paths, env, deadline);
+        return;
+      } finally {
+        try {
+          unlinkSync(lock);
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await sleep(20);
+  }
+  throw new ToolstackError('DAEMON_UNAVAILABLE', `Cannot start dom0d: no answer on ${paths.apiSocket} within ${timeout} ms`, {
+    hint: `see ${paths.dom0dLog}`,
+  });
+}
+
+/** O_EXCL create of the lock holding our pid; a lock whose holder is dead is taken over. */
+function takeLock(lock: string): boolean {
+  try {
+    const fd = openSync(lock, 'wx', 0o600);
+    writeSync(fd, `${process.pid}\n`);
+    closeSync(fd);
+    return true;
+  } catch (e: unknown) {
+    if (!isErrno(e, 'EEXIST')) throw e;
+  }
+  let holder = NaN;
+  try {
+    holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+  } catch {
+    return false;
+  }
+  if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return false;
+  try {
+    unlinkSync(lock);
+  } catch {
+    // someone else took it over first
+  }
+  return false;
+}
+
+async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: number): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  const log = openSync(paths.dom0dLog, 'a', 0o600);
+  let exited: string | undefined;
+  try {
+    const child = spawn(process.execPath, [dom0dScript(env), 'run'], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      cwd: '/',
+      env: { ...env, ...pathsEnv(paths) },
+    });
+    child.on('error', (e) => {
+      exited = e.message;
+    });
+    child.on('exit', (code, signal) => {
+      exited = signal === null ? `exit status ${code}` : `signal ${signal}`;
+    });
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+  while (Date.now() < deadline) {
+    if (await answers(paths.apiSocket)) return;
+    if (exited !== undefined) {
+      throw new ToolstackError('DAEMON_UNAVAILABLE', `Cannot start dom0d (${exited}): ${lastLogLine(paths.dom0dLog)}`, {
+        hint: `see ${paths.dom0dLog}`,
+      });
+    }
+    await sleep(10);
+  }
+}
+
+/** `bin/dom0d` of this installation (DOM0_DOM0D overrides). */
+function dom0dScript(env: NodeJS.ProcessEnv): string {
+  if (env.DOM0_DOM0D !== undefined && env.DOM0_DOM0D !== '') return env.DOM0_DOM0D;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'bin', 'dom0d');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new ToolstackError('DAEMON_UNAVAILABLE', 'Cannot find bin/dom0d next to this xl', { hint: 'set DOM0_DOM0D to its path' });
+}
+
+function lastLogLine(path: string): string {
+  try {
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+    return lines[lines.length - 1] ?? '';
+  } catch {
+    return 'no log';
+  }
+}
+
+/** True when something accepts a connection on `socket`. */
+function answers(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const conn = createConnection(socket);
+    conn.on('connect', () => {
+      conn.destroy();
+      resolve(true);
+    });
+    conn.on('error', () => resolve(false));
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,78 @@
+import type { ApiOperation } from './toolstack.js';
+
+/**
+ * The one route table of the API: each ToolstackApi method and its HTTP route. dom0d dispatches
+ * on it and the client builds its requests from it, so the two cannot drift apart.
+ *
+ * Wire rules: a request object travels as the path parameters (`:ref`, URI-encoded) plus, for
+ * POST, a JSON body with the remaining fields. A success is `200` with the result as JSON; a
+ * failure is a 4xx/5xx with `{"error": {code, message, hint?, lines?, exitCode?}}` whose code is
+ * a `ToolstackError` code (the status is derived from the code, in dom0d, in one place).
+ */
+export interface ApiRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+}
+
+export const API_ROUTES = {
+  daemonInfo: { method: 'GET', path: '/v1/daemon' },
+  hostInfo: { method: 'GET', path: '/v1/host' },
+  listDomains: { method: 'GET', path: '/v1/domains' },
+  getDomain: { method: 'GET', path: '/v1/domains/:ref' },
+  listDomainConfigs: { method: 'GET', path: '/v1/domain-configs' },
+  getDomainConfig: { method: 'GET', path: '/v1/domains/:ref/config' },
+  createDomain: { method: 'POST', path: '/v1/domains' },
+  destroyDomain: { method: 'POST', path: '/v1/domains/:ref/destroy' },
+  shutdownDomain: { method: 'POST', path: '/v1/domains/:ref/shutdown' },
+  rebootDomain: { method: 'POST', path: '/v1/domains/:ref/reboot' },
+  pauseDomain: { method: 'POST', path: '/v1/domains/:ref/pause' },
+  unpauseDomain: { method: 'POST', path: '/v1/domains/:ref/unpause' },
+  renameDomain: { method: 'POST', path: '/v1/domains/:ref/rename' },
+  attachConsole: { method: 'POST', path: '/v1/domains/:ref/console' },
+} as const satisfies { readonly [K in ApiOperation]: ApiRoute };
+
+/**
+ * Routes served only by a dom0d started with `DOM0_TEST_API=1`: `registerDomain` records a
+ * running domain without a machine (tests and benchmarks of the registry and re-adoption).
+ */
+export const TEST_ROUTES = {
+  registerDomain: { method: 'POST', path: '/v1/test/domains' },
+} as const satisfies Record<string, ApiRoute>;
+
+/**
+ * Splits a request object into the URL path (parameters filled in) and the remaining fields
+ * (the JSON body of a POST).
+ */
+export function routeRequest(route: ApiRoute, req: object | undefined): { path: string; body: Record<string, unknown> } {
+  const body: Record<string, unknown> = { ...(req ?? {}) };
+  const path = route.path.replace(/:([a-z]+)/g, (_m, name: string) => {
+    const v = body[name];
+    delete body[name];
+    if (typeof v !== 'string' && typeof v !== 'number') throw new TypeError(`API request lacks '${name}' for ${route.path}`);
+    return encodeURIComponent(String(v));
+  });
+  return { path, body };
+}
+
+/** Matches a request path against a route's pattern; returns its decoded parameters. */
+export function matchRoutePath(pattern: string, path: string): Record<string, string> | undefined {
+  const want = pattern.split('/');
+  const got = path.split('/');
+  if (want.length !== got.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] as string;
+    const g = got[i] as string;
+    if (w.startsWith(':')) {
+      if (g === '') return undefined;
+      try {
+        params[w.slice(1)] = decodeURIComponent(g);
+      } catch {
+        return undefined;
+      }
+    } else if (w !== g) {
+      return undefined;
+    }
+  }
+  return params;
+}

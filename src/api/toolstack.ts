@@ -1,0 +1,44 @@
+import type {
+  ConsoleAttachment,
+  ConsoleAttachRequest,
+  CreateDomainRequest,
+  DaemonInfo,
+  DestroyDomainRequest,
+  DomainConfigEntry,
+  DomainIdentity,
+  DomainInfo,
+  DomainRefRequest,
+  HostInfo,
+  RenameDomainRequest,
+  ShutdownDomainRequest,
+} from './types.js';
+
+/**
+ * Everything dom0 can do, transport-free: dom0d implements it (`ToolstackService`), `xl` and the
+ * web console call it through `connectToolstack` (HTTP/JSON over `RUN_DIR/api.sock`). Every
+ * method takes at most one request object and resolves with JSON-serialisable data; failures are
+ * `ToolstackError`s whose code survives the transport. `API_ROUTES` gives each method its route.
+ */
+export interface ToolstackApi {
+  daemonInfo(): Promise<DaemonInfo>;
+  hostInfo(): Promise<HostInfo>;
+  /** Every domain in domid order, Domain-0 first. */
+  listDomains(): Promise<DomainInfo[]>;
+  getDomain(req: DomainRefRequest): Promise<DomainInfo>;
+  /** The stored configs of every guest (Domain-0 has none), in domid order (`xl list -l`). */
+  listDomainConfigs(): Promise<DomainConfigEntry[]>;
+  getDomainConfig(req: DomainRefRequest): Promise<DomainConfigEntry>;
+  createDomain(req: CreateDomainRequest): Promise<DomainInfo>;
+  destroyDomain(req: DestroyDomainRequest): Promise<DomainIdentity>;
+  /** Asks the guest to power off; returns once asked (state `shutting-down`). */
+  shutdownDomain(req: ShutdownDomainRequest): Promise<DomainInfo>;
+  /** Asks the guest to reboot; returns once asked. */
+  rebootDomain(req: ShutdownDomainRequest): Promise<DomainInfo>;
+  pauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
+  unpauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
+  renameDomain(req: RenameDomainRequest): Promise<DomainInfo>;
+  attachConsole(req: ConsoleAttachRequest): Promise<ConsoleAttachment>;
+}
+
+/** A ToolstackApi method's name. */
+export type ApiOperation = keyof ToolstackApi;

@@ -1,0 +1,187 @@
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdir, unlink } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import type { Server } from 'node:http';
+import { isErrno, resolvePaths, ToolstackError } from '../common/index.js';
+import type { Dom0Paths } from '../common/index.js';
+import { API_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
+import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
+import { ConsoleHub } from '../console/index.js';
+import { DomainManager, processAlive } from '../domain/index.js';
+import type { DomainDriver } from '../domain/index.js';
+import { startXenstored } from '../xenstore/index.js';
+import type { XenstoredHandle } from '../xenstore/index.js';
+import type { RouteHandler } from './http.js';
+import { serveApi } from './http.js';
+
+export interface Dom0dOptions {
+  readonly env: NodeJS.ProcessEnv;
+  /** The machine layer; dom0d uses `ProcessOnlyDriver` until QEMU is wired in. */
+  readonly driver?: DomainDriver;
+  /** Diagnostic lines (stderr, i.e. `LOG_DIR/dom0d.log` when started by xl). */
+  readonly log?: (line: string) => void;
+}
+
+/** A running dom0d: what it serves, and how to stop it. */
+export interface Dom0d {
+  readonly paths: Dom0Paths;
+  readonly manager: DomainManager;
+  readonly xenstored: XenstoredHandle;
+  readonly api: ToolstackService;
+  /** Stops serving, lets running jobs finish, flushes state, removes the socket and pid file. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts dom0d for the directories `env` names. Order: take `RUN_DIR/dom0d.pid` (the
+ * single-instance lock: another live dom0d there is DAEMON_RUNNING), load and re-adopt every
+ * persisted domain, start xenstored on `RUN_DIR/xenstored/socket`, and only then serve the API
+ * on `RUN_DIR/api.sock` — so a client that gets an answer sees every domain.
+ */
+export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`));
+  const paths = resolvePaths(options.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: process.cwd() });
+  await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
+  await mkdir(`${paths.runDir}/xenstored`, { recursive: true, mode: 0o700 });
+  await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
+  await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
+  takePidFile(paths.pidFile);
+  let xenstored: XenstoredHandle | undefined;
+  let server: Server | undefined;
+  try {
+    const warnings: string[] = [];
+    const manager = await DomainManager.open({
+      domainsDir: paths.domainsDir,
+      warnings,
+      ...(options.driver === undefined ? {} : { driver: options.driver }),
+    });
+    for (const w of warnings) log(w);
+    const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`) });
+    consoles.follow(manager.events);
+    const report = await manager.adoptAll();
+    log(`re-adopted ${report.adopted} domain(s); ${report.crashed} found dead, ${report.removed} half-done removed`);
+    xenstored = await startXenstored({ socketPath: paths.xenstoredSocket, stateDir: `${paths.stateDir}/xenstore`, log });
+    const api = new ToolstackService(manager, { paths, startedAt: Date.now() });
+    server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log);
+    log(`serving ${paths.apiSocket}`);
+    const srv = server;
+    const xs = xenstored;
+    let stopping: Promise<void> | undefined;
+    return {
+      paths,
+      manager,
+      xenstored: xs,
+      api,
+      stop: () => (stopping ??= (async () => {
+        await new Promise<void>((resolve) => srv.close(() => resolve()));
+        await manager.jobs.idle();
+        await manager.registry.flush();
+        await consoles.closeAll();
+        await xs.close();
+        await unlink(paths.apiSocket).catch(() => undefined);
+        releasePidFile(paths.pidFile);
+      })()),
+    };
+  } catch (e: unknown) {
+    server?.close();
+    await xenstored?.close().catch(() => undefined);
+    releasePidFile(paths.pidFile);
+    throw e;
+  }
+}
+
+/**
+ * dom0d's route table: every `API_ROUTES` entry answered by the ToolstackApi method of the same
+ * name, plus `TEST_ROUTES` when `testApi` is set.
+ */
+export function routeTable(api: ToolstackService, testApi: boolean): RouteHandler[] {
+  const call = api as unknown as Record<ApiOperation, (req: unknown) => Promise<unknown>>;
+  const table: RouteHandler[] = Object.entries(API_ROUTES).map(([op, route]) => ({
+    route,
+    handle: (req) => call[op as ApiOperation](req),
+  }));
+  if (testApi) table.push({ route: TEST_ROUTES.registerDomain, handle: (req) => api.registerDomain(req as unknown as CreateDomainRequest) });
+  return table;
+}
+
+/**
+ * Creates the pid file exclusively. An existing one naming a live dom0d is DAEMON_RUNNING; one
+ * left by a dead process (or a recycled pid that is not dom0d) is replaced.
+ */
+function takePidFile(pidFile: string): void {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(pidFile, 'wx', 0o644);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return;
+    } catch (e: unknown) {
+      if (!isErrno(e, 'EEXIST')) throw e;
+    }
+    const pid = readPid(pidFile);
+    if (pid !== undefined && pid !== process.pid && processAlive(pid) && isDom0d(pid)) {
+      throw new ToolstackError('DAEMON_RUNNING', `dom0d is already running (pid ${pid}, ${pidFile})`, {
+        hint: 'stop it first, or point DOM0_RUN_DIR elsewhere',
+      });
+    }
+    try {
+      unlinkSync(pidFile);
+    } catch {
+      // raced with another starter; retry
+    }
+  }
+  throw new ToolstackError('DAEMON_RUNNING', `Cannot take ${pidFile}: another dom0d is starting`);
+}
+
+function releasePidFile(pidFile: string): void {
+  if (readPid(pidFile) !== process.pid) return;
+  try {
+    unlinkSync(pidFile);
+  } catch {
+    // already gone
+  }
+}
+
+function readPid(pidFile: string): number | undefined {
+  try {
+    const n = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isDom0d(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dom0d');
+  } catch {
+    return true;
+  }
+}
+
+export const DOM0D_RUN_USAGE = 'dom0d run     (the default) serve the API, xenstore and every domain in the foreground\n' +
+  '              until SIGTERM; directories from DOM0_{CONFIG,STATE,RUN,LOG}_DIR\n\n';
+
+/** `dom0d run`: starts dom0d in the foreground and serves until SIGTERM or SIGINT. */
+export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
+  const log = (line: string): void => {
+    process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`);
+  };
+  let d: Dom0d;
+  try {
+    d = await startDom0d({ env, log });
+  } catch (e: unknown) {
+    if (!(e instanceof ToolstackError)) throw e;
+    log(e.message);
+    if (e.hint !== undefined) log(`hint: ${e.hint}`);
+    return 1;
+  }
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log(`${signal}: stopping`);
+  await d.stop();
+  log('stopped');
+  return 0;
+}

@@ -1,0 +1,133 @@
+import { chmod, unlink } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { ErrorCode } from '../common/index.js';
+import { isErrno, ToolstackError } from '../common/index.js';
+import type { ApiRoute } from '../api/index.js';
+import { matchRoutePath } from '../api/index.js';
+
+/** One entry of dom0d's route table: a route and what answers it. */
+export interface RouteHandler {
+  readonly route: ApiRoute;
+  /** Gets the request object (path parameters over the JSON body); resolves with the JSON result. */
+  readonly handle: (req: Record<string, unknown>) => Promise<unknown>;
+}
+
+/** The largest request body dom0d reads. */
+const MAX_BODY = 16 << 20;
+
+/** HTTP status of each error code; the one place where codes become statuses (default 500). */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  USAGE: 400,
+  CFG_SYNTAX: 400,
+  CFG_READ: 400,
+  CFG_VALUE: 400,
+  CFG_LEGACY: 400,
+  SPEC_DISK: 400,
+  SPEC_VIF: 400,
+  SPEC_CPUS: 400,
+  SPEC_PCI: 400,
+  SPEC_USB: 400,
+  SPEC_DEVICE: 400,
+  DOMAIN_NOT_FOUND: 404,
+  DOMAIN_EXISTS: 409,
+  DOMAIN_STATE: 409,
+  DAEMON_RUNNING: 409,
+  HOST_CAPABILITY: 422,
+  NOT_SUPPORTED: 501,
+  QEMU: 502,
+  DAEMON_UNAVAILABLE: 503,
+};
+
+export function httpStatusOf(code: ErrorCode): number {
+  return STATUS[code] ?? 500;
+}
+
+/**
+ * Serves `routes` as HTTP/JSON on the unix socket `socketPath` (created mode 0600; a stale
+ * socket file is replaced: the caller holds the pid-file lock). Errors that are not
+ * `ToolstackError`s are bugs: they are answered as code API and reported through `log`.
+ */
+export async function serveApi(socketPath: string, routes: readonly RouteHandler[], log: (line: string) => void): Promise<Server> {
+  const server = createServer((req, res) => {
+    void dispatch(routes, req, res, log);
+  });
+  await unlink(socketPath).catch((e: unknown) => {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  });
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } finally {
+    process.umask(oldMask);
+  }
+  await chmod(socketPath, 0o600);
+  return server;
+}
+
+async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
+  const method = req.method ?? 'GET';
+  const path = (req.url ?? '/').split('?')[0] as string;
+  try {
+    let params: Record<string, string> | undefined;
+    let pathMatched = false;
+    let handler: RouteHandler | undefined;
+    for (const h of routes) {
+      const p = matchRoutePath(h.route.path, path);
+      if (p === undefined) continue;
+      pathMatched = true;
+      if (h.route.method === method) {
+        handler = h;
+        params = p;
+        break;
+      }
+    }
+    if (handler === undefined || params === undefined) {
+      throw new ToolstackError('USAGE', pathMatched ? `Method ${method} not allowed on ${path}` : `No API route ${method} ${path}`);
+    }
+    const body = method === 'POST' ? await readJsonBody(req) : {};
+    const result = await handler.handle({ ...body, ...params });
+    reply(res, 200, result ?? {});
+  } catch (e: unknown) {
+    if (e instanceof ToolstackError) {
+      reply(res, httpStatusOf(e.code), {
+        error: { ...e.toJSON(), ...(e.lines === undefined ? {} : { lines: e.lines }), ...(e.exitCode === 1 ? {} : { exitCode: e.exitCode }) },
+      });
+      return;
+    }
+    log(`internal error on ${method} ${path}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    reply(res, 500, { error: { code: 'API', message: `Internal error in dom0d: ${e instanceof Error ? e.message : String(e)}`, hint: 'see dom0d.log, and report it' } });
+  }
+}
+
+async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > MAX_BODY) throw new ToolstackError('USAGE', `Bad API request: body larger than ${MAX_BODY} bytes`);
+    chunks.push(c);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e: unknown) {
+    throw new ToolstackError('USAGE', `Bad API request: body is not JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ToolstackError('USAGE', 'Bad API request: body is not a JSON object');
+  return v as Record<string, unknown>;
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  res.end(text);
+}
