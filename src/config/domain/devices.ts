@@ -3,12 +3,23 @@
  * several keys. Spec strings with their own grammar are parsed by `../spec/`; what xl does
  * inline in `parse_config_data` (devids, defaults between keys, small strtok specs) is here.
  */
-import { ToolstackError } from '../../common/index.js';
+import { parseChannelSpec } from '../spec/channel.js';
+import { parseCpuList } from '../spec/cpulist.js';
 import { parseDiskSpec } from '../spec/disk.js';
+import { parseP9Spec } from '../spec/p9.js';
+import { parsePciSpec } from '../spec/pci.js';
+import { parseUsbctrlSpec, parseUsbdevSpec } from '../spec/usb.js';
+import { parseVdisplSpec } from '../spec/vdispl.js';
+import { parseVfbSpec } from '../spec/vfb.js';
 import { parseVifSpec } from '../spec/vif.js';
+import { parseVirtioSpec } from '../spec/virtio.js';
+import { newVkb, parseVkbSpec } from '../spec/vkb.js';
+import { parseVsndCard } from '../spec/vsnd.js';
+import type { VsndDevice } from '../spec/vsnd.js';
+import { parsePvcallsSpec, parseVtpmSpec } from '../spec/vtpm.js';
 import { cfgError } from './context.js';
 import type { ResolveContext } from './context.js';
-import { SMBIOS_TYPES, VKB_BACKENDS } from './idl.js';
+import { SMBIOS_TYPES } from './idl.js';
 import { CfgReader } from './reader.js';
 
 type Cfg = ResolveContext['config'];
@@ -20,70 +31,15 @@ function items(ctx: ResolveContext, key: string): string[] | undefined {
   return l === undefined ? undefined : CfgReader.items(l);
 }
 
-/** xl's strtok-style `key=value` walk: leading spaces skipped, stops at a token without `=`. */
-function strtokPairs(spec: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
-  for (const raw of spec.split(',')) {
-    if (raw === '') continue;
-    const tok = raw.replace(/^ +/, '');
-    const eq = tok.indexOf('=');
-    if (eq < 0) break;
-    out.push([tok.slice(0, eq), tok.slice(eq + 1)]);
-  }
-  return out;
-}
-
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
 export function vnuma(ctx: ResolveContext): void {
   if (ctx.r.setting('vnuma') === undefined) return;
   throw cfgError(ctx, 'vnuma', ['xl: vnuma is not supported by dom0 yet'], { code: 'NOT_SUPPORTED', hint: 'remove vnuma= (QEMU guests get one NUMA node)' });
 }
 
-/** Host CPU bitmap width as libxl allocates it: whole bytes of the host's CPU count. */
-function cpuBits(ctx: ResolveContext): number {
-  return Math.ceil((ctx.options.hostCpus ?? 8) / 8) * 8;
-}
-
-/** xl's `parse_cpurange` without NUMA nodes (one node: `node:0` = all CPUs). */
-export function parseCpuRange(ctx: ResolveContext, key: string, spec: string): number[] {
-  const bits = new Set<number>();
-  const width = cpuBits(ctx);
-  for (let item of spec.split(',')) {
-    if (item === '') continue;
-    let not = false;
-    if (item.startsWith('^')) {
-      not = true;
-      item = item.slice(1);
-    }
-    let nodes = false;
-    for (const p of ['node:', 'nodes:']) {
-      if (item.startsWith(p)) {
-        nodes = true;
-        item = item.slice(p.length);
-      }
-    }
-    if (item === 'all') {
-      if (not) throw cfgError(ctx, key, ['Can\'t combine "^" and "all".'], { code: 'SPEC_CPUS' });
-      for (let i = 0; i < width; i++) bits.add(i);
-      continue;
-    }
-    const m = /^(\d+)(?:-(\d+))?$/.exec(item);
-    const a = m === null ? NaN : Number(m[1]);
-    const b = m?.[2] === undefined ? a : Number(m[2]);
-    if (m === null || b < a) throw cfgError(ctx, key, [`Invalid pcpu range: ${item}.`], { code: 'SPEC_CPUS', hint: 'CPU lists look like "0-3,5,^1" or "all"' });
-    const ids: number[] = [];
-    if (nodes) {
-      if (a > 0 || b > 0) throw cfgError(ctx, key, ['libxl_node_to_cpumap failed.'], { code: 'SPEC_CPUS', hint: 'this host has one NUMA node: node:0' });
-      for (let i = 0; i < width; i++) ids.push(i);
-    } else for (let i = a; i <= b; i++) ids.push(i);
-    for (const i of ids) {
-      if (i >= width) continue;
-      if (not) bits.delete(i);
-      else bits.add(i);
-    }
-  }
-  return [...bits].sort((x, y) => x - y);
+/** A cpulist (`parse_cpurange`), sized for this host. */
+export function parseCpuRange(ctx: ResolveContext, spec: string): number[] {
+  return parseCpuList(spec, ctx.options.hostCpus ?? 8);
 }
 
 /** `cpus=` / `cpus_soft=`: one cpulist for every vCPU, or a list of them, one per vCPU. */
@@ -93,12 +49,12 @@ export function vcpuAffinity(ctx: ResolveContext, key: 'cpus' | 'cpus_soft', har
   const l = ctx.r.list(key, true);
   let maps: number[][];
   if (l !== undefined) {
-    maps = CfgReader.items(l).slice(0, maxVcpus).map((s) => parseCpuRange(ctx, key, s));
+    maps = CfgReader.items(l).slice(0, maxVcpus).map((s) => parseCpuRange(ctx, s));
     b.numa_placement = false;
   } else {
     const s = ctx.r.string(key);
     if (s === undefined) return;
-    const map = parseCpuRange(ctx, key, s);
+    const map = parseCpuRange(ctx, s);
     maps = Array.from({ length: maxVcpus }, () => [...map]);
     if (!hard) b.numa_placement = false;
   }
@@ -127,9 +83,13 @@ export function rdm(ctx: ResolveContext): void {
   if (ctx.type === 'hvm') (ctx.config.b_info.u ??= {}).hvm = hvm;
 }
 
+/** `pci=[...]`, each with the pci_* and rdm policy defaults; any pci on PV sets e820_host. */
 export function pci(ctx: ResolveContext): void {
-  if (ctx.r.setting('pci') === undefined) return;
-  throw new ToolstackError('NOT_SUPPORTED', 'PCI passthrough is not supported by dom0 yet', { hint: 'remove pci= from the config' });
+  const list = items(ctx, 'pci');
+  if (list === undefined) return;
+  const rdmPolicy = ctx.rdmPolicy ?? (ctx.type === 'hvm' ? 'invalid' : 'strict');
+  ctx.config.pcidevs = list.map((spec) => parsePciSpec(spec, { ...ctx.pciDefaults, rdm_policy: rdmPolicy }));
+  if (list.length > 0 && ctx.type === 'pv') ((ctx.config.b_info.u ??= {}).pv ??= {}).e820_host = true;
 }
 
 export function dtdev(ctx: ResolveContext): void {
@@ -259,94 +219,51 @@ export function disks(ctx: ResolveContext): void {
   ctx.config.disks = list.map((spec) => parseDiskSpec([spec], { source: ctx.r.doc.source }));
 }
 
+/** `p9=[...]` (xl re-initialises each entry, so its devid stays unset). */
 export function p9s(ctx: ResolveContext): void {
   const list = items(ctx, 'p9');
-  if (list === undefined) return;
-  ctx.config.p9s = list.map((spec) => {
-    const p: Elem<'p9s'> = {};
-    for (const [k, v] of strtokPairs(spec)) {
-      if (k === 'security_model') p.security_model = v;
-      else if (k === 'path') p.path = v;
-      else if (k === 'tag') p.tag = v;
-      else if (k === 'backend') p.backend_domname = v;
-      else throw cfgError(ctx, 'p9', [`Unknown string \`${k}' in 9pfs spec`], { allowed: ['tag', 'security_model', 'path', 'backend'] });
-    }
-    if (p.path === undefined || p.security_model === undefined || p.tag === undefined) {
-      throw cfgError(ctx, 'p9', ['9pfs spec missing required field!'], { hint: 'p9 needs tag=, security_model= and path=' });
-    }
-    return p;
-  });
+  if (list !== undefined) ctx.config.p9s = list.map((spec) => parseP9Spec(spec, { domainName: ctx.config.c_info.name ?? '' }));
 }
 
 export function vtpms(ctx: ResolveContext): void {
   const list = items(ctx, 'vtpm');
-  if (list === undefined) return;
-  ctx.config.vtpms = list.map((spec, devid) => {
-    const t: Elem<'vtpms'> = { devid };
-    let backend = false;
-    for (const [k, v] of strtokPairs(spec)) {
-      if (k === 'backend') {
-        t.backend_domname = v;
-        backend = true;
-      } else if (k === 'uuid') {
-        if (!UUID_RE.test(v)) throw cfgError(ctx, 'vtpm', [`Failed to parse vtpm UUID: ${v}`]);
-        t.uuid = v.toLowerCase();
-      } else throw cfgError(ctx, 'vtpm', [`Unknown string \`${k}' in vtpm spec`], { allowed: ['backend', 'uuid'] });
-    }
-    if (!backend) throw cfgError(ctx, 'vtpm', ['vtpm spec missing required backend field!'], { hint: 'vtpm needs backend=DOMAIN' });
-    return t;
-  });
+  if (list !== undefined) ctx.config.vtpms = list.map((spec, devid) => parseVtpmSpec(spec, devid));
 }
 
 export function vdispls(ctx: ResolveContext): void {
-  if (ctx.r.setting('vdispl') === undefined) return;
-  throw cfgError(ctx, 'vdispl', ['xl: vdispl is not supported by dom0 yet'], { code: 'NOT_SUPPORTED', hint: 'remove vdispl=' });
+  const list = items(ctx, 'vdispl');
+  if (list === undefined) return;
+  ctx.config.vdispls = list.map((spec, devid) => {
+    const r = parseVdisplSpec(spec, devid);
+    for (const w of r.warnings) ctx.r.warn(w);
+    return r.vdispl;
+  });
 }
 
 export function pvcalls(ctx: ResolveContext): void {
   const list = items(ctx, 'pvcalls');
-  if (list === undefined) return;
-  ctx.config.pvcallsifs = list.map((spec, devid) => {
-    const p: Elem<'pvcallsifs'> = { devid };
-    for (const [k, v] of strtokPairs(spec)) {
-      if (k === 'backend') p.backend_domname = v;
-      else throw cfgError(ctx, 'pvcalls', [`Unknown string \`${k}' in pvcalls spec`], { allowed: ['backend'] });
-    }
-    return p;
-  });
+  if (list !== undefined) ctx.config.pvcallsifs = list.map((spec, devid) => parsePvcallsSpec(spec, devid));
 }
 
+/** `vsnd=[[...], ...]`: a list of cards, each a list of item strings. */
 export function vsnds(ctx: ResolveContext): void {
-  if (ctx.r.setting('vsnd') === undefined) return;
-  throw cfgError(ctx, 'vsnd', ['xl: vsnd is not supported by dom0 yet'], { code: 'NOT_SUPPORTED', hint: 'remove vsnd=' });
+  const l = ctx.r.list('vsnd');
+  if (l === undefined) return;
+  const cards: VsndDevice[] = [];
+  for (const card of l.items) {
+    if (card.kind !== 'list') throw cfgError(ctx, 'vsnd', ['Failed to get vsnd card list: Invalid argument'], { hint: 'vsnd is a list of lists: vsnd = [["card, ...", "pcm, ..."]]' });
+    cards.push(parseVsndCard(CfgReader.items(card), cards.length));
+  }
+  ctx.config.vsnds = cards;
 }
 
-/** `channel=[...]`: split+trim `key=value` pairs; `connection` pty or socket (with `path`). */
 export function channels(ctx: ResolveContext): void {
   const list = items(ctx, 'channel');
   if (list === undefined) return;
   ctx.config.channels = list.map((spec, devid) => {
-    const c: Elem<'channels'> = { devid };
-    let path: string | undefined;
-    for (const pair of spec.split(',').filter((p) => p !== '')) {
-      const parts = pair.split('=').filter((p) => p !== '');
-      if (parts.length < 2) throw cfgError(ctx, 'channel', [`failed to parse channel configuration: ${pair}`]);
-      const key = (parts[0] as string).trim();
-      const value = (parts[1] as string).trim();
-      if (key === 'backend') c.backend_domname = value;
-      else if (key === 'name') c.name = value;
-      else if (key === 'path') path = value;
-      else if (key === 'connection') {
-        if (value !== 'pty' && value !== 'socket') throw cfgError(ctx, 'channel', [`unknown channel connection '${value}'`], { allowed: ['pty', 'socket'] });
-        c.connection = value;
-      } else ctx.r.warn(`unknown channel parameter '${key}', ignoring`);
-    }
-    if (c.connection === undefined) throw cfgError(ctx, 'channel', ['channel has unknown \'connection\''], { allowed: ['pty', 'socket'] });
-    if (c.connection === 'socket') {
-      if (path === undefined) throw cfgError(ctx, 'channel', ['channel connection \'socket\' requires path=..'], { hint: 'add path=/run/some.sock' });
-      c.u = { socket: { path } };
-    }
-    return c;
+    const r = parseChannelSpec(spec, devid);
+    for (const w of r.warnings) ctx.r.warn(w);
+    return r.channel;
   });
 }
 
@@ -367,43 +284,23 @@ export function nics(ctx: ResolveContext): void {
   });
 }
 
-/** One vfb from its `key=value` items (unknown keys are ignored, as xl does). */
-function vfbFrom(spec: string, devid: number): Elem<'vfbs'> {
-  const vfb: Elem<'vfbs'> = { devid, vnc: {}, sdl: {} };
-  const vnc = vfb.vnc as NonNullable<Elem<'vfbs'>['vnc']>;
-  const sdl = vfb.sdl as NonNullable<Elem<'vfbs'>['sdl']>;
-  const atoi = (s: string): number => Number(/^\s*[+-]?\d+/.exec(s)?.[0] ?? 0);
-  for (const [k, v] of strtokPairs(spec)) {
-    if (k === 'vnc') vnc.enable = atoi(v) !== 0;
-    else if (k === 'vnclisten') vnc.listen = v;
-    else if (k === 'vncpasswd') vnc.passwd = v;
-    else if (k === 'vncdisplay') vnc.display = atoi(v);
-    else if (k === 'vncunused') vnc.findunused = atoi(v) !== 0;
-    else if (k === 'keymap') vfb.keymap = v;
-    else if (k === 'sdl') sdl.enable = atoi(v) !== 0;
-    else if (k === 'opengl') sdl.opengl = atoi(v) !== 0;
-    else if (k === 'display') sdl.display = v;
-    else if (k === 'xauthority') sdl.xauthority = v;
-  }
-  return vfb;
-}
 
 /** `vfb=[...]`: each vfb also gets a vkb (same devid). */
 export function vfbs(ctx: ResolveContext): void {
   const list = items(ctx, 'vfb');
   if (list === undefined) return;
-  ctx.config.vfbs = list.map((spec, devid) => vfbFrom(spec, devid));
-  ctx.config.vkbs = list.map((_, devid) => ({ devid }));
+  ctx.config.vfbs = list.map((spec, devid) => parseVfbSpec(spec, devid));
+  ctx.config.vkbs = list.map((_, devid) => newVkb(devid));
 }
 
 export function usbctrls(ctx: ResolveContext): void {
-  if (ctx.r.setting('usbctrl') === undefined) return;
-  throw cfgError(ctx, 'usbctrl', ['xl: usbctrl is not supported by dom0 yet'], { code: 'NOT_SUPPORTED', hint: 'for HVM use usb=1 and usbdevice=' });
+  const list = items(ctx, 'usbctrl');
+  if (list !== undefined) ctx.config.usbctrls = list.map((spec, devid) => parseUsbctrlSpec(spec, devid));
 }
 
 export function usbdevs(ctx: ResolveContext): void {
-  if (ctx.r.setting('usbdev') === undefined) return;
-  throw cfgError(ctx, 'usbdev', ['xl: usbdev is not supported by dom0 yet'], { code: 'NOT_SUPPORTED', hint: 'for HVM use usbdevice=' });
+  const list = items(ctx, 'usbdev');
+  if (list !== undefined) ctx.config.usbdevs = list.map((spec) => parseUsbdevSpec(spec));
 }
 
 export function cpuid(ctx: ResolveContext): void {
@@ -437,11 +334,11 @@ export function topLevelDisplay(ctx: ResolveContext): void {
     if ((r.long('vnc') ?? 0) === 0) return;
     const devid = c.vfbs?.length ?? 0;
     const { vnc, sdl } = read();
-    const vfb: Elem<'vfbs'> = { devid, vnc, sdl };
+    const vfb = { devid, vnc: { display: 0, ...vnc }, sdl } as Elem<'vfbs'>;
     const keymap = r.string('keymap');
     if (keymap !== undefined) vfb.keymap = keymap;
     c.vfbs = [...(c.vfbs ?? []), vfb];
-    c.vkbs = [...(c.vkbs ?? []), { devid: c.vkbs?.length ?? 0 }];
+    c.vkbs = [...(c.vkbs ?? []), newVkb(c.vkbs?.length ?? 0)];
   } else if (ctx.type !== 'pv') {
     const { vnc, sdl } = read();
     if (ctx.type === 'hvm') {
@@ -452,49 +349,12 @@ export function topLevelDisplay(ctx: ResolveContext): void {
   }
 }
 
-/** `vkb=[...]`: `backend-type` required; feature and size keys per xl's parse_vkb_config. */
+/** `vkb=[...]`: devids continue after the vkbs the vfbs made. */
 export function vkbs(ctx: ResolveContext): void {
   const list = items(ctx, 'vkb');
   if (list === undefined) return;
-  const numKeys = {
-    'feature-disable-keyboard': 'feature_disable_keyboard', 'feature-disable-pointer': 'feature_disable_pointer',
-    'feature-abs-pointer': 'feature_abs_pointer', 'feature-raw-pointer': 'feature_raw_pointer',
-    'feature-multi-touch': 'feature_multi_touch', 'multi-touch-width': 'multi_touch_width',
-    'multi-touch-height': 'multi_touch_height', 'multi-touch-num-contacts': 'multi_touch_num_contacts',
-    'width': 'width', 'height': 'height',
-  } as const;
   const base = ctx.config.vkbs?.length ?? 0;
-  const added = list.map((spec, i) => {
-    const v: Elem<'vkbs'> = { devid: base + i };
-    const nums = v as Record<string, unknown>;
-    for (const raw of spec.split(',')) {
-      if (raw === '') continue;
-      const tok = raw.replace(/^ +/, '');
-      const eq = tok.indexOf('=');
-      const k = eq < 0 ? tok : tok.slice(0, eq);
-      const val = tok.slice(eq + 1);
-      if (eq >= 0 && k === 'backend') v.backend_domname = val;
-      else if (eq >= 0 && k === 'backend-type') {
-        const t = VKB_BACKENDS.find((b) => b === val.toLowerCase());
-        if (t === undefined) throw cfgError(ctx, 'vkb', [`Unknown backend_type "${val}" in vkb spec`], { allowed: ['qemu', 'linux'] });
-        v.backend_type = t;
-      } else if (eq >= 0 && k === 'unique-id') v.unique_id = val;
-      else if (eq >= 0 && k in numKeys) {
-        const field = numKeys[k as keyof typeof numKeys];
-        const n = Number(/^\s*\d+/.exec(val)?.[0] ?? 0);
-        nums[field] = field.startsWith('feature') ? n !== 0 : n;
-      } else throw cfgError(ctx, 'vkb', [`Unknown string "${tok}" in vkb spec`], { allowed: ['backend', 'backend-type', 'unique-id', ...Object.keys(numKeys)] });
-    }
-    if (v.backend_type === undefined || v.backend_type === 'unknown') {
-      throw cfgError(ctx, 'vkb', ['backend-type should be set in vkb spec'], { allowed: ['qemu', 'linux'] });
-    }
-    if (v.multi_touch_height || v.multi_touch_width || v.multi_touch_num_contacts) v.feature_multi_touch = true;
-    else if (v.feature_multi_touch === true) {
-      throw cfgError(ctx, 'vkb', ['multi-touch-width, multi-touch-height, multi-touch-num-contacts should be set for multi touch in vkb spec']);
-    }
-    return v;
-  });
-  ctx.config.vkbs = [...(ctx.config.vkbs ?? []), ...added];
+  ctx.config.vkbs = [...(ctx.config.vkbs ?? []), ...list.map((spec, i) => parseVkbSpec(spec, base + i))];
 }
 
 export function xenstoreQuota(ctx: ResolveContext): void {
@@ -510,6 +370,6 @@ export function xenstoreQuota(ctx: ResolveContext): void {
 }
 
 export function virtios(ctx: ResolveContext): void {
-  if (ctx.r.setting('virtio') === undefined) return;
-  throw cfgError(ctx, 'virtio', ['xl: virtio= is an Arm option'], { code: 'NOT_SUPPORTED', hint: 'remove virtio= on x86' });
+  const list = items(ctx, 'virtio');
+  if (list !== undefined) ctx.config.virtios = list.map((spec, devid) => parseVirtioSpec(spec, devid));
 }

@@ -8,7 +8,7 @@
  * - arrays are written when non-empty, every element in full;
  * - integers are left out when equal to their `init` (0 unless the IDL says otherwise), enums
  *   when equal to theirs, strings when unset (an empty string is written), defbools when
- *   `<default>`, bools when false, bitmaps / string lists / key-value lists when empty,
+ *   `<default>`, bitmaps / string lists / key-value lists when empty,
  *   uuids when all zero.
  *
  * Field lists follow Xen 4.17's IDL (the `xl` this output is checked against), with later
@@ -16,12 +16,21 @@
  * (`emitWhenSet`), so a config that does not use them prints as 4.17 prints it.
  */
 
+import type { ChannelDevice } from '../spec/channel.js';
 import type { DiskDevice } from '../spec/disk.js';
+import type { P9Device } from '../spec/p9.js';
+import type { PciDevice } from '../spec/pci.js';
+import type { UsbctrlDevice, UsbdevDevice } from '../spec/usb.js';
+import type { VdisplDevice } from '../spec/vdispl.js';
+import type { VfbDevice } from '../spec/vfb.js';
 import type { NicDevice } from '../spec/vif.js';
+import type { VirtioDevice } from '../spec/virtio.js';
+import type { VkbDevice } from '../spec/vkb.js';
+import type { VsndDevice } from '../spec/vsnd.js';
+import type { PvcallsDevice, VtpmDevice } from '../spec/vtpm.js';
 
 export type IdlType =
   | { readonly k: 'defbool' }
-  | { readonly k: 'bool' }
   | { readonly k: 'int'; readonly init?: number | bigint }
   | { readonly k: 'string' }
   /** `init`: the default value; absent = the first value (numeric 0); null = none (enums from 1). */
@@ -47,13 +56,13 @@ export type IdlStruct = { readonly k: 'struct'; readonly fields: IdlFields };
 
 const f = <T extends IdlType>(type: T, extra: Omit<IdlField, 'type'> = {}): { readonly type: T } & Omit<IdlField, 'type'> => ({ type, ...extra });
 const defbool = { k: 'defbool' } as const;
-const bool = { k: 'bool' } as const;
 const int = { k: 'int' } as const;
 const string = { k: 'string' } as const;
 const bitmap = { k: 'bitmap' } as const;
 const uuid = { k: 'uuid' } as const;
 const stringList = { k: 'string_list' } as const;
 const kvList = { k: 'kv_list' } as const;
+const opaque = { k: 'opaque' } as const;
 const intInit = (init: number | bigint) => ({ k: 'int', init }) as const;
 const enumOf = <V extends readonly string[]>(values: V, init?: V[number] | null) =>
   ({ k: 'enum', values, ...(init === undefined ? {} : { init }) }) as { readonly k: 'enum'; readonly values: V; readonly init?: string | null };
@@ -91,16 +100,6 @@ export const SMBIOS_TYPES = [
   'baseboard_serial_number', 'baseboard_asset_tag', 'baseboard_location_in_chassis',
   'enclosure_manufacturer', 'enclosure_serial_number', 'enclosure_asset_tag', 'battery_manufacturer',
   'battery_device_name', 'oem',
-] as const;
-export const CHANNEL_CONNECTIONS = ['unknown', 'pty', 'socket'] as const;
-export const USBCTRL_TYPES = ['auto', 'pv', 'devicemodel', 'qusb'] as const;
-export const VKB_BACKENDS = ['unknown', 'qemu', 'linux'] as const;
-export const VIRTIO_TRANSPORTS = ['unknown', 'mmio'] as const;
-export const P9_TYPES = ['unknown', 'qemu', 'xen_9pfsd'] as const;
-export const PCM_FORMATS = [
-  's8', 'u8', 's16_le', 's16_be', 'u16_le', 'u16_be', 's24_le', 's24_be', 'u24_le', 'u24_be', 's32_le',
-  's32_be', 'u32_le', 'u32_be', 'f32_le', 'f32_be', 'f64_le', 'f64_be', 'iec958_subframe_le',
-  'iec958_subframe_be', 'mu_law', 'a_law', 'ima_adpcm', 'mpeg', 'gsm',
 ] as const;
 
 const vncInfo = struct({
@@ -217,7 +216,7 @@ export const BUILD_INFO = struct({
   exec_ssid_label: f(string),
   localtime: f(defbool),
   disable_migrate: f(defbool),
-  cpuid: f({ k: 'opaque' }),
+  cpuid: f(opaque),
   blkdev_start: f(string),
   vnuma_nodes: f(arrayOf(struct({
     memkb: f(memkb), distances: f(arrayOf(int)), pnode: f(int), vcpus: f(bitmap),
@@ -284,68 +283,29 @@ export const BUILD_INFO = struct({
   xenstore_quota: f(struct({ quota: f(arrayOf(struct({ name: f(string), val: f(int) }))) }), { emitWhenSet: true }),
 });
 
-const backend = { backend_domid: f(int), backend_domname: f(string) } as const;
-
-export const DEVICE_PCI = struct({
-  func: f(int), dev: f(int), bus: f(int), domain: f(int), vdevfn: f(int), vfunc_mask: f(int),
-  msitranslate: f(bool), power_mgmt: f(bool), permissive: f(bool), seize: f(bool),
-  rdm_policy: f(enumOf(RDM_POLICIES, 'invalid')), name: f(string),
-});
-
-const vsndParams = struct({
-  sample_rates: f(arrayOf(int)), sample_formats: f(arrayOf(enumOf(PCM_FORMATS, null))),
-  channels_min: f(int), channels_max: f(int), buffer_size: f(int),
-});
-
+/**
+ * `libxl_domain_config`. The devices whose spec strings `../spec/` parses are `opaque` here:
+ * their objects and JSON are the spec parsers' (see `DEVICE_JSON` in resolve.ts).
+ */
 export const DOMAIN_CONFIG = struct({
   c_info: f(CREATE_INFO),
   b_info: f(BUILD_INFO),
-  disks: f({ k: 'opaque' }),
-  nics: f({ k: 'opaque' }),
-  pcidevs: f(arrayOf(DEVICE_PCI)),
+  disks: f(opaque),
+  nics: f(opaque),
+  pcidevs: f(opaque),
   rdms: f(arrayOf(struct({ start: f(int), size: f(int), policy: f(enumOf(RDM_POLICIES, 'invalid')) }))),
   dtdevs: f(arrayOf(struct({ path: f(string) }))),
-  vfbs: f(arrayOf(struct({ ...backend, devid: f(intInit(-1)), vnc: f(vncInfo), sdl: f(sdlInfo), keymap: f(string) }))),
-  vkbs: f(arrayOf(struct({
-    ...backend, devid: f(intInit(-1)), backend_type: f(enumOf(VKB_BACKENDS)), unique_id: f(string),
-    feature_disable_keyboard: f(bool), feature_disable_pointer: f(bool), feature_abs_pointer: f(bool),
-    feature_raw_pointer: f(bool), feature_multi_touch: f(bool), width: f(int), height: f(int),
-    multi_touch_width: f(int), multi_touch_height: f(int), multi_touch_num_contacts: f(int),
-  }))),
-  virtios: f(arrayOf(struct({
-    ...backend, type: f(string), transport: f(enumOf(VIRTIO_TRANSPORTS)), grant_usage: f(defbool),
-    devid: f(intInit(-1)), irq: f(int), base: f(int),
-  }))),
-  vtpms: f(arrayOf(struct({ ...backend, devid: f(intInit(-1)), uuid: f(uuid) }))),
-  p9s: f(arrayOf(struct({
-    ...backend, tag: f(string), path: f(string), security_model: f(string), devid: f(intInit(-1)),
-    type: f(enumOf(P9_TYPES)), max_space: f(int), max_files: f(int), max_open_files: f(int), auto_delete: f(bool),
-  }))),
-  pvcallsifs: f(arrayOf(struct({ ...backend, devid: f(intInit(-1)) }))),
-  vdispls: f(arrayOf(struct({
-    ...backend, devid: f(intInit(-1)), be_alloc: f(bool),
-    connectors: f(arrayOf(struct({ unique_id: f(string), width: f(int), height: f(int) }))),
-  }))),
-  vsnds: f(arrayOf(struct({
-    ...backend, devid: f(intInit(-1)), short_name: f(string), long_name: f(string), params: f(vsndParams),
-    pcms: f(arrayOf(struct({
-      name: f(string), params: f(vsndParams),
-      streams: f(arrayOf(struct({ unique_id: f(string), type: f(enumOf(['p', 'c'] as const, null)), params: f(vsndParams) }))),
-    }))),
-  }))),
-  channels: f(arrayOf(struct({
-    ...backend, devid: f(intInit(-1)), name: f(string),
-    connection: f(enumOf(CHANNEL_CONNECTIONS), { noJson: true }),
-    u: f({ k: 'union', keyvar: 'connection', members: { unknown: null, pty: null, socket: struct({ path: f(string) }) } } as const),
-  }))),
-  usbctrls: f(arrayOf(struct({
-    type: f(enumOf(USBCTRL_TYPES)), devid: f(intInit(-1)), version: f(int), ports: f(int), ...backend,
-  }))),
-  usbdevs: f(arrayOf(struct({
-    ctrl: f(intInit(-1)), port: f(int),
-    type: f(enumOf(['hostdev'] as const, null), { noJson: true }),
-    u: f({ k: 'union', keyvar: 'type', members: { hostdev: struct({ hostbus: f(int), hostaddr: f(int) }) } } as const),
-  }))),
+  vfbs: f(opaque),
+  vkbs: f(opaque),
+  virtios: f(opaque),
+  vtpms: f(opaque),
+  p9s: f(opaque),
+  pvcallsifs: f(opaque),
+  vdispls: f(opaque),
+  vsnds: f(opaque),
+  channels: f(opaque),
+  usbctrls: f(opaque),
+  usbdevs: f(opaque),
   on_poweroff: f(enumOf(ACTIONS, 'destroy')),
   on_reboot: f(enumOf(ACTIONS, 'destroy')),
   on_watchdog: f(enumOf(ACTIONS, 'destroy')),
@@ -355,7 +315,7 @@ export const DOMAIN_CONFIG = struct({
 
 /** The TypeScript value of an IDL type: every struct field optional (absent = libxl's default). */
 export type IdlValue<T> =
-  T extends { k: 'defbool' | 'bool' } ? boolean
+  T extends { k: 'defbool' } ? boolean
     : T extends { k: 'int' } ? number | bigint
       : T extends { k: 'string' | 'uuid' } ? string
         : T extends { k: 'enum'; values: readonly (infer V)[] } ? V
@@ -375,7 +335,6 @@ export type LibxlJsonValue = string | number | bigint | boolean | null | LibxlJs
 function isDefault(t: IdlType, v: unknown): boolean {
   if (v === undefined) return true;
   switch (t.k) {
-    case 'bool': return v === false;
     case 'int': return BigInt(v as number | bigint) === BigInt(t.init ?? 0);
     case 'enum': return t.init === undefined ? v === t.values[0] : v === t.init;
     case 'bitmap': case 'string_list': case 'array': return (v as unknown[]).length === 0;
@@ -388,7 +347,6 @@ function isDefault(t: IdlType, v: unknown): boolean {
 function valueToJson(t: IdlType, v: unknown): LibxlJsonValue {
   switch (t.k) {
     case 'defbool': return v ? 'True' : 'False';
-    case 'bool': return v === true;
     case 'int': {
       const n = v as number | bigint;
       return typeof n === 'bigint' && n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n;
@@ -434,11 +392,23 @@ export function idlToJson(s: IdlStruct, value: object): { [key: string]: LibxlJs
   return structToJson(s.fields, value as Record<string, unknown>);
 }
 
-/**
- * A domain's configuration: `libxl_domain_config`, typed from the IDL above. Disks and nics are
- * the spec parsers' device objects (`../spec/`), which also write their own JSON.
- */
-export type DomainConfig = Omit<IdlValue<typeof DOMAIN_CONFIG>, 'disks' | 'nics'> & {
+/** The device lists of a DomainConfig, as the spec parsers make them. */
+export interface DomainDevices {
   disks?: DiskDevice[];
   nics?: NicDevice[];
-};
+  pcidevs?: PciDevice[];
+  vfbs?: VfbDevice[];
+  vkbs?: VkbDevice[];
+  virtios?: VirtioDevice[];
+  vtpms?: VtpmDevice[];
+  p9s?: P9Device[];
+  pvcallsifs?: PvcallsDevice[];
+  vdispls?: VdisplDevice[];
+  vsnds?: VsndDevice[];
+  channels?: ChannelDevice[];
+  usbctrls?: UsbctrlDevice[];
+  usbdevs?: UsbdevDevice[];
+}
+
+/** A domain's configuration: `libxl_domain_config`, typed from the IDL above. */
+export type DomainConfig = Omit<IdlValue<typeof DOMAIN_CONFIG>, keyof DomainDevices> & DomainDevices;

@@ -54,7 +54,7 @@ const ACTION_NAMES: Readonly<Record<string, (typeof ACTIONS)[number]>> = {
 /** Sets `path` (dotted, from the config root) to `v`, creating the structs on the way. */
 export function setField(ctx: ResolveContext, path: string, v: unknown): void {
   const parts = path.split('.');
-  let o = ctx.config as Record<string, unknown>;
+  let o = ctx.config as unknown as Record<string, unknown>;
   for (const p of parts.slice(0, -1)) {
     o[p] ??= {};
     o = o[p] as Record<string, unknown>;

@@ -6,13 +6,23 @@ import { readCfgFile } from '../cfg/read.js';
 import type { CfgDocument } from '../cfg/types.js';
 import { libxlJson } from '../libxl-json.js';
 import type { LibxlJsonObject, LibxlJsonValue } from '../libxl-json.js';
+import { channelToJson } from '../spec/channel.js';
 import { diskToJson } from '../spec/disk.js';
+import { p9ToJson } from '../spec/p9.js';
+import { pciToJson } from '../spec/pci.js';
+import { usbctrlToJson, usbdevToJson } from '../spec/usb.js';
+import { vdisplToJson } from '../spec/vdispl.js';
+import { vfbToJson } from '../spec/vfb.js';
 import { nicToJson } from '../spec/vif.js';
+import { virtioToJson } from '../spec/virtio.js';
+import { vkbToJson } from '../spec/vkb.js';
+import { vsndToJson } from '../spec/vsnd.js';
+import { pvcallsToJson, vtpmToJson } from '../spec/vtpm.js';
 import { XL_CONF_DEFAULTS } from '../xlconf.js';
 import type { MutableConfig, ResolveContext, ResolveOptions } from './context.js';
 import { parseCpuRange } from './devices.js';
 import { DOMAIN_CONFIG, idlToJson } from './idl.js';
-import type { DomainConfig } from './idl.js';
+import type { DomainConfig, DomainDevices } from './idl.js';
 import { applyOption, KNOWN_KEYS, OPTIONS } from './options.js';
 import { CfgReader } from './reader.js';
 
@@ -74,13 +84,13 @@ function applyGlobalAffinityMasks(ctx: ResolveContext): void {
   if (masks.length === 0) return;
   const b = ctx.config.b_info;
   const maxVcpus = Number(b.max_vcpus ?? 0);
-  const all = parseCpuRange(ctx, 'vm.cpumask', 'all');
+  const all = parseCpuRange(ctx, 'all');
   const hard = b.vcpu_hard_affinity ?? [];
   const out: number[][] = [];
   for (let i = 0; i < maxVcpus; i++) {
     let set = hard[i] ?? all;
     for (const m of masks) {
-      const mask = new Set(parseCpuRange(ctx, 'vm.cpumask', m));
+      const mask = new Set(parseCpuRange(ctx, m));
       set = set.filter((c) => mask.has(c));
     }
     out.push(set);
@@ -119,15 +129,33 @@ function editDistance(a: string, b: string): number {
   return (d[a.length] as number[])[b.length] as number;
 }
 
+/** How each device list is written: by its spec parser's JSON function. */
+const DEVICE_JSON: { readonly [K in keyof Required<DomainDevices>]: (d: NonNullable<DomainDevices[K]>[number]) => LibxlJsonObject } = {
+  disks: diskToJson,
+  nics: nicToJson,
+  pcidevs: pciToJson,
+  vfbs: vfbToJson,
+  vkbs: vkbToJson,
+  virtios: virtioToJson,
+  vtpms: vtpmToJson,
+  p9s: p9ToJson,
+  pvcallsifs: pvcallsToJson,
+  vdispls: vdisplToJson,
+  vsnds: vsndToJson,
+  channels: channelToJson,
+  usbctrls: usbctrlToJson,
+  usbdevs: usbdevToJson,
+};
+
 /** The config as libxl's `libxl_domain_config_to_json` writes it (the object, in key order). */
 export function domainConfigToLibxlObject(config: DomainConfig): LibxlJsonObject {
   const o = idlToJson(DOMAIN_CONFIG, config) as Record<string, LibxlJsonValue>;
   const out: Record<string, LibxlJsonValue> = {};
   for (const [k, v] of Object.entries(o)) {
-    if (k === 'disks') {
-      if (config.disks !== undefined && config.disks.length > 0) out[k] = config.disks.map(diskToJson);
-    } else if (k === 'nics') {
-      if (config.nics !== undefined && config.nics.length > 0) out[k] = config.nics.map(nicToJson);
+    if (k in DEVICE_JSON) {
+      const list = config[k as keyof DomainDevices] as unknown[] | undefined;
+      const toJson = DEVICE_JSON[k as keyof DomainDevices] as (d: unknown) => LibxlJsonObject;
+      if (list !== undefined && list.length > 0) out[k] = list.map(toJson);
     } else out[k] = v;
   }
   return out;
