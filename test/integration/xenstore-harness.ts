@@ -43,7 +43,7 @@ export async function startServer(opts: { dir?: string; args?: readonly string[]
   const stderr: string[] = [];
   await new Promise<void>((resolve, reject) => {
     let buf = '';
-    proc.stderr!.on('data', (d: Buffer) => {
+    proc.stderr.on('data', (d: Buffer) => {
       buf += d.toString();
       const lines = buf.split('\n');
       buf = lines.pop()!;
