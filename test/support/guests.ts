@@ -1,0 +1,150 @@
+/**
+ * The project's test guests (built by scripts/guests/build.sh from Debian packages) and a
+ * console client for tests that boot them.
+ *
+ * Guest contract (scripts/guests/init.sh): the console is the kernel's last `console=` (hvc0 for
+ * pv guests, ttyS0 for the hvm disk and ISO); `DOM0-GUEST-READY` is printed when the guest is
+ * up, then the prompt `dom0-guest# `. Typed lines run as shell commands; `poweroff`, `reboot`,
+ * `panic` act at once; the ACPI power button powers off (printing `DOM0-GUEST-POWEROFF`).
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const GUEST_READY_LINE = 'DOM0-GUEST-READY';
+export const GUEST_PROMPT = 'dom0-guest# ';
+export const GUEST_POWEROFF_LINE = 'DOM0-GUEST-POWEROFF';
+
+export interface GuestImages {
+  /** The build key (package versions + build scripts). */
+  readonly key: string;
+  readonly dir: string;
+  /** Debian's cloud kernel (bzImage) for direct kernel boot (`kernel=`). */
+  readonly vmlinuz: string;
+  /** The busybox initramfs (`ramdisk=`). */
+  readonly initrd: string;
+  /** Raw BIOS-bootable disk (SYSLINUX); attach read-only or with a snapshot/overlay. */
+  readonly disk: string;
+  /** Bootable ISO (ISOLINUX, also isohybrid). */
+  readonly cdrom: string;
+  /** The command line the disk and ISO boot with (serial console ttyS0). */
+  readonly hvmCmdline: string;
+  readonly kernelRelease: string;
+  readonly kernelPackage: string;
+  readonly kernelPackageVersion: string;
+}
+
+/** `${DOM0_GUEST_DIR:-/var/cache/dom0/guests}`. */
+export function guestCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  const v = env['DOM0_GUEST_DIR'];
+  return v === undefined || v === '' ? '/var/cache/dom0/guests' : v;
+}
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/**
+ * The guest images, building them first if needed (scripts/guests/build.sh: ~25 ms when
+ * cached, under 10 s from scratch). Throws with the script's output when the build fails.
+ */
+export function ensureGuests(env: NodeJS.ProcessEnv = process.env): GuestImages {
+  execFileSync('bash', [join(repoRoot, 'scripts', 'guests', 'build.sh'), '--quiet'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const latest = JSON.parse(readFileSync(join(guestCacheDir(env), 'latest.json'), 'utf8')) as { manifest: string };
+  const m = JSON.parse(readFileSync(latest.manifest, 'utf8')) as GuestImages & { initrd: string };
+  return {
+    key: m.key, dir: m.dir, vmlinuz: m.vmlinuz, initrd: m.initrd, disk: m.disk, cdrom: m.cdrom,
+    hvmCmdline: m.hvmCmdline, kernelRelease: m.kernelRelease, kernelPackage: m.kernelPackage,
+    kernelPackageVersion: m.kernelPackageVersion,
+  };
+}
+
+/**
+ * A client of a guest console exposed as a Unix socket chardev
+ * (`-chardev socket,id=..,path=P,server=on,wait=off[,logfile=..]`). Keeps every byte received.
+ */
+export class GuestConsole {
+  #text = '';
+  readonly #socket: Socket;
+  readonly #waiters = new Set<() => void>();
+  #ended = false;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('data', (d: Buffer) => {
+      this.#text += d.toString('utf8');
+      for (const w of [...this.#waiters]) w();
+    });
+    socket.on('close', () => {
+      this.#ended = true;
+      for (const w of [...this.#waiters]) w();
+    });
+    socket.on('error', () => { /* close follows */ });
+  }
+
+  /** Connects, retrying while the socket is not there yet (up to `timeoutMs`). */
+  static async connect(path: string, timeoutMs = 5000): Promise<GuestConsole> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const s = await new Promise<Socket>((resolve, reject) => {
+          const c = connect(path);
+          c.once('connect', () => { c.off('error', reject); resolve(c); });
+          c.once('error', reject);
+        });
+        return new GuestConsole(s);
+      } catch (e) {
+        if (Date.now() >= deadline) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+
+  /** Everything received so far. */
+  get text(): string {
+    return this.#text;
+  }
+
+  /**
+   * Resolves with the text received so far once `pattern` occurs at or after `from` (an offset
+   * into `text`). Rejects at the timeout, or when the console closes first, quoting the tail.
+   */
+  waitFor(pattern: string | RegExp, options: { timeoutMs?: number; from?: number } = {}): Promise<string> {
+    const from = options.from ?? 0;
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const found = (): boolean => {
+      const rest = this.#text.slice(from);
+      return typeof pattern === 'string' ? rest.includes(pattern) : pattern.test(rest);
+    };
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (found()) {
+          done();
+          resolve(this.#text);
+        } else if (this.#ended) {
+          done();
+          reject(new Error(`console closed before ${String(pattern)}; tail: ${JSON.stringify(this.#text.slice(-300))}`));
+        }
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no ${String(pattern)} on the console within ${timeoutMs} ms; tail: ${JSON.stringify(this.#text.slice(-300))}`));
+      }, timeoutMs);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** Types `line` and Enter (CR, as a terminal sends it). */
+  send(line: string): void {
+    this.#socket.write(`${line}\r`);
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}
