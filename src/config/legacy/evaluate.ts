@@ -106,7 +106,7 @@ class PyParser {
       if (this.cur().type === 'newline') break;
       out.push(this.simple());
     }
-    if (this.cur().type !== 'newline') this.fail(`unexpected ${this.near()}`);
+    if (this.cur().type !== 'newline') this.fail(`syntax error ${this.near()}`);
     this.i++;
     return out;
   }
@@ -349,7 +349,7 @@ class PyParser {
       return { k: 'seq', t: close === ']' ? 'list' : 'tuple', items, line };
     }
     if (this.isOp('{')) this.fail('dictionaries are not supported');
-    this.fail(`unexpected ${this.near()}`);
+    this.fail(`syntax error ${this.near()}`);
   }
 }
 
@@ -446,7 +446,7 @@ class Runner {
       case 'lit':
         return e.v;
       case 'name': {
-        const v = this.scope.get(e.name);
+        const v = this.scope.get(e.name) ?? (BUILTINS.has(e.name) ? { t: 'func', v: e.name } : undefined);
         if (v === undefined) this.fail(e.line, `name \`${e.name}' is not defined`);
         return v;
       }
@@ -631,7 +631,7 @@ class Runner {
         return m === null ? { t: 'none' } : { t: 'match', v: m[0] };
       }
       case 'match.group':
-        return f.self as Value;
+        return { t: 'str', v: f.self?.t === 'match' ? f.self.v : '' };
       case 'str':
         arity(1);
         return { t: 'str', v: display(args[0] as Value) };
@@ -697,6 +697,7 @@ class Runner {
   }
 }
 
+const BUILTINS = new Set(['str', 'int', 'len']);
 const STR_METHODS = new Set(['lower', 'upper', 'strip', 'startswith', 'endswith', 'replace', 'split', 'join']);
 
 function isNum(v: Value): v is { t: 'int'; v: bigint } | { t: 'bool'; v: boolean } {

@@ -26,13 +26,13 @@ export function tokenizePython(src: string, source: string): PyToken[] {
   const indents = [0];
   let line = 1;
   let i = 0;
-  let depth = 0;
+  const open: number[] = [];
   let atLineStart = true;
   const push = (type: PyTokenType, text: string, value = text): void => {
     out.push({ type, text, value, line });
   };
   while (i < src.length) {
-    if (atLineStart && depth === 0) {
+    if (atLineStart && open.length === 0) {
       let col = 0;
       let j = i;
       while (j < src.length && (src[j] === ' ' || src[j] === '\t' || src[j] === '\f')) {
@@ -79,7 +79,7 @@ export function tokenizePython(src: string, source: string): PyToken[] {
     }
     if (c === '\n') {
       i++;
-      if (depth === 0) {
+      if (open.length === 0) {
         push('newline', '\n');
         atLineStart = true;
       }
@@ -113,11 +113,12 @@ export function tokenizePython(src: string, source: string): PyToken[] {
     }
     const op = OPERATORS.find((o) => src.startsWith(o, i));
     if (op === undefined) throw legacyError(source, line, `unexpected character \`${c}'`);
-    if (op === '(' || op === '[' || op === '{') depth++;
-    if ((op === ')' || op === ']' || op === '}') && depth > 0) depth--;
+    if (op === '(' || op === '[' || op === '{') open.push(line);
+    if (op === ')' || op === ']' || op === '}') open.pop();
     push('op', op);
     i += op.length;
   }
+  if (open.length > 0) throw legacyError(source, open[open.length - 1] as number, 'unclosed bracket');
   if (!atLineStart) push('newline', '');
   while (indents.length > 1) {
     indents.pop();
