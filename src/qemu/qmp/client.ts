@@ -44,7 +44,7 @@ export interface QmpVncInfo {
 
 export interface QmpChardevInfo {
   readonly label: string;
-  /** e.g. `pty:/dev/pts/3`, `unix:/run/dom0/c.sock,server=on`, `file`. */
+  /** e.g. `pty:/dev/pts/3`, `unix:/run/dom0/c.sock,server=on` (`disconnected:unix:...` while no client is attached), `file`. */
   readonly filename: string;
   readonly 'frontend-open': boolean;
 }
