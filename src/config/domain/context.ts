@@ -28,8 +28,6 @@ export interface ResolveContext {
   readonly xl: XlConf;
   /** `vcpus=` as given (0 when absent). */
   vcpus: number;
-  /** `rdm=`'s policy, the default of each pci device's. */
-  rdmPolicy: 'invalid' | 'strict' | 'relaxed' | undefined;
   /** pci_* defaults for each pci device. */
   readonly pciDefaults: { msitranslate: boolean; power_mgmt: boolean; permissive: boolean; seize: boolean };
 }

@@ -3,11 +3,12 @@
  * several keys. Spec strings with their own grammar are parsed by `../spec/`; what xl does
  * inline in `parse_config_data` (devids, defaults between keys, small strtok specs) is here.
  */
+import { ToolstackError } from '../../common/index.js';
 import { parseChannelSpec } from '../spec/channel.js';
 import { parseCpuList } from '../spec/cpulist.js';
 import { parseDiskSpec } from '../spec/disk.js';
 import { parseP9Spec } from '../spec/p9.js';
-import { parsePciSpec } from '../spec/pci.js';
+import { parsePciSpec, parseRdm } from '../spec/pci.js';
 import { parseUsbctrlSpec, parseUsbdevSpec } from '../spec/usb.js';
 import { parseVdisplSpec } from '../spec/vdispl.js';
 import { parseVfbSpec } from '../spec/vfb.js';
@@ -62,32 +63,32 @@ export function vcpuAffinity(ctx: ResolveContext, key: 'cpus' | 'cpus_soft', har
   else b.vcpu_soft_affinity = maps;
 }
 
-/** `rdm="strategy=host,policy=strict|relaxed"`. */
+/**
+ * `rdm="strategy=host,policy=strict|relaxed"`; a spec libxlutil rejects is ignored. libxlutil
+ * (Xen 4.15 on) also rejects every *valid* `policy=` (its check of `parse_rdm_policy` is
+ * inverted), so only `strategy=host` alone takes effect.
+ */
 export function rdm(ctx: ResolveContext): void {
   const s = ctx.r.string('rdm');
   if (s === undefined) return;
-  const rdm: { strategy?: 'ignore' | 'host'; policy?: 'invalid' | 'strict' | 'relaxed' } = {};
-  for (const tok of s.split(',')) {
-    const [k, v] = tok.split('=');
-    if (k === 'strategy' && v === 'host') rdm.strategy = 'host';
-    else if (k === 'strategy' && v === 'ignore') rdm.strategy = 'ignore';
-    else if (k === 'policy' && (v === 'strict' || v === 'relaxed')) rdm.policy = v;
-    else {
-      ctx.r.warn(`${ctx.r.doc.source}: config parsing error in rdm: unknown string \`${tok}' in rdm spec`);
-      return;
-    }
+  let r;
+  try {
+    r = parseRdm(s);
+  } catch (e) {
+    if (!(e instanceof ToolstackError)) throw e;
+    for (const l of e.lines ?? []) ctx.r.warn(l);
+    return;
   }
-  const hvm = ctx.config.b_info.u?.hvm ?? {};
-  hvm.rdm = { ...hvm.rdm, ...rdm };
-  ctx.rdmPolicy = rdm.policy;
-  if (ctx.type === 'hvm') (ctx.config.b_info.u ??= {}).hvm = hvm;
+  if (r.policy !== 'invalid') return;
+  if (ctx.type === 'hvm') ((ctx.config.b_info.u ??= {}).hvm ??= {}).rdm = { strategy: r.strategy };
 }
 
 /** `pci=[...]`, each with the pci_* and rdm policy defaults; any pci on PV sets e820_host. */
 export function pci(ctx: ResolveContext): void {
   const list = items(ctx, 'pci');
   if (list === undefined) return;
-  const rdmPolicy = ctx.rdmPolicy ?? (ctx.type === 'hvm' ? 'invalid' : 'strict');
+  // xl copies b_info.u.hvm.rdm.policy: unset on HVM; on PV/PVH that union memory reads as 0, strict.
+  const rdmPolicy = ctx.type === 'hvm' ? 'invalid' : 'strict';
   ctx.config.pcidevs = list.map((spec) => parsePciSpec(spec, { ...ctx.pciDefaults, rdm_policy: rdmPolicy }));
   if (list.length > 0 && ctx.type === 'pv') ((ctx.config.b_info.u ??= {}).pv ??= {}).e820_host = true;
 }

@@ -3,6 +3,7 @@
  * sets; libxl's own defaults are applied later, at creation, and never show in a dry run).
  */
 import { readCfgFile } from '../cfg/read.js';
+import { ToolstackError } from '../../common/index.js';
 import type { CfgDocument } from '../cfg/types.js';
 import { libxlJson } from '../libxl-json.js';
 import type { LibxlJsonObject, LibxlJsonValue } from '../libxl-json.js';
@@ -46,13 +47,25 @@ export function resolveDomainConfig(doc: CfgDocument, options: ResolveOptions = 
     options,
     xl,
     vcpus: 0,
-    rdmPolicy: undefined,
     pciDefaults: { msitranslate: false, power_mgmt: false, permissive: false, seize: false },
   };
   config.c_info.run_hotplug_scripts = xl.runHotplugScripts;
   if (xl.blkdevStart !== undefined) config.b_info.blkdev_start = xl.blkdevStart;
   config.b_info.claim_mode = xl.claimMode;
-  for (const o of OPTIONS) applyOption(ctx, o);
+  try {
+    for (const o of OPTIONS) applyOption(ctx, o);
+  } catch (e) {
+    // xl has printed its warnings by the time it exits: they precede the error's lines.
+    const earlier = [...doc.warnings, ...ctx.r.warnings];
+    if (!(e instanceof ToolstackError) || earlier.length === 0) throw e;
+    throw new ToolstackError(e.code, e.message, {
+      lines: [...earlier, ...(e.lines ?? [e.message])],
+      exitCode: e.exitCode,
+      cause: e,
+      ...(e.hint === undefined ? {} : { hint: e.hint }),
+      ...(e.pos === undefined ? {} : { pos: e.pos }),
+    });
+  }
   if (options.ignoreGlobalAffinityMasks !== true) applyGlobalAffinityMasks(ctx);
   const warnings = [...doc.warnings, ...ctx.r.warnings];
   for (const s of ctx.r.unusedKeys()) {

@@ -1,0 +1,60 @@
+// Golden cases for `xl -N create`: for each NAME.cfg here, `xl -N create test/golden/create/NAME.cfg`
+// runs in-process (cwd = the repository root) and
+//   NAME.json  is its exact stdout (exit 0): what Xen's xl prints (checked against Xen 4.17's xl);
+//   NAME.err   is its exact stderr (without NAME.json: the command fails, with the exit status in
+//              EXIT_STATUS or 1).
+// DOM0_CONFIG_DIR is NAME.conf/ when it exists (its xl.conf applies), else a missing directory.
+// Regenerate after a deliberate change with DOM0_GOLDEN_UPDATE=1.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { xlMain } from '../../../src/cli/main.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
+const DIR = join(ROOT, 'test', 'golden', 'create');
+const UPDATE = process.env.DOM0_GOLDEN_UPDATE === '1';
+
+/** Cases whose xl exit status is not 1 (xl's `exit(-ERROR_FAIL)`). */
+const EXIT_STATUS: Readonly<Record<string, number>> = { 'err-timer-mode-pv': 3 };
+
+async function runXl(argv: readonly string[], configDir: string): Promise<{ rc: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (b: Buffer) => out.push(b));
+  stderr.on('data', (b: Buffer) => err.push(b));
+  const rc = await xlMain(argv, {
+    stdin: new PassThrough(),
+    stdout,
+    stderr,
+    env: { DOM0_CONFIG_DIR: configDir, PATH: process.env.PATH ?? '' },
+    cwd: ROOT,
+  });
+  return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+for (const file of readdirSync(DIR).filter((f) => f.endsWith('.cfg')).sort()) {
+  const name = file.slice(0, -'.cfg'.length);
+  test(`xl -N create ${name}.cfg`, async () => {
+    const confDir = join(DIR, `${name}.conf`);
+    const r = await runXl(['-N', 'create', relative(ROOT, join(DIR, file))], existsSync(confDir) ? confDir : join(DIR, 'no-such-dir'));
+    const jsonPath = join(DIR, `${name}.json`);
+    const errPath = join(DIR, `${name}.err`);
+    if (UPDATE) {
+      if (r.rc === 0) writeFileSync(jsonPath, r.stdout);
+      if (r.rc !== 0 || r.stderr.split('\n').length > 2) writeFileSync(errPath, r.stderr);
+      return;
+    }
+    if (existsSync(jsonPath)) {
+      assert.equal(r.rc, 0, r.stderr);
+      assert.equal(r.stdout, readFileSync(jsonPath, 'utf8'));
+    } else {
+      assert.equal(r.rc, EXIT_STATUS[name] ?? 1, r.stderr);
+      assert.equal(r.stdout, '');
+    }
+    if (existsSync(errPath)) assert.equal(r.stderr, readFileSync(errPath, 'utf8'));
+  });
+}
