@@ -6,7 +6,7 @@
 import type { ToolstackError } from '../../common/index.js';
 import { defboolJson, libxlStruct } from '../libxl-json.js';
 import type { LibxlField, LibxlJsonObject } from '../libxl-json.js';
-import { parseUlong, specError, strtokItems, strtoul, toInt32, toUint8 } from './c-parse.js';
+import { parseUlong, specError, strtokItems, strtoul, toInt32, toUint32 } from './c-parse.js';
 
 export type NicType = 'unknown' | 'vif_ioemu' | 'vif';
 
@@ -192,7 +192,7 @@ function applyToken(n: NicDevice, token: string, source: string, notices: string
 }
 
 /**
- * xl's mac loop: six times `strtoul(p, &end, 16)` (no digits or > 255 fails), then skip exactly one
+ * xl's mac loop: six times `strtoul(p, &end, 16)` (no digits or, cut to 32 bits, > 255 fails), then skip exactly one
  * separator character whatever it is. Running off the end of the string fails here (in C it reads
  * past the string).
  */
@@ -202,8 +202,10 @@ function parseMac(text: string): number[] | undefined {
   for (let i = 0; i < 6; i++) {
     if (p > text.length) return undefined;
     const r = strtoul(text.slice(p), 16);
-    if (r.end === 0 || r.value > 255n) return undefined;
-    mac.push(toUint8(r.value));
+    // xl keeps strtoul's result in an unsigned int: the value is cut to 32 bits first.
+    const v = toUint32(r.value);
+    if (r.end === 0 || v > 255) return undefined;
+    mac.push(v);
     p += r.end + 1;
   }
   return mac;

@@ -7,7 +7,7 @@
 //   --- end
 // Lines outside blocks starting with `#` are comments. xl runs in-process, with DOM0_CONFIG_DIR
 // set to the directory `<name>.conf/` beside `<name>.golden` (xl.conf lives there), or to a
-// directory that does not exist.
+// directory that does not exist; DOM0_RUN_DIR names no dom0d, so only `-N` runs belong here.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +61,7 @@ async function runXl(argv: readonly string[], configDir: string): Promise<{ rc: 
   const err: Buffer[] = [];
   stdout.on('data', (b: Buffer) => out.push(b));
   stderr.on('data', (b: Buffer) => err.push(b));
-  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: { DOM0_CONFIG_DIR: configDir }, cwd: '/' });
+  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: { DOM0_CONFIG_DIR: configDir, DOM0_RUN_DIR: join(DIR, 'no-such-run-dir') }, cwd: '/' });
   return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
 
