@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isToolstackError } from '../../common/index.js';
+import { parseCfg } from '../cfg/parser.js';
+import { xlConfFromDoc } from '../xlconf.js';
+import { KNOWN_KEYS, OPTIONS } from './options.js';
+import { didYouMean, domainConfigToLibxlJson, resolveDomainConfig } from './resolve.js';
+
+const UUID = { generateUuid: () => '00000000-0000-4000-8000-000000000000' };
+const resolve = (text: string, options = {}) => resolveDomainConfig(parseCfg(text, { source: 'g.cfg' }), { ...UUID, ...options });
+
+test('the result is a typed libxl_domain_config', () => {
+  const { config } = resolve('name="a"\nkernel="/k"\nmemory=256\nvcpus=2\n');
+  assert.equal(config.c_info?.type, 'pv');
+  assert.equal(config.b_info?.target_memkb, 262144);
+  assert.equal(config.b_info?.max_memkb, 262144);
+  assert.deepEqual(config.b_info?.avail_vcpus, [0, 1]);
+  assert.equal(config.on_reboot, 'restart');
+});
+
+test('type= is prefix-matched and defaults to pv; builder= is its deprecated alias', () => {
+  assert.equal(resolve('name="a"\ntype="h"\n').config.c_info?.type, 'hvm');
+  assert.equal(resolve('name="a"\ntype="pvh"\nkernel="/k"\n').config.c_info?.type, 'pvh');
+  assert.equal(resolve('name="a"\ntype="p"\nkernel="/k"\n').config.c_info?.type, 'pv');
+  assert.equal(resolve('name="a"\nbuilder="hvm"\n').config.c_info?.type, 'hvm');
+});
+
+test('validation errors carry Xen\'s line and a hint with key, line and allowed values', () => {
+  assert.throws(() => resolve('name="a"\nkernel="/k"\n\non_crash="boom"\n'), (e: unknown) => {
+    assert.ok(isToolstackError(e, 'CFG_VALUE'));
+    assert.deepEqual(e.lines, ['Unknown on_crash action "boom" specified']);
+    assert.equal(e.hint, 'g.cfg:4: `on_crash\'; allowed values: destroy, restart, rename-restart, preserve, coredump-destroy, coredump-restart, soft-reset');
+    assert.deepEqual(e.pos, { file: 'g.cfg', line: 4 });
+    return true;
+  });
+});
+
+test('a bad number warns as xl does and reads as absent', () => {
+  const r = resolve('name="a"\nkernel="/k"\nmemory="lots"\n');
+  assert.equal(r.config.b_info?.target_memkb, undefined);
+  assert.deepEqual(r.warnings, ['g.cfg:3: warning: parameter `memory\' is not a valid number']);
+});
+
+test('unknown keys are kept, ignored and warned about with a suggestion', () => {
+  const r = resolve('name="a"\nkernel="/k"\nmemroy=512\nzzzz_unrelated=1\n');
+  assert.deepEqual(r.warnings, [
+    'g.cfg:3: warning: unknown option `memroy\' (kept, ignored); did you mean `memory\'?',
+    'g.cfg:4: warning: unknown option `zzzz_unrelated\' (kept, ignored)',
+  ]);
+  assert.equal(didYouMean('on_crahs', KNOWN_KEYS), 'on_crash');
+  assert.equal(didYouMean('vnclisen', KNOWN_KEYS), 'vnclisten');
+});
+
+test('the option table names every key once, with a libxl field or an applier', () => {
+  const keys = OPTIONS.map((o) => o.key);
+  assert.equal(new Set(keys).size, keys.length);
+  for (const o of OPTIONS) assert.ok(o.field !== undefined || o.apply !== undefined || o.readBy !== undefined, o.key);
+});
+
+test('xl.conf globals reach the config: claim_mode, hotplug scripts, vif defaults, grant frames, vm.cpumask', () => {
+  const xlConf = xlConfFromDoc(parseCfg('claim_mode=0\nrun_hotplug_scripts=0\nvif.default.bridge="br9"\nmax_grant_frames=32\nvm.cpumask="0-1"\n', { source: 'xl.conf' }));
+  const { config } = resolve('name="a"\nkernel="/k"\nvcpus=2\nvif=[""]\n', { xlConf, hostCpus: 4 });
+  assert.equal(config.b_info?.claim_mode, false);
+  assert.equal(config.c_info?.run_hotplug_scripts, false);
+  assert.equal(config.nics?.[0]?.bridge, 'br9');
+  assert.equal(config.b_info?.max_grant_frames, 32);
+  assert.deepEqual(config.b_info?.vcpu_hard_affinity, [[0, 1], [0, 1]]);
+});
+
+test('the JSON omits defaults and keeps IDL order', () => {
+  const text = domainConfigToLibxlJson(resolve('name="a"\ntype="hvm"\nlocaltime=0\n').config);
+  assert.match(text, /"localtime": "False",\n/);
+  assert.ok(text.indexOf('"sched_params"') < text.indexOf('"claim_mode"'));
+  assert.ok(!text.includes('on_poweroff'));
+});
