@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { XenstoredHandle } from './index.js';
+import { startXenstored, XenstoreClient, XenstoreError } from './index.js';
+
+function errnoOf(e: unknown): string {
+  return e instanceof XenstoreError ? e.errno : String(e);
+}
+
+async function rejects(p: Promise<unknown>, errno: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => errnoOf(e) === errno);
+}
+
+describe('xenstored through XenstoreClient', () => {
+  let dir: string;
+  let xs: XenstoredHandle;
+  let dom0: XenstoreClient;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'xs-server-'));
+    xs = await startXenstored({ socketPath: join(dir, 'run', 'socket'), stateDir: join(dir, 'state'), quotas: { nodes: 20 } });
+    dom0 = xs.connect();
+  });
+  after(async () => {
+    dom0.close();
+    await xs.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads, writes and lists in process and over the socket', async () => {
+    await dom0.write('/a/b', 'v');
+    assert.equal(await dom0.readString('/a/b'), 'v');
+    const sock = await XenstoreClient.connect(join(dir, 'run', 'socket'));
+    assert.deepEqual(await sock.directory('/a'), ['b']);
+    assert.equal(await sock.tryRead('/a/zz'), undefined);
+    await rejects(sock.read('/a/zz'), 'ENOENT');
+    sock.close();
+    assert.equal(await dom0.getDomainPath(3), '/local/domain/3');
+  });
+
+  it('falls back to DIRECTORY_PART for a child list over 4096 bytes', async () => {
+    await dom0.transaction(async (t) => {
+      for (let i = 0; i < 400; i++) await t.mkdir(`/big/a-rather-long-child-name-${i}`);
+    });
+    const names = await dom0.directory('/big');
+    assert.equal(names.length, 400);
+    assert.equal(names[399], 'a-rather-long-child-name-399');
+  });
+
+  it('retries a transaction on EAGAIN', async () => {
+    await dom0.write('/counter', '0');
+    const other = xs.connect();
+    let runs = 0;
+    await dom0.transaction(async (t) => {
+      runs++;
+      const n = Number(await t.readString('/counter'));
+      if (runs === 1) await other.write('/counter', '10');
+      await t.write('/counter', String(n + 1));
+    });
+    assert.equal(runs, 2);
+    assert.equal(await dom0.readString('/counter'), '11');
+    other.close();
+  });
+
+  it('delivers watch events as an async iterator', async () => {
+    const w = await dom0.watch('/wt');
+    assert.deepEqual(await w.next(), { path: '/wt', token: w.token });
+    await dom0.write('/wt/x', '1');
+    await dom0.transaction(async (t) => {
+      await t.write('/wt/y', '1');
+      await t.write('/wt/z', '1');
+    });
+    const got: string[] = [];
+    for await (const ev of w) {
+      got.push(ev.path);
+      if (got.length === 3) break;
+    }
+    assert.deepEqual(got, ['/wt/x', '/wt/y', '/wt/z']);
+    await rejects(dom0.request(5, Buffer.from(`/wt\0${w.token}\0`)), 'ENOENT');
+  });
+
+  it('introduces and releases domains with their sockets and special watches', async () => {
+    const intro = await dom0.watch('@introduceDomain');
+    const rel = await dom0.watch('@releaseDomain');
+    await intro.next();
+    await rel.next();
+    const path = await xs.introduceDomain(7);
+    assert.equal(path, join(dir, 'run', 'domain-7.sock'));
+    assert.equal((await intro.next()).path, '@introduceDomain');
+    assert.equal(await dom0.isDomainIntroduced(7), true);
+    assert.equal(await dom0.isDomainIntroduced(8), false);
+    await dom0.mkdir('/local/domain/7');
+    await dom0.setPerms('/local/domain/7', ['n7']);
+
+    const guest = await XenstoreClient.connect(path);
+    await guest.write('data/x', '1');
+    assert.deepEqual(await dom0.getPerms('/local/domain/7/data/x'), ['n7']);
+    await rejects(guest.read('/a/b'), 'EACCES');
+    await rejects(guest.introduce(9), 'EACCES');
+    // Quota: 20 nodes for domain 7 (it owns /local/domain/7 and its home's nodes).
+    await rejects(guest.transaction(async (t) => {
+      for (let i = 0; i < 30; i++) await t.write(`data/n${i}`, 'x');
+    }), 'ENOSPC');
+    assert.equal(await dom0.getQuota('nodes'), 20);
+    await dom0.setQuota('nodes', 100, 7);
+    assert.equal(await dom0.getQuota('nodes', 7), 100);
+    await guest.transaction(async (t) => {
+      for (let i = 0; i < 30; i++) await t.write(`data/n${i}`, 'x');
+    });
+    const gw = await guest.watch('data');
+    assert.deepEqual(await gw.next(), { path: 'data', token: gw.token });
+    await dom0.write('/local/domain/7/data/n1', 'y');
+    assert.equal((await gw.next()).path, 'data/n1');
+
+    xs.domainShutdown(7);
+    assert.equal((await rel.next()).path, '@releaseDomain');
+    await dom0.resume(7);
+    await dom0.release(7);
+    assert.equal((await rel.next()).path, '@releaseDomain');
+    await rejects(guest.read('data/x'), 'ECONNRESET');
+    assert.equal(await dom0.exists('/local/domain/7'), false);
+    await rejects(dom0.release(7), 'ENOENT');
+    await intro.close();
+    await rel.close();
+  });
+
+  it('answers CONTROL quota and log', async () => {
+    assert.match(await dom0.control(['quota']), /^Quota settings:\nnodes {12}: {7}20 /);
+    assert.equal(await dom0.control(['quota', 'set', 'watches', '50']), 'OK');
+    assert.equal(await dom0.getQuota('watches'), 50);
+    await rejects(dom0.control(['quota', 'set', 'nosuch', '5']), 'EINVAL');
+    assert.equal(await dom0.control(['log', 'off']), 'OK');
+  });
+
+  it('keeps the tree and introduced domains across a restart', async () => {
+    await xs.introduceDomain(4);
+    await dom0.write('/persist/me', 'yes');
+    dom0.close();
+    await xs.close();
+    xs = await startXenstored({ socketPath: join(dir, 'run', 'socket'), stateDir: join(dir, 'state') });
+    dom0 = xs.connect();
+    assert.equal(await dom0.readString('/persist/me'), 'yes');
+    assert.equal(await dom0.isDomainIntroduced(4), true);
+    const guest = await XenstoreClient.connect(xs.domainSocketPath(4));
+    assert.equal(await guest.getDomainPath(4), '/local/domain/4');
+    guest.close();
+  });
+});
