@@ -9,7 +9,7 @@ APT_PACKAGES=(
   xenstore-utils                  # Xen's own xenstore-* clients (tests and users)
   iproute2 nftables dnsmasq-base  # bridges, taps, namespaces
   busybox-static cpio xorriso     # guest images built by the project
-  syslinux syslinux-common isolinux mtools  # boot loaders of the hvm test guests (scripts/guests)
+  syslinux syslinux-common isolinux mtools lz4  # boot loaders of the hvm test guests, kernel unpacking (scripts/guests)
   lvm2 kmod procps psmisc
 )
 

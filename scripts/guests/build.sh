@@ -10,6 +10,7 @@
 #
 # Outputs (in $DOM0_GUEST_DIR/<key>/, listed by manifest.json):
 #   vmlinuz         Debian's cloud kernel (linux-image-cloud-amd64's kernel package), bzImage
+#   vmlinux         the same kernel uncompressed (ELF with a PVH entry note: `type="pvh"`)
 #   initrd.img      busybox-static initramfs whose /init is scripts/guests/init.sh
 #   disk.img        raw BIOS-bootable disk: FAT (no partition table), SYSLINUX, the kernel + initrd
 #   cdrom.iso       El Torito ISO (ISOLINUX, isohybrid MBR), the kernel + initrd
@@ -24,7 +25,7 @@ quiet=0
 say() { [ "$quiet" = 1 ] || echo "guests: $*" >&2; }
 die() { echo "guests: $*" >&2; exit 1; }
 
-for tool in apt-get apt-cache dpkg-deb dpkg-query modinfo cpio gzip mformat mcopy syslinux xorriso flock sha256sum; do
+for tool in apt-get apt-cache dpkg-deb dpkg-query modinfo cpio gzip lz4 mformat mcopy syslinux xorriso flock sha256sum; do
   command -v "$tool" >/dev/null || die "'$tool' is missing (run scripts/setup.sh)"
 done
 syslinux_bios=/usr/lib/syslinux/modules/bios
@@ -39,7 +40,7 @@ flock 9
 print_paths() { # print_paths DIR
   [ "$quiet" = 1 ] && return 0
   local f
-  for f in vmlinuz:vmlinuz initrd:initrd.img disk:disk.img cdrom:cdrom.iso manifest:manifest.json; do
+  for f in vmlinuz:vmlinuz vmlinux:vmlinux initrd:initrd.img disk:disk.img cdrom:cdrom.iso manifest:manifest.json; do
     printf '%-9s %s\n' "${f%%:*}" "$1/${f#*:}"
   done
 }
@@ -122,6 +123,25 @@ kver=$(ls "$work/k/lib/modules")
 kmods="$work/k/lib/modules/$kver"
 cp "$work/k/boot/vmlinuz-$kver" "$work/vmlinuz"
 
+# The uncompressed ELF vmlinux (for PVH boot: QEMU -kernel enters it at its Xen PVH note), from
+# the bzImage payload (boot protocol: setup_sects at 0x1f1, payload_offset/length at 0x248).
+le32() { od -An -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
+setup_sects=$(od -An -t u1 -j $((0x1f1)) -N 1 "$work/vmlinuz" | tr -d ' ')
+[ "$setup_sects" = 0 ] && setup_sects=4
+payload=$(( (setup_sects + 1) * 512 + $(le32 "$work/vmlinuz" $((0x248))) ))
+payload_len=$(le32 "$work/vmlinuz" $((0x24c)))
+magic=$(od -An -t x1 -j "$payload" -N 4 "$work/vmlinuz" | tr -d ' ')
+case "$magic" in
+  02214c18) unpack="lz4 -dc" ;;
+  1f8b*) unpack="gzip -dc" ;;
+  fd377a58) unpack="xz -dc" ;;
+  28b52ffd) unpack="zstd -dc" ;;
+  *) die "unknown kernel payload compression (magic $magic)" ;;
+esac
+# The payload ends with the uncompressed size, which some decompressors call trailing garbage.
+tail -c +$((payload + 1)) "$work/vmlinuz" | head -c "$payload_len" | $unpack >"$work/vmlinux" 2>/dev/null || true
+[ "$(od -An -t x1 -N 4 "$work/vmlinux" | tr -d ' ')" = 7f454c46 ] || die "extracting vmlinux ($unpack) failed"
+
 root="$work/root"
 mkdir -p "$root"/{bin,dev,proc,sys,run,tmp,etc/acpi/PWRF,var/log,lib/modules}
 dpkg-deb --fsys-tarfile "$bbdeb" | tar -x -O ./bin/busybox >"$root/bin/busybox"
@@ -187,7 +207,7 @@ xorriso -as mkisofs -quiet -o "$work/cdrom.iso" -V DOM0GUEST -J -r \
   "$iso" 2>"$work/xorriso.err" || { cat "$work/xorriso.err" >&2; die "xorriso failed"; }
 
 mkdir -p "$work/out"
-mv "$work/vmlinuz" "$work/initrd.img" "$work/disk.img" "$work/cdrom.iso" "$work/out/"
+mv "$work/vmlinuz" "$work/vmlinux" "$work/initrd.img" "$work/disk.img" "$work/cdrom.iso" "$work/out/"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 cat >"$work/out/manifest.json" <<JSON
 {
@@ -198,6 +218,7 @@ cat >"$work/out/manifest.json" <<JSON
   "kernelRelease": "$kver",
   "busyboxVersion": "$bb_ver",
   "vmlinuz": "$out/vmlinuz",
+  "vmlinux": "$out/vmlinux",
   "initrd": "$out/initrd.img",
   "disk": "$out/disk.img",
   "cdrom": "$out/cdrom.iso",

@@ -66,7 +66,7 @@ async function start(name: string, args: readonly string[]): Promise<Running> {
 
 /** Readiness, then a command typed on the console is echoed and run. Returns boot-to-ready ms. */
 async function readyAndInteractive(g: Running, command: string, expect: RegExp): Promise<number> {
-  await g.console.waitFor(GUEST_PROMPT, { timeoutMs: 60_000 });
+  await g.console.waitFor(GUEST_PROMPT, { timeoutMs: 90_000 });
   const ms = Date.now() - g.startedAt;
   assert.match(g.console.text, new RegExp(`^${GUEST_READY_LINE}\\r?$`, 'm'));
   const from = g.console.text.length;
@@ -131,17 +131,17 @@ describe('test guests under TCG', { concurrency: 3 }, () => {
 });
 
 describe('guest commands', () => {
-  it('reboot resets the machine (ready again), panic is reported by pvpanic and QEMU exits', async () => {
+  it('pvh boot of vmlinux; reboot resets the machine (ready again), panic is reported by pvpanic and QEMU exits', async () => {
     const g = await start('cmds', [
-      '-machine', 'pc', '-kernel', guests.vmlinuz, '-initrd', guests.initrd,
+      '-machine', 'pc', '-kernel', guests.vmlinux, '-initrd', guests.initrd,
       '-append', 'console=ttyS0 panic=-1 quiet', '-serial', 'chardev:con0', '-device', 'pvpanic',
     ]);
-    await g.console.waitFor(GUEST_PROMPT, { timeoutMs: 60_000 });
+    await g.console.waitFor(GUEST_PROMPT, { timeoutMs: 90_000 });
     const reset = g.qmp.waitForEvent('RESET', { timeoutMs: 10_000 });
     let from = g.console.text.length;
     g.console.send('reboot');
     assert.equal((await reset).data['guest'], true);
-    await g.console.waitFor(`${GUEST_READY_LINE}`, { from, timeoutMs: 60_000 });
+    await g.console.waitFor(GUEST_READY_LINE, { from, timeoutMs: 90_000 });
     await g.console.waitFor(GUEST_PROMPT, { from, timeoutMs: 10_000 });
     const panicked = g.qmp.waitForEvent('GUEST_PANICKED', { timeoutMs: 10_000 });
     from = g.console.text.length;

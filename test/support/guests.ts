@@ -23,6 +23,8 @@ export interface GuestImages {
   readonly dir: string;
   /** Debian's cloud kernel (bzImage) for direct kernel boot (`kernel=`). */
   readonly vmlinuz: string;
+  /** The same kernel uncompressed: an ELF QEMU boots through its PVH entry (`type="pvh"`). */
+  readonly vmlinux: string;
   /** The busybox initramfs (`ramdisk=`). */
   readonly initrd: string;
   /** Raw BIOS-bootable disk (SYSLINUX); attach read-only or with a snapshot/overlay. */
@@ -53,7 +55,7 @@ export function ensureGuests(env: NodeJS.ProcessEnv = process.env): GuestImages 
   const latest = JSON.parse(readFileSync(join(guestCacheDir(env), 'latest.json'), 'utf8')) as { manifest: string };
   const m = JSON.parse(readFileSync(latest.manifest, 'utf8')) as GuestImages & { initrd: string };
   return {
-    key: m.key, dir: m.dir, vmlinuz: m.vmlinuz, initrd: m.initrd, disk: m.disk, cdrom: m.cdrom,
+    key: m.key, dir: m.dir, vmlinuz: m.vmlinuz, vmlinux: m.vmlinux, initrd: m.initrd, disk: m.disk, cdrom: m.cdrom,
     hvmCmdline: m.hvmCmdline, kernelRelease: m.kernelRelease, kernelPackage: m.kernelPackage,
     kernelPackageVersion: m.kernelPackageVersion,
   };
