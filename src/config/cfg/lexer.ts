@@ -7,7 +7,8 @@
  * Line numbers follow flex's `yylineno` and the locations Xen's scanner gives each token:
  * a NEWLINE token is located on the line it ends; a NEWLINE that closes a lexical error is
  * located on the next line. A bad character that is the very last byte of the input is
- * swallowed at end of file without a report, as Xen's scanner does.
+ * swallowed at end of file without a report, as Xen's scanner does. The scanner works on
+ * bytes: a non-ASCII character counts as its UTF-8 bytes where that changes the outcome.
  */
 
 export type TokenType = 'IDENT' | 'NUMBER' | 'STRING' | 'NEWLINE' | '+=' | '=' | ';' | '[' | ']' | ',' | '$end';
@@ -103,19 +104,23 @@ export class CfgLexer {
       if (PYTHONISH.includes(c)) this.ctx.likelyPython = true;
       const start = this.pos;
       this.pos++;
-      if (this.pos >= s.length) return this.eof(c);
-      const d = s[this.pos] as string;
-      if (d === ' ' || d === '\t') {
-        this.pos++;
-        this.ctx.lexicalError(s.slice(start, this.pos), this.line, 'lexical error');
-        continue;
-      }
-      if (d === '\n') {
-        this.pos++;
-        this.line++;
-        const text = s.slice(start, this.pos);
-        this.ctx.lexicalError(text, this.line, 'lexical error');
-        return this.token('NEWLINE', text, this.line);
+      // A non-ASCII character is several bytes to Xen's 8-bit scanner: its other bytes always
+      // continue the error match, so it is reported even at the end of the input.
+      if (c.charCodeAt(0) < 0x80) {
+        if (this.pos >= s.length) return this.eof(c);
+        const d = s[this.pos] as string;
+        if (d === ' ' || d === '\t') {
+          this.pos++;
+          this.ctx.lexicalError(s.slice(start, this.pos), this.line, 'lexical error');
+          continue;
+        }
+        if (d === '\n') {
+          this.pos++;
+          this.line++;
+          const text = s.slice(start, this.pos);
+          this.ctx.lexicalError(text, this.line, 'lexical error');
+          return this.token('NEWLINE', text, this.line);
+        }
       }
       while (this.pos < s.length && !' \t\n'.includes(s[this.pos] as string)) this.pos++;
       this.ctx.lexicalError(s.slice(start, this.pos), this.line, 'lexical error');
