@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -156,6 +156,8 @@ function takeLock(lock: string): boolean {
   let holder = NaN;
   try {
     holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+    // Created but not yet written: held, unless its creator died in between long ago.
+    if (Number.isNaN(holder) && Date.now() - statSync(lock).mtimeMs < 5000) return false;
   } catch {
     return false;
   }
@@ -173,6 +175,7 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   const log = openSync(paths.dom0dLog, 'a', 0o600);
   let exited: string | undefined;
+  let childPid: number | undefined;
   try {
     const child = spawn(process.execPath, [dom0dScript(env), 'run'], {
       detached: true,
@@ -186,18 +189,30 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
     child.on('exit', (code, signal) => {
       exited = signal === null ? `exit status ${code}` : `signal ${signal}`;
     });
+    childPid = child.pid;
     child.unref();
   } finally {
     closeSync(log);
   }
   while (Date.now() < deadline) {
     if (await answers(paths.apiSocket)) return;
-    if (exited !== undefined) {
+    // A dom0d that lost the pid-file race exits: wait for the winner instead.
+    if (exited !== undefined && !otherDom0dStarting(paths.pidFile, childPid)) {
       throw new ToolstackError('DAEMON_UNAVAILABLE', `Cannot start dom0d (${exited}): ${lastLogLine(paths.dom0dLog)}`, {
         hint: `see ${paths.dom0dLog}`,
       });
     }
     await sleep(10);
+  }
+}
+
+/** True when the pid file names a live process other than `childPid` (a dom0d starting up). */
+function otherDom0dStarting(pidFile: string, childPid: number | undefined): boolean {
+  try {
+    const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+    return Number.isInteger(pid) && pid !== childPid && processAlive(pid);
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { apiRequest } from '../../src/api/index.js';
+
+export const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
+
+/** One "host": its own DOM0_*_DIRs under a temp dir, and the dom0d processes it started. */
+export interface TestHost {
+  readonly root: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly runDir: string;
+  readonly logDir: string;
+  readonly stateDir: string;
+  readonly socket: string;
+  readonly pidFile: string;
+}
+
+export function makeHost(): TestHost {
+  const root = mkdtempSync('/tmp/dom0-it-');
+  const dirs = { c: join(root, 'etc'), s: join(root, 'state'), r: join(root, 'run'), l: join(root, 'log') };
+  return {
+    root,
+    env: {
+      ...process.env,
+      DOM0_CONFIG_DIR: dirs.c,
+      DOM0_STATE_DIR: dirs.s,
+      DOM0_RUN_DIR: dirs.r,
+      DOM0_LOG_DIR: dirs.l,
+      DOM0_TEST_API: '1',
+    },
+    runDir: dirs.r,
+    logDir: dirs.l,
+    stateDir: dirs.s,
+    socket: join(dirs.r, 'api.sock'),
+    pidFile: join(dirs.r, 'dom0d.pid'),
+  };
+}
+
+export interface Run {
+  readonly code: number | null;
+  readonly out: string;
+  readonly err: string;
+}
+
+export function xl(host: TestHost, ...args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(XL, args, { env: host.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+export function readPid(host: TestHost): number | undefined {
+  try {
+    return Number.parseInt(readFileSync(host.pidFile, 'utf8'), 10);
+  } catch {
+    return undefined;
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function waitGone(pid: number, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  if (alive(pid)) throw new Error(`process ${pid} still alive after ${ms} ms`);
+}
+
+/** The dom0d processes serving this host's run directory (from /proc: cmdline and environ). */
+export function dom0dPids(host: TestHost): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (!readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('dom0d')) continue;
+      if (readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`DOM0_RUN_DIR=${host.runDir}`)) pids.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Registers a running domain without a machine (test route of dom0d). */
+export function registerDomain(host: TestHost, name: string, memKiB = 262144, vcpus = 1): Promise<unknown> {
+  return apiRequest(host.socket, 'POST', '/v1/test/domains', {
+    config: { c_info: { type: 'pv', name }, b_info: { max_vcpus: vcpus, max_memkb: memKiB, target_memkb: memKiB } },
+  });
+}
+
+/** Stops the dom0d this host started (the pid in its pid file; SIGKILL if SIGTERM is not enough) and removes the temp dirs. */
+export async function destroyHost(host: TestHost): Promise<void> {
+  const pid = readPid(host);
+  if (pid !== undefined && alive(pid) && dom0dPids(host).includes(pid)) {
+    process.kill(pid, 'SIGTERM');
+    try {
+      await waitGone(pid, 5000);
+    } catch {
+      process.kill(pid, 'SIGKILL');
+    }
+  }
+  rmSync(host.root, { recursive: true, force: true });
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { apiRequest } from '../../src/api/index.js';
+import type { DomainInfo } from '../../src/api/index.js';
+import { alive, destroyHost, dom0dPids, makeHost, readPid, registerDomain, waitGone, xl } from './daemon-harness.js';
+import type { TestHost } from './daemon-harness.js';
+
+const hosts: TestHost[] = [];
+function host(): TestHost {
+  const h = makeHost();
+  hosts.push(h);
+  return h;
+}
+after(async () => {
+  for (const h of hosts) await destroyHost(h);
+});
+
+const HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n';
+const DOM0_ROW = /^Domain-0 {33} {4}0 [ \d]{5} [ \d]{5}     r-----  [ \d]{5}\d\.\d\n/;
+
+test('the first xl command starts dom0d, which serves api.sock (0600) and Domain-0 in Xen\'s format', async () => {
+  const h = host();
+  const r = await xl(h, 'list');
+  assert.equal(r.code, 0, r.err);
+  assert.ok(r.out.startsWith(HEADER), r.out);
+  assert.match(r.out.slice(HEADER.length), DOM0_ROW);
+  assert.equal(statSync(h.socket).mode & 0o777, 0o600);
+  assert.ok(existsSync(join(h.runDir, 'xenstored', 'socket')));
+  const pid = readPid(h)!;
+  assert.ok(alive(pid));
+  assert.deepEqual(dom0dPids(h), [pid]);
+  assert.match(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8'), /serving .*api\.sock/);
+  const again = await xl(h, 'list');
+  assert.equal(readPid(h), pid, 'a running dom0d is reused');
+  assert.equal(again.code, 0);
+});
+
+test('commands that need no daemon do not start one', async () => {
+  const h = host();
+  assert.equal((await xl(h, 'help')).code, 0);
+  assert.equal((await xl(h, 'list', '-h')).code, 0);
+  assert.equal(existsSync(h.socket) || existsSync(h.pidFile), false);
+});
+
+test('kill -9 of dom0d: the next xl command restarts it and it re-adopts every domain', async () => {
+  const h = host();
+  assert.equal((await xl(h, 'list')).code, 0);
+  await registerDomain(h, 'web', 524288, 2);
+  await registerDomain(h, 'db');
+  const before = JSON.parse((await xl(h, 'list', '--json')).out) as DomainInfo[];
+  const oldPid = readPid(h)!;
+  process.kill(oldPid, 'SIGKILL');
+  await waitGone(oldPid);
+  const r = await xl(h, 'list');
+  assert.equal(r.code, 0, r.err);
+  const newPid = readPid(h)!;
+  assert.notEqual(newPid, oldPid);
+  assert.deepEqual(dom0dPids(h), [newPid]);
+  const rows = r.out.split('\n').slice(1, -1);
+  assert.equal(rows.length, 3);
+  assert.equal(rows[1], 'web                                          1   512     2     r-----       0.0');
+  assert.equal(rows[2], 'db                                           2   256     1     r-----       0.0');
+  const afterRestart = JSON.parse((await xl(h, 'list', '--json')).out) as DomainInfo[];
+  const ids = (l: DomainInfo[]) => l.slice(1).map((d) => [d.domid, d.name, d.uuid, d.state, d.startTime]);
+  assert.deepEqual(ids(afterRestart), ids(before));
+  await registerDomain(h, 'cache');
+  assert.equal((await xl(h, 'domid', 'cache')).out, '3\n', 'domids keep increasing after a restart');
+});
+
+test('parallel xl commands on a fresh host start exactly one dom0d', async () => {
+  const h = host();
+  const runs = await Promise.all(Array.from({ length: 6 }, () => xl(h, 'list')));
+  for (const r of runs) assert.equal(r.code, 0, r.err);
+  const pid = readPid(h)!;
+  assert.deepEqual(dom0dPids(h), [pid]);
+  assert.equal(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8').match(/serving /g)?.length, 1);
+});
+
+test('ten parallel creates of one name: exactly one succeeds, the rest are DOMAIN_EXISTS', async () => {
+  const h = host();
+  await xl(h, 'list');
+  const results = await Promise.allSettled(Array.from({ length: 10 }, () => registerDomain(h, 'same')));
+  assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+  for (const r of results) {
+    if (r.status === 'rejected') assert.equal((r.reason as { code: string }).code, 'DOMAIN_EXISTS');
+  }
+  const list = (await apiRequest(h.socket, 'GET', '/v1/domains')) as DomainInfo[];
+  assert.deepEqual(list.map((d) => d.name), ['Domain-0', 'same']);
+});
+
+test('domid, domname, uptime and list errors follow Xen', async () => {
+  const h = host();
+  await xl(h, 'list');
+  await registerDomain(h, 'g1');
+  assert.deepEqual(await xl(h, 'domid', 'g1'), { code: 0, out: '1\n', err: '' });
+  assert.deepEqual(await xl(h, 'domid', 'Domain-0'), { code: 0, out: '0\n', err: '' });
+  assert.deepEqual(await xl(h, 'domname', '1'), { code: 0, out: 'g1\n', err: '' });
+  assert.deepEqual(await xl(h, 'domid', 'nope'), { code: 1, out: '', err: "Can't get domid of domain name 'nope', maybe this domain does not exist.\n" });
+  assert.deepEqual(await xl(h, 'domname', '9'), { code: 1, out: '', err: "Can't get domain name of domain id '9', maybe this domain does not exist.\n" });
+  assert.deepEqual(await xl(h, 'domname', 'x'), { code: 1, out: '', err: 'Invalid domain id.\n\n' });
+  assert.equal((await xl(h, 'domid')).code, 2);
+  assert.deepEqual(await xl(h, 'list', 'nope'), { code: 1, out: '', err: 'nope is an invalid domain identifier (rc=-6)\n' });
+  assert.deepEqual(await xl(h, 'list', '7'), { code: 1, out: '', err: "Error: Domain '7' does not exist.\n" });
+  const one = await xl(h, 'list', 'g1');
+  assert.equal(one.out.split('\n').length, 3);
+  const up = await xl(h, 'uptime');
+  assert.match(up.out, /^Name {29}   ID Uptime\nDomain-0 {25}    0 .+\ng1 {31}    1  0:00:\d\d\n$/);
+  assert.match((await xl(h, 'uptime', '-s', 'g1')).out, /^ \d\d:\d\d:\d\d up  0:00, g1 \(1\)\n$/);
+  const json = JSON.parse((await xl(h, 'uptime', '--json')).out) as Array<{ name: string }>;
+  assert.deepEqual(json.map((r) => r.name), ['Domain-0', 'g1']);
+  const long = await xl(h, 'list', '-l');
+  assert.equal(long.code, 0);
+  assert.deepEqual((JSON.parse(long.out) as Array<{ domid: number }>).map((e) => e.domid), [1]);
+});
+
+test('SIGTERM stops dom0d gracefully: socket and pid file removed, records kept', async () => {
+  const h = host();
+  await xl(h, 'list');
+  await registerDomain(h, 'keep');
+  const pid = readPid(h)!;
+  process.kill(pid, 'SIGTERM');
+  await waitGone(pid);
+  assert.equal(existsSync(h.socket), false);
+  assert.equal(existsSync(h.pidFile), false);
+  assert.ok(existsSync(join(h.stateDir, 'domains', '1.json')));
+  assert.equal((await xl(h, 'domid', 'keep')).out, '1\n');
+});
