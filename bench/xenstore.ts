@@ -31,11 +31,10 @@ interface Msg { type: number; txId: number; payload: Buffer }
 
 /** One connection, one request in flight; watch events go to `onEvent`. */
 class RawClient {
-  #buf = Buffer.alloc(0);
+  #buf: Buffer = Buffer.alloc(0);
   #waiting: ((m: Msg) => void) | undefined;
   onEvent: (m: Msg) => void = () => {};
   private constructor(private readonly sock: Socket) {
-    sock.setNoDelay?.(true);
     sock.on('data', (d: Buffer) => {
       this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]);
       while (this.#buf.length >= 16) {
@@ -107,7 +106,7 @@ function startProcess(args: string[], ready: string): Promise<ChildProcess> {
 
 const ECHO_SERVER = `
 const net = require('node:net');
-const s = net.createServer((c) => { c.setNoDelay(true); c.on('data', (d) => c.write(d)); c.on('error', () => {}); });
+const s = net.createServer((c) => { c.on('data', (d) => c.write(d)); c.on('error', () => {}); });
 s.listen(process.argv[1], () => process.stderr.write('echo ready\\n'));
 `;
 

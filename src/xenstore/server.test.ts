@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -124,6 +125,22 @@ describe('xenstored through XenstoreClient', () => {
     await rejects(dom0.release(7), 'ENOENT');
     await intro.close();
     await rel.close();
+  });
+
+  it('serves an already open stream as a domain connection', async () => {
+    await xs.introduceDomain(6);
+    await dom0.mkdir('/local/domain/6');
+    await dom0.setPerms('/local/domain/6', ['n6']);
+    const path = join(dir, 'agent.sock');
+    const listener = createServer((s) => xs.attachStream(s, 6));
+    await new Promise<void>((resolve) => listener.listen(path, resolve));
+    const agent = await XenstoreClient.connect(path);
+    await agent.write('attr/os', 'linux');
+    assert.deepEqual(await dom0.getPerms('/local/domain/6/attr/os'), ['n6']);
+    await rejects(agent.write('/x', '1'), 'EACCES');
+    agent.close();
+    listener.close();
+    await xs.releaseDomain(6);
   });
 
   it('answers CONTROL quota and log', async () => {

@@ -15,7 +15,8 @@
  */
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
+import type { Server } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
 import type { ClientTransport } from './client.js';
 import { XenstoreClient } from './client.js';
@@ -62,6 +63,11 @@ export interface XenstoredHandle {
   releaseDomain(domid: number): Promise<void>;
   /** An in-process client, privileged (dom0) unless `domid` names another domain. */
   connect(domid?: number): XenstoreClient;
+  /**
+   * Serves a byte stream already open (e.g. a guest agent's virtio-serial port) as a
+   * connection of `domid`, unprivileged unless dom0.
+   */
+  attachStream(stream: Duplex, domid: number): void;
   /** Stops listening, drops clients, makes the journal durable and closes it. */
   close(): Promise<void>;
 }
@@ -97,7 +103,7 @@ class LiveView implements TreeView {
   }
 }
 
-function socketTransport(sock: Socket): Transport {
+function streamTransport(sock: Duplex): Transport {
   return {
     write: (buf) => sock.write(buf),
     get pendingBytes() {
@@ -173,8 +179,8 @@ export class XenstoreServer implements ConnectionHost {
     return server;
   }
 
-  accept(sock: Socket, domid: number, privileged: boolean): void {
-    const conn = new Connection(this, socketTransport(sock), domid, privileged);
+  accept(sock: Duplex, domid: number, privileged: boolean): void {
+    const conn = new Connection(this, streamTransport(sock), domid, privileged);
     conn.target = this.domains.get(domid)?.target;
     this.connections.add(conn);
     sock.on('data', (chunk: Buffer) => conn.receive(chunk));
@@ -434,6 +440,7 @@ export async function startXenstored(opts: XenstoredOptions): Promise<XenstoredH
       await journal.drain();
     },
     connect: (domid = 0) => server.connectInProcess(domid),
+    attachStream: (stream, domid) => server.accept(stream, domid, domid === 0),
     close: () => server.shutdown(),
   };
 }
