@@ -20,6 +20,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 cache=${DOM0_GUEST_DIR:-/var/cache/dom0/guests}
+script_args=("$@")
 quiet=0
 [ "${1:-}" = "--quiet" ] && quiet=1
 say() { [ "$quiet" = 1 ] || echo "guests: $*" >&2; }
@@ -99,21 +100,35 @@ trap 'rm -rf "$work"' EXIT
 # Packages: downloaded (never installed) into $cache/debs, kept for later builds.
 debs="$cache/debs"
 mkdir -p "$debs"
+cached_deb() { # cached_deb PKG VERSION -> the .deb of that version in $debs, if any
+  find "$debs" -maxdepth 1 -name "${1}_*.deb" | while read -r d; do
+    [ "$(dpkg-deb -f "$d" Version)" = "$2" ] && echo "$d"; done | head -n1
+}
 fetch() { # fetch PKG VERSION -> prints the .deb path
   local f
-  f=$(find "$debs" -maxdepth 1 -name "${1}_*.deb" | while read -r d; do
-        [ "$(dpkg-deb -f "$d" Version)" = "$2" ] && echo "$d"; done | head -n1)
+  f=$(cached_deb "$1" "$2")
   if [ -z "$f" ]; then
-    (cd "$debs" && apt-get download -q "$1=$2" >/dev/null 2>"$work/apt.err") ||
-      { cat "$work/apt.err" >&2; die "apt-get download $1=$2 failed"; }
-    f=$(find "$debs" -maxdepth 1 -name "${1}_*.deb" | while read -r d; do
-          [ "$(dpkg-deb -f "$d" Version)" = "$2" ] && echo "$d"; done | head -n1)
+    (cd "$debs" && apt-get download -q "$1=$2" >/dev/null 2>"$work/apt.err") || return 1
+    f=$(cached_deb "$1" "$2")
   fi
-  [ -n "$f" ] || die "no .deb for $1 $2"
+  [ -n "$f" ] || return 1
   echo "$f"
 }
-kdeb=$(fetch "$kpkg" "$kver_pkg")
-bbdeb=$(fetch busybox-static "$bb_ver")
+# Stale apt lists name versions the mirror no longer has: refresh them and start over, once.
+retry_after_update() {
+  if [ -n "${DOM0_GUESTS_RETRY:-}" ]; then
+    cat "$work/apt.err" >&2 2>/dev/null || true
+    die "apt-get download failed"
+  fi
+  say "apt-get download failed: apt-get update, then once more"
+  apt-get update -qq
+  rm -rf "$work"
+  trap - EXIT
+  exec 9>&-
+  DOM0_GUESTS_RETRY=1 exec bash "$here/build.sh" "${script_args[@]}"
+}
+kdeb=$(fetch "$kpkg" "$kver_pkg") || retry_after_update
+bbdeb=$(fetch busybox-static "$bb_ver") || retry_after_update
 say "kernel $kpkg $kver_pkg, busybox-static $bb_ver"
 
 # Kernel and the modules the guest loads (with their dependencies, in load order).
