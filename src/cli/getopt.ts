@@ -1,4 +1,4 @@
-import { usageError } from '../common/index.js';
+import { ToolstackError, usageError } from '../common/index.js';
 
 /** One long option: `--name` or `--name=value` / `--name value` when it takes an argument. */
 export interface LongOption {
@@ -98,4 +98,14 @@ export function getopt(
     },
     count: (o) => opts.filter((x) => x.opt === o).length,
   };
+}
+
+/**
+ * Xen's check that a command got at least `n` positional arguments: `'xl NAME' requires at least
+ * N argument(s).` and a blank line on stderr, the command's help on stdout, exit 2.
+ */
+export function requireArgs(name: string, positional: readonly string[], n: number): void {
+  if (positional.length >= n) return;
+  const msg = `'xl ${name}' requires at least ${n} argument${n === 1 ? '' : 's'}.`;
+  throw new ToolstackError('USAGE_ARGS', msg, { exitCode: 2, lines: [msg, ''] });
 }

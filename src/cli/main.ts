@@ -87,7 +87,7 @@ export async function xlMain(argv: readonly string[], io: Pick<CommandContext, '
       if (e.lines !== undefined) for (const l of e.lines) err(`${l}\n`);
       else err(`${e.message}\n`);
       if (e.hint !== undefined) err(`hint: ${e.hint}\n`);
-      if (e.exitCode === 2 && e.code === 'USAGE') err(`\n${commandHelp(cmd)}`);
+      if (e.code === 'USAGE_ARGS') io.stdout.write(commandHelp(cmd));
       return e.exitCode;
     }
     const what = e instanceof BugError ? 'internal error (a bug in dom0)' : 'unexpected internal error (a bug in dom0)';

@@ -4,7 +4,8 @@
  */
 export const ERROR_CODES = {
   // cli
-  USAGE: 'Bad command line (unknown option, missing argument)',
+  USAGE: 'Bad command line (unknown option, bad argument)',
+  USAGE_ARGS: 'Too few arguments for the command (its help follows on stdout)',
   COMMAND_NOT_IMPLEMENTED: 'No such xl subcommand',
   DRYRUN_UNSUPPORTED: 'The command does not implement -N',
   // config: xl.cfg grammar and values

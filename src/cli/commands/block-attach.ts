@@ -1,9 +1,9 @@
 import { connectToolstack, diskToJson, libxlJson, parseDiskSpec } from '../../api/index.js';
 import type { DiskDevice } from '../../api/index.js';
-import { isToolstackError, ToolstackError, usageError } from '../../common/index.js';
+import { isToolstackError, ToolstackError } from '../../common/index.js';
 import type { CommandContext } from '../command.js';
 import { defineCommand } from '../command.js';
-import { getopt } from '../getopt.js';
+import { getopt, requireArgs } from '../getopt.js';
 
 /**
  * The domain argument of the attach commands, as libxl's `libxl_domain_qualifier_to_domid`:
@@ -59,7 +59,7 @@ export const blockAttachCommand = defineCommand<DiskDevice>({
   modifies: true,
   async run(ctx, args) {
     const { positional } = getopt(args, '');
-    if (positional.length < 2) throw usageError('\'xl block-attach\' requires at least 2 arguments.');
+    requireArgs('block-attach', positional, 2);
     const domain = positional[0] as string;
     const domid = await attachDomid(ctx, domain, `${domain} is an invalid domain identifier`);
     const disk = parseDiskSpec(positional.slice(1));

@@ -1,9 +1,9 @@
 import { homedir } from 'node:os';
 import { libxlJson, nicToJson, parseVifArgs, readXlConf } from '../../api/index.js';
 import type { NicDevice, VifDefaults } from '../../api/index.js';
-import { resolvePaths, usageError } from '../../common/index.js';
+import { resolvePaths } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import { getopt } from '../getopt.js';
+import { getopt, requireArgs } from '../getopt.js';
 import { attachDomid, attachUnavailable } from './block-attach.js';
 
 /**
@@ -18,7 +18,7 @@ export const networkAttachCommand = defineCommand<NicDevice>({
   modifies: true,
   async run(ctx, args) {
     const { positional } = getopt(args, '');
-    if (positional.length < 1) throw usageError('\'xl network-attach\' requires at least 1 argument.');
+    requireArgs('network-attach', positional, 1);
     const domain = positional[0] as string;
     const domid = await attachDomid(ctx, domain, `${domain} is an invalid domain identifier (rc=-6)`);
     const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
