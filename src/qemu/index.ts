@@ -24,3 +24,7 @@ export {
   DEFAULT_QEMU_BINARY, hasDevice, hasMachine, probeCapabilities, resolveQemuBinary,
 } from './capabilities.js';
 export type { CapabilityProbeOptions, QemuCapabilities, QemuDeviceType, QemuMachineType } from './capabilities.js';
+export { argvRequirements, buildQemuArgs, deviceModelBinary, parseVdev, qemuEnvironment } from './argv/index.js';
+export type {
+  ArgvCapabilities, ArgvEnv, ArgvRequirements, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DomainRuntime, NicRuntime, Vdev,
+} from './argv/index.js';

@@ -1,0 +1,141 @@
+/**
+ * Graphics: the emulated VGA (HVM) or the framebuffer of a PV/PVH `vfb`, VNC, SDL, the keymap
+ * and input devices. QEMU never opens a window unless SDL is asked for (`-display none`); VNC
+ * listens where the config says (127.0.0.1 by default) on display `vncdisplay` or the runtime's,
+ * and with `vncunused` (the default) QEMU takes the first free display up to 99 (`to=99`): the
+ * domain layer reads the port back with QMP `query-vnc`. A VNC password is set over QMP
+ * (`change-vnc-password`) after start; the argv only says `password=on`.
+ */
+import { hostLacks, opts, unsupported } from './options.js';
+import type { Argv } from './options.js';
+import type { Guest } from './guest.js';
+import { num } from './guest.js';
+import type { DomainRuntime } from './types.js';
+import type { SdlInfo } from '../../config/index.js';
+
+
+/** The display settings in force: HVM's own, or the (single) vfb of a PV/PVH guest. */
+interface Vnc { enable?: boolean; listen?: string; passwd?: string; display?: number | bigint; findunused?: boolean }
+
+interface Screen {
+  readonly vnc: Vnc;
+  readonly sdl: SdlInfo;
+  readonly keymap: string | undefined;
+  /** The emulated adapter (`-device` type), or none. */
+  readonly adapter: string | undefined;
+  readonly videoMiB: number | undefined;
+  readonly vncOn: boolean;
+  readonly sdlOn: boolean;
+}
+
+const VGA_DEVICES: Readonly<Record<string, string | undefined>> = { cirrus: 'cirrus-vga', std: 'VGA', qxl: 'qxl-vga', none: undefined };
+const VGA_NAMES: Readonly<Record<string, string>> = { cirrus: 'cirrus', std: 'stdvga', qxl: 'qxl', none: 'none' };
+/** libxl's minimum video RAM per adapter (MiB), also the default. */
+const MIN_VIDEO_MIB: Readonly<Record<string, number>> = { 'cirrus-vga': 8, 'VGA': 16, 'qxl-vga': 128 };
+
+function screenOf(g: Guest): Screen | undefined {
+  const videoKb = num(g.b.video_memkb);
+  const videoMiB = videoKb === undefined ? undefined : Math.ceil(videoKb / 1024);
+  if (g.type === 'hvm') {
+    const h = g.hvm;
+    const vnc = h.vnc ?? {};
+    const sdl = h.sdl ?? {};
+    const kind = h.vga?.kind ?? 'cirrus';
+    return {
+      vnc, sdl, keymap: h.keymap, adapter: VGA_DEVICES[kind], videoMiB,
+      vncOn: vnc.enable ?? h.nographic !== true,
+      sdlOn: sdl.enable === true,
+    };
+  }
+  const vfbs = g.config.vfbs ?? [];
+  if (vfbs.length > 1) throw unsupported('vfb', vfbs.length, 'dom0 gives a guest one framebuffer', 'keep one vfb entry');
+  const vfb = vfbs[0];
+  if (vfb === undefined) return undefined;
+  const vnc = vfb.vnc ?? {};
+  const sdl = vfb.sdl ?? {};
+  return { vnc, sdl, keymap: vfb.keymap, adapter: 'VGA', videoMiB, vncOn: vnc.enable ?? true, sdlOn: sdl.enable === true };
+}
+
+/** The X display SDL would use: the config's `display=`, else dom0d's own. */
+function sdlDisplay(sdl: SdlInfo, rt: DomainRuntime): string | undefined {
+  return sdl.display ?? rt.hostDisplay;
+}
+
+/** Environment QEMU needs for the config's display (DISPLAY/XAUTHORITY for SDL); pure. */
+export function displayEnvironment(g: Guest, rt: DomainRuntime): Record<string, string> {
+  const s = screenOf(g);
+  if (s === undefined || !s.sdlOn) return {};
+  const display = sdlDisplay(s.sdl, rt);
+  return {
+    ...(display === undefined ? {} : { DISPLAY: display }),
+    ...(s.sdl.xauthority === undefined ? {} : { XAUTHORITY: s.sdl.xauthority }),
+  };
+}
+
+/** `vnclisten` is `ADDR[:DISPLAY]`; an IPv6 address (more than one colon) is bracketed. */
+function vncListen(listen: string): { host: string; display: number | undefined } {
+  const colons = listen.split(':').length - 1;
+  if (colons === 1) {
+    const [host, d] = listen.split(':') as [string, string];
+    return { host, display: /^\d+$/.test(d) ? Number(d) : undefined };
+  }
+  if (colons > 1 && !listen.startsWith('[')) return { host: `[${listen}]`, display: undefined };
+  return { host: listen, display: undefined };
+}
+
+export function display(a: Argv, g: Guest): void {
+  const s = screenOf(g);
+  const rt = a.env.runtime;
+  if (s?.sdlOn === true) {
+    const key = g.type === 'hvm' ? 'sdl' : 'vfb';
+    const value = g.type === 'hvm' ? 1 : 'sdl=1';
+    if (sdlDisplay(s.sdl, rt) === undefined) {
+      throw hostLacks(key, value, 'an X display, and DISPLAY is not set for dom0', 'use VNC (vnc=1, the default; xl vncviewer), or give display=":0"');
+    }
+    const displays = a.env.caps.displays;
+    if (displays !== undefined && !displays.includes('sdl')) {
+      throw hostLacks(key, value, `QEMU's SDL display, which ${a.env.caps.binary} lacks`, 'apt-get install qemu-system-gui, or use VNC');
+    }
+    a.push('-display', opts('sdl', { gl: s.sdl.opengl === true ? true : undefined }));
+  } else {
+    a.push('-display', 'none');
+  }
+  if (s?.vncOn === true) {
+    const { host, display: listenDisplay } = vncListen(s.vnc.listen ?? '127.0.0.1');
+    const fixed = rt.vncDisplay;
+    const disp = fixed ?? listenDisplay ?? num(s.vnc.display) ?? 0;
+    const findUnused = fixed === undefined && s.vnc.findunused !== false;
+    a.push('-vnc', opts(`${host}:${disp}`, {
+      to: findUnused ? 99 : undefined,
+      password: (s.vnc.passwd ?? '') !== '' ? true : undefined,
+    }));
+  }
+  if (s !== undefined && (s.vncOn || s.sdlOn) && s.keymap !== undefined) a.push('-k', s.keymap);
+  adapter(a, g, s);
+  input(a, g);
+}
+
+function adapter(a: Argv, g: Guest, s: Screen | undefined): void {
+  const dev = s?.adapter;
+  if (dev === undefined) return;
+  const min = MIN_VIDEO_MIB[dev] ?? 0;
+  const mib = Math.max(min, s?.videoMiB ?? min);
+  const key = g.type === 'hvm' ? 'vga' : 'vfb';
+  const value = g.type === 'hvm' ? VGA_NAMES[g.hvm.vga?.kind ?? 'cirrus'] ?? 'cirrus' : 'vnc=1';
+  if (dev === 'cirrus-vga') {
+    if (mib !== 8 && mib !== 16) throw unsupported('videoram', mib, "QEMU's Cirrus adapter has 8 or 16 MiB", 'videoram=8 or 16, or vga="stdvga" for more');
+    a.device(dev, { id: 'video0', vgamem_mb: mib }, key, value);
+  } else if (dev === 'qxl-vga') {
+    a.device(dev, { id: 'video0', ram_size_mb: Math.floor(mib / 2), vram_size_mb: Math.floor(mib / 2) }, key, value);
+  } else {
+    a.device(dev, { id: 'video0', vgamem_mb: mib }, key, value);
+  }
+}
+
+/** PV/PVH keyboard and pointer (a vfb's implicit vkb, or `vkb=`): virtio input devices. */
+function input(a: Argv, g: Guest): void {
+  if (g.type === 'hvm') return;
+  if ((g.config.vkbs?.length ?? 0) === 0 && (g.config.vfbs?.length ?? 0) === 0) return;
+  a.device('virtio-keyboard-pci', { id: 'vkbd0' }, 'vfb', 'vnc=1');
+  a.device('virtio-tablet-pci', { id: 'vtablet0' }, 'vfb', 'vnc=1');
+}

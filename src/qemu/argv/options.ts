@@ -1,0 +1,65 @@
+/**
+ * Small pieces every part of the argv builder shares: QEMU's `key=value,...` option strings,
+ * the two kinds of user error it raises, and the accumulator the parts append to.
+ */
+import { ToolstackError } from '../../common/index.js';
+import { hasDevice } from '../capabilities.js';
+import type { ArgvEnv } from './types.js';
+
+/** A value inside a QEMU option string: a comma is written twice (QEMU's escape). */
+export function escapeOpt(value: string): string {
+  return value.replaceAll(',', ',,');
+}
+
+/**
+ * `head,k=v,...` with every value escaped; undefined values are left out, booleans are `on`/`off`.
+ * Keys keep the order given, so the text is stable.
+ */
+export function opts(head: string, pairs: Readonly<Record<string, string | number | boolean | undefined>> = {}): string {
+  const parts = [head];
+  for (const [k, v] of Object.entries(pairs)) {
+    if (v === undefined) continue;
+    parts.push(`${k}=${typeof v === 'boolean' ? (v ? 'on' : 'off') : escapeOpt(String(v))}`);
+  }
+  return parts.join(',');
+}
+
+/** How a config key and its value are quoted in messages: `vga="qxl"`, `vcpus=300`. */
+export function setting(key: string, value: string | number | boolean): string {
+  return typeof value === 'string' ? `${key}="${value}"` : `${key}=${typeof value === 'boolean' ? Number(value) : value}`;
+}
+
+/** A config value this toolstack cannot turn into a QEMU device or option (CFG_VALUE). */
+export function unsupported(key: string, value: string | number | boolean, why: string, hint: string): ToolstackError {
+  return new ToolstackError('CFG_VALUE', `Unsupported ${setting(key, value)}: ${why}`, { hint });
+}
+
+/** A config value that needs something this host (or its QEMU) lacks (HOST_CAPABILITY). */
+export function hostLacks(key: string, value: string | number | boolean, what: string, hint: string): ToolstackError {
+  return new ToolstackError('HOST_CAPABILITY', `${setting(key, value)} needs ${what}`, { hint });
+}
+
+/** The argv under construction, with the environment the parts read. */
+export class Argv {
+  readonly args: string[] = [];
+
+  constructor(readonly env: ArgvEnv) {}
+
+  push(...args: string[]): void {
+    this.args.push(...args);
+  }
+
+  /** `-device TYPE,props`, after checking that this QEMU has TYPE (else HOST_CAPABILITY for `key`). */
+  device(type: string, props: Readonly<Record<string, string | number | boolean | undefined>>, key: string, value: string | number | boolean): void {
+    this.need(type, key, value);
+    this.push('-device', opts(type, props));
+  }
+
+  /** Throws HOST_CAPABILITY unless this QEMU has the device type. */
+  need(type: string, key: string, value: string | number | boolean): void {
+    if (!hasDevice(this.env.caps, type)) {
+      throw hostLacks(key, value, `the QEMU device '${type}', which ${this.env.caps.binary} (${this.env.caps.versionText}) lacks`,
+        'install a QEMU build with that device, or change the setting');
+    }
+  }
+}

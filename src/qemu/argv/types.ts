@@ -1,0 +1,78 @@
+/** What the argv builder takes besides the DomainConfig, and what it asks of the domain layer. */
+import type { Accel } from '../accel.js';
+import type { QemuCapabilities } from '../capabilities.js';
+
+/** Where one console chardev of the domain lives: a Unix socket QEMU listens on. */
+export interface ConsoleEndpoint {
+  /** QEMU serves it (`server=on,wait=off`); the console layer connects and keeps reading. */
+  readonly socket: string;
+  /** QEMU also appends every byte the guest writes here, connected or not. */
+  readonly logFile?: string;
+}
+
+/** The host side of one vif, decided by the network layer. */
+export interface NicRuntime {
+  /** An existing tap device QEMU attaches to (`script=no`: the network layer plugs it). */
+  readonly tap: string;
+  /** Used when the config's MAC is unset (all zero); libxl generates one at create time. */
+  readonly mac?: string;
+}
+
+/** What the domain layer decides when it creates the domain (paths under the run dir, ids). */
+export interface DomainRuntime {
+  readonly domid: number;
+  readonly qmpSocket: string;
+  readonly pidFile: string;
+  /** One endpoint per console chardev id that `argvRequirements(config).consoles` lists. */
+  readonly consoles: Readonly<Record<string, ConsoleEndpoint>>;
+  /** Per `config.nics` element, in order. */
+  readonly nics: readonly NicRuntime[];
+  /** A VNC display already chosen; otherwise QEMU searches from the config's (`to=99`). */
+  readonly vncDisplay?: number;
+  /** A per-domain writable copy of the OVMF variable store (when `needsOvmfVars`). */
+  readonly ovmfVars?: string;
+  /** The X display dom0d may give QEMU (its DISPLAY), for `sdl=1` without `display=`. */
+  readonly hostDisplay?: string;
+  /** The creation time, for `rtc_timeoffset` (QEMU takes an absolute RTC base). */
+  readonly clock?: { readonly nowMs: number; readonly utcOffsetMinutes: number };
+  /** `-S`: QEMU waits for QMP `cont` (`xl create -p`, or set-up before the guest runs). */
+  readonly startPaused?: boolean;
+  /** `-incoming URI`: restore or migration target. */
+  readonly incoming?: string;
+}
+
+/** What a probe found, plus the display back-ends when the probe knows them. */
+export type ArgvCapabilities = QemuCapabilities & {
+  /** `-display help` names; absent = not probed (SDL is then not checked against it). */
+  readonly displays?: readonly string[];
+};
+
+export interface ArgvEnv {
+  readonly caps: ArgvCapabilities;
+  readonly accel: Accel;
+  readonly runtime: DomainRuntime;
+}
+
+/** Which console a chardev is: what `xl console -t` and the console layer attach to. */
+export type ConsoleKind = 'pv' | 'serial' | 'channel';
+
+export interface ConsoleRequirement {
+  /** The chardev id, also the key in `DomainRuntime.consoles`. */
+  readonly id: string;
+  readonly kind: ConsoleKind;
+  /** `pv`: 0 (hvc0); `serial`: the COM port index; `channel`: the channel's devid. */
+  readonly index: number;
+  /** A channel's name (`org.qemu.guest_agent.0`, ...). */
+  readonly name?: string;
+}
+
+/** What the runtime must supply for a config (see `argvRequirements`). */
+export interface ArgvRequirements {
+  readonly consoles: readonly ConsoleRequirement[];
+  /** Taps (and MACs where the config has none) for this many vifs. */
+  readonly nics: number;
+  /** `DomainRuntime.ovmfVars` is needed: a copy of `caps.firmware.ovmfVars` the guest may write. */
+  readonly ovmfVars: boolean;
+  /** `DomainRuntime.clock` is needed. */
+  readonly clock: boolean;
+}

@@ -1,0 +1,114 @@
+// Golden cases for the QEMU argv builder: each `NAME.cfg` here, and each article config
+// `examples/article/X.cfg` as `article-X`, is resolved as `xl create` does (legacy xm configs
+// through the legacy interpreter) and built with a fixed fake host (below); the result is
+// `NAME.args` here (one argument a line) or `NAME.err` (code, message, `hint: ...`).
+// `NAME.env.json` may change the host for one case: {"accel", "caps": {"firmware", "displays"},
+// "runtime": {...}}. DOM0_UPDATE_GOLDEN=1 rewrites the expected files from the builder's output.
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isToolstackError } from '../../../src/common/index.js';
+import { loadDomainConfig } from '../../../src/config/index.js';
+import type { DomainConfig } from '../../../src/config/index.js';
+import { argvRequirements, buildQemuArgs } from '../../../src/qemu/index.js';
+import type { ArgvCapabilities, ArgvEnv, DomainRuntime, QemuDeviceType } from '../../../src/qemu/index.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
+const DIR = join(ROOT, 'test', 'golden', 'argv');
+const ARTICLE = join(ROOT, 'examples', 'article');
+const UPDATE = process.env['DOM0_UPDATE_GOLDEN'] === '1';
+
+const dev = (category: string, bus: string | undefined, ...names: string[]): QemuDeviceType[] =>
+  names.map((name) => ({ name, category, ...(bus === undefined ? {} : { bus }) }));
+
+/** A QEMU 7.2 as Debian ships it, reduced to the devices the builder may use, without OVMF. */
+export const FAKE_CAPS: ArgvCapabilities = {
+  binary: '/usr/bin/qemu-system-x86_64',
+  version: { major: 7, minor: 2, micro: 0 },
+  versionText: 'QEMU emulator version 7.2.0 (fake)',
+  accelerators: ['kvm', 'tcg'],
+  machines: [
+    { name: 'pc', description: 'Standard PC (i440FX + PIIX, 1996)', aliasOf: 'pc-i440fx-7.2', isDefault: false },
+    { name: 'q35', description: 'Standard PC (Q35 + ICH9, 2009)', aliasOf: 'pc-q35-7.2', isDefault: false },
+    { name: 'microvm', description: 'microvm (i386)', isDefault: false },
+  ],
+  devices: [
+    ...dev('Controller/Bridge/Hub devices', 'PCI', 'piix3-usb-uhci', 'usb-ehci', 'qemu-xhci'),
+    ...dev('USB devices', 'usb-bus', 'usb-tablet', 'usb-mouse', 'usb-kbd', 'usb-host'),
+    ...dev('Storage devices', 'PCI', 'ich9-ahci', 'virtio-blk-pci', 'virtio-9p-pci'),
+    ...dev('Storage devices', 'IDE', 'ide-hd', 'ide-cd'),
+    ...dev('Network devices', 'PCI', 'e1000', 'e1000e', 'i82551', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio-net-pci', 'vmxnet3'),
+    ...dev('Input devices', 'PCI', 'virtio-keyboard-pci', 'virtio-tablet-pci'),
+    ...dev('Input devices', 'virtio-serial-bus', 'virtconsole', 'virtserialport'),
+    ...dev('Display devices', 'PCI', 'cirrus-vga', 'VGA', 'qxl-vga'),
+    ...dev('Sound devices', 'PCI', 'AC97', 'ES1370', 'intel-hda'),
+    ...dev('Sound devices', 'ISA', 'sb16'),
+    ...dev('Sound devices', 'HDA', 'hda-duplex'),
+    ...dev('Misc devices', 'ISA', 'pvpanic'),
+    ...dev('Misc devices', 'PCI', 'virtio-balloon-pci', 'virtio-serial-pci'),
+    ...dev('Misc devices', undefined, 'vmgenid'),
+  ].map((d) => (d.name === 'virtio-net-pci' ? { ...d, alias: 'virtio-net' } : d)),
+  firmware: { seabios: '/usr/share/qemu/bios-256k.bin' },
+  displays: ['none', 'curses', 'sdl'],
+};
+
+/** The runtime a domain layer would give domid 7, for what the config needs. */
+function fakeRuntime(config: DomainConfig, caps: ArgvCapabilities, extra: Partial<DomainRuntime>): DomainRuntime {
+  const need = argvRequirements(config, caps);
+  const run = '/run/dom0/qemu/7';
+  return {
+    domid: 7,
+    qmpSocket: `${run}/qmp.sock`,
+    pidFile: `${run}/qemu.pid`,
+    consoles: Object.fromEntries(need.consoles.map((c) => [c.id, { socket: `${run}/${c.id}.sock`, logFile: `/var/log/dom0/console/7-${c.id}.log` }])),
+    nics: Array.from({ length: need.nics }, (_, i) => ({ tap: `vif7.${i}`, mac: `00:16:3e:00:07:${i.toString(16).padStart(2, '0')}` })),
+    ...(need.ovmfVars ? { ovmfVars: '/var/lib/dom0/domains/7/OVMF_VARS.fd' } : {}),
+    ...(need.clock ? { clock: { nowMs: Date.UTC(2026, 0, 2, 3, 4, 5), utcOffsetMinutes: 60 } } : {}),
+    ...extra,
+  };
+}
+
+interface EnvOverride {
+  readonly accel?: 'kvm' | 'tcg';
+  readonly caps?: Partial<ArgvCapabilities>;
+  readonly runtime?: Partial<DomainRuntime>;
+}
+
+function render(name: string, cfg: string): { kind: 'args' | 'err'; text: string } {
+  const envFile = join(DIR, `${name}.env.json`);
+  const o = (existsSync(envFile) ? JSON.parse(readFileSync(envFile, 'utf8')) : {}) as EnvOverride;
+  const caps = { ...FAKE_CAPS, ...o.caps };
+  try {
+    const { config } = loadDomainConfig(cfg, { generateUuid: () => '5eed0000-0000-4000-8000-000000000007', hostCpus: 2 });
+    const env: ArgvEnv = { caps, accel: o.accel ?? 'tcg', runtime: fakeRuntime(config, caps, o.runtime ?? {}) };
+    return { kind: 'args', text: buildQemuArgs(config, env).map((a) => `${a}\n`).join('') };
+  } catch (e) {
+    if (!isToolstackError(e)) throw e;
+    return { kind: 'err', text: `${e.code}\n${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}` };
+  }
+}
+
+const cfgs = (dir: string, prefix: string): Array<{ name: string; cfg: string }> =>
+  (existsSync(dir) ? readdirSync(dir) : []).filter((f) => f.endsWith('.cfg')).sort()
+    .map((f) => ({ name: `${prefix}${f.slice(0, -4)}`, cfg: join(dir, f) }));
+const cases = [...cfgs(DIR, ''), ...cfgs(ARTICLE, 'article-')];
+
+test('argv goldens exist, the article configs among them', () => {
+  assert.ok(cases.length >= 20);
+  assert.ok(cases.filter((c) => c.name.startsWith('article-')).length >= 4);
+});
+
+for (const { name, cfg } of cases) {
+  test(`argv golden ${name}`, () => {
+    const got = render(name, cfg);
+    const base = join(DIR, name);
+    if (UPDATE) {
+      writeFileSync(`${base}.${got.kind}`, got.text);
+      rmSync(`${base}.${got.kind === 'args' ? 'err' : 'args'}`, { force: true });
+    }
+    const expected = existsSync(`${base}.${got.kind}`) ? readFileSync(`${base}.${got.kind}`, 'utf8') : undefined;
+    assert.ok(expected !== undefined, `${name}: produced ${got.kind === 'args' ? 'arguments' : 'an error'}, which ${name}.${got.kind} does not hold:\n${got.text}`);
+    assert.equal(got.text, expected, `${name}: ${got.kind} differ`);
+  });
+}
