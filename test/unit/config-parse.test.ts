@@ -43,7 +43,7 @@ test('xl config-parse prints Xen\'s error lines and a hint, exit 1', () => {
 test('xl config-parse warns on stderr for a legacy xm config and prints its settings', () => {
   const f = join(dir, 'xm.cfg');
   writeFileSync(f, 'import os\nif 1 > 0:\n    vcpus = 2\nelse:\n    vcpus = 1\n');
-  const r = xl('config-parse', f);
+  const r = xl('config-parse', '--raw', f);
   assert.equal(r.code, 0);
   assert.deepEqual(JSON.parse(r.out), [{ name: 'vcpus', op: '=', value: '2', line: 3 }]);
   assert.match(r.err, /warning: legacy xm \(Python\) config/);
@@ -53,4 +53,15 @@ test('xl config-parse usage errors exit 2; it is listed in xl help', () => {
   assert.equal(xl('config-parse').code, 2);
   assert.equal(xl('config-parse', '/dev/null', 'x', 'y').code, 2);
   assert.match(xl('help').out, /\n config-parse {8}Parse a domain config file/);
+});
+
+test('xl config-parse without --raw prints the resolved DomainConfig', () => {
+  const f = join(dir, 'resolved.cfg');
+  writeFileSync(f, 'name = "r"\ntype = "hvm"\nmemory = 256\nmemroy = 1\n');
+  const r = xl('config-parse', f);
+  assert.equal(r.code, 0, r.err);
+  const c = JSON.parse(r.out) as { c_info: { type: string; name: string }; b_info: { target_memkb: number } };
+  assert.equal(c.c_info.type, 'hvm');
+  assert.equal(c.b_info.target_memkb, 262144);
+  assert.match(r.err, /did you mean `memory'\?/);
 });

@@ -1,6 +1,7 @@
-import { usageError } from '../../common/index.js';
-import { rawCfgSettings, readCfgFile } from '../../api/index.js';
-import type { RawCfgSetting } from '../../api/index.js';
+import { availableParallelism, homedir } from 'node:os';
+import { resolvePaths, usageError } from '../../common/index.js';
+import { rawCfgSettings, readCfgFile, readXlConf, resolveDomainConfig } from '../../api/index.js';
+import type { DomainConfig, RawCfgSetting } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
 
@@ -8,9 +9,10 @@ import { getopt } from '../getopt.js';
  * `xl config-parse [--raw] <ConfigFile> [key=value ...]` (ours): parses a config as `xl create`
  * would, extra `key=value` arguments appended as xl appends them, and prints the settings as a
  * JSON array `[{name, op, value, line}]` in file order (`--raw`: values as stored, before any
- * typing). Invalid input prints Xen's error lines and exits 1.
+ * typing), or else the resolved DomainConfig (with xl.conf applied; what `xl create` would
+ * use). Invalid input prints Xen's error lines and exits 1.
  */
-export const configParseCommand = defineCommand<RawCfgSetting[]>({
+export const configParseCommand = defineCommand<RawCfgSetting[] | DomainConfig>({
   name: 'config-parse',
   summary: 'Parse a domain config file and print its settings as JSON (dom0)',
   usage: '[--raw] <ConfigFile> [key=value ...]',
@@ -28,8 +30,14 @@ export const configParseCommand = defineCommand<RawCfgSetting[]>({
     }
     if (file === undefined) throw usageError('\'xl config-parse\' requires a config file.', 'use /dev/null to parse only key=value arguments');
     const doc = readCfgFile(file, { extra });
-    for (const w of doc.warnings) ctx.warn(w);
-    return Promise.resolve({ data: rawCfgSettings(doc) });
+    if (opts.has('r')) {
+      for (const w of doc.warnings) ctx.warn(w);
+      return Promise.resolve({ data: rawCfgSettings(doc) });
+    }
+    const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
+    const { config, warnings } = resolveDomainConfig(doc, { xlConf: readXlConf(paths.configDir), hostCpus: availableParallelism() });
+    for (const w of warnings) ctx.warn(w);
+    return Promise.resolve({ data: config });
   },
-  render: (settings) => `${JSON.stringify(settings, null, 2)}\n`,
+  render: (data) => `${JSON.stringify(data, null, 2)}\n`,
 });

@@ -202,11 +202,17 @@ export function iomem(ctx: ResolveContext): void {
     const m = /^\s*(?:0[xX])?([0-9a-fA-F]+),\s*(?:0[xX])?([0-9a-fA-F]+)(?:@\s*(?:0[xX])?([0-9a-fA-F]+))?$/.exec(s);
     if (m === null) throw cfgError(ctx, 'iomem', [`xl: Invalid argument parsing iomem: ${s}`], { hint: 'hex "START,NUM[@GFN]"' });
     return {
-      start: BigInt(`0x${m[1]}`),
-      number: BigInt(`0x${m[2]}`),
-      ...(m[3] === undefined ? {} : { gfn: BigInt(`0x${m[3]}`) }),
+      start: u64(m[1] as string),
+      number: u64(m[2] as string),
+      ...(m[3] === undefined ? {} : { gfn: u64(m[3]) }),
     };
   });
+}
+
+/** A hex uint64: a number when exact, else a bigint. */
+function u64(hex: string): number | bigint {
+  const v = BigInt(`0x${hex}`);
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
 export function llcColors(ctx: ResolveContext): void {
