@@ -3,7 +3,6 @@ import type { DomainConfigEntry, DomainInfo } from '../../api/index.js';
 import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
-import { commandHelp } from './help.js';
 
 interface ListOptions {
   readonly verbose: boolean;
@@ -40,6 +39,8 @@ export const listCommand = defineCommand<ListView>({
   async run(ctx, args) {
     const p = getopt(args, 'lvZcn', LONG_OPTIONS);
     if (p.positional.length > 1) {
+      // Xen prints the help and fails (exit 1, not a usage error); help.js imports the table: load it late.
+      const { commandHelp } = await import('./help.js');
       ctx.stdout.write(commandHelp(listCommand));
       return { exitCode: 1 };
     }
