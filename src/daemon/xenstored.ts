@@ -99,6 +99,7 @@ export async function xenstoredMain(argv: readonly string[], env: NodeJS.Process
       quotas: args.quotas,
       keepOrphans: args.keepOrphans,
       log,
+      onFatal: () => process.exit(1),
       ...(args.domainSocketDir === undefined ? {} : { domainSocketDir: args.domainSocketDir }),
     });
   } catch (e) {

@@ -49,6 +49,11 @@ export interface XenstoredOptions {
   readonly compactBytes?: number;
   /** Diagnostic lines (CONTROL `log on` also logs every request). */
   readonly log?: (line: string) => void;
+  /**
+   * The journal cannot be written: nothing more can be acknowledged. The server has already
+   * dropped every client and refuses new ones; the embedder decides whether to exit.
+   */
+  readonly onFatal?: (err: unknown) => void;
 }
 
 export interface XenstoredHandle {
@@ -125,6 +130,7 @@ export class XenstoreServer implements ConnectionHost {
   readonly live: TreeView;
   readonly #listeners = new Map<Server, string>();
   #events: ChangeEvent[] = [];
+  #failed = false;
   #specials: string[] = [];
 
   constructor(
@@ -180,6 +186,10 @@ export class XenstoreServer implements ConnectionHost {
   }
 
   accept(sock: Duplex, domid: number, privileged: boolean): void {
+    if (this.#failed) {
+      sock.destroy();
+      return;
+    }
     const conn = new Connection(this, streamTransport(sock), domid, privileged);
     conn.target = this.domains.get(domid)?.target;
     this.connections.add(conn);
@@ -213,7 +223,9 @@ export class XenstoreServer implements ConnectionHost {
         clientClosed = onClose;
       },
     };
-    return new XenstoreClient(transport);
+    const client = new XenstoreClient(transport);
+    if (this.#failed) conn.close();
+    return client;
   }
 
   closed(conn: Connection): void {
@@ -387,6 +399,15 @@ export class XenstoreServer implements ConnectionHost {
     }
   }
 
+  /** The journal failed: no reply may be sent any more, so every client goes. */
+  fail(err: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.log(`xenstored: journal write failed, dropping all clients: ${err instanceof Error ? err.message : String(err)}`);
+    for (const c of [...this.connections]) c.close();
+    this.opts.onFatal?.(err);
+  }
+
   async shutdown(): Promise<void> {
     for (const s of [...this.#listeners.keys()]) this.#closeListener(s);
     for (const c of [...this.connections]) c.close();
@@ -416,7 +437,7 @@ export async function startXenstored(opts: XenstoredOptions): Promise<XenstoredH
   }
   if (recovery.droppedBytes > 0) opts.log?.(`xenstored: dropped a torn journal tail of ${recovery.droppedBytes} bytes`);
   const server = new XenstoreServer(store, journal, opts);
-  journal.onError = (e) => server.log(`xenstored: journal write failed: ${e instanceof Error ? e.message : String(e)}`);
+  journal.onError = (e) => server.fail(e);
   for (const r of domainRecords) server.restoreDomain(r);
   server.listen(opts.socketPath, 0, true);
   server.reopenDomainSockets();
