@@ -1,0 +1,112 @@
+// The argv builder against a real QEMU (TCG): a pv and an hvm config of the project's test guests
+// are resolved, built with this host's probed capabilities and started detached. Each must come
+// up (QMP `query-status` running), reach the guest's readiness line on the console the builder
+// wired (pv: hvc0; hvm: serial='pty' = COM1), and report the guest's own power events as the
+// lifecycle contract says: poweroff → SHUTDOWN guest-shutdown, reboot → SHUTDOWN guest-reset,
+// QEMU staying (run state `shutdown`) until the supervisor quits it. Every QEMU is killed by pid
+// at the end if still alive; the temp dir is removed.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCfg, resolveDomainConfig } from '../../src/config/index.js';
+import {
+  argvRequirements, buildQemuArgs, deviceModelBinary, killPid, pidState, probeCapabilities, QmpClient, spawnDetached, waitForSocket,
+} from '../../src/qemu/index.js';
+import type { ArgvCapabilities, ConsoleEndpoint } from '../../src/qemu/index.js';
+import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
+import type { GuestImages } from '../support/guests.js';
+
+let guests: GuestImages;
+let caps: ArgvCapabilities;
+let dir: string;
+const pids = new Set<number>();
+
+before(async () => {
+  guests = ensureGuests();
+  dir = mkdtempSync(join(tmpdir(), 'dom0-argv-it-'));
+  caps = await probeCapabilities({ stateDir: join(dir, 'state') });
+});
+
+after(() => {
+  for (const pid of pids) if (pidState(pid) === 'running') killPid(pid);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Started {
+  readonly qmp: QmpClient;
+  readonly console: GuestConsole;
+}
+
+/** Resolves `cfg`, builds its argv, starts QEMU and connects QMP and the console `consoleId`. */
+async function start(name: string, cfg: string, consoleId: string): Promise<Started> {
+  const { config } = resolveDomainConfig(parseCfg(cfg, { source: `${name}.cfg` }));
+  const need = argvRequirements(config, caps);
+  assert.ok(need.consoles.some((c) => c.id === consoleId), `${name}: console ${consoleId} among ${JSON.stringify(need.consoles)}`);
+  const consoles: Record<string, ConsoleEndpoint> = Object.fromEntries(need.consoles.map((c) => [
+    c.id, { socket: join(dir, `${name}-${c.id}.sock`), logFile: join(dir, `${name}-${c.id}.log`) },
+  ]));
+  const runtime = { domid: 1, qmpSocket: join(dir, `${name}-qmp.sock`), pidFile: join(dir, `${name}.pid`), consoles, nics: [] };
+  const args = buildQemuArgs(config, { caps, accel: 'tcg', runtime });
+  const logFile = join(dir, `${name}-qemu.log`);
+  const pid = await spawnDetached({ binary: deviceModelBinary(config, caps), args, logFile });
+  pids.add(pid);
+  await waitForSocket(runtime.qmpSocket, pid, { logFile });
+  const qmp = await QmpClient.connect(runtime.qmpSocket);
+  assert.equal((await qmp.queryStatus()).status, 'running');
+  const console = await GuestConsole.connect((consoles[consoleId] as ConsoleEndpoint).socket);
+  await console.waitFor(GUEST_READY_LINE, { timeoutMs: 25_000 });
+  await console.waitFor(GUEST_PROMPT, { timeoutMs: 5_000 });
+  return { qmp, console };
+}
+
+/** Types `command` on the console; resolves with the SHUTDOWN event and the run state after it. */
+async function guestPowerEvent(s: Started, command: string): Promise<{ reason: unknown; guest: unknown; status: string }> {
+  const event = s.qmp.waitForEvent('SHUTDOWN', { timeoutMs: 10_000 });
+  s.console.send(command);
+  const data = (await event).data ?? {};
+  return { reason: data['reason'], guest: data['guest'], status: (await s.qmp.queryStatus()).status };
+}
+
+async function quit(s: Started): Promise<void> {
+  s.console.close();
+  await s.qmp.execute('quit');
+  await s.qmp.closed;
+}
+
+test('pv: direct kernel boot, console on hvc0, virtio disk named by vdev; poweroff is SHUTDOWN guest-shutdown', async () => {
+  const s = await start('pv', [
+    'name = "argv-pv"',
+    `kernel = "${guests.vmlinuz}"`,
+    `ramdisk = "${guests.initrd}"`,
+    'cmdline = "panic=-1 no_timer_check quiet"',
+    'memory = 128',
+    `disk = [ 'format=raw, vdev=xvda, access=r, target=${guests.disk}' ]`,
+  ].join('\n'), 'console0');
+  const from = s.console.text.length;
+  s.console.send('cat /run/console /sys/block/vda/serial');
+  await s.console.waitFor(/hvc0\s+xvda/, { from, timeoutMs: 5_000 });
+  assert.deepEqual(await guestPowerEvent(s, 'poweroff'), { reason: 'guest-shutdown', guest: true, status: 'shutdown' });
+  await quit(s);
+});
+
+test('hvm: SeaBIOS boots a qcow2 overlay on IDE hda (boot="c"), serial pty on COM1; reboot is SHUTDOWN guest-reset', async () => {
+  const overlay = join(dir, 'hvm-disk.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', guests.disk, overlay]);
+  const s = await start('hvm', [
+    'name = "argv-hvm"',
+    'type = "hvm"',
+    'memory = 128',
+    'boot = "c"',
+    'serial = "pty"',
+    'vnc = 0',
+    `disk = [ 'format=qcow2, vdev=hda, access=rw, target=${overlay}' ]`,
+  ].join('\n'), 'serial0');
+  const from = s.console.text.length;
+  s.console.send('cat /run/console');
+  await s.console.waitFor('ttyS0', { from, timeoutMs: 5_000 });
+  assert.deepEqual(await guestPowerEvent(s, 'reboot'), { reason: 'guest-reset', guest: true, status: 'shutdown' });
+  await quit(s);
+});
