@@ -179,3 +179,45 @@ test('connect fails with code QEMU: nothing listening, no greeting, garbage, clo
     await assert.rejects(QmpClient.connect(peer.path), /capability negotiation .* QEMU went away/);
   }, { handlers: { qmp_capabilities: () => ({ close: true }) } });
 });
+
+test('waitForEvent: timeout, match filter, already closed; onClose fires once', async () => {
+  await withPeer(async (peer) => {
+    const qmp = await QmpClient.connect(peer.path);
+    await assert.rejects(qmp.waitForEvent('NEVER', { timeoutMs: 20 }), /QMP event NEVER did not come within 20 ms/);
+    const second = qmp.waitForEvent('DEVICE_DELETED', { match: (e) => e.data['device'] === 'b' });
+    peer.emit('DEVICE_DELETED', { device: 'a' });
+    peer.emit('DEVICE_DELETED', { device: 'b' });
+    assert.deepEqual((await second).data, { device: 'b' });
+    const seen: string[] = [];
+    const off = qmp.onClose((c) => seen.push(c.reason));
+    qmp.onClose((c) => seen.push(`2:${c.reason}`));
+    off();
+    peer.dropClients();
+    await qmp.closed;
+    assert.deepEqual(seen, ['2:eof']);
+    await assert.rejects(qmp.waitForEvent('SHUTDOWN'), QmpClosedError);
+    qmp.onClose((c) => seen.push(`late:${c.reason}`));
+    assert.deepEqual(seen, ['2:eof', 'late:eof']);
+  });
+});
+
+test('a throwing event listener does not stop the others or the connection', async () => {
+  await withPeer(async (peer) => {
+    const errors: string[] = [];
+    const qmp = await QmpClient.connect(peer.path, {
+      onListenerError: (e, ev) => errors.push(`${ev.event}: ${(e as Error).message}`),
+    });
+    const got: string[] = [];
+    qmp.onEvent('X', () => { throw new Error('listener bug'); });
+    qmp.onEvent('X', (e) => got.push(e.event));
+    const next = qmp.waitForEvent('Y');
+    peer.emit('X');
+    peer.emit('Y');
+    await next;
+    assert.deepEqual(got, ['X']);
+    assert.deepEqual(errors, ['X: listener bug']);
+    peer.handle('query-status', () => ({ return: { running: true, status: 'running' } }));
+    assert.equal((await qmp.queryStatus()).running, true);
+    qmp.close();
+  });
+});

@@ -128,6 +128,11 @@ export class QmpClient {
     return this.transport.closed;
   }
 
+  /** Calls `listener` once when the connection ends (see `QmpTransport.onClose`). */
+  onClose(listener: (closed: QmpClosed) => void): () => void {
+    return this.transport.onClose(listener);
+  }
+
   get isClosed(): boolean {
     return this.transport.isClosed;
   }
@@ -158,23 +163,28 @@ export class QmpClient {
   waitForEvent(name: string, options: WaitForEventOptions = {}): Promise<QmpEvent> {
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined = undefined;
+      let offEvent = (): void => undefined;
+      let offClose = (): void => undefined;
       const done = (): void => {
         clearTimeout(timer);
-        off();
+        offEvent();
+        offClose();
       };
-      const off = this.onEvent(name, (e) => {
+      offClose = this.transport.onClose((c) => {
+        done();
+        reject(new QmpClosedError(`wait for ${name}`, c));
+      });
+      if (this.isClosed) return;
+      offEvent = this.onEvent(name, (e) => {
         if (options.match !== undefined && !options.match(e)) return;
         done();
         resolve(e);
       });
-      const timer = setTimeout(() => {
-        off();
+      timer = setTimeout(() => {
+        done();
         reject(new ToolstackError('QEMU', `QMP event ${name} did not come within ${timeoutMs} ms`));
       }, timeoutMs);
-      void this.closed.then((c) => {
-        done();
-        reject(new QmpClosedError(`wait for ${name}`, c));
-      });
     });
   }
 

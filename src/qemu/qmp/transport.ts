@@ -71,6 +71,11 @@ export class QmpClosedError extends ToolstackError {
 export interface QmpConnectOptions {
   /** Give up when the greeting and capability negotiation take longer (default 5000 ms). */
   readonly timeoutMs?: number;
+  /**
+   * Called when an event listener throws (a bug: listeners only queue work). The other
+   * listeners run regardless. Default: rethrow outside the transport (an uncaught exception).
+   */
+  readonly onListenerError?: (error: unknown, event: QmpEvent) => void;
 }
 
 type Pending = {
@@ -88,13 +93,17 @@ export class QmpTransport {
   readonly #socket: Socket;
   readonly #pending = new Map<number, Pending>();
   readonly #listeners = new Set<QmpEventListener>();
+  readonly #closeListeners = new Set<(closed: QmpClosed) => void>();
   #nextId = 1;
   #closedWith: QmpClosed | undefined;
   #resolveClosed!: (c: QmpClosed) => void;
 
-  private constructor(socket: Socket, greeting: QmpGreeting) {
+  readonly #onListenerError: (error: unknown, event: QmpEvent) => void;
+
+  private constructor(socket: Socket, greeting: QmpGreeting, options: QmpConnectOptions) {
     this.#socket = socket;
     this.greeting = greeting;
+    this.#onListenerError = options.onListenerError ?? ((e) => queueMicrotask(() => { throw e; }));
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
   }
 
@@ -130,7 +139,7 @@ export class QmpTransport {
           socket.off('data', onData);
           socket.off('error', fail);
           socket.off('close', onClose);
-          const t = new QmpTransport(socket, toGreeting(qmp));
+          const t = new QmpTransport(socket, toGreeting(qmp), options);
           t.#attach(lines);
           resolve(t);
           return;
@@ -167,10 +176,23 @@ export class QmpTransport {
     });
   }
 
-  /** Calls `listener` for every event, synchronously, in arrival order. Returns an unsubscribe. */
+  /**
+   * Calls `listener` for every event, synchronously, in arrival order. Returns an unsubscribe.
+   * A listener that throws goes to `onListenerError` (see QmpConnectOptions).
+   */
   onEvent(listener: QmpEventListener): () => void {
     this.#listeners.add(listener);
     return () => { this.#listeners.delete(listener); };
+  }
+
+  /** Calls `listener` once when the connection ends (at once if it has). Returns an unsubscribe. */
+  onClose(listener: (closed: QmpClosed) => void): () => void {
+    if (this.#closedWith !== undefined) {
+      listener(this.#closedWith);
+      return () => undefined;
+    }
+    this.#closeListeners.add(listener);
+    return () => { this.#closeListeners.delete(listener); };
   }
 
   /** True once the connection has ended. */
@@ -209,7 +231,13 @@ export class QmpTransport {
     }
     if (typeof msg['event'] === 'string') {
       const event = toEvent(msg);
-      for (const listener of [...this.#listeners]) listener(event);
+      for (const listener of [...this.#listeners]) {
+        try {
+          listener(event);
+        } catch (e) {
+          this.#onListenerError(e, event);
+        }
+      }
       return;
     }
     const id = msg['id'];
@@ -232,6 +260,9 @@ export class QmpTransport {
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) p.reject(new QmpClosedError(p.command, closed));
+    const listeners = [...this.#closeListeners];
+    this.#closeListeners.clear();
+    for (const l of listeners) l(closed);
     this.#resolveClosed(closed);
   }
 }
