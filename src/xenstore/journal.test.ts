@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -35,6 +35,16 @@ describe('xenstore journal', () => {
     const again = Journal.open(dir, none, { sync: false });
     assert.deepEqual(again.recovery.records, [put('/x', '1'), { op: 'del', path: '/y' }, { op: 'domain', domid: 3, introduced: true, target: 2 }]);
     assert.equal(again.recovery.droppedBytes, 0);
+    await again.journal.close();
+  });
+
+  it('refuses a state directory another live xenstored holds', async () => {
+    const dir = tmp();
+    const { journal } = Journal.open(dir, none, { sync: false });
+    assert.throws(() => Journal.open(dir, none, { sync: false }), /xenstored \d+ is using it/);
+    await journal.close();
+    writeFileSync(join(dir, 'xenstored.pid'), '999999999\n');
+    const again = Journal.open(dir, none, { sync: false });
     await again.journal.close();
   });
 

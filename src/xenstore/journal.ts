@@ -23,9 +23,10 @@
  * journal for the new epoch replaces the old one. A crash at any point leaves either the old
  * snapshot with its journal or the new snapshot (with an empty or missing journal).
  */
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, write, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, write, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { ToolstackError } from '../common/index.js';
 import type { PermLetter } from './perms.js';
 import type { NodeData, StoreRecord } from './store.js';
 
@@ -245,6 +246,36 @@ function readIfExists(path: string): Buffer | undefined {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claims `dir` through `xenstored.pid`; a pid file of a dead process is taken over. */
+function lockDir(dir: string): string {
+  const file = join(dir, 'xenstored.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return file;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(readIfExists(file)?.toString().trim());
+    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
+      throw new ToolstackError('XS_STATE', `Opening the xenstore state directory '${dir}' failed: xenstored ${pid} is using it`, {
+        hint: `stop process ${pid}, or use another --state-dir`,
+      });
+    }
+    unlinkSync(file);
+  }
+  throw new ToolstackError('XS_STATE', `Opening the xenstore state directory '${dir}' failed: cannot claim ${file}`);
+}
+
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
@@ -274,7 +305,10 @@ export class Journal {
     throw e;
   };
 
-  private constructor(dir: string, epoch: number, fd: number, size: number, dump: () => Iterable<StoreRecord>, opts: JournalOptions) {
+  readonly #lock: string;
+
+  private constructor(dir: string, epoch: number, fd: number, size: number, dump: () => Iterable<StoreRecord>, opts: JournalOptions, lock: string) {
+    this.#lock = lock;
     this.#dir = dir;
     this.#epoch = epoch;
     this.#fd = fd;
@@ -290,6 +324,16 @@ export class Journal {
    */
   static open(dir: string, dump: () => Iterable<StoreRecord>, opts: JournalOptions = {}): { journal: Journal; recovery: Recovery } {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const lock = lockDir(dir);
+    try {
+      return Journal.#recover(dir, dump, opts, lock);
+    } catch (e) {
+      unlinkSync(lock);
+      throw e;
+    }
+  }
+
+  static #recover(dir: string, dump: () => Iterable<StoreRecord>, opts: JournalOptions, lock: string): { journal: Journal; recovery: Recovery } {
     const records: StoreRecord[] = [];
     let epoch = 0;
     const snap = readIfExists(join(dir, 'snapshot'));
@@ -324,7 +368,7 @@ export class Journal {
     for (const name of readdirSync(dir)) {
       if (/^journal-\d+\.log$/.test(name) && name !== `journal-${epoch}.log`) unlinkSync(join(dir, name));
     }
-    const journal = new Journal(dir, epoch, fd, size, dump, opts);
+    const journal = new Journal(dir, epoch, fd, size, dump, opts, lock);
     return { journal, recovery: { records, droppedBytes, fresh: snap === undefined && jbuf === undefined } };
   }
 
@@ -458,5 +502,6 @@ export class Journal {
     await this.drain();
     this.#closed = true;
     closeSync(this.#fd);
+    unlinkSync(this.#lock);
   }
 }
