@@ -178,6 +178,25 @@ describe('xenstored under malformed input', () => {
     await dom0.rm('/flood');
   });
 
+  it('a domain that pipelines thousands of requests without reading gets every reply in order', async () => {
+    const c = await RawConn.open(srv.domainSocket(9));
+    const n = 3000;
+    for (let i = 0; i < n; i++) {
+      if (i % 3 === 0) c.frame(11, `data/p${i % 30}\0${'v'.repeat(200)}`, { reqId: i });
+      else c.frame(2, 'data\0', { reqId: i });
+    }
+    const other = await RawConn.open(srv.socket);
+    assert.equal((await other.call(2, '/sentinel/a\0'))?.text, 'one');
+    for (let i = 0; i < n; i++) {
+      const m = await c.next();
+      assert.ok(m !== undefined, `closed before reply ${i}`);
+      assert.equal(m.reqId, i);
+      assert.equal(m.type, i % 3 === 0 ? 11 : 2);
+    }
+    c.close();
+    other.close();
+  });
+
   it('random frames get well-formed replies and change nothing outside the caller\'s rights', async () => {
     const rand = rng(0x5eed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
