@@ -39,7 +39,7 @@ interface Running {
 }
 
 /** Starts QEMU detached with a QMP socket and the console chardev `con0` on a Unix socket. */
-async function start(name: string, args: readonly string[]): Promise<Running> {
+async function start(name: string, args: readonly string[], accel: 'tcg' | 'kvm' = 'tcg'): Promise<Running> {
   const qmpSock = join(dir, `${name}.qmp`);
   const conSock = join(dir, `${name}.con`);
   const log = join(dir, `${name}.log`);
@@ -47,7 +47,7 @@ async function start(name: string, args: readonly string[]): Promise<Running> {
   const pid = await spawnDetached({
     binary: 'qemu-system-x86_64',
     args: [
-      '-nodefaults', '-no-user-config', '-display', 'none', '-m', '128', '-accel', 'tcg,tb-size=32',
+      '-nodefaults', '-no-user-config', '-display', 'none', '-m', '128', '-accel', accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
       '-qmp', `unix:${qmpSock},server=on,wait=off`,
       '-chardev', `socket,id=con0,path=${conSock},server=on,wait=off,logfile=${join(dir, `${name}.console.log`)}`,
       ...args,
@@ -167,6 +167,15 @@ describe('host probes', () => {
     const tcg = await runAccelProbe(resolveQemuBinary(), 5000, 'tcg');
     assert.equal(tcg.ok, true, tcg.reason);
     t.diagnostic(`probe guest under TCG: ${tcg.ms} ms`);
+    if (choice.accel === 'kvm') {
+      // Where the probe says KVM, a real kernel must boot under it.
+      const g = await start('kvm', [
+        '-machine', 'pc', '-kernel', guests.vmlinuz, '-initrd', guests.initrd,
+        '-append', 'console=ttyS0 panic=-1 quiet', '-serial', 'chardev:con0',
+      ], 'kvm');
+      await g.console.waitFor(GUEST_PROMPT, { timeoutMs: 30_000 });
+      await powerdown(g);
+    }
   });
 
   it('the capability probe lists what the argv builder needs, and caches it', async () => {
