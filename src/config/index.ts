@@ -8,7 +8,7 @@ export {
   cfgBool, cfgList, cfgListItem, cfgLong, cfgString, cfgStringList, cfgStringOrList, cfgValueList, cfgValueString, lastSetting, strtol0,
 } from './cfg/access.js';
 export type { CfgGetOptions, CfgLongOptions, CfgWarningSink } from './cfg/access.js';
-export { rawCfgSettings, rawCfgValue } from './cfg/raw.js';
+export { formatRawCfgSettings, rawCfgSettings, rawCfgValue } from './cfg/raw.js';
 export type { RawCfgSetting, RawCfgValue } from './cfg/raw.js';
 export { evaluateLegacyConfig } from './legacy/index.js';
 export { defboolJson, libxlJson, libxlStruct, yajlString } from './libxl-json.js';

@@ -1,6 +1,6 @@
 import { availableParallelism, homedir } from 'node:os';
 import { resolvePaths, usageError } from '../../common/index.js';
-import { rawCfgSettings, readCfgFile, readXlConf, resolveDomainConfig } from '../../api/index.js';
+import { formatRawCfgSettings, rawCfgSettings, readCfgFile, readXlConf, resolveDomainConfig } from '../../api/index.js';
 import type { DomainConfig, RawCfgSetting } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
@@ -39,5 +39,5 @@ export const configParseCommand = defineCommand<RawCfgSetting[] | DomainConfig>(
     for (const w of warnings) ctx.warn(w);
     return Promise.resolve({ data: config });
   },
-  render: (data) => `${JSON.stringify(data, null, 2)}\n`,
+  render: (data) => `${Array.isArray(data) ? formatRawCfgSettings(data) : JSON.stringify(data, null, 2)}\n`,
 });

@@ -54,7 +54,7 @@ export class CfgLexer {
   /** Text of the last token returned (yytext as a semantic action sees it). */
   yytext = '';
   /** The location line of the last located token (bison's yylloc.first_line). */
-  private locLine = 1;
+  locLine = 1;
 
   constructor(
     private readonly src: string,

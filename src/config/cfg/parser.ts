@@ -1,7 +1,7 @@
 import { ToolstackError } from '../../common/index.js';
 import { CfgLexer } from './lexer.js';
 import type { LexContext, Token, TokenType } from './lexer.js';
-import type { CfgDocument, CfgList, CfgSetting, CfgValue } from './types.js';
+import type { CfgDocument, CfgSetting, CfgValue } from './types.js';
 
 /**
  * The xl.cfg parser: a hand-written equivalent of Xen's bison grammar (grammar.md §1.3) that
@@ -57,6 +57,8 @@ const EXPECT_OPERATOR = '+= or \'=\'';
 const EXPECT_VALUE = 'STRING or NUMBER or \'[\'';
 const EXPECT_CLOSE = '\']\'';
 const EXPECT_END = '$end';
+/** Bison's YYMAXDEPTH in Xen's parser. */
+const MAX_STACK = 10000;
 
 /** Unwinds to the statement loop after a syntax error (bison's pop to the `stmts` state). */
 class Recover extends Error {}
@@ -158,7 +160,7 @@ class Parser implements LexContext {
     const opTok = this.peek();
     if (opTok.type !== '=' && opTok.type !== '+=') this.syntaxError(EXPECT_OPERATOR);
     this.shift();
-    const value = this.value(EXPECT_VALUE);
+    const value = this.value(EXPECT_VALUE, 4);
     this.store(name, opTok.type, value);
     const end = this.peek();
     if (end.type === 'NEWLINE' || end.type === ';') {
@@ -187,33 +189,83 @@ class Parser implements LexContext {
     }
   }
 
-  private value(expecting: string): CfgValue {
+  /**
+   * A value whose first token bison stores at stack index `at`. Bison's stack holds 10,000
+   * states: storing one at index 9,999 is Xen's `memory exhausted` (about 5,000 nested lists).
+   * Nested lists are parsed with an explicit stack, so that depth never strains the JS stack.
+   */
+  private value(expecting: string, at: number): CfgValue {
     const t = this.peek();
     if (t.type === 'STRING' || t.type === 'NUMBER') {
-      this.shift();
-      return { kind: 'atom', value: t.value, quoted: t.type === 'STRING', line: t.line };
+      this.shiftAt(at);
+      return atomOf(t);
     }
     if (t.type !== '[') this.syntaxError(expecting);
-    this.shift();
-    const items: CfgValue[] = [];
-    this.newlines();
+    const open: ListFrame[] = [];
+    let list = this.openList(at);
+    let state: 'item' | 'after' | 'close' = 'item';
     for (;;) {
-      const v = this.peek();
-      if (v.type !== 'STRING' && v.type !== 'NUMBER' && v.type !== '[') break;
-      items.push(this.value(EXPECT_CLOSE));
-      this.newlines();
-      if (this.peek().type !== ',') break;
-      this.shift();
-      this.newlines();
+      if (state === 'item') {
+        // After `[` or `,` (and newlines): an item, or the end of the list.
+        const v = this.peek();
+        if (v.type === 'STRING' || v.type === 'NUMBER') {
+          this.shiftAt(list.item);
+          list.items.push(atomOf(v));
+          state = 'after';
+        } else if (v.type === '[') {
+          open.push(list);
+          list = this.openList(list.item);
+        } else {
+          state = 'close';
+        }
+      } else if (state === 'after') {
+        this.touch(list.item + 1);
+        this.newlines(list.item + 2);
+        if (this.peek().type === ',') {
+          this.shiftAt(list.at + 3);
+          this.touch(list.at + 4);
+          this.newlines(list.at + 5);
+          list.item = list.at + 5;
+          state = 'item';
+        } else {
+          state = 'close';
+        }
+      } else {
+        if (this.peek().type !== ']') this.syntaxError(EXPECT_CLOSE);
+        this.shiftAt(list.at + 3);
+        const done: CfgValue = { kind: 'list', items: list.items, line: list.line };
+        const parent = open.pop();
+        if (parent === undefined) return done;
+        parent.items.push(done);
+        list = parent;
+        state = 'after';
+      }
     }
-    if (this.peek().type !== ']') this.syntaxError(EXPECT_CLOSE);
-    this.shift();
-    const list: CfgList = { kind: 'list', items, line: t.line };
-    return list;
   }
 
-  private newlines(): void {
-    while (this.peek().type === 'NEWLINE') this.shift();
+  /** Shifts `[` (stored at `at`) and the newlines after it. */
+  private openList(at: number): ListFrame {
+    const line = this.peek().line;
+    this.shiftAt(at);
+    this.touch(at + 1);
+    this.newlines(at + 2);
+    return { at, line, items: [], item: at + 2 };
+  }
+
+  private newlines(at: number): void {
+    while (this.peek().type === 'NEWLINE') this.shiftAt(at);
+  }
+
+  private shiftAt(at: number): void {
+    this.shift();
+    this.touch(at);
+  }
+
+  /** Bison stores a state at stack index `at`: past its 10,000-state stack the parse ends. */
+  private touch(at: number): void {
+    if (at < MAX_STACK - 1) return;
+    this.report(this.lexer.locLine, this.lexer.yytext, 'memory exhausted');
+    throw ABORT;
   }
 
   /** Xen's `xlu__cfg_set_store`: `+=` joins onto the latest setting of the name. */
@@ -233,6 +285,18 @@ class Parser implements LexContext {
     this.settings.push(setting);
     this.latest.set(name, setting);
   }
+}
+
+/** A list being parsed: where its `[` sits on bison's stack, and where its next item goes. */
+interface ListFrame {
+  readonly at: number;
+  readonly line: number;
+  readonly items: CfgValue[];
+  item: number;
+}
+
+function atomOf(t: Token): CfgValue {
+  return { kind: 'atom', value: t.value, quoted: t.type === 'STRING', line: t.line };
 }
 
 function concat(prev: CfgValue, add: CfgValue): CfgValue | undefined {
