@@ -31,18 +31,23 @@ import type { PvcallsDevice, VtpmDevice } from '../spec/vtpm.js';
 
 export type IdlType =
   | { readonly k: 'defbool' }
-  | { readonly k: 'int'; readonly init?: number | bigint }
+  /** An integer of C type `width` (default `int`): values are stored as C stores them (wrapped). */
+  | { readonly k: 'int'; readonly init?: number | bigint; readonly width?: IntWidth }
   | { readonly k: 'string' }
   /** `init`: the default value; absent = the first value (numeric 0); null = none (enums from 1). */
   | { readonly k: 'enum'; readonly values: readonly string[]; readonly init?: string | null }
   | { readonly k: 'bitmap' }
   | { readonly k: 'uuid' }
+  /** A fixed-size byte array (`libxl_ms_vm_genid`): written as an array of numbers unless all zero. */
+  | { readonly k: 'bytes' }
   | { readonly k: 'string_list' }
   | { readonly k: 'kv_list' }
   | { readonly k: 'opaque' }
   | { readonly k: 'array'; readonly of: IdlType }
   | { readonly k: 'struct'; readonly fields: IdlFields }
   | { readonly k: 'union'; readonly keyvar: string; readonly members: Readonly<Record<string, IdlStruct | null>> };
+
+export type IntWidth = 'i32' | 'u8' | 'u16' | 'u32' | 'u64';
 
 export interface IdlField {
   readonly type: IdlType;
@@ -60,10 +65,14 @@ const int = { k: 'int' } as const;
 const string = { k: 'string' } as const;
 const bitmap = { k: 'bitmap' } as const;
 const uuid = { k: 'uuid' } as const;
+const bytes = { k: 'bytes' } as const;
 const stringList = { k: 'string_list' } as const;
 const kvList = { k: 'kv_list' } as const;
 const opaque = { k: 'opaque' } as const;
-const intInit = (init: number | bigint) => ({ k: 'int', init }) as const;
+const intInit = (init: number | bigint, width?: IntWidth) => ({ k: 'int', init, ...(width === undefined ? {} : { width }) }) as const;
+const u32 = { k: 'int', width: 'u32' } as const;
+const u64 = { k: 'int', width: 'u64' } as const;
+const u16 = { k: 'int', width: 'u16' } as const;
 const enumOf = <V extends readonly string[]>(values: V, init?: V[number] | null) =>
   ({ k: 'enum', values, ...(init === undefined ? {} : { init }) }) as { readonly k: 'enum'; readonly values: V; readonly init?: string | null };
 const arrayOf = <T extends IdlType>(of: T) => ({ k: 'array', of }) as const;
@@ -71,7 +80,7 @@ const struct = <F extends IdlFields>(fields: F) => ({ k: 'struct', fields }) as 
 
 /** `LIBXL_MEMKB_DEFAULT` (~0ULL): MemKB fields left unset. */
 export const MEMKB_DEFAULT = 0xffffffffffffffffn;
-const memkb = intInit(MEMKB_DEFAULT);
+const memkb = intInit(MEMKB_DEFAULT, 'u64');
 /** `LIBXL_MAX_GRANT_DEFAULT` as the uint32 fields hold it. */
 const MAX_GRANT_DEFAULT_U32 = 0xffffffff;
 
@@ -116,14 +125,14 @@ export const CREATE_INFO = struct({
   type: f(enumOf(DOMAIN_TYPES, null)),
   hap: f(defbool),
   oos: f(defbool),
-  ssidref: f(int),
+  ssidref: f(u32),
   ssid_label: f(string),
   name: f(string),
   domid: f(int),
   uuid: f(uuid),
   xsdata: f(kvList),
   platformdata: f(kvList),
-  poolid: f(int),
+  poolid: f(u32),
   pool_name: f(string),
   run_hotplug_scripts: f(defbool),
   driver_domain: f(defbool),
@@ -175,11 +184,11 @@ const HVM_INFO = struct({
   xen_platform_pci_bar_uc: f(defbool),
   usbdevice_list: f(stringList),
   vendor_device: f(enumOf(VENDOR_DEVICES)),
-  ms_vm_genid: f(string),
+  ms_vm_genid: f(bytes),
   serial_list: f(stringList),
   rdm: f(struct({ strategy: f(enumOf(RDM_STRATEGIES)), policy: f(enumOf(RDM_POLICIES, 'invalid')) })),
   rdm_mem_boundary_memkb: f(memkb),
-  mca_caps: f(int),
+  mca_caps: f(u64),
   pirq: f(defbool),
 });
 
@@ -211,18 +220,18 @@ export const BUILD_INFO = struct({
   video_memkb: f(memkb),
   shadow_memkb: f(memkb),
   iommu_memkb: f(memkb),
-  rtc_timeoffset: f(int),
-  exec_ssidref: f(int),
+  rtc_timeoffset: f(u32),
+  exec_ssidref: f(u32),
   exec_ssid_label: f(string),
   localtime: f(defbool),
   disable_migrate: f(defbool),
   cpuid: f(opaque),
   blkdev_start: f(string),
   vnuma_nodes: f(arrayOf(struct({
-    memkb: f(memkb), distances: f(arrayOf(int)), pnode: f(int), vcpus: f(bitmap),
+    memkb: f(memkb), distances: f(arrayOf(u32)), pnode: f(u32), vcpus: f(bitmap),
   }))),
-  max_grant_frames: f(intInit(MAX_GRANT_DEFAULT_U32)),
-  max_maptrack_frames: f(intInit(MAX_GRANT_DEFAULT_U32)),
+  max_grant_frames: f(intInit(MAX_GRANT_DEFAULT_U32, 'u32')),
+  max_maptrack_frames: f(intInit(MAX_GRANT_DEFAULT_U32, 'u32')),
   max_grant_version: f(intInit(-1)),
   device_model_version: f(enumOf(DEVICE_MODEL_VERSIONS)),
   device_model_stubdomain: f(defbool),
@@ -231,7 +240,7 @@ export const BUILD_INFO = struct({
   stubdomain_cmdline: f(string),
   stubdomain_ramdisk: f(string),
   device_model: f(string),
-  device_model_ssidref: f(int),
+  device_model_ssidref: f(u32),
   device_model_ssid_label: f(string),
   device_model_user: f(string),
   extra: f(stringList),
@@ -247,12 +256,12 @@ export const BUILD_INFO = struct({
     slice: f(intInit(-1)),
     latency: f(intInit(-1)),
   })),
-  ioports: f(arrayOf(struct({ first: f(int), number: f(int) }))),
-  irqs: f(arrayOf(int)),
-  iomem: f(arrayOf(struct({ start: f(int), number: f(int), gfn: f(intInit(MEMKB_DEFAULT)) }))),
-  llc_colors: f(arrayOf(int)),
+  ioports: f(arrayOf(struct({ first: f(u32), number: f(u32) }))),
+  irqs: f(arrayOf(u32)),
+  iomem: f(arrayOf(struct({ start: f(u64), number: f(u64), gfn: f(intInit(MEMKB_DEFAULT, 'u64')) }))),
+  llc_colors: f(arrayOf(u32)),
   claim_mode: f(defbool),
-  event_channels: f(int),
+  event_channels: f(u32),
   kernel: f(string),
   cmdline: f(string),
   ramdisk: f(string),
@@ -271,16 +280,16 @@ export const BUILD_INFO = struct({
   u: f({ k: 'union', keyvar: 'type', members: { hvm: HVM_INFO, pv: PV_INFO, pvh: PVH_INFO } } as const),
   arch_arm: f(struct({
     gic_version: f(enumOf(GIC_VERSIONS)), vuart: f(enumOf(VUART_TYPES)), sve_vl: f(enumOf(SVE_TYPES, 'disabled')),
-    nr_spis: f(int),
+    nr_spis: f(u32),
   })),
   arch_x86: f(struct({ msr_relaxed: f(defbool) })),
   altp2m: f(enumOf(ALTP2M_MODES)),
-  altp2m_count: f(int),
+  altp2m_count: f(u16),
   vmtrace_buf_kb: f(int),
   vpmu: f(defbool),
   trap_unmapped_accesses: f(defbool),
-  xenstore_feature_mask: f(intInit(0xffffffff)),
-  xenstore_quota: f(struct({ quota: f(arrayOf(struct({ name: f(string), val: f(int) }))) }), { emitWhenSet: true }),
+  xenstore_feature_mask: f(intInit(0xffffffff, 'u32')),
+  xenstore_quota: f(struct({ quota: f(arrayOf(struct({ name: f(string), val: f(u32) }))) }), { emitWhenSet: true }),
 });
 
 /**
@@ -293,7 +302,7 @@ export const DOMAIN_CONFIG = struct({
   disks: f(opaque),
   nics: f(opaque),
   pcidevs: f(opaque),
-  rdms: f(arrayOf(struct({ start: f(int), size: f(int), policy: f(enumOf(RDM_POLICIES, 'invalid')) }))),
+  rdms: f(arrayOf(struct({ start: f(u64), size: f(u64), policy: f(enumOf(RDM_POLICIES, 'invalid')) }))),
   dtdevs: f(arrayOf(struct({ path: f(string) }))),
   vfbs: f(opaque),
   vkbs: f(opaque),
@@ -319,7 +328,7 @@ export type IdlValue<T> =
     : T extends { k: 'int' } ? number | bigint
       : T extends { k: 'string' | 'uuid' } ? string
         : T extends { k: 'enum'; values: readonly (infer V)[] } ? V
-          : T extends { k: 'bitmap' } ? number[]
+          : T extends { k: 'bitmap' | 'bytes' } ? number[]
             : T extends { k: 'string_list' } ? string[]
               : T extends { k: 'kv_list' } ? Record<string, string>
                 : T extends { k: 'opaque' } ? unknown
@@ -332,12 +341,25 @@ export type IdlStructValue<F> = { -readonly [K in keyof F]?: F[K] extends { type
 /** A JSON value as libxl's generator writes it; `bigint` for 64-bit integers beyond 2^53. */
 export type LibxlJsonValue = string | number | bigint | boolean | null | LibxlJsonValue[] | { [key: string]: LibxlJsonValue };
 
+/** `v` as a C integer of `width` holds it (assignment from a C long wraps). */
+function cInt(width: IntWidth | undefined, v: number | bigint): bigint {
+  const b = BigInt(v);
+  switch (width ?? 'i32') {
+    case 'i32': return BigInt.asIntN(32, b);
+    case 'u8': return BigInt.asUintN(8, b);
+    case 'u16': return BigInt.asUintN(16, b);
+    case 'u32': return BigInt.asUintN(32, b);
+    case 'u64': return BigInt.asUintN(64, b);
+  }
+}
+
 function isDefault(t: IdlType, v: unknown): boolean {
   if (v === undefined) return true;
   switch (t.k) {
-    case 'int': return BigInt(v as number | bigint) === BigInt(t.init ?? 0);
+    case 'int': return cInt(t.width, v as number | bigint) === cInt(t.width, t.init ?? 0);
     case 'enum': return t.init === undefined ? v === t.values[0] : v === t.init;
     case 'bitmap': case 'string_list': case 'array': return (v as unknown[]).length === 0;
+    case 'bytes': return (v as number[]).every((b) => b === 0);
     case 'kv_list': return Object.keys(v as object).length === 0;
     case 'uuid': return /^[0-]+$/.test(v as string);
     default: return false;
@@ -348,11 +370,11 @@ function valueToJson(t: IdlType, v: unknown): LibxlJsonValue {
   switch (t.k) {
     case 'defbool': return v ? 'True' : 'False';
     case 'int': {
-      const n = v as number | bigint;
-      return typeof n === 'bigint' && n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n;
+      const n = cInt(t.width, v as number | bigint);
+      return n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n;
     }
     case 'string': case 'uuid': case 'enum': return v as string;
-    case 'bitmap': case 'string_list': return [...(v as Array<number | string>)];
+    case 'bitmap': case 'string_list': case 'bytes': return [...(v as Array<number | string>)];
     case 'kv_list': return { ...(v as Record<string, string>) };
     case 'opaque': return v as LibxlJsonValue;
     case 'array': return (v as unknown[]).map((e) => valueToJson(t.of, e));

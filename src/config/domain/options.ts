@@ -229,6 +229,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     apply(ctx: ResolveContext): void {
       const l = ctx.r.long('vcpus');
       if (l === undefined) return;
+      if (l < 0) {
+        throw cfgError(ctx, 'vcpus', ['libxl: error: libxl_utils.c:809:libxl_cpu_bitmap_alloc: invalid number of cpus provided', 'Unable to allocate cpumap'], { hint: 'vcpus is a count of at least 1' });
+      }
       ctx.vcpus = l;
       ctx.config.b_info.avail_vcpus = Array.from({ length: Math.max(0, l) }, (_, i) => i);
     },
@@ -431,8 +434,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       const s = ctx.r.string('ms_vm_genid');
       if (s === undefined || s === 'none') return;
       if (s !== 'generate') throw cfgError(ctx, 'ms_vm_genid', ['ERROR: "ms_vm_genid" option must be "generate" or "none"'], { allowed: ['generate', 'none'] });
-      const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
-      setField(ctx, 'b_info.u.hvm.ms_vm_genid', [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(''));
+      setField(ctx, 'b_info.u.hvm.ms_vm_genid', [...globalThis.crypto.getRandomValues(new Uint8Array(16))]);
     },
   },
   { key: 'rdm_mem_boundary', value: 'number', applies: HVM, field: 'b_info.u.hvm.rdm_mem_boundary_memkb', scale: 1024 },
@@ -650,6 +652,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'virtio', value: 'list', field: 'virtios', apply: dev.virtios },
 ];
 
+/** `n * scale` as C's 64-bit arithmetic gives it: a number when exact, else a bigint. */
+function exactProduct(n: number, scale: number): number | bigint {
+  const p = BigInt(n) * BigInt(scale);
+  return p >= BigInt(Number.MIN_SAFE_INTEGER) && p <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(p) : p;
+}
+
 /** Applies one row: its own `apply`, or the plain read its `value` and `field` describe. */
 export function applyOption(ctx: ResolveContext, o: OptionSpec): void {
   if (o.applies !== undefined && !o.applies.includes(ctx.type)) return;
@@ -662,7 +670,7 @@ export function applyOption(ctx: ResolveContext, o: OptionSpec): void {
   if (o.value === 'string') v = ctx.r.string(o.key);
   else if (o.value === 'number') {
     const n = ctx.r.long(o.key);
-    v = n === undefined ? undefined : n * (o.scale ?? 1);
+    v = n === undefined ? undefined : o.scale === undefined ? n : exactProduct(n, o.scale);
   } else if (o.value === 'boolean') v = ctx.r.bool(o.key);
   if (v !== undefined) setField(ctx, o.field, v);
 }
