@@ -4,7 +4,8 @@
 # Console: the device named by the LAST `console=` on the kernel command line (options after a
 #   comma ignored; ttyS0 when there is none), e.g. `console=hvc0` (virtio-console) or
 #   `console=ttyS0`. /init waits up to 5 s for that device (hvc0 appears once virtio_console is
-#   loaded). Every other `console=` device (e.g. tty0, the VGA screen) gets the readiness line too.
+#   loaded), else uses /dev/console. Every other `console=` device (e.g. tty0, the VGA screen)
+#   gets the readiness line too.
 # Readiness: once modules are loaded and acpid runs, the line `DOM0-GUEST-READY` is printed, then
 #   the prompt `dom0-guest# `. The kernel log level is lowered to emergencies only at start, so
 #   kernel messages do not interleave with the guest's lines (a panic still prints).
@@ -41,6 +42,9 @@ for word in $(cat /proc/cmdline); do
 done
 i=0
 while [ ! -c "/dev/$con" ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+# A console that cannot be opened (no such device in this machine) falls back to /dev/console:
+# PID 1 must never exit.
+(: <"/dev/$con") 2>/dev/null || con=console
 echo "$con" >/run/console
 
 acpid
