@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { ToolstackError, usageError } from '../common/index.js';
 import type { QuotaName } from '../xenstore/index.js';
-import { isQuotaName, startXenstored } from '../xenstore/index.js';
+import { parseQuotaSetting, startXenstored } from '../xenstore/index.js';
 
 export const XENSTORED_USAGE = `Usage: dom0d xenstored [options]
 
@@ -51,9 +51,9 @@ function parseArgs(argv: readonly string[]): XenstoredArgs {
       case '-Q':
       case '--quota': {
         const v = value();
-        const m = /^([a-z-]+)=(\d+)$/.exec(v);
-        if (!m || !isQuotaName(m[1]!)) throw usageError(`Bad quota '${v}'`, "expected WHAT=NB, e.g. 'nodes=2000'");
-        out.quotas[m[1]] = Number(m[2]);
+        const q = parseQuotaSetting(v);
+        if (q === undefined) throw usageError(`Bad quota '${v}'`, "expected WHAT=NB, e.g. 'nodes=2000'");
+        out.quotas[q.name] = q.value;
         break;
       }
       case '-K':

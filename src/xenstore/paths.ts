@@ -59,12 +59,6 @@ export function childPath(parent: string, name: string): string {
   return parent === '/' ? `/${name}` : `${parent}/${name}`;
 }
 
-/** `child` is `parent` or below it; everything is below `/`. */
-export function isAtOrBelow(child: string, parent: string): boolean {
-  if (parent === '/') return true;
-  return child === parent || (child.startsWith(parent) && child.charCodeAt(parent.length) === 47);
-}
-
 /** `path` and each of its ancestors, deepest first, ending with `/`. */
 export function selfAndAncestors(path: string): string[] {
   const out = [path];

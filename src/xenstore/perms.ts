@@ -70,7 +70,3 @@ export function formatPerm(p: Perm): string {
 export function formatPerms(perms: Perms): string[] {
   return perms.map(formatPerm);
 }
-
-export function samePerms(a: Perms, b: Perms): boolean {
-  return a.length === b.length && a.every((p, i) => p.id === b[i]!.id && p.perm === b[i]!.perm);
-}

@@ -3,7 +3,6 @@
  * `quota`, GET_QUOTA/SET_QUOTA). Privileged connections are exempt from all of them. A value of
  * 0 disables that check. Per-domain overrides (SET_QUOTA with a domid) take precedence.
  */
-import { XsFault } from './wire.js';
 
 export const QUOTA_NAMES = [
   'nodes', 'watches', 'outstanding', 'memory', 'transactions', 'transaction-nodes',
@@ -76,9 +75,9 @@ export class Quotas {
   }
 }
 
-/** Parses `what=nb` (the `-Q` option). */
-export function parseQuotaSetting(s: string): { name: QuotaName; value: number } {
+/** Parses `what=nb` (the `-Q` option of xenstored); undefined if malformed. */
+export function parseQuotaSetting(s: string): { name: QuotaName; value: number } | undefined {
   const m = /^([a-z-]+)=(\d+)$/.exec(s);
-  if (!m || !isQuotaName(m[1]!)) throw new XsFault('EINVAL');
+  if (!m || !isQuotaName(m[1]!)) return undefined;
   return { name: m[1], value: Number(m[2]) };
 }

@@ -51,10 +51,6 @@ export class Store {
     return s;
   }
 
-  get size(): number {
-    return this.#nodes.size;
-  }
-
   nextGeneration(): number {
     return ++this.#generation;
   }

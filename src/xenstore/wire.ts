@@ -41,8 +41,6 @@ export type XsType = (typeof XsType)[keyof typeof XsType];
 
 export const HEADER_SIZE = 16;
 export const PAYLOAD_MAX = 4096;
-export const ABS_PATH_MAX = 3072;
-export const REL_PATH_MAX = 2048;
 /** `DOMID_SELF`: IS_DOMAIN_INTRODUCED answers T for it. */
 export const DOMID_SELF = 0x7ff0;
 
@@ -90,8 +88,8 @@ export function encodeStrings(strings: readonly string[]): Buffer {
 export const OK_PAYLOAD: Buffer = encodeStrings(['OK']);
 
 /**
- * The NUL-terminated strings at the start of a payload (C `get_strings`): bytes after the last
- * NUL are not a string. `count` is the number of NULs.
+ * The NUL-terminated strings of a payload (C `get_strings`): bytes after the last NUL are not a
+ * string, so the count is the number of NULs.
  */
 export function splitStrings(payload: Buffer): string[] {
   const out: string[] = [];
@@ -140,10 +138,5 @@ export class FrameReader {
     }
     this.#buf = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
     return out;
-  }
-
-  /** Bytes of an incomplete frame held back. */
-  get pending(): number {
-    return this.#buf.length;
   }
 }
