@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES, isErrno, pathsEnv, resolvePaths, ToolstackError } from '../common/index.js';
+import { ERROR_CODES, isErrno, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
 import { processAlive } from '../domain/index.js';
 import type { ApiRoute } from './routes.js';
@@ -53,7 +53,7 @@ export function connectToolstack(options: ClientOptions): ToolstackApi {
  * errno error when dom0d cannot be reached.
  */
 export function apiRequest(socket: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  const payload = body === undefined ? '' : JSON.stringify(body);
+  const payload = body === undefined ? '' : toJson(body);
   const head = `${method} ${path} HTTP/1.1\r\nHost: dom0d\r\nConnection: close\r\n` +
     (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n`) + '\r\n';
   return new Promise((resolve, reject) => {

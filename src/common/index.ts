@@ -1,2 +1,3 @@
 export * from './errors.js';
 export * from './paths.js';
+export * from './json.js';

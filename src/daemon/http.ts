@@ -2,7 +2,7 @@ import { chmod, unlink } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ErrorCode } from '../common/index.js';
-import { isErrno, ToolstackError } from '../common/index.js';
+import { isErrno, toJson, ToolstackError } from '../common/index.js';
 import type { ApiRoute } from '../api/index.js';
 import { matchRoutePath } from '../api/index.js';
 
@@ -127,7 +127,7 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
 }
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = toJson(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
   res.end(text);
 }

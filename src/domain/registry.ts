@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { isErrno, ToolstackError } from '../common/index.js';
+import { isErrno, toJson, ToolstackError } from '../common/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { DomainEvents } from './events.js';
@@ -221,7 +221,7 @@ export class DomainRegistry {
   }
 
   #persist(rec: DomainRecord): Promise<void> {
-    const data = `${JSON.stringify({ version: RECORD_VERSION, ...rec }, null, 2)}\n`;
+    const data = `${toJson({ version: RECORD_VERSION, ...rec }, 2)}\n`;
     return this.#writes.run(this.#file(rec.domid), async () => {
       // A record removed while this write waited must not be resurrected.
       if (this.#byId.get(rec.domid) === undefined) return;

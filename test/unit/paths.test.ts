@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pathsEnv, resolvePaths } from '../../src/common/index.js';
+import { pathsEnv, resolvePaths, toJson } from '../../src/common/index.js';
 
 test('resolvePaths() uses the system directories for root', () => {
   const p = resolvePaths({}, { uid: 0, home: '/root', cwd: '/' });
@@ -29,4 +29,8 @@ test('resolvePaths() honours DOM0_*_DIR, relative to cwd, and pathsEnv() round-t
   const p = resolvePaths(env, { uid: 0, home: '/root', cwd: '/w/d' });
   assert.deepEqual([p.configDir, p.stateDir, p.runDir, p.logDir], ['/w/d/c', '/s', '/w/r', '/l/x']);
   assert.deepEqual(resolvePaths(pathsEnv(p), { uid: 5, home: '/h', cwd: '/' }), p);
+});
+
+test('toJson() writes safe bigints as numbers and larger ones as decimal strings', () => {
+  assert.equal(toJson({ a: 5n, b: 2n ** 64n - 1n, c: [1] }), '{"a":5,"b":"18446744073709551615","c":[1]}');
 });

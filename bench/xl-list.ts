@@ -1,0 +1,111 @@
+// Benchmark: `bin/xl list` against a running dom0d holding 20 domain records, as a ratio to
+// `node -e 0` measured in the same run (interleaved, medians of RUNS each; goal <= 1.5), and
+// dom0d's resident memory: at rest with no domains, and per domain record (slope over 500 more).
+// Records are bookkeeping-only (dom0d's test route), no QEMU. Prints one JSON object.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { apiRequest } from '../src/api/index.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const RUNS = Number(process.env.DOM0_BENCH_RUNS ?? 20);
+const DOMAINS = 20;
+const EXTRA = 500;
+
+function wallMs(argv: readonly string[], env: NodeJS.ProcessEnv): number {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`xl-list: ${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  return ms;
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? 0 : Number(m[1]);
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 300));
+
+async function register(socket: string, from: number, count: number): Promise<void> {
+  for (let i = from; i < from + count; i++) {
+    await apiRequest(socket, 'POST', '/v1/test/domains', {
+      config: { c_info: { type: 'pv', name: `bench-${i}` }, b_info: { max_vcpus: 2, max_memkb: 524288, target_memkb: 524288 } },
+    });
+  }
+}
+
+export async function xlList(runs = RUNS): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync('/tmp/dom0-bench-');
+  const env = {
+    ...process.env,
+    DOM0_CONFIG_DIR: join(dir, 'etc'),
+    DOM0_STATE_DIR: join(dir, 'state'),
+    DOM0_RUN_DIR: join(dir, 'run'),
+    DOM0_LOG_DIR: join(dir, 'log'),
+    DOM0_TEST_API: '1',
+  };
+  const socket = join(dir, 'run', 'api.sock');
+  const xl = join(ROOT, 'bin', 'xl');
+  let pid: number | undefined;
+  try {
+    wallMs([xl, 'list'], env);
+    pid = Number.parseInt(readFileSync(join(dir, 'run', 'dom0d.pid'), 'utf8'), 10);
+    await settle();
+    const rssBase = rssKiB(pid);
+    await register(socket, 0, DOMAINS);
+    const cases = { baseline: ['-e', '0'], list: [xl, 'list'] } as const;
+    const times: Record<keyof typeof cases, number[]> = { baseline: [], list: [] };
+    for (const argv of Object.values(cases)) wallMs(argv, env);
+    for (let i = 0; i < runs; i++) {
+      for (const [k, argv] of Object.entries(cases)) times[k as keyof typeof cases].push(wallMs(argv, env));
+    }
+    await settle();
+    const rssAt20 = rssKiB(pid);
+    await register(socket, DOMAINS, EXTRA);
+    await settle();
+    const rssAtMore = rssKiB(pid);
+    const base = median(times.baseline);
+    const round = (x: number): number => Math.round(x * 100) / 100;
+    return {
+      bench: 'xl-list',
+      runs,
+      domains: DOMAINS,
+      baselineMs: round(base),
+      listMs: round(median(times.list)),
+      listRatio: round(median(times.list) / base),
+      goalRatio: 1.5,
+      dom0dRssBaseKiB: rssBase,
+      dom0dRssWith20KiB: rssAt20,
+      dom0dRssPerRecordKiB: round((rssAtMore - rssAt20) / EXTRA),
+    };
+  } finally {
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await xlList()));
+}
