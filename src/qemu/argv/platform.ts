@@ -217,8 +217,9 @@ export function tables(a: Argv, g: Guest): void {
   for (const value of oem) a.push('-smbios', opts('type=11', { value }));
   if (h.smbios_firmware !== undefined) a.push('-smbios', `file=${escapeOpt(h.smbios_firmware)}`);
   if (h.acpi_firmware !== undefined) a.push('-acpitable', `file=${escapeOpt(h.acpi_firmware)}`);
-  if (h.ms_vm_genid !== undefined) {
-    const x = h.ms_vm_genid;
+  const genid = h.ms_vm_genid ?? [];
+  if (genid.some((byte) => byte !== 0)) {
+    const x = genid.map((byte) => byte.toString(16).padStart(2, '0')).join('');
     a.device('vmgenid', { guid: `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}` }, 'ms_vm_genid', 'generate');
   }
 }

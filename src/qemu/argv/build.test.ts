@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BugError, isToolstackError } from '../../common/index.js';
+import { parseDiskSpec } from '../../config/index.js';
+import type { DomainConfig } from '../../config/index.js';
+import { FAKE_CAPS } from '../../../test/golden/argv/fake-host.js';
+import { argvRequirements, buildQemuArgs, deviceModelBinary, qemuEnvironment } from './build.js';
+import { escapeOpt, opts } from './options.js';
+import { parseVdev } from './storage.js';
+import type { ArgvEnv, DomainRuntime } from './types.js';
+
+const RUNTIME: DomainRuntime = {
+  domid: 3, qmpSocket: '/r/qmp.sock', pidFile: '/r/pid',
+  consoles: { console0: { socket: '/r/c0.sock' }, serial0: { socket: '/r/s0.sock' } }, nics: [],
+};
+const env = (runtime: Partial<DomainRuntime> = {}, over: Partial<ArgvEnv> = {}): ArgvEnv => ({ caps: FAKE_CAPS, accel: 'tcg', runtime: { ...RUNTIME, ...runtime }, ...over });
+const pv = (b: NonNullable<DomainConfig['b_info']> = {}, more: Partial<DomainConfig> = {}): DomainConfig => ({
+  c_info: { type: 'pv', name: 'g' }, b_info: { type: 'pv', kernel: '/k', ...b }, ...more,
+});
+const hvm = (h: NonNullable<NonNullable<NonNullable<DomainConfig['b_info']>['u']>['hvm']> = {}, more: Partial<DomainConfig> = {}): DomainConfig => ({
+  c_info: { type: 'hvm', name: 'h' }, b_info: { type: 'hvm', u: { hvm: { vnc: { enable: false }, ...h } } }, ...more,
+});
+/** The value after `flag` (the first occurrence). */
+const after = (args: string[], flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+const codeOf = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    if (isToolstackError(e)) return e.code;
+    if (e instanceof BugError) return 'BUG';
+    throw e;
+  }
+  return 'none';
+};
+
+test('parseVdev numbers disks as Xen does', () => {
+  assert.deepEqual(parseVdev('hda'), { prefix: 'hd', disk: 0, partition: 0 });
+  assert.deepEqual(parseVdev('hdc'), { prefix: 'hd', disk: 2, partition: 0 });
+  assert.deepEqual(parseVdev('sdb2'), { prefix: 'sd', disk: 1, partition: 2 });
+  assert.deepEqual(parseVdev('xvdaa'), { prefix: 'xvd', disk: 26, partition: 0 });
+  assert.equal(parseVdev('vda'), undefined);
+  assert.equal(parseVdev('/dev/xvda'), undefined);
+});
+
+test('option strings double commas in values and drop undefined ones', () => {
+  assert.equal(escapeOpt('a,b,,c'), 'a,,b,,,,c');
+  assert.equal(opts('socket', { id: 'x', path: '/a,b', server: true, wait: false, logfile: undefined }), 'socket,id=x,path=/a,,b,server=on,wait=off');
+});
+
+test('pv: console=hvc0 is added unless the command line names a console', () => {
+  assert.equal(after(buildQemuArgs(pv({ cmdline: 'root=/dev/vda' }), env()), '-append'), 'root=/dev/vda console=hvc0');
+  assert.equal(after(buildQemuArgs(pv(), env()), '-append'), 'console=hvc0');
+  assert.equal(after(buildQemuArgs(pv({ cmdline: 'console=ttyS0' }), env()), '-append'), 'console=ttyS0');
+});
+
+test('the builder is pure: same input, same argv; the config is not changed', () => {
+  const c = pv({ cmdline: 'quiet', max_memkb: 524288, target_memkb: 262144 }, { disks: [parseDiskSpec(['file:/a.img,xvda,w'])] });
+  const copy = structuredClone(c);
+  const e = env();
+  assert.deepEqual(buildQemuArgs(c, e), buildQemuArgs(c, e));
+  assert.deepEqual(c, copy);
+});
+
+test('runtime: -S, -incoming, then the device_model_args last', () => {
+  const args = buildQemuArgs(pv({ extra: ['-x1'], extra_pv: ['-x2'], extra_hvm: ['-x3'] }), env({ startPaused: true, incoming: 'exec:cat /s' }));
+  assert.deepEqual(args.slice(-5), ['-S', '-incoming', 'exec:cat /s', '-x1', '-x2']);
+});
+
+test('a runtime without what argvRequirements lists is a bug, not a user error', () => {
+  assert.equal(codeOf(() => buildQemuArgs(pv(), env({ consoles: {} }))), 'BUG');
+  assert.equal(codeOf(() => buildQemuArgs(hvm({ serial: 'pty' }), env({ consoles: {} }))), 'BUG');
+});
+
+test('argvRequirements: consoles, nics, OVMF variable store, clock', () => {
+  const c = hvm({ serial_list: ['pty', 'null', 'pty'], bios: 'ovmf' }, { channels: [{ devid: 4, name: 'n', connection: 'pty' }] });
+  c.b_info = { ...c.b_info, rtc_timeoffset: 60 };
+  const split = { ...FAKE_CAPS, firmware: { ovmfCode: '/c.fd', ovmfVars: '/v.fd' } };
+  assert.deepEqual(argvRequirements(c, split), {
+    consoles: [
+      { id: 'serial0', kind: 'serial', index: 0 },
+      { id: 'serial2', kind: 'serial', index: 2 },
+      { id: 'channel4', kind: 'channel', index: 4, name: 'n' },
+    ],
+    nics: 0, ovmfVars: true, clock: true,
+  });
+  assert.equal(argvRequirements(c, { ...FAKE_CAPS, firmware: { ovmfCode: '/OVMF.fd' } }).ovmfVars, false);
+  assert.deepEqual(argvRequirements(pv(), FAKE_CAPS).consoles, [{ id: 'console0', kind: 'pv', index: 0 }]);
+});
+
+test('OVMF as one combined image is given with -bios', () => {
+  const args = buildQemuArgs(hvm({ bios: 'ovmf' }), env({}, { caps: { ...FAKE_CAPS, firmware: { ovmfCode: '/usr/share/ovmf/OVMF.fd' } } }));
+  assert.equal(after(args, '-bios'), '/usr/share/ovmf/OVMF.fd');
+});
+
+test('VNC listen addresses: ADDR:DISPLAY, IPv6, a display fixed by the runtime', () => {
+  assert.equal(after(buildQemuArgs(hvm({ vnc: { listen: '10.0.0.1:5' } }), env()), '-vnc'), '10.0.0.1:5,to=99');
+  assert.equal(after(buildQemuArgs(hvm({ vnc: { listen: '::1' } }), env()), '-vnc'), '[::1]:0,to=99');
+  assert.equal(after(buildQemuArgs(hvm({ vnc: { display: 4 } }), env({ vncDisplay: 9 })), '-vnc'), '127.0.0.1:9');
+  assert.equal(after(buildQemuArgs(hvm({ vnc: { enable: false }, nographic: true }), env()), '-vnc'), undefined);
+});
+
+test('SDL: environment from display= or dom0d\'s DISPLAY; QEMU without SDL is a host error', () => {
+  const c = hvm({ sdl: { enable: true, xauthority: '/x' } });
+  assert.deepEqual(qemuEnvironment(c, { ...RUNTIME, hostDisplay: ':0' }), { DISPLAY: ':0', XAUTHORITY: '/x' });
+  assert.deepEqual(qemuEnvironment(hvm(), { ...RUNTIME, hostDisplay: ':0' }), {});
+  assert.equal(after(buildQemuArgs(c, env({ hostDisplay: ':0' })), '-display'), 'sdl');
+  assert.equal(codeOf(() => buildQemuArgs(c, env({ hostDisplay: ':0' }, { caps: { ...FAKE_CAPS, displays: ['none'] } }))), 'HOST_CAPABILITY');
+});
+
+test('host capabilities: a missing device or accelerator is HOST_CAPABILITY', () => {
+  const noBlk = { ...FAKE_CAPS, devices: FAKE_CAPS.devices.filter((d) => d.name !== 'virtio-blk-pci') };
+  assert.equal(codeOf(() => buildQemuArgs(pv({}, { disks: [parseDiskSpec(['file:/a.img,xvda,w'])] }), env({}, { caps: noBlk }))), 'HOST_CAPABILITY');
+  assert.equal(codeOf(() => buildQemuArgs(pv(), env({}, { caps: { ...FAKE_CAPS, accelerators: ['tcg'] }, accel: 'kvm' }))), 'HOST_CAPABILITY');
+});
+
+test('disks: two vdevs on one IDE place, an empty PV CD-ROM, a partition on IDE are CFG_VALUE', () => {
+  const disks = (...specs: string[]): Partial<DomainConfig> => ({ disks: specs.map((s) => parseDiskSpec([s])) });
+  assert.equal(codeOf(() => buildQemuArgs(hvm({}, disks('file:/a,hda,w', 'file:/b,xvda,w')), env())), 'CFG_VALUE');
+  assert.equal(codeOf(() => buildQemuArgs(pv({}, disks(',xvdc:cdrom,r')), env())), 'CFG_VALUE');
+  assert.equal(codeOf(() => buildQemuArgs(hvm({}, disks('file:/a,hda1,w')), env())), 'CFG_VALUE');
+  assert.equal(codeOf(() => buildQemuArgs(hvm({}, disks('file:/a,sdg,w')), env())), 'CFG_VALUE');
+  assert.ok(buildQemuArgs(hvm({}, disks('file:/a,hda,w', 'file:/b,xvdb,w')), env()).includes('ide-hd,id=xvdb,bus=ide.0,unit=1,drive=drive-xvdb'));
+});
+
+test('vmgenid from the config\'s 16 bytes', () => {
+  const args = buildQemuArgs(hvm({ ms_vm_genid: Array.from({ length: 16 }, (_, i) => i) }), env());
+  assert.ok(args.includes('vmgenid,guid=00010203-0405-0607-0809-0a0b0c0d0e0f'), args.join(' '));
+});
+
+test('device_model_override names the binary', () => {
+  assert.equal(deviceModelBinary(pv(), FAKE_CAPS), FAKE_CAPS.binary);
+  assert.equal(deviceModelBinary(pv({ device_model: '/opt/qemu/bin/qemu-system-x86_64' }), FAKE_CAPS), '/opt/qemu/bin/qemu-system-x86_64');
+});
