@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { isErrno, toJson, ToolstackError } from '../common/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
@@ -109,7 +108,7 @@ export class DomainRegistry {
     const rec: DomainRecord = {
       domid: this.#allocateDomid(),
       name: init.name,
-      uuid: init.uuid ?? randomUUID(),
+      uuid: init.uuid ?? globalThis.crypto.randomUUID(),
       state: 'creating',
       shutdownReason: null,
       config: init.config,
