@@ -90,25 +90,21 @@ export function loadDomainConfig(path: string, options: LoadDomainConfigOptions 
   return { ...resolveDomainConfig(doc, options), doc };
 }
 
-/** xl.conf `vm.cpumask` and `vm.{hvm,pv}.cpumask`, ANDed into every vCPU's hard affinity. */
+/**
+ * xl.conf `vm.cpumask` and `vm.pv.cpumask` (PV) / `vm.hvm.cpumask` (HVM and PVH), ANDed into each
+ * vCPU's hard affinity (xl's `apply_global_affinity_masks`). Without `cpus=`, a mask that is not
+ * full first gives every vCPU an all-CPUs hard affinity.
+ */
 function applyGlobalAffinityMasks(ctx: ResolveContext): void {
-  const typeMask = ctx.type === 'hvm' ? ctx.xl.vmHvmCpumask : ctx.xl.vmPvCpumask;
-  const masks = [ctx.xl.vmCpumask, typeMask].filter((m): m is string => m !== undefined);
-  if (masks.length === 0) return;
-  const b = ctx.config.b_info;
-  const maxVcpus = Number(b.max_vcpus ?? 0);
   const all = parseCpuRange(ctx, 'all');
-  const hard = b.vcpu_hard_affinity ?? [];
-  const out: number[][] = [];
-  for (let i = 0; i < maxVcpus; i++) {
-    let set = hard[i] ?? all;
-    for (const m of masks) {
-      const mask = new Set(parseCpuRange(ctx, m));
-      set = set.filter((c) => mask.has(c));
-    }
-    out.push(set);
+  const mask = (s: string | undefined): number[] => (s === undefined ? all : parseCpuRange(ctx, s));
+  const masks = [mask(ctx.xl.vmCpumask), mask(ctx.type === 'pv' ? ctx.xl.vmPvCpumask : ctx.xl.vmHvmCpumask)];
+  const b = ctx.config.b_info;
+  if (b.vcpu_hard_affinity === undefined || b.vcpu_hard_affinity.length === 0) {
+    if (masks.every((m) => m.length === all.length)) return;
+    b.vcpu_hard_affinity = Array.from({ length: Number(b.max_vcpus ?? 0) }, () => [...all]);
   }
-  b.vcpu_hard_affinity = out;
+  b.vcpu_hard_affinity = b.vcpu_hard_affinity.map((set) => masks.reduce((acc, m) => acc.filter((c) => m.includes(c)), set));
 }
 
 /** The closest known key within a small edit distance, if any. */
