@@ -637,7 +637,16 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'vkb', value: 'list', field: 'vkbs', apply: dev.vkbs },
   { key: 'vmtrace_buf_kb', value: 'number', field: 'b_info.vmtrace_buf_kb' },
   { key: 'vpmu', value: 'boolean', field: 'b_info.vpmu' },
-  { key: 'msr_relaxed', value: 'boolean', field: 'b_info.arch_x86.msr_relaxed' },
+  {
+    key: 'msr_relaxed', value: 'boolean', field: 'b_info.arch_x86.msr_relaxed',
+    apply(ctx: ResolveContext): void {
+      const b = ctx.r.bool('msr_relaxed');
+      if (b === undefined) return;
+      setField(ctx, 'b_info.arch_x86.msr_relaxed', b);
+      ctx.r.warn('WARNING: msr_relaxed will be removed in future versions.');
+      ctx.r.warn('If it fixes an issue you are having please report to xen-devel@lists.xenproject.org.');
+    },
+  },
   { key: 'trap_unmapped_accesses', value: 'boolean', field: 'b_info.trap_unmapped_accesses' },
   { key: 'nr_spis', value: 'number', field: 'b_info.arch_arm.nr_spis' },
   { key: 'xend_suspend_evtchn_compat', value: 'boolean', field: 'c_info.xend_suspend_evtchn_compat' },
