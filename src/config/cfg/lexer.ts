@@ -37,14 +37,16 @@ const PYTHONISH = '+-.():';
 function isIdentStart(c: string): boolean {
   return c >= 'a' && c <= 'z';
 }
-function isIdentChar(c: string): boolean {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c === '.' || c === '_';
-}
 function isDigit(c: string): boolean {
   return c >= '0' && c <= '9';
 }
-function isNumberChar(c: string): boolean {
-  return isDigit(c) || (c >= 'a' && c <= 'f') || c === 'x';
+/** `[._0-9a-z]`, by character code. */
+function isIdentChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 95;
+}
+/** `[0-9a-fx]`, by character code. */
+function isNumberChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || c === 120;
 }
 
 export class CfgLexer {
@@ -127,26 +129,30 @@ export class CfgLexer {
     }
   }
 
-  private run(type: 'IDENT' | 'NUMBER', more: (c: string) => boolean): Token {
+  private run(type: 'IDENT' | 'NUMBER', more: (c: number) => boolean): Token {
+    const s = this.src;
     const start = this.pos;
-    this.pos++;
-    while (this.pos < this.src.length && more(this.src[this.pos] as string)) this.pos++;
-    const text = this.src.slice(start, this.pos);
+    let i = start + 1;
+    while (i < s.length && more(s.charCodeAt(i))) i++;
+    this.pos = i;
+    const text = s.slice(start, i);
     return this.token(type, text, this.line, text);
   }
 
   /** End index (exclusive) of a quoted string starting at `pos`, or -1 when it is unterminated. */
   private stringEnd(q: string): number {
     const s = this.src;
+    const quote = q.charCodeAt(0);
     let i = this.pos + 1;
     for (;;) {
-      const c = s[i];
+      if (i >= s.length) return -1;
+      const c = s.charCodeAt(i);
+      if (c === quote) return i + 1;
       // A NUL cannot be part of a string (Xen's dequoting would stop at it and abort).
-      if (c === undefined || c === '\n' || c === '\0') return -1;
-      if (c === q) return i + 1;
-      if (c === '\\') {
-        const n = s[i + 1];
-        if (n === undefined || n === '\n') return -1;
+      if (c === 10 || c === 0) return -1;
+      if (c === 92) {
+        const n = s.charCodeAt(i + 1);
+        if (Number.isNaN(n) || n === 10) return -1;
         i += 2;
       } else {
         i++;
@@ -156,6 +162,7 @@ export class CfgLexer {
 
   /** libxlutil's dequoting (grammar.md §1.2), including its broken numeric escapes. */
   private dequote(text: string): string {
+    if (!text.includes('\\')) return text.slice(1, -1);
     const end = text.length - 1;
     let out = '';
     let i = 1;
