@@ -138,7 +138,7 @@ const PVGRUB = /\/pvgrub(32|64)\.bin$/;
 
 /**
  * Direct kernel boot (every PV and PVH guest; HVM when `kernel=` is given) and HVM's boot order.
- * A PV guest's console is hvc0: `console=hvc0` is added when the command line names no console.
+ * A PV or PVH guest's console is hvc0: `console=hvc0` is added when the command line names none.
  * A PVH guest's kernel must be an ELF image with a PVH entry note (an uncompressed vmlinux):
  * QEMU then enters it there instead of through the bzImage real-mode path.
  */
@@ -155,7 +155,7 @@ export function boot(a: Argv, g: Guest): void {
     if (PVGRUB.test(kernel)) {
       throw unsupported('firmware', kernel.replace(/^.*\/|\.bin$/g, ''), 'there is no PV GRUB on QEMU', 'give the guest kernel with kernel=, ramdisk=, cmdline=');
     }
-    if (g.type === 'pv' && !/(^|\s)console=/.test(cmdline ?? '')) cmdline = cmdline === undefined || cmdline === '' ? 'console=hvc0' : `${cmdline} console=hvc0`;
+    if (!/(^|\s)console=/.test(cmdline ?? '')) cmdline = cmdline === undefined || cmdline === '' ? 'console=hvc0' : `${cmdline} console=hvc0`;
   } else if (kernel === undefined && (ramdisk !== undefined || cmdline !== undefined)) {
     throw unsupported(ramdisk !== undefined ? 'ramdisk' : 'cmdline', ramdisk ?? cmdline ?? '', 'direct boot parameters specified but kernel missing', 'add kernel=, or remove ramdisk= and cmdline=');
   }

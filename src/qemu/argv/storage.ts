@@ -104,7 +104,8 @@ export function disks(a: Argv, g: Guest): void {
     if (other !== undefined) throw unsupported('disk', diskKey(x.d), `vdev ${x.vdev} is the same ${x.where.bus === 'virtio' ? 'disk' : `${x.where.bus.toUpperCase()} place`} as ${other}`, 'give each disk its own vdev');
     taken.set(slot, x.vdev);
   }
-  if (list.some((x) => x.where.bus === 'ahci')) a.device('ich9-ahci', { id: 'ahci0' }, 'hdtype', g.hvm.hdtype ?? 'ahci');
+  const firstAhci = list.find((x) => x.where.bus === 'ahci');
+  if (firstAhci !== undefined) a.device('ich9-ahci', { id: 'ahci0' }, 'disk', diskKey(firstAhci.d));
   // Virtio disks by disk number: PCI order is enumeration order, so xvda becomes vda.
   const ordered = [...list].sort((x, y) => (x.where.bus === 'virtio' ? 1 : 0) - (y.where.bus === 'virtio' ? 1 : 0) ||
     (x.where.bus === 'virtio' && y.where.bus === 'virtio' ? x.v.disk - y.v.disk || x.v.partition - y.v.partition : 0) || x.i - y.i);
