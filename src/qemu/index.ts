@@ -18,6 +18,8 @@ export {
   writePidFile,
 } from './process.js';
 export type { PidState, SpawnDetachedOptions } from './process.js';
+export { launchQemu } from './launch.js';
+export type { LaunchedQemu, LaunchQemuOptions } from './launch.js';
 export { ACCEL_SETTINGS, accelProbeImage, chooseAccel, isAccelSetting, runAccelProbe } from './accel.js';
 export type { Accel, AccelChoice, AccelOptions, AccelProbeResult, AccelSetting } from './accel.js';
 export {

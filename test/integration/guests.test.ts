@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  chooseAccel, killPid, pidState, probeCapabilities, QmpClient, resolveQemuBinary, runAccelProbe, spawnDetached,
-  waitForPidExit, waitForSocket, hasDevice, hasMachine, type QmpEvent,
+  chooseAccel, killPid, launchQemu, pidState, probeCapabilities, resolveQemuBinary, runAccelProbe, waitForPidExit,
+  hasDevice, hasMachine, type QmpClient, type QmpEvent,
 } from '../../src/qemu/index.js';
 import {
   ensureGuests, GuestConsole, GUEST_POWEROFF_LINE, GUEST_PROMPT, GUEST_READY_LINE, type GuestImages,
@@ -44,20 +44,18 @@ async function start(name: string, args: readonly string[], accel: 'tcg' | 'kvm'
   const conSock = join(dir, `${name}.con`);
   const log = join(dir, `${name}.log`);
   const startedAt = Date.now();
-  const pid = await spawnDetached({
+  const { pid, qmp } = await launchQemu({
     binary: 'qemu-system-x86_64',
     args: [
       '-nodefaults', '-no-user-config', '-display', 'none', '-m', '128', '-accel', accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
-      '-qmp', `unix:${qmpSock},server=on,wait=off`,
       '-chardev', `socket,id=con0,path=${conSock},server=on,wait=off,logfile=${join(dir, `${name}.console.log`)}`,
       ...args,
     ],
     logFile: log,
     pidFile: join(dir, `${name}.pid`),
+    qmpSocket: qmpSock,
   });
   pids.add(pid);
-  await waitForSocket(qmpSock, pid, { logFile: log });
-  const qmp = await QmpClient.connect(qmpSock);
   const events: QmpEvent[] = [];
   qmp.onEvent('*', (e) => events.push(e));
   const console = await GuestConsole.connect(conSock);

@@ -7,8 +7,9 @@ import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, truncat
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  isPidAlive, killPid, pidState, QmpClient, QmpCommandError, spawnDetached, waitForPidExit, waitForSocket,
+  isPidAlive, killPid, launchQemu, pidState, QmpCommandError, waitForPidExit, type QmpClient,
 } from '../../src/qemu/index.js';
+import { isToolstackError } from '../../src/common/index.js';
 
 let dir: string;
 let pid: number;
@@ -27,20 +28,16 @@ function head(file: string, n: number): Buffer {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dom0-qmp-it-'));
-  const sock = join(dir, 'qmp.sock');
-  const log = join(dir, 'qemu.log');
-  pid = await spawnDetached({
+  ({ pid, qmp } = await launchQemu({
     binary: 'qemu-system-x86_64',
     args: [
       '-S', '-nodefaults', '-no-user-config', '-machine', 'pc', '-accel', 'tcg,tb-size=16', '-m', '32', '-smp', '2',
       '-display', 'none', '-vnc', `unix:${join(dir, 'vnc.sock')}`, '-device', 'VGA',
       '-chardev', `socket,id=con0,path=${join(dir, 'con.sock')},server=on,wait=off`, '-serial', 'chardev:con0',
-      '-qmp', `unix:${sock},server=on,wait=off`,
     ],
-    logFile: log,
-  });
-  await waitForSocket(sock, pid, { logFile: log });
-  qmp = await QmpClient.connect(sock);
+    logFile: join(dir, 'qemu.log'),
+    qmpSocket: join(dir, 'qmp.sock'),
+  }));
 });
 
 after(() => {
@@ -134,4 +131,14 @@ test('quit: QEMU exits, the client sees the socket close, the pid is gone or a z
   assert.equal(await waitForPidExit(pid, 5000), true);
   assert.equal(isPidAlive(pid), false);
   await assert.rejects(qmp.queryStatus(), /QEMU went away/);
+});
+
+test('launchQemu: a QEMU that exits at start is an error quoting its own message', async () => {
+  const log = join(dir, 'bad.log');
+  await assert.rejects(launchQemu({
+    binary: 'qemu-system-x86_64',
+    args: ['-nodefaults', '-display', 'none', '-drive', `file=${join(dir, 'missing.qcow2')},if=none,id=x`],
+    logFile: log,
+    qmpSocket: join(dir, 'bad.sock'),
+  }), (e: unknown) => isToolstackError(e, 'QEMU') && /exited before its socket .*missing\.qcow2/.test(e.message));
 });
