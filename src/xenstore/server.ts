@@ -81,7 +81,6 @@ interface DomainState {
   readonly domid: number;
   shutdown: boolean;
   target: number | undefined;
-  features: number;
   listener: Server | undefined;
 }
 
@@ -313,7 +312,7 @@ export class XenstoreServer implements ConnectionHost {
   /** INTRODUCE: a new domain gets its socket and `@introduceDomain` fires. */
   introduce(domid: number): boolean {
     if (this.isIntroduced(domid)) return false;
-    const d: DomainState = { domid, shutdown: false, target: undefined, features: 0, listener: undefined };
+    const d: DomainState = { domid, shutdown: false, target: undefined, listener: undefined };
     this.domains.set(domid, d);
     d.listener = this.listen(this.domainSocketPath(domid), domid, false);
     this.store.record({ op: 'domain', domid, introduced: true });
@@ -379,7 +378,7 @@ export class XenstoreServer implements ConnectionHost {
       this.domains.delete(r.domid);
       return;
     }
-    const d = this.domains.get(r.domid) ?? { domid: r.domid, shutdown: false, target: undefined, features: 0, listener: undefined };
+    const d = this.domains.get(r.domid) ?? { domid: r.domid, shutdown: false, target: undefined, listener: undefined };
     d.target = r.target;
     this.domains.set(r.domid, d);
   }
