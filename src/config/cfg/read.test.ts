@@ -59,3 +59,9 @@ test('a Python-style config falls back to the legacy evaluator unless disabled',
   assert.match(doc.warnings[0] ?? '', /^.*xm\.cfg: warning: legacy xm \(Python\) config, which xl rejects, evaluated by dom0's xm subset \(import os; string \+\)$/);
   assert.throws(() => readCfgFile(f, { legacy: false }), (e: unknown) => isToolstackError(e, 'CFG_SYNTAX'));
 });
+
+test('a failed parse with an `import` line is also tried as legacy', () => {
+  const f = join(dir, 'imp.cfg');
+  writeFileSync(f, '# xm\nimport os\nmemory = 64\n');
+  assert.deepEqual(rawCfgSettings(readCfgFile(f)), [{ name: 'memory', op: '=', value: '64', line: 3 }]);
+});

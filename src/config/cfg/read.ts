@@ -38,9 +38,12 @@ export function withExtraConfig(fileText: string, extra: readonly string[] = [])
   return `${fileText}\n${extra.map((a) => `${a}\n`).join('')}\n`;
 }
 
-/** True when a failed xl parse should be retried as a legacy (xm) config. */
+/**
+ * True when a failed xl parse should be retried as a legacy (xm) config: Xen's "looks like
+ * Python" flag, or a line that starts with `import`.
+ */
 function looksLegacy(text: string, likelyPython: boolean): boolean {
-  return likelyPython || /^\s*import\s/.test(text);
+  return likelyPython || /^import\s/m.test(text);
 }
 
 /**
