@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { apiRequest } from '../../src/api/index.js';
 
 export const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
+export const DOM0D = join(import.meta.dirname, '..', '..', '..', 'bin', 'dom0d');
 
 /** One "host": its own DOM0_*_DIRs under a temp dir, and the dom0d processes it started. */
 export interface TestHost {

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { apiRequest } from '../../src/api/index.js';
 import type { DomainInfo } from '../../src/api/index.js';
-import { alive, destroyHost, dom0dPids, makeHost, readPid, registerDomain, waitGone, xl } from './daemon-harness.js';
+import { alive, destroyHost, DOM0D, dom0dPids, makeHost, readPid, registerDomain, waitGone, xl } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
 const hosts: TestHost[] = [];
@@ -41,7 +42,21 @@ test('commands that need no daemon do not start one', async () => {
   const h = host();
   assert.equal((await xl(h, 'help')).code, 0);
   assert.equal((await xl(h, 'list', '-h')).code, 0);
+  const cfg = join(h.root, 'g.cfg');
+  writeFileSync(cfg, 'name = "g"\nmemory = 128\nkernel = "/boot/vmlinuz"\n');
+  assert.equal((await xl(h, '-N', 'create', '-q', cfg)).code, 0);
   assert.equal(existsSync(h.socket) || existsSync(h.pidFile), false);
+});
+
+test('a second dom0d on the same run directory refuses to start', async () => {
+  const h = host();
+  await xl(h, 'list');
+  const pid = readPid(h)!;
+  const second = spawnSync(DOM0D, ['run'], { env: h.env, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(second.status, 1);
+  assert.match(second.stderr, new RegExp(`dom0d is already running \\(pid ${pid}, `));
+  assert.equal(readPid(h), pid);
+  assert.equal((await xl(h, 'list')).code, 0);
 });
 
 test('kill -9 of dom0d: the next xl command restarts it and it re-adopts every domain', async () => {
