@@ -73,4 +73,7 @@ test('anything outside the subset is one error with its line', () => {
   fails('a = (1,\n', 1, /unclosed bracket/);
   fails('a = "unterminated\n', 1, /unterminated string/);
   fails('import os\na = os.uname()[7]\n', 2, /index out of range/);
+  fails(`a = 1\nb = ${'('.repeat(50000)}1${')'.repeat(50000)}\n`, 2, /nested too deeply/);
+  fails(`a = 1\nb = ${'1 + '.repeat(50000)}1\n`, 2, /nested too deeply/);
+  fails(`a = ${'not '.repeat(50000)}1\n`, 1, /nested too deeply/);
 });

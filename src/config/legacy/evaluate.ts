@@ -53,9 +53,18 @@ export interface LegacyResult {
 
 /** Parses and runs an xm config; throws `CFG_LEGACY` on anything outside the subset. */
 export function runLegacy(text: string, source: string): LegacyResult {
-  const program = new PyParser(tokenizePython(text, source), source).program();
+  const parser = new PyParser(tokenizePython(text, source), source);
   const run = new Runner(source);
-  run.block(program);
+  try {
+    run.block(parser.program());
+  } catch (e) {
+    // Parsing and evaluation recurse on the nesting of expressions: the JS stack bounds it, as
+    // the engine bounds integer sizes.
+    if (e instanceof RangeError) {
+      throw legacyError(source, run.line || parser.line(), /call stack/.test(e.message) ? 'expression nested too deeply' : 'value too large');
+    }
+    throw e;
+  }
   return { settings: run.settings, constructs: [...run.constructs] };
 }
 
@@ -68,6 +77,11 @@ class PyParser {
 
   private cur(): PyToken {
     return this.toks[this.i] as PyToken;
+  }
+
+  /** The line being parsed. */
+  line(): number {
+    return this.cur().line;
   }
   private fail(message: string, line = this.cur().line): never {
     throw legacyError(this.source, line, message);
@@ -367,6 +381,8 @@ class Runner {
   readonly settings: CfgSetting[] = [];
   readonly constructs = new Set<string>();
   private readonly scope = new Map<string, Value>();
+  /** The line of the statement being run (0 before the first). */
+  line = 0;
 
   constructor(private readonly source: string) {}
 
@@ -379,6 +395,7 @@ class Runner {
   }
 
   private stmt(s: Stmt): void {
+    this.line = s.line;
     switch (s.k) {
       case 'pass':
         return;
