@@ -297,6 +297,7 @@ export class XenstoreServer implements ConnectionHost {
   flush(): void {
     const records = this.store.takeRecords();
     if (records.length > 0) this.journal.append(records);
+    if (this.#events.length === 0 && this.#specials.length === 0) return;
     const events = this.#events;
     const specials = this.#specials;
     this.#events = [];

@@ -104,7 +104,7 @@ export class Store {
   /** The records produced since the last call. */
   takeRecords(): StoreRecord[] {
     const r = this.#records;
-    this.#records = [];
+    if (r.length > 0) this.#records = [];
     return r;
   }
 

@@ -132,7 +132,8 @@ export class FrameReader {
         type: buf.readUInt32LE(0),
         reqId: buf.readUInt32LE(4),
         txId: buf.readUInt32LE(8),
-        payload: Buffer.from(buf.subarray(HEADER_SIZE, HEADER_SIZE + len)),
+        // A view, not a copy: chunks from a stream are never reused; WRITE copies its value.
+        payload: buf.subarray(HEADER_SIZE, HEADER_SIZE + len),
       });
       buf = buf.subarray(HEADER_SIZE + len);
     }
