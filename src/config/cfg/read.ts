@@ -61,7 +61,7 @@ export function readCfgFile(path: string, options: ReadCfgOptions = {}): CfgDocu
       const reason = strerror(e.code);
       throw new ToolstackError('CFG_READ', `Failed to read config file: ${path}: ${reason}`, {
         lines: [`Failed to read config file: ${path}: ${reason}`],
-        hint: e.code === 'ENOENT' ? 'check the path; configs usually live in /etc/xen' : `check that ${path} is a readable file`,
+        hint: `${e.code ?? 'error'}: ${e.code === 'ENOENT' ? 'check the path; configs usually live in /etc/xen' : `check that ${path} is a readable file`}`,
         cause: e,
       });
     }
