@@ -47,17 +47,14 @@ export class ToolstackService implements ToolstackApi {
   }
 
   async hostInfo(): Promise<HostInfo> {
-    const h = await readHostStats();
+    const h = readHostStats();
     return { memKiB: h.memKiB, cpus: h.cpus, cpuTimeNs: h.cpuTimeNs, uptimeSec: h.uptimeSec };
   }
 
   async listDomains(): Promise<DomainInfo[]> {
     const now = Date.now();
-    const [dom0, guests] = await Promise.all([
-      this.#dom0Info(),
-      Promise.all(this.#manager.registry.list().map((r) => this.#info(r, now))),
-    ]);
-    return [dom0, ...guests];
+    const guests = await Promise.all(this.#manager.registry.list().map((r) => this.#info(r, now)));
+    return [this.#dom0Info(), ...guests];
   }
 
   async getDomain(req: DomainRefRequest): Promise<DomainInfo> {
@@ -153,8 +150,8 @@ export class ToolstackService implements ToolstackApi {
     };
   }
 
-  async #dom0Info(): Promise<DomainInfo> {
-    const h = await readHostStats();
+  #dom0Info(): DomainInfo {
+    const h = readHostStats();
     return {
       domid: 0,
       name: DOM0_NAME,

@@ -75,8 +75,8 @@ export class ProcessOnlyDriver implements DomainDriver {
     return Promise.resolve(record.qemuPid === null || processAlive(record.qemuPid) ? 'alive' : 'gone');
   }
 
-  async cpuTimeNs(record: DomainRecord): Promise<number> {
-    return record.qemuPid === null ? 0 : (await processCpuTimeNs(record.qemuPid)) ?? 0;
+  cpuTimeNs(record: DomainRecord): Promise<number> {
+    return Promise.resolve(record.qemuPid === null ? 0 : processCpuTimeNs(record.qemuPid) ?? 0);
   }
 }
 

@@ -8,8 +8,8 @@ test('host parsers read /proc formats', () => {
   assert.equal(parseProcStatCpuNs('42 (qemu (x) y) S 1 42 42 0 -1 4194560 1 0 0 0 250 50 0 0 20 0 3'), 300 * 1e7);
 });
 
-test('readHostStats() reads this host', async () => {
-  const h = await readHostStats();
+test('readHostStats() reads this host', () => {
+  const h = readHostStats();
   assert.ok(h.memKiB > 0 && h.cpus > 0 && h.cpuTimeNs > 0 && h.uptimeSec > 0);
   assert.equal(processAlive(process.pid), true);
 });
