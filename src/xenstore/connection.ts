@@ -23,6 +23,9 @@ export interface Transport {
   readonly pendingBytes: number;
   pause(): void;
   resume(): void;
+  /** Batches the writes between `cork` and `uncork` into as few as possible. */
+  cork(): void;
+  uncork(): void;
   /** Closes the stream at once (no further `receive`). */
   destroy(): void;
 }
@@ -118,11 +121,13 @@ export class Connection implements Accessor, Watcher {
   /** The journal reached `durable`: releases held messages up to it. */
   released(durable: number): void {
     let i = 0;
+    this.transport.cork();
     while (i < this.#held.length && this.#held[i]!.seq <= durable) {
       this.#write(this.#held[i]!.buf);
       if (this.#closed) return;
       i++;
     }
+    this.transport.uncork();
     if (i > 0) this.#held = this.#held.slice(i);
     this.#flow();
   }

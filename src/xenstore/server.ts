@@ -115,6 +115,8 @@ function streamTransport(sock: Duplex): Transport {
     },
     pause: () => sock.pause(),
     resume: () => sock.resume(),
+    cork: () => sock.cork(),
+    uncork: () => sock.uncork(),
     destroy: () => sock.destroy(),
   };
 }
@@ -210,6 +212,8 @@ export class XenstoreServer implements ConnectionHost {
       pendingBytes: 0,
       pause: () => {},
       resume: () => {},
+      cork: () => {},
+      uncork: () => {},
       destroy: () => queueMicrotask(() => clientClosed()),
     }, domid, domid === 0);
     conn.target = this.domains.get(domid)?.target;
