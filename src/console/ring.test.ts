@@ -23,3 +23,15 @@ test('ConsoleRing keeps the last capacity bytes in order across wrap-around', ()
 test('ConsoleRing rejects a non-positive capacity', () => {
   assert.throws(() => new ConsoleRing(0), RangeError);
 });
+
+test('ConsoleRing grows as output arrives and still wraps at its capacity', () => {
+  const r = new ConsoleRing(10_000);
+  let all = '';
+  for (let i = 0; i < 3000; i++) {
+    const line = `${i},`;
+    r.write(Buffer.from(line));
+    all += line;
+  }
+  assert.equal(r.contents().toString(), all.slice(-10_000));
+  assert.equal(r.length, 10_000);
+});
