@@ -122,6 +122,15 @@ describe('xenstore-utils against dom0 xenstored', { skip: !haveXenstoreUtils && 
     assert.equal((await xs(D, 'xenstore-write', ['data/y', '1', 'data/z', '2'])).code, 0);
     assert.equal((await xs(D, 'xenstore-rm', ['data/y'])).code, 0);
     assert.equal((await xs(D, 'xenstore-list', ['data'])).stdout, 'x\nz\n');
+    assert.equal((await xs(D, 'xenstore-write', ['data/t/u/v', '1'])).code, 0);
+    assert.equal((await xs(D, 'xenstore-rm', ['-t', 'data/t/u/v'])).code, 0);
+    assert.equal(await dom0.exists('/local/domain/5/data/t'), false);
+    assert.equal((await xs(D, 'xenstore-exists', ['data/x'])).code, 0);
+    assert.equal((await xs(D, 'xenstore-exists', ['data/nope'])).code, 1);
+    assert.equal((await xs(D, 'xenstore-write', ['data/a/b', '1'])).code, 0);
+    assert.equal((await xs(D, 'xenstore-chmod', ['-r', 'data/a', 'n5', 'r0'])).code, 0);
+    assert.deepEqual(await dom0.getPerms('/local/domain/5/data/a/b'), ['n5', 'r0']);
+    assert.equal((await xs(D, 'xenstore-rm', ['data/a'])).code, 0);
 
     const proc = spawn('xenstore-watch', ['-n', '2', 'data'], { env: { ...process.env, XENSTORED_PATH: D } });
     let out = '';
