@@ -92,7 +92,7 @@ describe('test guests under TCG', { concurrency: 3 }, () => {
     truncateSync(disk, 8 << 20);
     const g = await start('pv', [
       '-machine', 'pc', '-kernel', guests.vmlinuz, '-initrd', guests.initrd,
-      '-append', 'console=hvc0 panic=-1 quiet',
+      '-append', guests.pvCmdline,
       '-device', 'virtio-serial-pci', '-device', 'virtconsole,chardev=con0',
       '-drive', `file=${disk},format=raw,if=none,id=d0`, '-device', 'virtio-blk-pci,drive=d0,id=xvda',
       '-netdev', 'user,id=n0,restrict=on', '-device', 'virtio-net-pci,netdev=n0,id=vif0',
@@ -132,7 +132,7 @@ describe('guest commands', () => {
   it('pvh boot of vmlinux; reboot resets the machine (ready again), panic is reported by pvpanic and QEMU exits', async () => {
     const g = await start('cmds', [
       '-machine', 'pc', '-kernel', guests.vmlinux, '-initrd', guests.initrd,
-      '-append', 'console=ttyS0 panic=-1 quiet', '-serial', 'chardev:con0', '-device', 'pvpanic',
+      '-append', guests.pvCmdline.replace('console=hvc0', 'console=ttyS0'), '-serial', 'chardev:con0', '-device', 'pvpanic',
     ]);
     await g.console.waitFor(GUEST_PROMPT, { timeoutMs: 90_000 });
     const reset = g.qmp.waitForEvent('RESET', { timeoutMs: 10_000 });
@@ -169,7 +169,7 @@ describe('host probes', () => {
       // Where the probe says KVM, a real kernel must boot under it.
       const g = await start('kvm', [
         '-machine', 'pc', '-kernel', guests.vmlinuz, '-initrd', guests.initrd,
-        '-append', 'console=ttyS0 panic=-1 quiet', '-serial', 'chardev:con0',
+        '-append', guests.pvCmdline.replace('console=hvc0', 'console=ttyS0'), '-serial', 'chardev:con0',
       ], 'kvm');
       await g.console.waitFor(GUEST_PROMPT, { timeoutMs: 30_000 });
       await powerdown(g);

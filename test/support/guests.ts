@@ -33,6 +33,8 @@ export interface GuestImages {
   readonly cdrom: string;
   /** The command line the disk and ISO boot with (serial console ttyS0). */
   readonly hvmCmdline: string;
+  /** A command line for direct kernel boot (`extra=`): console hvc0, fast, panic resets. */
+  readonly pvCmdline: string;
   readonly kernelRelease: string;
   readonly kernelPackage: string;
   readonly kernelPackageVersion: string;
@@ -56,7 +58,7 @@ export function ensureGuests(env: NodeJS.ProcessEnv = process.env): GuestImages 
   const m = JSON.parse(readFileSync(latest.manifest, 'utf8')) as GuestImages & { initrd: string };
   return {
     key: m.key, dir: m.dir, vmlinuz: m.vmlinuz, vmlinux: m.vmlinux, initrd: m.initrd, disk: m.disk, cdrom: m.cdrom,
-    hvmCmdline: m.hvmCmdline, kernelRelease: m.kernelRelease, kernelPackage: m.kernelPackage,
+    hvmCmdline: m.hvmCmdline, pvCmdline: m.pvCmdline, kernelRelease: m.kernelRelease, kernelPackage: m.kernelPackage,
     kernelPackageVersion: m.kernelPackageVersion,
   };
 }
