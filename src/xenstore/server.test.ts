@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +149,29 @@ describe('xenstored through XenstoreClient', () => {
     assert.equal(await dom0.getQuota('watches'), 50);
     await rejects(dom0.control(['quota', 'set', 'nosuch', '5']), 'EINVAL');
     assert.equal(await dom0.control(['log', 'off']), 'OK');
+  });
+
+  it('compacts the journal under load without losing a write', async () => {
+    const sub = join(dir, 'compact');
+    const opts = { socketPath: join(sub, 'socket'), stateDir: join(sub, 'state'), compactBytes: 4000 };
+    let h = await startXenstored(opts);
+    const c = h.connect();
+    await Promise.all(Array.from({ length: 300 }, (_, i) => c.write(`/k/${i % 40}/v${i}`, `value-${i}`)));
+    await c.transaction(async (t) => {
+      await t.rm('/k/0');
+      await t.write('/k/0/again', 'yes');
+    });
+    c.close();
+    await h.close();
+    assert.ok(existsSync(join(sub, 'state', 'snapshot')));
+    h = await startXenstored(opts);
+    const d = h.connect();
+    for (let i = 0; i < 300; i++) {
+      if (i % 40 !== 0) assert.equal(await d.readString(`/k/${i % 40}/v${i}`), `value-${i}`);
+    }
+    assert.deepEqual(await d.directory('/k/0'), ['again']);
+    d.close();
+    await h.close();
   });
 
   it('keeps the tree and introduced domains across a restart', async () => {
