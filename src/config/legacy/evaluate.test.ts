@@ -66,6 +66,7 @@ test('anything outside the subset is one error with its line', () => {
   fails('a = b\n', 1, /name `b' is not defined/);
   fails('a = "x" + 1\n', 1, /unsupported operand types for \+: str and int/);
   fails('import re\na = re.search("(a+)+b", "aaaa")\n', 2, /nested repetition/);
+  fails('import re\na = re.search("(a|aa)*b", "aaaa")\n', 2, /nested repetition/);
   fails('a = "x" * 100000000\n', 1, /string too long/);
   fails('a = 1.5\n', 1, /floating-point/);
   fails('a = {"k": 1}\n', 1, /dictionaries are not supported/);

@@ -44,6 +44,7 @@ type Stmt =
 
 const MAX_STRING = 1 << 20;
 const MAX_PATTERN = 256;
+const MAX_SUBJECT = 65536;
 
 export interface LegacyResult {
   readonly settings: CfgSetting[];
@@ -644,7 +645,9 @@ class Runner {
         arity(2);
         this.constructs.add(f.v);
         const re = this.regex(strArg(args[0]), f.v === 're.match', line);
-        const m = re.exec(strArg(args[1]));
+        const subject = strArg(args[1]);
+        if (subject.length > MAX_SUBJECT) this.fail(line, 'string too long for a regular expression');
+        const m = re.exec(subject);
         return m === null ? { t: 'none' } : { t: 'match', v: m[0] };
       }
       case 'match.group':
@@ -703,8 +706,10 @@ class Runner {
   /** A Python regular expression as a bounded JavaScript one. */
   private regex(pattern: string, anchored: boolean, line: number): RegExp {
     if (pattern.length > MAX_PATTERN) this.fail(line, 'regular expression too long');
-    // Nested quantifiers can take exponential time: refuse them.
-    if (/\([^)]*[*+}][^)]*\)[*+{]/.test(pattern)) this.fail(line, `regular expression \`${pattern}' has nested repetition`);
+    // A repeated group that itself repeats or alternates can take exponential time: refuse it.
+    if (/\((?:[^()\\]|\\.)*[*+}|](?:[^()\\]|\\.)*\)[*+{]/.test(pattern)) {
+      this.fail(line, `regular expression \`${pattern}' has nested repetition`);
+    }
     const js = pattern.replace(/\(\?P</g, '(?<').replace(/\(\?P=(\w+)\)/g, '\\k<$1>');
     try {
       return new RegExp(anchored ? `^(?:${js})` : js);
