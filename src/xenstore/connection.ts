@@ -5,7 +5,7 @@
  * Output ordering and durability: every message for a connection (reply or watch event) is held
  * back while a journal frame queued before it is not yet durable, and released in order once it
  * is; so no client ever sees the effect of a change before that change is on disk. An
- * unprivileged connection stops being read while more than its `outstanding` quota of messages
+ * unprivileged connection stops being read while its `outstanding` quota of messages or more
  * are held, or while the peer is not reading (socket backpressure); a connection whose unread
  * output passes OUTPUT_LIMIT is dropped.
  */
