@@ -7,17 +7,26 @@ import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
 import { ConsoleHub } from '../console/index.js';
-import { DomainManager, processAlive } from '../domain/index.js';
+import { DomainEvents, DomainManager, processAlive } from '../domain/index.js';
 import type { DomainDriver } from '../domain/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
 import type { RouteHandler } from './http.js';
 import { serveApi } from './http.js';
 
+/** What a driver gets to work with: built once xenstored and the consoles exist. */
+export interface DriverContext {
+  readonly paths: Dom0Paths;
+  readonly xenstored: XenstoredHandle;
+  /** Where a domain's console output goes (`consoles.get(domid)` once the domain exists). */
+  readonly consoles: ConsoleHub;
+  readonly log: (line: string) => void;
+}
+
 export interface Dom0dOptions {
   readonly env: NodeJS.ProcessEnv;
-  /** The machine layer; dom0d uses `ProcessOnlyDriver` until QEMU is wired in. */
-  readonly driver?: DomainDriver;
+  /** Builds the machine layer; dom0d uses `ProcessOnlyDriver` until QEMU is wired in. */
+  readonly driver?: (ctx: DriverContext) => DomainDriver;
   /** Diagnostic lines (stderr, i.e. `LOG_DIR/dom0d.log` when started by xl). */
   readonly log?: (line: string) => void;
 }
@@ -27,6 +36,7 @@ export interface Dom0d {
   readonly paths: Dom0Paths;
   readonly manager: DomainManager;
   readonly xenstored: XenstoredHandle;
+  readonly consoles: ConsoleHub;
   readonly api: ToolstackService;
   /** Stops serving, lets running jobs finish, flushes state, removes the socket and pid file. */
   stop(): Promise<void>;
@@ -34,9 +44,10 @@ export interface Dom0d {
 
 /**
  * Starts dom0d for the directories `env` names. Order: take `RUN_DIR/dom0d.pid` (the
- * single-instance lock: another live dom0d there is DAEMON_RUNNING), load and re-adopt every
- * persisted domain, start xenstored on `RUN_DIR/xenstored/socket`, and only then serve the API
- * on `RUN_DIR/api.sock` — so a client that gets an answer sees every domain.
+ * single-instance lock: another live dom0d there is DAEMON_RUNNING), start xenstored on
+ * `RUN_DIR/xenstored/socket`, load and re-adopt every persisted domain through the driver, and
+ * only then serve the API on `RUN_DIR/api.sock`, so a client that gets an answer sees every
+ * domain.
  */
 export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`));
@@ -49,28 +60,31 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
   let xenstored: XenstoredHandle | undefined;
   let server: Server | undefined;
   try {
+    const xs = await startXenstored({ socketPath: paths.xenstoredSocket, stateDir: `${paths.stateDir}/xenstore`, log });
+    xenstored = xs;
+    const events = new DomainEvents((e) => log(`domain event listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+    const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`) });
+    consoles.follow(events);
     const warnings: string[] = [];
     const manager = await DomainManager.open({
       domainsDir: paths.domainsDir,
+      events,
       warnings,
-      ...(options.driver === undefined ? {} : { driver: options.driver }),
+      ...(options.driver === undefined ? {} : { driver: options.driver({ paths, xenstored: xs, consoles, log }) }),
     });
     for (const w of warnings) log(w);
-    const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`) });
-    consoles.follow(manager.events);
     const report = await manager.adoptAll();
     log(`re-adopted ${report.adopted} domain(s); ${report.crashed} found dead, ${report.removed} half-done removed`);
-    xenstored = await startXenstored({ socketPath: paths.xenstoredSocket, stateDir: `${paths.stateDir}/xenstore`, log });
     const api = new ToolstackService(manager, { paths, startedAt: Date.now() });
     server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log);
     log(`serving ${paths.apiSocket}`);
     const srv = server;
-    const xs = xenstored;
     let stopping: Promise<void> | undefined;
     return {
       paths,
       manager,
       xenstored: xs,
+      consoles,
       api,
       stop: () => (stopping ??= (async () => {
         await new Promise<void>((resolve) => srv.close(() => resolve()));
