@@ -3,7 +3,8 @@
  * several keys. Spec strings with their own grammar are parsed by `../spec/`; what xl does
  * inline in `parse_config_data` (devids, defaults between keys, small strtok specs) is here.
  */
-import { ToolstackError } from '../../common/index.js';
+import { isToolstackError, ToolstackError } from '../../common/index.js';
+import { cfgValueList } from '../cfg/access.js';
 import { parseChannelSpec } from '../spec/channel.js';
 import { parseCpuList } from '../spec/cpulist.js';
 import { parseDiskSpec } from '../spec/disk.js';
@@ -75,9 +76,8 @@ export function rdm(ctx: ResolveContext): void {
   try {
     r = parseRdm(s);
   } catch (e) {
-    if (!(e instanceof ToolstackError)) throw e;
-    for (const l of e.lines ?? []) ctx.r.warn(l);
-    return;
+    if (isToolstackError(e, 'SPEC_PCI')) return;
+    throw e;
   }
   if (r.policy !== 'invalid') return;
   if (ctx.type === 'hvm') ((ctx.config.b_info.u ??= {}).hvm ??= {}).rdm = { strategy: r.strategy };
@@ -89,7 +89,19 @@ export function pci(ctx: ResolveContext): void {
   if (list === undefined) return;
   // xl copies b_info.u.hvm.rdm.policy: unset on HVM; on PV/PVH that union memory reads as 0, strict.
   const rdmPolicy = ctx.type === 'hvm' ? 'invalid' : 'strict';
-  ctx.config.pcidevs = list.map((spec) => parsePciSpec(spec, { ...ctx.pciDefaults, rdm_policy: rdmPolicy }));
+  ctx.config.pcidevs = list.map((spec) => {
+    try {
+      return parsePciSpec(spec, { ...ctx.pciDefaults, rdm_policy: rdmPolicy });
+    } catch (e) {
+      if (!isToolstackError(e, 'SPEC_PCI')) throw e;
+      // xl's own last line names the purpose; it exits with -ERROR_INVAL.
+      throw new ToolstackError(e.code, e.message, {
+        lines: [...(e.lines ?? []).slice(0, -1), `unable to parse PCI_SPEC_STRING \`${spec}' for passthrough`],
+        exitCode: 6,
+        ...(e.hint === undefined ? {} : { hint: e.hint }),
+      });
+    }
+  });
   if (list.length > 0 && ctx.type === 'pv') ((ctx.config.b_info.u ??= {}).pv ??= {}).e820_host = true;
 }
 
@@ -258,8 +270,9 @@ export function vsnds(ctx: ResolveContext): void {
   if (l === undefined) return;
   const cards: VsndDevice[] = [];
   for (const card of l.items) {
-    if (card.kind !== 'list') throw cfgError(ctx, 'vsnd', ['Failed to get vsnd card list: Invalid argument'], { hint: 'vsnd is a list of lists: vsnd = [["card, ...", "pcm, ..."]]' });
-    cards.push(parseVsndCard(CfgReader.items(card), cards.length));
+    const items = cfgValueList(ctx.r.doc, card, { warnings: ctx.r.warnings });
+    if (items === undefined) throw cfgError(ctx, 'vsnd', ['Failed to get vsnd card list: Invalid argument'], { hint: 'vsnd is a list of lists: vsnd = [["card, ...", "pcm, ..."]]' });
+    cards.push(parseVsndCard(CfgReader.items(items), cards.length));
   }
   ctx.config.vsnds = cards;
 }

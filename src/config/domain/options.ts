@@ -128,7 +128,7 @@ function numberOrName(
 }
 
 function stringList(ctx: ResolveContext, key: string, path: string): void {
-  const l = ctx.r.list(key, true);
+  const l = ctx.r.list(key);
   if (l !== undefined) {
     setField(ctx, path, CfgReader.items(l));
   } else if (ctx.r.setting(key) !== undefined) {
@@ -272,10 +272,10 @@ export const OPTIONS: readonly OptionSpec[] = [
         if (global !== undefined) setField(ctx, `b_info.${key}`, global);
         return;
       }
-      const line = `${ctx.r.doc.source}:${ctx.r.line(key) ?? 0}`;
-      if (v.kind === 'invalid') throw cfgError(ctx, key, [`${line}: warning: parameter \`${key}' is not a valid number`], { hint: 'a number from 0 to 2147483647' });
-      if (v.value < 0) throw cfgError(ctx, key, [`${line}: warning: value \`${v.value}' is smaller than minimum bound '0'`]);
-      if (v.value > 2147483647) throw cfgError(ctx, key, [`${line}: warning: value \`${v.value}' is bigger than maximum bound '2147483647'`]);
+      // xl reads it with dont_warn set: a bad value exits 1 without a word (the hint says why).
+      if (v.kind === 'invalid' || v.value < 0 || v.value > 2147483647) {
+        throw cfgError(ctx, key, [], { hint: 'a number from 0 to 2147483647' });
+      }
       setField(ctx, `b_info.${key}`, v.value);
     },
   })),
@@ -479,7 +479,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: 'vif2', value: 'list', ignoredWarning: ['WARNING: vif2: netchannel2 is deprecated and not supported by xl'],
     apply(ctx: ResolveContext): void {
-      if (ctx.r.list('vif2', true) !== undefined) ctx.r.warn('WARNING: vif2: netchannel2 is deprecated and not supported by xl');
+      if (ctx.r.list('vif2') !== undefined) ctx.r.warn('WARNING: vif2: netchannel2 is deprecated and not supported by xl');
     },
   },
   { key: 'vfb', value: 'list', field: 'vfbs', apply: dev.vfbs },
@@ -514,10 +514,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'device_model_stubdomain_override', value: 'boolean', field: 'b_info.device_model_stubdomain' },
   { key: 'device_model_stubdomain_seclabel', value: 'string', field: 'b_info.device_model_ssid_label' },
   { key: 'device_model_user', value: 'string', field: 'b_info.device_model_user' },
-  { key: 'stubdomain_kernel', value: 'string', applies: HVM, field: 'b_info.stubdomain_kernel' },
-  { key: 'stubdomain_ramdisk', value: 'string', applies: HVM, field: 'b_info.stubdomain_ramdisk' },
-  { key: 'stubdomain_cmdline', value: 'string', applies: HVM, field: 'b_info.stubdomain_cmdline' },
-  { key: 'stubdomain_memory', value: 'number', applies: HVM, field: 'b_info.stubdomain_memkb', scale: 1024 },
+  { key: 'stubdomain_kernel', value: 'string', field: 'b_info.stubdomain_kernel' },
+  { key: 'stubdomain_ramdisk', value: 'string', field: 'b_info.stubdomain_ramdisk' },
+  { key: 'stubdomain_cmdline', value: 'string', field: 'b_info.stubdomain_cmdline' },
+  { key: 'stubdomain_memory', value: 'number', field: 'b_info.stubdomain_memkb', scale: 1024 },
   { key: 'device_model_args', value: 'list', field: 'b_info.extra', apply: (ctx: ResolveContext): void => stringList(ctx, 'device_model_args', 'b_info.extra') },
   { key: 'device_model_args_pv', value: 'list', field: 'b_info.extra_pv', apply: (ctx: ResolveContext): void => stringList(ctx, 'device_model_args_pv', 'b_info.extra_pv') },
   { key: 'device_model_args_hvm', value: 'list', field: 'b_info.extra_hvm', apply: (ctx: ResolveContext): void => stringList(ctx, 'device_model_args_hvm', 'b_info.extra_hvm') },
@@ -635,7 +635,13 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   { key: 'vkb', value: 'list', field: 'vkbs', apply: dev.vkbs },
-  { key: 'vmtrace_buf_kb', value: 'number', field: 'b_info.vmtrace_buf_kb' },
+  {
+    key: 'vmtrace_buf_kb', value: 'number', field: 'b_info.vmtrace_buf_kb',
+    apply(ctx: ResolveContext): void {
+      const l = ctx.r.long('vmtrace_buf_kb', true);
+      if (l !== undefined && l !== 0) ctx.config.b_info.vmtrace_buf_kb = l;
+    },
+  },
   { key: 'vpmu', value: 'boolean', field: 'b_info.vpmu' },
   {
     key: 'msr_relaxed', value: 'boolean', field: 'b_info.arch_x86.msr_relaxed',
