@@ -81,7 +81,14 @@ function decodeResponse(text: string): unknown {
     });
   }
   const status = Number(m[1]);
-  const json: unknown = JSON.parse(text.slice(split + 4));
+  let json: unknown;
+  try {
+    json = JSON.parse(text.slice(split + 4));
+  } catch {
+    throw new ToolstackError('DAEMON_UNAVAILABLE', `dom0d sent a reply that is not JSON (HTTP ${status})`, {
+      hint: 'dom0d may have crashed mid-reply: see its log (LOG_DIR/dom0d.log)',
+    });
+  }
   if (status === 200) return json;
   const err = (json as { error?: Record<string, unknown> } | null)?.error ?? {};
   const code = typeof err.code === 'string' && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'API';
