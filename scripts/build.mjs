@@ -1,27 +1,16 @@
 // Build: every .ts under src/, test/ and bench/ is transpiled one-to-one into dist/ (tests and
 // benches import modules by path), and each executable entry is bundled into one file so that
 // `xl` starts by loading a single module (cold start is measured in bench/).
-import { readdirSync, statSync, mkdirSync, rmSync } from 'node:fs';
-import { join, dirname, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { statSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
+import { root, filesEndingWith } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
-function walk(dir, out) {
-  let entries;
-  try { entries = readdirSync(dir); } catch { return out; }
-  for (const name of entries) {
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
-}
-
-const files = ['src', 'test', 'bench'].flatMap((d) => walk(join(root, d), []));
-rmSync(join(dist, 'bin'), { recursive: true, force: true });
+const files = ['src', 'test', 'bench']
+  .flatMap((d) => filesEndingWith(join(root, d), '.ts'))
+  .filter((f) => !f.endsWith('.d.ts'));
 mkdirSync(dist, { recursive: true });
 await esbuild.build({
   entryPoints: files,
@@ -33,6 +22,9 @@ await esbuild.build({
   sourcemap: 'inline',
   logLevel: 'warning',
 });
+// Bundles are written aside and renamed into dist/bin file by file (chunks before entries), so a
+// running `xl` never loads a half-written file.
+const tmpBin = join(dist, `.bin-${process.pid}`);
 const entries = { xl: 'src/cli/bin.ts', dom0d: 'src/daemon/bin.ts' };
 await esbuild.build({
   entryPoints: Object.fromEntries(
@@ -40,7 +32,7 @@ await esbuild.build({
       .filter(([, p]) => { try { return statSync(join(root, p)).isFile(); } catch { return false; } })
       .map(([k, p]) => [k, join(root, p)]),
   ),
-  outdir: join(dist, 'bin'),
+  outdir: tmpBin,
   bundle: true,
   format: 'esm',
   platform: 'node',
@@ -50,4 +42,9 @@ await esbuild.build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
 });
+const binDir = join(dist, 'bin');
+mkdirSync(join(binDir, 'chunks'), { recursive: true });
+const built = filesEndingWith(tmpBin, '.js').sort((a, b) => Number(b.includes('/chunks/')) - Number(a.includes('/chunks/')));
+for (const f of built) renameSync(f, join(binDir, relative(tmpBin, f)));
+rmSync(tmpBin, { recursive: true, force: true });
 console.error(`build: ${files.length} files -> ${relative(process.cwd(), dist) || '.'}`);
