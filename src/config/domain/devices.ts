@@ -22,6 +22,8 @@ import { parsePvcallsSpec, parseVtpmSpec } from '../spec/vtpm.js';
 import { cfgError } from './context.js';
 import type { ResolveContext } from './context.js';
 import { SMBIOS_TYPES } from './idl.js';
+import { parseCpuidFlag, parseCpuidXend } from './cpuid.js';
+import type { CpuidPolicy } from './cpuid.js';
 import { CfgReader } from './reader.js';
 
 type Cfg = ResolveContext['config'];
@@ -323,9 +325,38 @@ export function usbdevs(ctx: ResolveContext): void {
   if (list !== undefined) ctx.config.usbdevs = list.map((spec) => parseUsbdevSpec(spec));
 }
 
+const XEND_ERRORS = ['', 'illegal leaf number', 'illegal subleaf number', 'missing colon', 'invalid register name (must be e[abcd]x)', 'policy string must be exactly 32 characters long'];
+const FLAG_ERRORS = ['', 'missing "=" in key=value', 'unknown CPUID flag name', 'illegal CPUID value (must be: [0|1|x|k|s])'];
+
+/** `cpuid=`: a list of xend-style lines, or `"host,flag=value,..."`; bad items are reported and skipped. */
 export function cpuid(ctx: ResolveContext): void {
-  if (ctx.r.setting('cpuid') === undefined) return;
-  throw cfgError(ctx, 'cpuid', ['xl: cpuid is not supported by dom0 yet'], { code: 'NOT_SUPPORTED', hint: 'remove cpuid=' });
+  const p: CpuidPolicy = { cpuid: [], msr: [] };
+  const l = ctx.r.list('cpuid', true);
+  if (l !== undefined) {
+    for (const line of CfgReader.items(l)) {
+      const e = parseCpuidXend(p, line);
+      if (e === 0) continue;
+      ctx.r.warn(`while parsing CPUID line: "${line}":`);
+      ctx.r.warn(`  error #${e}: ${XEND_ERRORS[e] ?? ''}`);
+    }
+  } else {
+    const s = ctx.r.string('cpuid');
+    if (s === undefined) return;
+    const tokens = s.split(',').filter((t) => t !== '');
+    if (tokens.length === 0) return;
+    if (tokens[0] !== 'host') {
+      ctx.r.warn(`while parsing CPUID string: "${s}":`);
+      ctx.r.warn('  error: first word must be "host"');
+      return;
+    }
+    for (const t of tokens.slice(1)) {
+      const e = parseCpuidFlag(p, t);
+      if (e === 0) continue;
+      ctx.r.warn(`while parsing CPUID flag: "${t}":`);
+      ctx.r.warn(`  error #${e}: ${FLAG_ERRORS[e] ?? ''}`);
+    }
+  }
+  if (p.cpuid.length + p.msr.length > 0) ctx.config.b_info.cpuid = p;
 }
 
 /**

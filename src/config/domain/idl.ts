@@ -17,6 +17,8 @@
  */
 
 import type { ChannelDevice } from '../spec/channel.js';
+import { cpuidToJson } from './cpuid.js';
+import type { CpuidPolicy } from './cpuid.js';
 import type { DiskDevice } from '../spec/disk.js';
 import type { P9Device } from '../spec/p9.js';
 import type { PciDevice } from '../spec/pci.js';
@@ -43,6 +45,8 @@ export type IdlType =
   | { readonly k: 'string_list' }
   | { readonly k: 'kv_list' }
   | { readonly k: 'opaque' }
+  /** `libxl_cpuid_policy_list` (see cpuid.ts). */
+  | { readonly k: 'cpuid' }
   | { readonly k: 'array'; readonly of: IdlType }
   | { readonly k: 'struct'; readonly fields: IdlFields }
   | { readonly k: 'union'; readonly keyvar: string; readonly members: Readonly<Record<string, IdlStruct | null>> };
@@ -225,7 +229,7 @@ export const BUILD_INFO = struct({
   exec_ssid_label: f(string),
   localtime: f(defbool),
   disable_migrate: f(defbool),
-  cpuid: f(opaque),
+  cpuid: f({ k: 'cpuid' } as const),
   blkdev_start: f(string),
   vnuma_nodes: f(arrayOf(struct({
     memkb: f(memkb), distances: f(arrayOf(u32)), pnode: f(u32), vcpus: f(bitmap),
@@ -332,6 +336,7 @@ export type IdlValue<T> =
             : T extends { k: 'string_list' } ? string[]
               : T extends { k: 'kv_list' } ? Record<string, string>
                 : T extends { k: 'opaque' } ? unknown
+                  : T extends { k: 'cpuid' } ? CpuidPolicy
                   : T extends { k: 'array'; of: infer O } ? Array<IdlValue<O>>
                     : T extends { k: 'struct'; fields: infer F } ? IdlStructValue<F>
                       : T extends { k: 'union'; members: infer M } ? { -readonly [K in keyof M]?: M[K] extends null ? Record<string, never> : IdlValue<M[K]> }
@@ -361,6 +366,7 @@ function isDefault(t: IdlType, v: unknown): boolean {
     case 'bitmap': case 'string_list': case 'array': return (v as unknown[]).length === 0;
     case 'bytes': return (v as number[]).every((b) => b === 0);
     case 'kv_list': return Object.keys(v as object).length === 0;
+    case 'cpuid': return (v as CpuidPolicy).cpuid.length + (v as CpuidPolicy).msr.length === 0;
     case 'uuid': return /^[0-]+$/.test(v as string);
     default: return false;
   }
@@ -377,6 +383,7 @@ function valueToJson(t: IdlType, v: unknown): LibxlJsonValue {
     case 'bitmap': case 'string_list': case 'bytes': return [...(v as Array<number | string>)];
     case 'kv_list': return { ...(v as Record<string, string>) };
     case 'opaque': return v as LibxlJsonValue;
+    case 'cpuid': return cpuidToJson(v as CpuidPolicy) as { [key: string]: LibxlJsonValue };
     case 'array': return (v as unknown[]).map((e) => valueToJson(t.of, e));
     case 'struct': return structToJson(t.fields, (v ?? {}) as Record<string, unknown>);
     case 'union': throw new Error('a keyed union is written by its struct');
