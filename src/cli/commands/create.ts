@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { resolvePaths, ToolstackError, usageError } from '../../common/index.js';
 import { domainConfigToLibxlJson, domainConfigToLibxlObject, libxlJson, loadDomainConfig, readXlConf } from '../../api/index.js';
@@ -73,6 +74,7 @@ export const createCommand = defineCommand<LibxlJsonObject>({
         extra,
         xlConf,
         hostCpus: availableParallelism(),
+        hostNumaNodes: numaNodes(),
         ignoreGlobalAffinityMasks: o.has('i'),
       });
     } catch (e) {
@@ -90,3 +92,12 @@ export const createCommand = defineCommand<LibxlJsonObject>({
   },
   render: (json) => libxlJson(json),
 });
+
+/** The host's NUMA nodes (Linux sysfs); 1 when unknown. */
+function numaNodes(): number {
+  try {
+    return Math.max(1, readdirSync('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d)).length);
+  } catch {
+    return 1;
+  }
+}

@@ -12,6 +12,8 @@ export interface ResolveOptions {
   readonly xlConf?: XlConf;
   /** Host CPUs, for CPU bitmaps (`cpus="all"`): libxl sizes them in whole bytes of this count. */
   readonly hostCpus?: number;
+  /** Host NUMA nodes (vnuma `pnode=` must be below); 1 when absent. */
+  readonly hostNumaNodes?: number;
   /** Makes the UUID of a config without `uuid=` (xl generates a random one). */
   readonly generateUuid?: () => string;
   /** `xl create -i`: do not AND xl.conf's `vm.*cpumask` into hard affinity. */

@@ -247,7 +247,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       setField(ctx, 'b_info.arch_arm.vuart', v);
     },
   },
-  { key: 'vnuma', value: 'list', applies: ['hvm', 'pvh'], field: 'b_info.vnuma_nodes', apply: dev.vnuma },
+  { key: 'vnuma', value: 'list', field: 'b_info.vnuma_nodes', apply: dev.vnuma },
   {
     key: 'maxvcpus+', value: 'number', readBy: 'maxvcpus',
     apply(ctx: ResolveContext): void {
