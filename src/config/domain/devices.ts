@@ -308,9 +308,19 @@ function u64(hex: string): number | bigint {
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
+/** `llc_colors=["N", "A-B", ...]` (Arm cache colouring): the colours, ranges expanded in order. */
 export function llcColors(ctx: ResolveContext): void {
-  if (ctx.r.setting('llc_colors') === undefined) return;
-  throw cfgError(ctx, 'llc_colors', ['xl: llc_colors is an Arm option'], { code: 'NOT_SUPPORTED', hint: 'remove llc_colors= on x86' });
+  const list = items(ctx, 'llc_colors');
+  if (list === undefined) return;
+  const colors: number[] = [];
+  for (const item of list) {
+    const m = /^\s*(\d+)(?:\s*-\s*(\d+))?\s*$/.exec(item);
+    const a = Number(m?.[1]);
+    const b = m?.[2] === undefined ? a : Number(m[2]);
+    if (m === null || b < a) throw cfgError(ctx, 'llc_colors', [`xl: Invalid LLC color range: ${item}`], { hint: 'colours look like "0", "4-7"' });
+    for (let c = a; c <= b; c++) colors.push(c);
+  }
+  ctx.config.b_info.llc_colors = colors;
 }
 
 export function disks(ctx: ResolveContext): void {
