@@ -75,15 +75,11 @@ test('missing config file: Xen\'s messages and exit statuses', async () => {
   assert.equal(two.rc, 2);
 });
 
-test('without a dry run, create fails with one clear error after checking the config', async () => {
-  const r = await xl('create', cfg);
-  assert.equal(r.rc, 1);
-  assert.equal(r.stdout, '');
-  assert.match(r.stderr, /^Parsing config from .*\nCannot create domain "guest": starting domains is not available yet\nhint: /);
-  const d = await xl('create', '-d', cfg);
-  assert.match(d.stderr, /"name": "guest"/);
+test('without a dry run, a bad config fails before any domain is made', async () => {
   const bad = await xl('create', '/dev/null', 'kernel="/k"');
-  assert.match(bad.stderr, /Domain name must be specified\./);
+  assert.equal(bad.rc, 1);
+  assert.equal(bad.stdout, '');
+  assert.match(bad.stderr, /^Parsing config from \/dev\/null\nDomain name must be specified\.\nhint: /);
 });
 
 test('help create prints Xen\'s usage and options', async () => {
