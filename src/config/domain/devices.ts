@@ -161,7 +161,9 @@ export function rdm(ctx: ResolveContext): void {
     throw e;
   }
   if (r.policy !== 'invalid') return;
-  if (ctx.type === 'hvm') ((ctx.config.b_info.u ??= {}).hvm ??= {}).rdm = { strategy: r.strategy };
+  // xl copies the whole reserve from an uninitialised local, so the policy `strategy=host` leaves
+  // is stack garbage: no enum value, which libxl writes as JSON null.
+  if (ctx.type === 'hvm') ((ctx.config.b_info.u ??= {}).hvm ??= {}).rdm = { strategy: r.strategy, policy: null as unknown as 'invalid' };
 }
 
 /** `pci=[...]`, each with the pci_* and rdm policy defaults; any pci on PV sets e820_host. */

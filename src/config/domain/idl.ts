@@ -379,7 +379,8 @@ function valueToJson(t: IdlType, v: unknown): LibxlJsonValue {
       const n = cInt(t.width, v as number | bigint);
       return n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n;
     }
-    case 'string': case 'uuid': case 'enum': return v as string;
+    case 'string': case 'uuid': return v as string;
+    case 'enum': return v as string | null;
     case 'bitmap': case 'string_list': case 'bytes': return [...(v as Array<number | string>)];
     case 'kv_list': return { ...(v as Record<string, string>) };
     case 'opaque': return v as LibxlJsonValue;
