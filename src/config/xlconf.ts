@@ -63,13 +63,16 @@ export const XL_CONF_DEFAULTS: XlConf = {
   warnings: [],
 };
 
-/** The settings of a parsed xl.conf, with xl's defaults for absent keys and its errors. */
+/**
+ * The settings of a parsed xl.conf, with xl's defaults for absent keys. Bad values warn and keep
+ * the default, as xl does, except the grant limits, which make xl exit 1 (ToolstackError).
+ */
 export function xlConfFromDoc(doc: CfgDocument): XlConf {
   const r = new CfgReader(doc);
   const fail = (line: string, key: string): never => {
-    throw new ToolstackError('CFG_VALUE', line, {
-      lines: [line],
-      hint: `${doc.source}:${r.line(key) ?? '?'}: \`${key}'`,
+    throw new ToolstackError('CFG_VALUE', line === '' ? `invalid ${key} in ${doc.source}` : line, {
+      lines: line === '' ? [] : [line],
+      hint: `${doc.source}:${r.line(key) ?? '?'}: \`${key}' must be a number from 0 to 2147483647`,
     });
   };
   let autoballoon = XL_CONF_DEFAULTS.autoballoon;
@@ -78,14 +81,13 @@ export function xlConfFromDoc(doc: CfgDocument): XlConf {
     if (ab === 'on' || ab === '1') autoballoon = 'on';
     else if (ab === 'off' || ab === '0') autoballoon = 'off';
     else if (ab === 'auto') autoballoon = 'auto';
-    else fail('invalid autoballoon option', 'autoballoon');
+    else r.warn('invalid autoballoon option');
   }
   const bounded = (key: string): number | undefined => {
     const v = r.longResult(key, true);
     if (v.kind === 'absent') return undefined;
-    if (v.kind === 'invalid') return fail(`${doc.source}:${r.line(key) ?? 0}: warning: parameter \`${key}' is not a valid number`, key);
-    if (v.value < 0) return fail(`${doc.source}:${r.line(key) ?? 0}: warning: value \`${v.value}' is smaller than minimum bound '0'`, key);
-    if (v.value > 2147483647) return fail(`${doc.source}:${r.line(key) ?? 0}: warning: value \`${v.value}' is bigger than maximum bound '2147483647'`, key);
+    // xl reads these with dont_warn set and exits 1 on a bad value, without a word.
+    if (v.kind === 'invalid' || v.value < 0 || v.value > 2147483647) return fail('', key);
     return v.value;
   };
   let vifScript = r.string('vifscript');
@@ -98,13 +100,13 @@ export function xlConfFromDoc(doc: CfgDocument): XlConf {
   const of = r.string('output_format');
   if (of !== undefined) {
     if (of === 'json' || of === 'sxp') outputFormat = of;
-    else fail(`invalid default output format "${of}"`, 'output_format');
+    else r.warn(`invalid default output format "${of}"`);
   }
   let domidPolicy = XL_CONF_DEFAULTS.domidPolicy;
   const dp = r.string('domid_policy');
   if (dp !== undefined) {
     if (dp === 'xen' || dp === 'random') domidPolicy = dp;
-    else fail(`invalid domid_policy option`, 'domid_policy');
+    else r.warn('invalid domid_policy option');
   }
   return {
     autoballoon,

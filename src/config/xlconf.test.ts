@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isToolstackError } from '../common/index.js';
+import { parseCfg } from './cfg/parser.js';
+import { readXlConf, XL_CONF_DEFAULTS, xlConfFromDoc } from './xlconf.js';
+
+const conf = (text: string) => xlConfFromDoc(parseCfg(text, { source: 'xl.conf' }));
+
+test('a missing xl.conf means xl\'s defaults, silently', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-xlconf-'));
+  try {
+    assert.equal(readXlConf(join(dir, 'none')), XL_CONF_DEFAULTS);
+    writeFileSync(join(dir, 'xl.conf'), 'vif.default.bridge = "br1"\n');
+    assert.equal(readXlConf(dir).vifDefaultBridge, 'br1');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('legacy vifscript/defaultbridge warn and still apply; vif.default.* win', () => {
+  const c = conf('vifscript = "vif-nat"\ndefaultbridge = "br7"\nvif.default.bridge = "br8"\n');
+  assert.equal(c.vifDefaultScript, 'vif-nat');
+  assert.equal(c.vifDefaultBridge, 'br8');
+  assert.deepEqual(c.warnings, [
+    'the global config option vifscript is deprecated, please switch to vif.default.script',
+    'the global config option defaultbridge is deprecated, please switch to vif.default.bridge',
+  ]);
+});
+
+test('bad values warn and keep the default, as xl does', () => {
+  const c = conf('autoballoon = "maybe"\noutput_format = "xml"\ndomid_policy = "odd"\nclaim_mode = 0\n');
+  assert.equal(c.autoballoon, 'auto');
+  assert.equal(c.outputFormat, 'json');
+  assert.equal(c.domidPolicy, 'xen');
+  assert.equal(c.claimMode, false);
+  assert.deepEqual(c.warnings, ['invalid autoballoon option', 'invalid default output format "xml"', 'invalid domid_policy option']);
+});
+
+test('a bad grant limit makes xl exit 1 without a message of its own', () => {
+  assert.throws(() => conf('max_grant_frames = "lots"\n'), (e: unknown) => {
+    assert.ok(isToolstackError(e, 'CFG_VALUE'));
+    assert.deepEqual(e.lines, []);
+    assert.match(e.hint ?? '', /max_grant_frames/);
+    return true;
+  });
+  assert.equal(conf('max_grant_frames = 64\n').maxGrantFrames, 64);
+});
