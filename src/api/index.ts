@@ -21,6 +21,7 @@ export type {
   DaemonInfo,
   DestroyDomainRequest,
   DomainConfigEntry,
+  DomainLaunch,
   DomainIdentity,
   DomainInfo,
   DomainRef,

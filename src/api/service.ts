@@ -2,7 +2,7 @@ import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { LibxlJsonObject, LibxlJsonValue } from '../config/index.js';
 import { DOM0_NAME, readHostStats, xenFlags } from '../domain/index.js';
-import type { DomainManager, DomainRecord, NewDomain } from '../domain/index.js';
+import type { DomainLaunch, DomainManager, DomainRecord, NewDomain } from '../domain/index.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
   ConsoleAttachment,
@@ -35,11 +35,18 @@ export class ToolstackService implements ToolstackApi {
   readonly #manager: DomainManager;
   readonly #paths: Dom0Paths;
   readonly #startedAt: number;
+  readonly #accel: (() => Promise<NonNullable<HostInfo['accel']>>) | undefined;
 
-  constructor(manager: DomainManager, options: { readonly paths: Dom0Paths; readonly startedAt: number }) {
+  constructor(manager: DomainManager, options: {
+    readonly paths: Dom0Paths;
+    readonly startedAt: number;
+    /** The accelerator choice, when the machine layer runs QEMU. */
+    readonly accel?: () => Promise<NonNullable<HostInfo['accel']>>;
+  }) {
     this.#manager = manager;
     this.#paths = options.paths;
     this.#startedAt = options.startedAt;
+    this.#accel = options.accel;
   }
 
   async daemonInfo(): Promise<DaemonInfo> {
@@ -48,7 +55,11 @@ export class ToolstackService implements ToolstackApi {
 
   async hostInfo(): Promise<HostInfo> {
     const h = readHostStats();
-    return { memKiB: h.memKiB, cpus: h.cpus, cpuTimeNs: h.cpuTimeNs, uptimeSec: h.uptimeSec };
+    const a = await this.#accel?.().catch(() => undefined);
+    return {
+      memKiB: h.memKiB, cpus: h.cpus, cpuTimeNs: h.cpuTimeNs, uptimeSec: h.uptimeSec,
+      ...(a === undefined ? {} : { accel: { accel: a.accel, source: a.source, reason: a.reason } }),
+    };
   }
 
   async listDomains(): Promise<DomainInfo[]> {
@@ -204,7 +215,20 @@ function newDomainOf(req: CreateDomainRequest | undefined): NewDomain {
   const num = (v: LibxlJsonValue | undefined): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
   const memKiB = num(bInfo.target_memkb) ?? num(bInfo.max_memkb) ?? 0;
   const vcpus = Array.isArray(bInfo.avail_vcpus) ? bInfo.avail_vcpus.length : num(bInfo.max_vcpus) ?? 1;
-  return { name, config, memKiB, vcpus, ...(uuid === undefined ? {} : { uuid }) };
+  const launch = launchOf(req?.launch);
+  return { name, config, memKiB, vcpus, ...(uuid === undefined ? {} : { uuid }), ...(launch === undefined ? {} : { launch }) };
+}
+
+/** Checks the shape of a create request's `launch` (untrusted JSON). */
+function launchOf(v: unknown): DomainLaunch | undefined {
+  if (v === undefined) return undefined;
+  const l = v as Partial<Record<keyof DomainLaunch, unknown>>;
+  const doc = l.doc as Partial<Record<string, unknown>> | undefined;
+  if (typeof v !== 'object' || v === null || typeof l.cwd !== 'string' || typeof doc !== 'object' || doc === null ||
+    typeof doc.source !== 'string' || !Array.isArray(doc.settings)) {
+    throw badRequest("'launch' must be {doc: {source, settings, warnings}, cwd}");
+  }
+  return v as DomainLaunch;
 }
 
 function isObject(v: unknown): v is LibxlJsonObject {

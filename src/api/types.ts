@@ -1,8 +1,8 @@
 import type { Dom0Paths } from '../common/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
-import type { DomainState, ShutdownReason, XenStateFlags } from '../domain/index.js';
+import type { DomainLaunch, DomainState, ShutdownReason, XenStateFlags } from '../domain/index.js';
 
-export type { DomainState, ShutdownReason, XenStateFlags } from '../domain/index.js';
+export type { DomainLaunch, DomainState, ShutdownReason, XenStateFlags } from '../domain/index.js';
 
 /**
  * Names a domain as xl's `find_domain` does: all decimal digits is a domid, anything else an
@@ -44,6 +44,8 @@ export interface HostInfo {
   readonly cpus: number;
   readonly cpuTimeNs: number;
   readonly uptimeSec: number;
+  /** The accelerator new domains get (xl.conf `accel=`, probed once), when dom0d runs QEMU. */
+  readonly accel?: { readonly accel: 'kvm' | 'tcg'; readonly source: string; readonly reason: string };
 }
 
 /** Who is answering: the dom0d process and the directories it serves. */
@@ -59,11 +61,16 @@ export interface DomainRefRequest {
   readonly ref: DomainRef;
 }
 
-/** Create a domain from a resolved config (`libxl_domain_config` JSON, as `xl -N create` prints). */
+/**
+ * Create a domain from a resolved config (`libxl_domain_config` JSON, as `xl -N create` prints).
+ * `launch` is what dom0d builds (and rebuilds at each restart) the machine from: the parsed
+ * xl.cfg and the directory relative paths are taken against. Without it the domain has no machine.
+ */
 export interface CreateDomainRequest {
   readonly config: LibxlJsonObject;
   /** Leave it paused after creation (`xl create -p`). */
   readonly paused?: boolean;
+  readonly launch?: DomainLaunch;
 }
 
 export interface DestroyDomainRequest extends DomainRefRequest {

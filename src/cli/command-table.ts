@@ -8,6 +8,12 @@ import { listCommand } from './commands/list.js';
 import { domidCommand } from './commands/domid.js';
 import { domnameCommand } from './commands/domname.js';
 import { uptimeCommand } from './commands/uptime.js';
+import { destroyCommand } from './commands/destroy.js';
+import { shutdownCommand } from './commands/shutdown.js';
+import { rebootCommand } from './commands/reboot.js';
+import { pauseCommand } from './commands/pause.js';
+import { unpauseCommand } from './commands/unpause.js';
+import { renameCommand } from './commands/rename.js';
 
 /**
  * Every `xl` subcommand, in the order `xl help` lists them (Xen's cmdtable order, then ours).
@@ -16,6 +22,12 @@ import { uptimeCommand } from './commands/uptime.js';
 const COMMANDS: readonly CommandDefinition[] = [
   createCommand,
   listCommand,
+  destroyCommand,
+  shutdownCommand,
+  rebootCommand,
+  pauseCommand,
+  unpauseCommand,
+  renameCommand,
   helpCommand,
   domidCommand,
   domnameCommand,

@@ -35,6 +35,7 @@ export const ERROR_CODES = {
   // daemon / domains (dom0d)
   DAEMON_RUNNING: 'Another dom0d already serves this run directory',
   NOT_SUPPORTED: 'The operation is not available on this host or for this domain (yet)',
+  GUEST_FILE: 'A kernel, ramdisk or disk file the config names is missing or unreadable',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

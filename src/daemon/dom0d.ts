@@ -7,8 +7,8 @@ import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
 import { ConsoleHub } from '../console/index.js';
-import { DomainEvents, DomainManager, processAlive } from '../domain/index.js';
-import type { DomainDriver } from '../domain/index.js';
+import { DomainEvents, DomainManager, processAlive, QemuDriver } from '../domain/index.js';
+import type { DomainDriver, DomainRecord } from '../domain/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
 import type { RouteHandler } from './http.js';
@@ -25,8 +25,13 @@ export interface DriverContext {
 
 export interface Dom0dOptions {
   readonly env: NodeJS.ProcessEnv;
-  /** Builds the machine layer; dom0d uses `ProcessOnlyDriver` until QEMU is wired in. */
+  /** Builds the machine layer (default: `QemuDriver`, one detached QEMU per domain). */
   readonly driver?: (ctx: DriverContext) => DomainDriver;
+  /**
+   * Awaited after a domain's machine has started with its vCPUs stopped and before it first runs
+   * (see `DomainManagerOptions.beforeUnpause`): where the console layer attaches.
+   */
+  readonly beforeUnpause?: (record: DomainRecord, ctx: DriverContext) => Promise<void>;
   /** Diagnostic lines (stderr, i.e. `LOG_DIR/dom0d.log` when started by xl). */
   readonly log?: (line: string) => void;
 }
@@ -66,16 +71,33 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`) });
     consoles.follow(events);
     const warnings: string[] = [];
+    const ctx: DriverContext = { paths, xenstored: xs, consoles, log };
+    const driver = options.driver?.(ctx) ?? new QemuDriver({ paths, xenstored: xs, log });
+    if (driver instanceof QemuDriver) {
+      // Probe QEMU and the accelerator now (cached on disk) rather than in the first create.
+      driver.accel().then((a) => log(`accelerator: ${a.accel} (${a.reason})`), (e: unknown) => log(`accelerator: ${e instanceof Error ? e.message : String(e)}`));
+      driver.capabilities().catch((e: unknown) => log(`QEMU capabilities: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    const beforeUnpause = options.beforeUnpause;
+    const restartDelay = Number.parseInt(options.env.DOM0_RESTART_DELAY_MS ?? '', 10);
     const manager = await DomainManager.open({
       domainsDir: paths.domainsDir,
       events,
       warnings,
-      ...(options.driver === undefined ? {} : { driver: options.driver({ paths, xenstored: xs, consoles, log }) }),
+      driver,
+      dumpDir: `${paths.stateDir}/dump`,
+      log,
+      ...(Number.isInteger(restartDelay) && restartDelay >= 0 ? { restartDelayMs: restartDelay } : {}),
+      ...(beforeUnpause === undefined ? {} : { beforeUnpause: (rec: DomainRecord) => beforeUnpause(rec, ctx) }),
     });
     for (const w of warnings) log(w);
     const report = await manager.adoptAll();
     log(`re-adopted ${report.adopted} domain(s); ${report.crashed} found dead, ${report.removed} half-done removed`);
-    const api = new ToolstackService(manager, { paths, startedAt: Date.now() });
+    const api = new ToolstackService(manager, {
+      paths,
+      startedAt: Date.now(),
+      ...(driver instanceof QemuDriver ? { accel: () => driver.accel() } : {}),
+    });
     server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log);
     log(`serving ${paths.apiSocket}`);
     const srv = server;
@@ -88,6 +110,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       api,
       stop: () => (stopping ??= (async () => {
         await new Promise<void>((resolve) => srv.close(() => resolve()));
+        manager.cancelPendingRestarts();
         await manager.jobs.idle();
         await manager.registry.flush();
         await consoles.closeAll();

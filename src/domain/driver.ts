@@ -1,6 +1,13 @@
 import { ToolstackError } from '../common/index.js';
 import { processAlive, processCpuTimeNs } from './host.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
+import type { ShutdownReason } from './state.js';
+
+/**
+ * How a driver reports a guest that stopped by itself (powered off, rebooted, crashed, watchdog,
+ * or its machine died). It only queues work for the domain; it never acts in the caller.
+ */
+export type MachineEventSink = (domid: number, reason: ShutdownReason) => void;
 
 /**
  * The machine behind a domain (one QEMU process). `DomainManager` calls a driver only inside the
@@ -31,6 +38,14 @@ export interface DomainDriver {
   adopt(record: DomainRecord): Promise<'alive' | 'gone'>;
   /** CPU time the domain has used so far, ns (0 when unknown). */
   cpuTimeNs(record: DomainRecord): Promise<number>;
+  /** Called once by `DomainManager`: where the driver reports guests that stopped by themselves. */
+  setMachineEventSink?(sink: MachineEventSink): void;
+  /** The guest has stopped and the domain is now `shutdown` (Xen fires `@releaseDomain`). */
+  stopped?(record: DomainRecord): Promise<void>;
+  /** Writes the guest's memory to `file` as an ELF core (the `coredump-*` actions). */
+  coreDump?(record: DomainRecord, file: string): Promise<void>;
+  /** The domain's name or uuid changed (rename, rename-restart): what the driver published follows. */
+  renamed?(record: DomainRecord, previous: DomainRecord): Promise<void>;
 }
 
 /**

@@ -1,12 +1,14 @@
+import { mkdir } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import type { DomainDriver } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainEvents } from './events.js';
 import { DomainJobQueue } from './jobs.js';
+import { policyAction, policyActionName, preservedName } from './policy.js';
 import type { DomainRecord, NewDomain } from './record.js';
 import { DomainRegistry } from './registry.js';
-import { assertActionAllowed } from './state.js';
-import type { DomainAction } from './state.js';
+import { assertActionAllowed, SHUTDOWN_REASONS } from './state.js';
+import type { DomainAction, DomainState, ShutdownReason } from './state.js';
 
 export interface DomainManagerOptions {
   /** `STATE_DIR/domains`. */
@@ -16,7 +18,21 @@ export interface DomainManagerOptions {
   readonly events?: DomainEvents;
   /** Receives one line per unreadable record found at start-up. */
   readonly warnings?: string[];
+  /**
+   * Awaited once a new machine has started (vCPUs stopped) and before it first runs, also for
+   * `create -p`: the console layer attaches here so that no early console byte is lost.
+   */
+  readonly beforeUnpause?: (record: DomainRecord) => Promise<void>;
+  /** The pause before a restart re-creates the domain (xl's `sleep(2)`; default 2000 ms). */
+  readonly restartDelayMs?: number;
+  /** Where the `coredump-*` actions write `<name>` (Xen: /var/lib/xen/dump); unset: no dumps. */
+  readonly dumpDir?: string;
+  /** The monitor's log lines (xl's `xl-<name>.log` equivalents). */
+  readonly log?: (line: string) => void;
 }
+
+/** States in which a guest may stop by itself (what the machine-event sink acts on). */
+const LIVE_STATES: readonly DomainState[] = ['running', 'paused', 'shutting-down'];
 
 /** What start-up re-adoption found. */
 export interface AdoptReport {
@@ -41,11 +57,17 @@ export class DomainManager {
   readonly events: DomainEvents;
   readonly jobs = new DomainJobQueue();
   readonly driver: DomainDriver;
+  readonly #options: DomainManagerOptions;
+  readonly #log: (line: string) => void;
+  readonly #restarts = new Set<NodeJS.Timeout>();
 
-  private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver) {
+  private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver, options: DomainManagerOptions) {
     this.registry = registry;
     this.events = events;
     this.driver = driver;
+    this.#options = options;
+    this.#log = options.log ?? (() => undefined);
+    driver.setMachineEventSink?.((domid, reason) => this.#onStopped(domid, reason));
   }
 
   static async open(options: DomainManagerOptions): Promise<DomainManager> {
@@ -54,7 +76,7 @@ export class DomainManager {
       events,
       ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
     });
-    return new DomainManager(registry, events, options.driver ?? new ProcessOnlyDriver());
+    return new DomainManager(registry, events, options.driver ?? new ProcessOnlyDriver(), options);
   }
 
   /**
@@ -89,7 +111,7 @@ export class DomainManager {
       }
       const alive = await this.driver.adopt(rec);
       if (alive === 'gone' && rec.state !== 'shutdown') {
-        await this.registry.transition(rec.domid, 'shutdown', { shutdownReason: 'crash', qemuPid: null });
+        await this.#stopped(rec, 'crash', { qemuPid: null });
         crashed++;
       } else {
         adopted++;
@@ -106,17 +128,18 @@ export class DomainManager {
   async create(init: NewDomain, options: { readonly paused?: boolean } = {}): Promise<DomainRecord> {
     const rec = await this.registry.reserve(init);
     return this.jobs.run(rec.domid, 'create', async () => {
-      let started: DomainRecord;
       try {
         const patch = await this.driver.start(rec);
-        started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
+        const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
+        await this.#options.beforeUnpause?.(started);
+        if (options.paused === true) return started;
+        await this.driver.unpause(started);
+        return await this.registry.transition(rec.domid, 'running');
       } catch (e: unknown) {
-        await this.#finishDestroy(this.registry.get(rec.domid) ?? rec);
+        const now = this.registry.get(rec.domid);
+        if (now !== undefined) await this.#finishDestroy(now);
         throw e;
       }
-      if (options.paused === true) return started;
-      await this.driver.unpause(started);
-      return this.registry.transition(rec.domid, 'running');
     });
   }
 
@@ -164,7 +187,89 @@ export class DomainManager {
   }
 
   rename(domid: number, name: string): Promise<DomainRecord> {
-    return this.#job(domid, 'rename', () => this.registry.rename(domid, name));
+    return this.#job(domid, 'rename', async (old) => {
+      const rec = await this.registry.rename(domid, name);
+      await this.driver.renamed?.(rec, old);
+      return rec;
+    });
+  }
+
+  /** Cancels restarts waiting for their delay (dom0d stopping). */
+  cancelPendingRestarts(): void {
+    for (const t of this.#restarts) clearTimeout(t);
+    this.#restarts.clear();
+  }
+
+  /** The driver's report that a guest stopped by itself: queued as the domain's next job. */
+  #onStopped(domid: number, reason: ShutdownReason): void {
+    this.jobs.run(domid, 'stopped', async () => {
+      const rec = this.registry.get(domid);
+      if (rec === undefined || !LIVE_STATES.includes(rec.state)) return;
+      await this.#stopped(rec, reason);
+    }).catch((e: unknown) => this.#log(`domain ${domid}: handling ${reason} failed: ${errorText(e)}`));
+  }
+
+  /**
+   * xl's monitor (`handle_domain_death`): the domain becomes `shutdown` with `reason`, then its
+   * on_* action runs (none with `create -e`). Runs inside the domain's job.
+   */
+  async #stopped(rec: DomainRecord, reason: ShutdownReason, patch: { readonly qemuPid?: null } = {}): Promise<void> {
+    const shut = await this.registry.transition(rec.domid, 'shutdown', { shutdownReason: reason, ...patch });
+    await this.driver.stopped?.(shut);
+    const code = SHUTDOWN_REASONS.indexOf(reason);
+    this.#log(`Domain ${shut.domid} has shut down, reason code ${code} 0x${code.toString(16)}`);
+    // No monitor for `create -e`, nor for a record without a machine (nothing to restart).
+    if (shut.launch === undefined || shut.launch.noMonitor === true) return;
+    const action = policyAction(shut.config, reason);
+    if (action === undefined) return;
+    this.#log(`Action for shutdown reason code ${code} is ${policyActionName(action)}`);
+    if (action === 'preserve') return;
+    if (action === 'coredump_destroy' || action === 'coredump_restart') await this.#coreDump(shut);
+    if (action === 'destroy' || action === 'coredump_destroy') {
+      this.#log(`Domain ${shut.domid} needs to be cleaned up: destroying the domain`);
+      await this.#finishDestroy(shut);
+      return;
+    }
+    if (action === 'rename_restart') {
+      const renamed = await this.registry.rename(shut.domid, preservedName(shut.name, new Date()));
+      const kept = await this.registry.update(shut.domid, { uuid: globalThis.crypto.randomUUID() });
+      this.#log(`Preserving domain ${kept.domid} ${shut.name} as ${renamed.name}`);
+      await this.driver.renamed?.(kept, shut);
+    } else {
+      await this.#finishDestroy(shut);
+    }
+    this.#scheduleRestart(shut);
+  }
+
+  /** Re-creates `old` (same name, uuid, config; a new domid) after the restart delay. */
+  #scheduleRestart(old: DomainRecord): void {
+    const init: NewDomain = {
+      name: old.name, uuid: old.uuid, config: old.config, memKiB: old.memKiB, vcpus: old.vcpus,
+      ...(old.launch === undefined ? {} : { launch: old.launch }),
+    };
+    const timer = setTimeout(() => {
+      this.#restarts.delete(timer);
+      this.create(init).then(
+        (rec) => this.#log(`Domain ${old.domid} (${old.name}) restarted as domain ${rec.domid}`),
+        (e: unknown) => this.#log(`Domain ${old.domid} (${old.name}): restart failed: ${errorText(e)}`),
+      );
+    }, this.#options.restartDelayMs ?? 2000);
+    timer.unref();
+    this.#restarts.add(timer);
+  }
+
+  /** xl's `dumping core to <dir>/<name>`; failures are logged and ignored, as in xl. */
+  async #coreDump(rec: DomainRecord): Promise<void> {
+    const dir = this.#options.dumpDir;
+    if (dir === undefined || this.driver.coreDump === undefined) return;
+    const file = `${dir}/${rec.name}`;
+    this.#log(`dumping core to ${file}`);
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await this.driver.coreDump(rec, file);
+    } catch (e: unknown) {
+      this.#log(`core dump of domain ${rec.domid} failed: ${errorText(e)}`);
+    }
   }
 
   /** Runs `body` as the domain's job, with the record as it is when the job starts. */
@@ -181,4 +286,8 @@ export class DomainManager {
     await this.driver.destroy(rec);
     await this.registry.transition(rec.domid, 'destroyed');
   }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

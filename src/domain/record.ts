@@ -1,4 +1,4 @@
-import type { LibxlJsonObject } from '../config/index.js';
+import type { CfgDocument, LibxlJsonObject } from '../config/index.js';
 import type { DomainState, ShutdownReason } from './state.js';
 
 /**
@@ -27,10 +27,27 @@ export interface DomainRecord {
   readonly startTime: number | null;
   /** When the record was made (ms since the epoch). */
   readonly createdAt: number;
+  /** What the machine is built from (absent for a record without a machine). */
+  readonly launch?: DomainLaunch;
+}
+
+/**
+ * The source a domain's machine is (re)built from: the parsed xl.cfg as `xl create` read it
+ * (file + command-line `key=value`), re-resolved by dom0d at every start so a restart builds the
+ * same machine; relative paths in it are taken against `cwd` (the directory `xl create` ran in,
+ * as libxl opens files from xl's working directory).
+ */
+export interface DomainLaunch {
+  readonly doc: CfgDocument;
+  readonly cwd: string;
+  /** `xl create -i`. */
+  readonly ignoreGlobalAffinityMasks?: boolean;
+  /** `xl create -e`: no monitor, so a guest shutdown of any kind only leaves the domain shut down. */
+  readonly noMonitor?: boolean;
 }
 
 /** The fields a caller may change through `DomainRegistry.update` (identity and state excluded). */
-export type DomainRecordPatch = Partial<Pick<DomainRecord, 'config' | 'memKiB' | 'vcpus' | 'qemuPid' | 'sockets' | 'startTime' | 'shutdownReason'>>;
+export type DomainRecordPatch = Partial<Pick<DomainRecord, 'uuid' | 'config' | 'memKiB' | 'vcpus' | 'qemuPid' | 'sockets' | 'startTime' | 'shutdownReason'>>;
 
 /** What a new domain starts from; the registry assigns domid, uuid (unless given) and state. */
 export interface NewDomain {
@@ -39,4 +56,5 @@ export interface NewDomain {
   readonly config: LibxlJsonObject;
   readonly memKiB: number;
   readonly vcpus: number;
+  readonly launch?: DomainLaunch;
 }

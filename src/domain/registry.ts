@@ -4,7 +4,7 @@ import type { LibxlJsonObject } from '../config/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { DomainEvents } from './events.js';
 import { KeyedQueue } from './keyed-queue.js';
-import type { DomainRecord, DomainRecordPatch, NewDomain } from './record.js';
+import type { DomainLaunch, DomainRecord, DomainRecordPatch, NewDomain } from './record.js';
 import { assertTransition, DOMAIN_STATES, SHUTDOWN_REASONS } from './state.js';
 import type { DomainState } from './state.js';
 
@@ -118,6 +118,7 @@ export class DomainRegistry {
       sockets: {},
       startTime: null,
       createdAt: Date.now(),
+      ...(init.launch === undefined ? {} : { launch: init.launch }),
     };
     this.#insert(rec);
     const next = this.#next;
@@ -283,6 +284,7 @@ function parseRecord(text: string, domid: number): DomainRecord {
     sockets: o.sockets as Record<string, string>,
     startTime: int('startTime', true),
     createdAt: int('createdAt'),
+    ...(typeof o.launch === 'object' && o.launch !== null ? { launch: o.launch as DomainLaunch } : {}),
   };
   validateDomainName(rec.name);
   return rec;

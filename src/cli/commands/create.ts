@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { resolvePaths, ToolstackError, usageError } from '../../common/index.js';
-import { domainConfigToLibxlJson, domainConfigToLibxlObject, libxlJson, loadDomainConfig, readXlConf } from '../../api/index.js';
-import type { LibxlJsonObject } from '../../api/index.js';
+import { connectToolstack, domainConfigToLibxlJson, domainConfigToLibxlObject, libxlJson, loadDomainConfig, readXlConf } from '../../api/index.js';
+import type { DomainInfo, LibxlJsonObject, ToolstackApi } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
 
@@ -30,13 +30,22 @@ const LONG_OPTIONS = [
   { name: 'ignore-global-affinity-masks', hasArg: false, short: 'i' },
 ] as const;
 
+/** What `xl create` returns: the dry run's config, or the created domain (`--json` prints either). */
+type CreateView = { readonly dryRun: true; readonly config: LibxlJsonObject } | { readonly dryRun: false; readonly domain: DomainInfo };
+
 /**
  * `xl create <ConfigFile> [options] [key=value ...]` (xl's `main_create` + `create_domain`).
  * The file may come first, anywhere among the options, or as `-f`; arguments with `=` are
  * config lines appended to the file. With `-N` or `-n` it prints the resolved config as libxl's
- * JSON and stops; `-d` prints it to stderr first. Starting the domain is not available yet.
+ * JSON and stops; `-d` prints it to stderr first.
+ *
+ * Otherwise dom0d creates the domain from the parsed config (relative paths taken against this
+ * directory) and returns once it runs (`-p`: paused). dom0d is the monitor xl would fork: it
+ * applies on_poweroff/on_reboot/on_crash, except with `-e` (no monitor: a guest that stops stays
+ * shut down). `-F` stays in the foreground until the domain (same uuid, across restarts) is gone.
+ * A failed create exits 3 (xl returns -ERROR_FAIL), leaving no domain behind.
  */
-export const createCommand = defineCommand<LibxlJsonObject>({
+export const createCommand = defineCommand<CreateView>({
   name: 'create',
   summary: 'Create a domain from config file <filename>',
   usage: '<ConfigFile> [options] [vars]',
@@ -85,13 +94,53 @@ export const createCommand = defineCommand<LibxlJsonObject>({
     }
     for (const w of resolved.warnings) ctx.warn(w);
     if (o.has('d') && !dryRun) ctx.stderr.write(domainConfigToLibxlJson(resolved.config));
-    if (dryRun) return Promise.resolve({ data: domainConfigToLibxlObject(resolved.config) });
-    throw new ToolstackError('NOT_SUPPORTED', `Cannot create domain "${resolved.config.c_info?.name ?? ''}": starting domains is not available yet`, {
-      hint: 'use xl -N create to check the config; domain start-up on QEMU comes with the domain lifecycle',
-    });
+    const config = domainConfigToLibxlObject(resolved.config);
+    if (dryRun) return Promise.resolve({ data: { dryRun: true, config, toJSON: () => config } });
+    for (const [flag, what] of [['c', 'console'], ['V', 'vncviewer'], ['A', 'vncviewer']] as const) {
+      if (o.has(flag)) ctx.warn(`-${flag}: attaching the ${what} from xl create is not available yet; use 'xl ${what} ${resolved.config.c_info?.name ?? ''}'`);
+    }
+    const api = connectToolstack(ctx);
+    return (async () => {
+      let domain: DomainInfo;
+      try {
+        domain = await api.createDomain({
+          config,
+          paused: o.has('p'),
+          launch: {
+            doc: resolved.doc,
+            cwd: ctx.cwd,
+            ...(o.has('i') ? { ignoreGlobalAffinityMasks: true } : {}),
+            ...(o.has('e') ? { noMonitor: true } : {}),
+          },
+        });
+      } catch (e) {
+        if (e instanceof ToolstackError && e.code !== 'DAEMON_UNAVAILABLE') {
+          throw new ToolstackError(e.code, e.message, { ...(e.lines === undefined ? {} : { lines: e.lines }), ...(e.hint === undefined ? {} : { hint: e.hint }), exitCode: 3 });
+        }
+        throw e;
+      }
+      if (o.has('F')) await waitForDeath(api, domain.uuid);
+      return { data: { dryRun: false, domain, toJSON: () => domain } };
+    })();
   },
-  render: (json) => libxlJson(json),
+  render: (v) => (v.dryRun ? libxlJson(v.config) : ''),
 });
+
+/**
+ * `create -F`: until no domain has `uuid`. A restart keeps the uuid but leaves a gap of the
+ * restart delay (2 s) without the domain, so the domain counts as dead once it has been absent
+ * for longer than that.
+ */
+async function waitForDeath(api: ToolstackApi, uuid: string): Promise<void> {
+  let goneSince: number | undefined;
+  for (;;) {
+    const present = (await api.listDomains()).some((d) => d.uuid === uuid);
+    if (present) goneSince = undefined;
+    else if (goneSince === undefined) goneSince = Date.now();
+    else if (Date.now() - goneSince > 3000) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 /** The host's NUMA nodes (Linux sysfs); 1 when unknown. */
 function numaNodes(): number {
