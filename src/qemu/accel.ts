@@ -9,7 +9,7 @@
  * The probe guest (`accel-probe-guest.S`) is a 64 KiB `-bios` image: reset vector → long mode
  * → write to isa-debug-exit, so QEMU exits with status 85. It costs ~0.1 s under working KVM.
  * A nested KVM that runs only specially built guest kernels (this project's CI machines) hangs
- * at the switch to long mode: the QEMU is killed by pid at the deadline and the answer is TCG.
+ * at the switch to long mode: the QEMU is killed at the deadline and the answer is TCG.
  * The result is cached in `STATE_DIR/host/accel.json`, keyed by the QEMU binary, the host
  * kernel release, /dev/kvm and the CPU, so a changed host probes again.
  */
@@ -134,7 +134,9 @@ export interface AccelProbeResult {
 
 /**
  * Runs the probe guest under `accel` (default kvm); ok when QEMU exits with the probe's status
- * before `deadlineMs`. At the deadline the QEMU is killed by pid (SIGKILL).
+ * before `deadlineMs`. The deadline holds even if this process dies first: QEMU runs under
+ * coreutils `timeout -s KILL` (which puts both in a new process group); should that fail too,
+ * the group is killed by its id half a second after the deadline.
  */
 export async function runAccelProbe(binary: string, deadlineMs: number, accel: Accel = 'kvm'): Promise<AccelProbeResult> {
   const dir = mkdtempSync(join(tmpdir(), 'dom0-accel-'));
@@ -142,27 +144,29 @@ export async function runAccelProbe(binary: string, deadlineMs: number, accel: A
   writeFileSync(image, accelProbeImage());
   const start = Date.now();
   try {
-    const child = spawn(binary, [
+    const child = spawn('timeout', [
+      '-s', 'KILL', (deadlineMs / 1000).toFixed(3), binary,
       '-nodefaults', '-no-user-config', '-machine', `pc,accel=${accel}`, '-m', '16', '-display', 'none',
       '-bios', image, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-no-reboot',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      if (child.pid !== undefined) killPid(child.pid, 'SIGKILL');
-    }, deadlineMs);
+    const backstop = setTimeout(() => {
+      if (child.pid !== undefined) killPid(-child.pid, 'SIGKILL');
+    }, deadlineMs + 500);
     const status = await new Promise<number | null>((resolve) => {
       child.once('error', () => resolve(null));
       child.once('exit', (code) => resolve(code));
     });
-    clearTimeout(timer);
+    clearTimeout(backstop);
     const ms = Date.now() - start;
     if (status === PROBE_EXIT_STATUS) return { ok: true, reason: 'the probe guest reported', ms };
-    if (timedOut) return { ok: false, reason: `a test guest did not reach long mode within ${deadlineMs} ms`, ms };
+    // 137: `timeout` killed QEMU (128 + SIGKILL); null: the backstop killed the group.
+    if (status === 137 || status === null) {
+      return { ok: false, reason: `a test guest did not reach long mode within ${deadlineMs} ms`, ms };
+    }
     const tail = stderr.trim().split('\n').filter((l) => !/warning/i.test(l)).slice(-2).join(' | ');
-    return { ok: false, reason: `QEMU exited with status ${String(status)}${tail === '' ? '' : `: ${tail}`}`, ms };
+    return { ok: false, reason: `QEMU exited with status ${status}${tail === '' ? '' : `: ${tail}`}`, ms };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

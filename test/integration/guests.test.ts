@@ -5,11 +5,12 @@
 // by pid at the end if still alive.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  chooseAccel, killPid, launchQemu, pidState, probeCapabilities, resolveQemuBinary, runAccelProbe, waitForPidExit,
+  chooseAccel, killPid, launchQemu, pidCmdline, pidState, probeCapabilities, resolveQemuBinary, runAccelProbe, waitForPidExit,
   hasDevice, hasMachine, type QmpClient, type QmpEvent,
 } from '../../src/qemu/index.js';
 import {
@@ -174,6 +175,22 @@ describe('host probes', () => {
       await g.console.waitFor(GUEST_PROMPT, { timeoutMs: 30_000 });
       await powerdown(g);
     }
+  });
+
+  it('a probe whose caller dies leaves no QEMU behind after its deadline', async () => {
+    const probeTmp = join(dir, 'orphan-probe');
+    mkdirSync(probeTmp);
+    const module = new URL('../../src/qemu/index.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(module)}).then((m) => m.runAccelProbe(${JSON.stringify(resolveQemuBinary())}, 1000));` +
+      'setTimeout(() => process.exit(0), 300);';
+    execFileSync(process.execPath, ['-e', script], { env: { ...process.env, TMPDIR: probeTmp } });
+    const leftovers = (): number[] => readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number)
+      .filter((p) => (pidCmdline(p) ?? []).some((a) => a.startsWith(probeTmp)));
+    const deadline = Date.now() + 3000;
+    while (leftovers().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const left = leftovers();
+    for (const p of left) killPid(p);
+    assert.deepEqual(left, []);
   });
 
   it('the capability probe lists what the argv builder needs, and caches it', async () => {
