@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { resolvePaths, ToolstackError, usageError } from '../../common/index.js';
-import { connectToolstack, domainConfigToLibxlJson, domainConfigToLibxlObject, libxlJson, loadDomainConfig, readXlConf } from '../../api/index.js';
+import { connectToolstack, domainConfigText, domainConfigToLibxlObject, loadDomainConfig, readXlConf } from '../../api/index.js';
 import type { DomainInfo, LibxlJsonObject, ToolstackApi } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
@@ -31,13 +31,13 @@ const LONG_OPTIONS = [
 ] as const;
 
 /** What `xl create` returns: the dry run's config, or the created domain (`--json` prints either). */
-type CreateView = { readonly dryRun: true; readonly config: LibxlJsonObject } | { readonly dryRun: false; readonly domain: DomainInfo };
+type CreateView = { readonly dryRun: true; readonly config: LibxlJsonObject; readonly text: string } | { readonly dryRun: false; readonly domain: DomainInfo };
 
 /**
  * `xl create <ConfigFile> [options] [key=value ...]` (xl's `main_create` + `create_domain`).
  * The file may come first, anywhere among the options, or as `-f`; arguments with `=` are
  * config lines appended to the file. With `-N` or `-n` it prints the resolved config as libxl's
- * JSON and stops; `-d` prints it to stderr first.
+ * JSON (SXP with xl.conf `output_format="sxp"`) and stops; `-d` prints it to stderr first.
  *
  * Otherwise dom0d creates the domain from the parsed config (relative paths taken against this
  * directory) and returns once it runs (`-p`: paused). dom0d is the monitor xl would fork: it
@@ -93,9 +93,9 @@ export const createCommand = defineCommand<CreateView>({
       throw e;
     }
     for (const w of resolved.warnings) ctx.warn(w);
-    if (o.has('d') && !dryRun) ctx.stderr.write(domainConfigToLibxlJson(resolved.config));
+    if (o.has('d') && !dryRun) ctx.stderr.write(domainConfigText(resolved.config, xlConf.outputFormat));
     const config = domainConfigToLibxlObject(resolved.config);
-    if (dryRun) return Promise.resolve({ data: { dryRun: true, config, toJSON: () => config } });
+    if (dryRun) return Promise.resolve({ data: { dryRun: true, config, text: domainConfigText(resolved.config, xlConf.outputFormat), toJSON: () => config } });
     for (const [flag, what] of [['c', 'console'], ['V', 'vncviewer'], ['A', 'vncviewer']] as const) {
       if (o.has(flag)) ctx.warn(`-${flag}: attaching the ${what} from xl create is not available yet; use 'xl ${what} ${resolved.config.c_info?.name ?? ''}'`);
     }
@@ -123,7 +123,7 @@ export const createCommand = defineCommand<CreateView>({
       return { data: { dryRun: false, domain, toJSON: () => domain } };
     })();
   },
-  render: (v) => (v.dryRun ? libxlJson(v.config) : ''),
+  render: (v) => (v.dryRun ? v.text : ''),
 });
 
 /**

@@ -26,6 +26,7 @@ import { DOMAIN_CONFIG, idlToJson } from './idl.js';
 import type { DomainConfig, DomainDevices } from './idl.js';
 import { applyOption, KNOWN_KEYS, OPTIONS } from './options.js';
 import { CfgReader } from './reader.js';
+import { domainConfigToSxp, SxpUnsupported } from './sxp.js';
 
 export interface ResolvedDomainConfig {
   readonly config: DomainConfig;
@@ -168,6 +169,20 @@ export function domainConfigToLibxlObject(config: DomainConfig): LibxlJsonObject
     } else out[k] = v;
   }
   return out;
+}
+
+/**
+ * The text `xl -N create` (and `-d`) prints in xl.conf's `output_format`: libxl's JSON, or the
+ * legacy SXP. A PVH domain has no SXP form: xl fails with `Unknown domain type 3`.
+ */
+export function domainConfigText(config: DomainConfig, format: 'json' | 'sxp'): string {
+  if (format === 'json') return domainConfigToLibxlJson(config);
+  try {
+    return domainConfigToSxp(config);
+  } catch (e) {
+    if (!(e instanceof SxpUnsupported)) throw e;
+    throw new ToolstackError('NOT_SUPPORTED', e.message, { lines: [e.message], hint: 'xl.conf output_format="sxp" cannot show PVH guests; use "json"' });
+  }
 }
 
 /** The text `xl -N create` prints: the config JSON in libxl's (YAJL) style, newline-ended. */
