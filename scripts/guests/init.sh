@@ -3,8 +3,8 @@
 #
 # Console: the device named by the LAST `console=` on the kernel command line (options after a
 #   comma ignored; ttyS0 when there is none), e.g. `console=hvc0` (virtio-console) or
-#   `console=ttyS0`. /init waits up to 5 s for that device (hvc0 appears once virtio_console is
-#   loaded), else uses /dev/console. Every other `console=` device (e.g. tty0, the VGA screen)
+#   `console=ttyS0`. /init waits up to 60 s for that device (hvc0 appears some time after
+#   virtio_console is loaded), else uses /dev/console. Every other `console=` device (e.g. tty0, the VGA screen)
 #   gets the readiness line too.
 # Readiness: once modules are loaded and acpid runs, the line `DOM0-GUEST-READY` is printed, then
 #   the prompt `dom0-guest# `. The kernel log level is lowered to emergencies only at start, so
@@ -41,7 +41,9 @@ for word in $(cat /proc/cmdline); do
   esac
 done
 i=0
-while [ ! -c "/dev/$con" ] && [ $i -lt 50 ]; do usleep 100000; i=$((i + 1)); done
+# hvc0 is registered asynchronously (virtio-serial's control queue, then a workqueue): on a
+# loaded host that takes seconds, so wait long rather than fall back early and lose the console.
+while [ ! -c "/dev/$con" ] && [ $i -lt 600 ]; do usleep 100000; i=$((i + 1)); done
 # A console that cannot be opened (no such device in this machine) falls back to /dev/console:
 # PID 1 must never exit.
 (: <"/dev/$con") 2>/dev/null || con=console
