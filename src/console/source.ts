@@ -1,0 +1,239 @@
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { isErrno, ToolstackError } from '../common/index.js';
+import { writeFileAtomic } from '../domain/index.js';
+
+/** One console chardev of a QEMU: the Unix socket it serves, and the file it logs every byte to. */
+export interface ConsoleEndpoint {
+  readonly socket: string;
+  readonly logFile?: string;
+}
+
+/** Where a source puts the guest's output (a `ConsoleLog`). */
+export interface ConsoleSink {
+  write(chunk: Uint8Array): void;
+  flushed(): Promise<void>;
+}
+
+export interface ConsoleSourceOptions {
+  /** How long to retry connecting while the socket is not there yet (default 5000 ms). */
+  readonly connectTimeoutMs?: number;
+  /** How often, at most, the consumed length of the log file is saved (default 250 ms). */
+  readonly saveIntervalMs?: number;
+  readonly onError?: (e: unknown) => void;
+}
+
+/** Read size of the log-file tail. */
+const READ_BYTES = 64 * 1024;
+
+/**
+ * dom0d's connection to one console chardev of a running QEMU (`-chardev socket,server=on,
+ * wait=off,logfile=F,logappend=on`): keystrokes go to the guest through the socket, and the
+ * guest's output reaches the sink.
+ *
+ * Output, exactly once: QEMU appends every byte the guest writes to `logFile`, whether a client
+ * is connected or not, and a connected client gets the same bytes on the socket. With a log file
+ * the source therefore takes the output from the file, not the socket: it reads the file from
+ * the offset it has consumed so far, saved in `<logFile>.offset` once the sink has flushed the
+ * bytes, and then follows the file as it grows (inotify, and every time the socket shows
+ * activity; the socket's own bytes are discarded). A dom0d that restarts reconnects and
+ * continues from the saved offset: what the guest printed meanwhile is read from the file,
+ * nothing twice. After a graceful stop this is exact; after a crash of dom0d the output of at
+ * most the last save interval can appear twice in the ring (never lost). Without a log file the
+ * socket's bytes go to the sink directly (output printed while dom0d is not connected is lost).
+ */
+export class ConsoleSource {
+  readonly endpoint: ConsoleEndpoint;
+  readonly #sink: ConsoleSink;
+  readonly #onError: (e: unknown) => void;
+  readonly #saveIntervalMs: number;
+  #socket: Socket | null = null;
+  #file: FileHandle | null = null;
+  #watcher: FSWatcher | null = null;
+  #offset = 0;
+  #savedOffset = 0;
+  #pumping: Promise<void> | null = null;
+  #again = false;
+  #saveTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+  readonly #ended: Promise<void>;
+  #resolveEnded!: () => void;
+
+  private constructor(endpoint: ConsoleEndpoint, sink: ConsoleSink, options: ConsoleSourceOptions) {
+    this.endpoint = endpoint;
+    this.#sink = sink;
+    this.#onError = options.onError ?? (() => undefined);
+    this.#saveIntervalMs = options.saveIntervalMs ?? 250;
+    this.#ended = new Promise((resolve) => {
+      this.#resolveEnded = resolve;
+    });
+  }
+
+  /**
+   * Connects to the chardev's socket (retrying while it does not exist yet), catches up with the
+   * log file, and resolves once both are followed. Fails with code IO when the socket cannot be
+   * reached in time.
+   */
+  static async open(endpoint: ConsoleEndpoint, sink: ConsoleSink, options: ConsoleSourceOptions = {}): Promise<ConsoleSource> {
+    const src = new ConsoleSource(endpoint, sink, options);
+    const socket = await connectWithRetry(endpoint.socket, options.connectTimeoutMs ?? 5000);
+    src.#socket = socket;
+    socket.on('error', (e) => src.#onError(e));
+    socket.on('close', () => {
+      src.#socket = null;
+      void src.#finish();
+    });
+    if (endpoint.logFile === undefined) {
+      socket.on('data', (d: Buffer) => sink.write(d));
+      return src;
+    }
+    const logFile = endpoint.logFile;
+    socket.on('data', () => src.#pump());
+    try {
+      src.#offset = src.#savedOffset = await readOffset(`${logFile}.offset`);
+      src.#file = await open(logFile, 'r');
+      src.#watcher = watch(logFile, () => src.#pump());
+      src.#watcher.on('error', (e) => src.#onError(e));
+      src.#pump();
+      await src.#pumping;
+    } catch (e: unknown) {
+      socket.destroy();
+      await src.#finish();
+      throw new ToolstackError('IO', `Cannot follow the console log ${logFile}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    }
+    return src;
+  }
+
+  /** True while the socket to QEMU is open. */
+  get connected(): boolean {
+    return this.#socket !== null;
+  }
+
+  /** Resolves when the source has stopped (QEMU closed the socket, or `close`). */
+  get ended(): Promise<void> {
+    return this.#ended;
+  }
+
+  /** Sends keystrokes to the guest; false when QEMU is not connected (they are dropped). */
+  write(data: Uint8Array): boolean {
+    if (this.#socket === null) return false;
+    this.#socket.write(data);
+    return true;
+  }
+
+  /** Disconnects, after taking in what the log file holds and saving the offset. */
+  async close(): Promise<void> {
+    this.#socket?.destroy();
+    await this.#finish();
+  }
+
+  /** Reads the log file from the consumed offset to its end, again while more arrives. */
+  #pump(): void {
+    if (this.#file === null) return;
+    if (this.#pumping !== null) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = (async () => {
+      const buf = Buffer.alloc(READ_BYTES);
+      do {
+        this.#again = false;
+        const file = this.#file;
+        if (file === null) break;
+        const size = (await file.stat()).size;
+        if (size < this.#offset) this.#offset = 0; // the file was truncated: start it over
+        while (this.#offset < size) {
+          const { bytesRead } = await file.read(buf, 0, Math.min(READ_BYTES, size - this.#offset), this.#offset);
+          if (bytesRead === 0) break;
+          this.#offset += bytesRead;
+          this.#sink.write(buf.subarray(0, bytesRead));
+        }
+      } while (this.#again);
+      this.#scheduleSave();
+    })().catch(this.#onError).finally(() => {
+      this.#pumping = null;
+    });
+  }
+
+  /** Resolves once no read of the log file is running or asked for. */
+  async #drained(): Promise<void> {
+    while (this.#pumping !== null) await this.#pumping;
+  }
+
+  #scheduleSave(): void {
+    if (this.#saveTimer !== null || this.#offset === this.#savedOffset || this.#closed) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = null;
+      this.#save().catch(this.#onError);
+    }, this.#saveIntervalMs);
+  }
+
+  /** Saves the offset once the sink holds everything before it durably. */
+  async #save(): Promise<void> {
+    const logFile = this.endpoint.logFile;
+    if (logFile === undefined) return;
+    const offset = this.#offset;
+    await this.#sink.flushed();
+    if (offset === this.#savedOffset) return;
+    await writeFileAtomic(`${logFile}.offset`, `${offset}\n`);
+    this.#savedOffset = offset;
+  }
+
+  async #finish(): Promise<void> {
+    if (this.#closed) return this.#ended;
+    this.#closed = true;
+    if (this.#saveTimer !== null) clearTimeout(this.#saveTimer);
+    this.#saveTimer = null;
+    try {
+      if (this.#file !== null) {
+        await this.#drained();
+        this.#pump();
+        await this.#drained();
+        this.#watcher?.close();
+        await this.#file.close();
+        this.#file = null;
+        await this.#save();
+      }
+    } catch (e: unknown) {
+      this.#onError(e);
+    } finally {
+      this.#resolveEnded();
+    }
+    return this.#ended;
+  }
+}
+
+async function readOffset(path: string): Promise<number> {
+  try {
+    const n = Number.parseInt(await readFile(path, 'utf8'), 10);
+    return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+  } catch (e: unknown) {
+    if (isErrno(e, 'ENOENT')) return 0;
+    throw e;
+  }
+}
+
+async function connectWithRetry(path: string, timeoutMs: number): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = connect(path);
+        s.once('connect', () => {
+          s.off('error', reject);
+          resolve(s);
+        });
+        s.once('error', reject);
+      });
+    } catch (e: unknown) {
+      if (Date.now() >= deadline || !(isErrno(e, 'ENOENT') || isErrno(e, 'ECONNREFUSED'))) {
+        throw new ToolstackError('IO', `Cannot connect to the console socket ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
