@@ -348,6 +348,7 @@ export type LibxlJsonValue = string | number | bigint | boolean | null | LibxlJs
 
 /** `v` as a C integer of `width` holds it (assignment from a C long wraps). */
 function cInt(width: IntWidth | undefined, v: number | bigint): bigint {
+  if (typeof v === 'number' && v >= 0 && v <= 0x7fffffff && Number.isInteger(v) && width !== 'u8' && width !== 'u16') return BigInt(v);
   const b = BigInt(v);
   switch (width ?? 'i32') {
     case 'i32': return BigInt.asIntN(32, b);
@@ -361,7 +362,9 @@ function cInt(width: IntWidth | undefined, v: number | bigint): bigint {
 function isDefault(t: IdlType, v: unknown): boolean {
   if (v === undefined) return true;
   switch (t.k) {
-    case 'int': return cInt(t.width, v as number | bigint) === cInt(t.width, t.init ?? 0);
+    case 'int':
+      if (v === (t.init ?? 0)) return true;
+      return cInt(t.width, v as number | bigint) === cInt(t.width, t.init ?? 0);
     case 'enum': return t.init === undefined ? v === t.values[0] : v === t.init;
     case 'bitmap': case 'string_list': case 'array': return (v as unknown[]).length === 0;
     case 'bytes': return (v as number[]).every((b) => b === 0);
@@ -376,6 +379,7 @@ function valueToJson(t: IdlType, v: unknown): LibxlJsonValue {
   switch (t.k) {
     case 'defbool': return v ? 'True' : 'False';
     case 'int': {
+      if (typeof v === 'number' && v >= 0 && v <= 0x7fffffff && Number.isInteger(v) && t.width !== 'u8' && t.width !== 'u16') return v;
       const n = cInt(t.width, v as number | bigint);
       return n >= -(2n ** 53n) && n <= 2n ** 53n ? Number(n) : n;
     }
