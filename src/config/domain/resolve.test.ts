@@ -47,6 +47,7 @@ test('unknown keys are kept, ignored and warned about with a suggestion', () => 
     'g.cfg:3: warning: unknown option `memroy\' (kept, ignored); did you mean `memory\'?',
     'g.cfg:4: warning: unknown option `zzzz_unrelated\' (kept, ignored)',
   ]);
+  assert.deepEqual(r.unknown.map((u) => u.name), ['memroy', 'zzzz_unrelated']);
   assert.equal(didYouMean('on_crahs', KNOWN_KEYS), 'on_crash');
   assert.equal(didYouMean('vnclisen', KNOWN_KEYS), 'vnclisten');
 });

@@ -4,7 +4,7 @@
  */
 import { readCfgFile } from '../cfg/read.js';
 import { ToolstackError } from '../../common/index.js';
-import type { CfgDocument } from '../cfg/types.js';
+import type { CfgDocument, CfgSetting } from '../cfg/types.js';
 import { libxlJson } from '../libxl-json.js';
 import type { LibxlJsonObject, LibxlJsonValue } from '../libxl-json.js';
 import { channelToJson } from '../spec/channel.js';
@@ -30,6 +30,8 @@ import { domainConfigToSxp, SxpUnsupported } from './sxp.js';
 
 export interface ResolvedDomainConfig {
   readonly config: DomainConfig;
+  /** Settings of keys xl does not know: ignored (as Xen does), kept here, warned about. */
+  readonly unknown: readonly CfgSetting[];
   /** What xl prints to stderr while parsing (in order), then ours (unknown keys). */
   readonly warnings: string[];
 }
@@ -69,12 +71,12 @@ export function resolveDomainConfig(doc: CfgDocument, options: ResolveOptions = 
   }
   if (options.ignoreGlobalAffinityMasks !== true) applyGlobalAffinityMasks(ctx);
   const warnings = [...doc.warnings, ...ctx.r.warnings];
-  for (const s of ctx.r.unusedKeys()) {
-    if (KNOWN_KEYS.includes(s.name)) continue;
+  const unknown = ctx.r.unusedKeys().filter((s) => !KNOWN_KEYS.includes(s.name));
+  for (const s of unknown) {
     const near = didYouMean(s.name, KNOWN_KEYS);
     warnings.push(`${doc.source}:${s.line}: warning: unknown option \`${s.name}' (kept, ignored)${near === undefined ? '' : `; did you mean \`${near}'?`}`);
   }
-  return { config, warnings };
+  return { config, unknown, warnings };
 }
 
 export interface LoadDomainConfigOptions extends ResolveOptions {
