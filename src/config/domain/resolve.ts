@@ -20,6 +20,7 @@ import { vkbToJson } from '../spec/vkb.js';
 import { vsndToJson } from '../spec/vsnd.js';
 import { pvcallsToJson, vtpmToJson } from '../spec/vtpm.js';
 import { XL_CONF_DEFAULTS } from '../xlconf.js';
+import { cfgError } from './context.js';
 import type { MutableConfig, ResolveContext, ResolveOptions } from './context.js';
 import { parseCpuRange } from './devices.js';
 import { DOMAIN_CONFIG, idlToJson } from './idl.js';
@@ -108,6 +109,9 @@ function applyGlobalAffinityMasks(ctx: ResolveContext): void {
     b.vcpu_hard_affinity = Array.from({ length: Number(b.max_vcpus ?? 0) }, () => [...all]);
   }
   b.vcpu_hard_affinity = b.vcpu_hard_affinity.map((set) => masks.reduce((acc, m) => acc.filter((c) => m.includes(c)), set));
+  if (b.vcpu_hard_affinity.some((set) => set.length === 0)) {
+    throw cfgError(ctx, 'cpus', ['vcpu hard affinity map is empty'], { hint: 'every vCPU needs at least one host CPU (cpus=, and xl.conf vm.*cpumask)' });
+  }
 }
 
 /** The closest known key within a small edit distance, if any. */
