@@ -34,6 +34,8 @@ export interface OptionSpec {
   readonly ignoredWarning?: readonly string[];
   /** Read by another option's `apply` (no effect of its own here). */
   readonly readBy?: string;
+  /** Not a key: a check xl makes at this point of its parse, after the keys before it. */
+  readonly step?: true;
   readonly apply?: (ctx: ResolveContext) => void;
 }
 
@@ -249,7 +251,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'vnuma', value: 'list', field: 'b_info.vnuma_nodes', apply: dev.vnuma },
   {
-    key: 'maxvcpus+', value: 'number', readBy: 'maxvcpus',
+    key: 'max_vcpus and max_memkb defaults', value: 'number', step: true,
     apply(ctx: ResolveContext): void {
       const b = ctx.config.b_info;
       if (b.max_memkb === undefined) {
@@ -595,7 +597,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'xen_platform_pci_bar_uc', value: 'boolean', applies: HVM, field: 'b_info.u.hvm.xen_platform_pci_bar_uc' },
   { key: 'hvm_pirq', value: 'boolean', applies: HVM, field: 'b_info.u.hvm.pirq' },
   {
-    key: 'vncdisplay+', value: 'number', applies: HVM, readBy: 'vnc',
+    key: 'vnc display given twice', value: 'number', applies: HVM, step: true,
     apply(ctx: ResolveContext): void {
       const listen = getField(ctx, 'b_info.u.hvm.vnc.listen');
       const display = getField(ctx, 'b_info.u.hvm.vnc.display');
@@ -691,4 +693,4 @@ export function applyOption(ctx: ResolveContext, o: OptionSpec): void {
 }
 
 /** Every key xl reads from a domain config (for did-you-mean). */
-export const KNOWN_KEYS: readonly string[] = OPTIONS.map((o) => o.key).filter((k) => !k.endsWith('+'));
+export const KNOWN_KEYS: readonly string[] = OPTIONS.filter((o) => o.step !== true).map((o) => o.key);
