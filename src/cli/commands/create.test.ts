@@ -2,26 +2,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
-import { xlMain } from '../main.js';
+import { runXl } from '../../../test/support/xl.js';
+import type { XlRun } from '../../../test/support/xl.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dom0-create-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const cfg = join(dir, 'guest.cfg');
 writeFileSync(cfg, 'name = "guest"\nuuid = "00000000-0000-4000-8000-0000000000aa"\nkernel = "/boot/vmlinuz"\nmemory = 128\n');
 
-async function xl(...argv: string[]): Promise<{ rc: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => out.push(b));
-  stderr.on('data', (b: Buffer) => err.push(b));
-  const rc = await xlMain(argv, {
-    stdin: new PassThrough(), stdout, stderr, env: { DOM0_CONFIG_DIR: join(dir, 'none') }, cwd: dir,
-  });
-  return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+function xl(...argv: string[]): Promise<XlRun> {
+  return runXl(argv, { env: { DOM0_CONFIG_DIR: join(dir, 'none') }, cwd: dir });
 }
 
 test('create -N prints the config JSON and "Parsing config from" on stderr', async () => {

@@ -129,6 +129,28 @@ function numberOrName(
   set(v);
 }
 
+/**
+ * An option naming one value of a libxl enumeration (matched without regard to case, as libxl's
+ * `*_from_string` does); an unknown name fails with xl's `message`.
+ */
+function enumOption(
+  key: string,
+  values: readonly string[],
+  o: { field: string; message: (s: string) => string; allowed?: readonly string[]; applies?: readonly GuestType[]; exitCode?: number; quiet?: boolean },
+): OptionSpec {
+  const allowed = o.allowed ?? values;
+  return {
+    key, value: 'string', field: o.field, allowed, ...(o.applies === undefined ? {} : { applies: o.applies }),
+    apply(ctx: ResolveContext): void {
+      const s = ctx.r.string(key, o.quiet === true);
+      if (s === undefined) return;
+      const v = enumFrom(values, s);
+      if (v === undefined) throw cfgError(ctx, key, [o.message(s)], { allowed, ...(o.exitCode === undefined ? {} : { exitCode: o.exitCode }) });
+      setField(ctx, o.field, v);
+    },
+  };
+}
+
 function stringList(ctx: ResolveContext, key: string, path: string): void {
   const l = ctx.r.list(key);
   if (l !== undefined) {
@@ -239,16 +261,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   { key: 'maxvcpus', value: 'number', field: 'b_info.max_vcpus' },
-  {
-    key: 'vuart', value: 'string', field: 'b_info.arch_arm.vuart', allowed: ['sbsa_uart'],
-    apply(ctx: ResolveContext): void {
-      const s = ctx.r.string('vuart');
-      if (s === undefined) return;
-      const v = enumFrom(VUART_TYPES, s);
-      if (v === undefined) throw cfgError(ctx, 'vuart', [`ERROR: invalid value "${s}" for "vuart"`], { allowed: ['sbsa_uart'] });
-      setField(ctx, 'b_info.arch_arm.vuart', v);
-    },
-  },
+  enumOption('vuart', VUART_TYPES, { field: 'b_info.arch_arm.vuart', allowed: ['sbsa_uart'], message: (s) => `ERROR: invalid value "${s}" for "vuart"` }),
+
   { key: 'vnuma', value: 'list', field: 'b_info.vnuma_nodes', apply: dev.vnuma },
   {
     key: 'max_vcpus and max_memkb defaults', value: 'number', step: true,
@@ -297,16 +311,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'rdm', value: 'string', field: 'b_info.u.hvm.rdm', apply: dev.rdm },
   { key: 'pci', value: 'list', field: 'pcidevs', apply: dev.pci },
   { key: 'dtdev', value: 'list', field: 'dtdevs', apply: dev.dtdev },
-  {
-    key: 'passthrough', value: 'string', field: 'c_info.passthrough', allowed: PASSTHROUGH,
-    apply(ctx: ResolveContext): void {
-      const s = ctx.r.string('passthrough');
-      if (s === undefined) return;
-      const v = enumFrom(PASSTHROUGH, s);
-      if (v === undefined) throw cfgError(ctx, 'passthrough', [`ERROR: unknown passthrough option '${s}'`], { allowed: PASSTHROUGH });
-      ctx.config.c_info.passthrough = v;
-    },
-  },
+  enumOption('passthrough', PASSTHROUGH, { field: 'c_info.passthrough', message: (s) => `ERROR: unknown passthrough option '${s}'` }),
+
   { key: 'shadow_memory', value: 'number', field: 'b_info.shadow_memkb', scale: 1024 },
   { key: 'nomigrate', value: 'boolean', field: 'b_info.disable_migrate' },
   {
@@ -546,16 +552,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   { key: 'stdvga', value: 'boolean', applies: HVM, field: 'b_info.u.hvm.vga.kind', deprecatedBy: 'vga', readBy: 'vga' },
-  {
-    key: 'hdtype', value: 'string', applies: HVM, field: 'b_info.u.hvm.hdtype', allowed: HDTYPES,
-    apply(ctx: ResolveContext): void {
-      const s = ctx.r.string('hdtype');
-      if (s === undefined) return;
-      const v = enumFrom(HDTYPES, s);
-      if (v === undefined) throw cfgError(ctx, 'hdtype', [`ERROR: invalid value "${s}" for "hdtype"`], { allowed: HDTYPES });
-      setField(ctx, 'b_info.u.hvm.hdtype', v);
-    },
-  },
+  enumOption('hdtype', HDTYPES, { field: 'b_info.u.hvm.hdtype', applies: HVM, message: (s) => `ERROR: invalid value "${s}" for "hdtype"` }),
+
   { key: 'keymap', value: 'string', field: 'b_info.u.hvm.keymap (PV: the implicit vfb)', apply: (ctx: ResolveContext): void => { if (ctx.type === 'hvm') { const s = ctx.r.string('keymap'); if (s !== undefined) setField(ctx, 'b_info.u.hvm.keymap', s); } } },
   { key: 'spice', value: 'boolean', applies: HVM, field: 'b_info.u.hvm.spice.enable' },
   { key: 'spiceport', value: 'number', applies: HVM, field: 'b_info.u.hvm.spice.port' },
@@ -606,36 +604,12 @@ export const OPTIONS: readonly OptionSpec[] = [
       }
     },
   },
-  {
-    key: 'vendor_device', value: 'string', applies: HVM, field: 'b_info.u.hvm.vendor_device', allowed: VENDOR_DEVICES,
-    apply(ctx: ResolveContext): void {
-      const s = ctx.r.string('vendor_device');
-      if (s === undefined) return;
-      const v = enumFrom(VENDOR_DEVICES, s);
-      if (v === undefined) throw cfgError(ctx, 'vendor_device', [`xl: unknown vendor_device '${s}'`], { allowed: VENDOR_DEVICES, exitCode: 3 });
-      setField(ctx, 'b_info.u.hvm.vendor_device', v);
-    },
-  },
-  {
-    key: 'gic_version', value: 'string', field: 'b_info.arch_arm.gic_version', allowed: GIC_VERSIONS,
-    apply(ctx: ResolveContext): void {
-      const s = ctx.r.string('gic_version', true);
-      if (s === undefined) return;
-      const v = enumFrom(GIC_VERSIONS, s);
-      if (v === undefined) throw cfgError(ctx, 'gic_version', [`Unknown gic_version "${s}" specified`], { allowed: GIC_VERSIONS, exitCode: 3 });
-      setField(ctx, 'b_info.arch_arm.gic_version', v);
-    },
-  },
-  {
-    key: 'tee', value: 'string', field: 'b_info.tee', allowed: TEE_TYPES,
-    apply(ctx: ResolveContext): void {
-      const s = ctx.r.string('tee', true);
-      if (s === undefined) return;
-      const v = enumFrom(TEE_TYPES, s);
-      if (v === undefined) throw cfgError(ctx, 'tee', [`Unknown tee "${s}" specified`], { allowed: TEE_TYPES, exitCode: 3 });
-      ctx.config.b_info.tee = v;
-    },
-  },
+  enumOption('vendor_device', VENDOR_DEVICES, { field: 'b_info.u.hvm.vendor_device', applies: HVM, exitCode: 3, message: (s) => `xl: unknown vendor_device '${s}'` }),
+
+  enumOption('gic_version', GIC_VERSIONS, { field: 'b_info.arch_arm.gic_version', quiet: true, exitCode: 3, message: (s) => `Unknown gic_version "${s}" specified` }),
+
+  enumOption('tee', TEE_TYPES, { field: 'b_info.tee', quiet: true, exitCode: 3, message: (s) => `Unknown tee "${s}" specified` }),
+
   { key: 'vkb', value: 'list', field: 'vkbs', apply: dev.vkbs },
   {
     key: 'vmtrace_buf_kb', value: 'number', field: 'b_info.vmtrace_buf_kb',

@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { xlMain } from '../../../src/cli/main.js';
+import { runXl } from '../../support/xl.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
 const DIR = join(ROOT, 'test', 'golden', 'create');
@@ -19,28 +18,13 @@ const UPDATE = process.env.DOM0_GOLDEN_UPDATE === '1';
 /** Cases whose xl exit status is not 1 (xl's `exit(-ERROR_FAIL)`). */
 const EXIT_STATUS: Readonly<Record<string, number>> = { 'err-timer-mode-pv': 3 };
 
-async function runXl(argv: readonly string[], configDir: string): Promise<{ rc: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => out.push(b));
-  stderr.on('data', (b: Buffer) => err.push(b));
-  const rc = await xlMain(argv, {
-    stdin: new PassThrough(),
-    stdout,
-    stderr,
-    env: { DOM0_CONFIG_DIR: configDir, PATH: process.env.PATH ?? '' },
-    cwd: ROOT,
-  });
-  return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
 
 for (const file of readdirSync(DIR).filter((f) => f.endsWith('.cfg')).sort()) {
   const name = file.slice(0, -'.cfg'.length);
   test(`xl -N create ${name}.cfg`, async () => {
     const confDir = join(DIR, `${name}.conf`);
-    const r = await runXl(['-N', 'create', relative(ROOT, join(DIR, file))], existsSync(confDir) ? confDir : join(DIR, 'no-such-dir'));
+    const configDir = existsSync(confDir) ? confDir : join(DIR, 'no-such-dir');
+    const r = await runXl(['-N', 'create', relative(ROOT, join(DIR, file))], { env: { DOM0_CONFIG_DIR: configDir, PATH: process.env.PATH ?? '' }, cwd: ROOT });
     const jsonPath = join(DIR, `${name}.json`);
     const errPath = join(DIR, `${name}.err`);
     if (UPDATE) {
