@@ -526,9 +526,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'stubdomain_ramdisk', value: 'string', field: 'b_info.stubdomain_ramdisk' },
   { key: 'stubdomain_cmdline', value: 'string', field: 'b_info.stubdomain_cmdline' },
   { key: 'stubdomain_memory', value: 'number', field: 'b_info.stubdomain_memkb', scale: 1024 },
-  { key: 'device_model_args', value: 'list', field: 'b_info.extra', apply: (ctx: ResolveContext): void => stringList(ctx, 'device_model_args', 'b_info.extra') },
-  { key: 'device_model_args_pv', value: 'list', field: 'b_info.extra_pv', apply: (ctx: ResolveContext): void => stringList(ctx, 'device_model_args_pv', 'b_info.extra_pv') },
-  { key: 'device_model_args_hvm', value: 'list', field: 'b_info.extra_hvm', apply: (ctx: ResolveContext): void => stringList(ctx, 'device_model_args_hvm', 'b_info.extra_hvm') },
+  { key: 'device_model_args', value: 'list', field: 'b_info.extra' },
+  { key: 'device_model_args_pv', value: 'list', field: 'b_info.extra_pv' },
+  { key: 'device_model_args_hvm', value: 'list', field: 'b_info.extra_hvm' },
   { key: 'vnc', value: 'boolean', field: 'b_info.u.hvm.vnc.enable (PV: an implicit vfb)', apply: dev.topLevelDisplay },
   ...(['vnclisten', 'vncpasswd', 'vncdisplay', 'vncunused', 'sdl', 'opengl', 'display', 'xauthority'] as const).map((key): OptionSpec => ({
     key, value: key === 'vncdisplay' ? 'number' : key === 'vncunused' || key === 'sdl' || key === 'opengl' ? 'boolean' : 'string',
@@ -649,7 +649,7 @@ function exactProduct(n: number, scale: number): number | bigint {
   return p >= BigInt(Number.MIN_SAFE_INTEGER) && p <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(p) : p;
 }
 
-/** Applies one row: its own `apply`, or the plain read its `value` and `field` describe. */
+/** Applies one row: its own `apply`, or the plain read its `value` and `field` describe (a list: of strings). */
 export function applyOption(ctx: ResolveContext, o: OptionSpec): void {
   if (o.applies !== undefined && !o.applies.includes(ctx.type)) return;
   if (o.apply !== undefined) {
@@ -663,6 +663,7 @@ export function applyOption(ctx: ResolveContext, o: OptionSpec): void {
     const n = ctx.r.long(o.key);
     v = n === undefined ? undefined : o.scale === undefined ? n : exactProduct(n, o.scale);
   } else if (o.value === 'boolean') v = ctx.r.bool(o.key);
+  else if (o.value === 'list') stringList(ctx, o.key, o.field);
   if (v !== undefined) setField(ctx, o.field, v);
 }
 
