@@ -72,7 +72,8 @@ export function apiRequest(socket: string, method: string, path: string, body?: 
   });
 }
 
-function decodeResponse(text: string): unknown {
+/** Decodes a complete HTTP reply from dom0d: the JSON result, or the ToolstackError it carries. */
+export function decodeResponse(text: string): unknown {
   const split = text.indexOf('\r\n\r\n');
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(text);
   if (split < 0 || m === null) {

@@ -9,7 +9,9 @@ export type { DomainConfig, LibxlJsonObject, LoadDomainConfigOptions, ResolvedDo
 // dom0d's API: the ToolstackApi, its types, the route table, the client (helper F).
 export { apiRequest, clientPaths, connectToolstack, ensureDom0d } from './client.js';
 export type { ClientOptions } from './client.js';
-export { API_ROUTES, matchRoutePath, routeRequest, TEST_ROUTES } from './routes.js';
+export { API_ROUTES, matchRoutePath, routeRequest, STREAM_ROUTES, TEST_ROUTES } from './routes.js';
+export { openConsole, openStream } from './console-stream.js';
+export type { ConsoleStream } from './console-stream.js';
 export type { ApiRoute } from './routes.js';
 export { ToolstackService } from './service.js';
 export type { ApiOperation, ToolstackApi } from './toolstack.js';
@@ -31,6 +33,12 @@ export type {
   RenameDomainRequest,
   ShutdownDomainRequest,
   ShutdownReason,
+  SysrqRequest,
+  SysrqResult,
+  TriggerName,
+  TriggerRequest,
+  TriggerResult,
+  VncInfo,
   XenStateFlags,
 } from './types.js';
 export { SHUTDOWN_REASONS } from '../domain/index.js';

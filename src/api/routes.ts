@@ -29,7 +29,20 @@ export const API_ROUTES = {
   unpauseDomain: { method: 'POST', path: '/v1/domains/:ref/unpause' },
   renameDomain: { method: 'POST', path: '/v1/domains/:ref/rename' },
   attachConsole: { method: 'POST', path: '/v1/domains/:ref/console' },
+  sendTrigger: { method: 'POST', path: '/v1/domains/:ref/trigger' },
+  sendSysrq: { method: 'POST', path: '/v1/domains/:ref/sysrq' },
+  getVnc: { method: 'GET', path: '/v1/domains/:ref/vnc' },
 } as const satisfies { readonly [K in ApiOperation]: ApiRoute };
+
+/**
+ * Byte-stream routes: a GET with `Connection: Upgrade` and `Upgrade: <protocol>`, answered `101
+ * Switching Protocols` (or an ordinary error reply); then the connection is the stream.
+ * `consoleStream` (`?id=<chardev>`, as `ConsoleAttachment.stream` gives it) is a domain's
+ * console (see `ConsoleAttachment`).
+ */
+export const STREAM_ROUTES = {
+  consoleStream: { method: 'GET', path: '/v1/domains/:ref/console/stream', protocol: 'dom0-console' },
+} as const satisfies Record<string, ApiRoute & { readonly protocol: string }>;
 
 /**
  * Routes served only by a dom0d started with `DOM0_TEST_API=1`: `registerDomain` records a

@@ -1,12 +1,17 @@
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { LibxlJsonObject, LibxlJsonValue } from '../config/index.js';
-import { DOM0_NAME, readHostStats, xenFlags } from '../domain/index.js';
-import type { DomainLaunch, DomainManager, DomainRecord, NewDomain } from '../domain/index.js';
+import type { Duplex } from 'node:stream';
+import { consoleIdFor, consoleIds, consoleKindOf, primaryConsole } from '../console/index.js';
+import type { ConsoleHub } from '../console/index.js';
+import { assertActionAllowed, DOM0_NAME, readHostStats, xenFlags } from '../domain/index.js';
+import type { DomainAction, DomainLaunch, DomainManager, DomainRecord, NewDomain } from '../domain/index.js';
+import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
   ConsoleAttachment,
   ConsoleAttachRequest,
+  ConsoleType,
   CreateDomainRequest,
   DaemonInfo,
   DestroyDomainRequest,
@@ -17,6 +22,12 @@ import type {
   HostInfo,
   RenameDomainRequest,
   ShutdownDomainRequest,
+  SysrqRequest,
+  SysrqResult,
+  TriggerName,
+  TriggerRequest,
+  TriggerResult,
+  VncInfo,
 } from './types.js';
 
 /** Domain-0's uuid in Xen: all zeros. */
@@ -36,17 +47,25 @@ export class ToolstackService implements ToolstackApi {
   readonly #paths: Dom0Paths;
   readonly #startedAt: number;
   readonly #accel: (() => Promise<NonNullable<HostInfo['accel']>>) | undefined;
+  readonly #consoles: ConsoleHub | undefined;
+  readonly #xenstore: { write(path: string, value: string): Promise<void> } | undefined;
 
   constructor(manager: DomainManager, options: {
     readonly paths: Dom0Paths;
     readonly startedAt: number;
     /** The accelerator choice, when the machine layer runs QEMU. */
     readonly accel?: () => Promise<NonNullable<HostInfo['accel']>>;
+    /** The domains' consoles (`attachConsole` streams). */
+    readonly consoles?: ConsoleHub;
+    /** Writes a xenstore node as dom0 (`sendSysrq`'s `control/sysrq`). */
+    readonly xenstore?: { write(path: string, value: string): Promise<void> };
   }) {
     this.#manager = manager;
     this.#paths = options.paths;
     this.#startedAt = options.startedAt;
     this.#accel = options.accel;
+    this.#consoles = options.consoles;
+    this.#xenstore = options.xenstore;
   }
 
   async daemonInfo(): Promise<DaemonInfo> {
@@ -136,7 +155,111 @@ export class ToolstackService implements ToolstackApi {
     const ref = refOf(req);
     if (isDom0(ref)) throw new ToolstackError('NOT_SUPPORTED', "Can't specify Domain-0", { lines: ["Can't specify Domain-0"] });
     const rec = this.#manager.resolve(ref);
-    throw new ToolstackError('NOT_SUPPORTED', `Cannot attach to the console of domain '${rec.name}': consoles are not wired into dom0d yet`);
+    const type = req.type as unknown;
+    const num = req.num as unknown;
+    if (type !== undefined && type !== 'pv' && type !== 'serial' && type !== 'vuart') throw badRequest("'type' must be pv, serial or vuart");
+    if (num !== undefined && !(typeof num === 'number' && Number.isInteger(num) && num >= 0)) throw badRequest("'num' must be a console number");
+    const want: { kind: ConsoleType; num: number } = type === undefined ? primaryConsole(rec.config) : { kind: type, num: num ?? 0 };
+    const id = consoleIdFor(rec, want.kind, want.num);
+    if (id === undefined) {
+      const have = consoleIds(rec).map((c) => `${consoleKindOf(c).kind} ${consoleKindOf(c).num}`);
+      throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no ${want.kind} console ${want.num}`, {
+        lines: ['Unable to attach console'],
+        hint: want.kind === 'vuart' ? 'vuart consoles exist on Arm only; use -t pv or -t serial'
+          : have.length === 0 ? `domain '${rec.name}' has no console` : `domain '${rec.name}' has: ${have.join(', ')} (xl console -t TYPE -n NUM)`,
+      });
+    }
+    const kind = consoleKindOf(id);
+    return {
+      domid: rec.domid, name: rec.name, type: want.kind === 'serial' ? 'serial' : kind.kind, num: want.num, id,
+      stream: `${STREAM_ROUTES.consoleStream.path.replace(':ref', String(rec.domid))}?id=${id}`,
+    };
+  }
+
+  /**
+   * Serves the console a `consoleStream` request names on `client` (see `ConsoleAttachment`);
+   * `ready` is called (to send the `101`) once the console is known to be connected, before its
+   * first byte.
+   */
+  async streamConsole(req: { readonly ref: string; readonly id: string }, client: Duplex, ready: () => void): Promise<void> {
+    const rec = this.#manager.resolve(refOf(req));
+    if (this.#consoles === undefined) throw new ToolstackError('NOT_SUPPORTED', 'This dom0d serves no consoles');
+    await this.#consoles.stream(rec.domid, req.id, client, ready);
+  }
+
+  async sendTrigger(req: TriggerRequest): Promise<TriggerResult> {
+    const trigger = req.trigger as unknown;
+    if (typeof trigger !== 'string' || !(trigger in TRIGGERS)) {
+      throw new ToolstackError('USAGE', `Invalid trigger "${String(trigger)}"`, { lines: [`Invalid trigger "${String(trigger)}"`] });
+    }
+    const name = trigger as TriggerName;
+    const vcpu = req.vcpu ?? 0;
+    return this.#monitorJob(req, 'trigger', async (rec, monitor) => {
+      if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu >= rec.vcpus) {
+        throw new ToolstackError('USAGE', `Cannot send trigger ${name} to vcpu ${vcpu} of domain '${rec.name}': it has ${rec.vcpus} vcpu(s)`);
+      }
+      const steps = TRIGGERS[name];
+      if (steps === null) {
+        throw new ToolstackError('NOT_SUPPORTED', `Cannot send trigger "${name}" to domain '${rec.name}': QEMU has no way to deliver it`, {
+          hint: 'triggers QEMU can deliver: nmi, reset, power, s3resume',
+        });
+      }
+      for (const [command, args] of steps) await monitor(command, args);
+      return { domid: rec.domid, name: rec.name, trigger: name, vcpu, qmp: steps.map(([c]) => c).join(' ') };
+    });
+  }
+
+  async sendSysrq(req: SysrqRequest): Promise<SysrqResult> {
+    const key = req.key as unknown;
+    if (typeof key !== 'string' || [...key].length !== 1) {
+      throw new ToolstackError('USAGE', 'Invalid sysrq.', { lines: ['Invalid sysrq.', ''] });
+    }
+    const qcode = SYSRQ_QCODE.test(key) ? key.toLowerCase() : undefined;
+    return this.#monitorJob(req, 'sysrq', async (rec, monitor) => {
+      if (qcode === undefined) {
+        throw new ToolstackError('NOT_SUPPORTED', `Cannot send sysrq '${key}' to domain '${rec.name}': only letters and digits have a key`, {
+          hint: 'the kernel\'s sysrq commands are letters and digits (xl sysrq DOMAIN h lists them)',
+        });
+      }
+      const xenstorePath = `/local/domain/${rec.domid}/control/sysrq`;
+      await this.#xenstore?.write(xenstorePath, key);
+      const keys = ['alt', 'sysrq', qcode];
+      await monitor('send-key', { keys: keys.map((k) => ({ type: 'qcode', data: k })) });
+      return { domid: rec.domid, name: rec.name, key, xenstorePath, keys };
+    });
+  }
+
+  async getVnc(req: DomainRefRequest): Promise<VncInfo> {
+    return this.#monitorJob(req, 'console', async (rec, monitor) => {
+      const vnc = (await monitor('query-vnc')) as { enabled?: boolean; host?: string; service?: string } | undefined;
+      const port = Number(vnc?.service);
+      if (vnc?.enabled !== true || !Number.isInteger(port)) {
+        throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no VNC display`, {
+          lines: ['Cannot get vnc-port'],
+          hint: rec.config.c_info !== undefined && isObject(rec.config.c_info) && rec.config.c_info.type === 'hvm'
+            ? 'its config disables VNC (vnc=0 or nographic=1)' : 'give it one: vfb = [ "vnc=1" ]',
+        });
+      }
+      return { domid: rec.domid, name: rec.name, host: vnc.host ?? '127.0.0.1', port, display: port - 5900, password: vncPasswordOf(rec.config) };
+    });
+  }
+
+  /** Runs `body` as the domain's `action` job with its QEMU monitor; Domain-0 and no monitor refuse. */
+  async #monitorJob<T>(
+    req: DomainRefRequest,
+    action: DomainAction,
+    body: (rec: DomainRecord, monitor: (command: string, args?: Record<string, unknown>) => Promise<unknown>) => Promise<T>,
+  ): Promise<T> {
+    const ref = refOf(req);
+    if (isDom0(ref)) throw dom0Refuses(action === 'console' ? 'use the VNC display of' : `send ${action} to`);
+    const domid = this.#manager.resolve(ref).domid;
+    const driver = this.#manager.driver;
+    return this.#manager.jobs.run(domid, action, async () => {
+      const rec = this.#manager.registry.require(domid);
+      assertActionAllowed(action, rec.state, rec.name);
+      if (driver.monitor === undefined) throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no QEMU monitor here`);
+      return body(rec, (command, args) => (driver.monitor as NonNullable<typeof driver.monitor>)(rec, command, args));
+    });
   }
 
   async #lifecycle(req: DomainRefRequest, what: string, op: (domid: number) => Promise<DomainRecord>): Promise<DomainInfo> {
@@ -177,6 +300,36 @@ export class ToolstackService implements ToolstackApi {
       uptimeSec: h.uptimeSec,
     };
   }
+}
+
+/**
+ * Xen's triggers as QMP commands; null: QEMU cannot deliver it (no INIT IPI, no sleep button).
+ * `reset` resets the machine; as the domain's QEMU turns every reset into a stop for dom0 (the
+ * firmware itself resets again at once), it ends as a reboot and `on_reboot` applies. `nmi`
+ * reaches every vCPU (QEMU's pc delivers it to all).
+ */
+const TRIGGERS: Readonly<Record<TriggerName, readonly (readonly [string, Record<string, unknown>?])[] | null>> = {
+  nmi: [['inject-nmi']],
+  reset: [['system_reset']],
+  init: null,
+  power: [['system_powerdown']],
+  sleep: null,
+  s3resume: [['system_wakeup']],
+};
+
+/** Keys `send-key` has a qcode for that name a sysrq command. */
+const SYSRQ_QCODE = /^[a-zA-Z0-9]$/;
+
+/** `vncpasswd` of the config (HVM: `b_info.type.hvm.vnc`; PV: the first vfb's `vnc`); null if none. */
+function vncPasswordOf(config: LibxlJsonObject): string | null {
+  const bInfo = isObject(config.b_info) ? config.b_info : {};
+  const hvm = isObject(bInfo['type.hvm']) ? bInfo['type.hvm'] : {};
+  const vfb = Array.isArray(config.vfbs) && isObject(config.vfbs[0]) ? config.vfbs[0] : {};
+  for (const holder of [hvm, vfb]) {
+    const vnc = holder.vnc;
+    if (isObject(vnc) && typeof vnc.passwd === 'string' && vnc.passwd !== '') return vnc.passwd;
+  }
+  return null;
 }
 
 function isDom0(ref: string): boolean {

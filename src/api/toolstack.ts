@@ -11,6 +11,11 @@ import type {
   HostInfo,
   RenameDomainRequest,
   ShutdownDomainRequest,
+  SysrqRequest,
+  SysrqResult,
+  TriggerRequest,
+  TriggerResult,
+  VncInfo,
 } from './types.js';
 
 /**
@@ -37,7 +42,14 @@ export interface ToolstackApi {
   pauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
   unpauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
   renameDomain(req: RenameDomainRequest): Promise<DomainInfo>;
+  /** Resolves a console (`xl console -t/-n`; the primary one by default); see `ConsoleAttachment`. */
   attachConsole(req: ConsoleAttachRequest): Promise<ConsoleAttachment>;
+  /** `xl trigger`: nmi, reset (then on_reboot), power, s3resume; init and sleep: NOT_SUPPORTED. */
+  sendTrigger(req: TriggerRequest): Promise<TriggerResult>;
+  /** `xl sysrq`: writes `control/sysrq` and presses Alt+SysRq+key on the guest's keyboard. */
+  sendSysrq(req: SysrqRequest): Promise<SysrqResult>;
+  /** `xl vncviewer`: where the domain's VNC server is. */
+  getVnc(req: DomainRefRequest): Promise<VncInfo>;
 }
 
 /** A ToolstackApi method's name. */

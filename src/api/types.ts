@@ -94,13 +94,64 @@ export interface ConsoleAttachRequest extends DomainRefRequest {
   readonly num?: number;
 }
 
-/** Where to connect to a domain's console: a unix socket carrying raw bytes, the ring's replay first. */
+/**
+ * A domain's console as `attachConsole` resolved it. Its bytes flow over `stream`: a GET of that
+ * path on the API socket with `Connection: Upgrade`, `Upgrade: dom0-console` is answered `101`
+ * (or an error reply), after which the connection carries raw bytes both ways: the console's
+ * retained output first, then its live output; what the client sends is typed into the guest.
+ * dom0d ends the stream when the domain is destroyed or its QEMU goes.
+ */
 export interface ConsoleAttachment {
   readonly domid: number;
   readonly name: string;
   readonly type: ConsoleType;
   readonly num: number;
-  readonly socket: string;
+  /** The QEMU chardev: `console0` (hvc0), `serial<N>` (COM N), `channel<N>`. */
+  readonly id: string;
+  readonly stream: string;
+}
+
+/** Xen's trigger names (`xl trigger`). */
+export type TriggerName = 'nmi' | 'reset' | 'init' | 'power' | 'sleep' | 's3resume';
+
+export interface TriggerRequest extends DomainRefRequest {
+  readonly trigger: TriggerName;
+  /** Xen's VCPU argument (default 0). */
+  readonly vcpu?: number;
+}
+
+/** What `sendTrigger` did: the QMP command that carried the trigger. */
+export interface TriggerResult {
+  readonly domid: number;
+  readonly name: string;
+  readonly trigger: TriggerName;
+  readonly vcpu: number;
+  readonly qmp: string;
+}
+
+export interface SysrqRequest extends DomainRefRequest {
+  /** One character, as `xl sysrq` takes it. */
+  readonly key: string;
+}
+
+/** What `sendSysrq` did: the xenstore node written and the keys pressed (QMP `send-key`). */
+export interface SysrqResult {
+  readonly domid: number;
+  readonly name: string;
+  readonly key: string;
+  readonly xenstorePath: string;
+  readonly keys: readonly string[];
+}
+
+/** Where a domain's VNC server listens (QMP `query-vnc`) and its password (xl.cfg `vncpasswd`). */
+export interface VncInfo {
+  readonly domid: number;
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** `port - 5900`, what a viewer's `HOST:DISPLAY` names. */
+  readonly display: number;
+  readonly password: string | null;
 }
 
 /** What `destroyDomain` destroyed. */

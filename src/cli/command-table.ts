@@ -14,6 +14,10 @@ import { rebootCommand } from './commands/reboot.js';
 import { pauseCommand } from './commands/pause.js';
 import { unpauseCommand } from './commands/unpause.js';
 import { renameCommand } from './commands/rename.js';
+import { consoleCommand } from './commands/console.js';
+import { vncviewerCommand } from './commands/vncviewer.js';
+import { triggerCommand } from './commands/trigger.js';
+import { sysrqCommand } from './commands/sysrq.js';
 
 /**
  * Every `xl` subcommand, in the order `xl help` lists them (Xen's cmdtable order, then ours).
@@ -27,7 +31,11 @@ const COMMANDS: readonly CommandDefinition[] = [
   rebootCommand,
   pauseCommand,
   unpauseCommand,
+  consoleCommand,
+  vncviewerCommand,
   renameCommand,
+  triggerCommand,
+  sysrqCommand,
   helpCommand,
   domidCommand,
   domnameCommand,

@@ -108,9 +108,10 @@ export class ConsoleHub {
   /**
    * Serves console `id` of `domid` on `client`: the retained output first, then the live output;
    * what the client sends goes to the guest. The client is ended when the domain is destroyed or
-   * its QEMU closes the console. Fails with DOMAIN_STATE when the console is not connected.
+   * its QEMU closes the console. Fails with DOMAIN_STATE when the console is not connected;
+   * otherwise `ready` is called before the first byte is written.
    */
-  async stream(domid: number, id: string, client: Duplex): Promise<void> {
+  async stream(domid: number, id: string, client: Duplex, ready: () => void = () => undefined): Promise<void> {
     await this.#ops.run(domid, () => Promise.resolve());
     const d = this.#domains.get(domid);
     const log = d === undefined ? undefined : d.primaryId === id ? d.primary : d.others.get(id);
@@ -120,6 +121,7 @@ export class ConsoleHub {
         hint: 'the domain has no running machine (is it shut down?)',
       });
     }
+    ready();
     client.write(log.replay());
     const unsubscribe = log.subscribe((chunk) => client.write(chunk));
     d.clients.add(client);

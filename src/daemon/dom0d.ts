@@ -4,14 +4,14 @@ import { homedir } from 'node:os';
 import type { Server } from 'node:http';
 import { isErrno, resolvePaths, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { API_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
+import { API_ROUTES, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
 import { ConsoleHub } from '../console/index.js';
 import { DomainEvents, DomainManager, processAlive, QemuDriver } from '../domain/index.js';
 import type { DomainDriver, DomainRecord } from '../domain/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
-import type { RouteHandler } from './http.js';
+import type { RouteHandler, StreamHandler } from './http.js';
 import { serveApi } from './http.js';
 
 /** What a driver gets to work with: built once xenstored and the consoles exist. */
@@ -78,7 +78,8 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       driver.accel().then((a) => log(`accelerator: ${a.accel} (${a.reason})`), (e: unknown) => log(`accelerator: ${e instanceof Error ? e.message : String(e)}`));
       driver.capabilities().catch((e: unknown) => log(`QEMU capabilities: ${e instanceof Error ? e.message : String(e)}`));
     }
-    const beforeUnpause = options.beforeUnpause;
+    // Consoles are connected before the guest first runs, so its first byte is already followed.
+    const beforeUnpause = options.beforeUnpause ?? ((rec: DomainRecord) => consoles.connect(rec));
     const restartDelay = Number.parseInt(options.env.DOM0_RESTART_DELAY_MS ?? '', 10);
     const manager = await DomainManager.open({
       domainsDir: paths.domainsDir,
@@ -88,7 +89,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       dumpDir: `${paths.stateDir}/dump`,
       log,
       ...(Number.isInteger(restartDelay) && restartDelay >= 0 ? { restartDelayMs: restartDelay } : {}),
-      ...(beforeUnpause === undefined ? {} : { beforeUnpause: (rec: DomainRecord) => beforeUnpause(rec, ctx) }),
+      beforeUnpause: (rec: DomainRecord) => beforeUnpause(rec, ctx),
     });
     for (const w of warnings) log(w);
     const report = await manager.adoptAll();
@@ -97,8 +98,10 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       paths,
       startedAt: Date.now(),
       ...(driver instanceof QemuDriver ? { accel: () => driver.accel() } : {}),
+      consoles,
+      xenstore: xs.connect(),
     });
-    server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log);
+    server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log, streamTable(api));
     log(`serving ${paths.apiSocket}`);
     const srv = server;
     let stopping: Promise<void> | undefined;
@@ -139,6 +142,14 @@ export function routeTable(api: ToolstackService, testApi: boolean): RouteHandle
   }));
   if (testApi) table.push({ route: TEST_ROUTES.registerDomain, handle: (req) => api.registerDomain(req as unknown as CreateDomainRequest) });
   return table;
+}
+
+/** dom0d's byte-stream routes (`STREAM_ROUTES`): the consoles. */
+export function streamTable(api: ToolstackService): StreamHandler[] {
+  return [{
+    route: STREAM_ROUTES.consoleStream,
+    handle: (req, socket, ready) => api.streamConsole({ ref: req.ref ?? '', id: req.id ?? '' }, socket, ready),
+  }];
 }
 
 /**

@@ -1,6 +1,7 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../common/index.js';
 import { isErrno, toJson, ToolstackError } from '../common/index.js';
 import type { ApiRoute } from '../api/index.js';
@@ -11,6 +12,17 @@ export interface RouteHandler {
   readonly route: ApiRoute;
   /** Gets the request object (path parameters over the JSON body); resolves with the JSON result. */
   readonly handle: (req: Record<string, unknown>) => Promise<unknown>;
+}
+
+/** One byte-stream route (`STREAM_ROUTES`): an HTTP Upgrade to `route.protocol`. */
+export interface StreamHandler {
+  readonly route: ApiRoute & { readonly protocol: string };
+  /**
+   * Gets the path parameters over the query's; serves the stream on `socket`, calling `ready`
+   * (which sends the `101`) before its first byte. A ToolstackError thrown before `ready` is
+   * answered as an error reply.
+   */
+  readonly handle: (req: Record<string, string>, socket: Duplex, ready: () => void) => Promise<void>;
 }
 
 /** The largest request body dom0d reads. */
@@ -48,9 +60,17 @@ export function httpStatusOf(code: ErrorCode): number {
  * socket file is replaced: the caller holds the pid-file lock). Errors that are not
  * `ToolstackError`s are bugs: they are answered as code API and reported through `log`.
  */
-export async function serveApi(socketPath: string, routes: readonly RouteHandler[], log: (line: string) => void): Promise<Server> {
+export async function serveApi(
+  socketPath: string,
+  routes: readonly RouteHandler[],
+  log: (line: string) => void,
+  streams: readonly StreamHandler[] = [],
+): Promise<Server> {
   const server = createServer((req, res) => {
     void dispatch(routes, req, res, log);
+  });
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void upgrade(streams, req, socket, head, log);
   });
   await unlink(socketPath).catch((e: unknown) => {
     if (!isErrno(e, 'ENOENT')) throw e;
@@ -95,14 +115,53 @@ async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, r
     const result = await handler.handle({ ...body, ...params });
     reply(res, 200, result ?? {});
   } catch (e: unknown) {
-    if (e instanceof ToolstackError) {
-      reply(res, httpStatusOf(e.code), {
-        error: { ...e.toJSON(), ...(e.lines === undefined ? {} : { lines: e.lines }), ...(e.exitCode === 1 ? {} : { exitCode: e.exitCode }) },
-      });
+    const { status, body } = errorReply(e, `${method} ${path}`, log);
+    reply(res, status, body);
+  }
+}
+
+/** The reply to a failed request: a ToolstackError keeps its code; anything else is a bug (API). */
+function errorReply(e: unknown, what: string, log: (line: string) => void): { status: number; body: unknown } {
+  if (e instanceof ToolstackError) {
+    return {
+      status: httpStatusOf(e.code),
+      body: { error: { ...e.toJSON(), ...(e.lines === undefined ? {} : { lines: e.lines }), ...(e.exitCode === 1 ? {} : { exitCode: e.exitCode }) } },
+    };
+  }
+  log(`internal error on ${what}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  return { status: 500, body: { error: { code: 'API', message: `Internal error in dom0d: ${e instanceof Error ? e.message : String(e)}`, hint: 'see dom0d.log, and report it' } } };
+}
+
+/** An HTTP Upgrade request: matched against the stream routes, answered `101` or an error reply. */
+async function upgrade(streams: readonly StreamHandler[], req: IncomingMessage, socket: Duplex, head: Buffer, log: (line: string) => void): Promise<void> {
+  const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
+  let upgraded = false;
+  socket.on('error', () => socket.destroy());
+  try {
+    let handler: StreamHandler | undefined;
+    let params: Record<string, string> | undefined;
+    for (const h of streams) {
+      params = matchRoutePath(h.route.path, path);
+      if (params !== undefined && h.route.method === req.method && h.route.protocol === req.headers.upgrade) {
+        handler = h;
+        break;
+      }
+    }
+    if (handler === undefined || params === undefined) throw new ToolstackError('USAGE', `No API stream ${req.method ?? ''} ${path} (Upgrade: ${req.headers.upgrade ?? ''})`);
+    const protocol = handler.route.protocol;
+    if (head.length > 0) socket.unshift(head);
+    await handler.handle({ ...Object.fromEntries(new URLSearchParams(query ?? '')), ...params }, socket, () => {
+      upgraded = true;
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
+    });
+  } catch (e: unknown) {
+    if (upgraded) {
+      socket.end();
       return;
     }
-    log(`internal error on ${method} ${path}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    reply(res, 500, { error: { code: 'API', message: `Internal error in dom0d: ${e instanceof Error ? e.message : String(e)}`, hint: 'see dom0d.log, and report it' } });
+    const { status, body } = errorReply(e, `upgrade ${path}`, log);
+    const text = toJson(body);
+    socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
   }
 }
 

@@ -46,6 +46,11 @@ export interface DomainDriver {
   coreDump?(record: DomainRecord, file: string): Promise<void>;
   /** The domain's name or uuid changed (rename, rename-restart): what the driver published follows. */
   renamed?(record: DomainRecord, previous: DomainRecord): Promise<void>;
+  /**
+   * Runs one QMP command on the domain's QEMU and resolves with its `return` value (`xl trigger`,
+   * `sysrq`, `vncviewer`). Absent: the machine layer has no monitor.
+   */
+  monitor?(record: DomainRecord, command: string, args?: Readonly<Record<string, unknown>>): Promise<unknown>;
 }
 
 /**

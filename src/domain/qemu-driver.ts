@@ -273,6 +273,10 @@ export class QemuDriver implements DomainDriver {
     return Promise.resolve();
   }
 
+  monitor(rec: DomainRecord, command: string, args?: Readonly<Record<string, unknown>>): Promise<unknown> {
+    return this.#qmp(rec).execute(command, args);
+  }
+
   async coreDump(rec: DomainRecord, file: string): Promise<void> {
     await this.#qmp(rec).dumpGuestMemory(file);
   }

@@ -67,6 +67,8 @@ export const ACTION_STATES = {
   destroy: ['creating', 'running', 'paused', 'shutting-down', 'shutdown', 'dying'],
   rename: ['creating', 'running', 'paused', 'shutting-down', 'shutdown'],
   console: ['creating', 'running', 'paused', 'shutting-down', 'shutdown'],
+  trigger: ['running', 'paused', 'shutting-down'],
+  sysrq: ['running', 'paused', 'shutting-down'],
 } as const satisfies Record<string, readonly DomainState[]>;
 export type DomainAction = keyof typeof ACTION_STATES;
 

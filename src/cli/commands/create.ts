@@ -5,6 +5,7 @@ import { connectToolstack, domainConfigText, domainConfigToLibxlObject, loadDoma
 import type { DomainInfo, LibxlJsonObject, ToolstackApi } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
+import { attachAfterCreate } from './console.js';
 
 const OPTIONS_HELP = [
   '-c                      Connect to the console after the domain is created.',
@@ -96,9 +97,6 @@ export const createCommand = defineCommand<CreateView>({
     if (o.has('d') && !dryRun) ctx.stderr.write(domainConfigText(resolved.config, xlConf.outputFormat));
     const config = domainConfigToLibxlObject(resolved.config);
     if (dryRun) return Promise.resolve({ data: { dryRun: true, config, text: domainConfigText(resolved.config, xlConf.outputFormat), toJSON: () => config } });
-    for (const [flag, what] of [['c', 'console'], ['V', 'vncviewer'], ['A', 'vncviewer']] as const) {
-      if (o.has(flag)) ctx.warn(`-${flag}: attaching the ${what} from xl create is not available yet; use 'xl ${what} ${resolved.config.c_info?.name ?? ''}'`);
-    }
     const api = connectToolstack(ctx);
     return (async () => {
       let domain: DomainInfo;
@@ -119,6 +117,7 @@ export const createCommand = defineCommand<CreateView>({
         }
         throw e;
       }
+      await attachAfterCreate(ctx, String(domain.domid), { vnc: o.has('V') || o.has('A'), autopass: o.has('A'), console: o.has('c') });
       if (o.has('F')) await waitForDeath(api, domain.uuid);
       return { data: { dryRun: false, domain, toJSON: () => domain } };
     })();
