@@ -491,6 +491,21 @@ export const OPTIONS: readonly OptionSpec[] = [
     },
   },
   { key: 'vfb', value: 'list', field: 'vfbs', apply: dev.vfbs },
+  {
+    // xm's restart=onreboot|always|never: xl does not read it, so it changes nothing (Xen prints
+    // the same config); we say what replaces it.
+    key: 'restart', value: 'string', allowed: ['onreboot', 'always', 'never'], deprecatedBy: 'on_poweroff, on_reboot, on_crash',
+    apply(ctx: ResolveContext): void {
+      const s = ctx.r.string('restart', true);
+      if (s === undefined) return;
+      const map: Record<string, string> = {
+        onreboot: 'on_reboot="restart"',
+        always: 'on_poweroff="restart", on_reboot="restart", on_crash="restart"',
+        never: 'on_reboot="destroy"',
+      };
+      ctx.r.warn(`${ctx.r.doc.source}:${ctx.r.line('restart') ?? 0}: warning: \`restart' is an xm option that xl ignores; write ${map[s] ?? 'on_poweroff=, on_reboot=, on_crash='} instead`);
+    },
+  },
   { key: 'usbctrl', value: 'list', field: 'usbctrls', apply: dev.usbctrls },
   { key: 'usbdev', value: 'list', field: 'usbdevs', apply: dev.usbdevs },
   { key: 'cpuid', value: 'string|list', field: 'b_info.cpuid', apply: dev.cpuid },
