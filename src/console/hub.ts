@@ -142,6 +142,11 @@ export class ConsoleHub {
     return this.#ops.idle();
   }
 
+  /** Ends every attached client's stream (dom0d stopping). */
+  endClients(): void {
+    for (const d of this.#domains.values()) for (const c of d.clients) c.end();
+  }
+
   /** Disconnects every console and closes the logs (dom0d stopping: QEMU keeps logging). */
   async closeAll(): Promise<void> {
     await this.idle();

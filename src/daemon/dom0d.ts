@@ -112,7 +112,9 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       consoles,
       api,
       stop: () => (stopping ??= (async () => {
-        await new Promise<void>((resolve) => srv.close(() => resolve()));
+        const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
+        consoles.endClients(); // attached console streams would hold the server open
+        await closed;
         manager.cancelPendingRestarts();
         await manager.jobs.idle();
         await manager.registry.flush();
