@@ -230,7 +230,7 @@ export class DomainManager {
       await this.#finishDestroy(shut);
       return;
     }
-    if (action === 'rename_restart') {
+    if (action === 'restart_rename') {
       const renamed = await this.registry.rename(shut.domid, preservedName(shut.name, new Date()));
       const kept = await this.registry.update(shut.domid, { uuid: globalThis.crypto.randomUUID() });
       this.#log(`Preserving domain ${kept.domid} ${shut.name} as ${renamed.name}`);

@@ -4,9 +4,10 @@ import type { ShutdownReason } from './state.js';
 /**
  * What happens to a domain whose guest stopped (xl's `handle_domain_death`, xl-behaviour.md §2):
  * the stored config's `on_poweroff` / `on_reboot` / `on_crash` / `on_watchdog` /
- * `on_soft_reset` picks one of libxl's actions (JSON spelling, underscores).
+ * `on_soft_reset` picks one of libxl's actions (JSON spelling: libxl's enum names, so the cfg's
+ * `rename-restart` is `restart_rename`).
  */
-export const POLICY_ACTIONS = ['destroy', 'restart', 'rename_restart', 'preserve', 'coredump_destroy', 'coredump_restart', 'soft_reset'] as const;
+export const POLICY_ACTIONS = ['destroy', 'restart', 'restart_rename', 'preserve', 'coredump_destroy', 'coredump_restart', 'soft_reset'] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
 /** libxl's defaults: the enum's init value `destroy`, except `on_reboot` (restart) and `on_soft_reset`. */
@@ -33,7 +34,7 @@ export function policyAction(config: LibxlJsonObject, reason: ShutdownReason): P
 
 /** The cfg-file spelling xl logs (`coredump-destroy`, `rename-restart`). */
 export function policyActionName(action: PolicyAction): string {
-  return action.replace('_', '-');
+  return action === 'restart_rename' ? 'rename-restart' : action.replace('_', '-');
 }
 
 /** rename-restart's name for the preserved domain: `<name>-<UTC %Y%m%dT%H%MZ>`. */

@@ -27,7 +27,7 @@ import { cfgString, readCfgFile, readXlConf, resolveDomainConfig } from '../conf
 import type { DomainConfig } from '../config/index.js';
 import {
   argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, isAccelSetting, killPid, pidCmdline, pidState, probeCapabilities,
-  qemuEnvironment, QmpClient, spawnDetached, waitForPidExit, waitForSocket,
+  logTail, qemuEnvironment, QmpClient, spawnDetached, waitForPidExit, waitForSocket,
 } from '../qemu/index.js';
 import type { AccelChoice, AccelSetting, ArgvCapabilities, ConsoleEndpoint, DomainRuntime, NicRuntime, QmpEvent } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
@@ -111,6 +111,7 @@ export class QemuDriver implements DomainDriver {
 
   async start(rec: DomainRecord): Promise<DomainRecordPatch> {
     const config = this.#resolve(rec);
+    checkGuestFiles(config, rec.launch?.doc.source ?? rec.name);
     const [caps, accel] = await Promise.all([this.capabilities(), this.accel()]);
     const { paths } = this.#o;
     const dir = this.#dir(rec.domid);
@@ -134,7 +135,6 @@ export class QemuDriver implements DomainDriver {
       ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dir) } : {}),
     };
     const args = buildQemuArgs(config, { caps, accel: accel.accel, runtime });
-    checkGuestFiles(config, args, rec.launch?.doc.source ?? rec.name);
     const logFile = `${paths.logDir}/qemu-${rec.name}.log`;
     rotate(logFile);
     const timeoutMs = this.#o.startTimeoutMs ?? 10_000;
@@ -182,7 +182,15 @@ export class QemuDriver implements DomainDriver {
       await this.#o.xenstored.introduceDomain(rec.domid);
       return { qemuPid: pid, sockets };
     } catch (e: unknown) {
-      if (pidState(pid) === 'running') killPid(pid);
+      // QEMU's own last words are the root cause when it died (the socket error is only the symptom).
+      const died = pidState(pid) !== 'running' || await waitForPidExit(pid, 200);
+      if (!died) killPid(pid);
+      const tail = logTail(logFile, 5);
+      if (died && tail !== '' && !(e instanceof ToolstackError && e.message.includes(tail.split('\n')[0] as string))) {
+        throw new ToolstackError('QEMU', `QEMU (pid ${pid}) of domain '${rec.name}' exited at start: ${tail.split('\n').join(' | ')}`, {
+          hint: `see ${logFile}`, cause: e,
+        });
+      }
       throw e;
     } finally {
       this.#spawned.delete(rec.domid);
@@ -405,17 +413,14 @@ export class QemuDriver implements DomainDriver {
  * Files the guest boots from must exist before QEMU is spawned, so a typo is one line naming the
  * file (libxl's own words for disks) and nothing is left behind.
  */
-function checkGuestFiles(config: DomainConfig, args: readonly string[], source: string): void {
+function checkGuestFiles(config: DomainConfig, source: string): void {
   const fail = (line: string, key: string): never => {
     throw new ToolstackError('GUEST_FILE', line, { lines: [line], hint: `check ${key} in ${source}` });
   };
-  for (const [flag, key] of [['-kernel', 'kernel='], ['-initrd', 'ramdisk=']] as const) {
-    const i = args.indexOf(flag);
-    const path = i < 0 ? undefined : args[i + 1];
-    if (path !== undefined) {
-      const err = statError(path);
-      if (err !== undefined) fail(`Cannot open ${flag === '-kernel' ? 'kernel' : 'ramdisk'} ${path}: ${err}`, key);
-    }
+  for (const key of ['kernel', 'ramdisk'] as const) {
+    const path = config.b_info?.[key];
+    const err = path === undefined ? undefined : statError(path);
+    if (err !== undefined) fail(`Cannot open ${key} ${path ?? ''}: ${err}`, `${key}=`);
   }
   for (const d of config.disks ?? []) {
     const path = d.pdev_path ?? '';

@@ -246,13 +246,15 @@ function readIfExists(path: string): Buffer | undefined {
   }
 }
 
+/** A running process; a zombie (exited, not yet reaped: PID 1 may take seconds) is not. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const stat = readIfExists(`/proc/${pid}/stat`)?.toString() ?? '';
+  return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
 }
 
 /** Claims `dir` through `xenstored.pid`; a pid file of a dead process is taken over. */

@@ -1,0 +1,271 @@
+// Domains on real QEMU (TCG) through `xl` and an autostarted dom0d: the project's test guests
+// (pv: direct kernel boot, console hvc0; hvm: SeaBIOS from a qcow2 overlay, console COM1) go
+// through create, list, pause, unpause, reboot (new domid, same uuid), re-adoption after
+// `kill -9` of dom0d, crash (`kill -9` of QEMU) → on_crash=rename-restart, shutdown -w and
+// destroy, with the xenstore layout checked along the way. Also: ten parallel creates of one
+// name, a missing kernel, and the article's configs with only their file paths replaced.
+// One host (temp DOM0_*_DIRs) for the whole file; the readiness line is read from the console
+// log QEMU writes (LOG_DIR/qemu-<name>-<chardev>.log). At the end every domain is destroyed,
+// dom0d stopped, and any QEMU still running from this host's run directory killed by pid.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { XenstoreClient } from '../../src/xenstore/index.js';
+import { ensureGuests, GUEST_READY_LINE } from '../support/guests.js';
+import type { GuestImages } from '../support/guests.js';
+import { destroyHost, makeHost, readPid, waitGone, xl } from './daemon-harness.js';
+import type { Run, TestHost } from './daemon-harness.js';
+
+interface Listed {
+  readonly domid: number;
+  readonly name: string;
+  readonly uuid: string;
+  readonly state: string;
+  readonly shutdownReason: string | null;
+}
+
+let host: TestHost;
+let guests: GuestImages;
+let xs: XenstoreClient;
+
+before(async () => {
+  guests = ensureGuests();
+  host = makeHost();
+  host.env['DOM0_RESTART_DELAY_MS'] = '100';
+  writeFileSync(join(host.root, 'pv.cfg'), [
+    'name = "pv1"',
+    `kernel = "${guests.vmlinuz}"`,
+    `ramdisk = "${guests.initrd}"`,
+    `cmdline = "${guests.pvCmdline}"`,
+    'memory = 128',
+    'maxmem = 160',
+  ].join('\n'));
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', guests.disk, join(host.root, 'hvm.qcow2')]);
+  writeFileSync(join(host.root, 'hvm.cfg'), [
+    'name = "hvm1"',
+    'type = "hvm"',
+    'memory = 128',
+    'serial = "pty"',
+    'vnc = 0',
+    'on_crash = "rename-restart"',
+    // Relative: taken against the directory xl create runs in.
+    "disk = [ 'format=qcow2, vdev=hda, access=rw, target=hvm.qcow2' ]",
+  ].join('\n'));
+  // dom0d (autostarted) and its xenstored.
+  assert.equal((await ok('list')).code, 0);
+  xs = await XenstoreClient.connect(join(host.runDir, 'xenstored', 'socket'));
+});
+
+after(async () => {
+  xs?.close();
+  for (const d of await list().catch(() => [])) await xl(host, 'destroy', String(d.domid));
+  await destroyHost(host);
+  for (const pid of qemuPids()) process.kill(pid, 'SIGKILL');
+});
+
+/** QEMUs running from this host's run directory (their argv names it). */
+function qemuPids(): number[] {
+  const dir = join(host.runDir, 'domains');
+  const out: number[] = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) out.push(Number(p));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+async function ok(...args: string[]): Promise<Run> {
+  const r = await xl(host, ...args);
+  assert.equal(r.code, 0, `xl ${args.join(' ')}: ${r.err}`);
+  return r;
+}
+
+/** `xl create` from the host's directory (where the configs and the overlay are). */
+async function create(...args: string[]): Promise<Run> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(import.meta.dirname, '..', '..', '..', 'bin', 'xl'), ['create', ...args], {
+      env: host.env, cwd: host.root, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+async function list(): Promise<Listed[]> {
+  const r = await ok('list', '--json');
+  return (JSON.parse(r.out) as Listed[]).filter((d) => d.domid !== 0);
+}
+
+async function find(name: string): Promise<Listed | undefined> {
+  return (await list()).find((d) => d.name === name);
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function consoleLog(name: string, chardev: string): string {
+  try {
+    return readFileSync(join(host.logDir, `qemu-${name}-${chardev}.log`), 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function ready(name: string, chardev: string): Promise<void> {
+  await until(`${name} ${GUEST_READY_LINE}`, async () => (consoleLog(name, chardev).includes(GUEST_READY_LINE) ? true : undefined), 60_000);
+}
+
+function stateLetters(r: Run, name: string): string {
+  const row = r.out.split('\n').find((l) => l.startsWith(`${name} `));
+  assert.ok(row !== undefined, r.out);
+  return row.trim().split(/\s+/)[4] as string;
+}
+
+test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid), re-adoption, shutdown -w', async () => {
+  const c = await create('pv.cfg');
+  assert.equal(c.code, 0, c.err);
+  assert.equal(c.err, 'Parsing config from pv.cfg\n');
+  const d = await find('pv1');
+  assert.ok(d !== undefined);
+  assert.equal(d.state, 'running');
+  await ready('pv1', 'console0');
+  assert.equal(stateLetters(await ok('list', 'pv1'), 'pv1'), 'r-----');
+
+  const D = `/local/domain/${d.domid}`;
+  assert.equal(await xs.readString(`${D}/name`), 'pv1');
+  assert.equal(await xs.readString(`${D}/vm`), `/vm/${d.uuid}`);
+  assert.equal(await xs.readString(`/vm/${d.uuid}/name`), 'pv1');
+  assert.equal(await xs.readString(`${D}/memory/static-max`), String(160 * 1024));
+  assert.equal(await xs.readString(`${D}/memory/target`), String(128 * 1024));
+  assert.equal(await xs.readString(`${D}/console/tty`), join(host.runDir, 'domains', String(d.domid), 'console0.sock'));
+  assert.equal(await xs.readString(`/libxl/${d.domid}/type`), 'pv');
+  assert.deepEqual(await xs.getPerms(`${D}/control/shutdown`), [`n${d.domid}`]);
+  const qemuPid = Number(await xs.readString(`${D}/image/device-model-pid`));
+  assert.ok(readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').includes('qemu'));
+
+  await ok('pause', 'pv1');
+  assert.equal(stateLetters(await ok('list', 'pv1'), 'pv1'), '--p---');
+  await ok('unpause', 'pv1');
+  assert.equal(stateLetters(await ok('list', 'pv1'), 'pv1'), 'r-----');
+
+  const rb = await ok('reboot', '-ww', 'pv1');
+  assert.match(rb.err, new RegExp(`^Rebooting domain ${d.domid}\nWaiting for 1 domains\n(Domain ${d.domid} continue waiting for death\n)?Domain ${d.domid} has been destroyed\n$`));
+  const d2 = await until('the restarted pv1', async () => find('pv1'));
+  assert.notEqual(d2.domid, d.domid);
+  assert.equal(d2.uuid, d.uuid);
+  assert.equal(await xs.exists(D), false);
+  await ready('pv1', 'console0');
+
+  const dom0d = readPid(host) as number;
+  process.kill(dom0d, 'SIGKILL');
+  await waitGone(dom0d);
+  const after = await find('pv1');
+  xs.close();
+  xs = await XenstoreClient.connect(join(host.runDir, 'xenstored', 'socket'));
+  assert.notEqual(readPid(host), dom0d);
+  assert.deepEqual(after && { domid: after.domid, uuid: after.uuid, state: after.state }, { domid: d2.domid, uuid: d.uuid, state: 'running' });
+  await ok('pause', 'pv1');
+  await ok('unpause', 'pv1');
+
+  // -w: until shut down (or gone, if on_poweroff=destroy was quicker than the poll).
+  const sd = await ok('shutdown', '-w', 'pv1');
+  assert.match(sd.err, new RegExp(`^Shutting down domain ${d2.domid}\nWaiting for 1 domains\nDomain ${d2.domid} has been (shut down, reason code 0|destroyed)\n$`));
+  await until('pv1 destroyed (on_poweroff)', async () => ((await find('pv1')) === undefined ? true : undefined));
+  assert.match(consoleLog('pv1', 'console0'), /DOM0-GUEST-POWEROFF/);
+  assert.equal(await find('pv1'), undefined);
+  assert.equal(await xs.exists(`/local/domain/${d2.domid}`), false);
+  assert.equal(existsSync(join(host.runDir, 'domains', String(d2.domid))), false);
+});
+
+test('hvm: serial console; QEMU killed → on_crash=rename-restart keeps the old domain, starts a new one', async () => {
+  const c = await create('-q', 'hvm.cfg');
+  assert.equal(c.code, 0, c.err);
+  const d = await find('hvm1');
+  assert.ok(d !== undefined);
+  await ready('hvm1', 'serial0');
+  assert.equal(await xs.readString(`/local/domain/${d.domid}/serial/0/tty`), join(host.runDir, 'domains', String(d.domid), 'serial0.sock'));
+  const pid = Number(await xs.readString(`/local/domain/${d.domid}/image/device-model-pid`));
+  process.kill(pid, 'SIGKILL');
+  const fresh = await until('the restarted hvm1', async () => {
+    const x = await find('hvm1');
+    return x !== undefined && x.domid !== d.domid ? x : undefined;
+  });
+  assert.equal(fresh.uuid, d.uuid);
+  const kept = (await list()).find((x) => x.domid === d.domid);
+  assert.ok(kept !== undefined);
+  assert.match(kept.name, /^hvm1-\d{8}T\d{4}Z$/);
+  assert.notEqual(kept.uuid, d.uuid);
+  assert.deepEqual([kept.state, kept.shutdownReason], ['shutdown', 'crash']);
+  assert.equal(stateLetters(await ok('list'), kept.name), '---sc-');
+  assert.equal(await xs.readString(`/local/domain/${d.domid}/name`), kept.name);
+  await ok('destroy', kept.name);
+  await ok('destroy', 'hvm1');
+  assert.deepEqual(await list(), []);
+});
+
+test('ten parallel creates of one name: exactly one succeeds, the others fail naming the name', async () => {
+  const runs = await Promise.all(Array.from({ length: 10 }, () => create('-p', '-q', 'pv.cfg', 'name="same"')));
+  const codes = runs.map((r) => r.code).sort();
+  assert.deepEqual(codes, [0, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
+  for (const r of runs.filter((x) => x.code !== 0)) assert.match(r.err, /^Domain with name 'same' already exists\n/);
+  const same = (await list()).filter((d) => d.name === 'same');
+  assert.equal(same.length, 1);
+  assert.equal(same[0]?.state, 'paused');
+  await ok('destroy', 'same');
+  assert.deepEqual(qemuPids(), []);
+});
+
+test('a missing kernel is one error naming the file; no domain, process or socket is left', async () => {
+  const r = await create('pv.cfg', 'name="nokernel"', 'kernel="/nonexistent/vmlinuz"');
+  assert.equal(r.code, 3);
+  assert.equal(r.err, 'Parsing config from pv.cfg\nCannot open kernel /nonexistent/vmlinuz: No such file or directory\nhint: check kernel= in pv.cfg\n');
+  assert.equal(await find('nokernel'), undefined);
+  assert.deepEqual(readdirSync(join(host.runDir, 'domains')), []);
+  assert.deepEqual(qemuPids(), []);
+});
+
+test("the article's configs, only their file paths replaced, create (paused) and destroy", async () => {
+  const article = join(import.meta.dirname, '..', '..', '..', 'examples', 'article');
+  const overlay = (n: string): string => {
+    const f = join(host.root, `${n}.qcow2`);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', guests.disk, f]);
+    return f;
+  };
+  const paths: Record<string, string[]> = {
+    'freebsd.cfg': [`disk=['tap:qcow2:${overlay('freebsd')},xvda,w','file:${guests.cdrom},hdb:cdrom,r']`],
+    'linux-debug.cfg': [`disk=['tap:qcow2:${overlay('linux')},xvda,w']`],
+    'windows.cfg': [`disk=['${overlay('windows')},qcow2,hda,w','file:${guests.cdrom},hdc:cdrom,r']`],
+    'legacy-xm-hvm.cfg': [`disk=['file:${overlay('legacy')},hda,w',',hdc:cdrom,r']`],
+  };
+  for (const [file, extra] of Object.entries(paths)) {
+    const r = await create('-p', '-q', join(article, file), ...extra);
+    assert.equal(r.code, 0, `${file}: ${r.err}`);
+  }
+  const domains = await list();
+  assert.deepEqual(domains.map((d) => [d.name, d.state]), [
+    ['FreeBSDVM', 'paused'], ['LinuxVM', 'paused'], ['WindowsVM', 'paused'], ['ExampleHVMDomain', 'paused'],
+  ]);
+  const taps = (): string[] => readdirSync('/sys/class/net').filter((l) => domains.some((d) => l.startsWith(`vif${d.domid}.`)));
+  assert.equal(taps().length, 4, 'one tap per vif');
+  for (const d of domains) await ok('destroy', d.name);
+  assert.deepEqual(qemuPids(), []);
+  assert.deepEqual(taps(), []);
+});
