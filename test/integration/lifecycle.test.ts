@@ -9,13 +9,13 @@
 // dom0d stopped, and any QEMU still running from this host's run directory killed by pid.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XenstoreClient } from '../../src/xenstore/index.js';
 import { ensureGuests, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, waitGone, xl } from './daemon-harness.js';
+import { destroyHost, makeHost, readPid, waitGone, XL, xl } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 interface Listed {
@@ -88,9 +88,8 @@ async function ok(...args: string[]): Promise<Run> {
 
 /** `xl create` from the host's directory (where the configs and the overlay are). */
 async function create(...args: string[]): Promise<Run> {
-  const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(join(import.meta.dirname, '..', '..', '..', 'bin', 'xl'), ['create', ...args], {
+    const child = spawn(XL, ['create', ...args], {
       env: host.env, cwd: host.root, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -219,6 +218,26 @@ test('hvm: serial console; QEMU killed → on_crash=rename-restart keeps the old
   await ok('destroy', kept.name);
   await ok('destroy', 'hvm1');
   assert.deepEqual(await list(), []);
+});
+
+test('pv: a guest panic (pvpanic) is a crash: on_crash=coredump-destroy dumps its memory to STATE_DIR/dump/<name>', async () => {
+  const c = await create('-q', 'pv.cfg', 'name="pp"', 'on_crash="coredump-destroy"');
+  assert.equal(c.code, 0, c.err);
+  await ready('pp', 'console0');
+  // Typed through `xl console` (dom0d holds the console socket); the guest's shell runs it.
+  const typed = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(XL, ['console', 'pp'], { env: host.env, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', reject);
+    child.on('close', resolve);
+    child.stdin.write('panic\r');
+    setTimeout(() => child.stdin.end(), 1000);
+  });
+  assert.notEqual(typed, null);
+  await until('pp destroyed (on_crash)', async () => ((await find('pp')) === undefined ? true : undefined));
+  assert.match(consoleLog('pp', 'console0'), /Kernel panic/);
+  const dump = readFileSync(join(host.stateDir, 'dump', 'pp'));
+  assert.equal(dump.subarray(0, 4).toString('latin1'), '\x7fELF');
+  assert.ok(dump.length >= 128 * 1024 * 1024);
 });
 
 test('ten parallel creates of one name: exactly one succeeds, the others fail naming the name', async () => {
