@@ -171,7 +171,7 @@ export class ToolstackService implements ToolstackApi {
     }
     const kind = consoleKindOf(id);
     return {
-      domid: rec.domid, name: rec.name, type: want.kind === 'serial' ? 'serial' : kind.kind, num: want.num, id,
+      domid: rec.domid, name: rec.name, type: kind.kind, num: kind.num, id,
       stream: `${STREAM_ROUTES.consoleStream.path.replace(':ref', String(rec.domid))}?id=${id}`,
     };
   }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DomainEvents, DomainRegistry } from '../domain/index.js';
-import { chardevLogFile } from './endpoints.js';
+import { chardevLogFile, consoleIdFor, consoleIds, consoleKindOf, primaryConsole } from './endpoints.js';
 import { ConsoleHub } from './hub.js';
 import { ConsoleSource } from './source.js';
 
@@ -144,4 +144,21 @@ test('ConsoleHub streams replay then live output to a client, and its keystrokes
   await hub.closeAll();
   await new Promise((r) => server.close(r));
   await qemu.stop();
+});
+
+test('console selection follows libxl and xenconsole: primary, serial falling back to pv, channels as pv N', () => {
+  const pv = { sockets: { qmp: '/q', console0: '/c0', channel0: '/ch0' } };
+  const hvm = { sockets: { qmp: '/q', serial0: '/s0', serial1: '/s1' } };
+  assert.deepEqual(consoleIds(pv), ['channel0', 'console0']);
+  assert.deepEqual(primaryConsole({ c_info: { type: 'hvm' } }), { kind: 'serial', num: 0 });
+  assert.deepEqual(primaryConsole({ c_info: { type: 'pvh' } }), { kind: 'pv', num: 0 });
+  assert.equal(consoleIdFor(pv, 'pv', 0), 'console0');
+  assert.equal(consoleIdFor(pv, 'pv', 1), 'channel0');
+  assert.equal(consoleIdFor(pv, 'serial', 0), 'console0');
+  assert.equal(consoleIdFor(pv, 'pv', 2), undefined);
+  assert.equal(consoleIdFor(hvm, 'serial', 1), 'serial1');
+  assert.equal(consoleIdFor(hvm, 'pv', 0), undefined);
+  assert.equal(consoleIdFor(hvm, 'vuart', 0), undefined);
+  assert.deepEqual(consoleKindOf('channel0'), { kind: 'pv', num: 1 });
+  assert.deepEqual(consoleKindOf('serial1'), { kind: 'serial', num: 1 });
 });

@@ -54,6 +54,8 @@ export async function runConsoleSession(ctx: CommandContext, req: ConsoleAttachR
       stdin.off('end', onEof);
       if (tty) stdin.setRawMode(false);
       stdin.pause();
+      // A paused pipe or terminal still holds the event loop: let xl exit.
+      if (typeof stdin.unref === 'function') stdin.unref();
       socket.destroy();
       resolve(how);
     };

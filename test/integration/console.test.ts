@@ -1,0 +1,232 @@
+// Consoles, VNC, triggers and sysrq on real QEMU (TCG) through `xl` and an autostarted dom0d,
+// with the project's pv test guest (console hvc0, a VNC framebuffer with a password):
+// `xl console` from a pipe replays what the guest printed before anyone attached, types
+// commands, detaches on Ctrl-] leaving the guest running; -t/-n select consoles as xenconsole
+// does; sysrq h prints the kernel's sysrq help; trigger nmi reaches the guest, reset restarts it;
+// the VNC server answers RFB on the port `xl vncviewer --json` reports, and a viewer gets Xen's
+// arguments and the password on stdin; a dom0d stopped and restarted meanwhile loses and repeats
+// no console byte; `xl create -c` shows the guest's output from its first byte. One host (temp
+// DOM0_*_DIRs); at the end every domain is destroyed, dom0d stopped, and any QEMU of this host
+// still running killed by pid.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { ensureGuests, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
+import type { GuestImages } from '../support/guests.js';
+import { destroyHost, makeHost, readPid, waitGone, XL, xl } from './daemon-harness.js';
+import type { Run, TestHost } from './daemon-harness.js';
+
+let host: TestHost;
+let guests: GuestImages;
+
+function pvConfig(name: string): string {
+  return [
+    `name = "${name}"`,
+    `kernel = "${guests.vmlinuz}"`,
+    `ramdisk = "${guests.initrd}"`,
+    `cmdline = "${guests.pvCmdline}"`,
+    'memory = 128',
+    'vfb = [ "vnc=1,vncpasswd=s3cret" ]',
+  ].join('\n');
+}
+
+before(async () => {
+  guests = ensureGuests();
+  host = makeHost();
+  host.env['DOM0_RESTART_DELAY_MS'] = '100';
+  writeFileSync(join(host.root, 'c1.cfg'), pvConfig('c1'));
+  writeFileSync(join(host.root, 'c2.cfg'), pvConfig('c2'));
+  await ok('create', '-q', join(host.root, 'c1.cfg'));
+});
+
+after(async () => {
+  for (const name of ['c1', 'c2']) await xl(host, 'destroy', name);
+  const qemuPids = readdirSync(join(host.runDir, 'domains'), { withFileTypes: true }).flatMap((d) => {
+    try {
+      return d.isDirectory() ? [Number.parseInt(readFileSync(join(host.runDir, 'domains', d.name, 'qemu.pid'), 'utf8'), 10)] : [];
+    } catch {
+      return [];
+    }
+  });
+  await destroyHost(host);
+  for (const pid of qemuPids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+async function ok(...args: string[]): Promise<Run> {
+  const r = await xl(host, ...args);
+  assert.equal(r.code, 0, `xl ${args.join(' ')}: ${r.err}`);
+  return r;
+}
+
+/** dom0d's copy of a domain's primary console (LOG_DIR/console-<name>.log). */
+function consoleLog(name: string): string {
+  try {
+    return readFileSync(join(host.logDir, `console-${name}.log`), 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** `xl ARGS` with stdin a pipe: what it prints, and a way to type into it. */
+class Session {
+  readonly child: ChildProcessWithoutNullStreams;
+  out = '';
+  err = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(...args: string[]) {
+    this.child = spawn(XL, args, { env: host.env, stdio: 'pipe' });
+    this.child.stdout.on('data', (c: Buffer) => (this.out += c.toString('latin1')));
+    this.child.stderr.on('data', (c: Buffer) => (this.err += c.toString()));
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  waitFor(pattern: string | RegExp, from = 0, timeoutMs = 30_000): Promise<string> {
+    return until(`${String(pattern)} from xl; got ${JSON.stringify(this.out.slice(-300))} ${this.err}`, () => {
+      const rest = this.out.slice(from);
+      return (typeof pattern === 'string' ? rest.includes(pattern) : pattern.test(rest)) ? this.out : undefined;
+    }, timeoutMs);
+  }
+
+  type(text: string): void {
+    this.child.stdin.write(text);
+  }
+}
+
+async function domains(): Promise<Array<{ domid: number; name: string; state: string }>> {
+  return JSON.parse((await ok('list', '--json')).out) as Array<{ domid: number; name: string; state: string }>;
+}
+
+test('xl console from a pipe: early output replayed, input typed, Ctrl-] detaches and the guest runs on', async () => {
+  await until('the guest ready on its console', () => consoleLog('c1').includes(GUEST_PROMPT));
+  const s = new Session('console', 'c1');
+  await s.waitFor(GUEST_READY_LINE);
+  s.type('echo piped-$((6*7))\n');
+  await s.waitFor('piped-42');
+  s.type('\x1d');
+  assert.equal(await s.exited, 0, s.err);
+  assert.equal((await domains()).find((d) => d.name === 'c1')?.state, 'running');
+  // Again, stdin ending at once: the replay (with the earlier answer) is shown, then xl ends.
+  const again = new Session('console', 'c1');
+  again.child.stdin.end();
+  assert.equal(await again.exited, 0, again.err);
+  assert.match(again.out, /DOM0-GUEST-READY[\s\S]*piped-42/);
+});
+
+test('xl console -t/-n: serial falls back to the pv console, missing ones fail as xl does', async () => {
+  const primary = JSON.parse((await ok('console', '--json', 'c1')).out) as Record<string, unknown>;
+  assert.deepEqual({ ...primary, stream: undefined }, { domid: primary.domid, name: 'c1', type: 'pv', num: 0, id: 'console0', stream: undefined });
+  assert.equal((JSON.parse((await ok('console', '--json', '-t', 'serial', 'c1')).out) as { id: string }).id, 'console0');
+  const missing = await xl(host, 'console', '-t', 'pv', '-n', '1', 'c1');
+  assert.equal(missing.code, 1);
+  assert.match(missing.err, /^Unable to attach console\nhint: domain 'c1' has: pv 0/);
+  const badType = await xl(host, 'console', '-t', 'bogus', 'c1');
+  assert.equal(badType.code, 1);
+  assert.equal(badType.err, 'console type supported are: pv, serial, vuart\n');
+  assert.equal((await xl(host, 'console', '-t', 'vuart', 'c1')).code, 1);
+  assert.equal((await xl(host, 'console', '-e', 'xy', 'c1')).code, 2);
+});
+
+test('xl sysrq h prints the sysrq help on the guest console; trigger nmi reaches the guest', async () => {
+  const sysrq = JSON.parse((await ok('sysrq', '--json', 'c1', 'h')).out) as { xenstorePath: string; keys: string[] };
+  assert.deepEqual(sysrq.keys, ['alt', 'sysrq', 'h']);
+  await until('sysrq help on the console', () => /sysrq: HELP :/.test(consoleLog('c1')));
+  await ok('trigger', 'c1', 'nmi');
+  await until('the NMI on the console', () => /NMI received/.test(consoleLog('c1')));
+  const init = await xl(host, 'trigger', 'c1', 'init');
+  assert.equal(init.code, 1);
+  assert.match(init.err, /^Cannot send trigger "init" to domain 'c1': QEMU has no way to deliver it\n/);
+  const bad = await xl(host, 'trigger', 'c1', 'bogus');
+  assert.equal(bad.code, 1);
+  assert.match(bad.err, /^Invalid trigger "bogus"\n/);
+  const badSysrq = await xl(host, 'sysrq', 'c1', 'hh');
+  assert.match(badSysrq.err, /^Invalid sysrq\.\n/);
+});
+
+test('xl vncviewer: the display answers RFB; a viewer gets HOST:DISPLAY -autopass and the password on stdin', async () => {
+  const v = JSON.parse((await ok('vncviewer', '--json', 'c1')).out) as { host: string; port: number; display: number; address: string };
+  assert.equal(v.address, `${v.host}:${v.port - 5900}`);
+  const greeting = await new Promise<string>((resolve, reject) => {
+    const c = connect(v.port, v.host);
+    c.once('data', (d: Buffer) => {
+      c.destroy();
+      resolve(d.toString('latin1'));
+    });
+    c.once('error', reject);
+  });
+  assert.equal(greeting, 'RFB 003.008\n');
+  // No viewer installed: the address on stdout, exit 1 and a hint.
+  const none = await xl(host, 'vncviewer', 'c1');
+  assert.equal(none.code, 1);
+  assert.equal(none.out, `${v.address}\n`);
+  assert.match(none.err, /^Cannot run a VNC viewer: none of vncviewer, xtightvncviewer, gvncviewer is installed\nhint: connect one to /);
+  // A viewer (VNCVIEWER, as libxl reads it): its arguments and stdin are recorded.
+  const record = join(host.root, 'viewer.out');
+  const viewer = join(host.root, 'viewer.sh');
+  writeFileSync(viewer, `#!/bin/sh\n{ echo "$*"; cat; } > ${record}\n`);
+  chmodSync(viewer, 0o755);
+  const saved = host.env['VNCVIEWER'];
+  host.env['VNCVIEWER'] = viewer;
+  try {
+    await ok('vncviewer', '--autopass', 'c1');
+  } finally {
+    if (saved === undefined) delete host.env['VNCVIEWER'];
+    else host.env['VNCVIEWER'] = saved;
+  }
+  assert.equal(readFileSync(record, 'utf8'), `${v.address} -autopass\ns3cret`);
+});
+
+test('a dom0d stopped and restarted meanwhile loses and repeats no console byte', async () => {
+  const s = new Session('console', 'c1');
+  await s.waitFor(GUEST_PROMPT);
+  s.type('i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo tick-$i; sleep 0.1; done &\n');
+  await s.waitFor('tick-3');
+  const pid = readPid(host);
+  assert.ok(pid !== undefined);
+  process.kill(pid, 'SIGTERM');
+  await waitGone(pid, 10_000);
+  assert.equal(await s.exited, 0, 'xl console ends when dom0d stops');
+  await new Promise((r) => setTimeout(r, 1000));
+  await ok('list');
+  const ticks = await until('all 30 ticks in the console log', () => {
+    const t = consoleLog('c1').match(/tick-\d+\r?\n/g);
+    return t !== null && t.some((x) => x.startsWith('tick-30')) ? t : undefined;
+  });
+  assert.deepEqual(ticks.map((t) => t.trim()), Array.from({ length: 30 }, (_, i) => `tick-${i + 1}`));
+});
+
+test('xl trigger reset restarts the guest (on_reboot): its console shows a second boot', async () => {
+  const before = (consoleLog('c1').match(/DOM0-GUEST-READY/g) ?? []).length;
+  await ok('trigger', 'c1', 'reset');
+  await until('a second boot on the console', () => (consoleLog('c1').match(/DOM0-GUEST-READY/g) ?? []).length > before);
+  assert.equal((await domains()).find((d) => d.name === 'c1')?.state, 'running');
+});
+
+test('xl create -c attaches before the guest runs: output from its first byte, Ctrl-] leaves it running', async () => {
+  const s = new Session('create', '-c', join(host.root, 'c2.cfg'));
+  await s.waitFor(GUEST_PROMPT, 0, 40_000);
+  assert.ok(s.out.startsWith(consoleLog('c2').slice(0, 40)), 'the session starts where the guest\'s output starts');
+  s.type('\x1d');
+  assert.equal(await s.exited, 0, s.err);
+  assert.equal((await domains()).find((d) => d.name === 'c2')?.state, 'running');
+});
