@@ -89,16 +89,21 @@ async function until<T>(what: string, probe: () => T | undefined | false, timeou
 
 /** `xl ARGS` with stdin a pipe: what it prints, and a way to type into it. */
 class Session {
-  readonly child: ChildProcessWithoutNullStreams;
+  child!: ChildProcessWithoutNullStreams;
   out = '';
   err = '';
-  readonly exited: Promise<number | null>;
+  exited!: Promise<number | null>;
 
+  /** Runs `xl ARGS`; with no ARGS, `attach` gives the process. */
   constructor(...args: string[]) {
-    this.child = spawn(XL, args, { env: host.env, stdio: 'pipe' });
-    this.child.stdout.on('data', (c: Buffer) => (this.out += c.toString('latin1')));
-    this.child.stderr.on('data', (c: Buffer) => (this.err += c.toString()));
-    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+    if (args.length > 0) this.attach(spawn(XL, args, { env: host.env, stdio: 'pipe' }));
+  }
+
+  attach(child: ChildProcessWithoutNullStreams): void {
+    this.child = child;
+    child.stdout.on('data', (c: Buffer) => (this.out += c.toString('latin1')));
+    child.stderr.on('data', (c: Buffer) => (this.err += c.toString()));
+    this.exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
   }
 
   waitFor(pattern: string | RegExp, from = 0, timeoutMs = 30_000): Promise<string> {
@@ -131,6 +136,22 @@ test('xl console from a pipe: early output replayed, input typed, Ctrl-] detache
   again.child.stdin.end();
   assert.equal(await again.exited, 0, again.err);
   assert.match(again.out, /DOM0-GUEST-READY[\s\S]*piped-42/);
+});
+
+test('xl console on a terminal: raw mode while attached, Ctrl-] alone detaches, the terminal restored', async () => {
+  // script(1) gives xl a pseudo-terminal; `stty -a` afterwards shows the modes xl left behind.
+  const s = new Session();
+  const child = spawn('script', ['-qefc', `${XL} console c1; stty -a`, '/dev/null'], { env: host.env, stdio: 'pipe' });
+  s.attach(child);
+  await s.waitFor(GUEST_PROMPT);
+  const from = s.out.length;
+  s.type('echo tty-$((7*6))\r');
+  await s.waitFor('tty-42', from);
+  s.type('\x1d');
+  await s.waitFor(/speed \d+ baud/, from);
+  assert.equal(await s.exited, 0, s.err);
+  assert.match(s.out, /[^-]icanon/);
+  assert.match(s.out, /[^-]echo /);
 });
 
 test('xl console -t/-n: serial falls back to the pv console, missing ones fail as xl does', async () => {
