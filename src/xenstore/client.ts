@@ -325,7 +325,8 @@ export class XenstoreClient {
     return splitStrings(await this.request(XsType.GET_DOMAIN_PATH, encodeStrings([String(domid)])))[0] ?? '';
   }
 
-  async introduce(domid: number, gfn = 0, evtchn = 0): Promise<void> {
+  /** INTRODUCE; xenstored refuses an event channel port of 0, so the default stands in with 1. */
+  async introduce(domid: number, gfn = 0, evtchn = 1): Promise<void> {
     await this.request(XsType.INTRODUCE, encodeStrings([String(domid), String(gfn), String(evtchn)]));
   }
 

@@ -13,7 +13,7 @@ import { Transaction } from './transaction.js';
 import type { OpContext } from './tree.js';
 import { directoryPart, getPerms, listChildren, makeDir, readValue, removeNode, setPerms, writeValue } from './tree.js';
 import type { XsMessage } from './wire.js';
-import { DOMID_SELF, encodeStrings, OK_PAYLOAD, oneArg, splitStrings, XsFault, XsType } from './wire.js';
+import { DOMID_FIRST_RESERVED, DOMID_SELF, encodeStrings, OK_PAYLOAD, oneArg, REL_PATH_MAX, splitStrings, XsFault, XsType } from './wire.js';
 
 export interface RequestContext {
   readonly server: XenstoreServer;
@@ -33,13 +33,24 @@ export interface Operation {
   run(ctx: RequestContext): Buffer;
 }
 
+/** A node path; `path-max` applies to every caller, dom0 included (C `is_valid_nodename`). */
 function path(ctx: RequestContext, raw: string, allowSpecial = false): CanonicalPath {
   const { conn, server } = ctx;
   return canonicalize(raw, {
     domid: conn.domid,
     allowSpecial,
-    pathMax: conn.privileged ? 0 : server.quotas.get('path-max', conn.domid),
+    pathMax: server.quotas.get('path-max', conn.domid),
   });
+}
+
+/**
+ * A WATCH / UNWATCH path (C `check_watch_path`): one starting with `@` is taken as it is, only
+ * its length checked (XENSTORE_REL_PATH_MAX); any other is a node path.
+ */
+function watchPath(ctx: RequestContext, raw: string): CanonicalPath {
+  if (!raw.startsWith('@')) return path(ctx, raw);
+  if (raw.length > REL_PATH_MAX) throw new XsFault('EINVAL');
+  return { path: raw, prefixLen: 0 };
 }
 
 /** `parse_domid`: decimal, at most 65535. */
@@ -54,13 +65,21 @@ function atoi(s: string): number {
   return m ? Number(m[1]) : 0;
 }
 
+/**
+ * A domid argument as C xenstored reads it: `atoi` into an unsigned int, no further check
+ * ("abc" is 0, "-1" is 4294967295, "3x" is 3).
+ */
+function domidArg(s: string): number {
+  return atoi(s) >>> 0;
+}
+
 function text(s: string): Buffer {
   return Buffer.from(`${s}\0`, 'latin1');
 }
 
-/** Domain argument of RELEASE / RESUME: not dom0, and introduced. */
+/** Domain argument of RELEASE / RESUME (C `onearg_domain`): not 0, and introduced. */
 function introducedDomain(ctx: RequestContext): number {
-  const domid = parseDomid(oneArg(ctx.msg.payload));
+  const domid = domidArg(oneArg(ctx.msg.payload));
   if (domid === 0) throw new XsFault('EINVAL');
   if (ctx.server.domain(domid) === undefined) throw new XsFault('ENOENT');
   return domid;
@@ -148,7 +167,7 @@ const table: [number, Operation][] = [
       const args = splitStrings(ctx.msg.payload);
       if (args.length !== 2) throw new XsFault('EINVAL');
       const { conn, server } = ctx;
-      const p = path(ctx, args[0]!, true);
+      const p = watchPath(ctx, args[0]!);
       const token = args[1]!;
       for (const w of conn.watches) if (w.path === p.path && w.token === token) throw new XsFault('EEXIST');
       if (!conn.privileged && server.quotas.exceeds('watches', conn.domid, server.watchCount(conn.domid))) {
@@ -167,7 +186,7 @@ const table: [number, Operation][] = [
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);
       if (args.length !== 2) throw new XsFault('EINVAL');
-      const p = path(ctx, args[0]!, true);
+      const p = watchPath(ctx, args[0]!);
       for (const w of ctx.conn.watches) {
         if (w.path === p.path && w.token === args[1]) {
           ctx.conn.watches.delete(w);
@@ -207,10 +226,12 @@ const table: [number, Operation][] = [
     name: 'INTRODUCE',
     priv: true,
     run: (ctx) => {
+      // domid, gfn (unused), event channel: at least three strings, the port above 0.
       const args = splitStrings(ctx.msg.payload);
-      if (args.length < 3) throw new XsFault('EINVAL');
-      const domid = parseDomid(args[0]);
-      if (domid === DOMID_SELF) throw new XsFault('EINVAL');
+      if (args.length < 3 || atoi(args[2]!) <= 0) throw new XsFault('EINVAL');
+      const domid = domidArg(args[0]!);
+      // No domain exists from DOMID_FIRST_RESERVED on: Xen cannot map its ring either.
+      if (domid >= DOMID_FIRST_RESERVED) throw new XsFault('EINVAL');
       ctx.server.introduce(domid);
       return OK_PAYLOAD;
     },
@@ -225,7 +246,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.GET_DOMAIN_PATH, {
     name: 'GET_DOMAIN_PATH',
-    run: (ctx) => text(domainPath(parseDomid(oneArg(ctx.msg.payload)))),
+    run: (ctx) => text(domainPath(domidArg(oneArg(ctx.msg.payload)))),
   }],
   [XsType.WRITE, {
     name: 'WRITE',
@@ -262,6 +283,8 @@ const table: [number, Operation][] = [
         throw new XsFault('ENOSPC');
       }
       const perms = args.slice(1).map(parsePerm);
+      // An owner that cannot be a domain (C: the entry is marked ignored) is refused.
+      if (perms[0]!.id >= DOMID_FIRST_RESERVED) throw new XsFault('ENOENT');
       setPerms(ctx.ops, path(ctx, args[0]!, true).path, perms);
       return OK_PAYLOAD;
     },
@@ -270,7 +293,7 @@ const table: [number, Operation][] = [
     name: 'IS_DOMAIN_INTRODUCED',
     priv: true,
     run: (ctx) => {
-      const domid = parseDomid(oneArg(ctx.msg.payload));
+      const domid = domidArg(oneArg(ctx.msg.payload));
       return text(domid === DOMID_SELF || ctx.server.isIntroduced(domid) ? 'T' : 'F');
     },
   }],
@@ -288,13 +311,13 @@ const table: [number, Operation][] = [
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);
       if (args.length < 2) throw new XsFault('EINVAL');
-      ctx.server.setTarget(parseDomid(args[0]), parseDomid(args[1]));
+      ctx.server.setTarget(domidArg(args[0]!), domidArg(args[1]!));
       return OK_PAYLOAD;
     },
   }],
+  // Not `noTx`: the header's transaction must exist (else ENOENT), and goes with the rest.
   [XsType.RESET_WATCHES, {
     name: 'RESET_WATCHES',
-    noTx: true,
     run: (ctx) => {
       const { conn, server } = ctx;
       for (const w of conn.watches) server.watches.remove(w);

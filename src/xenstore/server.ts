@@ -358,9 +358,11 @@ export class XenstoreServer implements ConnectionHost {
     for (const r of roots) removeNode(ctx, r);
   }
 
+  /** SET_TARGET: both domains introduced (dom0 always is; its own callers are privileged). */
   setTarget(domid: number, target: number): void {
+    if (!this.isIntroduced(domid) || !this.isIntroduced(target)) throw new XsFault('ENOENT');
     const d = this.domains.get(domid);
-    if (d === undefined || !this.isIntroduced(target)) throw new XsFault('ENOENT');
+    if (d === undefined) return;
     d.target = target;
     for (const c of this.connections) if (c.domid === domid) c.target = target;
     this.store.record({ op: 'domain', domid, introduced: true, target });

@@ -43,6 +43,10 @@ export const HEADER_SIZE = 16;
 export const PAYLOAD_MAX = 4096;
 /** `DOMID_SELF`: IS_DOMAIN_INTRODUCED answers T for it. */
 export const DOMID_SELF = 0x7ff0;
+/** `DOMID_FIRST_RESERVED`: domids from here on name no domain. */
+export const DOMID_FIRST_RESERVED = 0x7ff0;
+/** `XENSTORE_REL_PATH_MAX`: the longest special (`@`) watch path. */
+export const REL_PATH_MAX = 2048;
 
 /** Error names in `xsd_errors[]` order. Append only. */
 export const XS_ERRNOS = [
