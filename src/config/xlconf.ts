@@ -6,9 +6,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ToolstackError } from '../common/index.js';
+import { PARSE_FAILED_TRAILER } from './cfg/parser.js';
 import { readCfgFile } from './cfg/read.js';
 import type { CfgDocument } from './cfg/types.js';
 import { CfgReader } from './domain/reader.js';
+import { parseCpuList } from './spec/cpulist.js';
 
 export interface XlConf {
   /** `autoballoon`: `on`, `off` or `auto` (off iff Xen's command line has `dom0_mem=`). */
@@ -124,13 +126,34 @@ export function xlConfFromDoc(doc: CfgDocument): XlConf {
     maxGrantFrames: bounded('max_grant_frames'),
     maxMaptrackFrames: bounded('max_maptrack_frames'),
     maxGrantVersion: bounded('max_grant_version'),
-    vmCpumask: r.string('vm.cpumask'),
-    vmHvmCpumask: r.string('vm.hvm.cpumask'),
-    vmPvCpumask: r.string('vm.pv.cpumask'),
+    vmCpumask: cpumask(r, 'vm.cpumask'),
+    vmHvmCpumask: cpumask(r, 'vm.hvm.cpumask'),
+    vmPvCpumask: cpumask(r, 'vm.pv.cpumask'),
     domidPolicy,
     bootloaderRestrict: r.bool('bootloader_restrict'),
     warnings: [...doc.warnings, ...r.warnings],
   };
+}
+
+/**
+ * A `vm.*cpumask` as xl keeps it: xl parses it while reading xl.conf, into a map that starts
+ * empty, and on a bad item prints its complaint and keeps the items before it. So the result is
+ * the valid leading items ('' = an empty map).
+ */
+function cpumask(r: CfgReader, key: string): string | undefined {
+  const text = r.string(key);
+  if (text === undefined) return undefined;
+  const items = text.split(',');
+  for (let i = 0; i < items.length; i++) {
+    try {
+      parseCpuList(items[i] as string, 1);
+    } catch (e) {
+      if (!(e instanceof ToolstackError) || e.lines === undefined) throw e;
+      for (const l of e.lines) r.warn(l);
+      return items.slice(0, i).join(',');
+    }
+  }
+  return text;
 }
 
 /**
@@ -141,5 +164,14 @@ export function xlConfFromDoc(doc: CfgDocument): XlConf {
 export function readXlConf(configDir: string): XlConf {
   const path = join(configDir, 'xl.conf');
   if (!existsSync(path)) return XL_CONF_DEFAULTS;
-  return xlConfFromDoc(readCfgFile(path, { legacy: false }));
+  let doc: CfgDocument;
+  try {
+    doc = readCfgFile(path, { legacy: false });
+  } catch (e) {
+    // xl's parse_global_config words its trailer differently from a domain config's.
+    if (!(e instanceof ToolstackError) || e.code !== 'CFG_SYNTAX' || e.lines === undefined) throw e;
+    const lines = e.lines.map((l) => (l === PARSE_FAILED_TRAILER ? 'Failed to parse config file: Invalid argument' : l));
+    throw new ToolstackError(e.code, e.message, { lines, ...(e.hint === undefined ? {} : { hint: e.hint }), ...(e.pos === undefined ? {} : { pos: e.pos }) });
+  }
+  return xlConfFromDoc(doc);
 }

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
-import { resolvePaths, ToolstackError, usageError } from '../../common/index.js';
+import { resolvePaths, ToolstackError } from '../../common/index.js';
 import { connectToolstack, domainConfigText, domainConfigToLibxlObject, loadDomainConfig, readXlConf } from '../../api/index.js';
 import type { DomainInfo, LibxlJsonObject, ToolstackApi } from '../../api/index.js';
 import { defineCommand } from '../command.js';
@@ -67,7 +67,8 @@ export const createCommand = defineCommand<CreateView>({
     for (const a of o.positional) {
       if (a.includes('=')) extra.push(a);
       else if (filename === undefined) filename = a;
-      else throw usageError(`unexpected argument \`${a}'`, 'give one config file, then key=value settings');
+      // xl prints only the command's help (stdout) and exits 2.
+      else throw new ToolstackError('USAGE_ARGS', `unexpected argument \`${a}'`, { lines: [], exitCode: 2, hint: `unexpected argument \`${a}': give one config file, then key=value settings` });
     }
     if (filename === undefined) {
       const line = 'Config file not specified and none in save file';

@@ -39,17 +39,19 @@ export function withExtraConfig(fileText: string, extra: readonly string[] = [])
 }
 
 /**
- * True when a failed xl parse should be retried as a legacy (xm) config: Xen's "looks like
- * Python" flag, or a line that starts with `import`.
+ * True when a config xl rejects is a legacy xm config, to be evaluated as Python: it has a line
+ * of Python that no xl.cfg can have (`import`, `from X import`, `if/elif/else ...:`). Anything
+ * else xl's grammar rejects fails exactly as in xl, "looks like Python" warning included.
  */
-function looksLegacy(text: string, likelyPython: boolean): boolean {
-  return likelyPython || /^import\s/m.test(text);
+function looksLegacy(text: string): boolean {
+  return /^(import\s|from\s+\S+\s+import\s|(if|elif)\s.*:\s*(#.*)?$|else\s*:)/m.test(text);
 }
 
 /**
  * Reads and parses a config file as `xl create` does. Python-style configs, which xl rejects,
  * are evaluated by the legacy interpreter (unless `legacy: false`), with a warning in
- * `doc.warnings`. Throws `CFG_READ` (unreadable file), `CFG_SYNTAX` or `CFG_LEGACY`.
+ * `doc.warnings`. Throws `CFG_READ` (unreadable file) or `CFG_SYNTAX` (xl's own lines; for a
+ * legacy config the interpreter cannot evaluate, its complaint is the hint).
  */
 export function readCfgFile(path: string, options: ReadCfgOptions = {}): CfgDocument {
   let fileText = '';
@@ -69,8 +71,15 @@ export function readCfgFile(path: string, options: ReadCfgOptions = {}): CfgDocu
   const text = withExtraConfig(fileText, options.extra);
   const result = parseCfgText(text, path);
   if (result.errors.length === 0) return { source: path, settings: result.settings, warnings: [] };
-  if (options.legacy !== false && looksLegacy(fileText, result.likelyPython)) {
-    const legacy = evaluateLegacyConfig(fileText, { source: path });
+  if (options.legacy !== false && looksLegacy(fileText)) {
+    let legacy: CfgDocument;
+    try {
+      legacy = evaluateLegacyConfig(fileText, { source: path });
+    } catch (e) {
+      if (!(e instanceof ToolstackError) || e.code !== 'CFG_LEGACY') throw e;
+      const xl = syntaxError(path, result);
+      throw new ToolstackError(xl.code, xl.message, { ...(xl.lines === undefined ? {} : { lines: xl.lines }), hint: e.message, ...(xl.pos === undefined ? {} : { pos: xl.pos }) });
+    }
     if (options.extra === undefined || options.extra.length === 0) return legacy;
     // The extra arguments are xl syntax, on the lines after the file's (as xl numbers them).
     const extra = parseCfgText(withExtraConfig(fileText.replace(/[^\n]/g, ''), options.extra), path);
