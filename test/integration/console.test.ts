@@ -10,7 +10,7 @@
 // still running killed by pid.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -44,7 +44,7 @@ before(async () => {
 });
 
 after(async () => {
-  for (const name of ['c1', 'c2']) await xl(host, 'destroy', name);
+  for (const name of ['c1', 'c2', 'h1']) await xl(host, 'destroy', name);
   const qemuPids = readdirSync(join(host.runDir, 'domains'), { withFileTypes: true }).flatMap((d) => {
     try {
       return d.isDirectory() ? [Number.parseInt(readFileSync(join(host.runDir, 'domains', d.name, 'qemu.pid'), 'utf8'), 10)] : [];
@@ -241,6 +241,30 @@ test('xl trigger reset restarts the guest (on_reboot): its console shows a secon
   await ok('trigger', 'c1', 'reset');
   await until('a second boot on the console', () => (consoleLog('c1').match(/DOM0-GUEST-READY/g) ?? []).length > before);
   assert.equal((await domains()).find((d) => d.name === 'c1')?.state, 'running');
+});
+
+test('an HVM guest: the primary console is COM1 (serial 0); -t pv finds none', async () => {
+  const overlay = join(host.root, 'h1.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', guests.disk, overlay]);
+  writeFileSync(join(host.root, 'h1.cfg'), [
+    'name = "h1"', 'type = "hvm"', 'memory = 128', 'serial = "pty"', 'vnc = 0',
+    `disk = [ 'format=qcow2, vdev=hda, access=rw, target=${overlay}' ]`,
+  ].join('\n'));
+  await ok('create', '-q', join(host.root, 'h1.cfg'));
+  try {
+    const a = JSON.parse((await ok('console', '--json', 'h1')).out) as { type: string; num: number; id: string };
+    assert.deepEqual([a.type, a.num, a.id], ['serial', 0, 'serial0']);
+    assert.equal((await xl(host, 'console', '-t', 'pv', 'h1')).code, 1);
+    const s = new Session('console', 'h1');
+    await s.waitFor(GUEST_PROMPT, 0, 60_000);
+    const from = s.out.length;
+    s.type('cat /run/console\n');
+    await s.waitFor('ttyS0', from);
+    s.type('\x1d');
+    assert.equal(await s.exited, 0, s.err);
+  } finally {
+    await xl(host, 'destroy', 'h1');
+  }
 });
 
 test('xl create -c attaches before the guest runs: output from its first byte, Ctrl-] leaves it running', async () => {
