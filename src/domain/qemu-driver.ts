@@ -27,7 +27,7 @@ import { cfgString, readCfgFile, readXlConf, resolveDomainConfig } from '../conf
 import type { DomainConfig } from '../config/index.js';
 import {
   argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, isAccelSetting, killPid, pidCmdline, pidState, probeCapabilities,
-  logTail, qemuEnvironment, QmpClient, spawnDetached, waitForPidExit, waitForSocket,
+  logTail, qemuEnvironment, QmpClient, spawnDetached, waitForPidExit,
 } from '../qemu/index.js';
 import type { AccelChoice, AccelSetting, ArgvCapabilities, ConsoleEndpoint, DomainRuntime, NicRuntime, QmpEvent } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
@@ -145,23 +145,13 @@ export class QemuDriver implements DomainDriver {
       env: { ...process.env, ...qemuEnvironment(config, runtime) },
     });
     this.#spawned.set(rec.domid, pid);
-    try {
-      await waitForSocket(runtime.qmpSocket, pid, { timeoutMs, logFile });
-      const qmp = await QmpClient.connect(runtime.qmpSocket, { timeoutMs });
-      this.#attach(rec.domid, pid, qmp);
-      const b = config.b_info ?? {};
-      const maxKiB = toNum(b.max_memkb) ?? rec.memKiB;
-      const targetKiB = toNum(b.target_memkb) ?? maxKiB;
-      if (targetKiB < maxKiB) await qmp.balloon(targetKiB * 1024);
-      const password = vncPassword(config);
-      if (password !== undefined) await qmp.execute('change-vnc-password', { password });
-      const sockets: Record<string, string> = { qmp: runtime.qmpSocket };
-      for (const [id, ep] of Object.entries(consoles)) sockets[id] = ep.socket;
-      const vnc = await qmp.queryVnc().catch(() => undefined);
-      if (vnc?.enabled === true && vnc.service !== undefined) sockets['vnc'] = `${vnc.host ?? '127.0.0.1'}:${vnc.service}`;
-      await this.#pin(qmp, config);
-      const serial: Record<number, string> = {};
-      for (const c of need.consoles) if (c.kind === 'serial') serial[c.index] = (consoles[c.id] as ConsoleEndpoint).socket;
+    const b = config.b_info ?? {};
+    const maxKiB = toNum(b.max_memkb) ?? rec.memKiB;
+    const targetKiB = toNum(b.target_memkb) ?? maxKiB;
+    const serial: Record<number, string> = {};
+    for (const c of need.consoles) if (c.kind === 'serial') serial[c.index] = (consoles[c.id] as ConsoleEndpoint).socket;
+    // xenstore is written while QEMU starts up (a failed start is cleaned up by destroy).
+    const published = (async () => {
       await writeDomainLayout(this.#xs, {
         domid: rec.domid,
         name: rec.name,
@@ -180,8 +170,22 @@ export class QemuDriver implements DomainDriver {
         startTime: Date.now(),
       });
       await this.#o.xenstored.introduceDomain(rec.domid);
+    })();
+    try {
+      const qmp = await connectQmp(runtime.qmpSocket, pid, timeoutMs);
+      this.#attach(rec.domid, pid, qmp);
+      if (targetKiB < maxKiB) await qmp.balloon(targetKiB * 1024);
+      const password = vncPassword(config);
+      if (password !== undefined) await qmp.execute('change-vnc-password', { password });
+      const sockets: Record<string, string> = { qmp: runtime.qmpSocket };
+      for (const [id, ep] of Object.entries(consoles)) sockets[id] = ep.socket;
+      const vnc = await qmp.queryVnc().catch(() => undefined);
+      if (vnc?.enabled === true && vnc.service !== undefined) sockets['vnc'] = `${vnc.host ?? '127.0.0.1'}:${vnc.service}`;
+      await this.#pin(qmp, config);
+      await published;
       return { qemuPid: pid, sockets };
     } catch (e: unknown) {
+      await published.catch(() => undefined);
       // QEMU's own last words are the root cause when it died (the socket error is only the symptom).
       const died = pidState(pid) !== 'running' || await waitForPidExit(pid, 200);
       if (!died) killPid(pid);
@@ -406,6 +410,25 @@ export class QemuDriver implements DomainDriver {
       throw new ToolstackError('CFG_VALUE', `${file}: accel="${v}" is not one of auto, kvm, tcg`, { hint: 'set accel="auto", "kvm" or "tcg" in xl.conf' });
     }
     return v;
+  }
+}
+
+/**
+ * Connects to a starting QEMU's QMP socket as soon as it listens: straight connection attempts
+ * (no probe connection, which QEMU would first have to accept and drop), retried while the socket
+ * is absent or refuses, until `pid` exits (the caller then names QEMU's log tail) or the deadline.
+ */
+async function connectQmp(path: string, pid: number, timeoutMs: number): Promise<QmpClient> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pidState(pid) !== 'running') throw new ToolstackError('QEMU', `QEMU (pid ${pid}) exited before its QMP socket '${path}' was ready`);
+    try {
+      return await QmpClient.connect(path, { timeoutMs: Math.max(1, deadline - Date.now()) });
+    } catch (e: unknown) {
+      const code = ((e as { cause?: NodeJS.ErrnoException }).cause)?.code;
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() >= deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

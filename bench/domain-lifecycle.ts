@@ -1,0 +1,186 @@
+// Benchmark: domains on real QEMU (TCG) through `bin/xl` and an autostarted dom0d, each figure
+// with its baseline from the same run (interleaved, medians of RUNS):
+// - boot: `xl create` → the guest's readiness line in its console log, as a ratio to a bare
+//   `qemu-system-x86_64` run with the very argv dom0d gave QEMU (minus `-S`, paths moved to a
+//   temp dir) → the same line (goal ≤ 1.05);
+// - `xl create` wall time until it returns with the guest running (goal ≤ 0.2 s) and `xl destroy`
+//   until the domain is gone (goal ≤ 0.15 s), beside `xl list` (one API round trip) and `node -e 0`;
+// - the same create and destroy as dom0d serves them (API calls, no xl process), beside an API
+//   round trip (`GET /v1/daemon`): what dom0d itself adds;
+// - dom0d's resident memory at rest and per running domain (slope over PAUSED paused domains).
+// Prints one JSON object.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { apiRequest, domainConfigToLibxlObject, loadDomainConfig } from '../src/api/index.js';
+import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const XL = join(ROOT, 'bin', 'xl');
+const RUNS = Number(process.env.DOM0_BENCH_RUNS ?? 3);
+const PAUSED = 4;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function wallMs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`domain-lifecycle: ${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  return ms;
+}
+
+function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** Resolves with the ms (since `t0`) at which `file` first contains `text`. */
+async function waitForText(file: string, text: string, t0: number, timeoutMs = 60_000): Promise<number> {
+  for (;;) {
+    let content = '';
+    try {
+      content = readFileSync(file, 'utf8');
+    } catch {
+      // not there yet
+    }
+    if (content.includes(text)) return performance.now() - t0;
+    if (performance.now() - t0 > timeoutMs) throw new Error(`domain-lifecycle: '${text}' never appeared in ${file}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function listJson(env: NodeJS.ProcessEnv): { domid: number; name: string }[] {
+  const r = spawnSync(XL, ['list', '--json'], { env, encoding: 'utf8' });
+  return JSON.parse(r.stdout) as { domid: number; name: string }[];
+}
+
+export async function domainLifecycle(runs = RUNS): Promise<Record<string, unknown>> {
+  const guests = ensureGuests();
+  const dir = mkdtempSync('/tmp/dom0-bench-');
+  const env = {
+    ...process.env,
+    DOM0_CONFIG_DIR: join(dir, 'etc'),
+    DOM0_STATE_DIR: join(dir, 'state'),
+    DOM0_RUN_DIR: join(dir, 'run'),
+    DOM0_LOG_DIR: join(dir, 'log'),
+  };
+  writeFileSync(join(dir, 'pv.cfg'), [
+    'name = "bench"',
+    `kernel = "${guests.vmlinuz}"`,
+    `ramdisk = "${guests.initrd}"`,
+    `cmdline = "${guests.pvCmdline}"`,
+    'memory = 128',
+  ].join('\n'));
+  const bare = join(dir, 'bare');
+  mkdirSync(bare);
+  const consoleLog = join(dir, 'log', 'qemu-bench-console0.log');
+  const t = {
+    xlBoot: [] as number[], bareBoot: [] as number[], create: [] as number[], destroy: [] as number[], list: [] as number[], node: [] as number[],
+    apiCreate: [] as number[], apiDestroy: [] as number[], apiRoundTrip: [] as number[],
+  };
+  const socket = join(dir, 'run', 'api.sock');
+  const resolved = loadDomainConfig(join(dir, 'pv.cfg'), { extra: ['name="api"'] });
+  const createBody = { paused: true, config: domainConfigToLibxlObject(resolved.config), launch: { doc: resolved.doc, cwd: dir } };
+  const timed = async (into: number[], f: () => Promise<unknown>): Promise<void> => {
+    const t0 = performance.now();
+    await f();
+    into.push(performance.now() - t0);
+  };
+  let dom0d: number | undefined;
+  const bareQemus: number[] = [];
+  try {
+    wallMs([XL, 'list'], env);
+    dom0d = Number.parseInt(readFileSync(join(dir, 'run', 'dom0d.pid'), 'utf8'), 10);
+    // Warm-up (QEMU capabilities and the accelerator probe are cached on disk), and the argv.
+    wallMs([XL, 'create', '-q', 'pv.cfg'], env, dir);
+    await waitForText(consoleLog, GUEST_READY_LINE, performance.now());
+    const domid = listJson(env).find((d) => d.name === 'bench')?.domid as number;
+    const qemuPid = Number.parseInt(readFileSync(join(dir, 'run', 'domains', String(domid), 'qemu.pid'), 'utf8'), 10);
+    const runDir = join(dir, 'run', 'domains', String(domid));
+    const argv = readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0')
+      .filter((a) => a !== '-S')
+      .map((a) => a.replaceAll(runDir, bare).replaceAll(consoleLog, join(bare, 'console0.log')));
+    wallMs([XL, 'destroy', 'bench'], env);
+    const rssBase = rssKiB(dom0d);
+    for (let i = 0; i < runs; i++) {
+      rmSync(join(bare, 'console0.log'), { force: true });
+      const t0 = performance.now();
+      const q = spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore' });
+      bareQemus.push(q.pid as number);
+      t.bareBoot.push(await waitForText(join(bare, 'console0.log'), GUEST_READY_LINE, t0));
+      q.kill('SIGKILL');
+
+      const t1 = performance.now();
+      t.create.push(wallMs([XL, 'create', '-q', 'pv.cfg'], env, dir));
+      t.xlBoot.push(await waitForText(consoleLog, GUEST_READY_LINE, t1));
+      t.list.push(wallMs([XL, 'list'], env));
+      t.node.push(wallMs([process.execPath, '-e', '0'], env));
+      t.destroy.push(wallMs([XL, 'destroy', 'bench'], env));
+      if (listJson(env).some((d) => d.name === 'bench')) throw new Error('domain-lifecycle: xl destroy returned before the domain was gone');
+      await timed(t.apiRoundTrip, () => apiRequest(socket, 'GET', '/v1/daemon'));
+      await timed(t.apiCreate, () => apiRequest(socket, 'POST', '/v1/domains', createBody));
+      await timed(t.apiDestroy, () => apiRequest(socket, 'POST', '/v1/domains/api/destroy', {}));
+    }
+    for (let i = 0; i < PAUSED; i++) wallMs([XL, 'create', '-q', '-p', 'pv.cfg', `name="paused${i}"`], env, dir);
+    await new Promise((r) => setTimeout(r, 300));
+    const rssWith = rssKiB(dom0d);
+    for (let i = 0; i < PAUSED; i++) wallMs([XL, 'destroy', `paused${i}`], env);
+    const r2 = (x: number): number => Math.round(x * 100) / 100;
+    const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+    return {
+      bench: 'domain-lifecycle',
+      runs,
+      guest: 'pv (direct kernel boot, 128 MiB, TCG)',
+      bootToReadyMs: r2(median(t.xlBoot)),
+      bareQemuBootToReadyMs: r2(median(t.bareBoot)),
+      bootRatio: r3(median(t.xlBoot) / median(t.bareBoot)),
+      goalBootRatio: 1.05,
+      createWallS: r3(median(t.create) / 1000),
+      goalCreateWallS: 0.2,
+      destroyWallS: r3(median(t.destroy) / 1000),
+      goalDestroyWallS: 0.15,
+      xlListWallS: r3(median(t.list) / 1000),
+      apiCreatePausedMs: r2(median(t.apiCreate)),
+      apiDestroyMs: r2(median(t.apiDestroy)),
+      apiRoundTripMs: r2(median(t.apiRoundTrip)),
+      nodeStartWallS: r3(median(t.node) / 1000),
+      dom0dRssBaseKiB: rssBase,
+      dom0dRssPerDomainKiB: r2((rssWith - rssBase) / PAUSED),
+    };
+  } finally {
+    for (const pid of bareQemus) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    for (const d of listJson(env).filter((x) => x.domid !== 0)) spawnSync(XL, ['destroy', String(d.domid)], { env });
+    if (dom0d !== undefined) {
+      try {
+        process.kill(dom0d, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      for (let i = 0; i < 100; i++) {
+        try {
+          process.kill(dom0d, 0);
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await domainLifecycle()));
+}
