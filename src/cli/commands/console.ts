@@ -14,6 +14,9 @@ const EOF_QUIET_MS = 500;
 /** ...or at most this long. */
 const EOF_MAX_MS = 5000;
 
+/** Signals that end a session (the terminal restored) instead of killing xl outright. */
+const SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
+
 /** How an attached session ended. */
 export type ConsoleEnd = 'escape' | 'eof' | 'closed';
 
@@ -52,6 +55,8 @@ export async function runConsoleSession(ctx: CommandContext, req: ConsoleAttachR
       clearTimeout(cap);
       stdin.off('data', onInput);
       stdin.off('end', onEof);
+      ctx.stdout.off('error', onClosed);
+      for (const sig of SIGNALS) process.off(sig, onClosed);
       if (tty) stdin.setRawMode(false);
       stdin.pause();
       // A paused pipe or terminal still holds the event loop: let xl exit.
@@ -83,9 +88,13 @@ export async function runConsoleSession(ctx: CommandContext, req: ConsoleAttachR
       socket.on('data', armQuiet);
       cap = setTimeout(() => finish('eof'), EOF_MAX_MS);
     };
+    // Whatever else ends the session (the reader of stdout gone, xl killed) restores the terminal.
+    const onClosed = (): void => finish('closed');
+    ctx.stdout.on('error', onClosed);
+    for (const sig of SIGNALS) process.once(sig, onClosed);
     socket.on('data', (d: Buffer) => ctx.stdout.write(d));
-    socket.on('close', () => finish('closed'));
-    socket.on('error', () => finish('closed'));
+    socket.on('close', onClosed);
+    socket.on('error', onClosed);
     stdin.on('data', onInput);
     stdin.on('end', onEof);
     stdin.resume();
