@@ -186,9 +186,11 @@ const table: [number, Operation][] = [
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);
       if (args.length !== 2) throw new XsFault('EINVAL');
-      const p = watchPath(ctx, args[0]!);
+      // Not validated (C `do_unwatch`): a path no watch can have just matches none.
+      const raw = args[0]!;
+      const abs = raw.startsWith('/') || raw.startsWith('@') ? raw : `${domainPath(ctx.conn.domid)}/${raw}`;
       for (const w of ctx.conn.watches) {
-        if (w.path === p.path && w.token === args[1]) {
+        if (w.path === abs && w.token === args[1]) {
           ctx.conn.watches.delete(w);
           ctx.server.watches.remove(w);
           return OK_PAYLOAD;

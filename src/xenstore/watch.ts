@@ -38,6 +38,9 @@ function permitted(who: Accessor, ev: ChangeEvent): boolean {
 
 export class WatchTable {
   readonly #byPath = new Map<string, Set<Watch>>();
+  /** Registration order: a connection gets the events of one change in the order of its watches. */
+  readonly #order = new Map<Watch, number>();
+  #nextOrder = 0;
   #count = 0;
 
   get size(): number {
@@ -51,31 +54,50 @@ export class WatchTable {
       this.#byPath.set(w.path, set);
     }
     set.add(w);
+    this.#order.set(w, this.#nextOrder++);
     this.#count++;
   }
 
   remove(w: Watch): void {
     const set = this.#byPath.get(w.path);
     if (set?.delete(w) !== true) return;
+    this.#order.delete(w);
     this.#count--;
     if (set.size === 0) this.#byPath.delete(w.path);
   }
 
+  /**
+   * Delivers one change to the matching watches, in registration order; as in C xenstored, a
+   * connection gets one event for several of its watches that would report the same path and
+   * token (say `/` and `/a`, both with token `t`, for a change of `/a/b`).
+   */
   fire(ev: ChangeEvent): void {
     const paths = ev.exact ? [ev.path] : selfAndAncestors(ev.path);
-    let allowed: Map<Watcher, boolean> | undefined;
+    const hits: Watch[] = [];
     for (const p of paths) {
       const set = this.#byPath.get(p);
-      if (set === undefined) continue;
-      for (const w of set) {
-        allowed ??= new Map();
-        let ok = allowed.get(w.owner);
-        if (ok === undefined) {
-          ok = permitted(w.owner.accessor, ev);
-          allowed.set(w.owner, ok);
-        }
-        if (ok) w.owner.deliver(ev.path.slice(w.prefixLen), w.token);
+      if (set !== undefined) for (const w of set) hits.push(w);
+    }
+    if (hits.length === 0) return;
+    if (hits.length > 1) hits.sort((a, b) => this.#order.get(a)! - this.#order.get(b)!);
+    const allowed = new Map<Watcher, boolean>();
+    const sent = new Map<Watcher, Set<string>>();
+    for (const w of hits) {
+      let ok = allowed.get(w.owner);
+      if (ok === undefined) {
+        ok = permitted(w.owner.accessor, ev);
+        allowed.set(w.owner, ok);
       }
+      if (!ok) continue;
+      const path = ev.path.slice(w.prefixLen);
+      if (hits.length > 1) {
+        let keys = sent.get(w.owner);
+        if (keys === undefined) sent.set(w.owner, (keys = new Set()));
+        const key = `${path}\0${w.token}`;
+        if (keys.has(key)) continue;
+        keys.add(key);
+      }
+      w.owner.deliver(path, w.token);
     }
   }
 
