@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import { consoleIdFor, consoleIds, consoleKindOf, primaryConsole } from '../console/index.js';
 import type { ConsoleHub } from '../console/index.js';
 import { assertActionAllowed, DOM0_NAME, readHostStats, xenFlags } from '../domain/index.js';
-import type { DomainAction, DomainLaunch, DomainManager, DomainRecord, NewDomain } from '../domain/index.js';
+import type { DomainAction, DomainLaunch, DomainManager, DomainRecord, NewDomain, XenStateFlags } from '../domain/index.js';
 import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
@@ -274,7 +274,7 @@ export class ToolstackService implements ToolstackApi {
       name: r.name,
       uuid: r.uuid,
       state: r.state,
-      flags: xenFlags(r.state),
+      flags: this.#flags(r),
       shutdownReason: r.shutdownReason,
       memKiB: r.memKiB,
       vcpus: r.vcpus,
@@ -282,6 +282,13 @@ export class ToolstackService implements ToolstackApi {
       startTime: r.startTime,
       uptimeSec: r.startTime === null ? null : Math.max(0, (now - r.startTime) / 1000),
     };
+  }
+
+  /** Xen's flags; a running domain whose vCPUs all idle is `blocked`, as Xen shows it (`-b----`). */
+  #flags(r: DomainRecord): XenStateFlags {
+    const f = xenFlags(r.state);
+    if (!f.running || this.#manager.driver.vcpusBlocked?.(r) !== true) return f;
+    return { ...f, running: false, blocked: true };
   }
 
   #dom0Info(): DomainInfo {

@@ -38,6 +38,11 @@ export interface DomainDriver {
   adopt(record: DomainRecord): Promise<'alive' | 'gone'>;
   /** CPU time the domain has used so far, ns (0 when unknown). */
   cpuTimeNs(record: DomainRecord): Promise<number>;
+  /**
+   * Whether every vCPU of a running domain is idle (halted, waiting for an interrupt): Xen's
+   * `blocked` flag (`-b----` in `xl list`). Undefined when unknown.
+   */
+  vcpusBlocked?(record: DomainRecord): boolean | undefined;
   /** Called once by `DomainManager`: where the driver reports guests that stopped by themselves. */
   setMachineEventSink?(sink: MachineEventSink): void;
   /** The guest has stopped and the domain is now `shutdown` (Xen fires `@releaseDomain`). */

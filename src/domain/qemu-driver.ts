@@ -15,7 +15,7 @@
  * to the manager's sink, which queues the on_* action; nothing is done in the event handler.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
@@ -278,6 +278,24 @@ export class QemuDriver implements DomainDriver {
 
   cpuTimeNs(rec: DomainRecord): Promise<number> {
     return Promise.resolve(rec.qemuPid === null ? 0 : processCpuTimeNs(rec.qemuPid) ?? 0);
+  }
+
+  /** Every vCPU thread (QEMU names them `CPU <n>/TCG` or `CPU <n>/KVM`) sleeping. */
+  vcpusBlocked(rec: DomainRecord): boolean | undefined {
+    if (rec.qemuPid === null) return undefined;
+    const task = `/proc/${rec.qemuPid}/task`;
+    let vcpus = 0;
+    try {
+      for (const tid of readdirSync(task)) {
+        if (!readFileSync(`${task}/${tid}/comm`, 'utf8').startsWith('CPU ')) continue;
+        vcpus++;
+        const stat = readFileSync(`${task}/${tid}/stat`, 'utf8');
+        if (stat.charAt(stat.lastIndexOf(')') + 2) !== 'S') return false;
+      }
+    } catch {
+      return undefined;
+    }
+    return vcpus > 0 ? true : undefined;
   }
 
   stopped(rec: DomainRecord): Promise<void> {
