@@ -50,8 +50,11 @@ export function hasMachine(caps: QemuCapabilities, name: string): boolean {
   return caps.machines.some((m) => m.name === name);
 }
 
+/** The search path when the environment has none (a daemon started with an empty environment). */
+const FALLBACK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** The absolute path of `binary` (a name looked up in PATH, or a path). Code `QEMU` if absent. */
-export function resolveQemuBinary(binary: string = DEFAULT_QEMU_BINARY, path = process.env['PATH'] ?? ''): string {
+export function resolveQemuBinary(binary: string = DEFAULT_QEMU_BINARY, path = process.env['PATH'] || FALLBACK_PATH): string {
   const candidates = binary.includes('/') ? [binary] : path.split(delimiter).filter((d) => d !== '').map((d) => join(d, binary));
   for (const c of candidates) {
     try {

@@ -1,4 +1,5 @@
 // Runs `xl` in-process (cli/main's xlMain) with captured output, for tests of commands.
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { xlMain } from '../../src/cli/main.js';
 
@@ -8,7 +9,20 @@ export interface XlRun {
   readonly stderr: string;
 }
 
-/** `xl ARGV...` with the given environment and working directory; stdin is empty. */
+/** The dom0 directories, all under `base`: a test's xl never reaches the host's own dom0d. */
+function sandboxDirs(base: string): NodeJS.ProcessEnv {
+  return {
+    DOM0_CONFIG_DIR: join(base, 'etc'),
+    DOM0_STATE_DIR: join(base, 'state'),
+    DOM0_RUN_DIR: join(base, 'run'),
+    DOM0_LOG_DIR: join(base, 'log'),
+  };
+}
+
+/**
+ * `xl ARGV...` with the given environment and working directory; stdin is empty. DOM0_*_DIR
+ * not given in `env` point below `cwd` (never at the host's `/run/dom0`).
+ */
 export async function runXl(argv: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd: string }): Promise<XlRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
@@ -16,6 +30,6 @@ export async function runXl(argv: readonly string[], options: { env?: NodeJS.Pro
   const err: Buffer[] = [];
   stdout.on('data', (b: Buffer) => out.push(b));
   stderr.on('data', (b: Buffer) => err.push(b));
-  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: options.env ?? {}, cwd: options.cwd });
+  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: { ...sandboxDirs(join(options.cwd, '.dom0')), ...options.env }, cwd: options.cwd });
   return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
 }
