@@ -137,6 +137,8 @@ async function upgrade(streams: readonly StreamHandler[], req: IncomingMessage, 
   const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
   let upgraded = false;
   socket.on('error', () => socket.destroy());
+  // The HTTP server allows half-open connections: a client's end ends the stream both ways.
+  socket.on('end', () => socket.end());
   try {
     let handler: StreamHandler | undefined;
     let params: Record<string, string> | undefined;
