@@ -48,3 +48,22 @@ test('a bad grant limit makes xl exit 1 without a message of its own', () => {
   });
   assert.equal(conf('max_grant_frames = 64\n').maxGrantFrames, 64);
 });
+
+test('a bad xl.conf fails with xl\'s own trailer for it (checked against Xen 4.17)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-xlconf-'));
+  try {
+    writeFileSync(join(dir, 'xl.conf'), 'autoballoon = "off"\nlockfile = [ "a" "b" ]\n');
+    assert.throws(() => readXlConf(dir), (e: unknown) => isToolstackError(e, 'CFG_SYNTAX') && e.lines !== undefined && e.lines.join('\n') ===
+      `${join(dir, 'xl.conf')}:2: config parsing error near \`"b"': syntax error, unexpected STRING, expecting ']'\nFailed to parse config file: Invalid argument`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('vm.*cpumask: a bad item is reported and the items before it are kept, as xl does', () => {
+  const c = conf('vm.cpumask = "1,x,2"\nvm.pv.cpumask = "^all"\nvm.hvm.cpumask = "0-3"\n');
+  assert.equal(c.vmCpumask, '1');
+  assert.equal(c.vmPvCpumask, '');
+  assert.equal(c.vmHvmCpumask, '0-3');
+  assert.deepEqual(c.warnings, ['Invalid pcpu range: x.', 'Can\'t combine "^" and "all".']);
+});

@@ -6,6 +6,7 @@
 import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { cfgValueList } from '../cfg/access.js';
 import { parseChannelSpec } from '../spec/channel.js';
+import { strtoul } from '../spec/c-parse.js';
 import { parseCpuList } from '../spec/cpulist.js';
 import { parseDiskSpec } from '../spec/disk.js';
 import { parseP9Spec } from '../spec/p9.js';
@@ -177,10 +178,11 @@ export function pci(ctx: ResolveContext): void {
       return parsePciSpec(spec, { ...ctx.pciDefaults, rdm_policy: rdmPolicy });
     } catch (e) {
       if (!isToolstackError(e, 'SPEC_PCI')) throw e;
-      // xl's own last line names the purpose; it exits with -ERROR_INVAL.
+      // xl's own last line names the purpose; it exits with libxlutil's -rc (ERROR_INVAL, 6, unless
+      // libxl's enum parser failed: ERROR_FAIL, 3).
       throw new ToolstackError(e.code, e.message, {
-        lines: [...(e.lines ?? []).slice(0, -1), `unable to parse PCI_SPEC_STRING \`${spec}' for passthrough`],
-        exitCode: 6,
+        lines: (e.lines ?? []).map((l) => l.replace(/unable to parse PCI_SPEC_STRING `.*'$/s, `unable to parse PCI_SPEC_STRING \`${spec}' for passthrough`)),
+        exitCode: e.exitCode === 3 ? 3 : 6,
         ...(e.hint === undefined ? {} : { hint: e.hint }),
       });
     }
@@ -284,9 +286,13 @@ export function ioports(ctx: ResolveContext): void {
 export function irqs(ctx: ResolveContext): void {
   const list = items(ctx, 'irqs');
   if (list === undefined) return;
+  // xl: strtoul(s, 10) must take the whole item (sign and leading blanks allowed); >= UINT32_MAX
+  // fails, printed in hex (`-1` is ULONG_MAX).
   ctx.config.b_info.irqs = list.map((s) => {
-    if (!/^\s*\d+$/.test(s)) throw cfgError(ctx, 'irqs', [`xl: Invalid argument parsing irq: ${s}`], { hint: 'decimal IRQ numbers' });
-    return Number(s);
+    const r = strtoul(s, 10);
+    if (r.end === 0 || r.end !== s.length) throw cfgError(ctx, 'irqs', [`xl: Invalid argument parsing irq: ${s}`], { hint: 'decimal IRQ numbers' });
+    if (r.value >= 0xffffffffn) throw cfgError(ctx, 'irqs', [`xl: irq ${r.value.toString(16)} too big`], { hint: 'IRQ numbers are below 4294967295' });
+    return Number(r.value);
   });
 }
 

@@ -40,10 +40,11 @@ test('vtpm and pvcalls: backend, uuid; unknown keys are fatal', () => {
   assert.throws(() => parsePvcallsSpec('frontend=d1'), { lines: ['Unknown string `frontend\' in pvcalls spec'] });
 });
 
-test('p9: qemu by default, xen_9pfsd defaults, illegal combinations', () => {
+test('p9: no type unless given (as Xen 4.17 prints it), xen_9pfsd defaults, illegal combinations', () => {
   assert.deepEqual(p9ToJson(parseP9Spec('tag=share, security_model=none, path=/srv/share', { devid: 0 })), {
-    tag: 'share', path: '/srv/share', security_model: 'none', devid: 0, type: 'qemu',
+    tag: 'share', path: '/srv/share', security_model: 'none', devid: 0,
   });
+  assert.equal(parseP9Spec('tag=a,path=/b,security_model=none,type=QEMU').type, 'qemu');
   assert.deepEqual(p9ToJson(parseP9Spec('type=xen_9pfsd,security_model=none,max-files=10', { domainName: 'vm1' })), {
     tag: 'Xen', path: '/var/log/xen/guests/vm1', security_model: 'none', type: 'xen_9pfsd', max_files: 10,
   });

@@ -1,6 +1,7 @@
 /**
  * 9pfs shares (`p9=[...]`): xl's split+trim style (`key=value` items, both halves trimmed).
- * `type` is `qemu` (default) or `xen_9pfsd`; the xen_9pfsd limits are for that type only; for
+ * `type` is `qemu` or `xen_9pfsd`; absent, it stays `unknown` (QEMU's backend: libxl picks `qemu`
+ * at creation, so a dry run shows no `type`, as Xen 4.17 prints it); the xen_9pfsd limits are for that type only; for
  * xen_9pfsd the tag defaults to `Xen` and the path to `/var/log/xen/guests/<domain name>`;
  * `tag`, `path` and `security_model` are then required.
  */
@@ -75,8 +76,7 @@ export function parseP9Spec(spec: string, options: P9ParseOptions = {}): P9Devic
       default: throw specError('SPEC_DEVICE', [`Unknown 9pfs parameter '${key}'`], HINT);
     }
   }
-  if (p.type === 'unknown') p.type = 'qemu';
-  if (p.type === 'qemu' && (p.max_files !== 0 || p.max_open_files !== 0 || p.max_space !== 0 || p.auto_delete)) {
+  if (p.type !== 'xen_9pfsd' && (p.max_files !== 0 || p.max_open_files !== 0 || p.max_space !== 0 || p.auto_delete)) {
     throw specError('SPEC_DEVICE', ['Illegal 9pfs parameter combination'], HINT);
   }
   if (p.type === 'xen_9pfsd') {

@@ -7,6 +7,7 @@
  * `BDF := [DDDD:]BB:DD.F` (hex; F may be `*` for every function). Exactly one of a BDF (positional
  * or `bdf=`) and `name=` must be given.
  */
+import { ToolstackError } from '../../common/index.js';
 import { libxlStruct } from '../libxl-json.js';
 import type { LibxlJsonObject } from '../libxl-json.js';
 import { atoi, specError } from './c-parse.js';
@@ -118,15 +119,21 @@ function rdmPolicyFromString(s: string): RdmPolicy | undefined {
   return v === 'invalid' || v === 'strict' || v === 'relaxed' ? v : undefined;
 }
 
-function fail(str: string, diagnostics: readonly string[]): never {
-  const line = `unable to parse PCI_SPEC_STRING \`${str}'`;
-  throw specError('SPEC_PCI', [...diagnostics, line], HINT);
+/**
+ * libxlutil prints its diagnostic without a newline (`XLU__PCI_ERR`), so the caller's
+ * `unable to parse ...` line runs on from it: the last line is `<diagnostic>unable to parse ...`.
+ */
+function fail(str: string, diagnostic = ''): never {
+  throw specError('SPEC_PCI', [`${diagnostic}unable to parse PCI_SPEC_STRING \`${str}'`], HINT);
 }
 
+/** An unknown `rdm_policy=`: libxl's enum parser fails with ERROR_FAIL, not ERROR_INVAL (xl exits 3). */
+const RDM_POLICY_EXIT = 3;
+
 /**
- * `xlu_pci_parse_spec_string`. Throws SPEC_PCI; its lines are libxlutil's diagnostic (if any)
- * and a final `unable to parse PCI_SPEC_STRING `...'` line (callers print their own command's
- * wording where Xen's differs).
+ * `xlu_pci_parse_spec_string`. Throws SPEC_PCI; its one line is libxlutil's diagnostic (if any)
+ * run on into `unable to parse PCI_SPEC_STRING `...'` (callers print their own command's wording
+ * of that part where Xen's differs).
  */
 export function parsePciSpec(str: string, defaults: PciDefaults = {}): PciDevice {
   const pci: PciDevice = {
@@ -148,16 +155,16 @@ export function parsePciSpec(str: string, defaults: PciDefaults = {}): PciDevice
     pos = positional.end;
     if (str[pos] === '@') {
       const v = parseVslot(str, pos + 1);
-      if (v === undefined) fail(str, []);
+      if (v === undefined) fail(str);
       pci.vdevfn = v.vdevfn;
       pos = v.end;
     }
     if (str[pos] === ',') pos++;
-    else if (pos < str.length) fail(str, []);
+    else if (pos < str.length) fail(str);
   }
   while (pos < str.length) {
     const eq = str.indexOf('=', pos);
-    if (eq < 0) fail(str, []);
+    if (eq < 0) fail(str);
     const key = str.slice(pos, eq);
     const comma = str.indexOf(',', eq + 1);
     const val = str.slice(eq + 1, comma < 0 ? str.length : comma);
@@ -165,14 +172,14 @@ export function parsePciSpec(str: string, defaults: PciDefaults = {}): PciDevice
     switch (key) {
       case 'bdf': {
         const b = parseBdf(val, 0);
-        if (b === undefined) fail(str, []);
+        if (b === undefined) fail(str);
         setBdf(b);
         bdfPresent = true;
         break;
       }
       case 'vslot': {
         const v = parseVslot(val, 0);
-        if (v === undefined) fail(str, []);
+        if (v === undefined) fail(str);
         pci.vdevfn = v.vdevfn;
         break;
       }
@@ -184,7 +191,10 @@ export function parsePciSpec(str: string, defaults: PciDefaults = {}): PciDevice
         break;
       case 'rdm_policy': {
         const p = rdmPolicyFromString(val);
-        if (p === undefined) fail(str, [`Unknown RDM policy: ${val}`]);
+        if (p === undefined) {
+          const line = `Unknown RDM policy: ${val}unable to parse PCI_SPEC_STRING \`${str}'`;
+          throw new ToolstackError('SPEC_PCI', line, { lines: [line], hint: HINT, exitCode: RDM_POLICY_EXIT });
+        }
         pci.rdm_policy = p;
         break;
       }
@@ -193,10 +203,10 @@ export function parsePciSpec(str: string, defaults: PciDefaults = {}): PciDevice
         pci.name = val;
         break;
       default:
-        fail(str, [`Unknown PCI_SPEC_STRING option: ${key}`]);
+        fail(str, `Unknown PCI_SPEC_STRING option: ${key}`);
     }
   }
-  if (bdfPresent === namePresent) fail(str, []);
+  if (bdfPresent === namePresent) fail(str);
   return pci;
 }
 
