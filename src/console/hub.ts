@@ -12,6 +12,9 @@ export function consoleLogPath(logDir: string, name: string, id?: string): strin
   return id === undefined ? `${logDir}/console-${name}.log` : `${logDir}/console-${name}.${id}.log`;
 }
 
+/** Output queued for one client beyond which the client is disconnected. */
+const MAX_CLIENT_BACKLOG = 8 << 20;
+
 interface DomainConsoles {
   /** The primary console's log: opened when the domain is created, before its machine exists. */
   readonly primary: ConsoleLog;
@@ -123,7 +126,12 @@ export class ConsoleHub {
     }
     ready();
     client.write(log.replay());
-    const unsubscribe = log.subscribe((chunk) => client.write(chunk));
+    const unsubscribe = log.subscribe((chunk) => {
+      // A client that stops reading is dropped rather than buffered without bound (it can
+      // attach again: the ring replays).
+      if (client.writableLength > MAX_CLIENT_BACKLOG) client.destroy();
+      else client.write(chunk);
+    });
     d.clients.add(client);
     const done = (): void => {
       unsubscribe();
