@@ -1,0 +1,102 @@
+// DomainManager as xl's monitor: what happens when the driver reports a guest that stopped by
+// itself. The machine is imaginary (an edge-case fake); the real one is in
+// test/integration/lifecycle.test.ts.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import type { DomainDriver, MachineEventSink } from './driver.js';
+import { ProcessOnlyDriver } from './driver.js';
+import { DomainManager } from './manager.js';
+import type { DomainLaunch, DomainRecord, NewDomain } from './record.js';
+
+const root = mkdtempSync(join(tmpdir(), 'dom0-monitor-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const launch: DomainLaunch = { doc: { source: 'g.cfg', settings: [], warnings: [] }, cwd: '/' };
+
+class FakeMachines extends ProcessOnlyDriver implements DomainDriver {
+  sink: MachineEventSink | undefined;
+  readonly calls: string[] = [];
+  setMachineEventSink(sink: MachineEventSink): void {
+    this.sink = sink;
+  }
+  override start(r: DomainRecord): Promise<{ qemuPid: null; sockets: Record<string, string> }> {
+    this.calls.push(`start ${r.domid}`);
+    return Promise.resolve({ qemuPid: null, sockets: {} });
+  }
+  override unpause(): Promise<void> {
+    return Promise.resolve();
+  }
+  override async destroy(r: DomainRecord): Promise<void> {
+    this.calls.push(`destroy ${r.domid}`);
+  }
+  stopped(r: DomainRecord): Promise<void> {
+    this.calls.push(`stopped ${r.domid} ${r.shutdownReason ?? ''}`);
+    return Promise.resolve();
+  }
+}
+
+async function setup(config: Record<string, string>, extra: Partial<DomainLaunch> = {}): Promise<{ m: DomainManager; d: FakeMachines; rec: DomainRecord; log: string[] }> {
+  const d = new FakeMachines();
+  const log: string[] = [];
+  const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: d, restartDelayMs: 0, log: (l) => log.push(l) });
+  const init: NewDomain = { name: 'g', config, memKiB: 65536, vcpus: 1, launch: { ...launch, ...extra } };
+  return { m, d, rec: await m.create(init), log };
+}
+
+const settle = async (m: DomainManager): Promise<void> => {
+  for (let i = 0; i < 5; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+    await m.jobs.idle();
+  }
+};
+
+test('poweroff → on_poweroff=destroy (default): shut down, @releaseDomain, destroyed; xl\'s monitor lines logged', async () => {
+  const { m, d, rec, log } = await setup({});
+  d.sink?.(rec.domid, 'poweroff');
+  await settle(m);
+  assert.equal(m.registry.size, 0);
+  assert.deepEqual(d.calls, ['start 1', 'stopped 1 poweroff', 'destroy 1']);
+  assert.deepEqual(log, ['Domain 1 has shut down, reason code 0 0x0', 'Action for shutdown reason code 0 is destroy', 'Domain 1 needs to be cleaned up: destroying the domain']);
+});
+
+test('reboot → on_reboot=restart (default): a new domid with the same name, uuid and config', async () => {
+  const { m, d, rec } = await setup({ on_poweroff: 'preserve' });
+  d.sink?.(rec.domid, 'reboot');
+  await settle(m);
+  const [again] = m.registry.list();
+  assert.ok(again !== undefined);
+  assert.deepEqual([again.domid, again.name, again.uuid, again.state, again.config], [2, 'g', rec.uuid, 'running', { on_poweroff: 'preserve' }]);
+  assert.deepEqual(d.calls, ['start 1', 'stopped 1 reboot', 'destroy 1', 'start 2']);
+});
+
+test('preserve keeps the domain shut down; a second report for it is ignored', async () => {
+  const { m, d, rec } = await setup({ on_crash: 'preserve' });
+  d.sink?.(rec.domid, 'crash');
+  d.sink?.(rec.domid, 'poweroff');
+  await settle(m);
+  const kept = m.registry.require(rec.domid);
+  assert.deepEqual([kept.state, kept.shutdownReason], ['shutdown', 'crash']);
+  assert.deepEqual(d.calls, ['start 1', 'stopped 1 crash']);
+});
+
+test('create -e (no monitor): a guest reboot only leaves the domain shut down', async () => {
+  const { m, d, rec } = await setup({}, { noMonitor: true });
+  d.sink?.(rec.domid, 'reboot');
+  await settle(m);
+  assert.deepEqual([m.registry.require(rec.domid).state, m.registry.size], ['shutdown', 1]);
+});
+
+test('rename-restart: the stopped domain is kept under <name>-<UTC stamp> with a fresh uuid; the new one has the old identity', async () => {
+  const { m, d, rec } = await setup({ on_watchdog: 'restart_rename' });
+  d.sink?.(rec.domid, 'watchdog');
+  await settle(m);
+  const [kept, fresh] = m.registry.list();
+  assert.ok(kept !== undefined && fresh !== undefined);
+  assert.match(kept.name, /^g-\d{8}T\d{4}Z$/);
+  assert.notEqual(kept.uuid, rec.uuid);
+  assert.deepEqual([kept.state, kept.shutdownReason], ['shutdown', 'watchdog']);
+  assert.deepEqual([fresh.name, fresh.uuid, fresh.state], ['g', rec.uuid, 'running']);
+});
