@@ -98,13 +98,14 @@ function quotaReport(ctx: RequestContext, domid: number | undefined): string {
   return `Domain ${domid}:\n${used.join('\n')}\nQuota settings:\n${lines.join('\n')}\n`;
 }
 
-const CONTROL_HELP = [
-  'check',
-  'log [on|off]',
-  'print <string>',
-  'quota [set <name> <val>|<domid>]',
-  'quota-soft [set <name> <val>]',
-  'help',
+/** CONTROL `help`: one `<command>\t<parameters>` line per command (Xen's layout). */
+const CONTROL_HELP: readonly [string, string][] = [
+  ['check', ''],
+  ['log', 'on|off'],
+  ['print', '<string>'],
+  ['quota', '[set <name> <val>|<domid>]'],
+  ['quota-soft', '[set <name> <val>]'],
+  ['help', ''],
 ];
 
 /** CONTROL: the subset that makes sense for dom0 (logging, quotas). */
@@ -114,12 +115,11 @@ function control(ctx: RequestContext): Buffer {
   switch (cmd) {
     case 'help':
       if (args.length > 0) break;
-      return text(`Supported commands:\n${CONTROL_HELP.map((l) => `  ${l}`).join('\n')}\n`);
+      return text(CONTROL_HELP.map(([c, p]) => `${c}\t${p}\n`).join(''));
     case 'check':
       if (args.length > 0) break;
       return OK_PAYLOAD;
     case 'log':
-      if (args.length === 0) return text(s.logRequests ? 'on' : 'off');
       if (args.length !== 1 || (args[0] !== 'on' && args[0] !== 'off')) break;
       s.logRequests = args[0] === 'on';
       return OK_PAYLOAD;
@@ -127,18 +127,25 @@ function control(ctx: RequestContext): Buffer {
       if (args.length !== 1) break;
       s.log(args[0]!);
       return OK_PAYLOAD;
-    case 'quota':
-    case 'quota-soft': {
+    case 'quota': {
       if (args.length === 0) return text(quotaReport(ctx, undefined));
       if (args[0] === 'set') {
         const [, name, value] = args;
         if (args.length !== 3 || name === undefined || !isQuotaName(name) || atoi(value!) < 1) break;
-        if (cmd === 'quota-soft' && name !== 'memory') break;
         s.quotas.set(name, atoi(value!));
         return OK_PAYLOAD;
       }
-      if (cmd === 'quota' && args.length === 1) return text(quotaReport(ctx, parseDomid(args[0])));
+      if (args.length === 1) return text(quotaReport(ctx, parseDomid(args[0])));
       break;
+    }
+    // Only `memory` has a soft (warning) level.
+    case 'quota-soft': {
+      if (args.length === 0) {
+        return text(`Quota settings:\n${'memory'.padEnd(17)}: ${String(s.quotas.memorySoft).padStart(8)} ${QUOTA_DESCRIPTIONS.memory} (warning level)\n`);
+      }
+      if (args.length !== 3 || args[0] !== 'set' || args[1] !== 'memory' || atoi(args[2]!) < 1) break;
+      s.quotas.memorySoft = atoi(args[2]!);
+      return OK_PAYLOAD;
     }
     default:
       break;

@@ -22,16 +22,17 @@ export const QUOTA_DEFAULTS: Readonly<Record<QuotaName, number>> = {
   'node-size': 2048,
 };
 
+/** Labels of CONTROL `quota` output, as Xen's xenstored words them. */
 export const QUOTA_DESCRIPTIONS: Readonly<Record<QuotaName, string>> = {
   nodes: 'Nodes per domain',
   watches: 'Watches per domain',
   outstanding: 'Outstanding requests per domain',
-  memory: 'Memory per domain (not enforced by dom0)',
-  transactions: 'Transactions per domain',
-  'transaction-nodes': 'Nodes accessed per transaction',
-  'node-permissions': 'Permission entries per node',
-  'path-max': 'Maximum path length',
-  'node-size': 'Maximum node size (perms + children names + value)',
+  memory: 'Total Xenstore memory per domain',
+  transactions: 'Active transactions per domain',
+  'transaction-nodes': 'Max. number of accessed nodes per transaction',
+  'node-permissions': 'Max. number of permissions per node',
+  'path-max': 'Max. length of a node path',
+  'node-size': 'Max. size of a node',
 };
 
 export function isQuotaName(s: string): s is QuotaName {
@@ -40,6 +41,8 @@ export function isQuotaName(s: string): s is QuotaName {
 
 /** Global quota values plus per-domain overrides. */
 export class Quotas {
+  /** The soft `memory` quota (CONTROL `quota-soft`): a warning level only, never enforced. */
+  memorySoft = 2 * 1024 * 1024;
   readonly #global: Record<QuotaName, number>;
   readonly #perDomain = new Map<number, Partial<Record<QuotaName, number>>>();
 
