@@ -191,7 +191,9 @@ export class DomainRegistry {
   #checkNameFree(name: string): void {
     validateDomainName(name);
     if (name === DOM0_NAME || this.#idByName.has(name)) {
+      // libxl__domain_rename's own line (for create and rename alike).
       throw new ToolstackError('DOMAIN_EXISTS', `Domain with name '${name}' already exists`, {
+        lines: [`Domain with name "${name}" already exists.`],
         hint: 'choose another name, or destroy the existing domain first',
       });
     }

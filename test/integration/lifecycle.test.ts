@@ -247,7 +247,7 @@ test('ten parallel creates of one name: exactly one succeeds, the others fail na
   const runs = await Promise.all(Array.from({ length: 10 }, () => create('-p', '-q', 'pv.cfg', 'name="same"')));
   const codes = runs.map((r) => r.code).sort();
   assert.deepEqual(codes, [0, 3, 3, 3, 3, 3, 3, 3, 3, 3]);
-  for (const r of runs.filter((x) => x.code !== 0)) assert.match(r.err, /^Domain with name 'same' already exists\n/);
+  for (const r of runs.filter((x) => x.code !== 0)) assert.match(r.err, /^Domain with name "same" already exists\.\nhint: /);
   const same = (await list()).filter((d) => d.name === 'same');
   assert.equal(same.length, 1);
   assert.equal(same[0]?.state, 'paused');
