@@ -269,17 +269,34 @@ export function firmware(ctx: ResolveContext): void {
   }
 }
 
+/**
+ * `ioports=`: xl reads each item with strtoul(…, 16) (blanks, a sign and `0x` allowed); a `-`
+ * range end must take the rest of the item. Junk after a single port is reported and then
+ * ignored, and a range is not checked for order (its uint32 count wraps), as in xl.
+ */
 export function ioports(ctx: ResolveContext): void {
   const list = items(ctx, 'ioports');
   if (list === undefined) return;
   ctx.config.b_info.ioports = list.map((s) => {
-    const bad = (): never => { throw cfgError(ctx, 'ioports', [`xl: Invalid argument parsing ioport: ${s}`], { hint: 'hex ports: "2f8" or "2f8-2ff"' }); };
-    const m = /^\s*([0-9a-fA-F]+)(?:-([0-9a-fA-F]+))?$/.exec(s);
-    if (m === null) return bad();
-    const start = parseInt(m[1] as string, 16);
-    const end = m[2] === undefined ? start : parseInt(m[2], 16);
-    if (end < start) return bad();
-    return { first: start, number: end - start + 1 };
+    const invalid = `xl: Invalid argument parsing ioport: ${s}`;
+    const bad = (): never => { throw cfgError(ctx, 'ioports', [invalid], { hint: 'hex ports: "2f8" or "2f8-2ff"' }); };
+    const port = (r: { value: bigint }): number => {
+      if (r.value >= 0xffffffffn) throw cfgError(ctx, 'ioports', [`xl: ioport ${r.value.toString(16)} too big`], { hint: 'ports are below ffffffff' });
+      return Number(r.value);
+    };
+    const r1 = strtoul(s, 16);
+    if (r1.end === 0) return bad();
+    const start = port(r1);
+    let end = start;
+    const rest = s.slice(r1.end);
+    if (rest.startsWith('-')) {
+      const r2 = strtoul(rest.slice(1), 16);
+      if (r2.end === 0 || r2.end !== rest.length - 1) return bad();
+      end = port(r2);
+    } else if (rest !== '') {
+      ctx.r.warn(invalid);
+    }
+    return { first: start, number: (end - start + 1) >>> 0 };
   });
 }
 

@@ -39,6 +39,19 @@ export interface OptionSpec {
   readonly apply?: (ctx: ResolveContext) => void;
 }
 
+/**
+ * The most vCPUs a config may ask for. xl allocates a bitmap of that many bits per vCPU list and
+ * prints every bit: past INT_MAX it dies on a failed allocation (Xen 4.17: `libxl: FATAL ERROR:
+ * memory allocation failure`, exit 255), well before that it prints gigabytes. We refuse instead.
+ */
+const MAX_VCPU_COUNT = 1 << 20;
+
+function checkVcpuCount(ctx: ResolveContext, key: string, n: number): void {
+  if (n > MAX_VCPU_COUNT) {
+    throw cfgError(ctx, key, [`xl: ${key}=${n} is more vCPUs than can be described (at most ${MAX_VCPU_COUNT})`], { hint: 'give a real vCPU count' });
+  }
+}
+
 const HVM: readonly GuestType[] = ['hvm'];
 const PVH: readonly GuestType[] = ['pvh'];
 
@@ -256,6 +269,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       if (l < 0) {
         throw cfgError(ctx, 'vcpus', ['libxl: error: libxl_utils.c:809:libxl_cpu_bitmap_alloc: invalid number of cpus provided', 'Unable to allocate cpumap'], { hint: 'vcpus is a count of at least 1' });
       }
+      checkVcpuCount(ctx, 'vcpus', l);
       ctx.vcpus = l;
       ctx.config.b_info.avail_vcpus = Array.from({ length: Math.max(0, l) }, (_, i) => i);
     },
@@ -272,6 +286,7 @@ export const OPTIONS: readonly OptionSpec[] = [
         if (b.target_memkb !== undefined) b.max_memkb = b.target_memkb;
       }
       if ((b.max_vcpus ?? 0) === 0 && ctx.vcpus !== 0) b.max_vcpus = ctx.vcpus;
+      checkVcpuCount(ctx, 'maxvcpus', Number(b.max_vcpus ?? 0));
       if (Number(b.max_vcpus ?? 0) < ctx.vcpus) {
         throw cfgError(ctx, 'maxvcpus', ['xl: maxvcpus < vcpus'], { hint: 'maxvcpus must be at least vcpus' });
       }

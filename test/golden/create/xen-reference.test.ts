@@ -15,6 +15,8 @@ const XL = join(ROOT, 'scripts', 'xen-reference', 'xl');
 const DEBIAN_SPECIFIC = new Set(['alias-firmware-pvgrub']);
 /** Cases using options newer than Xen 4.17. */
 const NEWER_THAN_4_17 = new Set<string>();
+/** Cases where Xen 4.17's xl crashes (or reads garbage) and dom0 keeps a sane error. */
+const XEN_CRASHES = new Set(['err-vcpus-huge']);
 
 const enabled = process.env.DOM0_XEN_REF === '1';
 /** dom0's own warnings (Xen is silent there). */
@@ -22,7 +24,7 @@ const OURS = /warning: (unknown option|`restart' is an xm option)/;
 
 for (const file of readdirSync(DIR).filter((f) => f.endsWith('.cfg')).sort()) {
   const name = file.slice(0, -'.cfg'.length);
-  if (DEBIAN_SPECIFIC.has(name) || NEWER_THAN_4_17.has(name)) continue;
+  if (DEBIAN_SPECIFIC.has(name) || NEWER_THAN_4_17.has(name) || XEN_CRASHES.has(name)) continue;
   test(`Xen's xl -N create ${name}.cfg agrees`, { skip: !enabled && 'set DOM0_XEN_REF=1' }, () => {
     const conf = join(DIR, `${name}.conf`, 'xl.conf');
     const r = spawnSync(XL, ['-N', 'create', relative(ROOT, join(DIR, file))], {
