@@ -160,6 +160,7 @@ test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid),
   assert.equal(await xs.readString(`${D}/console/tty`), join(host.runDir, 'domains', String(d.domid), 'console0.sock'));
   assert.equal(await xs.readString(`/libxl/${d.domid}/type`), 'pv');
   assert.deepEqual(await xs.getPerms(`${D}/control/shutdown`), [`n${d.domid}`]);
+  assert.equal(await xs.isDomainIntroduced(d.domid), true);
   const qemuPid = Number(await xs.readString(`${D}/image/device-model-pid`));
   assert.ok(readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').includes('qemu'));
 
@@ -174,6 +175,7 @@ test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid),
   assert.notEqual(d2.domid, d.domid);
   assert.equal(d2.uuid, d.uuid);
   assert.equal(await xs.exists(D), false);
+  assert.equal(await xs.isDomainIntroduced(d.domid), false);
   await ready('pv1', 'console0');
 
   const dom0d = readPid(host) as number;

@@ -11,6 +11,9 @@ interface ShutdownView {
   readonly waited: readonly { readonly domid: number; readonly outcome: 'destroyed' | 'shutdown'; readonly reason: string | null }[];
 }
 
+/** What `-a` takes: guests that are up (one already shut down or dying has nothing to be asked). */
+const LIVE: readonly string[] = ['running', 'paused', 'shutting-down'];
+
 const LONG_OPTIONS = [
   { name: 'all', hasArg: false, short: 'a' },
   { name: 'wait', hasArg: false, short: 'w' },
@@ -50,7 +53,7 @@ function shutdownLike(
       }
       const api = connectToolstack(ctx);
       const refs = all ?
-        (await api.listDomains()).filter((d) => d.domid !== 0 && d.state !== 'dying').map((d) => String(d.domid)) :
+        (await api.listDomains()).filter((d) => d.domid !== 0 && LIVE.includes(d.state)).map((d) => String(d.domid)) :
         [o.positional[0] as string];
       const domains: DomainInfo[] = [];
       for (const ref of refs) {
