@@ -169,6 +169,12 @@ test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid),
   await ok('unpause', 'pv1');
   assert.match(stateLetters(await ok('list', 'pv1'), 'pv1'), RUNNING);
 
+  await ok('rename', 'pv1', 'pv1-renamed');
+  assert.equal(await xs.readString(`${D}/name`), 'pv1-renamed');
+  assert.equal(await xs.readString(`/vm/${d.uuid}/name`), 'pv1-renamed');
+  assert.equal((await xl(host, 'rename', 'pv1-renamed', 'Domain-0')).err, 'Domain with name "Domain-0" already exists.\nhint: choose another name, or destroy the existing domain first\n');
+  await ok('rename', 'pv1-renamed', 'pv1');
+
   const rb = await ok('reboot', '-ww', 'pv1');
   assert.match(rb.err, new RegExp(`^Rebooting domain ${d.domid}\nWaiting for 1 domains\n(Domain ${d.domid} continue waiting for death\n)?Domain ${d.domid} has been destroyed\n$`));
   const d2 = await until('the restarted pv1', async () => find('pv1'));
