@@ -90,7 +90,7 @@ const DISK_PARTS: ((g: Gen) => string)[] = [
   (g) => `backendtype=${g.pick(['phy', 'tap', 'qdisk', 'standalone', 'vbd3', 'x'])}`,
   (g) => `specification=${g.pick(['xen', 'virtio', 'y'])}`,
   (g) => `script=${g.pick(['block-iscsi', '/etc/s', ''])}`,
-  (g) => g.pick(['cdrom', 'direct-io-safe', 'discard', 'no-discard', 'colo', 'no-colo', 'trusted', 'untrusted',
+  (g) => g.pick(['cdrom', 'direct-io-safe', 'discard', 'no-discard', 'colo', 'no-colo',
     'colo-port=0', 'colo-port=7', 'colo-host=h', 'active-disk=/a',
     'hidden-disk=/h', 'colo-export=e', 'bogus=1', 'transport=mmio']),
   (g) => `${g.pick(['raw', 'qcow2', 'vhd', 'phy', 'file', 'tap', 'tap2', 'aio', 'ioemu', 'tapdisk', 'iscsi', 'nbd', 'enbd', 'drbd', 'qed', 'zzz'])}:${g.pick(DISK_TARGETS)}`,
@@ -233,7 +233,7 @@ function valueFor(g: Gen, key: string, kind: string, allowed?: readonly string[]
 export const NEWER_THAN_4_17 = new Set(['bootloader_restrict', 'bootloader_user', 'smbios', 'altp2m_count', 'llc_colors',
   'xen_platform_pci_bar_uc', 'hvm_pirq', 'trap_unmapped_accesses', 'nr_spis', 'xenstore_feature_mask', 'xenstore_quota',
   'virtio']);
-// Also newer than 4.17, so not generated: the disk key `grant_usage=`, the vif key `vlan=`, the p9
+// Also newer than 4.17, so not generated: the disk keys `grant_usage=`, `trusted`, `untrusted`, the vif key `vlan=`, the p9
 // keys `type=`, `max-files=`, `max-open-files=`, `max-space=`, `auto-delete=`.
 
 const KEYS = XL_CFG_OPTIONS.filter((o) => o.step !== true && !NEWER_THAN_4_17.has(o.key));

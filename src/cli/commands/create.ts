@@ -54,6 +54,10 @@ export const createCommand = defineCommand<CreateView>({
   canDryRun: true,
   modifies: true,
   run(ctx, args) {
+    // xl reads xl.conf before it looks at the command's arguments.
+    const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
+    const xlConf = readXlConf(paths.configDir);
+    for (const w of xlConf.warnings) ctx.warn(w);
     let filename: string | undefined;
     let rest = args;
     const first = args[0];
@@ -75,9 +79,6 @@ export const createCommand = defineCommand<CreateView>({
       throw new ToolstackError('USAGE', line, { lines: [line], exitCode: 6, hint: 'usage: xl create <ConfigFile> [options] [key=value ...]' });
     }
     const dryRun = ctx.dryRun || o.has('n');
-    const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
-    const xlConf = readXlConf(paths.configDir);
-    for (const w of xlConf.warnings) ctx.warn(w);
     if (!o.has('q')) ctx.warn(`Parsing config from ${filename}`);
     let resolved;
     try {

@@ -63,3 +63,16 @@ export function cfgError(
     exitCode: options.exitCode ?? 1,
   });
 }
+
+/**
+ * The most vCPUs a config may ask for. xl allocates a bitmap of that many bits per vCPU list and
+ * prints every bit: past INT_MAX it dies on a failed allocation (Xen 4.17: `libxl: FATAL ERROR:
+ * memory allocation failure`, exit 255), well before that it prints gigabytes. We refuse instead.
+ */
+const MAX_VCPU_COUNT = 1 << 20;
+
+export function checkVcpuCount(ctx: ResolveContext, key: string, n: number): void {
+  if (n > MAX_VCPU_COUNT) {
+    throw cfgError(ctx, key, [`xl: ${key}=${n} is more vCPUs than can be described (at most ${MAX_VCPU_COUNT})`], { hint: 'give a real vCPU count' });
+  }
+}

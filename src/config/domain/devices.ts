@@ -20,7 +20,7 @@ import { newVkb, parseVkbSpec } from '../spec/vkb.js';
 import { parseVsndCard } from '../spec/vsnd.js';
 import type { VsndDevice } from '../spec/vsnd.js';
 import { parsePvcallsSpec, parseVtpmSpec } from '../spec/vtpm.js';
-import { cfgError } from './context.js';
+import { cfgError, checkVcpuCount } from './context.js';
 import type { ResolveContext } from './context.js';
 import { SMBIOS_TYPES } from './idl.js';
 import { parseCpuidFlag, parseCpuidXend } from './cpuid.js';
@@ -88,10 +88,8 @@ export function vnuma(ctx: ResolveContext): void {
       } else if (key === 'vcpus') {
         for (const r of value.split(',').filter((x) => x !== '')) {
           const [s, e] = looseRange(r);
-          for (let c = s; c <= e; c++) {
-            if (c < bits) node.vcpus.add(c);
-            totalVcpus++;
-          }
+          for (let c = s; c <= Math.min(e, bits - 1); c++) node.vcpus.add(c);
+          if (e >= s) totalVcpus += e - s + 1;
         }
       } else if (key === 'vdistances') {
         value.split(',').filter((x) => x !== '').forEach((d, j) => {
@@ -139,6 +137,7 @@ export function vcpuAffinity(ctx: ResolveContext, key: 'cpus' | 'cpus_soft', har
     const s = ctx.r.string(key);
     if (s === undefined) return;
     const map = parseCpuRange(ctx, s);
+    checkVcpuCount(ctx, 'maxvcpus', maxVcpus);
     maps = Array.from({ length: maxVcpus }, () => [...map]);
     if (!hard) b.numa_placement = false;
   }

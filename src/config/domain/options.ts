@@ -6,7 +6,7 @@
  * carry their own `apply`. The same rows give the list of known keys (did-you-mean) and the
  * allowed values in error hints.
  */
-import { cfgError } from './context.js';
+import { cfgError, checkVcpuCount } from './context.js';
 import type { GuestType, ResolveContext } from './context.js';
 import * as dev from './devices.js';
 import type {
@@ -37,19 +37,6 @@ export interface OptionSpec {
   /** Not a key: a check xl makes at this point of its parse, after the keys before it. */
   readonly step?: true;
   readonly apply?: (ctx: ResolveContext) => void;
-}
-
-/**
- * The most vCPUs a config may ask for. xl allocates a bitmap of that many bits per vCPU list and
- * prints every bit: past INT_MAX it dies on a failed allocation (Xen 4.17: `libxl: FATAL ERROR:
- * memory allocation failure`, exit 255), well before that it prints gigabytes. We refuse instead.
- */
-const MAX_VCPU_COUNT = 1 << 20;
-
-function checkVcpuCount(ctx: ResolveContext, key: string, n: number): void {
-  if (n > MAX_VCPU_COUNT) {
-    throw cfgError(ctx, key, [`xl: ${key}=${n} is more vCPUs than can be described (at most ${MAX_VCPU_COUNT})`], { hint: 'give a real vCPU count' });
-  }
 }
 
 const HVM: readonly GuestType[] = ['hvm'];
@@ -286,7 +273,6 @@ export const OPTIONS: readonly OptionSpec[] = [
         if (b.target_memkb !== undefined) b.max_memkb = b.target_memkb;
       }
       if ((b.max_vcpus ?? 0) === 0 && ctx.vcpus !== 0) b.max_vcpus = ctx.vcpus;
-      checkVcpuCount(ctx, 'maxvcpus', Number(b.max_vcpus ?? 0));
       if (Number(b.max_vcpus ?? 0) < ctx.vcpus) {
         throw cfgError(ctx, 'maxvcpus', ['xl: maxvcpus < vcpus'], { hint: 'maxvcpus must be at least vcpus' });
       }

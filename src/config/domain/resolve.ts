@@ -20,7 +20,7 @@ import { vkbToJson } from '../spec/vkb.js';
 import { vsndToJson } from '../spec/vsnd.js';
 import { pvcallsToJson, vtpmToJson } from '../spec/vtpm.js';
 import { XL_CONF_DEFAULTS } from '../xlconf.js';
-import { cfgError } from './context.js';
+import { cfgError, checkVcpuCount } from './context.js';
 import type { MutableConfig, ResolveContext, ResolveOptions } from './context.js';
 import { parseCpuRange } from './devices.js';
 import { DOMAIN_CONFIG, idlToJson } from './idl.js';
@@ -106,6 +106,7 @@ function applyGlobalAffinityMasks(ctx: ResolveContext): void {
   const b = ctx.config.b_info;
   if (b.vcpu_hard_affinity === undefined || b.vcpu_hard_affinity.length === 0) {
     if (masks.every((m) => m.length === all.length)) return;
+    checkVcpuCount(ctx, 'maxvcpus', Number(b.max_vcpus ?? 0));
     b.vcpu_hard_affinity = Array.from({ length: Number(b.max_vcpus ?? 0) }, () => [...all]);
   }
   b.vcpu_hard_affinity = b.vcpu_hard_affinity.map((set) => masks.reduce((acc, m) => acc.filter((c) => m.includes(c)), set));
