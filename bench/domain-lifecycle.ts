@@ -10,22 +10,17 @@
 // - dom0d's resident memory at rest and per running domain (slope over PAUSED paused domains).
 // Prints one JSON object.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiRequest, domainConfigToLibxlObject, loadDomainConfig } from '../src/api/index.js';
 import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
+import { benchHost, median, rssKiB, stopDaemon } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
 const RUNS = Number(process.env.DOM0_BENCH_RUNS ?? 3);
 const PAUSED = 4;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
 
 function wallMs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): number {
   const t0 = performance.now();
@@ -33,11 +28,6 @@ function wallMs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): 
   const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`domain-lifecycle: ${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
   return ms;
-}
-
-function rssKiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? 0 : Number(m[1]);
 }
 
 /** Resolves with the ms (since `t0`) at which `file` first contains `text`. */
@@ -62,14 +52,7 @@ function listJson(env: NodeJS.ProcessEnv): { domid: number; name: string }[] {
 
 export async function domainLifecycle(runs = RUNS): Promise<Record<string, unknown>> {
   const guests = ensureGuests();
-  const dir = mkdtempSync('/tmp/dom0-bench-');
-  const env = {
-    ...process.env,
-    DOM0_CONFIG_DIR: join(dir, 'etc'),
-    DOM0_STATE_DIR: join(dir, 'state'),
-    DOM0_RUN_DIR: join(dir, 'run'),
-    DOM0_LOG_DIR: join(dir, 'log'),
-  };
+  const { dir, env } = benchHost();
   writeFileSync(join(dir, 'pv.cfg'), [
     'name = "bench"',
     `kernel = "${guests.vmlinuz}"`,
@@ -162,21 +145,7 @@ export async function domainLifecycle(runs = RUNS): Promise<Record<string, unkno
       }
     }
     for (const d of listJson(env).filter((x) => x.domid !== 0)) spawnSync(XL, ['destroy', String(d.domid)], { env });
-    if (dom0d !== undefined) {
-      try {
-        process.kill(dom0d, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      for (let i = 0; i < 100; i++) {
-        try {
-          process.kill(dom0d, 0);
-        } catch {
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    if (dom0d !== undefined) await stopDaemon(dom0d);
     rmSync(dir, { recursive: true, force: true });
   }
 }

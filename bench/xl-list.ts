@@ -3,10 +3,11 @@
 // dom0d's resident memory: at rest with no domains, and per domain record (slope over 500 more).
 // Records are bookkeeping-only (dom0d's test route), no QEMU. Prints one JSON object.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiRequest } from '../src/api/index.js';
+import { benchHost, median, rssKiB, stopDaemon } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.DOM0_BENCH_RUNS ?? 20);
@@ -21,17 +22,6 @@ function wallMs(argv: readonly string[], env: NodeJS.ProcessEnv): number {
   return ms;
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-function rssKiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m === null ? 0 : Number(m[1]);
-}
-
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 300));
 
 async function register(socket: string, from: number, count: number): Promise<void> {
@@ -43,15 +33,7 @@ async function register(socket: string, from: number, count: number): Promise<vo
 }
 
 export async function xlList(runs = RUNS): Promise<Record<string, unknown>> {
-  const dir = mkdtempSync('/tmp/dom0-bench-');
-  const env = {
-    ...process.env,
-    DOM0_CONFIG_DIR: join(dir, 'etc'),
-    DOM0_STATE_DIR: join(dir, 'state'),
-    DOM0_RUN_DIR: join(dir, 'run'),
-    DOM0_LOG_DIR: join(dir, 'log'),
-    DOM0_TEST_API: '1',
-  };
+  const { dir, env } = benchHost({ DOM0_TEST_API: '1' });
   const socket = join(dir, 'run', 'api.sock');
   const xl = join(ROOT, 'bin', 'xl');
   let pid: number | undefined;
@@ -87,21 +69,7 @@ export async function xlList(runs = RUNS): Promise<Record<string, unknown>> {
       dom0dRssPerRecordKiB: round((rssAtMore - rssAt20) / EXTRA),
     };
   } finally {
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      for (let i = 0; i < 100; i++) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    }
+    if (pid !== undefined) await stopDaemon(pid);
     rmSync(dir, { recursive: true, force: true });
   }
 }

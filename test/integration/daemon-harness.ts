@@ -45,8 +45,13 @@ export interface Run {
 }
 
 export function xl(host: TestHost, ...args: string[]): Promise<Run> {
+  return xlIn(host, undefined, ...args);
+}
+
+/** `xl` run in the directory `cwd` (relative config paths), or this process's when undefined. */
+export function xlIn(host: TestHost, cwd: string | undefined, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(XL, args, { env: host.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(XL, args, { env: host.env, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));

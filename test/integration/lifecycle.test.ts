@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { XenstoreClient } from '../../src/xenstore/index.js';
 import { ensureGuests, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, waitGone, XL, xl } from './daemon-harness.js';
+import { destroyHost, makeHost, readPid, waitGone, XL, xl, xlIn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 interface Listed {
@@ -87,18 +87,8 @@ async function ok(...args: string[]): Promise<Run> {
 }
 
 /** `xl create` from the host's directory (where the configs and the overlay are). */
-async function create(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(XL, ['create', ...args], {
-      env: host.env, cwd: host.root, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
+function create(...args: string[]): Promise<Run> {
+  return xlIn(host, host.root, 'create', ...args);
 }
 
 async function list(): Promise<Listed[]> {

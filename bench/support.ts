@@ -1,0 +1,49 @@
+// What the benches share: a temp "host", medians, a process's resident memory, stopping the
+// dom0d they started.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** A fresh temp directory and the environment pointing every DOM0_*_DIR into it. */
+export function benchHost(extra: NodeJS.ProcessEnv = {}): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = mkdtempSync('/tmp/dom0-bench-');
+  return {
+    dir,
+    env: {
+      ...process.env,
+      DOM0_CONFIG_DIR: join(dir, 'etc'),
+      DOM0_STATE_DIR: join(dir, 'state'),
+      DOM0_RUN_DIR: join(dir, 'run'),
+      DOM0_LOG_DIR: join(dir, 'log'),
+      ...extra,
+    },
+  };
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** VmRSS of `pid`, KiB. */
+export function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** SIGTERM to a dom0d the bench started, then up to 2 s for it to exit. */
+export async function stopDaemon(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 100; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
