@@ -246,7 +246,7 @@ export class QemuDriver implements DomainDriver {
       rm(this.#dir(rec.domid), { recursive: true, force: true }),
       (async () => {
         await removeDomainLayout(this.#xs, rec.domid, rec.uuid);
-        await this.#o.xenstored.releaseDomain(rec.domid);
+        if (await this.#xs.isDomainIntroduced(rec.domid)) await this.#o.xenstored.releaseDomain(rec.domid);
       })().catch((e: unknown) => this.#o.log(`domain ${rec.domid}: xenstore clean-up: ${e instanceof Error ? e.message : String(e)}`)),
     ]);
   }
