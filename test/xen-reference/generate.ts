@@ -133,8 +133,8 @@ function vifSpec(g: Gen): string {
   return g.some(VIF_ITEMS, 5).map((f) => f(g)).join(g.pick([',', ', ', ',,']));
 }
 
-function kv(g: Gen, pairs: readonly (readonly [string, readonly string[]])[], max: number, sep = ','): string {
-  return g.some(pairs, max).map(([k, vs]) => (g.chance(0.08) ? k : `${k}=${g.pick(vs)}`)).join(sep);
+function kv(g: Gen, pairs: readonly (readonly [string, readonly string[]])[], max: number, bare = 0.08): string {
+  return g.some(pairs, max).map(([k, vs]) => (g.chance(bare) ? k : `${k}=${g.pick(vs)}`)).join(',');
 }
 
 const BDFS = ['00:02.0', '0000:00:02.1', '01:00.*', '03:1f.7', '03:20.0', '0:0.8', 'ffff:ff:1f.7', '10000:00:00.0', 'zz:00.0',
@@ -162,8 +162,10 @@ const SPEC_GENERATORS: Readonly<Record<string, (g: Gen) => string>> = {
     ['path', ['/run/c.sock', '']], ['backend', ['0', 'dom0']], ['bogus', ['1']], [' name ', [' n1 ']]], 4),
   vtpm: (g) => kv(g, [['backend', ['vtpmmgr', '0', '']], ['uuid', ['b4bd83ee-5fac-4e5e-9c3a-5e8c0f06fc4f', 'x', '']],
     ['bogus', ['1']]], 3),
-  p9: (g) => kv(g, [['tag', ['share', '']], ['security_model', ['none', 'mapped']], ['path', ['/srv/share', '']],
-    ['backend', ['0', 'dom0']], ['bogus', ['1']]], 5),
+  // p9 is read as current Xen reads it (split+trim, `Unknown 9pfs parameter`, empty values
+  // refused), not as 4.17's strtok: only what both read alike is generated.
+  p9: (g) => kv(g, [['tag', ['share']], ['security_model', ['none', 'mapped']], ['path', ['/srv/share']],
+    ['backend', ['0', 'dom0']]], 5, 0),
   vkb: (g) => kv(g, [['backend', ['0', 'dom0']], ['backend-type', ['qemu', 'linux', 'LINUX', 'x']], ['unique-id', ['k0']],
     ['feature-disable-keyboard', ['1', '0']], ['feature-disable-pointer', ['1']], ['feature-abs-pointer', ['1']],
     ['feature-raw-pointer', ['1']], ['feature-multi-touch', ['1', '0']], ['multi-touch-width', ['100', 'x']],
@@ -212,7 +214,14 @@ function listValue(g: Gen, key: string): string {
   return list(Array.from({ length: 1 + g.int(3) }, () => spec(g)));
 }
 
-function valueFor(g: Gen, key: string, kind: string, allowed?: readonly string[]): string {
+/**
+ * Enum values newer than 4.17 (`tee="ffa"`), and Debian's own firmware directory (`firmware=
+ * "pvgrub*"` names a path that differs from upstream's), are left out.
+ */
+const LEFT_OUT_VALUES: Readonly<Record<string, readonly string[]>> = { tee: ['ffa'], firmware: ['pvgrub32', 'pvgrub64'] };
+
+function valueFor(g: Gen, key: string, kind: string, allowedAll?: readonly string[]): string {
+  const allowed = allowedAll?.filter((v) => !(LEFT_OUT_VALUES[key] ?? []).includes(v));
   if (allowed !== undefined && allowed.length > 0 && g.chance(0.8)) return enumValue(g, allowed);
   if (LIST_NESTED.has(key) || kind === 'list') return listValue(g, key);
   const spec = SPEC_GENERATORS[key];

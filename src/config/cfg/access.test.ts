@@ -80,7 +80,7 @@ test('strings, lists and either', () => {
   assert.deepEqual(w, [
     'g.cfg:11: warning: parameter `lst\' is a list but should be a single value',
     'g.cfg:1: warning: parameter `name\' is a single value but should be a list',
-    'g.cfg:11:1: warning: value is not a string',
+    'g.cfg:11:0: warning: value is not a string',
   ]);
 });
 

@@ -140,18 +140,19 @@ export function cfgStringList(doc: CfgDocument, name: string, options?: CfgGetOp
 
 /**
  * `xlu_cfg_value_get_string` for a value found inside a list (e.g. one `vnuma` node):
- * a nested list warns `SOURCE:LINE:1: warning: value is not a string` (Xen's column is always 1).
+ * a nested list warns `SOURCE:LINE:0: warning: value is not a string` (the column of Xen 4.17's
+ * value locations is always 0).
  */
 export function cfgValueString(doc: CfgDocument, value: CfgValue, options?: CfgGetOptions): string | undefined {
   if (value.kind === 'atom') return value.value;
-  options?.warnings?.push(`${doc.source}:${value.line}:1: warning: value is not a string`);
+  options?.warnings?.push(`${doc.source}:${value.line}:0: warning: value is not a string`);
   return undefined;
 }
 
-/** `xlu_cfg_value_get_list` for a value found inside a list. */
+/** `xlu_cfg_value_get_list` for a value found inside a list (column 0, as above). */
 export function cfgValueList(doc: CfgDocument, value: CfgValue, options?: CfgGetOptions): CfgList | undefined {
   if (value.kind === 'list') return value;
-  options?.warnings?.push(`${doc.source}:${value.line}:1: warning: value is not a list`);
+  options?.warnings?.push(`${doc.source}:${value.line}:0: warning: value is not a list`);
   return undefined;
 }
 

@@ -272,6 +272,8 @@ export const OPTIONS: readonly OptionSpec[] = [
       if (b.max_memkb === undefined) {
         if (b.target_memkb !== undefined) b.max_memkb = b.target_memkb;
       }
+      // max_vcpus is a C int: xl's checks see the truncated value.
+      if (b.max_vcpus !== undefined) b.max_vcpus = Number(BigInt.asIntN(32, BigInt(b.max_vcpus)));
       if ((b.max_vcpus ?? 0) === 0 && ctx.vcpus !== 0) b.max_vcpus = ctx.vcpus;
       if (Number(b.max_vcpus ?? 0) < ctx.vcpus) {
         throw cfgError(ctx, 'maxvcpus', ['xl: maxvcpus < vcpus'], { hint: 'maxvcpus must be at least vcpus' });

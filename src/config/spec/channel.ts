@@ -38,9 +38,15 @@ export function channelToJson(c: ChannelDevice): LibxlJsonObject {
   ]);
 }
 
-/** A `channel=[...]` item; `devid` is its index in the list. Throws SPEC_DEVICE with xl's line. */
+/**
+ * A `channel=[...]` item; `devid` is its index in the list. Throws SPEC_DEVICE with xl's lines:
+ * the `unknown channel parameter` lines xl printed before it failed, then its error.
+ */
 export function parseChannelSpec(spec: string, devid = -1): ChannelResult {
   const warnings: string[] = [];
+  const fail = (line: string): never => {
+    throw specError('SPEC_DEVICE', [...warnings, line], HINT);
+  };
   let backend: string | undefined;
   let name: string | undefined;
   let path: string | undefined;
@@ -48,20 +54,18 @@ export function parseChannelSpec(spec: string, devid = -1): ChannelResult {
   for (const item of splitStringList(spec, ',')) {
     const kv = splitPairTrimmed(item, '=');
     // xl prints this one without a newline.
-    if (kv === undefined) throw specError('SPEC_DEVICE', [`failed to parse channel configuration: ${item}`], HINT);
+    if (kv === undefined) return fail(`failed to parse channel configuration: ${item}`);
     const { key, value } = kv;
     if (key === 'backend') backend = value;
     else if (key === 'name') name = value;
     else if (key === 'path') path = value;
     else if (key === 'connection') {
-      if (value !== 'pty' && value !== 'socket') throw specError('SPEC_DEVICE', [`unknown channel connection '${value}'`], HINT);
+      if (value !== 'pty' && value !== 'socket') return fail(`unknown channel connection '${value}'`);
       connection = value;
     } else warnings.push(`unknown channel parameter '${key}', ignoring`);
   }
-  if (connection === undefined) throw specError('SPEC_DEVICE', ['channel has unknown \'connection\''], HINT);
-  if (connection === 'socket' && path === undefined) {
-    throw specError('SPEC_DEVICE', ['channel connection \'socket\' requires path=..'], HINT);
-  }
+  if (connection === undefined) return fail('channel has unknown \'connection\'');
+  if (connection === 'socket' && path === undefined) return fail('channel connection \'socket\' requires path=..');
   const channel: ChannelDevice = { devid, connection };
   if (backend !== undefined) channel.backend_domname = backend;
   if (name !== undefined) channel.name = name;

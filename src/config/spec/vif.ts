@@ -153,10 +153,10 @@ function applyToken(n: NicDevice, token: string, source: string, notices: string
     return undefined;
   }
   if (key === 'mac') {
-    const mac = parseMac(val);
-    if (mac === undefined) return 'Invalid parameter `mac\'.';
-    n.mac = mac;
-    return undefined;
+    const { bytes, ok } = parseMac(val);
+    // xl stores each byte as it reads it: a failure keeps the bytes before it.
+    n.mac = [...bytes, ...n.mac.slice(bytes.length)];
+    return ok ? undefined : 'Invalid parameter `mac\'.';
   }
   if (key === 'netdev') {
     notices.push('the netdev parameter is deprecated, please use gatewaydev instead');
@@ -192,23 +192,23 @@ function applyToken(n: NicDevice, token: string, source: string, notices: string
 }
 
 /**
- * xl's mac loop: six times `strtoul(p, &end, 16)` (no digits or, cut to 32 bits, > 255 fails), then skip exactly one
- * separator character whatever it is. Running off the end of the string fails here (in C it reads
- * past the string).
+ * xl's mac loop: six times `strtoul(p, &end, 16)` (no digits or, cut to 32 bits, > 255 fails), then
+ * skip exactly one separator character whatever it is. Running off the end of the string fails
+ * here (in C it reads past the string). Returns the bytes read before any failure.
  */
-function parseMac(text: string): number[] | undefined {
-  const mac: number[] = [];
+function parseMac(text: string): { bytes: number[]; ok: boolean } {
+  const bytes: number[] = [];
   let p = 0;
   for (let i = 0; i < 6; i++) {
-    if (p > text.length) return undefined;
+    if (p > text.length) return { bytes, ok: false };
     const r = strtoul(text.slice(p), 16);
     // xl keeps strtoul's result in an unsigned int: the value is cut to 32 bits first.
     const v = toUint32(r.value);
-    if (r.end === 0 || v > 255) return undefined;
-    mac.push(v);
+    if (r.end === 0 || v > 255) return { bytes, ok: false };
+    bytes.push(v);
     p += r.end + 1;
   }
-  return mac;
+  return { bytes, ok: true };
 }
 
 /**
