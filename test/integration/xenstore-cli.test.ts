@@ -150,4 +150,21 @@ describe('xenstore-utils against dom0 xenstored', { skip: !haveXenstoreUtils && 
     assert.equal(await dom0.exists('/local/domain/5/name'), true);
     assert.equal((await xs(D, 'xenstore-read', ['name'])).code, 1);
   });
+
+  it('chmod of a missing node under a watched @releaseDomain is ENOENT and the watch lives on (Xen 4.17 asserts and dies)', async () => {
+    const proc = spawn('xenstore-watch', ['-n', '2', '@releaseDomain'], { env: { ...process.env, XENSTORED_PATH: srv.socket } });
+    let out = '';
+    const first = new Promise<void>((resolve) => proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      resolve();
+    }));
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    await first;
+    const res = await xs(srv.socket, 'xenstore-chmod', ['@releaseDomain/k', 'n0']);
+    assert.deepEqual([res.code, res.stderr], [1, 'xenstore-chmod: Error occurred setting permissions on \'@releaseDomain/k\': No such file or directory\n']);
+    await dom0.introduce(6);
+    await dom0.release(6);
+    await exited;
+    assert.equal(out, '@releaseDomain\n@releaseDomain\n');
+  });
 });
