@@ -18,6 +18,7 @@ import { nicToJson } from '../spec/vif.js';
 import { virtioToJson } from '../spec/virtio.js';
 import { vkbToJson } from '../spec/vkb.js';
 import { vsndToJson } from '../spec/vsnd.js';
+import { withEarlierLines } from '../spec/c-parse.js';
 import { pvcallsToJson, vtpmToJson } from '../spec/vtpm.js';
 import { XL_CONF_DEFAULTS } from '../xlconf.js';
 import { cfgError, checkVcpuCount } from './context.js';
@@ -60,15 +61,7 @@ export function resolveDomainConfig(doc: CfgDocument, options: ResolveOptions = 
     for (const o of OPTIONS) applyOption(ctx, o);
   } catch (e) {
     // xl has printed its warnings by the time it exits: they precede the error's lines.
-    const earlier = [...doc.warnings, ...ctx.r.warnings];
-    if (!(e instanceof ToolstackError) || earlier.length === 0) throw e;
-    throw new ToolstackError(e.code, e.message, {
-      lines: [...earlier, ...(e.lines ?? [e.message])],
-      exitCode: e.exitCode,
-      cause: e,
-      ...(e.hint === undefined ? {} : { hint: e.hint }),
-      ...(e.pos === undefined ? {} : { pos: e.pos }),
-    });
+    throw withEarlierLines(e, [...doc.warnings, ...ctx.r.warnings]);
   }
   if (options.ignoreGlobalAffinityMasks !== true) applyGlobalAffinityMasks(ctx);
   const warnings = [...doc.warnings, ...ctx.r.warnings];

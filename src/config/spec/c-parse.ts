@@ -148,3 +148,18 @@ export function splitPairTrimmed(str: string, delim: string): { key: string; val
 export function specError(code: ErrorCode, lines: readonly string[], hint: string): ToolstackError {
   return new ToolstackError(code, lines[0] ?? 'invalid specification', { lines, hint });
 }
+
+/**
+ * `e` with `earlier` (lines xl had already printed, such as warnings about earlier tokens) in
+ * front of its own lines, when it is a ToolstackError; anything else unchanged. For rethrowing.
+ */
+export function withEarlierLines(e: unknown, earlier: readonly string[]): unknown {
+  if (!(e instanceof ToolstackError) || earlier.length === 0) return e;
+  return new ToolstackError(e.code, e.message, {
+    lines: [...earlier, ...(e.lines ?? [e.message])],
+    exitCode: e.exitCode,
+    cause: e,
+    ...(e.hint === undefined ? {} : { hint: e.hint }),
+    ...(e.pos === undefined ? {} : { pos: e.pos }),
+  });
+}

@@ -4,7 +4,7 @@
  */
 import { libxlStruct } from '../libxl-json.js';
 import type { LibxlJsonObject } from '../libxl-json.js';
-import { matchOption, specError, splitStringList, strtokItems, strtoul, toUint32 } from './c-parse.js';
+import { matchOption, specError, splitStringList, strtokItems, strtoul, toUint32, withEarlierLines } from './c-parse.js';
 
 export interface VdisplConnector {
   unique_id?: string;
@@ -97,7 +97,11 @@ export function applyVdisplToken(v: VdisplDevice, token: string, warnings: strin
 export function parseVdisplSpec(spec: string, devid = -1): VdisplResult {
   const vdispl: VdisplDevice = { devid, be_alloc: false, connectors: [] };
   const warnings: string[] = [];
-  for (const token of strtokItems(spec)) applyVdisplToken(vdispl, token, warnings);
-  if (vdispl.connectors.length === 0) throw specError('SPEC_DEVICE', ['At least one connector should be specified.'], HINT);
+  try {
+    for (const token of strtokItems(spec)) applyVdisplToken(vdispl, token, warnings);
+    if (vdispl.connectors.length === 0) throw specError('SPEC_DEVICE', ['At least one connector should be specified.'], HINT);
+  } catch (e) {
+    throw withEarlierLines(e, warnings); // xl has printed those by the time it exits
+  }
   return { vdispl, warnings };
 }

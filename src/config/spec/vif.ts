@@ -6,7 +6,7 @@
 import type { ToolstackError } from '../../common/index.js';
 import { defboolJson, libxlStruct } from '../libxl-json.js';
 import type { LibxlField, LibxlJsonObject } from '../libxl-json.js';
-import { parseUlong, specError, strtokItems, strtoul, toInt32, toUint32 } from './c-parse.js';
+import { parseUlong, specError, strtokItems, strtoul, toInt32, toUint32, withEarlierLines } from './c-parse.js';
 
 export type NicType = 'unknown' | 'vif_ioemu' | 'vif';
 
@@ -234,14 +234,19 @@ export interface VifSpecResult {
 /**
  * A `vif=[...]` item as `parse_config_data` reads it: strtok on `,`, leading spaces skipped, each
  * token applied; rejected tokens are reported as warnings and ignored (xl ignores the return
- * code there); fatal errors (rate, numbers) throw SPEC_VIF.
+ * code there); fatal errors (rate, numbers) throw SPEC_VIF, their lines after the warnings so far.
  */
 export function parseVifSpec(spec: string, options: VifParseOptions = {}): VifSpecResult {
   const n = newNic(options);
   const warnings: string[] = [];
   const source = options.source ?? 'command line';
   for (const token of strtokItems(spec)) {
-    const line = applyToken(n, token, source, warnings);
+    let line: string | undefined;
+    try {
+      line = applyToken(n, token, source, warnings);
+    } catch (e) {
+      throw withEarlierLines(e, warnings); // xl has printed those by the time a fatal token exits
+    }
     if (line !== undefined) warnings.push(line);
   }
   return { nic: n, warnings };
