@@ -1,7 +1,7 @@
 // Build: every .ts under src/, test/ and bench/ is transpiled one-to-one into dist/ (tests and
 // benches import modules by path), and each executable entry is bundled into one file so that
 // `xl` starts by loading a single module (cold start is measured in bench/).
-import { statSync, mkdirSync, rmSync, renameSync } from 'node:fs';
+import { mkdirSync, rmSync, renameSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import { root, filesEndingWith } from './lib.mjs';
@@ -25,23 +25,23 @@ await esbuild.build({
 // Bundles are written aside and renamed into dist/bin file by file (chunks before entries), so a
 // running `xl` never loads a half-written file.
 const tmpBin = join(dist, `.bin-${process.pid}`);
+// Each executable is bundled on its own: chunks shared with another executable would carry
+// that one's code into this one's start-up.
 const entries = { xl: 'src/cli/bin.ts', dom0d: 'src/daemon/bin.ts' };
-await esbuild.build({
-  entryPoints: Object.fromEntries(
-    Object.entries(entries)
-      .filter(([, p]) => { try { return statSync(join(root, p)).isFile(); } catch { return false; } })
-      .map(([k, p]) => [k, join(root, p)]),
-  ),
-  outdir: tmpBin,
-  bundle: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  packages: 'external',
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
-  logLevel: 'warning',
-});
+for (const [name, path] of Object.entries(entries)) {
+  await esbuild.build({
+    entryPoints: { [name]: join(root, path) },
+    outdir: tmpBin,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    splitting: true,
+    chunkNames: `chunks/${name}-[name]-[hash]`,
+    logLevel: 'warning',
+  });
+}
 const binDir = join(dist, 'bin');
 mkdirSync(join(binDir, 'chunks'), { recursive: true });
 const built = filesEndingWith(tmpBin, '.js').sort((a, b) => Number(b.includes('/chunks/')) - Number(a.includes('/chunks/')));

@@ -1,56 +1,204 @@
-import type { CommandDefinition } from './command.js';
-import { helpCommand } from './commands/help.js';
-import { createCommand } from './commands/create.js';
-import { configParseCommand } from './commands/config-parse.js';
-import { blockAttachCommand } from './commands/block-attach.js';
-import { networkAttachCommand } from './commands/network-attach.js';
-import { listCommand } from './commands/list.js';
-import { domidCommand } from './commands/domid.js';
-import { domnameCommand } from './commands/domname.js';
-import { uptimeCommand } from './commands/uptime.js';
-import { destroyCommand } from './commands/destroy.js';
-import { shutdownCommand } from './commands/shutdown.js';
-import { rebootCommand } from './commands/reboot.js';
-import { pauseCommand } from './commands/pause.js';
-import { unpauseCommand } from './commands/unpause.js';
-import { renameCommand } from './commands/rename.js';
-import { consoleCommand } from './commands/console.js';
-import { vncviewerCommand } from './commands/vncviewer.js';
-import { triggerCommand } from './commands/trigger.js';
-import { sysrqCommand } from './commands/sysrq.js';
+import type { CommandSpec } from './command.js';
+
+const CREATE_OPTIONS = [
+  '-c                      Connect to the console after the domain is created.',
+  '-d                      Enable debug messages.',
+  '-e                      Do not wait in the background for the death of the domain.',
+  '-F                      Run in foreground until death of the domain.',
+  '-f FILE, --defconfig=FILE\n                     Use the given configuration file.',
+  '-h                      Print this help.',
+  '-n, --dryrun            Dry run - prints the resulting configuration\n                         (deprecated in favour of global -N option).',
+  '-p                      Leave the domain paused after it is created.',
+  '-q, --quiet             Quiet.',
+  '-V, --vncviewer         Connect to the VNC display after the domain is created.',
+  '-A, --vncviewer-autopass\n                        Pass VNC password to viewer via stdin.',
+  '--ignore-global-affinity-masks Ignore global masks in xl.conf.',
+].join('\n');
+
+const SHUTDOWN_OPTIONS = '-a, --all               Shutdown all guest domains.\n' +
+  '-h                      Print this help.\n' +
+  '-F                      Fallback to ACPI power event for HVM guests with\n' +
+  '                        no PV drivers.\n' +
+  '-w, --wait              Wait for guest(s) to shutdown.\n';
 
 /**
- * Every `xl` subcommand, in the order `xl help` lists them (Xen's cmdtable order, then ours).
- * Add a command by adding its file under `commands/` and one line here.
+ * Every `xl` subcommand, in the order `xl help` lists them (Xen's cmdtable order, then ours): what
+ * `xl help` and the dispatcher need (Xen's `cmd_spec`), and how to load the command itself. A
+ * command's module is loaded only when it runs, so `xl` starts by reading this table alone.
+ * Add a command by adding its file under `commands/` and one entry here.
  */
-const COMMANDS: readonly CommandDefinition[] = [
-  createCommand,
-  listCommand,
-  destroyCommand,
-  shutdownCommand,
-  rebootCommand,
-  pauseCommand,
-  unpauseCommand,
-  consoleCommand,
-  vncviewerCommand,
-  renameCommand,
-  triggerCommand,
-  sysrqCommand,
-  helpCommand,
-  domidCommand,
-  domnameCommand,
-  networkAttachCommand,
-  blockAttachCommand,
-  uptimeCommand,
-  configParseCommand,
+const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: 'create',
+    summary: 'Create a domain from config file <filename>',
+    usage: '<ConfigFile> [options] [vars]',
+    optionsHelp: CREATE_OPTIONS,
+    canDryRun: true,
+    modifies: true,
+    load: async () => (await import('./commands/create.js')).createCommand,
+  },
+  {
+    name: 'list',
+    summary: 'List information about all/some domains',
+    usage: '[options] [Domain]\n',
+    optionsHelp: '-l, --long              Output all VM details\n' +
+      '-v, --verbose           Prints out UUIDs and security context\n' +
+      '-Z, --context           Prints out security context\n' +
+      '-c, --cpupool           Prints the cpupool the domain is in\n' +
+      '-n, --numa              Prints out NUMA node affinity',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/list.js')).listCommand,
+  },
+  {
+    name: 'destroy',
+    summary: 'Terminate a domain immediately',
+    usage: '[options] <Domain>',
+    optionsHelp: '-f                      Permit destroying domain 0.',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/destroy.js')).destroyCommand,
+  },
+  {
+    name: 'shutdown',
+    summary: 'Issue a shutdown signal to a domain',
+    usage: '[options] <-a|Domain>',
+    optionsHelp: SHUTDOWN_OPTIONS,
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/shutdown.js')).shutdownCommand,
+  },
+  {
+    name: 'reboot',
+    summary: 'Issue a reboot signal to a domain',
+    usage: '[options] <-a|Domain>',
+    optionsHelp: SHUTDOWN_OPTIONS,
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/reboot.js')).rebootCommand,
+  },
+  {
+    name: 'pause',
+    summary: 'Pause execution of a domain',
+    usage: '<Domain>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/pause.js')).pauseCommand,
+  },
+  {
+    name: 'unpause',
+    summary: 'Unpause a paused domain',
+    usage: '<Domain>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/unpause.js')).unpauseCommand,
+  },
+  {
+    name: 'console',
+    summary: "Attach to domain's console",
+    usage: '[options] <Domain>\n-t <type>       console type, pv , serial or vuart\n-n <number>     console number',
+    optionsHelp: '-e <escapechar> escape character (default ^])',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/console.js')).consoleCommand,
+  },
+  {
+    name: 'vncviewer',
+    summary: "Attach to domain's VNC server.",
+    usage: '[options] <Domain>\n--autopass               Pass VNC password to viewer via stdin and\n                         -autopass',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/vncviewer.js')).vncviewerCommand,
+  },
+  {
+    name: 'rename',
+    summary: 'Rename a domain',
+    usage: '<Domain> <NewDomainName>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/rename.js')).renameCommand,
+  },
+  {
+    name: 'trigger',
+    summary: 'Send a trigger to a domain',
+    usage: '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/trigger.js')).triggerCommand,
+  },
+  {
+    name: 'sysrq',
+    summary: 'Send a sysrq to a domain',
+    usage: '<Domain> <letter>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/sysrq.js')).sysrqCommand,
+  },
+  {
+    name: 'help',
+    summary: 'Print this help',
+    usage: '[command]',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/help.js')).helpCommand,
+  },
+  {
+    name: 'domid',
+    summary: 'Convert a domain name to domain id',
+    usage: '<DomainName>',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/domid.js')).domidCommand,
+  },
+  {
+    name: 'domname',
+    summary: 'Convert a domain id to domain name',
+    usage: '<DomainId>',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/domname.js')).domnameCommand,
+  },
+  {
+    name: 'network-attach',
+    summary: 'Create a new virtual network device',
+    usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>] [mtu=<mtu>]',
+    canDryRun: true,
+    modifies: true,
+    load: async () => (await import('./commands/network-attach.js')).networkAttachCommand,
+  },
+  {
+    name: 'block-attach',
+    summary: 'Create a new virtual block device',
+    usage: '<Domain> <disk-spec-component(s)>...',
+    canDryRun: true,
+    modifies: true,
+    load: async () => (await import('./commands/block-attach.js')).blockAttachCommand,
+  },
+  {
+    name: 'uptime',
+    summary: 'Print uptime for all/some domains',
+    usage: '[-s] [Domain]',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/uptime.js')).uptimeCommand,
+  },
+  {
+    name: 'config-parse',
+    summary: 'Parse a domain config file and print its settings as JSON (dom0)',
+    usage: '[--raw] <ConfigFile> [key=value ...]',
+    optionsHelp: ' --raw                    Print the settings as stored, before any typing.\n',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/config-parse.js')).configParseCommand,
+  },
 ];
 
-export function commandTable(): readonly CommandDefinition[] {
+export function commandTable(): readonly CommandSpec[] {
   return COMMANDS;
 }
 
 /** Xen's `cmdtable_lookup`: an exact name, else the one command the prefix names. */
-export function lookupCommand(name: string): CommandDefinition | undefined {
+export function lookupCommand(name: string): CommandSpec | undefined {
   const exact = COMMANDS.find((c) => c.name === name);
   if (exact !== undefined) return exact;
   const matches = COMMANDS.filter((c) => c.name.startsWith(name));

@@ -26,23 +26,29 @@ export interface CommandResult<T = unknown> {
   readonly exitCode?: number;
 }
 
+/** What a command module provides: the handler, and Xen's text rendering of its data. */
+export interface CommandImpl<T = unknown> {
+  run(ctx: CommandContext, args: readonly string[]): Promise<CommandResult<T>>;
+  /** Xen's text rendering of `data` (exactly what Xen prints to stdout). Absent: print nothing. */
+  render?(data: T): string;
+}
+
 /**
- * One `xl` subcommand. `name`, `usage`, `summary` and `optionsHelp` are Xen's cmdtable strings
- * (what `xl help CMD` prints); `canDryRun`/`modifies` are its `can_dryrun`/`modifies` flags.
+ * One row of the command table (Xen's `cmd_spec`): `name`, `usage`, `summary` and `optionsHelp`
+ * are the strings `xl help CMD` prints; `canDryRun`/`modifies` are Xen's `can_dryrun`/`modifies`
+ * flags; `load` brings in the command's module, only when the command runs.
  */
-export interface CommandDefinition<T = unknown> {
+export interface CommandSpec {
   readonly name: string;
   readonly summary: string;
   readonly usage: string;
   readonly optionsHelp?: string;
   readonly canDryRun: boolean;
   readonly modifies: boolean;
-  run(ctx: CommandContext, args: readonly string[]): Promise<CommandResult<T>>;
-  /** Xen's text rendering of `data` (exactly what Xen prints to stdout). Absent: print nothing. */
-  render?(data: T): string;
+  load(): Promise<CommandImpl>;
 }
 
 /** Erases a command's data type for the table. */
-export function defineCommand<T>(def: CommandDefinition<T>): CommandDefinition {
-  return def;
+export function defineCommand<T>(impl: CommandImpl<T>): CommandImpl {
+  return impl;
 }

@@ -75,10 +75,11 @@ export async function xlMain(argv: readonly string[], io: Pick<CommandContext, '
     warn: (line) => err(line.endsWith('\n') ? line : `${line}\n`),
   };
   try {
-    const result = await cmd.run(ctx, args);
+    const impl = await cmd.load();
+    const result = await impl.run(ctx, args);
     if (result.data !== undefined) {
       if (json) io.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
-      else if (cmd.render !== undefined) io.stdout.write(cmd.render(result.data));
+      else if (impl.render !== undefined) io.stdout.write(impl.render(result.data));
     }
     return result.exitCode ?? 0;
   } catch (e: unknown) {

@@ -52,11 +52,6 @@ export async function attachUnavailable(ctx: CommandContext, domid: number, what
  * disk spec. With `-N` it prints `disk: <libxl JSON>` as Xen does.
  */
 export const blockAttachCommand = defineCommand<DiskDevice>({
-  name: 'block-attach',
-  summary: 'Create a new virtual block device',
-  usage: '<Domain> <disk-spec-component(s)>...',
-  canDryRun: true,
-  modifies: true,
   async run(ctx, args) {
     const { positional } = getopt(args, '');
     requireArgs('block-attach', positional, 2);

@@ -13,12 +13,6 @@ import { getopt } from '../getopt.js';
  * use). Invalid input prints Xen's error lines and exits 1.
  */
 export const configParseCommand = defineCommand<RawCfgSetting[] | DomainConfig>({
-  name: 'config-parse',
-  summary: 'Parse a domain config file and print its settings as JSON (dom0)',
-  usage: '[--raw] <ConfigFile> [key=value ...]',
-  optionsHelp: ' --raw                    Print the settings as stored, before any typing.\n',
-  canDryRun: false,
-  modifies: false,
   run(ctx, args) {
     const opts = getopt(args, '', [{ name: 'raw', hasArg: false, short: 'r' }]);
     let file: string | undefined;

@@ -127,12 +127,6 @@ export async function attachAfterCreate(ctx: CommandContext, ref: string, what: 
  * console's `ConsoleAttachment` (the API's answer) without attaching.
  */
 export const consoleCommand = defineCommand<ConsoleAttachment | { readonly ended: ConsoleEnd }>({
-  name: 'console',
-  summary: "Attach to domain's console",
-  usage: '[options] <Domain>\n-t <type>       console type, pv , serial or vuart\n-n <number>     console number',
-  optionsHelp: '-e <escapechar> escape character (default ^])',
-  canDryRun: false,
-  modifies: false,
   async run(ctx, args) {
     const o = getopt(args, 'n:t:e:');
     requireArgs('console', o.positional, 1);

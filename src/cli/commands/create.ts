@@ -7,21 +7,6 @@ import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
 import { attachAfterCreate } from './console.js';
 
-const OPTIONS_HELP = [
-  '-c                      Connect to the console after the domain is created.',
-  '-d                      Enable debug messages.',
-  '-e                      Do not wait in the background for the death of the domain.',
-  '-F                      Run in foreground until death of the domain.',
-  '-f FILE, --defconfig=FILE\n                     Use the given configuration file.',
-  '-h                      Print this help.',
-  '-n, --dryrun            Dry run - prints the resulting configuration\n                         (deprecated in favour of global -N option).',
-  '-p                      Leave the domain paused after it is created.',
-  '-q, --quiet             Quiet.',
-  '-V, --vncviewer         Connect to the VNC display after the domain is created.',
-  '-A, --vncviewer-autopass\n                        Pass VNC password to viewer via stdin.',
-  '--ignore-global-affinity-masks Ignore global masks in xl.conf.',
-].join('\n');
-
 const LONG_OPTIONS = [
   { name: 'dryrun', hasArg: false, short: 'n' },
   { name: 'quiet', hasArg: false, short: 'q' },
@@ -47,12 +32,6 @@ type CreateView = { readonly dryRun: true; readonly config: LibxlJsonObject; rea
  * A failed create exits 3 (xl returns -ERROR_FAIL), leaving no domain behind.
  */
 export const createCommand = defineCommand<CreateView>({
-  name: 'create',
-  summary: 'Create a domain from config file <filename>',
-  usage: '<ConfigFile> [options] [vars]',
-  optionsHelp: OPTIONS_HELP,
-  canDryRun: true,
-  modifies: true,
   run(ctx, args) {
     // xl reads xl.conf before it looks at the command's arguments.
     const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });

@@ -9,12 +9,6 @@ import { getopt, requireArgs } from '../getopt.js';
  * Prints nothing; `--json` prints the destroyed domain's identity.
  */
 export const destroyCommand = defineCommand<DomainIdentity>({
-  name: 'destroy',
-  summary: 'Terminate a domain immediately',
-  usage: '[options] <Domain>',
-  optionsHelp: '-f                      Permit destroying domain 0.',
-  canDryRun: false,
-  modifies: true,
   async run(ctx, args) {
     const o = getopt(args, 'f');
     requireArgs('destroy', o.positional, 1);

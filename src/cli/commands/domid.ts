@@ -10,11 +10,6 @@ interface DomidView {
 
 /** `xl domid <DomainName>`: the domid of the domain with exactly that name (never a domid). */
 export const domidCommand = defineCommand<DomidView>({
-  name: 'domid',
-  summary: 'Convert a domain name to domain id',
-  usage: '<DomainName>',
-  canDryRun: false,
-  modifies: false,
   async run(ctx, args) {
     const [name] = getopt(args, '').positional;
     if (name === undefined) throw usageError("'xl domid' requires at least 1 argument.");

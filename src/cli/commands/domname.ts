@@ -10,11 +10,6 @@ interface DomnameView {
 
 /** `xl domname <DomainId>`: the name of a domid (parsed as C's strtol, then taken as uint32). */
 export const domnameCommand = defineCommand<DomnameView>({
-  name: 'domname',
-  summary: 'Convert a domain id to domain name',
-  usage: '<DomainId>',
-  canDryRun: false,
-  modifies: false,
   async run(ctx, args) {
     const [arg] = getopt(args, '').positional;
     if (arg === undefined) throw usageError("'xl domname' requires at least 1 argument.");

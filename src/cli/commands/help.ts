@@ -1,14 +1,10 @@
+import { BugError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import type { CommandDefinition } from '../command.js';
+import type { CommandSpec } from '../command.js';
 import { commandTable, lookupCommand } from '../command-table.js';
 
 /** `xl help [CMD]`: the full list, or one command's usage, in Xen's layout. */
 export const helpCommand = defineCommand<string>({
-  name: 'help',
-  summary: 'Print this help',
-  usage: '[command]',
-  canDryRun: false,
-  modifies: false,
   run(_ctx, args) {
     const name = args[0];
     if (name === undefined) return Promise.resolve({ data: fullHelp() });
@@ -29,8 +25,15 @@ export function fullHelp(): string {
   return out;
 }
 
-export function commandHelp(c: CommandDefinition): string {
+export function commandHelp(c: CommandSpec): string {
   let out = `Usage: xl [-vtT${c.modifies ? 'f' : ''}${c.canDryRun ? 'N' : ''}] ${c.name} ${c.usage}\n\n${c.summary}.\n\n`;
   if (c.optionsHelp !== undefined && c.optionsHelp !== '') out += `Options:\n\n${c.optionsHelp}\n`;
   return out;
+}
+
+/** `xl help NAME`'s text for a command of the table (commands that print their own help). */
+export function helpFor(name: string): string {
+  const c = lookupCommand(name);
+  if (c?.name !== name) throw new BugError(`no command '${name}' in the command table`);
+  return commandHelp(c);
 }

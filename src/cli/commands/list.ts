@@ -3,7 +3,7 @@ import type { DomainConfigEntry, DomainInfo } from '../../api/index.js';
 import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
-import { commandHelp } from './help.js';
+import { helpFor } from './help.js';
 import { renderList } from './list-render.js';
 import type { ListOptions } from './list-render.js';
 
@@ -22,21 +22,11 @@ const LONG_OPTIONS = [
 
 /** `xl list [options] [Domain]` (xl_info.c `main_list`). */
 export const listCommand = defineCommand<ListView>({
-  name: 'list',
-  summary: 'List information about all/some domains',
-  usage: '[options] [Domain]\n',
-  optionsHelp: '-l, --long              Output all VM details\n' +
-    '-v, --verbose           Prints out UUIDs and security context\n' +
-    '-Z, --context           Prints out security context\n' +
-    '-c, --cpupool           Prints the cpupool the domain is in\n' +
-    '-n, --numa              Prints out NUMA node affinity',
-  canDryRun: false,
-  modifies: false,
   async run(ctx, args) {
     const p = getopt(args, 'lvZcn', LONG_OPTIONS);
     if (p.positional.length > 1) {
       // Xen prints the help and fails with 1 (not a usage error's 2).
-      ctx.stdout.write(commandHelp(listCommand));
+      ctx.stdout.write(helpFor('list'));
       return { exitCode: 1 };
     }
     const api = connectToolstack(ctx);

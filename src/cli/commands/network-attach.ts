@@ -11,11 +11,6 @@ import { attachDomid, attachUnavailable } from './block-attach.js';
  * xl.conf's `vif.default.*`. With `-N` it prints `vif: <libxl JSON>` as Xen does.
  */
 export const networkAttachCommand = defineCommand<NicDevice>({
-  name: 'network-attach',
-  summary: 'Create a new virtual network device',
-  usage: '<Domain> [type=<type>] [mac=<mac>] [bridge=<bridge>] [ip=<ip>] [script=<script>] [backend=<BackDomain>] [vifname=<name>] [rate=<rate>] [model=<model>] [accel=<accel>] [mtu=<mtu>]',
-  canDryRun: true,
-  modifies: true,
   async run(ctx, args) {
     const { positional } = getopt(args, '');
     requireArgs('network-attach', positional, 1);

@@ -1,7 +1,7 @@
 import { connectToolstack } from '../../api/index.js';
 import type { DomainInfo, DomainRefRequest, ToolstackApi } from '../../api/index.js';
 import { isToolstackError } from '../../common/index.js';
-import type { CommandDefinition } from '../command.js';
+import type { CommandImpl } from '../command.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
 
@@ -12,15 +12,9 @@ import { getopt, requireArgs } from '../getopt.js';
  */
 export function pauseLike(
   name: 'pause' | 'unpause',
-  summary: string,
   op: (api: ToolstackApi, req: DomainRefRequest) => Promise<DomainInfo>,
-): CommandDefinition {
+): CommandImpl {
   return defineCommand<DomainInfo>({
-    name,
-    summary,
-    usage: '<Domain>',
-    canDryRun: false,
-    modifies: true,
     async run(ctx, args) {
       const o = getopt(args, '');
       requireArgs(name, o.positional, 1);
@@ -36,4 +30,4 @@ export function pauseLike(
   });
 }
 
-export const pauseCommand = pauseLike('pause', 'Pause execution of a domain', (api, req) => api.pauseDomain(req));
+export const pauseCommand = pauseLike('pause', (api, req) => api.pauseDomain(req));

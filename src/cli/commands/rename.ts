@@ -8,11 +8,6 @@ import { getopt, requireArgs } from '../getopt.js';
  * `/vm/<uuid>/name` change together; the new name must be free. Prints nothing.
  */
 export const renameCommand = defineCommand<DomainInfo>({
-  name: 'rename',
-  summary: 'Rename a domain',
-  usage: '<Domain> <NewDomainName>',
-  canDryRun: false,
-  modifies: true,
   async run(ctx, args) {
     const o = getopt(args, '');
     requireArgs('rename', o.positional, 2);

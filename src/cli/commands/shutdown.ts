@@ -1,7 +1,7 @@
 import { connectToolstack, SHUTDOWN_REASONS } from '../../api/index.js';
 import type { DomainInfo, ShutdownDomainRequest, ToolstackApi } from '../../api/index.js';
 import { ToolstackError } from '../../common/index.js';
-import type { CommandDefinition } from '../command.js';
+import type { CommandImpl } from '../command.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
 
@@ -29,21 +29,10 @@ const LONG_OPTIONS = [
  */
 function shutdownLike(
   name: 'shutdown' | 'reboot',
-  summary: string,
   verb: string,
   op: (api: ToolstackApi, req: ShutdownDomainRequest) => Promise<DomainInfo>,
-): CommandDefinition {
+): CommandImpl {
   return defineCommand<ShutdownView>({
-    name,
-    summary,
-    usage: '[options] <-a|Domain>',
-    optionsHelp: '-a, --all               Shutdown all guest domains.\n' +
-      '-h                      Print this help.\n' +
-      '-F                      Fallback to ACPI power event for HVM guests with\n' +
-      '                        no PV drivers.\n' +
-      '-w, --wait              Wait for guest(s) to shutdown.\n',
-    canDryRun: false,
-    modifies: true,
     async run(ctx, args) {
       const o = getopt(args, 'awF', LONG_OPTIONS);
       const all = o.has('a');
@@ -99,5 +88,5 @@ async function waitFor(api: ToolstackApi, domains: readonly DomainInfo[], forDea
   return out;
 }
 
-export const shutdownCommand = shutdownLike('shutdown', 'Issue a shutdown signal to a domain', 'Shutting down', (api, req) => api.shutdownDomain(req));
-export const rebootCommand = shutdownLike('reboot', 'Issue a reboot signal to a domain', 'Rebooting', (api, req) => api.rebootDomain(req));
+export const shutdownCommand = shutdownLike('shutdown', 'Shutting down', (api, req) => api.shutdownDomain(req));
+export const rebootCommand = shutdownLike('reboot', 'Rebooting', (api, req) => api.rebootDomain(req));

@@ -10,11 +10,6 @@ import { getopt, requireArgs } from '../getopt.js';
  * keyboard (QMP `send-key`); the kernel acts if its sysrq mask allows that command.
  */
 export const sysrqCommand = defineCommand<SysrqResult>({
-  name: 'sysrq',
-  summary: 'Send a sysrq to a domain',
-  usage: '<Domain> <letter>',
-  canDryRun: false,
-  modifies: true,
   async run(ctx, args) {
     const p = getopt(args, '').positional;
     requireArgs('sysrq', p, 2);

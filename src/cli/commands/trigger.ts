@@ -13,11 +13,6 @@ const TRIGGER_NAMES: readonly string[] = ['nmi', 'reset', 'init', 'power', 'slee
  * with NOT_SUPPORTED.
  */
 export const triggerCommand = defineCommand<TriggerResult>({
-  name: 'trigger',
-  summary: 'Send a trigger to a domain',
-  usage: '<Domain> <nmi|reset|init|power|sleep|s3resume> [<VCPU>]',
-  canDryRun: false,
-  modifies: true,
   async run(ctx, args) {
     const p = getopt(args, '').positional;
     requireArgs('trigger', p, 2);

@@ -1,4 +1,4 @@
 import { pauseLike } from './pause.js';
 
 /** `xl unpause <Domain>`: resumes the vCPUs (see `pauseLike`). */
-export const unpauseCommand = pauseLike('unpause', 'Unpause a paused domain', (api, req) => api.unpauseDomain(req));
+export const unpauseCommand = pauseLike('unpause', (api, req) => api.unpauseDomain(req));

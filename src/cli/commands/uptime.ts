@@ -24,11 +24,6 @@ interface UptimeView {
  * that matches nothing, or a domain still being created, is silently left out.
  */
 export const uptimeCommand = defineCommand<UptimeView>({
-  name: 'uptime',
-  summary: 'Print uptime for all/some domains',
-  usage: '[-s] [Domain]',
-  canDryRun: false,
-  modifies: false,
   async run(ctx, args) {
     const p = getopt(args, 's');
     const domains = await connectToolstack(ctx).listDomains();

@@ -85,11 +85,6 @@ export function runViewer(ctx: CommandContext, view: VncView, wait: boolean): Pr
  * a hint. `--json` prints where the display is (and the viewer xl would run) without running it.
  */
 export const vncviewerCommand = defineCommand<VncView>({
-  name: 'vncviewer',
-  summary: "Attach to domain's VNC server.",
-  usage: '[options] <Domain>\n--autopass               Pass VNC password to viewer via stdin and\n                         -autopass',
-  canDryRun: false,
-  modifies: false,
   async run(ctx, args) {
     const o = getopt(args, 'a', [
       { name: 'autopass', hasArg: false, short: 'a' },
