@@ -1,7 +1,7 @@
 // Build: every .ts under src/, test/ and bench/ is transpiled one-to-one into dist/ (tests and
 // benches import modules by path), and each executable entry is bundled into one file so that
 // `xl` starts by loading a single module (cold start is measured in bench/).
-import { mkdirSync, rmSync, renameSync } from 'node:fs';
+import { mkdirSync, rmSync, renameSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import * as esbuild from 'esbuild';
 import { root, filesEndingWith } from './lib.mjs';
@@ -45,6 +45,11 @@ for (const [name, path] of Object.entries(entries)) {
 const binDir = join(dist, 'bin');
 mkdirSync(join(binDir, 'chunks'), { recursive: true });
 const built = filesEndingWith(tmpBin, '.js').sort((a, b) => Number(b.includes('/chunks/')) - Number(a.includes('/chunks/')));
+const fresh = new Set(built.map((f) => join(binDir, relative(tmpBin, f))));
 for (const f of built) renameSync(f, join(binDir, relative(tmpBin, f)));
+// Chunks of earlier builds go once no `xl` started before this build can still be loading them.
+for (const f of filesEndingWith(join(binDir, 'chunks'), '.js')) {
+  if (!fresh.has(f) && Date.now() - statSync(f).mtimeMs > 10 * 60_000) rmSync(f, { force: true });
+}
 rmSync(tmpBin, { recursive: true, force: true });
 console.error(`build: ${files.length} files -> ${relative(process.cwd(), dist) || '.'}`);
