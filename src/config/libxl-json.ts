@@ -137,7 +137,9 @@ export function libxlStruct(fields: readonly LibxlField[]): LibxlJsonObject {
 
 function isWritten(kind: LibxlFieldKind, value: LibxlJsonValue | undefined): boolean {
   if (kind === 'aggregate') return true;
-  if (value === undefined || value === null) return false;
+  if (value === undefined) return false;
+  // An enum holding a value with no name (uninitialised memory in xl) is written as null.
+  if (value === null) return typeof kind === 'object';
   if (typeof kind === 'object') return value !== kind.init;
   switch (kind) {
     case 'integer':

@@ -163,9 +163,9 @@ const SPEC_GENERATORS: Readonly<Record<string, (g: Gen) => string>> = {
   vtpm: (g) => kv(g, [['backend', ['vtpmmgr', '0', '']], ['uuid', ['b4bd83ee-5fac-4e5e-9c3a-5e8c0f06fc4f', 'x', '']],
     ['bogus', ['1']]], 3),
   // p9 is read as current Xen reads it (split+trim, `Unknown 9pfs parameter`, empty values
-  // refused), not as 4.17's strtok: only what both read alike is generated.
-  p9: (g) => kv(g, [['tag', ['share']], ['security_model', ['none', 'mapped']], ['path', ['/srv/share']],
-    ['backend', ['0', 'dom0']]], 5, 0),
+  // refused, each item on its own), not as 4.17's strtok: only what both read alike is generated.
+  // 4.17 also carries tag/path/security_model over from the previous item: every item has all three.
+  p9: (g) => `tag=share,security_model=${g.pick(['none', 'mapped'])},path=/srv/share${g.chance(0.5) ? `,backend=${g.pick(['0', 'dom0'])}` : ''}`,
   vkb: (g) => kv(g, [['backend', ['0', 'dom0']], ['backend-type', ['qemu', 'linux', 'LINUX', 'x']], ['unique-id', ['k0']],
     ['feature-disable-keyboard', ['1', '0']], ['feature-disable-pointer', ['1']], ['feature-abs-pointer', ['1']],
     ['feature-raw-pointer', ['1']], ['feature-multi-touch', ['1', '0']], ['multi-touch-width', ['100', 'x']],
@@ -315,6 +315,16 @@ function xlconfText(g: Gen): string | undefined {
   return g.some(items, 4).map((f) => f()).join('\n') + '\n';
 }
 
+/** Tokens (and near-tokens) of the xl.cfg lexer, for token-soup configs that exercise the grammar's errors. */
+const SOUP = ['a', 'memory', 'b.c_0', 'Abc', '_x', '1', '0x1f', '0x1F', '08', '12abc', '"s"', "'t'", '"\\q"', '"\\n"', '""',
+  '=', '=', '+=', '[', ']', ',', ';', '\n', '\n', '\n', '# c\n', ' ', '\t', '(', ')', '-', '.', ':', '+', '$', '@', '\\',
+  '\r', '"open', 'é', '{', '!'];
+
+function soupText(g: Gen): string {
+  const n = 3 + g.int(25);
+  return Array.from({ length: n }, () => g.pick(SOUP)).join(g.chance(0.5) ? ' ' : '');
+}
+
 export function generate(seed: number, count: number): FuzzCase[] {
   const g = new Gen(rng(seed));
   const cases: FuzzCase[] = [];
@@ -326,6 +336,8 @@ export function generate(seed: number, count: number): FuzzCase[] {
       cases.push({ id, argv: ['-N', 'block-attach', '0', ...Array.from({ length: n }, () => diskSpec(g))] });
     } else if (roll < 0.22) {
       cases.push({ id, argv: ['-N', 'network-attach', '0', ...g.some(VIF_ITEMS, 4).map((f) => f(g))], xlconf: xlconfText(g) });
+    } else if (roll < 0.3) {
+      cases.push({ id, argv: ['-N', 'create', 'FILE'], cfg: `name = "soup"\n${soupText(g)}\n` });
     } else {
       const extra = g.chance(0.02) ? ['stray'] : [];
       cases.push({ id, argv: ['-N', 'create', 'FILE', ...overrideArgs(g), ...extra], cfg: configText(g), xlconf: xlconfText(g) });

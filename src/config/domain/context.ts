@@ -32,6 +32,11 @@ export interface ResolveContext {
   vcpus: number;
   /** pci_* defaults for each pci device. */
   readonly pciDefaults: { msitranslate: boolean; power_mgmt: boolean; permissive: boolean; seize: boolean };
+  /**
+   * `rdm="strategy=host"` took effect: xl then copies an uninitialised policy into b_info (for
+   * every guest type: it writes the union unconditionally) and so into each pci device.
+   */
+  rdmPolicyGarbage?: true;
 }
 
 /** `DomainConfig` with its top-level structs present (resolution fills them in). */

@@ -163,6 +163,7 @@ export function rdm(ctx: ResolveContext): void {
   if (r.policy !== 'invalid') return;
   // xl copies the whole reserve from an uninitialised local, so the policy `strategy=host` leaves
   // is stack garbage: no enum value, which libxl writes as JSON null.
+  ctx.rdmPolicyGarbage = true;
   if (ctx.type === 'hvm') ((ctx.config.b_info.u ??= {}).hvm ??= {}).rdm = { strategy: r.strategy, policy: null as unknown as 'invalid' };
 }
 
@@ -170,8 +171,9 @@ export function rdm(ctx: ResolveContext): void {
 export function pci(ctx: ResolveContext): void {
   const list = items(ctx, 'pci');
   if (list === undefined) return;
-  // xl copies b_info.u.hvm.rdm.policy: unset on HVM; on PV/PVH that union memory reads as 0, strict.
-  const rdmPolicy = ctx.type === 'hvm' ? 'invalid' : 'strict';
+  // xl copies b_info.u.hvm.rdm.policy: unset on HVM; on PV/PVH that union memory reads as 0,
+  // strict; after rdm="strategy=host", garbage (null in the JSON).
+  const rdmPolicy = ctx.rdmPolicyGarbage === true ? null : ctx.type === 'hvm' ? 'invalid' : 'strict';
   ctx.config.pcidevs = list.map((spec) => {
     try {
       return parsePciSpec(spec, { ...ctx.pciDefaults, rdm_policy: rdmPolicy });

@@ -26,7 +26,8 @@ export interface PciDevice {
   power_mgmt: boolean;
   permissive: boolean;
   seize: boolean;
-  rdm_policy: RdmPolicy;
+  /** null: a value with no name, as xl's uninitialised copy leaves it (JSON null). */
+  rdm_policy: RdmPolicy | null;
   name?: string;
 }
 
@@ -36,7 +37,7 @@ export interface PciDefaults {
   readonly power_mgmt?: boolean;
   readonly permissive?: boolean;
   readonly seize?: boolean;
-  readonly rdm_policy?: RdmPolicy;
+  readonly rdm_policy?: RdmPolicy | null;
 }
 
 const HINT = 'PCI_SPEC_STRING is [DDDD:]BB:DD.F[@VSLOT][,key=value...] (hex; F may be *) or name=NAME[,key=value...]';
@@ -140,7 +141,7 @@ export function parsePciSpec(str: string, defaults: PciDefaults = {}): PciDevice
     func: 0, dev: 0, bus: 0, domain: 0, vdevfn: 0, vfunc_mask: 0,
     msitranslate: defaults.msitranslate ?? false, power_mgmt: defaults.power_mgmt ?? false,
     permissive: defaults.permissive ?? false, seize: defaults.seize ?? false,
-    rdm_policy: defaults.rdm_policy ?? 'invalid',
+    rdm_policy: defaults.rdm_policy === undefined ? 'invalid' : defaults.rdm_policy,
   };
   const setBdf = (b: Bdf): void => {
     Object.assign(pci, { domain: b.domain, bus: b.bus, dev: b.dev, func: b.func, vfunc_mask: b.vfunc_mask });
