@@ -47,3 +47,4 @@ export { parseVirtioSpec, virtioToJson } from './spec/virtio.js';
 export type { VirtioDevice } from './spec/virtio.js';
 export { applyVsndItem, newVsnd, parseVsndCard, vsndToJson, VSND_PCM_FORMATS } from './spec/vsnd.js';
 export type { VsndDevice, VsndParams, VsndPcm, VsndPcmFormat, VsndStream } from './spec/vsnd.js';
+export { UNTERMINATED } from './spec/c-parse.js';

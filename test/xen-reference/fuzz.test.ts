@@ -55,9 +55,9 @@ async function compare(c: FuzzCase, dir: string): Promise<string | undefined> {
     mkdirSync(join(dir, 'conf'));
     writeFileSync(join(dir, 'conf', 'xl.conf'), c.xlconf);
   }
-  const argv = c.argv.map((a) => (a === 'FILE' ? 'fz.cfg' : a));
+  const argv = c.argv.map((a) => a.replace(/^(--defconfig=)?FILE$/, '$1fz.cfg'));
   const xen = runXen(c, argv, dir);
-  const key = `${c.argv[1] ?? ''} rc=${xenMisbehaved(xen.rc) ? 'crash' : String(xen.rc)}`;
+  const key = `${c.argv.find((a) => !a.startsWith('-')) ?? ''} rc=${xenMisbehaved(xen.rc) ? 'crash' : String(xen.rc)}`;
   tally.set(key, (tally.get(key) ?? 0) + 1);
   if (xenMisbehaved(xen.rc)) return undefined;
   const ours = await runXl(argv, { cwd: dir, env: { DOM0_CONFIG_DIR: join(dir, 'conf'), PATH: process.env.PATH ?? '' } });
@@ -70,9 +70,9 @@ async function compare(c: FuzzCase, dir: string): Promise<string | undefined> {
   if (ours.rc !== xen.rc) diffs.push(`rc ${ours.rc} vs xen ${xen.rc}`);
   if (uuid(ours.stdout) !== uuid(xen.stdout)) diffs.push('stdout');
   // A few of xl's last messages lack their newline (`failed to parse channel configuration: %s`
-  // and the like); ours always end their line.
-  const xenErr = xen.stderr === '' || xen.stderr.endsWith('\n') ? xen.stderr : `${xen.stderr}\n`;
-  if (oursErr !== xenErr) diffs.push('stderr');
+  // and the like); ours end their line, except where xl's next output runs on from it.
+  const ended = (t: string): string => (t === '' || t.endsWith('\n') ? t : `${t}\n`);
+  if (ended(oursErr) !== ended(xen.stderr)) diffs.push('stderr');
   if (diffs.length === 0) return undefined;
   const record = { id: c.id, argv, cfg: c.cfg, xlconf: c.xlconf, diffs, xen, ours: { ...ours, stderr: oursErr } };
   if (REPORT !== undefined) appendFileSync(REPORT, `${JSON.stringify(record)}\n`);

@@ -198,6 +198,7 @@ const SPEC_GENERATORS: Readonly<Record<string, (g: Gen) => string>> = {
     '0:eax=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx', '1:ecx=0xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx1', 'host,aes=s']),
   viridian: (g) => g.pick(['base', 'freq', 'time_ref_count', 'all', '!base', 'defaults', 'bogus', 'apic_assist']),
   bootloader_args: (g) => g.pick(['-q', '--entry=1']),
+  rdm: (g) => g.pick(['strategy=host', 'strategy=host,policy=relaxed', 'policy=strict', 'strategy=x', 'Strategy=host', 'strategy=host,']),
 };
 
 const LIST_NESTED = new Set(['vnuma', 'vsnd']);
@@ -340,7 +341,10 @@ export function generate(seed: number, count: number): FuzzCase[] {
       cases.push({ id, argv: ['-N', 'create', 'FILE'], cfg: `name = "soup"\n${soupText(g)}\n` });
     } else {
       const extra = g.chance(0.02) ? ['stray'] : [];
-      cases.push({ id, argv: ['-N', 'create', 'FILE', ...overrideArgs(g), ...extra], cfg: configText(g), xlconf: xlconfText(g) });
+      // xl create's other ways of naming the file and its dry run
+      const head = g.pick([['-N', 'create', 'FILE'], ['-N', 'create', 'FILE'], ['-N', 'create', 'FILE'], ['create', '-n', 'FILE'],
+        ['-N', 'create', '-q', 'FILE'], ['-N', 'create', '-f', 'FILE'], ['-N', 'create', '--defconfig=FILE'], ['-N', 'create', 'FILE', '-p']]);
+      cases.push({ id, argv: [...head, ...overrideArgs(g), ...extra], cfg: configText(g), xlconf: xlconfText(g) });
     }
   }
   return cases;

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { resolvePaths, ToolstackError } from '../../common/index.js';
-import { connectToolstack, domainConfigText, domainConfigToLibxlObject, loadDomainConfig, readXlConf } from '../../api/index.js';
+import { connectToolstack, domainConfigText, domainConfigToLibxlObject, loadDomainConfig, readXlConf, UNTERMINATED } from '../../api/index.js';
 import type { DomainInfo, LibxlJsonObject, ToolstackApi } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
@@ -74,7 +74,10 @@ export const createCommand = defineCommand<CreateView>({
       }
       throw e;
     }
-    for (const w of resolved.warnings) ctx.warn(w);
+    for (const w of resolved.warnings) {
+      if (w.endsWith(UNTERMINATED)) ctx.stderr.write(w.slice(0, -1));
+      else ctx.warn(w);
+    }
     if (o.has('d') && !dryRun) ctx.stderr.write(domainConfigText(resolved.config, xlConf.outputFormat));
     const config = domainConfigToLibxlObject(resolved.config);
     if (dryRun) return Promise.resolve({ data: { dryRun: true, config, text: domainConfigText(resolved.config, xlConf.outputFormat), toJSON: () => config } });

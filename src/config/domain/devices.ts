@@ -6,7 +6,7 @@
 import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { cfgValueList } from '../cfg/access.js';
 import { parseChannelSpec } from '../spec/channel.js';
-import { strtoul } from '../spec/c-parse.js';
+import { strtoul, UNTERMINATED } from '../spec/c-parse.js';
 import { parseCpuList } from '../spec/cpulist.js';
 import { parseDiskSpec } from '../spec/disk.js';
 import { parseP9Spec } from '../spec/p9.js';
@@ -157,8 +157,11 @@ export function rdm(ctx: ResolveContext): void {
   try {
     r = parseRdm(s);
   } catch (e) {
-    if (isToolstackError(e, 'SPEC_PCI')) return;
-    throw e;
+    if (!isToolstackError(e, 'SPEC_PCI')) throw e;
+    // libxlutil's complaint (if it made one) has no newline: it runs on into xl's next output.
+    const line = e.lines?.[0];
+    if (line?.startsWith('Unknown RDM ') === true) ctx.r.warn(line + UNTERMINATED);
+    return;
   }
   if (r.policy !== 'invalid') return;
   // xl copies the whole reserve from an uninitialised local, so the policy `strategy=host` leaves

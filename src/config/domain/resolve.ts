@@ -18,7 +18,7 @@ import { nicToJson } from '../spec/vif.js';
 import { virtioToJson } from '../spec/virtio.js';
 import { vkbToJson } from '../spec/vkb.js';
 import { vsndToJson } from '../spec/vsnd.js';
-import { withEarlierLines } from '../spec/c-parse.js';
+import { joinUnterminated, UNTERMINATED, withEarlierLines } from '../spec/c-parse.js';
 import { pvcallsToJson, vtpmToJson } from '../spec/vtpm.js';
 import { XL_CONF_DEFAULTS } from '../xlconf.js';
 import { cfgError, checkVcpuCount } from './context.js';
@@ -34,7 +34,10 @@ export interface ResolvedDomainConfig {
   readonly config: DomainConfig;
   /** Settings of keys xl does not know: ignored (as Xen does), kept here, warned about. */
   readonly unknown: readonly CfgSetting[];
-  /** What xl prints to stderr while parsing (in order), then ours (unknown keys). */
+  /**
+   * What xl prints to stderr while parsing (in order), then ours (unknown keys). A last line xl
+   * leaves without its newline ends with `UNTERMINATED` (print it without one).
+   */
   readonly warnings: string[];
 }
 
@@ -64,8 +67,11 @@ export function resolveDomainConfig(doc: CfgDocument, options: ResolveOptions = 
     throw withEarlierLines(e, [...doc.warnings, ...ctx.r.warnings]);
   }
   if (options.ignoreGlobalAffinityMasks !== true) applyGlobalAffinityMasks(ctx);
-  const warnings = [...doc.warnings, ...ctx.r.warnings];
+  // A last unterminated line stays so (it runs on into nothing on stderr), unless ours follow.
+  const warnings = joinUnterminated([...doc.warnings, ...ctx.r.warnings]);
   const unknown = ctx.r.unusedKeys().filter((s) => !KNOWN_KEYS.includes(s.name));
+  const last = warnings[warnings.length - 1];
+  if (unknown.length > 0 && last?.endsWith(UNTERMINATED) === true) warnings[warnings.length - 1] = last.slice(0, -1);
   for (const s of unknown) {
     const near = didYouMean(s.name, KNOWN_KEYS);
     warnings.push(`${doc.source}:${s.line}: warning: unknown option \`${s.name}' (kept, ignored)${near === undefined ? '' : `; did you mean \`${near}'?`}`);

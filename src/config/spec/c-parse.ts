@@ -150,13 +150,29 @@ export function specError(code: ErrorCode, lines: readonly string[], hint: strin
 }
 
 /**
+ * Marks a line xl prints without its newline (libxlutil's `XLU__PCI_ERR` diagnostics): it runs on
+ * into whatever xl prints next. `joinUnterminated` joins such lines to the next one.
+ */
+export const UNTERMINATED = '\u0000';
+
+export function joinUnterminated(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    const last = out[out.length - 1];
+    if (last?.endsWith(UNTERMINATED) === true) out[out.length - 1] = last.slice(0, -1) + l;
+    else out.push(l);
+  }
+  return out;
+}
+
+/**
  * `e` with `earlier` (lines xl had already printed, such as warnings about earlier tokens) in
  * front of its own lines, when it is a ToolstackError; anything else unchanged. For rethrowing.
  */
 export function withEarlierLines(e: unknown, earlier: readonly string[]): unknown {
   if (!(e instanceof ToolstackError) || earlier.length === 0) return e;
   return new ToolstackError(e.code, e.message, {
-    lines: [...earlier, ...(e.lines ?? [e.message])],
+    lines: joinUnterminated([...earlier, ...(e.lines ?? [e.message])]),
     exitCode: e.exitCode,
     cause: e,
     ...(e.hint === undefined ? {} : { hint: e.hint }),
