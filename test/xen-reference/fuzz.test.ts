@@ -10,7 +10,8 @@
 // - options and spec keys newer than 4.17 (NEWER_THAN_4_17, vif `vlan=`, disk `grant_usage=` /
 //   `trusted`, p9 `type=`/limits, `tee="ffa"`): read as current Xen reads them; p9 follows current
 //   Xen's split+trim parser (`Unknown 9pfs parameter '%s'`, empty values refused, items
-//   independent), where 4.17 uses strtok and carries tag/path/security_model over between items;
+//   independent), where 4.17 uses strtok and carries tag/path/security_model/backend over between
+//   items;
 // - Debian's firmware directory (`firmware="pvgrub*"`);
 // - legacy xm configs (an `import`/`if` line) that our interpreter evaluates, where xl fails;
 // - Xen crashing or reading past a string: huge vCPU counts (libxl's allocation dies, exit 255;
