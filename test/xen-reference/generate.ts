@@ -97,7 +97,23 @@ const DISK_PARTS: ((g: Gen) => string)[] = [
   (g) => `target=${g.pick(DISK_TARGETS)}`,
 ];
 
+/** A disk spec built to be valid (or nearly), in positional or keyword form. */
+function validDiskSpec(g: Gen): string {
+  const target = g.pick(['/srv/vm.img', '/dev/vg/lv', '/iso/d.iso', 'a b.img', 'rel/x.qcow2']);
+  const vdev = g.pick(['xvda', 'xvdb', 'hda', 'hdc', 'sda', 'xvda1', 'd1p2', 'xvdz', 'xvdaa', '51728']);
+  const format = g.pick(['', 'raw', 'qcow2', 'vhd', 'qcow', 'qed']);
+  const access = g.pick(['', 'r', 'ro', 'rw', 'w']);
+  const flags = g.some(['cdrom', 'devtype=disk', 'devtype=cdrom', 'backend=dom0', 'backendtype=phy', 'backendtype=qdisk',
+    'backendtype=tap', 'script=block-iscsi', 'discard', 'no-discard', 'direct-io-safe', 'specification=xen',
+    'specification=virtio', 'colo', 'colo-host=h', 'colo-port=9000', 'colo-export=e', 'active-disk=/a', 'hidden-disk=/h'], 2);
+  const extra = g.chance(0.4) ? flags : [];
+  if (g.chance(0.5)) return [target, format, vdev, access, ...extra].join(g.pick([',', ', ']));
+  const kvs = [`vdev=${vdev}`, ...(format === '' ? [] : [`format=${format}`]), ...(access === '' ? [] : [`access=${access}`]), ...extra];
+  return [...kvs.sort(() => g.r() - 0.5), `target=${target}`].join(g.pick([',', ', ']));
+}
+
 function diskSpec(g: Gen): string {
+  if (g.chance(0.5)) return validDiskSpec(g);
   if (g.chance(0.5)) {
     // positional-first forms
     const n = 1 + g.int(5);
@@ -333,12 +349,12 @@ export function generate(seed: number, count: number): FuzzCase[] {
   for (let i = 0; i < count; i++) {
     const id = `${seed}-${i}`;
     const roll = g.r();
-    if (roll < 0.12) {
+    if (roll < 0.16) {
       const n = 1 + g.int(2);
       cases.push({ id, argv: ['-N', 'block-attach', '0', ...Array.from({ length: n }, () => diskSpec(g))] });
-    } else if (roll < 0.22) {
-      cases.push({ id, argv: ['-N', 'network-attach', '0', ...g.some(VIF_ITEMS, 4).map((f) => f(g))], xlconf: xlconfText(g) });
     } else if (roll < 0.3) {
+      cases.push({ id, argv: ['-N', 'network-attach', '0', ...g.some(VIF_ITEMS, 4).map((f) => f(g))], xlconf: xlconfText(g) });
+    } else if (roll < 0.38) {
       cases.push({ id, argv: ['-N', 'create', 'FILE'], cfg: `name = "soup"\n${soupText(g)}\n` });
     } else {
       const extra = g.chance(0.02) ? ['stray'] : [];
