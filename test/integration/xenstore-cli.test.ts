@@ -97,7 +97,7 @@ describe('xenstore-utils against dom0 xenstored', { skip: !haveXenstoreUtils && 
     }
   });
 
-  it('a domain socket acts as that domain: relative paths, permissions, watches', async () => {
+  it('a domain socket acts as that domain: relative paths, permissions, watches; its chmod of an @ path is EACCES (Xen 4.17: a stale errno)', async () => {
     await dom0.introduce(5);
     await dom0.transaction(async (t) => {
       await t.mkdir('/local/domain/5');
@@ -144,6 +144,9 @@ describe('xenstore-utils against dom0 xenstored', { skip: !haveXenstoreUtils && 
     await dom0.write('/local/domain/5/data/z', '3');
     await exited;
     assert.equal(out, 'data\ndata/z\n');
+
+    const special = await xs(D, 'xenstore-chmod', ['@releaseDomain', 'r5']);
+    assert.equal(special.stderr, 'xenstore-chmod: Error occurred setting permissions on \'@releaseDomain\': Permission denied\n', 'EACCES (Xen 4.17 answers a stale errno)');
 
     await dom0.release(5);
     assert.equal(await dom0.exists('/local/domain/5/data'), false);

@@ -6,7 +6,8 @@
 // same seeded commands against both, as dom0 and as an introduced domain (on Xen's side through
 // the domain's ring: scripts/xen-reference/xenstored-bridge.c), compared by exit code, stdout and
 // stderr; a watch is compared with the change made while it runs.
-// DOM0_XEN_REF_CLI_SEEDS=N (default 12) and DOM0_XEN_REF_CLI_STEPS=N (default 40) bound that.
+// DOM0_XEN_REF_CLI_SEEDS=N (default 12) and DOM0_XEN_REF_CLI_STEPS=N (default 40) bound that;
+// DOM0_XEN_REF_FIRST_SEED=S (default 1) moves both to other seeds.
 // DOM0_XEN_REF_SEEDS=N (default 40) and DOM0_XEN_REF_STEPS=N (default 60) bound the work;
 // DOM0_XEN_REF_SEED=S runs one seed and prints its request log.
 import assert from 'node:assert/strict';
@@ -26,6 +27,7 @@ const enabled = process.env.DOM0_XEN_REF === '1';
 const SEEDS = Number(process.env.DOM0_XEN_REF_SEEDS ?? 40);
 const STEPS = Number(process.env.DOM0_XEN_REF_STEPS ?? 60);
 const ONE_SEED = process.env.DOM0_XEN_REF_SEED;
+const FIRST_SEED = Number(process.env.DOM0_XEN_REF_FIRST_SEED ?? 1);
 const CLI_SEEDS = Number(process.env.DOM0_XEN_REF_CLI_SEEDS ?? 12);
 const CLI_STEPS = Number(process.env.DOM0_XEN_REF_CLI_STEPS ?? 40);
 
@@ -394,8 +396,9 @@ const CLI_SETUP: [string, string[]][] = [
 
 const CLI_PATHS = ['/', '/a', '/a/b', '/a/b/c', '/e', '/pub', '/pub/r', '/pub/s', '/secret', '/secret/k', '/local/domain/5/y',
   HOME, `${HOME}/name`, `${HOME}/data`, `${HOME}/data/x`, `${HOME}/data/q/r`, 'name', 'data', 'data/x', 'data/y', 'data/z/w', 'x', '/nope/x',
-  '', '/a/', '//a', '/x y', '@releaseDomain', '/local/domain/5', '/local'];
-const CLI_VALUES = ['v', '', 'a\\x01b', 'q q', '\\\\', '\\x', '\\t\\n', 'long'.repeat(30), 'é'];
+  '', '/a/', '//a', '/x y', '@releaseDomain', '/local/domain/5', '/local', '/a.b', '/a_b-c', '/a@b', '/a/@b', 'x/../y', `${HOME}/`,
+  '/local/domain/03', `/${'p'.repeat(2100)}`, 'q'.repeat(2040), `${HOME}/data/${'d'.repeat(300)}`, '@introduceDomain', '/tool/xenstored'];
+const CLI_VALUES = ['v', '', 'a\\x01b', 'q q', '\\\\', '\\x', '\\t\\n', 'long'.repeat(30), 'é', 'b'.repeat(2100), 'c'.repeat(4000), '\\x00z', '\\377'];
 const CLI_PERMS = ['n0', 'r0', 'w0', 'b0', `n${DOMU}`, `r${DOMU}`, `w${DOMU}`, `b${DOMU}`, 'r5', 'n5', 'x1', 'n', 'r0x5', 'R5', ''];
 
 /** One client invocation: command, arguments, and whether it runs as the domain. */
@@ -432,7 +435,10 @@ function genCli(r: () => number): CliStep {
     args = [...opt('-t', 0.35), ...some(p, 2)];
   } else if (x < 0.76) {
     cmd = 'xenstore-chmod';
-    args = [...opt('-r', 0.2), p(), ...some(() => pick(r, CLI_PERMS), 2)];
+    // A domain's SET_PERMS of an `@` path is refused by Xen 4.17 with whatever errno was left
+    // over (EAGAIN here); ours says EACCES (xenstore-cli.test.ts).
+    const target = p();
+    args = [...opt('-r', 0.2), asDomU && target.startsWith('@') ? 'name' : target, ...some(() => pick(r, CLI_PERMS), 2)];
   } else if (x < 0.84) {
     cmd = 'xenstore-exists';
     args = some(p, 2);
@@ -493,7 +499,7 @@ function describeCli(st: CliStep): string {
 // ---- the tests --------------------------------------------------------------------------------
 
 describe('dom0 xenstored against Xen 4.17 xenstored (DOM0_XEN_REF=1)', { skip: !enabled && 'set DOM0_XEN_REF=1' }, () => {
-  const seeds = ONE_SEED !== undefined ? [Number(ONE_SEED)] : Array.from({ length: SEEDS }, (_, i) => i + 1);
+  const seeds = ONE_SEED !== undefined ? [Number(ONE_SEED)] : Array.from({ length: SEEDS }, (_, i) => i + FIRST_SEED);
   let compared = 0;
   after(() => console.error(`xen-ref: compared ${compared} request/reply streams`));
 
@@ -561,7 +567,7 @@ describe('dom0 xenstored against Xen 4.17 xenstored (DOM0_XEN_REF=1)', { skip: !
 
   it('Xen\'s xenstore-* clients as dom0 and as a domain: same exit code, stdout and stderr', { timeout: 900_000 }, async () => {
     const failures: string[] = [];
-    const cliSeeds = ONE_SEED !== undefined ? seeds : Array.from({ length: CLI_SEEDS }, (_, i) => i + 1);
+    const cliSeeds = ONE_SEED !== undefined ? seeds : Array.from({ length: CLI_SEEDS }, (_, i) => i + FIRST_SEED);
     let steps = 0;
     for (const seed of cliSeeds) {
       const r = rng(seed * 7919 + 17);
