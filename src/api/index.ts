@@ -5,7 +5,7 @@ export type { RawCfgSetting } from '../config/index.js';
 export { diskToJson, libxlJson, nicToJson, parseDiskSpec, parseVifArgs } from '../config/index.js';
 export type { DiskDevice, NicDevice, VifDefaults } from '../config/index.js';
 export { domainConfigText, domainConfigToLibxlJson, domainConfigToLibxlObject, loadDomainConfig, readXlConf, resolveDomainConfig } from '../config/index.js';
-export { UNTERMINATED } from '../config/index.js';
+export { partialConfigText, UNTERMINATED } from '../config/index.js';
 export type { DomainConfig, LibxlJsonObject, LoadDomainConfigOptions, ResolvedDomainConfig, XlConf } from '../config/index.js';
 // dom0d's API: the ToolstackApi, its types, the route table, the client (helper F).
 export { apiRequest, clientPaths, connectToolstack, ensureDom0d } from './client.js';

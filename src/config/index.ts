@@ -17,7 +17,7 @@ export { diskToJson, parseDiskSpec } from './spec/disk.js';
 export type { DiskBackend, DiskDevice, DiskFormat, DiskParseOptions, DiskSpecification, DiskTransport } from './spec/disk.js';
 export { formatMac, newNic, nicToJson, parseVifArgs, parseVifRate, parseVifSpec } from './spec/vif.js';
 export type { NicDevice, NicType, VifDefaults, VifParseOptions, VifRate, VifSpecResult } from './spec/vif.js';
-export { domainConfigText, domainConfigToLibxlJson, domainConfigToLibxlObject, loadDomainConfig, resolveDomainConfig } from './domain/resolve.js';
+export { domainConfigText, domainConfigToLibxlJson, domainConfigToLibxlObject, loadDomainConfig, partialConfigText, resolveDomainConfig } from './domain/resolve.js';
 export type { LoadDomainConfigOptions, ResolvedDomainConfig } from './domain/resolve.js';
 export type { DomainConfig } from './domain/idl.js';
 export type { GuestType, ResolveOptions } from './domain/context.js';

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { resolvePaths, ToolstackError } from '../../common/index.js';
-import { connectToolstack, domainConfigText, domainConfigToLibxlObject, loadDomainConfig, readXlConf, UNTERMINATED } from '../../api/index.js';
+import { connectToolstack, domainConfigText, domainConfigToLibxlObject, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED } from '../../api/index.js';
 import type { DomainInfo, LibxlJsonObject, ToolstackApi } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
@@ -80,7 +80,16 @@ export const createCommand = defineCommand<CreateView>({
     }
     if (o.has('d') && !dryRun) ctx.stderr.write(domainConfigText(resolved.config, xlConf.outputFormat));
     const config = domainConfigToLibxlObject(resolved.config);
-    if (dryRun) return Promise.resolve({ data: { dryRun: true, config, text: domainConfigText(resolved.config, xlConf.outputFormat), toJSON: () => config } });
+    if (dryRun) {
+      let text: string;
+      try {
+        text = domainConfigText(resolved.config, xlConf.outputFormat);
+      } catch (e) {
+        ctx.stdout.write(partialConfigText(e) ?? ''); // what xl had printed when it failed
+        throw e;
+      }
+      return Promise.resolve({ data: { dryRun: true, config, text, toJSON: () => config } });
+    }
     const api = connectToolstack(ctx);
     return (async () => {
       let domain: DomainInfo;

@@ -179,7 +179,8 @@ export function domainConfigToLibxlObject(config: DomainConfig): LibxlJsonObject
 
 /**
  * The text `xl -N create` (and `-d`) prints in xl.conf's `output_format`: libxl's JSON, or the
- * legacy SXP. A PVH domain has no SXP form: xl fails with `Unknown domain type 3`.
+ * legacy SXP. A PVH domain has no SXP form: xl fails with `Unknown domain type 3`, having
+ * printed part of it (`partialConfigText`).
  */
 export function domainConfigText(config: DomainConfig, format: 'json' | 'sxp'): string {
   if (format === 'json') return domainConfigToLibxlJson(config);
@@ -187,8 +188,13 @@ export function domainConfigText(config: DomainConfig, format: 'json' | 'sxp'): 
     return domainConfigToSxp(config);
   } catch (e) {
     if (!(e instanceof SxpUnsupported)) throw e;
-    throw new ToolstackError('NOT_SUPPORTED', e.message, { lines: [e.message], hint: 'xl.conf output_format="sxp" cannot show PVH guests; use "json"' });
+    throw new ToolstackError('NOT_SUPPORTED', e.message, { lines: [e.message], cause: e, hint: 'xl.conf output_format="sxp" cannot show PVH guests; use "json"' });
   }
+}
+
+/** What xl had printed on stdout before the failure `e` of `domainConfigText` (SXP of a PVH domain). */
+export function partialConfigText(e: unknown): string | undefined {
+  return e instanceof ToolstackError && e.cause instanceof SxpUnsupported ? e.cause.partial : undefined;
 }
 
 /** The text `xl -N create` prints: the config JSON in libxl's (YAJL) style, newline-ended. */

@@ -17,9 +17,15 @@ const memkb = (v: number | bigint | undefined): string => BigInt.asIntN(64, BigI
 const u32AsInt = (v: number | bigint | undefined, dflt: number): string => BigInt.asIntN(32, BigInt(v ?? dflt)).toString();
 const hex = (n: number, width: number): string => n.toString(16).padStart(width, '0');
 
-/** The domain type SXP cannot show (xl prints `Unknown domain type 3` and exits 1). */
+/**
+ * The domain type SXP cannot show: xl has printed the SXP up to the image (`partial`, on stdout)
+ * when it says `Unknown domain type 3` and exits 1.
+ */
 export class SxpUnsupported extends Error {
   override readonly name: string = 'SxpUnsupported';
+  constructor(message: string, readonly partial: string) {
+    super(message);
+  }
 }
 
 /** `printf_info_sexp(domid, config)`: the SXP text, newline-terminated. */
@@ -104,7 +110,7 @@ export function domainConfigToSxp(config: DomainConfig, domid = -1): string {
     p(3, `(e820_host ${defbool(b.u?.pv?.e820_host)})`);
     p(2, ')');
   } else {
-    throw new SxpUnsupported('Unknown domain type 3');
+    throw new SxpUnsupported('Unknown domain type 3', out.join(''));
   }
   p(1, ')');
   for (const d of config.disks ?? []) {

@@ -2,7 +2,8 @@
 // runs in-process (cwd = the repository root) and
 //   NAME.json  is its exact stdout (exit 0): what Xen's xl prints (checked against Xen 4.17's xl);
 //   NAME.err   is its exact stderr (without NAME.json: the command fails, with the exit status in
-//              EXIT_STATUS or 1).
+//              EXIT_STATUS or 1);
+//   NAME.stdout is what a failing command printed on stdout first (else nothing).
 // DOM0_CONFIG_DIR is NAME.conf/ when it exists (its xl.conf applies), else a missing directory.
 // Regenerate after a deliberate change with DOM0_GOLDEN_UPDATE=1.
 import assert from 'node:assert/strict';
@@ -27,8 +28,10 @@ for (const file of readdirSync(DIR).filter((f) => f.endsWith('.cfg')).sort()) {
     const r = await runXl(['-N', 'create', relative(ROOT, join(DIR, file))], { env: { DOM0_CONFIG_DIR: configDir, PATH: process.env.PATH ?? '' }, cwd: ROOT });
     const jsonPath = join(DIR, `${name}.json`);
     const errPath = join(DIR, `${name}.err`);
+    const stdoutPath = join(DIR, `${name}.stdout`);
     if (UPDATE) {
       if (r.rc === 0) writeFileSync(jsonPath, r.stdout);
+      else if (r.stdout !== '') writeFileSync(stdoutPath, r.stdout);
       if (r.rc !== 0 || r.stderr.split('\n').length > 2) writeFileSync(errPath, r.stderr);
       return;
     }
@@ -37,7 +40,7 @@ for (const file of readdirSync(DIR).filter((f) => f.endsWith('.cfg')).sort()) {
       assert.equal(r.stdout, readFileSync(jsonPath, 'utf8'));
     } else {
       assert.equal(r.rc, EXIT_STATUS[name] ?? 1, r.stderr);
-      assert.equal(r.stdout, '');
+      assert.equal(r.stdout, existsSync(stdoutPath) ? readFileSync(stdoutPath, 'utf8') : '');
     }
     if (existsSync(errPath)) assert.equal(r.stderr, readFileSync(errPath, 'utf8'));
   });

@@ -39,6 +39,8 @@ for (const file of readdirSync(DIR).filter((f) => f.endsWith('.cfg')).sort()) {
       assert.equal(r.stdout, readFileSync(jsonPath, 'utf8'));
     } else {
       assert.notEqual(r.status, 0);
+      const stdoutPath = join(DIR, `${name}.stdout`);
+      assert.equal(r.stdout, existsSync(stdoutPath) ? readFileSync(stdoutPath, 'utf8') : '');
     }
     if (existsSync(errPath)) {
       const ours = readFileSync(errPath, 'utf8').split('\n').filter((l) => !l.startsWith('hint: ') && !OURS.test(l)).join('\n');
