@@ -141,7 +141,7 @@ int main(int argc, char **argv)
             uint32_t id;
             size_t n;
             while ((n = frame(&id)) > 0) {
-                if (write(c, in, n) < 0)
+                if (send(c, in, n, MSG_NOSIGNAL) < 0)
                     open_client = 0;
                 drop(n);
             }
