@@ -251,8 +251,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     key: 'vcpus', value: 'number', field: 'b_info.avail_vcpus',
     apply(ctx: ResolveContext): void {
-      const l = ctx.r.long('vcpus');
-      if (l === undefined) return;
+      const given = ctx.r.long('vcpus');
+      if (given === undefined) return;
+      const l = Number(BigInt.asIntN(32, BigInt(given))); // xl keeps it in a C int
       if (l < 0) {
         throw cfgError(ctx, 'vcpus', ['libxl: error: libxl_utils.c:809:libxl_cpu_bitmap_alloc: invalid number of cpus provided', 'Unable to allocate cpumap'], { hint: 'vcpus is a count of at least 1' });
       }
