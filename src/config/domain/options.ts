@@ -110,7 +110,8 @@ function numberOrName(
   const base = names[0] === 'unknown' ? -1 : 0;
   if (n.kind === 'ok') {
     if (deprecatedNumber) {
-      const s = names[n.value - base];
+      // xl names it with libxl's *_to_string, whose enum argument is a C int.
+      const s = names[Number(BigInt.asIntN(32, BigInt(n.value))) - base];
       ctx.r.warn(`WARNING: specifying "${key}" as an integer is deprecated. Please use the named parameter variant. ${s === undefined ? '' : `e.g. ${key}="${s}"`}`);
     }
     if (n.value < range[0] || n.value > range[1]) {
