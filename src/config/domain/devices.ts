@@ -508,7 +508,8 @@ export function topLevelDisplay(ctx: ResolveContext): void {
     if (keymap !== undefined) vfb.keymap = keymap;
     c.vfbs = [...(c.vfbs ?? []), vfb];
     c.vkbs = [...(c.vkbs ?? []), newVkb(c.vkbs?.length ?? 0)];
-  } else if (ctx.type !== 'pv') {
+  } else {
+    // xl reads them here for a PV guest with vfb=[] too (into union memory a PV dump never shows).
     const { vnc, sdl } = read();
     if (ctx.type === 'hvm') {
       const hvm = ((c.b_info.u ??= {}).hvm ??= {});
