@@ -334,7 +334,16 @@ interface CliSide {
 const DOMU = 3;
 
 async function introduce(socket: string): Promise<void> {
-  const c = await RawConn.open(socket);
+  // The socket file appears at bind(), a moment before listen().
+  let c: RawConn | undefined;
+  for (let i = 0; c === undefined; i++) {
+    try {
+      c = await RawConn.open(socket);
+    } catch (e) {
+      if (i === 100) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
   c.frame(8, `${DOMU}\0${12}\0${5}\0`);
   const m = await c.next();
   c.close();
