@@ -142,7 +142,10 @@ function genStep(r: () => number, txCount: () => number, conns: number): Step {
   if (x < 0.54) {
     const n = Math.floor(r() * 4);
     const perms = Array.from({ length: n }, () => nul(pick(r, PERMS)));
-    return { conn, reqId, type: 14, tx: anyTx(), payload: [`${genPath(r)}\0`, ...perms] };
+    // SET_PERMS of a path under an `@` name: Xen 4.17 may answer a stale errno it cannot name
+    // and die (xenstore-fuzz.test.ts guards ours: EINVAL).
+    const path = genPath(r);
+    return { conn, reqId, type: 14, tx: anyTx(), payload: [`${/^@.*\//.test(path) ? path.replace(/\/.*/, '') : path}\0`, ...perms] };
   }
   if (x < 0.62) {
     const p = r() < 0.8 ? pick(r, [...GOOD, ...REL, ...SPECIAL]) : genPath(r);
