@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { isToolstackError } from '../../src/common/index.js';
 import { evaluateLegacyConfig, parseCfgText, parseCfg } from '../../src/config/index.js';
 import type { CfgDocument } from '../../src/config/index.js';
+import { rng } from '../support/rng.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SEEDS = [
@@ -14,17 +15,6 @@ const SEEDS = [
   ...readdirSync(join(ROOT, 'test', 'golden', 'cfg')).filter((f) => f.endsWith('.json')).map((f) => join(ROOT, 'test', 'golden', 'cfg', f.replace(/\.json$/, '.cfg'))),
 ].map((p) => readFileSync(p, 'utf8'));
 
-/** mulberry32: a small seeded PRNG, so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ALPHABET = ['"', '\'', '\\', '[', ']', ',', '=', '+=', ';', '#', '\n', '\r', '\t', ' ', '(', ')', ':', '.', '-', '+', '%', 'x', 'A', '0', '9', '\0', 'é', '☃', 'if ', 'else:', '    ', 'import re\n', '\\x', '\\1', '"""'];
 

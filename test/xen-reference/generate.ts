@@ -3,6 +3,7 @@
 // grammar-level malformations, command-line `key=value` overrides, xl.conf files, and
 // block-attach / network-attach arguments. Deterministic for a seed.
 import { XL_CFG_OPTIONS } from '../../src/config/index.js';
+import { rng } from '../support/rng.js';
 
 export interface FuzzCase {
   readonly id: string;
@@ -12,17 +13,6 @@ export interface FuzzCase {
   readonly xlconf?: string | undefined;
 }
 
-/** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   constructor(readonly r: () => number) {}

@@ -11,9 +11,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { xlMain } from '../../../src/cli/main.js';
+import { runXl } from '../../support/xl.js';
+import type { XlRun } from '../../support/xl.js';
 
 const DIR = join(import.meta.dirname, '..', '..', '..', '..', 'test', 'golden', 'spec');
 
@@ -54,15 +54,8 @@ function parseGolden(text: string): Case[] {
   return cases;
 }
 
-async function runXl(argv: readonly string[], configDir: string): Promise<{ rc: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => out.push(b));
-  stderr.on('data', (b: Buffer) => err.push(b));
-  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: { DOM0_CONFIG_DIR: configDir, DOM0_RUN_DIR: join(DIR, 'no-such-run-dir') }, cwd: '/' });
-  return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+function runGoldenXl(argv: readonly string[], configDir: string): Promise<XlRun> {
+  return runXl(argv, { env: { DOM0_CONFIG_DIR: configDir, DOM0_RUN_DIR: join(DIR, 'no-such-run-dir') }, cwd: '/' });
 }
 
 for (const file of readdirSync(DIR).filter((f) => f.endsWith('.golden')).sort()) {
@@ -73,7 +66,7 @@ for (const file of readdirSync(DIR).filter((f) => f.endsWith('.golden')).sort())
     assert.ok(cases.length > 0);
     for (const c of cases) {
       for (const argv of c.argvs) {
-        const r = await runXl(argv, configDir);
+        const r = await runGoldenXl(argv, configDir);
         const where = `${file}:${c.line} xl ${JSON.stringify(argv)}`;
         assert.equal(r.stdout, c.stdout, `${where}: stdout`);
         assert.equal(r.rc, c.rc, `${where}: exit status`);
