@@ -358,18 +358,6 @@ async function startXenCli(): Promise<CliSide> {
   const socket = join(dir, 'socket');
   const domU = join(dir, `domain-${DOMU}.sock`);
   const proc = spawn(join(root, 'scripts', 'xen-reference', 'xenstored'), [dir], { stdio: 'ignore', env: { ...process.env, XS_REF_RING_DIR: dir } });
-  const deadline = Date.now() + 60_000;
-  while (!existsSync(socket)) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`Xen's xenstored did not start (${proc.exitCode})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  await introduce(socket);
-  const ref = process.env.DOM0_XEN_REF_DIR ?? '/var/cache/dom0/xen-ref';
-  const bridge = spawn(join(ref, 'xenstored-bridge'), [dir, String(DOMU), domU], { stdio: 'ignore' });
-  while (!existsSync(domU)) {
-    if (bridge.exitCode !== null || Date.now() > deadline) throw new Error(`xenstored-bridge did not start (${bridge.exitCode})`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
   const kill = async (p: ChildProcess): Promise<void> => {
     if (p.exitCode === null && p.signalCode === null) {
       const gone = new Promise((r) => p.once('exit', r));
@@ -377,12 +365,32 @@ async function startXenCli(): Promise<CliSide> {
       await gone;
     }
   };
+  let bridge: ChildProcess | undefined;
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(socket)) {
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`Xen's xenstored did not start (${proc.exitCode})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await introduce(socket);
+    const ref = process.env.DOM0_XEN_REF_DIR ?? '/var/cache/dom0/xen-ref';
+    bridge = spawn(join(ref, 'xenstored-bridge'), [dir, String(DOMU), domU], { stdio: 'ignore' });
+    while (!existsSync(domU)) {
+      if (bridge.exitCode !== null || Date.now() > deadline) throw new Error(`xenstored-bridge did not start (${bridge.exitCode})`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } catch (e) {
+    if (bridge !== undefined) await kill(bridge);
+    await kill(proc);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     name: 'xen',
     dom0: socket,
     domU,
     stop: async () => {
-      await kill(bridge);
+      if (bridge !== undefined) await kill(bridge);
       await kill(proc);
       rmSync(dir, { recursive: true, force: true });
     },
