@@ -13,7 +13,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { ToolstackError } from '../../common/index.js';
+import { isErrno, ToolstackError } from '../../common/index.js';
 
 export interface QmpVersion {
   readonly qemu: { readonly major: number; readonly minor: number; readonly micro: number };
@@ -32,7 +32,10 @@ export interface QmpEvent {
   readonly timestamp: { readonly seconds: number; readonly microseconds: number };
 }
 
-/** Why the connection ended: QEMU closed it (`eof`), a socket error, or our own `close()`. */
+/**
+ * Why the connection ended: QEMU closed it (`eof`, also when its exit resets the connection), a
+ * socket error, or our own `close()`.
+ */
 export interface QmpClosed {
   readonly reason: 'eof' | 'error' | 'local';
   readonly error?: Error;
@@ -215,7 +218,7 @@ export class QmpTransport {
       lines.push(chunk);
       drain();
     });
-    socket.on('error', (error) => this.#finish({ reason: 'error', error }));
+    socket.on('error', (error) => this.#finish(isErrno(error, 'ECONNRESET') || isErrno(error, 'EPIPE') ? { reason: 'eof' } : { reason: 'error', error }));
     socket.on('close', () => this.#finish({ reason: 'eof' }));
     drain(); // lines that came in the greeting's chunk
   }
