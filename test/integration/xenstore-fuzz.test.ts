@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { XenstoreClient, XS_ERRNOS } from '../../src/xenstore/index.js';
 import type { XsServer } from './xenstore-harness.js';
 import { RawConn, startServer } from './xenstore-harness.js';
+import { rng } from '../support/rng.js';
 
 const ERROR = 16;
 
@@ -12,17 +13,6 @@ async function dumpTree(c: XenstoreClient, path = '/', out = new Map<string, str
   out.set(path, `${(await c.read(path)).toString('latin1')} ${(await c.getPerms(path)).join(',')}`);
   for (const child of await c.directory(path)) await dumpTree(c, path === '/' ? `/${child}` : `${path}/${child}`, out);
   return out;
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('xenstored under malformed input', () => {

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import type { XsServer } from '../integration/xenstore-harness.js';
 import { RawConn, startServer, xs } from '../integration/xenstore-harness.js';
+import { rng } from '../support/rng.js';
 
 // dist/test/xen-reference → the repository root (the script is not built).
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -30,17 +31,6 @@ const ONE_SEED = process.env.DOM0_XEN_REF_SEED;
 const FIRST_SEED = Number(process.env.DOM0_XEN_REF_FIRST_SEED ?? 1);
 const CLI_SEEDS = Number(process.env.DOM0_XEN_REF_CLI_SEEDS ?? 12);
 const CLI_STEPS = Number(process.env.DOM0_XEN_REF_CLI_STEPS ?? 40);
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Side {
   readonly name: string;
