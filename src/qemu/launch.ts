@@ -4,7 +4,7 @@
  */
 import { rmSync } from 'node:fs';
 import { QmpClient } from './qmp/client.js';
-import { killPid, pidState, spawnDetached, waitForSocket, type SpawnDetachedOptions } from './process.js';
+import { killPid, pidState, qemuExitedEarly, spawnDetached, waitForPidExit, waitForSocket, type SpawnDetachedOptions } from './process.js';
 
 export interface LaunchQemuOptions extends SpawnDetachedOptions {
   /** Path of the QMP socket; `-qmp unix:PATH,server=on,wait=off` is appended to `args`. */
@@ -36,6 +36,8 @@ export async function launchQemu(options: LaunchQemuOptions): Promise<LaunchedQe
     const qmp = await QmpClient.connect(options.qmpSocket, { timeoutMs });
     return { pid, qmp };
   } catch (e) {
+    // A QEMU that exits at start may still have opened its socket: its own message is the cause.
+    if (await waitForPidExit(pid, 300)) throw qemuExitedEarly(pid, options.qmpSocket, options.logFile);
     if (pidState(pid) === 'running') killPid(pid);
     throw e;
   }

@@ -135,23 +135,27 @@ export function logTail(path: string, lines = 10): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/** The error for a QEMU that exited before its socket `path` served: code `QEMU`, its log's tail. */
+export function qemuExitedEarly(pid: number, path: string, logFile?: string): ToolstackError {
+  return new ToolstackError('QEMU', `QEMU (pid ${pid}) exited before its socket '${path}' was ready${logWhy(logFile)}`);
+}
+
+function logWhy(logFile: string | undefined): string {
+  const tail = logFile === undefined ? '' : logTail(logFile, 5);
+  return tail === '' ? '' : `: ${tail.split('\n').join(' | ')}`;
+}
+
 /**
  * Waits until a Unix socket that `pid` is to create accepts connections. Fails with code `QEMU`
  * carrying the log tail when the process exits first (bad argv, missing file), or at the deadline.
  */
 export async function waitForSocket(path: string, pid: number, options: { timeoutMs?: number; logFile?: string } = {}): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
-  const why = (): string => {
-    const tail = options.logFile === undefined ? '' : logTail(options.logFile, 5);
-    return tail === '' ? '' : `: ${tail.split('\n').join(' | ')}`;
-  };
   for (;;) {
-    if (pidState(pid) !== 'running') {
-      throw new ToolstackError('QEMU', `QEMU (pid ${pid}) exited before its socket '${path}' was ready${why()}`);
-    }
+    if (pidState(pid) !== 'running') throw qemuExitedEarly(pid, path, options.logFile);
     if (socketExists(path) && await canConnect(path)) return;
     if (Date.now() >= deadline) {
-      throw new ToolstackError('QEMU', `QEMU (pid ${pid}) did not open its socket '${path}' in time${why()}`);
+      throw new ToolstackError('QEMU', `QEMU (pid ${pid}) did not open its socket '${path}' in time${logWhy(options.logFile)}`);
     }
     await new Promise((r) => setTimeout(r, 10));
   }
