@@ -1,7 +1,7 @@
 import { connectToolstack } from '../../api/index.js';
-import { ToolstackError, usageError } from '../../common/index.js';
+import { ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import { getopt } from '../getopt.js';
+import { getopt, requireArgs } from '../getopt.js';
 
 interface DomidView {
   readonly name: string;
@@ -11,8 +11,9 @@ interface DomidView {
 /** `xl domid <DomainName>`: the domid of the domain with exactly that name (never a domid). */
 export const domidCommand = defineCommand<DomidView>({
   async run(ctx, args) {
-    const [name] = getopt(args, '').positional;
-    if (name === undefined) throw usageError("'xl domid' requires at least 1 argument.");
+    const { positional } = getopt(args, '');
+    requireArgs('domid', positional, 1);
+    const name = positional[0] as string;
     const d = (await connectToolstack(ctx).listDomains()).find((x) => x.name === name);
     if (d === undefined) {
       throw new ToolstackError('DOMAIN_NOT_FOUND', `No domain named '${name}'`, {

@@ -1,7 +1,7 @@
 import { connectToolstack } from '../../api/index.js';
-import { isToolstackError, ToolstackError, usageError } from '../../common/index.js';
+import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import { getopt } from '../getopt.js';
+import { getopt, requireArgs } from '../getopt.js';
 
 interface DomnameView {
   readonly domid: number;
@@ -11,8 +11,9 @@ interface DomnameView {
 /** `xl domname <DomainId>`: the name of a domid (parsed as C's strtol, then taken as uint32). */
 export const domnameCommand = defineCommand<DomnameView>({
   async run(ctx, args) {
-    const [arg] = getopt(args, '').positional;
-    if (arg === undefined) throw usageError("'xl domname' requires at least 1 argument.");
+    const { positional } = getopt(args, '');
+    requireArgs('domname', positional, 1);
+    const arg = positional[0] as string;
     const m = /^\s*([+-]?)(\d+)/.exec(arg);
     if (m === null) throw new ToolstackError('USAGE', 'Invalid domain id', { lines: ['Invalid domain id.', ''] });
     const domid = Number((BigInt.asUintN(32, BigInt(`${m[1]}${m[2]}`))));
