@@ -13,29 +13,31 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { apiRequest, domainConfigToLibxlObject, loadDomainConfig } from '../src/api/index.js';
+import { apiRequest } from '../src/api/index.js';
+import { DOMAIN_CONFIG, idlToJson, loadDomainConfig, withAbsolutePaths } from '../src/config/index.js';
 import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
-import { benchHost, median, rssKiB, stopDaemon } from './support.js';
+import { benchHost, median, rssKiB, stopDaemon, wallMs } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
 const RUNS = Number(process.env.DOM0_BENCH_RUNS ?? 3);
 const PAUSED = 4;
 
-function wallMs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): number {
-  const t0 = performance.now();
-  const r = spawnSync(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
-  const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`domain-lifecycle: ${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
-  return ms;
+/** The length of `file` now (0 when missing): where the next domain's output will start. */
+function sizeOf(file: string): number {
+  try {
+    return readFileSync(file).length;
+  } catch {
+    return 0;
+  }
 }
 
-/** Resolves with the ms (since `t0`) at which `file` first contains `text`. */
-async function waitForText(file: string, text: string, t0: number, timeoutMs = 60_000): Promise<number> {
+/** Resolves with the ms (since `t0`) at which `file` first contains `text` after byte `from`. */
+async function waitForText(file: string, text: string, t0: number, from = 0, timeoutMs = 60_000): Promise<number> {
   for (;;) {
     let content = '';
     try {
-      content = readFileSync(file, 'utf8');
+      content = readFileSync(file).subarray(from).toString('utf8');
     } catch {
       // not there yet
     }
@@ -62,14 +64,15 @@ export async function domainLifecycle(runs = RUNS): Promise<Record<string, unkno
   ].join('\n'));
   const bare = join(dir, 'bare');
   mkdirSync(bare);
-  const consoleLog = join(dir, 'log', 'qemu-bench-console0.log');
+  // dom0d's log of the console (successive domains of the name append to it).
+  const consoleLog = join(dir, 'log', 'console', 'bench', 'console0.log');
   const t = {
     xlBoot: [] as number[], bareBoot: [] as number[], create: [] as number[], destroy: [] as number[], list: [] as number[], node: [] as number[],
     apiCreate: [] as number[], apiDestroy: [] as number[], apiRoundTrip: [] as number[],
   };
   const socket = join(dir, 'run', 'api.sock');
   const resolved = loadDomainConfig(join(dir, 'pv.cfg'), { extra: ['name="api"'] });
-  const createBody = { paused: true, config: domainConfigToLibxlObject(resolved.config), launch: { doc: resolved.doc, cwd: dir } };
+  const createBody = { paused: true, config: idlToJson(DOMAIN_CONFIG, withAbsolutePaths(resolved.config, dir)) };
   const timed = async (into: number[], f: () => Promise<unknown>): Promise<void> => {
     const t0 = performance.now();
     await f();
@@ -86,9 +89,10 @@ export async function domainLifecycle(runs = RUNS): Promise<Record<string, unkno
     const domid = listJson(env).find((d) => d.name === 'bench')?.domid as number;
     const qemuPid = Number.parseInt(readFileSync(join(dir, 'run', 'domains', String(domid), 'qemu.pid'), 'utf8'), 10);
     const runDir = join(dir, 'run', 'domains', String(domid));
+    const feed = join(dir, 'state', 'domains', String(domid), 'console0.log');
     const argv = readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0')
       .filter((a) => a !== '-S')
-      .map((a) => a.replaceAll(runDir, bare).replaceAll(consoleLog, join(bare, 'console0.log')));
+      .map((a) => a.replaceAll(runDir, bare).replaceAll(feed, join(bare, 'console0.log')));
     wallMs([XL, 'destroy', 'bench'], env);
     const rssBase = rssKiB(dom0d);
     for (let i = 0; i < runs; i++) {
@@ -99,9 +103,10 @@ export async function domainLifecycle(runs = RUNS): Promise<Record<string, unkno
       t.bareBoot.push(await waitForText(join(bare, 'console0.log'), GUEST_READY_LINE, t0));
       q.kill('SIGKILL');
 
+      const from = sizeOf(consoleLog);
       const t1 = performance.now();
       t.create.push(wallMs([XL, 'create', '-q', 'pv.cfg'], env, dir));
-      t.xlBoot.push(await waitForText(consoleLog, GUEST_READY_LINE, t1));
+      t.xlBoot.push(await waitForText(consoleLog, GUEST_READY_LINE, t1, from));
       t.list.push(wallMs([XL, 'list'], env));
       t.node.push(wallMs([process.execPath, '-e', '0'], env));
       t.destroy.push(wallMs([XL, 'destroy', 'bench'], env));

@@ -1,5 +1,6 @@
-// What the benches share: a temp "host", medians, a process's resident memory, stopping the
-// dom0d they started.
+// What the benches share: a temp "host", timing a command, medians, a process's resident memory,
+// stopping the dom0d they started.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -17,6 +18,29 @@ export function benchHost(extra: NodeJS.ProcessEnv = {}): { dir: string; env: No
       ...extra,
     },
   };
+}
+
+/** Wall time of running `argv` (a program, then its arguments) to its exit, ms; a failure throws. */
+export function wallMs(argv: readonly string[], env: NodeJS.ProcessEnv, cwd?: string): number {
+  const t0 = performance.now();
+  const r = spawnSync(argv[0] as string, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${r.status}: ${r.stderr.toString()}`);
+  return ms;
+}
+
+/**
+ * The median wall time of each command of `cases`, run `runs` times interleaved (one run of each
+ * in turn, after one unmeasured run of each), so that all see the same load.
+ */
+export function interleavedMedians<K extends string>(cases: Readonly<Record<K, readonly string[]>>, runs: number, env: NodeJS.ProcessEnv): Record<K, number> {
+  const entries = Object.entries(cases) as Array<[K, readonly string[]]>;
+  const times = new Map<K, number[]>(entries.map(([k]) => [k, []]));
+  for (const [, argv] of entries) wallMs(argv, env);
+  for (let i = 0; i < runs; i++) {
+    for (const [k, argv] of entries) times.get(k)?.push(wallMs(argv, env));
+  }
+  return Object.fromEntries(entries.map(([k]) => [k, median(times.get(k) ?? [])])) as Record<K, number>;
 }
 
 export function median(xs: readonly number[]): number {

@@ -1,12 +1,23 @@
 // Build: every .ts under src/, test/ and bench/ is transpiled one-to-one into dist/ (tests and
-// benches import modules by path), and each executable entry is bundled into one file so that
-// `xl` starts by loading a single module (cold start is measured in bench/).
-import { mkdirSync, rmSync, renameSync, statSync } from 'node:fs';
+// benches import modules by path), and each executable is bundled into dist/bin/ so that it
+// starts by loading little (cold start is measured in bench/):
+// - dom0d: one ES module, dist/bin/dom0d.js (with chunks for what it imports dynamically);
+// - xl: CommonJS chunks with V8 code caches, run by scripts/xl-loader.cjs (dist/bin/xl.cjs): ES
+//   module loading alone costs Node 20 a tenth of a `node -e 0`, each file loaded costs, and only
+//   a script of our own compiled through `vm` can use a code cache. A command that only talks to
+//   dom0d loads the loader and one script, no config code.
+// Running it again gives the same dist/ (chunk names carry a hash of their content).
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { Script } from 'node:vm';
 import * as esbuild from 'esbuild';
-import { root, filesEndingWith } from './lib.mjs';
+import { filesEndingWith, root } from './lib.mjs';
 
 const dist = join(root, 'dist');
+const LOADER = join(root, 'scripts', 'xl-loader.cjs');
 
 const files = ['src', 'test', 'bench']
   .flatMap((d) => filesEndingWith(join(root, d), '.ts'))
@@ -22,34 +33,130 @@ await esbuild.build({
   sourcemap: 'inline',
   logLevel: 'warning',
 });
+
 // Bundles are written aside and renamed into dist/bin file by file (chunks before entries), so a
 // running `xl` never loads a half-written file.
 const tmpBin = join(dist, `.bin-${process.pid}`);
+const bundle = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  splitting: true,
+  logLevel: 'warning',
+};
 // Each executable is bundled on its own: chunks shared with another executable would carry
 // that one's code into this one's start-up.
-const entries = { xl: 'src/cli/bin.ts', dom0d: 'src/daemon/bin.ts' };
-for (const [name, path] of Object.entries(entries)) {
-  await esbuild.build({
-    entryPoints: { [name]: join(root, path) },
-    outdir: tmpBin,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    splitting: true,
-    chunkNames: `chunks/${name}-[name]-[hash]`,
-    logLevel: 'warning',
-  });
-}
+await esbuild.build({
+  ...bundle,
+  entryPoints: { dom0d: join(root, 'src/daemon/bin.ts') },
+  outdir: tmpBin,
+  format: 'esm',
+  chunkNames: 'chunks/dom0d-[name]-[hash]',
+});
+await buildXl(join(root, 'src/cli/bin.ts'), tmpBin);
+
 const binDir = join(dist, 'bin');
 mkdirSync(join(binDir, 'chunks'), { recursive: true });
-const built = filesEndingWith(tmpBin, '.js').sort((a, b) => Number(b.includes('/chunks/')) - Number(a.includes('/chunks/')));
+const built = filesEndingWith(tmpBin, '').sort((a, b) => Number(b.includes('/chunks/')) - Number(a.includes('/chunks/')));
 const fresh = new Set(built.map((f) => join(binDir, relative(tmpBin, f))));
 for (const f of built) renameSync(f, join(binDir, relative(tmpBin, f)));
 // Chunks of earlier builds go once no `xl` started before this build can still be loading them.
-for (const f of filesEndingWith(join(binDir, 'chunks'), '.js')) {
+for (const f of filesEndingWith(join(binDir, 'chunks'), '')) {
   if (!fresh.has(f) && Date.now() - statSync(f).mtimeMs > 10 * 60_000) rmSync(f, { force: true });
 }
 rmSync(tmpBin, { recursive: true, force: true });
 console.error(`build: ${files.length} files -> ${relative(process.cwd(), dist) || '.'}`);
+
+/**
+ * xl's bundle into `outDir` (see scripts/xl-loader.cjs): split as ES modules (esbuild splits only
+ * those), each output then turned into CommonJS (a dynamic import becomes a require, so a chunk
+ * still loads only when a command needs it; `import.meta.url` becomes the chunk's own URL). The
+ * chunks that neither hold nor import config code make the pack; each other chunk is a file
+ * (what commands reading configs load besides). Every name carries a
+ * hash of the content, so a code cache beside a file is always that file's (V8 checks little
+ * more than the length); the loader, `xl.cjs`, gets the pack's and the entry's names.
+ */
+async function buildXl(entry, outDir) {
+  const { wrap } = createRequire(import.meta.url)(LOADER);
+  const { outputFiles, metafile } = await esbuild.build({
+    ...bundle,
+    absWorkingDir: root,
+    entryPoints: { 'xl-main': entry },
+    outdir: outDir,
+    format: 'esm',
+    entryNames: 'chunks/[name]-[hash]',
+    chunkNames: 'chunks/xl-[name]-[hash]',
+    outExtension: { '.js': '.cjs' },
+    metafile: true,
+    write: false,
+  });
+  // Config code, and what cannot run without it (what imports it statically), stays out of the pack.
+  const outputs = Object.entries(metafile.outputs);
+  const withConfig = new Set(outputs.filter(([, o]) => Object.keys(o.inputs).some((i) => i.startsWith('src/config/'))).map(([path]) => path));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [path, o] of outputs) {
+      if (withConfig.has(path) || !o.imports.some((i) => i.kind === 'import-statement' && withConfig.has(i.path))) continue;
+      withConfig.add(path);
+      grew = true;
+    }
+  }
+  mkdirSync(join(outDir, 'chunks'), { recursive: true });
+  let entryChunk;
+  let pack = '';
+  for (const out of outputFiles) {
+    const name = relative(outDir, out.path);
+    const code = await toCommonJs(out.text, name);
+    if (metafile.outputs[relative(root, out.path)]?.entryPoint === relative(root, entry)) entryChunk = name;
+    if (withConfig.has(relative(root, out.path))) {
+      writeFileSync(out.path, code);
+      writeFileSync(`${out.path}.cache`, codeCache(wrap(code), out.path));
+    } else {
+      pack += `${JSON.stringify(name)}: ${wrap(code)},\n`;
+    }
+  }
+  pack = `({\n${pack}})\n`;
+  const packName = `chunks/xl-pack-${createHash('sha256').update(pack).digest('hex').slice(0, 8).toUpperCase()}.js`;
+  writeFileSync(join(outDir, packName), pack);
+  writeFileSync(join(outDir, `${packName}.cache`), codeCache(pack, join(outDir, packName)));
+  let loader = readFileSync(LOADER, 'utf8');
+  for (const [constant, value] of [['PACK', packName], ['ENTRY', entryChunk]]) {
+    const line = new RegExp(`^const ${constant} = '[^']*';$`, 'm');
+    if (value === undefined || !line.test(loader)) throw new Error(`build: xl: no ${constant} for the loader`);
+    loader = loader.replace(line, `const ${constant} = '${value}';`);
+  }
+  writeFileSync(join(outDir, 'xl.cjs'), loader);
+}
+
+/** An ES module of the split bundle as CommonJS; anything esbuild cannot carry over is an error. */
+async function toCommonJs(text, name) {
+  const usesMeta = text.includes('import.meta');
+  const { code, warnings } = await esbuild.transform(text, {
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    supported: { 'dynamic-import': false },
+    sourcefile: name,
+    ...(usesMeta ? { define: { 'import.meta.url': '__chunkUrl' }, banner: 'const __chunkUrl = require("node:url").pathToFileURL(__filename).href;' } : {}),
+  });
+  if (warnings.length > 0) throw new Error(`build: ${name}: ${warnings.map((w) => w.text).join('; ')}`);
+  return code;
+}
+
+/**
+ * V8's code cache of `source` with every function compiled (not only the top level), so that a
+ * cached chunk compiles nothing when it runs. V8 accepts it in a plain `node`: the flags are
+ * back to the defaults when the cache is made.
+ */
+function codeCache(source, filename) {
+  setFlagsFromString('--no-lazy');
+  let script;
+  try {
+    script = new Script(source, { filename });
+  } finally {
+    setFlagsFromString('--lazy');
+  }
+  return script.createCachedData();
+}
+

@@ -1,11 +1,11 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, isErrno, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
-import { processAlive } from '../domain/index.js';
+import { ensurePrivateDir, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { ApiRoute } from './routes.js';
 import { API_ROUTES, routeRequest } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
@@ -127,21 +127,17 @@ const START_TIMEOUT_MS = 15_000;
 export async function ensureDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv): Promise<void> {
   const timeout = Number(env.DOM0_START_TIMEOUT_MS ?? START_TIMEOUT_MS);
   const deadline = Date.now() + timeout;
-  mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(paths.runDir);
   const lock = `${paths.runDir}/dom0d.start.lock`;
   while (Date.now() < deadline) {
     if (await answers(paths.apiSocket)) return;
-    if (takeLock(lock)) {
+    if (tryTakePidFile(lock) === undefined) {
       try {
         if (await answers(paths.apiSocket)) return;
         await startDom0d(paths, env, deadline);
         return;
       } finally {
-        try {
-          unlinkSync(lock);
-        } catch {
-          // already gone
-        }
+        releasePidFile(lock);
       }
     }
     await sleep(20);
@@ -151,36 +147,9 @@ export async function ensureDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv): Pro
   });
 }
 
-/** O_EXCL create of the lock holding our pid; a lock whose holder is dead is taken over. */
-function takeLock(lock: string): boolean {
-  try {
-    const fd = openSync(lock, 'wx', 0o600);
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
-    return true;
-  } catch (e: unknown) {
-    if (!isErrno(e, 'EEXIST')) throw e;
-  }
-  let holder = NaN;
-  try {
-    holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-    // Created but not yet written: held, unless its creator died in between long ago.
-    if (Number.isNaN(holder) && Date.now() - statSync(lock).mtimeMs < 5000) return false;
-  } catch {
-    return false;
-  }
-  if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) return false;
-  try {
-    unlinkSync(lock);
-  } catch {
-    // someone else took it over first
-  }
-  return false;
-}
-
 async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: number): Promise<void> {
   const { spawn } = await import('node:child_process');
-  mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+  ensurePrivateDir(paths.logDir);
   const log = openSync(paths.dom0dLog, 'a', 0o600);
   let exited: string | undefined;
   let childPid: number | undefined;
@@ -216,12 +185,8 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
 
 /** True when the pid file names a live process other than `childPid` (a dom0d starting up). */
 function otherDom0dStarting(pidFile: string, childPid: number | undefined): boolean {
-  try {
-    const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
-    return Number.isInteger(pid) && pid !== childPid && processAlive(pid);
-  } catch {
-    return false;
-  }
+  const holder = pidFileHolder(pidFile);
+  return holder !== undefined && holder !== childPid;
 }
 
 /** `bin/dom0d` of this installation (DOM0_DOM0D overrides). */

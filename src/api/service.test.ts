@@ -27,7 +27,26 @@ test('listDomains() puts Domain-0 (the host) first, then guests in domid order',
   assert.ok(list[0]!.memKiB > 0 && list[0]!.vcpus > 0);
   assert.deepEqual([list[1]!.memKiB, list[1]!.vcpus, list[1]!.flags.running], [131072, 2, true]);
   assert.equal((await s.getDomain({ ref: 'Domain-0' })).domid, 0);
-  assert.deepEqual((await s.getDomainConfig({ ref: 'a' })).config, config('a'));
+  // The stored config is libxl's: what was sent, with libxl's defaults filled in.
+  const stored = (await s.getDomainConfig({ ref: 'a' })).config as { c_info: Record<string, unknown>; b_info: Record<string, unknown> };
+  assert.deepEqual([stored.c_info.name, stored.c_info.type, stored.b_info.max_memkb, stored.b_info.target_memkb, stored.b_info.max_vcpus], ['a', 'pv', 262144, 131072, 2]);
+  assert.match(String(stored.c_info.uuid), /^[0-9a-f]{8}-/);
+});
+
+test('a create request is checked against the IDL and libxl\'s rules; defaults (memory, MACs) are stored', async () => {
+  const s = await service();
+  await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, b_info: { bogus: 1 } } }),
+    (e: unknown) => isToolstackError(e, 'CONFIG_SCHEMA') && e.message.includes('b_info.bogus'));
+  await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, b_info: { max_memkb: 'lots' } } }),
+    (e: unknown) => isToolstackError(e, 'CONFIG_SCHEMA') && e.message.includes('b_info.max_memkb'));
+  await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, b_info: { max_memkb: 65536, target_memkb: 262144 } } }),
+    (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /256 MiB\) is more than its maxmem \(64 MiB/.test(e.message));
+  await assert.rejects(s.registerDomain({ config: 'nope' } as never), (e: unknown) => isToolstackError(e, 'CONFIG_SCHEMA'));
+  const d = await s.registerDomain({ config: { c_info: { name: 'n' }, nics: [{ bridge: 'br9' }, {}] } });
+  assert.equal(d.memKiB, 32768, 'no memory given: libxl\'s 32 MiB, the same figure everywhere');
+  const nics = ((await s.getDomainConfig({ ref: 'n' })).config as { nics: Array<{ devid: number; mac: string; bridge: string }> }).nics;
+  assert.deepEqual(nics.map((n) => [n.devid, n.bridge]), [[0, 'br9'], [1, 'xenbr0']]);
+  for (const n of nics) assert.match(n.mac, /^00:16:3e:[0-7][0-9a-f]:[0-9a-f]{2}:[0-9a-f]{2}$/);
 });
 
 test('rename is bookkeeping; lifecycle on Domain-0 and QEMU operations fail with typed errors', async () => {

@@ -1,17 +1,18 @@
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import type { LibxlJsonObject, LibxlJsonValue } from '../config/index.js';
+import { DOMAIN_CONFIG, domainMemory, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
+import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
-import { consoleIdFor, consoleIds, consoleKindOf, primaryConsole } from '../console/index.js';
-import type { ConsoleHub } from '../console/index.js';
-import { assertActionAllowed, DOM0_NAME, readHostStats, xenFlags } from '../domain/index.js';
-import type { DomainAction, DomainLaunch, DomainManager, DomainRecord, NewDomain, XenStateFlags } from '../domain/index.js';
+import { consoleName, findConsole, primaryConsoleName } from '../console/index.js';
+import type { ConsoleHub, ConsoleType } from '../console/index.js';
+import { DOM0_NAME, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
+import type { DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
+import { readHostStats } from '../host/index.js';
 import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
   ConsoleAttachment,
   ConsoleAttachRequest,
-  ConsoleType,
   CreateDomainRequest,
   DaemonInfo,
   DestroyDomainRequest,
@@ -24,7 +25,6 @@ import type {
   ShutdownDomainRequest,
   SysrqRequest,
   SysrqResult,
-  TriggerName,
   TriggerRequest,
   TriggerResult,
   VncInfo,
@@ -48,7 +48,6 @@ export class ToolstackService implements ToolstackApi {
   readonly #startedAt: number;
   readonly #accel: (() => Promise<NonNullable<HostInfo['accel']>>) | undefined;
   readonly #consoles: ConsoleHub | undefined;
-  readonly #xenstore: { write(path: string, value: string): Promise<void> } | undefined;
 
   constructor(manager: DomainManager, options: {
     readonly paths: Dom0Paths;
@@ -57,15 +56,12 @@ export class ToolstackService implements ToolstackApi {
     readonly accel?: () => Promise<NonNullable<HostInfo['accel']>>;
     /** The domains' consoles (`attachConsole` streams). */
     readonly consoles?: ConsoleHub;
-    /** Writes a xenstore node as dom0 (`sendSysrq`'s `control/sysrq`). */
-    readonly xenstore?: { write(path: string, value: string): Promise<void> };
   }) {
     this.#manager = manager;
     this.#paths = options.paths;
     this.#startedAt = options.startedAt;
     this.#accel = options.accel;
     this.#consoles = options.consoles;
-    this.#xenstore = options.xenstore;
   }
 
   async daemonInfo(): Promise<DaemonInfo> {
@@ -94,14 +90,14 @@ export class ToolstackService implements ToolstackApi {
   }
 
   async listDomainConfigs(): Promise<DomainConfigEntry[]> {
-    return this.#manager.registry.list().map((r) => ({ domid: r.domid, config: r.config }));
+    return this.#manager.registry.list().map((r) => ({ domid: r.domid, config: idlToJson(DOMAIN_CONFIG, r.config) }));
   }
 
   async getDomainConfig(req: DomainRefRequest): Promise<DomainConfigEntry> {
     const ref = refOf(req);
     if (isDom0(ref)) throw new ToolstackError('NOT_SUPPORTED', 'Domain-0 has no stored config: it is the host');
     const r = this.#manager.resolve(ref);
-    return { domid: r.domid, config: r.config };
+    return { domid: r.domid, config: idlToJson(DOMAIN_CONFIG, r.config) };
   }
 
   async createDomain(req: CreateDomainRequest): Promise<DomainInfo> {
@@ -157,22 +153,22 @@ export class ToolstackService implements ToolstackApi {
     const rec = this.#manager.resolve(ref);
     const type = req.type as unknown;
     const num = req.num as unknown;
-    if (type !== undefined && type !== 'pv' && type !== 'serial' && type !== 'vuart') throw badRequest("'type' must be pv, serial or vuart");
+    if (type !== undefined && !isConsoleType(type)) throw badRequest("'type' must be pv, serial or vuart");
     if (num !== undefined && !(typeof num === 'number' && Number.isInteger(num) && num >= 0)) throw badRequest("'num' must be a console number");
-    const want: { kind: ConsoleType; num: number } = type === undefined ? primaryConsole(rec.config) : { kind: type, num: num ?? 0 };
-    const id = consoleIdFor(rec, want.kind, want.num);
-    if (id === undefined) {
-      const have = consoleIds(rec).map((c) => `${consoleKindOf(c).kind} ${consoleKindOf(c).num}`);
-      throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no ${want.kind} console ${want.num}`, {
+    const want = type === undefined ? primaryConsoleName(guestTypeOf(rec.config)) : { type, num: typeof num === 'number' ? num : 0 };
+    const c = findConsole(rec, want.type, want.num);
+    if (c === undefined) {
+      const have = rec.consoles.map((x) => `${consoleName(x).type} ${consoleName(x).num}`);
+      throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no ${want.type} console ${want.num}`, {
         lines: ['Unable to attach console'],
-        hint: want.kind === 'vuart' ? 'vuart consoles exist on Arm only; use -t pv or -t serial'
+        hint: want.type === 'vuart' ? 'vuart consoles exist on Arm only; use -t pv or -t serial'
           : have.length === 0 ? `domain '${rec.name}' has no console` : `domain '${rec.name}' has: ${have.join(', ')} (xl console -t TYPE -n NUM)`,
       });
     }
-    const kind = consoleKindOf(id);
+    const name = consoleName(c);
     return {
-      domid: rec.domid, name: rec.name, type: kind.kind, num: kind.num, id,
-      stream: `${STREAM_ROUTES.consoleStream.path.replace(':ref', String(rec.domid))}?id=${id}`,
+      domid: rec.domid, name: rec.name, type: name.type, num: name.num, id: c.id,
+      stream: `${STREAM_ROUTES.consoleStream.path.replace(':ref', String(rec.domid))}?id=${encodeURIComponent(c.id)}`,
     };
   }
 
@@ -189,24 +185,13 @@ export class ToolstackService implements ToolstackApi {
 
   async sendTrigger(req: TriggerRequest): Promise<TriggerResult> {
     const trigger = req.trigger as unknown;
-    if (typeof trigger !== 'string' || !(trigger in TRIGGERS)) {
+    if (typeof trigger !== 'string' || !(TRIGGER_NAMES as readonly string[]).includes(trigger)) {
       throw new ToolstackError('USAGE', `Invalid trigger "${String(trigger)}"`, { lines: [`Invalid trigger "${String(trigger)}"`] });
     }
-    const name = trigger as TriggerName;
     const vcpu = req.vcpu ?? 0;
-    return this.#monitorJob(req, 'trigger', async (rec, monitor) => {
-      if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu >= rec.vcpus) {
-        throw new ToolstackError('USAGE', `Cannot send trigger ${name} to vcpu ${vcpu} of domain '${rec.name}': it has ${rec.vcpus} vcpu(s)`);
-      }
-      const steps = TRIGGERS[name];
-      if (steps === null) {
-        throw new ToolstackError('NOT_SUPPORTED', `Cannot send trigger "${name}" to domain '${rec.name}': QEMU has no way to deliver it`, {
-          hint: 'triggers QEMU can deliver: nmi, reset, power, s3resume',
-        });
-      }
-      for (const [command, args] of steps) await monitor(command, args);
-      return { domid: rec.domid, name: rec.name, trigger: name, vcpu, qmp: steps.map(([c]) => c).join(' ') };
-    });
+    const domid = this.#guest(req, 'send trigger to').domid;
+    const { record, via } = await this.#manager.trigger(domid, trigger as TriggerName, vcpu);
+    return { domid: record.domid, name: record.name, trigger: trigger as TriggerName, vcpu, qmp: via };
   }
 
   async sendSysrq(req: SysrqRequest): Promise<SysrqResult> {
@@ -214,52 +199,28 @@ export class ToolstackService implements ToolstackApi {
     if (typeof key !== 'string' || [...key].length !== 1) {
       throw new ToolstackError('USAGE', 'Invalid sysrq.', { lines: ['Invalid sysrq.', ''] });
     }
-    const qcode = SYSRQ_QCODE.test(key) ? key.toLowerCase() : undefined;
-    return this.#monitorJob(req, 'sysrq', async (rec, monitor) => {
-      if (qcode === undefined) {
-        throw new ToolstackError('NOT_SUPPORTED', `Cannot send sysrq '${key}' to domain '${rec.name}': only letters and digits have a key`, {
-          hint: 'the kernel\'s sysrq commands are letters and digits (xl sysrq DOMAIN h lists them)',
-        });
-      }
-      const xenstorePath = `/local/domain/${rec.domid}/control/sysrq`;
-      await this.#xenstore?.write(xenstorePath, key);
-      const keys = ['alt', 'sysrq', qcode];
-      await monitor('send-key', { keys: keys.map((k) => ({ type: 'qcode', data: k })) });
-      return { domid: rec.domid, name: rec.name, key, xenstorePath, keys };
-    });
+    const domid = this.#guest(req, 'send sysrq to').domid;
+    const { record, xenstorePath, keys } = await this.#manager.sysrq(domid, key);
+    return { domid: record.domid, name: record.name, key, xenstorePath, keys };
   }
 
   async getVnc(req: DomainRefRequest): Promise<VncInfo> {
-    return this.#monitorJob(req, 'console', async (rec, monitor) => {
-      const vnc = (await monitor('query-vnc')) as { enabled?: boolean; host?: string; service?: string } | undefined;
-      const port = Number(vnc?.service);
-      if (vnc?.enabled !== true || !Number.isInteger(port)) {
-        throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no VNC display`, {
-          lines: ['Cannot get vnc-port'],
-          hint: rec.config.c_info !== undefined && isObject(rec.config.c_info) && rec.config.c_info.type === 'hvm'
-            ? 'its config disables VNC (vnc=0 or nographic=1)' : 'give it one: vfb = [ "vnc=1" ]',
-        });
-      }
-      return { domid: rec.domid, name: rec.name, host: vnc.host ?? '127.0.0.1', port, display: port - 5900, password: vncPasswordOf(rec.config) };
-    });
+    const domid = this.#guest(req, 'use the VNC display of').domid;
+    const { record, vnc } = await this.#manager.vnc(domid);
+    if (vnc === undefined) {
+      throw new ToolstackError('NOT_SUPPORTED', `Domain '${record.name}' has no VNC display`, {
+        lines: ['Cannot get vnc-port'],
+        hint: guestTypeOf(record.config) === 'hvm' ? 'its config disables VNC (vnc=0 or nographic=1)' : 'give it one: vfb = [ "vnc=1" ]',
+      });
+    }
+    return { domid: record.domid, name: record.name, host: vnc.host, port: vnc.port, display: vnc.port - 5900, password: domainVncPassword(record.config) ?? null };
   }
 
-  /** Runs `body` as the domain's `action` job with its QEMU monitor; Domain-0 and no monitor refuse. */
-  async #monitorJob<T>(
-    req: DomainRefRequest,
-    action: DomainAction,
-    body: (rec: DomainRecord, monitor: (command: string, args?: Record<string, unknown>) => Promise<unknown>) => Promise<T>,
-  ): Promise<T> {
+  /** The guest `req` names; Domain-0 refuses `what`. */
+  #guest(req: DomainRefRequest, what: string): DomainRecord {
     const ref = refOf(req);
-    if (isDom0(ref)) throw dom0Refuses(action === 'console' ? 'use the VNC display of' : `send ${action} to`);
-    const domid = this.#manager.resolve(ref).domid;
-    const driver = this.#manager.driver;
-    return this.#manager.jobs.run(domid, action, async () => {
-      const rec = this.#manager.registry.require(domid);
-      assertActionAllowed(action, rec.state, rec.name);
-      if (driver.monitor === undefined) throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no QEMU monitor here`);
-      return body(rec, (command, args) => (driver.monitor as NonNullable<typeof driver.monitor>)(rec, command, args));
-    });
+    if (isDom0(ref)) throw dom0Refuses(what);
+    return this.#manager.resolve(ref);
   }
 
   async #lifecycle(req: DomainRefRequest, what: string, op: (domid: number) => Promise<DomainRecord>): Promise<DomainInfo> {
@@ -276,8 +237,8 @@ export class ToolstackService implements ToolstackApi {
       state: r.state,
       flags: this.#flags(r),
       shutdownReason: r.shutdownReason,
-      memKiB: r.memKiB,
-      vcpus: r.vcpus,
+      memKiB: domainMemory(r.config).targetKiB,
+      vcpus: domainVcpus(r.config).online,
       cpuTimeNs: await this.#manager.driver.cpuTimeNs(r),
       startTime: r.startTime,
       uptimeSec: r.startTime === null ? null : Math.max(0, (now - r.startTime) / 1000),
@@ -309,34 +270,12 @@ export class ToolstackService implements ToolstackApi {
   }
 }
 
-/**
- * Xen's triggers as QMP commands; null: QEMU cannot deliver it (no INIT IPI, no sleep button).
- * `reset` resets the machine; as the domain's QEMU turns every reset into a stop for dom0 (the
- * firmware itself resets again at once), it ends as a reboot and `on_reboot` applies. `nmi`
- * reaches every vCPU (QEMU's pc delivers it to all).
- */
-const TRIGGERS: Readonly<Record<TriggerName, readonly (readonly [string, Record<string, unknown>?])[] | null>> = {
-  nmi: [['inject-nmi']],
-  reset: [['system_reset']],
-  init: null,
-  power: [['system_powerdown']],
-  sleep: null,
-  s3resume: [['system_wakeup']],
-};
+function isConsoleType(v: unknown): v is ConsoleType {
+  return v === 'pv' || v === 'serial' || v === 'vuart';
+}
 
-/** Keys `send-key` has a qcode for that name a sysrq command. */
-const SYSRQ_QCODE = /^[a-zA-Z0-9]$/;
-
-/** `vncpasswd` of the config (HVM: `b_info.type.hvm.vnc`; PV: the first vfb's `vnc`); null if none. */
-function vncPasswordOf(config: LibxlJsonObject): string | null {
-  const bInfo = isObject(config.b_info) ? config.b_info : {};
-  const hvm = isObject(bInfo['type.hvm']) ? bInfo['type.hvm'] : {};
-  const vfb = Array.isArray(config.vfbs) && isObject(config.vfbs[0]) ? config.vfbs[0] : {};
-  for (const holder of [hvm, vfb]) {
-    const vnc = holder.vnc;
-    if (isObject(vnc) && typeof vnc.passwd === 'string' && vnc.passwd !== '') return vnc.passwd;
-  }
-  return null;
+function guestTypeOf(config: DomainConfig): string | undefined {
+  return config.c_info?.type ?? undefined;
 }
 
 function isDom0(ref: string): boolean {
@@ -358,39 +297,15 @@ function dom0Refuses(what: string): ToolstackError {
 }
 
 /**
- * The registry's view of a config (libxl's `libxl_domain_config` JSON): name and uuid from
- * `c_info`, memory (`target_memkb`, else `max_memkb`) and online vCPUs (`avail_vcpus`, else
- * `max_vcpus`) from `b_info`.
+ * A create request as the domain layer takes it: `config` is libxl's JSON (`xl -N create`'s), checked
+ * against the IDL (unknown fields, wrong types and bad values refused, naming the field), then
+ * completed with libxl's defaults.
  */
 function newDomainOf(req: CreateDomainRequest | undefined): NewDomain {
-  const config = req?.config as unknown;
-  if (!isObject(config)) throw badRequest("'config' must be a libxl domain config object");
-  const cInfo = isObject(config.c_info) ? config.c_info : {};
-  const bInfo = isObject(config.b_info) ? config.b_info : {};
-  const name = cInfo.name;
-  if (typeof name !== 'string') {
-    throw new ToolstackError('CFG_VALUE', 'Cannot create a domain without a name', { hint: 'set name="..." in the config' });
-  }
-  const uuid = typeof cInfo.uuid === 'string' ? cInfo.uuid : undefined;
-  const num = (v: LibxlJsonValue | undefined): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
-  const memKiB = num(bInfo.target_memkb) ?? num(bInfo.max_memkb) ?? 0;
-  const vcpus = Array.isArray(bInfo.avail_vcpus) ? bInfo.avail_vcpus.length : num(bInfo.max_vcpus) ?? 1;
-  const launch = launchOf(req?.launch);
-  return { name, config, memKiB, vcpus, ...(uuid === undefined ? {} : { uuid }), ...(launch === undefined ? {} : { launch }) };
-}
-
-/** Checks the shape of a create request's `launch` (untrusted JSON). */
-function launchOf(v: unknown): DomainLaunch | undefined {
-  if (v === undefined) return undefined;
-  const l = v as Partial<Record<keyof DomainLaunch, unknown>>;
-  const doc = l.doc as Partial<Record<string, unknown>> | undefined;
-  if (typeof v !== 'object' || v === null || typeof l.cwd !== 'string' || typeof doc !== 'object' || doc === null ||
-    typeof doc.source !== 'string' || !Array.isArray(doc.settings)) {
-    throw badRequest("'launch' must be {doc: {source, settings, warnings}, cwd}");
-  }
-  return v as DomainLaunch;
-}
-
-function isObject(v: unknown): v is LibxlJsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  const config = withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req?.config));
+  const noMonitor = req?.noMonitor as unknown;
+  const source = req?.source as unknown;
+  if (noMonitor !== undefined && typeof noMonitor !== 'boolean') throw badRequest("'noMonitor' must be a boolean");
+  if (source !== undefined && typeof source !== 'string') throw badRequest("'source' must be a string");
+  return { config, noMonitor: noMonitor === true, ...(source === undefined ? {} : { source }) };
 }

@@ -1,8 +1,10 @@
 import type { Dom0Paths } from '../common/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
-import type { DomainLaunch, DomainState, ShutdownReason, XenStateFlags } from '../domain/index.js';
+import type { ConsoleType } from '../console/index.js';
+import type { DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
 
-export type { DomainLaunch, DomainState, ShutdownReason, XenStateFlags } from '../domain/index.js';
+export type { ConsoleType } from '../console/index.js';
+export type { DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
 
 /**
  * Names a domain as xl's `find_domain` does: all decimal digits is a domid, anything else an
@@ -62,15 +64,19 @@ export interface DomainRefRequest {
 }
 
 /**
- * Create a domain from a resolved config (`libxl_domain_config` JSON, as `xl -N create` prints).
- * `launch` is what dom0d builds (and rebuilds at each restart) the machine from: the parsed
- * xl.cfg and the directory relative paths are taken against. Without it the domain has no machine.
+ * Create a domain from its config: libxl's `libxl_domain_config` JSON, as `xl -N create` prints
+ * it, resolved as xl resolves an xl.cfg (xl.conf applied, paths absolute). dom0d checks it
+ * against the IDL, applies libxl's defaults and stores it: the machine is built, and rebuilt at
+ * each restart, from that stored config alone.
  */
 export interface CreateDomainRequest {
   readonly config: LibxlJsonObject;
   /** Leave it paused after creation (`xl create -p`). */
   readonly paused?: boolean;
-  readonly launch?: DomainLaunch;
+  /** `xl create -e`: no monitor; a guest that stops stays shut down. */
+  readonly noMonitor?: boolean;
+  /** Where the config came from (the cfg file), for messages. */
+  readonly source?: string;
 }
 
 export interface DestroyDomainRequest extends DomainRefRequest {
@@ -86,8 +92,6 @@ export interface ShutdownDomainRequest extends DomainRefRequest {
 export interface RenameDomainRequest extends DomainRefRequest {
   readonly name: string;
 }
-
-export type ConsoleType = 'pv' | 'serial' | 'vuart';
 
 export interface ConsoleAttachRequest extends DomainRefRequest {
   readonly type?: ConsoleType;
@@ -110,9 +114,6 @@ export interface ConsoleAttachment {
   readonly id: string;
   readonly stream: string;
 }
-
-/** Xen's trigger names (`xl trigger`). */
-export type TriggerName = 'nmi' | 'reset' | 'init' | 'power' | 'sleep' | 's3resume';
 
 export interface TriggerRequest extends DomainRefRequest {
   readonly trigger: TriggerName;

@@ -1,4 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
+import { ToolstackError } from '../common/index.js';
+import type { ErrorCode, ToolstackErrorOptions } from '../common/index.js';
 
 /** What every command handler gets: the global options and the process's streams. */
 export interface CommandContext {
@@ -51,4 +53,19 @@ export interface CommandSpec {
 /** Erases a command's data type for the table. */
 export function defineCommand<T>(impl: CommandImpl<T>): CommandImpl {
   return impl;
+}
+
+/**
+ * A failure whose Xen text goes to stdout (`xl help NOSUCH`'s `command "NOSUCH" not implemented`).
+ * The CLI prints `stdout` there after the error's stderr lines; with `--json` it prints the error
+ * as the JSON object and `stdout` on stderr.
+ */
+export class FailureOnStdout extends ToolstackError {
+  override readonly name: string = 'FailureOnStdout';
+  readonly stdout: string;
+
+  constructor(code: ErrorCode, message: string, stdout: string, options: ToolstackErrorOptions = {}) {
+    super(code, message, options);
+    this.stdout = stdout;
+  }
 }

@@ -1,28 +1,76 @@
 import { BugError, ToolstackError } from '../common/index.js';
-import type { CommandContext } from './command.js';
+import type { CommandContext, CommandSpec } from './command.js';
+import { FailureOnStdout } from './command.js';
 import { lookupCommand } from './command-table.js';
-import { commandHelp, fullHelp } from './commands/help.js';
+import { commandHelp, fullHelp } from './help.js';
+
+/** What `xl` gets from its process. `stdin` is read only by commands that use it (a getter may defer it). */
+export type XlIo = Pick<CommandContext, 'stdin' | 'stdout' | 'stderr' | 'env' | 'cwd'>;
+
+/** The global options, and the command they lead to with its arguments. */
+interface Invocation {
+  readonly cmd: CommandSpec;
+  readonly args: readonly string[];
+  readonly dryRun: boolean;
+  readonly force: boolean;
+  readonly verbose: number;
+}
 
 /**
  * `xl [-v...] [-N] [-f] [-t] [-T] [--json] <subcommand> [args]`. Global options stop at the first
- * non-option (Xen's `+vftTN`); `--json` is ours and may also appear among a command's arguments.
- * Returns the exit status.
+ * non-option (Xen's `+vftTN`); `--json` is ours and may stand anywhere. Returns the exit status.
+ *
+ * Output contract: stdout carries the command's result (Xen's text, or with `--json` the
+ * result's JSON); a failure prints Xen's lines (and a `hint:` line) on stderr and exits with
+ * Xen's status (1 where Xen has none, 2 for usage). With `--json` every failure, those found
+ * before any command runs included, prints exactly one `{"error": {code, message, hint?}}` on
+ * stdout; text Xen prints on stdout with a failure (a command's help) then goes to stderr.
  */
-export async function xlMain(argv: readonly string[], io: Pick<CommandContext, 'stdin' | 'stdout' | 'stderr' | 'env' | 'cwd'>): Promise<number> {
-  const err = (s: string): void => {
-    io.stderr.write(s);
-  };
-  let json = false;
-  let verbose = 0;
+export async function xlMain(argv: readonly string[], io: XlIo): Promise<number> {
+  const json = argv.includes('--json');
+  let inv: Invocation | undefined;
+  try {
+    inv = parseInvocation(argv.filter((a) => a !== '--json'));
+    const cmd = inv.cmd;
+    if (getoptHelpRequested(inv.args)) {
+      // Xen prints the command's help on -h/--help and exits 0 (before any other parsing).
+      io.stdout.write(commandHelp(cmd));
+      return 0;
+    }
+    const ctx: CommandContext = {
+      get stdin() {
+        return io.stdin;
+      },
+      stdout: io.stdout,
+      stderr: io.stderr,
+      env: io.env,
+      cwd: io.cwd,
+      dryRun: inv.dryRun,
+      force: inv.force,
+      verbose: inv.verbose,
+      json,
+      warn: (line) => io.stderr.write(line.endsWith('\n') ? line : `${line}\n`),
+    };
+    const impl = await cmd.load();
+    const result = await impl.run(ctx, inv.args);
+    if (result.data !== undefined) {
+      if (json) io.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
+      else if (impl.render !== undefined) io.stdout.write(impl.render(result.data));
+    }
+    return result.exitCode ?? 0;
+  } catch (e: unknown) {
+    return reportFailure(io, { json, verbose: inv?.verbose ?? 0, cmd: inv?.cmd }, e);
+  }
+}
+
+/** Parses the global options; the failures xl reports before it runs a command are thrown. */
+function parseInvocation(argv: readonly string[]): Invocation {
   let dryRun = false;
   let force = false;
+  let verbose = 0;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (a === '--json') {
-      json = true;
-      continue;
-    }
     if (a === '--') {
       i++;
       break;
@@ -32,71 +80,23 @@ export async function xlMain(argv: readonly string[], io: Pick<CommandContext, '
       if (c === 'v') verbose++;
       else if (c === 'N') dryRun = true;
       else if (c === 'f') force = true;
-      else if (c === 't' || c === 'T') continue;
-      else {
-        err('unknown global option\n');
-        return 1;
+      else if (c !== 't' && c !== 'T') {
+        throw new ToolstackError('USAGE', `Unknown global option '-${c}'`, { lines: ['unknown global option'] });
       }
     }
   }
   const name = argv[i];
   if (name === undefined) {
-    err(fullHelp());
-    return 1;
+    throw new ToolstackError('USAGE', 'No subcommand given', { lines: fullHelp().slice(0, -1).split('\n') });
   }
   const cmd = lookupCommand(name);
   if (cmd === undefined) {
-    err('command not implemented\n');
-    return 1;
-  }
-  let args = argv.slice(i + 1);
-  if (args.includes('--json')) {
-    json = true;
-    args = args.filter((a) => a !== '--json');
+    throw new ToolstackError('COMMAND_NOT_IMPLEMENTED', `No xl subcommand '${name}'`, { lines: ['command not implemented'] });
   }
   if (dryRun && !cmd.canDryRun) {
-    err('command does not implement -N (dryrun) option\n');
-    return 1;
+    throw new ToolstackError('DRYRUN_UNSUPPORTED', `'xl ${cmd.name}' does not implement -N`, { lines: ['command does not implement -N (dryrun) option'] });
   }
-  if (args.includes('-h') || args.includes('--help')) {
-    // Xen prints the command's help on -h/--help and exits 0 (before any other parsing).
-    const h = getoptHelpRequested(args);
-    if (h) {
-      io.stdout.write(commandHelp(cmd));
-      return 0;
-    }
-  }
-  const ctx: CommandContext = {
-    ...io,
-    dryRun,
-    force,
-    verbose,
-    json,
-    warn: (line) => err(line.endsWith('\n') ? line : `${line}\n`),
-  };
-  try {
-    const impl = await cmd.load();
-    const result = await impl.run(ctx, args);
-    if (result.data !== undefined) {
-      if (json) io.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
-      else if (impl.render !== undefined) io.stdout.write(impl.render(result.data));
-    }
-    return result.exitCode ?? 0;
-  } catch (e: unknown) {
-    if (e instanceof ToolstackError) {
-      if (json) io.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
-      if (e.lines !== undefined) for (const l of e.lines) err(`${l}\n`);
-      else err(`${e.message}\n`);
-      if (e.hint !== undefined) err(`hint: ${e.hint}\n`);
-      if (e.code === 'USAGE_ARGS') io.stdout.write(commandHelp(cmd));
-      return e.exitCode;
-    }
-    const what = e instanceof BugError ? 'internal error (a bug in dom0)' : 'unexpected internal error (a bug in dom0)';
-    err(`xl: ${what}: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (verbose > 0 && e instanceof Error && e.stack !== undefined) err(`${e.stack}\n`);
-    else err('hint: run again with -v for the stack trace, and report it\n');
-    return 1;
-  }
+  return { cmd, args: argv.slice(i + 1), dryRun, force, verbose };
 }
 
 /** True when -h/--help appears as an option (before `--`, not as a following option's value). */
@@ -106,4 +106,29 @@ function getoptHelpRequested(args: readonly string[]): boolean {
     if (a === '-h' || a === '--help') return true;
   }
   return false;
+}
+
+/** Prints a failure as `xlMain` promises; returns the exit status. */
+function reportFailure(io: XlIo, o: { readonly json: boolean; readonly verbose: number; readonly cmd: CommandSpec | undefined }, e: unknown): number {
+  const err = (s: string): void => {
+    io.stderr.write(s);
+  };
+  if (!(e instanceof ToolstackError)) {
+    const what = e instanceof BugError ? 'internal error (a bug in dom0)' : 'unexpected internal error (a bug in dom0)';
+    const message = e instanceof Error ? e.message : String(e);
+    const hint = 'run again with -v for the stack trace, and report it';
+    if (o.json) io.stdout.write(`${JSON.stringify({ error: new ToolstackError('INTERNAL', message, { hint }).toJSON() }, null, 2)}\n`);
+    err(`xl: ${what}: ${message}\n`);
+    if (o.verbose > 0 && e instanceof Error && e.stack !== undefined) err(`${e.stack}\n`);
+    else err(`hint: ${hint}\n`);
+    return 1;
+  }
+  if (o.json) io.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+  if (e.lines !== undefined) for (const l of e.lines) err(`${l}\n`);
+  else err(`${e.message}\n`);
+  if (e.hint !== undefined) err(`hint: ${e.hint}\n`);
+  let text = e instanceof FailureOnStdout ? e.stdout : '';
+  if (e.code === 'USAGE_ARGS' && o.cmd !== undefined) text = commandHelp(o.cmd);
+  if (text !== '') (o.json ? io.stderr : io.stdout).write(text);
+  return e.exitCode;
 }

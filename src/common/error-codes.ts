@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   USAGE_ARGS: 'Too few arguments for the command (its help follows on stdout)',
   COMMAND_NOT_IMPLEMENTED: 'No such xl subcommand',
   DRYRUN_UNSUPPORTED: 'The command does not implement -N',
+  INTERNAL: 'An internal error (a bug in dom0): `xl -v` prints its stack trace',
   // config: xl.cfg grammar and values
   CFG_SYNTAX: 'xl.cfg syntax error',
   CFG_READ: 'A config file could not be read',
@@ -19,6 +20,7 @@ export const ERROR_CODES = {
   SPEC_PCI: 'A PCI specification is invalid',
   SPEC_USB: 'A USB controller or device specification is invalid',
   SPEC_DEVICE: 'A device specification (vfb, channel, vkb, vtpm, p9, ...) is invalid',
+  CONFIG_SCHEMA: 'A domain config (libxl JSON) does not match the IDL',
   // xenstore
   XS_PROTOCOL: 'A xenstore request failed',
   XS_STATE: 'The xenstore state directory is unusable',
@@ -36,6 +38,11 @@ export const ERROR_CODES = {
   DAEMON_RUNNING: 'Another dom0d already serves this run directory',
   NOT_SUPPORTED: 'The operation is not available on this host or for this domain (yet)',
   GUEST_FILE: 'A kernel, ramdisk or disk file the config names is missing or unreadable',
+  // host
+  NO_SPACE: 'A file system dom0 writes to is full (or over quota)',
+  UNSAFE_PATH: 'A directory dom0 uses is a symlink, owned by another user or writable by others',
+  // xenstore
+  XS_JOURNAL: 'A xenstore change could not be made durable (state directory full or failing); it was refused',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defboolJson, libxlJson, libxlStruct, yajlString } from './libxl-json.js';
+import { libxlJson, yajlString } from './libxl-json.js';
 
 test('libxlJson() writes YAJL beautify layout with the final newline', () => {
   assert.equal(
@@ -33,26 +33,4 @@ test('yajlString() escapes like yajl_string_encode, solidus untouched', () => {
   assert.equal(yajlString('a/b"c\\d'), '"a/b\\"c\\\\d"');
   assert.equal(yajlString('\b\f\n\r\t'), '"\\b\\f\\n\\r\\t"');
   assert.equal(yajlString('\u0001\u001f\u007f é'), '"\\u0001\\u001F\u007f é"');
-});
-
-test('libxlStruct() leaves out members equal to their default', () => {
-  const s = libxlStruct([
-    ['backend_domid', 'integer', 0],
-    ['backend_domname', 'string', undefined],
-    ['pdev_path', 'string', ''],
-    ['devid', { init: -1 }, -1],
-    ['mtu', 'integer', 1500],
-    ['backend', { init: 'unknown' }, 'unknown'],
-    ['format', { init: 'unknown' }, 'raw'],
-    ['direct_io_safe', 'bool', false],
-    ['discard_enable', 'defbool', defboolJson(undefined)],
-    ['trusted', 'defbool', defboolJson(false)],
-    ['mac', 'mac', '00:00:00:00:00:00'],
-    ['uuid', 'uuid', '00000000-0000-0000-0000-000000000000'],
-    ['list', 'array', []],
-    ['kv', 'key_value_list', {}],
-    ['vnc', 'aggregate', {}],
-  ]);
-  assert.deepEqual(Object.keys(s), ['pdev_path', 'mtu', 'format', 'trusted', 'vnc']);
-  assert.equal(s.trusted, 'False');
 });

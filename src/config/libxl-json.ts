@@ -8,9 +8,7 @@
  * `\n`, which stays in the string libxl hands back (`xl` then prints `disk: %s\n`).
  * Strings: `"` `\` and the control characters escaped (`\b \f \n \r \t`, others `\u00XX` with
  * upper-case hex); `/` is not escaped; everything else verbatim. Integers in decimal.
- *
- * Field omission (libxl's gentypes `get_default_expr`): a struct member is written only when it
- * differs from its default; see `libxlStruct`.
+ * Which members a struct has, and which are left out, is the IDL's (`idlToJson`).
  */
 
 /** A value libxl can emit. Object members are written in insertion order; `undefined` members are skipped. */
@@ -88,75 +86,4 @@ const ESCAPES: Readonly<Record<string, string>> = {
 /** A JSON string literal as `yajl_string_encode` writes it (solidus not escaped). */
 export function yajlString(s: string): string {
   return `"${s.replace(/["\\\u0000-\u001f]/g, (c) => ESCAPES[c] ?? `\\u00${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)}"`;
-}
-
-/** libxl's defbool as JSON: `"True"`, `"False"`, or `"<default>"` when unset. */
-export function defboolJson(v: boolean | undefined): string {
-  return v === undefined ? '<default>' : v ? 'True' : 'False';
-}
-
-/**
- * How libxl decides whether a struct member equals its default (and is then left out):
- * - `integer`: 0 (and unset); `{init: X}`: equal to the member's or type's `init_val` X
- *   (enums are written as their lower-case name, so an enum field is `{init: 'unknown'}` etc.);
- * - `string`: NULL (unset) only; `""` is written;
- * - `bool`: false; `defbool`: unset;
- * - `mac`: all zero; `uuid`: nil; `array`/`bitmap`/`string_list`: empty; `key_value_list`: empty object;
- * - `aggregate` (nested struct or keyed union): never omitted.
- */
-export type LibxlFieldKind =
-  | 'integer'
-  | 'string'
-  | 'bool'
-  | 'defbool'
-  | 'mac'
-  | 'uuid'
-  | 'array'
-  | 'key_value_list'
-  | 'aggregate'
-  | { readonly init: LibxlJsonValue };
-
-/** One member of a libxl struct: its JSON key, its kind, and its value (`undefined` = unset). */
-export type LibxlField = readonly [key: string, kind: LibxlFieldKind, value: LibxlJsonValue | undefined];
-
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
-const ZERO_MAC = '00:00:00:00:00:00';
-
-/**
- * A libxl struct as its `_gen_json` writes it: members in the given (IDL) order, each left out
- * when it equals its default. `defbool` values are given as `"True"`/`"False"`/`undefined`
- * (see `defboolJson`).
- */
-export function libxlStruct(fields: readonly LibxlField[]): LibxlJsonObject {
-  const out: Record<string, LibxlJsonValue> = {};
-  for (const [key, kind, value] of fields) {
-    if (isWritten(kind, value)) out[key] = value as LibxlJsonValue;
-  }
-  return out;
-}
-
-function isWritten(kind: LibxlFieldKind, value: LibxlJsonValue | undefined): boolean {
-  if (kind === 'aggregate') return true;
-  if (value === undefined) return false;
-  // An enum holding a value with no name (uninitialised memory in xl) is written as null.
-  if (value === null) return typeof kind === 'object';
-  if (typeof kind === 'object') return value !== kind.init;
-  switch (kind) {
-    case 'integer':
-      return value !== 0 && value !== 0n;
-    case 'string':
-      return true;
-    case 'bool':
-      return value === true;
-    case 'defbool':
-      return value !== '<default>';
-    case 'mac':
-      return value !== ZERO_MAC;
-    case 'uuid':
-      return value !== NIL_UUID;
-    case 'array':
-      return Array.isArray(value) && value.length > 0;
-    case 'key_value_list':
-      return typeof value === 'object' && Object.keys(value).length > 0;
-  }
 }

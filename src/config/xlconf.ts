@@ -9,7 +9,7 @@ import { ToolstackError } from '../common/index.js';
 import { PARSE_FAILED_TRAILER } from './cfg/parser.js';
 import { readCfgFile } from './cfg/read.js';
 import type { CfgDocument } from './cfg/types.js';
-import { CfgReader } from './domain/reader.js';
+import { CfgReader } from './domain-config/reader.js';
 import { parseCpuList } from './spec/cpulist.js';
 
 export interface XlConf {

@@ -1,6 +1,7 @@
-import { appendFile, open, rename, stat } from 'node:fs/promises';
+import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { isErrno } from '../common/index.js';
-import { writeFileAtomic } from '../domain/index.js';
+import { writeFileAtomic } from '../host/index.js';
 import { ConsoleRing } from './ring.js';
 
 /** Default bound of a domain's console ring (and of what a dom0d restart replays). */
@@ -9,10 +10,11 @@ export const CONSOLE_RING_BYTES = 1 << 20;
 export type ConsoleListener = (chunk: Buffer) => void;
 
 /**
- * One domain's console output: a ring in memory, live listeners, and a log file
- * (`LOG_DIR/console-<name>.log`) so the ring survives a dom0d restart. Writes reach the ring and
- * listeners synchronously and the file shortly after, in order; the file is compacted back to
- * the ring's contents whenever it grows past twice the ring's capacity, so it stays bounded.
+ * One console's output: a ring in memory holding this domain's output only (what a client that
+ * attaches is replayed first), live listeners, and a log file (`LOG_DIR/console/<name>/<id>.log`)
+ * that successive domains of one name append to, as Xen's guest console logs. Writes reach the
+ * ring and listeners synchronously and the file shortly after, in order; the file is compacted
+ * to the ring's contents whenever it grows past twice the ring's capacity, so it stays bounded.
  */
 export class ConsoleLog {
   readonly #ring: ConsoleRing;
@@ -32,31 +34,26 @@ export class ConsoleLog {
   }
 
   /**
-   * Opens the log at `path`, loading its last `capacity` bytes into the ring. A failed file write
+   * Opens the log at `path` (creating its directory) with an empty ring. A failed file write
    * goes to `onError`; the output stays in the ring.
    */
   static async open(
     path: string,
     options: { readonly capacity?: number; readonly onError?: (e: unknown) => void } = {},
   ): Promise<ConsoleLog> {
-    const capacity = options.capacity ?? CONSOLE_RING_BYTES;
-    const ring = new ConsoleRing(capacity);
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     let size = 0;
     try {
       size = (await stat(path)).size;
-      const fh = await open(path, 'r');
-      try {
-        const n = Math.min(size, capacity);
-        const buf = Buffer.alloc(n);
-        await fh.read(buf, 0, n, size - n);
-        ring.write(buf);
-      } finally {
-        await fh.close();
-      }
     } catch (e: unknown) {
       if (!isErrno(e, 'ENOENT')) throw e;
     }
-    return new ConsoleLog(path, ring, size, options.onError ?? (() => undefined));
+    return new ConsoleLog(path, new ConsoleRing(options.capacity ?? CONSOLE_RING_BYTES), size, options.onError ?? (() => undefined));
+  }
+
+  /** The most output the ring holds. */
+  get capacity(): number {
+    return this.#ring.capacity;
   }
 
   get path(): string {
@@ -73,6 +70,14 @@ export class ConsoleLog {
     this.#flushing ??= this.#flush();
   }
 
+  /**
+   * Output this domain wrote before the log was opened (a re-adopted domain's, read back from
+   * QEMU's feed): into the ring only, the file already has it.
+   */
+  preload(chunk: Uint8Array): void {
+    this.#ring.write(chunk);
+  }
+
   /** The retained output, oldest first: what a newly attached client is shown first. */
   replay(): Buffer {
     return this.#ring.contents();
@@ -87,6 +92,7 @@ export class ConsoleLog {
   /** Moves the log file (the domain was renamed). */
   async rename(path: string): Promise<void> {
     await this.flushed();
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     try {
       await rename(this.#path, path);
     } catch (e: unknown) {

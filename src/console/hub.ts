@@ -1,45 +1,49 @@
+import { chmod, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ToolstackError } from '../common/index.js';
 import type { DomainEvent, DomainEvents, DomainRecord } from '../domain/index.js';
-import { KeyedQueue } from '../domain/index.js';
+import { KeyedQueue } from '../host/index.js';
 import { ConsoleLog } from './console-log.js';
-import { consoleEndpoint, consoleIds, consoleIdFor, primaryConsole } from './endpoints.js';
 import { ConsoleSource } from './source.js';
-import type { ConsoleEndpoint, ConsoleSourceOptions } from './source.js';
+import type { ConsoleSourceOptions } from './source.js';
 
-/** `LOG_DIR/console-<name>.log`: the primary console; another console `id`: `console-<name>.<id>.log`. */
-export function consoleLogPath(logDir: string, name: string, id?: string): string {
-  return id === undefined ? `${logDir}/console-${name}.log` : `${logDir}/console-${name}.${id}.log`;
+/**
+ * `LOG_DIR/console/<name>/<id>.log`: the log of console chardev `id` of the domains named
+ * `name` (a name has no `/`, so no two consoles' files can be the same).
+ */
+export function consoleLogPath(logDir: string, name: string, id: string): string {
+  return `${logDir}/console/${name}/${id}.log`;
 }
 
 /** Output queued for one client beyond which the client is disconnected. */
 const MAX_CLIENT_BACKLOG = 8 << 20;
 
 interface DomainConsoles {
-  /** The primary console's log: opened when the domain is created, before its machine exists. */
-  readonly primary: ConsoleLog;
-  /** Which chardev the primary is, once connected. */
-  primaryId: string | undefined;
-  /** Logs of the other consoles, by chardev id. */
-  readonly others: Map<string, ConsoleLog>;
+  /** Each console's log, by chardev id. */
+  readonly logs: Map<string, ConsoleLog>;
   readonly sources: Map<string, ConsoleSource>;
+  /** The `tty` sockets served, by chardev id. */
+  readonly ttys: Map<string, Server>;
   /** Attached clients' sockets, ended when the domain goes. */
   readonly clients: Set<Duplex>;
+  /** The guest has stopped (the domain is shut down): sessions end after the replay. */
+  stopped: boolean;
 }
 
 /**
- * The consoles of every domain, kept in step with the registry through its events: a domain
- * gets its primary `ConsoleLog` when created or re-adopted, the files follow a rename, and the
- * logs are closed (the files kept, as Xen keeps guest logs) when the domain is destroyed.
- * `connect(record)` attaches every console chardev of a started machine (dom0d calls it before
- * the vCPUs first run, and for each re-adopted domain); `stream` serves one to a client.
+ * The consoles of every domain, kept in step with the registry through its events: the logs of
+ * a started (or re-adopted) machine's consoles are connected to QEMU by `connect(record)` (dom0d
+ * calls it before the vCPUs first run, and for each re-adopted domain), their files follow a
+ * rename, and they are closed (the files kept, as Xen keeps guest logs) when the domain is
+ * destroyed. `stream` serves one console to a client.
  */
 export class ConsoleHub {
   readonly #logDir: string;
   readonly #capacity: number | undefined;
   readonly #onError: (e: unknown) => void;
   readonly #sourceOptions: ConsoleSourceOptions;
-  readonly #endpointOf: (record: DomainRecord, id: string) => ConsoleEndpoint | undefined;
   readonly #domains = new Map<number, DomainConsoles>();
   readonly #ops = new KeyedQueue<number>();
 
@@ -49,11 +53,8 @@ export class ConsoleHub {
       readonly capacity?: number;
       readonly onError?: (e: unknown) => void;
       readonly source?: ConsoleSourceOptions;
-      /** Where console `id` of a record is (default `consoleEndpoint`: QEMU's own command line). */
-      readonly endpointOf?: (record: DomainRecord, id: string) => ConsoleEndpoint | undefined;
     } = {},
   ) {
-    this.#endpointOf = options.endpointOf ?? consoleEndpoint;
     this.#logDir = logDir;
     this.#capacity = options.capacity;
     this.#onError = options.onError ?? (() => undefined);
@@ -68,56 +69,69 @@ export class ConsoleHub {
     return events.on((e) => this.#onEvent(e));
   }
 
-  /** The primary console of `domid`, once it is open. */
-  async get(domid: number): Promise<ConsoleLog | undefined> {
-    await this.#ops.run(domid, () => Promise.resolve());
-    return this.#domains.get(domid)?.primary;
-  }
-
-  /** The log of console chardev `id` of `domid` (the primary's or another's), once connected. */
+  /** The log of console chardev `id` of `domid`, once connected. */
   async log(domid: number, id: string): Promise<ConsoleLog | undefined> {
     await this.#ops.run(domid, () => Promise.resolve());
-    const d = this.#domains.get(domid);
-    if (d === undefined) return undefined;
-    return d.primaryId === id ? d.primary : d.others.get(id);
+    return this.#domains.get(domid)?.logs.get(id);
   }
 
   /**
-   * Connects every console chardev of `record` (its `sockets` named `console0`, `serial<N>`,
-   * `channel<N>`) to its log; resolves once all are connected, so output can no longer be
-   * missed. Consoles already connected are kept. Fails (code IO) when a socket cannot be reached.
+   * Connects every console of `record` to its log; resolves once all are connected, so output
+   * can no longer be missed. Consoles already connected are kept. Fails (code IO) when a socket
+   * cannot be reached.
    */
   connect(record: DomainRecord): Promise<void> {
     return this.#ops.run(record.domid, async () => {
-      const d = await this.#open(record);
-      const primary = primaryConsole(record.config);
-      d.primaryId ??= consoleIdFor(record, primary.kind, primary.num);
-      for (const id of consoleIds(record)) {
-        const old = d.sources.get(id);
+      let d = this.#domains.get(record.domid);
+      if (d === undefined) {
+        d = { logs: new Map(), sources: new Map(), ttys: new Map(), clients: new Set(), stopped: false };
+        this.#domains.set(record.domid, d);
+      }
+      if (record.state === 'shutdown') d.stopped = true;
+      for (const c of record.consoles) {
+        const old = d.sources.get(c.id);
         if (old?.connected === true) continue;
-        const endpoint = this.#endpointOf(record, id);
-        if (endpoint === undefined) continue;
-        let log = id === d.primaryId ? d.primary : d.others.get(id);
+        let log = d.logs.get(c.id);
         if (log === undefined) {
-          log = await ConsoleLog.open(consoleLogPath(this.#logDir, record.name, id), this.#logOptions());
-          d.others.set(id, log);
+          log = await ConsoleLog.open(consoleLogPath(this.#logDir, record.name, c.id), this.#logOptions());
+          d.logs.set(c.id, log);
         }
         await old?.close();
-        d.sources.set(id, await ConsoleSource.open(endpoint, log, this.#sourceOptions));
+        d.sources.set(c.id, await ConsoleSource.open({ socket: c.socket, logFile: c.feed }, log, this.#sourceOptions));
+        if (!d.ttys.has(c.id)) d.ttys.set(c.id, await this.#serveTty(record.domid, c.id, c.tty));
       }
     });
   }
 
+  /** Serves console `id` of `domid` to every client of the Unix socket `path` (mode 0600). */
+  async #serveTty(domid: number, id: string, path: string): Promise<Server> {
+    await rm(path, { force: true });
+    const server = createServer((client) => {
+      client.on('error', () => client.destroy());
+      this.stream(domid, id, client).catch(() => client.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(path, 0o600);
+    return server;
+  }
+
   /**
    * Serves console `id` of `domid` on `client`: the retained output first, then the live output;
-   * what the client sends goes to the guest. The client is ended when the domain is destroyed or
-   * its QEMU closes the console. Fails with DOMAIN_STATE when the console is not connected;
+   * what the client sends goes to the guest. The client is ended, as xenconsole ends, when the
+   * guest stops (the domain shuts down: poweroff, crash, reboot), the domain is destroyed, or its
+   * QEMU closes the console; a stopped domain's console is replayed, then ended. Fails with DOMAIN_STATE when the console is not connected;
    * otherwise `ready` is called before the first byte is written.
    */
   async stream(domid: number, id: string, client: Duplex, ready: () => void = () => undefined): Promise<void> {
     await this.#ops.run(domid, () => Promise.resolve());
     const d = this.#domains.get(domid);
-    const log = d === undefined ? undefined : d.primaryId === id ? d.primary : d.others.get(id);
+    const log = d?.logs.get(id);
     const source = d?.sources.get(id);
     if (d === undefined || log === undefined || source === undefined || !source.connected) {
       throw new ToolstackError('DOMAIN_STATE', `Console ${id} of domain ${domid} is not connected`, {
@@ -126,6 +140,11 @@ export class ConsoleHub {
     }
     ready();
     client.write(log.replay());
+    if (d.stopped) {
+      // As xenconsole: a domain that has shut down has nothing more to say.
+      client.end();
+      return;
+    }
     const unsubscribe = log.subscribe((chunk) => {
       // A client that stops reading is dropped rather than buffered without bound (it can
       // attach again: the ring replays).
@@ -165,51 +184,37 @@ export class ConsoleHub {
     return { onError: this.#onError, ...(this.#capacity === undefined ? {} : { capacity: this.#capacity }) };
   }
 
-  async #open(record: DomainRecord): Promise<DomainConsoles> {
-    let d = this.#domains.get(record.domid);
-    if (d === undefined) {
-      const primary = await ConsoleLog.open(consoleLogPath(this.#logDir, record.name), this.#logOptions());
-      d = { primary, primaryId: undefined, others: new Map(), sources: new Map(), clients: new Set() };
-      this.#domains.set(record.domid, d);
-    }
-    return d;
-  }
-
   async #close(domid: number): Promise<void> {
     const d = this.#domains.get(domid);
     if (d === undefined) return;
     this.#domains.delete(domid);
-    await Promise.all([...d.sources.values()].map((s) => s.close()));
     for (const c of d.clients) c.end();
-    await Promise.all([d.primary, ...d.others.values()].map((l) => l.close()));
+    await Promise.all([...d.ttys.values()].map((t) => new Promise((r) => t.close(r))));
+    await Promise.all([...d.sources.values()].map((s) => s.close()));
+    await Promise.all([...d.logs.values()].map((l) => l.close()));
   }
 
   #onEvent(e: DomainEvent): void {
     const rec = e.record;
     const domid = rec.domid;
-    let op: (() => Promise<void>) | undefined;
-    if (e.type === 'created') {
-      op = async () => {
-        await this.#open(rec);
-      };
-    } else if (e.type === 'adopted') {
-      if (rec.qemuPid !== null && consoleIds(rec).length > 0) {
-        this.connect(rec).catch((err: unknown) => this.#onError(err));
-        return;
-      }
-      op = async () => {
-        await this.#open(rec);
-      };
-    } else if (e.type === 'renamed') {
-      op = async () => {
+    if (e.type === 'state' && e.to === 'shutdown') {
+      this.#ops.run(domid, async () => {
         const d = this.#domains.get(domid);
         if (d === undefined) return;
-        await d.primary.rename(consoleLogPath(this.#logDir, rec.name));
-        for (const [id, log] of d.others) await log.rename(consoleLogPath(this.#logDir, rec.name, id));
-      };
+        d.stopped = true;
+        // What the guest printed last (a panic, the poweroff line) reaches the clients first.
+        await Promise.all([...d.sources.values()].map((src) => src.drain()));
+        for (const c of d.clients) c.end();
+      }).catch(this.#onError);
+    } else if (e.type === 'adopted' && rec.qemuPid !== null && rec.consoles.length > 0) {
+      this.connect(rec).catch(this.#onError);
+    } else if (e.type === 'renamed') {
+      this.#ops.run(domid, async () => {
+        const d = this.#domains.get(domid);
+        for (const [id, log] of d?.logs ?? []) await log.rename(consoleLogPath(this.#logDir, rec.name, id));
+      }).catch(this.#onError);
     } else if (e.type === 'destroyed') {
-      op = () => this.#close(domid);
+      this.#ops.run(domid, () => this.#close(domid)).catch(this.#onError);
     }
-    if (op !== undefined) this.#ops.run(domid, op).catch(this.#onError);
   }
 }

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DomainEvents, DomainRegistry } from '../domain/index.js';
-import { chardevLogFile, consoleIdFor, consoleIds, consoleKindOf, primaryConsole } from './endpoints.js';
+import type { DomainConsole } from '../domain/index.js';
+import { consoleName, findConsole, primaryConsoleName } from './endpoints.js';
 import { ConsoleHub } from './hub.js';
 import { ConsoleSource } from './source.js';
 
@@ -57,9 +58,17 @@ class FakeChardev {
   }
 }
 
-function sink(): { text: () => string; write: (c: Uint8Array) => void; flushed: () => Promise<void> } {
+function sink(): { text: () => string; preloaded: () => string; write: (c: Uint8Array) => void; preload: (c: Uint8Array) => void; capacity: number; flushed: () => Promise<void> } {
   const chunks: Buffer[] = [];
-  return { text: () => Buffer.concat(chunks).toString(), write: (c) => chunks.push(Buffer.from(c)), flushed: async () => undefined };
+  const early: Buffer[] = [];
+  return {
+    text: () => Buffer.concat(chunks).toString(),
+    preloaded: () => Buffer.concat(early).toString(),
+    write: (c) => chunks.push(Buffer.from(c)),
+    preload: (c) => early.push(Buffer.from(c)),
+    capacity: 8,
+    flushed: async () => undefined,
+  };
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
@@ -81,8 +90,10 @@ test('ConsoleSource takes output from the log file exactly once across a reconne
   assert.equal(readFileSync(`${qemu.logFile}.offset`, 'utf8'), '19\n');
   assert.equal(src.write(Buffer.from('x')), false);
   qemu.guestWrites('while away\n');
-  const again = await ConsoleSource.open({ socket: qemu.socket, logFile: qemu.logFile }, out);
-  assert.equal(out.text(), 'before attach\nlive\nwhile away\n');
+  const out2 = sink();
+  const again = await ConsoleSource.open({ socket: qemu.socket, logFile: qemu.logFile }, out2);
+  assert.equal(out2.preloaded(), 'ch\nlive\n', 'the last `capacity` bytes taken in before, for replay');
+  assert.equal(out2.text(), 'while away\n');
   await again.close();
   await qemu.stop();
 });
@@ -102,27 +113,20 @@ test('ConsoleSource fails with IO when the socket never appears', async () => {
   await assert.rejects(ConsoleSource.open({ socket: join(root, 'none.sock') }, sink(), { connectTimeoutMs: 50 }), { code: 'IO' });
 });
 
-test('chardevLogFile reads logfile= of the matching -chardev, with QEMU comma escapes', () => {
-  const argv = ['qemu', '-chardev', 'socket,id=console0,path=/r/c.sock,server=on,wait=off,logfile=/l/a,,b.log,logappend=on',
-    '-chardev', 'socket,id=serial0,path=/r/s.sock,server=on,wait=off'];
-  assert.equal(chardevLogFile(argv, 'console0'), '/l/a,b.log');
-  assert.equal(chardevLogFile(argv, 'serial0'), undefined);
-  assert.equal(chardevLogFile(argv, 'serial1'), undefined);
-});
-
 test('ConsoleHub streams replay then live output to a client, and its keystrokes to the guest', async () => {
   const qemu = await FakeChardev.start('c');
   const events = new DomainEvents();
-  const hub = new ConsoleHub(join(root, 'logs-c'), { endpointOf: () => ({ socket: qemu.socket, logFile: qemu.logFile }) });
+  const hub = new ConsoleHub(join(root, 'logs-c'));
   hub.follow(events);
   const reg = await DomainRegistry.open(join(root, 'domains-c'), { events });
-  const rec0 = await reg.reserve({ name: 'g', config: { c_info: { type: 'pv' } }, memKiB: 1024, vcpus: 1 });
-  const rec = await reg.update(rec0.domid, { sockets: { console0: qemu.socket } });
+  const rec0 = await reg.reserve({ config: { c_info: { type: 'pv', name: 'g' } } });
+  const consoles: DomainConsole[] = [{ id: 'console0', kind: 'pv', index: 0, socket: qemu.socket, feed: qemu.logFile, tty: join(root, 'c.tty') }];
+  const rec = await reg.update(rec0.domid, { consoles });
   qemu.guestWrites('early\n');
   await hub.connect(rec);
   qemu.guestWrites('boot\n');
   const log = await hub.log(rec.domid, 'console0');
-  assert.equal(log, await hub.get(rec.domid));
+  assert.equal(log?.path, join(root, 'logs-c', 'console', 'g', 'console0.log'));
   await until(() => log?.replay().toString() === 'early\nboot\n', `replay, got ${JSON.stringify(log?.replay().toString())}`);
   const server = createServer((c) => void hub.stream(rec.domid, 'console0', c));
   const path = join(root, 'client.sock');
@@ -137,6 +141,19 @@ test('ConsoleHub streams replay then live output to a client, and its keystrokes
   await until(() => seen === 'early\nboot\nmore\n', 'live to client');
   client.write('uname\r');
   await until(() => Buffer.concat(qemu.received).toString() === 'uname\r', 'keystrokes to the guest');
+  // The tty socket serves the same console to any outside client, replay first.
+  const outside = connect(join(root, 'c.tty'));
+  let seenOutside = '';
+  outside.on('data', (d: Buffer) => {
+    seenOutside += d.toString();
+  });
+  await until(() => seenOutside === 'early\nboot\nmore\n', `replay on the tty, got ${JSON.stringify(seenOutside)}`);
+  outside.write('id\r');
+  await until(() => Buffer.concat(qemu.received).toString() === 'uname\rid\r', 'keystrokes from the tty');
+  await reg.rename(rec.domid, 'g2');
+  await hub.idle();
+  await log?.flushed();
+  assert.equal(readFileSync(join(root, 'logs-c', 'console', 'g2', 'console0.log'), 'utf8'), 'early\nboot\nmore\n');
   const ended = new Promise((r) => client.on('close', r));
   await reg.transition(rec.domid, 'dying');
   await reg.transition(rec.domid, 'destroyed');
@@ -147,18 +164,18 @@ test('ConsoleHub streams replay then live output to a client, and its keystrokes
 });
 
 test('console selection follows libxl and xenconsole: primary, serial falling back to pv, channels as pv N', () => {
-  const pv = { sockets: { qmp: '/q', console0: '/c0', channel0: '/ch0' } };
-  const hvm = { sockets: { qmp: '/q', serial0: '/s0', serial1: '/s1' } };
-  assert.deepEqual(consoleIds(pv), ['channel0', 'console0']);
-  assert.deepEqual(primaryConsole({ c_info: { type: 'hvm' } }), { kind: 'serial', num: 0 });
-  assert.deepEqual(primaryConsole({ c_info: { type: 'pvh' } }), { kind: 'pv', num: 0 });
-  assert.equal(consoleIdFor(pv, 'pv', 0), 'console0');
-  assert.equal(consoleIdFor(pv, 'pv', 1), 'channel0');
-  assert.equal(consoleIdFor(pv, 'serial', 0), 'console0');
-  assert.equal(consoleIdFor(pv, 'pv', 2), undefined);
-  assert.equal(consoleIdFor(hvm, 'serial', 1), 'serial1');
-  assert.equal(consoleIdFor(hvm, 'pv', 0), undefined);
-  assert.equal(consoleIdFor(hvm, 'vuart', 0), undefined);
-  assert.deepEqual(consoleKindOf('channel0'), { kind: 'pv', num: 1 });
-  assert.deepEqual(consoleKindOf('serial1'), { kind: 'serial', num: 1 });
+  const c = (id: string, kind: DomainConsole['kind'], index: number): DomainConsole => ({ id, kind, index, socket: `/${id}`, feed: `/${id}.log`, tty: `/${id}.tty` });
+  const pv = { consoles: [c('console0', 'pv', 0), c('channel0', 'channel', 0)] };
+  const hvm = { consoles: [c('serial0', 'serial', 0), c('serial1', 'serial', 1)] };
+  assert.deepEqual(primaryConsoleName('hvm'), { type: 'serial', num: 0 });
+  assert.deepEqual(primaryConsoleName('pvh'), { type: 'pv', num: 0 });
+  assert.equal(findConsole(pv, 'pv', 0)?.id, 'console0');
+  assert.equal(findConsole(pv, 'pv', 1)?.id, 'channel0');
+  assert.equal(findConsole(pv, 'serial', 0)?.id, 'console0');
+  assert.equal(findConsole(pv, 'pv', 2), undefined);
+  assert.equal(findConsole(hvm, 'serial', 1)?.id, 'serial1');
+  assert.equal(findConsole(hvm, 'pv', 0), undefined);
+  assert.equal(findConsole(hvm, 'vuart', 0), undefined);
+  assert.deepEqual(consoleName(c('channel0', 'channel', 0)), { type: 'pv', num: 1 });
+  assert.deepEqual(consoleName(c('serial1', 'serial', 1)), { type: 'serial', num: 1 });
 });

@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { isErrno, ToolstackError } from '../common/index.js';
-import { writeFileAtomic } from '../domain/index.js';
+import { writeFileAtomic } from '../host/index.js';
 
 /** One console chardev of a QEMU: the Unix socket it serves, and the file it logs every byte to. */
 export interface ConsoleEndpoint {
@@ -15,7 +15,12 @@ export interface ConsoleEndpoint {
 
 /** Where a source puts the guest's output (a `ConsoleLog`). */
 export interface ConsoleSink {
+  /** New output. */
   write(chunk: Uint8Array): void;
+  /** Output taken in before this source (by an earlier dom0d): for replay only. */
+  preload(chunk: Uint8Array): void;
+  /** How much earlier output `preload` can hold. */
+  readonly capacity: number;
   flushed(): Promise<void>;
 }
 
@@ -40,9 +45,9 @@ const READ_BYTES = 64 * 1024;
  * the source therefore takes the output from the file, not the socket: it reads the file from
  * the offset it has consumed so far, saved in `<logFile>.offset` once the sink has flushed the
  * bytes, and then follows the file as it grows (inotify, and every time the socket shows
- * activity; the socket's own bytes are discarded). A dom0d that restarts reconnects and
- * continues from the saved offset: what the guest printed meanwhile is read from the file,
- * nothing twice. After a graceful stop this is exact; after a crash of dom0d the output of at
+ * activity; the socket's own bytes are discarded). A dom0d that restarts reconnects, preloads
+ * the sink with the output before the saved offset (for replay), and continues from the offset:
+ * what the guest printed meanwhile is read from the file, nothing twice. After a graceful stop this is exact; after a crash of dom0d the output of at
  * most the last save interval can appear twice in the ring (never lost). Without a log file the
  * socket's bytes go to the sink directly (output printed while dom0d is not connected is lost).
  */
@@ -96,6 +101,12 @@ export class ConsoleSource {
     try {
       src.#offset = src.#savedOffset = await readOffset(`${logFile}.offset`);
       src.#file = await open(logFile, 'r');
+      if (src.#offset > 0) {
+        const from = Math.max(0, src.#offset - sink.capacity);
+        const earlier = Buffer.alloc(src.#offset - from);
+        const { bytesRead } = await src.#file.read(earlier, 0, earlier.length, from);
+        sink.preload(earlier.subarray(0, bytesRead));
+      }
       src.#watcher = watch(logFile, () => src.#pump());
       src.#watcher.on('error', (e) => src.#onError(e));
       src.#pump();
@@ -159,6 +170,12 @@ export class ConsoleSource {
     });
   }
 
+  /** Resolves once what the log file holds now has reached the sink. */
+  async drain(): Promise<void> {
+    this.#pump();
+    await this.#drained();
+  }
+
   /** Resolves once no read of the log file is running or asked for. */
   async #drained(): Promise<void> {
     while (this.#pumping !== null) await this.#pumping;
@@ -179,7 +196,13 @@ export class ConsoleSource {
     const offset = this.#offset;
     await this.#sink.flushed();
     if (offset === this.#savedOffset) return;
-    await writeFileAtomic(`${logFile}.offset`, `${offset}\n`);
+    try {
+      await writeFileAtomic(`${logFile}.offset`, `${offset}\n`);
+    } catch (e: unknown) {
+      // The domain's directory went with the domain: there is no feed left to resume.
+      if (((e as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return;
+      throw e;
+    }
     this.#savedOffset = offset;
   }
 

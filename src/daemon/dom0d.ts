@@ -1,16 +1,16 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { mkdir, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Server } from 'node:http';
-import { isErrno, resolvePaths, ToolstackError } from '../common/index.js';
+import { resolvePaths, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
 import { ConsoleHub } from '../console/index.js';
-import { DomainEvents, DomainManager, processAlive, QemuDriver } from '../domain/index.js';
+import { DomainEvents, DomainManager, QemuDriver, writeDom0Layout } from '../domain/index.js';
 import type { DomainDriver, DomainRecord } from '../domain/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
+import { ensurePrivateDir, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { RouteHandler, StreamHandler } from './http.js';
 import { serveApi } from './http.js';
 
@@ -18,7 +18,7 @@ import { serveApi } from './http.js';
 export interface DriverContext {
   readonly paths: Dom0Paths;
   readonly xenstored: XenstoredHandle;
-  /** Where a domain's console output goes (`consoles.get(domid)` once the domain exists). */
+  /** The domains' consoles (connected to a machine's chardevs by `connect(record)`). */
   readonly consoles: ConsoleHub;
   readonly log: (line: string) => void;
 }
@@ -57,16 +57,20 @@ export interface Dom0d {
 export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`));
   const paths = resolvePaths(options.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: process.cwd() });
-  await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
-  await mkdir(`${paths.runDir}/xenstored`, { recursive: true, mode: 0o700 });
-  await mkdir(paths.stateDir, { recursive: true, mode: 0o700 });
-  await mkdir(paths.logDir, { recursive: true, mode: 0o700 });
-  takePidFile(paths.pidFile);
+  for (const dir of [paths.runDir, `${paths.runDir}/xenstored`, paths.stateDir, paths.logDir]) ensurePrivateDir(dir);
+  const holder = tryTakePidFile(paths.pidFile);
+  if (holder !== undefined) {
+    throw new ToolstackError('DAEMON_RUNNING', holder > 0 ? `dom0d is already running (pid ${holder}, ${paths.pidFile})` : `Cannot take ${paths.pidFile}: another dom0d is starting`, {
+      hint: 'stop it first, or point DOM0_RUN_DIR elsewhere',
+    });
+  }
   let xenstored: XenstoredHandle | undefined;
   let server: Server | undefined;
   try {
     const xs = await startXenstored({ socketPath: paths.xenstoredSocket, stateDir: `${paths.stateDir}/xenstore`, log });
     xenstored = xs;
+    const dom0Client = xs.connect();
+    await writeDom0Layout(dom0Client).finally(() => dom0Client.close());
     const events = new DomainEvents((e) => log(`domain event listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
     const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`) });
     consoles.follow(events);
@@ -93,13 +97,12 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     });
     for (const w of warnings) log(w);
     const report = await manager.adoptAll();
-    log(`re-adopted ${report.adopted} domain(s); ${report.crashed} found dead, ${report.removed} half-done removed`);
+    log(`re-adopted ${report.adopted} domain(s); ${report.crashed} found dead, ${report.removed} half-done removed, ${report.restarts} restart(s) resumed, ${report.recovered} recovered without a record`);
     const api = new ToolstackService(manager, {
       paths,
       startedAt: Date.now(),
       ...(driver instanceof QemuDriver ? { accel: () => driver.accel() } : {}),
       consoles,
-      xenstore: xs.connect(),
     });
     server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log, streamTable(api));
     log(`serving ${paths.apiSocket}`);
@@ -154,61 +157,6 @@ export function streamTable(api: ToolstackService): StreamHandler[] {
   }];
 }
 
-/**
- * Creates the pid file exclusively. An existing one naming a live dom0d is DAEMON_RUNNING; one
- * left by a dead process (or a recycled pid that is not dom0d) is replaced.
- */
-function takePidFile(pidFile: string): void {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(pidFile, 'wx', 0o644);
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return;
-    } catch (e: unknown) {
-      if (!isErrno(e, 'EEXIST')) throw e;
-    }
-    const pid = readPid(pidFile);
-    if (pid !== undefined && pid !== process.pid && processAlive(pid) && isDom0d(pid)) {
-      throw new ToolstackError('DAEMON_RUNNING', `dom0d is already running (pid ${pid}, ${pidFile})`, {
-        hint: 'stop it first, or point DOM0_RUN_DIR elsewhere',
-      });
-    }
-    try {
-      unlinkSync(pidFile);
-    } catch {
-      // raced with another starter; retry
-    }
-  }
-  throw new ToolstackError('DAEMON_RUNNING', `Cannot take ${pidFile}: another dom0d is starting`);
-}
-
-function releasePidFile(pidFile: string): void {
-  if (readPid(pidFile) !== process.pid) return;
-  try {
-    unlinkSync(pidFile);
-  } catch {
-    // already gone
-  }
-}
-
-function readPid(pidFile: string): number | undefined {
-  try {
-    const n = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isDom0d(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dom0d');
-  } catch {
-    return true;
-  }
-}
-
 export const DOM0D_RUN_USAGE = 'dom0d run     (the default) serve the API, xenstore and every domain in the foreground\n' +
   '              until SIGTERM; directories from DOM0_{CONFIG,STATE,RUN,LOG}_DIR\n\n';
 
@@ -217,6 +165,12 @@ export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
   const log = (line: string): void => {
     process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`);
   };
+  // Everything dom0d (and each QEMU it spawns) creates is private to its user.
+  process.umask(0o077);
+  // A promise nobody awaited that fails is a bug; it must not take every domain's supervisor down.
+  process.on('unhandledRejection', (reason: unknown) => {
+    log(`bug: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  });
   let d: Dom0d;
   try {
     d = await startDom0d({ env, log });

@@ -115,6 +115,11 @@ async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, r
     const result = await handler.handle({ ...body, ...params });
     reply(res, 200, result ?? {});
   } catch (e: unknown) {
+    if (req.destroyed && !req.complete) {
+      // The client went away mid-request (an upload cut short): nobody to answer, nothing broke.
+      log(`${method} ${path}: the client disconnected before its request was complete`);
+      return;
+    }
     const { status, body } = errorReply(e, `${method} ${path}`, log);
     reply(res, status, body);
   }

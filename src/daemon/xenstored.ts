@@ -99,11 +99,11 @@ export async function xenstoredMain(argv: readonly string[], env: NodeJS.Process
       quotas: args.quotas,
       keepOrphans: args.keepOrphans,
       log,
-      onFatal: () => process.exit(1),
       ...(args.domainSocketDir === undefined ? {} : { domainSocketDir: args.domainSocketDir }),
     });
   } catch (e) {
-    process.stderr.write(`dom0d xenstored: starting failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    const hint = e instanceof ToolstackError && e.hint !== undefined ? `hint: ${e.hint}\n` : '';
+    process.stderr.write(`dom0d xenstored: starting failed: ${e instanceof Error ? e.message : String(e)}\n${hint}`);
     return 1;
   }
   if (args.verbose) await handle.connect().control(['log', 'on']);

@@ -1,5 +1,5 @@
 import { ToolstackError } from '../common/index.js';
-import { processAlive, processCpuTimeNs } from './host.js';
+import { isPidAlive, killPid, processCpuTimeNs, waitForPidExit } from '../host/index.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import type { ShutdownReason } from './state.js';
 
@@ -10,6 +10,28 @@ import type { ShutdownReason } from './state.js';
 export type MachineEventSink = (domid: number, reason: ShutdownReason) => void;
 
 /**
+ * A machine of this host that no record names (its record was lost or unreadable), as the
+ * driver finds it from the machine itself and xenstore: enough to record and keep managing it.
+ */
+export interface OrphanMachine {
+  readonly domid: number;
+  readonly pid: number;
+  /** From xenstore (`/local/domain/N/name`), when it says. */
+  readonly name?: string;
+  readonly uuid?: string;
+  readonly type: 'pv' | 'pvh' | 'hvm';
+  readonly memKiB: number;
+  readonly vcpus: number;
+  readonly paused: boolean;
+  readonly qmpSocket: string;
+  readonly consoles: DomainRecord['consoles'];
+}
+
+/** Xen's triggers (`xl trigger`). */
+export const TRIGGER_NAMES = ['nmi', 'reset', 'init', 'power', 'sleep', 's3resume'] as const;
+export type TriggerName = (typeof TRIGGER_NAMES)[number];
+
+/**
  * The machine behind a domain (one QEMU process). `DomainManager` calls a driver only inside the
  * domain's job, with the record as it stands; the driver never touches the registry itself, it
  * returns what must be persisted. A driver method that awaits QEMU must re-check that QEMU is
@@ -18,7 +40,7 @@ export type MachineEventSink = (domid: number, reason: ShutdownReason) => void;
 export interface DomainDriver {
   /**
    * Spawns the machine with its vCPUs stopped (state `creating`) and returns what to persist:
-   * at least `qemuPid` and `sockets`. On failure nothing may be left running.
+   * at least `qemuPid`, `qmpSocket` and `consoles`. On failure nothing may be left running.
    */
   start(record: DomainRecord): Promise<DomainRecordPatch>;
   /** Stops the vCPUs. */
@@ -32,10 +54,20 @@ export interface DomainDriver {
   /** Kills the machine and releases its resources; resolves once the process is gone. */
   destroy(record: DomainRecord): Promise<void>;
   /**
+   * Kills the machine at once, outside the domain's job queue (destroy pre-empts whatever job is
+   * waiting on a wedged machine: its commands fail as the machine goes). `destroy` still follows.
+   */
+  kill?(record: DomainRecord): void;
+  /**
    * At dom0d start-up, for each persisted domain that was live: re-attaches to its machine
    * (QMP, console) and says whether it is still there.
    */
   adopt(record: DomainRecord): Promise<'alive' | 'gone'>;
+  /**
+   * At dom0d start-up, after adoption: the live machines of this host whose domid is not in
+   * `known`. Leftovers of dead ones (run directories) are removed on the way.
+   */
+  orphans?(known: ReadonlySet<number>): Promise<OrphanMachine[]>;
   /** CPU time the domain has used so far, ns (0 when unknown). */
   cpuTimeNs(record: DomainRecord): Promise<number>;
   /**
@@ -52,10 +84,17 @@ export interface DomainDriver {
   /** The domain's name or uuid changed (rename, rename-restart): what the driver published follows. */
   renamed?(record: DomainRecord, previous: DomainRecord): Promise<void>;
   /**
-   * Runs one QMP command on the domain's QEMU and resolves with its `return` value (`xl trigger`,
-   * `sysrq`, `vncviewer`). Absent: the machine layer has no monitor.
+   * Delivers a trigger to the domain (`xl trigger`); resolves with how it was delivered (the
+   * machine's own command), NOT_SUPPORTED when the machine cannot deliver it.
    */
-  monitor?(record: DomainRecord, command: string, args?: Readonly<Record<string, unknown>>): Promise<unknown>;
+  trigger?(record: DomainRecord, trigger: TriggerName, vcpu: number): Promise<string>;
+  /**
+   * `xl sysrq`: tells the guest (xenstore `control/sysrq`) and presses Alt+SysRq+key on its
+   * keyboard. Resolves with the xenstore path written and the keys pressed.
+   */
+  sysrq?(record: DomainRecord, key: string): Promise<{ readonly xenstorePath: string; readonly keys: readonly string[] }>;
+  /** Where the domain's VNC server listens now; undefined when it has none. */
+  vnc?(record: DomainRecord): Promise<{ readonly host: string; readonly port: number } | undefined>;
 }
 
 /**
@@ -87,17 +126,12 @@ export class ProcessOnlyDriver implements DomainDriver {
 
   async destroy(record: DomainRecord): Promise<void> {
     const pid = record.qemuPid;
-    if (pid === null || !processAlive(pid)) return;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      return;
-    }
-    for (let i = 0; i < 250 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    if (pid === null || !killPid(pid)) return;
+    await waitForPidExit(pid, 5000);
   }
 
   adopt(record: DomainRecord): Promise<'alive' | 'gone'> {
-    return Promise.resolve(record.qemuPid === null || processAlive(record.qemuPid) ? 'alive' : 'gone');
+    return Promise.resolve(record.qemuPid === null || isPidAlive(record.qemuPid) ? 'alive' : 'gone');
   }
 
   cpuTimeNs(record: DomainRecord): Promise<number> {

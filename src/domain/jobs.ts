@@ -1,4 +1,4 @@
-import { KeyedQueue } from './keyed-queue.js';
+import { KeyedQueue } from '../host/index.js';
 
 /**
  * One mutating job at a time per domain (design.md "Principles"). Jobs on one domain run in the

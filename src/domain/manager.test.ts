@@ -13,14 +13,14 @@ const root = mkdtempSync(join(tmpdir(), 'dom0-manager-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const dir = (): string => join(root, `d${++n}`);
-const dom = (name: string): NewDomain => ({ name, config: {}, memKiB: 65536, vcpus: 1 });
+const dom = (name: string): NewDomain => ({ config: { c_info: { name } } });
 
 /** Records the driver calls in order; the machine is imaginary (an edge-case fake). */
 class RecordingDriver extends ProcessOnlyDriver implements DomainDriver {
   readonly calls: string[] = [];
-  override start(r: DomainRecord): Promise<{ qemuPid: null; sockets: { qmp: string } }> {
+  override start(r: DomainRecord): Promise<{ qemuPid: null; qmpSocket: string }> {
     this.calls.push(`start ${r.name}`);
-    return Promise.resolve({ qemuPid: null, sockets: { qmp: `/q/${r.domid}` } });
+    return Promise.resolve({ qemuPid: null, qmpSocket: `/q/${r.domid}` });
   }
   override async pause(r: DomainRecord): Promise<void> {
     this.calls.push(`pause ${r.name}`);
@@ -37,7 +37,7 @@ test('create() starts paused, then runs; pause/unpause go through the driver in 
   const m = await DomainManager.open({ domainsDir: dir(), driver });
   const rec = await m.create(dom('g'));
   assert.equal(rec.state, 'running');
-  assert.equal(rec.sockets.qmp, '/q/1');
+  assert.equal(rec.qmpSocket, '/q/1');
   assert.ok(rec.startTime !== null);
   const [p, u] = await Promise.all([m.pause(rec.domid), m.unpause(rec.domid)]);
   assert.deepEqual([p.state, u.state], ['paused', 'running']);
@@ -71,7 +71,7 @@ test('adoptAll() keeps live domains, marks dead machines crashed, finishes half-
   await m.registry.reserve(dom('half'));
   await m.registry.flush();
   const again = await DomainManager.open({ domainsDir: d });
-  assert.deepEqual(await again.adoptAll(), { adopted: 1, crashed: 1, removed: 1 });
+  assert.deepEqual(await again.adoptAll(), { adopted: 1, crashed: 1, removed: 1, restarts: 0, recovered: 0 });
   assert.deepEqual(again.registry.list().map((r) => [r.domid, r.name, r.state, r.shutdownReason]), [
     [1, 'alive', 'running', null],
     [2, 'dead', 'shutdown', 'crash'],

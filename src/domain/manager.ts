@@ -1,12 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
-import type { DomainDriver } from './driver.js';
+import { domainVcpus, withLibxlDefaults } from '../config/index.js';
+import type { DomainDriver, OrphanMachine, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainEvents } from './events.js';
 import { DomainJobQueue } from './jobs.js';
 import { policyAction, policyActionName, preservedName } from './policy.js';
-import type { DomainRecord, NewDomain } from './record.js';
-import { DomainRegistry } from './registry.js';
+import type { DomainRecord, NewDomain, RestartIntent } from './record.js';
+import { DomainRegistry, MAX_NAME_BYTES } from './registry.js';
 import { assertActionAllowed, SHUTDOWN_REASONS } from './state.js';
 import type { DomainAction, DomainState, ShutdownReason } from './state.js';
 
@@ -42,6 +43,10 @@ export interface AdoptReport {
   readonly crashed: number;
   /** Half-created or half-destroyed domains, finished off. */
   readonly removed: number;
+  /** Restarts a previous dom0d had promised and not done, resumed. */
+  readonly restarts: number;
+  /** Running machines found without a record (lost or unreadable), recorded again. */
+  readonly recovered: number;
 }
 
 /**
@@ -59,7 +64,8 @@ export class DomainManager {
   readonly driver: DomainDriver;
   readonly #options: DomainManagerOptions;
   readonly #log: (line: string) => void;
-  readonly #restarts = new Set<NodeJS.Timeout>();
+  /** Restarts waiting for their time, by the uuid of the domain they re-create. */
+  readonly #restarts = new Map<string, NodeJS.Timeout>();
 
   private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver, options: DomainManagerOptions) {
     this.registry = registry;
@@ -117,8 +123,52 @@ export class DomainManager {
         adopted++;
       }
     })));
+    let recovered = 0;
+    for (const o of await this.driver.orphans?.(new Set(this.registry.list().map((r) => r.domid))) ?? []) {
+      const rec = await this.#recover(o);
+      this.#log(`Domain ${rec.domid} (${rec.name}): its record was lost; recovered its running QEMU (pid ${o.pid}) from what QEMU and ` +
+        'xenstore tell: its config file is not known, and a guest reboot or crash leaves it shut down (preserved)');
+      recovered++;
+    }
     this.registry.announceAdopted();
-    return { adopted, crashed, removed };
+    let restarts = 0;
+    for (const intent of this.registry.restarts()) {
+      const uuid = intent.init.config.c_info?.uuid as string;
+      if (this.#restarts.has(uuid)) continue; // re-armed above, by a machine found dead
+      const holder = this.registry.list().find((r) => r.uuid === uuid);
+      if (holder !== undefined && holder.domid !== intent.from) {
+        // The new domain was made before the intent was dropped: nothing left to do.
+        await this.registry.dropRestart(uuid);
+        continue;
+      }
+      if (holder !== undefined) await this.jobs.run(holder.domid, 'restart', () => this.#retire(this.registry.require(holder.domid), intent));
+      this.#scheduleRestart(intent);
+      restarts++;
+    }
+    return { adopted, crashed, removed, restarts, recovered };
+  }
+
+  /**
+   * Records and adopts a machine found running without a record, under its xenstore name (made
+   * unique) and uuid, with what its QEMU tells (memory, vCPUs, consoles). Its config file is not
+   * known, so a reboot or crash only leaves it shut down.
+   */
+  async #recover(o: OrphanMachine): Promise<DomainRecord> {
+    let name = o.name ?? `recovered-${o.domid}`;
+    if (!this.registry.nameFree(name)) name = `${name.slice(0, 200)}-recovered-${o.domid}`;
+    const uuid = o.uuid !== undefined && !this.registry.list().some((r) => r.uuid === o.uuid) ? o.uuid : globalThis.crypto.randomUUID();
+    const now = Date.now();
+    const config = withLibxlDefaults({
+      c_info: { name, uuid, type: o.type },
+      b_info: { max_memkb: o.memKiB, target_memkb: o.memKiB, max_vcpus: o.vcpus, avail_vcpus: Array.from({ length: o.vcpus }, (_, i) => i) },
+      on_poweroff: 'destroy', on_reboot: 'preserve', on_crash: 'preserve', on_watchdog: 'preserve',
+    });
+    const rec = await this.registry.recover({
+      domid: o.domid, name, uuid, state: o.paused ? 'paused' : 'running', shutdownReason: null, config, noMonitor: false,
+      source: 'a recovered domain', qemuPid: o.pid, qmpSocket: o.qmpSocket, vnc: null, consoles: o.consoles, startTime: now, createdAt: now,
+    });
+    await this.jobs.run(rec.domid, 'adopt', () => this.driver.adopt(rec));
+    return rec;
   }
 
   /**
@@ -152,9 +202,16 @@ export class DomainManager {
     return this.jobs.run(rec.domid, 'register', () => this.registry.transition(rec.domid, 'running', { startTime: Date.now() }));
   }
 
+  /**
+   * Destroys a domain. It pre-empts the domain's queue: the machine is killed at once (a job
+   * stuck on a wedged QEMU then fails), and the clean-up runs as the next job. A domain that the
+   * job before it finished off already is simply gone.
+   */
   destroy(domid: number): Promise<void> {
-    return this.#job(domid, 'destroy', async (rec) => {
-      await this.#finishDestroy(rec);
+    this.driver.kill?.(this.registry.require(domid));
+    return this.jobs.run(domid, 'destroy', async () => {
+      const rec = this.registry.get(domid);
+      if (rec !== undefined) await this.#finishDestroy(rec);
     });
   }
 
@@ -194,9 +251,37 @@ export class DomainManager {
     });
   }
 
+  /** `xl trigger`: resolves with how the machine delivered it. */
+  trigger(domid: number, trigger: TriggerName, vcpu: number): Promise<{ readonly record: DomainRecord; readonly via: string }> {
+    return this.#job(domid, 'trigger', async (rec) => {
+      const vcpus = domainVcpus(rec.config).online;
+      if (!Number.isInteger(vcpu) || vcpu < 0 || vcpu >= vcpus) {
+        throw new ToolstackError('USAGE', `Cannot send trigger ${trigger} to vcpu ${vcpu} of domain '${rec.name}': it has ${vcpus} vcpu(s)`);
+      }
+      return { record: rec, via: await this.#machine(rec, 'trigger').call(this.driver, rec, trigger, vcpu) };
+    });
+  }
+
+  /** `xl sysrq`: resolves with the xenstore node written and the keys pressed. */
+  sysrq(domid: number, key: string): Promise<{ readonly record: DomainRecord; readonly xenstorePath: string; readonly keys: readonly string[] }> {
+    return this.#job(domid, 'sysrq', async (rec) => ({ record: rec, ...await this.#machine(rec, 'sysrq').call(this.driver, rec, key) }));
+  }
+
+  /** Where the domain's VNC server listens; undefined when it has none. */
+  vnc(domid: number): Promise<{ readonly record: DomainRecord; readonly vnc: { readonly host: string; readonly port: number } | undefined }> {
+    return this.#job(domid, 'console', async (rec) => ({ record: rec, vnc: await this.#machine(rec, 'vnc').call(this.driver, rec) }));
+  }
+
+  /** The driver's optional operation `op`; NOT_SUPPORTED when this machine layer has none. */
+  #machine<K extends 'trigger' | 'sysrq' | 'vnc'>(rec: DomainRecord, op: K): NonNullable<DomainDriver[K]> {
+    const fn = this.driver[op];
+    if (fn === undefined) throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no machine that can ${op === 'vnc' ? 'show a display' : `take a ${op}`}`);
+    return fn;
+  }
+
   /** Cancels restarts waiting for their delay (dom0d stopping). */
   cancelPendingRestarts(): void {
-    for (const t of this.#restarts) clearTimeout(t);
+    for (const t of this.#restarts.values()) clearTimeout(t);
     this.#restarts.clear();
   }
 
@@ -219,7 +304,7 @@ export class DomainManager {
     const code = SHUTDOWN_REASONS.indexOf(reason);
     this.#log(`Domain ${shut.domid} has shut down, reason code ${code} 0x${code.toString(16)}`);
     // No monitor for `create -e`, nor for a record without a machine (nothing to restart).
-    if (shut.launch === undefined || shut.launch.noMonitor === true) return;
+    if (shut.noMonitor || shut.qmpSocket === null) return;
     const action = policyAction(shut.config, reason);
     if (action === undefined) return;
     this.#log(`Action for shutdown reason code ${code} is ${policyActionName(action)}`);
@@ -230,32 +315,47 @@ export class DomainManager {
       await this.#finishDestroy(shut);
       return;
     }
-    if (action === 'restart_rename') {
-      const renamed = await this.registry.rename(shut.domid, preservedName(shut.name, new Date()));
-      const kept = await this.registry.update(shut.domid, { uuid: globalThis.crypto.randomUUID() });
-      this.#log(`Preserving domain ${kept.domid} ${shut.name} as ${renamed.name}`);
-      await this.driver.renamed?.(kept, shut);
-    } else {
-      await this.#finishDestroy(shut);
-    }
-    this.#scheduleRestart(shut);
+    // The restart is persisted before the old domain goes: a dom0d killed from here on finishes it.
+    const intent: RestartIntent = {
+      init: { config: shut.config, noMonitor: shut.noMonitor, source: shut.source },
+      at: Date.now() + (this.#options.restartDelayMs ?? 2000),
+      from: shut.domid,
+      keepOld: action === 'restart_rename',
+    };
+    await this.registry.saveRestart(intent);
+    await this.#retire(shut, intent);
+    this.#scheduleRestart(intent);
   }
 
-  /** Re-creates `old` (same name, uuid, config; a new domid) after the restart delay. */
-  #scheduleRestart(old: DomainRecord): void {
-    const init: NewDomain = {
-      name: old.name, uuid: old.uuid, config: old.config, memKiB: old.memKiB, vcpus: old.vcpus,
-      ...(old.launch === undefined ? {} : { launch: old.launch }),
-    };
+  /** Makes way for the restart of `old`: renames and keeps it (rename-restart), else destroys it. */
+  async #retire(old: DomainRecord, intent: RestartIntent): Promise<void> {
+    if (!intent.keepOld) {
+      await this.#finishDestroy(old);
+      return;
+    }
+    const renamed = await this.registry.rename(old.domid, preservedName(old.name, new Date(), MAX_NAME_BYTES));
+    const kept = await this.registry.update(old.domid, { uuid: globalThis.crypto.randomUUID() });
+    this.#log(`Preserving domain ${kept.domid} ${old.name} as ${renamed.name}`);
+    await this.driver.renamed?.(kept, old);
+  }
+
+  /**
+   * Re-creates the domain `intent` names (same name, uuid, config; a new domid) at its time, then
+   * drops the intent. A restart that fails is abandoned (logged), as xl's is.
+   */
+  #scheduleRestart(intent: RestartIntent): void {
+    const uuid = intent.init.config.c_info?.uuid as string;
+    clearTimeout(this.#restarts.get(uuid));
     const timer = setTimeout(() => {
-      this.#restarts.delete(timer);
-      this.create(init).then(
-        (rec) => this.#log(`Domain ${old.domid} (${old.name}) restarted as domain ${rec.domid}`),
-        (e: unknown) => this.#log(`Domain ${old.domid} (${old.name}): restart failed: ${errorText(e)}`),
-      );
-    }, this.#options.restartDelayMs ?? 2000);
+      this.#restarts.delete(uuid);
+      const what = `Domain ${intent.from} (${intent.init.config.c_info?.name ?? ''})`;
+      this.create(intent.init).then(
+        (rec) => this.#log(`${what} restarted as domain ${rec.domid}`),
+        (e: unknown) => this.#log(`${what}: restart failed: ${errorText(e)}`),
+      ).then(() => this.registry.dropRestart(uuid)).catch((e: unknown) => this.#log(`${what}: ${errorText(e)}`));
+    }, Math.max(0, intent.at - Date.now()));
     timer.unref();
-    this.#restarts.add(timer);
+    this.#restarts.set(uuid, timer);
   }
 
   /** xl's `dumping core to <dir>/<name>`; failures are logged and ignored, as in xl. */
@@ -281,8 +381,12 @@ export class DomainManager {
     });
   }
 
+  /**
+   * Destroys the machine and removes the record. A full disk does not stop it: `dying` is
+   * recorded best-effort, and removing the record needs no space.
+   */
   async #finishDestroy(rec: DomainRecord): Promise<void> {
-    if (rec.state !== 'dying') rec = await this.registry.transition(rec.domid, 'dying');
+    if (rec.state !== 'dying') rec = await this.registry.transition(rec.domid, 'dying', {}, { bestEffort: true });
     await this.driver.destroy(rec);
     await this.registry.transition(rec.domid, 'destroyed');
   }

@@ -9,12 +9,12 @@ import { after, test } from 'node:test';
 import type { DomainDriver, MachineEventSink } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
-import type { DomainLaunch, DomainRecord, NewDomain } from './record.js';
+import type { DomainConfig } from '../config/index.js';
+import type { DomainRecord, NewDomain } from './record.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dom0-monitor-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const launch: DomainLaunch = { doc: { source: 'g.cfg', settings: [], warnings: [] }, cwd: '/' };
 
 class FakeMachines extends ProcessOnlyDriver implements DomainDriver {
   sink: MachineEventSink | undefined;
@@ -22,9 +22,9 @@ class FakeMachines extends ProcessOnlyDriver implements DomainDriver {
   setMachineEventSink(sink: MachineEventSink): void {
     this.sink = sink;
   }
-  override start(r: DomainRecord): Promise<{ qemuPid: null; sockets: Record<string, string> }> {
+  override start(r: DomainRecord): Promise<{ qemuPid: null; qmpSocket: string }> {
     this.calls.push(`start ${r.domid}`);
-    return Promise.resolve({ qemuPid: null, sockets: {} });
+    return Promise.resolve({ qemuPid: null, qmpSocket: `/q/${r.domid}` });
   }
   override unpause(): Promise<void> {
     return Promise.resolve();
@@ -38,11 +38,14 @@ class FakeMachines extends ProcessOnlyDriver implements DomainDriver {
   }
 }
 
-async function setup(config: Record<string, string>, extra: Partial<DomainLaunch> = {}): Promise<{ m: DomainManager; d: FakeMachines; rec: DomainRecord; log: string[] }> {
+async function setup(
+  config: DomainConfig,
+  options: { noMonitor?: boolean; restartDelayMs?: number; dir?: string } = {},
+): Promise<{ m: DomainManager; d: FakeMachines; rec: DomainRecord; log: string[] }> {
   const d = new FakeMachines();
   const log: string[] = [];
-  const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: d, restartDelayMs: 0, log: (l) => log.push(l) });
-  const init: NewDomain = { name: 'g', config, memKiB: 65536, vcpus: 1, launch: { ...launch, ...extra } };
+  const m = await DomainManager.open({ domainsDir: options.dir ?? join(root, `d${++n}`), driver: d, restartDelayMs: options.restartDelayMs ?? 0, log: (l) => log.push(l) });
+  const init: NewDomain = { config: { ...config, c_info: { name: 'g' } }, noMonitor: options.noMonitor === true };
   return { m, d, rec: await m.create(init), log };
 }
 
@@ -62,13 +65,14 @@ test('poweroff → on_poweroff=destroy (default): shut down, @releaseDomain, des
   assert.deepEqual(log, ['Domain 1 has shut down, reason code 0 0x0', 'Action for shutdown reason code 0 is destroy', 'Domain 1 needs to be cleaned up: destroying the domain']);
 });
 
-test('reboot → on_reboot=restart (default): a new domid with the same name, uuid and config', async () => {
-  const { m, d, rec } = await setup({ on_poweroff: 'preserve' });
+test('reboot → on_reboot=restart: a new domid with the same name, uuid and config', async () => {
+  const { m, d, rec } = await setup({ on_poweroff: 'preserve', on_reboot: 'restart' });
   d.sink?.(rec.domid, 'reboot');
   await settle(m);
   const [again] = m.registry.list();
   assert.ok(again !== undefined);
-  assert.deepEqual([again.domid, again.name, again.uuid, again.state, again.config], [2, 'g', rec.uuid, 'running', { on_poweroff: 'preserve' }]);
+  assert.deepEqual([again.domid, again.name, again.uuid, again.state, again.config], [2, 'g', rec.uuid, 'running', rec.config]);
+  assert.deepEqual(m.registry.restarts(), [], 'the restart intent is dropped once done');
   assert.deepEqual(d.calls, ['start 1', 'stopped 1 reboot', 'destroy 1', 'start 2']);
 });
 
@@ -83,7 +87,7 @@ test('preserve keeps the domain shut down; a second report for it is ignored', a
 });
 
 test('create -e (no monitor): a guest reboot only leaves the domain shut down', async () => {
-  const { m, d, rec } = await setup({}, { noMonitor: true });
+  const { m, d, rec } = await setup({ on_reboot: 'restart' }, { noMonitor: true });
   d.sink?.(rec.domid, 'reboot');
   await settle(m);
   assert.deepEqual([m.registry.require(rec.domid).state, m.registry.size], ['shutdown', 1]);
@@ -99,4 +103,42 @@ test('rename-restart: the stopped domain is kept under <name>-<UTC stamp> with a
   assert.notEqual(kept.uuid, rec.uuid);
   assert.deepEqual([kept.state, kept.shutdownReason], ['shutdown', 'watchdog']);
   assert.deepEqual([fresh.name, fresh.uuid, fresh.state], ['g', rec.uuid, 'running']);
+});
+
+test('a restart survives a dom0d killed before it is done: the next dom0d re-creates the domain', async () => {
+  const dir = join(root, `d${++n}`);
+  const { m, d, rec } = await setup({ on_crash: 'restart' }, { dir, restartDelayMs: 60_000 });
+  d.sink?.(rec.domid, 'crash');
+  await settle(m);
+  assert.equal(m.registry.size, 0, 'the old domain is gone, its restart pending');
+  m.cancelPendingRestarts(); // dom0d killed: the in-memory timer dies with it
+  const d2 = new FakeMachines();
+  const m2 = await DomainManager.open({ domainsDir: dir, driver: d2, restartDelayMs: 0 });
+  const report = await m2.adoptAll();
+  assert.equal(report.restarts, 1);
+  // The intent keeps its time (60 s from the crash); bring it forward the way a late dom0d would find it.
+  m2.cancelPendingRestarts();
+  const [intent] = m2.registry.restarts();
+  assert.ok(intent !== undefined);
+  await m2.registry.saveRestart({ ...intent, at: Date.now() });
+  const m3 = await DomainManager.open({ domainsDir: dir, driver: d2, restartDelayMs: 0 });
+  await m3.adoptAll();
+  await settle(m3);
+  const [again] = m3.registry.list();
+  assert.deepEqual([again?.name, again?.uuid, again?.state], ['g', rec.uuid, 'running']);
+  assert.deepEqual(m3.registry.restarts(), []);
+});
+
+test('a dom0d killed between saving the restart and retiring the old domain finishes both at start', async () => {
+  const dir = join(root, `d${++n}`);
+  const { m, rec } = await setup({ on_reboot: 'restart' }, { dir });
+  await m.registry.transition(rec.domid, 'shutdown', { shutdownReason: 'reboot' });
+  await m.registry.saveRestart({ init: { config: rec.config }, at: Date.now(), from: rec.domid, keepOld: false });
+  const d2 = new FakeMachines();
+  const m2 = await DomainManager.open({ domainsDir: dir, driver: d2, restartDelayMs: 0 });
+  assert.equal((await m2.adoptAll()).restarts, 1);
+  await settle(m2);
+  const [again] = m2.registry.list();
+  assert.deepEqual([again?.domid, again?.uuid, again?.state], [2, rec.uuid, 'running']);
+  assert.deepEqual(d2.calls, ['destroy 1', 'start 2']);
 });

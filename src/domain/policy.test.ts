@@ -2,16 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { policyAction, policyActionName, preservedName } from './policy.js';
 
-test('policyAction(): the config\'s on_* value, libxl\'s defaults when absent, destroy when unknown, none for suspend', () => {
+test('policyAction(): the config\'s on_* value, libxl\'s default (destroy) when unset, none for suspend', () => {
   assert.equal(policyAction({}, 'poweroff'), 'destroy');
-  assert.equal(policyAction({}, 'reboot'), 'restart');
+  assert.equal(policyAction({}, 'reboot'), 'destroy');
   assert.equal(policyAction({}, 'crash'), 'destroy');
-  assert.equal(policyAction({}, 'watchdog'), 'destroy');
   assert.equal(policyAction({}, 'suspend'), undefined);
   assert.equal(policyAction({ on_crash: 'restart_rename' }, 'crash'), 'restart_rename');
   assert.equal(policyAction({ on_reboot: 'coredump_restart' }, 'reboot'), 'coredump_restart');
   assert.equal(policyAction({ on_poweroff: 'preserve' }, 'poweroff'), 'preserve');
-  assert.equal(policyAction({ on_watchdog: 'bogus' }, 'watchdog'), 'destroy');
+  assert.equal(policyAction({ on_soft_reset: 'soft_reset' }, 'soft_reset'), 'soft_reset');
 });
 
 test('policyActionName() spells actions as xl.cfg and xl\'s log do', () => {
@@ -21,5 +20,8 @@ test('policyActionName() spells actions as xl.cfg and xl\'s log do', () => {
 });
 
 test('preservedName(): <name>-<UTC %Y%m%dT%H%MZ>', () => {
-  assert.equal(preservedName('web', new Date(Date.UTC(2026, 0, 2, 3, 4, 59))), 'web-20260102T0304Z');
+  const at = new Date(Date.UTC(2026, 0, 2, 3, 4, 59));
+  assert.equal(preservedName('web', at, 244), 'web-20260102T0304Z');
+  assert.equal(preservedName('x'.repeat(244), at, 244), `${'x'.repeat(229)}-20260102T0304Z`);
+  assert.equal(Buffer.byteLength(preservedName('é'.repeat(122), at, 244)), 243, 'cut at a character boundary');
 });

@@ -1,4 +1,4 @@
-import type { LibxlJsonObject } from '../config/index.js';
+import type { DomainConfig } from '../config/index.js';
 import type { ShutdownReason } from './state.js';
 
 /**
@@ -10,26 +10,14 @@ import type { ShutdownReason } from './state.js';
 export const POLICY_ACTIONS = ['destroy', 'restart', 'restart_rename', 'preserve', 'coredump_destroy', 'coredump_restart', 'soft_reset'] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
-/** libxl's defaults: the enum's init value `destroy`, except `on_reboot` (restart) and `on_soft_reset`. */
-const DEFAULTS: Readonly<Record<ShutdownReason, PolicyAction | undefined>> = {
-  poweroff: 'destroy',
-  reboot: 'restart',
-  suspend: undefined,
-  crash: 'destroy',
-  watchdog: 'destroy',
-  soft_reset: 'soft_reset',
-};
-
 /**
- * The action for `reason`, or undefined for `suspend` (xl keeps waiting). An unknown value
- * destroys, as xl does for an unknown reason.
+ * The action for `reason`, or undefined for `suspend` (xl keeps waiting). An unset action is
+ * libxl's enum default, `destroy` (xl itself writes `restart` for on_reboot and `soft-reset` for
+ * on_soft_reset when the cfg names none, so a config from xl always says).
  */
-export function policyAction(config: LibxlJsonObject, reason: ShutdownReason): PolicyAction | undefined {
-  const def = DEFAULTS[reason];
-  if (def === undefined) return undefined;
-  const v = config[`on_${reason}`];
-  if (v === undefined) return def;
-  return (POLICY_ACTIONS as readonly unknown[]).includes(v) ? (v as PolicyAction) : 'destroy';
+export function policyAction(config: DomainConfig, reason: ShutdownReason): PolicyAction | undefined {
+  if (reason === 'suspend') return undefined;
+  return config[`on_${reason}`] ?? 'destroy';
 }
 
 /** The cfg-file spelling xl logs (`coredump-destroy`, `rename-restart`). */
@@ -37,8 +25,14 @@ export function policyActionName(action: PolicyAction): string {
   return action === 'restart_rename' ? 'rename-restart' : action.replace('_', '-');
 }
 
-/** rename-restart's name for the preserved domain: `<name>-<UTC %Y%m%dT%H%MZ>`. */
-export function preservedName(name: string, now: Date): string {
+/**
+ * rename-restart's name for the preserved domain: `<name>-<UTC %Y%m%dT%H%MZ>`, the name cut
+ * (at a character boundary) so that the whole stays within `maxBytes`.
+ */
+export function preservedName(name: string, now: Date, maxBytes: number): string {
   const p = (n: number): string => String(n).padStart(2, '0');
-  return `${name}-${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}T${p(now.getUTCHours())}${p(now.getUTCMinutes())}Z`;
+  const stamp = `-${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}T${p(now.getUTCHours())}${p(now.getUTCMinutes())}Z`;
+  let base = name;
+  while (Buffer.byteLength(base + stamp) > maxBytes) base = [...base].slice(0, -1).join('');
+  return base + stamp;
 }

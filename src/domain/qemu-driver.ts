@@ -1,42 +1,29 @@
 /**
- * The QEMU driver: a domain is one detached QEMU process, supervised over QMP.
- *
- * Per domain, under `RUN_DIR/domains/<domid>/`: `qmp.sock` (QMP), `<chardev>.sock` (consoles:
- * `console0` = hvc0, `serial<N>` = COM ports, `channel<devid>`), `qemu.pid`. Logs: QEMU's stderr
- * in `LOG_DIR/qemu-<name>.log` (the previous run's kept as `.log.1`), every byte of each console
- * in `LOG_DIR/qemu-<name>-<chardev>.log` (QEMU's chardev `logfile`, fresh at each start, kept
- * whether or not a console client is attached). The record's `sockets` hold `qmp`, the console
- * sockets by chardev id and `vnc` (`HOST:PORT`, read back with `query-vnc`).
- *
- * Lifecycle contract with QEMU (README "The QEMU command line"): QEMU never exits or resets by
- * itself; QMP `SHUTDOWN` reason `guest-shutdown` is a poweroff, `guest-reset` (or our own
- * `system_reset`) a reboot, `GUEST_PANICKED` a crash, `WATCHDOG` a watchdog; the QMP socket
- * closing while the domain was not being destroyed is a crash (QEMU died). Each is reported once
- * to the manager's sink, which queues the on_* action; nothing is done in the event handler.
+ * The QEMU driver: a domain is one detached QEMU process, supervised over QMP (see
+ * `qemu-machine.ts` for the events, `qemu-runtime.ts` for what lives where on the host). QEMU's
+ * stderr goes to `LOG_DIR/qemu-<name>.log` (the previous run's kept as `.log.1`).
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
-import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { cfgString, readCfgFile, readXlConf, resolveDomainConfig } from '../config/index.js';
+import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
+import { isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, waitForPidExit } from '../host/index.js';
 import {
-  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, isAccelSetting, killPid, pidCmdline, pidState, probeCapabilities,
-  logTail, qemuEnvironment, QmpClient, spawnDetached, waitForPidExit,
+  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, isAccelSetting, launchQemu, probeCapabilities, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
-import type { AccelChoice, AccelSetting, ArgvCapabilities, ConsoleEndpoint, DomainRuntime, NicRuntime, QmpEvent } from '../qemu/index.js';
+import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, NicRuntime } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
-import type { DomainDriver, MachineEventSink } from './driver.js';
-import { processCpuTimeNs } from './host.js';
+import type { DomainDriver, MachineEventSink, OrphanMachine, TriggerName } from './driver.js';
+import { Machine } from './qemu-machine.js';
+import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
-import type { ShutdownReason } from './state.js';
 import { createTap, deleteDomainTaps, tapName } from './taps.js';
-import { removeDomainLayout, renameDomainLayout, writeControlShutdown, writeDomainLayout } from './xenstore-layout.js';
+import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout } from './xenstore-layout.js';
+import type { DomainLayout } from './xenstore-layout.js';
 
 const runFile = promisify(execFile);
 
@@ -50,28 +37,24 @@ export interface QemuDriverOptions {
   readonly startTimeoutMs?: number;
 }
 
-interface Machine {
-  readonly pid: number;
-  readonly qmp: QmpClient;
-  /** Being destroyed: its QMP socket closing is expected. */
-  ending: boolean;
-  /** A stop was reported to the sink (once per machine). */
-  reported: boolean;
-}
-
-/** QMP `SHUTDOWN` reasons (QAPI ShutdownCause) that are the guest's own stop, as Xen's reasons. */
-const SHUTDOWN_CAUSES: Readonly<Record<string, ShutdownReason>> = {
-  'guest-shutdown': 'poweroff',
-  'guest-reset': 'reboot',
-  'host-qmp-system-reset': 'reboot',
-  'guest-panic': 'crash',
+/**
+ * Xen's triggers as QMP commands; null: QEMU cannot deliver it (no INIT IPI, no sleep button).
+ * `reset` is `#resetInPlace`. `nmi` reaches every vCPU (QEMU's pc delivers it to all).
+ */
+const TRIGGERS: Readonly<Record<TriggerName, readonly (readonly [string, Record<string, unknown>?])[] | null>> = {
+  nmi: [['inject-nmi']],
+  reset: [['system_reset']],
+  init: null,
+  power: [['system_powerdown']],
+  sleep: null,
+  s3resume: [['system_wakeup']],
 };
 
 export class QemuDriver implements DomainDriver {
   readonly #o: QemuDriverOptions;
   readonly #xs: XenstoreClient;
   readonly #machines = new Map<number, Machine>();
-  /** QEMUs spawned whose start has not finished (so a failed start can kill them). */
+  /** QEMUs spawned whose start has not finished (so a destroy meanwhile can kill them). */
   readonly #spawned = new Map<number, number>();
   #sink: MachineEventSink | undefined;
   #caps: Promise<ArgvCapabilities> | undefined;
@@ -110,91 +93,58 @@ export class QemuDriver implements DomainDriver {
   }
 
   async start(rec: DomainRecord): Promise<DomainRecordPatch> {
-    const config = this.#resolve(rec);
-    checkGuestFiles(config, rec.launch?.doc.source ?? rec.name);
+    const config = rec.config;
+    checkGuestFiles(config, rec.source);
     const [caps, accel] = await Promise.all([this.capabilities(), this.accel()]);
-    const { paths } = this.#o;
-    const dir = this.#dir(rec.domid);
-    await rm(dir, { recursive: true, force: true });
-    await mkdir(dir, { recursive: true, mode: 0o700 });
     const need = argvRequirements(config, caps);
-    const consoles: Record<string, ConsoleEndpoint> = {};
-    for (const c of need.consoles) {
-      const logFile = `${paths.logDir}/qemu-${rec.name}-${c.id}.log`;
-      writeFileSync(logFile, '');
-      consoles[c.id] = { socket: `${dir}/${c.id}.sock`, logFile };
-    }
+    checkDomainLayout(layoutOf(rec, 0, []));
+    const consoles = await prepareDomainDirs(this.#o.paths, rec.domid, need.consoles);
+    const dirs = domainDirs(this.#o.paths, rec.domid);
     const runtime: DomainRuntime = {
       domid: rec.domid,
-      qmpSocket: `${dir}/qmp.sock`,
-      pidFile: `${dir}/qemu.pid`,
-      consoles,
+      qmpSocket: `${dirs.run}/qmp.sock`,
+      pidFile: `${dirs.run}/qemu.pid`,
+      consoles: consoleEndpoints(consoles),
       nics: await this.#nics(rec, config),
       startPaused: true,
       ...(need.clock ? { clock: { nowMs: Date.now(), utcOffsetMinutes: -new Date().getTimezoneOffset() } } : {}),
-      ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dir) } : {}),
+      ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dirs.run) } : {}),
     };
     const args = buildQemuArgs(config, { caps, accel: accel.accel, runtime });
-    const logFile = `${paths.logDir}/qemu-${rec.name}.log`;
+    const logFile = `${this.#o.paths.logDir}/qemu-${rec.name}.log`;
     rotate(logFile);
-    const timeoutMs = this.#o.startTimeoutMs ?? 10_000;
-    const pid = await spawnDetached({
+    const { maxKiB, targetKiB } = domainMemory(config);
+    let pid: number | undefined;
+    // xenstore is written while QEMU starts up (a failed start is cleaned up by destroy).
+    let published: Promise<void> = Promise.resolve();
+    const launched = launchQemu({
       binary: deviceModelBinary(config, caps),
       args,
       logFile,
       env: { ...process.env, ...qemuEnvironment(config, runtime) },
+      qmpSocket: runtime.qmpSocket,
+      timeoutMs: this.#o.startTimeoutMs ?? 10_000,
+      label: `of domain '${rec.name}'`,
+      onSpawned: (p) => {
+        pid = p;
+        this.#spawned.set(rec.domid, p);
+        published = this.#publish(rec, p, consoles);
+      },
     });
-    this.#spawned.set(rec.domid, pid);
-    const b = config.b_info ?? {};
-    const maxKiB = toNum(b.max_memkb) ?? rec.memKiB;
-    const targetKiB = toNum(b.target_memkb) ?? maxKiB;
-    const serial: Record<number, string> = {};
-    for (const c of need.consoles) if (c.kind === 'serial') serial[c.index] = (consoles[c.id] as ConsoleEndpoint).socket;
-    // xenstore is written while QEMU starts up (a failed start is cleaned up by destroy).
-    const published = (async () => {
-      await writeDomainLayout(this.#xs, {
-        domid: rec.domid,
-        name: rec.name,
-        uuid: rec.uuid,
-        type: config.c_info?.type ?? 'pv',
-        maxMemKiB: maxKiB,
-        targetMemKiB: targetKiB,
-        videoMemKiB: toNum(b.video_memkb) ?? 0,
-        maxVcpus: toNum(b.max_vcpus) ?? rec.vcpus,
-        onlineVcpus: rec.vcpus,
-        qemuPid: pid,
-        consoles: { ...(consoles['console0'] === undefined ? {} : { pv: consoles['console0'].socket }), serial },
-        ...(b.kernel === undefined ? {} : { kernel: b.kernel }),
-        ...(b.ramdisk === undefined ? {} : { ramdisk: b.ramdisk }),
-        ...(b.cmdline === undefined ? {} : { cmdline: b.cmdline }),
-        startTime: Date.now(),
-      });
-      await this.#o.xenstored.introduceDomain(rec.domid);
-    })();
     try {
-      const qmp = await connectQmp(runtime.qmpSocket, pid, timeoutMs);
-      this.#attach(rec.domid, pid, qmp);
-      if (targetKiB < maxKiB) await qmp.balloon(targetKiB * 1024);
-      const password = vncPassword(config);
-      if (password !== undefined) await qmp.execute('change-vnc-password', { password });
-      const sockets: Record<string, string> = { qmp: runtime.qmpSocket };
-      for (const [id, ep] of Object.entries(consoles)) sockets[id] = ep.socket;
-      const vnc = await qmp.queryVnc().catch(() => undefined);
-      if (vnc?.enabled === true && vnc.service !== undefined) sockets['vnc'] = `${vnc.host ?? '127.0.0.1'}:${vnc.service}`;
-      await this.#pin(qmp, config);
+      const { qmp } = await launched;
       await published;
-      return { qemuPid: pid, sockets };
+      const started = pid as number;
+      this.#attach(rec.domid, started, qmp);
+      if (targetKiB < maxKiB) await qmp.balloon(targetKiB * 1024);
+      const password = domainVncPassword(config);
+      if (password !== undefined) await qmp.execute('change-vnc-password', { password });
+      const vnc = await this.#queryVnc(qmp);
+      await this.#pin(qmp, config);
+      return { qemuPid: started, qmpSocket: runtime.qmpSocket, vnc: vnc ?? null, consoles };
     } catch (e: unknown) {
       await published.catch(() => undefined);
-      // QEMU's own last words are the root cause when it died (the socket error is only the symptom).
-      const died = pidState(pid) !== 'running' || await waitForPidExit(pid, 200);
-      if (!died) killPid(pid);
-      const tail = logTail(logFile, 5);
-      if (died && tail !== '' && !(e instanceof ToolstackError && e.message.includes(tail.split('\n')[0] as string))) {
-        throw new ToolstackError('QEMU', `QEMU (pid ${pid}) of domain '${rec.name}' exited at start: ${tail.split('\n').join(' | ')}`, {
-          hint: `see ${logFile}`, cause: e,
-        });
-      }
+      if (pid !== undefined && isPidAlive(pid)) killPid(pid);
       throw e;
     } finally {
       this.#spawned.delete(rec.domid);
@@ -215,7 +165,7 @@ export class QemuDriver implements DomainDriver {
    */
   async shutdown(rec: DomainRecord): Promise<void> {
     const qmp = this.#qmp(rec);
-    await writeControlShutdown(this.#xs, rec.domid, 'poweroff');
+    await writeControl(this.#xs, rec.domid, 'shutdown', 'poweroff');
     await qmp.systemPowerdown();
   }
 
@@ -225,15 +175,21 @@ export class QemuDriver implements DomainDriver {
    */
   async reboot(rec: DomainRecord): Promise<void> {
     const qmp = this.#qmp(rec);
-    await writeControlShutdown(this.#xs, rec.domid, 'reboot');
+    await writeControl(this.#xs, rec.domid, 'shutdown', 'reboot');
     await qmp.systemReset();
+  }
+
+  kill(rec: DomainRecord): number | undefined {
+    const m = this.#machines.get(rec.domid);
+    if (m !== undefined) m.ending = true;
+    const pid = rec.qemuPid ?? m?.pid ?? this.#spawned.get(rec.domid) ?? readPidFile(`${domainDirs(this.#o.paths, rec.domid).run}/qemu.pid`);
+    if (pid !== undefined && isPidAlive(pid) && this.#ours(pid, rec.domid)) killPid(pid, 'SIGKILL');
+    return pid;
   }
 
   async destroy(rec: DomainRecord): Promise<void> {
     const m = this.#machines.get(rec.domid);
-    if (m !== undefined) m.ending = true;
-    const pid = rec.qemuPid ?? m?.pid ?? this.#spawned.get(rec.domid) ?? this.#pidFromFile(rec.domid);
-    if (pid !== undefined && pidState(pid) === 'running' && this.#ours(pid, rec.domid)) killPid(pid, 'SIGKILL');
+    const pid = this.kill(rec);
     if (m !== undefined) {
       await Promise.race([m.qmp.closed, new Promise((r) => setTimeout(r, 2000).unref())]);
       m.qmp.close();
@@ -241,28 +197,32 @@ export class QemuDriver implements DomainDriver {
       await waitForPidExit(pid, 2000);
     }
     this.#machines.delete(rec.domid);
+    // The machine is gone: what is left is clean-up, which must not keep the domain from going
+    // (a full disk refusing the xenstore journal, say). A failure is logged; nothing stays running.
+    const cleanUp = (what: string, step: Promise<unknown>): Promise<unknown> =>
+      step.catch((e: unknown) => this.#o.log(`domain ${rec.domid}: ${what} clean-up: ${e instanceof Error ? e.message : String(e)}`));
     await Promise.all([
-      deleteDomainTaps(rec.domid),
-      rm(this.#dir(rec.domid), { recursive: true, force: true }),
-      (async () => {
+      cleanUp('tap', deleteDomainTaps(rec.domid)),
+      cleanUp('directory', removeDomainDirs(this.#o.paths, rec.domid)),
+      cleanUp('xenstore', (async () => {
         await removeDomainLayout(this.#xs, rec.domid, rec.uuid);
         if (await this.#xs.isDomainIntroduced(rec.domid)) await this.#o.xenstored.releaseDomain(rec.domid);
-      })().catch((e: unknown) => this.#o.log(`domain ${rec.domid}: xenstore clean-up: ${e instanceof Error ? e.message : String(e)}`)),
+      })()),
     ]);
   }
 
   /**
    * Re-attaches to a QEMU left running by a previous dom0d: the pid must still be that domain's
-   * QEMU and its QMP socket must answer. A guest that stopped meanwhile is reported (a stopped
-   * guest's cause is no longer known: `shutdown` reads as a poweroff, `guest-panicked` as a crash).
+   * QEMU and its QMP socket must answer. A guest that stopped meanwhile is reported.
    */
   async adopt(rec: DomainRecord): Promise<'alive' | 'gone'> {
     const pid = rec.qemuPid;
-    if (rec.launch === undefined) return pid === null || pidState(pid) === 'running' ? 'alive' : 'gone';
-    if (pid === null || pidState(pid) !== 'running' || !this.#ours(pid, rec.domid)) return 'gone';
+    // A record registered without a machine (the test API) has nothing to adopt.
+    if (rec.qmpSocket === null) return pid === null || isPidAlive(pid) ? 'alive' : 'gone';
+    if (pid === null || !isPidAlive(pid) || !this.#ours(pid, rec.domid)) return 'gone';
     let qmp: QmpClient;
     try {
-      qmp = await QmpClient.connect(`${this.#dir(rec.domid)}/qmp.sock`, { timeoutMs: 3000 });
+      qmp = await QmpClient.connect(rec.qmpSocket, { timeoutMs: 3000 });
     } catch (e: unknown) {
       this.#o.log(`domain ${rec.domid}: QEMU ${pid} does not answer on QMP (${e instanceof Error ? e.message : String(e)}): killing it`);
       killPid(pid);
@@ -271,9 +231,67 @@ export class QemuDriver implements DomainDriver {
     const m = this.#attach(rec.domid, pid, qmp);
     const status = await qmp.queryStatus().catch(() => undefined);
     if (status === undefined) return 'gone';
-    if (status.status === 'shutdown') this.#report(rec.domid, m, 'poweroff');
-    else if (status.status === 'guest-panicked') this.#report(rec.domid, m, 'crash');
+    if (status.status === 'shutdown') m.stopped('poweroff');
+    else if (status.status === 'guest-panicked') m.stopped('crash');
     return 'alive';
+  }
+
+  async orphans(known: ReadonlySet<number>): Promise<OrphanMachine[]> {
+    const root = `${this.#o.paths.runDir}/domains`;
+    let entries: string[];
+    try {
+      entries = readdirSync(root);
+    } catch {
+      return [];
+    }
+    const out: OrphanMachine[] = [];
+    for (const entry of entries) {
+      if (!/^\d+$/.test(entry) || known.has(Number(entry))) continue;
+      const domid = Number(entry);
+      const dirs = domainDirs(this.#o.paths, domid);
+      const pid = readPidFile(`${dirs.run}/qemu.pid`);
+      if (pid === undefined || !isPidAlive(pid) || !this.#ours(pid, domid)) {
+        await removeDomainDirs(this.#o.paths, domid);
+        continue;
+      }
+      const found = await this.#inspect(domid, pid).catch((e: unknown) => {
+        this.#o.log(`domain ${domid}: QEMU ${pid} runs without a record and does not answer on QMP (${e instanceof Error ? e.message : String(e)})`);
+        return undefined;
+      });
+      if (found !== undefined) out.push(found);
+    }
+    return out;
+  }
+
+  /** What a running QEMU of `domid` and xenstore tell of the domain. */
+  async #inspect(domid: number, pid: number): Promise<OrphanMachine> {
+    const dirs = domainDirs(this.#o.paths, domid);
+    const qmpSocket = `${dirs.run}/qmp.sock`;
+    const qmp = await QmpClient.connect(qmpSocket, { timeoutMs: 3000 });
+    try {
+      const [status, memory, cpus] = await Promise.all([
+        qmp.queryStatus(), qmp.execute('query-memory-size-summary') as Promise<{ 'base-memory'?: number }>, qmp.queryCpusFast(),
+      ]);
+      const D = `/local/domain/${domid}`;
+      const [name, vm, type] = await Promise.all([this.#xs.tryRead(`${D}/name`), this.#xs.tryRead(`${D}/vm`), this.#xs.tryRead(`/libxl/${domid}/type`)]);
+      const consoles = readdirSync(dirs.run).filter((f) => f.endsWith('.sock') && f !== 'qmp.sock').map((f) => f.slice(0, -5)).flatMap((id) => {
+        const m = /^(console|serial|channel)(\d+)$/.exec(id);
+        if (m === null) return [];
+        const kind = m[1] === 'console' ? 'pv' as const : m[1] as 'serial' | 'channel';
+        return [{ id, kind, index: Number(m[2]), socket: `${dirs.run}/${id}.sock`, feed: `${dirs.state}/${id}.log`, tty: `${dirs.run}/${id}.tty` }];
+      });
+      return {
+        domid, pid, qmpSocket, consoles,
+        ...(name === undefined ? {} : { name }),
+        ...(vm?.startsWith('/vm/') === true ? { uuid: vm.slice(4) } : {}),
+        type: type === 'hvm' || type === 'pvh' ? type : 'pv',
+        memKiB: Math.floor((memory['base-memory'] ?? 0) / 1024),
+        vcpus: Math.max(1, cpus.length),
+        paused: status.status !== 'running',
+      };
+    } finally {
+      qmp.close();
+    }
   }
 
   cpuTimeNs(rec: DomainRecord): Promise<number> {
@@ -282,29 +300,12 @@ export class QemuDriver implements DomainDriver {
 
   /** Every vCPU thread (QEMU names them `CPU <n>/TCG` or `CPU <n>/KVM`) sleeping. */
   vcpusBlocked(rec: DomainRecord): boolean | undefined {
-    if (rec.qemuPid === null) return undefined;
-    const task = `/proc/${rec.qemuPid}/task`;
-    let vcpus = 0;
-    try {
-      for (const tid of readdirSync(task)) {
-        if (!readFileSync(`${task}/${tid}/comm`, 'utf8').startsWith('CPU ')) continue;
-        vcpus++;
-        const stat = readFileSync(`${task}/${tid}/stat`, 'utf8');
-        if (stat.charAt(stat.lastIndexOf(')') + 2) !== 'S') return false;
-      }
-    } catch {
-      return undefined;
-    }
-    return vcpus > 0 ? true : undefined;
+    return rec.qemuPid === null ? undefined : vcpuThreadsSleeping(rec.qemuPid);
   }
 
   stopped(rec: DomainRecord): Promise<void> {
     this.#o.xenstored.domainShutdown(rec.domid);
     return Promise.resolve();
-  }
-
-  monitor(rec: DomainRecord, command: string, args?: Readonly<Record<string, unknown>>): Promise<unknown> {
-    return this.#qmp(rec).execute(command, args);
   }
 
   async coreDump(rec: DomainRecord, file: string): Promise<void> {
@@ -315,42 +316,79 @@ export class QemuDriver implements DomainDriver {
     await renameDomainLayout(this.#xs, rec.domid, { name: rec.name, uuid: rec.uuid }, previous.uuid);
   }
 
-  #dir(domid: number): string {
-    return `${this.#o.paths.runDir}/domains/${domid}`;
+  async trigger(rec: DomainRecord, trigger: TriggerName): Promise<string> {
+    const steps = TRIGGERS[trigger];
+    if (steps === null) {
+      throw new ToolstackError('NOT_SUPPORTED', `Cannot send trigger "${trigger}" to domain '${rec.name}': QEMU has no way to deliver it`, {
+        hint: 'triggers QEMU can deliver: nmi, reset, power, s3resume',
+      });
+    }
+    const qmp = this.#qmp(rec);
+    if (trigger === 'reset') return this.#resetInPlace(qmp);
+    for (const [command, args] of steps) await qmp.execute(command, args);
+    return steps.map(([c]) => c).join(' ');
+  }
+
+  /**
+   * Resets the machine in place, as Xen's reset trigger does (same domain, no on_reboot). The
+   * domain's QEMU turns every reset into a stop for dom0 (`-action reboot=shutdown`), and the
+   * firmware (SeaBIOS) answers a reset by resetting once more as it starts; so the action is a
+   * real reset from the QMP reset until that second reset has happened (or 3 s have passed).
+   */
+  async #resetInPlace(qmp: QmpClient): Promise<string> {
+    await qmp.execute('set-action', { reboot: 'reset' });
+    try {
+      const firmwareReset = qmp.waitForEvent('RESET', { timeoutMs: 3000, match: (e) => e.data['guest'] === true }).catch(() => undefined);
+      await qmp.systemReset();
+      await firmwareReset;
+    } finally {
+      await qmp.execute('set-action', { reboot: 'shutdown' });
+    }
+    return 'set-action system_reset set-action';
+  }
+
+  async sysrq(rec: DomainRecord, key: string): Promise<{ xenstorePath: string; keys: string[] }> {
+    const qcode = key.toLowerCase();
+    if (!/^[a-z0-9]$/.test(qcode)) {
+      throw new ToolstackError('NOT_SUPPORTED', `Cannot send sysrq '${key}' to domain '${rec.name}': only letters and digits have a key`, {
+        hint: 'the kernel\'s sysrq commands are letters and digits (xl sysrq DOMAIN h lists them)',
+      });
+    }
+    const qmp = this.#qmp(rec);
+    const xenstorePath = await writeControl(this.#xs, rec.domid, 'sysrq', key);
+    const keys = ['alt', 'sysrq', qcode];
+    await qmp.sendKey(keys);
+    return { xenstorePath, keys };
+  }
+
+  async vnc(rec: DomainRecord): Promise<{ host: string; port: number } | undefined> {
+    return this.#queryVnc(this.#qmp(rec));
+  }
+
+  async #queryVnc(qmp: QmpClient): Promise<{ host: string; port: number } | undefined> {
+    const vnc = await qmp.queryVnc().catch(() => undefined);
+    const port = Number(vnc?.service);
+    return vnc?.enabled === true && Number.isInteger(port) ? { host: vnc.host ?? '127.0.0.1', port } : undefined;
+  }
+
+  /** libxl's xenstore layout of the domain, then the domain introduced to xenstored. */
+  async #publish(rec: DomainRecord, pid: number, consoles: DomainRecord['consoles']): Promise<void> {
+    await writeDomainLayout(this.#xs, layoutOf(rec, pid, consoles));
+    await this.#o.xenstored.introduceDomain(rec.domid);
   }
 
   /** True when `pid` runs a QEMU of this domain (its argv names the domain's run directory). */
   #ours(pid: number, domid: number): boolean {
-    const dir = `${this.#dir(domid)}/`;
+    const dir = `${domainDirs(this.#o.paths, domid).run}/`;
     return pidCmdline(pid)?.some((a) => a.includes(dir)) ?? false;
   }
 
-  #pidFromFile(domid: number): number | undefined {
-    try {
-      const n = Number.parseInt(readFileSync(`${this.#dir(domid)}/qemu.pid`, 'utf8'), 10);
-      return Number.isInteger(n) && n > 0 ? n : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
   #attach(domid: number, pid: number, qmp: QmpClient): Machine {
-    const m: Machine = { pid, qmp, ending: false, reported: false };
-    this.#machines.set(domid, m);
-    qmp.onEvent('SHUTDOWN', (e: QmpEvent) => {
-      const reason = SHUTDOWN_CAUSES[String(e.data?.['reason'])];
-      if (reason !== undefined) this.#report(domid, m, reason);
+    const m: Machine = new Machine(pid, qmp, (reason) => {
+      if (this.#machines.get(domid) === m) this.#sink?.(domid, reason);
     });
-    qmp.onEvent('GUEST_PANICKED', () => this.#report(domid, m, 'crash'));
-    qmp.onEvent('WATCHDOG', () => this.#report(domid, m, 'watchdog'));
-    qmp.onClose(() => this.#report(domid, m, 'crash'));
+    this.#machines.set(domid, m);
     return m;
-  }
-
-  #report(domid: number, m: Machine, reason: ShutdownReason): void {
-    if (m.ending || m.reported || this.#machines.get(domid) !== m) return;
-    m.reported = true;
-    this.#sink?.(domid, reason);
   }
 
   #qmp(rec: DomainRecord): QmpClient {
@@ -363,44 +401,14 @@ export class QemuDriver implements DomainDriver {
     return m.qmp;
   }
 
-  /** The record's launch source resolved as xl resolves it, with the record's name and uuid and absolute paths. */
-  #resolve(rec: DomainRecord): DomainConfig {
-    const launch = rec.launch;
-    if (launch === undefined) {
-      throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no config to build a machine from`);
-    }
-    const { config } = resolveDomainConfig(launch.doc, {
-      xlConf: readXlConf(this.#o.paths.configDir),
-      hostCpus: availableParallelism(),
-      generateUuid: () => rec.uuid,
-      ignoreGlobalAffinityMasks: launch.ignoreGlobalAffinityMasks === true,
-    });
-    const abs = (p: string): string => (p === '' || isAbsolute(p) ? p : resolvePath(launch.cwd, p));
-    const b = config.b_info ?? {};
-    return {
-      ...config,
-      c_info: { ...config.c_info, name: rec.name, uuid: rec.uuid },
-      b_info: {
-        ...b,
-        ...(b.kernel === undefined ? {} : { kernel: abs(b.kernel) }),
-        ...(b.ramdisk === undefined ? {} : { ramdisk: abs(b.ramdisk) }),
-      },
-      ...(config.disks === undefined ? {} : {
-        disks: config.disks.map((d) => (d.pdev_path === undefined ? d : { ...d, pdev_path: abs(d.pdev_path) })),
-      }),
-    };
-  }
-
-  /** A tap per vif and, for a vif without a MAC, one derived from the uuid (stable across restarts). */
+  /** A tap per vif (the stored config has its devid, MAC and bridge: libxl's defaults). */
   async #nics(rec: DomainRecord, config: DomainConfig): Promise<NicRuntime[]> {
-    const xl = readXlConf(this.#o.paths.configDir);
     const out: NicRuntime[] = [];
     for (const [i, n] of (config.nics ?? []).entries()) {
-      const devid = n.devid >= 0 ? n.devid : i;
-      const tap = tapName(rec.domid, devid);
-      const warning = await createTap(tap, n.bridge ?? xl.vifDefaultBridge ?? 'xenbr0');
+      const tap = tapName(rec.domid, n.devid ?? i);
+      const warning = await createTap(tap, n.bridge ?? 'xenbr0');
       if (warning !== undefined) this.#o.log(`domain ${rec.domid}: ${warning}`);
-      out.push({ tap, mac: derivedMac(rec.uuid, devid) });
+      out.push({ tap });
     }
     return out;
   }
@@ -431,78 +439,51 @@ export class QemuDriver implements DomainDriver {
   }
 }
 
-/**
- * Connects to a starting QEMU's QMP socket as soon as it listens: straight connection attempts
- * (no probe connection, which QEMU would first have to accept and drop), retried while the socket
- * is absent or refuses, until `pid` exits (the caller then names QEMU's log tail) or the deadline.
- */
-async function connectQmp(path: string, pid: number, timeoutMs: number): Promise<QmpClient> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (pidState(pid) !== 'running') throw new ToolstackError('QEMU', `QEMU (pid ${pid}) exited before its QMP socket '${path}' was ready`);
-    try {
-      return await QmpClient.connect(path, { timeoutMs: Math.max(1, deadline - Date.now()) });
-    } catch (e: unknown) {
-      const code = ((e as { cause?: NodeJS.ErrnoException }).cause)?.code;
-      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() >= deadline) throw e;
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/**
- * Files the guest boots from must exist before QEMU is spawned, so a typo is one line naming the
- * file (libxl's own words for disks) and nothing is left behind.
- */
-function checkGuestFiles(config: DomainConfig, source: string): void {
-  const fail = (line: string, key: string): never => {
-    throw new ToolstackError('GUEST_FILE', line, { lines: [line], hint: `check ${key} in ${source}` });
+/** The xenstore layout libxl writes for the domain (see xenstore-layout.ts). */
+function layoutOf(rec: DomainRecord, pid: number, consoles: DomainRecord['consoles']): DomainLayout {
+  const config = rec.config;
+  const b = config.b_info ?? {};
+  const mem = domainMemory(config);
+  const vcpus = domainVcpus(config);
+  const serial: Record<number, string> = {};
+  for (const c of consoles) if (c.kind === 'serial') serial[c.index] = c.tty;
+  const pv = consoles.find((c) => c.kind === 'pv');
+  return {
+    domid: rec.domid,
+    name: rec.name,
+    uuid: rec.uuid,
+    type: config.c_info?.type ?? 'pv',
+    maxMemKiB: mem.maxKiB,
+    targetMemKiB: mem.targetKiB,
+    videoMemKiB: mem.videoKiB,
+    maxVcpus: vcpus.max,
+    onlineVcpus: vcpus.online,
+    qemuPid: pid,
+    consoles: { ...(pv === undefined ? {} : { pv: pv.tty }), serial },
+    ...(b.kernel === undefined ? {} : { kernel: b.kernel }),
+    ...(b.ramdisk === undefined ? {} : { ramdisk: b.ramdisk }),
+    ...(b.cmdline === undefined ? {} : { cmdline: b.cmdline }),
+    startTime: Date.now(),
   };
-  for (const key of ['kernel', 'ramdisk'] as const) {
-    const path = config.b_info?.[key];
-    const err = path === undefined ? undefined : statError(path);
-    if (err !== undefined) fail(`Cannot open ${key} ${path ?? ''}: ${err}`, `${key}=`);
-  }
-  for (const d of config.disks ?? []) {
-    const path = d.pdev_path ?? '';
-    if (path === '' || d.format === 'empty') continue;
-    const err = statError(path);
-    if (err !== undefined) fail(`Disk vdev=${d.vdev ?? '?'} failed to stat: ${path}: ${err}`, 'disk=');
-  }
 }
 
-function statError(path: string): string | undefined {
+/** Every vCPU thread of a QEMU (named `CPU <n>/TCG` or `/KVM`) sleeping; undefined when unknown. */
+function vcpuThreadsSleeping(pid: number): boolean | undefined {
+  const task = `/proc/${pid}/task`;
+  let vcpus = 0;
   try {
-    statSync(path);
+    for (const tid of readdirSync(task)) {
+      if (!readFileSync(`${task}/${tid}/comm`, 'utf8').startsWith('CPU ')) continue;
+      vcpus++;
+      const stat = readFileSync(`${task}/${tid}/stat`, 'utf8');
+      if (stat.charAt(stat.lastIndexOf(')') + 2) !== 'S') return false;
+    }
+  } catch {
     return undefined;
-  } catch (e: unknown) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : (code ?? 'error');
   }
+  return vcpus > 0 ? true : undefined;
 }
 
-/** Xen's OUI 00:16:3e and three bytes of sha256(uuid/devid). */
-function derivedMac(uuid: string, devid: number): string {
-  const h = createHash('sha256').update(`${uuid}/${devid}`).digest();
-  return ['00', '16', '3e', ...[h[0] ?? 0, h[1] ?? 0, h[2] ?? 0].map((x, i) => (i === 0 ? x & 0x7f : x).toString(16).padStart(2, '0'))].join(':');
-}
-
-function copyOvmfVars(caps: ArgvCapabilities, dir: string): string {
-  const src = caps.firmware.ovmfVars;
-  const dst = `${dir}/OVMF_VARS.fd`;
-  if (src !== undefined) copyFileSync(src, dst);
-  return dst;
-}
-
-function vncPassword(config: DomainConfig): string | undefined {
-  const p = config.c_info?.type === 'hvm' ? config.b_info?.u?.hvm?.vnc?.passwd : config.vfbs?.[0]?.vnc?.passwd;
-  return p === undefined || p === '' ? undefined : p;
-}
-
-function toNum(v: number | bigint | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  return typeof v === 'bigint' ? (v > BigInt(Number.MAX_SAFE_INTEGER) ? undefined : Number(v)) : v;
-}
 
 /** Keeps the previous run's QEMU log as `.1`. */
 function rotate(file: string): void {

@@ -1,4 +1,5 @@
-import type { CfgDocument, LibxlJsonObject } from '../config/index.js';
+import type { DomainConfig } from '../config/index.js';
+import type { ConsoleKind } from '../qemu/index.js';
 import type { DomainState, ShutdownReason } from './state.js';
 
 /**
@@ -13,48 +14,73 @@ export interface DomainRecord {
   readonly state: DomainState;
   /** Why the guest stopped, while `state` is `shutdown`; else null. */
   readonly shutdownReason: ShutdownReason | null;
-  /** The domain's config as `xl list -l` shows it (libxl's `libxl_domain_config` JSON). */
-  readonly config: LibxlJsonObject;
-  /** Current memory (the balloon target), KiB. */
-  readonly memKiB: number;
-  /** Online vCPUs. */
-  readonly vcpus: number;
+  /**
+   * The domain's config as libxl stores it (`libxl_domain_config`, libxl's defaults applied,
+   * `c_info.name`/`uuid` kept equal to the record's): what the machine is built and rebuilt
+   * from, what xenstore, `xl list -l` and the on_* policies read.
+   */
+  readonly config: DomainConfig;
+  /** `xl create -e`: no monitor, so a guest shutdown of any kind only leaves the domain shut down. */
+  readonly noMonitor: boolean;
+  /** Where the config came from (xl's config file), for messages. */
+  readonly source: string;
   /** The domain's QEMU process; null before it is spawned (or for a record without one). */
   readonly qemuPid: number | null;
-  /** The per-domain sockets dom0d talks to (e.g. `qmp`, `serial0`), by role. */
-  readonly sockets: Readonly<Record<string, string>>;
+  /** The QEMU's QMP socket; null before it is spawned. */
+  readonly qmpSocket: string | null;
+  /** Where its VNC server listens (read back from QEMU at start); null without one. */
+  readonly vnc: { readonly host: string; readonly port: number } | null;
+  /** Every console chardev of the running machine ([] before it is spawned). */
+  readonly consoles: readonly DomainConsole[];
   /** When the guest was started (ms since the epoch); null while it is being created. */
   readonly startTime: number | null;
   /** When the record was made (ms since the epoch). */
   readonly createdAt: number;
-  /** What the machine is built from (absent for a record without a machine). */
-  readonly launch?: DomainLaunch;
 }
 
 /**
- * The source a domain's machine is (re)built from: the parsed xl.cfg as `xl create` read it
- * (file + command-line `key=value`), re-resolved by dom0d at every start so a restart builds the
- * same machine; relative paths in it are taken against `cwd` (the directory `xl create` ran in,
- * as libxl opens files from xl's working directory).
+ * One console chardev of a domain's QEMU (the argv builder's `ConsoleRequirement`) and where it
+ * is: the Unix socket QEMU serves it on (keystrokes in, output out; dom0d is its one client),
+ * `feed`, the file QEMU appends every byte of its output to (fresh at each start of the
+ * machine), and `tty`, the Unix socket dom0d serves it to any number of outside clients on
+ * (replay, then live output; what they send is typed), named by xenstore's `console/tty`.
  */
-export interface DomainLaunch {
-  readonly doc: CfgDocument;
-  readonly cwd: string;
-  /** `xl create -i`. */
-  readonly ignoreGlobalAffinityMasks?: boolean;
-  /** `xl create -e`: no monitor, so a guest shutdown of any kind only leaves the domain shut down. */
-  readonly noMonitor?: boolean;
+export interface DomainConsole {
+  /** The chardev id (`console0`, `serial<N>`, `channel<devid>`). */
+  readonly id: string;
+  readonly kind: ConsoleKind;
+  /** `pv`: 0 (hvc0); `serial`: the COM port index; `channel`: the channel's devid. */
+  readonly index: number;
+  /** A channel's name. */
+  readonly name?: string;
+  readonly socket: string;
+  readonly feed: string;
+  readonly tty: string;
 }
 
 /** The fields a caller may change through `DomainRegistry.update` (identity and state excluded). */
-export type DomainRecordPatch = Partial<Pick<DomainRecord, 'uuid' | 'config' | 'memKiB' | 'vcpus' | 'qemuPid' | 'sockets' | 'startTime' | 'shutdownReason'>>;
+export type DomainRecordPatch = Partial<Pick<DomainRecord,
+  'uuid' | 'config' | 'qemuPid' | 'qmpSocket' | 'vnc' | 'consoles' | 'startTime' | 'shutdownReason'>>;
 
-/** What a new domain starts from; the registry assigns domid, uuid (unless given) and state. */
+/** What a new domain starts from: its config (name and uuid in `c_info`); the registry assigns domid and state. */
 export interface NewDomain {
-  readonly name: string;
-  readonly uuid?: string;
-  readonly config: LibxlJsonObject;
-  readonly memKiB: number;
-  readonly vcpus: number;
-  readonly launch?: DomainLaunch;
+  readonly config: DomainConfig;
+  readonly noMonitor?: boolean;
+  readonly source?: string;
+}
+
+/**
+ * A restart dom0d has promised (on_* `restart`, `rename-restart`, `coredump-restart`): persisted
+ * before the old domain is destroyed, removed once the new domain's record exists, so a dom0d
+ * killed in between finishes it when it starts again.
+ */
+export interface RestartIntent {
+  /** What the new domain is created from (the old one's name, uuid and config). */
+  readonly init: NewDomain;
+  /** When to create it (ms since the epoch): the old domain's end plus the restart delay. */
+  readonly at: number;
+  /** The domid it replaces. */
+  readonly from: number;
+  /** `restart_rename`: the old domain is kept under another name; otherwise it is destroyed. */
+  readonly keepOld: boolean;
 }

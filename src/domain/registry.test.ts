@@ -13,7 +13,7 @@ const root = mkdtempSync(join(tmpdir(), 'dom0-registry-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
 const freshDir = (): string => join(root, `d${++n}`);
-const dom = (name: string): NewDomain => ({ name, config: { c_info: { name } }, memKiB: 131072, vcpus: 1 });
+const dom = (name: string): NewDomain => ({ config: { c_info: { name } } });
 
 test('reserve() allocates increasing domids from 1, unique names and uuids', async () => {
   const reg = await DomainRegistry.open(freshDir());
@@ -39,7 +39,7 @@ test('records persist atomically and reload with the same domids, names and stat
   const reg = await DomainRegistry.open(dir);
   const a = await reg.reserve(dom('a'));
   await reg.reserve(dom('b'));
-  await reg.transition(a.domid, 'running', { qemuPid: 1234, sockets: { qmp: '/run/q.sock' }, startTime: 5 });
+  await reg.transition(a.domid, 'running', { qemuPid: 1234, qmpSocket: '/run/q.sock', consoles: [{ id: 'console0', kind: 'pv', index: 0, socket: '/run/c.sock', feed: '/s/c.log', tty: '/run/c.tty' }], startTime: 5 });
   await reg.rename(2, 'b2');
   await reg.flush();
   assert.deepEqual(readdirSync(dir).sort(), ['1.json', '2.json', 'next-domid']);
@@ -61,7 +61,7 @@ test('domids are not reused after a destroy, even across a reload', async () => 
   assert.equal((await again.reserve(dom('z'))).domid, 3);
 });
 
-test('an unreadable record is skipped with a warning; stale temp files are removed', async () => {
+test('an unreadable record is reported and kept aside, its domid not handed out again; stale temp files are removed', async () => {
   const dir = freshDir();
   const reg = await DomainRegistry.open(dir);
   await reg.reserve(dom('good'));
@@ -71,8 +71,10 @@ test('an unreadable record is skipped with a warning; stale temp files are remov
   const again = await DomainRegistry.open(dir, { warnings });
   assert.deepEqual(again.list().map((r) => r.name), ['good']);
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /7\.json/);
+  assert.match(warnings[0]!, /7\.json is unreadable \(.+\): kept as .*7\.json\.corrupt-\d+$/);
   assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
+  assert.ok(readdirSync(dir).some((f) => f.startsWith('7.json.corrupt-')));
+  assert.equal((await again.reserve(dom('next'))).domid, 8);
 });
 
 test('events follow persisted changes', async () => {
@@ -88,4 +90,17 @@ test('events follow persisted changes', async () => {
   await reg.transition(a.domid, 'dying');
   await reg.transition(a.domid, 'destroyed');
   assert.deepEqual(seen, ['created', 'creating>paused', 'renamed', 'paused>dying', 'dying>destroyed', 'destroyed']);
+});
+
+test('names: Xen\'s rules plus the file system\'s, checked for create and rename alike; uuids are unique', async () => {
+  const reg = await DomainRegistry.open(freshDir());
+  const bad = ['', 'a/b', 'a\nb', '.', '..', 'x'.repeat(245), 'é'.repeat(123)];
+  for (const name of bad) {
+    await assert.rejects(reg.reserve(dom(name)), (e: unknown) => isToolstackError(e, 'CFG_VALUE') && e.message.startsWith('Invalid domain name'), JSON.stringify(name));
+  }
+  const ok = await reg.reserve(dom('x'.repeat(244)));
+  await assert.rejects(reg.rename(ok.domid, `${'x'.repeat(244)}y`), (e: unknown) => isToolstackError(e, 'CFG_VALUE'));
+  await assert.rejects(reg.reserve({ config: { c_info: { name: 'twin', uuid: ok.uuid } } }),
+    (e: unknown) => isToolstackError(e, 'DOMAIN_EXISTS') && e.message.includes(ok.uuid));
+  assert.equal(reg.size, 1);
 });

@@ -1,10 +1,10 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
-import { isErrno, toJson, ToolstackError } from '../common/index.js';
-import type { LibxlJsonObject } from '../config/index.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { BugError, isErrno, isToolstackError, toJson, ToolstackError } from '../common/index.js';
+import { DOMAIN_CONFIG, idlFromJson, idlToJson } from '../config/index.js';
+import type { DomainConfig } from '../config/index.js';
+import { fileError, KeyedQueue, writeFileAtomic } from '../host/index.js';
 import type { DomainEvents } from './events.js';
-import { KeyedQueue } from './keyed-queue.js';
-import type { DomainLaunch, DomainRecord, DomainRecordPatch, NewDomain } from './record.js';
+import type { DomainConsole, DomainRecord, DomainRecordPatch, NewDomain, RestartIntent } from './record.js';
 import { assertTransition, DOMAIN_STATES, SHUTDOWN_REASONS } from './state.js';
 import type { DomainState } from './state.js';
 
@@ -12,7 +12,7 @@ import type { DomainState } from './state.js';
 export const MAX_DOMID = 0x7fef;
 /** Domain-0 is the host: its name and domid are never given to a guest. */
 export const DOM0_NAME = 'Domain-0';
-const RECORD_VERSION = 1;
+const RECORD_VERSION = 2;
 const COUNTER_FILE = 'next-domid';
 
 /**
@@ -33,6 +33,7 @@ export class DomainRegistry {
   readonly #byId = new Map<number, DomainRecord>();
   readonly #idByName = new Map<string, number>();
   readonly #writes = new KeyedQueue<string>();
+  readonly #restarts = new Map<string, RestartIntent>();
   #next = 1;
 
   private constructor(dir: string, events: DomainEvents | undefined) {
@@ -52,22 +53,36 @@ export class DomainRegistry {
       const n = Number.parseInt(await readFile(`${dir}/${COUNTER_FILE}`, 'utf8'), 10);
       if (Number.isInteger(n) && n >= 1 && n <= MAX_DOMID) counter = n;
     } catch (e: unknown) {
-      if (!isErrno(e, 'ENOENT')) throw ioError(`read ${dir}/${COUNTER_FILE}`, e);
+      if (!isErrno(e, 'ENOENT')) throw fileError('Reading', `${dir}/${COUNTER_FILE}`, e);
     }
     for (const file of await readdir(dir)) {
       if (file.endsWith('.tmp')) {
         await unlink(`${dir}/${file}`).catch(() => undefined);
         continue;
       }
+      const r = /^restart-(.+)\.json$/.exec(file);
+      if (r !== null) {
+        try {
+          const intent = parseRestart(await readFile(`${dir}/${file}`, 'utf8'));
+          reg.#restarts.set(intent.init.config.c_info?.uuid ?? r[1] as string, intent);
+        } catch (e: unknown) {
+          options.warnings?.push(`skipping restart intent ${dir}/${file}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        continue;
+      }
       const m = /^(\d+)\.json$/.exec(file);
       if (m === null) continue;
+      const domid = Number(m[1]);
+      if (domid >= counter) counter = domid >= MAX_DOMID ? 1 : domid + 1;
       try {
-        const rec = parseRecord(await readFile(`${dir}/${file}`, 'utf8'), Number(m[1]));
+        const rec = parseRecord(await readFile(`${dir}/${file}`, 'utf8'), domid);
         if (reg.#idByName.has(rec.name)) throw new Error(`name '${rec.name}' is used by domain ${reg.#idByName.get(rec.name)}`);
         reg.#insert(rec);
-        if (rec.domid >= counter) counter = rec.domid >= MAX_DOMID ? 1 : rec.domid + 1;
       } catch (e: unknown) {
-        options.warnings?.push(`skipping domain record ${dir}/${file}: ${e instanceof Error ? e.message : String(e)}`);
+        // Kept aside, never deleted: what it held may still be needed; its machine is looked for.
+        const aside = `${dir}/${file}.corrupt-${Date.now()}`;
+        await rename(`${dir}/${file}`, aside).catch(() => undefined);
+        options.warnings?.push(`domain record ${dir}/${file} is unreadable (${e instanceof Error ? e.message : String(e)}): kept as ${aside}`);
       }
     }
     reg.#next = counter;
@@ -104,21 +119,26 @@ export class DomainRegistry {
    * Fails with DOMAIN_EXISTS when the name is taken.
    */
   async reserve(init: NewDomain): Promise<DomainRecord> {
-    this.#checkNameFree(init.name);
+    const name = init.config.c_info?.name;
+    if (name === undefined) throw new ToolstackError('CFG_VALUE', 'Cannot create a domain without a name', { hint: 'set name="..." in the config' });
+    this.#checkNameFree(name);
+    const uuid = init.config.c_info?.uuid ?? globalThis.crypto.randomUUID();
+    this.#checkUuidFree(uuid);
     const rec: DomainRecord = {
       domid: this.#allocateDomid(),
-      name: init.name,
-      uuid: init.uuid ?? globalThis.crypto.randomUUID(),
+      name,
+      uuid,
       state: 'creating',
       shutdownReason: null,
-      config: init.config,
-      memKiB: init.memKiB,
-      vcpus: init.vcpus,
+      config: withIdentity(init.config, name, uuid),
+      noMonitor: init.noMonitor === true,
+      source: init.source ?? name,
       qemuPid: null,
-      sockets: {},
+      qmpSocket: null,
+      vnc: null,
+      consoles: [],
       startTime: null,
       createdAt: Date.now(),
-      ...(init.launch === undefined ? {} : { launch: init.launch }),
     };
     this.#insert(rec);
     const next = this.#next;
@@ -129,25 +149,52 @@ export class DomainRegistry {
       ]);
     } catch (e: unknown) {
       this.#delete(rec);
-      throw ioError(`persist domain '${rec.name}'`, e);
+      throw e;
     }
     this.#events?.emit({ type: 'created', record: rec });
     return rec;
   }
 
+  /**
+   * Records a domain found running without a record (its record was lost): at its own domid,
+   * which must be free, under a free name. Persisted like any other.
+   */
+  async recover(rec: DomainRecord): Promise<DomainRecord> {
+    if (this.#byId.has(rec.domid)) throw new BugError(`recovering domain ${rec.domid}, which has a record`);
+    this.#checkNameFree(rec.name);
+    const full = { ...rec, config: withIdentity(rec.config, rec.name, rec.uuid) };
+    this.#insert(full);
+    try {
+      await this.#persist(full);
+    } catch (e: unknown) {
+      this.#delete(full);
+      throw e;
+    }
+    if (full.domid >= this.#next) this.#next = full.domid >= MAX_DOMID ? 1 : full.domid + 1;
+    return full;
+  }
+
+  /** True when `name` may be given to a domain now. */
+  nameFree(name: string): boolean {
+    return name !== DOM0_NAME && !this.#idByName.has(name);
+  }
+
   /** Changes the non-identity fields of a domain and persists them. */
   async update(domid: number, patch: DomainRecordPatch): Promise<DomainRecord> {
-    const rec = { ...this.require(domid), ...patch };
+    const old = this.require(domid);
+    const next = { ...old, ...patch };
+    const rec = { ...next, config: withIdentity(next.config, next.name, next.uuid) };
     this.#byId.set(domid, rec);
-    await this.#persist(rec);
+    await this.#persistOrUndo(rec, old);
     return rec;
   }
 
   /**
    * Moves a domain to `to` (checked against the transition table) with `patch` applied; leaving
-   * `shutdown` clears the shutdown reason. `destroyed` removes the record.
+   * `shutdown` clears the shutdown reason. `destroyed` removes the record. With `bestEffort`, a
+   * full disk does not undo the change: it stays in memory (and is logged by the caller).
    */
-  async transition(domid: number, to: DomainState, patch: DomainRecordPatch = {}): Promise<DomainRecord> {
+  async transition(domid: number, to: DomainState, patch: DomainRecordPatch = {}, options: { readonly bestEffort?: boolean } = {}): Promise<DomainRecord> {
     const old = this.require(domid);
     assertTransition(old.state, to, old.name);
     const rec: DomainRecord = { ...old, shutdownReason: to === 'shutdown' ? old.shutdownReason : null, ...patch, state: to };
@@ -159,7 +206,12 @@ export class DomainRegistry {
       return rec;
     }
     this.#byId.set(domid, rec);
-    await this.#persist(rec);
+    try {
+      await this.#persistOrUndo(rec, old);
+    } catch (e: unknown) {
+      if (options.bestEffort !== true || !isToolstackError(e, 'NO_SPACE')) throw e;
+      this.#byId.set(domid, rec);
+    }
     this.#events?.emit({ type: 'state', record: rec, from: old.state, to });
     return rec;
   }
@@ -169,13 +221,33 @@ export class DomainRegistry {
     const old = this.require(domid);
     if (old.name === name) return old;
     this.#checkNameFree(name);
-    const rec = { ...old, name };
+    const rec = { ...old, name, config: withIdentity(old.config, name, old.uuid) };
     this.#idByName.delete(old.name);
     this.#idByName.set(name, domid);
     this.#byId.set(domid, rec);
-    await this.#persist(rec);
+    await this.#persistOrUndo(rec, old);
     this.#events?.emit({ type: 'renamed', record: rec, from: old.name });
     return rec;
+  }
+
+  /** Persists a restart before the domain it replaces is destroyed (see `RestartIntent`). */
+  async saveRestart(intent: RestartIntent): Promise<void> {
+    const uuid = intent.init.config.c_info?.uuid;
+    if (uuid === undefined) throw new BugError('a restart intent names the uuid of the domain it re-creates');
+    this.#restarts.set(uuid, intent);
+    const data = `${toJson({ ...intent, init: { ...intent.init, config: idlToJson(DOMAIN_CONFIG, intent.init.config) } }, 2)}\n`;
+    await this.#writes.run(this.#restartFile(uuid), () => writeFileAtomic(this.#restartFile(uuid), data));
+  }
+
+  /** The restart of `uuid` is done (or abandoned). */
+  async dropRestart(uuid: string): Promise<void> {
+    this.#restarts.delete(uuid);
+    await this.#writes.run(this.#restartFile(uuid), () => unlink(this.#restartFile(uuid)).catch(ignoreEnoent));
+  }
+
+  /** Restarts persisted and not yet done. */
+  restarts(): RestartIntent[] {
+    return [...this.#restarts.values()];
   }
 
   /** Announces the records loaded by `open` (after dom0d has checked them with the driver). */
@@ -195,6 +267,16 @@ export class DomainRegistry {
       throw new ToolstackError('DOMAIN_EXISTS', `Domain with name '${name}' already exists`, {
         lines: [`Domain with name "${name}" already exists.`],
         hint: 'choose another name, or destroy the existing domain first',
+      });
+    }
+  }
+
+  /** A uuid names one domain (`/vm/<uuid>` in xenstore is that domain's alone). */
+  #checkUuidFree(uuid: string): void {
+    const holder = [...this.#byId.values()].find((r) => r.uuid === uuid);
+    if (holder !== undefined) {
+      throw new ToolstackError('DOMAIN_EXISTS', `Domain with uuid ${uuid} already exists (${holder.name}, ${holder.domid})`, {
+        hint: 'give the new domain another uuid= (or none: one is generated)',
       });
     }
   }
@@ -222,8 +304,28 @@ export class DomainRegistry {
     return `${this.#dir}/${domid}.json`;
   }
 
+  #restartFile(uuid: string): string {
+    return `${this.#dir}/restart-${uuid}.json`;
+  }
+
+  /**
+   * Persists `rec`; when that fails (a full disk), puts `old` back in memory (unless a later
+   * change has replaced `rec` meanwhile) and rethrows, so memory never claims what the disk lacks.
+   */
+  async #persistOrUndo(rec: DomainRecord, old: DomainRecord): Promise<void> {
+    try {
+      await this.#persist(rec);
+    } catch (e: unknown) {
+      if (this.#byId.get(rec.domid) === rec) {
+        if (this.#idByName.get(rec.name) === rec.domid && rec.name !== old.name) this.#idByName.delete(rec.name);
+        this.#insert(old);
+      }
+      throw e;
+    }
+  }
+
   #persist(rec: DomainRecord): Promise<void> {
-    const data = `${toJson({ version: RECORD_VERSION, ...rec }, 2)}\n`;
+    const data = `${toJson({ version: RECORD_VERSION, ...rec, config: idlToJson(DOMAIN_CONFIG, rec.config) }, 2)}\n`;
     return this.#writes.run(this.#file(rec.domid), async () => {
       // A record removed while this write waited must not be resurrected.
       if (this.#byId.get(rec.domid) === undefined) return;
@@ -232,11 +334,27 @@ export class DomainRegistry {
   }
 }
 
-/** Names become file names (`qemu-<name>.log`) and xenstore values: no `/`, no control characters. */
+/**
+ * The longest domain name, in UTF-8 bytes: names become file names (`qemu-<name>.log.1` must fit
+ * the 255-byte limit of a file name) and xenstore values.
+ */
+export const MAX_NAME_BYTES = 244;
+
+/**
+ * Xen's rules for a domain name (any text but `/`, control characters and the empty string),
+ * plus what the file system needs: not `.` or `..`, at most MAX_NAME_BYTES bytes. Checked once,
+ * for create, rename and rename-restart alike.
+ */
 export function validateDomainName(name: string): void {
-  if (name === '' || name.includes('/') || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new ToolstackError('CFG_VALUE', `Invalid domain name '${name}'`, {
-      hint: 'a domain name must be non-empty, without "/" or control characters',
+  const why = name === '' ? 'it is empty'
+    : name.includes('/') ? 'it contains "/"'
+      : /[\u0000-\u001f\u007f]/.test(name) ? 'it contains a control character'
+        : name === '.' || name === '..' ? 'it is a directory name'
+          : Buffer.byteLength(name) > MAX_NAME_BYTES ? `it is ${Buffer.byteLength(name)} bytes long` : undefined;
+  if (why !== undefined) {
+    const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
+    throw new ToolstackError('CFG_VALUE', `Invalid domain name '${shown}': ${why}`, {
+      hint: `a domain name is 1 to ${MAX_NAME_BYTES} bytes, without "/" or control characters, and not "." or ".."`,
     });
   }
 }
@@ -245,9 +363,32 @@ function ignoreEnoent(e: unknown): void {
   if (!isErrno(e, 'ENOENT')) throw e;
 }
 
-function ioError(what: string, cause: unknown): ToolstackError {
-  if (cause instanceof ToolstackError) return cause;
-  return new ToolstackError('IO', `Cannot ${what}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+function isConsole(v: unknown): v is DomainConsole {
+  const c = v as Partial<Record<keyof DomainConsole, unknown>> | null;
+  return typeof c === 'object' && c !== null && typeof c.id === 'string' && typeof c.socket === 'string' && typeof c.feed === 'string' && typeof c.tty === 'string' &&
+    (c.kind === 'pv' || c.kind === 'serial' || c.kind === 'channel') && Number.isInteger(c.index) && (c.name === undefined || typeof c.name === 'string');
+}
+
+function parseRestart(text: string): RestartIntent {
+  const o = JSON.parse(text) as Partial<Record<keyof RestartIntent, unknown>> | null;
+  const init = o?.init as Partial<Record<keyof NewDomain, unknown>> | undefined;
+  if (typeof o?.at !== 'number' || typeof o.from !== 'number' || typeof o.keepOld !== 'boolean' || typeof init !== 'object' || init === null) {
+    throw new Error('not a restart intent');
+  }
+  const config = idlFromJson(DOMAIN_CONFIG, init.config);
+  if (config.c_info?.name === undefined || config.c_info.uuid === undefined) throw new Error('the config names no domain');
+  return {
+    at: o.at, from: o.from, keepOld: o.keepOld,
+    init: { config, noMonitor: init.noMonitor === true, ...(typeof init.source === 'string' ? { source: init.source } : {}) },
+  };
+}
+
+/**
+ * `config` naming the domain `name`/`uuid` (the record's identity is the one authority), in the
+ * form its JSON reads back as (so a record reloaded from disk equals the one in memory).
+ */
+function withIdentity(config: DomainConfig, name: string, uuid: string): DomainConfig {
+  return idlFromJson(DOMAIN_CONFIG, idlToJson(DOMAIN_CONFIG, { ...config, c_info: { ...config.c_info, name, uuid } }));
 }
 
 function parseRecord(text: string, domid: number): DomainRecord {
@@ -271,22 +412,27 @@ function parseRecord(text: string, domid: number): DomainRecord {
   if (!(DOMAIN_STATES as readonly string[]).includes(state) || state === 'destroyed') throw new Error(`bad state '${state}'`);
   const reason = o.shutdownReason;
   if (reason !== null && !(SHUTDOWN_REASONS as readonly unknown[]).includes(reason)) throw new Error('bad shutdownReason');
-  if (typeof o.config !== 'object' || o.config === null || Array.isArray(o.config)) throw new Error("'config' is not an object");
-  if (typeof o.sockets !== 'object' || o.sockets === null) throw new Error("'sockets' is not an object");
+  const config = idlFromJson(DOMAIN_CONFIG, o.config);
+  const qmpSocket = o.qmpSocket;
+  if (qmpSocket !== null && typeof qmpSocket !== 'string') throw new Error("'qmpSocket' is not a string");
+  const vnc = o.vnc as DomainRecord['vnc'];
+  if (vnc !== null && (typeof vnc !== 'object' || typeof vnc.host !== 'string' || !Number.isInteger(vnc.port))) throw new Error("'vnc' is not {host, port}");
+  if (!Array.isArray(o.consoles) || !o.consoles.every(isConsole)) throw new Error("'consoles' is not a list of consoles");
   const rec: DomainRecord = {
     domid,
     name: str('name'),
     uuid: str('uuid'),
     state: state as DomainState,
     shutdownReason: reason as DomainRecord['shutdownReason'],
-    config: o.config as LibxlJsonObject,
-    memKiB: int('memKiB'),
-    vcpus: int('vcpus'),
+    config: withIdentity(config, str('name'), str('uuid')),
+    noMonitor: o.noMonitor === true,
+    source: str('source'),
     qemuPid: int('qemuPid', true),
-    sockets: o.sockets as Record<string, string>,
+    qmpSocket,
+    vnc,
+    consoles: o.consoles,
     startTime: int('startTime', true),
     createdAt: int('createdAt'),
-    ...(typeof o.launch === 'object' && o.launch !== null ? { launch: o.launch as DomainLaunch } : {}),
   };
   validateDomainName(rec.name);
   return rec;

@@ -9,11 +9,13 @@
  * - §9.2 (`libxl__build_post`): `memory/{static-max,target,videoram}`, `domid`,
  *   `cpu/<i>/availability`, `VM/image/*`, `VM/start_time`.
  * - dom0's own: `D/image/device-model-pid` (the QEMU pid, as libxl records its device model),
- *   `D/console/tty` (the pv console, hvc0) and `D/serial/<n>/tty` (COM ports). Their values are the
- *   Unix sockets of QEMU's console chardevs (not ptys): raw bytes both ways, one client at a time.
+ *   `D/console/tty` (the pv console, hvc0) and `D/serial/<n>/tty` (COM ports). Their values are
+ *   Unix sockets dom0d serves (not ptys): raw bytes both ways, any number of clients, each first
+ *   replayed the console's output so far (`socat - UNIX-CONNECT:$(xenstore-read .../tty)`).
  *
  * All of it is one transaction, re-run on EAGAIN (`XenstoreClient.transaction`).
  */
+import { ToolstackError } from '../common/index.js';
 import type { XsOps } from '../xenstore/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 
@@ -28,7 +30,7 @@ export interface DomainLayout {
   readonly maxVcpus: number;
   readonly onlineVcpus: number;
   readonly qemuPid: number;
-  /** Console sockets: `pv` (hvc0) and the COM ports by index. */
+  /** Console ttys (dom0d's sockets): `pv` (hvc0) and the COM ports by index. */
   readonly consoles: { readonly pv?: string; readonly serial: Readonly<Record<number, string>> };
   readonly kernel?: string;
   readonly ramdisk?: string;
@@ -39,62 +41,109 @@ export interface DomainLayout {
 
 const domainPath = (domid: number): string => `/local/domain/${domid}`;
 
-/** Writes the whole layout of a new domain (previous nodes of the same domid and uuid removed). */
-export async function writeDomainLayout(xs: XenstoreClient, l: DomainLayout): Promise<void> {
+/** One step of a layout: a directory node with its permissions, or a node with a value. */
+type LayoutOp =
+  | { readonly dir: string; readonly perms: readonly string[] }
+  | { readonly path: string; readonly value: string; readonly perms?: readonly string[] };
+
+/** The nodes of a new domain's layout, in the order they are written. */
+function domainLayout(l: DomainLayout): LayoutOp[] {
   const D = domainPath(l.domid);
   const VM = `/vm/${l.uuid}`;
   const L = `/libxl/${l.domid}`;
   const roperm = ['n0', `r${l.domid}`];
   const rwperm = [`n${l.domid}`];
   const noperm = ['n0'];
+  const ops: LayoutOp[] = [];
+  const dir = (path: string, perms: readonly string[]): void => void ops.push({ dir: path, perms });
+  const node = (path: string, value: string, perms?: readonly string[]): void => void ops.push({ path, value, ...(perms === undefined ? {} : { perms }) });
+  dir(D, roperm);
+  dir(VM, roperm);
+  dir(L, noperm);
+  dir(`${L}/device`, noperm);
+  node(`${D}/vm`, VM);
+  node(`${D}/name`, l.name);
+  node(`${VM}/uuid`, l.uuid);
+  node(`${VM}/name`, l.name);
+  for (const d of ['cpu', 'memory', 'device', 'control']) dir(`${D}/${d}`, roperm);
+  if (l.type === 'hvm') dir(`${D}/hvmloader`, roperm);
+  node(`${D}/device/suspend/event-channel`, '', rwperm);
+  const control = ['shutdown', 'feature-poweroff', 'feature-reboot', 'feature-suspend',
+    ...(l.type === 'hvm' ? ['feature-s3', 'feature-s4'] : []), 'sysrq'];
+  for (const c of control) node(`${D}/control/${c}`, '', rwperm);
+  for (const d of ['data', 'drivers', 'feature', 'attr', 'error']) dir(`${D}/${d}`, rwperm);
+  node(`${D}/control/platform-feature-multiprocessor-suspend`, '1');
+  node(`${D}/control/platform-feature-xs_reset_watches`, '1');
+  node(`${L}/type`, l.type);
+  node(`${L}/dm-version`, 'qemu_xen');
+  node(`${D}/memory/static-max`, String(l.maxMemKiB));
+  node(`${D}/memory/target`, String(l.targetMemKiB));
+  node(`${D}/memory/videoram`, String(l.videoMemKiB));
+  node(`${D}/domid`, String(l.domid));
+  for (let i = 0; i < l.maxVcpus; i++) node(`${D}/cpu/${i}/availability`, i < l.onlineVcpus ? 'online' : 'offline');
+  node(`${VM}/image/ostype`, l.type === 'hvm' ? 'hvm' : 'linux');
+  if (l.kernel !== undefined) node(`${VM}/image/kernel`, l.kernel);
+  if (l.ramdisk !== undefined) node(`${VM}/image/ramdisk`, l.ramdisk);
+  if (l.cmdline !== undefined) node(`${VM}/image/cmdline`, l.cmdline);
+  node(`${VM}/start_time`, startTime(l.startTime));
+  node(`${D}/image/device-model-pid`, String(l.qemuPid));
+  if (l.consoles.pv !== undefined) {
+    dir(`${D}/console`, ['n0', `r${l.domid}`]);
+    node(`${D}/console/limit`, '1048576');
+    node(`${D}/console/type`, 'ioemu');
+    node(`${D}/console/output`, 'pty');
+    node(`${D}/console/tty`, l.consoles.pv);
+  }
+  for (const [n, path] of Object.entries(l.consoles.serial)) node(`${D}/serial/${n}/tty`, path);
+  return ops;
+}
+
+/** xenstore's largest message payload (`XENSTORE_PAYLOAD_MAX`): a WRITE carries path, NUL, value. */
+const XENSTORE_PAYLOAD_MAX = 4096;
+
+/**
+ * Checks that every node of the layout fits in one xenstore message, before anything is started:
+ * a value too long (a 5,000-byte `cmdline`) fails the create with one line naming it.
+ */
+export function checkDomainLayout(l: DomainLayout): void {
+  for (const op of domainLayout(l)) {
+    if (!('value' in op)) continue;
+    const bytes = Buffer.byteLength(op.path) + 1 + Buffer.byteLength(op.value);
+    if (bytes <= XENSTORE_PAYLOAD_MAX) continue;
+    const key = op.path.slice(op.path.lastIndexOf('/') + 1);
+    throw new ToolstackError('CFG_VALUE', `Creating domain '${l.name}' failed: its ${key} (${Buffer.byteLength(op.value)} bytes) does not fit in xenstore's ${op.path}`, {
+      hint: `a xenstore node holds at most ${XENSTORE_PAYLOAD_MAX - Buffer.byteLength(op.path) - 1} bytes there; shorten ${key}=`,
+    });
+  }
+}
+
+/** Writes the whole layout of a new domain (previous nodes of the same domid and uuid removed). */
+export async function writeDomainLayout(xs: XenstoreClient, l: DomainLayout): Promise<void> {
+  const ops = domainLayout(l);
   await xs.transaction(async (tx) => {
-    for (const p of [D, VM, L]) await rmIfPresent(tx, p);
-    const dir = async (path: string, perms: readonly string[]): Promise<void> => {
-      await tx.mkdir(path);
-      await tx.setPerms(path, perms);
-    };
-    const node = async (path: string, value: string, perms?: readonly string[]): Promise<void> => {
-      await tx.write(path, value);
-      if (perms !== undefined) await tx.setPerms(path, perms);
-    };
-    await dir(D, roperm);
-    await dir(VM, roperm);
-    await dir(L, noperm);
-    await dir(`${L}/device`, noperm);
-    await node(`${D}/vm`, VM);
-    await node(`${D}/name`, l.name);
-    await node(`${VM}/uuid`, l.uuid);
-    await node(`${VM}/name`, l.name);
-    for (const d of ['cpu', 'memory', 'device', 'control']) await dir(`${D}/${d}`, roperm);
-    if (l.type === 'hvm') await dir(`${D}/hvmloader`, roperm);
-    await node(`${D}/device/suspend/event-channel`, '', rwperm);
-    const control = ['shutdown', 'feature-poweroff', 'feature-reboot', 'feature-suspend',
-      ...(l.type === 'hvm' ? ['feature-s3', 'feature-s4'] : []), 'sysrq'];
-    for (const c of control) await node(`${D}/control/${c}`, '', rwperm);
-    for (const d of ['data', 'drivers', 'feature', 'attr', 'error']) await dir(`${D}/${d}`, rwperm);
-    await node(`${D}/control/platform-feature-multiprocessor-suspend`, '1');
-    await node(`${D}/control/platform-feature-xs_reset_watches`, '1');
-    await node(`${L}/type`, l.type);
-    await node(`${L}/dm-version`, 'qemu_xen');
-    await node(`${D}/memory/static-max`, String(l.maxMemKiB));
-    await node(`${D}/memory/target`, String(l.targetMemKiB));
-    await node(`${D}/memory/videoram`, String(l.videoMemKiB));
-    await node(`${D}/domid`, String(l.domid));
-    for (let i = 0; i < l.maxVcpus; i++) await node(`${D}/cpu/${i}/availability`, i < l.onlineVcpus ? 'online' : 'offline');
-    await node(`${VM}/image/ostype`, l.type === 'hvm' ? 'hvm' : 'linux');
-    if (l.kernel !== undefined) await node(`${VM}/image/kernel`, l.kernel);
-    if (l.ramdisk !== undefined) await node(`${VM}/image/ramdisk`, l.ramdisk);
-    if (l.cmdline !== undefined) await node(`${VM}/image/cmdline`, l.cmdline);
-    await node(`${VM}/start_time`, startTime(l.startTime));
-    await node(`${D}/image/device-model-pid`, String(l.qemuPid));
-    if (l.consoles.pv !== undefined) {
-      await dir(`${D}/console`, ['n0', `r${l.domid}`]);
-      await node(`${D}/console/limit`, '1048576');
-      await node(`${D}/console/type`, 'ioemu');
-      await node(`${D}/console/output`, 'pty');
-      await node(`${D}/console/tty`, l.consoles.pv);
+    for (const p of [domainPath(l.domid), `/vm/${l.uuid}`, `/libxl/${l.domid}`]) await rmIfPresent(tx, p);
+    for (const op of ops) {
+      if ('dir' in op) {
+        await tx.mkdir(op.dir);
+        await tx.setPerms(op.dir, op.perms);
+      } else {
+        await tx.write(op.path, op.value);
+        if (op.perms !== undefined) await tx.setPerms(op.path, op.perms);
+      }
     }
-    for (const [n, path] of Object.entries(l.consoles.serial)) await node(`${D}/serial/${n}/tty`, path);
+  });
+}
+
+/**
+ * Domain-0's own nodes, as `xen-init-dom0` writes them at boot: `/local/domain/0/{name,domid}`
+ * and the first CPU pool's `/local/pool/0/{name,uuid}`. Idempotent (dom0d writes them at start).
+ */
+export async function writeDom0Layout(xs: XenstoreClient): Promise<void> {
+  await xs.transaction(async (tx) => {
+    await tx.write(`${domainPath(0)}/name`, 'Domain-0');
+    await tx.write(`${domainPath(0)}/domid`, '0');
+    await tx.write('/local/pool/0/name', 'Pool-0');
+    await tx.write('/local/pool/0/uuid', '00000000-0000-0000-0000-000000000000');
   });
 }
 
@@ -124,9 +173,14 @@ export async function renameDomainLayout(
   });
 }
 
-/** Xen's shutdown request to the guest's PV control node (`poweroff`, `reboot`). */
-export async function writeControlShutdown(xs: XenstoreClient, domid: number, request: 'poweroff' | 'reboot'): Promise<void> {
-  await xs.write(`${domainPath(domid)}/control/shutdown`, request);
+/**
+ * A request to the guest's PV control node (`control/shutdown` = `poweroff`/`reboot`,
+ * `control/sysrq` = a key); resolves with the path written.
+ */
+export async function writeControl(xs: XenstoreClient, domid: number, node: 'shutdown' | 'sysrq', value: string): Promise<string> {
+  const path = `${domainPath(domid)}/control/${node}`;
+  await xs.write(path, value);
+  return path;
 }
 
 /** Removes what `writeDomainLayout` wrote (libxl_domain_destroy's `xs_rm`s). */

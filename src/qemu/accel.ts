@@ -14,13 +14,13 @@
  * kernel release, /dev/kvm and the CPU, so a changed host probes again.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ToolstackError } from '../common/index.js';
 import { resolveQemuBinary } from './capabilities.js';
 import { cacheKey, hostCacheFile, readHostCache, writeHostCache } from './host-cache.js';
-import { killPid } from './process.js';
+import { killPid, writeFileAtomicSync } from '../host/index.js';
 
 export type Accel = 'kvm' | 'tcg';
 export type AccelSetting = 'auto' | Accel;
@@ -76,7 +76,8 @@ export async function chooseAccel(options: AccelOptions): Promise<AccelChoice> {
     const cached = readHostCache<AccelChoice>(file, key);
     if (cached !== undefined) return { ...cached, source: 'cache' };
   }
-  const result = await (options.probe ?? runAccelProbe)(binary, options.deadlineMs ?? 1500);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const result = await (options.probe ?? ((b, ms) => runAccelProbe(b, ms, 'kvm', dirname(file))))(binary, options.deadlineMs ?? 1500);
   const choice: AccelChoice = result.ok ?
     { accel: 'kvm', source: 'probe', reason: `a test guest reached long mode under KVM in ${result.ms} ms`, probeMs: result.ms } :
     { accel: 'tcg', source: 'probe', reason: `KVM is not usable: ${result.reason}`, probeMs: result.ms };
@@ -138,10 +139,12 @@ export interface AccelProbeResult {
  * coreutils `timeout -s KILL` (which puts both in a new process group); should that fail too,
  * the group is killed by its id half a second after the deadline.
  */
-export async function runAccelProbe(binary: string, deadlineMs: number, accel: Accel = 'kvm'): Promise<AccelProbeResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'dom0-accel-'));
-  const image = join(dir, 'probe.bin');
-  writeFileSync(image, accelProbeImage());
+export async function runAccelProbe(binary: string, deadlineMs: number, accel: Accel = 'kvm', workDir?: string): Promise<AccelProbeResult> {
+  // With a work directory (dom0d's STATE_DIR/host) the image stays there under a fixed name, so
+  // a prober killed mid-probe leaves nothing that grows; otherwise a temp dir, removed after.
+  const dir = workDir ?? mkdtempSync(join(tmpdir(), 'dom0-accel-'));
+  const image = join(dir, 'accel-probe.bin');
+  writeFileAtomicSync(image, accelProbeImage());
   const start = Date.now();
   try {
     const child = spawn('timeout', [
@@ -168,6 +171,6 @@ export async function runAccelProbe(binary: string, deadlineMs: number, accel: A
     const tail = stderr.trim().split('\n').filter((l) => !/warning/i.test(l)).slice(-2).join(' | ');
     return { ok: false, reason: `QEMU exited with status ${status}${tail === '' ? '' : `: ${tail}`}`, ms };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (workDir === undefined) rmSync(dir, { recursive: true, force: true });
   }
 }

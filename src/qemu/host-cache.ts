@@ -4,8 +4,9 @@
  * QEMU binary, the kernel, /dev/kvm, the CPU) still matches, so a changed host re-probes.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomicSync } from '../host/index.js';
 
 export function hostCacheFile(stateDir: string, name: string): string {
   return join(stateDir, 'host', `${name}.json`);
@@ -27,8 +28,6 @@ export function readHostCache<T>(file: string, key: string): T | undefined {
 }
 
 export function writeHostCache(file: string, key: string, value: unknown): void {
-  mkdirSync(join(file, '..'), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ key, value }, null, 2)}\n`);
-  renameSync(tmp, file);
+  mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
+  writeFileAtomicSync(file, `${JSON.stringify({ key, value }, null, 2)}\n`);
 }

@@ -1,16 +1,29 @@
 /**
- * Starting a QEMU the way the toolstack runs every domain: detached, its QMP monitor on a Unix
- * socket that this function adds to the argv, connected and negotiated before returning.
+ * The one way a QEMU is started (domains, probes' callers, tests): detached, its QMP monitor on a
+ * Unix socket, connected and negotiated before returning.
+ *
+ * Contract: `args` open a QMP monitor on `qmpSocket` (the argv builder's `qmpMonitorArgs`, which it
+ * adds for domains). A stale socket file is removed first, so an old QEMU is never mistaken for the new
+ * one. The connection is made by straight attempts (no probe connection QEMU would have to accept
+ * and drop), retried while the socket is absent or refuses, until QEMU exits or the deadline.
+ * On failure nothing is left running: a QEMU that exited is reported with its own last words (the
+ * tail of `logFile`), one that never answered is killed by pid.
  */
 import { rmSync } from 'node:fs';
+import { ToolstackError } from '../common/index.js';
+import { killPid, logTail, pidState, spawnDetached, waitForPidExit } from '../host/index.js';
+import type { SpawnDetachedOptions } from '../host/index.js';
 import { QmpClient } from './qmp/client.js';
-import { killPid, pidState, qemuExitedEarly, spawnDetached, waitForPidExit, waitForSocket, type SpawnDetachedOptions } from './process.js';
 
 export interface LaunchQemuOptions extends SpawnDetachedOptions {
-  /** Path of the QMP socket; `-qmp unix:PATH,server=on,wait=off` is appended to `args`. */
+  /** Where `args` make QEMU serve QMP. */
   readonly qmpSocket: string;
-  /** For the socket to appear and for the QMP greeting (default 10000 ms). */
+  /** For QEMU to listen and greet (default 10000 ms). */
   readonly timeoutMs?: number;
+  /** Called with the pid as soon as QEMU is spawned (before QMP answers): whoever may have to kill it. */
+  readonly onSpawned?: (pid: number) => void;
+  /** Names the QEMU in messages (`of domain 'web'`). */
+  readonly label?: string;
 }
 
 export interface LaunchedQemu {
@@ -19,26 +32,41 @@ export interface LaunchedQemu {
 }
 
 /**
- * Spawns QEMU detached and connects to its QMP socket. A stale socket file at `qmpSocket` is
- * removed first (so an old QEMU is never mistaken for the new one). On failure (QEMU exits at
- * start, e.g. a bad argv, or never answers) the QEMU is killed by pid and the error (code `QEMU`)
- * carries the tail of its log.
+ * Spawns QEMU and connects to its QMP socket. Fails with code QEMU: QEMU exited at start (its log
+ * tail in the message), or did not answer in time (then it is killed).
  */
 export async function launchQemu(options: LaunchQemuOptions): Promise<LaunchedQemu> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   rmSync(options.qmpSocket, { force: true });
-  const pid = await spawnDetached({
-    ...options,
-    args: [...options.args, '-qmp', `unix:${options.qmpSocket},server=on,wait=off`],
-  });
+  const pid = await spawnDetached(options);
+  options.onSpawned?.(pid);
   try {
-    await waitForSocket(options.qmpSocket, pid, { timeoutMs, logFile: options.logFile });
-    const qmp = await QmpClient.connect(options.qmpSocket, { timeoutMs });
-    return { pid, qmp };
-  } catch (e) {
+    return { pid, qmp: await connectQmp(options.qmpSocket, pid, timeoutMs) };
+  } catch (e: unknown) {
     // A QEMU that exits at start may still have opened its socket: its own message is the cause.
-    if (await waitForPidExit(pid, 300)) throw qemuExitedEarly(pid, options.qmpSocket, options.logFile);
-    if (pidState(pid) === 'running') killPid(pid);
-    throw e;
+    const died = pidState(pid) !== 'running' || await waitForPidExit(pid, 300);
+    if (!died) killPid(pid);
+    const who = `QEMU (pid ${pid})${options.label === undefined ? '' : ` ${options.label}`}`;
+    const tail = logTail(options.logFile, 5).split('\n').filter((l) => l !== '').join(' | ');
+    throw new ToolstackError('QEMU', died
+      ? `${who} exited at start${tail === '' ? '' : `: ${tail}`}`
+      : `${who} did not answer on ${options.qmpSocket} within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+      hint: `see ${options.logFile}`,
+    });
+  }
+}
+
+async function connectQmp(path: string, pid: number, timeoutMs: number): Promise<QmpClient> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pidState(pid) !== 'running') throw new ToolstackError('QEMU', `QEMU (pid ${pid}) exited before its QMP socket '${path}' was ready`);
+    try {
+      return await QmpClient.connect(path, { timeoutMs: Math.max(1, deadline - Date.now()) });
+    } catch (e: unknown) {
+      const code = (e as { cause?: NodeJS.ErrnoException }).cause?.code;
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() >= deadline) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 5));
   }
 }

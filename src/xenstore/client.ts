@@ -6,11 +6,16 @@
  * Requests carry increasing req_ids and may be pipelined; replies are matched by req_id. Watch
  * events are routed by token to the iterator `watch()` returned. `transaction(fn)` runs `fn`
  * inside a transaction and runs it again from the start when the commit fails with EAGAIN.
+ *
+ * Failures are rejected promises, never exceptions or rejections nobody holds: a request whose
+ * payload exceeds PAYLOAD_MAX is refused before it is sent (E2BIG, as libxenstore does), and a
+ * server frame announcing more than PAYLOAD_MAX bytes closes the connection (what was pending
+ * rejects with ECONNRESET).
  */
 import { connect as netConnect } from 'node:net';
 import { ToolstackError } from '../common/index.js';
 import type { XsErrno } from './wire.js';
-import { encodeMessage, encodeStrings, FrameReader, isXsErrno, splitStrings, XsType } from './wire.js';
+import { encodeMessage, encodeStrings, FrameReader, FrameTooLarge, isXsErrno, PAYLOAD_MAX, splitStrings, XsType } from './wire.js';
 
 /** A failed request: `errno` is the name the server sent (ENOENT, EACCES, EAGAIN, ...). */
 export class XenstoreError extends ToolstackError {
@@ -134,7 +139,15 @@ export class XenstoreClient {
   }
 
   #onData(chunk: Buffer): void {
-    for (const m of this.#reader.push(chunk)) {
+    let msgs;
+    try {
+      msgs = this.#reader.push(chunk);
+    } catch (e) {
+      if (!(e instanceof FrameTooLarge)) throw e;
+      this.close();
+      return;
+    }
+    for (const m of msgs) {
       if (m.type === XsType.WATCH_EVENT) {
         const [path, token] = splitStrings(m.payload);
         if (path !== undefined && token !== undefined) this.#watches.get(token)?.push({ path, token });
@@ -163,6 +176,7 @@ export class XenstoreClient {
   request(type: number, payload: Buffer, opts: { tx?: number; path?: string } = {}): Promise<Buffer> {
     const request = NAMES.get(type) ?? String(type);
     if (this.#closed) return Promise.reject(new XenstoreError('ECONNRESET', request, opts.path));
+    if (payload.length > PAYLOAD_MAX) return Promise.reject(new XenstoreError('E2BIG', request, opts.path));
     this.#reqId = (this.#reqId + 1) >>> 0;
     const reqId = this.#reqId;
     return new Promise((resolve, reject) => {

@@ -1,7 +1,9 @@
 /**
  * The dispatch table (C `wire_funcs[]`): one entry per wire type with its flags — `priv`
- * (privileged callers only, else EACCES) and `noTx` (the header's tx_id is ignored) — and the
- * function that turns a request into a reply payload or throws an XsFault.
+ * (privileged callers only, else EACCES), `noTx` (the header's tx_id is ignored) and `mutates`
+ * (changes the live tree or the domains when not inside a transaction: such a request joins a
+ * batch of changes not yet on disk, see server.ts) — and the function that turns a request into
+ * a reply payload or throws an XsFault.
  */
 import type { Connection } from './connection.js';
 import type { CanonicalPath } from './paths.js';
@@ -30,6 +32,7 @@ export interface Operation {
   readonly name: string;
   readonly priv?: boolean;
   readonly noTx?: boolean;
+  readonly mutates?: boolean;
   run(ctx: RequestContext): Buffer;
 }
 
@@ -221,6 +224,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.TRANSACTION_END, {
     name: 'TRANSACTION_END',
+    mutates: true,
     run: (ctx) => {
       const arg = oneArg(ctx.msg.payload);
       if (arg !== 'T' && arg !== 'F') throw new XsFault('EINVAL');
@@ -233,6 +237,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.INTRODUCE, {
     name: 'INTRODUCE',
+    mutates: true,
     priv: true,
     run: (ctx) => {
       // domid, gfn (unused), event channel: at least three strings, the port above 0.
@@ -247,6 +252,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.RELEASE, {
     name: 'RELEASE',
+    mutates: true,
     priv: true,
     run: (ctx) => {
       ctx.server.release(introducedDomain(ctx));
@@ -259,6 +265,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.WRITE, {
     name: 'WRITE',
+    mutates: true,
     run: (ctx) => {
       const payload = ctx.msg.payload;
       const nul = payload.indexOf(0);
@@ -270,6 +277,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.MKDIR, {
     name: 'MKDIR',
+    mutates: true,
     run: (ctx) => {
       makeDir(ctx.ops, path(ctx, oneArg(ctx.msg.payload)).path);
       return OK_PAYLOAD;
@@ -277,6 +285,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.RM, {
     name: 'RM',
+    mutates: true,
     run: (ctx) => {
       removeNode(ctx.ops, path(ctx, oneArg(ctx.msg.payload)).path);
       return OK_PAYLOAD;
@@ -284,6 +293,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.SET_PERMS, {
     name: 'SET_PERMS',
+    mutates: true,
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);
       if (args.length < 2) throw new XsFault('EINVAL');
@@ -316,6 +326,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.SET_TARGET, {
     name: 'SET_TARGET',
+    mutates: true,
     priv: true,
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { encodeFrame } from './frame.js';
+import type { JournalledState } from './journal.js';
 import { Journal } from './journal.js';
+import { describeDamage } from './recovery.js';
 import type { StoreRecord } from './store.js';
 
 const dirs: string[] = [];
@@ -21,74 +24,105 @@ function put(path: string, value: string): StoreRecord {
   return { op: 'put', path, node: { value: Buffer.from(value), perms: [{ id: 0, perm: 'n' }, { id: 5, perm: 'r' }], children: ['a', 'b'] } };
 }
 
-const none = (): StoreRecord[] => [];
+/** A state that is just the list of records replayed or appended; `dump` returns it. */
+class Recorded implements JournalledState {
+  records: StoreRecord[] = [];
+  replay(records: readonly StoreRecord[]): void {
+    this.records.push(...records);
+  }
+  dump(): StoreRecord[] {
+    return this.records;
+  }
+}
+
+function open(dir: string, opts: { compactBytes?: number } = {}): { journal: Journal; state: Recorded; damage: string[] } {
+  const state = new Recorded();
+  const { journal, damage } = Journal.open(dir, state, { sync: false, ...opts });
+  return { journal, state, damage: damage.map(describeDamage) };
+}
 
 describe('xenstore journal', () => {
   it('replays every durable frame in order', async () => {
     const dir = tmp();
-    const { journal, recovery } = Journal.open(dir, none, { sync: false });
-    assert.equal(recovery.fresh, true);
+    const { journal, damage } = open(dir);
+    assert.deepEqual(damage, []);
+    const durable: number[] = [];
+    journal.onDurable = (seq) => void durable.push(seq);
     const s1 = journal.append([put('/x', '1'), { op: 'del', path: '/y' }]);
     const s2 = journal.append([{ op: 'domain', domid: 3, introduced: true, target: 2 }]);
     assert.equal(s2, s1 + 1);
+    await journal.outcome(s2);
+    assert.equal(journal.settled, s2);
+    assert.deepEqual(durable, [s2]);
     await journal.close();
-    const again = Journal.open(dir, none, { sync: false });
-    assert.deepEqual(again.recovery.records, [put('/x', '1'), { op: 'del', path: '/y' }, { op: 'domain', domid: 3, introduced: true, target: 2 }]);
-    assert.equal(again.recovery.droppedBytes, 0);
+    const again = open(dir);
+    assert.deepEqual(again.state.records, [put('/x', '1'), { op: 'del', path: '/y' }, { op: 'domain', domid: 3, introduced: true, target: 2 }]);
+    assert.deepEqual(again.damage, []);
     await again.journal.close();
   });
 
   it('refuses a state directory another live xenstored holds', async () => {
     const dir = tmp();
-    const { journal } = Journal.open(dir, none, { sync: false });
-    assert.throws(() => Journal.open(dir, none, { sync: false }), /xenstored \d+ is using it/);
+    const { journal } = open(dir);
+    assert.throws(() => open(dir), /xenstored \d+ is using it/);
     await journal.close();
     writeFileSync(join(dir, 'xenstored.pid'), '999999999\n');
-    const again = Journal.open(dir, none, { sync: false });
+    const again = open(dir);
     await again.journal.close();
   });
 
-  it('drops a torn or corrupt last frame and keeps the rest', async () => {
+  it('cuts off a torn last frame and keeps the rest, reporting it', async () => {
     const dir = tmp();
-    const { journal } = Journal.open(dir, none, { sync: false });
+    const { journal } = open(dir);
     journal.append([put('/keep', 'k')]);
     journal.append([put('/torn', 't')]);
     await journal.close();
     const file = join(dir, 'journal-0.log');
-    truncateSync(file, statSync(file).size - 3);
-    const r1 = Journal.open(dir, none, { sync: false });
-    assert.deepEqual(r1.recovery.records, [put('/keep', 'k')]);
-    assert.ok(r1.recovery.droppedBytes > 0);
+    const size = statSync(file).size;
+    truncateSync(file, size - 3);
+    const r1 = open(dir);
+    assert.deepEqual(r1.state.records, [put('/keep', 'k')]);
+    const frame = encodeFrame([put('/torn', 't')]).length;
+    assert.deepEqual(r1.damage, [`journal-0.log: dropped a torn journal tail of ${frame - 3} bytes at offset ${size - frame}`]);
     r1.journal.append([put('/after', 'a')]);
     await r1.journal.close();
-    // A flipped byte in the last frame fails its checksum.
-    const buf = readFileSync(file);
-    appendFileSync(file, buf.subarray(8));
-    const size = statSync(file).size;
+    // A flipped byte in the last frame fails its checksum: a torn tail too, as nothing follows it.
     const b = readFileSync(file);
-    b[size - 1] = b[size - 1]! ^ 0xff;
-    truncateSync(file, 0);
-    appendFileSync(file, b);
-    const r2 = Journal.open(dir, none, { sync: false });
-    assert.deepEqual(r2.recovery.records.slice(0, 2), [put('/keep', 'k'), put('/after', 'a')]);
+    b[b.length - 1] = b[b.length - 1]! ^ 0xff;
+    writeFileSync(file, b);
+    const r2 = open(dir);
+    assert.deepEqual(r2.state.records, [put('/keep', 'k')]);
+    assert.match(r2.damage.join(), /torn/);
     await r2.journal.close();
+    assert.deepEqual(readdirSync(dir).sort(), ['journal-0.log']);
+  });
+
+  it('does not take zero-filled space after the last frame for frames', async () => {
+    const dir = tmp();
+    const { journal } = open(dir);
+    journal.append([put('/keep', 'k')]);
+    await journal.close();
+    appendFileSync(join(dir, 'journal-0.log'), Buffer.alloc(4096));
+    const again = open(dir);
+    assert.deepEqual(again.state.records, [put('/keep', 'k')]);
+    assert.deepEqual(again.damage.map((l) => l.replace(/ at offset \d+/, '')), ['journal-0.log: dropped a torn journal tail of 4096 bytes']);
+    await again.journal.close();
   });
 
   it('compacts into a snapshot and a fresh journal', async () => {
     const dir = tmp();
-    let state: StoreRecord[] = [];
-    const { journal } = Journal.open(dir, () => state, { sync: false, compactBytes: 200 });
+    const { journal, state } = open(dir, { compactBytes: 200 });
     for (let i = 0; i < 20; i++) {
-      state = [...state, put(`/n${i}`, 'v'.repeat(20))];
-      journal.append([put(`/n${i}`, 'v'.repeat(20))]);
-      await journal.drain();
+      state.records.push(put(`/n${i}`, 'v'.repeat(20)));
+      await journal.outcome(journal.append([put(`/n${i}`, 'v'.repeat(20))]));
     }
     await journal.close();
     assert.ok(existsSync(join(dir, 'snapshot')));
     assert.ok(!existsSync(join(dir, 'journal-0.log')));
-    const again = Journal.open(dir, none, { sync: false });
-    const paths = again.recovery.records.map((r) => (r.op === 'put' ? r.path : ''));
-    assert.deepEqual([...new Set(paths)], state.map((r) => (r.op === 'put' ? r.path : '')));
+    const again = open(dir);
+    const paths = again.state.records.map((r) => (r.op === 'put' ? r.path : ''));
+    assert.deepEqual([...new Set(paths)], state.records.map((r) => (r.op === 'put' ? r.path : '')));
+    assert.deepEqual(again.damage, []);
     await again.journal.close();
   });
 });

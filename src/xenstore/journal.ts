@@ -1,377 +1,134 @@
 /**
- * Persistence: an append-only journal of frames plus a snapshot it compacts into.
+ * The journal: every change to acknowledge is a frame (frame.ts) appended to
+ * `journal-<epoch>.log` of the state directory (state-dir.ts), with group commit.
  *
- * Files in the state directory:
- *   snapshot             "DOM0XSS1", uint32 epoch, then frames holding the whole tree
- *   journal-<epoch>.log  "DOM0XSJ1", then frames appended since that snapshot
- * A frame is `uint32 length, uint32 crc32(payload), payload` (little-endian); its payload is a
- * sequence of records (one frame per acknowledged request or committed transaction, so a
- * transaction is replayed whole or not at all):
- *   put    u8 1, u16 len + path, u8 n + n × (u8 letter, u32 domid), u32 len + value,
- *          u32 n + n × (u16 len + child name)
- *   del    u8 2, u16 len + path                  (the node and its subtree)
- *   domain u8 3, u32 domid, u8 introduced, u32 target (0xffffffff: none)
+ * `append` queues a frame and returns its sequence number. The frames queued during one
+ * event-loop turn are written as a group: one write and one fdatasync. Then either
+ * `onDurable(seq)` runs (every frame up to `seq` is on disk), or `onFailed(seq, err)` runs: the
+ * write or the sync failed (a full file system, an I/O error, a short write), the frames of the
+ * group and any queued after it, up to `seq`, are discarded, and the file is cut back to where
+ * the group began, so it stays a sequence of good frames. The journal stays usable: the next
+ * group is written as if nothing had happened (a cut that failed is retried first; until it
+ * succeeds every group fails). `settled` is the highest sequence number whose fate is known.
  *
- * Durability (group commit): `append` queues a frame and returns its sequence number; all frames
- * queued during one event-loop turn are written with one write + fdatasync; `durable` is the
- * highest sequence number on disk and `onDurable` runs when it advances. Callers hold replies
- * until their frame is durable. On open a torn or corrupt tail (short frame, bad length, bad
- * checksum) is cut off and everything before it is replayed.
+ * Compaction: after a group, when nothing else is queued (so the state is exactly what is on
+ * disk) and the journal has outgrown `compactBytes`, the state becomes the snapshot of a new
+ * epoch (snapshot.ts). If that fails (say, for want of space) the old snapshot and journal stay
+ * the state, and compaction is tried again once the journal has grown by another `compactBytes`.
  *
- * Compaction: when the journal outgrows `compactBytes`, the caller's dump of the live tree is
- * written to `snapshot.tmp`, synced and renamed over `snapshot` with epoch+1, and a fresh
- * journal for the new epoch replaces the old one. A crash at any point leaves either the old
- * snapshot with its journal or the new snapshot (with an empty or missing journal).
+ * Opening recovers the state directory (recovery.ts): its records go to the state's `replay`,
+ * and if damaged files were kept aside the replayed state at once becomes the snapshot of a new
+ * epoch.
  */
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, write, writeFileSync, writeSync, ftruncateSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, unlinkSync, write } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
-import { ToolstackError } from '../common/index.js';
-import type { PermLetter } from './perms.js';
-import type { NodeData, StoreRecord } from './store.js';
-
-const SNAP_MAGIC = Buffer.from('DOM0XSS1', 'latin1');
-const JOURNAL_MAGIC = Buffer.from('DOM0XSJ1', 'latin1');
-const FRAME_HEADER = 8;
-const MAX_FRAME = 256 * 1024 * 1024;
-const NO_TARGET = 0xffffffff;
-const LETTERS: readonly PermLetter[] = ['n', 'r', 'w', 'b'];
-
-class Writer {
-  #chunks: Buffer[] = [];
-  #cur = Buffer.allocUnsafe(4096);
-  #pos = 0;
-  #total = 0;
-
-  #room(n: number): void {
-    if (this.#pos + n <= this.#cur.length) return;
-    this.#chunks.push(this.#cur.subarray(0, this.#pos));
-    this.#cur = Buffer.allocUnsafe(Math.max(4096, n));
-    this.#pos = 0;
-  }
-
-  u8(v: number): void {
-    this.#room(1);
-    this.#cur[this.#pos++] = v;
-    this.#total += 1;
-  }
-
-  u16(v: number): void {
-    this.#room(2);
-    this.#cur.writeUInt16LE(v, this.#pos);
-    this.#pos += 2;
-    this.#total += 2;
-  }
-
-  u32(v: number): void {
-    this.#room(4);
-    this.#cur.writeUInt32LE(v >>> 0, this.#pos);
-    this.#pos += 4;
-    this.#total += 4;
-  }
-
-  bytes(b: Buffer): void {
-    this.#room(b.length);
-    b.copy(this.#cur, this.#pos);
-    this.#pos += b.length;
-    this.#total += b.length;
-  }
-
-  str16(s: string): void {
-    const b = Buffer.from(s, 'latin1');
-    this.u16(b.length);
-    this.bytes(b);
-  }
-
-  get length(): number {
-    return this.#total;
-  }
-
-  finish(): Buffer {
-    return Buffer.concat([...this.#chunks, this.#cur.subarray(0, this.#pos)]);
-  }
-}
-
-function encodeRecord(w: Writer, r: StoreRecord): void {
-  if (r.op === 'put') {
-    w.u8(1);
-    w.str16(r.path);
-    w.u8(r.node.perms.length);
-    for (const p of r.node.perms) {
-      w.u8(LETTERS.indexOf(p.perm));
-      w.u32(p.id);
-    }
-    w.u32(r.node.value.length);
-    w.bytes(r.node.value);
-    w.u32(r.node.children.length);
-    for (const c of r.node.children) w.str16(c);
-  } else if (r.op === 'del') {
-    w.u8(2);
-    w.str16(r.path);
-  } else {
-    w.u8(3);
-    w.u32(r.domid);
-    w.u8(r.introduced ? 1 : 0);
-    w.u32(r.target ?? NO_TARGET);
-  }
-}
-
-/** Encodes records as one frame (header + payload). */
-export function encodeFrame(records: readonly StoreRecord[]): Buffer {
-  const w = new Writer();
-  for (const r of records) encodeRecord(w, r);
-  const payload = w.finish();
-  const head = Buffer.allocUnsafe(FRAME_HEADER);
-  head.writeUInt32LE(payload.length, 0);
-  head.writeUInt32LE(crc32(payload), 4);
-  return Buffer.concat([head, payload]);
-}
-
-class Reader {
-  pos = 0;
-  constructor(private readonly b: Buffer) {}
-  #need(n: number): void {
-    if (this.pos + n > this.b.length) throw new RangeError('record overruns its frame');
-  }
-  u8(): number {
-    this.#need(1);
-    return this.b[this.pos++]!;
-  }
-  u16(): number {
-    this.#need(2);
-    const v = this.b.readUInt16LE(this.pos);
-    this.pos += 2;
-    return v;
-  }
-  u32(): number {
-    this.#need(4);
-    const v = this.b.readUInt32LE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-  bytes(n: number): Buffer {
-    this.#need(n);
-    const v = Buffer.from(this.b.subarray(this.pos, this.pos + n));
-    this.pos += n;
-    return v;
-  }
-  str16(): string {
-    return this.bytes(this.u16()).toString('latin1');
-  }
-  get done(): boolean {
-    return this.pos >= this.b.length;
-  }
-}
-
-function decodeRecords(payload: Buffer): StoreRecord[] {
-  const r = new Reader(payload);
-  const out: StoreRecord[] = [];
-  while (!r.done) {
-    const op = r.u8();
-    if (op === 1) {
-      const path = r.str16();
-      const nperms = r.u8();
-      const perms = [];
-      for (let i = 0; i < nperms; i++) {
-        const perm = LETTERS[r.u8()];
-        if (perm === undefined) throw new RangeError('bad permission letter');
-        perms.push({ perm, id: r.u32() });
-      }
-      const value = r.bytes(r.u32());
-      const n = r.u32();
-      const children: string[] = [];
-      for (let i = 0; i < n; i++) children.push(r.str16());
-      const node: NodeData = { value, perms, children };
-      out.push({ op: 'put', path, node });
-    } else if (op === 2) {
-      out.push({ op: 'del', path: r.str16() });
-    } else if (op === 3) {
-      const domid = r.u32();
-      const introduced = r.u8() === 1;
-      const target = r.u32();
-      out.push(target === NO_TARGET ? { op: 'domain', domid, introduced } : { op: 'domain', domid, introduced, target });
-    } else {
-      throw new RangeError(`unknown record type ${op}`);
-    }
-  }
-  return out;
-}
-
-/**
- * Splits `buf` (after `start`) into frames. Stops at the first incomplete or corrupt frame and
- * returns the records before it and the offset where the valid data ends.
- */
-export function decodeFrames(buf: Buffer, start: number): { records: StoreRecord[]; end: number } {
-  const records: StoreRecord[] = [];
-  let off = start;
-  while (off + FRAME_HEADER <= buf.length) {
-    const len = buf.readUInt32LE(off);
-    const sum = buf.readUInt32LE(off + 4);
-    if (len > MAX_FRAME || off + FRAME_HEADER + len > buf.length) break;
-    const payload = buf.subarray(off + FRAME_HEADER, off + FRAME_HEADER + len);
-    if (crc32(payload) !== sum) break;
-    let decoded: StoreRecord[];
-    try {
-      decoded = decodeRecords(payload);
-    } catch {
-      break;
-    }
-    for (const r of decoded) records.push(r);
-    off += FRAME_HEADER + len;
-  }
-  return { records, end: off };
-}
+import { BugError } from '../common/index.js';
+import { encodeFrame } from './frame.js';
+import type { Damage } from './recovery.js';
+import { recoverState } from './recovery.js';
+import { installSnapshot, retireEpoch } from './snapshot.js';
+import { createJournal, JOURNAL_MAGIC, journalName, lockStateDir, shortWrite, StateWriteError, syncDir } from './state-dir.js';
+import type { StoreRecord } from './store.js';
 
 export interface JournalOptions {
   /** Journal size that triggers compaction into a new snapshot (default 8 MiB). */
   readonly compactBytes?: number;
   /** Whether to fdatasync (default true; tests of logic may turn it off). */
   readonly sync?: boolean;
+  /** Diagnostic lines (a compaction that failed). */
+  readonly log?: (line: string) => void;
 }
 
-export interface Recovery {
-  readonly records: StoreRecord[];
-  /** Bytes of a torn or corrupt journal tail that were cut off. */
-  readonly droppedBytes: number;
-  /** True when neither a snapshot nor a journal existed. */
-  readonly fresh: boolean;
+/** What the journal persists. */
+export interface JournalledState {
+  /** Rebuilds the state from the records recovered at open (called once, by `open`). */
+  replay(records: readonly StoreRecord[]): void;
+  /** The whole state as records, for a snapshot. */
+  dump(): Iterable<StoreRecord>;
 }
 
-function readIfExists(path: string): Buffer | undefined {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
-/** A running process; a zombie (exited, not yet reaped: PID 1 may take seconds) is not. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  const stat = readIfExists(`/proc/${pid}/stat`)?.toString() ?? '';
-  return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-}
-
-/** Claims `dir` through `xenstored.pid`; a pid file of a dead process is taken over. */
-function lockDir(dir: string): string {
-  const file = join(dir, 'xenstored.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return file;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const pid = Number(readIfExists(file)?.toString().trim());
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-      throw new ToolstackError('XS_STATE', `Opening the xenstore state directory '${dir}' failed: xenstored ${pid} is using it`, {
-        hint: `stop process ${pid}, or use another --state-dir`,
-      });
-    }
-    unlinkSync(file);
-  }
-  throw new ToolstackError('XS_STATE', `Opening the xenstore state directory '${dir}' failed: cannot claim ${file}`);
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+interface Waiter {
+  readonly seq: number;
+  resolve(): void;
+  reject(e: StateWriteError): void;
 }
 
 export class Journal {
   readonly #dir: string;
+  readonly #lock: string;
+  readonly #state: JournalledState;
   readonly #compactBytes: number;
   readonly #sync: boolean;
+  readonly #log: (line: string) => void;
   #epoch: number;
   #fd: number;
   #size: number;
+  #compactAt: number;
   #queue: Buffer[] = [];
   #appended = 0;
-  #durable = 0;
-  #flushing = false;
+  #settled = 0;
+  #writing = false;
   #scheduled = false;
   #closed = false;
-  #dump: () => Iterable<StoreRecord>;
+  /** Work that must succeed before another group is written; each throws a StateWriteError. */
+  #repairs: (() => void)[] = [];
+  #waiters: Waiter[] = [];
   #idle: (() => void)[] = [];
   onDurable: (seq: number) => void = () => {};
-  onError: (e: unknown) => void = (e) => {
-    throw e;
-  };
+  onFailed: (seq: number, err: StateWriteError) => void = () => {};
 
-  readonly #lock: string;
-
-  private constructor(dir: string, epoch: number, fd: number, size: number, dump: () => Iterable<StoreRecord>, opts: JournalOptions, lock: string) {
-    this.#lock = lock;
+  private constructor(dir: string, lock: string, state: JournalledState, opts: JournalOptions, epoch: number, fd: number, size: number) {
     this.#dir = dir;
+    this.#lock = lock;
+    this.#state = state;
+    this.#compactBytes = opts.compactBytes ?? 8 * 1024 * 1024;
+    this.#sync = opts.sync ?? true;
+    this.#log = opts.log ?? (() => {});
     this.#epoch = epoch;
     this.#fd = fd;
     this.#size = size;
-    this.#dump = dump;
-    this.#compactBytes = opts.compactBytes ?? 8 * 1024 * 1024;
-    this.#sync = opts.sync ?? true;
+    this.#compactAt = this.#compactBytes;
   }
 
   /**
-   * Opens (creating) the state directory, recovers its records and readies the journal for
-   * appends. `dump` yields the live tree when compaction needs a snapshot.
+   * Opens (creating) the state directory, recovers it into `state` and readies the journal for
+   * appends. Returns the damage recovery found (recovery.ts). Throws a ToolstackError when the
+   * directory is locked by another xenstored or the recovered state cannot be written.
    */
-  static open(dir: string, dump: () => Iterable<StoreRecord>, opts: JournalOptions = {}): { journal: Journal; recovery: Recovery } {
+  static open(dir: string, state: JournalledState, opts: JournalOptions = {}): { journal: Journal; damage: readonly Damage[] } {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const lock = lockDir(dir);
+    const lock = lockStateDir(dir);
     try {
-      return Journal.#recover(dir, dump, opts, lock);
+      const recovered = recoverState(dir);
+      state.replay(recovered.records);
+      const sync = opts.sync ?? true;
+      let { epoch } = recovered;
+      let fd: number;
+      if (recovered.rebase) {
+        fd = installSnapshot(dir, epoch + 1, state.dump(), sync);
+        try {
+          retireEpoch(dir, epoch, sync);
+        } catch (e) {
+          closeSync(fd);
+          throw e;
+        }
+        epoch++;
+      } else if (recovered.journalEnd === undefined) {
+        fd = createJournal(dir, epoch, sync);
+        if (sync) syncDir(dir);
+      } else {
+        fd = openSync(join(dir, journalName(epoch)), 'r+');
+        if (fstatSync(fd).size > recovered.journalEnd) {
+          ftruncateSync(fd, recovered.journalEnd);
+          if (sync) fdatasyncSync(fd);
+        }
+      }
+      const size = recovered.journalEnd !== undefined && !recovered.rebase ? recovered.journalEnd : JOURNAL_MAGIC.length;
+      return { journal: new Journal(dir, lock, state, opts, epoch, fd, size), damage: recovered.damage };
     } catch (e) {
       unlinkSync(lock);
       throw e;
     }
-  }
-
-  static #recover(dir: string, dump: () => Iterable<StoreRecord>, opts: JournalOptions, lock: string): { journal: Journal; recovery: Recovery } {
-    const records: StoreRecord[] = [];
-    let epoch = 0;
-    const snap = readIfExists(join(dir, 'snapshot'));
-    if (snap !== undefined) {
-      if (snap.length < 12 || !snap.subarray(0, 8).equals(SNAP_MAGIC)) throw new Error(`${join(dir, 'snapshot')}: not a dom0 xenstore snapshot`);
-      epoch = snap.readUInt32LE(8);
-      const { records: r, end } = decodeFrames(snap, 12);
-      if (end !== snap.length) throw new Error(`${join(dir, 'snapshot')}: corrupt at byte ${end}`);
-      for (const x of r) records.push(x);
-    }
-    const jpath = join(dir, `journal-${epoch}.log`);
-    const jbuf = readIfExists(jpath);
-    let droppedBytes = 0;
-    let size = JOURNAL_MAGIC.length;
-    const fd = openSync(jpath, jbuf === undefined ? 'w+' : 'r+', 0o600);
-    if (jbuf === undefined || jbuf.length < JOURNAL_MAGIC.length || !jbuf.subarray(0, 8).equals(JOURNAL_MAGIC)) {
-      droppedBytes = jbuf?.length ?? 0;
-      ftruncateSync(fd, 0);
-      writeSync(fd, JOURNAL_MAGIC, 0, JOURNAL_MAGIC.length, 0);
-      fsyncSync(fd);
-      syncDir(dir);
-    } else {
-      const { records: r, end } = decodeFrames(jbuf, JOURNAL_MAGIC.length);
-      for (const x of r) records.push(x);
-      if (end < jbuf.length) {
-        droppedBytes = jbuf.length - end;
-        ftruncateSync(fd, end);
-        fsyncSync(fd);
-      }
-      size = end;
-    }
-    for (const name of readdirSync(dir)) {
-      if (/^journal-\d+\.log$/.test(name) && name !== `journal-${epoch}.log`) unlinkSync(join(dir, name));
-    }
-    const journal = new Journal(dir, epoch, fd, size, dump, opts, lock);
-    return { journal, recovery: { records, droppedBytes, fresh: snap === undefined && jbuf === undefined } };
   }
 
   /** Highest sequence number queued. */
@@ -379,22 +136,37 @@ export class Journal {
     return this.#appended;
   }
 
-  /** Highest sequence number on disk. */
-  get durable(): number {
-    return this.#durable;
+  /** Highest sequence number whose frame is on disk or was discarded. */
+  get settled(): number {
+    return this.#settled;
   }
 
-  /** Queues one frame; returns its sequence number. */
+  /** A group is being written: frames appended now go into the next one. */
+  get writing(): boolean {
+    return this.#writing;
+  }
+
+  get #path(): string {
+    return join(this.#dir, journalName(this.#epoch));
+  }
+
+  /** Queues one frame of `records` (at least one); returns its sequence number. */
   append(records: readonly StoreRecord[]): number {
-    if (this.#closed) throw new Error('xenstore journal is closed');
+    if (this.#closed) throw new BugError('append to a closed xenstore journal');
     this.#queue.push(encodeFrame(records));
     this.#appended++;
     this.#schedule();
     return this.#appended;
   }
 
+  /** Resolves when frame `seq`, not yet settled, is durable; rejects with the failure that discarded it. */
+  outcome(seq: number): Promise<void> {
+    if (seq <= this.#settled) throw new BugError(`frame ${seq} is already settled`);
+    return new Promise((resolve, reject) => this.#waiters.push({ seq, resolve, reject }));
+  }
+
   #schedule(): void {
-    if (this.#scheduled || this.#flushing) return;
+    if (this.#scheduled || this.#writing) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -403,100 +175,114 @@ export class Journal {
   }
 
   #flush(): void {
-    if (this.#flushing) return;
-    if (this.#size >= this.#compactBytes) {
-      this.#compact();
-      return;
-    }
+    if (this.#writing) return;
     if (this.#queue.length === 0) {
-      this.#settle();
-      return;
-    }
-    const data = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue);
-    this.#queue = [];
-    const seq = this.#appended;
-    this.#flushing = true;
-    const pos = this.#size;
-    this.#size += data.length;
-    const done = (err: unknown): void => {
-      this.#flushing = false;
-      if (err) {
-        this.onError(err);
-        return;
-      }
-      this.#advance(seq);
-      this.#flush();
-    };
-    write(this.#fd, data, 0, data.length, pos, (err) => {
-      if (err) done(err);
-      else if (this.#sync) fdatasync(this.#fd, done);
-      else done(null);
-    });
-  }
-
-  #advance(seq: number): void {
-    if (seq <= this.#durable) return;
-    this.#durable = seq;
-    this.onDurable(seq);
-  }
-
-  #settle(): void {
-    if (this.#queue.length === 0 && !this.#flushing) {
       const idle = this.#idle;
       this.#idle = [];
       for (const f of idle) f();
-    }
-  }
-
-  /** Writes a snapshot of the live tree (which includes every queued frame) and starts a new epoch. */
-  #compact(): void {
-    const seq = this.#appended;
-    this.#queue = [];
-    const epoch = this.#epoch + 1;
-    try {
-      const head = Buffer.allocUnsafe(12);
-      SNAP_MAGIC.copy(head, 0);
-      head.writeUInt32LE(epoch, 8);
-      const frames: Buffer[] = [head];
-      let batch: StoreRecord[] = [];
-      for (const r of this.#dump()) {
-        batch.push(r);
-        if (batch.length >= 1024) {
-          frames.push(encodeFrame(batch));
-          batch = [];
-        }
-      }
-      if (batch.length > 0) frames.push(encodeFrame(batch));
-      const tmp = join(this.#dir, 'snapshot.tmp');
-      const fd = openSync(tmp, 'w', 0o600);
-      try {
-        for (const f of frames) writeSync(fd, f);
-        if (this.#sync) fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      const jpath = join(this.#dir, `journal-${epoch}.log`);
-      const jfd = openSync(jpath, 'w+', 0o600);
-      writeSync(jfd, JOURNAL_MAGIC);
-      if (this.#sync) fsyncSync(jfd);
-      renameSync(tmp, join(this.#dir, 'snapshot'));
-      if (this.#sync) syncDir(this.#dir);
-      closeSync(this.#fd);
-      unlinkSync(join(this.#dir, `journal-${this.#epoch}.log`));
-      this.#fd = jfd;
-      this.#epoch = epoch;
-      this.#size = JOURNAL_MAGIC.length;
-    } catch (e) {
-      this.onError(e);
       return;
     }
-    this.#advance(seq);
+    const failure = this.#repair();
+    if (failure !== undefined) {
+      this.#fail(failure);
+      return;
+    }
+    const seq = this.#appended;
+    const data = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue);
+    this.#queue = [];
+    const pos = this.#size;
+    this.#writing = true;
+    write(this.#fd, data, 0, data.length, pos, (err, written) => {
+      if (err === null && written !== data.length) err = shortWrite(written, data.length);
+      if (err !== null) this.#failed(pos, err);
+      else if (!this.#sync) this.#written(seq, pos + data.length);
+      else fdatasync(this.#fd, (e) => (e === null ? this.#written(seq, pos + data.length) : this.#failed(pos, e)));
+    });
+  }
+
+  /** Runs the pending repairs in order; returns the failure of the first that fails (it stays pending). */
+  #repair(): StateWriteError | undefined {
+    while (this.#repairs.length > 0) {
+      try {
+        this.#repairs[0]!();
+      } catch (e) {
+        if (e instanceof StateWriteError) return e;
+        throw e;
+      }
+      this.#repairs.shift();
+    }
+    return undefined;
+  }
+
+  #written(seq: number, end: number): void {
+    this.#writing = false;
+    this.#size = end;
+    if (this.#queue.length === 0 && this.#size >= this.#compactAt) this.#compact();
+    this.#settled = seq;
+    const waiting: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.seq <= seq) w.resolve();
+      else waiting.push(w);
+    }
+    this.#waiters = waiting;
+    this.onDurable(seq);
     this.#flush();
   }
 
-  /** Resolves once everything queued is durable. */
+  /** The group written at `pos` failed: cut the file back there, discard everything queued. */
+  #failed(pos: number, cause: unknown): void {
+    this.#writing = false;
+    const fd = this.#fd;
+    const path = this.#path;
+    this.#repairs.push(() => {
+      try {
+        ftruncateSync(fd, pos);
+        if (this.#sync) fdatasyncSync(fd);
+      } catch (e) {
+        throw new StateWriteError('Cutting back the xenstore journal', path, e);
+      }
+    });
+    this.#repair();
+    this.#fail(new StateWriteError('Appending to the xenstore journal', path, cause));
+  }
+
+  #fail(err: StateWriteError): void {
+    const seq = this.#appended;
+    this.#queue = [];
+    this.#settled = seq;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) w.reject(err);
+    this.onFailed(seq, err);
+    // Not at once: a repair that keeps failing would recurse through onFailed.
+    if (this.#queue.length > 0) this.#schedule();
+    else this.#flush();
+  }
+
+  /** Makes the state (all of it on disk) the snapshot of the next epoch; see the module comment. */
+  #compact(): void {
+    const epoch = this.#epoch + 1;
+    let fd: number;
+    try {
+      fd = installSnapshot(this.#dir, epoch, this.#state.dump(), this.#sync);
+    } catch (e) {
+      this.#compactAt = this.#size + this.#compactBytes;
+      this.#log(`xenstored: compacting the journal failed, the snapshot of epoch ${this.#epoch} and its journal stay the state: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    const old = this.#epoch;
+    closeSync(this.#fd);
+    this.#fd = fd;
+    this.#epoch = epoch;
+    this.#size = JOURNAL_MAGIC.length;
+    this.#compactAt = this.#compactBytes;
+    this.#repairs.push(() => retireEpoch(this.#dir, old, this.#sync));
+    this.#repair();
+  }
+
+  /** Resolves once nothing is queued or being written. */
   drain(): Promise<void> {
-    if (this.#queue.length === 0 && !this.#flushing && !this.#scheduled) return Promise.resolve();
+    if (this.#queue.length === 0 && !this.#writing && !this.#scheduled) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 

@@ -41,6 +41,36 @@ describe('xenstored through XenstoreClient', () => {
     assert.equal(await dom0.getDomainPath(3), '/local/domain/3');
   });
 
+  it('refuses a request over 4096 bytes before sending it (E2BIG), and goes on', async () => {
+    await rejects(dom0.write('/e2big/value', 'x'.repeat(5000)), 'E2BIG');
+    await rejects(dom0.transaction(async (t) => t.write('/e2big/value', Buffer.alloc(5000))), 'E2BIG');
+    assert.equal(await dom0.exists('/e2big/value'), false);
+    await dom0.write('/e2big/value', 'fits');
+    assert.equal(await dom0.readString('/e2big/value'), 'fits');
+    const sock = await XenstoreClient.connect(join(dir, 'run', 'socket'));
+    await rejects(sock.read(`/${'p'.repeat(4200)}`), 'E2BIG');
+    assert.equal(await sock.readString('/e2big/value'), 'fits');
+    sock.close();
+  });
+
+  it('a reply frame over 4096 bytes from a server closes that client, rejecting what was pending', { timeout: 10_000 }, async () => {
+    const path = join(dir, 'bogus.sock');
+    const bogus = createServer((s) => {
+      s.on('data', () => {
+        const h = Buffer.alloc(16);
+        h.writeUInt32LE(2, 0);
+        h.writeUInt32LE(1, 4);
+        h.writeUInt32LE(5000, 12);
+        s.write(h);
+      });
+    });
+    await new Promise<void>((resolve) => bogus.listen(path, resolve));
+    const c = await XenstoreClient.connect(path);
+    await rejects(c.read('/x'), 'ECONNRESET');
+    await rejects(c.read('/x'), 'ECONNRESET');
+    await new Promise<void>((resolve) => bogus.close(() => resolve()));
+  });
+
   it('falls back to DIRECTORY_PART for a child list over 4096 bytes', async () => {
     await dom0.transaction(async (t) => {
       for (let i = 0; i < 400; i++) await t.mkdir(`/big/a-rather-long-child-name-${i}`);
@@ -155,6 +185,7 @@ describe('xenstored through XenstoreClient', () => {
     const sub = join(dir, 'compact');
     const opts = { socketPath: join(sub, 'socket'), stateDir: join(sub, 'state'), compactBytes: 4000 };
     let h = await startXenstored(opts);
+    await h.introduceDomain(3);
     const c = h.connect();
     await Promise.all(Array.from({ length: 300 }, (_, i) => c.write(`/k/${i % 40}/v${i}`, `value-${i}`)));
     await c.transaction(async (t) => {
@@ -170,6 +201,7 @@ describe('xenstored through XenstoreClient', () => {
       if (i % 40 !== 0) assert.equal(await d.readString(`/k/${i % 40}/v${i}`), `value-${i}`);
     }
     assert.deepEqual(await d.directory('/k/0'), ['again']);
+    assert.equal(await d.isDomainIntroduced(3), true);
     d.close();
     await h.close();
   });

@@ -12,6 +12,15 @@
  * only from an unprivileged caller → EACCES, bad transaction id → ENOENT) → operation on the live
  * tree or the caller's transaction → the resulting records become one journal frame → watch
  * events → the reply. Messages reach clients only once the frames before them are durable.
+ *
+ * Batches: the requests run between two journal groups form a batch, written as one group.
+ * While a group is being written no request runs (each waits, parked, in its connection); once
+ * a batch has a change not yet on disk, only requests that change the live state (handlers.ts
+ * `mutates`, outside a transaction) join it, so no reply ever depends on a change that may still
+ * fail. If the group fails (journal.ts), the store rolls back to what is on disk, every request
+ * of the batch gets the failure's errno (ENOSPC or EIO) instead of its reply, the watch events
+ * of its changes are dropped, and serving goes on with the next batch. A RELEASE so refused has
+ * still dropped the domain's connections; the domain stays introduced.
  */
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -24,9 +33,10 @@ import type { ConnectionHost, Transport } from './connection.js';
 import { Connection } from './connection.js';
 import { OPERATIONS } from './handlers.js';
 import { Journal } from './journal.js';
+import { describeDamage } from './recovery.js';
 import type { QuotaName } from './quota.js';
 import { Quotas } from './quota.js';
-import type { StoreRecord } from './store.js';
+import type { StateWriteError } from './state-dir.js';
 import { Store } from './store.js';
 import type { Transaction } from './transaction.js';
 import type { ChangeEvent, OpContext, TreeView } from './tree.js';
@@ -47,24 +57,26 @@ export interface XenstoredOptions {
   readonly keepOrphans?: boolean;
   /** Journal size that triggers a snapshot (bytes). */
   readonly compactBytes?: number;
-  /** Diagnostic lines (CONTROL `log on` also logs every request). */
-  readonly log?: (line: string) => void;
   /**
-   * The journal cannot be written: nothing more can be acknowledged. The server has already
-   * dropped every client and refuses new ones; the embedder decides whether to exit.
+   * Diagnostic lines: damage found in the state directory at start, journal writes that failed
+   * (and the requests refused for them), compactions that failed; CONTROL `log on` also logs
+   * every request.
    */
-  readonly onFatal?: (err: unknown) => void;
+  readonly log?: (line: string) => void;
 }
 
 export interface XenstoredHandle {
   readonly socketPath: string;
   /** Path of the domain socket of `domid` (whether or not it is open). */
   domainSocketPath(domid: number): string;
-  /** Introduces a domain: opens its socket, fires `@introduceDomain`; returns the socket path. */
+  /**
+   * Introduces a domain: opens its socket, fires `@introduceDomain`; returns the socket path.
+   * Rejects with a StateWriteError (XS_JOURNAL) when the change cannot be journalled.
+   */
   introduceDomain(domid: number): Promise<string>;
   /** The domain shut down or crashed: fires `@releaseDomain` (once until RESUME). */
   domainShutdown(domid: number): void;
-  /** Releases a domain: closes its socket, removes nodes it owns, fires `@releaseDomain`. */
+  /** Releases a domain: closes its socket, removes nodes it owns, fires `@releaseDomain` (rejects as `introduceDomain`). */
   releaseDomain(domid: number): Promise<void>;
   /** An in-process client, privileged (dom0) unless `domid` names another domain. */
   connect(domid?: number): XenstoreClient;
@@ -77,10 +89,10 @@ export interface XenstoredHandle {
   close(): Promise<void>;
 }
 
+/** A domain's runtime state; whether it is introduced, and its target, are in the store. */
 interface DomainState {
   readonly domid: number;
   shutdown: boolean;
-  target: number | undefined;
   listener: Server | undefined;
 }
 
@@ -131,8 +143,11 @@ export class XenstoreServer implements ConnectionHost {
   readonly live: TreeView;
   readonly #listeners = new Map<Server, string>();
   #events: ChangeEvent[] = [];
-  #failed = false;
   #specials: string[] = [];
+  /** Connections with parked requests, in the order they parked. */
+  readonly #parked = new Set<Connection>();
+  /** The store's change mark after each frame not yet settled. */
+  #marks: { readonly seq: number; readonly mark: number }[] = [];
 
   constructor(
     readonly store: Store,
@@ -141,17 +156,56 @@ export class XenstoreServer implements ConnectionHost {
   ) {
     this.quotas = new Quotas(opts.quotas);
     this.live = new LiveView(store, this);
-    journal.onDurable = (seq) => {
-      for (const c of this.connections) if (c.holding) c.released(seq);
-    };
+    journal.onDurable = (seq) => this.#durable(seq);
+    journal.onFailed = (seq, err) => this.#failed(seq, err);
   }
 
   get appendedSeq(): number {
     return this.journal.appended;
   }
 
-  get durableSeq(): number {
-    return this.journal.durable;
+  get settledSeq(): number {
+    return this.journal.settled;
+  }
+
+  /** See the module comment (batches). */
+  admits(msg: XsMessage): boolean {
+    if (this.journal.writing) return false;
+    if (this.journal.appended === this.journal.settled) return true;
+    return OPERATIONS.get(msg.type)?.mutates === true && (msg.txId === 0 || msg.type === XsType.TRANSACTION_END);
+  }
+
+  park(conn: Connection): void {
+    this.#parked.add(conn);
+  }
+
+  /** Runs the parked requests that may run now, connection by connection in parking order. */
+  #resume(): void {
+    const parked = [...this.#parked];
+    this.#parked.clear();
+    for (const c of parked) if (c.runParked()) this.#parked.add(c);
+  }
+
+  #durable(seq: number): void {
+    let n = 0;
+    while (n < this.#marks.length && this.#marks[n]!.seq <= seq) n++;
+    if (n > 0) {
+      this.store.confirm(this.#marks[n - 1]!.mark);
+      this.#marks = n === this.#marks.length ? [] : this.#marks.slice(n);
+    }
+    for (const c of this.connections) if (c.holding) c.released(seq);
+    this.#resume();
+  }
+
+  /** The frames up to `seq` failed: back to what is on disk, and their requests are refused. */
+  #failed(seq: number, err: StateWriteError): void {
+    this.store.rollback();
+    this.#marks = [];
+    this.#reconcileDomains();
+    let refused = 0;
+    for (const c of [...this.connections]) if (c.holding) refused += c.failed(seq, err.errno);
+    this.log(`xenstored: ${err.message}; refused ${refused} request(s) with ${err.errno}`);
+    this.#resume();
   }
 
   outstandingLimit(domid: number): number {
@@ -187,12 +241,8 @@ export class XenstoreServer implements ConnectionHost {
   }
 
   accept(sock: Duplex, domid: number, privileged: boolean): void {
-    if (this.#failed) {
-      sock.destroy();
-      return;
-    }
     const conn = new Connection(this, streamTransport(sock), domid, privileged);
-    conn.target = this.domains.get(domid)?.target;
+    conn.target = this.store.domain(domid)?.target;
     this.connections.add(conn);
     sock.on('data', (chunk: Buffer) => conn.receive(chunk));
     sock.on('drain', () => conn.drained());
@@ -216,7 +266,7 @@ export class XenstoreServer implements ConnectionHost {
       uncork: () => {},
       destroy: () => queueMicrotask(() => clientClosed()),
     }, domid, domid === 0);
-    conn.target = this.domains.get(domid)?.target;
+    conn.target = this.store.domain(domid)?.target;
     this.connections.add(conn);
     const transport: ClientTransport = {
       send: (buf) => conn.receive(buf),
@@ -226,13 +276,12 @@ export class XenstoreServer implements ConnectionHost {
         clientClosed = onClose;
       },
     };
-    const client = new XenstoreClient(transport);
-    if (this.#failed) conn.close();
-    return client;
+    return new XenstoreClient(transport);
   }
 
   closed(conn: Connection): void {
     this.connections.delete(conn);
+    this.#parked.delete(conn);
     for (const w of conn.watches) this.watches.remove(w);
     conn.watches.clear();
     conn.transactions.clear();
@@ -296,18 +345,31 @@ export class XenstoreServer implements ConnectionHost {
 
   /**
    * Ends a change: the store's pending records become one journal frame, then the queued watch
-   * events go out (held by each connection until that frame is durable).
+   * events go out (held by each connection until that frame is settled). Returns the frame's
+   * sequence number, if there is one.
    */
-  flush(): void {
+  flush(): number | undefined {
     const records = this.store.takeRecords();
-    if (records.length > 0) this.journal.append(records);
-    if (this.#events.length === 0 && this.#specials.length === 0) return;
+    let seq: number | undefined;
+    if (records.length > 0) {
+      seq = this.journal.append(records);
+      this.#marks.push({ seq, mark: this.store.changeMark });
+    }
+    if (this.#events.length === 0 && this.#specials.length === 0) return seq;
     const events = this.#events;
     const specials = this.#specials;
     this.#events = [];
     this.#specials = [];
-    for (const ev of events) this.watches.fire(ev);
-    for (const p of specials) this.watches.fireSpecial(p, this.store.get(p)?.perms);
+    const ofFrame = seq !== undefined;
+    for (const ev of events) this.watches.fire(ev, ofFrame);
+    for (const p of specials) this.watches.fireSpecial(p, this.store.get(p)?.perms, ofFrame);
+    return seq;
+  }
+
+  /** `flush`, then waits for its frame; rejects with the StateWriteError if that frame failed. */
+  async commit(): Promise<void> {
+    const seq = this.flush();
+    if (seq !== undefined) await this.journal.outcome(seq);
   }
 
   isIntroduced(domid: number): boolean {
@@ -317,10 +379,8 @@ export class XenstoreServer implements ConnectionHost {
   /** INTRODUCE: a new domain gets its socket and `@introduceDomain` fires. */
   introduce(domid: number): boolean {
     if (this.isIntroduced(domid)) return false;
-    const d: DomainState = { domid, shutdown: false, target: undefined, listener: undefined };
-    this.domains.set(domid, d);
-    d.listener = this.listen(this.domainSocketPath(domid), domid, false);
-    this.store.record({ op: 'domain', domid, introduced: true });
+    this.store.setDomain(domid, undefined);
+    this.#openDomain(domid);
     this.queueSpecial('@introduceDomain');
     return true;
   }
@@ -335,7 +395,7 @@ export class XenstoreServer implements ConnectionHost {
     for (const c of [...this.connections]) if (c.domid === domid) c.close();
     for (const c of this.connections) if (c.target === domid) c.target = undefined;
     if (this.opts.keepOrphans !== true) this.removeOwnedBy(domid);
-    this.store.record({ op: 'domain', domid, introduced: false });
+    this.store.dropDomain(domid);
     this.queueSpecial('@releaseDomain');
   }
 
@@ -361,11 +421,9 @@ export class XenstoreServer implements ConnectionHost {
   /** SET_TARGET: both domains introduced (dom0 always is; its own callers are privileged). */
   setTarget(domid: number, target: number): void {
     if (!this.isIntroduced(domid) || !this.isIntroduced(target)) throw new XsFault('ENOENT');
-    const d = this.domains.get(domid);
-    if (d === undefined) return;
-    d.target = target;
+    if (!this.domains.has(domid)) return;
+    this.store.setDomain(domid, target);
     for (const c of this.connections) if (c.domid === domid) c.target = target;
-    this.store.record({ op: 'domain', domid, introduced: true, target });
   }
 
   domainShutdown(domid: number): void {
@@ -379,19 +437,30 @@ export class XenstoreServer implements ConnectionHost {
     return this.domains.get(domid);
   }
 
-  /** Restores domain records from the journal (sockets reopen). */
-  restoreDomain(r: StoreRecord & { op: 'domain' }): void {
-    if (!r.introduced) {
-      this.domains.delete(r.domid);
-      return;
+  #openDomain(domid: number): void {
+    let d = this.domains.get(domid);
+    if (d === undefined) {
+      d = { domid, shutdown: false, listener: undefined };
+      this.domains.set(domid, d);
     }
-    const d = this.domains.get(r.domid) ?? { domid: r.domid, shutdown: false, target: undefined, listener: undefined };
-    d.target = r.target;
-    this.domains.set(r.domid, d);
+    d.listener ??= this.listen(this.domainSocketPath(domid), domid, false);
   }
 
-  reopenDomainSockets(): void {
-    for (const d of this.domains.values()) d.listener ??= this.listen(this.domainSocketPath(d.domid), d.domid, false);
+  /** Opens the socket of every domain the store holds as introduced. */
+  openDomains(): void {
+    for (const [domid] of this.store.domains()) this.#openDomain(domid);
+  }
+
+  /** After a rollback: domains, their sockets and the connections' targets as the store has them. */
+  #reconcileDomains(): void {
+    for (const [domid, d] of [...this.domains]) {
+      if (this.store.domain(domid) !== undefined) continue;
+      this.domains.delete(domid);
+      if (d.listener !== undefined) this.#closeListener(d.listener);
+      for (const c of [...this.connections]) if (c.domid === domid) c.close();
+    }
+    this.openDomains();
+    for (const c of this.connections) c.target = this.store.domain(c.domid)?.target;
   }
 
   #closeListener(server: Server): void {
@@ -405,15 +474,6 @@ export class XenstoreServer implements ConnectionHost {
     }
   }
 
-  /** The journal failed: no reply may be sent any more, so every client goes. */
-  fail(err: unknown): void {
-    if (this.#failed) return;
-    this.#failed = true;
-    this.log(`xenstored: journal write failed, dropping all clients: ${err instanceof Error ? err.message : String(err)}`);
-    for (const c of [...this.connections]) c.close();
-    this.opts.onFatal?.(err);
-  }
-
   async shutdown(): Promise<void> {
     for (const s of [...this.#listeners.keys()]) this.#closeListener(s);
     for (const c of [...this.connections]) c.close();
@@ -423,38 +483,39 @@ export class XenstoreServer implements ConnectionHost {
 }
 
 /**
- * Starts xenstored: recovers the tree from `stateDir` (or creates Xen's initial nodes), listens
- * on `socketPath` and the sockets of domains still introduced, and returns its handle.
+ * Starts xenstored: recovers the state from `stateDir` (reporting any damage through `log`; see
+ * recovery.ts for what is trusted) or creates Xen's initial nodes, listens on `socketPath` and
+ * the sockets of domains still introduced, and returns its handle.
  */
 export async function startXenstored(opts: XenstoredOptions): Promise<XenstoredHandle> {
-  let store = new Store();
-  const { journal, recovery } = Journal.open(opts.stateDir, () => store.dump(), opts.compactBytes === undefined ? {} : { compactBytes: opts.compactBytes });
-  const domainRecords: (StoreRecord & { op: 'domain' })[] = [];
-  if (recovery.fresh || recovery.records.length === 0) {
-    store = Store.initial();
-    journal.append(store.takeRecords());
-  } else {
-    store.replay(recovery.records, (r) => domainRecords.push(r));
-    store.repair();
-    if (store.get('/') === undefined) {
-      store = Store.initial();
-      journal.append(store.takeRecords());
-    }
-  }
-  if (recovery.droppedBytes > 0) opts.log?.(`xenstored: dropped a torn journal tail of ${recovery.droppedBytes} bytes`);
+  const store = new Store();
+  const { journal, damage } = Journal.open(opts.stateDir, {
+    replay: (records) => {
+      store.replay(records);
+      store.repair();
+      store.plantRoot();
+    },
+    dump: () => store.dump(),
+  }, {
+    ...(opts.compactBytes === undefined ? {} : { compactBytes: opts.compactBytes }),
+    ...(opts.log === undefined ? {} : { log: opts.log }),
+  });
+  for (const d of damage) opts.log?.(`xenstored: ${describeDamage(d)}`);
   const server = new XenstoreServer(store, journal, opts);
-  journal.onError = (e) => server.fail(e);
-  for (const r of domainRecords) server.restoreDomain(r);
-  server.listen(opts.socketPath, 0, true);
-  server.reopenDomainSockets();
-  await journal.drain();
+  try {
+    await server.commit();
+    server.listen(opts.socketPath, 0, true);
+    server.openDomains();
+  } catch (e) {
+    await server.shutdown();
+    throw e;
+  }
   return {
     socketPath: opts.socketPath,
     domainSocketPath: (domid) => server.domainSocketPath(domid),
     introduceDomain: async (domid) => {
       server.introduce(domid);
-      server.flush();
-      await journal.drain();
+      await server.commit();
       return server.domainSocketPath(domid);
     },
     domainShutdown: (domid) => {
@@ -463,8 +524,7 @@ export async function startXenstored(opts: XenstoredOptions): Promise<XenstoredH
     },
     releaseDomain: async (domid) => {
       if (server.domain(domid) !== undefined) server.release(domid);
-      server.flush();
-      await journal.drain();
+      await server.commit();
     },
     connect: (domid = 0) => server.connectInProcess(domid),
     attachStream: (stream, domid) => server.accept(stream, domid, domid === 0),

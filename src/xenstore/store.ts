@@ -1,10 +1,16 @@
 /**
- * The live node tree: a flat map from absolute path to an immutable node. Parents always exist;
- * a node's `children` lists its child names in creation order (what DIRECTORY returns). Every
- * modification gets a fresh value of a global generation counter (transactions compare these at
- * commit; DIRECTORY_PART reports them). The store counts the nodes each domain owns (entry 0 of
- * the permissions) for the `nodes` quota, and records each change as a journal record.
+ * The live state: a flat map from absolute path to an immutable node, and the introduced
+ * domains. Parents always exist; a node's `children` lists its child names in creation order
+ * (what DIRECTORY returns). Every modification gets a fresh value of a global generation counter
+ * (transactions compare these at commit; DIRECTORY_PART reports them). The store counts the
+ * nodes each domain owns (entry 0 of the permissions) for the `nodes` quota, and records each
+ * change as a journal record.
+ *
+ * Until the journal has them on disk, changes can be undone: every change since the last
+ * `confirm` is in an undo log, and `rollback` restores the state before them (nodes with their
+ * old generations, so a transaction that saw an undone node fails its commit with EAGAIN).
  */
+import { childPath } from './paths.js';
 import type { Perms } from './perms.js';
 
 export interface NodeData {
@@ -34,21 +40,43 @@ export function nodeSize(node: NodeData): number {
 
 const EMPTY = Buffer.alloc(0);
 
+/** An introduced domain as persisted: the domain it may act for (SET_TARGET), if any. */
+export interface DomainRecord {
+  readonly target: number | undefined;
+}
+
+type Undo =
+  | { readonly path: string; readonly node: XsNode | undefined }
+  | { readonly domid: number; readonly domain: DomainRecord | undefined };
+
 export class Store {
   readonly #nodes = new Map<string, XsNode>();
   readonly #owned = new Map<number, number>();
+  readonly #domains = new Map<number, DomainRecord>();
   #generation = 0;
   #records: StoreRecord[] = [];
+  #undo: Undo[] = [];
+  /** Undo entries dropped by `confirm` so far: marks count from the store's creation. */
+  #undoBase = 0;
 
-  /** A store holding Xen's initial nodes: `/`, `/tool`, `/tool/xenstored` and the specials. */
+  /** A store holding Xen's initial nodes. */
   static initial(): Store {
     const s = new Store();
-    const perms: Perms = [{ id: 0, perm: 'n' }];
-    s.set('/', { value: EMPTY, perms, children: ['tool'] });
-    s.set('/tool', { value: EMPTY, perms, children: ['xenstored'] });
-    s.set('/tool/xenstored', { value: EMPTY, perms, children: [] });
-    for (const p of SPECIAL_PATHS) s.set(p, { value: EMPTY, perms, children: [] });
+    s.plantRoot();
     return s;
+  }
+
+  /**
+   * Without `/` (a fresh or unreadable state), creates Xen's initial nodes: `/`, `/tool`,
+   * `/tool/xenstored`, and the special nodes missing.
+   */
+  plantRoot(): void {
+    if (this.#nodes.has('/')) return;
+    const perms: Perms = [{ id: 0, perm: 'n' }];
+    this.set('/', { value: EMPTY, perms, children: ['tool'] });
+    this.set('/tool', { value: EMPTY, perms, children: ['xenstored'] });
+    this.set('/tool/xenstored', { value: EMPTY, perms, children: [] });
+    for (const p of SPECIAL_PATHS) if (!this.#nodes.has(p)) this.set(p, { value: EMPTY, perms, children: [] });
   }
 
   nextGeneration(): number {
@@ -72,33 +100,58 @@ export class Store {
     else this.#owned.set(owner, n);
   }
 
+  /** Puts `node` at `path` (undefined: removes it), keeping the ownership counts. */
+  #place(path: string, node: XsNode | undefined): void {
+    this.#count(this.#nodes.get(path), -1);
+    if (node === undefined) {
+      this.#nodes.delete(path);
+    } else {
+      this.#nodes.set(path, node);
+      this.#count(node, 1);
+    }
+  }
+
   /** Stores the new state of one node (a new generation) and records it. */
   set(path: string, data: NodeData): XsNode {
-    const old = this.#nodes.get(path);
-    this.#count(old, -1);
     const node: XsNode = { value: data.value, perms: data.perms, children: data.children, generation: this.nextGeneration() };
-    this.#nodes.set(path, node);
-    this.#count(node, 1);
+    this.#undo.push({ path, node: this.#nodes.get(path) });
+    this.#place(path, node);
     this.#records.push({ op: 'put', path, node });
     return node;
   }
 
   /** Removes the listed nodes (a subtree rooted at `root`) and records one removal of `root`. */
   removeTree(root: string, paths: readonly string[]): void {
-    for (const p of paths) this.#drop(p);
+    for (const p of paths) {
+      const old = this.#nodes.get(p);
+      if (old === undefined) continue;
+      this.#undo.push({ path: p, node: old });
+      this.#place(p, undefined);
+    }
     this.#records.push({ op: 'del', path: root });
   }
 
-  #drop(path: string): void {
-    const old = this.#nodes.get(path);
-    if (old === undefined) return;
-    this.#count(old, -1);
-    this.#nodes.delete(path);
+  /** The introduced domains (dom0 is not one) and their targets. */
+  domains(): IterableIterator<[number, DomainRecord]> {
+    return this.#domains.entries();
   }
 
-  /** Records a change that is not a node (domain introduction), to be journalled in order. */
-  record(r: StoreRecord): void {
-    this.#records.push(r);
+  domain(domid: number): DomainRecord | undefined {
+    return this.#domains.get(domid);
+  }
+
+  /** Records `domid` as introduced (or its new target). */
+  setDomain(domid: number, target: number | undefined): void {
+    this.#undo.push({ domid, domain: this.#domains.get(domid) });
+    this.#domains.set(domid, { target });
+    this.#records.push(target === undefined ? { op: 'domain', domid, introduced: true } : { op: 'domain', domid, introduced: true, target });
+  }
+
+  /** Records `domid` as released. */
+  dropDomain(domid: number): void {
+    this.#undo.push({ domid, domain: this.#domains.get(domid) });
+    this.#domains.delete(domid);
+    this.#records.push({ op: 'domain', domid, introduced: false });
   }
 
   /** The records produced since the last call. */
@@ -108,7 +161,34 @@ export class Store {
     return r;
   }
 
-  /** Every node as `put` records, parents before children, then the special nodes. */
+  /** Marks the changes made so far, for `confirm`. */
+  get changeMark(): number {
+    return this.#undoBase + this.#undo.length;
+  }
+
+  /** The changes before `mark` are durable: they can no longer be undone. */
+  confirm(mark: number): void {
+    const n = mark - this.#undoBase;
+    if (n <= 0) return;
+    if (n >= this.#undo.length) this.#undo = [];
+    else this.#undo.splice(0, n);
+    this.#undoBase = mark;
+  }
+
+  /** Undoes every change not confirmed, newest first. */
+  rollback(): void {
+    for (let i = this.#undo.length - 1; i >= 0; i--) {
+      const u = this.#undo[i]!;
+      if ('path' in u) this.#place(u.path, u.node);
+      else if (u.domain === undefined) this.#domains.delete(u.domid);
+      else this.#domains.set(u.domid, u.domain);
+    }
+    this.#undoBase += this.#undo.length;
+    this.#undo = [];
+    this.#records = [];
+  }
+
+  /** Every node as `put` records, parents before children, then the special nodes and the domains. */
   *dump(): Generator<StoreRecord> {
     const stack = ['/'];
     while (stack.length > 0) {
@@ -116,41 +196,40 @@ export class Store {
       const node = this.#nodes.get(path);
       if (node === undefined) continue;
       yield { op: 'put', path, node };
-      for (let i = node.children.length - 1; i >= 0; i--) {
-        stack.push(path === '/' ? `/${node.children[i]}` : `${path}/${node.children[i]}`);
-      }
+      for (let i = node.children.length - 1; i >= 0; i--) stack.push(childPath(path, node.children[i]!));
     }
     for (const p of SPECIAL_PATHS) {
       const node = this.#nodes.get(p);
       if (node !== undefined) yield { op: 'put', path: p, node };
     }
+    for (const [domid, d] of this.#domains) {
+      yield d.target === undefined ? { op: 'domain', domid, introduced: true } : { op: 'domain', domid, introduced: true, target: d.target };
+    }
   }
 
   /**
-   * Applies recovered records without recording them again. `del` removes the whole subtree
-   * reachable through children lists. Domain records are returned to the caller.
+   * Applies recovered records without recording them again (nor making them undoable). `del`
+   * removes the whole subtree reachable through children lists.
    */
-  replay(records: Iterable<StoreRecord>, onDomain: (r: StoreRecord & { op: 'domain' }) => void): void {
+  replay(records: Iterable<StoreRecord>): void {
     for (const r of records) {
       if (r.op === 'put') {
-        this.#drop(r.path);
-        const node: XsNode = { ...r.node, generation: this.nextGeneration() };
-        this.#nodes.set(r.path, node);
-        this.#count(node, 1);
+        this.#place(r.path, { ...r.node, generation: this.nextGeneration() });
       } else if (r.op === 'del') {
         const stack = [r.path];
         while (stack.length > 0) {
           const p = stack.pop()!;
           const n = this.#nodes.get(p);
           if (n === undefined) continue;
-          for (const c of n.children) stack.push(p === '/' ? `/${c}` : `${p}/${c}`);
-          this.#drop(p);
+          for (const c of n.children) stack.push(childPath(p, c));
+          this.#place(p, undefined);
         }
+      } else if (r.introduced) {
+        this.#domains.set(r.domid, { target: r.target });
       } else {
-        onDomain(r);
+        this.#domains.delete(r.domid);
       }
     }
-    this.#records = [];
   }
 
   /**
@@ -167,7 +246,7 @@ export class Store {
       reachable.add(path);
       const kids = new Set<string>();
       for (const c of node.children) {
-        const cp = path === '/' ? `/${c}` : `${path}/${c}`;
+        const cp = childPath(path, c);
         if (this.#nodes.has(cp) && !kids.has(c)) {
           kids.add(c);
           stack.push(cp);
@@ -175,7 +254,6 @@ export class Store {
       }
       if (kids.size !== node.children.length) this.#nodes.set(path, { ...node, children: [...kids] });
     }
-    for (const p of [...this.#nodes.keys()]) if (!reachable.has(p)) this.#drop(p);
-    this.#records = [];
+    for (const p of [...this.#nodes.keys()]) if (!reachable.has(p)) this.#place(p, undefined);
   }
 }

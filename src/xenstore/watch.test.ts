@@ -18,9 +18,9 @@ describe('xenstore watches', () => {
     const w = watcher({ domid: 0, privileged: true });
     t.add({ owner: w, path: '/a', token: 'tok', prefixLen: 0 });
     t.add({ owner: w, path: '/', token: 'root', prefixLen: 0 });
-    t.fire({ path: '/a/b/c', exact: false });
-    t.fire({ path: '/ab', exact: false });
-    t.fire({ path: '/a', exact: true });
+    t.fire({ path: '/a/b/c', exact: false }, true);
+    t.fire({ path: '/ab', exact: false }, true);
+    t.fire({ path: '/a', exact: true }, true);
     assert.deepEqual(w.got, ['/a/b/c tok', '/a/b/c root', '/ab root', '/a tok']);
   });
 
@@ -29,7 +29,7 @@ describe('xenstore watches', () => {
     const w = watcher({ domid: 0, privileged: true });
     t.add({ owner: w, path: '/a', token: 'up', prefixLen: 0 });
     t.add({ owner: w, path: '/a/b/c', token: 'deep', prefixLen: 0 });
-    t.fire({ path: '/a/b/c', exact: true });
+    t.fire({ path: '/a/b/c', exact: true }, true);
     assert.deepEqual(w.got, ['/a/b/c deep']);
   });
 
@@ -37,7 +37,7 @@ describe('xenstore watches', () => {
     const t = new WatchTable();
     const w = watcher({ domid: 3, privileged: false });
     t.add({ owner: w, path: '/local/domain/3/data', token: 't', prefixLen: '/local/domain/3/'.length });
-    t.fire({ path: '/local/domain/3/data/x', exact: false, perms: [{ id: 3, perm: 'n' }] });
+    t.fire({ path: '/local/domain/3/data/x', exact: false, perms: [{ id: 3, perm: 'n' }] }, true);
     assert.deepEqual(w.got, ['data/x t']);
   });
 
@@ -45,10 +45,10 @@ describe('xenstore watches', () => {
     const t = new WatchTable();
     const w = watcher({ domid: 7, privileged: false });
     t.add({ owner: w, path: '/', token: 't', prefixLen: 0 });
-    t.fire({ path: '/s', exact: false, perms: CLOSED, parentPerms: CLOSED });
-    t.fire({ path: '/p', exact: false, perms: CLOSED, parentPerms: OPEN });
-    t.fire({ path: '/q', exact: false, perms: CLOSED, parentPerms: CLOSED, oldPerms: OPEN });
-    t.fire({ path: '/gone', exact: false });
+    t.fire({ path: '/s', exact: false, perms: CLOSED, parentPerms: CLOSED }, true);
+    t.fire({ path: '/p', exact: false, perms: CLOSED, parentPerms: OPEN }, true);
+    t.fire({ path: '/q', exact: false, perms: CLOSED, parentPerms: CLOSED, oldPerms: OPEN }, true);
+    t.fire({ path: '/gone', exact: false }, true);
     assert.deepEqual(w.got, ['/p t', '/q t']);
   });
 
@@ -58,11 +58,11 @@ describe('xenstore watches', () => {
     const guest = watcher({ domid: 4, privileged: false });
     t.add({ owner: priv, path: '@releaseDomain', token: 'r', prefixLen: 0 });
     t.add({ owner: guest, path: '@releaseDomain', token: 'g', prefixLen: 0 });
-    t.fireSpecial('@releaseDomain', CLOSED);
-    t.fireSpecial('@releaseDomain', [{ id: 0, perm: 'n' }, { id: 4, perm: 'r' }]);
+    t.fireSpecial('@releaseDomain', CLOSED, true);
+    t.fireSpecial('@releaseDomain', [{ id: 0, perm: 'n' }, { id: 4, perm: 'r' }], true);
     assert.deepEqual(priv.got, ['@releaseDomain r', '@releaseDomain r']);
     assert.deepEqual(guest.got, ['@releaseDomain g']);
-    t.fire({ path: '/x', exact: false });
+    t.fire({ path: '/x', exact: false }, true);
     assert.equal(t.size, 2);
   });
 });

@@ -14,8 +14,11 @@ import type { ChangeEvent } from './tree.js';
 
 export interface Watcher {
   readonly accessor: Accessor;
-  /** Queues a WATCH_EVENT for this watcher's connection. */
-  deliver(path: string, token: string): void;
+  /**
+   * Queues a WATCH_EVENT for this watcher's connection; `ofFrame` when the change is in the
+   * journal frame last appended (so the event goes if that frame fails).
+   */
+  deliver(path: string, token: string, ofFrame?: boolean): void;
 }
 
 export interface Watch {
@@ -71,7 +74,7 @@ export class WatchTable {
    * connection gets one event for several of its watches that would report the same path and
    * token (say `/` and `/a`, both with token `t`, for a change of `/a/b`).
    */
-  fire(ev: ChangeEvent): void {
+  fire(ev: ChangeEvent, ofFrame: boolean): void {
     const paths = ev.exact ? [ev.path] : selfAndAncestors(ev.path);
     const hits: Watch[] = [];
     for (const p of paths) {
@@ -97,16 +100,16 @@ export class WatchTable {
         if (keys.has(key)) continue;
         keys.add(key);
       }
-      w.owner.deliver(path, w.token);
+      w.owner.deliver(path, w.token, ofFrame);
     }
   }
 
   /** Fires `@introduceDomain` / `@releaseDomain` for watchers allowed to read that node. */
-  fireSpecial(path: string, perms: Perms | undefined): void {
+  fireSpecial(path: string, perms: Perms | undefined, ofFrame: boolean): void {
     const set = this.#byPath.get(path);
     if (set === undefined) return;
     for (const w of set) {
-      if (w.owner.accessor.privileged || readable(w.owner.accessor, perms)) w.owner.deliver(path, w.token);
+      if (w.owner.accessor.privileged || readable(w.owner.accessor, perms)) w.owner.deliver(path, w.token, ofFrame);
     }
   }
 }

@@ -3,8 +3,9 @@
 // up (QMP `query-status` running), reach the guest's readiness line on the console the builder
 // wired (pv: hvc0; hvm: serial='pty' = COM1), and report the guest's own power events as the
 // lifecycle contract says: poweroff → SHUTDOWN guest-shutdown, reboot → SHUTDOWN guest-reset,
-// QEMU staying (run state `shutdown`) until the supervisor quits it. Every QEMU is killed by pid
-// at the end if still alive; the temp dir is removed.
+// QEMU staying (run state `shutdown`) until the supervisor quits it. No config value adds a QEMU
+// option: a `vnclisten` carrying one is refused, and a plain IPv6 one gives QEMU's only TCP
+// listener. Every QEMU is killed by pid at the end if still alive; the temp dir is removed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,9 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCfg, resolveDomainConfig } from '../../src/config/index.js';
-import {
-  argvRequirements, buildQemuArgs, deviceModelBinary, killPid, pidState, probeCapabilities, QmpClient, spawnDetached, waitForSocket,
-} from '../../src/qemu/index.js';
+import { killPid, pidState } from '../../src/host/index.js';
+import { argvRequirements, buildQemuArgs, deviceModelBinary, launchQemu, probeCapabilities } from '../../src/qemu/index.js';
+import type { QmpClient } from '../../src/qemu/index.js';
 import type { ArgvCapabilities, ConsoleEndpoint } from '../../src/qemu/index.js';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
@@ -35,28 +36,39 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+interface Launched {
+  readonly pid: number;
+  readonly qmp: QmpClient;
+  readonly consoles: Readonly<Record<string, ConsoleEndpoint>>;
+}
+
+/** Resolves `cfg`, builds its argv (consoles at sockets in the temp dir) and starts QEMU. */
+async function launch(name: string, cfg: string, runtimeExtra: { readonly startPaused?: boolean } = {}): Promise<Launched> {
+  const { config } = resolveDomainConfig(parseCfg(cfg, { source: `${name}.cfg` }));
+  const consoles: Record<string, ConsoleEndpoint> = Object.fromEntries(argvRequirements(config, caps).consoles.map((c) => [
+    c.id, { socket: join(dir, `${name}-${c.id}.sock`), logFile: join(dir, `${name}-${c.id}.log`) },
+  ]));
+  const runtime = { domid: 1, qmpSocket: join(dir, `${name}-qmp.sock`), pidFile: join(dir, `${name}.pid`), consoles, nics: [], ...runtimeExtra };
+  const args = buildQemuArgs(config, { caps, accel: 'tcg', runtime });
+  const logFile = join(dir, `${name}-qemu.log`);
+  const { pid, qmp } = await launchQemu({
+    binary: deviceModelBinary(config, caps), args, logFile, qmpSocket: runtime.qmpSocket, onSpawned: (p) => pids.add(p),
+  });
+  return { pid, qmp, consoles };
+}
+
 interface Started {
   readonly qmp: QmpClient;
   readonly console: GuestConsole;
 }
 
-/** Resolves `cfg`, builds its argv, starts QEMU and connects QMP and the console `consoleId`. */
+/** Launches `cfg` and connects its console `consoleId`, once the guest is ready on it. */
 async function start(name: string, cfg: string, consoleId: string): Promise<Started> {
-  const { config } = resolveDomainConfig(parseCfg(cfg, { source: `${name}.cfg` }));
-  const need = argvRequirements(config, caps);
-  assert.ok(need.consoles.some((c) => c.id === consoleId), `${name}: console ${consoleId} among ${JSON.stringify(need.consoles)}`);
-  const consoles: Record<string, ConsoleEndpoint> = Object.fromEntries(need.consoles.map((c) => [
-    c.id, { socket: join(dir, `${name}-${c.id}.sock`), logFile: join(dir, `${name}-${c.id}.log`) },
-  ]));
-  const runtime = { domid: 1, qmpSocket: join(dir, `${name}-qmp.sock`), pidFile: join(dir, `${name}.pid`), consoles, nics: [] };
-  const args = buildQemuArgs(config, { caps, accel: 'tcg', runtime });
-  const logFile = join(dir, `${name}-qemu.log`);
-  const pid = await spawnDetached({ binary: deviceModelBinary(config, caps), args, logFile });
-  pids.add(pid);
-  await waitForSocket(runtime.qmpSocket, pid, { logFile });
-  const qmp = await QmpClient.connect(runtime.qmpSocket);
+  const { qmp, consoles } = await launch(name, cfg);
+  const endpoint = consoles[consoleId];
+  assert.ok(endpoint !== undefined, `${name}: console ${consoleId} among ${Object.keys(consoles).join(', ')}`);
   assert.equal((await qmp.queryStatus()).status, 'running');
-  const console = await GuestConsole.connect((consoles[consoleId] as ConsoleEndpoint).socket);
+  const console = await GuestConsole.connect(endpoint.socket);
   await console.waitFor(GUEST_READY_LINE, { timeoutMs: 25_000 });
   await console.waitFor(GUEST_PROMPT, { timeoutMs: 5_000 });
   return { qmp, console };
@@ -109,4 +121,22 @@ test('hvm: SeaBIOS boots a qcow2 overlay on IDE hda (boot="c"), serial pty on CO
   await s.console.waitFor('ttyS0', { from, timeoutMs: 5_000 });
   assert.deepEqual(await guestPowerEvent(s, 'reboot'), { reason: 'guest-reset', guest: true, status: 'shutdown' });
   await quit(s);
+});
+
+test('injection: vnclisten with an option after the address is refused; [::1] is then the one VNC listener', async () => {
+  const cfg = (listen: string): string => [
+    'name = "argv-vnc,debug-threads=off"', 'type = "hvm"', 'memory = 64', 'vnc = 1', `vnclisten = "${listen}"`,
+  ].join('\n');
+  await assert.rejects(launch('vnc-inject', cfg('[::1]:0,websocket=0.0.0.0')), { code: 'CFG_VALUE' });
+  const { pid, qmp } = await launch('vnc', cfg('::1'), { startPaused: true });
+  // A value inside an option string (here -name guest=) arrives whole, its comma escaped.
+  assert.deepEqual(await qmp.execute('query-name'), { name: 'argv-vnc,debug-threads=off' });
+  const vnc = await qmp.queryVnc();
+  assert.equal(vnc.host, '::1');
+  assert.equal(vnc.family, 'ipv6');
+  const listening = execFileSync('ss', ['-ltnpH'], { encoding: 'utf8' }).split('\n')
+    .filter((line) => line.includes(`pid=${pid},`)).map((line) => line.trim().split(/\s+/)[3]);
+  assert.deepEqual(listening, [`[::1]:${vnc.service ?? ''}`]);
+  await qmp.execute('quit');
+  await qmp.closed;
 });

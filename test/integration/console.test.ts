@@ -2,7 +2,7 @@
 // with the project's pv test guest (console hvc0, a VNC framebuffer with a password):
 // `xl console` from a pipe replays what the guest printed before anyone attached, types
 // commands, detaches on Ctrl-] leaving the guest running; -t/-n select consoles as xenconsole
-// does; sysrq h prints the kernel's sysrq help; trigger nmi reaches the guest, reset restarts it;
+// does; sysrq h prints the kernel's sysrq help; trigger nmi reaches the guest, reset resets it in place;
 // the VNC server answers RFB on the port `xl vncviewer --json` reports, and a viewer gets Xen's
 // arguments and the password on stdin; a dom0d stopped and restarted meanwhile loses and repeats
 // no console byte; `xl create -c` shows the guest's output from its first byte. One host (temp
@@ -68,10 +68,10 @@ async function ok(...args: string[]): Promise<Run> {
   return r;
 }
 
-/** dom0d's copy of a domain's primary console (LOG_DIR/console-<name>.log). */
-function consoleLog(name: string): string {
+/** dom0d's log of a domain's console (LOG_DIR/console/<name>/<id>.log; the PV console by default). */
+function consoleLog(name: string, id = 'console0'): string {
   try {
-    return readFileSync(join(host.logDir, `console-${name}.log`), 'latin1');
+    return readFileSync(join(host.logDir, 'console', name, `${id}.log`), 'latin1');
   } catch {
     return '';
   }
@@ -236,11 +236,42 @@ test('a dom0d stopped and restarted meanwhile loses and repeats no console byte'
   assert.deepEqual(ticks.map((t) => t.trim()), Array.from({ length: 30 }, (_, i) => `tick-${i + 1}`));
 });
 
-test('xl trigger reset restarts the guest (on_reboot): its console shows a second boot', async () => {
+test('xl trigger reset resets the guest in place, as Xen: same domid, its console shows a second boot', async () => {
   const before = (consoleLog('c1').match(/DOM0-GUEST-READY/g) ?? []).length;
+  const domid = (await domains()).find((d) => d.name === 'c1')?.domid;
   await ok('trigger', 'c1', 'reset');
   await until('a second boot on the console', () => (consoleLog('c1').match(/DOM0-GUEST-READY/g) ?? []).length > before);
-  assert.equal((await domains()).find((d) => d.name === 'c1')?.state, 'running');
+  const now = (await domains()).find((d) => d.name === 'c1');
+  assert.deepEqual([now?.domid, now?.state], [domid, 'running']);
+});
+
+test('xl console ends at once when its guest stops: a crash (preserved) shows the panic then ends; so does a reboot', async () => {
+  writeFileSync(join(host.root, 'c3.cfg'), `${pvConfig('c3')}\non_crash = "preserve"\non_reboot = "restart"`);
+  await ok('create', '-q', join(host.root, 'c3.cfg'));
+  try {
+    // stdin stays open throughout: only the guest's end may end the session.
+    const s = new Session('console', 'c3');
+    await s.waitFor(GUEST_PROMPT, 0, 60_000);
+    s.type('reboot\n');
+    assert.equal(await Promise.race([s.exited, new Promise((r) => setTimeout(() => r('still attached'), 10_000))]), 0, s.err);
+    await until('c3 restarted', () => consoleLog('c3').split(GUEST_READY_LINE).length > 2 ? true : undefined, 60_000);
+    const p = new Session('console', 'c3');
+    await p.waitFor(GUEST_PROMPT, 0, 60_000);
+    assert.doesNotMatch(p.out, /DOM0-GUEST-REBOOT/, 'the restarted domain replays only its own output (the log keeps the old)');
+    assert.match(consoleLog('c3'), /DOM0-GUEST-REBOOT/);
+    const from = p.out.length;
+    p.type('panic\n');
+    assert.equal(await Promise.race([p.exited, new Promise((r) => setTimeout(() => r('still attached'), 10_000))]), 0, p.err);
+    assert.match(p.out.slice(from), /Kernel panic/, 'the panic reached the session before it ended');
+    assert.deepEqual((await domains()).filter((d) => d.name === 'c3').map((d) => d.state), ['shutdown']);
+    // Attaching to the stopped domain replays its last words and ends.
+    const late = new Session('console', 'c3');
+    assert.equal(await late.exited, 0, late.err);
+    assert.match(late.out, /Kernel panic/);
+    late.child.stdin.end();
+  } finally {
+    await xl(host, 'destroy', 'c3');
+  }
 });
 
 test('an HVM guest: the primary console is COM1 (serial 0); -t pv finds none', async () => {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiRequest } from '../../src/api/index.js';
+import { isPidAlive } from '../../src/host/index.js';
 
 export const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
 export const DOM0D = join(import.meta.dirname, '..', '..', '..', 'bin', 'dom0d');
@@ -69,13 +70,9 @@ export function readPid(host: TestHost): number | undefined {
   }
 }
 
+/** Present and not a zombie (a detached process is reaped by init only every second or two). */
 export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  return isPidAlive(pid);
 }
 
 export async function waitGone(pid: number, ms = 5000): Promise<void> {
@@ -102,7 +99,10 @@ export function dom0dPids(host: TestHost): number[] {
 /** Registers a running domain without a machine (test route of dom0d). */
 export function registerDomain(host: TestHost, name: string, memKiB = 262144, vcpus = 1): Promise<unknown> {
   return apiRequest(host.socket, 'POST', '/v1/test/domains', {
-    config: { c_info: { type: 'pv', name }, b_info: { max_vcpus: vcpus, max_memkb: memKiB, target_memkb: memKiB } },
+    config: {
+      c_info: { type: 'pv', name },
+      b_info: { max_vcpus: vcpus, avail_vcpus: Array.from({ length: vcpus }, (_, i) => i), max_memkb: memKiB, target_memkb: memKiB },
+    },
   });
 }
 

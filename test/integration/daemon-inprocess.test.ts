@@ -35,7 +35,6 @@ test('dom0d in process: the driver is built with xenstored and consoles, and dec
   const first = await startDom0d({ env, log: quiet });
   const sock = first.paths.apiSocket;
   await first.api.registerDomain({ config: { c_info: { name: 'g' }, b_info: { max_memkb: 1024 } } });
-  (await first.consoles.get(1))!.write(Buffer.from('hello\n'));
   await first.stop();
   assert.equal(existsSync(sock), false);
 
@@ -46,7 +45,6 @@ test('dom0d in process: the driver is built with xenstored and consoles, and dec
     assert.deepEqual(driver!.seen, ['g']);
     const list = (await apiRequest(sock, 'GET', '/v1/domains')) as DomainInfo[];
     assert.deepEqual(list.map((d) => [d.domid, d.name, d.state, d.shutdownReason]), [[0, 'Domain-0', 'running', null], [1, 'g', 'shutdown', 'crash']]);
-    assert.equal((await second.consoles.get(1))!.replay().toString(), 'hello\n');
     await assert.rejects(apiRequest(sock, 'POST', '/v1/test/domains', {}), (e: unknown) => (e as { code: string }).code === 'USAGE');
   } finally {
     await second.stop();

@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { killPid, pidCmdline, pidState, waitForPidExit } from '../../src/host/index.js';
 import {
-  chooseAccel, killPid, launchQemu, pidCmdline, pidState, probeCapabilities, resolveQemuBinary, runAccelProbe, waitForPidExit,
-  hasDevice, hasMachine, type QmpClient, type QmpEvent,
+  chooseAccel, launchQemu, probeCapabilities, qmpMonitorArgs, resolveQemuBinary, runAccelProbe, hasDevice, hasMachine, type QmpClient, type QmpEvent,
 } from '../../src/qemu/index.js';
 import {
   ensureGuests, GuestConsole, GUEST_POWEROFF_LINE, GUEST_PROMPT, GUEST_READY_LINE, type GuestImages,
@@ -50,6 +50,7 @@ async function start(name: string, args: readonly string[], accel: 'tcg' | 'kvm'
     args: [
       '-nodefaults', '-no-user-config', '-display', 'none', '-m', '128', '-accel', accel === 'tcg' ? 'tcg,tb-size=32' : 'kvm',
       '-chardev', `socket,id=con0,path=${conSock},server=on,wait=off,logfile=${join(dir, `${name}.console.log`)}`,
+      ...qmpMonitorArgs(qmpSock),
       ...args,
     ],
     logFile: log,

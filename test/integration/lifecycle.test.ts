@@ -13,7 +13,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XenstoreClient } from '../../src/xenstore/index.js';
-import { ensureGuests, GUEST_READY_LINE } from '../support/guests.js';
+import { ensureGuests, GuestConsole, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
 import { destroyHost, makeHost, readPid, waitGone, XL, xl, xlIn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
@@ -112,14 +112,18 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 
 function consoleLog(name: string, chardev: string): string {
   try {
-    return readFileSync(join(host.logDir, `qemu-${name}-${chardev}.log`), 'utf8');
+    return readFileSync(join(host.logDir, 'console', name, `${chardev}.log`), 'utf8');
   } catch {
     return '';
   }
 }
 
-async function ready(name: string, chardev: string): Promise<void> {
-  await until(`${name} ${GUEST_READY_LINE}`, async () => (consoleLog(name, chardev).includes(GUEST_READY_LINE) ? true : undefined), 60_000);
+/**
+ * Until the guest's readiness line is in its console log after offset `from` (the log of a name
+ * holds the output of every domain of that name, one after another).
+ */
+async function ready(name: string, chardev: string, from = 0): Promise<void> {
+  await until(`${name} ${GUEST_READY_LINE}`, async () => (consoleLog(name, chardev).indexOf(GUEST_READY_LINE, from) >= 0 ? true : undefined), 60_000);
 }
 
 /** Running: `r` while a vCPU runs, `b` (blocked) while every vCPU idles, as Xen shows it. */
@@ -147,7 +151,15 @@ test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid),
   assert.equal(await xs.readString(`/vm/${d.uuid}/name`), 'pv1');
   assert.equal(await xs.readString(`${D}/memory/static-max`), String(160 * 1024));
   assert.equal(await xs.readString(`${D}/memory/target`), String(128 * 1024));
-  assert.equal(await xs.readString(`${D}/console/tty`), join(host.runDir, 'domains', String(d.domid), 'console0.sock'));
+  // console/tty names a socket any outside client can open: replay first, then live; it types too.
+  const tty = await xs.readString(`${D}/console/tty`);
+  assert.equal(tty, join(host.runDir, 'domains', String(d.domid), 'console0.tty'));
+  const outside = await GuestConsole.connect(tty);
+  await outside.waitFor(GUEST_READY_LINE, { timeoutMs: 5_000 });
+  const mark = outside.text.length;
+  outside.send('echo outside-$((6*7))');
+  await outside.waitFor('outside-42', { from: mark, timeoutMs: 10_000 });
+  outside.close();
   assert.equal(await xs.readString(`/libxl/${d.domid}/type`), 'pv');
   assert.deepEqual(await xs.getPerms(`${D}/control/shutdown`), [`n${d.domid}`]);
   assert.equal(await xs.isDomainIntroduced(d.domid), true);
@@ -165,6 +177,7 @@ test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid),
   assert.equal((await xl(host, 'rename', 'pv1-renamed', 'Domain-0')).err, 'Domain with name "Domain-0" already exists.\nhint: choose another name, or destroy the existing domain first\n');
   await ok('rename', 'pv1-renamed', 'pv1');
 
+  const beforeReboot = consoleLog('pv1', 'console0').length;
   const rb = await ok('reboot', '-ww', 'pv1');
   assert.match(rb.err, new RegExp(`^Rebooting domain ${d.domid}\nWaiting for 1 domains\n(Domain ${d.domid} continue waiting for death\n)?Domain ${d.domid} has been destroyed\n$`));
   const d2 = await until('the restarted pv1', async () => find('pv1'));
@@ -172,7 +185,7 @@ test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid),
   assert.equal(d2.uuid, d.uuid);
   assert.equal(await xs.exists(D), false);
   assert.equal(await xs.isDomainIntroduced(d.domid), false);
-  await ready('pv1', 'console0');
+  await ready('pv1', 'console0', beforeReboot);
 
   const dom0d = readPid(host) as number;
   process.kill(dom0d, 'SIGKILL');
@@ -201,7 +214,7 @@ test('hvm: serial console; QEMU killed → on_crash=rename-restart keeps the old
   const d = await find('hvm1');
   assert.ok(d !== undefined);
   await ready('hvm1', 'serial0');
-  assert.equal(await xs.readString(`/local/domain/${d.domid}/serial/0/tty`), join(host.runDir, 'domains', String(d.domid), 'serial0.sock'));
+  assert.equal(await xs.readString(`/local/domain/${d.domid}/serial/0/tty`), join(host.runDir, 'domains', String(d.domid), 'serial0.tty'));
   const pid = Number(await xs.readString(`/local/domain/${d.domid}/image/device-model-pid`));
   process.kill(pid, 'SIGKILL');
   const fresh = await until('the restarted hvm1', async () => {
@@ -239,6 +252,30 @@ test('pv: a guest panic (pvpanic) is a crash: on_crash=coredump-destroy dumps it
   const dump = readFileSync(join(host.stateDir, 'dump', 'pp'));
   assert.equal(dump.subarray(0, 4).toString('latin1'), '\x7fELF');
   assert.ok(dump.length >= 128 * 1024 * 1024);
+});
+
+test('a corrupt domain record does not orphan its QEMU: dom0d finds the machine, records it again, and it can be destroyed', async () => {
+  assert.equal((await create('-q', 'pv.cfg', 'name="orph"')).code, 0);
+  const d = await find('orph');
+  assert.ok(d !== undefined);
+  await ready('orph', 'console0');
+  const qemu = Number(await xs.readString(`/local/domain/${d.domid}/image/device-model-pid`));
+  const dom0d = readPid(host) as number;
+  process.kill(dom0d, 'SIGKILL');
+  await waitGone(dom0d);
+  const record = join(host.stateDir, 'domains', `${d.domid}.json`);
+  writeFileSync(record, '{"version": 2, "domid": ');
+  const again = await until('orph recovered', async () => find('orph'));
+  assert.deepEqual([again.domid, again.uuid, again.state], [d.domid, d.uuid, 'running']);
+  xs.close();
+  xs = await XenstoreClient.connect(join(host.runDir, 'xenstored', 'socket'));
+  assert.equal(Number(await xs.readString(`/local/domain/${d.domid}/image/device-model-pid`)), qemu, 'the same QEMU');
+  assert.ok(readdirSync(join(host.stateDir, 'domains')).some((f) => f.startsWith(`${d.domid}.json.corrupt-`)), 'the bad record is kept aside');
+  assert.match(readFileSync(join(host.logDir, 'dom0d.log'), 'utf8'), new RegExp(`Domain ${d.domid} \\(orph\\): its record was lost; recovered its running QEMU \\(pid ${qemu}\\)`));
+  const twin = await create('-q', 'pv.cfg', 'name="orph"');
+  assert.equal(twin.code, 3, 'a second domain of the name is refused');
+  await ok('destroy', 'orph');
+  assert.equal(qemuPids().includes(qemu), false, 'its QEMU is gone');
 });
 
 test('ten parallel creates of one name: exactly one succeeds, the others fail naming the name', async () => {

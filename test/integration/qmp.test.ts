@@ -6,9 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readSync, closeSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  isPidAlive, killPid, launchQemu, pidState, QmpCommandError, waitForPidExit, type QmpClient,
-} from '../../src/qemu/index.js';
+import { isPidAlive, killPid, pidState, waitForPidExit } from '../../src/host/index.js';
+import { launchQemu, qmpMonitorArgs, QmpCommandError, type QmpClient } from '../../src/qemu/index.js';
 import { isToolstackError } from '../../src/common/index.js';
 
 let dir: string;
@@ -34,6 +33,7 @@ before(async () => {
       '-S', '-nodefaults', '-no-user-config', '-machine', 'pc', '-accel', 'tcg,tb-size=16', '-m', '32', '-smp', '2',
       '-display', 'none', '-vnc', `unix:${join(dir, 'vnc.sock')}`, '-device', 'VGA',
       '-chardev', `socket,id=con0,path=${join(dir, 'con.sock')},server=on,wait=off`, '-serial', 'chardev:con0',
+      ...qmpMonitorArgs(join(dir, 'qmp.sock')),
     ],
     logFile: join(dir, 'qemu.log'),
     qmpSocket: join(dir, 'qmp.sock'),
@@ -137,8 +137,8 @@ test('launchQemu: a QEMU that exits at start is an error quoting its own message
   const log = join(dir, 'bad.log');
   await assert.rejects(launchQemu({
     binary: 'qemu-system-x86_64',
-    args: ['-nodefaults', '-display', 'none', '-drive', `file=${join(dir, 'missing.qcow2')},if=none,id=x`],
+    args: ['-nodefaults', '-display', 'none', '-drive', `file=${join(dir, 'missing.qcow2')},if=none,id=x`, ...qmpMonitorArgs(join(dir, 'bad.sock'))],
     logFile: log,
     qmpSocket: join(dir, 'bad.sock'),
-  }), (e: unknown) => isToolstackError(e, 'QEMU') && /exited before its socket .*missing\.qcow2/.test(e.message));
+  }), (e: unknown) => isToolstackError(e, 'QEMU') && /exited at start: .*missing\.qcow2/.test(e.message));
 });

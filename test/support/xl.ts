@@ -24,12 +24,16 @@ function sandboxDirs(base: string): NodeJS.ProcessEnv {
  * not given in `env` point below `cwd` (never at the host's `/run/dom0`).
  */
 export async function runXl(argv: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd: string }): Promise<XlRun> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => out.push(b));
-  stderr.on('data', (b: Buffer) => err.push(b));
-  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout, stderr, env: { ...sandboxDirs(join(options.cwd, '.dom0')), ...options.env }, cwd: options.cwd });
-  return { rc, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+  const stdout = capture();
+  const stderr = capture();
+  const rc = await xlMain(argv, { stdin: new PassThrough(), stdout: stdout.stream, stderr: stderr.stream, env: { ...sandboxDirs(join(options.cwd, '.dom0')), ...options.env }, cwd: options.cwd });
+  return { rc, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** A stream that keeps what is written to it, for `text()`. */
+export function capture(): { readonly stream: PassThrough; text(): string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (b: Buffer) => chunks.push(b));
+  return { stream, text: () => Buffer.concat(chunks).toString() };
 }

@@ -26,3 +26,19 @@ test('unknown subcommands and global options fail as in Xen', () => {
   assert.deepEqual([xl('-z', 'help').code, xl('-z', 'help').err], [1, 'unknown global option\n']);
   assert.deepEqual([xl('-N', 'help').code, xl('-N', 'help').err], [1, 'command does not implement -N (dryrun) option\n']);
 });
+
+test('xl --json prints its failures as one {"error": ...} object on stdout, Xen\'s lines on stderr', () => {
+  const cases: Array<[string[], number, string]> = [
+    [['--json', 'info'], 1, 'COMMAND_NOT_IMPLEMENTED'],
+    [['--json', '-z', 'help'], 1, 'USAGE'],
+    [['--json'], 1, 'USAGE'],
+    [['-N', 'help', '--json'], 1, 'DRYRUN_UNSUPPORTED'],
+    [['--json', 'domid'], 2, 'USAGE_ARGS'],
+  ];
+  for (const [args, code, errorCode] of cases) {
+    const r = xl(...args);
+    assert.equal(r.code, code, args.join(' '));
+    assert.equal((JSON.parse(r.out) as { error: { code: string } }).error.code, errorCode, args.join(' '));
+    assert.notEqual(r.err, '');
+  }
+});

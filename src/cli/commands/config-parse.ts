@@ -1,7 +1,7 @@
 import { availableParallelism, homedir } from 'node:os';
 import { resolvePaths, usageError } from '../../common/index.js';
-import { formatRawCfgSettings, rawCfgSettings, readCfgFile, readXlConf, resolveDomainConfig } from '../../api/index.js';
-import type { DomainConfig, RawCfgSetting } from '../../api/index.js';
+import { formatRawCfgSettings, rawCfgSettings, readCfgFile, readXlConf, resolveDomainConfig } from '../../config/index.js';
+import type { DomainConfig, RawCfgSetting } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
 

@@ -1,11 +1,17 @@
 import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
+import { connectToolstack } from '../../api/index.js';
+import type { DomainInfo, ToolstackApi } from '../../api/index.js';
 import { resolvePaths, ToolstackError } from '../../common/index.js';
-import { connectToolstack, domainConfigText, domainConfigToLibxlObject, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED } from '../../api/index.js';
-import type { DomainInfo, LibxlJsonObject, ToolstackApi } from '../../api/index.js';
+import {
+  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths,
+} from '../../config/index.js';
+import type { LibxlJsonObject } from '../../config/index.js';
+import type { CommandContext } from '../command.js';
 import { defineCommand } from '../command.js';
+import { DEFAULT_ESCAPE, runConsoleSession } from '../console-session.js';
 import { getopt } from '../getopt.js';
-import { attachAfterCreate } from './console.js';
+import { runViewer, vncView } from '../vnc.js';
 
 const LONG_OPTIONS = [
   { name: 'dryrun', hasArg: false, short: 'n' },
@@ -85,7 +91,7 @@ export const createCommand = defineCommand<CreateView>({
       try {
         text = domainConfigText(resolved.config, xlConf.outputFormat);
       } catch (e) {
-        ctx.stdout.write(partialConfigText(e) ?? ''); // what xl had printed when it failed
+        if (!ctx.json) ctx.stdout.write(partialConfigText(e) ?? ''); // what xl had printed when it failed
         throw e;
       }
       return Promise.resolve({ data: { dryRun: true, config, text, toJSON: () => config } });
@@ -94,15 +100,12 @@ export const createCommand = defineCommand<CreateView>({
     return (async () => {
       let domain: DomainInfo;
       try {
+        // Relative paths are xl's working directory's, as libxl opens them from xl's process.
         domain = await api.createDomain({
-          config,
+          config: idlToJson(DOMAIN_CONFIG, withAbsolutePaths(resolved.config, ctx.cwd)),
           paused: o.has('p'),
-          launch: {
-            doc: resolved.doc,
-            cwd: ctx.cwd,
-            ...(o.has('i') ? { ignoreGlobalAffinityMasks: true } : {}),
-            ...(o.has('e') ? { noMonitor: true } : {}),
-          },
+          noMonitor: o.has('e'),
+          source: filename,
         });
       } catch (e) {
         if (e instanceof ToolstackError && e.code !== 'DAEMON_UNAVAILABLE') {
@@ -117,6 +120,24 @@ export const createCommand = defineCommand<CreateView>({
   },
   render: (v) => (v.dryRun ? v.text : ''),
 });
+
+/**
+ * `xl create -V/-A/-c` once the domain exists: starts a VNC viewer in the background (a warning
+ * when none can run: the domain stays), then attaches the primary console in the foreground.
+ * The console was connected in dom0d before the guest ran, so the session starts with the
+ * guest's first byte (replayed).
+ */
+async function attachAfterCreate(ctx: CommandContext, ref: string, what: { vnc: boolean; autopass: boolean; console: boolean }): Promise<void> {
+  if (what.vnc) {
+    try {
+      await runViewer(ctx, await vncView(ctx, ref, what.autopass), false);
+    } catch (e: unknown) {
+      if (!(e instanceof ToolstackError)) throw e;
+      ctx.warn(`${e.message}${e.hint === undefined ? '' : ` (${e.hint})`}`);
+    }
+  }
+  if (what.console) await runConsoleSession(ctx, { ref }, DEFAULT_ESCAPE);
+}
 
 /**
  * `create -F`: until no domain has `uuid`. A restart keeps the uuid but leaves a gap of the

@@ -1,19 +1,13 @@
 import { connectToolstack } from '../../api/index.js';
 import { ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import { getopt, requireArgs } from '../getopt.js';
-
-interface DomidView {
-  readonly name: string;
-  readonly domid: number;
-}
+import { domainArg } from '../domain-arg.js';
+import type { DomainNameId } from '../domain-arg.js';
 
 /** `xl domid <DomainName>`: the domid of the domain with exactly that name (never a domid). */
-export const domidCommand = defineCommand<DomidView>({
+export const domidCommand = defineCommand<DomainNameId>({
   async run(ctx, args) {
-    const { positional } = getopt(args, '');
-    requireArgs('domid', positional, 1);
-    const name = positional[0] as string;
+    const name = domainArg('domid', args);
     const d = (await connectToolstack(ctx).listDomains()).find((x) => x.name === name);
     if (d === undefined) {
       throw new ToolstackError('DOMAIN_NOT_FOUND', `No domain named '${name}'`, {

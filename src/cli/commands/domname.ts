@@ -1,20 +1,13 @@
 import { connectToolstack } from '../../api/index.js';
 import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import { getopt, requireArgs } from '../getopt.js';
-
-interface DomnameView {
-  readonly domid: number;
-  readonly name: string;
-}
+import { domainArg } from '../domain-arg.js';
+import type { DomainNameId } from '../domain-arg.js';
 
 /** `xl domname <DomainId>`: the name of a domid (parsed as C's strtol, then taken as uint32). */
-export const domnameCommand = defineCommand<DomnameView>({
+export const domnameCommand = defineCommand<DomainNameId>({
   async run(ctx, args) {
-    const { positional } = getopt(args, '');
-    requireArgs('domname', positional, 1);
-    const arg = positional[0] as string;
-    const m = /^\s*([+-]?)(\d+)/.exec(arg);
+    const m = /^\s*([+-]?)(\d+)/.exec(domainArg('domname', args));
     if (m === null) throw new ToolstackError('USAGE', 'Invalid domain id', { lines: ['Invalid domain id.', ''] });
     const domid = Number((BigInt.asUintN(32, BigInt(`${m[1]}${m[2]}`))));
     try {

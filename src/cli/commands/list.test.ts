@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { DomainInfo, ShutdownReason } from '../../api/index.js';
-import { printfFixed, renderList } from './list-render.js';
+import { printfFixed, renderList } from '../list-render.js';
 import { uptimeCommand, uptimeString } from './uptime.js';
 
 /** Sections of test/golden/cli/list-uptime.txt (Xen's layouts with made-up values), by heading. */

@@ -1,10 +1,11 @@
 import { homedir } from 'node:os';
-import { libxlJson, nicToJson, parseVifArgs, readXlConf } from '../../api/index.js';
-import type { NicDevice, VifDefaults } from '../../api/index.js';
 import { resolvePaths } from '../../common/index.js';
+import { DEVICE_NIC, idlToJson, libxlJson, parseVifArgs, readXlConf } from '../../config/index.js';
+import type { NicDevice, VifDefaults } from '../../config/index.js';
 import { defineCommand } from '../command.js';
+import { attachUnavailable } from '../device-attach.js';
+import { attachDomid } from '../domain-arg.js';
 import { getopt, requireArgs } from '../getopt.js';
-import { attachDomid, attachUnavailable } from './block-attach.js';
 
 /**
  * `xl network-attach <Domain> [key=value]...`: each argument is one vif-spec token, applied over
@@ -35,5 +36,5 @@ export const networkAttachCommand = defineCommand<NicDevice>({
     if (ctx.dryRun) return { data: nic };
     return attachUnavailable(ctx, domid, 'libxl_device_nic_add');
   },
-  render: (nic) => `vif: ${libxlJson(nicToJson(nic))}\n`,
+  render: (nic) => `vif: ${libxlJson(idlToJson(DEVICE_NIC, nic))}\n`,
 });

@@ -1,2 +1,4 @@
-// `xl reboot` shares `xl shutdown`'s code (xl's `main_shutdown_or_reboot`); see shutdown.ts.
-export { rebootCommand } from './shutdown.js';
+import { shutdownLike } from '../shutdown-like.js';
+
+/** `xl reboot [-a|--all] [-w|--wait] [-F] <Domain>` (see `shutdownLike`). */
+export const rebootCommand = shutdownLike('Rebooting', (api, req) => api.rebootDomain(req));

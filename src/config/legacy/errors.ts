@@ -8,3 +8,14 @@ export function legacyError(source: string, line: number, message: string): Tool
   const text = `${source}:${line}: legacy config error: ${message}`;
   return new ToolstackError('CFG_LEGACY', text, { lines: [text], hint: LEGACY_HINT, pos: { file: source, line } });
 }
+
+/** What the steps of one evaluation share: the file errors name, and the legacy constructs met (for the warning). */
+export interface EvalContext {
+  readonly source: string;
+  readonly constructs: Set<string>;
+}
+
+/** Ends the evaluation with `legacyError` at `line`. */
+export function fail(ctx: EvalContext, line: number, message: string): never {
+  throw legacyError(ctx.source, line, message);
+}

@@ -145,6 +145,17 @@ export function splitPairTrimmed(str: string, delim: string): { key: string; val
 }
 
 /** A spec error in Xen's words: `lines` are what Xen prints (the first is also the message). */
+/** `libxl_uuid_from_string` (libuuid's `uuid_parse`): 36 characters, hyphens at 8, 13, 18, 23; lower-cased. */
+export function parseUuid(s: string): string | undefined {
+  return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s) ? s.toLowerCase() : undefined;
+}
+
+/** A spec item xl reads with complaints it prints and goes on after: the device, and those lines in order. */
+export interface SpecResult<T> {
+  readonly device: T;
+  readonly warnings: readonly string[];
+}
+
 export function specError(code: ErrorCode, lines: readonly string[], hint: string): ToolstackError {
   return new ToolstackError(code, lines[0] ?? 'invalid specification', { lines, hint });
 }

@@ -3,46 +3,18 @@
  * `key=value` with both halves trimmed (`split_string_into_pair`: a second `=` ends the value);
  * an item without a value is fatal. `connection=pty|socket` is required, `path=` too for sockets.
  */
-import { libxlStruct } from '../libxl-json.js';
-import type { LibxlJsonObject } from '../libxl-json.js';
+import type { ChannelDevice } from '../domain-config/domain-config.js';
 import { specError, splitPairTrimmed, splitStringList } from './c-parse.js';
-
-/** libxl_device_channel; `connection` with its keyed-union member. */
-export interface ChannelDevice {
-  backend_domid?: number;
-  backend_domname?: string;
-  devid: number;
-  name?: string;
-  connection: 'pty' | 'socket';
-  /** The socket path (`"connection.socket": {"path": ...}`). */
-  path?: string;
-}
-
-export interface ChannelResult {
-  readonly channel: ChannelDevice;
-  /** xl's `unknown channel parameter '%s', ignoring` lines. */
-  readonly warnings: readonly string[];
-}
+import type { SpecResult } from './c-parse.js';
 
 const HINT = 'channel spec: name=NAME, connection=pty|socket[, path=SOCKET][, backend=DOMAIN]';
 
-export function channelToJson(c: ChannelDevice): LibxlJsonObject {
-  return libxlStruct([
-    ['backend_domid', 'integer', c.backend_domid],
-    ['backend_domname', 'string', c.backend_domname],
-    ['devid', { init: -1 }, c.devid],
-    ['name', 'string', c.name],
-    c.connection === 'socket'
-      ? ['connection.socket', 'aggregate', libxlStruct([['path', 'string', c.path]])]
-      : ['connection.pty', 'aggregate', {}],
-  ]);
-}
-
 /**
  * A `channel=[...]` item; `devid` is its index in the list. Throws SPEC_DEVICE with xl's lines:
- * the `unknown channel parameter` lines xl printed before it failed, then its error.
+ * the `unknown channel parameter` lines xl printed before it failed, then its error. Those lines
+ * are the result's warnings when it does not fail.
  */
-export function parseChannelSpec(spec: string, devid = -1): ChannelResult {
+export function parseChannelSpec(spec: string, devid = -1): SpecResult<ChannelDevice> {
   const warnings: string[] = [];
   const fail = (line: string): never => {
     throw specError('SPEC_DEVICE', [...warnings, line], HINT);
@@ -69,6 +41,6 @@ export function parseChannelSpec(spec: string, devid = -1): ChannelResult {
   const channel: ChannelDevice = { devid, connection };
   if (backend !== undefined) channel.backend_domname = backend;
   if (name !== undefined) channel.name = name;
-  if (connection === 'socket' && path !== undefined) channel.path = path;
-  return { channel, warnings };
+  if (connection === 'socket' && path !== undefined) channel.u = { socket: { path } };
+  return { device: channel, warnings };
 }

@@ -9,41 +9,10 @@
  * and the parse fails after the fragment. Several fragments (block-attach's arguments) share
  * one parse state and make one disk.
  */
-import { defboolJson, libxlStruct } from '../libxl-json.js';
-import type { LibxlJsonObject } from '../libxl-json.js';
+import type { DiskDevice } from '../domain-config/domain-config.js';
 import { atoi, specError } from './c-parse.js';
 
-export type DiskFormat = 'unknown' | 'qcow' | 'qcow2' | 'vhd' | 'raw' | 'empty' | 'qed';
-export type DiskBackend = 'unknown' | 'phy' | 'tap' | 'qdisk' | 'standalone';
-export type DiskSpecification = 'unknown' | 'xen' | 'virtio';
-export type DiskTransport = 'unknown' | 'mmio';
-
-/** libxl_device_disk: field names are libxl's JSON keys, in IDL order; absent = libxl's default. */
-export interface DiskDevice {
-  backend_domid?: number;
-  backend_domname?: string;
-  pdev_path?: string;
-  vdev?: string;
-  backend: DiskBackend;
-  format: DiskFormat;
-  script?: string;
-  removable: number;
-  readwrite: number;
-  is_cdrom: number;
-  direct_io_safe: boolean;
-  discard_enable?: boolean;
-  specification: DiskSpecification;
-  transport: DiskTransport;
-  colo_enable?: boolean;
-  colo_restore_enable?: boolean;
-  colo_host?: string;
-  colo_port: number;
-  colo_export?: string;
-  active_disk?: string;
-  hidden_disk?: string;
-  trusted?: boolean;
-  grant_usage?: boolean;
-}
+type DiskFormat = NonNullable<DiskDevice['format']>;
 
 export interface DiskParseOptions {
   /** The name Xen prints before errors: the config file, or `command line` (the default). */
@@ -51,37 +20,6 @@ export interface DiskParseOptions {
 }
 
 const HINT = 'see xl-disk-configuration(5): [target,[format,[vdev,[access]]]] or key=value pairs, target= last';
-
-/** The libxl JSON object of a disk (what `xl -N block-attach` prints after `disk: `). */
-export function diskToJson(d: DiskDevice): LibxlJsonObject {
-  return libxlStruct([
-    ['backend_domid', 'integer', d.backend_domid],
-    ['backend_domname', 'string', d.backend_domname],
-    ['pdev_path', 'string', d.pdev_path],
-    ['vdev', 'string', d.vdev],
-    ['backend', { init: 'unknown' }, d.backend],
-    ['format', { init: 'unknown' }, d.format],
-    ['script', 'string', d.script],
-    ['removable', 'integer', d.removable],
-    ['readwrite', 'integer', d.readwrite],
-    ['is_cdrom', 'integer', d.is_cdrom],
-    ['direct_io_safe', 'bool', d.direct_io_safe],
-    ['discard_enable', 'defbool', defboolJson(d.discard_enable)],
-    ['specification', { init: 'unknown' }, d.specification],
-    ['transport', { init: 'unknown' }, d.transport],
-    ['irq', 'integer', 0],
-    ['base', 'integer', 0],
-    ['colo_enable', 'defbool', defboolJson(d.colo_enable)],
-    ['colo_restore_enable', 'defbool', defboolJson(d.colo_restore_enable)],
-    ['colo_host', 'string', d.colo_host],
-    ['colo_port', 'integer', d.colo_port],
-    ['colo_export', 'string', d.colo_export],
-    ['active_disk', 'string', d.active_disk],
-    ['hidden_disk', 'string', d.hidden_disk],
-    ['trusted', 'defbool', defboolJson(d.trusted)],
-    ['grant_usage', 'defbool', defboolJson(d.grant_usage)],
-  ]);
-}
 
 interface Ctx {
   readonly disk: DiskDevice;
@@ -130,7 +68,7 @@ function saveString(c: Ctx, what: string, field: StringField, value: string): vo
 }
 
 function dset<F extends 'format' | 'backend' | 'specification'>(c: Ctx, field: F, value: DiskDevice[F], str: string): void {
-  const cur = c.disk[field];
+  const cur = c.disk[field] ?? 'unknown';
   if (cur !== 'unknown' && cur !== value) err(c, str, `${field} respecified`);
   else c.disk[field] = value;
 }
@@ -264,7 +202,7 @@ function positional(c: Ctx, t: string): Outcome {
   if (c.errors.length > 0) return undefined;
   if (d.pdev_path === undefined) {
     saveString(c, 'target', 'pdev_path', text);
-  } else if (!c.hadDeprPrefix && d.format === 'unknown') {
+  } else if (!c.hadDeprPrefix && (d.format ?? 'unknown') === 'unknown') {
     if (d.pdev_path === '' && vdevAndDevtype(c, text)) d.format = 'empty';
     else setFormat(c, text);
   } else if (d.vdev === undefined) {
@@ -309,20 +247,14 @@ function scan(c: Ctx, spec: string): void {
   }
 }
 
-function newDisk(): DiskDevice {
-  return {
-    backend: 'unknown', format: 'unknown', removable: 0, readwrite: 1, is_cdrom: 0, direct_io_safe: false,
-    specification: 'unknown', transport: 'unknown', colo_port: 0,
-  };
-}
-
 /**
  * `xlu_disk_parse`: parses the fragments of one disk spec. Throws ToolstackError SPEC_DISK with
  * Xen's error lines.
  */
 export function parseDiskSpec(specs: readonly string[], options: DiskParseOptions = {}): DiskDevice {
   const c: Ctx = {
-    disk: newDisk(), source: options.source ?? 'command line', spec: '(null)', hadDeprPrefix: false, accessSet: false, errors: [],
+    // xl starts from an initialised disk, read-write.
+    disk: { readwrite: 1 }, source: options.source ?? 'command line', spec: '(null)', hadDeprPrefix: false, accessSet: false, errors: [],
   };
   for (const spec of specs) {
     c.spec = spec;
@@ -330,14 +262,14 @@ export function parseDiskSpec(specs: readonly string[], options: DiskParseOption
     if (c.errors.length > 0) throw specError('SPEC_DISK', c.errors, HINT);
   }
   const d = c.disk;
-  if (d.format === 'unknown') d.format = 'raw';
-  if (d.is_cdrom !== 0) {
+  if ((d.format ?? 'unknown') === 'unknown') d.format = 'raw';
+  if ((d.is_cdrom ?? 0) !== 0) {
     d.removable = 1;
     d.readwrite = 0;
     if (d.pdev_path === undefined || d.pdev_path === '') d.format = 'empty';
   }
   if (d.vdev === undefined) err(c, undefined, 'no vdev specified');
-  else if (d.pdev_path === undefined && d.removable === 0) err(c, undefined, 'no target specified (and device not removable)');
+  else if (d.pdev_path === undefined && (d.removable ?? 0) === 0) err(c, undefined, 'no target specified (and device not removable)');
   if (c.errors.length > 0) throw specError('SPEC_DISK', c.errors, HINT);
   return d;
 }

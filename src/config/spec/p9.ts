@@ -5,26 +5,8 @@
  * xen_9pfsd the tag defaults to `Xen` and the path to `/var/log/xen/guests/<domain name>`;
  * `tag`, `path` and `security_model` are then required.
  */
-import { libxlStruct } from '../libxl-json.js';
-import type { LibxlJsonObject } from '../libxl-json.js';
+import type { P9Device } from '../domain-config/domain-config.js';
 import { parseUlong, specError, splitPairTrimmed, splitStringList, strtoul, toInt32 } from './c-parse.js';
-
-export type P9Type = 'unknown' | 'qemu' | 'xen_9pfsd';
-
-/** libxl_device_p9: libxl's JSON keys in IDL order. */
-export interface P9Device {
-  backend_domid?: number;
-  backend_domname?: string;
-  tag?: string;
-  path?: string;
-  security_model?: string;
-  devid: number;
-  type: P9Type;
-  max_space: number;
-  max_files: number;
-  max_open_files: number;
-  auto_delete: boolean;
-}
 
 export interface P9ParseOptions {
   readonly devid?: number;
@@ -34,25 +16,9 @@ export interface P9ParseOptions {
 
 const HINT = 'p9 spec: tag=TAG, security_model=none, path=DIR[, backend=DOMAIN][, type=qemu|xen_9pfsd]';
 
-export function p9ToJson(p: P9Device): LibxlJsonObject {
-  return libxlStruct([
-    ['backend_domid', 'integer', p.backend_domid],
-    ['backend_domname', 'string', p.backend_domname],
-    ['tag', 'string', p.tag],
-    ['path', 'string', p.path],
-    ['security_model', 'string', p.security_model],
-    ['devid', { init: -1 }, p.devid],
-    ['type', { init: 'unknown' }, p.type],
-    ['max_space', 'integer', p.max_space],
-    ['max_files', 'integer', p.max_files],
-    ['max_open_files', 'integer', p.max_open_files],
-    ['auto_delete', 'bool', p.auto_delete],
-  ]);
-}
-
 /** A `p9=[...]` item. Throws SPEC_DEVICE with xl's line. */
 export function parseP9Spec(spec: string, options: P9ParseOptions = {}): P9Device {
-  const p: P9Device = { devid: options.devid ?? -1, type: 'unknown', max_space: 0, max_files: 0, max_open_files: 0, auto_delete: false };
+  const p: P9Device = { devid: options.devid ?? -1 };
   const num = (v: string): number => toInt32(parseUlong(v, 'SPEC_DEVICE', HINT));
   for (const item of splitStringList(spec, ',')) {
     const kv = splitPairTrimmed(item, '=');
@@ -76,7 +42,7 @@ export function parseP9Spec(spec: string, options: P9ParseOptions = {}): P9Devic
       default: throw specError('SPEC_DEVICE', [`Unknown 9pfs parameter '${key}'`], HINT);
     }
   }
-  if (p.type !== 'xen_9pfsd' && (p.max_files !== 0 || p.max_open_files !== 0 || p.max_space !== 0 || p.auto_delete)) {
+  if (p.type !== 'xen_9pfsd' && ((p.max_files ?? 0) !== 0 || (p.max_open_files ?? 0) !== 0 || (p.max_space ?? 0) !== 0 || p.auto_delete === true)) {
     throw specError('SPEC_DEVICE', ['Illegal 9pfs parameter combination'], HINT);
   }
   if (p.type === 'xen_9pfsd') {

@@ -1,20 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parsePciBdf, parsePciSpec, parseRdm, pciToJson } from './pci.js';
+import { DEVICE_PCI } from '../domain-config/domain-config.js';
+import { idlToJson } from '../domain-config/idl-json.js';
+import { parsePciBdf, parsePciSpec, parseRdm } from './pci.js';
 
 test('parsePciSpec() positional and keyword forms agree', () => {
   const want = { bus: 0x36, vdevfn: 0x0a << 3, vfunc_mask: 1, seize: true };
   for (const s of ['36:00.0@0a,seize=1', '0000:36:00.0,vslot=a,seize=1', 'bdf=36:00.0,vslot=0A,seize=1']) {
-    assert.deepEqual(pciToJson(parsePciSpec(s)), want, s);
+    assert.deepEqual(idlToJson(DEVICE_PCI, parsePciSpec(s)), want, s);
   }
 });
 
 test('parsePciSpec() every function, defaults, name, rdm policy', () => {
   assert.equal(parsePciSpec('1:2:3.*').vfunc_mask, 0xffffffff);
-  assert.deepEqual(pciToJson(parsePciSpec('01:1f.7', { permissive: true, rdm_policy: 'relaxed' })), {
+  assert.deepEqual(idlToJson(DEVICE_PCI, parsePciSpec('01:1f.7', { permissive: true, rdm_policy: 'relaxed' })), {
     func: 7, dev: 0x1f, bus: 1, vfunc_mask: 1, permissive: true, rdm_policy: 'relaxed',
   });
-  assert.deepEqual(pciToJson(parsePciSpec('name=gpu0,rdm_policy=STRICT')), { rdm_policy: 'strict', name: 'gpu0' });
+  assert.deepEqual(idlToJson(DEVICE_PCI, parsePciSpec('name=gpu0,rdm_policy=STRICT')), { rdm_policy: 'strict', name: 'gpu0' });
 });
 
 test('parsePciSpec() rejects what libxlutil rejects', () => {

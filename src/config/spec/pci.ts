@@ -8,57 +8,16 @@
  * or `bdf=`) and `name=` must be given.
  */
 import { ToolstackError } from '../../common/index.js';
-import { libxlStruct } from '../libxl-json.js';
-import type { LibxlJsonObject } from '../libxl-json.js';
+import type { PciDevice } from '../domain-config/domain-config.js';
 import { atoi, specError } from './c-parse.js';
 
-export type RdmPolicy = 'invalid' | 'strict' | 'relaxed';
-
-/** libxl_device_pci: libxl's JSON keys in IDL order. */
-export interface PciDevice {
-  func: number;
-  dev: number;
-  bus: number;
-  domain: number;
-  vdevfn: number;
-  vfunc_mask: number;
-  msitranslate: boolean;
-  power_mgmt: boolean;
-  permissive: boolean;
-  seize: boolean;
-  /** null: a value with no name, as xl's uninitialised copy leaves it (JSON null). */
-  rdm_policy: RdmPolicy | null;
-  name?: string;
-}
+type RdmPolicy = NonNullable<PciDevice['rdm_policy']>;
 
 /** Per-device defaults from the config's `pci_*` keys and `rdm=` policy (xl sets them before parsing). */
-export interface PciDefaults {
-  readonly msitranslate?: boolean;
-  readonly power_mgmt?: boolean;
-  readonly permissive?: boolean;
-  readonly seize?: boolean;
-  readonly rdm_policy?: RdmPolicy | null;
-}
+export type PciDefaults = Readonly<Pick<PciDevice, 'msitranslate' | 'power_mgmt' | 'permissive' | 'seize' | 'rdm_policy'>>;
 
 const HINT = 'PCI_SPEC_STRING is [DDDD:]BB:DD.F[@VSLOT][,key=value...] (hex; F may be *) or name=NAME[,key=value...]';
 const FUNC_ALL = 0xffffffff;
-
-export function pciToJson(p: PciDevice): LibxlJsonObject {
-  return libxlStruct([
-    ['func', 'integer', p.func],
-    ['dev', 'integer', p.dev],
-    ['bus', 'integer', p.bus],
-    ['domain', 'integer', p.domain],
-    ['vdevfn', 'integer', p.vdevfn],
-    ['vfunc_mask', 'integer', p.vfunc_mask],
-    ['msitranslate', 'bool', p.msitranslate],
-    ['power_mgmt', 'bool', p.power_mgmt],
-    ['permissive', 'bool', p.permissive],
-    ['seize', 'bool', p.seize],
-    ['rdm_policy', { init: 'invalid' }, p.rdm_policy],
-    ['name', 'string', p.name],
-  ]);
-}
 
 /**
  * scanf `%x` at `pos`: optional blanks, sign and `0x`, then hex digits. Returns the value as
@@ -137,12 +96,7 @@ const RDM_POLICY_EXIT = 3;
  * of that part where Xen's differs).
  */
 export function parsePciSpec(str: string, defaults: PciDefaults = {}): PciDevice {
-  const pci: PciDevice = {
-    func: 0, dev: 0, bus: 0, domain: 0, vdevfn: 0, vfunc_mask: 0,
-    msitranslate: defaults.msitranslate ?? false, power_mgmt: defaults.power_mgmt ?? false,
-    permissive: defaults.permissive ?? false, seize: defaults.seize ?? false,
-    rdm_policy: defaults.rdm_policy === undefined ? 'invalid' : defaults.rdm_policy,
-  };
+  const pci: PciDevice = { ...defaults };
   const setBdf = (b: Bdf): void => {
     Object.assign(pci, { domain: b.domain, bus: b.bus, dev: b.dev, func: b.func, vfunc_mask: b.vfunc_mask });
   };
@@ -219,16 +173,9 @@ export function parsePciBdf(str: string): Pick<PciDevice, 'domain' | 'bus' | 'de
 }
 
 /** libxl_rdm_reserve (`b_info."type.hvm".rdm`). */
-export interface RdmReserve {
+interface RdmReserve {
   strategy: 'ignore' | 'host';
   policy: RdmPolicy;
-}
-
-export function rdmToJson(r: RdmReserve): LibxlJsonObject {
-  return libxlStruct([
-    ['strategy', { init: 'ignore' }, r.strategy],
-    ['policy', { init: 'invalid' }, r.policy],
-  ]);
 }
 
 /**

@@ -3,59 +3,11 @@
  * `xl usbdev-attach`): xl's `parse_usbctrl_config` / `parse_usbdev_config`, one `key=value`
  * token at a time (config items are split strtok-style on `,`).
  */
-import { libxlStruct } from '../libxl-json.js';
-import type { LibxlJsonObject } from '../libxl-json.js';
+import type { UsbctrlDevice, UsbdevDevice } from '../domain-config/domain-config.js';
 import { atoi, matchOption, specError, strtokItems, strtoul, toUint8 } from './c-parse.js';
-
-export type UsbctrlType = 'auto' | 'pv' | 'devicemodel' | 'qusb';
-
-/** libxl_device_usbctrl: libxl's JSON keys in IDL order. */
-export interface UsbctrlDevice {
-  type: UsbctrlType;
-  devid: number;
-  version: number;
-  ports: number;
-  backend_domid?: number;
-  backend_domname?: string;
-}
-
-/** libxl_device_usbdev; `type` absent until `type=hostdev` is given. */
-export interface UsbdevDevice {
-  ctrl: number;
-  port: number;
-  type?: 'hostdev';
-  hostbus: number;
-  hostaddr: number;
-}
 
 const CTRL_HINT = 'usbctrl spec: type=auto|pv|qusb|devicemodel, version=1|2|3, ports=N';
 const DEV_HINT = 'usbdev spec: type=hostdev, hostbus=N, hostaddr=N[, controller=N[, port=N]]';
-
-export function usbctrlToJson(u: UsbctrlDevice): LibxlJsonObject {
-  return libxlStruct([
-    ['type', { init: 'auto' }, u.type],
-    ['devid', { init: -1 }, u.devid],
-    ['version', 'integer', u.version],
-    ['ports', 'integer', u.ports],
-    ['backend_domid', 'integer', u.backend_domid],
-    ['backend_domname', 'string', u.backend_domname],
-  ]);
-}
-
-export function usbdevToJson(u: UsbdevDevice): LibxlJsonObject {
-  return libxlStruct([
-    ['ctrl', { init: -1 }, u.ctrl],
-    ['port', 'integer', u.port],
-    ...(u.type === 'hostdev'
-      ? [['type.hostdev', 'aggregate', libxlStruct([['hostbus', 'integer', u.hostbus], ['hostaddr', 'integer', u.hostaddr]])] as const]
-      : []),
-  ]);
-}
-
-/** The controller as `libxl_device_usbctrl_init` leaves it (devid = list index in config files). */
-export function newUsbctrl(devid = -1): UsbctrlDevice {
-  return { type: 'auto', devid, version: 0, ports: 0 };
-}
 
 /** Applies one usbctrl token; throws SPEC_USB with xl's line. */
 export function applyUsbctrlToken(u: UsbctrlDevice, token: string): void {
@@ -83,13 +35,9 @@ export function applyUsbctrlToken(u: UsbctrlDevice, token: string): void {
 
 /** A `usbctrl=[...]` item. */
 export function parseUsbctrlSpec(spec: string, devid = -1): UsbctrlDevice {
-  const u = newUsbctrl(devid);
+  const u: UsbctrlDevice = { devid };
   for (const token of strtokItems(spec)) applyUsbctrlToken(u, token);
   return u;
-}
-
-export function newUsbdev(): UsbdevDevice {
-  return { ctrl: -1, port: 0, hostbus: 0, hostaddr: 0 };
 }
 
 /** Applies one usbdev token; throws SPEC_USB with xl's line. */
@@ -104,12 +52,12 @@ export function applyUsbdevToken(u: UsbdevDevice, token: string): void {
   const num = (v: string): number => toUint8(strtoul(v, 0).value);
   const hostbus = matchOption('hostbus', token);
   if (hostbus !== undefined) {
-    u.hostbus = num(hostbus);
+    ((u.u ??= {}).hostdev ??= {}).hostbus = num(hostbus);
     return;
   }
   const hostaddr = matchOption('hostaddr', token);
   if (hostaddr !== undefined) {
-    u.hostaddr = num(hostaddr);
+    ((u.u ??= {}).hostdev ??= {}).hostaddr = num(hostaddr);
     return;
   }
   const ctrl = matchOption('controller', token);
@@ -127,7 +75,7 @@ export function applyUsbdevToken(u: UsbdevDevice, token: string): void {
 
 /** A `usbdev=[...]` item. */
 export function parseUsbdevSpec(spec: string): UsbdevDevice {
-  const u = newUsbdev();
+  const u: UsbdevDevice = {};
   for (const token of strtokItems(spec)) applyUsbdevToken(u, token);
   return u;
 }

@@ -2,46 +2,13 @@
  * Virtual displays (`vdispl=[...]`, `xl vdispl-attach`): xl's `parse_vdispl_config`, strtok style;
  * `connectors=ID:WxH;ID:WxH` (split on `;`, each at its first `:`, resolution `%ux%u`).
  */
-import { libxlStruct } from '../libxl-json.js';
-import type { LibxlJsonObject } from '../libxl-json.js';
+import type { VdisplDevice } from '../domain-config/domain-config.js';
 import { matchOption, specError, splitStringList, strtokItems, strtoul, toUint32, withEarlierLines } from './c-parse.js';
+import type { SpecResult } from './c-parse.js';
 
-export interface VdisplConnector {
-  unique_id?: string;
-  width: number;
-  height: number;
-}
-
-/** libxl_device_vdispl: libxl's JSON keys in IDL order. */
-export interface VdisplDevice {
-  backend_domid?: number;
-  backend_domname?: string;
-  devid: number;
-  be_alloc: boolean;
-  connectors: VdisplConnector[];
-}
-
-export interface VdisplResult {
-  readonly vdispl: VdisplDevice;
-  /** Lines xl prints and goes on after (a connector resolution it could not read at all). */
-  readonly warnings: readonly string[];
-}
+type VdisplConnector = NonNullable<VdisplDevice['connectors']>[number];
 
 const HINT = 'vdispl spec: connectors=ID:WxH[;ID:WxH...][, backend=DOMAIN][, be-alloc=0|1]';
-
-export function vdisplToJson(v: VdisplDevice): LibxlJsonObject {
-  return libxlStruct([
-    ['backend_domid', 'integer', v.backend_domid],
-    ['backend_domname', 'string', v.backend_domname],
-    ['devid', { init: -1 }, v.devid],
-    ['be_alloc', 'bool', v.be_alloc],
-    ['connectors', 'array', v.connectors.map((c) => libxlStruct([
-      ['unique_id', 'string', c.unique_id],
-      ['width', 'integer', c.width],
-      ['height', 'integer', c.height],
-    ]))],
-  ]);
-}
 
 /**
  * sscanf `%ux%u`: how many of the two numbers converted (-1 when the input is empty or blank),
@@ -77,10 +44,11 @@ export function applyVdisplToken(v: VdisplDevice, token: string, warnings: strin
   const conns = matchOption('connectors', token);
   if (conns === undefined) throw specError('SPEC_DEVICE', [`Unknown string "${token}" in vdispl spec`], HINT);
   const items = splitStringList(conns, ';');
-  v.connectors = items.map(() => ({ width: 0, height: 0 }));
+  const connectors: VdisplConnector[] = items.map(() => ({}));
+  v.connectors = connectors;
   for (const [i, c] of items.entries()) {
     const parts = c.split(':').filter((x) => x !== '');
-    const conn = v.connectors[i] as VdisplConnector;
+    const conn = connectors[i] as VdisplConnector;
     if (parts[0] !== undefined) conn.unique_id = parts[0];
     const r = scanResolution(parts[1] ?? '');
     conn.width = r.w;
@@ -93,15 +61,18 @@ export function applyVdisplToken(v: VdisplDevice, token: string, warnings: strin
   }
 }
 
-/** A `vdispl=[...]` item; `devid` is its index in the list. Throws SPEC_DEVICE with xl's line. */
-export function parseVdisplSpec(spec: string, devid = -1): VdisplResult {
-  const vdispl: VdisplDevice = { devid, be_alloc: false, connectors: [] };
+/**
+ * A `vdispl=[...]` item; `devid` is its index in the list. Throws SPEC_DEVICE with xl's line;
+ * warns of a connector resolution xl could not read at all.
+ */
+export function parseVdisplSpec(spec: string, devid = -1): SpecResult<VdisplDevice> {
+  const vdispl: VdisplDevice = { devid };
   const warnings: string[] = [];
   try {
     for (const token of strtokItems(spec)) applyVdisplToken(vdispl, token, warnings);
-    if (vdispl.connectors.length === 0) throw specError('SPEC_DEVICE', ['At least one connector should be specified.'], HINT);
+    if ((vdispl.connectors ?? []).length === 0) throw specError('SPEC_DEVICE', ['At least one connector should be specified.'], HINT);
   } catch (e) {
     throw withEarlierLines(e, warnings); // xl has printed those by the time it exits
   }
-  return { vdispl, warnings };
+  return { device: vdispl, warnings };
 }

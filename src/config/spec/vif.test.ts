@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nicToJson, parseVifArgs, parseVifRate, parseVifSpec } from './vif.js';
+import { DEVICE_NIC } from '../domain-config/domain-config.js';
+import { idlToJson } from '../domain-config/idl-json.js';
+import { parseVifArgs, parseVifRate, parseVifSpec } from './vif.js';
 
 test('parseVifSpec() splits config items strtok-style and keeps going past bad tokens', () => {
   const r = parseVifSpec('mac=00:16:3e:01:02:03, bridge=xenbr0,,bogus,model=e1000', { devid: 2, defaults: { script: 'vif-route' } });
   assert.deepEqual(r.warnings, ['unrecognized argument `bogus\'']);
-  assert.deepEqual(nicToJson(r.nic), { devid: 2, model: 'e1000', mac: '00:16:3e:01:02:03', bridge: 'xenbr0', script: 'vif-route' });
+  assert.deepEqual(idlToJson(DEVICE_NIC, r.device), { devid: 2, model: 'e1000', mac: '00:16:3e:01:02:03', bridge: 'xenbr0', script: 'vif-route' });
 });
 
 test('parseVifArgs() fails on the first rejected token', () => {

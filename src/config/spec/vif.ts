@@ -4,57 +4,10 @@
  * `xlu_vif_parse_rate`.
  */
 import type { ToolstackError } from '../../common/index.js';
-import { defboolJson, libxlStruct } from '../libxl-json.js';
-import type { LibxlField, LibxlJsonObject } from '../libxl-json.js';
+import { NIC_COLO_KEYS } from '../domain-config/domain-config.js';
+import type { NicDevice } from '../domain-config/domain-config.js';
 import { parseUlong, specError, strtokItems, strtoul, toInt32, toUint32, withEarlierLines } from './c-parse.js';
-
-export type NicType = 'unknown' | 'vif_ioemu' | 'vif';
-
-/** The COLO string members of libxl_device_nic, in IDL order (also their vif-spec keys). */
-export const NIC_COLO_KEYS = [
-  'colo_sock_mirror_id', 'colo_sock_mirror_ip', 'colo_sock_mirror_port',
-  'colo_sock_compare_pri_in_id', 'colo_sock_compare_pri_in_ip', 'colo_sock_compare_pri_in_port',
-  'colo_sock_compare_sec_in_id', 'colo_sock_compare_sec_in_ip', 'colo_sock_compare_sec_in_port',
-  'colo_sock_compare_notify_id', 'colo_sock_compare_notify_ip', 'colo_sock_compare_notify_port',
-  'colo_sock_redirector0_id', 'colo_sock_redirector0_ip', 'colo_sock_redirector0_port',
-  'colo_sock_redirector1_id', 'colo_sock_redirector1_ip', 'colo_sock_redirector1_port',
-  'colo_sock_redirector2_id', 'colo_sock_redirector2_ip', 'colo_sock_redirector2_port',
-  'colo_filter_mirror_queue', 'colo_filter_mirror_outdev',
-  'colo_filter_redirector0_queue', 'colo_filter_redirector0_indev', 'colo_filter_redirector0_outdev',
-  'colo_filter_redirector1_queue', 'colo_filter_redirector1_indev', 'colo_filter_redirector1_outdev',
-  'colo_compare_pri_in', 'colo_compare_sec_in', 'colo_compare_out', 'colo_compare_notify_dev',
-  'colo_sock_sec_redirector0_id', 'colo_sock_sec_redirector0_ip', 'colo_sock_sec_redirector0_port',
-  'colo_sock_sec_redirector1_id', 'colo_sock_sec_redirector1_ip', 'colo_sock_sec_redirector1_port',
-  'colo_filter_sec_redirector0_queue', 'colo_filter_sec_redirector0_indev', 'colo_filter_sec_redirector0_outdev',
-  'colo_filter_sec_redirector1_queue', 'colo_filter_sec_redirector1_indev', 'colo_filter_sec_redirector1_outdev',
-  'colo_filter_sec_rewriter0_queue', 'colo_checkpoint_host', 'colo_checkpoint_port',
-] as const;
-
-export type NicColoKey = (typeof NIC_COLO_KEYS)[number];
-
-/** libxl_device_nic: libxl's JSON keys in IDL order; absent = libxl's default. */
-export interface NicDevice extends Partial<Record<NicColoKey, string>> {
-  backend_domid?: number;
-  backend_domname?: string;
-  /** -1 (libxl's "pick one") unless set. */
-  devid: number;
-  mtu: number;
-  vlan?: string;
-  model?: string;
-  /** Six octets; all zero = unset (libxl generates one). */
-  mac: readonly number[];
-  ip?: string;
-  bridge?: string;
-  ifname?: string;
-  script?: string;
-  nictype: NicType;
-  /** uint64 in libxl; what xl's rate parser can produce stays below 2^53. */
-  rate_bytes_per_interval: number;
-  rate_interval_usecs: number;
-  gatewaydev?: string;
-  coloft_forwarddev?: string;
-  trusted?: boolean;
-}
+import type { SpecResult } from './c-parse.js';
 
 /** xl.conf `vif.default.*` values, applied before the spec (xl's `set_default_nic_values`). */
 export interface VifDefaults {
@@ -75,41 +28,13 @@ export interface VifParseOptions {
 const HINT = 'see xl.cfg(5) vif: key=value items such as mac=00:16:3e:xx:xx:xx, bridge=, rate=10Mb/s@50ms';
 
 /** `00:16:3e:0a:0b:0c` (libxl's `LIBXL_MAC_FMT`, lower-case hex). */
-export function formatMac(mac: readonly number[]): string {
+function formatMac(mac: readonly number[]): string {
   return mac.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-/** The libxl JSON object of a nic (what `xl -N network-attach` prints after `vif: `). */
-export function nicToJson(n: NicDevice): LibxlJsonObject {
-  const fields: LibxlField[] = [
-    ['backend_domid', 'integer', n.backend_domid],
-    ['backend_domname', 'string', n.backend_domname],
-    ['devid', { init: -1 }, n.devid],
-    ['mtu', 'integer', n.mtu],
-    ['vlan', 'string', n.vlan],
-    ['model', 'string', n.model],
-    ['mac', 'mac', formatMac(n.mac)],
-    ['ip', 'string', n.ip],
-    ['bridge', 'string', n.bridge],
-    ['ifname', 'string', n.ifname],
-    ['script', 'string', n.script],
-    ['nictype', { init: 'unknown' }, n.nictype],
-    ['rate_bytes_per_interval', 'integer', n.rate_bytes_per_interval],
-    ['rate_interval_usecs', 'integer', n.rate_interval_usecs],
-    ['gatewaydev', 'string', n.gatewaydev],
-    ['coloft_forwarddev', 'string', n.coloft_forwarddev],
-    ...NIC_COLO_KEYS.map((k): LibxlField => [k, 'string', n[k]]),
-    ['trusted', 'defbool', defboolJson(n.trusted)],
-  ];
-  return libxlStruct(fields);
-}
-
 /** A nic as `libxl_device_nic_init` + xl's `set_default_nic_values` leave it. */
-export function newNic(options: VifParseOptions = {}): NicDevice {
-  const n: NicDevice = {
-    devid: options.devid ?? -1, mtu: 0, mac: [0, 0, 0, 0, 0, 0], nictype: 'unknown',
-    rate_bytes_per_interval: 0, rate_interval_usecs: 0,
-  };
+function newNic(options: VifParseOptions): NicDevice {
+  const n: NicDevice = { devid: options.devid ?? -1 };
   const d = options.defaults;
   if (d?.script !== undefined) n.script = d.script;
   if (d?.bridge !== undefined) n.bridge = d.bridge;
@@ -118,13 +43,9 @@ export function newNic(options: VifParseOptions = {}): NicDevice {
   return n;
 }
 
-/** A problem with one token that xl reports and (in config files) then ignores. */
-export interface VifWarning {
-  readonly token: string;
-  readonly line: string;
-}
+type StringField = 'bridge' | 'gatewaydev' | 'ip' | 'script' | 'backend_domname' | 'ifname' | 'model' | 'coloft_forwarddev' | 'vlan' | (typeof NIC_COLO_KEYS)[number];
 
-const STRING_KEYS: ReadonlyArray<readonly [key: string, field: 'bridge' | 'gatewaydev' | 'ip' | 'script' | 'backend_domname' | 'ifname' | 'model' | 'coloft_forwarddev' | 'vlan' | NicColoKey]> = [
+const STRING_KEYS: ReadonlyArray<readonly [key: string, field: StringField]> = [
   ['bridge', 'bridge'],
   ['gatewaydev', 'gatewaydev'],
   ['ip', 'ip'],
@@ -155,7 +76,8 @@ function applyToken(n: NicDevice, token: string, source: string, notices: string
   if (key === 'mac') {
     const { bytes, ok } = parseMac(val);
     // xl stores each byte as it reads it: a failure keeps the bytes before it.
-    n.mac = [...bytes, ...n.mac.slice(bytes.length)];
+    const old = (n.mac ?? '00:00:00:00:00:00').split(':').map((h) => parseInt(h, 16));
+    n.mac = formatMac([...bytes, ...old.slice(bytes.length)]);
     return ok ? undefined : 'Invalid parameter `mac\'.';
   }
   if (key === 'netdev') {
@@ -225,18 +147,12 @@ export function parseVifArgs(args: readonly string[], options: VifParseOptions =
   return n;
 }
 
-export interface VifSpecResult {
-  readonly nic: NicDevice;
-  /** Lines xl prints and goes on (rejected tokens are ignored in config files, and notices). */
-  readonly warnings: readonly string[];
-}
-
 /**
  * A `vif=[...]` item as `parse_config_data` reads it: strtok on `,`, leading spaces skipped, each
  * token applied; rejected tokens are reported as warnings and ignored (xl ignores the return
  * code there); fatal errors (rate, numbers) throw SPEC_VIF, their lines after the warnings so far.
  */
-export function parseVifSpec(spec: string, options: VifParseOptions = {}): VifSpecResult {
+export function parseVifSpec(spec: string, options: VifParseOptions = {}): SpecResult<NicDevice> {
   const n = newNic(options);
   const warnings: string[] = [];
   const source = options.source ?? 'command line';
@@ -249,7 +165,7 @@ export function parseVifSpec(spec: string, options: VifParseOptions = {}): VifSp
     }
     if (line !== undefined) warnings.push(line);
   }
-  return { nic: n, warnings };
+  return { device: n, warnings };
 }
 
 export interface VifRate {

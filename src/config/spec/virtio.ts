@@ -3,38 +3,14 @@
  * strtok style with exact `key=` prefixes. A `type=virtio...` value may itself contain one comma
  * (`type=virtio,device22`): the next token is joined back onto it.
  */
-import { defboolJson, libxlStruct } from '../libxl-json.js';
-import type { LibxlJsonObject } from '../libxl-json.js';
+import type { VirtioDevice } from '../domain-config/domain-config.js';
 import { matchOption, specError, splitStringList, strtoul } from './c-parse.js';
-
-/** libxl_device_virtio: libxl's JSON keys in IDL order. */
-export interface VirtioDevice {
-  backend_domid?: number;
-  backend_domname?: string;
-  type?: string;
-  transport: 'unknown' | 'mmio';
-  grant_usage?: boolean;
-  devid: number;
-}
 
 const HINT = 'virtio spec: type=virtio,deviceN, transport=mmio[, backend=DOMAIN][, grant_usage=0|1]';
 
-export function virtioToJson(v: VirtioDevice): LibxlJsonObject {
-  return libxlStruct([
-    ['backend_domid', 'integer', v.backend_domid],
-    ['backend_domname', 'string', v.backend_domname],
-    ['type', 'string', v.type],
-    ['transport', { init: 'unknown' }, v.transport],
-    ['grant_usage', 'defbool', defboolJson(v.grant_usage)],
-    ['devid', { init: -1 }, v.devid],
-    ['irq', 'integer', 0],
-    ['base', 'integer', 0],
-  ]);
-}
-
 /** A `virtio=[...]` item; `devid` is its index in the list. Throws SPEC_DEVICE. */
 export function parseVirtioSpec(spec: string, devid = -1): VirtioDevice {
-  const v: VirtioDevice = { transport: 'unknown', devid };
+  const v: VirtioDevice = { devid };
   const raw = splitStringList(spec, ',');
   for (let i = 0; i < raw.length; i++) {
     let token = (raw[i] as string).replace(/^ +/, '');

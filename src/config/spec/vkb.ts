@@ -3,60 +3,14 @@
  * style with exact `key=` prefixes; numbers `strtoul(..., 0)`. `backend-type` is required; any
  * multi-touch size turns multi-touch on, and multi-touch needs a size.
  */
-import { libxlStruct } from '../libxl-json.js';
-import type { LibxlJsonObject } from '../libxl-json.js';
+import type { VkbDevice } from '../domain-config/domain-config.js';
 import { matchOption, specError, strtokItems, strtoul, toUint32 } from './c-parse.js';
-
-export type VkbBackend = 'unknown' | 'qemu' | 'linux';
-
-/** libxl_device_vkb: libxl's JSON keys in IDL order. */
-export interface VkbDevice {
-  backend_domid?: number;
-  backend_domname?: string;
-  devid: number;
-  backend_type: VkbBackend;
-  unique_id?: string;
-  feature_disable_keyboard: boolean;
-  feature_disable_pointer: boolean;
-  feature_abs_pointer: boolean;
-  feature_raw_pointer: boolean;
-  feature_multi_touch: boolean;
-  width: number;
-  height: number;
-  multi_touch_width: number;
-  multi_touch_height: number;
-  multi_touch_num_contacts: number;
-}
 
 const HINT = 'vkb spec: backend-type=qemu|linux[, backend=DOMAIN][, unique-id=ID][, feature-...=0|1][, width=N, height=N]';
 
-export function vkbToJson(v: VkbDevice): LibxlJsonObject {
-  return libxlStruct([
-    ['backend_domid', 'integer', v.backend_domid],
-    ['backend_domname', 'string', v.backend_domname],
-    ['devid', { init: -1 }, v.devid],
-    ['backend_type', { init: 'unknown' }, v.backend_type],
-    ['unique_id', 'string', v.unique_id],
-    ['feature_disable_keyboard', 'bool', v.feature_disable_keyboard],
-    ['feature_disable_pointer', 'bool', v.feature_disable_pointer],
-    ['feature_abs_pointer', 'bool', v.feature_abs_pointer],
-    ['feature_raw_pointer', 'bool', v.feature_raw_pointer],
-    ['feature_multi_touch', 'bool', v.feature_multi_touch],
-    ['width', 'integer', v.width],
-    ['height', 'integer', v.height],
-    ['multi_touch_width', 'integer', v.multi_touch_width],
-    ['multi_touch_height', 'integer', v.multi_touch_height],
-    ['multi_touch_num_contacts', 'integer', v.multi_touch_num_contacts],
-  ]);
-}
-
 /** A vkb as `libxl_device_vkb_init` leaves it (also the implicit vkb of each vfb). */
 export function newVkb(devid = -1): VkbDevice {
-  return {
-    devid, backend_type: 'unknown', feature_disable_keyboard: false, feature_disable_pointer: false,
-    feature_abs_pointer: false, feature_raw_pointer: false, feature_multi_touch: false,
-    width: 0, height: 0, multi_touch_width: 0, multi_touch_height: 0, multi_touch_num_contacts: 0,
-  };
+  return { devid };
 }
 
 type VkbFlag = 'feature_disable_keyboard' | 'feature_disable_pointer' | 'feature_abs_pointer' | 'feature_raw_pointer' | 'feature_multi_touch';
@@ -115,10 +69,10 @@ export function applyVkbToken(v: VkbDevice, token: string): void {
 
 /** The checks xl makes once a vkb item is read (`parse_vkb_list`); throws SPEC_DEVICE. */
 export function finishVkb(v: VkbDevice): VkbDevice {
-  if (v.backend_type === 'unknown') throw specError('SPEC_DEVICE', ['backend-type should be set in vkb spec'], HINT);
-  const sized = v.multi_touch_height !== 0 || v.multi_touch_width !== 0 || v.multi_touch_num_contacts !== 0;
+  if ((v.backend_type ?? 'unknown') === 'unknown') throw specError('SPEC_DEVICE', ['backend-type should be set in vkb spec'], HINT);
+  const sized = (v.multi_touch_height ?? 0) !== 0 || (v.multi_touch_width ?? 0) !== 0 || (v.multi_touch_num_contacts ?? 0) !== 0;
   if (sized) v.feature_multi_touch = true;
-  if (v.feature_multi_touch && !sized) {
+  if (v.feature_multi_touch === true && !sized) {
     throw specError('SPEC_DEVICE', ['multi-touch-width, multi-touch-height, multi-touch-num-contacts should be set for multi touch in vkb spec'], HINT);
   }
   return v;

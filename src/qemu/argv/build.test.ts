@@ -93,10 +93,37 @@ test('OVMF as one combined image is given with -bios', () => {
 });
 
 test('VNC listen addresses: ADDR:DISPLAY, IPv6, a display fixed by the runtime', () => {
-  assert.equal(after(buildQemuArgs(hvm({ vnc: { listen: '10.0.0.1:5' } }), env()), '-vnc'), '10.0.0.1:5,to=99');
-  assert.equal(after(buildQemuArgs(hvm({ vnc: { listen: '::1' } }), env()), '-vnc'), '[::1]:0,to=99');
+  const vnc = (listen: string): string | undefined => after(buildQemuArgs(hvm({ vnc: { listen } }), env()), '-vnc');
+  assert.equal(vnc('10.0.0.1:5'), '10.0.0.1:5,to=99');
+  assert.equal(vnc('vnc.example.org'), 'vnc.example.org:0,to=99');
+  assert.equal(vnc('::1'), '[::1]:0,to=99');
+  assert.equal(vnc('fe80::1:2'), '[fe80::1:2]:0,to=99');
+  assert.equal(vnc('[::1]:3'), '[::1]:3,to=99');
+  assert.equal(vnc('[::ffff:10.0.0.1]'), '[::ffff:10.0.0.1]:0,to=99');
   assert.equal(after(buildQemuArgs(hvm({ vnc: { display: 4 } }), env({ vncDisplay: 9 })), '-vnc'), '127.0.0.1:9');
   assert.equal(after(buildQemuArgs(hvm({ vnc: { enable: false }, nographic: true }), env()), '-vnc'), undefined);
+});
+
+test('vnclisten and keymap that are no address or keymap name are CFG_VALUE, never passed on', () => {
+  for (const listen of ['[::1]:0,websocket=0.0.0.0', '127.0.0.1,share=ignore', 'websocket=on', 'unix:/tmp/v.sock', '10.0.0.1:x', '[::1]:', ':1', '', '-a', 'a b']) {
+    assert.equal(codeOf(() => buildQemuArgs(hvm({ vnc: { listen } }), env())), 'CFG_VALUE', listen);
+  }
+  for (const keymap of ['../de', '/usr/share/qemu/keymaps/de', 'de,x=y', '.hidden', '']) {
+    assert.equal(codeOf(() => buildQemuArgs(hvm({ keymap, vnc: { enable: true } }), env())), 'CFG_VALUE', keymap);
+  }
+  assert.equal(after(buildQemuArgs(hvm({ keymap: 'de-ch', vnc: { enable: true } }), env()), '-k'), 'de-ch');
+});
+
+test('values the API may carry with commas (no xl.cfg spec can) stay one value in their option', () => {
+  const c = pv({}, {
+    channels: [{ devid: 0, name: 'org.x,id=y', connection: 'socket', u: { socket: { path: '/s,server=off' } } }],
+    p9s: [{ devid: 0, tag: 't,x=1', path: '/srv/share,readonly=on', security_model: 'none,writeout=immediate' }],
+  });
+  const args = buildQemuArgs(c, env());
+  assert.ok(args.includes('socket,id=channel0,path=/s,,server=off,server=on,wait=off'), args.join(' '));
+  assert.ok(args.includes('virtserialport,id=channel0,bus=vserial0.0,chardev=channel0,name=org.x,,id=y'), args.join(' '));
+  assert.ok(args.includes('local,id=fsdev0,path=/srv/share,,readonly=on,security_model=none,,writeout=immediate'), args.join(' '));
+  assert.ok(args.includes('virtio-9p-pci,id=p9-0,fsdev=fsdev0,mount_tag=t,,x=1'), args.join(' '));
 });
 
 test('SDL: environment from display= or dom0d\'s DISPLAY; QEMU without SDL is a host error', () => {
@@ -130,4 +157,9 @@ test('vmgenid from the config\'s 16 bytes', () => {
 test('device_model_override names the binary', () => {
   assert.equal(deviceModelBinary(pv(), FAKE_CAPS), FAKE_CAPS.binary);
   assert.equal(deviceModelBinary(pv({ device_model: '/opt/qemu/bin/qemu-system-x86_64' }), FAKE_CAPS), '/opt/qemu/bin/qemu-system-x86_64');
+});
+
+test('a NUL in any value (possible through the API) is refused, not passed to spawn', () => {
+  const config = { c_info: { name: 'n', type: 'pv' as const }, b_info: { kernel: '/k', cmdline: 'a\0b' } };
+  assert.throws(() => buildQemuArgs(config, env()), (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /NUL/.test(e.message));
 });

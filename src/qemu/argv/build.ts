@@ -58,6 +58,7 @@ export function buildQemuArgs(config: DomainConfig, env: ArgvEnv): string[] {
   if (env.runtime.startPaused === true) a.push('-S');
   if (env.runtime.incoming !== undefined) a.push('-incoming', env.runtime.incoming);
   const b = g.b;
+  // `device_model_args*`: QEMU arguments by design, appended as given.
   a.push(...(b.extra ?? []), ...((g.type === 'hvm' ? b.extra_hvm : b.extra_pv) ?? []));
   return a.args;
 }

@@ -12,10 +12,9 @@
  * layer made, and the device `vif<devid>` with the MAC.
  */
 import { BugError } from '../../common/index.js';
-import { formatMac } from '../../config/index.js';
 import type { NicDevice } from '../../config/index.js';
 import type { Guest } from './guest.js';
-import { num } from './guest.js';
+import { devidOf, num } from './guest.js';
 import type { Argv } from './options.js';
 import { opts, unsupported } from './options.js';
 import type { ConsoleRequirement } from './types.js';
@@ -25,7 +24,7 @@ const NIC_MODELS: Readonly<Record<string, string>> = { virtio: 'virtio-net-pci' 
 const DEFAULT_HVM_NIC = 'rtl8139';
 
 function nicKey(n: NicDevice): string {
-  return n.model === undefined ? `devid=${n.devid}` : `model=${n.model}`;
+  return n.model === undefined ? `devid=${n.devid ?? -1}` : `model=${n.model}`;
 }
 
 /** The QEMU device of a vif: virtio for PV/PVH and for HVM `type=vif`, else the emulated model. */
@@ -48,23 +47,27 @@ export function nics(a: Argv, g: Guest): void {
     if (host === undefined) throw new BugError(`argv: runtime.nics[${i}] is missing (see argvRequirements)`);
     const be = n.backend_domname;
     if (be !== undefined && be !== '0' && be !== 'Domain-0') throw unsupported('vif', `backend=${be}`, 'driver domains do not exist on QEMU', 'remove backend=');
-    const mac = n.mac.some((b) => b !== 0) ? formatMac(n.mac) : host.mac;
+    const mac = n.mac !== undefined && !/^[0:]*$/.test(n.mac) ? n.mac : host.mac;
     if (mac === undefined) throw new BugError(`argv: vif ${i} has no MAC in the config nor in runtime.nics`);
-    const devid = n.devid >= 0 ? n.devid : i;
+    const devid = devidOf(n, i);
+    const mtu = n.mtu ?? 0;
     const dev = nicDevice(a, g, n);
     a.push('-netdev', opts('tap', { id: `net${devid}`, ifname: host.tap, script: 'no', downscript: 'no' }));
     a.device(dev, {
       id: `vif${devid}`,
       netdev: `net${devid}`,
       mac,
-      host_mtu: dev === 'virtio-net-pci' && n.mtu > 0 && n.mtu !== 1500 ? n.mtu : undefined,
+      host_mtu: dev === 'virtio-net-pci' && mtu > 0 && mtu !== 1500 ? mtu : undefined,
       // Direct kernel boot never runs a NIC option ROM; skipping it also spares the ROM files.
       romfile: g.type !== 'hvm' ? '' : undefined,
     }, 'vif', nicKey(n));
   });
 }
 
-/** HVM `serial=`: one string or a list; each item in QEMU's `-serial` syntax, `pty` = ours. */
+/**
+ * HVM `serial=`: one string or a list. `pty` is ours (a console chardev); any other item is QEMU's
+ * `-serial` syntax by design, as xl passes it: given to QEMU as it is, options and all.
+ */
 function serialList(g: Guest): string[] {
   const h = g.hvm;
   return h.serial_list ?? (h.serial === undefined ? [] : [h.serial]);
@@ -77,8 +80,8 @@ export function consoleRequirements(g: Guest): ConsoleRequirement[] {
   serialList(g).forEach((s, i) => {
     if (s === 'pty') out.push({ id: `serial${i}`, kind: 'serial', index: i });
   });
-  for (const c of g.config.channels ?? []) {
-    const devid = c.devid;
+  for (const [i, c] of (g.config.channels ?? []).entries()) {
+    const devid = devidOf(c, i);
     if (c.connection === 'pty') out.push({ id: `channel${devid}`, kind: 'channel', index: devid, ...(c.name === undefined ? {} : { name: c.name }) });
   }
   return out;
@@ -104,14 +107,14 @@ export function consoles(a: Argv, g: Guest): void {
     consoleChardev(a, 'console0');
     a.device('virtconsole', { id: 'hvc0', bus: 'vserial0.0', nr: 0, chardev: 'console0' }, 'type', g.type);
   }
-  for (const c of channels) {
-    const devid = c.devid;
+  for (const [i, c] of channels.entries()) {
+    const devid = devidOf(c, i);
     const id = `channel${devid}`;
     if (c.name === undefined) throw unsupported('channel', `devid=${devid}`, 'a channel needs a name', 'add name=..., e.g. name=org.qemu.guest_agent.0');
     if (c.connection === 'pty') consoleChardev(a, id);
     else {
-      const path = c.path;
-      if (path === undefined) throw new BugError(`argv: channel ${devid} has connection=socket and no path`);
+      const path = c.connection === 'socket' ? c.u?.socket?.path : undefined;
+      if (path === undefined) throw unsupported('channel', `name=${c.name}`, 'a channel is connection=pty, or connection=socket with a path', 'give connection=pty, or connection=socket and path=...');
       a.push('-chardev', opts('socket', { id, path, server: true, wait: false }));
     }
     a.device('virtserialport', { id, bus: 'vserial0.0', chardev: id, name: c.name }, 'channel', `name=${c.name}`);

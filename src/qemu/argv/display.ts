@@ -6,19 +6,17 @@
  * domain layer reads the port back with QMP `query-vnc`. A VNC password is set over QMP
  * (`change-vnc-password`) after start; the argv only says `password=on`.
  */
-import { hostLacks, opts, unsupported } from './options.js';
+import { hostLacks, invalid, opts, unsupported } from './options.js';
 import type { Argv } from './options.js';
-import type { Guest } from './guest.js';
+import type { Guest, HvmInfo } from './guest.js';
 import { num } from './guest.js';
 import type { DomainRuntime } from './types.js';
-import type { SdlInfo } from '../../config/index.js';
 
+type SdlInfo = NonNullable<HvmInfo['sdl']>;
 
 /** The display settings in force: HVM's own, or the (single) vfb of a PV/PVH guest. */
-interface Vnc { enable?: boolean; listen?: string; passwd?: string; display?: number | bigint; findunused?: boolean }
-
 interface Screen {
-  readonly vnc: Vnc;
+  readonly vnc: NonNullable<HvmInfo['vnc']>;
   readonly sdl: SdlInfo;
   readonly keymap: string | undefined;
   /** The emulated adapter (`-device` type), or none. */
@@ -72,15 +70,35 @@ export function displayEnvironment(g: Guest, rt: DomainRuntime): Record<string, 
   };
 }
 
-/** `vnclisten` is `ADDR[:DISPLAY]`; an IPv6 address (more than one colon) is bracketed. */
+/** A host name or an IPv4 address, then an optional `:DISPLAY`. */
+const VNC_HOST = /^([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(\d+))?$/;
+/** An IPv6 address in brackets, then an optional `:DISPLAY`. */
+const VNC_BRACKETED_IPV6 = /^(\[[0-9A-Fa-f.]*(?::[0-9A-Fa-f.]*){2,}\])(?::(\d+))?$/;
+/** A bare IPv6 address (two colons or more), which takes no display. */
+const VNC_BARE_IPV6 = /^[0-9A-Fa-f.]*(?::[0-9A-Fa-f.]*){2,}$/;
+
+/**
+ * `vnclisten` is `ADDRESS[:DISPLAY]`: a host name, an IPv4 address or an IPv6 one in brackets; a
+ * bare IPv6 address takes no display and is bracketed here. It is the head of `-vnc`, where
+ * QEMU's `,,` escape cannot help (a `=` would name an option), so any other text is refused
+ * rather than passed: `,websocket=...` after the address would open a second listener.
+ */
 function vncListen(listen: string): { host: string; display: number | undefined } {
-  const colons = listen.split(':').length - 1;
-  if (colons === 1) {
-    const [host, d] = listen.split(':') as [string, string];
-    return { host, display: /^\d+$/.test(d) ? Number(d) : undefined };
+  if (VNC_BARE_IPV6.test(listen)) return { host: `[${listen}]`, display: undefined };
+  const m = VNC_HOST.exec(listen) ?? VNC_BRACKETED_IPV6.exec(listen);
+  if (m === null) {
+    throw invalid('vnclisten', listen, 'not an address with an optional display number (ADDRESS[:DISPLAY])',
+      'e.g. vnclisten="127.0.0.1", "0.0.0.0:1" or "[::1]:1"');
   }
-  if (colons > 1 && !listen.startsWith('[')) return { host: `[${listen}]`, display: undefined };
-  return { host: listen, display: undefined };
+  return { host: m[1] as string, display: m[2] === undefined ? undefined : Number(m[2]) };
+}
+
+/** `-k` names a file in QEMU's keymaps directory: a plain name, never a path. */
+const KEYMAP = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+function keymapArg(keymap: string): string {
+  if (!KEYMAP.test(keymap)) throw invalid('keymap', keymap, 'not a keymap name', 'a QEMU keymap, e.g. keymap="en-us", "de" or "fr-ch"');
+  return keymap;
 }
 
 export function display(a: Argv, g: Guest): void {
@@ -110,7 +128,7 @@ export function display(a: Argv, g: Guest): void {
       password: (s.vnc.passwd ?? '') !== '' ? true : undefined,
     }));
   }
-  if (s !== undefined && (s.vncOn || s.sdlOn) && s.keymap !== undefined) a.push('-k', s.keymap);
+  if (s !== undefined && (s.vncOn || s.sdlOn) && s.keymap !== undefined) a.push('-k', keymapArg(s.keymap));
   adapter(a, g, s);
   input(a, g);
 }

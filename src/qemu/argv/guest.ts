@@ -22,6 +22,11 @@ export function guestOf(config: DomainConfig): Guest {
   return { config, type, name, b, hvm: type === 'hvm' ? (b.u?.hvm ?? {}) : {} };
 }
 
+/** A device's devid; libxl's -1 ("pick one") is its index in the list, as xl gives config-file devices. */
+export function devidOf(d: { readonly devid?: number }, index: number): number {
+  return d.devid !== undefined && d.devid >= 0 ? d.devid : index;
+}
+
 /** An IDL integer as a number; libxl's "unset" markers (all-ones MemKB, beyond 2^53) read as undefined. */
 export function num(v: number | bigint | undefined): number | undefined {
   if (v === undefined) return undefined;

@@ -1,5 +1,6 @@
 // The QEMU argv builder (pure): DomainConfig + capabilities + runtime → arguments.
 export { argvRequirements, buildQemuArgs, deviceModelBinary, qemuEnvironment } from './build.js';
+export { qmpMonitorArgs } from './options.js';
 export { parseVdev } from './storage.js';
 export type { Vdev } from './storage.js';
 export type {

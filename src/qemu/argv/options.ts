@@ -1,6 +1,20 @@
 /**
  * Small pieces every part of the argv builder shares: QEMU's `key=value,...` option strings,
- * the two kinds of user error it raises, and the accumulator the parts append to.
+ * the kinds of user error it raises, and the accumulator the parts append to.
+ *
+ * How a config value reaches QEMU, so that none can add an option of its own:
+ * - the value of a `key=` inside an option string (`-device`, `-chardev`, `-netdev`, `-fsdev`,
+ *   `-smbios`, `-acpitable`, `-name`): through `opts`/`escapeOpt`, whose `,,` QEMU's
+ *   option parser reads back as one comma;
+ * - the head of an option string (`-vnc HOST:DISPLAY`), or a value QEMU splits further by its
+ *   own rules (`-initrd` at commas, `-acpitable file=` at colons, `-k` as a file name): checked
+ *   where it is built, and refused with `invalid` (CFG_VALUE) when it does not fit;
+ * - a value that is the whole argument and parsed no further (`-kernel`, `-append`, `-bios`,
+ *   `-uuid`): as it is;
+ * - `-blockdev`: JSON, so any string stays a string;
+ * - raw QEMU syntax by design, passed as given: xl's `serial=` items other than `pty` (one
+ *   `-serial` each) and `device_model_args*` (appended last).
+ * Device and chardev ids are fixed prefixes plus a devid or index, or a vdev `parseVdev` accepted.
  */
 import { ToolstackError } from '../../common/index.js';
 import { hasDevice } from '../capabilities.js';
@@ -29,9 +43,19 @@ export function setting(key: string, value: string | number | boolean): string {
   return typeof value === 'string' ? `${key}="${value}"` : `${key}=${typeof value === 'boolean' ? Number(value) : value}`;
 }
 
+/** `-chardev socket` + `-mon` serving QMP on `path` (what the QEMU launcher connects to). */
+export function qmpMonitorArgs(path: string): string[] {
+  return ['-chardev', opts('socket', { id: 'qmp', path, server: true, wait: false }), '-mon', 'chardev=qmp,mode=control'];
+}
+
 /** A config value this toolstack cannot turn into a QEMU device or option (CFG_VALUE). */
 export function unsupported(key: string, value: string | number | boolean, why: string, hint: string): ToolstackError {
   return new ToolstackError('CFG_VALUE', `Unsupported ${setting(key, value)}: ${why}`, { hint });
+}
+
+/** A config value that does not have the form its setting takes (CFG_VALUE). */
+export function invalid(key: string, value: string, why: string, hint: string): ToolstackError {
+  return new ToolstackError('CFG_VALUE', `Invalid ${setting(key, value)}: ${why}`, { hint });
 }
 
 /** A config value that needs something this host (or its QEMU) lacks (HOST_CAPABILITY). */
@@ -45,7 +69,10 @@ export class Argv {
 
   constructor(readonly env: ArgvEnv) {}
 
+  /** Appends arguments. A NUL cannot be passed to a process: it is refused (a value from the API may carry one). */
   push(...args: string[]): void {
+    const bad = args.find((x) => x.includes('\0'));
+    if (bad !== undefined) throw invalid('value', bad.replaceAll('\0', '\\0'), 'it contains a NUL character, which no program argument can hold', 'remove the NUL from the config value');
     this.args.push(...args);
   }
 

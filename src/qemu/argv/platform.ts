@@ -3,11 +3,12 @@
  * memory, firmware, how the guest boots, the RTC, SMBIOS, and the lifecycle actions.
  */
 import { BugError } from '../../common/index.js';
+import { domainMemory, domainVcpus } from '../../config/index.js';
 import { hasMachine } from '../capabilities.js';
 import type { Guest } from './guest.js';
 import { num } from './guest.js';
 import type { Argv } from './options.js';
-import { escapeOpt, hostLacks, opts, unsupported } from './options.js';
+import { escapeOpt, hostLacks, invalid, opts, qmpMonitorArgs, unsupported } from './options.js';
 
 /** QEMU's machine for every guest type (see the module comment of build.ts). */
 export const MACHINE = 'pc';
@@ -68,7 +69,7 @@ function cpuFeatures(a: Argv, g: Guest): string[] {
   if (h.pae === false) out.push('-pae');
   if (h.nx === false) out.push('-nx');
   // xl.cfg(5): apic is ignored when the guest has more than one vCPU.
-  if (g.b.apic === false && vcpus(g).max === 1) out.push('-apic');
+  if (g.b.apic === false && domainVcpus(g.config).max === 1) out.push('-apic');
   if (g.b.nested_hvm === true && a.env.accel !== 'kvm') {
     throw hostLacks('nestedhvm', true, 'KVM: TCG does not emulate VMX', 'remove nestedhvm= (this host runs guests under TCG)');
   }
@@ -86,26 +87,20 @@ function cpuFeatures(a: Argv, g: Guest): string[] {
   return [...out, ...flags];
 }
 
-function vcpus(g: Guest): { cur: number; max: number } {
-  const cur = Math.max(1, g.b.avail_vcpus?.length ?? 1);
-  return { cur, max: Math.max(cur, num(g.b.max_vcpus) ?? cur) };
-}
-
 /**
  * vCPUs and memory. QEMU gets `maxmem` of RAM and a balloon: Xen's `memory` < `maxmem` is a
  * guest started ballooned down, so the domain layer sets the balloon target to `memory` (QMP
  * `balloon`) before the guest runs. `deflate-on-oom` lets a guest short of memory take it back.
  */
 export function resources(a: Argv, g: Guest): void {
-  const { cur, max } = vcpus(g);
+  const { online: cur, max } = domainVcpus(g.config);
   if (max > PC_MAX_CPUS) {
     throw unsupported(g.b.max_vcpus === undefined ? 'vcpus' : 'maxvcpus', max, `the '${MACHINE}' machine takes at most ${PC_MAX_CPUS} vCPUs`, `give at most ${PC_MAX_CPUS}`);
   }
   a.push('-smp', opts(`cpus=${cur}`, { maxcpus: max }));
-  const targetKb = num(g.b.target_memkb);
-  const maxKb = num(g.b.max_memkb) ?? targetKb ?? 32 * 1024;
-  a.push('-m', `size=${Math.ceil(maxKb / 1024)}M`);
-  a.device('virtio-balloon-pci', { id: 'balloon0', 'deflate-on-oom': true }, 'memory', Math.ceil((targetKb ?? maxKb) / 1024));
+  const { maxKiB, targetKiB } = domainMemory(g.config);
+  a.push('-m', `size=${Math.ceil(maxKiB / 1024)}M`);
+  a.device('virtio-balloon-pci', { id: 'balloon0', 'deflate-on-oom': true }, 'memory', Math.ceil(targetKiB / 1024));
 }
 
 /** HVM firmware: SeaBIOS (QEMU's own), OVMF, or an image given by path. */
@@ -161,7 +156,7 @@ export function boot(a: Argv, g: Guest): void {
   }
   if (kernel !== undefined) {
     a.push('-kernel', kernel);
-    if (ramdisk !== undefined) a.push('-initrd', ramdisk);
+    if (ramdisk !== undefined) a.push('-initrd', initrdArg(ramdisk));
     if (cmdline !== undefined) a.push('-append', cmdline);
   }
   if (g.type === 'hvm') {
@@ -171,6 +166,17 @@ export function boot(a: Argv, g: Guest): void {
     }
     a.push('-boot', `order=${order}`);
   }
+}
+
+/**
+ * `-initrd` is one file for a Linux kernel but a comma-separated module list for a multiboot one,
+ * and which the kernel is, the builder does not read: a comma can be neither escaped nor passed.
+ */
+function initrdArg(ramdisk: string): string {
+  if (ramdisk.includes(',')) {
+    throw invalid('ramdisk', ramdisk, "QEMU's -initrd splits its value at commas", 'give a path without "," (rename the file or link to it)');
+  }
+  return ramdisk;
 }
 
 /** `localtime` and `rtc_timeoffset` (seconds, relative to dom0's UTC or local time). */
@@ -203,7 +209,7 @@ export function tables(a: Argv, g: Guest): void {
   const byType = new Map<number, Record<string, string>>();
   const oem: string[] = [];
   for (const { key, value } of h.smbios ?? []) {
-    if (key === undefined || value === undefined) continue;
+    if (key === undefined || key === null || value === undefined) continue;
     const m = SMBIOS[key];
     if (m === undefined) throw unsupported('smbios', `${key}=${value}`, `QEMU has no SMBIOS field for ${key}`, `supported: ${Object.keys(SMBIOS).join(', ')}`);
     const [type, field] = m;
@@ -216,7 +222,13 @@ export function tables(a: Argv, g: Guest): void {
   for (const [type, fields] of [...byType].sort(([x], [y]) => x - y)) a.push('-smbios', opts(`type=${type}`, fields));
   for (const value of oem) a.push('-smbios', opts('type=11', { value }));
   if (h.smbios_firmware !== undefined) a.push('-smbios', `file=${escapeOpt(h.smbios_firmware)}`);
-  if (h.acpi_firmware !== undefined) a.push('-acpitable', `file=${escapeOpt(h.acpi_firmware)}`);
+  if (h.acpi_firmware !== undefined) {
+    // QEMU reads `file=A:B` as two files to concatenate, so a colon cannot be part of one path.
+    if (h.acpi_firmware.includes(':')) {
+      throw invalid('acpi_firmware', h.acpi_firmware, "QEMU's -acpitable reads a ':' as a separator of files", 'give a path without ":" (rename the file or link to it)');
+    }
+    a.push('-acpitable', `file=${escapeOpt(h.acpi_firmware)}`);
+  }
   const genid = h.ms_vm_genid ?? [];
   if (genid.some((byte) => byte !== 0)) {
     const x = genid.map((byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -243,8 +255,7 @@ export function tables(a: Argv, g: Guest): void {
  */
 export function lifecycle(a: Argv, g: Guest): void {
   const r = a.env.runtime;
-  a.push('-chardev', opts('socket', { id: 'qmp', path: r.qmpSocket, server: true, wait: false }));
-  a.push('-mon', 'chardev=qmp,mode=control');
+  a.push(...qmpMonitorArgs(r.qmpSocket));
   a.push('-pidfile', r.pidFile);
   a.push('-action', 'reboot=shutdown,shutdown=pause,panic=pause');
   a.device('pvpanic', { id: 'pvpanic0' }, 'on_crash', (g.config.on_crash ?? 'destroy').replace('_', '-'));

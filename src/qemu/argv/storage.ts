@@ -45,11 +45,15 @@ type Placement =
   | { readonly bus: 'ahci'; readonly port: number };
 
 function diskKey(d: DiskDevice): string {
-  return `${d.pdev_path ?? ''},${d.vdev ?? ''}${d.is_cdrom !== 0 ? ':cdrom' : ''}`;
+  return `${d.pdev_path ?? ''},${d.vdev ?? ''}${isCdrom(d) ? ':cdrom' : ''}`;
+}
+
+function isCdrom(d: DiskDevice): boolean {
+  return (d.is_cdrom ?? 0) !== 0;
 }
 
 function placement(g: Guest, d: DiskDevice, v: Vdev): Placement {
-  const cdrom = d.is_cdrom !== 0;
+  const cdrom = isCdrom(d);
   if (g.type !== 'hvm') {
     if (cdrom && (d.pdev_path ?? '') === '') {
       throw unsupported('disk', diskKey(d), 'an empty CD-ROM drive needs an emulated IDE controller', 'use type="hvm", or give the ISO image');
@@ -74,8 +78,9 @@ function placement(g: Guest, d: DiskDevice, v: Vdev): Placement {
 /** The `-blockdev` JSON of a disk with media: format driver over `file` or `host_device`. */
 function blockdev(d: DiskDevice, node: string, readOnly: boolean): string {
   const path = d.pdev_path ?? '';
-  const format = FORMAT_DRIVER[d.format];
-  if (format === undefined) throw unsupported('disk', diskKey(d), `format ${d.format} has no QEMU driver`, 'use raw, qcow2, qcow, vhd or qed');
+  const name = d.format ?? 'unknown';
+  const format = FORMAT_DRIVER[name];
+  if (format === undefined) throw unsupported('disk', diskKey(d), `format ${name} has no QEMU driver`, 'use raw, qcow2, qcow, vhd or qed');
   // A block device (phy:, or any path under /dev) is opened as host_device; the builder does no I/O to stat it.
   const protocol = d.backend === 'phy' || path.startsWith('/dev/') ? 'host_device' : 'file';
   return JSON.stringify({
@@ -110,10 +115,10 @@ export function disks(a: Argv, g: Guest): void {
   const ordered = [...list].sort((x, y) => (x.where.bus === 'virtio' ? 1 : 0) - (y.where.bus === 'virtio' ? 1 : 0) ||
     (x.where.bus === 'virtio' && y.where.bus === 'virtio' ? x.v.disk - y.v.disk || x.v.partition - y.v.partition : 0) || x.i - y.i);
   for (const { d, vdev, where } of ordered) {
-    const cdrom = d.is_cdrom !== 0;
+    const cdrom = isCdrom(d);
     const node = `drive-${vdev}`;
     const hasMedia = (d.pdev_path ?? '') !== '' && d.format !== 'empty';
-    const readOnly = cdrom || d.readwrite === 0;
+    const readOnly = cdrom || (d.readwrite ?? 0) === 0;
     if (readOnly && !cdrom && where.bus !== 'virtio') {
       throw unsupported('disk', diskKey(d), 'QEMU cannot emulate a read-only IDE or AHCI hard disk', `make it writable (,w), or use vdev xvde and beyond (virtio) for ${vdev}`);
     }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { isToolstackError } from '../../common/index.js';
 import { QmpClient } from './client.js';
 import { FakeQmpPeer } from './fake-peer.js';
-import { QmpClosedError, QmpCommandError } from './transport.js';
+import { QmpClosedError, QmpCommandError, QmpTimeoutError } from './transport.js';
 
 async function withPeer(fn: (peer: FakeQmpPeer, dir: string) => Promise<void>, options = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'dom0-qmp-'));
@@ -218,6 +218,18 @@ test('a throwing event listener does not stop the others or the connection', asy
     assert.deepEqual(errors, ['X: listener bug']);
     peer.handle('query-status', () => ({ return: { running: true, status: 'running' } }));
     assert.equal((await qmp.queryStatus()).running, true);
+    qmp.close();
+  });
+});
+
+test('a command QEMU never answers times out (QEMU stopped); later commands still work once it answers', async () => {
+  await withPeer(async (peer) => {
+    const qmp = await QmpClient.connect(peer.path, { commandTimeoutMs: 50 });
+    peer.handle('stop', () => ({ silent: true }));
+    await assert.rejects(qmp.stop(), (e: unknown) => e instanceof QmpTimeoutError && /'stop' got no answer within 50 ms/.test(e.message));
+    peer.handle('cont', () => ({ return: {} }));
+    await qmp.cont();
+    await assert.rejects(qmp.execute('stop', undefined, { timeoutMs: 10 }), QmpTimeoutError);
     qmp.close();
   });
 });

@@ -10,7 +10,7 @@
  */
 import { ToolstackError } from '../../common/index.js';
 import {
-  QmpClosedError, QmpTransport, type QmpClosed, type QmpConnectOptions, type QmpEvent, type QmpGreeting,
+  QmpClosedError, QmpTransport, type QmpClosed, type QmpConnectOptions, type QmpEvent, type QmpExecuteOptions, type QmpGreeting,
 } from './transport.js';
 
 /** `query-status` → `status` (QAPI RunState). */
@@ -141,9 +141,9 @@ export class QmpClient {
     this.transport.close();
   }
 
-  /** Any QMP command, untyped. */
-  execute(command: string, args?: Readonly<Record<string, unknown>>): Promise<unknown> {
-    return this.transport.execute(command, args);
+  /** Any QMP command, untyped (see `QmpTransport.execute` for its deadline). */
+  execute(command: string, args?: Readonly<Record<string, unknown>>, options?: QmpExecuteOptions): Promise<unknown> {
+    return this.transport.execute(command, args, options);
   }
 
   /**
@@ -303,14 +303,14 @@ export class QmpClient {
     });
   }
 
-  /** Writes the guest's memory to `file` (an absolute path) as a core dump. */
+  /** Writes the guest's memory to `file` (an absolute path) as a core dump; no deadline (it takes as long as the memory). */
   async dumpGuestMemory(file: string, options: QmpDumpOptions = {}): Promise<void> {
     await this.execute('dump-guest-memory', {
       paging: options.paging ?? false,
       protocol: `file:${file}`,
       ...(options.format === undefined ? {} : { format: options.format }),
       ...(options.detach === undefined ? {} : { detach: options.detach }),
-    });
+    }, { timeoutMs: 0 });
   }
 
   /** Writes the display to `file` (PPM; `format: 'png'` for PNG). */

@@ -71,9 +71,30 @@ export class QmpClosedError extends ToolstackError {
   }
 }
 
+/**
+ * QEMU did not answer a command in time: it is stopped (SIGSTOP), hung, or starved. The command
+ * may still run later; its late reply is ignored.
+ */
+export class QmpTimeoutError extends ToolstackError {
+  override readonly name: string = 'QmpTimeoutError';
+  readonly command: string;
+
+  constructor(command: string, timeoutMs: number) {
+    super('QEMU', `QMP command '${command}' got no answer within ${timeoutMs} ms: QEMU is not responding`, {
+      hint: 'QEMU may be stopped (SIGSTOP) or hung; `xl destroy` still ends the domain',
+    });
+    this.command = command;
+  }
+}
+
+/** How long a command may wait for its reply unless the call says otherwise. */
+export const QMP_COMMAND_TIMEOUT_MS = 5000;
+
 export interface QmpConnectOptions {
   /** Give up when the greeting and capability negotiation take longer (default 5000 ms). */
   readonly timeoutMs?: number;
+  /** Default deadline of each command's reply (default `QMP_COMMAND_TIMEOUT_MS`). */
+  readonly commandTimeoutMs?: number;
   /**
    * Called when an event listener throws (a bug: listeners only queue work). The other
    * listeners run regardless. Default: rethrow outside the transport (an uncaught exception).
@@ -85,7 +106,13 @@ type Pending = {
   readonly command: string;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: Error) => void;
+  readonly timer: NodeJS.Timeout | undefined;
 };
+
+export interface QmpExecuteOptions {
+  /** Deadline of the reply, ms; 0 = none (commands that run for long, such as a memory dump). */
+  readonly timeoutMs?: number;
+}
 
 export type QmpEventListener = (event: QmpEvent) => void;
 
@@ -102,10 +129,12 @@ export class QmpTransport {
   #resolveClosed!: (c: QmpClosed) => void;
 
   readonly #onListenerError: (error: unknown, event: QmpEvent) => void;
+  readonly #commandTimeoutMs: number;
 
   private constructor(socket: Socket, greeting: QmpGreeting, options: QmpConnectOptions) {
     this.#socket = socket;
     this.greeting = greeting;
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? QMP_COMMAND_TIMEOUT_MS;
     this.#onListenerError = options.onListenerError ?? ((e) => queueMicrotask(() => { throw e; }));
     this.closed = new Promise((resolve) => { this.#resolveClosed = resolve; });
   }
@@ -167,14 +196,20 @@ export class QmpTransport {
 
   /**
    * Runs one QMP command. Resolves with QEMU's `return` value; rejects with `QmpCommandError`
-   * when QEMU answers with an error, `QmpClosedError` when the connection ends first.
+   * when QEMU answers with an error, `QmpClosedError` when the connection ends first,
+   * `QmpTimeoutError` when no reply comes by the deadline.
    */
-  execute(command: string, args?: Readonly<Record<string, unknown>>): Promise<unknown> {
+  execute(command: string, args?: Readonly<Record<string, unknown>>, options: QmpExecuteOptions = {}): Promise<unknown> {
     if (this.#closedWith !== undefined) return Promise.reject(new QmpClosedError(command, this.#closedWith));
     const id = this.#nextId++;
     const msg = args === undefined ? { execute: command, id } : { execute: command, arguments: args, id };
+    const timeoutMs = options.timeoutMs ?? this.#commandTimeoutMs;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { command, resolve, reject });
+      const timer = timeoutMs > 0 ? setTimeout(() => {
+        if (this.#pending.delete(id)) reject(new QmpTimeoutError(command, timeoutMs));
+      }, timeoutMs) : undefined;
+      timer?.unref();
+      this.#pending.set(id, { command, resolve, reject, timer });
       this.#socket.write(`${JSON.stringify(msg)}\n`);
     });
   }
@@ -245,8 +280,9 @@ export class QmpTransport {
     }
     const id = msg['id'];
     const pending = typeof id === 'number' ? this.#pending.get(id) : undefined;
-    if (pending === undefined) return; // a reply to nobody (e.g. QEMU's answer to a malformed line)
+    if (pending === undefined) return; // a reply to nobody (a timed-out command, QEMU's answer to a malformed line)
     this.#pending.delete(id as number);
+    clearTimeout(pending.timer);
     const error = msg['error'];
     if (isRecord(error)) {
       const cls = typeof error['class'] === 'string' ? error['class'] : 'GenericError';
@@ -262,7 +298,10 @@ export class QmpTransport {
     this.#closedWith = closed;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
-    for (const p of pending) p.reject(new QmpClosedError(p.command, closed));
+    for (const p of pending) {
+      clearTimeout(p.timer);
+      p.reject(new QmpClosedError(p.command, closed));
+    }
     const listeners = [...this.#closeListeners];
     this.#closeListeners.clear();
     for (const l of listeners) l(closed);

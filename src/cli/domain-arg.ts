@@ -1,0 +1,38 @@
+import { connectToolstack } from '../api/index.js';
+import type { DomainIdentity } from '../api/index.js';
+import { isToolstackError, ToolstackError } from '../common/index.js';
+import type { CommandContext } from './command.js';
+import { getopt, requireArgs } from './getopt.js';
+
+/** What `xl domid` and `xl domname` answer: one domain's id and name. */
+export type DomainNameId = Pick<DomainIdentity, 'domid' | 'name'>;
+
+/**
+ * The `<Domain>` argument of a command that takes exactly that (no options, as xl's
+ * `SWITCH_FOREACH_OPT` with ""): missing is `'xl NAME' requires at least 1 argument.` (exit 2).
+ */
+export function domainArg(name: string, args: readonly string[]): string {
+  const { positional } = getopt(args, '');
+  requireArgs(name, positional, 1);
+  return positional[0] as string;
+}
+
+/**
+ * The domain argument of the attach commands, as libxl's `libxl_domain_qualifier_to_domid`:
+ * all digits is a domid (not checked here, as in Xen); `Domain-0` is 0; any other name must be a
+ * domain dom0d knows. A dry run never starts dom0d: with none running, no name resolves.
+ * `invalid` is the command's Xen line for a name that does not resolve.
+ */
+export async function attachDomid(ctx: CommandContext, ref: string, invalid: string): Promise<number> {
+  if (/^\d*$/.test(ref)) return ref === '' ? 0 : Number(ref);
+  if (ref === 'Domain-0') return 0;
+  try {
+    return (await connectToolstack({ env: ctx.env, cwd: ctx.cwd, autostart: !ctx.dryRun }).getDomain({ ref })).domid;
+  } catch (e: unknown) {
+    if (!isToolstackError(e, 'DOMAIN_NOT_FOUND') && !isToolstackError(e, 'DAEMON_UNAVAILABLE')) throw e;
+    throw new ToolstackError('DOMAIN_NOT_FOUND', invalid, {
+      lines: [invalid],
+      hint: 'no domain of that name exists; give a domain\'s name or id (xl list)',
+    });
+  }
+}

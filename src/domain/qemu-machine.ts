@@ -1,0 +1,52 @@
+/**
+ * A domain's running QEMU as the domain layer sees it: the QMP connection, and QEMU's events
+ * turned into Xen's shutdown reasons.
+ *
+ * Lifecycle contract with QEMU (the argv builder's `lifecycle`): QEMU never exits or resets by
+ * itself; QMP `SHUTDOWN` reason `guest-shutdown` is a poweroff, `guest-reset` (or our own
+ * `system_reset`) a reboot, `GUEST_PANICKED` a crash, `WATCHDOG` a watchdog; the QMP socket
+ * closing while the domain is not being destroyed is a crash (QEMU died). Each machine reports
+ * at most one stop, and only through the sink, which queues the on_* action: nothing is done in
+ * the event handler itself.
+ */
+import type { QmpClient, QmpEvent } from '../qemu/index.js';
+import type { ShutdownReason } from './state.js';
+
+/** QMP `SHUTDOWN` reasons (QAPI ShutdownCause) that are the guest's own stop, as Xen's reasons. */
+const SHUTDOWN_CAUSES: Readonly<Record<string, ShutdownReason>> = {
+  'guest-shutdown': 'poweroff',
+  'guest-reset': 'reboot',
+  'host-qmp-system-reset': 'reboot',
+  'guest-panic': 'crash',
+};
+
+export class Machine {
+  /** Being destroyed: its QMP socket closing is expected. */
+  ending = false;
+  #reported = false;
+
+  constructor(
+    readonly pid: number,
+    readonly qmp: QmpClient,
+    readonly report: (reason: ShutdownReason) => void,
+  ) {
+    qmp.onEvent('SHUTDOWN', (e: QmpEvent) => {
+      const reason = SHUTDOWN_CAUSES[String(e.data?.['reason'])];
+      if (reason !== undefined) this.stopped(reason);
+    });
+    qmp.onEvent('GUEST_PANICKED', () => this.stopped('crash'));
+    qmp.onEvent('WATCHDOG', () => this.stopped('watchdog'));
+    qmp.onClose(() => this.stopped('crash'));
+  }
+
+  /**
+   * The guest stopped for `reason`: reported once, unless the machine is being destroyed. A
+   * machine re-adopted in a stopped state reports what `query-status` tells (the SHUTDOWN reason
+   * is then lost: `shutdown` reads as a poweroff, `guest-panicked` as a crash).
+   */
+  stopped(reason: ShutdownReason): void {
+    if (this.ending || this.#reported) return;
+    this.#reported = true;
+    this.report(reason);
+  }
+}

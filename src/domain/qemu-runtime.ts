@@ -1,0 +1,90 @@
+/**
+ * What a domain's QEMU needs on the host before it is spawned (the argv builder's
+ * `DomainRuntime`): its run directory, console sockets and output feeds, taps, a private OVMF
+ * variable store, and the files it boots from, checked to exist.
+ *
+ * Layout: `RUN_DIR/domains/<domid>/` holds `qmp.sock`, `qemu.pid`, and per console `<chardev>.sock`
+ * (QEMU's) and `<chardev>.tty` (dom0d's, for outside clients); `STATE_DIR/domains/<domid>/` holds
+ * `<chardev>.log`, QEMU's feed of each console's output (every byte, fresh at each start, read by
+ * the console layer). Both go with the domain.
+ */
+import { copyFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { ToolstackError } from '../common/index.js';
+import type { Dom0Paths } from '../common/index.js';
+import type { DomainConfig } from '../config/index.js';
+import { ensurePrivateDir, writeFileAtomic } from '../host/index.js';
+import type { ArgvCapabilities, ConsoleRequirement, DomainRuntime } from '../qemu/index.js';
+import type { DomainConsole } from './record.js';
+
+/** A domain's directories (see the module comment). */
+export function domainDirs(paths: Dom0Paths, domid: number): { readonly run: string; readonly state: string } {
+  return { run: `${paths.runDir}/domains/${domid}`, state: `${paths.stateDir}/domains/${domid}` };
+}
+
+/** Empties and (re)creates the domain's directories; returns where each console will be. */
+export async function prepareDomainDirs(paths: Dom0Paths, domid: number, consoles: readonly ConsoleRequirement[]): Promise<DomainConsole[]> {
+  const dirs = domainDirs(paths, domid);
+  await removeDomainDirs(paths, domid);
+  ensurePrivateDir(dirs.run);
+  ensurePrivateDir(dirs.state);
+  return Promise.all(consoles.map(async (c) => {
+    const feed = `${dirs.state}/${c.id}.log`;
+    await writeFileAtomic(feed, '');
+    return { ...c, socket: `${dirs.run}/${c.id}.sock`, feed, tty: `${dirs.run}/${c.id}.tty` };
+  }));
+}
+
+/**
+ * Removes the domain's directories. The console layer may still be saving its last offset into
+ * the state directory while its QEMU goes: the removal retries a directory that is not yet empty.
+ */
+export async function removeDomainDirs(paths: Dom0Paths, domid: number): Promise<void> {
+  const dirs = domainDirs(paths, domid);
+  const gone = { recursive: true, force: true, maxRetries: 10, retryDelay: 20 };
+  await Promise.all([rm(dirs.run, gone), rm(dirs.state, gone)]);
+}
+
+/** The consoles as the argv builder takes them (socket + feed by chardev id). */
+export function consoleEndpoints(consoles: readonly DomainConsole[]): DomainRuntime['consoles'] {
+  return Object.fromEntries(consoles.map((c) => [c.id, { socket: c.socket, logFile: c.feed }]));
+}
+
+/**
+ * Files the guest boots from must exist before QEMU is spawned, so a typo is one line naming the
+ * file (libxl's own words for disks) and nothing is left behind.
+ */
+export function checkGuestFiles(config: DomainConfig, source: string): void {
+  const fail = (line: string, key: string): never => {
+    throw new ToolstackError('GUEST_FILE', line, { lines: [line], hint: `check ${key} in ${source}` });
+  };
+  for (const key of ['kernel', 'ramdisk'] as const) {
+    const path = config.b_info?.[key];
+    const err = path === undefined ? undefined : statError(path);
+    if (err !== undefined) fail(`Cannot open ${key} ${path ?? ''}: ${err}`, `${key}=`);
+  }
+  for (const d of config.disks ?? []) {
+    const path = d.pdev_path ?? '';
+    if (path === '' || d.format === 'empty') continue;
+    const err = statError(path);
+    if (err !== undefined) fail(`Disk vdev=${d.vdev ?? '?'} failed to stat: ${path}: ${err}`, 'disk=');
+  }
+}
+
+function statError(path: string): string | undefined {
+  try {
+    statSync(path);
+    return undefined;
+  } catch (e: unknown) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : (code ?? 'error');
+  }
+}
+
+/** A writable copy of the OVMF variable store in the domain's run directory. */
+export function copyOvmfVars(caps: ArgvCapabilities, runDir: string): string {
+  const src = caps.firmware.ovmfVars;
+  const dst = `${runDir}/OVMF_VARS.fd`;
+  if (src !== undefined) copyFileSync(src, dst);
+  return dst;
+}

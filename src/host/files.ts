@@ -1,0 +1,138 @@
+/**
+ * Files dom0 persists and the directories it keeps them in: atomic replacement, errno failures
+ * turned into user-level errors naming the file, and private directories checked before use.
+ */
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { isErrno, ToolstackError } from '../common/index.js';
+
+let seq = 0;
+
+export interface AtomicWriteOptions {
+  /**
+   * Sync the data and the directory entry before resolving, so the new content survives a crash
+   * of the machine (default: it survives a crash of the process only).
+   */
+  readonly durable?: boolean;
+}
+
+/**
+ * Replaces `path` with `data` atomically: readers see the old or the new content, never a torn
+ * file, even if this process is killed mid-write (temp file in the same directory, every byte
+ * checked written, then rename). The file is created 0600. Fails with a `fileError` (NO_SPACE on a
+ * full file system), leaving the old content and no temp file.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const tmp = `${path}.${process.pid}.${++seq}.tmp`;
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  try {
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      let off = 0;
+      while (off < buf.length) {
+        const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+        if (bytesWritten <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        off += bytesWritten;
+      }
+      if (options.durable === true) await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    if (options.durable === true) syncDir(dirname(path));
+  } catch (e: unknown) {
+    await unlink(tmp).catch(() => undefined);
+    throw fileError('Writing', path, e);
+  }
+}
+
+/** `writeFileAtomic`, synchronously (for start-up and probe caches). */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): void {
+  const tmp = `${path}.${process.pid}.${++seq}.tmp`;
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  try {
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      let off = 0;
+      while (off < buf.length) {
+        const n = writeSync(fd, buf, off, buf.length - off);
+        if (n <= 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        off += n;
+      }
+      if (options.durable === true) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    if (options.durable === true) syncDir(dirname(path));
+  } catch (e: unknown) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created
+    }
+    throw fileError('Writing', path, e);
+  }
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A failed file operation as the user-level error it is: `<action> <path> failed: <reason>`,
+ * code NO_SPACE for a full file system or quota (with the hint to free space), IO otherwise.
+ * A ToolstackError passes through unchanged.
+ */
+export function fileError(action: string, path: string, e: unknown): ToolstackError {
+  if (e instanceof ToolstackError) return e;
+  const code = isErrno(e) ? e.code : undefined;
+  const reason = code === undefined ? (e instanceof Error ? e.message : String(e)) : (ERRNO_TEXT[code] ?? (e as Error).message);
+  const full = code === 'ENOSPC' || code === 'EDQUOT';
+  return new ToolstackError(full ? 'NO_SPACE' : 'IO', `${action} ${path} failed: ${reason}`, {
+    cause: e,
+    hint: full ? `free space on the file system that holds ${dirname(path)}; nothing was changed` : `check ${dirname(path)}`,
+  });
+}
+
+const ERRNO_TEXT: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOENT: 'no such file or directory',
+  EIO: 'input/output error',
+  ENAMETOOLONG: 'file name too long',
+};
+
+/**
+ * Makes `dir` (and its parents) if missing, then checks it is safe to keep private files in: a
+ * real directory (not a symlink) owned by this process's user and writable by nobody else.
+ * Otherwise UNSAFE_PATH: another user may have made it first (a shared /tmp) to read or plant
+ * what dom0 puts there.
+ */
+export function ensurePrivateDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e: unknown) {
+    if (!isErrno(e, 'EEXIST')) throw fileError('Creating', dir, e);
+  }
+  const st = lstatSync(dir);
+  const uid = process.getuid?.() ?? 0;
+  const why = !st.isDirectory() ? (st.isSymbolicLink() ? 'it is a symbolic link' : 'it is not a directory')
+    : st.uid !== uid ? `it belongs to uid ${st.uid}, not ${uid}`
+      : (st.mode & 0o022) !== 0 ? `it is writable by ${(st.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(st.mode & 0o777).toString(8)})`
+        : undefined;
+  if (why !== undefined) {
+    throw new ToolstackError('UNSAFE_PATH', `Using ${dir} failed: ${why}`, {
+      hint: `remove it or fix its owner and mode (chown ${uid} ${dir}; chmod 700 ${dir}), or point the DOM0_*_DIR variables elsewhere`,
+    });
+  }
+}

@@ -1,0 +1,8 @@
+// The host area: what every other area needs of Linux — processes and pid files (zombie-aware),
+// atomic files and private directories, keyed queues, the host's own figures.
+export { ensurePrivateDir, fileError, writeFileAtomic, writeFileAtomicSync } from './files.js';
+export { KeyedQueue } from './keyed-queue.js';
+export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
+export { isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, waitForPidExit } from './process.js';
+export type { SpawnDetachedOptions } from './process.js';
+export { readHostStats } from './stats.js';

@@ -1,0 +1,139 @@
+/**
+ * Processes: spawning detached children (own session, stdio to a log file, so they outlive the
+ * spawner and a restarted dom0d re-adopts them), and facts about a pid from /proc.
+ *
+ * Liveness contract (shared/notes/machine.md): a process that has exited may stay a zombie for
+ * seconds before init reaps it, and `kill(pid, 0)` succeeds on a zombie. "Alive" is therefore
+ * "present and not a zombie" (`pidState`), never "signal 0 works"; a caller that owns a better
+ * signal (a QMP socket closing) uses that instead. Never wait for a pid to vanish.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { isErrno, ToolstackError } from '../common/index.js';
+import { writePidFile } from './pid-file.js';
+
+/** Clock ticks in /proc are USER_HZ, which is 100 on every Linux ABI we run on. */
+const NS_PER_TICK = 1e9 / 100;
+
+export interface SpawnDetachedOptions {
+  readonly binary: string;
+  readonly args: readonly string[];
+  /** stdout and stderr are appended here (the child's own error messages land in it). */
+  readonly logFile: string;
+  /** Written (atomically) with the pid once spawned. */
+  readonly pidFile?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+}
+
+/**
+ * Starts `binary args` in a new session (setsid), stdin from /dev/null, stdout/stderr appended
+ * to `logFile` (created 0600), not waited for by this process. Returns its pid. Fails with code
+ * `IO` when the binary cannot be started.
+ */
+export async function spawnDetached(options: SpawnDetachedOptions): Promise<number> {
+  const log = openSync(options.logFile, 'a', 0o600);
+  try {
+    const child = spawn(options.binary, options.args, {
+      detached: true,
+      stdio: ['ignore', log, log],
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('error', (e) => reject(new ToolstackError('IO', `Starting '${options.binary}' failed: ${e.message}`, { cause: e })));
+      child.once('spawn', () => resolve(child.pid as number));
+    });
+    child.unref();
+    if (options.pidFile !== undefined) writePidFile(options.pidFile, pid);
+    return pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** `running` (any live state: R, S, D, T, ...), `zombie` (exited, not yet reaped), `gone`. */
+export type PidState = 'running' | 'zombie' | 'gone';
+
+export function pidState(pid: number): PidState {
+  const stat = procStat(pid);
+  if (stat === undefined) return 'gone';
+  // "PID (COMM) STATE ...": COMM may contain spaces and parentheses; the state follows the last ')'.
+  const state = stat.charAt(stat.lastIndexOf(')') + 2);
+  return state === 'Z' || state === 'X' ? 'zombie' : 'running';
+}
+
+/** True while `pid` runs (present and not a zombie). */
+export function isPidAlive(pid: number): boolean {
+  return pidState(pid) === 'running';
+}
+
+/** The argv of a live process, or undefined when gone (or a zombie: its cmdline is empty). */
+export function pidCmdline(pid: number): string[] | undefined {
+  const raw = procFile(pid, 'cmdline');
+  if (raw === undefined || raw === '') return undefined;
+  return raw.replace(/\0$/, '').split('\0');
+}
+
+/** Sends `signal` to `pid` (a negative pid: its process group). False when there was no such process. */
+export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'ESRCH')) return false;
+    throw e;
+  }
+}
+
+/**
+ * Resolves true once `pid` is a zombie or gone (polling /proc every `intervalMs`), false at the
+ * deadline. For a process whose QMP socket is not available; otherwise await its closing.
+ */
+export async function waitForPidExit(pid: number, timeoutMs: number, intervalMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (pidState(pid) !== 'running') return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** CPU time (user + system) of a process, ns; null when it is gone. */
+export function processCpuTimeNs(pid: number): number | null {
+  const stat = procStat(pid);
+  return stat === undefined ? null : parseProcStatCpuNs(stat);
+}
+
+/** /proc/PID/stat: fields after the `(comm)`; utime and stime are fields 14 and 15. */
+export function parseProcStatCpuNs(text: string): number {
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11] ?? 0) + Number(rest[12] ?? 0)) * NS_PER_TICK;
+}
+
+/** The last `lines` lines of a log file ('' when it is missing), to name a root cause. */
+export function logTail(path: string, lines = 10): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return '';
+    throw e;
+  }
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+function procStat(pid: number): string | undefined {
+  return procFile(pid, 'stat');
+}
+
+/** /proc files are generated in memory: read synchronously (async round trips cost more). */
+function procFile(pid: number, name: string): string | undefined {
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'ESRCH')) return undefined;
+    throw e;
+  }
+}

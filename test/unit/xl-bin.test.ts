@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Script } from 'node:vm';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const XL = join(ROOT, 'bin', 'xl');
+const BIN = join(ROOT, 'dist', 'bin');
+
+test('bin/xl runs from any directory, through a symlink, and as `node bin/xl`', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-xl-bin-'));
+  try {
+    symlinkSync(XL, join(dir, 'xl'));
+    for (const [cmd, args] of [[XL, ['help']], [join(dir, 'xl'), ['help']], ['./xl', ['help']], [process.execPath, [XL, 'help']]] as const) {
+      const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
+      assert.match(r.stdout, /^Usage xl \[-vfNtT\] <subcommand> \[args\]\n/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the code caches of the xl bundle are accepted by this Node (else xl compiles at every start)', () => {
+  const pack = /^const PACK = '([^']+)';$/m.exec(readFileSync(join(BIN, 'xl.cjs'), 'utf8'))?.[1];
+  assert.ok(pack !== undefined);
+  const { wrap } = createRequire(import.meta.url)(join(BIN, 'xl.cjs')) as { wrap: (source: string) => string };
+  // The pack, then every chunk file it requires (not in the pack), and those they require.
+  const packSource = readFileSync(join(BIN, pack), 'utf8');
+  const packed = new Set([...packSource.matchAll(/^"chunks\/([^"]+)": /gm)].map((m) => m[1]));
+  const scripts = new Map([[join(BIN, pack), packSource]]);
+  for (const source of scripts.values()) {
+    for (const [, name] of source.matchAll(/require\("\.\/(xl-[^"]+\.cjs)"\)/g)) {
+      const file = join(BIN, 'chunks', name as string);
+      if (!packed.has(name) && !scripts.has(file)) scripts.set(file, wrap(readFileSync(file, 'utf8')));
+    }
+  }
+  assert.ok(scripts.size > 1);
+  for (const [file, source] of scripts) {
+    const script = new Script(source, { filename: file, cachedData: readFileSync(`${file}.cache`) });
+    assert.equal(script.cachedDataRejected, false, file);
+  }
+});
