@@ -12,6 +12,7 @@ import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import { isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, waitForPidExit } from '../host/index.js';
+import { plugVif, unplugDomainVifs } from '../network/index.js';
 import {
   argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, isAccelSetting, launchQemu, probeCapabilities, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
@@ -21,7 +22,6 @@ import type { DomainDriver, MachineEventSink, OrphanMachine, TriggerName } from 
 import { Machine } from './qemu-machine.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
-import { createTap, deleteDomainTaps, tapName } from './taps.js';
 import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout } from './xenstore-layout.js';
 import type { DomainLayout } from './xenstore-layout.js';
 
@@ -202,7 +202,7 @@ export class QemuDriver implements DomainDriver {
     const cleanUp = (what: string, step: Promise<unknown>): Promise<unknown> =>
       step.catch((e: unknown) => this.#o.log(`domain ${rec.domid}: ${what} clean-up: ${e instanceof Error ? e.message : String(e)}`));
     await Promise.all([
-      cleanUp('tap', deleteDomainTaps(rec.domid)),
+      cleanUp('tap', unplugDomainVifs(rec.domid)),
       cleanUp('directory', removeDomainDirs(this.#o.paths, rec.domid)),
       cleanUp('xenstore', (async () => {
         await removeDomainLayout(this.#xs, rec.domid, rec.uuid);
@@ -405,8 +405,7 @@ export class QemuDriver implements DomainDriver {
   async #nics(rec: DomainRecord, config: DomainConfig): Promise<NicRuntime[]> {
     const out: NicRuntime[] = [];
     for (const [i, n] of (config.nics ?? []).entries()) {
-      const tap = tapName(rec.domid, n.devid ?? i);
-      const warning = await createTap(tap, n.bridge ?? 'xenbr0');
+      const { tap, warning } = await plugVif(rec.domid, n, i);
       if (warning !== undefined) this.#o.log(`domain ${rec.domid}: ${warning}`);
       out.push({ tap });
     }

@@ -1,5 +1,5 @@
 /**
- * The host side of a domain's vifs until the network layer exists: one tap per vif, named as
+ * The host side of a domain's vifs: one tap per vif, named as
  * Xen names a vif's back-end (`vif<domid>.<devid>`), up, and plugged into the vif's bridge
  * (`bridge=`, else xl.conf's `vif.default.bridge`, else `xenbr0`) when that bridge exists. A
  * missing bridge leaves the tap unplugged with a warning instead of failing as Xen's `vif-bridge`
@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ToolstackError } from '../common/index.js';
+import type { NicDevice } from '../config/index.js';
 
 const run = promisify(execFile);
 
@@ -16,8 +17,31 @@ export function tapName(domid: number, devid: number): string {
   return `vif${domid}.${devid}`;
 }
 
+/** What plugging one vif made on the host. */
+export interface PluggedVif {
+  /** The tap QEMU attaches to (`script=no`). */
+  readonly tap: string;
+  /** A line for the domain's log when the vif works only in part (its bridge is missing). */
+  readonly warning?: string;
+}
+
+/**
+ * Makes the host side of vif `nic` (the stored config's, libxl's defaults applied: devid, MAC,
+ * bridge) of domain `domid`; `index` is its place in the config, the devid when it has none.
+ */
+export async function plugVif(domid: number, nic: NicDevice, index: number): Promise<PluggedVif> {
+  const tap = tapName(domid, nic.devid ?? index);
+  const warning = await createTap(tap, nic.bridge ?? 'xenbr0');
+  return warning === undefined ? { tap } : { tap, warning };
+}
+
+/** Removes the host side of vif `devid` of `domid`; a missing one is no error. */
+export async function unplugVif(domid: number, devid: number): Promise<void> {
+  await deleteTap(tapName(domid, devid));
+}
+
 /** Creates the tap of one vif; returns a warning line when its bridge is missing. */
-export async function createTap(name: string, bridge: string): Promise<string | undefined> {
+async function createTap(name: string, bridge: string): Promise<string | undefined> {
   try {
     await run('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tap']);
     await run('ip', ['link', 'set', name, 'up']);
@@ -36,7 +60,7 @@ export async function createTap(name: string, bridge: string): Promise<string | 
 }
 
 /** Removes every tap of `domid` (`vif<domid>.*`); missing ones are no error. */
-export async function deleteDomainTaps(domid: number): Promise<void> {
+export async function unplugDomainVifs(domid: number): Promise<void> {
   let links: string[];
   try {
     links = readdirSync('/sys/class/net');
