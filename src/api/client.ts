@@ -147,6 +147,13 @@ export async function ensureDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv): Pro
   });
 }
 
+/**
+ * Node flags dom0d runs with (bin/dom0d's first line carries the same): a 1 MiB semi-space caps
+ * V8's young generation, which otherwise grows to 16 MiB under a create/destroy loop and is never
+ * given back (see src/daemon/heap-trim.ts for the old generation).
+ */
+export const DOM0D_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+
 async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: number): Promise<void> {
   const { spawn } = await import('node:child_process');
   ensurePrivateDir(paths.logDir);
@@ -154,7 +161,7 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
   let exited: string | undefined;
   let childPid: number | undefined;
   try {
-    const child = spawn(process.execPath, [dom0dScript(env), 'run'], {
+    const child = spawn(process.execPath, [...DOM0D_NODE_FLAGS, dom0dScript(env), 'run'], {
       detached: true,
       stdio: ['ignore', log, log],
       cwd: '/',

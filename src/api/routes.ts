@@ -32,6 +32,10 @@ export const API_ROUTES = {
   sendTrigger: { method: 'POST', path: '/v1/domains/:ref/trigger' },
   sendSysrq: { method: 'POST', path: '/v1/domains/:ref/sysrq' },
   getVnc: { method: 'GET', path: '/v1/domains/:ref/vnc' },
+  attachDevice: { method: 'POST', path: '/v1/domains/:ref/devices/:kind' },
+  detachDevice: { method: 'POST', path: '/v1/domains/:ref/devices/:kind/:id/detach' },
+  listDevices: { method: 'GET', path: '/v1/domains/:ref/devices/:kind' },
+  changeMedia: { method: 'POST', path: '/v1/domains/:ref/media' },
 } as const satisfies { readonly [K in ApiOperation]: ApiRoute };
 
 /**

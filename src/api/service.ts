@@ -1,26 +1,34 @@
-import { ToolstackError } from '../common/index.js';
+import { BugError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { DOMAIN_CONFIG, domainMemory, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
+import { DEVICE_DISK, DEVICE_NIC, DOMAIN_CONFIG, domainMemory, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
+import type { LibxlJsonObject } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
 import { consoleName, findConsole, primaryConsoleName } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
-import { DOM0_NAME, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
-import type { DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
+import { DEVICE_KINDS, DOM0_NAME, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
+import type { DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
 import { readHostStats } from '../host/index.js';
 import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
+  AttachDeviceRequest,
+  ChangeMediaRequest,
   ConsoleAttachment,
   ConsoleAttachRequest,
   CreateDomainRequest,
   DaemonInfo,
   DestroyDomainRequest,
+  DetachDeviceRequest,
+  DeviceDetached,
+  DeviceInfo,
   DomainConfigEntry,
   DomainIdentity,
   DomainInfo,
   DomainRefRequest,
   HostInfo,
+  ListDevicesRequest,
+  MediaChanged,
   RenameDomainRequest,
   ShutdownDomainRequest,
   SysrqRequest,
@@ -216,6 +224,40 @@ export class ToolstackService implements ToolstackApi {
     return { domid: record.domid, name: record.name, host: vnc.host, port: vnc.port, display: vnc.port - 5900, password: domainVncPassword(record.config) ?? null };
   }
 
+  async attachDevice(req: AttachDeviceRequest): Promise<DeviceInfo> {
+    const kind = kindOf(req);
+    const device = deviceFromJson(kind, req.device);
+    const rec = this.#guest(req, `attach a ${kind === 'vbd' ? 'disk' : 'network device'} to`);
+    const { record, entry } = await this.#manager.attachDevice(rec.domid, device);
+    if (entry === undefined) throw new BugError(`domain ${record.domid}: its new ${kind} device has no xenstore nodes`);
+    return deviceInfo(record, entry);
+  }
+
+  async detachDevice(req: DetachDeviceRequest): Promise<DeviceDetached> {
+    const kind = kindOf(req);
+    const id = req.id as unknown;
+    const force = req.force as unknown;
+    if (typeof id !== 'string' || id === '') throw badRequest("'id' must name a device");
+    if (force !== undefined && typeof force !== 'boolean') throw badRequest("'force' must be a boolean");
+    const rec = this.#guest(req, 'detach a device from');
+    const { record, device, released } = await this.#manager.detachDevice(rec.domid, kind, id, { force: force === true });
+    return { domid: record.domid, name: record.name, kind, device: deviceToJson(device), released };
+  }
+
+  async listDevices(req: ListDevicesRequest): Promise<DeviceInfo[]> {
+    const kind = kindOf(req);
+    if (isDom0(refOf(req))) return [];
+    const { record, entries } = await this.#manager.listDevices(this.#manager.resolve(refOf(req)).domid, kind);
+    return entries.map((e) => deviceInfo(record, e));
+  }
+
+  async changeMedia(req: ChangeMediaRequest): Promise<MediaChanged> {
+    const disk = idlFromJson(DEVICE_DISK, req.disk);
+    const rec = this.#guest(req, 'change the media of');
+    const { record, disk: now } = await this.#manager.changeMedia(rec.domid, disk);
+    return { domid: record.domid, name: record.name, disk: idlToJson(DEVICE_DISK, now) };
+  }
+
   /** The guest `req` names; Domain-0 refuses `what`. */
   #guest(req: DomainRefRequest, what: string): DomainRecord {
     const ref = refOf(req);
@@ -276,6 +318,35 @@ function isConsoleType(v: unknown): v is ConsoleType {
 
 function guestTypeOf(config: DomainConfig): string | undefined {
   return config.c_info?.type ?? undefined;
+}
+
+function kindOf(req: { readonly kind?: unknown }): DeviceKind {
+  const kind = req.kind;
+  if (typeof kind !== 'string' || !(DEVICE_KINDS as readonly string[]).includes(kind)) throw badRequest(`'kind' must be one of ${DEVICE_KINDS.join(', ')}`);
+  return kind as DeviceKind;
+}
+
+/** A device of `kind` from its libxl JSON, checked against the kind's IDL struct. */
+function deviceFromJson(kind: DeviceKind, json: unknown): DomainDevice {
+  switch (kind) {
+    case 'vbd': return { kind, disk: idlFromJson(DEVICE_DISK, json) };
+    case 'vif': return { kind, nic: idlFromJson(DEVICE_NIC, json) };
+  }
+}
+
+function deviceToJson(device: DomainDevice): LibxlJsonObject {
+  switch (device.kind) {
+    case 'vbd': return idlToJson(DEVICE_DISK, device.disk);
+    case 'vif': return idlToJson(DEVICE_NIC, device.nic);
+  }
+}
+
+function deviceInfo(rec: DomainRecord, e: DeviceEntry): DeviceInfo {
+  const x = e.xenstore;
+  return {
+    domid: rec.domid, name: rec.name, kind: e.device.kind, devid: e.devid, backendId: x.backendId, state: x.state, evtch: x.evtch, rref: x.rref,
+    backendPath: x.backendPath, frontendPath: x.frontendPath, device: deviceToJson(e.device),
+  };
 }
 
 function isDom0(ref: string): boolean {

@@ -1,14 +1,21 @@
 import type {
+  AttachDeviceRequest,
+  ChangeMediaRequest,
   ConsoleAttachment,
   ConsoleAttachRequest,
   CreateDomainRequest,
   DaemonInfo,
   DestroyDomainRequest,
+  DetachDeviceRequest,
+  DeviceDetached,
+  DeviceInfo,
   DomainConfigEntry,
   DomainIdentity,
   DomainInfo,
   DomainRefRequest,
   HostInfo,
+  ListDevicesRequest,
+  MediaChanged,
   RenameDomainRequest,
   ShutdownDomainRequest,
   SysrqRequest,
@@ -50,6 +57,17 @@ export interface ToolstackApi {
   sendSysrq(req: SysrqRequest): Promise<SysrqResult>;
   /** `xl vncviewer`: where the domain's VNC server is. */
   getVnc(req: DomainRefRequest): Promise<VncInfo>;
+  /**
+   * `xl block-attach` (and the other `*-attach`): adds a device to a running domain (machine,
+   * xenstore, stored config), all or nothing; resolves with it as `listDevices` shows it.
+   */
+  attachDevice(req: AttachDeviceRequest): Promise<DeviceInfo>;
+  /** `xl block-detach [-f]`: removes a device once the guest released it (or at once with force). */
+  detachDevice(req: DetachDeviceRequest): Promise<DeviceDetached>;
+  /** `xl block-list`: a domain's devices of one kind (those with xenstore nodes), in config order. */
+  listDevices(req: ListDevicesRequest): Promise<DeviceInfo[]>;
+  /** `xl cd-insert` / `cd-eject`: changes the medium of an HVM domain's CD-ROM drive. */
+  changeMedia(req: ChangeMediaRequest): Promise<MediaChanged>;
 }
 
 /** A ToolstackApi method's name. */

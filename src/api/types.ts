@@ -1,10 +1,10 @@
 import type { Dom0Paths } from '../common/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { ConsoleType } from '../console/index.js';
-import type { DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
+import type { DeviceKind, DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
 
 export type { ConsoleType } from '../console/index.js';
-export type { DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
+export type { DeviceKind, DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
 
 /**
  * Names a domain as xl's `find_domain` does: all decimal digits is a domid, anything else an
@@ -160,4 +160,68 @@ export interface DomainIdentity {
   readonly domid: number;
   readonly name: string;
   readonly uuid: string;
+}
+
+/**
+ * A device for a running domain (`xl block-attach`): libxl's JSON of the IDL struct of its kind
+ * (`vbd`: `libxl_device_disk`, as `xl -N block-attach` prints it), paths absolute.
+ */
+export interface AttachDeviceRequest extends DomainRefRequest {
+  readonly kind: DeviceKind;
+  readonly device: LibxlJsonObject;
+}
+
+export interface DetachDeviceRequest extends DomainRefRequest {
+  readonly kind: DeviceKind;
+  /** What names the device, as xl's `*-detach` takes it (a disk: its vdev or devid). */
+  readonly id: string;
+  /** `-f`: remove it from the domain even while the guest still holds it. */
+  readonly force?: boolean;
+}
+
+export interface ListDevicesRequest extends DomainRefRequest {
+  readonly kind: DeviceKind;
+}
+
+/**
+ * One device of a domain (`xl block-list` row): its devid, what xenstore holds of it (libxl's
+ * `libxl_diskinfo` and kin: backend domain and path, the frontend's XenbusState, event channel
+ * and ring reference, -1 when absent) and its config entry (libxl JSON).
+ */
+export interface DeviceInfo {
+  readonly domid: number;
+  readonly name: string;
+  readonly kind: DeviceKind;
+  readonly devid: number;
+  readonly backendId: number;
+  readonly state: number;
+  readonly evtch: number;
+  readonly rref: number;
+  readonly backendPath: string;
+  readonly frontendPath: string;
+  readonly device: LibxlJsonObject;
+}
+
+/** What `detachDevice` removed; `released` false: the guest had not let it go yet (force). */
+export interface DeviceDetached {
+  readonly domid: number;
+  readonly name: string;
+  readonly kind: DeviceKind;
+  readonly device: LibxlJsonObject;
+  readonly released: boolean;
+}
+
+/**
+ * `xl cd-insert` / `cd-eject`: a disk spec (libxl JSON) naming the CD-ROM drive by `vdev` and the
+ * new medium by `pdev_path` and `format` (`empty`: eject).
+ */
+export interface ChangeMediaRequest extends DomainRefRequest {
+  readonly disk: LibxlJsonObject;
+}
+
+/** The drive as the domain's config now has it. */
+export interface MediaChanged {
+  readonly domid: number;
+  readonly name: string;
+  readonly disk: LibxlJsonObject;
 }

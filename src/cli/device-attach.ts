@@ -1,25 +1,49 @@
+import { statSync } from 'node:fs';
 import { connectToolstack } from '../api/index.js';
+import type { MediaChanged } from '../api/index.js';
 import { isToolstackError, ToolstackError } from '../common/index.js';
+import type { ErrorCode } from '../common/index.js';
+import { DEVICE_DISK, idlToJson, parseDiskSpec, withAbsolutePaths } from '../config/index.js';
 import type { CommandContext } from './command.js';
 
+/** Failures xl reports with its own line before libxl is called: no libxl trailer follows them. */
+const XL_OWN: readonly ErrorCode[] = ['DAEMON_UNAVAILABLE', 'DOMAIN_NOT_FOUND', 'DEVICE_NOT_FOUND', 'NOT_SUPPORTED', 'USAGE'];
+
 /**
- * After a successful parse without `-N`: the device would go to a running domain. Devices cannot
- * be hot-plugged yet, so this fails with libxl's `<what> failed.` line and says why.
+ * Runs a device operation of dom0d (attach, detach). A failure prints dom0d's line naming the
+ * cause, then xl's own last line for the libxl call that failed (`libxl_device_disk_add
+ * failed.`), as Xen's xl ends; failures xl finds itself keep their one line.
  */
-export async function attachUnavailable(ctx: CommandContext, domid: number, what: string): Promise<never> {
-  let exists = true;
+export async function deviceOperation<T>(call: Promise<T>, xlLine: string): Promise<T> {
   try {
-    await connectToolstack({ env: ctx.env, cwd: ctx.cwd }).getDomain({ ref: String(domid) });
+    return await call;
   } catch (e: unknown) {
-    if (!isToolstackError(e, 'DOMAIN_NOT_FOUND')) throw e;
-    exists = false;
+    if (!isToolstackError(e) || XL_OWN.includes(e.code)) throw e;
+    throw new ToolstackError(e.code, e.message, {
+      lines: [...(e.lines ?? [e.message]), xlLine],
+      exitCode: e.exitCode,
+      cause: e,
+      ...(e.hint === undefined ? {} : { hint: e.hint }),
+    });
   }
-  const line = `${what} failed.`;
-  if (!exists) {
-    throw new ToolstackError('DOMAIN_NOT_FOUND', line, { lines: [line], hint: `domain ${domid} does not exist (xl list); -N checks the spec only` });
+}
+
+/**
+ * `xl cd-insert` / `cd-eject` (xl's `cd_insert`): the spec `vdev=V,access=r,devtype=cdrom,target=P`
+ * (P empty: eject), a target that must stat (`Cannot stat file: P`), made absolute against xl's
+ * directory, to the domain's CD-ROM drive V. `-N` stops after those checks.
+ */
+export async function changeCdrom(ctx: CommandContext, ref: string, vdev: string, path: string): Promise<MediaChanged | undefined> {
+  const disk = parseDiskSpec([`vdev=${vdev},access=r,devtype=cdrom,target=${path}`]);
+  if (disk.format !== 'empty') {
+    try {
+      statSync(disk.pdev_path ?? '');
+    } catch {
+      const line = `Cannot stat file: ${disk.pdev_path ?? ''}`;
+      throw new ToolstackError('GUEST_FILE', line, { lines: [line], hint: 'give the path of an ISO image (or a block device) that exists' });
+    }
   }
-  throw new ToolstackError('NOT_SUPPORTED', line, {
-    lines: [line],
-    hint: 'adding devices to a running domain is not supported yet; put the device in the domain\'s config and restart it',
-  });
+  if (ctx.dryRun) return undefined;
+  const medium = withAbsolutePaths({ disks: [disk] }, ctx.cwd).disks?.[0] ?? disk;
+  return connectToolstack(ctx).changeMedia({ ref, disk: idlToJson(DEVICE_DISK, medium) });
 }

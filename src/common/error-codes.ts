@@ -43,6 +43,14 @@ export const ERROR_CODES = {
   UNSAFE_PATH: 'A directory dom0 uses is a symlink, owned by another user or writable by others',
   // xenstore
   XS_JOURNAL: 'A xenstore change could not be made durable (state directory full or failing); it was refused',
+  // devices (hotplug)
+  DEVICE_EXISTS: 'The domain already has a device of that kind and id (vdev, devid)',
+  DEVICE_NOT_FOUND: 'The domain has no such device',
+  DEVICE_TIMEOUT: 'The guest did not release a device in time',
+  DISK_IMAGE: 'A disk image does not match its spec (format), cannot be read, or is in use by another domain',
+  DISK_SCRIPT: 'A disk\'s block hotplug script (script=) is missing, failed, or named no block device',
+  // network
+  NETWORK: 'The host side of a vif could not be made: its bridge, tap, hotplug script or dom0\'s NAT network',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

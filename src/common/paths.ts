@@ -27,6 +27,13 @@ export interface Dom0Paths {
   readonly domainsDir: string;
   /** `LOG_DIR/dom0d.log`. */
   readonly dom0dLog: string;
+  /**
+   * `RUN_DIR/network/`: dom0's NAT networks, `<bridge>.json` (what was made) and
+   * `<bridge>.dnsmasq.pid`.
+   */
+  readonly networkRunDir: string;
+  /** `STATE_DIR/network/`: the NAT networks' DHCP leases, `<bridge>.leases`. */
+  readonly networkStateDir: string;
 }
 
 /** The process facts the defaults depend on. */
@@ -74,6 +81,8 @@ export function resolvePaths(env: Env, ctx: PathContext): Dom0Paths {
     xenstoredSocket: `${runDir}/xenstored/socket`,
     domainsDir: `${stateDir}/domains`,
     dom0dLog: `${logDir}/dom0d.log`,
+    networkRunDir: `${runDir}/network`,
+    networkStateDir: `${stateDir}/network`,
   };
 }
 

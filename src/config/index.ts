@@ -9,6 +9,7 @@ export { evaluateLegacyConfig } from './legacy/index.js';
 export { libxlJson } from './libxl-json.js';
 export type { LibxlJsonObject } from './libxl-json.js';
 export { parseDiskSpec } from './spec/disk.js';
+export { vdevNumber } from './spec/vdev.js';
 export { parseVifArgs } from './spec/vif.js';
 export type { VifDefaults } from './spec/vif.js';
 export {
@@ -21,4 +22,4 @@ export type { GuestType } from './domain-config/context.js';
 export { OPTIONS as XL_CFG_OPTIONS } from './domain-config/options.js';
 export { readXlConf, xlConfFromDoc } from './xlconf.js';
 export { UNTERMINATED } from './spec/c-parse.js';
-export { domainMemory, domainVcpus, domainVncPassword, withAbsolutePaths, withLibxlDefaults } from './domain-config/defaults.js';
+export { domainMemory, domainVcpus, domainVncPassword, nicWithLibxlDefaults, withAbsolutePaths, withLibxlDefaults } from './domain-config/defaults.js';

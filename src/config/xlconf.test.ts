@@ -67,3 +67,12 @@ test('vm.*cpumask: a bad item is reported and the items before it are kept, as x
   assert.equal(c.vmHvmCpumask, '0-3');
   assert.deepEqual(c.warnings, ['Invalid pcpu range: x.', 'Can\'t combine "^" and "all".']);
 });
+
+test('vif.nat.bridge and vif.nat.subnet name dom0\'s NAT network (dom0nat and a free subnet by default)', () => {
+  assert.equal(conf('').natBridge, 'dom0nat');
+  assert.equal(conf('').natSubnet, undefined);
+  const c = conf('vif.nat.bridge = "nat1"\nvif.nat.subnet = "192.168.50.0/24"\n');
+  assert.equal(c.natBridge, 'nat1');
+  assert.equal(c.natSubnet, '192.168.50.0/24');
+});
+

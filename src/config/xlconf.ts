@@ -36,6 +36,13 @@ export interface XlConf {
   readonly vmPvCpumask: string | undefined;
   readonly domidPolicy: 'xen' | 'random';
   readonly bootloaderRestrict: boolean | undefined;
+  /**
+   * dom0's own (no Xen key): `vif.nat.bridge`, the bridge name that means dom0's NAT network
+   * (made on demand, with DHCP), and `vif.nat.subnet`, its IPv4 network (undefined: dom0 picks a
+   * free /24 of 10.0.200.0-10.0.254.0).
+   */
+  readonly natBridge: string;
+  readonly natSubnet: string | undefined;
   /** Warnings met while reading (deprecated keys), as xl prints them. */
   readonly warnings: readonly string[];
 }
@@ -62,6 +69,8 @@ export const XL_CONF_DEFAULTS: XlConf = {
   vmPvCpumask: undefined,
   domidPolicy: 'xen',
   bootloaderRestrict: undefined,
+  natBridge: 'dom0nat',
+  natSubnet: undefined,
   warnings: [],
 };
 
@@ -131,6 +140,8 @@ export function xlConfFromDoc(doc: CfgDocument): XlConf {
     vmPvCpumask: cpumask(r, 'vm.pv.cpumask'),
     domidPolicy,
     bootloaderRestrict: r.bool('bootloader_restrict'),
+    natBridge: r.string('vif.nat.bridge') ?? XL_CONF_DEFAULTS.natBridge,
+    natSubnet: r.string('vif.nat.subnet'),
     warnings: [...doc.warnings, ...r.warnings],
   };
 }

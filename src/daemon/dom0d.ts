@@ -12,6 +12,7 @@ import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
 import { ensurePrivateDir, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { RouteHandler, StreamHandler } from './http.js';
+import { startHeapTrim } from './heap-trim.js';
 import { serveApi } from './http.js';
 
 /** What a driver gets to work with: built once xenstored and the consoles exist. */
@@ -77,11 +78,12 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const warnings: string[] = [];
     const ctx: DriverContext = { paths, xenstored: xs, consoles, log };
     const driver = options.driver?.(ctx) ?? new QemuDriver({ paths, xenstored: xs, log });
-    if (driver instanceof QemuDriver) {
-      // Probe QEMU and the accelerator now (cached on disk) rather than in the first create.
-      driver.accel().then((a) => log(`accelerator: ${a.accel} (${a.reason})`), (e: unknown) => log(`accelerator: ${e instanceof Error ? e.message : String(e)}`));
-      driver.capabilities().catch((e: unknown) => log(`QEMU capabilities: ${e instanceof Error ? e.message : String(e)}`));
-    }
+    // Probe QEMU and the accelerator now (cached on disk) rather than in the first create; stop()
+    // waits for the probes, which write their caches into the state directory.
+    const probes: Array<Promise<unknown>> = driver instanceof QemuDriver ? [
+      driver.accel().then((a) => log(`accelerator: ${a.accel} (${a.reason})`), (e: unknown) => log(`accelerator: ${e instanceof Error ? e.message : String(e)}`)),
+      driver.capabilities().catch((e: unknown) => log(`QEMU capabilities: ${e instanceof Error ? e.message : String(e)}`)),
+    ] : [];
     // Consoles are connected before the guest first runs, so its first byte is already followed.
     const beforeUnpause = options.beforeUnpause ?? ((rec: DomainRecord) => consoles.connect(rec));
     const restartDelay = Number.parseInt(options.env.DOM0_RESTART_DELAY_MS ?? '', 10);
@@ -121,6 +123,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
         manager.cancelPendingRestarts();
         await manager.jobs.idle();
         await manager.registry.flush();
+        await Promise.all(probes);
         await consoles.closeAll();
         await xs.close();
         await unlink(paths.apiSocket).catch(() => undefined);
@@ -171,6 +174,7 @@ export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
   process.on('unhandledRejection', (reason: unknown) => {
     log(`bug: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });
+  startHeapTrim();
   let d: Dom0d;
   try {
     d = await startDom0d({ env, log });

@@ -49,6 +49,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   NOT_SUPPORTED: 501,
   QEMU: 502,
   DAEMON_UNAVAILABLE: 503,
+  DEVICE_EXISTS: 409,
+  DEVICE_NOT_FOUND: 404,
+  DEVICE_TIMEOUT: 504,
+  DISK_IMAGE: 409,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

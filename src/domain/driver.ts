@@ -1,13 +1,23 @@
 import { ToolstackError } from '../common/index.js';
 import { isPidAlive, killPid, processCpuTimeNs, waitForPidExit } from '../host/index.js';
+import type { DiskDevice } from '../config/index.js';
+import type { DomainDevice } from './devices.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import type { ShutdownReason } from './state.js';
+import type { DeviceXenstoreInfo } from './xenstore-layout.js';
 
 /**
  * How a driver reports a guest that stopped by itself (powered off, rebooted, crashed, watchdog,
  * or its machine died). It only queues work for the domain; it never acts in the caller.
  */
 export type MachineEventSink = (domid: number, reason: ShutdownReason) => void;
+
+/**
+ * How a driver reports that the guest released a device after the detach that asked for it had
+ * returned (it timed out, or was forced): queued as the domain's next job, which calls
+ * `releaseDevice` and drops the device from the record.
+ */
+export type DeviceEventSink = (domid: number, device: DomainDevice) => void;
 
 /**
  * A machine of this host that no record names (its record was lost or unreadable), as the
@@ -95,6 +105,32 @@ export interface DomainDriver {
   sysrq?(record: DomainRecord, key: string): Promise<{ readonly xenstorePath: string; readonly keys: readonly string[] }>;
   /** Where the domain's VNC server listens now; undefined when it has none. */
   vnc?(record: DomainRecord): Promise<{ readonly host: string; readonly port: number } | undefined>;
+  /**
+   * Hot-plug (devices.ts has the device model; the record's config does not have `device` yet):
+   * adds it to the running machine and writes its xenstore nodes. All or nothing: on failure
+   * the machine and xenstore are as before. NOT_SUPPORTED for what the guest cannot take live.
+   */
+  attachDevice?(record: DomainRecord, device: DomainDevice): Promise<void>;
+  /**
+   * Removes `device` (an entry of the record's config): asks the guest to release it and waits,
+   * up to the driver's deadline, until it has. Resolves `true` once it is gone from the machine
+   * and xenstore. A guest that does not release it in time: without `force`, DEVICE_TIMEOUT
+   * and the device stays; with `force`, its xenstore nodes go and it resolves `false` (the
+   * machine lets it go when the guest does). Either way a later release is reported through
+   * the device sink.
+   */
+  detachDevice?(record: DomainRecord, device: DomainDevice, options: { readonly force: boolean }): Promise<boolean>;
+  /** After the device sink reported `device` released: frees what is left of it (idempotent). */
+  releaseDevice?(record: DomainRecord, device: DomainDevice): Promise<void>;
+  /** Called once by `DomainManager`: where the driver reports devices released late. */
+  setDeviceEventSink?(sink: DeviceEventSink): void;
+  /**
+   * Replaces the medium of the removable drive `drive` (an entry of the record's config) by
+   * that of `medium` (the same vdev; format `empty` ejects). All or nothing.
+   */
+  changeMedia?(record: DomainRecord, drive: DiskDevice, medium: DiskDevice): Promise<void>;
+  /** What xenstore holds of `device` (`xl block-list`'s columns); undefined when it has no nodes. */
+  deviceInfo?(record: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined>;
 }
 
 /**

@@ -1,6 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import { domainVcpus, withLibxlDefaults } from '../config/index.js';
+import type { DiskDevice } from '../config/index.js';
+import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
+import type { DeviceKind, DomainDevice } from './devices.js';
+import { checkDisks, diskContext } from './disk-checks.js';
 import type { DomainDriver, OrphanMachine, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainEvents } from './events.js';
@@ -10,6 +14,7 @@ import type { DomainRecord, NewDomain, RestartIntent } from './record.js';
 import { DomainRegistry, MAX_NAME_BYTES } from './registry.js';
 import { assertActionAllowed, SHUTDOWN_REASONS } from './state.js';
 import type { DomainAction, DomainState, ShutdownReason } from './state.js';
+import type { DeviceXenstoreInfo } from './xenstore-layout.js';
 
 export interface DomainManagerOptions {
   /** `STATE_DIR/domains`. */
@@ -49,6 +54,20 @@ export interface AdoptReport {
   readonly recovered: number;
 }
 
+/** The driver's optional operations the manager calls, and what a machine without one cannot do. */
+const MACHINE_OPS = {
+  trigger: 'take a trigger', sysrq: 'take a sysrq', vnc: 'show a display',
+  attachDevice: 'gain devices while it runs', detachDevice: 'lose devices while it runs', changeMedia: 'change media',
+} as const;
+type MachineOp = keyof typeof MACHINE_OPS;
+
+/** A device of a domain and what xenstore holds of it. */
+export interface DeviceEntry {
+  readonly device: DomainDevice;
+  readonly devid: number;
+  readonly xenstore: DeviceXenstoreInfo;
+}
+
 /**
  * The domain lifecycle: every mutating operation runs as a job on the domain's queue, checks the
  * state it starts from (`ACTION_STATES`), drives the machine through the `DomainDriver`, and
@@ -74,6 +93,7 @@ export class DomainManager {
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
     driver.setMachineEventSink?.((domid, reason) => this.#onStopped(domid, reason));
+    driver.setDeviceEventSink?.((domid, device) => this.#onDeviceReleased(domid, device));
   }
 
   static async open(options: DomainManagerOptions): Promise<DomainManager> {
@@ -179,6 +199,7 @@ export class DomainManager {
     const rec = await this.registry.reserve(init);
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
+        await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(this.registry.list()), where: `disk= in ${rec.source}` });
         const patch = await this.driver.start(rec);
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
         await this.#options.beforeUnpause?.(started);
@@ -272,10 +293,123 @@ export class DomainManager {
     return this.#job(domid, 'console', async (rec) => ({ record: rec, vnc: await this.#machine(rec, 'vnc').call(this.driver, rec) }));
   }
 
+  /*
+   * Hot-plug: the same contract for every device kind (devices.ts), driven through the driver's
+   * attachDevice / detachDevice / releaseDevice / changeMedia / deviceInfo.
+   * - `attachDevice`: a job (ACTION_STATES.hotplug). libxl's defaults are applied (a vif's
+   *   devid, MAC, bridge: `withDeviceDefaults`). The device must be new to the domain
+   *   (DEVICE_EXISTS, by kind and devid); a disk is checked on the host (`checkDisks`: file,
+   *   format, image locks); the driver adds it to the machine and xenstore, all or nothing; then
+   *   the record's config gains it (persisted). A failure leaves record, machine and xenstore as
+   *   they were.
+   * - `detachDevice`: the device `ref` names (`findDevice`; DEVICE_NOT_FOUND), removed by the
+   *   driver (which waits for the guest, DEVICE_TIMEOUT), then from the record; with `force` the
+   *   record loses it even while the guest still holds it.
+   * - A release the guest makes after its detach returned comes back through the device sink as
+   *   a job: the driver frees what is left, and the record loses the device if it still has it.
+   * - `listDevices`: the record's devices of a kind that have xenstore nodes, with what xenstore
+   *   holds of each (a read: no job).
+   */
+
+  /** Adds `device` to the running domain; resolves with it as the domain now has it. */
+  attachDevice(domid: number, spec: DomainDevice): Promise<{ readonly record: DomainRecord; readonly entry: DeviceEntry | undefined }> {
+    return this.#job(domid, 'hotplug', async (rec) => {
+      const attach = this.#machine(rec, 'attachDevice');
+      const device = withDeviceDefaults(rec.config, spec);
+      const config = withDevice(rec.config, device, rec.name);
+      if (device.kind === 'vbd') await this.#checkDisk(rec, device.disk, 'the disk spec');
+      await attach.call(this.driver, rec, device);
+      let updated: DomainRecord;
+      try {
+        updated = await this.registry.update(domid, { config });
+      } catch (e: unknown) {
+        await this.driver.detachDevice?.(rec, device, { force: true }).catch((u: unknown) => this.#log(`domain ${domid}: undoing the attach of ${deviceLabel(device)}: ${errorText(u)}`));
+        throw e;
+      }
+      return { record: updated, entry: await this.#entry(updated, device) };
+    });
+  }
+
+  /** Removes the device of `kind` that `ref` names (a disk: vdev or devid). */
+  detachDevice(domid: number, kind: DeviceKind, ref: string, options: { readonly force: boolean }): Promise<{ readonly record: DomainRecord; readonly device: DomainDevice; readonly released: boolean }> {
+    return this.#job(domid, 'hotplug', async (rec) => {
+      const detach = this.#machine(rec, 'detachDevice');
+      const device = findDevice(rec.config, kind, ref);
+      if (device === undefined) throw deviceNotFound(kind, ref, rec.name);
+      if (device.kind === 'vbd' && device.disk.specification === 'virtio') {
+        throw new ToolstackError('NOT_SUPPORTED', "Hotunplug isn't supported for specification virtio", {
+          hint: 'a disk with specification=virtio stays until the domain is destroyed, as in Xen',
+        });
+      }
+      const released = await detach.call(this.driver, rec, device, options);
+      const record = await this.registry.update(domid, { config: replaceDevice(rec.config, device, undefined) });
+      return { record, device, released };
+    });
+  }
+
+  /** The domain's devices of `kind` that xenstore has nodes for, in config order. */
+  async listDevices(domid: number, kind: DeviceKind): Promise<{ readonly record: DomainRecord; readonly entries: DeviceEntry[] }> {
+    const record = this.registry.require(domid);
+    const entries = await Promise.all(devicesOf(record.config, kind).map((d) => this.#entry(record, d)));
+    return { record, entries: entries.filter((e): e is DeviceEntry => e !== undefined) };
+  }
+
+  /**
+   * `xl cd-insert` / `cd-eject`: puts the medium of `medium` (format `empty`: none) into the
+   * domain's CD-ROM drive of the same vdev; the record's config follows (the drive's entry
+   * takes the new path and format), as libxl's stored config does.
+   */
+  changeMedia(domid: number, medium: DiskDevice): Promise<{ readonly record: DomainRecord; readonly disk: DiskDevice }> {
+    return this.#job(domid, 'hotplug', async (rec) => {
+      const change = this.#machine(rec, 'changeMedia');
+      const vdev = medium.vdev ?? '';
+      if (rec.config.c_info?.type !== 'hvm') {
+        throw new ToolstackError('NOT_SUPPORTED', `Cannot change the medium of ${vdev} in domain '${rec.name}': cdrom-insert requires an HVM domain`, {
+          hint: 'a PV or PVH domain\'s CD-ROM is a read-only virtio disk: block-detach it and block-attach the new image',
+        });
+      }
+      const drive = (rec.config.disks ?? []).find((d) => (d.is_cdrom ?? 0) !== 0 && d.vdev === vdev);
+      if (drive === undefined) {
+        throw new ToolstackError('DEVICE_NOT_FOUND', `Cannot change the medium of ${vdev} in domain '${rec.name}': Virtual device not found`, {
+          hint: `it has no CD-ROM drive ${vdev} (xl block-list ${rec.name}; a drive is made at create: disk = [ ',${vdev}:cdrom,r' ])`,
+        });
+      }
+      const disk: DiskDevice = { ...drive, pdev_path: medium.pdev_path ?? '', format: medium.format ?? 'raw' };
+      await this.#checkDisk(rec, disk, 'the cd-insert arguments');
+      await change.call(this.driver, rec, drive, disk);
+      const record = await this.registry.update(domid, { config: replaceDevice(rec.config, { kind: 'vbd', disk: drive }, { kind: 'vbd', disk }) });
+      return { record, disk };
+    });
+  }
+
+  /** `checkDisks` of one disk for `rec`, against every live domain's disks. */
+  async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<void> {
+    await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list()), where });
+  }
+
+  async #entry(rec: DomainRecord, device: DomainDevice): Promise<DeviceEntry | undefined> {
+    const devid = deviceDevid(device);
+    const xenstore = devid === undefined ? undefined : await this.driver.deviceInfo?.(rec, device);
+    return devid === undefined || xenstore === undefined ? undefined : { device, devid, xenstore };
+  }
+
+  /** The driver's report of a device the guest released late: queued as the domain's next job. */
+  #onDeviceReleased(domid: number, device: DomainDevice): void {
+    this.jobs.run(domid, 'device released', async () => {
+      const rec = this.registry.get(domid);
+      if (rec === undefined) return;
+      const devid = deviceDevid(device);
+      const current = devid === undefined ? undefined : deviceByDevid(rec.config, device.kind, devid);
+      await this.driver.releaseDevice?.(rec, current ?? device);
+      if (current !== undefined) await this.registry.update(domid, { config: replaceDevice(rec.config, current, undefined) });
+      this.#log(`Domain ${domid}: the guest released ${deviceLabel(device)}: it is gone`);
+    }).catch((e: unknown) => this.#log(`domain ${domid}: finishing the removal of ${deviceLabel(device)} failed: ${errorText(e)}`));
+  }
+
   /** The driver's optional operation `op`; NOT_SUPPORTED when this machine layer has none. */
-  #machine<K extends 'trigger' | 'sysrq' | 'vnc'>(rec: DomainRecord, op: K): NonNullable<DomainDriver[K]> {
+  #machine<K extends MachineOp>(rec: DomainRecord, op: K): NonNullable<DomainDriver[K]> {
     const fn = this.driver[op];
-    if (fn === undefined) throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no machine that can ${op === 'vnc' ? 'show a display' : `take a ${op}`}`);
+    if (fn === undefined) throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no machine that can ${MACHINE_OPS[op]}`);
     return fn;
   }
 

@@ -10,20 +10,26 @@ import { promisify } from 'node:util';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile } from '../config/index.js';
-import type { DomainConfig } from '../config/index.js';
+import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, waitForPidExit } from '../host/index.js';
-import { plugVif, unplugDomainVifs } from '../network/index.js';
+import { HostNetwork } from '../network/index.js';
+import type { DomainVifs } from '../network/index.js';
 import {
   argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, isAccelSetting, launchQemu, probeCapabilities, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
 import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, NicRuntime } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
-import type { DomainDriver, MachineEventSink, OrphanMachine, TriggerName } from './driver.js';
+import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scripts.js';
+import type { BlockScriptHost } from './block-scripts.js';
+import { allDeviceNodes, deviceNodes } from './devices.js';
+import type { DomainDevice } from './devices.js';
+import type { DeviceEventSink, DomainDriver, MachineEventSink, OrphanMachine, TriggerName } from './driver.js';
+import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout } from './xenstore-layout.js';
-import type { DomainLayout } from './xenstore-layout.js';
+import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
 
 const runFile = promisify(execFile);
 
@@ -35,6 +41,8 @@ export interface QemuDriverOptions {
   readonly binary?: string;
   /** How long QEMU may take to open its QMP socket and greet (default 10 s). */
   readonly startTimeoutMs?: number;
+  /** How long a device detach waits for the guest to release the device (default 10 s, libxl's). */
+  readonly deviceTimeoutMs?: number;
 }
 
 /**
@@ -56,6 +64,8 @@ export class QemuDriver implements DomainDriver {
   readonly #machines = new Map<number, Machine>();
   /** QEMUs spawned whose start has not finished (so a destroy meanwhile can kill them). */
   readonly #spawned = new Map<number, number>();
+  readonly #hotplug: QemuHotplug;
+  readonly #net: HostNetwork;
   #sink: MachineEventSink | undefined;
   #caps: Promise<ArgvCapabilities> | undefined;
   #accel: Promise<AccelChoice> | undefined;
@@ -63,6 +73,11 @@ export class QemuDriver implements DomainDriver {
   constructor(options: QemuDriverOptions) {
     this.#o = options;
     this.#xs = options.xenstored.connect();
+    this.#net = new HostNetwork({ paths: options.paths, log: options.log });
+    this.#hotplug = new QemuHotplug({
+      xs: this.#xs, log: options.log, timeoutMs: options.deviceTimeoutMs ?? 10_000, net: this.#net,
+      scriptDir: `${options.paths.configDir}/scripts`, xenstoredSocket: options.paths.xenstoredSocket, capabilities: () => this.capabilities(),
+    });
   }
 
   setMachineEventSink(sink: MachineEventSink): void {
@@ -93,11 +108,17 @@ export class QemuDriver implements DomainDriver {
   }
 
   async start(rec: DomainRecord): Promise<DomainRecordPatch> {
-    const config = rec.config;
-    checkGuestFiles(config, rec.source);
+    checkGuestFiles(rec.config, rec.source);
     const [caps, accel] = await Promise.all([this.capabilities(), this.accel()]);
+    // Everything that can be refused is, before a block script makes anything.
+    argvRequirements(rec.config, caps);
+    checkDomainLayout(layoutOf(rec, 0, [], bootDeviceNodes(rec, this.#o.paths)));
+    for (const d of rec.config.disks ?? []) blockScriptOf(this.#scripts(), rec, d);
+    // The disks made by block scripts are, for QEMU, the devices the scripts made.
+    const scripted = await addBlockScripts(this.#scripts(), rec, rec.config.disks ?? [], (d) => diskNodes(rec, d, this.#o.paths));
+    const config: DomainConfig = { ...rec.config, disks: scripted.disks };
+    const devices = bootDeviceNodes(rec, this.#o.paths).map((n) => scripted.nodes.find((x) => x.kind === n.kind && x.devid === n.devid) ?? n);
     const need = argvRequirements(config, caps);
-    checkDomainLayout(layoutOf(rec, 0, []));
     const consoles = await prepareDomainDirs(this.#o.paths, rec.domid, need.consoles);
     const dirs = domainDirs(this.#o.paths, rec.domid);
     const runtime: DomainRuntime = {
@@ -105,7 +126,7 @@ export class QemuDriver implements DomainDriver {
       qmpSocket: `${dirs.run}/qmp.sock`,
       pidFile: `${dirs.run}/qemu.pid`,
       consoles: consoleEndpoints(consoles),
-      nics: await this.#nics(rec, config),
+      nics: (await this.#net.plug(vifsOf(rec))).map((tap): NicRuntime => ({ tap })),
       startPaused: true,
       ...(need.clock ? { clock: { nowMs: Date.now(), utcOffsetMinutes: -new Date().getTimezoneOffset() } } : {}),
       ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dirs.run) } : {}),
@@ -128,7 +149,7 @@ export class QemuDriver implements DomainDriver {
       onSpawned: (p) => {
         pid = p;
         this.#spawned.set(rec.domid, p);
-        published = this.#publish(rec, p, consoles);
+        published = this.#publish(rec, p, consoles, devices);
       },
     });
     try {
@@ -136,6 +157,8 @@ export class QemuDriver implements DomainDriver {
       await published;
       const started = pid as number;
       this.#attach(rec.domid, started, qmp);
+      await this.#net.online(vifsOf(rec));
+      await this.#hotplug.connected(bootDeviceNodes(rec, this.#o.paths));
       if (targetKiB < maxKiB) await qmp.balloon(targetKiB * 1024);
       const password = domainVncPassword(config);
       if (password !== undefined) await qmp.execute('change-vnc-password', { password });
@@ -197,12 +220,15 @@ export class QemuDriver implements DomainDriver {
       await waitForPidExit(pid, 2000);
     }
     this.#machines.delete(rec.domid);
+    this.#hotplug.forget(rec.domid);
     // The machine is gone: what is left is clean-up, which must not keep the domain from going
     // (a full disk refusing the xenstore journal, say). A failure is logged; nothing stays running.
     const cleanUp = (what: string, step: Promise<unknown>): Promise<unknown> =>
       step.catch((e: unknown) => this.#o.log(`domain ${rec.domid}: ${what} clean-up: ${e instanceof Error ? e.message : String(e)}`));
+    // The vif and block scripts run `offline` / `remove` while the devices' xenstore nodes are still there.
+    await cleanUp('vif', this.#net.unplug(vifsOf(rec)));
+    await cleanUp('block script', removeBlockScripts(this.#scripts(), rec, rec.config.disks ?? [], (d) => diskNodes(rec, d, this.#o.paths)));
     await Promise.all([
-      cleanUp('tap', unplugDomainVifs(rec.domid)),
       cleanUp('directory', removeDomainDirs(this.#o.paths, rec.domid)),
       cleanUp('xenstore', (async () => {
         await removeDomainLayout(this.#xs, rec.domid, rec.uuid);
@@ -260,6 +286,8 @@ export class QemuDriver implements DomainDriver {
       });
       if (found !== undefined) out.push(found);
     }
+    await this.#net.cleanUp(new Set([...known, ...out.map((o) => o.domid)]))
+      .catch((e: unknown) => this.#o.log(`removing the vifs of dead domains: ${e instanceof Error ? e.message : String(e)}`));
     return out;
   }
 
@@ -365,6 +393,35 @@ export class QemuDriver implements DomainDriver {
     return this.#queryVnc(this.#qmp(rec));
   }
 
+  attachDevice(rec: DomainRecord, device: DomainDevice): Promise<void> {
+    return this.#hotplug.attach(rec, this.#qmp(rec), device);
+  }
+
+  detachDevice(rec: DomainRecord, device: DomainDevice, options: { readonly force: boolean }): Promise<boolean> {
+    return this.#hotplug.detach(rec, this.#qmp(rec), device, options.force);
+  }
+
+  releaseDevice(rec: DomainRecord, device: DomainDevice): Promise<void> {
+    const m = this.#machines.get(rec.domid);
+    return this.#hotplug.release(rec, m === undefined || m.qmp.isClosed ? undefined : m.qmp, device);
+  }
+
+  setDeviceEventSink(sink: DeviceEventSink): void {
+    this.#hotplug.setSink(sink);
+  }
+
+  changeMedia(rec: DomainRecord, drive: DiskDevice, medium: DiskDevice): Promise<void> {
+    return this.#hotplug.changeMedia(rec, this.#qmp(rec), drive, medium);
+  }
+
+  deviceInfo(rec: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined> {
+    return this.#hotplug.info(rec, device);
+  }
+
+  #scripts(): BlockScriptHost {
+    return { xs: this.#xs, scriptDir: `${this.#o.paths.configDir}/scripts`, xenstoredSocket: this.#o.paths.xenstoredSocket, log: this.#o.log };
+  }
+
   async #queryVnc(qmp: QmpClient): Promise<{ host: string; port: number } | undefined> {
     const vnc = await qmp.queryVnc().catch(() => undefined);
     const port = Number(vnc?.service);
@@ -372,8 +429,8 @@ export class QemuDriver implements DomainDriver {
   }
 
   /** libxl's xenstore layout of the domain, then the domain introduced to xenstored. */
-  async #publish(rec: DomainRecord, pid: number, consoles: DomainRecord['consoles']): Promise<void> {
-    await writeDomainLayout(this.#xs, layoutOf(rec, pid, consoles));
+  async #publish(rec: DomainRecord, pid: number, consoles: DomainRecord['consoles'], devices: readonly DeviceNodes[]): Promise<void> {
+    await writeDomainLayout(this.#xs, layoutOf(rec, pid, consoles, devices));
     await this.#o.xenstored.introduceDomain(rec.domid);
   }
 
@@ -399,17 +456,6 @@ export class QemuDriver implements DomainDriver {
       });
     }
     return m.qmp;
-  }
-
-  /** A tap per vif (the stored config has its devid, MAC and bridge: libxl's defaults). */
-  async #nics(rec: DomainRecord, config: DomainConfig): Promise<NicRuntime[]> {
-    const out: NicRuntime[] = [];
-    for (const [i, n] of (config.nics ?? []).entries()) {
-      const { tap, warning } = await plugVif(rec.domid, n, i);
-      if (warning !== undefined) this.#o.log(`domain ${rec.domid}: ${warning}`);
-      out.push({ tap });
-    }
-    return out;
   }
 
   /** `cpus=`: each vCPU thread's affinity (sched_setaffinity through taskset) when it is not every CPU. */
@@ -439,7 +485,7 @@ export class QemuDriver implements DomainDriver {
 }
 
 /** The xenstore layout libxl writes for the domain (see xenstore-layout.ts). */
-function layoutOf(rec: DomainRecord, pid: number, consoles: DomainRecord['consoles']): DomainLayout {
+function layoutOf(rec: DomainRecord, pid: number, consoles: DomainRecord['consoles'], devices: readonly DeviceNodes[]): DomainLayout {
   const config = rec.config;
   const b = config.b_info ?? {};
   const mem = domainMemory(config);
@@ -463,7 +509,23 @@ function layoutOf(rec: DomainRecord, pid: number, consoles: DomainRecord['consol
     ...(b.ramdisk === undefined ? {} : { ramdisk: b.ramdisk }),
     ...(b.cmdline === undefined ? {} : { cmdline: b.cmdline }),
     startTime: Date.now(),
+    devices,
   };
+}
+
+/** The devices a domain boots with, as xenstore nodes. */
+function bootDeviceNodes(rec: DomainRecord, paths: Dom0Paths): DeviceNodes[] {
+  return allDeviceNodes(rec.config, rec.domid, `${paths.configDir}/scripts`);
+}
+
+/** A disk's xenstore nodes (undefined: it has no devid). */
+function diskNodes(rec: DomainRecord, disk: DiskDevice, paths: Dom0Paths): DeviceNodes | undefined {
+  return deviceNodes(rec.config, rec.domid, { kind: 'vbd', disk }, `${paths.configDir}/scripts`);
+}
+
+/** A domain's vifs, for the network area. */
+function vifsOf(rec: DomainRecord): DomainVifs {
+  return { domid: rec.domid, name: rec.name, nics: rec.config.nics ?? [] };
 }
 
 /** Every vCPU thread of a QEMU (named `CPU <n>/TCG` or `/KVM`) sleeping; undefined when unknown. */

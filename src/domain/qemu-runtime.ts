@@ -51,8 +51,8 @@ export function consoleEndpoints(consoles: readonly DomainConsole[]): DomainRunt
 }
 
 /**
- * Files the guest boots from must exist before QEMU is spawned, so a typo is one line naming the
- * file (libxl's own words for disks) and nothing is left behind.
+ * The kernel and ramdisk must exist before QEMU is spawned, so a typo is one line naming the
+ * file and nothing is left behind (disks: `checkDisks`).
  */
 export function checkGuestFiles(config: DomainConfig, source: string): void {
   const fail = (line: string, key: string): never => {
@@ -63,15 +63,10 @@ export function checkGuestFiles(config: DomainConfig, source: string): void {
     const err = path === undefined ? undefined : statError(path);
     if (err !== undefined) fail(`Cannot open ${key} ${path ?? ''}: ${err}`, `${key}=`);
   }
-  for (const d of config.disks ?? []) {
-    const path = d.pdev_path ?? '';
-    if (path === '' || d.format === 'empty') continue;
-    const err = statError(path);
-    if (err !== undefined) fail(`Disk vdev=${d.vdev ?? '?'} failed to stat: ${path}: ${err}`, 'disk=');
-  }
 }
 
-function statError(path: string): string | undefined {
+/** Why `path` cannot be stat'ed, in libc's words; undefined when it can. */
+export function statError(path: string): string | undefined {
   try {
     statSync(path);
     return undefined;

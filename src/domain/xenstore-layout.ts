@@ -12,10 +12,23 @@
  *   `D/console/tty` (the pv console, hvc0) and `D/serial/<n>/tty` (COM ports). Their values are
  *   Unix sockets dom0d serves (not ptys): raw bytes both ways, any number of clients, each first
  *   replayed the console's output so far (`socat - UNIX-CONNECT:$(xenstore-read .../tty)`).
+ * - §9.3: the boot devices (`DeviceNodes`), state 1; the driver moves them on (see below).
  *
  * All of it is one transaction, re-run on EAGAIN (`XenstoreClient.transaction`).
+ *
+ * Devices (§9.3, `libxl__device_generic_add`), each in one transaction: the frontend directory
+ * `D/device/<kind>/<devid>` (perms `[n<domid>, r0]`, also on each node: `backend` and the kind's
+ * frontend nodes), the backend directory `/local/domain/0/backend/<backend kind>/<domid>/<devid>`
+ * (perms `[n0, r<domid>]`: `frontend` and the backend nodes) and libxl's trusted copy
+ * `L/device/<kind>/<devid>` (perms `[n0]`: `frontend`, `backend`, the backend nodes). There is no
+ * PV frontend or backend driver to move `state` (XenbusState), so dom0 moves it as the machine
+ * does: 1 (Initialising) when written; a disk's backend 2 (InitWait) once the medium is open,
+ * its frontend 3 (Initialised) once the guest device exists (blkfront's order), then both 4
+ * (Connected); on removal backend `online` 0 and state 5 (Closing), both 6 (Closed) once the
+ * guest released it, then the three directories go.
  */
 import { ToolstackError } from '../common/index.js';
+import type { DiskDevice, NicDevice } from '../config/index.js';
 import type { XsOps } from '../xenstore/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 
@@ -37,7 +50,131 @@ export interface DomainLayout {
   readonly cmdline?: string;
   /** ms since the epoch. */
   readonly startTime: number;
+  /** The devices it boots with (`vbdNodes`, ...). */
+  readonly devices: readonly DeviceNodes[];
 }
+
+/** XenbusState (`xen/include/public/io/xenbus.h`), the `state` of frontends and backends. */
+export const XENBUS_STATE = { initialising: 1, initWait: 2, initialised: 3, connected: 4, closing: 5, closed: 6 } as const;
+export type XenbusState = (typeof XENBUS_STATE)[keyof typeof XENBUS_STATE];
+
+/**
+ * One PV device of domain `domid` with its backend in Domain-0 (see the module comment): `kind`
+ * names the frontend and libxl directories (`vbd`, `vif`), `backendKind` the backend's (`vbd`
+ * for `phy:` disks, `qdisk` for QEMU's, `vif`). `front` and `back` are the kind's nodes, in the
+ * order libxl writes them, `state` among them.
+ */
+export interface DeviceNodes {
+  readonly domid: number;
+  readonly kind: string;
+  readonly backendKind: string;
+  readonly devid: number;
+  readonly front: Readonly<Record<string, string>>;
+  readonly back: Readonly<Record<string, string>>;
+}
+
+/** Where a device's three directories are. */
+export function devicePaths(d: Pick<DeviceNodes, 'domid' | 'kind' | 'backendKind' | 'devid'>): { readonly frontend: string; readonly backend: string; readonly libxl: string } {
+  return {
+    frontend: `${domainPath(d.domid)}/device/${d.kind}/${d.devid}`,
+    backend: `${domainPath(0)}/backend/${d.backendKind}/${d.domid}/${d.devid}`,
+    libxl: `/libxl/${d.domid}/device/${d.kind}/${d.devid}`,
+  };
+}
+
+/**
+ * A disk's nodes as `device_disk_add` writes them (`devid`: its vdev's number). A `phy:` disk,
+ * one on a block device (an HVM CD-ROM excepted) or one with a block script (`script=`) has a
+ * `vbd` backend, `params` its target as written, and `script` the script's absolute path (Xen's
+ * `block` by default; a name without a path is in `scriptDir`); any other a `qdisk` one,
+ * `params` being `<format>:<path>` (raw is `aio`). `discard-enable` defaults to `readwrite`.
+ */
+export function vbdNodes(domid: number, type: DomainLayout['type'], devid: number, disk: DiskDevice, scriptDir: string): DeviceNodes {
+  const path = disk.pdev_path ?? '';
+  const cdrom = (disk.is_cdrom ?? 0) !== 0;
+  const script = disk.script === undefined || disk.script === '' ? 'block' : disk.script;
+  // libxl forces qdisk for the CD-ROMs of HVM guests (their media change through QEMU).
+  const phy = disk.script !== undefined || (!(cdrom && type === 'hvm') && (disk.backend === 'phy' || path.startsWith('/dev/')));
+  const rw = (disk.readwrite ?? 0) !== 0;
+  const state = String(XENBUS_STATE.initialising);
+  return {
+    domid,
+    kind: 'vbd',
+    backendKind: phy ? 'vbd' : 'qdisk',
+    devid,
+    back: {
+      params: phy ? path : `${VBD_FORMAT[disk.format ?? 'raw'] ?? 'aio'}:${disk.format === 'empty' ? '' : path}`,
+      ...(phy ? { script: script.startsWith('/') ? script : `${scriptDir}/${script}` } : {}),
+      'frontend-id': String(domid),
+      online: '1',
+      removable: (disk.removable ?? 0) !== 0 ? '1' : '0',
+      bootable: '1',
+      state,
+      dev: disk.vdev ?? '',
+      type: phy ? 'phy' : 'qdisk',
+      mode: rw ? 'w' : 'r',
+      'device-type': cdrom ? 'cdrom' : 'disk',
+      ...(disk.direct_io_safe === true ? { 'direct-io-safe': '1' } : {}),
+      'discard-enable': (disk.discard_enable ?? rw) ? '1' : '0',
+    },
+    front: {
+      'backend-id': '0',
+      state,
+      'virtual-device': String(devid),
+      'device-type': cdrom ? 'cdrom' : 'disk',
+      trusted: disk.trusted === false ? '0' : '1',
+      ...(type === 'pv' ? { protocol: 'x86_64-abi' } : {}),
+    },
+  };
+}
+
+/**
+ * A vif's nodes as `libxl__set_xenstore_nic` writes them. `script` is the absolute path libxl
+ * records: `script=` (Xen's default `vif-bridge` when unset), a name without a path taken in
+ * `scriptDir`. `mtu` goes with the frontend's other nodes (libxl makes it read-only for the guest).
+ */
+export function vifNodes(domid: number, devid: number, nic: NicDevice, scriptDir: string): DeviceNodes {
+  const named = nic.script === undefined || nic.script === '' ? 'vif-bridge' : nic.script;
+  const script = named.startsWith('/') ? named : `${scriptDir}/${named}`;
+  const state = String(XENBUS_STATE.initialising);
+  const mtu = nic.mtu === undefined || nic.mtu === 0 ? 1500 : nic.mtu;
+  const rateUs = nic.rate_interval_usecs ?? 0;
+  const opt = (key: string, value: string | undefined): Record<string, string> => (value === undefined ? {} : { [key]: value });
+  return {
+    domid,
+    kind: 'vif',
+    backendKind: 'vif',
+    devid,
+    back: {
+      'frontend-id': String(domid),
+      online: '1',
+      state,
+      script,
+      ...opt('vifname', nic.ifname),
+      mac: nic.mac ?? '',
+      ...opt('ip', nic.ip),
+      ...opt('gatewaydev', nic.gatewaydev),
+      ...(rateUs > 0 ? { rate: `${String(nic.rate_bytes_per_interval ?? 0)},${rateUs}` } : {}),
+      ...(mtu !== 1500 ? { mtu: String(mtu) } : {}),
+      ...opt('vlan', nic.vlan),
+      bridge: nic.bridge ?? 'xenbr0',
+      handle: String(devid),
+      type: nic.nictype === 'vif_ioemu' ? 'vif_ioemu' : 'vif',
+      'hotplug-status': '',
+    },
+    front: {
+      'backend-id': '0',
+      state,
+      handle: String(devid),
+      mac: nic.mac ?? '',
+      mtu: String(mtu),
+      trusted: nic.trusted === false ? '0' : '1',
+    },
+  };
+}
+
+/** `libxl__device_disk_string_of_format`: the format part of a qdisk's `params`. */
+const VBD_FORMAT: Readonly<Record<string, string>> = { qcow: 'qcow', qcow2: 'qcow2', vhd: 'vhd', raw: 'aio', empty: 'aio', qed: 'qed', unknown: 'aio' };
 
 const domainPath = (domid: number): string => `/local/domain/${domid}`;
 
@@ -95,7 +232,33 @@ function domainLayout(l: DomainLayout): LayoutOp[] {
     node(`${D}/console/tty`, l.consoles.pv);
   }
   for (const [n, path] of Object.entries(l.consoles.serial)) node(`${D}/serial/${n}/tty`, path);
+  for (const d of l.devices) ops.push(...deviceLayout(d));
   return ops;
+}
+
+/** A device's nodes in the order libxl writes them (the directories' removal aside). */
+function deviceLayout(d: DeviceNodes): LayoutOp[] {
+  const p = devicePaths(d);
+  const frontPerms = [`n${d.domid}`, 'r0'];
+  const ops: LayoutOp[] = [{ dir: p.frontend, perms: frontPerms }, { path: `${p.frontend}/backend`, value: p.backend }];
+  for (const [k, v] of Object.entries(d.front)) ops.push({ path: `${p.frontend}/${k}`, value: v, perms: frontPerms });
+  ops.push({ dir: p.backend, perms: ['n0', `r${d.domid}`] }, { path: `${p.backend}/frontend`, value: p.frontend });
+  for (const [k, v] of Object.entries(d.back)) ops.push({ path: `${p.backend}/${k}`, value: v });
+  ops.push({ dir: p.libxl, perms: ['n0'] }, { path: `${p.libxl}/frontend`, value: p.frontend }, { path: `${p.libxl}/backend`, value: p.backend });
+  for (const [k, v] of Object.entries(d.back)) ops.push({ path: `${p.libxl}/${k}`, value: v });
+  return ops;
+}
+
+async function applyOps(tx: XsOps, ops: readonly LayoutOp[]): Promise<void> {
+  for (const op of ops) {
+    if ('dir' in op) {
+      await tx.mkdir(op.dir);
+      await tx.setPerms(op.dir, op.perms);
+    } else {
+      await tx.write(op.path, op.value);
+      if (op.perms !== undefined) await tx.setPerms(op.path, op.perms);
+    }
+  }
 }
 
 /** xenstore's largest message payload (`XENSTORE_PAYLOAD_MAX`): a WRITE carries path, NUL, value. */
@@ -122,16 +285,80 @@ export async function writeDomainLayout(xs: XenstoreClient, l: DomainLayout): Pr
   const ops = domainLayout(l);
   await xs.transaction(async (tx) => {
     for (const p of [domainPath(l.domid), `/vm/${l.uuid}`, `/libxl/${l.domid}`]) await rmIfPresent(tx, p);
-    for (const op of ops) {
-      if ('dir' in op) {
-        await tx.mkdir(op.dir);
-        await tx.setPerms(op.dir, op.perms);
-      } else {
-        await tx.write(op.path, op.value);
-        if (op.perms !== undefined) await tx.setPerms(op.path, op.perms);
-      }
+    await removeBackends(tx, l.domid);
+    await applyOps(tx, ops);
+  });
+}
+
+/** Writes a device's nodes (state 1), replacing any left at its paths. */
+export async function writeDeviceNodes(xs: XenstoreClient, d: DeviceNodes): Promise<void> {
+  const p = devicePaths(d);
+  await xs.transaction(async (tx) => {
+    for (const path of [p.frontend, p.backend, p.libxl]) await rmIfPresent(tx, path);
+    await applyOps(tx, deviceLayout(d));
+  });
+}
+
+/**
+ * Writes `front` nodes into the device's frontend directory and `back` ones into its backend
+ * directory (and libxl's copy too when `copy`, as for a CD-ROM's new `params`), in one
+ * transaction; a device whose nodes are gone is left alone.
+ */
+export async function writeDeviceValues(
+  xs: XenstoreClient,
+  d: Pick<DeviceNodes, 'domid' | 'kind' | 'backendKind' | 'devid'>,
+  values: { readonly front?: Readonly<Record<string, string>>; readonly back?: Readonly<Record<string, string>>; readonly copy?: boolean },
+): Promise<void> {
+  const p = devicePaths(d);
+  await xs.transaction(async (tx) => {
+    if (!(await tx.exists(p.backend))) return;
+    for (const [k, v] of Object.entries(values.front ?? {})) if (await tx.exists(p.frontend)) await tx.write(`${p.frontend}/${k}`, v);
+    for (const [k, v] of Object.entries(values.back ?? {})) {
+      await tx.write(`${p.backend}/${k}`, v);
+      if (values.copy === true) await tx.write(`${p.libxl}/${k}`, v);
     }
   });
+}
+
+/** Removes a device's three directories and the parents that leaves empty (`libxl__device_destroy`). */
+export async function removeDeviceNodes(xs: XenstoreClient, d: Pick<DeviceNodes, 'domid' | 'kind' | 'backendKind' | 'devid'>): Promise<void> {
+  const p = devicePaths(d);
+  await xs.transaction(async (tx) => {
+    for (const path of [p.frontend, p.backend, p.libxl]) await pathCleanup(tx, path);
+  });
+}
+
+/** `libxl__xs_path_cleanup`: removes `path`, then each parent left with no children and no value. */
+async function pathCleanup(tx: XsOps, path: string): Promise<void> {
+  await rmIfPresent(tx, path);
+  for (let dir = path.slice(0, path.lastIndexOf('/')); dir.lastIndexOf('/') > 0; dir = dir.slice(0, dir.lastIndexOf('/'))) {
+    if (!(await tx.exists(dir)) || (await tx.directory(dir)).length > 0 || (await tx.tryRead(dir)) !== '') return;
+    await tx.rm(dir);
+  }
+}
+
+/** What `libxl_device_<kind>_getinfo` reads of a device; undefined when libxl's copy names no backend. */
+export interface DeviceXenstoreInfo {
+  readonly backendPath: string;
+  readonly frontendPath: string;
+  readonly backendId: number;
+  /** The frontend's XenbusState; -1 when absent. */
+  readonly state: number;
+  /** The frontend's `event-channel` and `ring-ref`; -1 when absent (no PV frontend writes them here). */
+  readonly evtch: number;
+  readonly rref: number;
+}
+
+export async function readDeviceInfo(xs: XenstoreClient, domid: number, kind: string, devid: number): Promise<DeviceXenstoreInfo | undefined> {
+  const libxl = `/libxl/${domid}/device/${kind}/${devid}`;
+  const fe = `${domainPath(domid)}/device/${kind}/${devid}`;
+  const [backend, state, evtch, rref] = await Promise.all([
+    xs.tryRead(`${libxl}/backend`), xs.tryRead(`${fe}/state`), xs.tryRead(`${fe}/event-channel`), xs.tryRead(`${fe}/ring-ref`),
+  ]);
+  const m = backend === undefined ? null : /^\/local\/domain\/(\d+)\/backend\//.exec(backend);
+  if (backend === undefined || m === null) return undefined;
+  const num = (v: string | undefined): number => (v === undefined ? -1 : Number.parseInt(v, 10) || 0);
+  return { backendPath: backend, frontendPath: fe, backendId: Number(m[1]), state: num(state), evtch: num(evtch), rref: num(rref) };
 }
 
 /**
@@ -187,7 +414,15 @@ export async function writeControl(xs: XenstoreClient, domid: number, node: 'shu
 export async function removeDomainLayout(xs: XenstoreClient, domid: number, uuid: string): Promise<void> {
   await xs.transaction(async (tx) => {
     for (const p of [`/vm/${uuid}`, domainPath(domid), `/libxl/${domid}`]) await rmIfPresent(tx, p);
+    await removeBackends(tx, domid);
   });
+}
+
+/** Removes the backend directories Domain-0 holds for `domid`'s devices, of every kind. */
+async function removeBackends(tx: XsOps, domid: number): Promise<void> {
+  const root = `${domainPath(0)}/backend`;
+  if (!(await tx.exists(root))) return;
+  for (const kind of await tx.directory(root)) await pathCleanup(tx, `${root}/${kind}/${domid}`);
 }
 
 async function rmIfPresent(tx: XsOps, path: string): Promise<void> {

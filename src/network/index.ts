@@ -1,2 +1,2 @@
-export { plugVif, unplugDomainVifs, unplugVif } from './vif.js';
-export type { PluggedVif } from './vif.js';
+export { HostNetwork } from './host-network.js';
+export type { DomainVifs, HostNetworkOptions } from './host-network.js';

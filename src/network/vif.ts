@@ -1,76 +1,253 @@
 /**
- * The host side of a domain's vifs: one tap per vif, named as
- * Xen names a vif's back-end (`vif<domid>.<devid>`), up, and plugged into the vif's bridge
- * (`bridge=`, else xl.conf's `vif.default.bridge`, else `xenbr0`) when that bridge exists. A
- * missing bridge leaves the tap unplugged with a warning instead of failing as Xen's `vif-bridge`
- * script does, so configs written for a Xen host run unchanged on a host without the bridge.
+ * One vif's host side, as Xen's netback and `vif-bridge` make it, on a tap QEMU attaches to:
+ *
+ * - the tap `vif<domid>.<devid>` (or `vifname=`), owned by its ifalias tag (`vifTag`): the tag
+ *   names this dom0 (a hash of its run directory), the domid and the devid, so that what a dom0d
+ *   left behind is found again by name and by tag, and never another dom0's;
+ * - the built-in bridge logic (no `script=`): MTU from `mtu=`, else the bridge's; a port of the
+ *   bridge; up. A missing bridge fails, as `vif-bridge` does. With `script=`, the script does this
+ *   (see scripts.ts);
+ * - `rate=` (netback's credit scheduler, on what the guest sends): the tap's ingress redirected to
+ *   an ifb device `ifb<domid>.<devid>` whose root qdisc is a token bucket (tbf) of that rate; the
+ *   bucket holds a credit interval's bytes but at least 128 KiB, as netback lets a 128 KiB packet
+ *   through;
+ * - `ip=` (anti-spoofing, as Xen's scripts do with iptables): an nftables table of the bridge
+ *   family, `dom0_<instance>_vif<domid>_<devid>`, that lets IPv4 and ARP leave the tap only from
+ *   those addresses (DHCP requests and ARP probes, from 0.0.0.0, too) and drops VLAN-tagged
+ *   frames; IPv6 is left alone, as Xen's scripts leave it.
+ *
+ * Made in that order (the tap joins its bridge last); removed in the reverse one.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { createHash } from 'node:crypto';
 import { ToolstackError } from '../common/index.js';
 import type { NicDevice } from '../config/index.js';
+import { CommandFailed, deleteLink, deleteNftTable, ip, nft, tc } from './host-commands.js';
+import type { HostLink } from './host-commands.js';
+import { vifScript } from './scripts.js';
 
-const run = promisify(execFile);
-
-export function tapName(domid: number, devid: number): string {
-  return `vif${domid}.${devid}`;
+/** The domain a vif belongs to, for names and messages. */
+export interface VifDomain {
+  readonly domid: number;
+  readonly name: string;
 }
 
-/** What plugging one vif made on the host. */
-export interface PluggedVif {
-  /** The tap QEMU attaches to (`script=no`). */
+/** What planning a vif needs of this dom0 and its xl.conf. */
+export interface VifContext {
+  /** Names this dom0 among others on the host (`dom0Instance`). */
+  readonly instance: string;
+  /** Where script names that are no paths are looked for (Xen's `/etc/xen/scripts`). */
+  readonly scriptDir: string;
+  /** The bridge of the NAT network dom0 makes itself. */
+  readonly natBridge: string;
+}
+
+/** `rate=` as a token bucket. */
+export interface VifRate {
+  readonly bitsPerSecond: number;
+  readonly burstBytes: number;
+  /** The credit interval: how long a packet may wait for the bucket to refill. */
+  readonly latencyUs: number;
+}
+
+/** One vif of a domain, checked, with every host name it uses. */
+export interface VifPlan {
+  readonly domid: number;
+  readonly devid: number;
   readonly tap: string;
-  /** A line for the domain's log when the vif works only in part (its bridge is missing). */
-  readonly warning?: string;
+  readonly bridge: string;
+  /** The bridge is dom0's NAT network (made on demand). */
+  readonly nat: boolean;
+  /** The hotplug script run `online`/`offline`; undefined: the built-in bridge logic. */
+  readonly script: string | undefined;
+  readonly mtu: number | undefined;
+  readonly rate: VifRate | undefined;
+  /** The rate-limiting ifb device (with `rate`). */
+  readonly ifb: string;
+  /** `ip=`: the IPv4 addresses and networks the guest may send from; empty: any. */
+  readonly ips: readonly string[];
+  /** The nftables table (bridge family) of `ip=`. */
+  readonly table: string;
+  readonly nic: NicDevice;
+}
+
+/** Linux's IFNAMSIZ less the terminating NUL. */
+const IFNAME_MAX = 15;
+/** netback lets a packet this large through whatever the credit (a 128 KiB GSO frame). */
+const MIN_BURST_BYTES = 131072;
+
+/** A short stable name of this dom0 (its run directory) among others on one host. */
+export function dom0Instance(runDir: string): string {
+  return createHash('sha256').update(runDir).digest('hex').slice(0, 8);
+}
+
+/** The ifalias dom0 writes on a link it made for vif `domid.devid`. */
+export function vifTag(instance: string, domid: number, devid: number, role: 'tap' | 'rate'): string {
+  return `dom0 ${instance} vif ${domid}.${devid} ${role}`;
+}
+
+/** The vif a link belongs to, from its tag, when this dom0 (`instance`) made it. */
+export function parseVifTag(alias: string | undefined, instance: string): { domid: number; devid: number; role: string } | undefined {
+  const m = alias === undefined ? null : /^dom0 ([0-9a-f]+) vif (\d+)\.(\d+) (tap|rate)$/.exec(alias);
+  if (m === null || m[1] !== instance) return undefined;
+  return { domid: Number(m[2]), devid: Number(m[3]), role: m[4] as string };
+}
+
+/** The nftables table prefix of every vif of `domid` (`dom0_<instance>_vif<domid>_`). */
+export function vifTablePrefix(instance: string, domid: number): string {
+  return `dom0_${instance}_vif${domid}_`;
+}
+
+/** `Cannot plug vif <tap> of domain '<name>'`: how every vif failure starts. */
+function vifError(code: 'CFG_VALUE' | 'NETWORK', d: VifDomain, tap: string, detail: string, hint: string): ToolstackError {
+  return new ToolstackError(code, `Cannot plug vif ${tap} of domain '${d.name}': ${detail}`, { hint });
+}
+
+/** Why `name` cannot be a network interface name, or undefined when it can. */
+export function ifnameProblem(name: string): string | undefined {
+  if (Buffer.byteLength(name) > IFNAME_MAX) return `it is ${Buffer.byteLength(name)} bytes long; Linux allows ${IFNAME_MAX}`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) return 'it may hold only letters, digits, ".", "_" and "-", and start with a letter or digit';
+  return undefined;
+}
+
+/** `a.b.c.d` or `a.b.c.d/n`. */
+const IPV4_NET = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\/([12]?\d|3[0-2]))?$/;
+
+/**
+ * Checks vif `nic` (the stored config's, libxl's defaults applied) of domain `d` and names what it
+ * will use on the host; `index` is its place in the config (its devid when it has none).
+ */
+export function planVif(d: VifDomain, nic: NicDevice, index: number, ctx: VifContext): VifPlan {
+  const devid = nic.devid ?? index;
+  const tap = nic.ifname ?? `vif${d.domid}.${devid}`;
+  const nameProblem = ifnameProblem(tap);
+  if (nameProblem !== undefined) {
+    throw vifError('CFG_VALUE', d, tap, `its name is no interface name: ${nameProblem}`, 'give vifname= a name of at most 15 bytes, e.g. vifname=web0, or leave it out (vif<domid>.<devid>)');
+  }
+  const ifb = `ifb${d.domid}.${devid}`;
+  const bridge = nic.bridge ?? 'xenbr0';
+  const bridgeProblem = ifnameProblem(bridge);
+  if (bridgeProblem !== undefined) throw vifError('CFG_VALUE', d, tap, `bridge '${bridge}' is no interface name: ${bridgeProblem}`, 'give bridge= the name of a bridge of this host');
+  const ips = (nic.ip ?? '').split(/\s+/).filter((a) => a !== '');
+  const bad = ips.find((a) => !IPV4_NET.test(a));
+  if (bad !== undefined) {
+    throw vifError('CFG_VALUE', d, tap, `ip="${nic.ip ?? ''}": '${bad}' is not an IPv4 address or network`, 'ip= takes IPv4 addresses or networks separated by spaces, e.g. ip=10.0.0.5 or ip=10.0.0.5 10.0.1.0/24');
+  }
+  const mtu = nic.mtu === undefined || nic.mtu === 0 ? undefined : nic.mtu;
+  if (mtu !== undefined && (mtu < 68 || mtu > 65535)) throw vifError('CFG_VALUE', d, tap, `mtu=${mtu} is out of range`, 'give mtu= from 68 to 65535 (1500 is Ethernet\'s)');
+  const rate = vifRate(nic);
+  if (rate !== undefined && Buffer.byteLength(ifb) > IFNAME_MAX) {
+    throw vifError('CFG_VALUE', d, tap, `its rate limiter ${ifb} needs a name longer than ${IFNAME_MAX} bytes`, 'give it a smaller devid=');
+  }
+  return {
+    domid: d.domid,
+    devid,
+    tap,
+    bridge,
+    nat: bridge === ctx.natBridge,
+    script: vifScript(nic.script, ctx.scriptDir, (detail, hint) => vifError('NETWORK', d, tap, detail, hint)),
+    mtu,
+    rate,
+    ifb,
+    ips,
+    table: `${vifTablePrefix(ctx.instance, d.domid)}${devid}`,
+    nic,
+  };
+}
+
+/** `rate=` (bytes per credit interval) as a token bucket; undefined without one. */
+function vifRate(nic: NicDevice): VifRate | undefined {
+  const bytes = Number(nic.rate_bytes_per_interval ?? 0);
+  const us = nic.rate_interval_usecs ?? 0;
+  if (bytes <= 0 || us <= 0) return undefined;
+  return { bitsPerSecond: Math.round((bytes * 8 * 1e6) / us), burstBytes: Math.max(bytes, MIN_BURST_BYTES), latencyUs: us };
 }
 
 /**
- * Makes the host side of vif `nic` (the stored config's, libxl's defaults applied: devid, MAC,
- * bridge) of domain `domid`; `index` is its place in the config, the devid when it has none.
+ * Checks the plans of one domain against the host before anything is made: names unique and
+ * free (`links`: the host's), each built-in vif's bridge a bridge (`natBridge`, the NAT
+ * network's, is made on demand).
  */
-export async function plugVif(domid: number, nic: NicDevice, index: number): Promise<PluggedVif> {
-  const tap = tapName(domid, nic.devid ?? index);
-  const warning = await createTap(tap, nic.bridge ?? 'xenbr0');
-  return warning === undefined ? { tap } : { tap, warning };
-}
-
-/** Removes the host side of vif `devid` of `domid`; a missing one is no error. */
-export async function unplugVif(domid: number, devid: number): Promise<void> {
-  await deleteTap(tapName(domid, devid));
-}
-
-/** Creates the tap of one vif; returns a warning line when its bridge is missing. */
-async function createTap(name: string, bridge: string): Promise<string | undefined> {
-  try {
-    await run('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tap']);
-    await run('ip', ['link', 'set', name, 'up']);
-    if (!existsSync(`/sys/class/net/${bridge}/bridge`)) {
-      return `vif ${name}: bridge '${bridge}' does not exist; the tap is left unplugged`;
+export function checkVifPlans(d: VifDomain, plans: readonly VifPlan[], links: readonly HostLink[], natBridge: string): void {
+  const seen = new Set<string>();
+  for (const p of plans) {
+    for (const name of [p.tap, ...(p.rate === undefined ? [] : [p.ifb])]) {
+      if (seen.has(name)) throw vifError('CFG_VALUE', d, p.tap, `two of its vifs are named ${name}`, 'give each vif its own vifname= and devid=');
+      seen.add(name);
+      if (links.some((l) => l.name === name)) {
+        throw vifError('NETWORK', d, p.tap, `an interface named ${name} exists already`, `choose another vifname=, or remove it (ip link del ${name}) if nothing uses it`);
+      }
     }
-    await run('ip', ['link', 'set', name, 'master', bridge]);
-    return undefined;
+    if (p.script !== undefined || p.nat) continue;
+    const bridge = links.find((l) => l.name === p.bridge);
+    if (bridge === undefined) {
+      throw vifError('NETWORK', d, p.tap, `bridge '${p.bridge}' does not exist`,
+        `make it (ip link add ${p.bridge} type bridge && ip link set ${p.bridge} up, then add the host's NIC to it), or use the NAT network dom0 makes itself: bridge=${natBridge}`);
+    }
+    if (bridge.kind !== 'bridge') throw vifError('NETWORK', d, p.tap, `'${p.bridge}' is not a bridge`, 'give bridge= the name of a bridge of this host (ip -d link show type bridge)');
+  }
+}
+
+/** Makes a vif's host side (`bridgeMtu`: its bridge's MTU, for the built-in logic). */
+export async function makeVif(d: VifDomain, p: VifPlan, instance: string, bridgeMtu: number | undefined): Promise<void> {
+  try {
+    await ip('tuntap', 'add', 'dev', p.tap, 'mode', 'tap');
+    await ip('link', 'set', 'dev', p.tap, 'alias', vifTag(instance, p.domid, p.devid, 'tap'));
+    if (p.ips.length > 0 && p.script === undefined) await nft(antispoofRules(p.table, p.tap, p.ips));
+    if (p.rate !== undefined) await limitRate(p, instance);
+    if (p.script === undefined) {
+      const mtu = p.mtu ?? bridgeMtu;
+      await ip('link', 'set', 'dev', p.tap, ...(mtu === undefined ? [] : ['mtu', String(mtu)]), 'master', p.bridge, 'up');
+    } else if (p.mtu !== undefined) {
+      await ip('link', 'set', 'dev', p.tap, 'mtu', String(p.mtu));
+    }
   } catch (e: unknown) {
-    await deleteTap(name);
-    const detail = (e as { stderr?: string }).stderr?.trim() || (e instanceof Error ? e.message : String(e));
-    throw new ToolstackError('IO', `Cannot create the tap '${name}' of a vif: ${detail}`, {
-      hint: 'dom0d needs CAP_NET_ADMIN (root) and /dev/net/tun for vifs',
+    await removeVif(p.tap, p.ifb, p.table).catch(() => undefined);
+    if (!(e instanceof CommandFailed)) throw e;
+    throw new ToolstackError('NETWORK', `Cannot plug vif ${p.tap} of domain '${d.name}': ${e.argv.slice(0, 4).join(' ')}: ${e.detail}`, {
+      hint: 'dom0d needs CAP_NET_ADMIN (root), /dev/net/tun, and iproute2, tc and nftables for vifs',
+      cause: e,
     });
   }
 }
 
-/** Removes every tap of `domid` (`vif<domid>.*`); missing ones are no error. */
-export async function unplugDomainVifs(domid: number): Promise<void> {
-  let links: string[];
-  try {
-    links = readdirSync('/sys/class/net');
-  } catch {
-    return;
-  }
-  const prefix = `vif${domid}.`;
-  await Promise.all(links.filter((l) => l.startsWith(prefix)).map((l) => deleteTap(l)));
+/** Removes a vif's links and rules, each when it exists. */
+async function removeVif(tap: string, ifb: string, table: string): Promise<void> {
+  await deleteNftTable('bridge', table);
+  await deleteLink(tap);
+  await deleteLink(ifb);
 }
 
-async function deleteTap(name: string): Promise<void> {
-  await run('ip', ['link', 'del', name]).catch(() => undefined);
+async function limitRate(p: VifPlan, instance: string): Promise<void> {
+  const r = p.rate as VifRate;
+  await ip('link', 'add', 'dev', p.ifb, 'type', 'ifb');
+  await ip('link', 'set', 'dev', p.ifb, 'alias', vifTag(instance, p.domid, p.devid, 'rate'), 'up');
+  await tc('qdisc', 'add', 'dev', p.ifb, 'root', 'tbf', 'rate', `${r.bitsPerSecond}bit`, 'burst', String(r.burstBytes), 'latency', `${r.latencyUs}us`);
+  await tc('qdisc', 'add', 'dev', p.tap, 'handle', 'ffff:', 'ingress');
+  await tc('filter', 'add', 'dev', p.tap, 'parent', 'ffff:', 'protocol', 'all', 'prio', '1', 'u32', 'match', 'u32', '0', '0',
+    'action', 'mirred', 'egress', 'redirect', 'dev', p.ifb);
+}
+
+/**
+ * The nftables script of `ip=` for `tap` (replacing a table of that name): IPv4 from `ips`, DHCP
+ * requests (UDP 68 → 67, as Xen's scripts allow), ARP whose sender is in `ips` or 0.0.0.0 (probes);
+ * other IPv4, ARP and VLAN-tagged frames from the tap dropped.
+ */
+export function antispoofRules(table: string, tap: string, ips: readonly string[]): string {
+  const set = `{ ${ips.join(', ')} }`;
+  return [
+    `table bridge ${table} {}`,
+    `delete table bridge ${table}`,
+    `table bridge ${table} {`,
+    '  chain prerouting {',
+    '    type filter hook prerouting priority filter; policy accept;',
+    `    iifname != "${tap}" accept`,
+    `    ether type ip ip saddr ${set} accept`,
+    '    ether type ip udp sport 68 udp dport 67 accept',
+    `    ether type arp arp saddr ip ${set} accept`,
+    '    ether type arp arp saddr ip 0.0.0.0 accept',
+    '    ether type { ip, arp, 8021q, 8021ad } drop',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
 }

@@ -8,7 +8,9 @@ export { chooseAccel, isAccelSetting, runAccelProbe } from './accel.js';
 export type { AccelChoice, AccelSetting } from './accel.js';
 export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './capabilities.js';
 export type { QemuDeviceType } from './capabilities.js';
-export { argvRequirements, buildQemuArgs, deviceModelBinary, qemuEnvironment, qmpMonitorArgs } from './argv/index.js';
+export {
+  argvRequirements, buildQemuArgs, deviceModelBinary, diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
+} from './argv/index.js';
 export type {
-  ArgvCapabilities, ArgvEnv, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DomainRuntime, NicRuntime,
+  ArgvCapabilities, ArgvEnv, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, NicRuntime, NicWiring,
 } from './argv/index.js';

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiRequest } from '../../src/api/index.js';
@@ -16,9 +16,12 @@ export interface TestHost {
   readonly stateDir: string;
   readonly socket: string;
   readonly pidFile: string;
+  /** The network namespace xl (and so the dom0d it autostarts, and its QEMUs) runs in. */
+  readonly netns?: string;
 }
 
-export function makeHost(): TestHost {
+/** `netns`: run xl through `ip netns exec` (the namespace the test made). */
+export function makeHost(options: { readonly netns?: string } = {}): TestHost {
   const root = mkdtempSync('/tmp/dom0-it-');
   const dirs = { c: join(root, 'etc'), s: join(root, 'state'), r: join(root, 'run'), l: join(root, 'log') };
   return {
@@ -36,6 +39,7 @@ export function makeHost(): TestHost {
     stateDir: dirs.s,
     socket: join(dirs.r, 'api.sock'),
     pidFile: join(dirs.r, 'dom0d.pid'),
+    ...(options.netns === undefined ? {} : { netns: options.netns }),
   };
 }
 
@@ -52,7 +56,8 @@ export function xl(host: TestHost, ...args: string[]): Promise<Run> {
 /** `xl` run in the directory `cwd` (relative config paths), or this process's when undefined. */
 export function xlIn(host: TestHost, cwd: string | undefined, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(XL, args, { env: host.env, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
+    const argv = host.netns === undefined ? [XL, ...args] : ['ip', 'netns', 'exec', host.netns, XL, ...args];
+    const child = spawn(argv[0] as string, argv.slice(1), { env: host.env, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) });
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -118,4 +123,19 @@ export async function destroyHost(host: TestHost): Promise<void> {
     }
   }
   rmSync(host.root, { recursive: true, force: true });
+}
+
+/** A xenstore value read with Debian's `xenstore-read`, against the host's xenstored. */
+export function xsRead(host: TestHost, path: string): string {
+  return execFileSync('xenstore-read', [path], { env: host.env, encoding: 'utf8' }).trimEnd();
+}
+
+/** Whether a xenstore path exists, asked with Debian's `xenstore-exists`. */
+export function xsExists(host: TestHost, path: string): boolean {
+  try {
+    execFileSync('xenstore-exists', [path], { env: host.env, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

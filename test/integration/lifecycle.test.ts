@@ -4,9 +4,11 @@
 // `kill -9` of dom0d, crash (`kill -9` of QEMU) → on_crash=rename-restart, shutdown -w and
 // destroy, with the xenstore layout checked along the way. Also: ten parallel creates of one
 // name, a missing kernel, and the article's configs with only their file paths replaced.
-// One host (temp DOM0_*_DIRs) for the whole file; the readiness line is read from the console
+// One host (temp DOM0_*_DIRs) for the whole file, in a network namespace of its own with the
+// bridges the article's vifs name (xenbr0, xenapi); the readiness line is read from the console
 // log QEMU writes (LOG_DIR/qemu-<name>-<chardev>.log). At the end every domain is destroyed,
-// dom0d stopped, and any QEMU still running from this host's run directory killed by pid.
+// dom0d stopped, any QEMU still running from this host's run directory killed by pid, and the
+// namespace deleted.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -29,10 +31,16 @@ interface Listed {
 let host: TestHost;
 let guests: GuestImages;
 let xs: XenstoreClient;
+const NS = `dom0life${process.pid}`;
 
 before(async () => {
   guests = ensureGuests();
-  host = makeHost();
+  execFileSync('ip', ['netns', 'add', NS]);
+  for (const br of ['xenbr0', 'xenapi']) {
+    execFileSync('ip', ['-n', NS, 'link', 'add', br, 'type', 'bridge']);
+    execFileSync('ip', ['-n', NS, 'link', 'set', br, 'up']);
+  }
+  host = makeHost({ netns: NS });
   host.env['DOM0_RESTART_DELAY_MS'] = '100';
   writeFileSync(join(host.root, 'pv.cfg'), [
     'name = "pv1"',
@@ -63,6 +71,7 @@ after(async () => {
   for (const d of await list().catch(() => [])) await xl(host, 'destroy', String(d.domid));
   await destroyHost(host);
   for (const pid of qemuPids()) process.kill(pid, 'SIGKILL');
+  execFileSync('ip', ['netns', 'del', NS]);
 });
 
 /** QEMUs running from this host's run directory (their argv names it). */
@@ -306,11 +315,17 @@ test("the article's configs, only their file paths replaced, create (paused) and
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', guests.disk, f]);
     return f;
   };
+  const raw = (n: string): string => {
+    const f = join(host.root, `${n}.img`);
+    execFileSync('qemu-img', ['create', '-q', '-f', 'raw', f, '16M']);
+    return f;
+  };
   const paths: Record<string, string[]> = {
     'freebsd.cfg': [`disk=['tap:qcow2:${overlay('freebsd')},xvda,w','file:${guests.cdrom},hdb:cdrom,r']`],
     'linux-debug.cfg': [`disk=['tap:qcow2:${overlay('linux')},xvda,w']`],
     'windows.cfg': [`disk=['${overlay('windows')},qcow2,hda,w','file:${guests.cdrom},hdc:cdrom,r']`],
-    'legacy-xm-hvm.cfg': [`disk=['file:${overlay('legacy')},hda,w',',hdc:cdrom,r']`],
+    // Its `file:` disk has no format (raw): a raw image, as dom0 checks the format against the image.
+    'legacy-xm-hvm.cfg': [`disk=['file:${raw('legacy')},hda,w',',hdc:cdrom,r']`],
   };
   for (const [file, extra] of Object.entries(paths)) {
     const r = await create('-p', '-q', join(article, file), ...extra);
@@ -320,7 +335,8 @@ test("the article's configs, only their file paths replaced, create (paused) and
   assert.deepEqual(domains.map((d) => [d.name, d.state]), [
     ['FreeBSDVM', 'paused'], ['LinuxVM', 'paused'], ['WindowsVM', 'paused'], ['ExampleHVMDomain', 'paused'],
   ]);
-  const taps = (): string[] => readdirSync('/sys/class/net').filter((l) => domains.some((d) => l.startsWith(`vif${d.domid}.`)));
+  const links = (): string[] => (JSON.parse(execFileSync('ip', ['-n', NS, '-j', 'link', 'show'], { encoding: 'utf8' })) as Array<{ ifname: string }>).map((l) => l.ifname);
+  const taps = (): string[] => links().filter((l) => domains.some((d) => l.startsWith(`vif${d.domid}.`)));
   assert.equal(taps().length, 4, 'one tap per vif');
   for (const d of domains) await ok('destroy', d.name);
   assert.deepEqual(qemuPids(), []);

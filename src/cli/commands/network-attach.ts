@@ -1,17 +1,22 @@
 import { homedir } from 'node:os';
+import { connectToolstack } from '../../api/index.js';
+import type { DeviceInfo } from '../../api/index.js';
 import { resolvePaths } from '../../common/index.js';
 import { DEVICE_NIC, idlToJson, libxlJson, parseVifArgs, readXlConf } from '../../config/index.js';
 import type { NicDevice, VifDefaults } from '../../config/index.js';
 import { defineCommand } from '../command.js';
-import { attachUnavailable } from '../device-attach.js';
+import { deviceOperation } from '../device-attach.js';
 import { attachDomid } from '../domain-arg.js';
 import { getopt, requireArgs } from '../getopt.js';
 
 /**
  * `xl network-attach <Domain> [key=value]...`: each argument is one vif-spec token, applied over
- * xl.conf's `vif.default.*`. With `-N` it prints `vif: <libxl JSON>` as Xen does.
+ * xl.conf's `vif.default.*`. With `-N` it prints `vif: <libxl JSON>` as Xen does; without, the vif
+ * goes to the running domain (libxl's defaults: the next devid, a generated MAC) and into its
+ * stored config, printing nothing (`--json`: the vif as `network-list` shows it). A failure ends
+ * with Xen's `libxl_device_nic_add failed.`
  */
-export const networkAttachCommand = defineCommand<NicDevice>({
+export const networkAttachCommand = defineCommand<NicDevice | DeviceInfo>({
   async run(ctx, args) {
     const { positional } = getopt(args, '');
     requireArgs('network-attach', positional, 1);
@@ -34,7 +39,8 @@ export const networkAttachCommand = defineCommand<NicDevice>({
       for (const n of notices) ctx.warn(n);
     }
     if (ctx.dryRun) return { data: nic };
-    return attachUnavailable(ctx, domid, 'libxl_device_nic_add');
+    const attached = connectToolstack(ctx).attachDevice({ ref: String(domid), kind: 'vif', device: idlToJson(DEVICE_NIC, nic) });
+    return { data: await deviceOperation(attached, 'libxl_device_nic_add failed.') };
   },
-  render: (nic) => `vif: ${libxlJson(idlToJson(DEVICE_NIC, nic))}\n`,
+  render: (d) => ('backendPath' in d ? '' : `vif: ${libxlJson(idlToJson(DEVICE_NIC, d))}\n`),
 });

@@ -151,6 +151,15 @@ export function withLibxlDefaults(config: DomainConfig, env: DefaultsEnv = SYSTE
   };
 }
 
+/**
+ * libxl's defaults for a vif added to a running domain (`xl network-attach`): an unset devid is
+ * one past the highest of the domain's vifs (`libxl__device_nextid`); the rest as at create.
+ */
+export function nicWithLibxlDefaults(config: DomainConfig, nic: NicDevice, env: DefaultsEnv = SYSTEM_RANDOM): NicDevice {
+  const next = Math.max(-1, ...(config.nics ?? []).map((n) => n.devid ?? -1)) + 1;
+  return nicDefaults(nic, next, config.c_info?.type ?? 'pv', env);
+}
+
 function nicDefaults(n: NicDevice, index: number, type: string, env: DefaultsEnv): NicDevice {
   return {
     ...n,

@@ -12,12 +12,12 @@
  * layer made, and the device `vif<devid>` with the MAC.
  */
 import { BugError } from '../../common/index.js';
-import type { NicDevice } from '../../config/index.js';
+import type { DomainConfig, NicDevice } from '../../config/index.js';
 import type { Guest } from './guest.js';
 import { devidOf, num } from './guest.js';
 import type { Argv } from './options.js';
 import { opts, unsupported } from './options.js';
-import type { ConsoleRequirement } from './types.js';
+import type { ArgvCapabilities, ConsoleRequirement, NicRuntime } from './types.js';
 
 /** Xen's NIC model names that are no QEMU device name or alias. */
 const NIC_MODELS: Readonly<Record<string, string>> = { virtio: 'virtio-net-pci' };
@@ -28,16 +28,50 @@ function nicKey(n: NicDevice): string {
 }
 
 /** The QEMU device of a vif: virtio for PV/PVH and for HVM `type=vif`, else the emulated model. */
-function nicDevice(a: Argv, g: Guest, n: NicDevice): string {
-  if (g.type !== 'hvm' || n.nictype === 'vif') return 'virtio-net-pci';
+function nicDevice(caps: ArgvCapabilities, type: string, n: NicDevice): string {
+  if (type !== 'hvm' || n.nictype === 'vif') return 'virtio-net-pci';
   const model = n.model ?? DEFAULT_HVM_NIC;
   const dev = NIC_MODELS[model] ?? model;
-  const known = a.env.caps.devices.find((d) => (d.name === dev || d.alias === dev) && d.category === 'Network devices' && d.bus === 'PCI');
+  const known = caps.devices.find((d) => (d.name === dev || d.alias === dev) && d.category === 'Network devices' && d.bus === 'PCI');
   if (known === undefined) {
-    const offered = a.env.caps.devices.filter((d) => d.category === 'Network devices' && d.bus === 'PCI').map((d) => d.name);
+    const offered = caps.devices.filter((d) => d.category === 'Network devices' && d.bus === 'PCI').map((d) => d.name);
     throw unsupported('vif', nicKey(n), `'${model}' is not a PCI network device of this QEMU`, `models: ${offered.join(', ')}`);
   }
   return known.name;
+}
+
+/**
+ * How one vif is wired into QEMU, the same at boot (`-netdev`, `-device`) and for hot-plug (QMP
+ * `netdev_add`, `device_add`): netdev `net<devid>` on the tap the network layer made, device
+ * `vif<devid>` with the MAC.
+ */
+export interface NicWiring {
+  readonly netdev: { readonly type: 'tap'; readonly id: string; readonly ifname: string; readonly script: 'no'; readonly downscript: 'no' };
+  readonly device: { readonly driver: string; readonly id: string; readonly [prop: string]: string | number | boolean | undefined };
+}
+
+/** The wiring of vif `n` (the `index`th of `config`) on `tap`; `mac` when the config has none. */
+export function nicWiring(caps: ArgvCapabilities, config: DomainConfig, n: NicDevice, index: number, host: NicRuntime): NicWiring {
+  const type = config.c_info?.type ?? 'pv';
+  const be = n.backend_domname;
+  if (be !== undefined && be !== '0' && be !== 'Domain-0') throw unsupported('vif', `backend=${be}`, 'driver domains do not exist on QEMU', 'remove backend=');
+  const mac = n.mac !== undefined && !/^[0:]*$/.test(n.mac) ? n.mac : host.mac;
+  if (mac === undefined) throw new BugError(`argv: vif ${index} has no MAC in the config nor in runtime.nics`);
+  const devid = devidOf(n, index);
+  const mtu = n.mtu ?? 0;
+  const driver = nicDevice(caps, type, n);
+  return {
+    netdev: { type: 'tap', id: `net${devid}`, ifname: host.tap, script: 'no', downscript: 'no' },
+    device: {
+      driver,
+      id: `vif${devid}`,
+      netdev: `net${devid}`,
+      mac,
+      host_mtu: driver === 'virtio-net-pci' && mtu > 0 && mtu !== 1500 ? mtu : undefined,
+      // Direct kernel boot never runs a NIC option ROM; skipping it also spares the ROM files.
+      romfile: type !== 'hvm' ? '' : undefined,
+    },
+  };
 }
 
 export function nics(a: Argv, g: Guest): void {
@@ -45,22 +79,11 @@ export function nics(a: Argv, g: Guest): void {
   (g.config.nics ?? []).forEach((n, i) => {
     const host = rt.nics[i];
     if (host === undefined) throw new BugError(`argv: runtime.nics[${i}] is missing (see argvRequirements)`);
-    const be = n.backend_domname;
-    if (be !== undefined && be !== '0' && be !== 'Domain-0') throw unsupported('vif', `backend=${be}`, 'driver domains do not exist on QEMU', 'remove backend=');
-    const mac = n.mac !== undefined && !/^[0:]*$/.test(n.mac) ? n.mac : host.mac;
-    if (mac === undefined) throw new BugError(`argv: vif ${i} has no MAC in the config nor in runtime.nics`);
-    const devid = devidOf(n, i);
-    const mtu = n.mtu ?? 0;
-    const dev = nicDevice(a, g, n);
-    a.push('-netdev', opts('tap', { id: `net${devid}`, ifname: host.tap, script: 'no', downscript: 'no' }));
-    a.device(dev, {
-      id: `vif${devid}`,
-      netdev: `net${devid}`,
-      mac,
-      host_mtu: dev === 'virtio-net-pci' && mtu > 0 && mtu !== 1500 ? mtu : undefined,
-      // Direct kernel boot never runs a NIC option ROM; skipping it also spares the ROM files.
-      romfile: g.type !== 'hvm' ? '' : undefined,
-    }, 'vif', nicKey(n));
+    const { netdev, device } = nicWiring(a.env.caps, g.config, n, i, host);
+    const { type, ...tap } = netdev;
+    a.push('-netdev', opts(type, tap));
+    const { driver, ...props } = device;
+    a.device(driver, props, 'vif', nicKey(n));
   });
 }
 

@@ -1,8 +1,10 @@
 // The QEMU argv builder (pure): DomainConfig + capabilities + runtime → arguments.
 export { argvRequirements, buildQemuArgs, deviceModelBinary, qemuEnvironment } from './build.js';
+export { nicWiring } from './devices.js';
+export type { NicWiring } from './devices.js';
 export { qmpMonitorArgs } from './options.js';
-export { parseVdev } from './storage.js';
-export type { Vdev } from './storage.js';
+export { diskMediumNode, diskNodeName, diskWirings, hotplugDiskWiring, parseVdev, qemuFormatDriver } from './storage.js';
+export type { DiskDeviceProps, DiskNode, DiskWiring, Vdev } from './storage.js';
 export type {
   ArgvCapabilities, ArgvEnv, ArgvRequirements, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DomainRuntime, NicRuntime,
 } from './types.js';

@@ -5,12 +5,24 @@
  *   index%2: hdc = secondary master), on AHCI port <index> instead with `hdtype="ahci"`
  *   (CD-ROMs stay IDE); `sd*` are AHCI ports 0-5; `xvde` and beyond, and any disk with
  *   `specification=virtio`, are virtio-blk. A CD-ROM is `ide-cd` (`ide-cd` on AHCI for `sd*`).
- * Contract with hotplug and the console: device id = vdev (`xvda`, `hdc`), block node
- * `drive-<vdev>` (one `-blockdev`: format over protocol), virtio serial number = vdev
- * (`/dev/disk/by-id/virtio-xvda` in the guest). An empty CD-ROM drive has no node; insert media
- * with QMP `blockdev-change-medium id=<vdev>`.
+ *
+ * One wiring (`DiskWiring`) per disk serves the boot argv (`-blockdev` JSON, `-device`) and
+ * hotplug (QMP `blockdev-add`, `device_add`) alike, so both name things the same way: device id =
+ * vdev (`xvda`, `hdc`), medium node `drive-<vdev>` (format driver over a `file` or `host_device`
+ * node), virtio serial number = vdev (`/dev/disk/by-id/virtio-xvda` in the guest). An empty
+ * CD-ROM drive has no node; media go in and out with QMP `blockdev-open-tray`,
+ * `blockdev-remove-medium`, `blockdev-insert-medium` of node `drive-<vdev>` into device `<vdev>`.
+ * Only virtio disks can be hot-plugged (IDE and AHCI cannot).
+ *
+ * A disk's medium node follows libxl's defaults: discard passed down (`discard=unmap`) unless
+ * `no-discard`, for writable disks (`discard-enable` defaults to `readwrite`); `direct-io-safe`
+ * opens it with O_DIRECT and native AIO, as Xen's qdisk does. A disk with a block script
+ * (`script=`) is the block device its script made: the driver runs the script and gives the
+ * builder that device's path as the disk's `pdev_path`.
  */
-import type { DiskDevice } from '../../config/index.js';
+import { ToolstackError } from '../../common/index.js';
+import type { DiskDevice, DomainConfig } from '../../config/index.js';
+import { guestOf } from './guest.js';
 import type { Guest } from './guest.js';
 import type { Argv } from './options.js';
 import { unsupported } from './options.js';
@@ -19,6 +31,11 @@ import { unsupported } from './options.js';
 const FORMAT_DRIVER: Readonly<Record<string, string>> = {
   unknown: 'raw', raw: 'raw', qcow: 'qcow', qcow2: 'qcow2', vhd: 'vpc', qed: 'qed',
 };
+
+/** The QEMU block driver of a libxl disk format (`vhd` → `vpc`); undefined for `empty` and unknown names. */
+export function qemuFormatDriver(format: string | null | undefined): string | undefined {
+  return FORMAT_DRIVER[format ?? 'unknown'];
+}
 
 /** ich9-ahci has six ports. */
 const AHCI_PORTS = 6;
@@ -43,6 +60,35 @@ type Placement =
   | { readonly bus: 'virtio' }
   | { readonly bus: 'ide'; readonly index: number }
   | { readonly bus: 'ahci'; readonly port: number };
+
+/** `blockdev-add` options (a BlockdevOptions tree): `node-name` and `driver` first. */
+export interface DiskNode {
+  readonly 'node-name': string;
+  readonly driver: string;
+  readonly [option: string]: unknown;
+}
+
+/** `device_add` properties, which `-device` writes as `driver,key=value,...` in this order. */
+export interface DiskDeviceProps {
+  readonly driver: string;
+  readonly id: string;
+  readonly [prop: string]: string | number | boolean | undefined;
+}
+
+/** How one disk is wired into QEMU (see the module comment). */
+export interface DiskWiring {
+  readonly disk: DiskDevice;
+  readonly vdev: string;
+  readonly bus: Placement['bus'];
+  /** The medium's node; absent for an empty drive. */
+  readonly node?: DiskNode;
+  readonly device: DiskDeviceProps;
+}
+
+/** The node name of a disk's medium. */
+export function diskNodeName(vdev: string): string {
+  return `drive-${vdev}`;
+}
 
 function diskKey(d: DiskDevice): string {
   return `${d.pdev_path ?? ''},${d.vdev ?? ''}${isCdrom(d) ? ':cdrom' : ''}`;
@@ -75,29 +121,46 @@ function placement(g: Guest, d: DiskDevice, v: Vdev): Placement {
   return { bus: 'ide', index: v.disk };
 }
 
-/** The `-blockdev` JSON of a disk with media: format driver over `file` or `host_device`. */
-function blockdev(d: DiskDevice, node: string, readOnly: boolean): string {
-  const path = d.pdev_path ?? '';
-  const name = d.format ?? 'unknown';
-  const format = FORMAT_DRIVER[name];
-  if (format === undefined) throw unsupported('disk', diskKey(d), `format ${name} has no QEMU driver`, 'use raw, qcow2, qcow, vhd or qed');
-  // A block device (phy:, or any path under /dev) is opened as host_device; the builder does no I/O to stat it.
-  const protocol = d.backend === 'phy' || path.startsWith('/dev/') ? 'host_device' : 'file';
-  return JSON.stringify({
-    'node-name': node,
-    driver: format,
-    'read-only': readOnly,
-    ...(d.discard_enable === true ? { discard: 'unmap' } : {}),
-    file: { driver: protocol, filename: path, 'read-only': readOnly },
-  });
+/** Whether the guest gets the disk read-only (CD-ROMs always). */
+function diskReadOnly(d: DiskDevice): boolean {
+  return isCdrom(d) || (d.readwrite ?? 0) === 0;
 }
 
-export function disks(a: Argv, g: Guest): void {
-  const list = (g.config.disks ?? []).map((d, i) => {
+/** The node of a disk with media: format driver over `file` or `host_device`. */
+function mediumNode(d: DiskDevice, vdev: string): DiskNode {
+  const path = d.pdev_path ?? '';
+  const name = d.format ?? 'unknown';
+  const format = qemuFormatDriver(name);
+  if (format === undefined) throw unsupported('disk', diskKey(d), `format ${name} has no QEMU driver`, 'use raw, qcow2, qcow, vhd or qed');
+  const readOnly = diskReadOnly(d);
+  // A block device (phy:, a block script's, or any path under /dev) is opened as host_device; the builder does no I/O to stat it.
+  const protocol = d.backend === 'phy' || d.script !== undefined || path.startsWith('/dev/') ? 'host_device' : 'file';
+  const direct = d.direct_io_safe === true ? { cache: { direct: true } } : {};
+  return {
+    'node-name': diskNodeName(vdev),
+    driver: format,
+    'read-only': readOnly,
+    ...((d.discard_enable ?? (d.readwrite ?? 0) !== 0) ? { discard: 'unmap' } : {}),
+    ...direct,
+    file: { driver: protocol, filename: path, 'read-only': readOnly, ...(d.direct_io_safe === true ? { aio: 'native', ...direct } : {}) },
+  };
+}
+
+function hasMedia(d: DiskDevice): boolean {
+  return (d.pdev_path ?? '') !== '' && d.format !== 'empty';
+}
+
+/**
+ * Every disk of the config, checked (vdev spelling, one disk per place, what QEMU can emulate),
+ * in the order QEMU must create them: emulated ones in config order, then virtio ones by disk
+ * number (PCI order is enumeration order, so xvda becomes vda).
+ */
+export function diskWirings(config: DomainConfig): DiskWiring[] {
+  const g = guestOf(config);
+  const list = (config.disks ?? []).map((d, i) => {
     const vdev = d.vdev ?? '';
     const v = parseVdev(vdev);
     if (v === undefined) throw unsupported('disk', diskKey(d), `vdev '${vdev}' is not hdX, sdX or xvdX`, 'name the guest device hda-hdd, sda-sdf or xvda...');
-    if (d.script !== undefined) throw unsupported('disk', diskKey(d), 'block scripts are not run by dom0', 'give a file or block device path');
     const be = d.backend_domname;
     if (be !== undefined && be !== '0' && be !== 'Domain-0') throw unsupported('disk', diskKey(d), 'driver domains do not exist on QEMU', 'remove backend=');
     return { d, v, vdev, i, where: placement(g, d, v) };
@@ -109,27 +172,59 @@ export function disks(a: Argv, g: Guest): void {
     if (other !== undefined) throw unsupported('disk', diskKey(x.d), `vdev ${x.vdev} is the same ${x.where.bus === 'virtio' ? 'disk' : `${x.where.bus.toUpperCase()} place`} as ${other}`, 'give each disk its own vdev');
     taken.set(slot, x.vdev);
   }
-  const firstAhci = list.find((x) => x.where.bus === 'ahci');
-  if (firstAhci !== undefined) a.device('ich9-ahci', { id: 'ahci0' }, 'disk', diskKey(firstAhci.d));
-  // Virtio disks by disk number: PCI order is enumeration order, so xvda becomes vda.
   const ordered = [...list].sort((x, y) => (x.where.bus === 'virtio' ? 1 : 0) - (y.where.bus === 'virtio' ? 1 : 0) ||
     (x.where.bus === 'virtio' && y.where.bus === 'virtio' ? x.v.disk - y.v.disk || x.v.partition - y.v.partition : 0) || x.i - y.i);
-  for (const { d, vdev, where } of ordered) {
+  return ordered.map(({ d, vdev, where }) => {
     const cdrom = isCdrom(d);
-    const node = `drive-${vdev}`;
-    const hasMedia = (d.pdev_path ?? '') !== '' && d.format !== 'empty';
-    const readOnly = cdrom || (d.readwrite ?? 0) === 0;
-    if (readOnly && !cdrom && where.bus !== 'virtio') {
+    if (diskReadOnly(d) && !cdrom && where.bus !== 'virtio') {
       throw unsupported('disk', diskKey(d), 'QEMU cannot emulate a read-only IDE or AHCI hard disk', `make it writable (,w), or use vdev xvde and beyond (virtio) for ${vdev}`);
     }
-    if (hasMedia) a.push('-blockdev', blockdev(d, node, readOnly));
-    const drive = hasMedia ? node : undefined;
-    if (where.bus === 'virtio') {
-      a.device('virtio-blk-pci', { id: vdev, drive, serial: vdev }, 'disk', diskKey(d));
-    } else {
-      const bus = where.bus === 'ide' ? `ide.${where.index >> 1}` : `ahci0.${where.port}`;
-      const unit = where.bus === 'ide' ? where.index & 1 : undefined;
-      a.device(cdrom ? 'ide-cd' : 'ide-hd', { id: vdev, bus, unit, drive }, 'disk', diskKey(d));
-    }
+    const node = hasMedia(d) ? mediumNode(d, vdev) : undefined;
+    const drive = node?.['node-name'];
+    const device: DiskDeviceProps = where.bus === 'virtio'
+      ? { driver: 'virtio-blk-pci', id: vdev, drive, serial: vdev }
+      : {
+        driver: cdrom ? 'ide-cd' : 'ide-hd',
+        id: vdev,
+        bus: where.bus === 'ide' ? `ide.${where.index >> 1}` : `ahci0.${where.port}`,
+        unit: where.bus === 'ide' ? where.index & 1 : undefined,
+        drive,
+      };
+    return { disk: d, vdev, bus: where.bus, ...(node === undefined ? {} : { node }), device };
+  });
+}
+
+/** `-blockdev` and `-device` for every disk (and the AHCI controller when a disk is on it). */
+export function disks(a: Argv, g: Guest): void {
+  const wired = diskWirings(g.config);
+  const firstAhci = wired.find((w) => w.bus === 'ahci');
+  if (firstAhci !== undefined) a.device('ich9-ahci', { id: 'ahci0' }, 'disk', diskKey(firstAhci.disk));
+  for (const w of wired) {
+    if (w.node !== undefined) a.push('-blockdev', JSON.stringify(w.node));
+    const { driver, ...props } = w.device;
+    a.device(driver, props, 'disk', diskKey(w.disk));
   }
+}
+
+/**
+ * The wiring of `disk` added to a running domain of `config`: checked with the domain's disks as
+ * at boot, and refused (NOT_SUPPORTED, one line) unless it is a virtio disk, the only kind a
+ * running guest can take.
+ */
+export function hotplugDiskWiring(config: DomainConfig, disk: DiskDevice): DiskWiring {
+  const wired = diskWirings({ ...config, disks: [...(config.disks ?? []), disk] }).find((w) => w.disk === disk) as DiskWiring;
+  if (wired.bus !== 'virtio') {
+    const what = `an emulated ${wired.bus === 'ide' ? 'IDE' : 'AHCI (SATA)'} ${isCdrom(disk) ? 'CD-ROM drive' : 'disk'}`;
+    throw new ToolstackError('NOT_SUPPORTED', `Cannot hot-plug disk ${wired.vdev} into domain '${config.c_info?.name ?? ''}': on an HVM domain ${wired.vdev} is ${what}, and ${wired.bus === 'ide' ? 'IDE' : 'AHCI'} cannot hot-plug`, {
+      hint: isCdrom(disk)
+        ? 'change the media of an existing CD-ROM drive with xl cd-insert, or add the drive to the config and restart the domain'
+        : 'give a vdev of xvde or beyond (a virtio disk), or add the disk to the config and restart the domain',
+    });
+  }
+  return wired;
+}
+
+/** The medium node of `disk` as it goes into its (existing) drive: QMP `blockdev-add` options. */
+export function diskMediumNode(disk: DiskDevice): DiskNode {
+  return mediumNode(disk, disk.vdev ?? '');
 }

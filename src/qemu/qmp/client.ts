@@ -261,6 +261,28 @@ export class QmpClient {
     await this.execute('blockdev-del', { 'node-name': nodeName });
   }
 
+  /**
+   * Opens the tray of a removable-media device (`id`: its qdev id). `force` opens it even while
+   * the guest has locked it; without a tray (a non-removable device) QEMU refuses.
+   */
+  async blockdevOpenTray(id: string, force = false): Promise<void> {
+    await this.execute('blockdev-open-tray', { id, force });
+  }
+
+  async blockdevCloseTray(id: string): Promise<void> {
+    await this.execute('blockdev-close-tray', { id });
+  }
+
+  /** Takes the medium out of the (open) tray of device `id`; its node stays until `blockdevDel`. */
+  async blockdevRemoveMedium(id: string): Promise<void> {
+    await this.execute('blockdev-remove-medium', { id });
+  }
+
+  /** Puts the node `nodeName` into the (open, empty) tray of device `id`. */
+  async blockdevInsertMedium(id: string, nodeName: string): Promise<void> {
+    await this.execute('blockdev-insert-medium', { id, 'node-name': nodeName });
+  }
+
   async netdevAdd(props: QmpNetdevProps): Promise<void> {
     await this.execute('netdev_add', props);
   }

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isToolstackError } from '../common/index.js';
+import { parseDiskSpec } from '../config/index.js';
+import type { DomainConfig } from '../config/index.js';
+import { deviceNodes, deviceNotFound, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
+
+const config: DomainConfig = {
+  c_info: { type: 'hvm', name: 'web' },
+  nics: [{ devid: 0, mac: '00:16:3e:00:00:01', bridge: 'xenbr0' }, { devid: 2, mac: '00:16:3e:00:00:02', bridge: 'br1', script: 'vif-route' }],
+};
+
+test('a vif is found as xl network-detach reads its argument: MAC with a colon, else atoi of the devid', () => {
+  const mac = (ref: string): string | undefined => {
+    const d = findDevice(config, 'vif', ref);
+    return d?.kind === 'vif' ? d.nic.mac : undefined;
+  };
+  assert.equal(mac('00:16:3E:00:00:02'), '00:16:3e:00:00:02');
+  assert.equal(mac('2'), '00:16:3e:00:00:02');
+  assert.equal(mac('2abc'), '00:16:3e:00:00:02');
+  assert.equal(mac('junk'), '00:16:3e:00:00:01', 'atoi("junk") is 0');
+  assert.equal(mac('1'), undefined);
+  assert.equal(mac('00:16:3e:00:00:09'), undefined);
+  assert.equal(deviceNotFound('vif', '7', 'web').message, 'Unknown device 7.');
+});
+
+test('a vif added to a running domain gets the next devid and a generated MAC; a taken devid is refused', () => {
+  const added = withDeviceDefaults(config, { kind: 'vif', nic: { bridge: 'xenbr0' } });
+  assert.ok(added.kind === 'vif');
+  assert.equal(added.nic.devid, 3);
+  assert.match(added.nic.mac ?? '', /^00:16:3e:[0-7][0-9a-f](:[0-9a-f]{2}){2}$/);
+  assert.equal(added.nic.nictype, 'vif_ioemu');
+  const grown = withDevice(config, added, 'web');
+  assert.deepEqual(grown.nics?.map((n) => n.devid), [0, 2, 3]);
+  assert.deepEqual(replaceDevice(grown, added, undefined).nics?.map((n) => n.devid), [0, 2]);
+  assert.throws(() => withDevice(config, { kind: 'vif', nic: { devid: 2 } }, 'web'), (e: unknown) => isToolstackError(e, 'DEVICE_EXISTS'));
+});
+
+test('a vif\'s nodes record its script as libxl does: absolute, vif-bridge by default', () => {
+  const [first, second] = config.nics ?? [];
+  const nodes = (nic: typeof first) => deviceNodes(config, 5, { kind: 'vif', nic: nic ?? {} }, '/etc/xen/scripts');
+  assert.equal(nodes(first)?.back['script'], '/etc/xen/scripts/vif-bridge');
+  assert.equal(nodes(second)?.back['script'], '/etc/xen/scripts/vif-route');
+  assert.equal(nodes(second)?.back['bridge'], 'br1');
+  assert.equal(nodes(second)?.front['handle'], '2');
+  assert.equal(nodes(second)?.devid, 2);
+});
+
+test('a disk\'s nodes as libxl writes them: qdisk for images, vbd with a script for phy: and block scripts', () => {
+  const hvm: DomainConfig = { c_info: { type: 'hvm', name: 'web' } };
+  const nodes = (spec: string) => deviceNodes(hvm, 5, { kind: 'vbd', disk: parseDiskSpec([spec]) }, '/etc/xen/scripts');
+  const image = nodes('/i.qcow2,qcow2,xvdb,w');
+  assert.deepEqual([image?.backendKind, image?.devid, image?.back['params'], image?.back['script'], image?.back['mode'], image?.front['trusted']],
+    ['qdisk', 51728, 'qcow2:/i.qcow2', undefined, 'w', '1']);
+  const phy = nodes('phy:/dev/loop1,xvdc,r,untrusted');
+  assert.deepEqual([phy?.backendKind, phy?.back['params'], phy?.back['script'], phy?.back['type'], phy?.back['discard-enable'], phy?.front['trusted']],
+    ['vbd', '/dev/loop1', '/etc/xen/scripts/block', 'phy', '0', '0']);
+  const iscsi = nodes('vdev=xvdd, access=rw, script=block-iscsi, target=iqn.2024-01.test:disk');
+  assert.deepEqual([iscsi?.backendKind, iscsi?.back['params'], iscsi?.back['script'], iscsi?.back['type']],
+    ['vbd', 'iqn.2024-01.test:disk', '/etc/xen/scripts/block-iscsi', 'phy']);
+  assert.equal(nodes('drbd:res0,xvde,w')?.back['script'], '/etc/xen/scripts/block-drbd');
+  assert.equal(nodes('vdev=xvdf, script=/opt/blk, target=x')?.back['script'], '/opt/blk');
+  // An HVM CD-ROM is QEMU's (its media change through QEMU) even on a block device.
+  assert.equal(nodes('vdev=hdc, devtype=cdrom, target=/dev/sr0')?.backendKind, 'qdisk');
+});

@@ -1,0 +1,357 @@
+/**
+ * Hot-plug on a domain's QEMU: devices added to and removed from the running machine over QMP,
+ * their xenstore nodes (xenstore-layout.ts) moved through XenbusState as it goes. QEMU names come
+ * from the argv builder's wiring (`hotplugDiskWiring`: device id = vdev, medium node
+ * `drive-<vdev>`), as at boot.
+ *
+ * Protocols (each runs inside the domain's job; QMP events only wake a waiting job or, with
+ * none waiting, are reported through the device sink):
+ * - disk attach: nodes written (state 1) → [its block script `add`: the device it made is the
+ *   disk] → `blockdev-add` (backend 2) → `device_add` (frontend 3, then both 4).
+ *   A failing step undoes the ones before it: nothing is left in QEMU or xenstore.
+ * - detach: backend `online` 0, state 5 → `device_del` → the guest releases the device (ACPI
+ *   eject; QMP `DEVICE_DELETED` with its id) → `blockdev-del` of its medium → both 6 → [block
+ *   script `remove`] → nodes removed. The wait has a deadline (`timeoutMs`; `FORCE_GRACE_MS` with force). A release after
+ *   the deadline is reported through the sink, and `release` finishes it then. Releases QEMU
+ *   announces while no dom0d listens (across a dom0d restart) are not seen: such a device stays
+ *   in the record until the domain reboots.
+ * - vif attach: the host side first (tap on its bridge, rate, anti-spoofing: the network area;
+ *   a missing bridge fails here, before anything else is made) → nodes written (state 1) → the
+ *   vif script `online` → backend `hotplug-status` connected, state 2 → `netdev_add` of the tap →
+ *   `device_add` (both 4). A failing step undoes the ones before it.
+ * - vif release (after `device_del` was confirmed): `netdev_del`, the script `offline` and the
+ *   tap removed (while the nodes still exist, as the script reads them), then the nodes.
+ * - CD-ROM media: tray opened (forced, as Xen's eject) → old medium out and its node deleted →
+ *   new node added and inserted → tray closed → backend `params` (and libxl's copy) updated. A
+ *   new medium that fails to go in puts the old one back.
+ */
+import { isToolstackError, ToolstackError } from '../common/index.js';
+import type { DiskDevice, NicDevice } from '../config/index.js';
+import type { HostNetwork } from '../network/index.js';
+import { diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, QmpCommandError } from '../qemu/index.js';
+import type { ArgvCapabilities, QmpClient } from '../qemu/index.js';
+import type { XenstoreClient } from '../xenstore/index.js';
+import { addBlockScript, blockScriptOf, removeBlockScript } from './block-scripts.js';
+import { deviceDevid, deviceLabel, deviceNodes } from './devices.js';
+import type { DomainDevice } from './devices.js';
+import type { DeviceEventSink } from './driver.js';
+import type { DomainRecord } from './record.js';
+import { readDeviceInfo, removeDeviceNodes, writeDeviceNodes, writeDeviceValues, XENBUS_STATE } from './xenstore-layout.js';
+import type { DeviceNodes, DeviceXenstoreInfo } from './xenstore-layout.js';
+
+/** How long `detach -f` lets the guest release the device before its nodes go regardless. */
+const FORCE_GRACE_MS = 2000;
+
+/** A `device_del` QEMU has not confirmed yet; `waiter` is the detach job waiting for it, if any. */
+interface Unplug {
+  readonly device: DomainDevice;
+  waiter: (() => void) | undefined;
+  off: () => void;
+}
+
+export interface HotplugOptions {
+  readonly xs: XenstoreClient;
+  readonly log: (line: string) => void;
+  /** How long a detach waits for the guest to release the device. */
+  readonly timeoutMs: number;
+  /** The host side of vifs. */
+  readonly net: HostNetwork;
+  /** Where hotplug scripts named without a path are (`CONFIG_DIR/scripts`). */
+  readonly scriptDir: string;
+  /** dom0's xenstored socket, for the block scripts' `xenstore-*` clients. */
+  readonly xenstoredSocket: string;
+  /** This QEMU's capabilities (a NIC model's device). */
+  readonly capabilities: () => Promise<ArgvCapabilities>;
+}
+
+const state = (s: number): string => String(s);
+
+export class QemuHotplug {
+  readonly #o: HotplugOptions;
+  readonly #unplugs = new Map<string, Unplug>();
+  #sink: DeviceEventSink | undefined;
+
+  constructor(options: HotplugOptions) {
+    this.#o = options;
+  }
+
+  setSink(sink: DeviceEventSink): void {
+    this.#sink = sink;
+  }
+
+  /** The boot devices' nodes, written with the domain's layout, are connected once QEMU runs. */
+  async connected(nodes: readonly DeviceNodes[]): Promise<void> {
+    const connected = state(XENBUS_STATE.connected);
+    for (const n of nodes) {
+      // A vif's host side is up (and its script ran `online`): what Xen's scripts report.
+      const back = n.kind === 'vif' ? { 'hotplug-status': 'connected', state: connected } : { state: connected };
+      await writeDeviceValues(this.#o.xs, n, { front: { state: connected }, back });
+    }
+  }
+
+  async attach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice): Promise<void> {
+    switch (device.kind) {
+      case 'vbd': return this.#attachDisk(rec, qmp, device, device.disk);
+      case 'vif': return this.#attachNic(rec, qmp, device, device.nic);
+    }
+  }
+
+  async #attachNic(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, nic: NicDevice): Promise<void> {
+    const nodes = this.#nodes(rec, device);
+    const caps = await this.#o.capabilities();
+    const d = { domid: rec.domid, name: rec.name };
+    const tap = await this.#o.net.plugVif(d, nic);
+    let netdevAdded = false;
+    let deviceAdded = false;
+    try {
+      const wiring = nicWiring(caps, rec.config, nic, (rec.config.nics ?? []).length, { tap });
+      await writeDeviceNodes(this.#o.xs, nodes);
+      await this.#o.net.onlineVif(d, nic);
+      await writeDeviceValues(this.#o.xs, nodes, { back: { 'hotplug-status': 'connected', state: state(XENBUS_STATE.initWait) } });
+      await qmp.netdevAdd(wiring.netdev);
+      netdevAdded = true;
+      await qmp.deviceAdd(wiring.device);
+      deviceAdded = true;
+      const connected = state(XENBUS_STATE.connected);
+      await writeDeviceValues(this.#o.xs, nodes, { front: { state: connected }, back: { state: connected } });
+    } catch (e: unknown) {
+      const undo = async (): Promise<void> => {
+        if (deviceAdded && !(await this.#unplug(rec, qmp, device, this.#o.timeoutMs))) return;
+        if (netdevAdded) await deleteNetdev(qmp, qdevNetdev(nic));
+        await this.#o.net.unplugVif(d, nic);
+        await removeDeviceNodes(this.#o.xs, nodes);
+      };
+      await undo().catch((u: unknown) => this.#o.log(`domain ${rec.domid}: undoing the attach of ${deviceLabel(device)}: ${text(u)}`));
+      throw failed(rec, device, 'add', 'to', e);
+    }
+  }
+
+  async #attachDisk(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, disk: DiskDevice): Promise<void> {
+    let wiring = hotplugDiskWiring(rec.config, disk);
+    const scripted = blockScriptOf(this.#o, rec, disk) !== undefined;
+    const nodes = this.#nodes(rec, device);
+    await writeDeviceNodes(this.#o.xs, nodes);
+    let nodeAdded = false;
+    let deviceAdded = false;
+    try {
+      if (scripted) wiring = hotplugDiskWiring(rec.config, await addBlockScript(this.#o, rec, disk, nodes));
+      if (wiring.node !== undefined) {
+        await qmp.blockdevAdd(wiring.node);
+        nodeAdded = true;
+      }
+      await writeDeviceValues(this.#o.xs, nodes, { back: { state: state(XENBUS_STATE.initWait) } });
+      await qmp.deviceAdd(wiring.device);
+      deviceAdded = true;
+      await writeDeviceValues(this.#o.xs, nodes, { front: { state: state(XENBUS_STATE.initialised) } });
+      const connected = state(XENBUS_STATE.connected);
+      await writeDeviceValues(this.#o.xs, nodes, { front: { state: connected }, back: { state: connected } });
+    } catch (e: unknown) {
+      const undo = async (): Promise<void> => {
+        if (deviceAdded && !(await this.#unplug(rec, qmp, device, this.#o.timeoutMs))) return;
+        if (nodeAdded) await deleteNode(qmp, diskNodeName(wiring.vdev));
+        await removeBlockScript(this.#o, rec, disk, nodes);
+        await removeDeviceNodes(this.#o.xs, nodes);
+      };
+      await undo().catch((u: unknown) => this.#o.log(`domain ${rec.domid}: undoing the attach of ${deviceLabel(device)}: ${text(u)}`));
+      throw failed(rec, device, 'add', 'to', e);
+    }
+  }
+
+  async detach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, force: boolean): Promise<boolean> {
+    const nodes = this.#nodes(rec, device);
+    await writeDeviceValues(this.#o.xs, nodes, { back: { online: '0', state: state(XENBUS_STATE.closing) } });
+    let released: boolean;
+    try {
+      released = await this.#unplug(rec, qmp, device, force ? FORCE_GRACE_MS : this.#o.timeoutMs);
+    } catch (e: unknown) {
+      await this.#reconnect(nodes);
+      throw failed(rec, device, 'remove', 'from', e);
+    }
+    if (released) {
+      await this.release(rec, qmp, device);
+      return true;
+    }
+    if (!force) {
+      await this.#reconnect(nodes);
+      const s = Math.round(this.#o.timeoutMs / 1000);
+      throw new ToolstackError('DEVICE_TIMEOUT', `Cannot remove ${deviceLabel(device)} from domain '${rec.name}': the guest did not release it within ${s} s`, {
+        hint: 'the guest may release it later (dom0 then finishes the removal); -f removes it from the domain\'s config and xenstore now',
+      });
+    }
+    const closed = state(XENBUS_STATE.closed);
+    await writeDeviceValues(this.#o.xs, nodes, { front: { state: closed }, back: { state: closed } });
+    if (device.kind === 'vbd') await removeBlockScript(this.#o, rec, device.disk, nodes);
+    await removeDeviceNodes(this.#o.xs, nodes);
+    return false;
+  }
+
+  /** Frees what is left of a released device: its medium node (when QEMU runs) and its nodes. */
+  async release(rec: DomainRecord, qmp: QmpClient | undefined, device: DomainDevice): Promise<void> {
+    if (qmp !== undefined && device.kind === 'vbd' && hasMedia(device.disk)) await deleteNode(qmp, diskNodeName(qdevId(device)));
+    if (device.kind === 'vif') {
+      if (qmp !== undefined) await deleteNetdev(qmp, qdevNetdev(device.nic));
+      await this.#o.net.unplugVif({ domid: rec.domid, name: rec.name }, device.nic);
+    }
+    const nodes = deviceNodes(rec.config, rec.domid, device, this.#o.scriptDir);
+    if (nodes === undefined) return;
+    const closed = state(XENBUS_STATE.closed);
+    await writeDeviceValues(this.#o.xs, nodes, { front: { state: closed }, back: { state: closed } });
+    if (device.kind === 'vbd') await removeBlockScript(this.#o, rec, device.disk, nodes);
+    await removeDeviceNodes(this.#o.xs, nodes);
+  }
+
+  async changeMedia(rec: DomainRecord, qmp: QmpClient, drive: DiskDevice, medium: DiskDevice): Promise<void> {
+    const id = drive.vdev ?? '';
+    const node = diskNodeName(id);
+    const insert = async (d: DiskDevice): Promise<void> => {
+      await qmp.blockdevAdd(diskMediumNode(d));
+      try {
+        await qmp.blockdevInsertMedium(id, node);
+      } catch (e: unknown) {
+        await deleteNode(qmp, node);
+        throw e;
+      }
+    };
+    try {
+      await qmp.blockdevOpenTray(id, true);
+      try {
+        await qmp.blockdevRemoveMedium(id);
+        await deleteNode(qmp, node);
+        if (hasMedia(medium)) {
+          await insert(medium).catch(async (e: unknown) => {
+            if (hasMedia(drive)) await insert(drive).catch((u: unknown) => this.#o.log(`domain ${rec.domid}: putting back the medium of ${id}: ${text(u)}`));
+            throw e;
+          });
+        }
+      } finally {
+        await qmp.blockdevCloseTray(id).catch((e: unknown) => this.#o.log(`domain ${rec.domid}: closing the tray of ${id}: ${text(e)}`));
+      }
+    } catch (e: unknown) {
+      throw failed(rec, { kind: 'vbd', disk: drive }, 'change the medium of', 'in', e);
+    }
+    const nodes = this.#nodes(rec, { kind: 'vbd', disk: medium });
+    await writeDeviceValues(this.#o.xs, nodes, { back: { params: nodes.back['params'] ?? '' }, copy: true });
+  }
+
+  info(rec: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined> {
+    const devid = deviceDevid(device);
+    return devid === undefined ? Promise.resolve(undefined) : readDeviceInfo(this.#o.xs, rec.domid, device.kind, devid);
+  }
+
+  /** The domain is gone: its unconfirmed unplugs with it. */
+  forget(domid: number): void {
+    for (const [key, u] of this.#unplugs) {
+      if (!key.startsWith(`${domid}/`)) continue;
+      u.off();
+      this.#unplugs.delete(key);
+    }
+  }
+
+  #nodes(rec: DomainRecord, device: DomainDevice): DeviceNodes {
+    const nodes = deviceNodes(rec.config, rec.domid, device, this.#o.scriptDir);
+    if (nodes === undefined) {
+      throw new ToolstackError('CFG_VALUE', `Domain '${rec.name}' cannot have ${deviceLabel(device)}: it is not a virtual device name libxl knows`, {
+        hint: 'name a disk xvdX, hdX, sdX or dNpM (see xl-disk-configuration(5))',
+      });
+    }
+    return nodes;
+  }
+
+  async #reconnect(nodes: DeviceNodes): Promise<void> {
+    await writeDeviceValues(this.#o.xs, nodes, { back: { online: '1', state: state(XENBUS_STATE.connected) } });
+  }
+
+  /**
+   * `device_del`, then waits up to `ms` for QEMU to confirm; true once it has (or the device
+   * was not there). A later confirmation goes to the sink.
+   */
+  async #unplug(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, ms: number): Promise<boolean> {
+    const id = qdevId(device);
+    const key = `${rec.domid}/${id}`;
+    let u = this.#unplugs.get(key);
+    if (u === undefined) {
+      const entry: Unplug = { device, waiter: undefined, off: () => undefined };
+      entry.off = qmp.onEvent('DEVICE_DELETED', (e) => {
+        if (e.data['device'] !== id) return;
+        entry.off();
+        this.#unplugs.delete(key);
+        if (entry.waiter !== undefined) entry.waiter();
+        else this.#sink?.(rec.domid, entry.device);
+      });
+      this.#unplugs.set(key, entry);
+      u = entry;
+    }
+    const unplug = u;
+    let stop = (_released: boolean): void => undefined;
+    const released = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => stop(false), ms);
+      const offClose = qmp.onClose(() => stop(false));
+      stop = (v) => {
+        clearTimeout(timer);
+        offClose();
+        unplug.waiter = undefined;
+        resolve(v);
+      };
+      unplug.waiter = () => stop(true);
+    });
+    try {
+      await qmp.deviceDel(id);
+    } catch (e: unknown) {
+      // Asked before (a detach that timed out): the same release is still awaited.
+      if (e instanceof QmpCommandError && /already in the process of unplug/.test(e.desc)) return released;
+      stop(false);
+      unplug.off();
+      this.#unplugs.delete(key);
+      if (e instanceof QmpCommandError && e.errorClass === 'DeviceNotFound') return true;
+      throw e;
+    }
+    return released;
+  }
+}
+
+/** The QEMU device id of a device (a disk: its vdev; a vif: `vif<devid>`, as `nicWiring` names it). */
+function qdevId(device: DomainDevice): string {
+  switch (device.kind) {
+    case 'vbd': return device.disk.vdev ?? '';
+    case 'vif': return `vif${device.nic.devid ?? 0}`;
+  }
+}
+
+/** The QEMU netdev id of a vif (`nicWiring`'s). */
+function qdevNetdev(nic: NicDevice): string {
+  return `net${nic.devid ?? 0}`;
+}
+
+/** `netdev_del`; a netdev that is not there is fine. */
+async function deleteNetdev(qmp: QmpClient, id: string): Promise<void> {
+  try {
+    await qmp.netdevDel(id);
+  } catch (e: unknown) {
+    if (!(e instanceof QmpCommandError && /not found|DeviceNotFound/i.test(`${e.errorClass} ${e.desc}`))) throw e;
+  }
+}
+
+function hasMedia(d: DiskDevice): boolean {
+  return (d.pdev_path ?? '') !== '' && d.format !== 'empty';
+}
+
+/** `blockdev-del`; a node that is not there is fine. */
+async function deleteNode(qmp: QmpClient, name: string): Promise<void> {
+  try {
+    await qmp.blockdevDel(name);
+  } catch (e: unknown) {
+    if (!(e instanceof QmpCommandError && /Failed to find node|Cannot find node/.test(e.desc))) throw e;
+  }
+}
+
+/** One line naming the device and the domain, QEMU's words after the colon. */
+function failed(rec: DomainRecord, device: DomainDevice, verb: string, prep: string, e: unknown): unknown {
+  if (!isToolstackError(e) || e.code !== 'QEMU') return e;
+  return new ToolstackError('QEMU', `Cannot ${verb} ${deviceLabel(device)} ${prep} domain '${rec.name}': ${e.message}`, {
+    cause: e, ...(e.hint === undefined ? {} : { hint: e.hint }),
+  });
+}
+
+function text(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,224 @@
+/**
+ * The host side of every vif of this dom0 (vif.ts: one vif; nat.ts: the NAT network; scripts.ts:
+ * hotplug scripts). The domain layer calls it inside the domain's job:
+ *
+ * - `plug` before QEMU starts: every vif checked first (names, bridges, scripts: a problem fails
+ *   the create before anything is made), then made one by one; on failure what was made goes;
+ * - `online` once the domain's xenstore nodes exist: the vif scripts, `online`;
+ * - `unplug` when the domain goes (also after a failed start): scripts `offline`, then every link
+ *   and table of the domain's vifs, found by their tag and derived names, so the ones a crashed
+ *   dom0d left go too; a NAT network left without ports goes with its last vif;
+ * - `cleanUp` at dom0d start: the vifs of domains that are no more, and unused NAT networks;
+ * - hot-plug, one vif of a running domain: `plugVif` (checked and made as at create), `onlineVif`
+ *   (after its nodes exist), `unplugVif` (script `offline`, then its links and table, after QEMU
+ *   let its tap go).
+ *
+ * Operations on one NAT network (making it, adding and removing its ports) run one at a time,
+ * whichever domains they are for, so two creates never make it twice nor remove it under a vif.
+ */
+import { ToolstackError } from '../common/index.js';
+import type { Dom0Paths } from '../common/index.js';
+import { readXlConf } from '../config/index.js';
+import type { NicDevice } from '../config/index.js';
+import { KeyedQueue } from '../host/index.js';
+import { CommandFailed, deleteLink, deleteNftTable, hostLinks, nftTables } from './host-commands.js';
+import { NatNetworks } from './nat.js';
+import { runVifScript } from './scripts.js';
+import { checkVifPlans, dom0Instance, makeVif, parseVifTag, planVif, vifTablePrefix } from './vif.js';
+import type { VifContext, VifDomain, VifPlan } from './vif.js';
+
+export interface HostNetworkOptions {
+  readonly paths: Dom0Paths;
+  readonly log: (line: string) => void;
+}
+
+/** A domain's vifs: the stored config's `nics` (libxl's defaults applied). */
+export interface DomainVifs extends VifDomain {
+  readonly nics: readonly NicDevice[];
+}
+
+export class HostNetwork {
+  readonly #o: HostNetworkOptions;
+  readonly #instance: string;
+  readonly #nat: NatNetworks;
+  readonly #queue = new KeyedQueue<string>();
+
+  constructor(options: HostNetworkOptions) {
+    this.#o = options;
+    this.#instance = dom0Instance(options.paths.runDir);
+    this.#nat = new NatNetworks({ paths: options.paths, instance: this.#instance, log: options.log });
+  }
+
+  /** Makes the host side of every vif of `d`; resolves with their taps, in config order. */
+  async plug(d: DomainVifs): Promise<string[]> {
+    if (d.nics.length === 0) return [];
+    const plans = d.nics.map((n, i) => planVif(d, n, i, this.#context()));
+    await this.#make(d, plans, undefined);
+    return plans.map((p) => p.tap);
+  }
+
+  /**
+   * Hot-plug: makes the host side of vif `nic` (its devid set) of running domain `d`, checked
+   * against the host as at create; resolves with its tap. On failure nothing of it is left.
+   */
+  async plugVif(d: VifDomain, nic: NicDevice): Promise<string> {
+    const plan = planVif(d, nic, nic.devid ?? 0, this.#context());
+    await this.#make(d, [plan], plan.devid);
+    return plan.tap;
+  }
+
+  /** Runs the vif scripts of `d`, `online` (after its xenstore nodes are written). */
+  async online(d: DomainVifs): Promise<void> {
+    for (const p of this.#scripted(d)) await this.#online(d, p);
+  }
+
+  /** `online` for one vif of `d` (hot-plug): its script, when it has one. */
+  async onlineVif(d: VifDomain, nic: NicDevice): Promise<void> {
+    for (const p of this.#scripted({ ...d, nics: [nic] })) await this.#online(d, p);
+  }
+
+  /**
+   * Removes the host side of every vif of domain `d.domid`: scripts `offline` first (for the vifs
+   * of `d.nics` that have one; failures are logged), then its links and tables. Missing ones are
+   * no error.
+   */
+  async unplug(d: { readonly domid: number; readonly name?: string; readonly nics?: readonly NicDevice[] }): Promise<void> {
+    if (d.nics !== undefined) await this.#offline({ domid: d.domid, name: d.name ?? String(d.domid), nics: d.nics });
+    await this.#removeVifs(d.domid, undefined);
+  }
+
+  /** Hot-unplug: script `offline`, then the links and table of vif `nic` of `d` (after QEMU let its tap go). */
+  async unplugVif(d: VifDomain, nic: NicDevice): Promise<void> {
+    await this.#offline({ ...d, nics: [nic] });
+    await this.#removeVifs(d.domid, nic.devid ?? 0);
+  }
+
+  #context(): VifContext & { readonly natSubnet: string | undefined } {
+    const conf = readXlConf(this.#o.paths.configDir);
+    return { instance: this.#instance, scriptDir: `${this.#o.paths.configDir}/scripts`, natBridge: conf.natBridge, natSubnet: conf.natSubnet };
+  }
+
+  /**
+   * Checks `plans` against the host, then makes them one by one; on failure removes what was made
+   * (every vif of the domain, or only vif `devid` when given) and a NAT network left unused.
+   */
+  async #make(d: VifDomain, plans: readonly VifPlan[], devid: number | undefined): Promise<void> {
+    const ctx = this.#context();
+    checkVifPlans(d, plans, await hostLinks(), ctx.natBridge);
+    try {
+      for (const p of plans) {
+        if (p.nat) {
+          await this.#queue.run(p.bridge, async () => {
+            await this.#nat.ensure(p.bridge, ctx.natSubnet);
+            await makeVif(d, p, this.#instance, await bridgeMtu(p.bridge));
+          });
+        } else {
+          await makeVif(d, p, this.#instance, p.script === undefined ? await bridgeMtu(p.bridge) : undefined);
+        }
+      }
+    } catch (e: unknown) {
+      const undo = async (): Promise<void> => {
+        await this.#removeVifs(d.domid, devid);
+        for (const bridge of new Set(plans.filter((p) => p.nat).map((p) => p.bridge))) await this.#queue.run(bridge, () => this.#nat.removeIfUnused(bridge));
+      };
+      await undo().catch((u: unknown) => this.#o.log(`domain ${d.domid}: undoing its vifs: ${text(u)}`));
+      throw e;
+    }
+  }
+
+  async #online(d: VifDomain, p: VifPlan): Promise<void> {
+    try {
+      await runVifScript({ script: p.script as string, action: 'online', domid: d.domid, devid: p.devid, tap: p.tap, nic: p.nic, xenstoredSocket: this.#o.paths.xenstoredSocket });
+    } catch (e: unknown) {
+      if (!(e instanceof CommandFailed)) throw e;
+      throw new ToolstackError('NETWORK', `Cannot plug vif ${p.tap} of domain '${d.name}': ${p.script as string} online: ${e.detail}`, {
+        hint: `the script failed (${e.status}); run it by hand with the same environment to see why, or leave script= out for dom0's built-in bridge logic`,
+        cause: e,
+      });
+    }
+  }
+
+  /** Scripts `offline` for the vifs of `d` that have one and whose tap exists; failures are logged. */
+  async #offline(d: DomainVifs): Promise<void> {
+    const scripted = this.#scripted(d);
+    if (scripted.length === 0) return;
+    const links = await hostLinks();
+    for (const p of scripted) {
+      if (!links.some((l) => l.name === p.tap)) continue;
+      await runVifScript({ script: p.script as string, action: 'offline', domid: d.domid, devid: p.devid, tap: p.tap, nic: p.nic, xenstoredSocket: this.#o.paths.xenstoredSocket })
+        .catch((e: unknown) => this.#o.log(`domain ${d.domid}: ${p.script as string} offline for ${p.tap}: ${text(e)}`));
+    }
+  }
+
+  /**
+   * At dom0d start: removes the vifs (links, tables) of every domid not in `live`, then the NAT
+   * networks no vif uses.
+   */
+  async cleanUp(live: ReadonlySet<number>): Promise<void> {
+    const links = await hostLinks();
+    const dead = new Set<number>();
+    for (const l of links) {
+      const tag = parseVifTag(l.alias, this.#instance);
+      if (tag !== undefined && !live.has(tag.domid)) dead.add(tag.domid);
+    }
+    const prefix = `dom0_${this.#instance}_vif`;
+    for (const t of await nftTables('bridge').catch(() => [])) {
+      const m = t.startsWith(prefix) ? /^(\d+)_\d+$/.exec(t.slice(prefix.length)) : null;
+      if (m !== null && !live.has(Number(m[1]))) dead.add(Number(m[1]));
+    }
+    for (const domid of dead) {
+      this.#o.log(`domain ${domid}: removing the vifs it left behind`);
+      await this.#removeVifs(domid, undefined).catch((e: unknown) => this.#o.log(`domain ${domid}: removing its vifs: ${text(e)}`));
+    }
+    for (const bridge of this.#nat.bridges()) {
+      await this.#queue.run(bridge, () => this.#nat.removeIfUnused(bridge))
+        .catch((e: unknown) => this.#o.log(`NAT network ${bridge}: removing it: ${text(e)}`));
+    }
+  }
+
+  /** The vifs of `d` that run a script (their plans; a vif that no longer plans is skipped). */
+  #scripted(d: DomainVifs): VifPlan[] {
+    const ctx: VifContext = { instance: this.#instance, scriptDir: `${this.#o.paths.configDir}/scripts`, natBridge: '' };
+    return d.nics.flatMap((n, i) => {
+      try {
+        const p = planVif(d, n, i, ctx);
+        return p.script === undefined ? [] : [p];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /**
+   * Removes every link and table of `domid`'s vifs (only vif `devid`'s when given); a NAT network
+   * left unused goes too.
+   */
+  async #removeVifs(domid: number, devid: number | undefined): Promise<void> {
+    const prefix = vifTablePrefix(this.#instance, domid);
+    for (const t of await nftTables('bridge')) {
+      if (t.startsWith(prefix) && (devid === undefined || t === `${prefix}${devid}`)) await deleteNftTable('bridge', t);
+    }
+    for (const link of await hostLinks()) {
+      const tag = parseVifTag(link.alias, this.#instance);
+      if (tag === undefined || tag.domid !== domid || (devid !== undefined && tag.devid !== devid)) continue;
+      const bridge = link.master;
+      if (bridge !== undefined && this.#nat.has(bridge)) {
+        await this.#queue.run(bridge, async () => {
+          await deleteLink(link.name);
+          await this.#nat.removeIfUnused(bridge);
+        });
+      } else {
+        await deleteLink(link.name);
+      }
+    }
+  }
+}
+
+/** A bridge's MTU (undefined when it does not exist). */
+async function bridgeMtu(bridge: string): Promise<number | undefined> {
+  return (await hostLinks(bridge))[0]?.mtu;
+}
+
+function text(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,264 @@
+/**
+ * dom0's NAT network (beyond Xen; libvirt's `default` network is the model): vifs with
+ * `bridge=<NAT bridge>` (xl.conf `vif.nat.bridge`, default `dom0nat`) need no set-up on the host.
+ * The first such vif makes, in this order:
+ *
+ * 1. `RUN_DIR/network/<bridge>.json`, the network's record (written first, so that a dom0d that
+ *    dies half-way finds and removes what it made);
+ * 2. the bridge, tagged as this dom0's (ifalias), with the subnet's first address (`.1`); the
+ *    subnet is xl.conf's `vif.nat.subnet`, else the first /24 of 10.0.254.0, 10.0.253.0, ...
+ *    that no address or route of the host overlaps;
+ * 3. IPv4 forwarding on (`net.ipv4.ip_forward`, as libvirt does), and the nftables table
+ *    `ip dom0_<instance>_nat` (masquerade of the subnet's traffic leaving it);
+ * 4. dnsmasq, DHCP and DNS on that bridge only (`--bind-interfaces`): pid file
+ *    `RUN_DIR/network/<bridge>.dnsmasq.pid`, leases `STATE_DIR/network/<bridge>.leases` (kept,
+ *    so guests keep their addresses), log `LOG_DIR/dnsmasq-<bridge>.log`.
+ *
+ * Every domain on it shares it; it goes (in the reverse order) when its last port goes, and at
+ * dom0d start when nothing uses it. The caller serializes every operation on one bridge.
+ */
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ToolstackError } from '../common/index.js';
+import type { Dom0Paths } from '../common/index.js';
+import { ensurePrivateDir, isPidAlive, killPid, pidCmdline, readPidFile, waitForPidExit, writeFileAtomicSync } from '../host/index.js';
+import { CommandFailed, deleteLink, deleteNftTable, hostLinks, ip, nft, runCommand } from './host-commands.js';
+import type { HostLink } from './host-commands.js';
+
+/** A NAT network as recorded in `RUN_DIR/network/<bridge>.json`. */
+interface NatRecord {
+  readonly bridge: string;
+  /** `a.b.c.d/n`, the network's. */
+  readonly subnet: string;
+  readonly table: string;
+}
+
+export interface NatOptions {
+  readonly paths: Dom0Paths;
+  /** This dom0 among others on the host (`dom0Instance`). */
+  readonly instance: string;
+  readonly log: (line: string) => void;
+}
+
+/** The subnets tried, in order, when xl.conf sets none. */
+const AUTO_SUBNETS = Array.from({ length: 55 }, (_, i) => `10.0.${254 - i}.0/24`);
+const DHCP_LEASE = '1h';
+
+export class NatNetworks {
+  readonly #o: NatOptions;
+
+  constructor(options: NatOptions) {
+    this.#o = options;
+  }
+
+  /** The bridges of the NAT networks this dom0 has made (and not yet removed). */
+  bridges(): string[] {
+    let files: string[];
+    try {
+      files = readdirSync(this.#o.paths.networkRunDir);
+    } catch {
+      return [];
+    }
+    return files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5));
+  }
+
+  /**
+   * Makes the NAT network of `bridge` unless it is up already (its dnsmasq restarted when it has
+   * died); `subnet` is xl.conf's setting. Fails with one line when a link of that name exists that
+   * this dom0 did not make, or when no subnet is free; on failure nothing of it is left.
+   */
+  async ensure(bridge: string, subnet: string | undefined): Promise<void> {
+    const record = this.#read(bridge);
+    const links = await hostLinks();
+    const link = links.find((l) => l.name === bridge);
+    if (record !== undefined && link !== undefined) {
+      if (this.#dnsmasqPid(bridge) === undefined) {
+        this.#o.log(`NAT network ${bridge}: dnsmasq is not running; starting it again`);
+        await this.#startDnsmasq(record);
+      }
+      return;
+    }
+    if (record !== undefined) await this.remove(bridge);
+    else if (link !== undefined) {
+      throw new ToolstackError('NETWORK', `Cannot make the NAT network on bridge '${bridge}': an interface of that name exists, which dom0 did not make`, {
+        hint: `remove it (ip link del ${bridge}) or name another NAT bridge in xl.conf: vif.nat.bridge="..."`,
+      });
+    }
+    const made: NatRecord = { bridge, subnet: subnet === undefined ? await freeSubnet(bridge) : checkSubnet(subnet), table: `dom0_${this.#o.instance}_nat` };
+    ensurePrivateDir(this.#o.paths.networkRunDir);
+    ensurePrivateDir(this.#o.paths.networkStateDir);
+    writeFileAtomicSync(this.#recordFile(bridge), `${JSON.stringify(made)}\n`);
+    try {
+      const { address, prefix } = parseCidr(made.subnet);
+      await ip('link', 'add', 'name', bridge, 'type', 'bridge');
+      await ip('link', 'set', 'dev', bridge, 'alias', `dom0 ${this.#o.instance} nat`);
+      await ip('address', 'add', `${formatIpv4(address + 1)}/${prefix}`, 'dev', bridge);
+      await ip('link', 'set', 'dev', bridge, 'up');
+      writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
+      await nft(masqueradeRules(made.table, made.subnet));
+      await this.#startDnsmasq(made);
+      this.#o.log(`NAT network ${bridge}: ${made.subnet}, gateway ${formatIpv4(address + 1)}`);
+    } catch (e: unknown) {
+      await this.remove(bridge).catch((u: unknown) => this.#o.log(`NAT network ${bridge}: undoing: ${u instanceof Error ? u.message : String(u)}`));
+      if (e instanceof ToolstackError) throw e;
+      const detail = e instanceof CommandFailed ? `${e.argv.slice(0, 3).join(' ')}: ${e.detail}` : e instanceof Error ? e.message : String(e);
+      throw new ToolstackError('NETWORK', `Cannot make the NAT network on bridge '${bridge}': ${detail}`, {
+        hint: 'dom0d needs root, iproute2, nftables and dnsmasq (scripts/setup.sh installs them)',
+        cause: e,
+      });
+    }
+  }
+
+  /** True when `bridge` is a NAT network of this dom0. */
+  has(bridge: string): boolean {
+    return this.#read(bridge) !== undefined;
+  }
+
+  /** Removes the NAT network of `bridge` when no port is left on its bridge (`links`: the host's). */
+  async removeIfUnused(bridge: string, links?: readonly HostLink[]): Promise<void> {
+    if (!this.has(bridge)) return;
+    const now = links ?? await hostLinks();
+    if (now.some((l) => l.master === bridge)) return;
+    await this.remove(bridge);
+    this.#o.log(`NAT network ${bridge}: removed (no vif uses it)`);
+  }
+
+  /** Removes everything of the NAT network of `bridge` that exists. */
+  async remove(bridge: string): Promise<void> {
+    const record = this.#read(bridge);
+    const pid = this.#dnsmasqPid(bridge);
+    if (pid !== undefined) {
+      killPid(pid, 'SIGTERM');
+      if (!(await waitForPidExit(pid, 3000))) killPid(pid, 'SIGKILL');
+    }
+    rmSync(this.#pidFile(bridge), { force: true });
+    if (record !== undefined) await deleteNftTable('ip', record.table);
+    const link = (await hostLinks(bridge))[0];
+    if (link?.alias === `dom0 ${this.#o.instance} nat`) await deleteLink(bridge);
+    rmSync(this.#recordFile(bridge), { force: true });
+  }
+
+  async #startDnsmasq(r: NatRecord): Promise<void> {
+    const { address, prefix } = parseCidr(r.subnet);
+    const size = 2 ** (32 - prefix);
+    const mask = formatIpv4(size === 2 ** 32 ? 0 : (0xffffffff - (size - 1)) >>> 0);
+    await runCommand('dnsmasq', [
+      '--conf-file=/dev/null',
+      '--strict-order',
+      '--bind-interfaces',
+      `--interface=${r.bridge}`,
+      '--except-interface=lo',
+      `--listen-address=${formatIpv4(address + 1)}`,
+      `--dhcp-range=${formatIpv4(address + 2)},${formatIpv4(address + size - 2)},${mask},${DHCP_LEASE}`,
+      '--dhcp-authoritative',
+      '--dhcp-no-override',
+      `--dhcp-leasefile=${this.#o.paths.networkStateDir}/${r.bridge}.leases`,
+      `--pid-file=${this.#pidFile(r.bridge)}`,
+      `--log-facility=${this.#o.paths.logDir}/dnsmasq-${r.bridge}.log`,
+    ]);
+  }
+
+  /** The running dnsmasq of `bridge` (its pid file names it and its argv names that pid file). */
+  #dnsmasqPid(bridge: string): number | undefined {
+    const file = this.#pidFile(bridge);
+    const pid = readPidFile(file);
+    if (pid === undefined || !isPidAlive(pid)) return undefined;
+    return pidCmdline(pid)?.includes(`--pid-file=${file}`) === true ? pid : undefined;
+  }
+
+  #read(bridge: string): NatRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.#recordFile(bridge), 'utf8')) as NatRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  #recordFile(bridge: string): string {
+    return `${this.#o.paths.networkRunDir}/${bridge}.json`;
+  }
+
+  #pidFile(bridge: string): string {
+    return `${this.#o.paths.networkRunDir}/${bridge}.dnsmasq.pid`;
+  }
+}
+
+/** The nftables script of a NAT network (replacing a table of that name). */
+export function masqueradeRules(table: string, subnet: string): string {
+  return [
+    `table ip ${table} {}`,
+    `delete table ip ${table}`,
+    `table ip ${table} {`,
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    `    ip saddr ${subnet} ip daddr != ${subnet} masquerade`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export function parseIpv4(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^(0|[1-9]\d{0,2})$/.test(p) || Number(p) > 255)) return undefined;
+  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+export function formatIpv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** `a.b.c.d/n` as its network address and prefix length (host bits cleared). */
+export function parseCidr(text: string): { address: number; prefix: number } {
+  const [a = '', p = '32'] = text.split('/');
+  const address = parseIpv4(a);
+  const prefix = /^\d{1,2}$/.test(p) ? Number(p) : NaN;
+  if (address === undefined || !(prefix >= 0 && prefix <= 32)) throw new Error(`not an IPv4 network: ${text}`);
+  const size = 2 ** (32 - prefix);
+  return { address: address - (address % size), prefix };
+}
+
+function overlaps(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  const shorter = Math.min(x.prefix, y.prefix);
+  const size = 2 ** (32 - shorter);
+  return Math.floor(x.address / size) === Math.floor(y.address / size);
+}
+
+/** xl.conf's `vif.nat.subnet`, checked: a network of 4 to 2^24 addresses. */
+function checkSubnet(subnet: string): string {
+  let net: { address: number; prefix: number };
+  try {
+    net = parseCidr(subnet);
+  } catch {
+    throw new ToolstackError('CFG_VALUE', `xl.conf: vif.nat.subnet="${subnet}" is not an IPv4 network`, { hint: 'give vif.nat.subnet a network such as "10.0.254.0/24"' });
+  }
+  if (net.prefix < 8 || net.prefix > 30) throw new ToolstackError('CFG_VALUE', `xl.conf: vif.nat.subnet="${subnet}" is not from /8 to /30`, { hint: 'give vif.nat.subnet a network such as "10.0.254.0/24"' });
+  return `${formatIpv4(net.address)}/${net.prefix}`;
+}
+
+/** The first of `AUTO_SUBNETS` no address or route of the host overlaps. */
+async function freeSubnet(bridge: string): Promise<string> {
+  const used = await usedNetworks();
+  const free = AUTO_SUBNETS.find((s) => !used.some((u) => overlaps(s, u)));
+  if (free === undefined) {
+    throw new ToolstackError('NETWORK', `Cannot make the NAT network on bridge '${bridge}': every subnet from ${AUTO_SUBNETS.at(-1) ?? ''} to ${AUTO_SUBNETS[0] ?? ''} is in use on this host`, {
+      hint: 'name a free one in xl.conf: vif.nat.subnet="192.168.122.0/24"',
+    });
+  }
+  return free;
+}
+
+/** The IPv4 networks of the host's addresses and routes (default routes aside). */
+async function usedNetworks(): Promise<string[]> {
+  const addrs = JSON.parse(await ip('-4', '-j', 'address', 'show')) as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>;
+  const routes = JSON.parse(await ip('-4', '-j', 'route', 'show', 'table', 'all')) as Array<{ dst?: string }>;
+  const out: string[] = [];
+  for (const a of addrs) for (const i of a.addr_info ?? []) if (i.local !== undefined) out.push(`${i.local}/${i.prefixlen ?? 32}`);
+  for (const r of routes) {
+    if (r.dst === undefined || r.dst === 'default') continue;
+    const dst = r.dst.includes('/') ? r.dst : `${r.dst}/32`;
+    if (parseIpv4(dst.split('/')[0] ?? '') !== undefined) out.push(dst);
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { isToolstackError } from '../../common/index.js';
+import { parseDiskSpec } from '../../config/index.js';
+import type { DomainConfig } from '../../config/index.js';
+import { diskMediumNode, diskWirings, hotplugDiskWiring } from './storage.js';
+
+const guest = (type: 'pv' | 'pvh' | 'hvm', ...specs: string[]): DomainConfig => ({
+  c_info: { type, name: 'g' }, b_info: { type }, disks: specs.map((s) => parseDiskSpec([s])),
+});
+
+test('a hot-plugged disk is wired as at boot: device id = vdev, node drive-<vdev>, virtio serial = vdev', () => {
+  const config = guest('pv', '/a.img,raw,xvda,w');
+  const disk = parseDiskSpec(['format=qcow2,vdev=xvdb,access=rw,target=/b.qcow2']);
+  const hot = hotplugDiskWiring(config, disk);
+  const boot = diskWirings({ ...config, disks: [...(config.disks ?? []), disk] }).find((w) => w.vdev === 'xvdb');
+  assert.deepEqual(hot, boot);
+  assert.deepEqual(hot.device, { driver: 'virtio-blk-pci', id: 'xvdb', drive: 'drive-xvdb', serial: 'xvdb' });
+  assert.deepEqual(hot.node, {
+    'node-name': 'drive-xvdb', driver: 'qcow2', 'read-only': false, discard: 'unmap',
+    file: { driver: 'file', filename: '/b.qcow2', 'read-only': false },
+  });
+});
+
+test('disk spec options reach the medium node: phy: is host_device, access=ro, no-discard, direct-io-safe, vhd is vpc', () => {
+  const node = (spec: string): unknown => diskMediumNode(parseDiskSpec([spec]));
+  assert.deepEqual(node('phy:/dev/loop3,xvdc,r'), {
+    'node-name': 'drive-xvdc', driver: 'raw', 'read-only': true, file: { driver: 'host_device', filename: '/dev/loop3', 'read-only': true },
+  });
+  assert.deepEqual(node('/v.vhd,vhd,xvdd,w,no-discard,direct-io-safe'), {
+    'node-name': 'drive-xvdd', driver: 'vpc', 'read-only': false, cache: { direct: true },
+    file: { driver: 'file', filename: '/v.vhd', 'read-only': false, aio: 'native', cache: { direct: true } },
+  });
+  assert.equal((node('tap:qcow2:/q.qcow2,xvde,w') as { driver: string }).driver, 'qcow2');
+  assert.equal((node('tap2:aio:/r.img,xvdf,w') as { driver: string }).driver, 'raw');
+  assert.equal((node('file:/f.img,xvdg,w') as { file: { driver: string } }).file.driver, 'file');
+  assert.equal((node('vdev=xvdh,access=ro,devtype=cdrom,target=/c.iso') as { 'read-only': boolean })['read-only'], true);
+  // A block script's disk reaches the builder as the device the script made.
+  assert.equal((diskMediumNode({ ...parseDiskSpec(['vdev=xvdi,script=block-iscsi,target=iqn.x']), pdev_path: '/dev/sdz' }).file as { driver: string }).driver, 'host_device');
+});
+
+test('HVM: IDE and AHCI places cannot be hot-plugged (NOT_SUPPORTED, one line); xvde and beyond are virtio', () => {
+  const config = guest('hvm', '/a.img,raw,hda,w', ',hdc:cdrom,r');
+  assert.equal(hotplugDiskWiring(config, parseDiskSpec(['/b.img,raw,xvde,w'])).bus, 'virtio');
+  for (const spec of ['/b.img,raw,hdb,w', '/b.img,raw,xvdb,w', '/b.img,raw,sda,w', '/c.iso,raw,hdd:cdrom,r']) {
+    assert.throws(() => hotplugDiskWiring(config, parseDiskSpec([spec])), (e: unknown) =>
+      isToolstackError(e, 'NOT_SUPPORTED') && /^Cannot hot-plug disk \w+ into domain 'g': on an HVM domain \w+ is an emulated (IDE|AHCI \(SATA\)) (disk|CD-ROM drive), and (IDE|AHCI) cannot hot-plug$/.test(e.message), spec);
+  }
+  // The same checks as at boot: a vdev already there is refused.
+  assert.throws(() => hotplugDiskWiring(config, parseDiskSpec(['/b.img,raw,hda,w'])), (e: unknown) => isToolstackError(e, 'CFG_VALUE'));
+});

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { blockScriptEnv, blockScriptPath, blockScriptProblem, reportedDevice, runBlockScript } from './block-script.js';
+
+test('a block script is found and given libxl\'s environment', () => {
+  assert.equal(blockScriptPath('block-iscsi', '/etc/xen/scripts'), '/etc/xen/scripts/block-iscsi');
+  assert.equal(blockScriptPath('/opt/blk', '/etc/xen/scripts'), '/opt/blk');
+  const env = blockScriptEnv({ script: '/s/block-x', action: 'add', domid: 3, devid: 51728, xenstoredSocket: '/run/xs' }, { PATH: '/bin' });
+  assert.deepEqual(env, {
+    PATH: '/bin', script: '/s/block-x', XENBUS_TYPE: 'vbd', XENBUS_PATH: 'backend/vbd/3/51728', XENBUS_BASE_PATH: 'backend', XENSTORED_PATH: '/run/xs',
+  });
+});
+
+test('the device an add reports: physical-device-path, else physical-device in hex', () => {
+  assert.equal(reportedDevice('/dev/loop4', '7:4'), '/dev/loop4');
+  assert.equal(reportedDevice(undefined, 'fe:1a'), '/dev/block/254:26');
+  assert.equal(reportedDevice('', 'junk'), undefined);
+  assert.equal(reportedDevice(undefined, undefined), undefined);
+});
+
+test('a script that is missing, not executable, or fails is told with its last line', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-blockscript-'));
+  try {
+    const script = join(dir, 'block-t');
+    assert.equal(blockScriptProblem(script), 'does not exist');
+    writeFileSync(script, '#!/bin/sh\n[ "$1" = add ] && [ "$XENBUS_TYPE" = vbd ] && exit 0\necho "cannot $1" >&2\nexit 3\n');
+    assert.equal(blockScriptProblem(script), 'is not executable');
+    chmodSync(script, 0o755);
+    assert.equal(blockScriptProblem(script), undefined);
+    const run = { script, domid: 1, devid: 51712, xenstoredSocket: '/nonexistent' };
+    assert.equal(await runBlockScript({ ...run, action: 'add' }), undefined);
+    assert.equal(await runBlockScript({ ...run, action: 'remove' }), 'exit status 3: cannot remove');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

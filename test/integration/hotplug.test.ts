@@ -1,0 +1,410 @@
+// Disks and CD media of a running domain, on real QEMU (TCG) through `xl` and an autostarted
+// dom0d. One HVM guest (the test kernel + initramfs booted directly, console COM1, an empty IDE
+// CD-ROM drive hdc) is reused across the steps, which run in order:
+// block-attach of a qcow2 (the guest's /proc/partitions shows it, block-list lists it, xenstore
+// has libxl's nodes in state 4, `xl list -l` has it); the error paths (missing file, wrong
+// format, an image open read-write by another domain or by another process, IDE hotplug, the
+// same vdev twice) each one line that leaves nothing behind; a `phy:` loop device; a block script
+// (script=) run with Xen's contract, at attach, detach, create and destroy; cd-insert of
+// an ISO the guest mounts, then cd-eject; the attached disk surviving a dom0d `kill -9` and a
+// guest reboot; a detach the paused guest cannot answer (timeout, then -f, then the late release
+// once it runs again); block-list of several domains; block-detach (gone from the guest,
+// block-list and xenstore); destroy.
+// xenstore is read with Debian's xenstore-* clients (XENSTORED_PATH = the test dom0d's socket).
+// At the end every domain is destroyed, dom0d stopped, the loop devices detached, and any QEMU or
+// qemu-io still running from this test killed by pid.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
+import type { GuestImages } from '../support/guests.js';
+import { destroyHost, makeHost, readPid, waitGone, xl, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
+import type { Run, TestHost } from './daemon-harness.js';
+
+let host: TestHost;
+let guests: GuestImages;
+let loop: string | undefined;
+let holder: ChildProcess | undefined;
+/** The guest's console (its `serial/0/tty` socket); reopened when the domain changes. */
+let con: GuestConsole | undefined;
+
+const img = (name: string): string => join(host.root, name);
+
+before(async () => {
+  guests = ensureGuests();
+  host = makeHost();
+  host.env['DOM0_RESTART_DELAY_MS'] = '100';
+  host.env['XENSTORED_PATH'] = join(host.runDir, 'xenstored', 'socket');
+  for (const d of ['data', 'other', 'held', 'spare']) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', img(`${d}.qcow2`), '32M']);
+  mkdirSync(img('iso'));
+  writeFileSync(img('iso/marker.txt'), 'dom0-media-marker\n');
+  execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-o', img('media.iso'), '-V', 'DOM0MEDIA', img('iso')]);
+  writeFileSync(img('loop.img'), '');
+  truncateSync(img('loop.img'), 16 << 20);
+  loop = execFileSync('losetup', ['-f', '--show', img('loop.img')], { encoding: 'utf8' }).trim();
+  writeFileSync(img('hp.cfg'), [
+    'name = "hp"',
+    'type = "hvm"',
+    'memory = 128',
+    `kernel = "${guests.vmlinuz}"`,
+    `ramdisk = "${guests.initrd}"`,
+    `cmdline = "${guests.pvCmdline.replace('console=hvc0', 'console=ttyS0')}"`,
+    'serial = "pty"',
+    'vnc = 0',
+    "disk = [ ',hdc:cdrom,r' ]",
+  ].join('\n'));
+  assert.equal((await xl(host, 'list')).code, 0);
+});
+
+after(async () => {
+  con?.close();
+  holder?.kill('SIGKILL');
+  for (const d of await listed().catch(() => [])) await xl(host, 'destroy', String(d.domid));
+  await destroyHost(host);
+  for (const pid of qemuPids()) process.kill(pid, 'SIGKILL');
+  if (loop !== undefined) execFileSync('losetup', ['-d', loop]);
+  for (const dev of loopsOf(img('scripted.img'))) execFileSync('losetup', ['-d', dev]);
+});
+
+/** QEMUs running from this host's run directory (their argv names it). */
+function qemuPids(): number[] {
+  const dir = join(host.runDir, 'domains');
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir) ? [Number(p)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+async function ok(...args: string[]): Promise<Run> {
+  const r = await xlIn(host, host.root, ...args);
+  assert.equal(r.code, 0, `xl ${args.join(' ')}: ${r.err}`);
+  return r;
+}
+
+/** `xl ARGS` that must fail with exit 1 and exactly `lines` (and a hint) on stderr. */
+async function fails(args: readonly string[], lines: readonly (string | RegExp)[]): Promise<void> {
+  const r = await xlIn(host, host.root, ...args);
+  assert.equal(r.code, 1, `xl ${args.join(' ')}: ${r.err}`);
+  assert.equal(r.out, '');
+  const got = r.err.trimEnd().split('\n');
+  assert.equal(got.length, lines.length + 1, r.err);
+  lines.forEach((l, i) => (typeof l === 'string' ? assert.equal(got[i], l) : assert.match(got[i] as string, l)));
+  assert.match(got[lines.length] as string, /^hint: /);
+}
+
+async function listed(): Promise<Array<{ domid: number; name: string }>> {
+  const r = await xl(host, 'list', '--json');
+  return (JSON.parse(r.out) as Array<{ domid: number; name: string }>).filter((d) => d.domid !== 0);
+}
+
+async function domid(name: string): Promise<number> {
+  const d = (await listed()).find((x) => x.name === name);
+  assert.ok(d !== undefined, `no domain ${name}`);
+  return d.domid;
+}
+
+const xsRead = (path: string): string => xsReadOn(host, path);
+const xsExists = (path: string): boolean => xsExistsOn(host, path);
+
+/** The device ids under a domain's frontend `device/vbd` and its backends in Domain-0. */
+function xsDisks(id: number): { front: string[]; back: string[] } {
+  const dir = (p: string): string[] => (xsExists(p) ? execFileSync('xenstore-list', [p], { env: host.env, encoding: 'utf8' }).split('\n').filter((x) => x !== '') : []);
+  return {
+    front: dir(`/local/domain/${id}/device/vbd`).sort((a, b) => Number(a) - Number(b)),
+    back: ['vbd', 'qdisk'].flatMap((k) => dir(`/local/domain/0/backend/${k}/${id}`).sort((a, b) => Number(a) - Number(b)).map((d) => `${k}/${d}`)),
+  };
+}
+
+/** The rows of `xl block-list NAME` as [devid, BE, handle, state, evt-ch, ring-ref, BE-path]. */
+async function blockList(name: string): Promise<string[][]> {
+  const r = await ok('block-list', name);
+  const lines = r.out.split('\n');
+  assert.equal(lines[0], 'Vdev  BE  handle state evt-ch ring-ref BE-path                       ');
+  return lines.slice(1).filter((l) => l !== '').map((l) => l.trim().split(/\s+/));
+}
+
+async function storedDisks(name: string): Promise<Array<Record<string, unknown>>> {
+  const r = await ok('list', '-l', name);
+  return (JSON.parse(r.out) as Array<{ config: { disks?: Array<Record<string, unknown>> } }>)[0]?.config.disks ?? [];
+}
+
+/** Opens the console of domain `id` and waits for its prompt. */
+async function console(id: number): Promise<GuestConsole> {
+  con?.close();
+  con = await GuestConsole.connect(xsRead(`/local/domain/${id}/serial/0/tty`));
+  await con.waitFor(GUEST_READY_LINE, { timeoutMs: 90_000 });
+  await con.waitFor(GUEST_PROMPT, { timeoutMs: 10_000 });
+  return con;
+}
+
+/** Runs `command` in the guest's shell; resolves with what it printed (between the echo and the end mark). */
+async function guest(command: string): Promise<string> {
+  const c = con as GuestConsole;
+  const from = c.text.length;
+  const mark = `END-${Date.now()}`;
+  c.send(`${command}; echo ${mark}`);
+  const text = await c.waitFor(new RegExp(`\\n${mark}\\r?\\n`), { from, timeoutMs: 30_000 });
+  const out = text.slice(from);
+  return out.slice(out.indexOf('\n') + 1, out.lastIndexOf(mark));
+}
+
+/** Whether `qemu-img info` (which takes QEMU's lock) can open the image: no one writes it. */
+function imageOpens(name: string): boolean {
+  try {
+    execFileSync('qemu-img', ['info', img(name)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function partitions(): Promise<string[]> {
+  return (await guest('cat /proc/partitions')).split('\n').map((l) => l.trim().split(/\s+/)[3] ?? '').filter((n) => n !== '' && n !== 'name').sort();
+}
+
+/** The guest's block devices once they are `want` (the guest handles a hotplug event in its own time). */
+async function partitionsBecome(want: readonly string[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let got = await partitions();
+  while (got.join() !== want.join() && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+    got = await partitions();
+  }
+  assert.deepEqual(got, want);
+}
+
+let dom = 0;
+
+test('the boot CD-ROM drive has libxl\'s xenstore nodes, connected', async () => {
+  assert.equal((await xlIn(host, host.root, 'create', '-q', 'hp.cfg')).code, 0);
+  dom = await domid('hp');
+  await console(dom);
+  assert.deepEqual(await partitions(), ['sr0']);
+  assert.deepEqual(xsDisks(dom), { front: ['5632'], back: ['qdisk/5632'] });
+  const be = `/local/domain/0/backend/qdisk/${dom}/5632`;
+  assert.deepEqual(
+    ['params', 'mode', 'dev', 'type', 'device-type', 'removable', 'online', 'state', 'frontend', 'frontend-id'].map((k) => xsRead(`${be}/${k}`)),
+    ['aio:', 'r', 'hdc', 'qdisk', 'cdrom', '1', '1', '4', `/local/domain/${dom}/device/vbd/5632`, String(dom)],
+  );
+  assert.deepEqual(['backend', 'backend-id', 'state', 'virtual-device', 'device-type', 'trusted'].map((k) => xsRead(`/local/domain/${dom}/device/vbd/5632/${k}`)),
+    [be, '0', '4', '5632', 'cdrom', '1']);
+  assert.equal(xsRead(`/libxl/${dom}/device/vbd/5632/backend`), be);
+});
+
+test('block-attach of a qcow2: the guest sees it, block-list lists it, xenstore and the stored config have it', async () => {
+  const r = await ok('block-attach', 'hp', 'format=qcow2, vdev=xvde, access=rw, target=data.qcow2');
+  assert.deepEqual([r.out, r.err], ['', '']);
+  await partitionsBecome(['sr0', 'vda']);
+  assert.deepEqual(await blockList('hp'), [
+    ['5632', '0', String(dom), '4', '-1', '-1', `/local/domain/0/backend/qdisk/${dom}/5632`],
+    ['51776', '0', String(dom), '4', '-1', '-1', `/local/domain/0/backend/qdisk/${dom}/51776`],
+  ]);
+  const be = `/local/domain/0/backend/qdisk/${dom}/51776`;
+  assert.deepEqual(['params', 'mode', 'dev', 'device-type', 'discard-enable', 'state'].map((k) => xsRead(`${be}/${k}`)),
+    [`qcow2:${img('data.qcow2')}`, 'w', 'xvde', 'disk', '1', '4']);
+  assert.equal(xsRead(`/local/domain/${dom}/device/vbd/51776/state`), '4');
+  assert.deepEqual((await storedDisks('hp')).map((d) => [d['vdev'], d['pdev_path'], d['format']]), [['hdc', '', 'empty'], ['xvde', img('data.qcow2'), 'qcow2']]);
+});
+
+test('bad attaches are one line naming the disk and the domain, and leave nothing behind', async () => {
+  const other = (await xlIn(host, host.root, 'create', '-p', '-q', 'hp.cfg', 'name="other"', 'disk=["other.qcow2,qcow2,xvda,w"]'));
+  assert.equal(other.code, 0, other.err);
+  const otherId = await domid('other');
+  holder = spawn('qemu-io', ['-c', 'sleep 600000', img('held.qcow2')], { stdio: 'ignore' });
+  const ADD = 'libxl_device_disk_add failed.';
+  await fails(['block-attach', 'hp', 'nope.qcow2,qcow2,xvdf,w'], [`Disk vdev=xvdf of domain 'hp' failed to stat: ${img('nope.qcow2')}: No such file or directory`, ADD]);
+  await fails(['block-attach', 'hp', 'spare.qcow2,raw,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('spare.qcow2')} is a qcow2 image, not raw as its spec says`, ADD]);
+  await fails(['block-attach', 'hp', 'other.qcow2,qcow2,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('other.qcow2')} is open read-write by domain 'other' (${otherId}, its disk xvda)`, ADD]);
+  await fails(['block-attach', 'hp', 'other.qcow2,qcow2,xvdf,r'], [`Disk vdev=xvdf of domain 'hp': ${img('other.qcow2')} is open read-write by domain 'other' (${otherId}, its disk xvda)`, ADD]);
+  // A lock no domain's config explains: qemu-io holds it (once it has opened the image).
+  for (let i = 0; i < 100 && imageOpens('held.qcow2'); i++) await new Promise((r) => setTimeout(r, 50));
+  await fails(['block-attach', 'hp', 'held.qcow2,qcow2,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('held.qcow2')} is open read-write by another process (QEMU's image lock)`, ADD]);
+  await fails(['block-attach', 'hp', 'spare.qcow2,qcow2,hdb,w'], ["Cannot hot-plug disk hdb into domain 'hp': on an HVM domain hdb is an emulated IDE disk, and IDE cannot hot-plug"]);
+  await fails(['block-attach', 'hp', 'spare.qcow2,qcow2,xvde,w'], [`Cannot add disk xvde to domain 'hp': it has disk xvde already (devid 51776)`, ADD]);
+  await fails(['block-attach', 'hp', 'spare.qcow2,qcow2,51776,w'], [/^Cannot add disk 51776 to domain 'hp': /, ADD]);
+  await fails(['block-detach', 'hp', 'xvdz'], ['Error: Device xvdz not connected.']);
+  // Nothing left: the same two disks everywhere, and xvdf (node drive-xvdf, device xvdf) is free in QEMU.
+  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
+  assert.deepEqual(xsDisks(dom), { front: ['5632', '51776'], back: ['qdisk/5632', 'qdisk/51776'] });
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
+  assert.ok(imageOpens('spare.qcow2'));
+  await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdf,w');
+  await ok('block-detach', 'hp', 'xvdf');
+  await ok('destroy', 'other');
+  holder.kill('SIGKILL');
+});
+
+test('phy: a loop device attaches with a vbd backend, and detaches', async () => {
+  const dev = loop as string;
+  await ok('block-attach', 'hp', `phy:${dev},xvdg,w`);
+  await partitionsBecome(['sr0', 'vda', 'vdb']);
+  const be = `/local/domain/0/backend/vbd/${dom}/51808`;
+  assert.deepEqual(['params', 'type', 'script', 'mode'].map((k) => xsRead(`${be}/${k}`)), [dev, 'phy', join(host.root, 'etc', 'scripts', 'block'), 'w']);
+  await ok('block-detach', 'hp', '51808');
+  assert.deepEqual(await partitions(), ['sr0', 'vda']);
+  assert.equal(xsExists(be), false);
+});
+
+/** The loop devices backed by `file` (`losetup -j`). */
+function loopsOf(file: string): string[] {
+  return execFileSync('losetup', ['-j', file], { encoding: 'utf8' }).split('\n').filter((l) => l !== '').map((l) => l.slice(0, l.indexOf(':')));
+}
+
+/** What the test block scripts logged, one line per run. */
+function scriptLog(): string[] {
+  try {
+    return readFileSync(img('block-script.log'), 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
+test('script=: Xen\'s block script contract; the guest gets the device the script made, remove runs on detach; a failing or missing script is one line', async () => {
+  const scripts = join(host.root, 'etc', 'scripts');
+  const path = `${scripts}/block-testloop`;
+  const disk = img('scripted.img');
+  writeFileSync(disk, 'dom0-script-marker\n');
+  truncateSync(disk, 8 << 20);
+  const ADD = 'libxl_device_disk_add failed.';
+  const be = `/local/domain/0/backend/vbd/${dom}/51840`;
+  await fails(['block-attach', 'hp', `vdev=xvdi, access=rw, script=block-testloop, target=${disk}`], [`Disk vdev=xvdi of domain 'hp': its block script ${path} does not exist`, ADD]);
+  assert.equal(xsExists(be), false);
+  mkdirSync(scripts, { recursive: true });
+  // As Xen's block scripts are written: the action as argument, xenstore through XENBUS_PATH.
+  writeFileSync(path, [
+    '#!/bin/sh',
+    `echo "$1 script=$script XENBUS_TYPE=$XENBUS_TYPE XENBUS_PATH=$XENBUS_PATH XENBUS_BASE_PATH=$XENBUS_BASE_PATH" >>${img('block-script.log')}`,
+    'case "$1" in',
+    'add)',
+    '  file=$(xenstore-read "$XENBUS_PATH/params") || exit 1',
+    '  dev=$(losetup -f --show "$file") || exit 1',
+    '  xenstore-write "$XENBUS_PATH/physical-device" "$(stat -L -c %t:%T "$dev")" "$XENBUS_PATH/physical-device-path" "$dev" "$XENBUS_PATH/hotplug-status" connected',
+    '  ;;',
+    'remove)',
+    '  losetup -d "$(xenstore-read "$XENBUS_PATH/physical-device-path")"',
+    '  ;;',
+    'esac',
+  ].join('\n'), { mode: 0o755 });
+  writeFileSync(`${scripts}/block-fail`, [
+    '#!/bin/sh',
+    `echo "fail $1" >>${img('block-script.log')}`,
+    '[ "$1" = add ] && xenstore-write "$XENBUS_PATH/hotplug-error" "no such target: $(xenstore-read "$XENBUS_PATH/params")" "$XENBUS_PATH/hotplug-status" error && exit 1',
+    'exit 0',
+  ].join('\n'), { mode: 0o755 });
+
+  await ok('block-attach', 'hp', `vdev=xvdi, access=rw, script=block-testloop, target=${disk}`);
+  const [dev] = loopsOf(disk);
+  assert.ok(dev !== undefined, 'the script made a loop device of the image');
+  assert.deepEqual(scriptLog(), [`add script=${path} XENBUS_TYPE=vbd XENBUS_PATH=backend/vbd/${dom}/51840 XENBUS_BASE_PATH=backend`]);
+  assert.deepEqual(['params', 'script', 'type', 'physical-device-path', 'hotplug-status', 'state'].map((k) => xsRead(`${be}/${k}`)), [disk, path, 'phy', dev, 'connected', '4']);
+  await partitionsBecome(['sr0', 'vda', 'vdb']);
+  assert.match(await guest('head -c 18 /dev/vdb; echo'), /dom0-script-marker/);
+  await ok('block-detach', 'hp', 'xvdi');
+  assert.deepEqual(await partitions(), ['sr0', 'vda']);
+  assert.equal(scriptLog()[1], `remove script=${path} XENBUS_TYPE=vbd XENBUS_PATH=backend/vbd/${dom}/51840 XENBUS_BASE_PATH=backend`);
+  assert.deepEqual(loopsOf(disk), []);
+  assert.equal(xsExists(be), false);
+
+  await fails(['block-attach', 'hp', 'vdev=xvdi, access=rw, script=block-fail, target=iqn.2024-01.test:none'],
+    [`Disk vdev=xvdi of domain 'hp': block script ${scripts}/block-fail add: it failed: no such target: iqn.2024-01.test:none`, ADD]);
+  assert.deepEqual(scriptLog().slice(2), ['fail add', 'fail remove']);
+  assert.equal(xsExists(be), false);
+  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
+
+  // At create: the script runs before QEMU opens the disk; its nodes stay in the domain's layout for remove at destroy.
+  const created = await xlIn(host, host.root, 'create', '-p', '-q', 'hp.cfg', 'name="scripted"', `disk=["vdev=xvda, access=rw, script=block-testloop, target=${disk}"]`);
+  assert.equal(created.code, 0, created.err);
+  const sid = await domid('scripted');
+  const [bootDev] = loopsOf(disk);
+  assert.ok(bootDev !== undefined);
+  assert.equal(xsRead(`/local/domain/0/backend/vbd/${sid}/51712/physical-device-path`), bootDev);
+  await ok('destroy', 'scripted');
+  assert.deepEqual(scriptLog().slice(4).map((l) => l.split(' ')[0]), ['add', 'remove']);
+  assert.deepEqual(loopsOf(disk), []);
+});
+
+test('cd-insert: the guest reads the ISO from its drive; cd-eject empties it', async () => {
+  await fails(['cd-insert', 'hp', 'hdc', 'nope.iso'], ['Cannot stat file: nope.iso']);
+  await fails(['cd-insert', 'hp', 'xvde', 'media.iso'], ["Cannot change the medium of xvde in domain 'hp': Virtual device not found"]);
+  await ok('cd-insert', 'hp', 'hdc', 'media.iso');
+  assert.equal(xsRead(`/local/domain/0/backend/qdisk/${dom}/5632/params`), `aio:${img('media.iso')}`);
+  assert.equal(xsRead(`/libxl/${dom}/device/vbd/5632/params`), `aio:${img('media.iso')}`);
+  assert.equal((await storedDisks('hp'))[0]?.['pdev_path'], img('media.iso'));
+  const read = await guest('mkdir -p /mnt; for i in 1 2 3 4 5 6 7 8 9 10; do mount -t iso9660 -o ro /dev/sr0 /mnt 2>/dev/null && break; sleep 1; done; cat /mnt/marker.txt; umount /mnt');
+  assert.match(read, /dom0-media-marker/);
+  await ok('cd-eject', 'hp', 'hdc');
+  assert.equal(xsRead(`/local/domain/0/backend/qdisk/${dom}/5632/params`), 'aio:');
+  assert.deepEqual(((await storedDisks('hp'))[0] ?? {})['format'], 'empty');
+  assert.match(await guest('dd if=/dev/sr0 of=/dev/null bs=2048 count=1'), /No medium found/);
+});
+
+test('the attached disk is the domain\'s: it survives a dom0d kill -9 and a guest reboot', async () => {
+  const dom0d = readPid(host) as number;
+  process.kill(dom0d, 'SIGKILL');
+  await waitGone(dom0d);
+  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
+  await ok('reboot', 'hp');
+  const deadline = Date.now() + 60_000;
+  while ((await listed()).find((d) => d.name === 'hp')?.domid === dom && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const next = await domid('hp');
+  assert.notEqual(next, dom);
+  dom = next;
+  await console(dom);
+  await partitionsBecome(['sr0', 'vda']);
+  assert.deepEqual((await blockList('hp')).map((row) => [row[0], row[3]]), [['5632', '4'], ['51776', '4']]);
+  assert.equal(xsRead(`/local/domain/0/backend/qdisk/${dom}/51776/params`), `qcow2:${img('data.qcow2')}`);
+});
+
+test('block-detach waits for the guest: a paused guest times out (the disk stays), -f removes it, the late release frees the image', async () => {
+  await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
+  await partitionsBecome(['sr0', 'vda', 'vdb']);
+  await ok('pause', 'hp');
+  await fails(['block-detach', 'hp', 'xvdh'], ["Cannot remove disk xvdh from domain 'hp': the guest did not release it within 10 s", 'libxl_device_disk_safe_remove failed.']);
+  assert.deepEqual((await blockList('hp')).map((row) => [row[0], row[3]]), [['5632', '4'], ['51776', '4'], ['51824', '4']]);
+  assert.equal(xsRead(`/local/domain/0/backend/qdisk/${dom}/51824/online`), '1');
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde', 'xvdh']);
+  const forced = await ok('block-detach', '-f', 'hp', 'xvdh');
+  assert.deepEqual([forced.out, forced.err], ['', '']);
+  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
+  assert.deepEqual(xsDisks(dom), { front: ['5632', '51776'], back: ['qdisk/5632', 'qdisk/51776'] });
+  assert.equal(xsExists(`/libxl/${dom}/device/vbd/51824`), false);
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
+  assert.equal(imageOpens('spare.qcow2'), false, 'the paused guest still has the disk');
+  await ok('unpause', 'hp');
+  await partitionsBecome(['sr0', 'vda']);
+  for (let i = 0; i < 200 && !imageOpens('spare.qcow2'); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(imageOpens('spare.qcow2'), 'QEMU let go of the image once the guest released the disk');
+  // Its name is free again: the same vdev attaches and detaches.
+  await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
+  await ok('block-detach', 'hp', 'xvdh');
+});
+
+test('block-list: several domains, a name that is no domain is reported and skipped, a free domid lists nothing', async () => {
+  const r = await xlIn(host, host.root, 'block-list', 'hp', 'nosuch', '4242');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.err, 'nosuch is an invalid domain identifier\n');
+  assert.deepEqual(r.out.split('\n').slice(1).filter((l) => l !== '').map((l) => l.split(/\s+/)[0]), ['5632', '51776']);
+  assert.equal((await xlIn(host, host.root, 'block-list')).code, 2);
+});
+
+test('block-detach: gone from the guest, block-list, xenstore and the config; destroy removes every node', async () => {
+  await ok('block-detach', 'hp', 'xvde');
+  assert.deepEqual(await partitions(), ['sr0']);
+  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632']);
+  assert.deepEqual(xsDisks(dom), { front: ['5632'], back: ['qdisk/5632'] });
+  assert.equal(xsExists(`/libxl/${dom}/device/vbd/51776`), false);
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc']);
+  assert.ok(imageOpens('data.qcow2'), 'QEMU let go of the image');
+  await ok('destroy', 'hp');
+  assert.equal(xsExists('/local/domain/0/backend'), false);
+  assert.equal(xsExists(`/local/domain/${dom}`), false);
+  assert.deepEqual(qemuPids(), []);
+});
