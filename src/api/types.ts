@@ -1,4 +1,5 @@
 import type { Dom0Paths } from '../common/index.js';
+import type { HostFacts } from '../host/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { ConsoleType } from '../console/index.js';
 import type { DeviceKind, DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
@@ -48,6 +49,10 @@ export interface HostInfo {
   readonly uptimeSec: number;
   /** The accelerator new domains get (xl.conf `accel=`, probed once), when dom0d runs QEMU. */
   readonly accel?: { readonly accel: 'kvm' | 'tcg'; readonly source: string; readonly reason: string };
+  /** What `xl info` prints of the host. */
+  readonly facts: HostFacts;
+  /** Memory the guests hold (their current sizes), KiB: what `xl info` does not count as free. */
+  readonly guestsKiB: number;
 }
 
 /** Who is answering: the dom0d process and the directories it serves. */

@@ -224,6 +224,15 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/block-detach.js')).blockDetachCommand,
   },
   {
+    name: 'info',
+    summary: 'Get information about Xen host',
+    usage: '[-n|--numa] [-x|--xenstore] [<Field>]',
+    optionsHelp: '-n, --numa         List host NUMA topology information\n-x, --xenstore     Also show xenstore features',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/info.js')).infoCommand,
+  },
+  {
     name: 'uptime',
     summary: 'Print uptime for all/some domains',
     usage: '[-s] [Domain]',

@@ -25,7 +25,7 @@ function jsonError(r: XlRun): { code: string; message: string; hint?: string } {
 }
 
 test('--json: an unknown subcommand is COMMAND_NOT_IMPLEMENTED, Xen\'s line on stderr, exit 1', async () => {
-  for (const argv of [['--json', 'info'], ['info', '--json']]) {
+  for (const argv of [['--json', 'no-such-command'], ['no-such-command', '--json']]) {
     const r = await xl(...argv);
     assert.equal(r.rc, 1);
     assert.equal(jsonError(r).code, 'COMMAND_NOT_IMPLEMENTED');
