@@ -29,7 +29,7 @@ test('unknown subcommands and global options fail as in Xen', () => {
 
 test('xl --json prints its failures as one {"error": ...} object on stdout, Xen\'s lines on stderr', () => {
   const cases: Array<[string[], number, string]> = [
-    [['--json', 'info'], 1, 'COMMAND_NOT_IMPLEMENTED'],
+    [['--json', 'no-such-command'], 1, 'COMMAND_NOT_IMPLEMENTED'],
     [['--json', '-z', 'help'], 1, 'USAGE'],
     [['--json'], 1, 'USAGE'],
     [['-N', 'help', '--json'], 1, 'DRYRUN_UNSUPPORTED'],
