@@ -36,6 +36,7 @@ export const API_ROUTES = {
   detachDevice: { method: 'POST', path: '/v1/domains/:ref/devices/:kind/:id/detach' },
   listDevices: { method: 'GET', path: '/v1/domains/:ref/devices/:kind' },
   changeMedia: { method: 'POST', path: '/v1/domains/:ref/media' },
+  setMemory: { method: 'POST', path: '/v1/domains/:ref/memory' },
 } as const satisfies { readonly [K in ApiOperation]: ApiRoute };
 
 /**

@@ -29,8 +29,10 @@ import type {
   HostInfo,
   ListDevicesRequest,
   MediaChanged,
+  MemoryInfo,
   RenameDomainRequest,
   ShutdownDomainRequest,
+  SetMemoryRequest,
   SysrqRequest,
   SysrqResult,
   TriggerRequest,
@@ -215,6 +217,22 @@ export class ToolstackService implements ToolstackApi {
     return { domid: record.domid, name: record.name, key, xenstorePath, keys };
   }
 
+  async setMemory(req: SetMemoryRequest): Promise<MemoryInfo> {
+    const sizes = { targetKiB: req.targetKiB as unknown, maxKiB: req.maxKiB as unknown };
+    for (const [field, v] of Object.entries(sizes)) {
+      if (v !== undefined && !(typeof v === 'number' && Number.isSafeInteger(v) && v > 0)) {
+        throw new ToolstackError('MEMORY', `Invalid memory size ${field}=${JSON.stringify(v)}: a whole number of KiB above 0 is needed`);
+      }
+    }
+    if (sizes.targetKiB === undefined && sizes.maxKiB === undefined) throw new ToolstackError('USAGE', 'setMemory needs targetKiB or maxKiB');
+    const domid = this.#guest(req, 'set the memory of').domid;
+    const { record, targetKiB, maxKiB, machineKiB } = await this.#manager.setMemory(domid, {
+      ...(req.targetKiB === undefined ? {} : { targetKiB: req.targetKiB }),
+      ...(req.maxKiB === undefined ? {} : { maxKiB: req.maxKiB }),
+    });
+    return { domid: record.domid, name: record.name, targetKiB, maxKiB, machineKiB };
+  }
+
   async getVnc(req: DomainRefRequest): Promise<VncInfo> {
     const domid = this.#guest(req, 'use the VNC display of').domid;
     const { record, vnc } = await this.#manager.vnc(domid);
@@ -282,7 +300,7 @@ export class ToolstackService implements ToolstackApi {
       state: r.state,
       flags: this.#flags(r),
       shutdownReason: r.shutdownReason,
-      memKiB: domainMemory(r.config).targetKiB,
+      memKiB: this.#manager.driver.currentMemKiB?.(r) ?? domainMemory(r.config).targetKiB,
       vcpus: domainVcpus(r.config).online,
       cpuTimeNs: await this.#manager.driver.cpuTimeNs(r),
       startTime: r.startTime,

@@ -16,7 +16,9 @@ import type {
   HostInfo,
   ListDevicesRequest,
   MediaChanged,
+  MemoryInfo,
   RenameDomainRequest,
+  SetMemoryRequest,
   ShutdownDomainRequest,
   SysrqRequest,
   SysrqResult,
@@ -68,6 +70,11 @@ export interface ToolstackApi {
   listDevices(req: ListDevicesRequest): Promise<DeviceInfo[]>;
   /** `xl cd-insert` / `cd-eject`: changes the medium of an HVM domain's CD-ROM drive. */
   changeMedia(req: ChangeMediaRequest): Promise<MediaChanged>;
+  /**
+   * `xl mem-set` / `mem-max`: moves the balloon target and/or the static maximum with libxl's
+   * rules (target ≤ max); the stored config follows, so a reboot keeps them.
+   */
+  setMemory(req: SetMemoryRequest): Promise<MemoryInfo>;
 }
 
 /** A ToolstackApi method's name. */

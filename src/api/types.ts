@@ -140,6 +140,25 @@ export interface SysrqRequest extends DomainRefRequest {
   readonly key: string;
 }
 
+/**
+ * `xl mem-set` / `mem-max`: the balloon target (`memory/target`) and the static maximum
+ * (`memory/static-max`), KiB; at least one of them.
+ */
+export interface SetMemoryRequest extends DomainRefRequest {
+  readonly targetKiB?: number;
+  readonly maxKiB?: number;
+}
+
+/** A domain's memory after `setMemory`, KiB. */
+export interface MemoryInfo {
+  readonly domid: number;
+  readonly name: string;
+  readonly targetKiB: number;
+  readonly maxKiB: number;
+  /** What the machine was started with: the ceiling of the balloon until the domain reboots. */
+  readonly machineKiB: number;
+}
+
 /** What `sendSysrq` did: the xenstore node written and the keys pressed (QMP `send-key`). */
 export interface SysrqResult {
   readonly domid: number;

@@ -127,6 +127,22 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/cd-eject.js')).cdEjectCommand,
   },
   {
+    name: 'mem-max',
+    summary: 'Set the maximum amount reservation for a domain',
+    usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>",
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/mem-max.js')).memMaxCommand,
+  },
+  {
+    name: 'mem-set',
+    summary: 'Set the current memory usage for a domain',
+    usage: "<Domain> <MemMB['b'[bytes]|'k'[KB]|'m'[MB]|'g'[GB]|'t'[TB]]>",
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/mem-set.js')).memSetCommand,
+  },
+  {
     name: 'rename',
     summary: 'Rename a domain',
     usage: '<Domain> <NewDomainName>',

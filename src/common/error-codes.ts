@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   DISK_SCRIPT: 'A disk\'s block hotplug script (script=) is missing, failed, or named no block device',
   // network
   NETWORK: 'The host side of a vif could not be made: its bridge, tap, hotplug script or dom0\'s NAT network',
+  // memory
+  MEMORY: 'A memory size is invalid, or outside what the domain or its machine allows',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -53,6 +53,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   DEVICE_NOT_FOUND: 404,
   DEVICE_TIMEOUT: 504,
   DISK_IMAGE: 409,
+  MEMORY: 422,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

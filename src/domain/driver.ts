@@ -129,6 +129,15 @@ export interface DomainDriver {
    * that of `medium` (the same vdev; format `empty` ejects). All or nothing.
    */
   changeMedia?(record: DomainRecord, drive: DiskDevice, medium: DiskDevice): Promise<void>;
+  /**
+   * `xl mem-set` / `mem-max` (the manager checked libxl's rules against the record): moves the
+   * balloon to `targetKiB` and writes `memory/target`, `memory/static-max` and `/vm/UUID/memory`.
+   * Resolves with the RAM the machine has (the balloon's ceiling until the domain reboots);
+   * MEMORY, and nothing changed, when `targetKiB` is above it.
+   */
+  setMemory?(record: DomainRecord, memory: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }>;
+  /** The guest's memory as its balloon driver last reported it (QMP `BALLOON_CHANGE`), KiB; undefined before it has. */
+  currentMemKiB?(record: DomainRecord): number | undefined;
   /** What xenstore holds of `device` (`xl block-list`'s columns); undefined when it has no nodes. */
   deviceInfo?(record: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined>;
 }

@@ -7,7 +7,7 @@ export { QemuDriver } from './qemu-driver.js';
 export { DomainEvents } from './events.js';
 export type { DomainEvent } from './events.js';
 export { DomainManager } from './manager.js';
-export type { DeviceEntry } from './manager.js';
+export type { DeviceEntry, MemoryChange } from './manager.js';
 export type { DomainConsole, DomainRecord, NewDomain } from './record.js';
 export { DOM0_NAME, DomainRegistry } from './registry.js';
 export { SHUTDOWN_REASONS, xenFlags } from './state.js';

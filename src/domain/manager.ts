@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
-import { domainVcpus, withLibxlDefaults } from '../config/index.js';
+import { domainMemory, domainVcpus, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice } from '../config/index.js';
 import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
@@ -58,8 +58,17 @@ export interface AdoptReport {
 const MACHINE_OPS = {
   trigger: 'take a trigger', sysrq: 'take a sysrq', vnc: 'show a display',
   attachDevice: 'gain devices while it runs', detachDevice: 'lose devices while it runs', changeMedia: 'change media',
+  setMemory: 'change its memory',
 } as const;
 type MachineOp = keyof typeof MACHINE_OPS;
+
+/** A domain's memory after `setMemory`, KiB (`machineKiB`: the RAM its machine has until it reboots). */
+export interface MemoryChange {
+  readonly record: DomainRecord;
+  readonly targetKiB: number;
+  readonly maxKiB: number;
+  readonly machineKiB: number;
+}
 
 /** A device of a domain and what xenstore holds of it. */
 export interface DeviceEntry {
@@ -291,6 +300,31 @@ export class DomainManager {
   /** Where the domain's VNC server listens; undefined when it has none. */
   vnc(domid: number): Promise<{ readonly record: DomainRecord; readonly vnc: { readonly host: string; readonly port: number } | undefined }> {
     return this.#job(domid, 'console', async (rec) => ({ record: rec, vnc: await this.#machine(rec, 'vnc').call(this.driver, rec) }));
+  }
+
+  /**
+   * `xl mem-set` / `mem-max` with libxl's rules: the target at most the static maximum, the
+   * maximum at least the target. The stored config follows (`target_memkb`, `max_memkb`), so the
+   * domain's next boot has them, as xl's reload of the live config before a restart gives Xen.
+   */
+  setMemory(domid: number, change: { readonly targetKiB?: number; readonly maxKiB?: number }): Promise<MemoryChange> {
+    return this.#job(domid, 'memory', async (rec) => {
+      const now = domainMemory(rec.config);
+      const targetKiB = change.targetKiB ?? now.targetKiB;
+      const maxKiB = change.maxKiB ?? now.maxKiB;
+      if (targetKiB > maxKiB) {
+        const rule = change.targetKiB === undefined
+          ? 'memory_static_max must be greater than or equal to memory_dynamic_max'
+          : 'memory_dynamic_max must be less than or equal to memory_static_max';
+        throw new ToolstackError('MEMORY', `Domain ${domid}:${rule}: target ${targetKiB} KiB, maximum ${maxKiB} KiB`, {
+          hint: change.targetKiB === undefined ? `lower the target first (xl mem-set ${rec.name} SIZE)` : `raise the maximum first (xl mem-max ${rec.name} SIZE)`,
+        });
+      }
+      const { machineKiB } = await this.#machine(rec, 'setMemory').call(this.driver, rec, { targetKiB, maxKiB });
+      const b = rec.config.b_info ?? {};
+      const record = await this.registry.update(domid, { config: { ...rec.config, b_info: { ...b, target_memkb: targetKiB, max_memkb: maxKiB } } });
+      return { record, targetKiB, maxKiB, machineKiB };
+    });
   }
 
   /*

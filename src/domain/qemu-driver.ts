@@ -28,7 +28,7 @@ import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
-import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout } from './xenstore-layout.js';
+import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
 
 const runFile = promisify(execFile);
@@ -391,6 +391,31 @@ export class QemuDriver implements DomainDriver {
 
   async vnc(rec: DomainRecord): Promise<{ host: string; port: number } | undefined> {
     return this.#queryVnc(this.#qmp(rec));
+  }
+
+  async setMemory(rec: DomainRecord, m: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }> {
+    const qmp = this.#qmp(rec);
+    const summary = await qmp.execute('query-memory-size-summary') as { 'base-memory'?: number };
+    const machineKiB = Math.floor((summary['base-memory'] ?? 0) / 1024);
+    if (m.targetKiB > machineKiB) {
+      throw new ToolstackError('MEMORY', `Cannot set the memory of domain '${rec.name}' to ${m.targetKiB} KiB: its machine has ${machineKiB} KiB until it reboots`, {
+        hint: `a higher maxmem (xl mem-max) takes effect at the domain's next boot`,
+      });
+    }
+    const previous = domainMemory(rec.config).targetKiB;
+    await qmp.balloon(m.targetKiB * 1024);
+    try {
+      await writeMemory(this.#xs, rec.domid, rec.uuid, m);
+    } catch (e: unknown) {
+      await qmp.balloon(Math.min(previous, machineKiB) * 1024).catch(() => undefined);
+      throw e;
+    }
+    return { machineKiB };
+  }
+
+  currentMemKiB(rec: DomainRecord): number | undefined {
+    const bytes = this.#machines.get(rec.domid)?.balloonBytes;
+    return bytes === undefined ? undefined : Math.floor(bytes / 1024);
   }
 
   attachDevice(rec: DomainRecord, device: DomainDevice): Promise<void> {

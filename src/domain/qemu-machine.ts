@@ -23,6 +23,8 @@ const SHUTDOWN_CAUSES: Readonly<Record<string, ShutdownReason>> = {
 export class Machine {
   /** Being destroyed: its QMP socket closing is expected. */
   ending = false;
+  /** The guest's memory as its balloon driver last reported it (`BALLOON_CHANGE`), bytes. */
+  balloonBytes: number | undefined;
   #reported = false;
 
   constructor(
@@ -33,6 +35,10 @@ export class Machine {
     qmp.onEvent('SHUTDOWN', (e: QmpEvent) => {
       const reason = SHUTDOWN_CAUSES[String(e.data?.['reason'])];
       if (reason !== undefined) this.stopped(reason);
+    });
+    qmp.onEvent('BALLOON_CHANGE', (e: QmpEvent) => {
+      const actual = e.data?.['actual'];
+      if (typeof actual === 'number') this.balloonBytes = actual;
     });
     qmp.onEvent('GUEST_PANICKED', () => this.stopped('crash'));
     qmp.onEvent('WATCHDOG', () => this.stopped('watchdog'));

@@ -410,6 +410,19 @@ export async function writeControl(xs: XenstoreClient, domid: number, node: 'shu
   return path;
 }
 
+/**
+ * `xl mem-set` / `mem-max` as libxl_set_memory_target / libxl_domain_setmaxmem write them:
+ * `memory/target` and `memory/static-max` in KiB, `/vm/UUID/memory` in MiB, in one transaction.
+ */
+export async function writeMemory(xs: XenstoreClient, domid: number, uuid: string, m: { readonly targetKiB: number; readonly maxKiB: number }): Promise<void> {
+  const D = domainPath(domid);
+  await xs.transaction(async (tx) => {
+    await tx.write(`${D}/memory/target`, String(m.targetKiB));
+    await tx.write(`${D}/memory/static-max`, String(m.maxKiB));
+    await tx.write(`/vm/${uuid}/memory`, String(Math.floor(m.targetKiB / 1024)));
+  });
+}
+
 /** Removes what `writeDomainLayout` wrote (libxl_domain_destroy's `xs_rm`s). */
 export async function removeDomainLayout(xs: XenstoreClient, domid: number, uuid: string): Promise<void> {
   await xs.transaction(async (tx) => {

@@ -145,13 +145,7 @@ async function console(id: number): Promise<GuestConsole> {
 
 /** Runs `command` in the guest's shell; resolves with what it printed (between the echo and the end mark). */
 async function guest(command: string): Promise<string> {
-  const c = con as GuestConsole;
-  const from = c.text.length;
-  const mark = `END-${Date.now()}`;
-  c.send(`${command}; echo ${mark}`);
-  const text = await c.waitFor(new RegExp(`\\n${mark}\\r?\\n`), { from, timeoutMs: 30_000 });
-  const out = text.slice(from);
-  return out.slice(out.indexOf('\n') + 1, out.lastIndexOf(mark));
+  return (await (con as GuestConsole).run(command, 30_000)).out;
 }
 
 /** Whether `qemu-img info` (which takes QEMU's lock) can open the image: no one writes it. */

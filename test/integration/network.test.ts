@@ -148,16 +148,8 @@ async function boot(name: string): Promise<number> {
 }
 
 /** Runs `command` in guest `name`'s shell; resolves with its output and exit status. */
-async function guest(name: string, command: string, timeoutMs = 60_000): Promise<{ out: string; rc: number }> {
-  const c = consoles.get(name) as GuestConsole;
-  const from = c.text.length;
-  const mark = `END${Date.now()}`;
-  c.send(`${command}; echo ${mark}=$?`);
-  // The echoed command line has `=$?` after the mark; the result a number (a prompt may come first).
-  const text = await c.waitFor(new RegExp(`${mark}=(\\d+)\\r?\\n`), { from, timeoutMs });
-  const out = text.slice(from);
-  const m = new RegExp(`${mark}=(\\d+)`).exec(out) as RegExpExecArray;
-  return { out: out.slice(out.indexOf('\n') + 1, m.index), rc: Number(m[1]) };
+function guest(name: string, command: string, timeoutMs = 60_000): Promise<{ out: string; rc: number }> {
+  return (consoles.get(name) as GuestConsole).run(command, timeoutMs);
 }
 
 async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {

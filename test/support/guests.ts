@@ -143,6 +143,21 @@ export class GuestConsole {
     });
   }
 
+  /**
+   * Runs `command` in the guest's shell (at its prompt); resolves with what it printed (between
+   * the echoed command line and the end mark) and its exit status.
+   */
+  async run(command: string, timeoutMs = 60_000): Promise<{ out: string; rc: number }> {
+    const from = this.#text.length;
+    const mark = `END${Date.now()}`;
+    this.send(`${command}; echo ${mark}=$?`);
+    // The echoed command line has `=$?` after the mark; the result a number (a prompt may come first).
+    const text = await this.waitFor(new RegExp(`${mark}=(\\d+)\\r?\\n`), { from, timeoutMs });
+    const out = text.slice(from);
+    const m = new RegExp(`${mark}=(\\d+)`).exec(out) as RegExpExecArray;
+    return { out: out.slice(out.indexOf('\n') + 1, m.index), rc: Number(m[1]) };
+  }
+
   /** Types `line` and Enter (CR, as a terminal sends it). */
   send(line: string): void {
     this.#socket.write(`${line}\r`);
