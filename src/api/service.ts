@@ -8,7 +8,7 @@ import { consoleName, findConsole, primaryConsoleName } from '../console/index.j
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
 import { DEVICE_KINDS, DOM0_NAME, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
 import type { DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
-import { readHostFacts, readHostStats } from '../host/index.js';
+import { freeForGuestsKiB, readHostFacts, readHostStats } from '../host/index.js';
 import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
@@ -81,11 +81,13 @@ export class ToolstackService implements ToolstackApi {
   async hostInfo(): Promise<HostInfo> {
     const h = readHostStats();
     const a = await this.#accel?.().catch(() => undefined);
-    const guests = await this.listDomains();
+    const facts = readHostFacts();
+    const guestsKiB = this.#manager.guestsKiB();
     return {
       memKiB: h.memKiB, cpus: h.cpus, cpuTimeNs: h.cpuTimeNs, uptimeSec: h.uptimeSec,
-      facts: readHostFacts(),
-      guestsKiB: guests.reduce((sum, d) => sum + (d.domid === 0 ? 0 : d.memKiB), 0),
+      facts,
+      guestsKiB,
+      freeKiB: freeForGuestsKiB(facts, guestsKiB),
       ...(a === undefined ? {} : { accel: { accel: a.accel, source: a.source, reason: a.reason } }),
     };
   }

@@ -51,8 +51,10 @@ export interface HostInfo {
   readonly accel?: { readonly accel: 'kvm' | 'tcg'; readonly source: string; readonly reason: string };
   /** What `xl info` prints of the host. */
   readonly facts: HostFacts;
-  /** Memory the guests hold (their current sizes), KiB: what `xl info` does not count as free. */
+  /** Memory the guests hold (their current sizes), KiB. */
   readonly guestsKiB: number;
+  /** Memory free for another guest, KiB (`xl info`'s free_memory; what `claim_mode` checks at create). */
+  readonly freeKiB: number;
 }
 
 /** Who is answering: the dom0d process and the directories it serves. */

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
+import { freeForGuestsKiB, readHostMemory } from '../host/index.js';
 import { domainMemory, domainVcpus, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice } from '../config/index.js';
 import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
@@ -205,6 +206,7 @@ export class DomainManager {
    * unless `paused`. A failed start leaves nothing behind.
    */
   async create(init: NewDomain, options: { readonly paused?: boolean } = {}): Promise<DomainRecord> {
+    this.#claim(init);
     const rec = await this.registry.reserve(init);
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
@@ -220,6 +222,28 @@ export class DomainManager {
         if (now !== undefined) await this.#finishDestroy(now);
         throw e;
       }
+    });
+  }
+
+  /** Memory the guests hold, KiB: each one's size as its balloon reports it, else its target. */
+  guestsKiB(): number {
+    return this.registry.list().reduce((sum, r) => sum + (this.driver.currentMemKiB?.(r) ?? domainMemory(r.config).targetKiB), 0);
+  }
+
+  /**
+   * Xen's `claim_mode` (xl.conf, on by default): a domain whose memory the host cannot give
+   * fails before anything is made, instead of a host that swaps or kills later. Synchronous, so
+   * that two creates at once cannot both count the same free memory (the record it reserves next
+   * counts for the one after).
+   */
+  #claim(init: NewDomain): void {
+    if (init.config.b_info?.claim_mode === false) return;
+    const need = domainMemory(init.config).targetKiB;
+    const free = freeForGuestsKiB(readHostMemory(), this.guestsKiB());
+    if (need <= free) return;
+    const mib = (kib: number): number => Math.floor(kib / 1024);
+    throw new ToolstackError('MEMORY', `Cannot create domain '${init.config.c_info?.name ?? ''}': it needs ${mib(need)} MiB and the host has ${mib(free)} MiB free for guests (claim_mode)`, {
+      hint: 'give it less memory=, free some (xl destroy, xl mem-set), or allow overcommit with claim_mode=0 in xl.conf',
     });
   }
 

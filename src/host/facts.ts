@@ -40,7 +40,6 @@ const CPU_DIR = '/sys/devices/system/cpu';
 const NODE_DIR = '/sys/devices/system/node';
 
 export function readHostFacts(): HostFacts {
-  const meminfo = readFileSync('/proc/meminfo', 'utf8');
   const nodes = readNodes();
   return {
     host: hostname(),
@@ -51,9 +50,23 @@ export function readHostFacts(): HostFacts {
     nodes: nodes.map((n) => n.info),
     cpuKhz: parseCpuKhz(readFileSync('/proc/cpuinfo', 'utf8')),
     hwCaps: readHwCaps(),
-    totalKiB: meminfoKiB(meminfo, 'MemTotal'),
-    availableKiB: meminfoKiB(meminfo, 'MemAvailable'),
+    ...readHostMemory(),
   };
+}
+
+/** The host's memory now (/proc/meminfo), KiB. */
+export function readHostMemory(): { readonly totalKiB: number; readonly availableKiB: number } {
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  return { totalKiB: meminfoKiB(meminfo, 'MemTotal'), availableKiB: meminfoKiB(meminfo, 'MemAvailable') };
+}
+
+/**
+ * Memory free for another guest, KiB (`xl info`'s free_memory, what `claim_mode` checks): what
+ * the kernel has available, or the total less what the guests were given when that is less (QEMU
+ * takes a guest's RAM as the guest touches it, so the kernel alone would count a fresh guest free).
+ */
+export function freeForGuestsKiB(memory: { readonly totalKiB: number; readonly availableKiB: number }, guestsKiB: number): number {
+  return Math.max(0, Math.min(memory.availableKiB, memory.totalKiB - guestsKiB));
 }
 
 /** `Key:   1234 kB` of /proc/meminfo (or a node's meminfo, `Node 0 Key: ...`) → 1234; 0 when absent. */

@@ -6,5 +6,5 @@ export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pi
 export { isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, waitForPidExit } from './process.js';
 export type { SpawnDetachedOptions } from './process.js';
 export { readHostStats } from './stats.js';
-export { meminfoKiB, parseCpuKhz, parseCpuList, readHostFacts } from './facts.js';
+export { freeForGuestsKiB, meminfoKiB, parseCpuKhz, parseCpuList, readHostFacts, readHostMemory } from './facts.js';
 export type { CpuTopology, HostFacts, NumaNode } from './facts.js';

@@ -4,10 +4,11 @@
 // the guest's balloon reports); mem-set moves the guest's free memory down and up, with libxl's
 // xenstore nodes; libxl's rules and xl's messages for bad sizes and limits; mem-max lowers and
 // raises the static maximum (xenstore, the stored config); a size above the machine's RAM waits
-// for the next boot, which has it. Xenstore is read with Debian's xenstore-* clients.
+// for the next boot, which has it; claim_mode refuses a domain the host cannot hold. Xenstore is
+// read with Debian's xenstore-* clients.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
@@ -46,10 +47,10 @@ async function ok(...args: string[]): Promise<Run> {
   return r;
 }
 
-/** `xl ARGS` that must fail with exit 1 and exactly `lines` (then a hint when `hint`) on stderr. */
-async function fails(args: readonly string[], lines: readonly (string | RegExp)[], hint = true): Promise<void> {
+/** `xl ARGS` that must fail with `code` and exactly `lines` (then a hint when `hint`) on stderr. */
+async function fails(args: readonly string[], lines: readonly (string | RegExp)[], hint = true, code = 1): Promise<void> {
   const r = await xlIn(host, host.root, ...args);
-  assert.equal(r.code, 1, `xl ${args.join(' ')}: ${r.err}`);
+  assert.equal(r.code, code, `xl ${args.join(' ')}: ${r.err}`);
   assert.equal(r.out, '');
   const got = r.err.trimEnd().split('\n');
   assert.equal(got.length, lines.length + (hint ? 1 : 0), r.err);
@@ -164,4 +165,30 @@ test('mem-max lowers and raises the static maximum; above the machine\'s RAM, me
   await until('the balloon at 160 MiB', async () => (await listedKiB()) === 160 * 1024);
   await ok('mem-set', 'mem', '300');
   await until('the balloon at 300 MiB', async () => (await listedKiB()) === 300 * 1024);
+});
+
+test('claim_mode (on by default): a domain the host cannot give its memory fails before anything is made; claim_mode=0 overcommits', async () => {
+  const free = Number(/^free_memory\s+: (\d+)$/m.exec((await ok('info')).out)?.[1]);
+  assert.ok(free > 1024, `free_memory ${free}`);
+  const cfg = (name: string, mib: number): void => writeFileSync(join(host.root, `${name}.cfg`), [
+    `name = "${name}"`, `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `memory = ${mib}`,
+  ].join('\n'));
+  cfg('big', free + 1024);
+  await fails(['create', 'big.cfg'], ['Parsing config from big.cfg', new RegExp(`^Cannot create domain 'big': it needs ${free + 1024} MiB and the host has \\d+ MiB free for guests \\(claim_mode\\)$`)], true, 3);
+  // Two that fit one at a time but not together: the second is refused while the first holds its memory.
+  const part = Math.floor(free * 0.6);
+  cfg('first', part);
+  cfg('second', part);
+  await ok('create', '-p', 'first.cfg');
+  await fails(['create', '-p', 'second.cfg'], ['Parsing config from second.cfg', /^Cannot create domain 'second': it needs \d+ MiB and the host has \d+ MiB free for guests \(claim_mode\)$/], true, 3);
+  assert.deepEqual((JSON.parse((await ok('list', '--json')).out) as Array<{ name: string }>).map((d) => d.name), ['Domain-0', 'mem', 'first']);
+  mkdirSync(join(host.root, 'etc'), { recursive: true });
+  writeFileSync(join(host.root, 'etc', 'xl.conf'), 'claim_mode = 0\n');
+  try {
+    await ok('create', '-p', 'second.cfg');
+  } finally {
+    rmSync(join(host.root, 'etc', 'xl.conf'));
+  }
+  await ok('destroy', 'first');
+  await ok('destroy', 'second');
 });

@@ -62,7 +62,6 @@ function infoLines(h: HostInfo, xenstore: boolean): Array<[string, string]> {
   const inFirstSocket = cpus.filter((c) => c.socket === (first?.socket ?? 0));
   const threads = first === undefined ? 1 : inFirstSocket.filter((c) => c.core === first.core).length;
   const mib = (kib: number): string => String(Math.floor(kib / 1024));
-  const free = Math.max(0, Math.min(f.availableKiB, f.totalKiB - h.guestsKiB));
   const x86 = f.machine === 'x86_64';
   return [
     ['host', f.host], ['release', f.release], ['version', f.version], ['machine', f.machine],
@@ -74,7 +73,7 @@ function infoLines(h: HostInfo, xenstore: boolean): Array<[string, string]> {
     ['cpu_mhz', `${Math.floor(f.cpuKhz / 1000)}.${String(f.cpuKhz % 1000).padStart(3, '0')}`],
     ['hw_caps', f.hwCaps.map((w) => w.toString(16).padStart(8, '0')).join(':')],
     ['virt_caps', 'pv hvm'],
-    ['total_memory', mib(f.totalKiB)], ['free_memory', mib(free)],
+    ['total_memory', mib(f.totalKiB)], ['free_memory', mib(h.freeKiB)],
     ['sharing_freed_memory', '0'], ['sharing_used_memory', '0'], ['outstanding_claims', '0'], ['free_cpus', '0'],
     ['xen_major', '4'], ['xen_minor', '17'], ['xen_extra', '-dom0'], ['xen_version', '4.17-dom0'],
     ['xen_caps', x86 ? 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64' : `xen-3.0-${f.machine}`],
