@@ -14,6 +14,8 @@
 #   initrd.img      busybox-static initramfs whose /init is scripts/guests/init.sh
 #   disk.img        raw BIOS-bootable disk: FAT (no partition table), SYSLINUX, the kernel + initrd
 #   cdrom.iso       El Torito ISO (ISOLINUX, isohybrid MBR), the kernel + initrd
+#   installer.iso   the same with disk.img on it and `dom0.install=disk.img` on the command line:
+#                   it writes disk.img over the guest's first hard disk and powers off
 # The disk and the ISO boot with the command line in manifest.json `hvmCmdline` (serial console
 # ttyS0, VGA tty0); `pvCmdline` is the one for direct kernel boot with the console on hvc0.
 # The guest's contract is in scripts/guests/init.sh.
@@ -42,7 +44,7 @@ flock 9
 print_paths() { # print_paths DIR
   [ "$quiet" = 1 ] && return 0
   local f
-  for f in vmlinuz:vmlinuz vmlinux:vmlinux initrd:initrd.img disk:disk.img cdrom:cdrom.iso manifest:manifest.json; do
+  for f in vmlinuz:vmlinuz vmlinux:vmlinux initrd:initrd.img disk:disk.img cdrom:cdrom.iso installer:installer.iso manifest:manifest.json; do
     printf '%-9s %s\n' "${f%%:*}" "$1/${f#*:}"
   done
 }
@@ -225,8 +227,16 @@ xorriso -as mkisofs -quiet -o "$work/cdrom.iso" -V DOM0GUEST -J -r \
   -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
   "$iso" 2>"$work/xorriso.err" || { cat "$work/xorriso.err" >&2; die "xorriso failed"; }
 
+# Installer ISO: the ISO's boot files, the disk image to install, and the installer's command line.
+cp -r "$iso" "$work/installer"
+cp "$work/disk.img" "$work/installer/"
+sed -i "s|APPEND .*|APPEND $hvm_cmdline dom0.install=disk.img|" "$work/installer/isolinux/isolinux.cfg"
+xorriso -as mkisofs -quiet -o "$work/installer.iso" -V DOM0INSTALL -J -r \
+  -b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+  "$work/installer" 2>"$work/xorriso.err" || { cat "$work/xorriso.err" >&2; die "xorriso failed"; }
+
 mkdir -p "$work/out"
-mv "$work/vmlinuz" "$work/vmlinux" "$work/initrd.img" "$work/disk.img" "$work/cdrom.iso" "$work/out/"
+mv "$work/vmlinuz" "$work/vmlinux" "$work/initrd.img" "$work/disk.img" "$work/cdrom.iso" "$work/installer.iso" "$work/out/"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 cat >"$work/out/manifest.json" <<JSON
 {
@@ -241,6 +251,7 @@ cat >"$work/out/manifest.json" <<JSON
   "initrd": "$out/initrd.img",
   "disk": "$out/disk.img",
   "cdrom": "$out/cdrom.iso",
+  "installer": "$out/installer.iso",
   "hvmCmdline": "$hvm_cmdline",
   "pvCmdline": "$pv_cmdline",
   "readyLine": "DOM0-GUEST-READY",

@@ -16,6 +16,10 @@
 #              a pvpanic device reports it as GUEST_PANICKED)
 #   anything else runs with `sh -c` (e.g. `echo hello`, `cat /proc/cmdline`, `ls /sys/block`).
 # ACPI power button (QMP system_powerdown): acpid prints `DOM0-GUEST-POWEROFF` and powers off.
+# Installer: with `dom0.install=FILE` on the command line (the installer ISO's), after the
+#   readiness line FILE (a bootable disk image on the CD) is written over the first hard disk
+#   (sd*, vd*, xvd*: not removable), `DOM0-GUEST-INSTALLED` is printed and the guest powers off;
+#   on failure `DOM0-GUEST-INSTALL-FAILED` and the prompt follows.
 # Modules (scripts/guests/modules.list): groups `base` (button, evdev, pvpanic) and `virtio`
 #   (pci, mmio, blk, net, console, balloon, rng, scsi, input: loaded on every machine so that
 #   hotplugged virtio devices work) always; `ata` (ata_piix, sd_mod, sr_mod, isofs) only when
@@ -53,6 +57,25 @@ acpid
 exec </dev/"$con" >/dev/"$con" 2>&1
 for c in $all; do [ "$c" = "$con" ] || echo DOM0-GUEST-READY >"/dev/$c" 2>/dev/null; done
 echo DOM0-GUEST-READY
+
+install_image=""
+for word in $(cat /proc/cmdline); do
+  case "$word" in dom0.install=*) install_image=${word#dom0.install=} ;; esac
+done
+if [ -n "$install_image" ]; then
+  mkdir -p /cdrom
+  for d in /dev/sr*; do mount -t iso9660 -o ro "$d" /cdrom 2>/dev/null && break; done
+  target=""
+  for b in /sys/block/sd* /sys/block/vd* /sys/block/xvd*; do
+    [ -e "$b" ] && [ "$(cat "$b/removable")" = 0 ] && { target=${b##*/}; break; }
+  done
+  if [ -n "$target" ] && [ -f "/cdrom/$install_image" ] && dd if="/cdrom/$install_image" of="/dev/$target" bs=1M 2>/dev/null && sync; then
+    echo "DOM0-GUEST-INSTALLED $install_image on $target"
+    poweroff -f
+  fi
+  echo "DOM0-GUEST-INSTALL-FAILED (image '$install_image', disk '$target')"
+fi
+
 while :; do
   printf 'dom0-guest# '
   # EOF (nothing attached to the console's backend): wait and read again.

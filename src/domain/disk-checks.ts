@@ -21,6 +21,17 @@ import { hasBlockScript } from './block-scripts.js';
 import { statError } from './qemu-runtime.js';
 import type { DomainRecord } from './record.js';
 
+/**
+ * libxl's choice of backend for a disk whose spec left it open (libxl__device_disk_set_backend):
+ * a block device, also through a symlink as an LVM volume's /dev/VG/LV is, gets `phy` — QEMU
+ * then opens it as a host device and xenstore has a `vbd` backend. Anything else keeps what it
+ * has (files go to QEMU's qdisk; a path that cannot be stat'ed is reported by `checkDisks`).
+ */
+export function withDiskBackend(d: DiskDevice): DiskDevice {
+  if ((d.backend !== undefined && d.backend !== 'unknown') || d.script !== undefined || d.pdev_path === undefined || d.pdev_path === '') return d;
+  return imageIdentity(d.pdev_path)?.startsWith('b:') === true ? { ...d, backend: 'phy' } : d;
+}
+
 /** A disk some domain has (or is getting), for the lock check. */
 export interface DiskOwner {
   readonly domid: number;

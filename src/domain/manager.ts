@@ -5,7 +5,7 @@ import { domainMemory, domainVcpus, withLibxlDefaults } from '../config/index.js
 import type { DiskDevice } from '../config/index.js';
 import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
-import { checkDisks, diskContext } from './disk-checks.js';
+import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
 import type { DomainDriver, OrphanMachine, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainEvents } from './events.js';
@@ -207,7 +207,8 @@ export class DomainManager {
    */
   async create(init: NewDomain, options: { readonly paused?: boolean } = {}): Promise<DomainRecord> {
     this.#claim(init);
-    const rec = await this.registry.reserve(init);
+    const disks = init.config.disks;
+    const rec = await this.registry.reserve(disks === undefined ? init : { ...init, config: { ...init.config, disks: disks.map(withDiskBackend) } });
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
         await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(this.registry.list()), where: `disk= in ${rec.source}` });
@@ -373,7 +374,8 @@ export class DomainManager {
   attachDevice(domid: number, spec: DomainDevice): Promise<{ readonly record: DomainRecord; readonly entry: DeviceEntry | undefined }> {
     return this.#job(domid, 'hotplug', async (rec) => {
       const attach = this.#machine(rec, 'attachDevice');
-      const device = withDeviceDefaults(rec.config, spec);
+      const defaulted = withDeviceDefaults(rec.config, spec);
+      const device = defaulted.kind === 'vbd' ? { ...defaulted, disk: withDiskBackend(defaulted.disk) } : defaulted;
       const config = withDevice(rec.config, device, rec.name);
       if (device.kind === 'vbd') await this.#checkDisk(rec, device.disk, 'the disk spec');
       await attach.call(this.driver, rec, device);

@@ -31,6 +31,8 @@ export interface GuestImages {
   readonly disk: string;
   /** Bootable ISO (ISOLINUX, also isohybrid). */
   readonly cdrom: string;
+  /** An ISO that writes `disk` over the guest's first hard disk and powers off (scripts/guests/init.sh). */
+  readonly installer: string;
   /** The command line the disk and ISO boot with (serial console ttyS0). */
   readonly hvmCmdline: string;
   /** A command line for direct kernel boot (`extra=`): console hvc0, fast, panic resets. */
@@ -57,7 +59,7 @@ export function ensureGuests(env: NodeJS.ProcessEnv = process.env): GuestImages 
   const latest = JSON.parse(readFileSync(join(guestCacheDir(env), 'latest.json'), 'utf8')) as { manifest: string };
   const m = JSON.parse(readFileSync(latest.manifest, 'utf8')) as GuestImages & { initrd: string };
   return {
-    key: m.key, dir: m.dir, vmlinuz: m.vmlinuz, vmlinux: m.vmlinux, initrd: m.initrd, disk: m.disk, cdrom: m.cdrom,
+    key: m.key, dir: m.dir, vmlinuz: m.vmlinuz, vmlinux: m.vmlinux, initrd: m.initrd, disk: m.disk, cdrom: m.cdrom, installer: m.installer,
     hvmCmdline: m.hvmCmdline, pvCmdline: m.pvCmdline, kernelRelease: m.kernelRelease, kernelPackage: m.kernelPackage,
     kernelPackageVersion: m.kernelPackageVersion,
   };
