@@ -8,7 +8,7 @@ export { ToolstackService } from './service.js';
 export type { ApiOperation, ToolstackApi } from './toolstack.js';
 export type {
   ConsoleAttachment, ConsoleAttachRequest, ConsoleType, CreateDomainRequest, DomainConfigEntry, DomainIdentity, DomainInfo, DomainRefRequest,
-  DomainState, HostInfo, ShutdownDomainRequest, ShutdownReason, SysrqResult, TriggerName, TriggerResult, VncInfo, XenStateFlags,
+  DomainState, DomainStats, HostInfo, ShutdownDomainRequest, StatsSample, ShutdownReason, SysrqResult, TriggerName, TriggerResult, VncInfo, XenStateFlags,
 } from './types.js';
 export type { DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo } from './types.js';
 export { SHUTDOWN_REASONS } from '../domain/index.js';

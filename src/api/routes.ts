@@ -18,6 +18,7 @@ export const API_ROUTES = {
   daemonInfo: { method: 'GET', path: '/v1/daemon' },
   hostInfo: { method: 'GET', path: '/v1/host' },
   listDomains: { method: 'GET', path: '/v1/domains' },
+  domainStats: { method: 'GET', path: '/v1/stats' },
   getDomain: { method: 'GET', path: '/v1/domains/:ref' },
   listDomainConfigs: { method: 'GET', path: '/v1/domain-configs' },
   getDomainConfig: { method: 'GET', path: '/v1/domains/:ref/config' },

@@ -26,6 +26,7 @@ import type {
   DomainIdentity,
   DomainInfo,
   DomainRefRequest,
+  DomainStats,
   HostInfo,
   ListDevicesRequest,
   MediaChanged,
@@ -33,6 +34,7 @@ import type {
   RenameDomainRequest,
   ShutdownDomainRequest,
   SetMemoryRequest,
+  StatsSample,
   SysrqRequest,
   SysrqResult,
   TriggerRequest,
@@ -96,6 +98,21 @@ export class ToolstackService implements ToolstackApi {
     const now = Date.now();
     const guests = await Promise.all(this.#manager.registry.list().map((r) => this.#info(r, now)));
     return [this.#dom0Info(), ...guests];
+  }
+
+  async domainStats(): Promise<StatsSample> {
+    const timeMs = Date.now();
+    const facts = readHostFacts();
+    const domains = await Promise.all((await this.listDomains()).map(async (d): Promise<DomainStats> => {
+      const rec = d.domid === 0 ? undefined : this.#manager.registry.get(d.domid);
+      if (rec === undefined) return { ...d, maxMemKiB: null, vcpuTimesNs: [], nets: [], vbds: [] };
+      const m = await this.#manager.driver.machineStats?.(rec).catch(() => undefined);
+      return { ...d, maxMemKiB: domainMemory(rec.config).maxKiB, vcpuTimesNs: m?.vcpuTimesNs ?? [], nets: m?.nets ?? [], vbds: m?.vbds ?? [] };
+    }));
+    return {
+      timeMs, totalKiB: facts.totalKiB, freeKiB: freeForGuestsKiB(facts, this.#manager.guestsKiB()),
+      cpus: facts.cpus.length, cpuKhz: facts.cpuKhz, domains,
+    };
   }
 
   async getDomain(req: DomainRefRequest): Promise<DomainInfo> {

@@ -19,6 +19,7 @@ import type {
   MemoryInfo,
   RenameDomainRequest,
   SetMemoryRequest,
+  StatsSample,
   ShutdownDomainRequest,
   SysrqRequest,
   SysrqResult,
@@ -38,6 +39,8 @@ export interface ToolstackApi {
   hostInfo(): Promise<HostInfo>;
   /** Every domain in domid order, Domain-0 first. */
   listDomains(): Promise<DomainInfo[]>;
+  /** `xentop`: the host and every domain with its machine's counters. */
+  domainStats(): Promise<StatsSample>;
   getDomain(req: DomainRefRequest): Promise<DomainInfo>;
   /** The stored configs of every guest (Domain-0 has none), in domid order (`xl list -l`). */
   listDomainConfigs(): Promise<DomainConfigEntry[]>;

@@ -2,10 +2,10 @@ import type { Dom0Paths } from '../common/index.js';
 import type { HostFacts } from '../host/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { ConsoleType } from '../console/index.js';
-import type { DeviceKind, DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
+import type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, XenStateFlags } from '../domain/index.js';
 
 export type { ConsoleType } from '../console/index.js';
-export type { DeviceKind, DomainState, ShutdownReason, TriggerName, XenStateFlags } from '../domain/index.js';
+export type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, XenStateFlags } from '../domain/index.js';
 
 /**
  * Names a domain as xl's `find_domain` does: all decimal digits is a domid, anything else an
@@ -33,6 +33,28 @@ export interface DomainInfo {
   readonly startTime: number | null;
   /** Seconds since the guest started (Domain-0: since the host booted); null while being created. */
   readonly uptimeSec: number | null;
+}
+
+/** A domain as `xentop` shows it: its `xl list` row and its machine's counters. */
+export interface DomainStats extends DomainInfo {
+  /** The static maximum, KiB; null for no limit (Domain-0). */
+  readonly maxMemKiB: number | null;
+  /** CPU time of each vCPU, ns, in vCPU order (empty when unknown). */
+  readonly vcpuTimesNs: readonly number[];
+  readonly nets: readonly NetStats[];
+  readonly vbds: readonly VbdStats[];
+}
+
+/** One `xentop` sample: the host and every domain (Domain-0 first), at `timeMs`. */
+export interface StatsSample {
+  /** When it was taken, ms since the epoch. */
+  readonly timeMs: number;
+  readonly totalKiB: number;
+  /** Memory free for guests, KiB (as `xl info`'s free_memory). */
+  readonly freeKiB: number;
+  readonly cpus: number;
+  readonly cpuKhz: number;
+  readonly domains: readonly DomainStats[];
 }
 
 /** One element of `xl list -l`: the stored config of a domain. */

@@ -249,6 +249,16 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/info.js')).infoCommand,
   },
   {
+    name: 'top',
+    summary: 'Monitor a host and the domains in real time',
+    usage: '',
+    optionsHelp: '-b, --batch          output in batch mode (-i N iterations, -d S seconds apart; --json)\n' +
+      '-n -x -v             vif, vbd and vCPU lines; -r repeat header; -f full names; -z Domain-0 first',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/top.js')).topCommand,
+  },
+  {
     name: 'uptime',
     summary: 'Print uptime for all/some domains',
     usage: '[-s] [Domain]',

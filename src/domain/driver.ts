@@ -37,6 +37,37 @@ export interface OrphanMachine {
   readonly consoles: DomainRecord['consoles'];
 }
 
+/** A vif's traffic as dom0's side of it (its tap) counts it. */
+export interface NetStats {
+  readonly devid: number;
+  readonly rxBytes: number;
+  readonly rxPackets: number;
+  readonly rxErrors: number;
+  readonly rxDropped: number;
+  readonly txBytes: number;
+  readonly txPackets: number;
+  readonly txErrors: number;
+  readonly txDropped: number;
+}
+
+/** A disk's requests as QEMU counts them (`query-blockstats`); sectors of 512 bytes. */
+export interface VbdStats {
+  /** The vdev's number (libxl's devid). */
+  readonly devid: number;
+  readonly readRequests: number;
+  readonly writeRequests: number;
+  readonly readSectors: number;
+  readonly writeSectors: number;
+}
+
+/** What a machine's counters say now (xentop's per-domain data). */
+export interface MachineStats {
+  /** CPU time of each vCPU thread, ns, in vCPU order. */
+  readonly vcpuTimesNs: readonly number[];
+  readonly nets: readonly NetStats[];
+  readonly vbds: readonly VbdStats[];
+}
+
 /** Xen's triggers (`xl trigger`). */
 export const TRIGGER_NAMES = ['nmi', 'reset', 'init', 'power', 'sleep', 's3resume'] as const;
 export type TriggerName = (typeof TRIGGER_NAMES)[number];
@@ -136,6 +167,8 @@ export interface DomainDriver {
    * MEMORY, and nothing changed, when `targetKiB` is above it.
    */
   setMemory?(record: DomainRecord, memory: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }>;
+  /** The machine's counters now (`xentop`); empty lists for what it cannot tell. */
+  machineStats?(record: DomainRecord): Promise<MachineStats>;
   /** The guest's memory as its balloon driver last reported it (QMP `BALLOON_CHANGE`), KiB; undefined before it has. */
   currentMemKiB?(record: DomainRecord): number | undefined;
   /** What xenstore holds of `device` (`xl block-list`'s columns); undefined when it has no nodes. */

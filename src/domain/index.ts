@@ -2,7 +2,7 @@
 export { DEVICE_KINDS } from './devices.js';
 export type { DeviceKind, DomainDevice } from './devices.js';
 export { ProcessOnlyDriver, TRIGGER_NAMES } from './driver.js';
-export type { DomainDriver, TriggerName } from './driver.js';
+export type { DomainDriver, MachineStats, NetStats, TriggerName, VbdStats } from './driver.js';
 export { QemuDriver } from './qemu-driver.js';
 export { DomainEvents } from './events.js';
 export type { DomainEvent } from './events.js';

@@ -9,9 +9,9 @@ import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile } from '../config/index.js';
+import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, vdevNumber } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
-import { isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, waitForPidExit } from '../host/index.js';
+import { isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
@@ -23,7 +23,7 @@ import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scri
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink, DomainDriver, MachineEventSink, OrphanMachine, TriggerName } from './driver.js';
+import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, NetStats, OrphanMachine, TriggerName, VbdStats } from './driver.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
@@ -413,6 +413,33 @@ export class QemuDriver implements DomainDriver {
     return { machineKiB };
   }
 
+  async machineStats(rec: DomainRecord): Promise<MachineStats> {
+    const m = this.#machines.get(rec.domid);
+    if (m === undefined || m.qmp.isClosed) return { vcpuTimesNs: [], nets: [], vbds: [] };
+    const [cpus, blocks] = await Promise.all([
+      m.qmp.queryCpusFast().catch(() => []),
+      (m.qmp.execute('query-blockstats') as Promise<QmpBlockStats[]>).catch((): QmpBlockStats[] => []),
+    ]);
+    const vcpuTimesNs = [...cpus].sort((a, b) => a['cpu-index'] - b['cpu-index']).map((c) => threadCpuTimeNs(m.pid, c['thread-id']) ?? 0);
+    const nics = rec.config.nics ?? [];
+    const nets = this.#net.taps(vifsOf(rec)).map((tap, i): NetStats => {
+      const n = (name: string): number => Number(readSysfs(`/sys/class/net/${tap}/statistics/${name}`) ?? 0);
+      return {
+        devid: nics[i]?.devid ?? i,
+        rxBytes: n('rx_bytes'), rxPackets: n('rx_packets'), rxErrors: n('rx_errors'), rxDropped: n('rx_dropped'),
+        txBytes: n('tx_bytes'), txPackets: n('tx_packets'), txErrors: n('tx_errors'), txDropped: n('tx_dropped'),
+      };
+    });
+    // A disk's QEMU device has its vdev as id (storage.ts): qdev `hda`, `/machine/peripheral/xvda/virtio-backend`.
+    const vbds = (rec.config.disks ?? []).flatMap((d): VbdStats[] => {
+      const s = blocks.find((b) => d.vdev !== undefined && (b.qdev?.split('/').includes(d.vdev) ?? false))?.stats;
+      const devid = vdevNumber(d.vdev ?? '');
+      if (s === undefined || devid === undefined) return [];
+      return [{ devid, readRequests: s.rd_operations, writeRequests: s.wr_operations, readSectors: Math.floor(s.rd_bytes / 512), writeSectors: Math.floor(s.wr_bytes / 512) }];
+    });
+    return { vcpuTimesNs, nets, vbds };
+  }
+
   currentMemKiB(rec: DomainRecord): number | undefined {
     const bytes = this.#machines.get(rec.domid)?.balloonBytes;
     return bytes === undefined ? undefined : Math.floor(bytes / 1024);
@@ -549,6 +576,21 @@ function diskNodes(rec: DomainRecord, disk: DiskDevice, paths: Dom0Paths): Devic
 }
 
 /** A domain's vifs, for the network area. */
+/** One element of QMP `query-blockstats` (the fields read here). */
+interface QmpBlockStats {
+  readonly qdev?: string;
+  readonly stats: { readonly rd_operations: number; readonly wr_operations: number; readonly rd_bytes: number; readonly wr_bytes: number };
+}
+
+/** A sysfs attribute's text, trimmed; undefined when it cannot be read. */
+function readSysfs(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 function vifsOf(rec: DomainRecord): DomainVifs {
   return { domid: rec.domid, name: rec.name, nics: rec.config.nics ?? [] };
 }

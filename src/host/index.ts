@@ -3,7 +3,7 @@
 export { ensurePrivateDir, fileError, writeFileAtomic, writeFileAtomicSync } from './files.js';
 export { KeyedQueue } from './keyed-queue.js';
 export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
-export { isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, waitForPidExit } from './process.js';
+export { isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, waitForPidExit } from './process.js';
 export type { SpawnDetachedOptions } from './process.js';
 export { readHostStats } from './stats.js';
 export { freeForGuestsKiB, meminfoKiB, parseCpuKhz, parseCpuList, readHostFacts, readHostMemory } from './facts.js';

@@ -105,6 +105,12 @@ export function processCpuTimeNs(pid: number): number | null {
   return stat === undefined ? null : parseProcStatCpuNs(stat);
 }
 
+/** CPU time (user + system) of thread `tid` of process `pid` so far, ns; null when it is gone. */
+export function threadCpuTimeNs(pid: number, tid: number): number | null {
+  const stat = Number.isInteger(tid) && tid > 0 ? procFile(pid, `task/${tid}/stat`) : undefined;
+  return stat === undefined ? null : parseProcStatCpuNs(stat);
+}
+
 /** /proc/PID/stat: fields after the `(comm)`; utime and stime are fields 14 and 15. */
 export function parseProcStatCpuNs(text: string): number {
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');

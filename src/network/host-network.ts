@@ -24,7 +24,7 @@ import { KeyedQueue } from '../host/index.js';
 import { CommandFailed, deleteLink, deleteNftTable, hostLinks, nftTables } from './host-commands.js';
 import { NatNetworks } from './nat.js';
 import { runVifScript } from './scripts.js';
-import { checkVifPlans, dom0Instance, makeVif, parseVifTag, planVif, vifTablePrefix } from './vif.js';
+import { checkVifPlans, dom0Instance, makeVif, parseVifTag, planVif, vifTablePrefix, vifTap } from './vif.js';
 import type { VifContext, VifDomain, VifPlan } from './vif.js';
 
 export interface HostNetworkOptions {
@@ -47,6 +47,11 @@ export class HostNetwork {
     this.#o = options;
     this.#instance = dom0Instance(options.paths.runDir);
     this.#nat = new NatNetworks({ paths: options.paths, instance: this.#instance, log: options.log });
+  }
+
+  /** The taps of the vifs of `d`, in config order (whether or not they exist now). */
+  taps(d: DomainVifs): string[] {
+    return d.nics.map((n, i) => vifTap(d.domid, n, i));
   }
 
   /** Makes the host side of every vif of `d`; resolves with their taps, in config order. */

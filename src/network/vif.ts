@@ -112,13 +112,18 @@ export function ifnameProblem(name: string): string | undefined {
 /** `a.b.c.d` or `a.b.c.d/n`. */
 const IPV4_NET = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\/([12]?\d|3[0-2]))?$/;
 
+/** The host-side interface of vif `nic` of domain `domid` (its `index` in the config): `vifname=`, else Xen's `vif<domid>.<devid>`. */
+export function vifTap(domid: number, nic: NicDevice, index: number): string {
+  return nic.ifname ?? `vif${domid}.${nic.devid ?? index}`;
+}
+
 /**
  * Checks vif `nic` (the stored config's, libxl's defaults applied) of domain `d` and names what it
  * will use on the host; `index` is its place in the config (its devid when it has none).
  */
 export function planVif(d: VifDomain, nic: NicDevice, index: number, ctx: VifContext): VifPlan {
   const devid = nic.devid ?? index;
-  const tap = nic.ifname ?? `vif${d.domid}.${devid}`;
+  const tap = vifTap(d.domid, nic, index);
   const nameProblem = ifnameProblem(tap);
   if (nameProblem !== undefined) {
     throw vifError('CFG_VALUE', d, tap, `its name is no interface name: ${nameProblem}`, 'give vifname= a name of at most 15 bytes, e.g. vifname=web0, or leave it out (vif<domid>.<devid>)');

@@ -2,6 +2,7 @@ import { connectToolstack } from '../../api/index.js';
 import type { HostInfo } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
+import { XEN_EXTRA, XEN_MAJOR, XEN_MINOR, XEN_VERSION } from '../xen-version.js';
 
 interface InfoView {
   readonly lines: ReadonlyArray<readonly [string, string]>;
@@ -75,7 +76,7 @@ function infoLines(h: HostInfo, xenstore: boolean): Array<[string, string]> {
     ['virt_caps', 'pv hvm'],
     ['total_memory', mib(f.totalKiB)], ['free_memory', mib(h.freeKiB)],
     ['sharing_freed_memory', '0'], ['sharing_used_memory', '0'], ['outstanding_claims', '0'], ['free_cpus', '0'],
-    ['xen_major', '4'], ['xen_minor', '17'], ['xen_extra', '-dom0'], ['xen_version', '4.17-dom0'],
+    ['xen_major', String(XEN_MAJOR)], ['xen_minor', String(XEN_MINOR)], ['xen_extra', XEN_EXTRA], ['xen_version', XEN_VERSION],
     ['xen_caps', x86 ? 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64' : `xen-3.0-${f.machine}`],
     ['xen_scheduler', 'credit'], ['xen_pagesize', '4096'], ['platform_params', 'virt_start=0x0'],
     ['xen_changeset', 'dom0'], ['xen_commandline', ''],
