@@ -38,6 +38,7 @@ export const API_ROUTES = {
   listDevices: { method: 'GET', path: '/v1/domains/:ref/devices/:kind' },
   changeMedia: { method: 'POST', path: '/v1/domains/:ref/media' },
   setMemory: { method: 'POST', path: '/v1/domains/:ref/memory' },
+  saveDomain: { method: 'POST', path: '/v1/domains/:ref/save' },
 } as const satisfies { readonly [K in ApiOperation]: ApiRoute };
 
 /**

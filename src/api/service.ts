@@ -1,6 +1,6 @@
 import { BugError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { DEVICE_DISK, DEVICE_NIC, DOMAIN_CONFIG, domainMemory, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
+import { DEVICE_DISK, DEVICE_NIC, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
@@ -33,6 +33,8 @@ import type {
   MemoryInfo,
   RenameDomainRequest,
   ShutdownDomainRequest,
+  SaveDomainRequest,
+  SaveResult,
   SetMemoryRequest,
   StatsSample,
   SysrqRequest,
@@ -133,7 +135,14 @@ export class ToolstackService implements ToolstackApi {
   }
 
   async createDomain(req: CreateDomainRequest): Promise<DomainInfo> {
-    const rec = await this.#manager.create(newDomainOf(req), { paused: req.paused === true });
+    const restore = req.restore as unknown;
+    if (restore !== undefined) {
+      const r = restore as { file?: unknown; offset?: unknown };
+      if (typeof r.file !== 'string' || !r.file.startsWith('/') || typeof r.offset !== 'number' || !Number.isSafeInteger(r.offset) || r.offset < 0) {
+        throw badRequest("'restore' must be {file: an absolute path, offset: a byte offset}");
+      }
+    }
+    const rec = await this.#manager.create(newDomainOf(req), { paused: req.paused === true, ...(req.restore === undefined ? {} : { restore: req.restore }) });
     return this.#info(rec, Date.now());
   }
 
@@ -250,6 +259,23 @@ export class ToolstackService implements ToolstackApi {
       ...(req.maxKiB === undefined ? {} : { maxKiB: req.maxKiB }),
     });
     return { domid: record.domid, name: record.name, targetKiB, maxKiB, machineKiB };
+  }
+
+  async saveDomain(req: SaveDomainRequest): Promise<SaveResult> {
+    const file = req.file as unknown;
+    if (typeof file !== 'string' || !file.startsWith('/')) throw badRequest("'file' must be an absolute path");
+    const rec = this.#guest(req, 'save');
+    const json = idlToJson(DOMAIN_CONFIG, req.config === undefined ? rec.config : withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config))) as Record<string, unknown>;
+    const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
+    const config = JSON.stringify({ ...json, c_info: { ...cInfo, domid: req.preserveDomid === true ? rec.domid : 0 } }, null, 4);
+    const header = saveFileHeader(config);
+    const { bytes, record } = await this.#manager.save(rec.domid, {
+      file, header, checkpoint: req.checkpoint === true, leavePaused: req.paused === true,
+    });
+    return {
+      domid: rec.domid, name: rec.name, file, bytes, mandatoryFlags: header.readUInt32LE(36), configBytes: header.readUInt32LE(48),
+      domain: record === undefined ? null : await this.#info(this.#manager.registry.get(record.domid) ?? record, Date.now()),
+    };
   }
 
   async getVnc(req: DomainRefRequest): Promise<VncInfo> {

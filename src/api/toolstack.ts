@@ -18,6 +18,8 @@ import type {
   MediaChanged,
   MemoryInfo,
   RenameDomainRequest,
+  SaveDomainRequest,
+  SaveResult,
   SetMemoryRequest,
   StatsSample,
   ShutdownDomainRequest,
@@ -78,6 +80,8 @@ export interface ToolstackApi {
    * rules (target ≤ max); the stored config follows, so a reboot keeps them.
    */
   setMemory(req: SetMemoryRequest): Promise<MemoryInfo>;
+  /** `xl save`: the domain's config and state to a file xl's `restore` (createDomain with `restore`) reads. */
+  saveDomain(req: SaveDomainRequest): Promise<SaveResult>;
 }
 
 /** A ToolstackApi method's name. */

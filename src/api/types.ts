@@ -106,6 +106,36 @@ export interface CreateDomainRequest {
   readonly noMonitor?: boolean;
   /** Where the config came from (the cfg file), for messages. */
   readonly source?: string;
+  /** `xl restore`: the machine starts from this save file's state stream (an absolute path; the stream at byte `offset`). */
+  readonly restore?: { readonly file: string; readonly offset: number };
+}
+
+/** `xl save [-c] [-p] [-D] <Domain> <CheckpointFile>`. */
+export interface SaveDomainRequest extends DomainRefRequest {
+  /** Absolute path of the save file. */
+  readonly file: string;
+  /** `-c`: the domain runs on after the save. */
+  readonly checkpoint?: boolean;
+  /** `-p`: the domain stays, paused, after the save. */
+  readonly paused?: boolean;
+  /** `-D`: the embedded config keeps the domid. */
+  readonly preserveDomid?: boolean;
+  /** `<ConfigFile>`: the config to embed instead of the domain's (as xl resolved it). */
+  readonly config?: LibxlJsonObject;
+}
+
+/** What `saveDomain` wrote. */
+export interface SaveResult {
+  readonly domid: number;
+  readonly name: string;
+  readonly file: string;
+  /** The file's size, bytes. */
+  readonly bytes: number;
+  /** The header's mandatory flags and config length (xl's `info 0x%x/0x%x/%u`). */
+  readonly mandatoryFlags: number;
+  readonly configBytes: number;
+  /** The domain after the save; null when it was destroyed (no -c, no -p). */
+  readonly domain: DomainInfo | null;
 }
 
 export interface DestroyDomainRequest extends DomainRefRequest {

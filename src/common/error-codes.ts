@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   NETWORK: 'The host side of a vif could not be made: its bridge, tap, hotplug script or dom0\'s NAT network',
   // memory
   MEMORY: 'A memory size is invalid, or outside what the domain or its machine allows',
+  // save / restore
+  SAVE_FILE: 'A save file is not one dom0 can restore (magic, byte order, flags, truncated), or could not be written',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -23,3 +23,5 @@ export { OPTIONS as XL_CFG_OPTIONS } from './domain-config/options.js';
 export { readXlConf, xlConfFromDoc } from './xlconf.js';
 export { UNTERMINATED } from './spec/c-parse.js';
 export { domainMemory, domainVcpus, domainVncPassword, nicWithLibxlDefaults, withAbsolutePaths, withLibxlDefaults } from './domain-config/defaults.js';
+export { readSaveFileHeader, saveFileHeader } from './savefile.js';
+export type { SaveFileInfo } from './savefile.js';

@@ -68,6 +68,11 @@ export interface MachineStats {
   readonly vbds: readonly VbdStats[];
 }
 
+/** How a machine starts: fresh, or from a save file (`xl restore`), its state stream at `offset`. */
+export interface StartOptions {
+  readonly restore?: { readonly file: string; readonly offset: number };
+}
+
 /** Xen's triggers (`xl trigger`). */
 export const TRIGGER_NAMES = ['nmi', 'reset', 'init', 'power', 'sleep', 's3resume'] as const;
 export type TriggerName = (typeof TRIGGER_NAMES)[number];
@@ -83,7 +88,13 @@ export interface DomainDriver {
    * Spawns the machine with its vCPUs stopped (state `creating`) and returns what to persist:
    * at least `qemuPid`, `qmpSocket` and `consoles`. On failure nothing may be left running.
    */
-  start(record: DomainRecord): Promise<DomainRecordPatch>;
+  start(record: DomainRecord, options?: StartOptions): Promise<DomainRecordPatch>;
+  /**
+   * `xl save`: writes `header` then the machine's state to `file`, never a partial file under
+   * that name; resolves with its size. The machine is left stopped; on failure it runs again if
+   * `wasRunning`, and no file is left.
+   */
+  save?(record: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number>;
   /** Stops the vCPUs. */
   pause(record: DomainRecord): Promise<void>;
   /** Resumes the vCPUs (also the first start after `start`). */

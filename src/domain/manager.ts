@@ -6,7 +6,7 @@ import type { DiskDevice } from '../config/index.js';
 import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
-import type { DomainDriver, OrphanMachine, TriggerName } from './driver.js';
+import type { DomainDriver, OrphanMachine, StartOptions, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainEvents } from './events.js';
 import { DomainJobQueue } from './jobs.js';
@@ -59,7 +59,7 @@ export interface AdoptReport {
 const MACHINE_OPS = {
   trigger: 'take a trigger', sysrq: 'take a sysrq', vnc: 'show a display',
   attachDevice: 'gain devices while it runs', detachDevice: 'lose devices while it runs', changeMedia: 'change media',
-  setMemory: 'change its memory',
+  setMemory: 'change its memory', save: 'be saved',
 } as const;
 type MachineOp = keyof typeof MACHINE_OPS;
 
@@ -205,14 +205,14 @@ export class DomainManager {
    * Creates a domain: reserves its name and domid, starts its machine paused, then runs it
    * unless `paused`. A failed start leaves nothing behind.
    */
-  async create(init: NewDomain, options: { readonly paused?: boolean } = {}): Promise<DomainRecord> {
+  async create(init: NewDomain, options: { readonly paused?: boolean; readonly restore?: StartOptions['restore'] } = {}): Promise<DomainRecord> {
     this.#claim(init);
     const disks = init.config.disks;
     const rec = await this.registry.reserve(disks === undefined ? init : { ...init, config: { ...init.config, disks: disks.map(withDiskBackend) } });
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
         await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(this.registry.list()), where: `disk= in ${rec.source}` });
-        const patch = await this.driver.start(rec);
+        const patch = await this.driver.start(rec, options.restore === undefined ? {} : { restore: options.restore });
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
         await this.#options.beforeUnpause?.(started);
         if (options.paused === true) return started;
@@ -223,6 +223,27 @@ export class DomainManager {
         if (now !== undefined) await this.#finishDestroy(now);
         throw e;
       }
+    });
+  }
+
+  /**
+   * `xl save`: the domain's state to `file` (after `header`); then, as xl does, the domain is
+   * destroyed, unless `checkpoint` (it runs on, or stays paused with `leavePaused`) or
+   * `leavePaused` alone (it stays, paused). Resolves with the file's size and the domain as it
+   * is after (undefined when destroyed).
+   */
+  save(domid: number, o: { readonly file: string; readonly header: Buffer; readonly checkpoint: boolean; readonly leavePaused: boolean }): Promise<{ readonly bytes: number; readonly record: DomainRecord | undefined }> {
+    return this.#job(domid, 'save', async (rec) => {
+      const wasRunning = rec.state === 'running';
+      const bytes = await this.#machine(rec, 'save').call(this.driver, rec, o.file, o.header, wasRunning);
+      this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
+      if (o.leavePaused) return { bytes, record: rec.state === 'paused' ? rec : await this.registry.transition(domid, 'paused') };
+      if (o.checkpoint) {
+        if (wasRunning) await this.driver.unpause(rec);
+        return { bytes, record: rec };
+      }
+      await this.#finishDestroy(rec);
+      return { bytes, record: undefined };
     });
   }
 

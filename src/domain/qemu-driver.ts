@@ -23,7 +23,8 @@ import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scri
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, NetStats, OrphanMachine, TriggerName, VbdStats } from './driver.js';
+import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
+import { incomingFrom, migrationDone, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
@@ -41,6 +42,8 @@ export interface QemuDriverOptions {
   readonly binary?: string;
   /** How long QEMU may take to open its QMP socket and greet (default 10 s). */
   readonly startTimeoutMs?: number;
+  /** How long a save or a restore may take (default 10 min). */
+  readonly saveTimeoutMs?: number;
   /** How long a device detach waits for the guest to release the device (default 10 s, libxl's). */
   readonly deviceTimeoutMs?: number;
 }
@@ -107,7 +110,7 @@ export class QemuDriver implements DomainDriver {
     return this.#accel;
   }
 
-  async start(rec: DomainRecord): Promise<DomainRecordPatch> {
+  async start(rec: DomainRecord, options: StartOptions = {}): Promise<DomainRecordPatch> {
     checkGuestFiles(rec.config, rec.source);
     const [caps, accel] = await Promise.all([this.capabilities(), this.accel()]);
     // Everything that can be refused is, before a block script makes anything.
@@ -128,6 +131,7 @@ export class QemuDriver implements DomainDriver {
       consoles: consoleEndpoints(consoles),
       nics: (await this.#net.plug(vifsOf(rec))).map((tap): NicRuntime => ({ tap })),
       startPaused: true,
+      ...(options.restore === undefined ? {} : { incoming: incomingFrom(options.restore.file, options.restore.offset) }),
       ...(need.clock ? { clock: { nowMs: Date.now(), utcOffsetMinutes: -new Date().getTimezoneOffset() } } : {}),
       ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dirs.run) } : {}),
     };
@@ -155,6 +159,7 @@ export class QemuDriver implements DomainDriver {
     try {
       const { qmp } = await launched;
       await published;
+      if (options.restore !== undefined) await migrationDone(qmp, `Restoring from '${options.restore.file}'`, this.#o.saveTimeoutMs ?? 600_000);
       const started = pid as number;
       this.#attach(rec.domid, started, qmp);
       await this.#net.online(vifsOf(rec));
@@ -391,6 +396,10 @@ export class QemuDriver implements DomainDriver {
 
   async vnc(rec: DomainRecord): Promise<{ host: string; port: number } | undefined> {
     return this.#queryVnc(this.#qmp(rec));
+  }
+
+  save(rec: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number> {
+    return saveMachine(this.#qmp(rec), file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
   }
 
   async setMemory(rec: DomainRecord, m: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }> {

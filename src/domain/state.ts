@@ -69,6 +69,8 @@ export const ACTION_STATES = {
   console: ['creating', 'running', 'paused', 'shutting-down', 'shutdown'],
   trigger: ['running', 'paused', 'shutting-down'],
   sysrq: ['running', 'paused', 'shutting-down'],
+  /** `xl save` (the guest is stopped while its state is written). */
+  save: ['running', 'paused'],
   /** `xl mem-set` / `mem-max`. */
   memory: ['running', 'paused', 'shutting-down'],
   /** Devices added, removed, media changed (`block-attach`, `cd-insert`, ...): the machine must run. */

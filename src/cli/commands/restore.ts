@@ -1,0 +1,61 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { connectToolstack } from '../../api/index.js';
+import type { DomainInfo } from '../../api/index.js';
+import { ToolstackError } from '../../common/index.js';
+import { readSaveFileHeader } from '../../config/index.js';
+import type { LibxlJsonObject, SaveFileInfo } from '../../config/index.js';
+import { defineCommand } from '../command.js';
+import { getopt, requireArgs } from '../getopt.js';
+import { configFileJson } from '../saved-config.js';
+
+/**
+ * `xl restore [-p] [-e] [-d] [-V] [<ConfigFile>] <CheckpointFile>`: reads xl's header and the
+ * embedded config (or takes `<ConfigFile>` instead, as xl does), then dom0d creates the domain
+ * with its machine started from the file's state stream; `-p` leaves it paused, `-e` without
+ * the monitor (as `create -e`), `-d` prints the config it restores.
+ */
+export const restoreCommand = defineCommand<DomainInfo>({
+  async run(ctx, args) {
+    const o = getopt(args, 'FcpdeVA', [{ name: 'vncviewer', hasArg: false, short: 'V' }, { name: 'vncviewer-autopass', hasArg: false, short: 'A' }]);
+    requireArgs('restore', o.positional, 1);
+    const [first, second] = o.positional as [string, string | undefined];
+    const file = resolve(ctx.cwd, second ?? first);
+    const configFile = second === undefined ? undefined : first;
+    const info = readHeader(file);
+    ctx.warn(`Loading new save file ${second ?? first} (new xl fmt info 0x${info.mandatoryFlags.toString(16)}/0x${info.optionalFlags.toString(16)}/${info.optionalDataLen})`);
+    let config: LibxlJsonObject;
+    if (configFile !== undefined) config = configFileJson(ctx, configFile);
+    else if (info.config !== undefined) {
+      ctx.warn(' Savefile contains xl domain config in JSON format');
+      config = JSON.parse(info.config) as LibxlJsonObject;
+    } else {
+      const line = 'Config file not specified and none in save file';
+      throw new ToolstackError('USAGE', line, { lines: [line], hint: 'give the domain\'s config file before the save file' });
+    }
+    if (o.has('d')) ctx.stderr.write(`${JSON.stringify(config, null, 4)}\n`);
+    const domain = await connectToolstack(ctx).createDomain({
+      config, paused: o.has('p'), noMonitor: o.has('e'), source: second ?? first, restore: { file, offset: info.streamOffset },
+    });
+    return { data: domain };
+  },
+  render: () => '',
+});
+
+/** The save file's header and config (its first 1 MiB is more than any config). */
+function readHeader(file: string): SaveFileInfo {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    const line = `Cannot open save file '${file}': ${(e as Error).message}`;
+    throw new ToolstackError('SAVE_FILE', line, { lines: [line], hint: 'give the file xl save wrote' });
+  }
+  try {
+    const head = Buffer.alloc(1 << 20);
+    const n = readSync(fd, head, 0, head.length, 0);
+    return readSaveFileHeader(head.subarray(0, n), file);
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,31 @@
+import { resolve } from 'node:path';
+import { connectToolstack } from '../../api/index.js';
+import type { SaveResult } from '../../api/index.js';
+import { defineCommand } from '../command.js';
+import { getopt, requireArgs } from '../getopt.js';
+import { configFileJson } from '../saved-config.js';
+
+/**
+ * `xl save [-c] [-p] [-D] <Domain> <CheckpointFile> [<ConfigFile>]`: dom0d writes xl's save file
+ * (xl's header and the domain's config, then QEMU's state stream; config/savefile.ts), never a
+ * partial file under its name, then destroys the domain unless `-c` (it runs on) or `-p` (it
+ * stays, paused). The file's path is xl's working directory's, as Xen's xl opens it itself.
+ */
+export const saveCommand = defineCommand<SaveResult>({
+  async run(ctx, args) {
+    const o = getopt(args, 'cpD');
+    requireArgs('save', o.positional, 2);
+    const [ref, file, configFile] = o.positional as [string, string, string | undefined];
+    const result = await connectToolstack(ctx).saveDomain({
+      ref,
+      file: resolve(ctx.cwd, file),
+      checkpoint: o.has('c'),
+      paused: o.has('p'),
+      preserveDomid: o.has('D'),
+      ...(configFile === undefined ? {} : { config: configFileJson(ctx, configFile) }),
+    });
+    ctx.warn(`Saving to ${file} new xl format (info 0x${result.mandatoryFlags.toString(16)}/0x0/${result.configBytes})`);
+    return { data: result };
+  },
+  render: () => '',
+});

@@ -1,0 +1,19 @@
+import { homedir } from 'node:os';
+import { resolve } from 'node:path';
+import { resolvePaths } from '../common/index.js';
+import { DOMAIN_CONFIG, idlToJson, loadDomainConfig, readXlConf, withAbsolutePaths } from '../config/index.js';
+import type { LibxlJsonObject } from '../config/index.js';
+import type { CommandContext } from './command.js';
+
+/**
+ * The `<ConfigFile>` of `xl save` / `xl restore`, resolved as `xl create` resolves one (xl.conf
+ * applied, paths made absolute against xl's working directory), as libxl JSON.
+ */
+export function configFileJson(ctx: CommandContext, file: string): LibxlJsonObject {
+  const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
+  const xlConf = readXlConf(paths.configDir);
+  for (const w of xlConf.warnings) ctx.warn(w);
+  const resolved = loadDomainConfig(resolve(ctx.cwd, file), { xlConf });
+  for (const w of resolved.warnings) ctx.warn(w);
+  return idlToJson(DOMAIN_CONFIG, withAbsolutePaths(resolved.config, ctx.cwd));
+}

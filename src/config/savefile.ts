@@ -1,0 +1,72 @@
+/**
+ * xl's save file (`xl save`, `xl restore`; xl.h `save_file_header`): a 48-byte header — the
+ * 32-byte magic, then four native-order (little-endian here) u32: byte-order mark 0x01020304,
+ * mandatory flags, optional flags, optional data length — then the optional data (u32 config
+ * length, the domain config as libxl JSON with its NUL), then the domain's state stream.
+ *
+ * dom0's stream is QEMU's migration stream, not libxl's: its files carry mandatory flag bit 31
+ * (beside JSON, bit 0) so that Xen's xl refuses them ("need newer xl") instead of misreading
+ * them, and dom0 refuses a Xen file (STREAMv2, bit 1) with a line saying why.
+ */
+import { ToolstackError } from '../common/index.js';
+
+export const SAVE_MAGIC = 'Xen saved domain, xl format\n \0 \r';
+const BYTE_ORDER = 0x01020304;
+export const SAVE_FLAG_JSON = 0x1;
+export const SAVE_FLAG_STREAMV2 = 0x2;
+export const SAVE_FLAG_QEMU_STREAM = 0x80000000;
+const HEADER_BYTES = 48;
+
+export interface SaveFileInfo {
+  readonly mandatoryFlags: number;
+  readonly optionalFlags: number;
+  readonly optionalDataLen: number;
+  /** The embedded config (libxl JSON), when the file has one. */
+  readonly config: string | undefined;
+  /** Where the state stream starts, bytes from the start of the file. */
+  readonly streamOffset: number;
+}
+
+/** The header and config of a dom0 save file for `configJson` (libxl JSON). */
+export function saveFileHeader(configJson: string): Buffer {
+  const config = Buffer.from(`${configJson}\0`, 'utf8');
+  const h = Buffer.alloc(HEADER_BYTES + 4);
+  h.write(SAVE_MAGIC, 0, 'latin1');
+  h.writeUInt32LE(BYTE_ORDER, 32);
+  h.writeUInt32LE((SAVE_FLAG_JSON | SAVE_FLAG_QEMU_STREAM) >>> 0, 36);
+  h.writeUInt32LE(0, 40);
+  h.writeUInt32LE(4 + config.length, 44);
+  h.writeUInt32LE(config.length, 48);
+  return Buffer.concat([h, config]);
+}
+
+/**
+ * Reads the header of save file `file` (its first bytes, `head`: at least the header and the
+ * config), with xl's checks and messages; SAVE_FILE when it is not one dom0 can restore.
+ */
+export function readSaveFileHeader(head: Buffer, file: string): SaveFileInfo {
+  const bad = (line: string, hint: string): ToolstackError => new ToolstackError('SAVE_FILE', line, { lines: [line], hint });
+  if (head.length < HEADER_BYTES || head.toString('latin1', 0, 32) !== SAVE_MAGIC) {
+    throw bad('File has wrong magic number - corrupt or for a different tool?', `'${file}' is not a file xl save wrote`);
+  }
+  if (head.readUInt32LE(32) !== BYTE_ORDER) throw bad('File has wrong byte order', `'${file}' was saved on a host of the other byte order`);
+  const mandatoryFlags = head.readUInt32LE(36);
+  const optionalFlags = head.readUInt32LE(40);
+  const optionalDataLen = head.readUInt32LE(44);
+  const known = (SAVE_FLAG_JSON | SAVE_FLAG_QEMU_STREAM) >>> 0;
+  if ((mandatoryFlags & SAVE_FLAG_STREAMV2) !== 0 && (mandatoryFlags & SAVE_FLAG_QEMU_STREAM) === 0) {
+    throw bad(`Savefile '${file}' holds a Xen (libxl) domain stream`, 'dom0 restores the saves it made itself (QEMU\'s stream); restore this one on a Xen host');
+  }
+  if ((mandatoryFlags & ~known) !== 0) {
+    throw bad(`Savefile has mandatory flag(s) 0x${((mandatoryFlags & ~known) >>> 0).toString(16)} which are not supported; need newer xl`, `'${file}' was written by a newer dom0 or another tool`);
+  }
+  const streamOffset = HEADER_BYTES + optionalDataLen;
+  if (head.length < streamOffset) throw bad(`Savefile '${file}' is truncated`, 'its header promises more data than the file holds');
+  let config: string | undefined;
+  if ((mandatoryFlags & SAVE_FLAG_JSON) !== 0 && optionalDataLen >= 4) {
+    const len = head.readUInt32LE(HEADER_BYTES);
+    if (len > optionalDataLen - 4) throw bad(`Savefile '${file}' is corrupt: its config length ${len} exceeds its data`, 'the file was damaged after xl save wrote it');
+    config = head.toString('utf8', HEADER_BYTES + 4, HEADER_BYTES + 4 + len).replace(/\0$/, '');
+  }
+  return { mandatoryFlags, optionalFlags, optionalDataLen, config, streamOffset };
+}

@@ -1,0 +1,99 @@
+/**
+ * A domain's machine to and from an xl save file (`xl save`, `xl restore`), with QEMU's migration
+ * stream as the state stream (see config/savefile.ts for the file).
+ *
+ * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-PID`,
+ * mode 0600), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that
+ * appends the stream to that file and, only when that finished, renames it `…done`; dom0d then
+ * fsyncs it and renames it to the target. The target name therefore never holds a partial file,
+ * and a failure (QEMU's, the disk's, a deadline) removes both temporaries and resumes the guest
+ * if it was running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the
+ * domain's start waits until QEMU has read the whole stream.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ToolstackError } from '../common/index.js';
+import type { QmpClient } from '../qemu/index.js';
+
+/** `text` as one word of /bin/sh. */
+export function shellQuote(text: string): string {
+  return `'${text.replaceAll("'", "'\\''")}'`;
+}
+
+/** QEMU's `-incoming` for restoring from `file`, whose stream starts at byte `offset`. */
+export function incomingFrom(file: string, offset: number): string {
+  return `exec:tail -c +${offset + 1} ${shellQuote(file)}`;
+}
+
+/** Waits until QEMU's migration (out or in) has completed; QEMU with its reason when it failed. */
+export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await qmp.queryMigrate();
+    if (info.status === 'completed') return;
+    if (info.status === 'failed' || info.status === 'cancelled') {
+      throw new ToolstackError('QEMU', `${what} failed: ${info['error-desc'] ?? info.status}`);
+    }
+    if (Date.now() > deadline) {
+      await qmp.execute('migrate_cancel').catch(() => undefined);
+      throw new ToolstackError('QEMU', `${what} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Writes `header` and the machine's state to `file` (see above); resolves with the file's size.
+ * The machine is left stopped; `wasRunning` says whether to resume it on failure.
+ */
+export async function saveMachine(qmp: QmpClient, file: string, header: Buffer, wasRunning: boolean, timeoutMs: number): Promise<number> {
+  const tmp = join(dirname(file), `.${basename(file)}.dom0-save-${process.pid}`);
+  const done = `${tmp}.done`;
+  const fail = (e: unknown): ToolstackError => {
+    const err = e as NodeJS.ErrnoException;
+    if (e instanceof ToolstackError) return e;
+    return new ToolstackError(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'NO_SPACE' : 'SAVE_FILE', `Cannot write save file '${file}': ${err.message}`, {
+      cause: e, hint: err.code === 'ENOSPC' ? 'free space on its file system, or save elsewhere' : 'check the directory exists and is writable',
+    });
+  };
+  try {
+    const fd = openSync(tmp, 'wx', 0o600);
+    try {
+      writeSync(fd, header);
+    } finally {
+      closeSync(fd);
+    }
+    await qmp.stop();
+    // A local file: no bandwidth limit (QEMU's default throttles migrations to 32 MiB/s).
+    await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40 });
+    await qmp.migrate(`exec:cat >> ${shellQuote(tmp)} && mv ${shellQuote(tmp)} ${shellQuote(done)}`);
+    await migrationDone(qmp, `Saving to '${file}'`, timeoutMs);
+    // QEMU reports completion when it has written the stream; the shell renames once cat is done.
+    for (const until = Date.now() + timeoutMs; !exists(done);) {
+      if (Date.now() > until) throw new ToolstackError('SAVE_FILE', `Saving to '${file}': the stream was not complete within ${Math.round(timeoutMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const fd2 = openSync(done, 'r');
+    try {
+      fsyncSync(fd2);
+    } finally {
+      closeSync(fd2);
+    }
+    renameSync(done, file);
+    return statSync(file).size;
+  } catch (e: unknown) {
+    rmSync(tmp, { force: true });
+    rmSync(done, { force: true });
+    if (wasRunning) await qmp.cont().catch(() => undefined);
+    throw fail(e);
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

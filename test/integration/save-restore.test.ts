@@ -1,0 +1,106 @@
+// `xl save` / `xl restore` on a real guest (QEMU, TCG) through `xl` and an autostarted dom0d: one
+// PV guest keeps a value in RAM (tmpfs) and the steps run in order — save (the domain goes, the
+// file has xl's header and mode 0600, no temporary is left), restore (the value is there, the
+// guest answers), a checkpoint (`-c`: it runs on), `-p` (it stays, paused), then the error paths:
+// a file that is not a save file, a Xen (libxl stream) save file, a save into a missing directory
+// (the domain runs on, no file is left).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
+import { destroyHost, makeHost, xlIn, xsRead } from './daemon-harness.js';
+import type { Run, TestHost } from './daemon-harness.js';
+
+let host: TestHost;
+let con: GuestConsole | undefined;
+const MARK = `dom0-state-${process.pid}`;
+
+before(() => {
+  const guests = ensureGuests();
+  host = makeHost();
+  host.env['XENSTORED_PATH'] = join(host.runDir, 'xenstored', 'socket');
+  writeFileSync(join(host.root, 'sr.cfg'), [
+    'name = "sr"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
+  ].join('\n'));
+});
+
+after(async () => {
+  con?.close();
+  const r = await xlIn(host, host.root, 'list', '--json').catch(() => undefined);
+  for (const d of r === undefined ? [] : JSON.parse(r.out) as Array<{ domid: number }>) if (d.domid !== 0) await xlIn(host, host.root, 'destroy', String(d.domid));
+  await destroyHost(host);
+});
+
+async function ok(...args: string[]): Promise<Run> {
+  const r = await xlIn(host, host.root, ...args);
+  assert.equal(r.code, 0, `xl ${args.join(' ')}: ${r.err}`);
+  return r;
+}
+
+async function state(): Promise<string | undefined> {
+  const r = await ok('list', '--json');
+  return (JSON.parse(r.out) as Array<{ name: string; state: string }>).find((d) => d.name === 'sr')?.state;
+}
+
+/** Connects to the guest's console (a new domain after a restore) and checks its shell answers. */
+async function attach(waitReady: boolean): Promise<GuestConsole> {
+  con?.close();
+  const domid = Number((await ok('domid', 'sr')).out.trim());
+  con = await GuestConsole.connect(xsRead(host, `/local/domain/${domid}/console/tty`));
+  if (waitReady) {
+    await con.waitFor(GUEST_READY_LINE, { timeoutMs: 120_000 });
+    await con.waitFor(GUEST_PROMPT, { timeoutMs: 10_000 });
+  }
+  return con;
+}
+
+test('xl save writes xl\'s save file and the domain goes; xl restore brings it back with its memory', async () => {
+  await ok('create', 'sr.cfg');
+  const c = await attach(true);
+  assert.equal((await c.run(`echo ${MARK} > /run/marker`)).rc, 0);
+  const saved = await ok('save', 'sr', 'sr.save');
+  assert.match(saved.err, /^Saving to sr\.save new xl format \(info 0x80000001\/0x0\/\d+\)\n$/);
+  assert.equal(await state(), undefined);
+  const file = join(host.root, 'sr.save');
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(readFileSync(file).subarray(0, 32).toString('latin1'), 'Xen saved domain, xl format\n \0 \r');
+  assert.deepEqual(readdirSync(host.root).filter((f) => f.includes('dom0-save')), []);
+
+  const restored = await ok('restore', 'sr.save');
+  assert.match(restored.err, /^Loading new save file sr\.save \(new xl fmt info 0x80000001\/0x0\/\d+\)\n Savefile contains xl domain config in JSON format\n$/);
+  assert.equal(await state(), 'running');
+  const c2 = await attach(false);
+  assert.equal((await c2.run('cat /run/marker')).out.trim(), MARK);
+});
+
+test('xl save -c leaves the domain running; -p leaves it paused', async () => {
+  await ok('save', '-c', 'sr', 'ckpt.save');
+  assert.equal(await state(), 'running');
+  assert.equal((await (con as GuestConsole).run('cat /run/marker')).out.trim(), MARK);
+  await ok('save', '-p', 'sr', 'paused.save');
+  assert.equal(await state(), 'paused');
+  await ok('unpause', 'sr');
+  assert.equal((await (con as GuestConsole).run('echo alive')).out.trim(), 'alive');
+});
+
+test('restore refuses what is not a dom0 save file; a save that cannot be written leaves the domain running and no file', async () => {
+  writeFileSync(join(host.root, 'junk.save'), 'not a save file at all, but long enough to hold a header of 48 bytes');
+  let r = await xlIn(host, host.root, 'restore', 'junk.save');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^File has wrong magic number - corrupt or for a different tool\?\n/);
+  const xen = Buffer.alloc(56);
+  xen.write('Xen saved domain, xl format\n \0 \r', 0, 'latin1');
+  xen.writeUInt32LE(0x01020304, 32);
+  xen.writeUInt32LE(0x3, 36);
+  xen.writeUInt32LE(8, 44);
+  writeFileSync(join(host.root, 'xen.save'), xen);
+  r = await xlIn(host, host.root, 'restore', 'xen.save');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /Savefile '.*xen\.save' holds a Xen \(libxl\) domain stream\nhint: /);
+  r = await xlIn(host, host.root, 'save', 'sr', 'no/such/dir/sr.save');
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /Cannot write save file '.*no\/such\/dir\/sr\.save': ENOENT/);
+  assert.equal(await state(), 'running');
+  assert.equal((await (con as GuestConsole).run('echo still')).out.trim(), 'still');
+});
