@@ -264,7 +264,21 @@ export class QemuDriver implements DomainDriver {
     if (status === undefined) return 'gone';
     if (status.status === 'shutdown') m.stopped('poweroff');
     else if (status.status === 'guest-panicked') m.stopped('crash');
+    else if (rec.state === 'running' && !status.running && await this.#unfinishedSave(qmp, status.status)) {
+      // A save its dom0d did not see through (killed meanwhile) stopped the machine: it resumes,
+      // as a failed save resumes it in Xen; what the save wrote stays under its temporary name.
+      await qmp.execute('migrate_cancel').catch(() => undefined);
+      await qmp.cont().catch(() => undefined);
+      this.#o.log(`domain ${rec.domid}: resumed after a save that did not finish`);
+    }
     return 'alive';
+  }
+
+  /** Whether a stopped machine was stopped by a save (its migration ran or is running). */
+  async #unfinishedSave(qmp: QmpClient, status: string): Promise<boolean> {
+    if (status === 'postmigrate' || status === 'finish-migrate') return true;
+    const m = await qmp.queryMigrate().catch(() => undefined);
+    return m?.status !== undefined && m.status !== 'none';
   }
 
   async orphans(known: ReadonlySet<number>): Promise<OrphanMachine[]> {

@@ -10,7 +10,7 @@
  * if it was running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the
  * domain's start waits until QEMU has read the whole stream.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ToolstackError } from '../common/index.js';
 import type { QmpClient } from '../qemu/index.js';
@@ -82,10 +82,27 @@ export async function saveMachine(qmp: QmpClient, file: string, header: Buffer, 
     renameSync(done, file);
     return statSync(file).size;
   } catch (e: unknown) {
+    // QEMU only sees its pipe break when the file system fills up: say what the cause was.
+    const full = e instanceof ToolstackError && e.code === 'QEMU' && nearlyFull(dirname(file));
     rmSync(tmp, { force: true });
     rmSync(done, { force: true });
     if (wasRunning) await qmp.cont().catch(() => undefined);
+    if (full) {
+      throw new ToolstackError('NO_SPACE', `Cannot write save file '${file}': its file system is full`, {
+        cause: e, hint: 'free space there or save elsewhere: the file needs about as much as the guest\'s memory',
+      });
+    }
     throw fail(e);
+  }
+}
+
+/** Less than 1 MiB left for an unprivileged writer on the file system of `dir`. */
+function nearlyFull(dir: string): boolean {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize < 1 << 20;
+  } catch {
+    return false;
   }
 }
 

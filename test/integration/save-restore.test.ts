@@ -3,17 +3,20 @@
 // file has xl's header and mode 0600, no temporary is left), restore (the value is there, the
 // guest answers), a checkpoint (`-c`: it runs on), `-p` (it stays, paused), then the error paths:
 // a file that is not a save file, a Xen (libxl stream) save file, a save into a missing directory
-// (the domain runs on, no file is left).
+// or onto a full file system (the domain runs on, no file is left), dom0d killed -9 during a save
+// (the next dom0d resumes the guest).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { destroyHost, makeHost, xlIn, xsRead } from './daemon-harness.js';
+import { destroyHost, makeHost, readPid, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
 let con: GuestConsole | undefined;
+let mounted = false;
 const MARK = `dom0-state-${process.pid}`;
 
 before(() => {
@@ -27,6 +30,7 @@ before(() => {
 
 after(async () => {
   con?.close();
+  if (mounted) execFileSync('umount', [join(host.root, 'small')]);
   const r = await xlIn(host, host.root, 'list', '--json').catch(() => undefined);
   for (const d of r === undefined ? [] : JSON.parse(r.out) as Array<{ domid: number }>) if (d.domid !== 0) await xlIn(host, host.root, 'destroy', String(d.domid));
   await destroyHost(host);
@@ -103,4 +107,27 @@ test('restore refuses what is not a dom0 save file; a save that cannot be writte
   assert.match(r.err, /Cannot write save file '.*no\/such\/dir\/sr\.save': ENOENT/);
   assert.equal(await state(), 'running');
   assert.equal((await (con as GuestConsole).run('echo still')).out.trim(), 'still');
+});
+
+test('a save onto a full file system fails with one line; the domain runs on and nothing is left there', async () => {
+  mkdirSync(join(host.root, 'small'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', join(host.root, 'small')]);
+  mounted = true;
+  const r = await xlIn(host, host.root, 'save', 'sr', 'small/sr.save');
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /^Cannot write save file '.*small\/sr\.save': its file system is full\nhint: /);
+  assert.deepEqual(readdirSync(join(host.root, 'small')), []);
+  assert.equal(await state(), 'running');
+  assert.equal((await (con as GuestConsole).run('echo full')).out.trim(), 'full');
+});
+
+test('dom0d killed -9 during a save: the next dom0d resumes the guest', async () => {
+  const pending = xlIn(host, host.root, 'save', 'sr', 'killed.save');
+  await new Promise((r) => setTimeout(r, 150));
+  process.kill(readPid(host) as number, 'SIGKILL');
+  await pending;
+  assert.equal(await state(), 'running');
+  // The console's history replays first; a first command runs past it.
+  await (await attach(false)).run('true');
+  assert.equal((await (con as GuestConsole).run('cat /run/marker')).out.trim(), MARK);
 });
