@@ -10,5 +10,5 @@ export type {
   ConsoleAttachment, ConsoleAttachRequest, ConsoleType, CreateDomainRequest, DomainConfigEntry, DomainIdentity, DomainInfo, DomainRefRequest,
   DomainState, DomainStats, HostInfo, ShutdownDomainRequest, StatsSample, ShutdownReason, SysrqResult, TriggerName, TriggerResult, VncInfo, XenStateFlags,
 } from './types.js';
-export type { DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, SaveResult } from './types.js';
+export type { DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, MigrationResult, SaveResult } from './types.js';
 export { SHUTDOWN_REASONS } from '../domain/index.js';

@@ -39,6 +39,7 @@ export const API_ROUTES = {
   changeMedia: { method: 'POST', path: '/v1/domains/:ref/media' },
   setMemory: { method: 'POST', path: '/v1/domains/:ref/memory' },
   saveDomain: { method: 'POST', path: '/v1/domains/:ref/save' },
+  migrateDomain: { method: 'POST', path: '/v1/domains/:ref/migrate' },
 } as const satisfies { readonly [K in ApiOperation]: ApiRoute };
 
 /**

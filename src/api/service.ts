@@ -6,7 +6,7 @@ import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
 import { consoleName, findConsole, primaryConsoleName } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
-import { DEVICE_KINDS, DOM0_NAME, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
+import { DEVICE_KINDS, DOM0_NAME, incomingFrom, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
 import type { DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
 import { freeForGuestsKiB, readHostFacts, readHostStats } from '../host/index.js';
 import { STREAM_ROUTES } from './routes.js';
@@ -33,6 +33,8 @@ import type {
   MemoryInfo,
   RenameDomainRequest,
   ShutdownDomainRequest,
+  MigrateDomainRequest,
+  MigrationResult,
   SaveDomainRequest,
   SaveResult,
   SetMemoryRequest,
@@ -135,14 +137,7 @@ export class ToolstackService implements ToolstackApi {
   }
 
   async createDomain(req: CreateDomainRequest): Promise<DomainInfo> {
-    const restore = req.restore as unknown;
-    if (restore !== undefined) {
-      const r = restore as { file?: unknown; offset?: unknown };
-      if (typeof r.file !== 'string' || !r.file.startsWith('/') || typeof r.offset !== 'number' || !Number.isSafeInteger(r.offset) || r.offset < 0) {
-        throw badRequest("'restore' must be {file: an absolute path, offset: a byte offset}");
-      }
-    }
-    const rec = await this.#manager.create(newDomainOf(req), { paused: req.paused === true, ...(req.restore === undefined ? {} : { restore: req.restore }) });
+    const rec = await this.#manager.create(newDomainOf(req), { paused: req.paused === true, ...incomingOf(req) });
     return this.#info(rec, Date.now());
   }
 
@@ -276,6 +271,14 @@ export class ToolstackService implements ToolstackApi {
       domid: rec.domid, name: rec.name, file, bytes, mandatoryFlags: header.readUInt32LE(36), configBytes: header.readUInt32LE(48),
       domain: record === undefined ? null : await this.#info(this.#manager.registry.get(record.domid) ?? record, Date.now()),
     };
+  }
+
+  async migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult> {
+    const socket = req.socket as unknown;
+    if (typeof socket !== 'string' || !socket.startsWith('/')) throw badRequest("'socket' must be an absolute path");
+    const rec = this.#guest(req, 'migrate');
+    const { record, stats } = await this.#manager.migrateOut(rec.domid, `unix:${socket}`);
+    return { domid: record.domid, name: record.name, ...stats };
   }
 
   async getVnc(req: DomainRefRequest): Promise<VncInfo> {
@@ -438,6 +441,25 @@ function dom0Refuses(what: string): ToolstackError {
  * against the IDL (unknown fields, wrong types and bad values refused, naming the field), then
  * completed with libxl's defaults.
  */
+/** Where a created domain's machine takes its state from: a save file (`restore`) or a migration socket (`incoming`). */
+function incomingOf(req: CreateDomainRequest): { incoming?: { uri: string; what: string } } {
+  const restore = req.restore as unknown;
+  const incoming = req.incoming as unknown;
+  if (restore !== undefined) {
+    const r = restore as { file?: unknown; offset?: unknown };
+    if (typeof r.file !== 'string' || !r.file.startsWith('/') || typeof r.offset !== 'number' || !Number.isSafeInteger(r.offset) || r.offset < 0) {
+      throw badRequest("'restore' must be {file: an absolute path, offset: a byte offset}");
+    }
+    return { incoming: { uri: incomingFrom(r.file, r.offset), what: `Restoring from '${r.file}'` } };
+  }
+  if (incoming !== undefined) {
+    const socket = (incoming as { socket?: unknown }).socket;
+    if (typeof socket !== 'string' || !socket.startsWith('/')) throw badRequest("'incoming' must be {socket: an absolute path}");
+    return { incoming: { uri: `unix:${socket}`, what: 'Receiving the migration stream' } };
+  }
+  return {};
+}
+
 function newDomainOf(req: CreateDomainRequest | undefined): NewDomain {
   const config = withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req?.config));
   const noMonitor = req?.noMonitor as unknown;

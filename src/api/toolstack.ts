@@ -18,6 +18,8 @@ import type {
   MediaChanged,
   MemoryInfo,
   RenameDomainRequest,
+  MigrateDomainRequest,
+  MigrationResult,
   SaveDomainRequest,
   SaveResult,
   SetMemoryRequest,
@@ -82,6 +84,8 @@ export interface ToolstackApi {
   setMemory(req: SetMemoryRequest): Promise<MemoryInfo>;
   /** `xl save`: the domain's config and state to a file xl's `restore` (createDomain with `restore`) reads. */
   saveDomain(req: SaveDomainRequest): Promise<SaveResult>;
+  /** `xl migrate`: streams the domain live to the sending xl's socket; it is paused here once the stream is complete. */
+  migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult>;
 }
 
 /** A ToolstackApi method's name. */

@@ -108,6 +108,22 @@ export interface CreateDomainRequest {
   readonly source?: string;
   /** `xl restore`: the machine starts from this save file's state stream (an absolute path; the stream at byte `offset`). */
   readonly restore?: { readonly file: string; readonly offset: number };
+  /** `xl migrate-receive`: the machine takes its state from the migration stream QEMU reads on this Unix socket (it listens there). */
+  readonly incoming?: { readonly socket: string };
+}
+
+/** `xl migrate`, the sending side's dom0d: stream the domain live to `socket` (a Unix socket the sending xl listens on). */
+export interface MigrateDomainRequest extends DomainRefRequest {
+  readonly socket: string;
+}
+
+/** What QEMU reports of the finished stream; the domain is then paused at the sender. */
+export interface MigrationResult {
+  readonly domid: number;
+  readonly name: string;
+  readonly totalMs: number;
+  readonly downtimeMs: number;
+  readonly ramBytes: number;
 }
 
 /** `xl save [-c] [-p] [-D] <Domain> <CheckpointFile>`. */

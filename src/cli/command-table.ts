@@ -129,6 +129,23 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/restore.js')).restoreCommand,
   },
   {
+    name: 'migrate',
+    summary: 'Migrate a domain to another host',
+    usage: '[options] <Domain> <host>',
+    optionsHelp: '-h              Print this help.\n-C <config>     Send <config> instead of config file from creation.\n-s <sshcommand> Use <sshcommand> instead of ssh.  String will be passed\n                to sh. If empty, run <host> instead of ssh <host> xl\n                migrate-receive [-d -e]\n-e              Do not wait in the background (on <host>) for the death\n                of the domain.\n--debug         Enable verbose debugging on the migration stream.\n-p              Do not unpause domain after migrating it.\n-D              Preserve the domain id',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/migrate.js')).migrateCommand,
+  },
+  {
+    name: 'migrate-receive',
+    summary: 'Restore a domain from a saved state',
+    usage: '- for internal use only',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/migrate-receive.js')).migrateReceiveCommand,
+  },
+  {
     name: 'cd-insert',
     summary: "Insert a cdrom into a guest's cd drive",
     usage: '<Domain> <VirtualDevice> <path>',

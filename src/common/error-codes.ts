@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   MEMORY: 'A memory size is invalid, or outside what the domain or its machine allows',
   // save / restore
   SAVE_FILE: 'A save file is not one dom0 can restore (magic, byte order, flags, truncated), or could not be written',
+  MIGRATION: 'The migration channel failed: the receiver did not answer as xl does, or the stream broke',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -68,9 +68,20 @@ export interface MachineStats {
   readonly vbds: readonly VbdStats[];
 }
 
-/** How a machine starts: fresh, or from a save file (`xl restore`), its state stream at `offset`. */
+/**
+ * How a machine starts: fresh, or from a state stream (QEMU's `-incoming URI`: a save file for
+ * `xl restore`, a socket for `xl migrate-receive`); `what` names it in messages.
+ */
 export interface StartOptions {
-  readonly restore?: { readonly file: string; readonly offset: number };
+  readonly incoming?: { readonly uri: string; readonly what: string };
+}
+
+/** What QEMU reports of a finished outgoing migration. */
+export interface MigrationStats {
+  readonly totalMs: number;
+  /** How long the guest was stopped at the end. */
+  readonly downtimeMs: number;
+  readonly ramBytes: number;
 }
 
 /** Xen's triggers (`xl trigger`). */
@@ -95,6 +106,12 @@ export interface DomainDriver {
    * `wasRunning`, and no file is left.
    */
   save?(record: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number>;
+  /**
+   * `xl migrate`: streams the machine's state, live, to QEMU URI `uri` (a socket the sending xl
+   * forwards); resolves once the stream is complete, the machine stopped. On failure the machine
+   * runs on if it ran.
+   */
+  migrate?(record: DomainRecord, uri: string): Promise<MigrationStats>;
   /** Stops the vCPUs. */
   pause(record: DomainRecord): Promise<void>;
   /** Resumes the vCPUs (also the first start after `start`). */

@@ -6,7 +6,7 @@ import type { DiskDevice } from '../config/index.js';
 import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
-import type { DomainDriver, OrphanMachine, StartOptions, TriggerName } from './driver.js';
+import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainEvents } from './events.js';
 import { DomainJobQueue } from './jobs.js';
@@ -59,7 +59,7 @@ export interface AdoptReport {
 const MACHINE_OPS = {
   trigger: 'take a trigger', sysrq: 'take a sysrq', vnc: 'show a display',
   attachDevice: 'gain devices while it runs', detachDevice: 'lose devices while it runs', changeMedia: 'change media',
-  setMemory: 'change its memory', save: 'be saved',
+  setMemory: 'change its memory', save: 'be saved', migrate: 'be migrated',
 } as const;
 type MachineOp = keyof typeof MACHINE_OPS;
 
@@ -205,14 +205,14 @@ export class DomainManager {
    * Creates a domain: reserves its name and domid, starts its machine paused, then runs it
    * unless `paused`. A failed start leaves nothing behind.
    */
-  async create(init: NewDomain, options: { readonly paused?: boolean; readonly restore?: StartOptions['restore'] } = {}): Promise<DomainRecord> {
+  async create(init: NewDomain, options: { readonly paused?: boolean; readonly incoming?: StartOptions['incoming'] } = {}): Promise<DomainRecord> {
     this.#claim(init);
     const disks = init.config.disks;
     const rec = await this.registry.reserve(disks === undefined ? init : { ...init, config: { ...init.config, disks: disks.map(withDiskBackend) } });
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
         await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(this.registry.list()), where: `disk= in ${rec.source}` });
-        const patch = await this.driver.start(rec, options.restore === undefined ? {} : { restore: options.restore });
+        const patch = await this.driver.start(rec, options.incoming === undefined ? {} : { incoming: options.incoming });
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
         await this.#options.beforeUnpause?.(started);
         if (options.paused === true) return started;
@@ -244,6 +244,19 @@ export class DomainManager {
       }
       await this.#finishDestroy(rec);
       return { bytes, record: undefined };
+    });
+  }
+
+  /**
+   * `xl migrate`, the sending side: the domain's state streams live to `uri`; once complete the
+   * domain is paused here (its machine stopped) until the sending xl renames and destroys it, or
+   * resumes it when the target fails.
+   */
+  migrateOut(domid: number, uri: string): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
+    return this.#job(domid, 'save', async (rec) => {
+      const stats = await this.#machine(rec, 'migrate').call(this.driver, rec, uri);
+      this.#log(`domain ${domid} (${rec.name}) migrated out: ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms`);
+      return { record: rec.state === 'paused' ? rec : await this.registry.transition(domid, 'paused'), stats };
     });
   }
 

@@ -23,8 +23,8 @@ import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scri
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
-import { incomingFrom, migrationDone, saveMachine } from './qemu-save.js';
+import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
+import { migrateMachine, migrationDone, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
@@ -131,7 +131,7 @@ export class QemuDriver implements DomainDriver {
       consoles: consoleEndpoints(consoles),
       nics: (await this.#net.plug(vifsOf(rec))).map((tap): NicRuntime => ({ tap })),
       startPaused: true,
-      ...(options.restore === undefined ? {} : { incoming: incomingFrom(options.restore.file, options.restore.offset) }),
+      ...(options.incoming === undefined ? {} : { incoming: options.incoming.uri }),
       ...(need.clock ? { clock: { nowMs: Date.now(), utcOffsetMinutes: -new Date().getTimezoneOffset() } } : {}),
       ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dirs.run) } : {}),
     };
@@ -159,7 +159,7 @@ export class QemuDriver implements DomainDriver {
     try {
       const { qmp } = await launched;
       await published;
-      if (options.restore !== undefined) await migrationDone(qmp, `Restoring from '${options.restore.file}'`, this.#o.saveTimeoutMs ?? 600_000);
+      if (options.incoming !== undefined) await migrationDone(qmp, options.incoming.what, this.#o.saveTimeoutMs ?? 600_000);
       const started = pid as number;
       this.#attach(rec.domid, started, qmp);
       await this.#net.online(vifsOf(rec));
@@ -414,6 +414,10 @@ export class QemuDriver implements DomainDriver {
 
   save(rec: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number> {
     return saveMachine(this.#qmp(rec), file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
+  }
+
+  migrate(rec: DomainRecord, uri: string): Promise<MigrationStats> {
+    return migrateMachine(this.#qmp(rec), uri, this.#o.saveTimeoutMs ?? 600_000);
   }
 
   async setMemory(rec: DomainRecord, m: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }> {

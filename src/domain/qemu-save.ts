@@ -14,6 +14,7 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync, statfsSync, statSyn
 import { basename, dirname, join } from 'node:path';
 import { ToolstackError } from '../common/index.js';
 import type { QmpClient } from '../qemu/index.js';
+import type { MigrationStats } from './driver.js';
 
 /** `text` as one word of /bin/sh. */
 export function shellQuote(text: string): string {
@@ -23,6 +24,26 @@ export function shellQuote(text: string): string {
 /** QEMU's `-incoming` for restoring from `file`, whose stream starts at byte `offset`. */
 export function incomingFrom(file: string, offset: number): string {
   return `exec:tail -c +${offset + 1} ${shellQuote(file)}`;
+}
+
+/**
+ * Migrates the running machine to `uri` live (pre-copy while the guest runs, then a stop-and-copy
+ * under QEMU's downtime limit); resolves with QEMU's figures once complete (the machine is then
+ * stopped). On failure the machine runs on if it ran.
+ */
+export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: number): Promise<MigrationStats> {
+  const wasRunning = (await qmp.queryStatus()).running;
+  try {
+    await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': 50 });
+    await qmp.migrate(uri);
+    await migrationDone(qmp, 'Migration', timeoutMs);
+  } catch (e: unknown) {
+    await qmp.execute('migrate_cancel').catch(() => undefined);
+    if (wasRunning) await qmp.cont().catch(() => undefined);
+    throw e;
+  }
+  const info = await qmp.queryMigrate();
+  return { totalMs: info['total-time'] ?? 0, downtimeMs: info.downtime ?? 0, ramBytes: info.ram?.['transferred'] ?? 0 };
 }
 
 /** Waits until QEMU's migration (out or in) has completed; QEMU with its reason when it failed. */

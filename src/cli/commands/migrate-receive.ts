@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectToolstack } from '../../api/index.js';
+import type { DomainInfo } from '../../api/index.js';
+import { ToolstackError } from '../../common/index.js';
+import { readSaveFileHeader } from '../../config/index.js';
+import type { LibxlJsonObject } from '../../config/index.js';
+import { defineCommand } from '../command.js';
+import { getopt } from '../getopt.js';
+import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
+
+/**
+ * `xl migrate-receive [-e] [-d] [-p]` — for internal use: the receiving end of `xl migrate`, on
+ * its stdin and stdout (see migration-stream.ts). The domain is created paused as
+ * NAME--incoming, its QEMU taking the state stream on a Unix socket this process feeds from the
+ * frames; after "ready" and the sender's "go" it is renamed NAME and unpaused (`-p`: left
+ * paused), and the report goes back. A failure after the domain exists destroys it here.
+ */
+export const migrateReceiveCommand = defineCommand<DomainInfo>({
+  async run(ctx, args) {
+    const o = getopt(args, 'Fedrp', [{ name: 'colo', hasArg: false, short: '\u0101' }]);
+    if (o.has('r') || o.has('\u0101')) {
+      throw new ToolstackError('NOT_SUPPORTED', 'Remus and COLO streams are not supported by dom0', { hint: 'migrate without remus: xl migrate' });
+    }
+    const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
+    const out = ctx.stdout;
+    const reader = new StreamReader(ctx.stdin);
+    log('migration target: Ready to receive domain.');
+    await writeAll(out, RECEIVER_BANNER);
+    const head = await reader.read(48, 'save file header');
+    const optional = await reader.read(head.readUInt32LE(44), 'config');
+    const info = readSaveFileHeader(Buffer.concat([head, optional]), 'migration stream');
+    if (info.config === undefined) throw new ToolstackError('MIGRATION', 'migration stream holds no domain config', { lines: ['migration stream holds no domain config'] });
+    const config = JSON.parse(info.config) as LibxlJsonObject;
+    const cInfo = (config['c_info'] ?? {}) as Record<string, unknown>;
+    const name = typeof cInfo['name'] === 'string' ? cInfo['name'] : '';
+    const api = connectToolstack(ctx);
+    const dir = mkdtempSync(join(tmpdir(), 'dom0-migrate-in-'));
+    const socket = join(dir, 'qemu.sock');
+    let domid: number | undefined;
+    try {
+      const created = api.createDomain({
+        config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
+        paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket },
+      });
+      let failed: unknown;
+      created.catch((e: unknown) => {
+        failed = e;
+      });
+      const qemu = await connectWhenListening(socket, () => failed);
+      // The frames, unwrapped, into QEMU; a frame of length 0 ends the stream.
+      for (;;) {
+        const len = (await reader.read(4, 'stream frame')).readUInt32LE(0);
+        if (len === 0) break;
+        if (!qemu.write(await reader.read(len, 'stream frame'))) await new Promise((r) => qemu.once('drain', r));
+      }
+      qemu.end();
+      const dom = await created.catch((e: unknown) => {
+        log(`migration target: Domain creation failed (code -3).`);
+        throw e;
+      });
+      domid = dom.domid;
+      log('migration target: Transfer complete, requesting permission to start domain.');
+      await writeAll(out, RECEIVER_READY);
+      await expectMessage(reader, PERMISSION_TO_GO, 'GO message');
+      log('migration target: Got permission, starting domain.');
+      let status = 0;
+      try {
+        await api.renameDomain({ ref: String(domid), name });
+        if (!o.has('p')) await api.unpauseDomain({ ref: String(domid) });
+        log('migration target: Domain started successsfully.');
+      } catch (e) {
+        status = 3;
+        log(`migration target: ${(e as Error).message}`);
+      }
+      await writeAll(out, Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]));
+      if (status !== 0) {
+        log('migration target: Failure, destroying our copy.');
+        await api.destroyDomain({ ref: String(domid) });
+        domid = undefined;
+        log('migration target: Cleanup OK, granting sender permission to resume.');
+        await writeAll(out, PERMISSION_TO_GO);
+        throw new ToolstackError('MIGRATION', 'migration target: startup failed', { lines: [] });
+      }
+      const final = await api.getDomain({ ref: name });
+      domid = undefined;
+      return { data: final };
+    } finally {
+      if (domid !== undefined) await api.destroyDomain({ ref: String(domid) }).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  render: () => '',
+});
+
+/** Connects to the Unix socket QEMU listens on once it is there; rejects when `failed()` tells the create failed. */
+async function connectWhenListening(path: string, failed: () => unknown): Promise<Socket> {
+  for (;;) {
+    const f = failed();
+    if (f !== undefined) throw f instanceof Error ? f : new Error('the domain could not be created');
+    try {
+      return await new Promise<Socket>((resolve, reject) => {
+        const s = connect(path);
+        s.once('connect', () => {
+          s.off('error', reject);
+          resolve(s);
+        });
+        s.once('error', reject);
+      });
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
