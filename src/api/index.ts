@@ -11,4 +11,5 @@ export type {
   DomainState, DomainStats, HostInfo, ShutdownDomainRequest, StatsSample, ShutdownReason, SysrqResult, TriggerName, TriggerResult, VncInfo, XenStateFlags,
 } from './types.js';
 export type { DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, MigrationResult, SaveResult } from './types.js';
+export type { SetXenstoreQuotaRequest, XenstoreQuota, XenstoreQuotaScope } from './types.js';
 export { SHUTDOWN_REASONS } from '../domain/index.js';

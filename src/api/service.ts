@@ -8,7 +8,8 @@ import { consoleName, findConsole, primaryConsoleName } from '../console/index.j
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
 import { DEVICE_KINDS, DOM0_NAME, incomingFrom, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
 import type { DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
-import { freeForGuestsKiB, readHostFacts, readHostStats } from '../host/index.js';
+import { freeForGuestsKiB, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
+import type { XenstoreClient } from '../xenstore/index.js';
 import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
@@ -44,6 +45,9 @@ import type {
   TriggerRequest,
   TriggerResult,
   VncInfo,
+  SetXenstoreQuotaRequest,
+  XenstoreQuota,
+  XenstoreQuotaScope,
 } from './types.js';
 
 /** Domain-0's uuid in Xen: all zeros. */
@@ -64,6 +68,7 @@ export class ToolstackService implements ToolstackApi {
   readonly #startedAt: number;
   readonly #accel: (() => Promise<NonNullable<HostInfo['accel']>>) | undefined;
   readonly #consoles: ConsoleHub | undefined;
+  readonly #xenstore: (() => XenstoreClient) | undefined;
 
   constructor(manager: DomainManager, options: {
     readonly paths: Dom0Paths;
@@ -72,12 +77,15 @@ export class ToolstackService implements ToolstackApi {
     readonly accel?: () => Promise<NonNullable<HostInfo['accel']>>;
     /** The domains' consoles (`attachConsole` streams). */
     readonly consoles?: ConsoleHub;
+    /** A new privileged client of dom0d's xenstored (`xl xenstore-quota-*`). */
+    readonly xenstore?: () => XenstoreClient;
   }) {
     this.#manager = manager;
     this.#paths = options.paths;
     this.#startedAt = options.startedAt;
     this.#accel = options.accel;
     this.#consoles = options.consoles;
+    this.#xenstore = options.xenstore;
   }
 
   async daemonInfo(): Promise<DaemonInfo> {
@@ -94,6 +102,7 @@ export class ToolstackService implements ToolstackApi {
       facts,
       guestsKiB,
       freeKiB: freeForGuestsKiB(facts, guestsKiB),
+      psr: readPsrFeatures(),
       ...(a === undefined ? {} : { accel: { accel: a.accel, source: a.source, reason: a.reason } }),
     };
   }
@@ -279,6 +288,38 @@ export class ToolstackService implements ToolstackApi {
     const rec = this.#guest(req, 'migrate');
     const { record, stats } = await this.#manager.migrateOut(rec.domid, `unix:${socket}`);
     return { domid: record.domid, name: record.name, ...stats };
+  }
+
+  async getXenstoreQuota(req: XenstoreQuotaScope): Promise<XenstoreQuota[]> {
+    const domid = quotaScopeOf(req);
+    return this.#withXenstore(async (xs) => {
+      const quotas: XenstoreQuota[] = [];
+      for (const name of await xs.getQuotaNames()) quotas.push({ name, value: await xs.getQuota(name, domid) });
+      return quotas;
+    });
+  }
+
+  async setXenstoreQuota(req: SetXenstoreQuotaRequest): Promise<XenstoreQuota[]> {
+    const domid = quotaScopeOf(req);
+    const quotas = req.quotas as unknown;
+    if (!Array.isArray(quotas) || !quotas.every((q: unknown) => typeof (q as XenstoreQuota | null)?.name === 'string' && Number.isInteger((q as XenstoreQuota).value))) {
+      throw badRequest("'quotas' must be a list of {name, value} with integer values");
+    }
+    await this.#withXenstore(async (xs) => {
+      for (const q of quotas as XenstoreQuota[]) await xs.setQuota(q.name, q.value, domid);
+    });
+    return this.getXenstoreQuota(req);
+  }
+
+  /** Runs `fn` on a privileged connection to dom0d's xenstored (XS_PROTOCOL errors as xenstored answered). */
+  async #withXenstore<T>(fn: (xs: XenstoreClient) => Promise<T>): Promise<T> {
+    if (this.#xenstore === undefined) throw new ToolstackError('NOT_SUPPORTED', 'This dom0d runs no xenstored');
+    const xs = this.#xenstore();
+    try {
+      return await fn(xs);
+    } finally {
+      xs.close();
+    }
   }
 
   async getVnc(req: DomainRefRequest): Promise<VncInfo> {
@@ -467,4 +508,13 @@ function newDomainOf(req: CreateDomainRequest | undefined): NewDomain {
   if (noMonitor !== undefined && typeof noMonitor !== 'boolean') throw badRequest("'noMonitor' must be a boolean");
   if (source !== undefined && typeof source !== 'string') throw badRequest("'source' must be a string");
   return { config, noMonitor: noMonitor === true, ...(source === undefined ? {} : { source }) };
+}
+
+/** The scope of a xenstore quota request: `global`, or a domid (as the route's parameter, a decimal string). */
+function quotaScopeOf(req: XenstoreQuotaScope): number | undefined {
+  const scope = req.scope as unknown;
+  if (scope === 'global') return undefined;
+  const domid = typeof scope === 'number' ? scope : typeof scope === 'string' && /^\d{1,5}$/.test(scope) ? Number(scope) : NaN;
+  if (!Number.isInteger(domid) || domid < 0 || domid > 0xffff) throw badRequest("'scope' must be 'global' or a domid");
+  return domid;
 }

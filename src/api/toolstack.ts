@@ -30,6 +30,9 @@ import type {
   TriggerRequest,
   TriggerResult,
   VncInfo,
+  SetXenstoreQuotaRequest,
+  XenstoreQuota,
+  XenstoreQuotaScope,
 } from './types.js';
 
 /**
@@ -86,6 +89,10 @@ export interface ToolstackApi {
   saveDomain(req: SaveDomainRequest): Promise<SaveResult>;
   /** `xl migrate`: streams the domain live to the sending xl's socket; it is paused here once the stream is complete. */
   migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult>;
+  /** `xl xenstore-quota-get`: every quota xenstored supports (GET_QUOTA), for the scope. */
+  getXenstoreQuota(req: XenstoreQuotaScope): Promise<XenstoreQuota[]>;
+  /** `xl xenstore-quota-set`: SET_QUOTA of each, in order; resolves with the scope's quotas after. */
+  setXenstoreQuota(req: SetXenstoreQuotaRequest): Promise<XenstoreQuota[]>;
 }
 
 /** A ToolstackApi method's name. */

@@ -1,5 +1,5 @@
 import type { Dom0Paths } from '../common/index.js';
-import type { HostFacts } from '../host/index.js';
+import type { HostFacts, PsrFeatures } from '../host/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { ConsoleType } from '../console/index.js';
 import type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, XenStateFlags } from '../domain/index.js';
@@ -77,6 +77,8 @@ export interface HostInfo {
   readonly guestsKiB: number;
   /** Memory free for another guest, KiB (`xl info`'s free_memory; what `claim_mode` checks at create). */
   readonly freeKiB: number;
+  /** The Platform Shared Resource features (Intel RDT) the host offers (`xl psr-*`). */
+  readonly psr: PsrFeatures;
 }
 
 /** Who is answering: the dom0d process and the directories it serves. */
@@ -318,4 +320,23 @@ export interface MediaChanged {
   readonly domid: number;
   readonly name: string;
   readonly disk: LibxlJsonObject;
+}
+
+/**
+ * Whose xenstored quotas (`xl xenstore-quota-get/-set`): `global` (the defaults new domains
+ * get) or one domain's, by domid (xl resolved a name already, as its `find_domain` does).
+ */
+export interface XenstoreQuotaScope {
+  readonly scope: number | 'global';
+}
+
+/** One xenstored quota as GET_QUOTA names it (`soft-memory` included); 0 = no limit. */
+export interface XenstoreQuota {
+  readonly name: string;
+  readonly value: number;
+}
+
+/** Sets each quota in order with SET_QUOTA; the first that xenstored refuses ends it. */
+export interface SetXenstoreQuotaRequest extends XenstoreQuotaScope {
+  readonly quotas: readonly XenstoreQuota[];
 }

@@ -47,6 +47,11 @@ export interface CommandSpec {
   readonly optionsHelp?: string;
   readonly canDryRun: boolean;
   readonly modifies: boolean;
+  /**
+   * Xen's handler parses its arguments without `SWITCH_FOREACH_OPT` (or prints before it), so
+   * `-h`/`--help` reach it as arguments: the CLI then leaves them to the command.
+   */
+  readonly helpIsArgument?: boolean;
   load(): Promise<CommandImpl>;
 }
 

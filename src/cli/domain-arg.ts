@@ -1,5 +1,5 @@
 import { connectToolstack } from '../api/index.js';
-import type { DomainIdentity } from '../api/index.js';
+import type { DomainIdentity, DomainInfo } from '../api/index.js';
 import { isToolstackError, ToolstackError } from '../common/index.js';
 import type { CommandContext } from './command.js';
 import { getopt, requireArgs } from './getopt.js';
@@ -15,6 +15,23 @@ export function domainArg(name: string, args: readonly string[]): string {
   const { positional } = getopt(args, '');
   requireArgs(name, positional, 1);
   return positional[0] as string;
+}
+
+/**
+ * xl's `find_domain` over the domains dom0d lists: all decimal digits is that domid, which need
+ * not exist (`domain` is then undefined: the command meets the missing domain as Xen's does); a
+ * name must be a domain's, else `NAME is an invalid domain identifier (rc=-6)` (exit 1).
+ */
+export function findDomain(domains: readonly DomainInfo[], ref: string): { readonly domid: number; readonly domain: DomainInfo | undefined } {
+  if (/^\d+$/.test(ref)) {
+    const domid = Number(ref);
+    return { domid, domain: domains.find((d) => d.domid === domid) };
+  }
+  const domain = domains.find((d) => d.name === ref);
+  if (domain === undefined) {
+    throw new ToolstackError('DOMAIN_NOT_FOUND', `No domain named '${ref}'`, { lines: [`${ref} is an invalid domain identifier (rc=-6)`] });
+  }
+  return { domid: domain.domid, domain };
 }
 
 /**
@@ -34,5 +51,20 @@ export async function attachDomid(ctx: CommandContext, ref: string, invalid: str
       lines: [invalid],
       hint: 'no domain of that name exists; give a domain\'s name or id (xl list)',
     });
+  }
+}
+
+/**
+ * One domain as `xl list DOMAIN` and `xl sharing DOMAIN` get it: a missing domid is their own
+ * `Error: Domain '%s' does not exist.`; a missing name fails as xl's find_domain.
+ */
+export async function getListed(get: () => Promise<DomainInfo>, ref: string): Promise<DomainInfo> {
+  try {
+    return await get();
+  } catch (e: unknown) {
+    if (isToolstackError(e, 'DOMAIN_NOT_FOUND') && e.lines === undefined) {
+      throw new ToolstackError('DOMAIN_NOT_FOUND', e.message, { lines: [`Error: Domain '${ref}' does not exist.`] });
+    }
+    throw e;
   }
 }

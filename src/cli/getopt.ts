@@ -100,6 +100,15 @@ export function getopt(
   };
 }
 
+/** True when -h/--help appears as an option (before `--`): Xen's SWITCH_FOREACH_OPT prints the help and exits 0. */
+export function helpRequested(args: readonly string[]): boolean {
+  for (const a of args) {
+    if (a === '--') return false;
+    if (a === '-h' || a === '--help') return true;
+  }
+  return false;
+}
+
 /**
  * Xen's check that a command got at least `n` positional arguments: `'xl NAME' requires at least
  * N argument(s).` and a blank line on stderr, the command's help on stdout, exit 2.

@@ -15,6 +15,6 @@ export function fullHelp(): string {
 /** `xl help CMD`: Xen's usage block of one command (flags, usage, summary, then its options). */
 export function commandHelp(c: CommandSpec): string {
   let out = `Usage: xl [-vtT${c.modifies ? 'f' : ''}${c.canDryRun ? 'N' : ''}] ${c.name} ${c.usage}\n\n${c.summary}.\n\n`;
-  if (c.optionsHelp !== undefined && c.optionsHelp !== '') out += `Options:\n\n${c.optionsHelp}\n`;
+  if (c.optionsHelp !== undefined) out += `Options:\n\n${c.optionsHelp}\n`;
   return out;
 }

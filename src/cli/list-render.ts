@@ -7,6 +7,8 @@ export interface ListOptions {
   readonly context: boolean;
   readonly cpupool: boolean;
   readonly numa: boolean;
+  /** `xl claims`: the `Claimed` column (MiB of outstanding claims; dom0 makes none). */
+  readonly claim?: boolean;
 }
 
 /** Xen's `list_domains` table, byte for byte (TABs in the header, `%-40s %5d %5lu %5d ...`). */
@@ -14,6 +16,7 @@ export function renderList(domains: readonly DomainInfo[], o: ListOptions): stri
   let out = 'Name                                        ID   Mem VCPUs\tState\tTime(s)';
   if (o.verbose) out += '   UUID                            Reason-Code\tSecurity Label';
   if (o.context && !o.verbose) out += '   Security Label';
+  if (o.claim === true) out += '  Claimed';
   if (o.cpupool) out += '         Cpupool';
   if (o.numa) out += ' NODE Affinity';
   out += '\n';
@@ -25,6 +28,7 @@ export function renderList(domains: readonly DomainInfo[], o: ListOptions): stri
     const cpuSec = Math.fround(d.cpuTimeNs) / 1e9;
     out += `${d.name.padEnd(40)} ${pad(d.domid, 5)} ${pad(Math.floor(d.memKiB / 1024), 5)} ${pad(d.vcpus, 5)}     ${letters}  ${printfFixed(cpuSec, 1).padStart(8)}`;
     if (o.verbose) out += ` ${d.uuid} ${f.shutdown ? code.toString(16).padStart(8) : '-'.padStart(8)}`;
+    if (o.claim === true) out += ` ${pad(0, 5)}`;
     if (o.verbose || o.context) out += ` ${'-'.padStart(16)}`;
     if (o.cpupool) out += 'Pool-0'.padStart(16);
     if (o.numa) out += ' all';

@@ -2,6 +2,7 @@ import { BugError, ToolstackError } from '../common/index.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { FailureOnStdout } from './command.js';
 import { lookupCommand } from './command-table.js';
+import { helpRequested } from './getopt.js';
 import { commandHelp, fullHelp } from './help.js';
 
 /** What `xl` gets from its process. `stdin` is read only by commands that use it (a getter may defer it). */
@@ -32,7 +33,7 @@ export async function xlMain(argv: readonly string[], io: XlIo): Promise<number>
   try {
     inv = parseInvocation(argv.filter((a) => a !== '--json'));
     const cmd = inv.cmd;
-    if (getoptHelpRequested(inv.args)) {
+    if (cmd.helpIsArgument !== true && helpRequested(inv.args)) {
       // Xen prints the command's help on -h/--help and exits 0 (before any other parsing).
       io.stdout.write(commandHelp(cmd));
       return 0;
@@ -97,15 +98,6 @@ function parseInvocation(argv: readonly string[]): Invocation {
     throw new ToolstackError('DRYRUN_UNSUPPORTED', `'xl ${cmd.name}' does not implement -N`, { lines: ['command does not implement -N (dryrun) option'] });
   }
   return { cmd, args: argv.slice(i + 1), dryRun, force, verbose };
-}
-
-/** True when -h/--help appears as an option (before `--`, not as a following option's value). */
-function getoptHelpRequested(args: readonly string[]): boolean {
-  for (const a of args) {
-    if (a === '--') return false;
-    if (a === '-h' || a === '--help') return true;
-  }
-  return false;
 }
 
 /** Prints a failure as `xlMain` promises; returns the exit status. */

@@ -46,10 +46,17 @@ export class StreamReader {
       });
       this.#wake = undefined;
     }
-    const all = Buffer.concat(this.#chunks);
-    this.#chunks = [all.subarray(n)];
+    const out = Buffer.allocUnsafe(n);
+    for (let off = 0; off < n;) {
+      const c = this.#chunks[0] as Buffer;
+      const take = Math.min(c.length, n - off);
+      c.copy(out, off, 0, take);
+      off += take;
+      if (take === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(take);
+    }
     this.#have -= n;
-    return all.subarray(0, n);
+    return out;
   }
 }
 

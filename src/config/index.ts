@@ -1,7 +1,7 @@
 // The config area's public surface: xl.cfg grammar, spec strings, DomainConfig, legacy configs.
 export type { CfgDocument } from './cfg/types.js';
 export { parseCfg, parseCfgText } from './cfg/parser.js';
-export { readCfgFile, withExtraConfig } from './cfg/read.js';
+export { readCfgFile, strerror, withExtraConfig } from './cfg/read.js';
 export { cfgString } from './cfg/access.js';
 export { formatRawCfgSettings, rawCfgSettings } from './cfg/raw.js';
 export type { RawCfgSetting, RawCfgValue } from './cfg/raw.js';
@@ -21,7 +21,9 @@ export { idlFromJson, idlToJson } from './domain-config/idl-json.js';
 export type { GuestType } from './domain-config/context.js';
 export { OPTIONS as XL_CFG_OPTIONS } from './domain-config/options.js';
 export { readXlConf, xlConfFromDoc } from './xlconf.js';
-export { UNTERMINATED } from './spec/c-parse.js';
+export { atoi, splitStringList, trimC, UNTERMINATED } from './spec/c-parse.js';
+export { looseRange } from './domain-config/cpus.js';
+export { parseXsQuotaItem } from './spec/xsquota.js';
 export { domainMemory, domainVcpus, domainVncPassword, nicWithLibxlDefaults, withAbsolutePaths, withLibxlDefaults } from './domain-config/defaults.js';
 export { readSaveFileHeader, saveFileHeader } from './savefile.js';
 export type { SaveFileInfo } from './savefile.js';

@@ -105,6 +105,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       startedAt: Date.now(),
       ...(driver instanceof QemuDriver ? { accel: () => driver.accel() } : {}),
       consoles,
+      xenstore: () => xs.connect(),
     });
     server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log, streamTable(api));
     log(`serving ${paths.apiSocket}`);

@@ -8,3 +8,5 @@ export type { SpawnDetachedOptions } from './process.js';
 export { readHostStats } from './stats.js';
 export { freeForGuestsKiB, meminfoKiB, parseCpuKhz, parseCpuList, readHostFacts, readHostMemory } from './facts.js';
 export type { CpuTopology, HostFacts, NumaNode } from './facts.js';
+export { psrFromCpuinfo, psrFromResctrl, readPsrFeatures, resctrlMount } from './psr.js';
+export type { PsrFeatures } from './psr.js';

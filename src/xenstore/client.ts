@@ -371,6 +371,11 @@ export class XenstoreClient {
     return (await this.request(XsType.CONTROL, encodeStrings(args))).toString('latin1').replace(/\0$/, '');
   }
 
+  /** GET_QUOTA without arguments: the quota names xenstored supports, in its order. */
+  async getQuotaNames(): Promise<string[]> {
+    return splitStrings(await this.request(XsType.GET_QUOTA, Buffer.alloc(0)))[0]?.split(' ').filter((n) => n !== '') ?? [];
+  }
+
   async getQuota(name: string, domid?: number): Promise<number> {
     const args = domid === undefined ? [name] : [String(domid), name];
     return Number(splitStrings(await this.request(XsType.GET_QUOTA, encodeStrings(args)))[0]);

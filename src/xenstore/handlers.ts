@@ -9,7 +9,7 @@ import type { Connection } from './connection.js';
 import type { CanonicalPath } from './paths.js';
 import { canonicalize, domainPath } from './paths.js';
 import { formatPerms, parsePerm } from './perms.js';
-import { isQuotaName, QUOTA_DESCRIPTIONS, QUOTA_NAMES } from './quota.js';
+import { isQuotaName, isQuotaWireName, QUOTA_DESCRIPTIONS, QUOTA_NAMES, QUOTA_WIRE_NAMES } from './quota.js';
 import type { XenstoreServer } from './server.js';
 import { Transaction } from './transaction.js';
 import type { OpContext } from './tree.js';
@@ -85,6 +85,13 @@ function introducedDomain(ctx: RequestContext): number {
   const domid = domidArg(oneArg(ctx.msg.payload));
   if (domid === 0) throw new XsFault('EINVAL');
   if (ctx.server.domain(domid) === undefined) throw new XsFault('ENOENT');
+  return domid;
+}
+
+/** The domain of GET_QUOTA / SET_QUOTA (C `find_or_alloc_existing_domain`): one that exists, else ENOENT. */
+function quotaDomain(ctx: RequestContext, arg: string | undefined): number {
+  const domid = parseDomid(arg);
+  if (!ctx.server.isIntroduced(domid)) throw new XsFault('ENOENT');
   return domid;
 }
 
@@ -382,11 +389,12 @@ const table: [number, Operation][] = [
     priv: true,
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);
-      const q = ctx.server.quotas;
-      if (args.length === 0) return text(QUOTA_NAMES.join(' '));
+      if (args.length > 2) throw new XsFault('EINVAL');
+      if (args.length === 0) return text(QUOTA_WIRE_NAMES.join(' '));
+      const domid = args.length === 2 ? quotaDomain(ctx, args[0]) : undefined;
       const name = args[args.length - 1]!;
-      if (args.length > 2 || !isQuotaName(name)) throw new XsFault('EINVAL');
-      return text(String(q.get(name, args.length === 2 ? parseDomid(args[0]) : undefined)));
+      if (!isQuotaWireName(name)) throw new XsFault('EINVAL');
+      return text(String(ctx.server.quotas.get(name, domid)));
     },
   }],
   [XsType.SET_QUOTA, {
@@ -395,10 +403,10 @@ const table: [number, Operation][] = [
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);
       if (args.length !== 2 && args.length !== 3) throw new XsFault('EINVAL');
-      const domid = args.length === 3 ? parseDomid(args[0]) : undefined;
+      const domid = args.length === 3 ? quotaDomain(ctx, args[0]) : undefined;
       const name = args[args.length - 2]!;
       const value = args[args.length - 1]!;
-      if (!isQuotaName(name) || !/^\d+$/.test(value)) throw new XsFault('EINVAL');
+      if (!isQuotaWireName(name) || !/^\d+$/.test(value) || Number(value) >= 0xffffffff) throw new XsFault('EINVAL');
       ctx.server.quotas.set(name, Number(value), domid);
       return OK_PAYLOAD;
     },

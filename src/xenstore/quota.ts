@@ -39,24 +39,45 @@ export function isQuotaName(s: string): s is QuotaName {
   return (QUOTA_NAMES as readonly string[]).includes(s);
 }
 
+/**
+ * The names GET_QUOTA lists and GET_QUOTA/SET_QUOTA take, in C xenstored's order: every hard
+ * quota, and `soft-memory` (the warning level of `memory`, the one quota with a soft value).
+ */
+export const QUOTA_WIRE_NAMES = [
+  'nodes', 'watches', 'outstanding', 'memory', 'soft-memory', 'transactions', 'transaction-nodes',
+  'node-permissions', 'path-max', 'node-size',
+] as const;
+export type QuotaWireName = (typeof QUOTA_WIRE_NAMES)[number];
+
+export function isQuotaWireName(s: string): s is QuotaWireName {
+  return (QUOTA_WIRE_NAMES as readonly string[]).includes(s);
+}
+
 /** Global quota values plus per-domain overrides. */
 export class Quotas {
-  /** The soft `memory` quota (CONTROL `quota-soft`): a warning level only, never enforced. */
-  memorySoft = 2 * 1024 * 1024;
-  readonly #global: Record<QuotaName, number>;
-  readonly #perDomain = new Map<number, Partial<Record<QuotaName, number>>>();
+  readonly #global: Record<QuotaWireName, number>;
+  readonly #perDomain = new Map<number, Partial<Record<QuotaWireName, number>>>();
 
   constructor(initial: Partial<Record<QuotaName, number>> = {}) {
-    this.#global = { ...QUOTA_DEFAULTS, ...initial };
+    this.#global = { ...QUOTA_DEFAULTS, 'soft-memory': 2 * 1024 * 1024, ...initial };
+  }
+
+  /** The global soft `memory` quota (CONTROL `quota-soft`): a warning level only, never enforced. */
+  get memorySoft(): number {
+    return this.#global['soft-memory'];
+  }
+
+  set memorySoft(value: number) {
+    this.#global['soft-memory'] = value;
   }
 
   /** The limit for `domid` (0 = unlimited). */
-  get(name: QuotaName, domid?: number): number {
+  get(name: QuotaWireName, domid?: number): number {
     const over = domid === undefined ? undefined : this.#perDomain.get(domid)?.[name];
     return over ?? this.#global[name];
   }
 
-  set(name: QuotaName, value: number, domid?: number): void {
+  set(name: QuotaWireName, value: number, domid?: number): void {
     if (domid === undefined) {
       this.#global[name] = value;
       return;

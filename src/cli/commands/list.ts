@@ -1,7 +1,8 @@
 import { connectToolstack } from '../../api/index.js';
 import type { DomainConfigEntry, DomainInfo } from '../../api/index.js';
-import { isToolstackError, ToolstackError } from '../../common/index.js';
+import { ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
+import { getListed } from '../domain-arg.js';
 import { getopt } from '../getopt.js';
 import { renderList } from '../list-render.js';
 import type { ListOptions } from '../list-render.js';
@@ -50,15 +51,3 @@ export const listCommand = defineCommand<ListView>({
   },
   render: (view) => (view.long ? view.text : renderList(view.domains, view.options)),
 });
-
-/** A missing domid is `list`'s own error; a missing name fails as xl's find_domain. */
-async function getListed(get: () => Promise<DomainInfo>, ref: string): Promise<DomainInfo> {
-  try {
-    return await get();
-  } catch (e: unknown) {
-    if (isToolstackError(e, 'DOMAIN_NOT_FOUND') && e.lines === undefined) {
-      throw new ToolstackError('DOMAIN_NOT_FOUND', e.message, { lines: [`Error: Domain '${ref}' does not exist.`] });
-    }
-    throw e;
-  }
-}

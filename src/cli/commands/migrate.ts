@@ -52,7 +52,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
       const socket = join(dir, 'qemu.sock');
       let forwarded: Promise<void> = Promise.resolve();
       const connected = new Promise<Socket>((resolve) => {
-        server = createServer((c) => resolve(c));
+        server = createServer({ highWaterMark: 1 << 20 }, (c) => resolve(c));
       });
       await new Promise<void>((resolve) => (server as Server).listen(socket, resolve));
       const streamed = connected.then((c) => new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { connectToolstack } from '../../api/index.js';
 import type { DomainInfo } from '../../api/index.js';
-import { ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
+import { findDomain } from '../domain-arg.js';
 import { getopt } from '../getopt.js';
 
 interface UptimeRow {
@@ -29,16 +29,7 @@ export const uptimeCommand = defineCommand<UptimeView>({
     const domains = await connectToolstack(ctx).listDomains();
     const now = Date.now();
     let picked: Array<DomainInfo | undefined> = domains;
-    if (p.positional.length > 0) {
-      picked = p.positional.map((ref) => {
-        if (/^\d+$/.test(ref)) return domains.find((d) => d.domid === Number(ref));
-        const d = domains.find((x) => x.name === ref);
-        if (d === undefined) {
-          throw new ToolstackError('DOMAIN_NOT_FOUND', `No domain named '${ref}'`, { lines: [`${ref} is an invalid domain identifier (rc=-6)`] });
-        }
-        return d;
-      });
-    }
+    if (p.positional.length > 0) picked = p.positional.map((ref) => findDomain(domains, ref).domain);
     const rows = picked.flatMap((d) =>
       d === undefined || d.uptimeSec === null ? [] : [{ name: d.name, domid: d.domid, uptimeSec: Math.floor(d.uptimeSec) }]);
     return { data: { short: p.has('s'), now, rows, toJSON: () => rows } };

@@ -18,7 +18,7 @@ function parseUlong(ctx: ResolveContext, key: string, s: string): number {
 }
 
 /** xl's `parse_range` (errors ignored, as `vnuma` ignores them): `N` or `N-M`. */
-function looseRange(s: string): [number, number] {
+export function looseRange(s: string): [number, number] {
   const m = /^[ \t]*[+-]?(\d*)(?:-[ \t]*[+-]?(\d*))?/.exec(s);
   const a = Number(m?.[1] === undefined || m[1] === '' ? 0 : m[1]);
   const b = m?.[2] === undefined ? a : Number(m[2] === '' ? 0 : m[2]);

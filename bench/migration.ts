@@ -1,0 +1,168 @@
+// Benchmark: `xl save`, `xl restore` and `xl migrate` (two dom0 hosts on this machine, xl's pipe
+// transport with `-s ''`) of one booted PV guest (128 MiB), each beside raw QEMU doing the same
+// with the very argv dom0d gave the guest, driven over QMP (the same run, alternated):
+// - save: stop + migrate to `exec:cat > FILE` until complete;
+// - restore: a QEMU started with `-incoming exec:cat FILE` until it runs;
+// - live migration: a source QEMU to a destination QEMU listening on a Unix socket, until the
+//   destination runs; QEMU's reported downtime for both (dom0: what `xl migrate` prints).
+// Goals: each ratio ≤ 1.1; downtime ≤ 50 ms. Prints one JSON object.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { QmpClient } from '../src/qemu/index.js';
+import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
+import { benchHost, median, stopDaemon } from './support.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const XL = join(ROOT, 'bin', 'xl');
+const RUNS = Number(process.env.DOM0_BENCH_RUNS ?? 3);
+
+function xl(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]): string {
+  const r = spawnSync(XL, args, { env, cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`xl ${args.join(' ')}: ${r.stderr}`);
+  return r.stderr;
+}
+
+async function waitFor(file: string, text: string, timeoutMs = 120_000): Promise<void> {
+  for (const t0 = Date.now(); ;) {
+    let s = '';
+    try {
+      s = readFileSync(file, 'utf8');
+    } catch {
+      // not yet
+    }
+    if (s.includes(text)) return;
+    if (Date.now() - t0 > timeoutMs) throw new Error(`migration bench: '${text}' not in ${file}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function qmpOf(sock: string): Promise<QmpClient> {
+  for (let i = 0; ; i++) {
+    try {
+      return await QmpClient.connect(sock, { timeoutMs: 5000 });
+    } catch (e) {
+      if (i > 500) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+async function completed(qmp: QmpClient): Promise<{ downtime: number }> {
+  for (;;) {
+    const m = await qmp.queryMigrate();
+    if (m.status === 'completed') return { downtime: m.downtime ?? 0 };
+    if (m.status === 'failed') throw new Error(`migration failed: ${m['error-desc'] ?? ''}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A bare QEMU with `argv` (its QMP socket and console log moved to `dir`), plus `extra`. */
+function bare(argv: readonly string[], dir: string, extra: readonly string[]): ChildProcess {
+  const args = argv.slice(1).map((a) => a.replace(/path=[^,]*qmp\.sock/, `path=${dir}/qmp.sock`).replace(/path=[^,]*console0\.sock/, `path=${dir}/console0.sock`)
+    .replace(/logfile=[^,]*/, `logfile=${dir}/console0.log`).replace(/^\/.*qemu\.pid$/, `${dir}/qemu.pid`));
+  return spawn(argv[0] as string, [...args, ...extra], { stdio: 'ignore' });
+}
+
+export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
+  const guests = ensureGuests();
+  const A = benchHost();
+  const B = benchHost();
+  const t = { save: [] as number[], bareSave: [] as number[], restore: [] as number[], bareRestore: [] as number[], migrate: [] as number[], bareMigrate: [] as number[], downtime: [] as number[], bareDowntime: [] as number[] };
+  const children: ChildProcess[] = [];
+  const receiver = `env ${['DOM0_CONFIG_DIR', 'DOM0_STATE_DIR', 'DOM0_RUN_DIR', 'DOM0_LOG_DIR'].map((k) => `${k}=${B.env[k] ?? ''}`).join(' ')} ${XL} migrate-receive`;
+  try {
+    writeFileSync(join(A.dir, 'g.cfg'), [`name = "g"`, `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128'].join('\n'));
+    xl(A.env, A.dir, 'create', '-q', 'g.cfg');
+    const log = join(A.dir, 'log', 'console', 'g', 'console0.log');
+    await waitFor(log, GUEST_READY_LINE);
+    const domid = spawnSync(XL, ['domid', 'g'], { env: A.env, encoding: 'utf8' }).stdout.trim();
+    const pid = readFileSync(join(A.dir, 'run', 'domains', domid, 'qemu.pid'), 'utf8').trim().split(/\s+/)[0] as string;
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0').filter((a) => a !== '-S');
+    for (let i = 0; i < runs; i++) {
+      // dom0: save, restore, migrate A → B and back (the way back is not timed).
+      let t0 = performance.now();
+      xl(A.env, A.dir, 'save', 'g', 'g.save');
+      t.save.push(performance.now() - t0);
+      t0 = performance.now();
+      xl(A.env, A.dir, 'restore', 'g.save');
+      t.restore.push(performance.now() - t0);
+      t0 = performance.now();
+      const out = xl(A.env, A.dir, 'migrate', '-s', '', 'g', receiver);
+      t.migrate.push(performance.now() - t0);
+      t.downtime.push(Number(/downtime (\d+) ms/.exec(out)?.[1] ?? Number.NaN));
+      const back = `env ${['DOM0_CONFIG_DIR', 'DOM0_STATE_DIR', 'DOM0_RUN_DIR', 'DOM0_LOG_DIR'].map((k) => `${k}=${A.env[k] ?? ''}`).join(' ')} ${XL} migrate-receive`;
+      xl(B.env, B.dir, 'migrate', '-s', '', 'g', back);
+
+      // Raw QEMU: the same guest booted, saved, restored; then migrated between two QEMUs.
+      const d = join(A.dir, `bare${i}`);
+      mkdirSync(d);
+      const src = bare(argv, d, []);
+      children.push(src);
+      await waitFor(join(d, 'console0.log'), GUEST_READY_LINE);
+      let qmp = await qmpOf(join(d, 'qmp.sock'));
+      t0 = performance.now();
+      await qmp.stop();
+      await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40 });
+      await qmp.migrate(`exec:cat > ${d}/bare.save`);
+      await completed(qmp);
+      t.bareSave.push(performance.now() - t0);
+      qmp.close();
+      src.kill('SIGKILL');
+      const rd = join(d, 'r');
+      mkdirSync(rd);
+      t0 = performance.now();
+      const restored = bare(argv, rd, ['-S', '-incoming', `exec:cat ${d}/bare.save`]);
+      children.push(restored);
+      qmp = await qmpOf(join(rd, 'qmp.sock'));
+      await completed(qmp);
+      await qmp.cont();
+      t.bareRestore.push(performance.now() - t0);
+      const md = join(d, 'm');
+      mkdirSync(md);
+      const dst = bare(argv, md, ['-incoming', `unix:${md}/in.sock`]);
+      children.push(dst);
+      const dq = await qmpOf(join(md, 'qmp.sock'));
+      t0 = performance.now();
+      await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': 50 });
+      await qmp.migrate(`unix:${md}/in.sock`);
+      const { downtime } = await completed(qmp);
+      for (;;) {
+        if ((await dq.queryStatus()).running) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      t.bareMigrate.push(performance.now() - t0);
+      t.bareDowntime.push(downtime);
+      qmp.close();
+      dq.close();
+      for (const c of [restored, dst]) c.kill('SIGKILL');
+    }
+    const r2 = (x: number): number => Math.round(x * 100) / 100;
+    const r3 = (x: number): number => Math.round(x * 1000) / 1000;
+    return {
+      bench: 'migration', runs, guest: 'pv, 128 MiB, booted to its shell (TCG)',
+      saveS: r3(median(t.save) / 1000), bareSaveS: r3(median(t.bareSave) / 1000), saveRatio: r3(median(t.save) / median(t.bareSave)),
+      restoreS: r3(median(t.restore) / 1000), bareRestoreS: r3(median(t.bareRestore) / 1000), restoreRatio: r3(median(t.restore) / median(t.bareRestore)),
+      migrateS: r3(median(t.migrate) / 1000), bareMigrateS: r3(median(t.bareMigrate) / 1000), migrateRatio: r3(median(t.migrate) / median(t.bareMigrate)),
+      downtimeMs: r2(median(t.downtime)), bareDowntimeMs: r2(median(t.bareDowntime)), goalRatio: 1.1, goalDowntimeMs: 50,
+    };
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    for (const h of [A, B]) {
+      const list = spawnSync(XL, ['list', '--json'], { env: h.env, encoding: 'utf8' });
+      for (const d of (JSON.parse(list.stdout || '[]') as Array<{ domid: number }>).filter((x) => x.domid !== 0)) spawnSync(XL, ['destroy', String(d.domid)], { env: h.env });
+      try {
+        await stopDaemon(Number.parseInt(readFileSync(join(h.dir, 'run', 'dom0d.pid'), 'utf8'), 10));
+      } catch {
+        // never started
+      }
+      rmSync(h.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(JSON.stringify(await migration()));
+}

@@ -1,0 +1,29 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { isErrno, ToolstackError } from '../../common/index.js';
+import { strerror } from '../../config/index.js';
+import { defineCommand } from '../command.js';
+import { flaskDisabled } from '../flask.js';
+
+/**
+ * `xl loadpolicy <policy file>` (xl_flask.c): reads the file as xl does (its open and read
+ * failures in xl's words, exit 255), then, as there is no Xen security module, xl's answer to
+ * ENOSYS: `Flask XSM disabled`, exit 255. A missing argument prints the help, exit 2; xl reads
+ * no options, so `-h` is a file name.
+ */
+export const loadpolicyCommand = defineCommand<never>({
+  run(ctx, args) {
+    const file = args[0];
+    if (file === undefined) return Promise.reject(new ToolstackError('USAGE_ARGS', 'No policy file given', { lines: [], exitCode: 2 }));
+    try {
+      readFileSync(resolve(ctx.cwd, file));
+    } catch (e: unknown) {
+      if (!isErrno(e)) throw e;
+      const line = e.syscall === 'open'
+        ? `Error occurred opening policy file '${file}': ${strerror(e.code)}`
+        : `Unable to read new Flask policy file: ${strerror(e.code)}`;
+      return Promise.reject(new ToolstackError('CFG_READ', line, { lines: [line], exitCode: 255 }));
+    }
+    return Promise.reject(flaskDisabled('load a Flask policy'));
+  },
+});
