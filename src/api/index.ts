@@ -10,6 +10,6 @@ export type {
   ConsoleAttachment, ConsoleAttachRequest, ConsoleType, CreateDomainRequest, DomainConfigEntry, DomainIdentity, DomainInfo, DomainRefRequest,
   DomainState, DomainStats, HostInfo, ShutdownDomainRequest, StatsSample, ShutdownReason, SysrqResult, TriggerName, TriggerResult, VncInfo, XenStateFlags,
 } from './types.js';
-export type { DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, MigrationResult, SaveResult } from './types.js';
+export type { CoreDumped, DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, MigrationResult, SaveResult } from './types.js';
 export type { SetXenstoreQuotaRequest, XenstoreQuota, XenstoreQuotaScope } from './types.js';
 export { SHUTDOWN_REASONS } from '../domain/index.js';

@@ -40,6 +40,8 @@ export const API_ROUTES = {
   setMemory: { method: 'POST', path: '/v1/domains/:ref/memory' },
   saveDomain: { method: 'POST', path: '/v1/domains/:ref/save' },
   migrateDomain: { method: 'POST', path: '/v1/domains/:ref/migrate' },
+  dumpCore: { method: 'POST', path: '/v1/domains/:ref/dump-core' },
+  monitorCommand: { method: 'POST', path: '/v1/domains/:ref/monitor' },
   getXenstoreQuota: { method: 'GET', path: '/v1/xenstore/quota/:scope' },
   setXenstoreQuota: { method: 'POST', path: '/v1/xenstore/quota/:scope' },
 } as const satisfies { readonly [K in ApiOperation]: ApiRoute };

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { BugError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { DEVICE_DISK, DEVICE_NIC, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
@@ -34,7 +35,10 @@ import type {
   MemoryInfo,
   RenameDomainRequest,
   ShutdownDomainRequest,
+  CoreDumped,
+  DumpCoreRequest,
   MigrateDomainRequest,
+  MonitorCommandRequest,
   MigrationResult,
   SaveDomainRequest,
   SaveResult,
@@ -320,6 +324,19 @@ export class ToolstackService implements ToolstackApi {
     } finally {
       xs.close();
     }
+  }
+
+  async dumpCore(req: DumpCoreRequest): Promise<CoreDumped> {
+    const file = req.file as unknown;
+    if (typeof file !== 'string' || !file.startsWith('/')) throw badRequest("'file' must be an absolute path");
+    const rec = await this.#manager.dumpCore(this.#guest(req, 'dump the core of').domid, file);
+    return { domid: rec.domid, name: rec.name, file, bytes: statSync(file).size };
+  }
+
+  async monitorCommand(req: MonitorCommandRequest): Promise<{ readonly output: string }> {
+    const command = req.command as unknown;
+    if (typeof command !== 'string') throw badRequest("'command' must be a string");
+    return { output: await this.#manager.monitorCommand(this.#guest(req, 'send a monitor command to').domid, command) };
   }
 
   async getVnc(req: DomainRefRequest): Promise<VncInfo> {

@@ -18,7 +18,10 @@ import type {
   MediaChanged,
   MemoryInfo,
   RenameDomainRequest,
+  CoreDumped,
+  DumpCoreRequest,
   MigrateDomainRequest,
+  MonitorCommandRequest,
   MigrationResult,
   SaveDomainRequest,
   SaveResult,
@@ -89,6 +92,10 @@ export interface ToolstackApi {
   saveDomain(req: SaveDomainRequest): Promise<SaveResult>;
   /** `xl migrate`: streams the domain live to the sending xl's socket; it is paused here once the stream is complete. */
   migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult>;
+  /** `xl dump-core`: the guest's memory as an ELF core file (gdb, crash); the guest runs on. */
+  dumpCore(req: DumpCoreRequest): Promise<CoreDumped>;
+  /** `xl qemu-monitor-command`: an HMP command through dom0d's QMP connection; resolves with its output. */
+  monitorCommand(req: MonitorCommandRequest): Promise<{ readonly output: string }>;
   /** `xl xenstore-quota-get`: every quota xenstored supports (GET_QUOTA), for the scope. */
   getXenstoreQuota(req: XenstoreQuotaScope): Promise<XenstoreQuota[]>;
   /** `xl xenstore-quota-set`: SET_QUOTA of each, in order; resolves with the scope's quotas after. */

@@ -114,6 +114,24 @@ export interface CreateDomainRequest {
   readonly incoming?: { readonly socket: string };
 }
 
+/** `xl dump-core <Domain> <filename>`. */
+export interface DumpCoreRequest extends DomainRefRequest {
+  /** Absolute path of the core file. */
+  readonly file: string;
+}
+
+export interface CoreDumped {
+  readonly domid: number;
+  readonly name: string;
+  readonly file: string;
+  readonly bytes: number;
+}
+
+/** `xl qemu-monitor-command <Domain> <Command>`. */
+export interface MonitorCommandRequest extends DomainRefRequest {
+  readonly command: string;
+}
+
 /** `xl migrate`, the sending side's dom0d: stream the domain live to `socket` (a Unix socket the sending xl listens on). */
 export interface MigrateDomainRequest extends DomainRefRequest {
   readonly socket: string;

@@ -148,8 +148,10 @@ export interface DomainDriver {
   setMachineEventSink?(sink: MachineEventSink): void;
   /** The guest has stopped and the domain is now `shutdown` (Xen fires `@releaseDomain`). */
   stopped?(record: DomainRecord): Promise<void>;
-  /** Writes the guest's memory to `file` as an ELF core (the `coredump-*` actions). */
+  /** Writes the guest's memory to `file` as an ELF core (the `coredump-*` actions, `xl dump-core`); the guest runs on after. */
   coreDump?(record: DomainRecord, file: string): Promise<void>;
+  /** `xl qemu-monitor-command`: a human-monitor (HMP) command to the machine; resolves with its output. */
+  monitorCommand?(record: DomainRecord, command: string): Promise<string>;
   /** The domain's name or uuid changed (rename, rename-restart): what the driver published follows. */
   renamed?(record: DomainRecord, previous: DomainRecord): Promise<void>;
   /**

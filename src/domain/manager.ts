@@ -59,7 +59,7 @@ export interface AdoptReport {
 const MACHINE_OPS = {
   trigger: 'take a trigger', sysrq: 'take a sysrq', vnc: 'show a display',
   attachDevice: 'gain devices while it runs', detachDevice: 'lose devices while it runs', changeMedia: 'change media',
-  setMemory: 'change its memory', save: 'be saved', migrate: 'be migrated',
+  setMemory: 'change its memory', save: 'be saved', migrate: 'be migrated', coreDump: 'dump its core', monitorCommand: 'take monitor commands',
 } as const;
 type MachineOp = keyof typeof MACHINE_OPS;
 
@@ -258,6 +258,19 @@ export class DomainManager {
       this.#log(`domain ${domid} (${rec.name}) migrated out: ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms`);
       return { record: rec.state === 'paused' ? rec : await this.registry.transition(domid, 'paused'), stats };
     });
+  }
+
+  /** `xl dump-core`: the guest's memory to `file` (absolute) as an ELF core. */
+  dumpCore(domid: number, file: string): Promise<DomainRecord> {
+    return this.#job(domid, 'machine', async (rec) => {
+      await this.#machine(rec, 'coreDump').call(this.driver, rec, file);
+      return rec;
+    });
+  }
+
+  /** `xl qemu-monitor-command`: resolves with QEMU's output. */
+  monitorCommand(domid: number, command: string): Promise<string> {
+    return this.#job(domid, 'machine', (rec) => this.#machine(rec, 'monitorCommand').call(this.driver, rec, command));
   }
 
   /** Memory the guests hold, KiB: each one's size as its balloon reports it, else its target. */

@@ -4,7 +4,7 @@
  * stderr goes to `LOG_DIR/qemu-<name>.log` (the previous run's kept as `.log.1`).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { ToolstackError } from '../common/index.js';
@@ -356,7 +356,14 @@ export class QemuDriver implements DomainDriver {
   }
 
   async coreDump(rec: DomainRecord, file: string): Promise<void> {
+    // QEMU creates the file with its umask: made first, private, so that the dump never is readable by others.
+    closeSync(openSync(file, 'w', 0o600));
     await this.#qmp(rec).dumpGuestMemory(file);
+  }
+
+  async monitorCommand(rec: DomainRecord, command: string): Promise<string> {
+    const out = await this.#qmp(rec).execute('human-monitor-command', { 'command-line': command });
+    return typeof out === 'string' ? out : '';
   }
 
   async renamed(rec: DomainRecord, previous: DomainRecord): Promise<void> {

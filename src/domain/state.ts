@@ -69,6 +69,8 @@ export const ACTION_STATES = {
   console: ['creating', 'running', 'paused', 'shutting-down', 'shutdown'],
   trigger: ['running', 'paused', 'shutting-down'],
   sysrq: ['running', 'paused', 'shutting-down'],
+  /** `xl dump-core`, `xl qemu-monitor-command`: the machine must be there. */
+  machine: ['running', 'paused', 'shutting-down', 'shutdown'],
   /** `xl save` (the guest is stopped while its state is written). */
   save: ['running', 'paused'],
   /** `xl mem-set` / `mem-max`. */
