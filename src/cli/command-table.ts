@@ -518,6 +518,14 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/xenstore-quota-set.js')).xenstoreQuotaSetCommand,
   },
   {
+    name: 'gdbsx',
+    summary: 'Debug a domain with gdb (Xen\'s gdbsx: -a domid 32|64 PORT, -c domid 32|64 [vcpu])',
+    usage: '-a <domid> <32|64> <PORT> | -c <domid> <32|64> [vcpu#]',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/gdbsx.js')).gdbsxCommand,
+  },
+  {
     name: 'config-parse',
     summary: 'Parse a domain config file and print its settings as JSON (dom0)',
     usage: '[--raw] <ConfigFile> [key=value ...]',

@@ -20,6 +20,6 @@ export async function quotaRequest<T>(ctx: CommandContext, line: string, request
     return await request(connectToolstack(ctx));
   } catch (e: unknown) {
     if (!isToolstackError(e, 'XS_PROTOCOL')) throw e;
-    throw new ToolstackError('XS_PROTOCOL', e.message, { lines: [line], cause: e, hint: 'xl xenstore-quota-get -g lists the quota names; a domain must be running' });
+    throw new ToolstackError('XS_PROTOCOL', e.message, { lines: [line], cause: e, hint: `${e.message} (ENOENT: xenstored knows no such domain; EINVAL: no such quota, xl xenstore-quota-get -g lists them)` });
   }
 }

@@ -181,6 +181,28 @@ describe('xenstored through XenstoreClient', () => {
     assert.equal(await dom0.control(['log', 'off']), 'OK');
   });
 
+  it('answers GET_QUOTA / SET_QUOTA as C xenstored: soft-memory among the names, known domains only', async () => {
+    assert.deepEqual(await dom0.getQuotaNames(), [
+      'nodes', 'watches', 'outstanding', 'memory', 'soft-memory', 'transactions', 'transaction-nodes', 'node-permissions', 'path-max', 'node-size',
+    ]);
+    assert.equal(await dom0.getQuota('soft-memory'), 2 * 1024 * 1024);
+    await dom0.setQuota('soft-memory', 3_000_000);
+    assert.equal(await dom0.getQuota('soft-memory'), 3_000_000);
+    assert.match(await dom0.control(['quota-soft']), /memory {11}:  3000000 /);
+    assert.equal(await dom0.getQuota('soft-memory', 0), 3_000_000);
+    await xs.introduceDomain(11);
+    await dom0.setQuota('soft-memory', 1000, 11);
+    assert.equal(await dom0.getQuota('soft-memory', 11), 1000);
+    assert.equal(await dom0.getQuota('soft-memory'), 3_000_000);
+    await xs.releaseDomain(11);
+    await rejects(dom0.getQuota('nodes', 11), 'ENOENT');
+    await rejects(dom0.setQuota('nodes', 5, 12), 'ENOENT');
+    await rejects(dom0.getQuota('bogus'), 'EINVAL');
+    await rejects(dom0.setQuota('nodes', 0xffffffff), 'EINVAL');
+    await rejects(dom0.request(25, Buffer.from('0\0nodes\0x\0')), 'EINVAL');
+    await dom0.setQuota('soft-memory', 2 * 1024 * 1024);
+  });
+
   it('compacts the journal under load without losing a write', async () => {
     const sub = join(dir, 'compact');
     const opts = { socketPath: join(sub, 'socket'), stateDir: join(sub, 'state'), compactBytes: 4000 };

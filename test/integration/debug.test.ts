@@ -1,10 +1,12 @@
 // Guest debugging on real QEMU (TCG) through `xl` and an autostarted dom0d, one PV guest booted
 // to its shell: `xl dump-core` writes an ELF core (mode 0600) that readelf and gdb open — gdb with
 // the guest's vmlinux reads the vCPU's registers from it — while the guest runs on;
-// `xl qemu-monitor-command` runs HMP commands through dom0d's QMP connection.
+// `xl qemu-monitor-command` runs HMP commands through dom0d's QMP connection; the article's gdb
+// session through `gdbsx -a DOMID 64 PORT` (registers, a breakpoint hit, detach, the guest runs
+// on) and `gdbsx -c`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
@@ -65,4 +67,45 @@ test('xl qemu-monitor-command runs HMP commands; anything but two arguments is x
   const bad = await xlIn(host, host.root, 'qemu-monitor-command', 'dbg');
   assert.equal(bad.code, 1);
   assert.match(bad.err, /^Invalid arguments\.\n/);
+});
+
+const GDBSX = join(import.meta.dirname, '..', '..', '..', 'bin', 'gdbsx');
+
+test('gdbsx -a DOMID 64 PORT: gdb attaches, reads registers, hits a breakpoint, detaches; the guest runs on', async () => {
+  const domid = (await xlIn(host, host.root, 'domid', 'dbg')).out.trim();
+  const port = String(20000 + (process.pid % 20000));
+  const gdbsx = spawn(GDBSX, ['-a', domid, '64', port], { env: host.env });
+  let out = '';
+  gdbsx.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => gdbsx.once('exit', resolve));
+  for (let i = 0; i < 200 && !out.includes(`Listening on port ${port}`); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.match(out, new RegExp(`^Listening on port ${port}\n`));
+  const session = execFileSync('gdb', ['-batch', '-nx', '-ex', `file ${guests.vmlinux}`, '-ex', `target remote 127.0.0.1:${port}`, '-ex', 'info registers rip',
+    // The test kernel's vmlinux has no symbols: the breakpoint goes where the vCPU idles, which it passes again at its next wake-up.
+    '-ex', 'break *$rip', '-ex', 'continue', '-ex', 'stepi', '-ex', 'info registers rip', '-ex', 'delete', '-ex', 'detach'], { encoding: 'utf8', timeout: 60_000 });
+  assert.match(session, /rip\s+0x[0-9a-f]+/);
+  assert.match(session, /Breakpoint 1, 0x[0-9a-f]+ in /);
+  assert.match(session, /\[Inferior 1 \(process 1\) detached\]/);
+  assert.equal(await exited, 0);
+  assert.match(out, /Remote debugging from host 127\.0\.0\.1\nDetaching from guest\nExiting\.\. Remote side has terminated connection\n$/);
+  assert.equal((await (con as GuestConsole).run('echo after-gdb')).out.trim(), 'after-gdb');
+});
+
+test('gdbsx -c prints the vCPU\'s registers; bad arguments print its usage and exit 1', async () => {
+  const domid = (await xlIn(host, host.root, 'domid', 'dbg')).out.trim();
+  const regs = execFileSync(GDBSX, ['-c', domid, '64'], { env: host.env, encoding: 'utf8' });
+  assert.match(regs, /^CPU#0\r?\n/);
+  assert.match(regs, /RIP=[0-9a-f]{16}/);
+  const bad = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const c = spawn(GDBSX, ['-a', domid, '48', '9999'], { env: host.env });
+    let o = '';
+    c.stdout.on('data', (d: Buffer) => {
+      o += d.toString();
+    });
+    c.once('exit', (code) => resolve({ code, out: o }));
+  });
+  assert.equal(bad.code, 1);
+  assert.match(bad.out, /^Usage 1: gdbsx -a domid <32\|64> PORT \[-d\]\n/);
 });

@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
+import { goldenSections } from '../../../test/support/golden.js';
 import type { DomainInfo, ShutdownReason } from '../../api/index.js';
 import { printfFixed, renderList } from '../list-render.js';
 import { uptimeCommand, uptimeString } from './uptime.js';
 
 /** Sections of test/golden/cli/list-uptime.txt (Xen's layouts with made-up values), by heading. */
 function golden(): Map<string, string> {
-  const text = readFileSync(join(import.meta.dirname, '..', '..', '..', '..', 'test', 'golden', 'cli', 'list-uptime.txt'), 'utf8');
-  const out = new Map<string, string>();
-  for (const part of text.split(/^---- /m).slice(1)) {
-    const nl = part.indexOf('\n');
-    out.set(part.slice(0, nl), part.slice(nl + 1));
-  }
-  return out;
+  return goldenSections('cli/list-uptime.txt');
 }
 
 function dom(domid: number, name: string, memMiB: number, vcpus: number, letters: string, cpuSec: number, reason: ShutdownReason | null = null): DomainInfo {
