@@ -114,21 +114,23 @@ test('with dom0d', async (t) => {
   await t.test('sharing: Shared is 0; a domain as xl list takes it', async () => {
     const [rc, out] = await run('sharing');
     assert.equal(rc, 0);
-    assert.match(out, /^Name {40}ID {3}Mem Shared\nDomain-0 {32} {5}0 [ \d]{5}  {5}0\ng1 {38} {5}1 {3}256  {5}0\n$/);
+    assert.match(out, /^Name {40}ID {3}Mem Shared\nDomain-0 {32} {5}0 +\d+  {5}0\ng1 {38} {5}1 {3}256  {5}0\n$/);
     assert.deepEqual(await run('sharing', 'g1'), [0, `Name                                        ID   Mem Shared\n${'g1'.padEnd(40)}     1   256      0\n`, '']);
     assert.deepEqual(await run('sharing', '7'), [1, '', "Error: Domain '7' does not exist.\n"]);
     assert.deepEqual(await run('sharing', 'nope'), [1, '', 'nope is an invalid domain identifier (rc=-6)\n']);
   });
 
   await t.test('claims: xl list with a Claimed column of 0; a note when claim_mode is off', async () => {
+    const table = /^Name {40}ID {3}Mem VCPUs\tState\tTime\(s\)  Claimed\nDomain-0 .* {5}0\ng1 {38} {5}1 {3}256 {5}1 {5}r----- {7}0\.0 {5}0\n$/;
     const [rc, out, err] = await run('claims');
     assert.deepEqual([rc, err], [0, '']);
-    assert.match(out, /^Name {40}ID {3}Mem VCPUs\tState\tTime\(s\)  Claimed\nDomain-0 .* {5}0\ng1 {38} {5}1 {3}256 {5}1 {5}r----- {7}0\.0 {5}0\n$/);
+    assert.match(out, table);
     const conf = join(root, 'conf-noclaim');
     mkdirSync(conf);
     writeFileSync(join(conf, 'xl.conf'), 'claim_mode = 0\n');
     const off = await runXl(['claims'], { env: { ...env, DOM0_CONFIG_DIR: conf }, cwd: root });
-    assert.deepEqual([off.rc, off.stdout, off.stderr], [0, out, 'claim_mode not enabled (see man xl.conf).\n']);
+    assert.deepEqual([off.rc, off.stderr], [0, 'claim_mode not enabled (see man xl.conf).\n']);
+    assert.match(off.stdout, table);
   });
 
   await t.test('psr-* on a host without Intel RDT answer as Xen\'s xl', { skip: psr.source !== 'none' && `this host has RDT (${psr.source})` }, async () => {
