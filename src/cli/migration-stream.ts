@@ -40,7 +40,7 @@ export class StreamReader {
   /** The next `n` bytes; rejects when the stream ends first (`what` names them). */
   async read(n: number, what: string): Promise<Buffer> {
     while (this.#have < n) {
-      if (this.#ended) throw new Error(`the stream ended before the ${what}`);
+      if (this.#ended) throw new ToolstackError('MIGRATION', `migration stream: the stream ended before the ${what}`, { hint: 'the other end of the migration stopped; see its messages above' });
       await new Promise<void>((r) => {
         this.#wake = r;
       });
@@ -70,7 +70,7 @@ export async function expectMessage(r: StreamReader, msg: string, what: string, 
   try {
     got = await r.read(Buffer.byteLength(msg, 'latin1'), what);
   } catch (e) {
-    const line = `${stream}: ${(e as Error).message}`;
+    const line = `${stream}: ${(e as Error).message.replace(/^migration stream: /, '')}`;
     throw new ToolstackError('MIGRATION', line, { lines: [line, ...(rune === undefined ? [] : [`(command run was: ${rune} )`])] });
   }
   if (got.toString('latin1') !== msg) {

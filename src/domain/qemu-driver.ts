@@ -264,21 +264,28 @@ export class QemuDriver implements DomainDriver {
     if (status === undefined) return 'gone';
     if (status.status === 'shutdown') m.stopped('poweroff');
     else if (status.status === 'guest-panicked') m.stopped('crash');
-    else if (rec.state === 'running' && !status.running && await this.#unfinishedSave(qmp, status.status)) {
-      // A save its dom0d did not see through (killed meanwhile) stopped the machine: it resumes,
-      // as a failed save resumes it in Xen; what the save wrote stays under its temporary name.
+    else if (rec.state === 'running' && await this.#unfinishedSave(qmp, status)) {
+      // A save or outgoing migration its dom0d did not see through (killed meanwhile) is
+      // cancelled and the machine resumed, as Xen resumes a domain whose save or migration failed;
+      // what a save wrote stays under its temporary name.
       await qmp.execute('migrate_cancel').catch(() => undefined);
-      await qmp.cont().catch(() => undefined);
-      this.#o.log(`domain ${rec.domid}: resumed after a save that did not finish`);
+      for (let i = 0; i < 100 && (await qmp.queryMigrate().catch(() => undefined))?.status === 'cancelling'; i++) await new Promise((r) => setTimeout(r, 20));
+      if (!(await qmp.queryStatus()).running) await qmp.cont().catch(() => undefined);
+      this.#o.log(`domain ${rec.domid}: resumed after a save or migration that did not finish`);
     }
     return 'alive';
   }
 
-  /** Whether a stopped machine was stopped by a save (its migration ran or is running). */
-  async #unfinishedSave(qmp: QmpClient, status: string): Promise<boolean> {
-    if (status === 'postmigrate' || status === 'finish-migrate') return true;
-    const m = await qmp.queryMigrate().catch(() => undefined);
-    return m?.status !== undefined && m.status !== 'none';
+  /**
+   * Whether a machine of a running domain is in, or was stopped by, a save or an outgoing
+   * migration: one still under way, or a stopped machine whose last migration ended.
+   */
+  async #unfinishedSave(qmp: QmpClient, status: { readonly running: boolean; readonly status: string }): Promise<boolean> {
+    const m = (await qmp.queryMigrate().catch(() => undefined))?.status;
+    const underWay = m !== undefined && !['none', 'completed', 'failed', 'cancelled'].includes(m);
+    if (underWay) return true;
+    if (status.running) return false;
+    return status.status === 'postmigrate' || status.status === 'finish-migrate' || (m !== undefined && m !== 'none');
   }
 
   async orphans(known: ReadonlySet<number>): Promise<OrphanMachine[]> {

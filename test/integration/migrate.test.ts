@@ -4,13 +4,14 @@
 // One PV guest keeps a value in RAM and a counter running while it moves; steps in order:
 // A → B (xl's messages, the guest's memory and counter carry on, A has no copy), then the
 // failures before "go" — a receiver that is no xl, one that dies after its banner — each leaving
-// the domain running at the sender under its name, then B → A back.
+// the domain running at the sender under its name, then B → A back, then dom0d killed -9 at the
+// sender mid-stream (the next dom0d resumes the guest there; the receiver removes its half copy).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { destroyHost, makeHost, xlIn, xsRead } from './daemon-harness.js';
+import { destroyHost, makeHost, readPid, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
@@ -113,4 +114,22 @@ test('xl migrate B → A back', async () => {
   const c = await attach(a);
   await c.run('true');
   assert.match((await c.run('cat /run/marker')).out, new RegExp(`${MARK}\\s*$`));
+});
+
+test('dom0d killed -9 at the sender during a migration: the domain runs on at the sender, nothing is left at the receiver', async () => {
+  const pending = xlIn(a, a.root, 'migrate', '-s', '', 'mig', receiver(b));
+  await new Promise((r) => setTimeout(r, 400));
+  process.kill(readPid(a) as number, 'SIGKILL');
+  const r = await pending;
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /Migration failed, resuming at sender\.\n/);
+  assert.deepEqual(await names(a), ['mig:running']);
+  // The receiver cleans up once its QEMU has given up on the broken stream.
+  for (let i = 0; i < 100 && (await names(b)).length > 0; i++) await new Promise((res) => setTimeout(res, 200));
+  assert.deepEqual(await names(b), []);
+  const c = await attach(a);
+  await c.run('true');
+  const n1 = await counter(c);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.ok((await counter(c)) > n1);
 });

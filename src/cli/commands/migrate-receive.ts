@@ -41,8 +41,10 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
     const dir = mkdtempSync(join(tmpdir(), 'dom0-migrate-in-'));
     const socket = join(dir, 'qemu.sock');
     let domid: number | undefined;
+    let created: Promise<DomainInfo> | undefined;
+    let qemu: Socket | undefined;
     try {
-      const created = api.createDomain({
+      created = api.createDomain({
         config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
         paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket },
       });
@@ -50,18 +52,16 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
       created.catch((e: unknown) => {
         failed = e;
       });
-      const qemu = await connectWhenListening(socket, () => failed);
+      const sink = await connectWhenListening(socket, () => failed);
+      qemu = sink;
       // The frames, unwrapped, into QEMU; a frame of length 0 ends the stream.
       for (;;) {
         const len = (await reader.read(4, 'stream frame')).readUInt32LE(0);
         if (len === 0) break;
-        if (!qemu.write(await reader.read(len, 'stream frame'))) await new Promise((r) => qemu.once('drain', r));
+        if (!sink.write(await reader.read(len, 'stream frame'))) await new Promise((r) => sink.once('drain', r));
       }
-      qemu.end();
-      const dom = await created.catch((e: unknown) => {
-        log(`migration target: Domain creation failed (code -3).`);
-        throw e;
-      });
+      sink.end();
+      const dom = await created;
       domid = dom.domid;
       log('migration target: Transfer complete, requesting permission to start domain.');
       await writeAll(out, RECEIVER_READY);
@@ -88,6 +88,15 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
       const final = await api.getDomain({ ref: name });
       domid = undefined;
       return { data: final };
+    } catch (e) {
+      qemu?.destroy();
+      // The half-received domain goes: once its create has settled (its QEMU stops at a broken stream), by its name.
+      if (domid === undefined && created !== undefined) {
+        const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())]);
+        await api.destroyDomain({ ref: settled === undefined ? `${name}--incoming` : String(settled) }).catch(() => undefined);
+      }
+      log('migration target: Domain creation failed (code -3).');
+      throw e;
     } finally {
       if (domid !== undefined) await api.destroyDomain({ ref: String(domid) }).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });

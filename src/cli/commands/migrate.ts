@@ -42,6 +42,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const reader = new StreamReader(child.stdout);
     const dir = mkdtempSync(join(tmpdir(), 'dom0-migrate-'));
     let server: Server | undefined;
+    let qemuConn: Socket | undefined;
     let stage: 'before-go' | 'after-go' = 'before-go';
     let stats: MigrationResult | undefined;
     const wasRunning = dom.state === 'running';
@@ -52,7 +53,10 @@ export const migrateCommand = defineCommand<MigrationResult>({
       const socket = join(dir, 'qemu.sock');
       let forwarded: Promise<void> = Promise.resolve();
       const connected = new Promise<Socket>((resolve) => {
-        server = createServer({ highWaterMark: 1 << 20 }, (c) => resolve(c));
+        server = createServer({ highWaterMark: 1 << 20 }, (c) => {
+          qemuConn = c;
+          resolve(c);
+        });
       });
       await new Promise<void>((resolve) => (server as Server).listen(socket, resolve));
       const streamed = connected.then((c) => new Promise<void>((resolve, reject) => {
@@ -111,12 +115,14 @@ export const migrateCommand = defineCommand<MigrationResult>({
       });
     } finally {
       server?.close();
+      qemuConn?.destroy();
       rmSync(dir, { recursive: true, force: true });
       if (child.exitCode === null) {
         child.stdin.end();
         await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 2000).unref())]);
         if (child.exitCode === null) child.kill('SIGKILL');
       }
+      child.stdout.destroy();
     }
   },
   render: () => '',
