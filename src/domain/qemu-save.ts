@@ -10,7 +10,7 @@
  * if it was running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the
  * domain's start waits until QEMU has read the whole stream.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ToolstackError } from '../common/index.js';
 import type { QmpClient } from '../qemu/index.js';
@@ -90,7 +90,7 @@ export async function saveMachine(qmp: QmpClient, file: string, header: Buffer, 
     await qmp.migrate(`exec:cat >> ${shellQuote(tmp)} && mv ${shellQuote(tmp)} ${shellQuote(done)}`);
     await migrationDone(qmp, `Saving to '${file}'`, timeoutMs);
     // QEMU reports completion when it has written the stream; the shell renames once cat is done.
-    for (const until = Date.now() + timeoutMs; !exists(done);) {
+    for (const until = Date.now() + timeoutMs; !existsSync(done);) {
       if (Date.now() > until) throw new ToolstackError('SAVE_FILE', `Saving to '${file}': the stream was not complete within ${Math.round(timeoutMs / 1000)} s`);
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -127,11 +127,3 @@ function nearlyFull(dir: string): boolean {
   }
 }
 
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

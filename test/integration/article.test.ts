@@ -15,11 +15,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, xlIn, xsRead as xsReadOn } from './daemon-harness.js';
+import { destroyHost, makeHost, pidsNaming, until, xlIn, xsRead as xsReadOn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 const NS = `dom0art${process.pid}`;
@@ -80,16 +80,6 @@ function inNs(...argv: string[]): string {
   return execFileSync('ip', ['netns', 'exec', NS, ...argv], { encoding: 'utf8' });
 }
 
-function pidsNaming(dir: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir) ? [Number(p)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 function xl(...args: string[]): Promise<Run> {
   return xlIn(host, host.root, ...args);
 }
@@ -102,14 +92,6 @@ async function ok(...args: string[]): Promise<Run> {
 
 async function listed(): Promise<Array<{ domid: number; name: string }>> {
   return (JSON.parse((await xl('list', '--json')).out) as Array<{ domid: number; name: string }>).filter((d) => d.domid !== 0);
-}
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** Creates the domain of `cfg` (xl's `vars` after it) and opens its serial console. */

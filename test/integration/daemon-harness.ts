@@ -139,3 +139,28 @@ export function xsExists(host: TestHost, path: string): boolean {
     return false;
   }
 }
+
+/** Processes whose argv names `dir` (a test host's QEMUs, its dnsmasq): what clean-up kills by pid. */
+export function pidsNaming(dir: string): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir) ? [Number(p)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * Polls `probe` every `intervalMs` until it gives something other than undefined or false, and
+ * resolves with that; fails naming `what` after `timeoutMs`.
+ */
+export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -17,11 +17,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, waitGone, xl, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
+import { destroyHost, makeHost, pidsNaming, readPid, waitGone, xl, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -64,22 +64,10 @@ after(async () => {
   holder?.kill('SIGKILL');
   for (const d of await listed().catch(() => [])) await xl(host, 'destroy', String(d.domid));
   await destroyHost(host);
-  for (const pid of qemuPids()) process.kill(pid, 'SIGKILL');
+  for (const pid of pidsNaming(join(host.runDir, 'domains'))) process.kill(pid, 'SIGKILL');
   if (loop !== undefined) execFileSync('losetup', ['-d', loop]);
   for (const dev of loopsOf(img('scripted.img'))) execFileSync('losetup', ['-d', dev]);
 });
-
-/** QEMUs running from this host's run directory (their argv names it). */
-function qemuPids(): number[] {
-  const dir = join(host.runDir, 'domains');
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir) ? [Number(p)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 async function ok(...args: string[]): Promise<Run> {
   const r = await xlIn(host, host.root, ...args);
@@ -400,5 +388,5 @@ test('block-detach: gone from the guest, block-list, xenstore and the config; de
   await ok('destroy', 'hp');
   assert.equal(xsExists('/local/domain/0/backend'), false);
   assert.equal(xsExists(`/local/domain/${dom}`), false);
-  assert.deepEqual(qemuPids(), []);
+  assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
 });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { XenstoreClient } from '../../src/xenstore/index.js';
 import { ensureGuests, GuestConsole, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, waitGone, XL, xl, xlIn } from './daemon-harness.js';
+import { destroyHost, makeHost, pidsNaming, readPid, until, waitGone, xl, XL, xlIn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 interface Listed {
@@ -70,24 +70,9 @@ after(async () => {
   xs?.close();
   for (const d of await list().catch(() => [])) await xl(host, 'destroy', String(d.domid));
   await destroyHost(host);
-  for (const pid of qemuPids()) process.kill(pid, 'SIGKILL');
+  for (const pid of pidsNaming(join(host.runDir, 'domains'))) process.kill(pid, 'SIGKILL');
   execFileSync('ip', ['netns', 'del', NS]);
 });
-
-/** QEMUs running from this host's run directory (their argv names it). */
-function qemuPids(): number[] {
-  const dir = join(host.runDir, 'domains');
-  const out: number[] = [];
-  for (const p of readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir)) out.push(Number(p));
-    } catch {
-      // gone
-    }
-  }
-  return out;
-}
 
 async function ok(...args: string[]): Promise<Run> {
   const r = await xl(host, ...args);
@@ -107,16 +92,6 @@ async function list(): Promise<Listed[]> {
 
 async function find(name: string): Promise<Listed | undefined> {
   return (await list()).find((d) => d.name === name);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function consoleLog(name: string, chardev: string): string {
@@ -284,7 +259,7 @@ test('a corrupt domain record does not orphan its QEMU: dom0d finds the machine,
   const twin = await create('-q', 'pv.cfg', 'name="orph"');
   assert.equal(twin.code, 3, 'a second domain of the name is refused');
   await ok('destroy', 'orph');
-  assert.equal(qemuPids().includes(qemu), false, 'its QEMU is gone');
+  assert.equal(pidsNaming(join(host.runDir, 'domains')).includes(qemu), false, 'its QEMU is gone');
 });
 
 test('ten parallel creates of one name: exactly one succeeds, the others fail naming the name', async () => {
@@ -296,7 +271,7 @@ test('ten parallel creates of one name: exactly one succeeds, the others fail na
   assert.equal(same.length, 1);
   assert.equal(same[0]?.state, 'paused');
   await ok('destroy', 'same');
-  assert.deepEqual(qemuPids(), []);
+  assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
 });
 
 test('a missing kernel is one error naming the file; no domain, process or socket is left', async () => {
@@ -305,7 +280,7 @@ test('a missing kernel is one error naming the file; no domain, process or socke
   assert.equal(r.err, 'Parsing config from pv.cfg\nCannot open kernel /nonexistent/vmlinuz: No such file or directory\nhint: check kernel= in pv.cfg\n');
   assert.equal(await find('nokernel'), undefined);
   assert.deepEqual(readdirSync(join(host.runDir, 'domains')), []);
-  assert.deepEqual(qemuPids(), []);
+  assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
 });
 
 test("the article's configs, only their file paths replaced, create (paused) and destroy", async () => {
@@ -339,6 +314,6 @@ test("the article's configs, only their file paths replaced, create (paused) and
   const taps = (): string[] => links().filter((l) => domains.some((d) => l.startsWith(`vif${d.domid}.`)));
   assert.equal(taps().length, 4, 'one tap per vif');
   for (const d of domains) await ok('destroy', d.name);
-  assert.deepEqual(qemuPids(), []);
+  assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
   assert.deepEqual(taps(), []);
 });

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, xl, xlIn, xsRead as xsReadOn } from './daemon-harness.js';
+import { destroyHost, makeHost, until, xl, xlIn, xsRead as xsReadOn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -70,14 +70,6 @@ function qemuCmdline(): string {
 async function listedKiB(): Promise<number> {
   const r = await ok('list', '--json', 'mem');
   return (JSON.parse(r.out) as Array<{ memKiB: number }>)[0]?.memKiB as number;
-}
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** The guest's MemFree, KiB. */

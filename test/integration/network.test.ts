@@ -13,11 +13,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
+import { destroyHost, makeHost, pidsNaming, until, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 const NS = `dom0net${process.pid}`;
@@ -91,17 +91,6 @@ function inNs(...argv: string[]): string {
   return execFileSync('ip', ['netns', 'exec', NS, ...argv], { encoding: 'utf8' });
 }
 
-/** Processes (QEMUs, dnsmasq) whose argv names `dir`. */
-function pidsNaming(dir: string): number[] {
-  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir) ? [Number(p)] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 function xl(...args: string[]): Promise<Run> {
   return xlIn(host, host.root, ...args);
 }
@@ -150,14 +139,6 @@ async function boot(name: string): Promise<number> {
 /** Runs `command` in guest `name`'s shell; resolves with its output and exit status. */
 function guest(name: string, command: string, timeoutMs = 60_000): Promise<{ out: string; rc: number }> {
   return (consoles.get(name) as GuestConsole).run(command, timeoutMs);
-}
-
-async function until(what: string, fn: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const vifLinks = (): string[] => links().map((l) => l.ifname).filter((n) => /^(vif|ifb)\d/.test(n));

@@ -44,34 +44,29 @@ export const migrateCommand = defineCommand<MigrationResult>({
     let server: Server | undefined;
     let qemuConn: Socket | undefined;
     let stage: 'before-go' | 'after-go' = 'before-go';
-    let stats: MigrationResult | undefined;
     const wasRunning = dom.state === 'running';
     try {
       await expectMessage(reader, RECEIVER_BANNER, 'banner', rune);
       await writeAll(child.stdin, header);
       // QEMU connects once and writes its whole stream; each chunk goes down the pipe as a frame.
       const socket = join(dir, 'qemu.sock');
-      let forwarded: Promise<void> = Promise.resolve();
-      const connected = new Promise<Socket>((resolve) => {
+      const streamed = new Promise<void>((resolve, reject) => {
         server = createServer({ highWaterMark: 1 << 20 }, (c) => {
           qemuConn = c;
-          resolve(c);
+          c.on('data', (chunk: Buffer) => {
+            if (!child.stdin.write(frame(chunk))) {
+              c.pause();
+              child.stdin.once('drain', () => c.resume());
+            }
+          });
+          c.once('end', resolve);
+          c.once('error', reject);
         });
       });
+      streamed.catch(() => undefined); // awaited below, once dom0d says the stream is complete
       await new Promise<void>((resolve) => (server as Server).listen(socket, resolve));
-      const streamed = connected.then((c) => new Promise<void>((resolve, reject) => {
-        c.on('data', (chunk: Buffer) => {
-          if (!child.stdin.write(frame(chunk))) {
-            c.pause();
-            child.stdin.once('drain', () => c.resume());
-          }
-        });
-        c.once('end', resolve);
-        c.once('error', reject);
-      }));
-      forwarded = streamed;
-      stats = await api.migrateDomain({ ref: String(dom.domid), socket });
-      await forwarded;
+      const stats = await api.migrateDomain({ ref: String(dom.domid), socket });
+      await streamed;
       await writeAll(child.stdin, END_FRAME);
       await expectMessage(reader, RECEIVER_READY, 'ready message', rune);
       log('migration sender: Target has acknowledged transfer.');
