@@ -16,6 +16,7 @@
 #              a pvpanic device reports it as GUEST_PANICKED)
 #   anything else runs with `sh -c` (e.g. `echo hello`, `cat /proc/cmdline`, `ls /sys/block`).
 # ACPI power button (QMP system_powerdown): acpid prints `DOM0-GUEST-POWEROFF` and powers off.
+# CPU hotplug: a CPU added to the machine is onlined at once (/sys/devices/system/cpu/online shows it).
 # Installer: with `dom0.install=FILE` on the command line (the installer ISO's), after the
 #   readiness line FILE (a bootable disk image on the CD) is written over the first hard disk
 #   (sd*, vd*, xvd*: not removable), `DOM0-GUEST-INSTALLED` is printed and the guest powers off;
@@ -54,6 +55,9 @@ while [ ! -c "/dev/$con" ] && [ $i -lt 600 ]; do usleep 100000; i=$((i + 1)); do
 echo "$con" >/run/console
 
 acpid
+# A CPU the machine hot-plugs (xl vcpu-set) arrives offline: it is onlined, as udev's rule does on
+# a distribution; one the machine asks back is ejected by the kernel itself (ACPI).
+uevent sh -c '[ "$ACTION/$SUBSYSTEM" = add/cpu ] && echo 1 >"/sys$DEVPATH/online"' >/dev/null 2>&1 &
 exec </dev/"$con" >/dev/"$con" 2>&1
 for c in $all; do [ "$c" = "$con" ] || echo DOM0-GUEST-READY >"/dev/$c" 2>/dev/null; done
 echo DOM0-GUEST-READY

@@ -12,4 +12,10 @@ export type {
 } from './types.js';
 export type { CoreDumped, DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, MigrationResult, SaveResult } from './types.js';
 export type { SetXenstoreQuotaRequest, XenstoreQuota, XenstoreQuotaScope } from './types.js';
+export type { VcpuAffinityResult, VcpuInfo, VcpuList, VcpusSet } from './types.js';
+export type { AssignablePciChange, AssignablePciInfo, AssignablePciList } from './types.js';
+export type {
+  CpupoolCpusResult, CpupoolInfo, CpuReservation, DomainSchedInfo, HostCpu, PoolScheduler, PoolSchedParams, SchedulingInfo, VcpuReservation,
+} from './types.js';
+export { libxlError, POOL_SCHEDULERS } from '../domain/index.js';
 export { SHUTDOWN_REASONS } from '../domain/index.js';

@@ -1,19 +1,22 @@
 import { statSync } from 'node:fs';
 import { BugError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { DEVICE_DISK, DEVICE_NIC, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
+import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
 import { consoleName, findConsole, primaryConsoleName } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
-import { DEVICE_KINDS, DOM0_NAME, incomingFrom, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
-import type { DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
-import { freeForGuestsKiB, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
+import { defaultSched, DEVICE_KINDS, DOM0_NAME, incomingFrom, libxlError, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
+import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
+import { freeForGuestsKiB, onlineCpus, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
+  AddAssignablePciRequest,
+  AssignablePciChange,
+  AssignablePciList,
   AttachDeviceRequest,
   ChangeMediaRequest,
   ConsoleAttachment,
@@ -24,6 +27,7 @@ import type {
   DetachDeviceRequest,
   DeviceDetached,
   DeviceInfo,
+  RemoveAssignablePciRequest,
   DomainConfigEntry,
   DomainIdentity,
   DomainInfo,
@@ -39,6 +43,11 @@ import type {
   DumpCoreRequest,
   MigrateDomainRequest,
   MonitorCommandRequest,
+  SetVcpusRequest,
+  VcpuAffinityRequest,
+  VcpuAffinityResult,
+  VcpuList,
+  VcpusSet,
   MigrationResult,
   SaveDomainRequest,
   SaveResult,
@@ -52,6 +61,20 @@ import type {
   SetXenstoreQuotaRequest,
   XenstoreQuota,
   XenstoreQuotaScope,
+  CpupoolCpusRequest,
+  CpupoolCpusResult,
+  CpupoolInfo,
+  CpupoolRef,
+  CreateCpupoolRequest,
+  CpuReservation,
+  DomainSchedInfo,
+  MigrateToCpupoolRequest,
+  RenameCpupoolRequest,
+  SchedulingInfo,
+  SetDomainSchedRequest,
+  SetPoolSchedRequest,
+  SetVcpuSchedRequest,
+  VcpuReservation,
 } from './types.js';
 
 /** Domain-0's uuid in Xen: all zeros. */
@@ -315,6 +338,90 @@ export class ToolstackService implements ToolstackApi {
     return this.getXenstoreQuota(req);
   }
 
+  async getScheduling(): Promise<SchedulingInfo> {
+    const s = this.#manager.sched;
+    const host = s.pools.host;
+    return {
+      scheduler: host.scheduler, cpus: host.cpus, freeCpus: s.freeCpus(), pools: s.pools.list().map((p) => this.#poolInfo(p)),
+      domains: [{ domid: 0, name: DOM0_NAME, ...defaultSched(0, host.cpus.length) }, ...this.#manager.registry.list().map(schedInfo)],
+    };
+  }
+
+  async setDomainSched(req: SetDomainSchedRequest): Promise<DomainSchedInfo> {
+    const sched = req.sched as unknown;
+    if (sched !== 'credit' && sched !== 'credit2') throw badRequest("'sched' must be credit or credit2");
+    const change = { ...optionalInt(req, 'weight'), ...optionalInt(req, 'cap') };
+    const rec = this.#guest(req, 'set the scheduler parameters of');
+    return schedInfo(await this.#manager.sched.setShare(rec.domid, sched, change));
+  }
+
+  async setVcpuSched(req: SetVcpuSchedRequest): Promise<DomainSchedInfo> {
+    const vcpus = req.vcpus as unknown;
+    const all = req.all as unknown;
+    if ((vcpus === undefined) === (all === undefined)) throw badRequest("give 'vcpus' (a list of {vcpuid, period, budget, extratime}) or 'all' ({period, budget, extratime})");
+    const change = all !== undefined ? { all: reservationOf(all) }
+      : Array.isArray(vcpus) && vcpus.length > 0 ? { vcpus: vcpus.map((v: unknown): VcpuReservation => ({ ...reservationOf(v), vcpuid: intOf((v as { vcpuid?: unknown }).vcpuid, 'vcpuid') })) }
+        : undefined;
+    if (change === undefined) throw badRequest("'vcpus' must be a non-empty list");
+    const rec = this.#guest(req, 'set the scheduler parameters of');
+    return schedInfo(await this.#manager.sched.setReservations(rec.domid, change));
+  }
+
+  async setPoolSched(req: SetPoolSchedRequest): Promise<CpupoolInfo> {
+    const sched = req.sched as unknown;
+    if (sched !== 'credit' && sched !== 'credit2') throw badRequest("'sched' must be credit or credit2");
+    const change = { ...optionalInt(req, 'tsliceMs'), ...optionalInt(req, 'ratelimitUs'), ...optionalInt(req, 'migrationDelayUs') };
+    return this.#poolInfo(await this.#manager.sched.setPoolParams(poolRefOf(req), sched, change));
+  }
+
+  async createCpupool(req: CreateCpupoolRequest): Promise<CpupoolInfo> {
+    const name = req.name as unknown;
+    const sched = req.sched as unknown;
+    if (typeof name !== 'string' || name === '') throw badRequest("'name' must be a pool name");
+    if (typeof sched !== 'string') throw badRequest("'sched' must be a scheduler name");
+    return this.#poolInfo(await this.#manager.sched.createPool({ name, sched, cpus: cpusOf(req) }));
+  }
+
+  async destroyCpupool(req: CpupoolRef): Promise<CpupoolInfo> {
+    return this.#poolInfo(await this.#manager.sched.destroyPool(poolRefOf(req)), 0);
+  }
+
+  async renameCpupool(req: RenameCpupoolRequest): Promise<CpupoolInfo> {
+    const name = req.name as unknown;
+    if (typeof name !== 'string') throw badRequest("'name' must be a string");
+    return this.#poolInfo(await this.#manager.sched.renamePool(poolRefOf(req), name));
+  }
+
+  async addCpupoolCpus(req: CpupoolCpusRequest): Promise<CpupoolCpusResult> {
+    const r = await this.#manager.sched.addCpus(poolRefOf(req), cpusOf(req));
+    return { pool: this.#poolInfo(r.pool), errors: r.errors };
+  }
+
+  async removeCpupoolCpus(req: CpupoolCpusRequest): Promise<CpupoolCpusResult> {
+    const r = await this.#manager.sched.removeCpus(poolRefOf(req), cpusOf(req));
+    return { pool: this.#poolInfo(r.pool), errors: r.errors };
+  }
+
+  async migrateToCpupool(req: MigrateToCpupoolRequest): Promise<DomainSchedInfo> {
+    const pool = poolRefOf(req);
+    if (isDom0(refOf(req))) {
+      this.#manager.sched.pools.resolve(pool);
+      // Xen refuses to move the domain that asks (EPERM); libxl's line has no domain for domid 0.
+      const line = libxlError('libxl_cpupool.c:437:libxl_cpupool_movedomain', 0, 'Error moving domain to cpupool');
+      throw new ToolstackError('CPUPOOL', line, { lines: [line], hint: 'Domain-0 is the host: it stays in Pool-0' });
+    }
+    const rec = this.#manager.resolve(refOf(req));
+    return schedInfo(await this.#manager.sched.migrate(rec.domid, pool));
+  }
+
+  async numaSplitCpupools(): Promise<CpupoolInfo[]> {
+    return (await this.#manager.sched.numaSplit()).map((p) => this.#poolInfo(p));
+  }
+
+  #poolInfo(p: CpuPool, domains = this.#manager.sched.domainsIn(p.poolid)): CpupoolInfo {
+    return { poolid: p.poolid, name: p.name, sched: p.sched, cpus: p.cpus, domains, params: p.params };
+  }
+
   /** Runs `fn` on a privileged connection to dom0d's xenstored (XS_PROTOCOL errors as xenstored answered). */
   async #withXenstore<T>(fn: (xs: XenstoreClient) => Promise<T>): Promise<T> {
     if (this.#xenstore === undefined) throw new ToolstackError('NOT_SUPPORTED', 'This dom0d runs no xenstored');
@@ -331,6 +438,40 @@ export class ToolstackService implements ToolstackApi {
     if (typeof file !== 'string' || !file.startsWith('/')) throw badRequest("'file' must be an absolute path");
     const rec = await this.#manager.dumpCore(this.#guest(req, 'dump the core of').domid, file);
     return { domid: rec.domid, name: rec.name, file, bytes: statSync(file).size };
+  }
+
+  /**
+   * Domain-0 is the host: its vCPU i is the i-th CPU dom0d may run on, pinned there (as Xen's
+   * `dom0_vcpus_pin`), running when a task is runnable on it, with the CPU's busy time.
+   */
+  async listVcpus(req: DomainRefRequest): Promise<VcpuList> {
+    const nrCpus = Math.max(0, ...onlineCpus()) + 1;
+    if (isDom0(refOf(req))) {
+      const vcpus = readHostCpuSched().map((c, vcpu) => ({
+        vcpu, online: true, cpu: c.cpu, running: c.runnable, blocked: !c.runnable, timeNs: c.busyNs, hard: [c.cpu], soft: null,
+      }));
+      return { domid: 0, name: DOM0_NAME, nrCpus, vcpus };
+    }
+    const { record, vcpus } = await this.#manager.listVcpus(this.#manager.resolve(refOf(req)).domid);
+    return { domid: record.domid, name: record.name, nrCpus, vcpus };
+  }
+
+  async setVcpuAffinity(req: VcpuAffinityRequest): Promise<VcpuAffinityResult> {
+    const vcpu = req.vcpu as unknown;
+    if (vcpu !== 'all' && !(typeof vcpu === 'number' && Number.isSafeInteger(vcpu) && vcpu >= 0)) throw badRequest("'vcpu' must be a vCPU number or 'all'");
+    const hard = cpuMapOf(req.hard, 'hard');
+    const soft = cpuMapOf(req.soft, 'soft');
+    const rec = this.#guest(req, 'pin the vCPUs of');
+    const { warnings } = await this.#manager.setVcpuAffinity(rec.domid, { vcpu, ...(hard === undefined ? {} : { hard }), ...(soft === undefined ? {} : { soft }) });
+    return { ...await this.listVcpus({ ref: String(rec.domid) }), warnings };
+  }
+
+  async setVcpus(req: SetVcpusRequest): Promise<VcpusSet> {
+    const count = req.count as unknown;
+    if (!(typeof count === 'number' && Number.isSafeInteger(count) && count >= 0)) throw badRequest("'count' must be a number of vCPUs");
+    const rec = this.#guest(req, 'set the vCPUs of');
+    const { pending } = await this.#manager.setVcpus(rec.domid, count);
+    return { ...await this.listVcpus({ ref: String(rec.domid) }), pending };
   }
 
   async monitorCommand(req: MonitorCommandRequest): Promise<{ readonly output: string }> {
@@ -354,7 +495,7 @@ export class ToolstackService implements ToolstackApi {
   async attachDevice(req: AttachDeviceRequest): Promise<DeviceInfo> {
     const kind = kindOf(req);
     const device = deviceFromJson(kind, req.device);
-    const rec = this.#guest(req, `attach a ${kind === 'vbd' ? 'disk' : 'network device'} to`);
+    const rec = this.#guest(req, `attach a ${KIND_NOUN[kind]} to`);
     const { record, entry } = await this.#manager.attachDevice(rec.domid, device);
     if (entry === undefined) throw new BugError(`domain ${record.domid}: its new ${kind} device has no xenstore nodes`);
     return deviceInfo(record, entry);
@@ -385,6 +526,26 @@ export class ToolstackService implements ToolstackApi {
     return { domid: record.domid, name: record.name, disk: idlToJson(DEVICE_DISK, now) };
   }
 
+  async listAssignablePci(): Promise<AssignablePciList> {
+    return this.#manager.listAssignablePci();
+  }
+
+  async addAssignablePci(req: AddAssignablePciRequest): Promise<AssignablePciChange> {
+    const bdf = req.bdf as unknown;
+    const name = req.name as unknown;
+    if (typeof bdf !== 'string') throw badRequest("'bdf' must be a PCI address DDDD:BB:DD.F");
+    if (name !== undefined && typeof name !== 'string') throw badRequest("'name' must be a string");
+    return this.#manager.addAssignablePci(bdf, name);
+  }
+
+  async removeAssignablePci(req: RemoveAssignablePciRequest): Promise<AssignablePciChange> {
+    const ident = req.ident as unknown;
+    const rebind = req.rebind as unknown;
+    if (typeof ident !== 'string' || ident === '') throw badRequest("'ident' must be a BDF or a device name");
+    if (rebind !== undefined && typeof rebind !== 'boolean') throw badRequest("'rebind' must be a boolean");
+    return this.#manager.removeAssignablePci(ident, rebind === true);
+  }
+
   /** The guest `req` names; Domain-0 refuses `what`. */
   #guest(req: DomainRefRequest, what: string): DomainRecord {
     const ref = refOf(req);
@@ -411,6 +572,7 @@ export class ToolstackService implements ToolstackApi {
       cpuTimeNs: await this.#manager.driver.cpuTimeNs(r),
       startTime: r.startTime,
       uptimeSec: r.startTime === null ? null : Math.max(0, (now - r.startTime) / 1000),
+      cpupool: this.#manager.sched.pools.get(r.sched.pool)?.name ?? '',
     };
   }
 
@@ -435,8 +597,41 @@ export class ToolstackService implements ToolstackApi {
       cpuTimeNs: h.cpuTimeNs,
       startTime: Date.now() - h.uptimeSec * 1000,
       uptimeSec: h.uptimeSec,
+      cpupool: this.#manager.sched.pools.get(0)?.name ?? '',
     };
   }
+}
+
+function schedInfo(r: DomainRecord): DomainSchedInfo {
+  return { domid: r.domid, name: r.name, ...r.sched };
+}
+
+function intOf(v: unknown, name: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw badRequest(`'${name}' must be an integer`);
+  return v;
+}
+
+/** `{name: value}` when the request has the integer field `name`, else `{}`. */
+function optionalInt<K extends string>(req: object, name: K): Partial<Record<K, number>> {
+  const v = (req as Record<string, unknown>)[name];
+  return v === undefined ? {} : { [name]: intOf(v, name) } as Partial<Record<K, number>>;
+}
+
+function reservationOf(v: unknown): CpuReservation {
+  const r = v as { period?: unknown; budget?: unknown; extratime?: unknown } | null;
+  if (typeof r !== 'object' || r === null || typeof r.extratime !== 'boolean') throw badRequest('a reservation is {period, budget, extratime}');
+  return { period: intOf(r.period, 'period'), budget: intOf(r.budget, 'budget'), extratime: r.extratime };
+}
+
+function poolRefOf(req: { readonly pool?: unknown }): string {
+  if (typeof req.pool !== 'string' || req.pool === '') throw badRequest("'pool' must be a pool's name or poolid");
+  return req.pool;
+}
+
+function cpusOf(req: { readonly cpus?: unknown }): number[] {
+  const cpus = req.cpus;
+  if (!Array.isArray(cpus) || !cpus.every((c) => Number.isInteger(c) && (c as number) >= 0)) throw badRequest("'cpus' must be a list of CPU numbers");
+  return cpus as number[];
 }
 
 function isConsoleType(v: unknown): v is ConsoleType {
@@ -446,6 +641,9 @@ function isConsoleType(v: unknown): v is ConsoleType {
 function guestTypeOf(config: DomainConfig): string | undefined {
   return config.c_info?.type ?? undefined;
 }
+
+/** How refusals name a device of each kind. */
+const KIND_NOUN: Readonly<Record<DeviceKind, string>> = { vbd: 'disk', vif: 'network device', pci: 'PCI device', vusb: 'USB controller', usbdev: 'USB device' };
 
 function kindOf(req: { readonly kind?: unknown }): DeviceKind {
   const kind = req.kind;
@@ -458,6 +656,9 @@ function deviceFromJson(kind: DeviceKind, json: unknown): DomainDevice {
   switch (kind) {
     case 'vbd': return { kind, disk: idlFromJson(DEVICE_DISK, json) };
     case 'vif': return { kind, nic: idlFromJson(DEVICE_NIC, json) };
+    case 'pci': return { kind, pci: idlFromJson(DEVICE_PCI, json) };
+    case 'vusb': return { kind, usbctrl: idlFromJson(DEVICE_USBCTRL, json) };
+    case 'usbdev': return { kind, usbdev: idlFromJson(DEVICE_USBDEV, json) };
   }
 }
 
@@ -465,6 +666,9 @@ function deviceToJson(device: DomainDevice): LibxlJsonObject {
   switch (device.kind) {
     case 'vbd': return idlToJson(DEVICE_DISK, device.disk);
     case 'vif': return idlToJson(DEVICE_NIC, device.nic);
+    case 'pci': return idlToJson(DEVICE_PCI, device.pci);
+    case 'vusb': return idlToJson(DEVICE_USBCTRL, device.usbctrl);
+    case 'usbdev': return idlToJson(DEVICE_USBDEV, device.usbdev);
   }
 }
 
@@ -474,6 +678,13 @@ function deviceInfo(rec: DomainRecord, e: DeviceEntry): DeviceInfo {
     domid: rec.domid, name: rec.name, kind: e.device.kind, devid: e.devid, backendId: x.backendId, state: x.state, evtch: x.evtch, rref: x.rref,
     backendPath: x.backendPath, frontendPath: x.frontendPath, device: deviceToJson(e.device),
   };
+}
+
+/** A CPU map of a request: CPU ids (0 or more); undefined when absent. */
+function cpuMapOf(v: unknown, field: string): readonly number[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((c: unknown) => typeof c === 'number' && Number.isSafeInteger(c) && c >= 0)) throw badRequest(`'${field}' must be a list of CPU ids`);
+  return v as number[];
 }
 
 function isDom0(ref: string): boolean {

@@ -1,4 +1,7 @@
 import type {
+  AddAssignablePciRequest,
+  AssignablePciChange,
+  AssignablePciList,
   AttachDeviceRequest,
   ChangeMediaRequest,
   ConsoleAttachment,
@@ -8,6 +11,7 @@ import type {
   DestroyDomainRequest,
   DetachDeviceRequest,
   DeviceDetached,
+  RemoveAssignablePciRequest,
   DeviceInfo,
   DomainConfigEntry,
   DomainIdentity,
@@ -22,6 +26,11 @@ import type {
   DumpCoreRequest,
   MigrateDomainRequest,
   MonitorCommandRequest,
+  SetVcpusRequest,
+  VcpuAffinityRequest,
+  VcpuAffinityResult,
+  VcpuList,
+  VcpusSet,
   MigrationResult,
   SaveDomainRequest,
   SaveResult,
@@ -36,6 +45,18 @@ import type {
   SetXenstoreQuotaRequest,
   XenstoreQuota,
   XenstoreQuotaScope,
+  CpupoolCpusRequest,
+  CpupoolCpusResult,
+  CpupoolInfo,
+  CpupoolRef,
+  CreateCpupoolRequest,
+  DomainSchedInfo,
+  MigrateToCpupoolRequest,
+  RenameCpupoolRequest,
+  SchedulingInfo,
+  SetDomainSchedRequest,
+  SetPoolSchedRequest,
+  SetVcpuSchedRequest,
 } from './types.js';
 
 /**
@@ -96,10 +117,43 @@ export interface ToolstackApi {
   dumpCore(req: DumpCoreRequest): Promise<CoreDumped>;
   /** `xl qemu-monitor-command`: an HMP command through dom0d's QMP connection; resolves with its output. */
   monitorCommand(req: MonitorCommandRequest): Promise<{ readonly output: string }>;
+  /** `xl vcpu-list`: a domain's vCPUs as its machine's threads run them (Domain-0: the host's CPUs). */
+  listVcpus(req: DomainRefRequest): Promise<VcpuList>;
+  /** `xl vcpu-pin`: hard affinity (the vCPU threads', now) and soft affinity (kept); both stored for every boot. */
+  setVcpuAffinity(req: VcpuAffinityRequest): Promise<VcpuAffinityResult>;
+  /** `xl vcpu-set`: vCPUs plugged or unplugged (QEMU CPU hotplug); the stored config follows. */
+  setVcpus(req: SetVcpusRequest): Promise<VcpusSet>;
   /** `xl xenstore-quota-get`: every quota xenstored supports (GET_QUOTA), for the scope. */
   getXenstoreQuota(req: XenstoreQuotaScope): Promise<XenstoreQuota[]>;
   /** `xl xenstore-quota-set`: SET_QUOTA of each, in order; resolves with the scope's quotas after. */
   setXenstoreQuota(req: SetXenstoreQuotaRequest): Promise<XenstoreQuota[]>;
+  /** `xl sched-*`, `cpupool-list`, `info`: the host's CPUs, pools and every domain's scheduling. */
+  getScheduling(): Promise<SchedulingInfo>;
+  /** `xl sched-credit` / `sched-credit2 -d D -w -c`: libxl's checks, then the domain's cgroup; kept across reboots. */
+  setDomainSched(req: SetDomainSchedRequest): Promise<DomainSchedInfo>;
+  /** `xl sched-rtds -d D -v ... -p -b -e`: vCPUs' reservations (each vCPU thread's cgroup). */
+  setVcpuSched(req: SetVcpuSchedRequest): Promise<DomainSchedInfo>;
+  /** `xl sched-credit -s` / `sched-credit2 -s` with values: a pool's scheduler-wide parameters. */
+  setPoolSched(req: SetPoolSchedRequest): Promise<CpupoolInfo>;
+  /** `xl cpupool-create`: a pool of free CPUs (its cpuset made). */
+  createCpupool(req: CreateCpupoolRequest): Promise<CpupoolInfo>;
+  /** `xl cpupool-destroy`: a pool without domains; its CPUs become free. */
+  destroyCpupool(req: CpupoolRef): Promise<CpupoolInfo>;
+  renameCpupool(req: RenameCpupoolRequest): Promise<CpupoolInfo>;
+  /** `xl cpupool-cpu-add`: CPUs Xen refuses are reported, the others join. */
+  addCpupoolCpus(req: CpupoolCpusRequest): Promise<CpupoolCpusResult>;
+  /** `xl cpupool-cpu-remove`: CPUs Xen refuses are reported, the others leave (and are free). */
+  removeCpupoolCpus(req: CpupoolCpusRequest): Promise<CpupoolCpusResult>;
+  /** `xl cpupool-migrate`: the domain's QEMU moves to the pool's cpuset, with its scheduler's defaults. */
+  migrateToCpupool(req: MigrateToCpupoolRequest): Promise<DomainSchedInfo>;
+  /** `xl cpupool-numa-split`: one pool per NUMA node. */
+  numaSplitCpupools(): Promise<CpupoolInfo[]>;
+  /** `xl pci-assignable-list`: host PCI devices bound to vfio-pci that no running domain has. */
+  listAssignablePci(): Promise<AssignablePciList>;
+  /** `xl pci-assignable-add`: binds a host PCI device to vfio-pci (the host needs an IOMMU). */
+  addAssignablePci(req: AddAssignablePciRequest): Promise<AssignablePciChange>;
+  /** `xl pci-assignable-remove`: unbinds it from vfio-pci, back to its driver with `rebind`. */
+  removeAssignablePci(req: RemoveAssignablePciRequest): Promise<AssignablePciChange>;
 }
 
 /** A ToolstackApi method's name. */

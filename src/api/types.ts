@@ -2,10 +2,14 @@ import type { Dom0Paths } from '../common/index.js';
 import type { HostFacts, PsrFeatures } from '../host/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { ConsoleType } from '../console/index.js';
-import type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, XenStateFlags } from '../domain/index.js';
+import type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, VcpuInfo, XenStateFlags } from '../domain/index.js';
+import type { HostCpu, PoolScheduler, PoolSchedParams, VcpuReservation } from '../domain/index.js';
+import type { CpuReservation } from '../host/index.js';
 
 export type { ConsoleType } from '../console/index.js';
-export type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, XenStateFlags } from '../domain/index.js';
+export type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, VcpuInfo, XenStateFlags } from '../domain/index.js';
+export type { HostCpu, PoolScheduler, PoolSchedParams, VcpuReservation } from '../domain/index.js';
+export type { CpuReservation } from '../host/index.js';
 
 /**
  * Names a domain as xl's `find_domain` does: all decimal digits is a domid, anything else an
@@ -33,6 +37,8 @@ export interface DomainInfo {
   readonly startTime: number | null;
   /** Seconds since the guest started (Domain-0: since the host booted); null while being created. */
   readonly uptimeSec: number | null;
+  /** The name of its CPU pool (`xl list -c`). */
+  readonly cpupool: string;
 }
 
 /** A domain as `xentop` shows it: its `xl list` row and its machine's counters. */
@@ -130,6 +136,38 @@ export interface CoreDumped {
 /** `xl qemu-monitor-command <Domain> <Command>`. */
 export interface MonitorCommandRequest extends DomainRefRequest {
   readonly command: string;
+}
+
+/** A domain's vCPUs (`xl vcpu-list`): every vCPU slot (`maxvcpus`), plugged or not. */
+export interface VcpuList {
+  readonly domid: number;
+  readonly name: string;
+  /** The host's highest CPU id + 1 (libxl's `max_cpu_id + 1`): how many CPUs a CPU map is printed over. */
+  readonly nrCpus: number;
+  readonly vcpus: readonly VcpuInfo[];
+}
+
+/** `xl vcpu-pin`: CPU maps as xl parsed them (CPU ids); an absent one is left as it is. */
+export interface VcpuAffinityRequest extends DomainRefRequest {
+  readonly vcpu: number | 'all';
+  readonly hard?: readonly number[];
+  readonly soft?: readonly number[];
+}
+
+/** A domain's vCPUs after `setVcpuAffinity`, and libxl's warnings (a soft map with no CPU of the host). */
+export interface VcpuAffinityResult extends VcpuList {
+  readonly warnings: readonly string[];
+}
+
+/** `xl vcpu-set <Domain> <vCPUs>`: vCPUs 0..count-1 online. */
+export interface SetVcpusRequest extends DomainRefRequest {
+  readonly count: number;
+}
+
+/** A domain's vCPUs after `setVcpus`. */
+export interface VcpusSet extends VcpuList {
+  /** vCPUs asked to go that the guest has not released yet (it does when it can; a paused guest once it runs). */
+  readonly pending: readonly number[];
 }
 
 /** `xl migrate`, the sending side's dom0d: stream the domain live to `socket` (a Unix socket the sending xl listens on). */
@@ -357,4 +395,127 @@ export interface XenstoreQuota {
 /** Sets each quota in order with SET_QUOTA; the first that xenstored refuses ends it. */
 export interface SetXenstoreQuotaRequest extends XenstoreQuotaScope {
   readonly quotas: readonly XenstoreQuota[];
+}
+
+/** One CPU pool (`xl cpupool-list`). */
+export interface CpupoolInfo {
+  readonly poolid: number;
+  readonly name: string;
+  readonly sched: PoolScheduler;
+  /** Its CPUs, ascending. */
+  readonly cpus: readonly number[];
+  /** Its domains, as Xen's `n_dom` counts them (Domain-0, the host, is in Pool-0). */
+  readonly domains: number;
+  /** The scheduler-wide parameters: credit's tslice, ratelimit and migration delay; credit2's ratelimit. */
+  readonly params: PoolSchedParams;
+}
+
+/** A domain's pool and scheduler parameters (`xl sched-*`); Domain-0 has Xen's defaults. */
+export interface DomainSchedInfo {
+  readonly domid: number;
+  readonly name: string;
+  readonly pool: number;
+  /** credit, credit2: 1..65535. */
+  readonly weight: number;
+  /** credit, credit2: % of one CPU, 0 = no cap. */
+  readonly cap: number;
+  /** rtds: each vCPU's period and budget (µs) and extratime, in vCPU order (every possible vCPU). */
+  readonly vcpus: readonly CpuReservation[];
+}
+
+/** The host's CPU scheduling: its CPUs, pools and every domain's parameters (`getScheduling`). */
+export interface SchedulingInfo {
+  /** The host's scheduler (xl.conf `sched=`, Xen's boot option): Pool-0's at first, a new pool's by default. */
+  readonly scheduler: PoolScheduler;
+  /** Every online CPU of the host and its NUMA node. */
+  readonly cpus: readonly HostCpu[];
+  /** The CPUs in no pool. */
+  readonly freeCpus: readonly number[];
+  readonly pools: readonly CpupoolInfo[];
+  /** Every domain, Domain-0 first, in domid order. */
+  readonly domains: readonly DomainSchedInfo[];
+}
+
+/** Names a CPU pool as libxl's `libxl_cpupool_qualifier_to_cpupoolid` does: all digits is a poolid, anything else a name. */
+export interface CpupoolRef {
+  readonly pool: string;
+}
+
+/** `xl sched-credit` / `sched-credit2 -d D [-w W] [-c C]`: -1 or absent leaves one as it is. */
+export interface SetDomainSchedRequest extends DomainRefRequest {
+  readonly sched: 'credit' | 'credit2';
+  readonly weight?: number;
+  readonly cap?: number;
+}
+
+/** `xl sched-rtds -d D -v ID -p P -b B -e E ...` (`vcpus`) or `-v all -p P -b B -e E` (`all`). */
+export interface SetVcpuSchedRequest extends DomainRefRequest {
+  readonly vcpus?: readonly VcpuReservation[];
+  readonly all?: CpuReservation;
+}
+
+/** `xl sched-credit -s [-t] [-r] [-m] [-p POOL]` / `sched-credit2 -s -r`: the fields given change. */
+export interface SetPoolSchedRequest extends CpupoolRef {
+  readonly sched: 'credit' | 'credit2';
+  readonly tsliceMs?: number;
+  readonly ratelimitUs?: number;
+  readonly migrationDelayUs?: number;
+}
+
+/** `xl cpupool-create`, as xl resolved its config (CPUs, which must be free). */
+export interface CreateCpupoolRequest {
+  readonly name: string;
+  readonly sched: string;
+  readonly cpus: readonly number[];
+}
+
+export interface RenameCpupoolRequest extends CpupoolRef {
+  readonly name: string;
+}
+
+/** `xl cpupool-cpu-add` / `-remove`: the CPUs of xl's cpulist (node: items resolved). */
+export interface CpupoolCpusRequest extends CpupoolRef {
+  readonly cpus: readonly number[];
+}
+
+/** A pool after a CPU change, and libxl's line for each CPU Xen refused (xl still exits 0). */
+export interface CpupoolCpusResult {
+  readonly pool: CpupoolInfo;
+  readonly errors: readonly string[];
+}
+
+/** `xl cpupool-migrate <Domain> <CPU Pool>`. */
+export interface MigrateToCpupoolRequest extends DomainRefRequest {
+  readonly pool: string;
+}
+
+/** `xl pci-assignable-add [-n NAME] BDF`: the device (`DDDD:BB:DD.F`) and its name. */
+export interface AddAssignablePciRequest {
+  readonly bdf: string;
+  readonly name?: string;
+}
+
+/** `xl pci-assignable-remove [-r] BDF|NAME`: `ident` is a name pci-assignable-add gave, else a BDF. */
+export interface RemoveAssignablePciRequest {
+  readonly ident: string;
+  /** `-r`: bind the device to the driver it had before it was made assignable. */
+  readonly rebind?: boolean;
+}
+
+/** What a pci-assignable change did to a device, with the warnings libxl would print. */
+export interface AssignablePciChange {
+  readonly bdf: string;
+  readonly warnings: readonly string[];
+}
+
+/** One assignable PCI device (`xl pci-assignable-list`). */
+export interface AssignablePciInfo {
+  readonly bdf: string;
+  readonly name?: string;
+}
+
+/** `xl pci-assignable-list`: the devices, and why there are none where the host cannot have any. */
+export interface AssignablePciList {
+  readonly devices: readonly AssignablePciInfo[];
+  readonly warnings: readonly string[];
 }

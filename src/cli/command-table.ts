@@ -102,6 +102,57 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/reboot.js')).rebootCommand,
   },
   {
+    name: 'pci-attach',
+    summary: 'Insert a new pass-through pci device',
+    usage: '<Domain> <PCI_SPEC_STRING>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/pci-attach.js')).pciAttachCommand,
+  },
+  {
+    name: 'pci-detach',
+    summary: 'Remove a domain\'s pass-through pci device',
+    usage: '<Domain> <PCI_SPEC_STRING>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/pci-detach.js')).pciDetachCommand,
+  },
+  {
+    name: 'pci-list',
+    summary: 'List pass-through pci devices for a domain',
+    usage: '<Domain>',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/pci-list.js')).pciListCommand,
+  },
+  {
+    name: 'pci-assignable-add',
+    summary: 'Make a device assignable for pci-passthru',
+    usage: '[options] <BDF>',
+    optionsHelp: '-n NAME, --name=NAME    Name the assignable device.\n-h                      Print this help.\n',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/pci-assignable-add.js')).pciAssignableAddCommand,
+  },
+  {
+    name: 'pci-assignable-remove',
+    summary: 'Remove a device from being assignable',
+    usage: '[options] <BDF>|NAME',
+    optionsHelp: '-h                      Print this help.\n-r                      Attempt to re-assign the device to the\n                        original driver.',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/pci-assignable-remove.js')).pciAssignableRemoveCommand,
+  },
+  {
+    name: 'pci-assignable-list',
+    summary: 'List all the assignable pci devices',
+    usage: '[options]',
+    optionsHelp: '-h                      Print this help.\n-n, --show-names        Display assignable device names where\n                        supplied.\n',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/pci-assignable-list.js')).pciAssignableListCommand,
+  },
+  {
     name: 'pause',
     summary: 'Pause execution of a domain',
     usage: '<Domain>',
@@ -218,6 +269,32 @@ const COMMANDS: readonly CommandSpec[] = [
     modifies: true,
     helpIsArgument: true,
     load: async () => (await import('./commands/button-press.js')).buttonPressCommand,
+  },
+  {
+    name: 'vcpu-list',
+    summary: 'List the VCPUs for all/some domains',
+    usage: '[Domain, ...]',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/vcpu-list.js')).vcpuListCommand,
+  },
+  {
+    name: 'vcpu-pin',
+    summary: 'Set which CPUs a VCPU can use',
+    usage: '[option] <Domain> <VCPU|all> <Hard affinity|-|all> <Soft affinity|-|all>',
+    optionsHelp: '-f, --force        undo an override pinning done by the kernel\n--ignore-global-affinity-masks Ignore global masks in xl.conf',
+    canDryRun: true,
+    modifies: true,
+    load: async () => (await import('./commands/vcpu-pin.js')).vcpuPinCommand,
+  },
+  {
+    name: 'vcpu-set',
+    summary: 'Set the number of active VCPUs allowed for the domain',
+    usage: '[option] <Domain> <vCPUs>',
+    optionsHelp: "-i, --ignore-host  Don't limit the vCPU based on the host CPU count",
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/vcpu-set.js')).vcpuSetCommand,
   },
   {
     name: 'vm-list',
@@ -350,6 +427,50 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/sharing.js')).sharingCommand,
   },
   {
+    name: 'sched-credit',
+    summary: 'Get/set credit scheduler parameters',
+    usage: '[-d <Domain> [-w[=WEIGHT]|-c[=CAP]]] [-s [-t TSLICE] [-r RATELIMIT]] [-p CPUPOOL]',
+    optionsHelp: '-d DOMAIN, --domain=DOMAIN        Domain to modify\n' +
+      '-w WEIGHT, --weight=WEIGHT        Weight (int)\n' +
+      '-c CAP, --cap=CAP                 Cap (int)\n' +
+      '-s         --schedparam           Query / modify scheduler parameters\n' +
+      '-t TSLICE, --tslice_ms=TSLICE     Set the timeslice, in milliseconds\n' +
+      '-r RLIMIT, --ratelimit_us=RLIMIT  Set the scheduling rate limit, in microseconds\n' +
+      '-m DLY, --migration_delay_us=DLY  Set the migration delay, in microseconds\n' +
+      '-p CPUPOOL, --cpupool=CPUPOOL     Restrict output to CPUPOOL',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/sched-credit.js')).schedCreditCommand,
+  },
+  {
+    name: 'sched-credit2',
+    summary: 'Get/set credit2 scheduler parameters',
+    usage: '[-d <Domain> [-w[=WEIGHT]]] [-p CPUPOOL]',
+    optionsHelp: '-d DOMAIN, --domain=DOMAIN     Domain to modify\n' +
+      '-w WEIGHT, --weight=WEIGHT     Weight (int)\n' +
+      '-c CAP,    --cap=CAP           Cap (int)\n' +
+      '-s         --schedparam        Query / modify scheduler parameters\n' +
+      '-r RLIMIT, --ratelimit_us=RLIMIT Set the scheduling rate limit, in microseconds\n' +
+      '-p CPUPOOL, --cpupool=CPUPOOL  Restrict output to CPUPOOL',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/sched-credit2.js')).schedCredit2Command,
+  },
+  {
+    name: 'sched-rtds',
+    summary: 'Get/set rtds scheduler parameters',
+    usage: '[-d <Domain> [-v[=VCPUID/all]] [-p[=PERIOD]] [-b[=BUDGET]] [-e[=Extratime]]]',
+    optionsHelp: '-d DOMAIN, --domain=DOMAIN     Domain to modify\n' +
+      '-v VCPUID/all, --vcpuid=VCPUID/all    VCPU to modify or output;\n' +
+      "               Using '-v all' to modify/output all vcpus\n" +
+      '-p PERIOD, --period=PERIOD     Period (us)\n' +
+      '-b BUDGET, --budget=BUDGET     Budget (us)\n' +
+      '-e Extratime, --extratime=Extratime Extratime (1=yes, 0=no)\n',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/sched-rtds.js')).schedRtdsCommand,
+  },
+  {
     name: 'top',
     summary: 'Monitor a host and the domains in real time',
     usage: '',
@@ -383,6 +504,76 @@ const COMMANDS: readonly CommandSpec[] = [
     canDryRun: false,
     modifies: false,
     load: async () => (await import('./commands/claims.js')).claimsCommand,
+  },
+  {
+    name: 'cpupool-create',
+    summary: 'Create a new CPU pool',
+    usage: '[options] [<ConfigFile>] [Variable=value ...]',
+    optionsHelp: '-h, --help                   Print this help.\n' +
+      '-f FILE, --defconfig=FILE    Use the given configuration file.\n' +
+      '-n, --dryrun                 Dry run - prints the resulting configuration.\n' +
+      '                              (deprecated in favour of global -N option).\n' +
+      '\nSee the xlcpupool.cfg(5) manpage for more information.',
+    canDryRun: true,
+    modifies: true,
+    load: async () => (await import('./commands/cpupool-create.js')).cpupoolCreateCommand,
+  },
+  {
+    name: 'cpupool-list',
+    summary: 'List CPU pools on host',
+    usage: '[-c|--cpus] [<CPU Pool>]',
+    optionsHelp: '-c, --cpus                     Output list of CPUs used by a pool',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/cpupool-list.js')).cpupoolListCommand,
+  },
+  {
+    name: 'cpupool-destroy',
+    summary: 'Deactivates a CPU pool',
+    usage: '<CPU Pool>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/cpupool-destroy.js')).cpupoolDestroyCommand,
+  },
+  {
+    name: 'cpupool-rename',
+    summary: 'Renames a CPU pool',
+    usage: '<CPU Pool> <new name>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/cpupool-rename.js')).cpupoolRenameCommand,
+  },
+  {
+    name: 'cpupool-cpu-add',
+    summary: 'Adds a CPU to a CPU pool',
+    usage: '<CPU Pool> <CPU nr>|node:<node nr>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/cpupool-cpu-add.js')).cpupoolCpuAddCommand,
+  },
+  {
+    name: 'cpupool-cpu-remove',
+    summary: 'Removes a CPU from a CPU pool',
+    usage: '<CPU Pool> <CPU nr>|node:<node nr>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/cpupool-cpu-remove.js')).cpupoolCpuRemoveCommand,
+  },
+  {
+    name: 'cpupool-migrate',
+    summary: 'Moves a domain into a CPU pool',
+    usage: '<Domain> <CPU Pool>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/cpupool-migrate.js')).cpupoolMigrateCommand,
+  },
+  {
+    name: 'cpupool-numa-split',
+    summary: 'Splits up the machine into one CPU pool per NUMA node',
+    usage: '',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/cpupool-numa-split.js')).cpupoolNumaSplitCommand,
   },
   {
     name: 'getenforce',
@@ -498,6 +689,46 @@ const COMMANDS: readonly CommandSpec[] = [
     canDryRun: false,
     modifies: true,
     load: async () => (await import('./commands/psr-mba-show.js')).psrMbaShowCommand,
+  },
+  {
+    name: 'usbctrl-attach',
+    summary: 'Create a virtual USB controller for a domain',
+    usage: '<Domain> [type=pv] [version=<version>] [ports=<number>]',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/usbctrl-attach.js')).usbctrlAttachCommand,
+  },
+  {
+    name: 'usbctrl-detach',
+    summary: 'Remove the virtual USB controller specified by <DevId> for a domain',
+    usage: '<Domain> <DevId>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/usbctrl-detach.js')).usbctrlDetachCommand,
+  },
+  {
+    name: 'usbdev-attach',
+    summary: 'Attach a USB device to a domain',
+    usage: '<Domain> hostbus=<busnum> hostaddr=<devnum> [controller=<DevId> [port=<port>]]',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/usbdev-attach.js')).usbdevAttachCommand,
+  },
+  {
+    name: 'usbdev-detach',
+    summary: 'Detach a USB device from a domain',
+    usage: '<Domain> <controller> <port>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/usbdev-detach.js')).usbdevDetachCommand,
+  },
+  {
+    name: 'usb-list',
+    summary: 'List information about all USB controllers and devices for a domain',
+    usage: '<Domain>',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/usb-list.js')).usbListCommand,
   },
   {
     name: 'xenstore-quota-get',

@@ -30,7 +30,7 @@ export function renderList(domains: readonly DomainInfo[], o: ListOptions): stri
     if (o.verbose) out += ` ${d.uuid} ${f.shutdown ? code.toString(16).padStart(8) : '-'.padStart(8)}`;
     if (o.claim === true) out += ` ${pad(0, 5)}`;
     if (o.verbose || o.context) out += ` ${'-'.padStart(16)}`;
-    if (o.cpupool) out += 'Pool-0'.padStart(16);
+    if (o.cpupool) out += d.cpupool.padStart(16);
     if (o.numa) out += ' all';
     out += '\n';
   }

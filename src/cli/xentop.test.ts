@@ -7,7 +7,7 @@ import type { XentopView } from './xentop.js';
 const flags = { running: false, blocked: false, paused: false, shutdown: false, dying: false };
 const dom = (o: Partial<DomainStats> & Pick<DomainStats, 'domid' | 'name'>): DomainStats => ({
   uuid: '', state: 'running', flags: { ...flags, running: true }, shutdownReason: null, memKiB: 131072, vcpus: 1, cpuTimeNs: 0,
-  startTime: 0, uptimeSec: 0, maxMemKiB: 262144, vcpuTimesNs: [], nets: [], vbds: [], ...o,
+  startTime: 0, uptimeSec: 0, cpupool: 'Pool-0', maxMemKiB: 262144, vcpuTimesNs: [], nets: [], vbds: [], ...o,
 });
 const sample = (timeMs: number, domains: DomainStats[]): StatsSample => ({ timeMs, totalKiB: 1048576, freeKiB: 524288, cpus: 2, cpuKhz: 2400000, domains });
 const VIEW: XentopView = { vcpus: false, networks: false, vbds: false, repeatHeader: false, fullName: false, dom0First: false, sortField: 0 };

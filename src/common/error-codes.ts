@@ -56,6 +56,15 @@ export const ERROR_CODES = {
   // save / restore
   SAVE_FILE: 'A save file is not one dom0 can restore (magic, byte order, flags, truncated), or could not be written',
   MIGRATION: 'The migration channel failed: the receiver did not answer as xl does, or the stream broke',
+  // vCPUs
+  VCPU: 'A vCPU number, count or CPU affinity is outside what the domain or the host allows, or the machine refused it',
+  // schedulers and CPU pools
+  SCHED: 'A scheduler parameter is outside what Xen allows, or the domain\'s pool runs another scheduler',
+  CPUPOOL: 'No such CPU pool, or the change breaks a pool rule (a CPU in one pool only, no domains in a pool destroyed, CPU 0 stays in Pool-0)',
+  CGROUP: 'The host\'s cpu/cpuset cgroups cannot be used (no such controller, or the kernel refused a write)',
+  // PCI and USB passthrough
+  PCI_DEVICE: 'A host PCI device cannot be passed through: no such device, no IOMMU, not bound to vfio-pci (pci-assignable-add), or held by another domain',
+  USB_DEVICE: 'A host USB device cannot be passed through: no such device, a hub, or held by another domain',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

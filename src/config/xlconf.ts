@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ToolstackError } from '../common/index.js';
-import { PARSE_FAILED_TRAILER } from './cfg/parser.js';
-import { readCfgFile } from './cfg/read.js';
+import { PARSE_FAILED_TRAILER, parseCfg } from './cfg/parser.js';
+import { readCfgFile, withExtraConfig } from './cfg/read.js';
 import type { CfgDocument } from './cfg/types.js';
 import { CfgReader } from './domain-config/reader.js';
 import { parseCpuList } from './spec/cpulist.js';
@@ -43,6 +43,11 @@ export interface XlConf {
    */
   readonly natBridge: string;
   readonly natSubnet: string | undefined;
+  /**
+   * dom0's stand-in for Xen's `sched=` boot option (no xl key): the host's scheduler, which
+   * Pool-0 runs and a new pool gets by default; undefined: Xen's default (credit2).
+   */
+  readonly sched: string | undefined;
   /** Warnings met while reading (deprecated keys), as xl prints them. */
   readonly warnings: readonly string[];
 }
@@ -71,6 +76,7 @@ export const XL_CONF_DEFAULTS: XlConf = {
   bootloaderRestrict: undefined,
   natBridge: 'dom0nat',
   natSubnet: undefined,
+  sched: undefined,
   warnings: [],
 };
 
@@ -142,6 +148,7 @@ export function xlConfFromDoc(doc: CfgDocument): XlConf {
     bootloaderRestrict: r.bool('bootloader_restrict'),
     natBridge: r.string('vif.nat.bridge') ?? XL_CONF_DEFAULTS.natBridge,
     natSubnet: r.string('vif.nat.subnet'),
+    sched: r.string('sched'),
     warnings: [...doc.warnings, ...r.warnings],
   };
 }
@@ -175,14 +182,20 @@ function cpumask(r: CfgReader, key: string): string | undefined {
 export function readXlConf(configDir: string): XlConf {
   const path = join(configDir, 'xl.conf');
   if (!existsSync(path)) return XL_CONF_DEFAULTS;
-  let doc: CfgDocument;
+  return xlConfFromDoc(readOtherConfig(path));
+}
+
+/**
+ * Reads a config that is not a domain's (xl.conf, a CPU pool's) as xl reads those: the file, or
+ * only the `key=value` arguments (`command line`) when `path` is undefined, then `extra`; no
+ * legacy configs; a syntax error ends with `Failed to parse config file: Invalid argument`.
+ */
+export function readOtherConfig(path: string | undefined, extra: readonly string[] = []): CfgDocument {
   try {
-    doc = readCfgFile(path, { legacy: false });
+    return path === undefined ? parseCfg(withExtraConfig('', extra), { source: 'command line' }) : readCfgFile(path, { legacy: false, extra });
   } catch (e) {
-    // xl's parse_global_config words its trailer differently from a domain config's.
     if (!(e instanceof ToolstackError) || e.code !== 'CFG_SYNTAX' || e.lines === undefined) throw e;
     const lines = e.lines.map((l) => (l === PARSE_FAILED_TRAILER ? 'Failed to parse config file: Invalid argument' : l));
     throw new ToolstackError(e.code, e.message, { lines, ...(e.hint === undefined ? {} : { hint: e.hint }), ...(e.pos === undefined ? {} : { pos: e.pos }) });
   }
-  return xlConfFromDoc(doc);
 }

@@ -6,11 +6,12 @@ import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
 import { ConsoleHub } from '../console/index.js';
-import { DomainEvents, DomainManager, QemuDriver, writeDom0Layout } from '../domain/index.js';
-import type { DomainDriver, DomainRecord } from '../domain/index.js';
+import { readXlConf } from '../config/index.js';
+import { DEFAULT_SCHEDULER, DomainEvents, DomainManager, Passthrough, POOL_SCHEDULERS, QemuDriver, SchedCgroups, writeDom0Layout } from '../domain/index.js';
+import type { DomainDriver, DomainRecord, PoolHost, PoolScheduler } from '../domain/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
-import { ensurePrivateDir, releasePidFile, tryTakePidFile } from '../host/index.js';
+import { ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { RouteHandler, StreamHandler } from './http.js';
 import { startHeapTrim } from './heap-trim.js';
 import { serveApi } from './http.js';
@@ -87,13 +88,16 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     // Consoles are connected before the guest first runs, so its first byte is already followed.
     const beforeUnpause = options.beforeUnpause ?? ((rec: DomainRecord) => consoles.connect(rec));
     const restartDelay = Number.parseInt(options.env.DOM0_RESTART_DELAY_MS ?? '', 10);
+    const host = schedHost(paths, log);
     const manager = await DomainManager.open({
       domainsDir: paths.domainsDir,
+      sched: { host, poolsFile: `${paths.stateDir}/cpupools.json`, cgroups: openCgroups(paths, host) },
       events,
       warnings,
       driver,
       dumpDir: `${paths.stateDir}/dump`,
       log,
+      passthrough: new Passthrough({ xs: xs.connect(), ...hostRoot(options.env) }),
       ...(Number.isInteger(restartDelay) && restartDelay >= 0 ? { restartDelayMs: restartDelay } : {}),
       beforeUnpause: (rec: DomainRecord) => beforeUnpause(rec, ctx),
     });
@@ -123,6 +127,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
         await closed;
         manager.cancelPendingRestarts();
         await manager.jobs.idle();
+        await manager.sched.pools.exclusive(async () => manager.sched.close());
         await manager.registry.flush();
         await Promise.all(probes);
         await consoles.closeAll();
@@ -135,6 +140,33 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     server?.close();
     await xenstored?.close().catch(() => undefined);
     releasePidFile(paths.pidFile);
+    throw e;
+  }
+}
+
+/**
+ * The host as CPU pools see it: its online CPUs and their nodes, and the scheduler xl.conf's
+ * `sched=` names (Xen's boot option: an unknown one is reported and the default runs).
+ */
+function schedHost(paths: Dom0Paths, log: (line: string) => void): PoolHost {
+  const cpus = readHostFacts().cpus.map((c) => ({ cpu: c.cpu, node: c.node }));
+  let asked: string | undefined;
+  try {
+    asked = readXlConf(paths.configDir).sched;
+  } catch (e: unknown) {
+    log(`${paths.configDir}/xl.conf: ${e instanceof Error ? e.message : String(e)}: the scheduler is ${DEFAULT_SCHEDULER}`);
+  }
+  if (asked === undefined || (POOL_SCHEDULERS as readonly string[]).includes(asked)) return { cpus, scheduler: (asked ?? DEFAULT_SCHEDULER) as PoolScheduler };
+  log(`Could not find scheduler: ${asked} (xl.conf sched=): the scheduler is ${DEFAULT_SCHEDULER}`);
+  return { cpus, scheduler: DEFAULT_SCHEDULER };
+}
+
+/** dom0d's cgroups (see SchedCgroups), or why it has none. */
+function openCgroups(paths: Dom0Paths, host: PoolHost): SchedCgroups | ToolstackError {
+  try {
+    return SchedCgroups.open(paths.runDir, { cpus: host.cpus.map((c) => c.cpu), mems: [...new Set(host.cpus.map((c) => c.node))] });
+  } catch (e: unknown) {
+    if (e instanceof ToolstackError) return e;
     throw e;
   }
 }
@@ -193,4 +225,14 @@ export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
   await d.stop();
   log('stopped');
   return 0;
+}
+
+/**
+ * Where the host's sysfs and /dev are for PCI and USB passthrough: `/`, or with the test API
+ * (`DOM0_TEST_API=1`) the directory `DOM0_TEST_HOST_ROOT` names — a tree shaped like them, so
+ * that tests reach the paths of a host with an IOMMU and USB devices.
+ */
+function hostRoot(env: NodeJS.ProcessEnv): { readonly root?: string } {
+  const root = env.DOM0_TEST_HOST_ROOT;
+  return env.DOM0_TEST_API === '1' && root !== undefined && root !== '' ? { root } : {};
 }

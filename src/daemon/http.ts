@@ -53,7 +53,10 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   DEVICE_NOT_FOUND: 404,
   DEVICE_TIMEOUT: 504,
   DISK_IMAGE: 409,
+  PCI_DEVICE: 409,
+  USB_DEVICE: 409,
   MEMORY: 422,
+  VCPU: 422,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { isToolstackError } from '../common/index.js';
 import { parseDiskSpec } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { deviceNodes, deviceNotFound, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
+import { deviceNodes, deviceNotFound, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 
 const config: DomainConfig = {
   c_info: { type: 'hvm', name: 'web' },
@@ -62,4 +62,47 @@ test('a disk\'s nodes as libxl writes them: qdisk for images, vbd with a script 
   assert.equal(nodes('vdev=xvdf, script=/opt/blk, target=x')?.back['script'], '/opt/blk');
   // An HVM CD-ROM is QEMU's (its media change through QEMU) even on a block device.
   assert.equal(nodes('vdev=hdc, devtype=cdrom, target=/dev/sr0')?.backendKind, 'qdisk');
+});
+
+test('PCI functions: found by BDF or name, libxl\'s not-attached line; the devid is libxl\'s encoded BDF', () => {
+  const c: DomainConfig = { pcidevs: [{ domain: 0, bus: 3, dev: 0, func: 1, name: 'gpu' }, { domain: 0, bus: 4, dev: 2, func: 0 }] };
+  const bdf = (ref: string): string | undefined => {
+    const d = findDevice(c, 'pci', ref);
+    return d?.kind === 'pci' ? `${d.pci.bus}:${d.pci.dev}.${d.pci.func}` : undefined;
+  };
+  assert.equal(bdf('0000:03:00.1'), '3:0.1');
+  assert.equal(bdf('04:02.0@7'), '4:2.0');
+  assert.equal(bdf('name=gpu'), '3:0.1');
+  assert.equal(bdf('03:00.0'), undefined);
+  assert.equal(deviceNotFound('pci', '03:00.0', 'web').message, 'PCI device not attached to this domain');
+  assert.throws(() => withDevice(c, { kind: 'pci', pci: { domain: 0, bus: 4, dev: 2, func: 0, vdevfn: 8 } }, 'web'), { code: 'DEVICE_EXISTS' });
+  assert.equal(deviceNodes(c, 3, { kind: 'pci', pci: { bus: 3 } }, '/etc/xen/scripts'), undefined);
+  // The functions of one device on v-slot 6: function 0 (found by BB:DD.*) takes the others along.
+  const multi: DomainConfig = { pcidevs: [1, 2, 0].map((func) => ({ domain: 0, bus: 5, dev: 0, func, vdevfn: (6 << 3) | func })) };
+  const f0 = findDevice(multi, 'pci', '05:00.*@6');
+  assert.ok(f0?.kind === 'pci' && f0.pci.func === 0);
+  assert.deepEqual(slotMates(multi, f0).map((d) => (d.kind === 'pci' ? d.pci.func : -1)), [1, 2]);
+  const f1 = findDevice(multi, 'pci', '05:00.1');
+  assert.ok(f1 !== undefined);
+  assert.deepEqual(slotMates(multi, f1), []);
+});
+
+test('USB: a device placed on a controller the domain lacks brings libxl\'s default one; a controller leaves with its devices', () => {
+  const c: DomainConfig = { usbctrls: [{ devid: 0, type: 'devicemodel', version: 1, ports: 2 }], usbdevs: [{ ctrl: 0, port: 1 }, { ctrl: 0, port: 2 }] };
+  const dev = withDeviceDefaults(c, { kind: 'usbdev', usbdev: { u: { hostdev: { hostbus: 2, hostaddr: 9 } } } });
+  assert.ok(dev.kind === 'usbdev');
+  assert.deepEqual([dev.usbdev.ctrl, dev.usbdev.port], [1, 1]);
+  const grown = withDevice(c, dev, 'web');
+  assert.deepEqual(grown.usbctrls?.map((u) => [u.devid, u.version, u.ports]), [[0, 1, 2], [1, 2, 6]]);
+  assert.equal(findDevice(grown, 'usbdev', '1:1')?.kind, 'usbdev');
+  assert.equal(findDevice(grown, 'usbdev', '1:2'), undefined);
+  assert.equal(deviceNotFound('usbdev', '1:2', 'web').message, 'Unknown device at controller 1 port 2.');
+  const ctrl = withDeviceDefaults(grown, { kind: 'vusb', usbctrl: { devid: -1, version: 3 } });
+  assert.ok(ctrl.kind === 'vusb');
+  assert.deepEqual([ctrl.usbctrl.devid, ctrl.usbctrl.ports], [2, 8]);
+  const first = findDevice(grown, 'vusb', '0');
+  assert.ok(first !== undefined);
+  const less = replaceDevice(grown, first, undefined);
+  assert.deepEqual([less.usbctrls?.map((u) => u.devid), less.usbdevs?.map((u) => u.ctrl)], [[1], [1]]);
+  assert.equal(deviceNotFound('vusb', '9', 'web').message, 'Unknown device 9.');
 });

@@ -76,6 +76,18 @@ export interface StartOptions {
   readonly incoming?: { readonly uri: string; readonly what: string };
 }
 
+/** One plugged vCPU of a machine, as the host schedules its thread. */
+export interface MachineVcpu {
+  readonly vcpu: number;
+  /** The host CPU it last ran on. */
+  readonly cpu: number;
+  /** Its thread is running or runnable now (else it waits: the guest halted it, or the machine is stopped). */
+  readonly runnable: boolean;
+  readonly timeNs: number;
+  /** Its thread's hard affinity: the host CPUs it may run on. */
+  readonly hard: readonly number[];
+}
+
 /** What QEMU reports of a finished outgoing migration. */
 export interface MigrationStats {
   readonly totalMs: number;
@@ -197,12 +209,39 @@ export interface DomainDriver {
    * MEMORY, and nothing changed, when `targetKiB` is above it.
    */
   setMemory?(record: DomainRecord, memory: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }>;
+  /** The machine's plugged vCPUs (`xl vcpu-list`), in vCPU order; empty when it has no machine. */
+  vcpus?(record: DomainRecord): Promise<MachineVcpu[]>;
+  /**
+   * Gives vCPUs `vcpus` (default: every plugged one) the hard affinity of the record's config
+   * (`b_info.vcpu_hard_affinity`, one map per vCPU; a vCPU without one is left as it is): its
+   * thread may run on the host CPUs of its map. VCPU, with libxl's line, and nothing changed when
+   * a map names no CPU of the host; a vCPU that is not plugged gets its map when it is.
+   */
+  setVcpuAffinity?(record: DomainRecord, vcpus?: readonly number[]): Promise<void>;
+  /**
+   * `xl vcpu-set`: vCPUs 0..count-1 online. Plugs the missing ones (with their affinity) and asks
+   * the guest to release those above, waiting for it up to the driver's deadline while it runs;
+   * writes `cpu/N/availability`. Resolves with the vCPUs asked to go that the guest still holds
+   * (it lets them go when it does). VCPU when QEMU refuses one; those asked before stay asked.
+   */
+  setVcpus?(record: DomainRecord, count: number): Promise<{ readonly pending: readonly number[] }>;
   /** The machine's counters now (`xentop`); empty lists for what it cannot tell. */
   machineStats?(record: DomainRecord): Promise<MachineStats>;
   /** The guest's memory as its balloon driver last reported it (QMP `BALLOON_CHANGE`), KiB; undefined before it has. */
   currentMemKiB?(record: DomainRecord): number | undefined;
   /** What xenstore holds of `device` (`xl block-list`'s columns); undefined when it has no nodes. */
   deviceInfo?(record: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined>;
+  /**
+   * The machine's process and each plugged vCPU's thread, for the host's cgroups (CPU pools,
+   * scheduler parameters); undefined when it has no machine now.
+   */
+  machineThreads?(record: DomainRecord): Promise<MachineThreads | undefined>;
+}
+
+/** A machine's process and the thread of each plugged vCPU. */
+export interface MachineThreads {
+  readonly pid: number;
+  readonly vcpus: ReadonlyArray<{ readonly vcpu: number; readonly tid: number }>;
 }
 
 /**

@@ -1,20 +1,27 @@
 import { mkdir } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
-import { freeForGuestsKiB, readHostMemory } from '../host/index.js';
-import { domainMemory, domainVcpus, withLibxlDefaults } from '../config/index.js';
+import { freeForGuestsKiB, isPidAlive, onlineCpus, readHostMemory } from '../host/index.js';
+import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice } from '../config/index.js';
-import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, withDevice, withDeviceDefaults } from './devices.js';
+import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
 import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
+import { Passthrough, usbHolders } from './passthrough.js';
+import type { AssignablePciList, DeviceHolder, HostDeviceChange } from './passthrough.js';
 import { DomainEvents } from './events.js';
 import { DomainJobQueue } from './jobs.js';
 import { policyAction, policyActionName, preservedName } from './policy.js';
 import type { DomainRecord, NewDomain, RestartIntent } from './record.js';
 import { DomainRegistry, MAX_NAME_BYTES } from './registry.js';
+import { DEFAULT_SCHEDULER, defaultSched } from './sched.js';
+import { DomainScheduling } from './scheduling.js';
+import type { SchedulingOptions } from './scheduling.js';
 import { assertActionAllowed, SHUTDOWN_REASONS } from './state.js';
 import type { DomainAction, DomainState, ShutdownReason } from './state.js';
+import { affinityRefusedLine, vcpuRows, withVcpuAffinity } from './vcpus.js';
+import type { VcpuInfo } from './vcpus.js';
 import type { DeviceXenstoreInfo } from './xenstore-layout.js';
 
 export interface DomainManagerOptions {
@@ -36,6 +43,10 @@ export interface DomainManagerOptions {
   readonly dumpDir?: string;
   /** The monitor's log lines (xl's `xl-<name>.log` equivalents). */
   readonly log?: (line: string) => void;
+  /** CPU pools and scheduling (default: Pool-0 of the online CPUs in memory, Xen's default scheduler, no cgroups). */
+  readonly sched?: SchedulingOptions;
+  /** The host's PCI and USB devices domains take (default: this host's, without assignable-device names). */
+  readonly passthrough?: Passthrough;
 }
 
 /** States in which a guest may stop by itself (what the machine-event sink acts on). */
@@ -60,6 +71,7 @@ const MACHINE_OPS = {
   trigger: 'take a trigger', sysrq: 'take a sysrq', vnc: 'show a display',
   attachDevice: 'gain devices while it runs', detachDevice: 'lose devices while it runs', changeMedia: 'change media',
   setMemory: 'change its memory', save: 'be saved', migrate: 'be migrated', coreDump: 'dump its core', monitorCommand: 'take monitor commands',
+  setVcpuAffinity: 'pin its vCPUs', setVcpus: 'change its vCPUs',
 } as const;
 type MachineOp = keyof typeof MACHINE_OPS;
 
@@ -91,15 +103,21 @@ export class DomainManager {
   readonly events: DomainEvents;
   readonly jobs = new DomainJobQueue();
   readonly driver: DomainDriver;
+  /** CPU pools and each domain's scheduling. */
+  readonly sched: DomainScheduling;
+  /** The host devices domains take (PCI, USB) and the assignable PCI devices. */
+  readonly passthrough: Passthrough;
   readonly #options: DomainManagerOptions;
   readonly #log: (line: string) => void;
   /** Restarts waiting for their time, by the uuid of the domain they re-create. */
   readonly #restarts = new Map<string, NodeJS.Timeout>();
 
-  private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver, options: DomainManagerOptions) {
+  private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver, sched: DomainScheduling, options: DomainManagerOptions) {
     this.registry = registry;
     this.events = events;
     this.driver = driver;
+    this.sched = sched;
+    this.passthrough = options.passthrough ?? new Passthrough();
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
     driver.setMachineEventSink?.((domid, reason) => this.#onStopped(domid, reason));
@@ -112,7 +130,18 @@ export class DomainManager {
       events,
       ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
     });
-    return new DomainManager(registry, events, options.driver ?? new ProcessOnlyDriver(), options);
+    const driver = options.driver ?? new ProcessOnlyDriver();
+    // Scheduling runs its changes as the manager's jobs: it gets them once the manager exists.
+    const late: { manager?: DomainManager } = {};
+    const sched = await DomainScheduling.open(options.sched ?? {
+      host: { cpus: onlineCpus().map((cpu) => ({ cpu, node: 0 })), scheduler: DEFAULT_SCHEDULER },
+      cgroups: new ToolstackError('CGROUP', 'This dom0d was started without cgroups'),
+    }, {
+      registry, driver, log: options.log ?? (() => undefined),
+      job: (domid, action, body) => (late.manager as DomainManager).#job(domid, action, body),
+    });
+    late.manager = new DomainManager(registry, events, driver, sched, options);
+    return late.manager;
   }
 
   /**
@@ -150,6 +179,8 @@ export class DomainManager {
         await this.#stopped(rec, 'crash', { qemuPid: null });
         crashed++;
       } else {
+        await this.sched.place(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: placing it in its CPU pool's cgroups: ${errorText(e)}`));
+        await this.driver.setVcpuAffinity?.(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: pinning its vCPUs again: ${errorText(e)}`));
         adopted++;
       }
     })));
@@ -160,6 +191,7 @@ export class DomainManager {
         'xenstore tell: its config file is not known, and a guest reboot or crash leaves it shut down (preserved)');
       recovered++;
     }
+    this.sched.prune();
     this.registry.announceAdopted();
     let restarts = 0;
     for (const intent of this.registry.restarts()) {
@@ -196,8 +228,12 @@ export class DomainManager {
     const rec = await this.registry.recover({
       domid: o.domid, name, uuid, state: o.paused ? 'paused' : 'running', shutdownReason: null, config, noMonitor: false,
       source: 'a recovered domain', qemuPid: o.pid, qmpSocket: o.qmpSocket, vnc: null, consoles: o.consoles, startTime: now, createdAt: now,
+      sched: defaultSched(0, o.vcpus),
     });
-    await this.jobs.run(rec.domid, 'adopt', () => this.driver.adopt(rec));
+    await this.jobs.run(rec.domid, 'adopt', async () => {
+      await this.driver.adopt(rec);
+      await this.sched.place(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: placing it in Pool-0's cgroups: ${errorText(e)}`));
+    });
     return rec;
   }
 
@@ -207,13 +243,22 @@ export class DomainManager {
    */
   async create(init: NewDomain, options: { readonly paused?: boolean; readonly incoming?: StartOptions['incoming'] } = {}): Promise<DomainRecord> {
     this.#claim(init);
+    const sched = this.sched.schedFor(init);
     const disks = init.config.disks;
-    const rec = await this.registry.reserve(disks === undefined ? init : { ...init, config: { ...init.config, disks: disks.map(withDiskBackend) } });
+    // libxl keeps the pool it resolved in the stored config.
+    const config = { ...init.config, c_info: { ...init.config.c_info, poolid: sched.pool }, ...(disks === undefined ? {} : { disks: disks.map(withDiskBackend) }) };
+    const rec = await this.registry.reserve({ ...init, config, sched });
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
         await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(this.registry.list()), where: `disk= in ${rec.source}` });
-        const patch = await this.driver.start(rec, options.incoming === undefined ? {} : { incoming: options.incoming });
+        const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
+        const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
+        this.sched.checkNew(ready);
+        const patch = await this.driver.start(ready, options.incoming === undefined ? {} : { incoming: options.incoming });
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
+        await this.sched.place(started);
+        // After the placement: a cpuset the threads join resets their affinity on some kernels.
+        await this.driver.setVcpuAffinity?.(started);
         await this.#options.beforeUnpause?.(started);
         if (options.paused === true) return started;
         await this.driver.unpause(started);
@@ -265,6 +310,93 @@ export class DomainManager {
     return this.#job(domid, 'machine', async (rec) => {
       await this.#machine(rec, 'coreDump').call(this.driver, rec, file);
       return rec;
+    });
+  }
+
+  /** `xl vcpu-list`: every vCPU slot of the domain, the plugged ones as the host runs their threads (a read: no job). */
+  async listVcpus(domid: number): Promise<{ readonly record: DomainRecord; readonly vcpus: VcpuInfo[] }> {
+    const record = this.registry.require(domid);
+    return { record, vcpus: vcpuRows(record.config, record.state, await this.driver.vcpus?.(record) ?? []) };
+  }
+
+  /**
+   * `xl vcpu-pin`: vCPU `vcpu` (or every one) gets hard affinity `hard`, applied to its thread
+   * now, and soft affinity `soft` (kept and shown: there is no scheduler preference to give);
+   * undefined leaves one as it is. Both are stored in the config, so that every boot and every
+   * re-adoption applies them. libxl's lines on failure (for `all`, one pair per vCPU, as
+   * libxl_set_vcpuaffinity_all reports them); resolves with libxl's warnings.
+   */
+  setVcpuAffinity(
+    domid: number,
+    change: { readonly vcpu: number | 'all'; readonly hard?: readonly number[]; readonly soft?: readonly number[] },
+  ): Promise<{ readonly record: DomainRecord; readonly warnings: readonly string[] }> {
+    return this.#job(domid, 'vcpu', async (rec) => {
+      const pin = this.#machine(rec, 'setVcpuAffinity');
+      const max = domainVcpus(rec.config).max;
+      const targets = change.vcpu === 'all' ? Array.from({ length: max }, (_, i) => i) : [change.vcpu];
+      const failed = (e: ToolstackError): ToolstackError => change.vcpu === 'all'
+        ? new ToolstackError('VCPU', e.message, {
+          cause: e, lines: targets.flatMap((i) => [...(e.lines ?? []), `libxl: warning: libxl_sched.c:124:libxl_set_vcpuaffinity_all: Domain ${domid}:Failed to set affinity for ${i}`]),
+          ...(e.hint === undefined ? {} : { hint: e.hint }),
+        })
+        : e;
+      if (change.hard === undefined && change.soft === undefined) {
+        throw failed(new ToolstackError('VCPU', `Cannot set the affinity of vCPU ${change.vcpu} of domain '${rec.name}': neither a hard nor a soft affinity is given`, {
+          lines: [], hint: 'give a hard or a soft affinity (a CPU list, or all); - leaves one as it is',
+        }));
+      }
+      if (change.vcpu !== 'all' && change.vcpu >= max) {
+        throw new ToolstackError('VCPU', `Cannot set the affinity of vCPU ${change.vcpu} of domain '${rec.name}': it has vCPUs 0-${max - 1}`, {
+          lines: [affinityRefusedLine(domid, 'Invalid argument')], hint: `vCPUs are numbered from 0 to maxvcpus-1 (${max - 1}; xl vcpu-list ${rec.name})`,
+        });
+      }
+      const all = hostCpuMap();
+      const config = withVcpuAffinity(rec.config, { ...change, all });
+      if (change.hard !== undefined) {
+        try {
+          await pin.call(this.driver, { ...rec, config }, targets);
+        } catch (e: unknown) {
+          throw e instanceof ToolstackError ? failed(e) : e;
+        }
+      }
+      let record: DomainRecord;
+      try {
+        record = await this.registry.update(domid, { config });
+      } catch (e: unknown) {
+        const before = rec.config.b_info?.vcpu_hard_affinity === undefined ? withVcpuAffinity(rec.config, { vcpu: 'all', hard: all, all }) : rec.config;
+        if (change.hard !== undefined) await pin.call(this.driver, { ...rec, config: before }, targets).catch((u: unknown) => this.#log(`domain ${domid}: undoing a vCPU pin: ${errorText(u)}`));
+        throw e;
+      }
+      const online = new Set(onlineCpus());
+      const warnings = change.soft === undefined || change.soft.some((c) => online.has(c)) ? [] : targets.map((i) =>
+        `libxl: warning: libxl_sched.c:84:libxl__set_vcpuaffinity: Domain ${domid}:All cpus in soft affinity of vcpu ${i} are unreachable. Only hard affinity will be considered for scheduling`);
+      return { record, warnings };
+    });
+  }
+
+  /**
+   * `xl vcpu-set`: vCPUs 0..count-1 online (libxl_set_vcpuonline's rules: 1 to maxvcpus). The
+   * stored config follows (`avail_vcpus`: the next boot has them); vCPUs plugged join the
+   * domain's cgroups and get their affinity. Resolves with the vCPUs the guest still holds.
+   */
+  setVcpus(domid: number, count: number): Promise<{ readonly record: DomainRecord; readonly pending: readonly number[] }> {
+    return this.#job(domid, 'vcpu', async (rec) => {
+      const set = this.#machine(rec, 'setVcpus');
+      const max = domainVcpus(rec.config).max;
+      if (count < 1 || count > max) {
+        const line = count < 1 ? `libxl: error: libxl_domain.c:1867:libxl_set_vcpuonline: Domain ${domid}:Requested 0 VCPUs!`
+          : `libxl: error: libxl_domain.c:1873:libxl_set_vcpuonline: Domain ${domid}:Requested ${count} VCPUs, however maxcpus is ${max}!`;
+        throw new ToolstackError('VCPU', `Cannot set the vCPUs of domain '${rec.name}' to ${count}: it may have 1 to ${max} (maxvcpus)`, {
+          lines: [line],
+          hint: `maxvcpus= in the config sets how many vCPUs the domain can have; it takes effect when the domain is created`,
+        });
+      }
+      const { pending } = await set.call(this.driver, rec, count);
+      const b = rec.config.b_info ?? {};
+      const record = await this.registry.update(domid, { config: { ...rec.config, b_info: { ...b, avail_vcpus: Array.from({ length: count }, (_, i) => i) } } });
+      await this.sched.place(record);
+      await this.driver.setVcpuAffinity?.(record);
+      return { record, pending };
     });
   }
 
@@ -405,7 +537,7 @@ export class DomainManager {
    * - `attachDevice`: a job (ACTION_STATES.hotplug). libxl's defaults are applied (a vif's
    *   devid, MAC, bridge: `withDeviceDefaults`). The device must be new to the domain
    *   (DEVICE_EXISTS, by kind and devid); a disk is checked on the host (`checkDisks`: file,
-   *   format, image locks); the driver adds it to the machine and xenstore, all or nothing; then
+   *   format, image locks), a PCI or USB device too (`Passthrough`); the driver adds it to the machine and xenstore, all or nothing; then
    *   the record's config gains it (persisted). A failure leaves record, machine and xenstore as
    *   they were.
    * - `detachDevice`: the device `ref` names (`findDevice`; DEVICE_NOT_FOUND), removed by the
@@ -417,24 +549,75 @@ export class DomainManager {
    *   holds of each (a read: no job).
    */
 
-  /** Adds `device` to the running domain; resolves with it as the domain now has it. */
+  /**
+   * Adds `device` to the running domain; resolves with it as the domain now has it. A PCI spec
+   * naming every function of a device (`BB:DD.*`) adds each, function 0 last; all or none.
+   */
   attachDevice(domid: number, spec: DomainDevice): Promise<{ readonly record: DomainRecord; readonly entry: DeviceEntry | undefined }> {
     return this.#job(domid, 'hotplug', async (rec) => {
       const attach = this.#machine(rec, 'attachDevice');
-      const defaulted = withDeviceDefaults(rec.config, spec);
-      const device = defaulted.kind === 'vbd' ? { ...defaulted, disk: withDiskBackend(defaulted.disk) } : defaulted;
-      const config = withDevice(rec.config, device, rec.name);
-      if (device.kind === 'vbd') await this.#checkDisk(rec, device.disk, 'the disk spec');
-      await attach.call(this.driver, rec, device);
+      const devices = await this.#onHost(rec, withDeviceDefaults(rec.config, spec));
+      const config = devices.reduce((c, d) => withDevice(c, d, rec.name), rec.config);
+      const done: Array<{ readonly at: DomainRecord; readonly device: DomainDevice }> = [];
       let updated: DomainRecord;
       try {
+        let at = rec;
+        for (const device of devices) {
+          await attach.call(this.driver, at, device);
+          done.push({ at, device });
+          at = { ...at, config: withDevice(at.config, device, rec.name) };
+        }
         updated = await this.registry.update(domid, { config });
       } catch (e: unknown) {
-        await this.driver.detachDevice?.(rec, device, { force: true }).catch((u: unknown) => this.#log(`domain ${domid}: undoing the attach of ${deviceLabel(device)}: ${errorText(u)}`));
+        for (const { at, device } of done.reverse()) {
+          await this.driver.detachDevice?.(at, device, { force: true }).catch((u: unknown) => this.#log(`domain ${domid}: undoing the attach of ${deviceLabel(device)}: ${errorText(u)}`));
+        }
         throw e;
       }
-      return { record: updated, entry: await this.#entry(updated, device) };
+      return { record: updated, entry: await this.#entry(updated, devices[devices.length - 1] as DomainDevice) };
     });
+  }
+
+  /**
+   * What the host must have for `device` to join `rec`, checked (and, for PCI, resolved: a
+   * name, every function, `seize`): the devices to attach, in order.
+   */
+  async #onHost(rec: DomainRecord, device: DomainDevice): Promise<DomainDevice[]> {
+    switch (device.kind) {
+      case 'vbd': {
+        const disk = withDiskBackend(device.disk);
+        await this.#checkDisk(rec, disk, 'the disk spec');
+        return [{ kind: 'vbd', disk }];
+      }
+      case 'pci': return (await this.passthrough.preparePci(device.pci, rec, this.#holders())).map((pci) => ({ kind: 'pci', pci }));
+      case 'usbdev': {
+        const h = device.usbdev.u?.hostdev ?? {};
+        this.passthrough.checkUsb(`hostbus=${h.hostbus ?? 0},hostaddr=${h.hostaddr ?? 0}`, h.hostbus ?? 0, h.hostaddr ?? 0, rec, usbHolders(this.#holders()));
+        return [device];
+      }
+      case 'vif':
+      case 'vusb': return [device];
+    }
+  }
+
+  /** `xl pci-assignable-add`: the device bound to vfio-pci (see `Passthrough.assignableAdd`). */
+  addAssignablePci(bdf: string, name: string | undefined): Promise<HostDeviceChange> {
+    return this.passthrough.assignableAdd({ ...parsePciBdf(bdf), ...(name === undefined ? {} : { name }) });
+  }
+
+  /** `xl pci-assignable-remove`: refused while a running domain has the device. */
+  removeAssignablePci(ident: string, rebind: boolean): Promise<HostDeviceChange> {
+    return this.passthrough.assignableRemove(ident, rebind, this.#holders());
+  }
+
+  /** `xl pci-assignable-list`: the devices bound to vfio-pci that no running domain has. */
+  listAssignablePci(): Promise<AssignablePciList> {
+    return this.passthrough.assignableList(this.#holders());
+  }
+
+  /** The domains whose machines run: what they hold of the host's devices. */
+  #holders(): DeviceHolder[] {
+    return this.registry.list().filter((r) => r.qemuPid !== null && isPidAlive(r.qemuPid));
   }
 
   /** Removes the device of `kind` that `ref` names (a disk: vdev or devid). */
@@ -449,7 +632,9 @@ export class DomainManager {
         });
       }
       const released = await detach.call(this.driver, rec, device, options);
-      const record = await this.registry.update(domid, { config: replaceDevice(rec.config, device, undefined) });
+      // Function 0 of a multi-function slot takes the slot's other functions along (QEMU ejects the slot).
+      const gone = [device, ...slotMates(rec.config, device)];
+      const record = await this.registry.update(domid, { config: gone.reduce((c, d) => replaceDevice(c, d, undefined), rec.config) });
       return { record, device, released };
     });
   }
@@ -558,7 +743,7 @@ export class DomainManager {
     }
     // The restart is persisted before the old domain goes: a dom0d killed from here on finishes it.
     const intent: RestartIntent = {
-      init: { config: shut.config, noMonitor: shut.noMonitor, source: shut.source },
+      init: { config: shut.config, noMonitor: shut.noMonitor, source: shut.source, sched: shut.sched },
       at: Date.now() + (this.#options.restartDelayMs ?? 2000),
       from: shut.domid,
       keepOld: action === 'restart_rename',
@@ -629,10 +814,16 @@ export class DomainManager {
   async #finishDestroy(rec: DomainRecord): Promise<void> {
     if (rec.state !== 'dying') rec = await this.registry.transition(rec.domid, 'dying', {}, { bestEffort: true });
     await this.driver.destroy(rec);
+    this.sched.removeDomain(rec);
     await this.registry.transition(rec.domid, 'destroyed');
   }
 }
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The CPU map `all` is for this host (libxl's: every bit of a bitmap sized for its CPUs). */
+function hostCpuMap(): number[] {
+  return Array.from({ length: cpuBitmapBits(Math.max(0, ...onlineCpus()) + 1) }, (_, i) => i);
 }

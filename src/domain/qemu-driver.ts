@@ -3,10 +3,7 @@
  * `qemu-machine.ts` for the events, `qemu-runtime.ts` for what lives where on the host). QEMU's
  * stderr goes to `LOG_DIR/qemu-<name>.log` (the previous run's kept as `.log.1`).
  */
-import { execFile } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { promisify } from 'node:util';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, vdevNumber } from '../config/index.js';
@@ -23,16 +20,15 @@ import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scri
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
+import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
 import { migrateMachine, migrationDone, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
+import { applyVcpuAffinity, machineVcpus, plugVcpus } from './qemu-vcpus.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
-import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory } from './xenstore-layout.js';
+import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
-
-const runFile = promisify(execFile);
 
 export interface QemuDriverOptions {
   readonly paths: Dom0Paths;
@@ -168,7 +164,6 @@ export class QemuDriver implements DomainDriver {
       const password = domainVncPassword(config);
       if (password !== undefined) await qmp.execute('change-vnc-password', { password });
       const vnc = await this.#queryVnc(qmp);
-      await this.#pin(qmp, config);
       return { qemuPid: started, qmpSocket: runtime.qmpSocket, vnc: vnc ?? null, consoles };
     } catch (e: unknown) {
       await published.catch(() => undefined);
@@ -483,6 +478,29 @@ export class QemuDriver implements DomainDriver {
     return { vcpuTimesNs, nets, vbds };
   }
 
+  async vcpus(rec: DomainRecord): Promise<MachineVcpu[]> {
+    const m = this.#machines.get(rec.domid);
+    return m === undefined || m.qmp.isClosed ? [] : machineVcpus(m.qmp, m.pid);
+  }
+
+  async setVcpuAffinity(rec: DomainRecord, vcpus?: readonly number[]): Promise<void> {
+    if ((rec.config.b_info?.vcpu_hard_affinity ?? []).length === 0) return;
+    await applyVcpuAffinity(this.#qmp(rec), rec.domid, rec.config, vcpus);
+  }
+
+  /** A stopped guest cannot release a vCPU before it runs again: its unplugs are asked, not waited for. */
+  async setVcpus(rec: DomainRecord, count: number): Promise<{ readonly pending: readonly number[] }> {
+    const qmp = this.#qmp(rec);
+    const { running } = await qmp.queryStatus();
+    const marker = `${domainDirs(this.#o.paths, rec.domid).run}/vcpu-unplugged`;
+    const plugged = await plugVcpus(qmp, {
+      domid: rec.domid, config: rec.config, count, wait: running, timeoutMs: this.#o.deviceTimeoutMs ?? 10_000,
+      unplugged: existsSync(marker), unplugging: () => closeSync(openSync(marker, 'w', 0o600)),
+    });
+    await writeVcpuAvailability(this.#xs, rec.domid, domainVcpus(rec.config).max, count);
+    return plugged;
+  }
+
   currentMemKiB(rec: DomainRecord): number | undefined {
     const bytes = this.#machines.get(rec.domid)?.balloonBytes;
     return bytes === undefined ? undefined : Math.floor(bytes / 1024);
@@ -511,6 +529,13 @@ export class QemuDriver implements DomainDriver {
 
   deviceInfo(rec: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined> {
     return this.#hotplug.info(rec, device);
+  }
+
+  async machineThreads(rec: DomainRecord): Promise<MachineThreads | undefined> {
+    const m = this.#machines.get(rec.domid);
+    if (m === undefined || m.qmp.isClosed) return undefined;
+    const cpus = await m.qmp.queryCpusFast();
+    return { pid: m.pid, vcpus: cpus.map((c) => ({ vcpu: c['cpu-index'], tid: c['thread-id'] })).sort((a, b) => a.vcpu - b.vcpu) };
   }
 
   #scripts(): BlockScriptHost {
@@ -551,20 +576,6 @@ export class QemuDriver implements DomainDriver {
       });
     }
     return m.qmp;
-  }
-
-  /** `cpus=`: each vCPU thread's affinity (sched_setaffinity through taskset) when it is not every CPU. */
-  async #pin(qmp: QmpClient, config: DomainConfig): Promise<void> {
-    const hard = config.b_info?.vcpu_hard_affinity;
-    if (hard === undefined || hard.length === 0) return;
-    const host = availableParallelism();
-    const cpus = await qmp.queryCpusFast();
-    await Promise.all(cpus.map(async (c) => {
-      const set = hard[c['cpu-index']] ?? hard[0];
-      const usable = set?.filter((cpu) => cpu < host) ?? [];
-      if (usable.length === 0 || usable.length === host) return;
-      await runFile('taskset', ['-p', '-c', usable.join(','), String(c['thread-id'])]);
-    }));
   }
 
   #accelSetting(): AccelSetting {

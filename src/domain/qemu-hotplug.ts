@@ -10,26 +10,35 @@
  *   disk] → `blockdev-add` (backend 2) → `device_add` (frontend 3, then both 4).
  *   A failing step undoes the ones before it: nothing is left in QEMU or xenstore.
  * - detach: backend `online` 0, state 5 → `device_del` → the guest releases the device (ACPI
- *   eject; QMP `DEVICE_DELETED` with its id) → `blockdev-del` of its medium → both 6 → [block
- *   script `remove`] → nodes removed. The wait has a deadline (`timeoutMs`; `FORCE_GRACE_MS` with force). A release after
- *   the deadline is reported through the sink, and `release` finishes it then. Releases QEMU
- *   announces while no dom0d listens (across a dom0d restart) are not seen: such a device stays
- *   in the record until the domain reboots.
+ *   eject; QMP `DEVICE_DELETED` with its id, or the device gone from QOM) → `blockdev-del` of
+ *   its medium → both 6 → [block script `remove`] → nodes removed. The wait has a deadline
+ *   (`timeoutMs`; `FORCE_GRACE_MS` with force). A release after the deadline is reported through
+ *   the sink (when QEMU announces it), and `release` finishes it then. Releases QEMU announces
+ *   while no dom0d listens (across a dom0d restart) are not seen: such a device stays in the
+ *   record until the domain reboots.
  * - vif attach: the host side first (tap on its bridge, rate, anti-spoofing: the network area;
  *   a missing bridge fails here, before anything else is made) → nodes written (state 1) → the
  *   vif script `online` → backend `hotplug-status` connected, state 2 → `netdev_add` of the tap →
  *   `device_add` (both 4). A failing step undoes the ones before it.
  * - vif release (after `device_del` was confirmed): `netdev_del`, the script `offline` and the
  *   tap removed (while the nodes still exist, as the script reads them), then the nodes.
+ * - PCI function (vfio-pci), USB controller, host USB device (passthrough.ts in the argv
+ *   builder names them): no xenstore nodes; attach is one `device_add` (a USB device on a
+ *   controller the domain lacks adds libxl's default controller first, and removes it again if
+ *   the device fails); detach is `device_del` and the same release wait as a disk's (a
+ *   controller's release takes the devices on it along).
  * - CD-ROM media: tray opened (forced, as Xen's eject) → old medium out and its node deleted →
  *   new node added and inserted → tray closed → backend `params` (and libxl's copy) updated. A
  *   new medium that fails to go in puts the old one back.
  */
 import { isToolstackError, ToolstackError } from '../common/index.js';
-import type { DiskDevice, NicDevice } from '../config/index.js';
+import { usbctrlWithDefaults } from '../config/index.js';
+import type { DiskDevice, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
 import type { HostNetwork } from '../network/index.js';
-import { diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, QmpCommandError } from '../qemu/index.js';
-import type { ArgvCapabilities, QmpClient } from '../qemu/index.js';
+import {
+  diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpCommandError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
+} from '../qemu/index.js';
+import type { ArgvCapabilities, QdevWiring, QmpClient } from '../qemu/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 import { addBlockScript, blockScriptOf, removeBlockScript } from './block-scripts.js';
 import { deviceDevid, deviceLabel, deviceNodes } from './devices.js';
@@ -42,12 +51,19 @@ import type { DeviceNodes, DeviceXenstoreInfo } from './xenstore-layout.js';
 /** How long `detach -f` lets the guest release the device before its nodes go regardless. */
 const FORCE_GRACE_MS = 2000;
 
-/** A `device_del` QEMU has not confirmed yet; `waiter` is the detach job waiting for it, if any. */
+/**
+ * A `device_del` QEMU has not confirmed yet; `waiter` is the detach job waiting for it, if any;
+ * `gone` finishes it (the device left the machine).
+ */
 interface Unplug {
   readonly device: DomainDevice;
   waiter: (() => void) | undefined;
   off: () => void;
+  gone: () => void;
 }
+
+/** How often a waiting detach asks QEMU whether the device is still there. */
+const UNPLUG_POLL_MS = 250;
 
 export interface HotplugOptions {
   readonly xs: XenstoreClient;
@@ -93,6 +109,34 @@ export class QemuHotplug {
     switch (device.kind) {
       case 'vbd': return this.#attachDisk(rec, qmp, device, device.disk);
       case 'vif': return this.#attachNic(rec, qmp, device, device.nic);
+      case 'pci': return this.#attachQdev(rec, qmp, device, pciWiring(device.pci, [...(rec.config.pcidevs ?? []), device.pci]));
+      case 'vusb': return this.#attachQdev(rec, qmp, device, usbctrlWiring(controllerOf(device.usbctrl)));
+      case 'usbdev': return this.#attachUsbdev(rec, qmp, device, device.usbdev);
+    }
+  }
+
+  /** A device QEMU emulates with no xenstore nodes: one `device_add`, which fails whole. */
+  async #attachQdev(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, wiring: QdevWiring): Promise<void> {
+    try {
+      await qmp.deviceAdd(wiring);
+    } catch (e: unknown) {
+      throw failed(rec, device, 'add', 'to', e);
+    }
+  }
+
+  /** A host USB device on its port; a controller the domain lacks (libxl's default one) comes first, and goes again if the device fails. */
+  async #attachUsbdev(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, usbdev: UsbdevDevice): Promise<void> {
+    const ctrl = usbdev.ctrl ?? -1;
+    const added = (rec.config.usbctrls ?? []).some((c) => c.devid === ctrl) ? undefined : usbctrlWithDefaults({ devid: ctrl }, ctrl);
+    if (added !== undefined) await this.#attachQdev(rec, qmp, { kind: 'vusb', usbctrl: added }, usbctrlWiring(added));
+    try {
+      await this.#attachQdev(rec, qmp, device, usbdevWiring({ ...usbdev, ctrl, port: usbdev.port ?? 0 }));
+    } catch (e: unknown) {
+      if (added !== undefined) {
+        await this.#unplug(rec, qmp, { kind: 'vusb', usbctrl: added }, this.#o.timeoutMs)
+          .catch((u: unknown) => this.#o.log(`domain ${rec.domid}: undoing the attach of ${deviceLabel(device)}: ${text(u)}`));
+      }
+      throw e;
     }
   }
 
@@ -158,13 +202,13 @@ export class QemuHotplug {
   }
 
   async detach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, force: boolean): Promise<boolean> {
-    const nodes = this.#nodes(rec, device);
-    await writeDeviceValues(this.#o.xs, nodes, { back: { online: '0', state: state(XENBUS_STATE.closing) } });
+    const nodes = hasNodes(device) ? this.#nodes(rec, device) : undefined;
+    if (nodes !== undefined) await writeDeviceValues(this.#o.xs, nodes, { back: { online: '0', state: state(XENBUS_STATE.closing) } });
     let released: boolean;
     try {
       released = await this.#unplug(rec, qmp, device, force ? FORCE_GRACE_MS : this.#o.timeoutMs);
     } catch (e: unknown) {
-      await this.#reconnect(nodes);
+      if (nodes !== undefined) await this.#reconnect(nodes);
       throw failed(rec, device, 'remove', 'from', e);
     }
     if (released) {
@@ -172,12 +216,13 @@ export class QemuHotplug {
       return true;
     }
     if (!force) {
-      await this.#reconnect(nodes);
+      if (nodes !== undefined) await this.#reconnect(nodes);
       const s = Math.round(this.#o.timeoutMs / 1000);
       throw new ToolstackError('DEVICE_TIMEOUT', `Cannot remove ${deviceLabel(device)} from domain '${rec.name}': the guest did not release it within ${s} s`, {
         hint: 'the guest may release it later (dom0 then finishes the removal); -f removes it from the domain\'s config and xenstore now',
       });
     }
+    if (nodes === undefined) return false;
     const closed = state(XENBUS_STATE.closed);
     await writeDeviceValues(this.#o.xs, nodes, { front: { state: closed }, back: { state: closed } });
     if (device.kind === 'vbd') await removeBlockScript(this.#o, rec, device.disk, nodes);
@@ -233,9 +278,15 @@ export class QemuHotplug {
     await writeDeviceValues(this.#o.xs, nodes, { back: { params: nodes.back['params'] ?? '' }, copy: true });
   }
 
+  /**
+   * What xenstore holds of the device; a device with no nodes (PCI, USB) is in the machine for as
+   * long as it is in the config: no paths, Domain-0 its back-end, no frontend state.
+   */
   info(rec: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined> {
     const devid = deviceDevid(device);
-    return devid === undefined ? Promise.resolve(undefined) : readDeviceInfo(this.#o.xs, rec.domid, device.kind, devid);
+    if (devid === undefined) return Promise.resolve(undefined);
+    if (!hasNodes(device)) return Promise.resolve({ backendPath: '', frontendPath: '', backendId: 0, state: -1, evtch: -1, rref: -1 });
+    return readDeviceInfo(this.#o.xs, rec.domid, device.kind, devid);
   }
 
   /** The domain is gone: its unconfirmed unplugs with it. */
@@ -270,13 +321,16 @@ export class QemuHotplug {
     const key = `${rec.domid}/${id}`;
     let u = this.#unplugs.get(key);
     if (u === undefined) {
-      const entry: Unplug = { device, waiter: undefined, off: () => undefined };
-      entry.off = qmp.onEvent('DEVICE_DELETED', (e) => {
-        if (e.data['device'] !== id) return;
+      const entry: Unplug = { device, waiter: undefined, off: () => undefined, gone: () => undefined };
+      entry.gone = () => {
+        if (this.#unplugs.get(key) !== entry) return;
         entry.off();
         this.#unplugs.delete(key);
         if (entry.waiter !== undefined) entry.waiter();
         else this.#sink?.(rec.domid, entry.device);
+      };
+      entry.off = qmp.onEvent('DEVICE_DELETED', (e) => {
+        if (e.data['device'] === id) entry.gone();
       });
       this.#unplugs.set(key, entry);
       u = entry;
@@ -285,9 +339,13 @@ export class QemuHotplug {
     let stop = (_released: boolean): void => undefined;
     const released = new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => stop(false), ms);
+      // QEMU 7.2 sends no DEVICE_DELETED for an xHCI controller the guest released: while the
+      // job waits, the device's absence from QOM counts as the release too.
+      const poll = setInterval(() => void gone(qmp, id).then((g) => { if (g) unplug.gone(); }, () => undefined), UNPLUG_POLL_MS);
       const offClose = qmp.onClose(() => stop(false));
       stop = (v) => {
         clearTimeout(timer);
+        clearInterval(poll);
         offClose();
         unplug.waiter = undefined;
         resolve(v);
@@ -314,12 +372,36 @@ function qdevId(device: DomainDevice): string {
   switch (device.kind) {
     case 'vbd': return device.disk.vdev ?? '';
     case 'vif': return `vif${device.nic.devid ?? 0}`;
+    case 'pci': return pciQdevId(device.pci);
+    case 'vusb': return usbctrlQdevId(device.usbctrl.devid ?? 0);
+    case 'usbdev': return usbdevQdevId({ ...device.usbdev, ctrl: device.usbdev.ctrl ?? 0, port: device.usbdev.port ?? 0 });
   }
+}
+
+/** Whether the kind has xenstore nodes (PV devices); PCI and USB devices are QEMU's alone. */
+function hasNodes(device: DomainDevice): device is Extract<DomainDevice, { kind: 'vbd' | 'vif' }> {
+  return device.kind === 'vbd' || device.kind === 'vif';
+}
+
+/** A controller as the config has it, libxl's defaults already applied (`withDeviceDefaults`). */
+function controllerOf(c: UsbctrlDevice): UsbController {
+  return usbctrlWithDefaults(c, c.devid ?? 0);
 }
 
 /** The QEMU netdev id of a vif (`nicWiring`'s). */
 function qdevNetdev(nic: NicDevice): string {
   return `net${nic.devid ?? 0}`;
+}
+
+/** Whether QEMU no longer has device `id` (`qom-get` of its type answers DeviceNotFound). */
+async function gone(qmp: QmpClient, id: string): Promise<boolean> {
+  try {
+    await qmp.execute('qom-get', { path: `/machine/peripheral/${id}`, property: 'type' });
+    return false;
+  } catch (e: unknown) {
+    if (e instanceof QmpCommandError && e.errorClass === 'DeviceNotFound') return true;
+    throw e;
+  }
 }
 
 /** `netdev_del`; a netdev that is not there is fine. */

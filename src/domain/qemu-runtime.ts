@@ -4,7 +4,8 @@
  * variable store, and the files it boots from, checked to exist.
  *
  * Layout: `RUN_DIR/domains/<domid>/` holds `qmp.sock`, `qemu.pid`, and per console `<chardev>.sock`
- * (QEMU's) and `<chardev>.tty` (dom0d's, for outside clients); `STATE_DIR/domains/<domid>/` holds
+ * (QEMU's) and `<chardev>.tty` (dom0d's, for outside clients), `vcpu-unplugged` once its QEMU has
+ * unplugged a vCPU (see qemu-vcpus.ts); `STATE_DIR/domains/<domid>/` holds
  * `<chardev>.log`, QEMU's feed of each console's output (every byte, fresh at each start, read by
  * the console layer). Both go with the domain.
  */

@@ -1,5 +1,6 @@
 import type { DomainConfig } from '../config/index.js';
 import type { ConsoleKind } from '../qemu/index.js';
+import type { DomainSched } from './sched.js';
 import type { DomainState, ShutdownReason } from './state.js';
 
 /**
@@ -36,6 +37,8 @@ export interface DomainRecord {
   readonly startTime: number | null;
   /** When the record was made (ms since the epoch). */
   readonly createdAt: number;
+  /** Its CPU pool and scheduler parameters (what `xl sched-*` and `cpupool-migrate` set). */
+  readonly sched: DomainSched;
 }
 
 /**
@@ -60,13 +63,15 @@ export interface DomainConsole {
 
 /** The fields a caller may change through `DomainRegistry.update` (identity and state excluded). */
 export type DomainRecordPatch = Partial<Pick<DomainRecord,
-  'uuid' | 'config' | 'qemuPid' | 'qmpSocket' | 'vnc' | 'consoles' | 'startTime' | 'shutdownReason'>>;
+  'uuid' | 'config' | 'qemuPid' | 'qmpSocket' | 'vnc' | 'consoles' | 'startTime' | 'shutdownReason' | 'sched'>>;
 
 /** What a new domain starts from: its config (name and uuid in `c_info`); the registry assigns domid and state. */
 export interface NewDomain {
   readonly config: DomainConfig;
   readonly noMonitor?: boolean;
   readonly source?: string;
+  /** Where it is scheduled and how (a restart keeps the old domain's); default: Pool-0, the defaults. */
+  readonly sched?: DomainSched;
 }
 
 /**

@@ -1,10 +1,12 @@
 import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { BugError, isErrno, isToolstackError, toJson, ToolstackError } from '../common/index.js';
-import { DOMAIN_CONFIG, idlFromJson, idlToJson } from '../config/index.js';
+import { DOMAIN_CONFIG, domainVcpus, idlFromJson, idlToJson } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import { fileError, KeyedQueue, writeFileAtomic } from '../host/index.js';
 import type { DomainEvents } from './events.js';
 import type { DomainConsole, DomainRecord, DomainRecordPatch, NewDomain, RestartIntent } from './record.js';
+import { defaultSched } from './sched.js';
+import type { DomainSched } from './sched.js';
 import { assertTransition, DOMAIN_STATES, SHUTDOWN_REASONS } from './state.js';
 import type { DomainState } from './state.js';
 
@@ -139,6 +141,7 @@ export class DomainRegistry {
       consoles: [],
       startTime: null,
       createdAt: Date.now(),
+      sched: init.sched ?? defaultSched(0, domainVcpus(init.config).max),
     };
     this.#insert(rec);
     const next = this.#next;
@@ -379,7 +382,10 @@ function parseRestart(text: string): RestartIntent {
   if (config.c_info?.name === undefined || config.c_info.uuid === undefined) throw new Error('the config names no domain');
   return {
     at: o.at, from: o.from, keepOld: o.keepOld,
-    init: { config, noMonitor: init.noMonitor === true, ...(typeof init.source === 'string' ? { source: init.source } : {}) },
+    init: {
+      config, noMonitor: init.noMonitor === true, ...(typeof init.source === 'string' ? { source: init.source } : {}),
+      ...(init.sched === undefined ? {} : { sched: parseSched(init.sched) }),
+    },
   };
 }
 
@@ -433,7 +439,18 @@ function parseRecord(text: string, domid: number): DomainRecord {
     consoles: o.consoles,
     startTime: int('startTime', true),
     createdAt: int('createdAt'),
+    sched: o.sched === undefined ? defaultSched(config.c_info?.poolid ?? 0, domainVcpus(config).max) : parseSched(o.sched),
   };
   validateDomainName(rec.name);
   return rec;
+}
+
+function parseSched(v: unknown): DomainSched {
+  const s = v as Partial<Record<keyof DomainSched, unknown>> | null;
+  const int = (x: unknown): boolean => Number.isInteger(x);
+  if (typeof s !== 'object' || s === null || !int(s.pool) || !int(s.weight) || !int(s.cap) || !Array.isArray(s.vcpus)
+    || !s.vcpus.every((r: { period?: unknown; budget?: unknown; extratime?: unknown } | null) => int(r?.period) && int(r?.budget) && typeof r?.extratime === 'boolean')) {
+    throw new Error("'sched' is not {pool, weight, cap, vcpus}");
+  }
+  return s as DomainSched;
 }

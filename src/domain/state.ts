@@ -77,6 +77,10 @@ export const ACTION_STATES = {
   memory: ['running', 'paused', 'shutting-down'],
   /** Devices added, removed, media changed (`block-attach`, `cd-insert`, ...): the machine must run. */
   hotplug: ['running', 'paused', 'shutting-down'],
+  /** `xl vcpu-pin` / `vcpu-set`: the machine must run (a vCPU's affinity is its thread's). */
+  vcpu: ['running', 'paused', 'shutting-down'],
+  /** `xl sched-*` parameters, `xl cpupool-migrate`: any domain that is not being made or unmade. */
+  sched: ['running', 'paused', 'shutting-down', 'shutdown'],
 } as const satisfies Record<string, readonly DomainState[]>;
 export type DomainAction = keyof typeof ACTION_STATES;
 

@@ -423,6 +423,14 @@ export async function writeMemory(xs: XenstoreClient, domid: number, uuid: strin
   });
 }
 
+/** `xl vcpu-set`: `cpu/<i>/availability` of every vCPU slot, `online` for the first `online` (libxl_set_vcpuonline). */
+export async function writeVcpuAvailability(xs: XenstoreClient, domid: number, max: number, online: number): Promise<void> {
+  const D = domainPath(domid);
+  await xs.transaction(async (tx) => {
+    for (let i = 0; i < max; i++) await tx.write(`${D}/cpu/${i}/availability`, i < online ? 'online' : 'offline');
+  });
+}
+
 /** Removes what `writeDomainLayout` wrote (libxl_domain_destroy's `xs_rm`s). */
 export async function removeDomainLayout(xs: XenstoreClient, domid: number, uuid: string): Promise<void> {
   await xs.transaction(async (tx) => {

@@ -121,8 +121,13 @@ function readNodes(): Array<{ info: NumaNode; cpus: number[] }> {
   });
 }
 
+/** The host's online CPUs (/sys/devices/system/cpu/online), ascending. */
+export function onlineCpus(): number[] {
+  return parseCpuList(readText(`${CPU_DIR}/online`) ?? '');
+}
+
 function readCpus(nodes: ReadonlyArray<{ info: NumaNode; cpus: number[] }>): CpuTopology[] {
-  const online = parseCpuList(readText(`${CPU_DIR}/online`) ?? '');
+  const online = onlineCpus();
   const ids = online.length > 0 ? online : readdirSync(CPU_DIR).flatMap((d) => (/^cpu\d+$/.test(d) ? [Number(d.slice(3))] : []));
   return ids.sort((a, b) => a - b).map((cpu) => {
     const topo = (f: string): number => Number((readText(`${CPU_DIR}/cpu${cpu}/topology/${f}`) ?? '0').trim());

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { isErrno, ToolstackError } from '../common/index.js';
+import { parseCpuList } from './facts.js';
 import { writePidFile } from './pid-file.js';
 
 /** Clock ticks in /proc are USER_HZ, which is 100 on every Linux ABI we run on. */
@@ -115,6 +116,33 @@ export function threadCpuTimeNs(pid: number, tid: number): number | null {
 export function parseProcStatCpuNs(text: string): number {
   const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   return (Number(rest[11] ?? 0) + Number(rest[12] ?? 0)) * NS_PER_TICK;
+}
+
+/** A thread as the kernel schedules it (/proc/PID/task/TID/stat and status). */
+export interface ThreadSched {
+  /** The state letter: `R` running or runnable, `S` sleeping, `D` in uninterruptible wait, ... */
+  readonly state: string;
+  /** The CPU it last ran on. */
+  readonly cpu: number;
+  /** CPU time (user + system) so far, ns. */
+  readonly cpuTimeNs: number;
+  /** Its hard affinity (`Cpus_allowed_list`): the CPUs it may run on; empty when not read. */
+  readonly allowed: readonly number[];
+}
+
+/** Thread `tid` of process `pid` as the kernel schedules it; undefined when it is gone. */
+export function threadSched(pid: number, tid: number): ThreadSched | undefined {
+  const stat = Number.isInteger(tid) && tid > 0 ? procFile(pid, `task/${tid}/stat`) : undefined;
+  const status = stat === undefined ? undefined : procFile(pid, `task/${tid}/status`);
+  if (stat === undefined || status === undefined) return undefined;
+  const allowed = /^Cpus_allowed_list:\s*(\S*)$/m.exec(status)?.[1] ?? '';
+  return { ...parseThreadStat(stat), allowed: parseCpuList(allowed) };
+}
+
+/** /proc/.../stat: the state (field 3), the CPU last run on (field 39), utime + stime. */
+export function parseThreadStat(text: string): Omit<ThreadSched, 'allowed'> {
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0] ?? '?', cpu: Number(rest[36] ?? 0), cpuTimeNs: parseProcStatCpuNs(text) };
 }
 
 /** The last `lines` lines of a log file ('' when it is missing), to name a root cause. */

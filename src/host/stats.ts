@@ -39,9 +39,18 @@ export function parseMemTotalKiB(meminfo: string): number {
 /** The aggregate `cpu` line of /proc/stat: user nice system idle iowait irq softirq steal ... → busy ns. */
 export function parseBusyCpuNs(stat: string): number {
   const m = /^cpu\s+(.*)$/m.exec(stat);
-  if (m === null) return 0;
-  const f = (m[1] as string).trim().split(/\s+/).map(Number);
+  return m === null ? 0 : busyNs(m[1] as string);
+}
+
+/** The `cpuN` lines of /proc/stat: each CPU's busy time (all but idle and iowait), ns, by CPU. */
+export function parsePerCpuBusyNs(stat: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of stat.matchAll(/^cpu(\d+)\s+(.*)$/gm)) out.set(Number(m[1]), busyNs(m[2] as string));
+  return out;
+}
+
+function busyNs(fields: string): number {
+  const f = fields.trim().split(/\s+/).map(Number);
   const at = (i: number): number => f[i] ?? 0;
-  const busy = at(0) + at(1) + at(2) + at(5) + at(6) + at(7);
-  return busy * NS_PER_TICK;
+  return (at(0) + at(1) + at(2) + at(5) + at(6) + at(7)) * NS_PER_TICK;
 }

@@ -3,6 +3,7 @@
 export { QmpCommandError } from './qmp/transport.js';
 export type { QmpEvent } from './qmp/transport.js';
 export { QmpClient } from './qmp/client.js';
+export type { QmpHotpluggableCpu } from './qmp/client.js';
 export { launchQemu } from './launch.js';
 export { chooseAccel, isAccelSetting, runAccelProbe } from './accel.js';
 export type { AccelChoice, AccelSetting } from './accel.js';
@@ -10,7 +11,8 @@ export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './c
 export type { QemuDeviceType } from './capabilities.js';
 export {
   argvRequirements, buildQemuArgs, deviceModelBinary, diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
+  pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
 } from './argv/index.js';
 export type {
-  ArgvCapabilities, ArgvEnv, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, NicRuntime, NicWiring,
+  ArgvCapabilities, ArgvEnv, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, NicRuntime, NicWiring, QdevWiring,
 } from './argv/index.js';

@@ -2,7 +2,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiRequest } from '../../src/api/index.js';
-import { isPidAlive } from '../../src/host/index.js';
+import { dom0CgroupName } from '../../src/domain/index.js';
+import { CgroupTree, findCpuCgroups, isPidAlive } from '../../src/host/index.js';
 
 export const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
 export const DOM0D = join(import.meta.dirname, '..', '..', '..', 'bin', 'dom0d');
@@ -123,6 +124,16 @@ export async function destroyHost(host: TestHost): Promise<void> {
     }
   }
   rmSync(host.root, { recursive: true, force: true });
+  removeCgroups(host);
+}
+
+/**
+ * Removes what a dom0d of this host left in the host's cgroups (a dom0d killed before it could
+ * clean up): its top group and every group under it that holds no thread.
+ */
+export function removeCgroups(host: TestHost): void {
+  const mounts = findCpuCgroups();
+  if (mounts !== undefined) new CgroupTree(mounts, dom0CgroupName(host.runDir)).remove('');
 }
 
 /** A xenstore value read with Debian's `xenstore-read`, against the host's xenstored. */

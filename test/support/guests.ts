@@ -5,7 +5,8 @@
  * Guest contract (scripts/guests/init.sh): the console is the kernel's last `console=` (hvc0 for
  * pv guests, ttyS0 for the hvm disk and ISO); `DOM0-GUEST-READY` is printed when the guest is
  * up, then the prompt `dom0-guest# `. Typed lines run as shell commands; `poweroff`, `reboot`,
- * `panic` act at once; the ACPI power button powers off (printing `DOM0-GUEST-POWEROFF`).
+ * `panic` act at once; the ACPI power button powers off (printing `DOM0-GUEST-POWEROFF`);
+ * a hot-plugged CPU is onlined at once, one asked back by ACPI is ejected.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';

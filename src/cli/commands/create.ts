@@ -4,7 +4,7 @@ import { connectToolstack } from '../../api/index.js';
 import type { DomainInfo, ToolstackApi } from '../../api/index.js';
 import { resolvePaths, ToolstackError } from '../../common/index.js';
 import {
-  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths,
+  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths, withUsbdevType,
 } from '../../config/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import type { CommandContext } from '../command.js';
@@ -102,7 +102,7 @@ export const createCommand = defineCommand<CreateView>({
       try {
         // Relative paths are xl's working directory's, as libxl opens them from xl's process.
         domain = await api.createDomain({
-          config: idlToJson(DOMAIN_CONFIG, withAbsolutePaths(resolved.config, ctx.cwd)),
+          config: idlToJson(DOMAIN_CONFIG, withUsbdevType(withAbsolutePaths(resolved.config, ctx.cwd))),
           paused: o.has('p'),
           noMonitor: o.has('e'),
           source: filename,

@@ -1,5 +1,5 @@
 import { connectToolstack } from '../../api/index.js';
-import type { HostInfo } from '../../api/index.js';
+import type { HostInfo, SchedulingInfo } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
 import { XEN_EXTRA, XEN_MAJOR, XEN_MINOR, XEN_VERSION } from '../xen-version.js';
@@ -19,7 +19,8 @@ interface InfoView {
  * - xen_major/minor/version: the Xen release whose `xl` interface dom0 follows (4.17); xen_extra
  *   `-dom0`; xen_caps: what a 64-bit Xen on this machine type offers, since QEMU runs all of them;
  * - virt_caps: ` pv hvm` (PV guests boot as QEMU direct-kernel machines, HVM as PCs);
- * - sharing_*, outstanding_claims, free_cpus: 0 (no page sharing, no claims, every CPU in Pool-0);
+ * - sharing_*, outstanding_claims: 0 (no page sharing, no claims); free_cpus: the CPUs in no pool;
+ * - xen_scheduler: the host's scheduler (xl.conf `sched=`, as Xen's boot option; credit2 by default);
  * - platform_params virt_start 0 (there is no hypervisor mapping), xen_commandline empty,
  *   xen_changeset, the cc_ fields and build_id describing dom0's own build;
  * - free_memory: the host's available memory, less what the guests were given (whichever is less);
@@ -28,8 +29,11 @@ interface InfoView {
 export const infoCommand = defineCommand<InfoView>({
   async run(ctx, args) {
     const p = getopt(args, 'nx', [{ name: 'numa', hasArg: false, short: 'n' }, { name: 'xenstore', hasArg: false, short: 'x' }]);
-    const h = await connectToolstack(ctx).hostInfo();
-    const lines = infoLines(h, p.has('x'));
+    const api = connectToolstack(ctx);
+    // One after the other: the first call may have to start dom0d.
+    const h = await api.hostInfo();
+    const sched = await api.getScheduling();
+    const lines = infoLines(h, sched, p.has('x'));
     const numa = p.has('n') ? numaTables(h) : undefined;
     const filter = p.has('n') ? undefined : p.positional[0];
     return {
@@ -56,7 +60,7 @@ export const infoCommand = defineCommand<InfoView>({
   },
 });
 
-function infoLines(h: HostInfo, xenstore: boolean): Array<[string, string]> {
+function infoLines(h: HostInfo, sched: SchedulingInfo, xenstore: boolean): Array<[string, string]> {
   const f = h.facts;
   const cpus = f.cpus;
   const first = cpus[0];
@@ -75,10 +79,10 @@ function infoLines(h: HostInfo, xenstore: boolean): Array<[string, string]> {
     ['hw_caps', f.hwCaps.map((w) => w.toString(16).padStart(8, '0')).join(':')],
     ['virt_caps', 'pv hvm'],
     ['total_memory', mib(f.totalKiB)], ['free_memory', mib(h.freeKiB)],
-    ['sharing_freed_memory', '0'], ['sharing_used_memory', '0'], ['outstanding_claims', '0'], ['free_cpus', '0'],
+    ['sharing_freed_memory', '0'], ['sharing_used_memory', '0'], ['outstanding_claims', '0'], ['free_cpus', String(sched.freeCpus.length)],
     ['xen_major', String(XEN_MAJOR)], ['xen_minor', String(XEN_MINOR)], ['xen_extra', XEN_EXTRA], ['xen_version', XEN_VERSION],
     ['xen_caps', x86 ? 'xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64' : `xen-3.0-${f.machine}`],
-    ['xen_scheduler', 'credit'], ['xen_pagesize', '4096'], ['platform_params', 'virt_start=0x0'],
+    ['xen_scheduler', sched.scheduler], ['xen_pagesize', '4096'], ['platform_params', 'virt_start=0x0'],
     ['xen_changeset', 'dom0'], ['xen_commandline', ''],
     ['cc_compiler', `node ${process.version}`], ['cc_compile_by', 'dom0'], ['cc_compile_domain', ''], ['cc_compile_date', ''],
     ['build_id', ''],

@@ -23,6 +23,7 @@ function dom(domid: number, name: string, memMiB: number, vcpus: number, letters
     cpuTimeNs: cpuSec * 1e9,
     startTime: 0,
     uptimeSec: 0,
+    cpupool: 'Pool-0',
   };
 }
 

@@ -11,7 +11,7 @@ function dom(domid: number, name: string, memMiB: number, vcpus: number, paused 
   return {
     domid, name, uuid: '6f8d7b5e-1a2b-4c3d-8e9f-001122334455', state: paused ? 'paused' : 'running',
     flags: { running: false, blocked: false, paused, shutdown: false, dying: false },
-    shutdownReason: null, memKiB: memMiB * 1024, vcpus, cpuTimeNs: 0, startTime: 0, uptimeSec: 0,
+    shutdownReason: null, memKiB: memMiB * 1024, vcpus, cpuTimeNs: 0, startTime: 0, uptimeSec: 0, cpupool: 'Pool-0',
   };
 }
 

@@ -5,7 +5,8 @@
 import { cfgValueList } from '../cfg/access.js';
 import { parseCpuList } from '../spec/cpulist.js';
 import { cfgError, checkVcpuCount } from './context.js';
-import type { ResolveContext } from './context.js';
+import type { GuestType, ResolveContext } from './context.js';
+import type { XlConf } from '../xlconf.js';
 import { parseCpuidFlag, parseCpuidXend } from './cpuid.js';
 import type { CpuidPolicy } from './cpuid.js';
 import { CfgReader } from './reader.js';
@@ -90,6 +91,17 @@ export function vnuma(ctx: ResolveContext): void {
     pnode: x.pnode,
     vcpus: [...x.vcpus].sort((p, q) => p - q),
   }));
+}
+
+/**
+ * xl.conf's global affinity mask for a guest of `type` on a host of `nrCpus` CPUs (xl's
+ * `apply_global_affinity_masks`): `vm.cpumask` ANDed with `vm.pv.cpumask` (PV) or
+ * `vm.hvm.cpumask` (HVM, PVH); undefined when neither is set. A hard affinity is ANDed with it.
+ */
+export function globalAffinityMask(xl: Pick<XlConf, 'vmCpumask' | 'vmHvmCpumask' | 'vmPvCpumask'>, type: GuestType, nrCpus: number): number[] | undefined {
+  const masks = [xl.vmCpumask, type === 'pv' ? xl.vmPvCpumask : xl.vmHvmCpumask].flatMap((s) => (s === undefined ? [] : [parseCpuList(s, nrCpus)]));
+  const [first, ...rest] = masks;
+  return first === undefined ? undefined : rest.reduce((acc, m) => acc.filter((c) => m.includes(c)), first);
 }
 
 /** A cpulist (`parse_cpurange`), sized for this host. */

@@ -9,6 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { ToolstackError } from '../../common/index.js';
 import type { DomainConfig, NicDevice } from './domain-config.js';
 import { MEMKB_DEFAULT } from './idl.js';
+import { usbWithDefaults } from './usb.js';
 
 /** libxl's memory when the config gives none (`LIBXL_MEMKB_DEFAULT` → 32 MiB). */
 export const DEFAULT_MEMORY_KIB = 32 * 1024;
@@ -115,7 +116,7 @@ const SYSTEM_RANDOM: DefaultsEnv = {
  * libxl's defaults for a new domain: a uuid when none (or the nil one) is given, the guest type
  * (pv), 32 MiB when no memory is given and the target equal to the maximum when only one is,
  * one vCPU, and per vif a devid, a MAC (Xen's OUI, three random octets) and the bridge `xenbr0`;
- * vfb/vkb devids. Refuses a memory target above the maximum (`memory=` > `maxmem=`), as libxl
+ * vfb/vkb devids; USB controllers and host devices as `usbWithDefaults` places them. Refuses a memory target above the maximum (`memory=` > `maxmem=`), as libxl
  * does, with a CFG_VALUE error naming both.
  */
 export function withLibxlDefaults(config: DomainConfig, env: DefaultsEnv = SYSTEM_RANDOM): DomainConfig {
@@ -148,6 +149,7 @@ export function withLibxlDefaults(config: DomainConfig, env: DefaultsEnv = SYSTE
       vfbs: ids(config.vfbs),
       vkbs: ids(config.vkbs),
     }),
+    ...(config.usbctrls === undefined && config.usbdevs === undefined ? {} : usbWithDefaults(config)),
   };
 }
 

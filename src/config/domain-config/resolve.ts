@@ -11,7 +11,7 @@ import { joinUnterminated, UNTERMINATED, withEarlierLines } from '../spec/c-pars
 import { XL_CONF_DEFAULTS } from '../xlconf.js';
 import { cfgError, checkVcpuCount } from './context.js';
 import type { MutableConfig, ResolveContext, ResolveOptions } from './context.js';
-import { parseCpuRange } from './cpus.js';
+import { globalAffinityMask, parseCpuRange } from './cpus.js';
 import { DOMAIN_CONFIG } from './domain-config.js';
 import type { DomainConfig } from './domain-config.js';
 import { idlToJson } from './idl-json.js';
@@ -89,15 +89,14 @@ export function loadDomainConfig(path: string, options: LoadDomainConfigOptions 
  */
 function applyGlobalAffinityMasks(ctx: ResolveContext): void {
   const all = parseCpuRange(ctx, 'all');
-  const mask = (s: string | undefined): number[] => (s === undefined ? all : parseCpuRange(ctx, s));
-  const masks = [mask(ctx.xl.vmCpumask), mask(ctx.type === 'pv' ? ctx.xl.vmPvCpumask : ctx.xl.vmHvmCpumask)];
+  const mask = globalAffinityMask(ctx.xl, ctx.type, ctx.options.hostCpus ?? 8);
   const b = ctx.config.b_info;
   if (b.vcpu_hard_affinity === undefined || b.vcpu_hard_affinity.length === 0) {
-    if (masks.every((m) => m.length === all.length)) return;
+    if (mask === undefined || mask.length === all.length) return;
     checkVcpuCount(ctx, 'maxvcpus', Number(b.max_vcpus ?? 0));
     b.vcpu_hard_affinity = Array.from({ length: Number(b.max_vcpus ?? 0) }, () => [...all]);
   }
-  b.vcpu_hard_affinity = b.vcpu_hard_affinity.map((set) => masks.reduce((acc, m) => acc.filter((c) => m.includes(c)), set));
+  b.vcpu_hard_affinity = b.vcpu_hard_affinity.map((set) => (mask === undefined ? set : set.filter((c) => mask.includes(c))));
   if (b.vcpu_hard_affinity.some((set) => set.length === 0)) {
     throw cfgError(ctx, 'cpus', ['vcpu hard affinity map is empty'], { hint: 'every vCPU needs at least one host CPU (cpus=, and xl.conf vm.*cpumask)' });
   }

@@ -35,3 +35,18 @@ test('formatCpuMap() prints like xl\'s print_bitmap', () => {
   assert.equal(formatCpuMap([0, 2, 3, 5], 8), '0,2-3,5');
   assert.equal(formatCpuMap([1, 2, 3], 4), '1-3');
 });
+
+test('vcpu-pin maps: parsed over the host and printed as `xl -N vcpu-pin` does (check-xl-vcpupin-parse\'s cases)', () => {
+  const show = (text: string, nrCpus: number, cpuNodes?: readonly number[]): string =>
+    formatCpuMap(parseCpuList(text, nrCpus, cpuNodes === undefined ? {} : { cpuNodes }), nrCpus);
+  assert.equal(show('all', 16), 'all');
+  assert.equal(show('all,^12', 16), '0-11,13-15');
+  assert.equal(show('^0', 16), 'none');
+  assert.equal(show('0-3,^1,7', 16), '0,2-3,7');
+  assert.equal(show('nodes:1', 8, [0, 0, 0, 0, 1, 1, 1, 1]), '4-7');
+  assert.equal(show('nodes:0-1,^node:0', 8, [0, 0, 0, 0, 1, 1, 1, 1]), '4-7');
+  // a 6-CPU host: the bitmap has 8 bits; those past the host are not printed
+  assert.equal(show('5-7', 6), '5');
+  assert.throws(() => parseCpuList('0-', 8), { lines: ['Invalid pcpu range: 0-.'] });
+  assert.throws(() => parseCpuList('node:x', 8), { lines: ['Invalid pcpu range: x.'] });
+});

@@ -165,6 +165,17 @@ export function parsePciSpec(str: string, defaults: PciDefaults = {}): PciDevice
   return pci;
 }
 
+/** `DDDD:BB:DD.F` in lower-case hex, as libxl prints a device (`PCI_BDF`) and sysfs names it. */
+export function pciBdfText(p: Pick<PciDevice, 'domain' | 'bus' | 'dev' | 'func'>): string {
+  const hex = (v: number | undefined, w: number): string => (v ?? 0).toString(16).padStart(w, '0');
+  return `${hex(p.domain, 4)}:${hex(p.bus, 2)}:${hex(p.dev, 2)}.${hex(p.func, 1)}`;
+}
+
+/** True when the spec names every function of its device (`BB:DD.*`). */
+export function pciAllFunctions(p: Pick<PciDevice, 'vfunc_mask'>): boolean {
+  return p.vfunc_mask === FUNC_ALL;
+}
+
 /** `xlu_pci_parse_bdf` (a plain BDF, as `pci-assignable-add` takes): domain, bus, dev, func. */
 export function parsePciBdf(str: string): Pick<PciDevice, 'domain' | 'bus' | 'dev' | 'func' | 'vfunc_mask'> {
   const b = parseBdf(str, 0);

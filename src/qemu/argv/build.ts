@@ -11,6 +11,8 @@
  *   network-attach) and has no pvpanic; both boot the Debian kernel.
  * - hvm: SeaBIOS (or OVMF), `boot=` order, IDE/AHCI/virtio disks by vdev, emulated NICs,
  *   Cirrus/std VGA, serial ports, USB, sound; direct kernel boot when `kernel=` is given.
+ * - every type: `pci=` passthrough (vfio-pci), `usbctrl=` controllers and `usbdev=` host USB
+ *   devices (passthrough.ts).
  * Common to all: a virtio balloon (`memory` < `maxmem`, `xl mem-set`), pvpanic, the lifecycle
  * actions and the QMP socket (see `lifecycle` in platform.ts for the contract with dom0d).
  *
@@ -27,6 +29,7 @@ import { consoleRequirements, consoles, nics, rejectUnsupported, shares, sound, 
 import { guestOf } from './guest.js';
 import { num } from './guest.js';
 import { Argv } from './options.js';
+import { passthrough } from './passthrough.js';
 import { boot, firmware, identity, lifecycle, machine, resources, rtc, tables } from './platform.js';
 import { disks } from './storage.js';
 import type { ArgvCapabilities, ArgvEnv, ArgvRequirements, DomainRuntime } from './types.js';
@@ -53,6 +56,7 @@ export function buildQemuArgs(config: DomainConfig, env: ArgvEnv): string[] {
   disks(a, g);
   nics(a, g);
   usb(a, g);
+  passthrough(a, g);
   sound(a, g);
   shares(a, g);
   if (env.runtime.startPaused === true) a.push('-S');

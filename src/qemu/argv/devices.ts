@@ -234,7 +234,7 @@ export function rejectUnsupported(g: Guest): void {
     ['dm_restrict', b.dm_restrict === true, 'QEMU is not deprivileged by dom0 yet', 'remove dm_restrict='],
     ['device_model_user', b.device_model_user !== undefined, 'QEMU is not run as another user by dom0 yet', 'remove device_model_user='],
     ['spice', g.hvm.spice?.enable === true, 'dom0 offers VNC, not SPICE', 'use vnc=1'],
-    ['gfx_passthru', g.hvm.gfx_passthru === true, 'PCI passthrough is not available', 'remove gfx_passthru='],
+    ['gfx_passthru', g.hvm.gfx_passthru === true, "graphics passthrough (the host GPU as the guest's primary VGA) is not built by dom0", 'remove gfx_passthru=; pass the GPU with pci= as a secondary device'],
   ];
   for (const [key, present, why, hint] of items) {
     if (present) {

@@ -33,6 +33,18 @@ export interface QmpCpuInfoFast {
   readonly props?: Readonly<Record<string, number>>;
 }
 
+/**
+ * One CPU slot from `query-hotpluggable-cpus` (`-smp ...,maxcpus=N` gives N): `props` are its
+ * topology ids (`socket-id`, `core-id`, `thread-id`, ...), what `device_add` of `type` takes to
+ * fill it; `qom-path` is present when a CPU is plugged in it.
+ */
+export interface QmpHotpluggableCpu {
+  readonly type: string;
+  readonly 'vcpus-count': number;
+  readonly props: Readonly<Record<string, number>>;
+  readonly 'qom-path'?: string;
+}
+
 export interface QmpVncInfo {
   readonly enabled: boolean;
   readonly host?: string;
@@ -226,6 +238,10 @@ export class QmpClient {
 
   async queryCpusFast(): Promise<QmpCpuInfoFast[]> {
     return (await this.execute('query-cpus-fast')) as QmpCpuInfoFast[];
+  }
+
+  async queryHotpluggableCpus(): Promise<QmpHotpluggableCpu[]> {
+    return (await this.execute('query-hotpluggable-cpus')) as QmpHotpluggableCpu[];
   }
 
   /** Runs a human monitor (HMP) command and returns its text output. */

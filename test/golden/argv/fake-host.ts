@@ -16,7 +16,7 @@ export const FAKE_CAPS: ArgvCapabilities = {
     { name: 'microvm', description: 'microvm (i386)', isDefault: false },
   ],
   devices: [
-    ...dev('Controller/Bridge/Hub devices', 'PCI', 'piix3-usb-uhci', 'usb-ehci', 'qemu-xhci'),
+    ...dev('Controller/Bridge/Hub devices', 'PCI', 'piix3-usb-uhci', 'usb-ehci', 'qemu-xhci', 'nec-usb-xhci'),
     ...dev('USB devices', 'usb-bus', 'usb-tablet', 'usb-mouse', 'usb-kbd', 'usb-host'),
     ...dev('Storage devices', 'PCI', 'ich9-ahci', 'virtio-blk-pci', 'virtio-9p-pci'),
     ...dev('Storage devices', 'IDE', 'ide-hd', 'ide-cd'),
@@ -28,7 +28,7 @@ export const FAKE_CAPS: ArgvCapabilities = {
     ...dev('Sound devices', 'ISA', 'sb16'),
     ...dev('Sound devices', 'HDA', 'hda-duplex'),
     ...dev('Misc devices', 'ISA', 'pvpanic'),
-    ...dev('Misc devices', 'PCI', 'virtio-balloon-pci', 'virtio-serial-pci'),
+    ...dev('Misc devices', 'PCI', 'virtio-balloon-pci', 'virtio-serial-pci', 'vfio-pci'),
     ...dev('Misc devices', undefined, 'vmgenid'),
   ].map((d) => (d.name === 'virtio-net-pci' ? { ...d, alias: 'virtio-net' } : d)),
   firmware: { seabios: '/usr/share/qemu/bios-256k.bin' },
