@@ -132,12 +132,13 @@ export class DomainManager {
     });
     const driver = options.driver ?? new ProcessOnlyDriver();
     // Scheduling runs its changes as the manager's jobs: it gets them once the manager exists.
+    // Without `sched` options (a manager with no host to schedule on) it has nothing to report.
     const late: { manager?: DomainManager } = {};
     const sched = await DomainScheduling.open(options.sched ?? {
       host: { cpus: onlineCpus().map((cpu) => ({ cpu, node: 0 })), scheduler: DEFAULT_SCHEDULER },
       cgroups: new ToolstackError('CGROUP', 'This dom0d was started without cgroups'),
     }, {
-      registry, driver, log: options.log ?? (() => undefined),
+      registry, driver, log: (options.sched === undefined ? undefined : options.log) ?? (() => undefined),
       job: (domid, action, body) => (late.manager as DomainManager).#job(domid, action, body),
     });
     late.manager = new DomainManager(registry, events, driver, sched, options);
