@@ -11,7 +11,7 @@ APT_PACKAGES=(
   busybox-static cpio xorriso     # guest images built by the project
   syslinux syslinux-common isolinux mtools lz4  # boot loaders of the hvm test guests, kernel unpacking (scripts/guests)
   lvm2 kmod procps psmisc
-  gdb binutils                    # guest debugging: dump-core's ELF cores, gdbsx sessions (tests)
+  gdb binutils                    # guest debugging: dump-core's ELF cores, gdbsx sessions (tests); the test guest's debugport
 )
 
 missing=()

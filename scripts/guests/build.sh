@@ -29,7 +29,7 @@ quiet=0
 say() { [ "$quiet" = 1 ] || echo "guests: $*" >&2; }
 die() { echo "guests: $*" >&2; exit 1; }
 
-for tool in apt-get apt-cache dpkg-deb dpkg-query modinfo cpio gzip lz4 mformat mcopy syslinux xorriso flock sha256sum; do
+for tool in apt-get apt-cache dpkg-deb dpkg-query modinfo cpio gzip lz4 mformat mcopy syslinux xorriso flock sha256sum as ld; do
   command -v "$tool" >/dev/null || die "'$tool' is missing (run scripts/setup.sh)"
 done
 syslinux_bios=/usr/lib/syslinux/modules/bios
@@ -189,6 +189,8 @@ for group in $(awk '!/^#/ && NF { print $1 }' "$here/modules.list" | uniq); do
 done
 
 install -m 755 "$here/init.sh" "$root/init"
+as --64 -o "$work/debugport.o" "$here/debugport.S"
+ld -static -s -o "$root/bin/debugport" "$work/debugport.o"
 echo "PWRF PWRF/00000080" >"$root/etc/acpid.conf"
 install -m 755 "$here/power-button.sh" "$root/etc/acpi/PWRF/00000080"
 mknod "$root/dev/console" c 5 1 2>/dev/null || true

@@ -16,6 +16,7 @@
 #              a pvpanic device reports it as GUEST_PANICKED)
 #   anything else runs with `sh -c` (e.g. `echo hello`, `cat /proc/cmdline`, `ls /sys/block`).
 # ACPI power button (QMP system_powerdown): acpid prints `DOM0-GUEST-POWEROFF` and powers off.
+# Debug port: `debugport` copies its stdin to I/O port 0xe9 (`echo hi | debugport`).
 # CPU hotplug: a CPU added to the machine is onlined at once (/sys/devices/system/cpu/online shows it).
 # Installer: with `dom0.install=FILE` on the command line (the installer ISO's), after the
 #   readiness line FILE (a bootable disk image on the CD) is written over the first hard disk

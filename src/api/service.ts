@@ -5,16 +5,22 @@ import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DOM
 import type { LibxlJsonObject } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
-import { consoleName, findConsole, primaryConsoleName } from '../console/index.js';
+import { consoleName, findConsole, primaryConsoleName, xlConsoles } from '../console/index.js';
+import { Dmesg } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
 import { defaultSched, DEVICE_KINDS, DOM0_NAME, incomingFrom, libxlError, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
 import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
 import { freeForGuestsKiB, onlineCpus, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
+import { debugKeyLines } from './debug-keys.js';
 import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
   AddAssignablePciRequest,
+  DebugKeysRequest,
+  DebugKeysResult,
+  DmesgRequest,
+  DmesgText,
   AssignablePciChange,
   AssignablePciList,
   AttachDeviceRequest,
@@ -79,6 +85,8 @@ import type {
 
 /** Domain-0's uuid in Xen: all zeros. */
 const DOM0_UUID = '00000000-0000-0000-0000-000000000000';
+/** Keys one `xl debug-keys` may send: a bound, so that one request cannot run handlers without end. */
+const MAX_DEBUG_KEYS = 128;
 
 /**
  * dom0d's implementation of the API over the domain layer. Requests arrive as untrusted JSON:
@@ -96,6 +104,7 @@ export class ToolstackService implements ToolstackApi {
   readonly #accel: (() => Promise<NonNullable<HostInfo['accel']>>) | undefined;
   readonly #consoles: ConsoleHub | undefined;
   readonly #xenstore: (() => XenstoreClient) | undefined;
+  readonly #dmesg: Dmesg;
 
   constructor(manager: DomainManager, options: {
     readonly paths: Dom0Paths;
@@ -106,6 +115,8 @@ export class ToolstackService implements ToolstackApi {
     readonly consoles?: ConsoleHub;
     /** A new privileged client of dom0d's xenstored (`xl xenstore-quota-*`). */
     readonly xenstore?: () => XenstoreClient;
+    /** dom0's console ring (`xl dmesg`, `xl debug-keys`); an empty one when not given. */
+    readonly dmesg?: Dmesg;
   }) {
     this.#manager = manager;
     this.#paths = options.paths;
@@ -113,6 +124,7 @@ export class ToolstackService implements ToolstackApi {
     this.#accel = options.accel;
     this.#consoles = options.consoles;
     this.#xenstore = options.xenstore;
+    this.#dmesg = options.dmesg ?? Dmesg.open(undefined);
   }
 
   async daemonInfo(): Promise<DaemonInfo> {
@@ -230,7 +242,7 @@ export class ToolstackService implements ToolstackApi {
     const want = type === undefined ? primaryConsoleName(guestTypeOf(rec.config)) : { type, num: typeof num === 'number' ? num : 0 };
     const c = findConsole(rec, want.type, want.num);
     if (c === undefined) {
-      const have = rec.consoles.map((x) => `${consoleName(x).type} ${consoleName(x).num}`);
+      const have = xlConsoles(rec).map((x) => `${consoleName(x).type} ${consoleName(x).num}`);
       throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no ${want.type} console ${want.num}`, {
         lines: ['Unable to attach console'],
         hint: want.type === 'vuart' ? 'vuart consoles exist on Arm only; use -t pv or -t serial'
@@ -444,6 +456,24 @@ export class ToolstackService implements ToolstackApi {
    * Domain-0 is the host: its vCPU i is the i-th CPU dom0d may run on, pinned there (as Xen's
    * `dom0_vcpus_pin`), running when a task is runnable on it, with the CPU's busy time.
    */
+  async readDmesg(req: DmesgRequest): Promise<DmesgText> {
+    const clear = req.clear as unknown;
+    if (clear !== undefined && typeof clear !== 'boolean') throw badRequest("'clear' must be a boolean");
+    return { text: this.#dmesg.read(clear === true) };
+  }
+
+  async sendDebugKeys(req: DebugKeysRequest): Promise<DebugKeysResult> {
+    const keys = req.keys as unknown;
+    if (typeof keys !== 'string' || keys.length === 0 || keys.length > MAX_DEBUG_KEYS) throw badRequest(`'keys' must be 1 to ${MAX_DEBUG_KEYS} characters`);
+    const lines: string[] = [];
+    for (const key of keys) {
+      const out = await debugKeyLines(key, this);
+      for (const l of out) this.#dmesg.host(l);
+      lines.push(...out);
+    }
+    return { lines };
+  }
+
   async listVcpus(req: DomainRefRequest): Promise<VcpuList> {
     const nrCpus = Math.max(0, ...onlineCpus()) + 1;
     if (isDom0(refOf(req))) {

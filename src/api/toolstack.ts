@@ -1,5 +1,9 @@
 import type {
   AddAssignablePciRequest,
+  DebugKeysRequest,
+  DebugKeysResult,
+  DmesgRequest,
+  DmesgText,
   AssignablePciChange,
   AssignablePciList,
   AttachDeviceRequest,
@@ -148,6 +152,10 @@ export interface ToolstackApi {
   migrateToCpupool(req: MigrateToCpupoolRequest): Promise<DomainSchedInfo>;
   /** `xl cpupool-numa-split`: one pool per NUMA node. */
   numaSplitCpupools(): Promise<CpupoolInfo[]>;
+  /** `xl dmesg`: dom0's console ring (see `DmesgText`); `clear` empties it after reading. */
+  readDmesg(req: DmesgRequest): Promise<DmesgText>;
+  /** `xl debug-keys`: Xen's key handlers where dom0 has the thing they show; output to the ring. */
+  sendDebugKeys(req: DebugKeysRequest): Promise<DebugKeysResult>;
   /** `xl pci-assignable-list`: host PCI devices bound to vfio-pci that no running domain has. */
   listAssignablePci(): Promise<AssignablePciList>;
   /** `xl pci-assignable-add`: binds a host PCI device to vfio-pci (the host needs an IOMMU). */

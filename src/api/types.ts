@@ -397,6 +397,26 @@ export interface SetXenstoreQuotaRequest extends XenstoreQuotaScope {
   readonly quotas: readonly XenstoreQuota[];
 }
 
+/** `xl dmesg [-c]`: read dom0's console ring, and with `clear` empty it after. */
+export interface DmesgRequest {
+  readonly clear?: boolean;
+}
+
+/** dom0's console ring: dom0d's `(XEN)` lines and the guests' debug-port `(dN)` lines. */
+export interface DmesgText {
+  readonly text: string;
+}
+
+/** `xl debug-keys KEYS`: each key's handler runs in order; its output goes to the ring. */
+export interface DebugKeysRequest {
+  readonly keys: string;
+}
+
+/** The lines the keys added to the ring (xl prints nothing: `xl dmesg` shows them). */
+export interface DebugKeysResult {
+  readonly lines: readonly string[];
+}
+
 /** One CPU pool (`xl cpupool-list`). */
 export interface CpupoolInfo {
   readonly poolid: number;

@@ -329,6 +329,23 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/sysrq.js')).sysrqCommand,
   },
   {
+    name: 'debug-keys',
+    summary: 'Send debug keys to Xen',
+    usage: '<Keys>',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/debug-keys.js')).debugKeysCommand,
+  },
+  {
+    name: 'dmesg',
+    summary: 'Read and/or clear dmesg buffer',
+    usage: '[-c]',
+    optionsHelp: '  -c                        Clear dmesg buffer as well as printing it',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/dmesg.js')).dmesgCommand,
+  },
+  {
     name: 'set-parameters',
     summary: 'Set hypervisor parameters',
     usage: '<Params>',

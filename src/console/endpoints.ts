@@ -9,8 +9,16 @@ import type { DomainConsole, DomainRecord } from '../domain/index.js';
 /** The console types `xl console -t` takes. */
 export type ConsoleType = 'pv' | 'serial' | 'vuart';
 
+/** A console `xl console` can attach to: every kind but the debug port (that is `xl dmesg`'s). */
+export type XlConsole = DomainConsole & { readonly kind: 'pv' | 'serial' | 'channel' };
+
+/** The consoles of `record` that xl names, in the record's order. */
+export function xlConsoles(record: Pick<DomainRecord, 'consoles'>): XlConsole[] {
+  return record.consoles.filter((c): c is XlConsole => c.kind !== 'debug');
+}
+
 /** How xl names `c`: its `-t` type and `-n` number. */
-export function consoleName(c: Pick<DomainConsole, 'kind' | 'index'>): { readonly type: ConsoleType; readonly num: number } {
+export function consoleName(c: Pick<XlConsole, 'kind' | 'index'>): { readonly type: ConsoleType; readonly num: number } {
   if (c.kind === 'serial') return { type: 'serial', num: c.index };
   return { type: 'pv', num: c.kind === 'channel' ? c.index + 1 : 0 };
 }
@@ -21,12 +29,13 @@ export function primaryConsoleName(guestType: string | undefined): { readonly ty
 }
 
 /** The console of `record` that xl's `type`/`num` name; undefined when it has none. */
-export function findConsole(record: Pick<DomainRecord, 'consoles'>, type: ConsoleType, num: number): DomainConsole | undefined {
-  const pv = record.consoles.find((c) => {
+export function findConsole(record: Pick<DomainRecord, 'consoles'>, type: ConsoleType, num: number): XlConsole | undefined {
+  const consoles = xlConsoles(record);
+  const pv = consoles.find((c) => {
     const n = consoleName(c);
     return n.type === 'pv' && n.num === num;
   });
   if (type === 'pv') return pv;
-  if (type === 'serial') return record.consoles.find((c) => c.kind === 'serial' && c.index === num) ?? pv;
+  if (type === 'serial') return consoles.find((c) => c.kind === 'serial' && c.index === num) ?? pv;
   return undefined;
 }

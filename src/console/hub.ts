@@ -6,6 +6,7 @@ import { ToolstackError } from '../common/index.js';
 import type { DomainEvent, DomainEvents, DomainRecord } from '../domain/index.js';
 import { KeyedQueue } from '../host/index.js';
 import { ConsoleLog } from './console-log.js';
+import type { Dmesg } from './dmesg.js';
 import { ConsoleSource } from './source.js';
 import type { ConsoleSourceOptions } from './source.js';
 
@@ -44,6 +45,7 @@ export class ConsoleHub {
   readonly #capacity: number | undefined;
   readonly #onError: (e: unknown) => void;
   readonly #sourceOptions: ConsoleSourceOptions;
+  readonly #dmesg: Dmesg | undefined;
   readonly #domains = new Map<number, DomainConsoles>();
   readonly #ops = new KeyedQueue<number>();
 
@@ -53,12 +55,15 @@ export class ConsoleHub {
       readonly capacity?: number;
       readonly onError?: (e: unknown) => void;
       readonly source?: ConsoleSourceOptions;
+      /** Where each domain's debug port output goes, as `(dN)` lines (dom0's `xl dmesg` ring). */
+      readonly dmesg?: Dmesg;
     } = {},
   ) {
     this.#logDir = logDir;
     this.#capacity = options.capacity;
     this.#onError = options.onError ?? (() => undefined);
     this.#sourceOptions = { onError: this.#onError, ...options.source };
+    this.#dmesg = options.dmesg;
   }
 
   /**
@@ -95,10 +100,11 @@ export class ConsoleHub {
         if (log === undefined) {
           log = await ConsoleLog.open(consoleLogPath(this.#logDir, record.name, c.id), this.#logOptions());
           d.logs.set(c.id, log);
+          if (c.kind === 'debug' && this.#dmesg !== undefined) log.subscribe(this.#dmesg.guest(record.domid));
         }
         await old?.close();
         d.sources.set(c.id, await ConsoleSource.open({ socket: c.socket, logFile: c.feed }, log, this.#sourceOptions));
-        if (!d.ttys.has(c.id)) d.ttys.set(c.id, await this.#serveTty(record.domid, c.id, c.tty));
+        if (c.kind !== 'debug' && !d.ttys.has(c.id)) d.ttys.set(c.id, await this.#serveTty(record.domid, c.id, c.tty));
       }
     });
   }

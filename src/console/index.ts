@@ -3,5 +3,6 @@
 export { ConsoleLog } from './console-log.js';
 export { ConsoleHub } from './hub.js';
 export { ConsoleSource } from './source.js';
-export { consoleName, findConsole, primaryConsoleName } from './endpoints.js';
-export type { ConsoleType } from './endpoints.js';
+export { consoleName, findConsole, primaryConsoleName, xlConsoles } from './endpoints.js';
+export { Dmesg } from './dmesg.js';
+export type { ConsoleType, XlConsole } from './endpoints.js';

@@ -164,9 +164,10 @@ test('ConsoleHub streams replay then live output to a client, and its keystrokes
 });
 
 test('console selection follows libxl and xenconsole: primary, serial falling back to pv, channels as pv N', () => {
-  const c = (id: string, kind: DomainConsole['kind'], index: number): DomainConsole => ({ id, kind, index, socket: `/${id}`, feed: `/${id}.log`, tty: `/${id}.tty` });
-  const pv = { consoles: [c('console0', 'pv', 0), c('channel0', 'channel', 0)] };
-  const hvm = { consoles: [c('serial0', 'serial', 0), c('serial1', 'serial', 1)] };
+  const c = <K extends DomainConsole['kind']>(id: string, kind: K, index: number): DomainConsole & { kind: K } => ({ id, kind, index, socket: `/${id}`, feed: `/${id}.log`, tty: `/${id}.tty` });
+  // Every domain has the debug port too: xl never names it.
+  const pv = { consoles: [c('console0', 'pv', 0), c('channel0', 'channel', 0), c('debug0', 'debug', 0)] };
+  const hvm = { consoles: [c('debug0', 'debug', 0), c('serial0', 'serial', 0), c('serial1', 'serial', 1)] };
   assert.deepEqual(primaryConsoleName('hvm'), { type: 'serial', num: 0 });
   assert.deepEqual(primaryConsoleName('pvh'), { type: 'pv', num: 0 });
   assert.equal(findConsole(pv, 'pv', 0)?.id, 'console0');

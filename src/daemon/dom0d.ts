@@ -5,7 +5,7 @@ import { resolvePaths, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
-import { ConsoleHub } from '../console/index.js';
+import { ConsoleHub, Dmesg } from '../console/index.js';
 import { readXlConf } from '../config/index.js';
 import { DEFAULT_SCHEDULER, DomainEvents, DomainManager, Passthrough, POOL_SCHEDULERS, QemuDriver, SchedCgroups, writeDom0Layout } from '../domain/index.js';
 import type { DomainDriver, DomainRecord, PoolHost, PoolScheduler } from '../domain/index.js';
@@ -57,7 +57,7 @@ export interface Dom0d {
  * domain.
  */
 export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`));
+  const diag = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`));
   const paths = resolvePaths(options.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: process.cwd() });
   for (const dir of [paths.runDir, `${paths.runDir}/xenstored`, paths.stateDir, paths.logDir]) ensurePrivateDir(dir);
   const holder = tryTakePidFile(paths.pidFile);
@@ -66,6 +66,14 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       hint: 'stop it first, or point DOM0_RUN_DIR elsewhere',
     });
   }
+  // Every diagnostic line also goes to dom0's console ring, as Xen's own messages go to its
+  // (the ring is the running dom0d's: read once the pid file is ours).
+  const dmesg = Dmesg.open(`${paths.runDir}/dmesg`, { onError: (e) => diag(`dmesg ring: ${e instanceof Error ? e.message : String(e)}`) });
+  const log = (line: string): void => {
+    diag(line);
+    dmesg.host(line);
+  };
+  log(`dom0d ${process.pid} starting: state ${paths.stateDir}, run ${paths.runDir}`);
   let xenstored: XenstoredHandle | undefined;
   let server: Server | undefined;
   try {
@@ -74,7 +82,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const dom0Client = xs.connect();
     await writeDom0Layout(dom0Client).finally(() => dom0Client.close());
     const events = new DomainEvents((e) => log(`domain event listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
-    const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`) });
+    const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`), dmesg });
     consoles.follow(events);
     const warnings: string[] = [];
     const ctx: DriverContext = { paths, xenstored: xs, consoles, log };
@@ -110,6 +118,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       ...(driver instanceof QemuDriver ? { accel: () => driver.accel() } : {}),
       consoles,
       xenstore: () => xs.connect(),
+      dmesg,
     });
     server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log, streamTable(api));
     log(`serving ${paths.apiSocket}`);
@@ -131,6 +140,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
         await manager.registry.flush();
         await Promise.all(probes);
         await consoles.closeAll();
+        await dmesg.flush();
         await xs.close();
         await unlink(paths.apiSocket).catch(() => undefined);
         releasePidFile(paths.pidFile);

@@ -324,9 +324,9 @@ export class QemuDriver implements DomainDriver {
       const D = `/local/domain/${domid}`;
       const [name, vm, type] = await Promise.all([this.#xs.tryRead(`${D}/name`), this.#xs.tryRead(`${D}/vm`), this.#xs.tryRead(`/libxl/${domid}/type`)]);
       const consoles = readdirSync(dirs.run).filter((f) => f.endsWith('.sock') && f !== 'qmp.sock').map((f) => f.slice(0, -5)).flatMap((id) => {
-        const m = /^(console|serial|channel)(\d+)$/.exec(id);
+        const m = /^(console|serial|channel|debug)(\d+)$/.exec(id);
         if (m === null) return [];
-        const kind = m[1] === 'console' ? 'pv' as const : m[1] as 'serial' | 'channel';
+        const kind = m[1] === 'console' ? 'pv' as const : m[1] as 'serial' | 'channel' | 'debug';
         return [{ id, kind, index: Number(m[2]), socket: `${dirs.run}/${id}.sock`, feed: `${dirs.state}/${id}.log`, tty: `${dirs.run}/${id}.tty` }];
       });
       return {

@@ -369,7 +369,7 @@ function ignoreEnoent(e: unknown): void {
 function isConsole(v: unknown): v is DomainConsole {
   const c = v as Partial<Record<keyof DomainConsole, unknown>> | null;
   return typeof c === 'object' && c !== null && typeof c.id === 'string' && typeof c.socket === 'string' && typeof c.feed === 'string' && typeof c.tty === 'string' &&
-    (c.kind === 'pv' || c.kind === 'serial' || c.kind === 'channel') && Number.isInteger(c.index) && (c.name === undefined || typeof c.name === 'string');
+    (c.kind === 'pv' || c.kind === 'serial' || c.kind === 'channel' || c.kind === 'debug') && Number.isInteger(c.index) && (c.name === undefined || typeof c.name === 'string');
 }
 
 function parseRestart(text: string): RestartIntent {

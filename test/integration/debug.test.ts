@@ -3,7 +3,7 @@
 // the guest's vmlinux reads the vCPU's registers from it — while the guest runs on;
 // `xl qemu-monitor-command` runs HMP commands through dom0d's QMP connection; the article's gdb
 // session through `gdbsx -a DOMID 64 PORT` (registers, a breakpoint hit, detach, the guest runs
-// on) and `gdbsx -c`.
+// on) and `gdbsx -c`; `xl dmesg` with the guest's port 0xe9 output and `xl debug-keys`.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -11,7 +11,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, xlIn, xsRead } from './daemon-harness.js';
+import { destroyHost, makeHost, until, xlIn, xsRead } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -67,6 +67,32 @@ test('xl qemu-monitor-command runs HMP commands; anything but two arguments is x
   const bad = await xlIn(host, host.root, 'qemu-monitor-command', 'dbg');
   assert.equal(bad.code, 1);
   assert.match(bad.err, /^Invalid arguments\.\n/);
+});
+
+test('xl dmesg: dom0d\'s (XEN) lines and what the guest wrote to port 0xe9 as (dN) lines; debug-keys add to it; -c clears it', async () => {
+  const domid = (await xlIn(host, host.root, 'domid', 'dbg')).out.trim();
+  const sent = await (con as GuestConsole).run("printf 'dbg-e9, [says] hi\\n' | debugport; echo sent $?");
+  assert.match(sent.out, /sent 0/);
+  const line = new RegExp(`^\\(d${domid}\\) dbg-e9, \\[says\\] hi$`, 'm');
+  const read = await until('the guest\'s line in xl dmesg', async () => {
+    const r = await xlIn(host, host.root, 'dmesg');
+    return r.code !== 0 || line.test(r.out) ? r : undefined;
+  }, 10_000);
+  assert.equal(read.code, 0, read.err);
+  assert.match(read.out, /^\(XEN\) dom0d \d+ starting: /m);
+  const keys = await xlIn(host, host.root, 'debug-keys', 'qR');
+  assert.deepEqual([keys.code, keys.out, keys.err], [0, '', '']);
+  const after = (await xlIn(host, host.root, 'dmesg', '-c')).out;
+  assert.match(after, /^\(XEN\) 'q' pressed -> dump domain \(and guest debug\) info$/m);
+  assert.match(after, new RegExp(`^\\(XEN\\) General information for domain ${domid}:$`, 'm'));
+  assert.match(after, /^\(XEN\)     VCPU0: CPU\d+ (running|blocked) /m);
+  assert.match(after, /^\(XEN\) 'R' pressed -> reboot machine: not here: dom0d does not reboot its host$/m);
+  assert.equal((await xlIn(host, host.root, 'dmesg')).out, '');
+  const json = JSON.parse((await xlIn(host, host.root, '--json', 'debug-keys', 'h')).out) as { lines: string[] };
+  assert.ok(json.lines.includes(" key 'q' (ascii '71') => dump domain (and guest debug) info"), json.lines.join('\n'));
+  const bare = await xlIn(host, host.root, 'debug-keys');
+  assert.equal(bare.code, 2);
+  assert.match(bare.err, /^'xl debug-keys' requires at least 1 argument\.\n/);
 });
 
 const GDBSX = join(import.meta.dirname, '..', '..', '..', 'bin', 'gdbsx');

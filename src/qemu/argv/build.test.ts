@@ -11,7 +11,7 @@ import type { ArgvEnv, DomainRuntime } from './types.js';
 
 const RUNTIME: DomainRuntime = {
   domid: 3, qmpSocket: '/r/qmp.sock', pidFile: '/r/pid',
-  consoles: { console0: { socket: '/r/c0.sock' }, serial0: { socket: '/r/s0.sock' } }, nics: [],
+  consoles: { console0: { socket: '/r/c0.sock' }, serial0: { socket: '/r/s0.sock' }, debug0: { socket: '/r/d0.sock' } }, nics: [],
 };
 const env = (runtime: Partial<DomainRuntime> = {}, over: Partial<ArgvEnv> = {}): ArgvEnv => ({ caps: FAKE_CAPS, accel: 'tcg', runtime: { ...RUNTIME, ...runtime }, ...over });
 const pv = (b: NonNullable<DomainConfig['b_info']> = {}, more: Partial<DomainConfig> = {}): DomainConfig => ({
@@ -80,11 +80,12 @@ test('argvRequirements: consoles, nics, OVMF variable store, clock', () => {
       { id: 'serial0', kind: 'serial', index: 0 },
       { id: 'serial2', kind: 'serial', index: 2 },
       { id: 'channel4', kind: 'channel', index: 4, name: 'n' },
+      { id: 'debug0', kind: 'debug', index: 0 },
     ],
     nics: 0, ovmfVars: true, clock: true,
   });
   assert.equal(argvRequirements(c, { ...FAKE_CAPS, firmware: { ovmfCode: '/OVMF.fd' } }).ovmfVars, false);
-  assert.deepEqual(argvRequirements(pv(), FAKE_CAPS).consoles, [{ id: 'console0', kind: 'pv', index: 0 }]);
+  assert.deepEqual(argvRequirements(pv(), FAKE_CAPS).consoles, [{ id: 'console0', kind: 'pv', index: 0 }, { id: 'debug0', kind: 'debug', index: 0 }]);
 });
 
 test('OVMF as one combined image is given with -bios', () => {

@@ -6,7 +6,9 @@
  * path the runtime gives for its id (`logfile=` when given, so no byte is lost while nobody is
  * connected). Ids: `console0` = the PV console (virtconsole, the guest's hvc0); `serial<N>` =
  * COM<N+1> of an HVM guest (`serial='pty'`); `channel<devid>` = a `channel=` with
- * `connection=pty` (a virtserialport named as the channel). `argvRequirements` lists them.
+ * `connection=pty` (a virtserialport named as the channel); `debug0` = the debug port 0xe9 every
+ * guest has (`isa-debugcon`, what Xen prints as `(dN)` lines in `xl dmesg`). `argvRequirements`
+ * lists them.
  *
  * NICs: `-netdev tap,id=net<devid>,ifname=<tap>,script=no,downscript=no` on a tap the network
  * layer made, and the device `vif<devid>` with the MAC.
@@ -107,6 +109,7 @@ export function consoleRequirements(g: Guest): ConsoleRequirement[] {
     const devid = devidOf(c, i);
     if (c.connection === 'pty') out.push({ id: `channel${devid}`, kind: 'channel', index: devid, ...(c.name === undefined ? {} : { name: c.name }) });
   }
+  out.push({ id: 'debug0', kind: 'debug', index: 0 });
   return out;
 }
 
@@ -118,6 +121,9 @@ function consoleChardev(a: Argv, id: string): void {
     logfile: ep.logFile, logappend: ep.logFile === undefined ? undefined : true,
   }));
 }
+
+/** The I/O port whose bytes Xen prints as a guest's debug output (HVM guests' `outb 0xe9`). */
+const XEN_DEBUG_PORT = '0xe9';
 
 /** `-serial` values that need QEMU's stdio or an interactive monitor: QEMU runs detached. */
 const DETACHED_SERIAL = /^(stdio|mon:)/;
@@ -142,6 +148,8 @@ export function consoles(a: Argv, g: Guest): void {
     }
     a.device('virtserialport', { id, bus: 'vserial0.0', chardev: id, name: c.name }, 'channel', `name=${c.name}`);
   }
+  consoleChardev(a, 'debug0');
+  a.device('isa-debugcon', { id: 'debugcon0', iobase: XEN_DEBUG_PORT, chardev: 'debug0' }, 'type', g.type);
   const serials = serialList(g);
   if (serials.length > MAX_SERIALS) throw unsupported('serial', serials.join(','), `a PC has ${MAX_SERIALS} serial ports`, `give at most ${MAX_SERIALS}`);
   serials.forEach((s, i) => {

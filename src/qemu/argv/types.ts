@@ -54,13 +54,13 @@ export interface ArgvEnv {
 }
 
 /** Which console a chardev is: what `xl console -t` and the console layer attach to. */
-export type ConsoleKind = 'pv' | 'serial' | 'channel';
+export type ConsoleKind = 'pv' | 'serial' | 'channel' | 'debug';
 
 export interface ConsoleRequirement {
   /** The chardev id, also the key in `DomainRuntime.consoles`. */
   readonly id: string;
   readonly kind: ConsoleKind;
-  /** `pv`: 0 (hvc0); `serial`: the COM port index; `channel`: the channel's devid. */
+  /** `pv`: 0 (hvc0); `serial`: the COM port index; `channel`: the channel's devid; `debug`: 0. */
   readonly index: number;
   /** A channel's name (`org.qemu.guest_agent.0`, ...). */
   readonly name?: string;

@@ -27,7 +27,7 @@ export const FAKE_CAPS: ArgvCapabilities = {
     ...dev('Sound devices', 'PCI', 'AC97', 'ES1370', 'intel-hda'),
     ...dev('Sound devices', 'ISA', 'sb16'),
     ...dev('Sound devices', 'HDA', 'hda-duplex'),
-    ...dev('Misc devices', 'ISA', 'pvpanic'),
+    ...dev('Misc devices', 'ISA', 'pvpanic', 'isa-debugcon'),
     ...dev('Misc devices', 'PCI', 'virtio-balloon-pci', 'virtio-serial-pci', 'vfio-pci'),
     ...dev('Misc devices', undefined, 'vmgenid'),
   ].map((d) => (d.name === 'virtio-net-pci' ? { ...d, alias: 'virtio-net' } : d)),
