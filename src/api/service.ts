@@ -23,6 +23,7 @@ import type {
   DmesgText,
   AssignablePciChange,
   AssignablePciList,
+  ChannelInfo,
   AttachDeviceRequest,
   ChangeMediaRequest,
   ConsoleAttachment,
@@ -456,6 +457,20 @@ export class ToolstackService implements ToolstackApi {
    * Domain-0 is the host: its vCPU i is the i-th CPU dom0d may run on, pinned there (as Xen's
    * `dom0_vcpus_pin`), running when a task is runnable on it, with the CPU's busy time.
    */
+  async listChannels(req: DomainRefRequest): Promise<ChannelInfo[]> {
+    if (isDom0(refOf(req))) return [];
+    const rec = this.#manager.resolve(refOf(req));
+    return (rec.config.channels ?? []).map((c, i) => {
+      const devid = c.devid !== undefined && c.devid >= 0 ? c.devid : i;
+      const pty = c.connection !== 'socket';
+      return {
+        devid, name: c.name ?? '', backendId: 0, state: rec.qemuPid === null ? 1 : 4, evtch: -1, rref: -1,
+        connection: pty ? 'pty' : 'socket',
+        path: pty ? (rec.consoles.find((x) => x.kind === 'channel' && x.index === devid)?.tty ?? null) : (c.u?.socket?.path ?? null),
+      };
+    });
+  }
+
   async readDmesg(req: DmesgRequest): Promise<DmesgText> {
     const clear = req.clear as unknown;
     if (clear !== undefined && typeof clear !== 'boolean') throw badRequest("'clear' must be a boolean");

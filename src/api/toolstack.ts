@@ -6,6 +6,7 @@ import type {
   DmesgText,
   AssignablePciChange,
   AssignablePciList,
+  ChannelInfo,
   AttachDeviceRequest,
   ChangeMediaRequest,
   ConsoleAttachment,
@@ -152,6 +153,8 @@ export interface ToolstackApi {
   migrateToCpupool(req: MigrateToCpupoolRequest): Promise<DomainSchedInfo>;
   /** `xl cpupool-numa-split`: one pool per NUMA node. */
   numaSplitCpupools(): Promise<CpupoolInfo[]>;
+  /** `xl channel-list`: a domain's channels in config order (Domain-0 has none). */
+  listChannels(req: DomainRefRequest): Promise<ChannelInfo[]>;
   /** `xl dmesg`: dom0's console ring (see `DmesgText`); `clear` empties it after reading. */
   readDmesg(req: DmesgRequest): Promise<DmesgText>;
   /** `xl debug-keys`: Xen's key handlers where dom0 has the thing they show; output to the ring. */

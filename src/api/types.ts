@@ -397,6 +397,21 @@ export interface SetXenstoreQuotaRequest extends XenstoreQuotaScope {
   readonly quotas: readonly XenstoreQuota[];
 }
 
+/** One `channel=` of a domain (`xl channel-list`), as libxl's `libxl_channelinfo` gives it. */
+export interface ChannelInfo {
+  readonly devid: number;
+  readonly name: string;
+  readonly backendId: number;
+  /** XenbusState: 4 (Connected) while the domain's machine runs, else 1. */
+  readonly state: number;
+  /** No PV frontend here: -1. */
+  readonly evtch: number;
+  readonly rref: number;
+  readonly connection: 'pty' | 'socket';
+  /** `pty`: the console socket `xl console -t pv -n DEVID+1` attaches to; `socket`: the config's path. */
+  readonly path: string | null;
+}
+
 /** `xl dmesg [-c]`: read dom0's console ring, and with `clear` empty it after. */
 export interface DmesgRequest {
   readonly clear?: boolean;

@@ -402,6 +402,14 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/network-detach.js')).networkDetachCommand,
   },
   {
+    name: 'channel-list',
+    summary: 'List virtual channel devices for a domain',
+    usage: '<Domain(s)>',
+    canDryRun: false,
+    modifies: false,
+    load: async () => (await import('./commands/channel-list.js')).channelListCommand,
+  },
+  {
     name: 'block-attach',
     summary: 'Create a new virtual block device',
     usage: '<Domain> <disk-spec-component(s)>...',

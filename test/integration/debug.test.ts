@@ -95,6 +95,33 @@ test('xl dmesg: dom0d\'s (XEN) lines and what the guest wrote to port 0xe9 as (d
   assert.match(bare.err, /^'xl debug-keys' requires at least 1 argument\.\n/);
 });
 
+test('xl channel-list: a pty channel with the socket xl console attaches to, a socket channel with its path', async () => {
+  const sock = join(host.root, 'chan-[1].sock');
+  writeFileSync(join(host.root, 'chan.cfg'), [
+    'name = "chan"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, 'memory = 64',
+    `channel = [ "name=org.dom0.pty,connection=pty", 'name=org.dom0.sock,connection=socket,path=${sock}' ]`,
+  ].join('\n'));
+  const created = await xlIn(host, host.root, 'create', '-p', 'chan.cfg');
+  assert.equal(created.code, 0, created.err);
+  try {
+    const domid = (await xlIn(host, host.root, 'domid', 'chan')).out.trim();
+    const r = await xlIn(host, host.root, 'channel-list', 'chan', 'nosuch', 'dbg');
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, 'nosuch is an invalid domain identifier\n');
+    const tty = join(host.runDir, 'domains', domid, 'channel0.tty');
+    assert.equal(r.out, [
+      'Idx BE state evt-ch ring-ref connection                               ',
+      `0   0  4     -1     -1       pty        ${tty.padEnd(30)} `,
+      '1   0  4     -1     -1       socket     ',
+      '',
+    ].join('\n'));
+    assert.ok(statSync(tty).isSocket());
+    assert.ok(statSync(sock).isSocket(), 'QEMU listens on the socket channel\'s path');
+  } finally {
+    await xlIn(host, host.root, 'destroy', 'chan');
+  }
+});
+
 const GDBSX = join(import.meta.dirname, '..', '..', '..', 'bin', 'gdbsx');
 
 test('gdbsx -a DOMID 64 PORT: gdb attaches, reads registers, hits a breakpoint, detaches; the guest runs on', async () => {
