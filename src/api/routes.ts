@@ -28,6 +28,8 @@ export const API_ROUTES = {
   rebootDomain: { method: 'POST', path: '/v1/domains/:ref/reboot' },
   pauseDomain: { method: 'POST', path: '/v1/domains/:ref/pause' },
   unpauseDomain: { method: 'POST', path: '/v1/domains/:ref/unpause' },
+  suspendDomain: { method: 'POST', path: '/v1/domains/:ref/suspend' },
+  resumeDomain: { method: 'POST', path: '/v1/domains/:ref/resume' },
   renameDomain: { method: 'POST', path: '/v1/domains/:ref/rename' },
   attachConsole: { method: 'POST', path: '/v1/domains/:ref/console' },
   sendTrigger: { method: 'POST', path: '/v1/domains/:ref/trigger' },

@@ -226,6 +226,14 @@ export class ToolstackService implements ToolstackApi {
     return this.#lifecycle(req, 'unpause', (domid) => this.#manager.unpause(domid));
   }
 
+  suspendDomain(req: DomainRefRequest): Promise<DomainInfo> {
+    return this.#lifecycle(req, 'suspend', (domid) => this.#manager.suspend(domid));
+  }
+
+  resumeDomain(req: DomainRefRequest): Promise<DomainInfo> {
+    return this.#lifecycle(req, 'resume', (domid) => this.#manager.resume(domid));
+  }
+
   async renameDomain(req: RenameDomainRequest): Promise<DomainInfo> {
     const name = req.name as unknown;
     if (typeof name !== 'string') throw badRequest("'name' must be a string");

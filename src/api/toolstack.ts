@@ -89,6 +89,10 @@ export interface ToolstackApi {
   rebootDomain(req: ShutdownDomainRequest): Promise<DomainInfo>;
   pauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
   unpauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
+  /** `xl suspend`: the guest stops where it is, shut down with reason suspend (no on_* action). */
+  suspendDomain(req: DomainRefRequest): Promise<DomainInfo>;
+  /** `xl resume`: a suspended domain runs on. */
+  resumeDomain(req: DomainRefRequest): Promise<DomainInfo>;
   renameDomain(req: RenameDomainRequest): Promise<DomainInfo>;
   /** Resolves a console (`xl console -t/-n`; the primary one by default); see `ConsoleAttachment`. */
   attachConsole(req: ConsoleAttachRequest): Promise<ConsoleAttachment>;

@@ -221,6 +221,22 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/migrate-receive.js')).migrateReceiveCommand,
   },
   {
+    name: 'suspend',
+    summary: 'Suspend a domain to RAM',
+    usage: '<Domain>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/suspend.js')).suspendCommand,
+  },
+  {
+    name: 'resume',
+    summary: 'Resume a domain from RAM',
+    usage: '<Domain>',
+    canDryRun: false,
+    modifies: true,
+    load: async () => (await import('./commands/resume.js')).resumeCommand,
+  },
+  {
     name: 'dump-core',
     summary: 'Core dump a domain',
     usage: '<Domain> <filename>',

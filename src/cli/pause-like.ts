@@ -6,12 +6,13 @@ import { defineCommand } from './command.js';
 import { domainArg } from './domain-arg.js';
 
 /**
- * `xl pause <Domain>` / `xl unpause <Domain>`: `op` stops or resumes the vCPUs (QMP `stop` /
- * `cont`). Prints nothing. As in xl, a domain that cannot be found fails (exit 1), but the
- * operation's own failure (already paused, not paused) is reported and exits 0.
+ * `xl pause|unpause|suspend|resume <Domain>`: `op` stops or resumes the vCPUs (QMP `stop` /
+ * `cont`; suspend also shuts the domain down with reason suspend). Prints nothing. As in xl, a
+ * domain that cannot be found fails (exit 1), but the operation's own failure (already paused,
+ * not paused, not suspended) is reported and exits 0.
  */
 export function pauseLike(
-  name: 'pause' | 'unpause',
+  name: 'pause' | 'unpause' | 'suspend' | 'resume',
   op: (api: ToolstackApi, req: DomainRefRequest) => Promise<DomainInfo>,
 ): CommandImpl {
   return defineCommand<DomainInfo>({

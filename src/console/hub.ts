@@ -203,7 +203,8 @@ export class ConsoleHub {
   #onEvent(e: DomainEvent): void {
     const rec = e.record;
     const domid = rec.domid;
-    if (e.type === 'state' && e.to === 'shutdown') {
+    // A suspended domain is still there, to be resumed: its sessions stay (as xenconsole's do).
+    if (e.type === 'state' && e.to === 'shutdown' && rec.shutdownReason !== 'suspend') {
       this.#ops.run(domid, async () => {
         const d = this.#domains.get(domid);
         if (d === undefined) return;

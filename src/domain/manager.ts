@@ -464,6 +464,32 @@ export class DomainManager {
     });
   }
 
+  /**
+   * `xl suspend`: Xen's suspend of a guest without PV drivers — the hypervisor stops it where it
+   * is (QMP `stop`: its memory and devices stay in the machine) and it is shut down with reason
+   * `suspend`, which no on_* action follows (xl's monitor logs it and keeps waiting).
+   */
+  suspend(domid: number): Promise<DomainRecord> {
+    return this.#job(domid, 'suspend', async (rec) => {
+      if (rec.state !== 'paused') await this.driver.pause(rec);
+      await this.#stopped(rec, 'suspend');
+      return this.registry.require(domid);
+    });
+  }
+
+  /** `xl resume`: a suspended domain runs on from where it stopped (QMP `cont`). */
+  resume(domid: number): Promise<DomainRecord> {
+    return this.#job(domid, 'resume', async (rec) => {
+      if (rec.shutdownReason !== 'suspend') {
+        throw new ToolstackError('DOMAIN_STATE', `Cannot resume domain '${rec.name}': it is shut down (${rec.shutdownReason ?? 'no reason'}), not suspended`, {
+          hint: 'only a domain xl suspend stopped resumes; xl destroy removes a shut-down one',
+        });
+      }
+      await this.driver.unpause(rec);
+      return this.registry.transition(domid, 'running');
+    });
+  }
+
   shutdown(domid: number): Promise<DomainRecord> {
     return this.#job(domid, 'shutdown', async (rec) => {
       await this.driver.shutdown(rec);
@@ -733,7 +759,10 @@ export class DomainManager {
     // No monitor for `create -e`, nor for a record without a machine (nothing to restart).
     if (shut.noMonitor || shut.qmpSocket === null) return;
     const action = policyAction(shut.config, reason);
-    if (action === undefined) return;
+    if (action === undefined) {
+      this.#log('Domain has suspended.');
+      return;
+    }
     this.#log(`Action for shutdown reason code ${code} is ${policyActionName(action)}`);
     if (action === 'preserve') return;
     if (action === 'coredump_destroy' || action === 'coredump_restart') await this.#coreDump(shut);

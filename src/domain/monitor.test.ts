@@ -29,6 +29,10 @@ class FakeMachines extends ProcessOnlyDriver implements DomainDriver {
   override unpause(): Promise<void> {
     return Promise.resolve();
   }
+  override pause(r: DomainRecord): Promise<void> {
+    this.calls.push(`pause ${r.domid}`);
+    return Promise.resolve();
+  }
   override async destroy(r: DomainRecord): Promise<void> {
     this.calls.push(`destroy ${r.domid}`);
   }
@@ -141,4 +145,19 @@ test('a dom0d killed between saving the restart and retiring the old domain fini
   const [again] = m2.registry.list();
   assert.deepEqual([again?.domid, again?.uuid, again?.state], [2, rec.uuid, 'running']);
   assert.deepEqual(d2.calls, ['destroy 1', 'start 2']);
+});
+
+test('xl suspend: shut down with reason suspend and no on_* action (xl\'s monitor keeps waiting); resume runs it on; a crash is not resumed', async () => {
+  const { m, d, rec, log } = await setup({ on_crash: 'preserve' });
+  const s = await m.suspend(rec.domid);
+  assert.deepEqual([s.state, s.shutdownReason], ['shutdown', 'suspend']);
+  assert.deepEqual(log, [`Domain ${rec.domid} has shut down, reason code 2 0x2`, 'Domain has suspended.']);
+  assert.deepEqual(d.calls.slice(-2), [`pause ${rec.domid}`, `stopped ${rec.domid} suspend`]);
+  const r = await m.resume(rec.domid);
+  assert.deepEqual([r.state, r.shutdownReason], ['running', null]);
+  await assert.rejects(m.resume(rec.domid), /Cannot resume domain 'g': it is running/);
+  d.sink?.(rec.domid, 'crash');
+  await settle(m);
+  assert.equal(m.registry.get(rec.domid)?.shutdownReason, 'crash');
+  await assert.rejects(m.resume(rec.domid), /it is shut down \(crash\), not suspended/);
 });

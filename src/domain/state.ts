@@ -62,6 +62,9 @@ export function assertTransition(from: DomainState, to: DomainState, domain?: st
 export const ACTION_STATES = {
   pause: ['running', 'shutting-down'],
   unpause: ['paused'],
+  /** `xl suspend`: the guest stops in RAM, shut down with reason suspend; `xl resume` runs it on. */
+  suspend: ['running', 'paused', 'shutting-down'],
+  resume: ['shutdown'],
   shutdown: ['running', 'paused', 'shutting-down'],
   reboot: ['running', 'paused', 'shutting-down'],
   destroy: ['creating', 'running', 'paused', 'shutting-down', 'shutdown', 'dying'],

@@ -69,6 +69,27 @@ test('xl qemu-monitor-command runs HMP commands; anything but two arguments is x
   assert.match(bad.err, /^Invalid arguments\.\n/);
 });
 
+test('xl suspend stops the guest in RAM, shut down with reason suspend (no on_* action); xl resume runs it on', async () => {
+  const c = con as GuestConsole;
+  const s = await xlIn(host, host.root, 'suspend', 'dbg');
+  assert.deepEqual([s.code, s.out, s.err], [0, '', '']);
+  const listed = JSON.parse((await xlIn(host, host.root, 'list', '--json', 'dbg')).out) as Array<{ state: string; shutdownReason: string }>;
+  assert.deepEqual([listed[0]?.state, listed[0]?.shutdownReason], ['shutdown', 'suspend']);
+  assert.match((await xlIn(host, host.root, 'list', 'dbg')).out, /\ndbg +\d+ +\d+ +1 +---ss- +/);
+  assert.match((await xlIn(host, host.root, 'qemu-monitor-command', 'dbg', 'info status')).out, /^VM status: paused/);
+  const from = c.text.length;
+  c.send('echo after-$((40 + 2))');
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.doesNotMatch(c.text.slice(from), /after-42/, 'a suspended guest runs nothing');
+  const r = await xlIn(host, host.root, 'resume', 'dbg');
+  assert.deepEqual([r.code, r.out, r.err], [0, '', '']);
+  await c.waitFor('after-42', { from, timeoutMs: 10_000 });
+  const again = await xlIn(host, host.root, 'resume', 'dbg');
+  assert.equal(again.code, 0);
+  assert.match(again.err, /^Cannot resume domain 'dbg': it is running\n/);
+  assert.equal((await c.run('echo alive')).out.trim(), 'alive');
+});
+
 test('xl dmesg: dom0d\'s (XEN) lines and what the guest wrote to port 0xe9 as (dN) lines; debug-keys add to it; -c clears it', async () => {
   const domid = (await xlIn(host, host.root, 'domid', 'dbg')).out.trim();
   const sent = await (con as GuestConsole).run("printf 'dbg-e9, [says] hi\\n' | debugport; echo sent $?");
