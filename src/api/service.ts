@@ -64,6 +64,7 @@ import type {
   SysrqResult,
   TriggerRequest,
   TriggerResult,
+  UpdateDomainConfigRequest,
   VncInfo,
   SetXenstoreQuotaRequest,
   XenstoreQuota,
@@ -465,6 +466,12 @@ export class ToolstackService implements ToolstackApi {
    * Domain-0 is the host: its vCPU i is the i-th CPU dom0d may run on, pinned there (as Xen's
    * `dom0_vcpus_pin`), running when a task is runnable on it, with the CPU's busy time.
    */
+  async updateDomainConfig(req: UpdateDomainConfigRequest): Promise<DomainConfigEntry> {
+    const config = withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config));
+    const rec = await this.#manager.updateConfig(this.#guest(req, 'update the config of').domid, config);
+    return { domid: rec.domid, config: idlToJson(DOMAIN_CONFIG, config) };
+  }
+
   async listChannels(req: DomainRefRequest): Promise<ChannelInfo[]> {
     if (isDom0(refOf(req))) return [];
     const rec = this.#manager.resolve(refOf(req));

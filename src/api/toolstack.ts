@@ -46,6 +46,7 @@ import type {
   SysrqResult,
   TriggerRequest,
   TriggerResult,
+  UpdateDomainConfigRequest,
   VncInfo,
   SetXenstoreQuotaRequest,
   XenstoreQuota,
@@ -157,6 +158,8 @@ export interface ToolstackApi {
   migrateToCpupool(req: MigrateToCpupoolRequest): Promise<DomainSchedInfo>;
   /** `xl cpupool-numa-split`: one pool per NUMA node. */
   numaSplitCpupools(): Promise<CpupoolInfo[]>;
+  /** `xl config-update`: the config is kept for the domain's next restart (name and uuid stay). */
+  updateDomainConfig(req: UpdateDomainConfigRequest): Promise<DomainConfigEntry>;
   /** `xl channel-list`: a domain's channels in config order (Domain-0 has none). */
   listChannels(req: DomainRefRequest): Promise<ChannelInfo[]>;
   /** `xl dmesg`: dom0's console ring (see `DmesgText`); `clear` empties it after reading. */

@@ -397,6 +397,11 @@ export interface SetXenstoreQuotaRequest extends XenstoreQuotaScope {
   readonly quotas: readonly XenstoreQuota[];
 }
 
+/** `xl config-update`: the config the domain's next restart is built from. */
+export interface UpdateDomainConfigRequest extends DomainRefRequest {
+  readonly config: LibxlJsonObject;
+}
+
 /** One `channel=` of a domain (`xl channel-list`), as libxl's `libxl_channelinfo` gives it. */
 export interface ChannelInfo {
   readonly devid: number;

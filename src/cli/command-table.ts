@@ -62,6 +62,19 @@ const COMMANDS: readonly CommandSpec[] = [
     load: async () => (await import('./commands/create.js')).createCommand,
   },
   {
+    name: 'config-update',
+    summary: 'Update a running domain\'s saved configuration, used when rebuilding the domain after reboot.\nWARNING: xl now has better capability to manage domain configuration, avoid using this command when possible',
+    usage: '<Domain> <ConfigFile> [options] [vars]',
+    optionsHelp: [
+      '-h                      Print this help.',
+      '-f FILE, --defconfig=FILE\n                     Use the given configuration file.',
+      '-d                      Enable debug messages.',
+    ].join('\n'),
+    canDryRun: true,
+    modifies: true,
+    load: async () => (await import('./commands/config-update.js')).configUpdateCommand,
+  },
+  {
     name: 'list',
     summary: 'List information about all/some domains',
     usage: '[options] [Domain]\n',

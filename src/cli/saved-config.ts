@@ -6,14 +6,15 @@ import type { LibxlJsonObject } from '../config/index.js';
 import type { CommandContext } from './command.js';
 
 /**
- * The `<ConfigFile>` of `xl save` / `xl restore`, resolved as `xl create` resolves one (xl.conf
- * applied, paths made absolute against xl's working directory), as libxl JSON.
+ * The `<ConfigFile>` of `xl save` / `xl restore` / `xl config-update`, resolved as `xl create`
+ * resolves one (`extra` key=value lines appended, xl.conf applied, paths made absolute against
+ * xl's working directory), as libxl JSON.
  */
-export function configFileJson(ctx: CommandContext, file: string): LibxlJsonObject {
+export function configFileJson(ctx: CommandContext, file: string, extra: readonly string[] = []): LibxlJsonObject {
   const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
   const xlConf = readXlConf(paths.configDir);
   for (const w of xlConf.warnings) ctx.warn(w);
-  const resolved = loadDomainConfig(resolve(ctx.cwd, file), { xlConf });
+  const resolved = loadDomainConfig(resolve(ctx.cwd, file), { xlConf, extra });
   for (const w of resolved.warnings) ctx.warn(w);
   return idlToJson(DOMAIN_CONFIG, withAbsolutePaths(resolved.config, ctx.cwd));
 }

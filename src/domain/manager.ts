@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import { freeForGuestsKiB, isPidAlive, onlineCpus, readHostMemory } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
-import type { DiskDevice } from '../config/index.js';
+import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
@@ -490,6 +490,14 @@ export class DomainManager {
     });
   }
 
+  /**
+   * `xl config-update`: `config` is kept for the domain's next restart (on_reboot and the like),
+   * which is built from it instead of the running config; the name and uuid stay the domain's.
+   */
+  updateConfig(domid: number, config: DomainConfig): Promise<DomainRecord> {
+    return this.#job(domid, 'config-update', () => this.registry.update(domid, { updatedConfig: config }));
+  }
+
   shutdown(domid: number): Promise<DomainRecord> {
     return this.#job(domid, 'shutdown', async (rec) => {
       await this.driver.shutdown(rec);
@@ -772,8 +780,11 @@ export class DomainManager {
       return;
     }
     // The restart is persisted before the old domain goes: a dom0d killed from here on finishes it.
+    const updated = shut.updatedConfig;
+    if (updated !== undefined) this.#log('"xl" configuration found, using it');
+    const config = updated === undefined ? shut.config : { ...updated, c_info: { ...updated.c_info, name: shut.name, uuid: shut.uuid } };
     const intent: RestartIntent = {
-      init: { config: shut.config, noMonitor: shut.noMonitor, source: shut.source, sched: shut.sched },
+      init: { config, noMonitor: shut.noMonitor, source: shut.source, sched: shut.sched },
       at: Date.now() + (this.#options.restartDelayMs ?? 2000),
       from: shut.domid,
       keepOld: action === 'restart_rename',

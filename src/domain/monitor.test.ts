@@ -80,6 +80,21 @@ test('reboot → on_reboot=restart: a new domid with the same name, uuid and con
   assert.deepEqual(d.calls, ['start 1', 'stopped 1 reboot', 'destroy 1', 'start 2']);
 });
 
+test('config-update: the next restart is built from the updated config (kept across a dom0d restart), under the domain\'s name and uuid; then it is dropped', async () => {
+  const dir = join(root, `d${++n}`);
+  const { m, d, rec, log } = await setup({ on_reboot: 'restart' }, { dir });
+  const updated = { ...rec.config, c_info: { ...rec.config.c_info, name: 'other' }, b_info: { ...rec.config.b_info, max_memkb: 65536, target_memkb: 65536 } };
+  await m.updateConfig(rec.domid, updated);
+  const reopened = await DomainManager.open({ domainsDir: dir, driver: d, restartDelayMs: 0, log: (l) => log.push(l) });
+  assert.equal(reopened.registry.require(rec.domid).updatedConfig?.b_info?.target_memkb, 65536, 'persisted');
+  // The reopened manager is the driver's event sink now.
+  d.sink?.(rec.domid, 'reboot');
+  await settle(reopened);
+  const [again] = reopened.registry.list();
+  assert.deepEqual([again?.domid, again?.name, again?.uuid, again?.config.b_info?.target_memkb, again?.updatedConfig], [2, 'g', rec.uuid, 65536, undefined]);
+  assert.ok(log.includes('"xl" configuration found, using it'), log.join('\n'));
+});
+
 test('preserve keeps the domain shut down; a second report for it is ignored', async () => {
   const { m, d, rec } = await setup({ on_crash: 'preserve' });
   d.sink?.(rec.domid, 'crash');

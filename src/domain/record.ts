@@ -39,6 +39,11 @@ export interface DomainRecord {
   readonly createdAt: number;
   /** Its CPU pool and scheduler parameters (what `xl sched-*` and `cpupool-migrate` set). */
   readonly sched: DomainSched;
+  /**
+   * `xl config-update`'s config (Xen's `xl` userdata): what the domain's next restart is built
+   * from instead of `config`, then dropped. Absent when none is pending.
+   */
+  readonly updatedConfig?: DomainConfig;
 }
 
 /**
@@ -63,7 +68,7 @@ export interface DomainConsole {
 
 /** The fields a caller may change through `DomainRegistry.update` (identity and state excluded). */
 export type DomainRecordPatch = Partial<Pick<DomainRecord,
-  'uuid' | 'config' | 'qemuPid' | 'qmpSocket' | 'vnc' | 'consoles' | 'startTime' | 'shutdownReason' | 'sched'>>;
+  'uuid' | 'config' | 'qemuPid' | 'qmpSocket' | 'vnc' | 'consoles' | 'startTime' | 'shutdownReason' | 'sched' | 'updatedConfig'>>;
 
 /** What a new domain starts from: its config (name and uuid in `c_info`); the registry assigns domid and state. */
 export interface NewDomain {

@@ -328,7 +328,10 @@ export class DomainRegistry {
   }
 
   #persist(rec: DomainRecord): Promise<void> {
-    const data = `${toJson({ version: RECORD_VERSION, ...rec, config: idlToJson(DOMAIN_CONFIG, rec.config) }, 2)}\n`;
+    const data = `${toJson({
+      version: RECORD_VERSION, ...rec, config: idlToJson(DOMAIN_CONFIG, rec.config),
+      ...(rec.updatedConfig === undefined ? {} : { updatedConfig: idlToJson(DOMAIN_CONFIG, rec.updatedConfig) }),
+    }, 2)}\n`;
     return this.#writes.run(this.#file(rec.domid), async () => {
       // A record removed while this write waited must not be resurrected.
       if (this.#byId.get(rec.domid) === undefined) return;
@@ -440,6 +443,7 @@ function parseRecord(text: string, domid: number): DomainRecord {
     startTime: int('startTime', true),
     createdAt: int('createdAt'),
     sched: o.sched === undefined ? defaultSched(config.c_info?.poolid ?? 0, domainVcpus(config).max) : parseSched(o.sched),
+    ...(o.updatedConfig === undefined ? {} : { updatedConfig: idlFromJson(DOMAIN_CONFIG, o.updatedConfig) }),
   };
   validateDomainName(rec.name);
   return rec;

@@ -82,6 +82,8 @@ export const ACTION_STATES = {
   hotplug: ['running', 'paused', 'shutting-down'],
   /** `xl vcpu-pin` / `vcpu-set`: the machine must run (a vCPU's affinity is its thread's). */
   vcpu: ['running', 'paused', 'shutting-down'],
+  /** `xl config-update`: any domain that is not being made or unmade. */
+  'config-update': ['running', 'paused', 'shutting-down', 'shutdown'],
   /** `xl sched-*` parameters, `xl cpupool-migrate`: any domain that is not being made or unmade. */
   sched: ['running', 'paused', 'shutting-down', 'shutdown'],
 } as const satisfies Record<string, readonly DomainState[]>;

@@ -143,6 +143,36 @@ test('xl channel-list: a pty channel with the socket xl console attaches to, a s
   }
 });
 
+test('xl config-update: the next reboot builds the domain from the updated file; -N only prints it; no file is xl\'s line', async () => {
+  const base = ['name = "cu"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'on_reboot = "restart"'];
+  writeFileSync(join(host.root, 'cu.cfg'), [...base, 'memory = 128'].join('\n'));
+  writeFileSync(join(host.root, 'cu2.cfg'), [...base, 'memory = 160'].join('\n'));
+  assert.equal((await xlIn(host, host.root, 'create', 'cu.cfg')).code, 0);
+  try {
+    const warning = 'WARNING: xl now has better capability to manage domain configuration, avoid using this command when possible\n';
+    const dry = await xlIn(host, host.root, '-N', 'config-update', 'cu', 'cu2.cfg', 'vcpus=1');
+    assert.equal(dry.code, 0, dry.err);
+    assert.equal(dry.err, warning);
+    assert.equal((JSON.parse(dry.out) as { b_info: { target_memkb: number } }).b_info.target_memkb, 160 * 1024);
+    const none = await xlIn(host, host.root, 'config-update', 'cu');
+    assert.deepEqual([none.code, none.err], [1, `${warning}No config file specified\n`]);
+    const domid = Number((await xlIn(host, host.root, 'domid', 'cu')).out.trim());
+    const r = await xlIn(host, host.root, 'config-update', 'cu', 'cu2.cfg');
+    assert.deepEqual([r.code, r.out, r.err], [0, '', `${warning}setting dom${domid} configuration\n`]);
+    const mem = async (): Promise<Array<{ domid: number; memKiB: number }>> => JSON.parse((await xlIn(host, host.root, 'list', '--json', 'cu')).out) as Array<{ domid: number; memKiB: number }>;
+    assert.equal((await mem())[0]?.memKiB, 128 * 1024, 'the running domain keeps its config');
+    assert.equal((await xlIn(host, host.root, 'reboot', '-F', 'cu')).code, 0);
+    const again = await until('cu restarted', async () => {
+      const l = await xlIn(host, host.root, 'list', '--json', 'cu');
+      const d = l.code === 0 ? (JSON.parse(l.out) as Array<{ domid: number; memKiB: number }>)[0] : undefined;
+      return d !== undefined && d.domid !== domid ? d : undefined;
+    }, 60_000);
+    assert.equal(again.memKiB, 160 * 1024);
+  } finally {
+    await xlIn(host, host.root, 'destroy', 'cu');
+  }
+});
+
 const GDBSX = join(import.meta.dirname, '..', '..', '..', 'bin', 'gdbsx');
 
 test('gdbsx -a DOMID 64 PORT: gdb attaches, reads registers, hits a breakpoint, detaches; the guest runs on', async () => {
