@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { BugError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
+import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
@@ -703,7 +703,7 @@ function guestTypeOf(config: DomainConfig): string | undefined {
 }
 
 /** How refusals name a device of each kind. */
-const KIND_NOUN: Readonly<Record<DeviceKind, string>> = { vbd: 'disk', vif: 'network device', pci: 'PCI device', vusb: 'USB controller', usbdev: 'USB device' };
+const KIND_NOUN: Readonly<Record<DeviceKind, string>> = { vbd: 'disk', vif: 'network device', pci: 'PCI device', vusb: 'USB controller', usbdev: 'USB device', vkbd: 'virtual keyboard' };
 
 function kindOf(req: { readonly kind?: unknown }): DeviceKind {
   const kind = req.kind;
@@ -719,6 +719,7 @@ function deviceFromJson(kind: DeviceKind, json: unknown): DomainDevice {
     case 'pci': return { kind, pci: idlFromJson(DEVICE_PCI, json) };
     case 'vusb': return { kind, usbctrl: idlFromJson(DEVICE_USBCTRL, json) };
     case 'usbdev': return { kind, usbdev: idlFromJson(DEVICE_USBDEV, json) };
+    case 'vkbd': return { kind, vkb: idlFromJson(DEVICE_VKB, json) };
   }
 }
 
@@ -729,6 +730,7 @@ function deviceToJson(device: DomainDevice): LibxlJsonObject {
     case 'pci': return idlToJson(DEVICE_PCI, device.pci);
     case 'vusb': return idlToJson(DEVICE_USBCTRL, device.usbctrl);
     case 'usbdev': return idlToJson(DEVICE_USBDEV, device.usbdev);
+    case 'vkbd': return idlToJson(DEVICE_VKB, device.vkb);
   }
 }
 

@@ -16,8 +16,8 @@ export type { VifDefaults } from './spec/vif.js';
 export {
   domainConfigText, domainConfigToLibxlObject, loadDomainConfig, partialConfigText, resolveDomainConfig,
 } from './domain-config/resolve.js';
-export { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DOMAIN_CONFIG } from './domain-config/domain-config.js';
-export type { DiskDevice, DomainConfig, NicDevice, PciDevice, UsbctrlDevice, UsbdevDevice } from './domain-config/domain-config.js';
+export { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG } from './domain-config/domain-config.js';
+export type { DiskDevice, DomainConfig, NicDevice, PciDevice, UsbctrlDevice, UsbdevDevice, VkbDevice } from './domain-config/domain-config.js';
 export { idlFromJson, idlToJson } from './domain-config/idl-json.js';
 export type { GuestType } from './domain-config/context.js';
 export { OPTIONS as XL_CFG_OPTIONS } from './domain-config/options.js';
@@ -33,4 +33,5 @@ export { usbctrlWithDefaults, usbdevPlacement, usbWithDefaults, withUsbdevType }
 export type { UsbController, UsbHostDevice } from './domain-config/usb.js';
 export { parsePciBdf, parsePciSpec, pciAllFunctions, pciBdfText } from './spec/pci.js';
 export { applyUsbctrlToken, applyUsbdevToken } from './spec/usb.js';
+export { applyVkbToken, finishVkb } from './spec/vkb.js';
 export type { SaveFileInfo } from './savefile.js';

@@ -10,13 +10,14 @@
  * libxl gives it), `pci` (passed-through host PCI functions: `pcidevs`, devid = libxl's encoded
  * BDF, `(domain << 16) | (bus << 8) | (dev << 3) | func`), `vusb` (USB controllers: `usbctrls`,
  * devid as libxl gives it) and `usbdev` (host USB devices: `usbdevs`, devid = `(controller << 8)
- * | port`, the place libxl names them by). Only vbd and vif have xenstore nodes: the others are
+ * | port`, the place libxl names them by) and `vkbd` (virtual keyboards/pointers: `vkbs`, devid
+ * as libxl gives it: a virtio input device). Only vbd and vif have xenstore nodes: the others are
  * QEMU's devices with no PV back-end. Adding a kind: a member of `DomainDevice`, and a case in
  * each function below; the manager, API and driver plumbing is shared.
  */
 import { ToolstackError } from '../common/index.js';
 import { atoi, nicWithLibxlDefaults, parsePciSpec, pciBdfText, usbctrlWithDefaults, usbdevPlacement, usbWithDefaults, vdevNumber } from '../config/index.js';
-import type { DiskDevice, DomainConfig, NicDevice, PciDevice, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
+import type { DiskDevice, DomainConfig, NicDevice, PciDevice, UsbctrlDevice, UsbdevDevice, VkbDevice } from '../config/index.js';
 import { vbdNodes, vifNodes } from './xenstore-layout.js';
 import type { DeviceNodes } from './xenstore-layout.js';
 
@@ -25,9 +26,10 @@ export type DomainDevice =
   | { readonly kind: 'vif'; readonly nic: NicDevice }
   | { readonly kind: 'pci'; readonly pci: PciDevice }
   | { readonly kind: 'vusb'; readonly usbctrl: UsbctrlDevice }
-  | { readonly kind: 'usbdev'; readonly usbdev: UsbdevDevice };
+  | { readonly kind: 'usbdev'; readonly usbdev: UsbdevDevice }
+  | { readonly kind: 'vkbd'; readonly vkb: VkbDevice };
 export type DeviceKind = DomainDevice['kind'];
-export const DEVICE_KINDS: readonly DeviceKind[] = ['vbd', 'vif', 'pci', 'vusb', 'usbdev'];
+export const DEVICE_KINDS: readonly DeviceKind[] = ['vbd', 'vif', 'pci', 'vusb', 'usbdev', 'vkbd'];
 
 /** The devices of one kind in `config`, in config order. */
 export function devicesOf(config: DomainConfig, kind: DeviceKind): DomainDevice[] {
@@ -37,6 +39,7 @@ export function devicesOf(config: DomainConfig, kind: DeviceKind): DomainDevice[
     case 'pci': return (config.pcidevs ?? []).map((pci) => ({ kind, pci }));
     case 'vusb': return (config.usbctrls ?? []).map((usbctrl) => ({ kind, usbctrl }));
     case 'usbdev': return (config.usbdevs ?? []).map((usbdev) => ({ kind, usbdev }));
+    case 'vkbd': return (config.vkbs ?? []).map((vkb) => ({ kind, vkb }));
   }
 }
 
@@ -54,6 +57,7 @@ export function deviceDevid(device: DomainDevice): number | undefined {
       const { ctrl, port } = device.usbdev;
       return ctrl === undefined || ctrl < 0 || port === undefined || port < 1 ? undefined : (ctrl << 8) | port;
     }
+    case 'vkbd': return device.vkb.devid !== undefined && device.vkb.devid >= 0 ? device.vkb.devid : undefined;
   }
 }
 
@@ -68,6 +72,7 @@ export function deviceLabel(device: DomainDevice): string {
       const h = device.usbdev.u?.hostdev ?? {};
       return `USB device hostbus=${h.hostbus ?? 0},hostaddr=${h.hostaddr ?? 0}`;
     }
+    case 'vkbd': return `vkb ${device.vkb.devid ?? '?'}`;
   }
 }
 
@@ -93,7 +98,8 @@ export function findDevice(config: DomainConfig, kind: DeviceKind, ref: string):
       if (spec.bus === undefined) return devicesOf(config, kind).find((d) => d.kind === 'pci' && d.pci.name === spec.name);
       return deviceByDevid(config, kind, deviceDevid({ kind, pci: spec }) as number);
     }
-    case 'vusb': return deviceByDevid(config, kind, atoi(ref));
+    case 'vusb':
+    case 'vkbd': return deviceByDevid(config, kind, atoi(ref));
     case 'usbdev': {
       const { ctrl, port } = usbPlace(ref);
       return deviceByDevid(config, kind, (ctrl << 8) | port);
@@ -134,6 +140,7 @@ export function deviceNotFound(kind: DeviceKind, ref: string, domain: string): T
       const { ctrl, port } = usbPlace(ref);
       return new ToolstackError('DEVICE_NOT_FOUND', `Unknown device at controller ${ctrl} port ${port}.`, { hint: `xl usb-list ${domain} shows its controllers and what each port has` });
     }
+    case 'vkbd': return new ToolstackError('DEVICE_NOT_FOUND', `Error: Device ${ref} not connected.`, { hint: `domain '${domain}' has no vkb of that devid (xl vkb-list ${domain})` });
   }
 }
 
@@ -144,6 +151,7 @@ const DEVID_HINT: Readonly<Record<DeviceKind, string>> = {
   pci: 'give the device as DDDD:BB:DD.F',
   vusb: 'give it a devid of 0 or more',
   usbdev: 'give it a controller and a port of 1 or more',
+  vkbd: 'give it a devid of 0 or more',
 };
 
 /**
@@ -169,6 +177,7 @@ export function withDevice(config: DomainConfig, device: DomainDevice, domain: s
     case 'vif': return { ...config, nics: [...(config.nics ?? []), device.nic] };
     case 'pci': return { ...config, pcidevs: [...(config.pcidevs ?? []), device.pci] };
     case 'vusb': return { ...config, usbctrls: [...(config.usbctrls ?? []), device.usbctrl] };
+    case 'vkbd': return { ...config, vkbs: [...(config.vkbs ?? []), device.vkb] };
     case 'usbdev': {
       // A device placed on a controller the domain lacks brings that controller (libxl's default one).
       const ctrl = device.usbdev.ctrl ?? -1;
@@ -180,7 +189,7 @@ export function withDevice(config: DomainConfig, device: DomainDevice, domain: s
 }
 
 /** The `xl` command that lists a kind's devices. */
-const LIST_COMMAND: Readonly<Record<DeviceKind, string>> = { vbd: 'block-list', vif: 'network-list', pci: 'pci-list', vusb: 'usb-list', usbdev: 'usb-list' };
+const LIST_COMMAND: Readonly<Record<DeviceKind, string>> = { vbd: 'block-list', vif: 'network-list', pci: 'pci-list', vusb: 'usb-list', usbdev: 'usb-list', vkbd: 'vkb-list' };
 
 /** `config` with `device` (an entry of it, by identity) replaced by `by`, or removed when `by` is undefined. */
 export function replaceDevice(config: DomainConfig, device: DomainDevice, by: DomainDevice | undefined): DomainConfig {
@@ -207,6 +216,10 @@ export function replaceDevice(config: DomainConfig, device: DomainDevice, by: Do
       const usbdevs = (config.usbdevs ?? []).flatMap((d) => (d !== device.usbdev ? [d] : by?.kind === 'usbdev' ? [by.usbdev] : []));
       return { ...config, usbdevs };
     }
+    case 'vkbd': {
+      const vkbs = (config.vkbs ?? []).flatMap((k) => (k !== device.vkb ? [k] : by?.kind === 'vkbd' ? [by.vkb] : []));
+      return { ...config, vkbs };
+    }
   }
 }
 
@@ -222,7 +235,8 @@ export function deviceNodes(config: DomainConfig, domid: number, device: DomainD
     case 'vif': return vifNodes(domid, devid, device.nic, scriptDir);
     case 'pci':
     case 'vusb':
-    case 'usbdev': return undefined;
+    case 'usbdev':
+    case 'vkbd': return undefined;
   }
 }
 
@@ -246,5 +260,10 @@ export function withDeviceDefaults(config: DomainConfig, device: DomainDevice): 
       return { kind: 'vusb', usbctrl: usbctrlWithDefaults(device.usbctrl, next) };
     }
     case 'usbdev': return { kind: 'usbdev', usbdev: usbdevPlacement(usbWithDefaults(config), device.usbdev).usbdev };
+    case 'vkbd': {
+      if (device.vkb.devid !== undefined && device.vkb.devid >= 0) return device;
+      const next = Math.max(-1, ...(config.vkbs ?? []).map((k) => k.devid ?? -1)) + 1;
+      return { kind: 'vkbd', vkb: { ...device.vkb, devid: next } };
+    }
   }
 }

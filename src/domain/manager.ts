@@ -631,7 +631,8 @@ export class DomainManager {
         return [device];
       }
       case 'vif':
-      case 'vusb': return [device];
+      case 'vusb':
+      case 'vkbd': return [device];
     }
   }
 

@@ -37,6 +37,7 @@ import type { DiskDevice, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice 
 import type { HostNetwork } from '../network/index.js';
 import {
   diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpCommandError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
+  vkbQdevId, vkbWiring,
 } from '../qemu/index.js';
 import type { ArgvCapabilities, QdevWiring, QmpClient } from '../qemu/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
@@ -112,6 +113,7 @@ export class QemuHotplug {
       case 'pci': return this.#attachQdev(rec, qmp, device, pciWiring(device.pci, [...(rec.config.pcidevs ?? []), device.pci]));
       case 'vusb': return this.#attachQdev(rec, qmp, device, usbctrlWiring(controllerOf(device.usbctrl)));
       case 'usbdev': return this.#attachUsbdev(rec, qmp, device, device.usbdev);
+      case 'vkbd': return this.#attachQdev(rec, qmp, device, vkbWiring(device.vkb));
     }
   }
 
@@ -375,6 +377,7 @@ function qdevId(device: DomainDevice): string {
     case 'pci': return pciQdevId(device.pci);
     case 'vusb': return usbctrlQdevId(device.usbctrl.devid ?? 0);
     case 'usbdev': return usbdevQdevId({ ...device.usbdev, ctrl: device.usbdev.ctrl ?? 0, port: device.usbdev.port ?? 0 });
+    case 'vkbd': return vkbQdevId(device.vkb.devid ?? 0);
   }
 }
 

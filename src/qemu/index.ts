@@ -11,7 +11,7 @@ export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './c
 export type { QemuDeviceType } from './capabilities.js';
 export {
   argvRequirements, buildQemuArgs, deviceModelBinary, diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
-  pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
+  pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbQdevId, vkbWiring,
 } from './argv/index.js';
 export type {
   ArgvCapabilities, ArgvEnv, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, NicRuntime, NicWiring, QdevWiring,

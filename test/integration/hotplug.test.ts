@@ -377,6 +377,39 @@ test('block-list: several domains, a name that is no domain is reported and skip
   assert.equal((await xlIn(host, host.root, 'block-list')).code, 2);
 });
 
+test('vkb-attach: a virtio keyboard the guest sees, vkb-list lists it, vkb-detach removes it; vtpm, vsnd and vdispl answer that no back-end exists', async () => {
+  const keyboards = async (): Promise<number> => {
+    const out = await guest('grep -c "Virtio Keyboard" /proc/bus/input/devices');
+    const n = /^(\d+)\r?$/m.exec(out);
+    assert.ok(n !== null, out);
+    return Number(n[1]);
+  };
+  const before = await keyboards();
+  await ok('vkb-attach', 'hp', 'backend-type=qemu', 'unique-id=kb, [1]');
+  const id = await domid('hp');
+  for (let i = 0; i < 100 && await keyboards() === before; i++) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(await keyboards(), before + 1, 'the guest has one more virtio keyboard');
+  const list = (await ok('vkb-list', 'hp')).out.split('\n');
+  assert.equal(list[0], 'Idx BE handle state evt-ch    ref ID         BE-type    BE-path                       ');
+  assert.equal(list[1], '0   0       0     4     -1     -1 kb, [1]    qemu       -                             ');
+  const stored = JSON.parse((await ok('list', '-l', 'hp')).out) as Array<{ config: { vkbs?: Array<{ unique_id?: string }> } }>;
+  assert.deepEqual(stored[0]?.config.vkbs?.map((k) => k.unique_id), ['kb, [1]']);
+  await fails(['vkb-attach', 'hp', 'unique-id=x'], ['backend-type should be set in vkb spec']);
+  await fails(['vkb-detach', 'hp', '7'], ['Error: Device 7 not connected.']);
+  await ok('vkb-detach', 'hp', '0');
+  assert.equal(await keyboards(), before, 'the keyboard left the guest');
+  assert.equal((await ok('vkb-list', 'hp')).out.split('\n').filter((l) => l !== '').length, 1);
+
+  await fails(['vtpm-attach', 'hp'], [`Cannot add a vtpm device to domain 'hp': there is no vTPM back-end in dom0 (swtpm is not installed)`, 'libxl_device_vtpm_add failed.']);
+  assert.equal((await ok('vtpm-list', 'hp')).out, 'Idx BE Uuid                                 handle state evt-ch ring-ref BE-path   \n');
+  await fails(['vtpm-detach', 'hp', '0'], ['Unknown device 0.']);
+  await fails(['vsnd-attach', 'hp', 'CARD, short-name=Main'], [`Cannot add a vsnd device to domain 'hp': there is no PV sound back-end in dom0`, 'libxl_device_vsnd_add failed.']);
+  assert.equal((await ok('vsnd-list', 'hp')).out, '');
+  await fails(['vdispl-detach', 'hp', '0'], ['Error: Device 0 not connected.']);
+  await fails(['vdispl-attach', 'nosuch'], ['nosuch is an invalid domain identifier (rc=-6)']);
+  assert.equal(id, await domid('hp'));
+});
+
 test('block-detach: gone from the guest, block-list, xenstore and the config; destroy removes every node', async () => {
   await ok('block-detach', 'hp', 'xvde');
   assert.deepEqual(await partitions(), ['sr0']);

@@ -10,7 +10,9 @@ import { hostLacks, invalid, opts, unsupported } from './options.js';
 import type { Argv } from './options.js';
 import type { Guest, HvmInfo } from './guest.js';
 import { num } from './guest.js';
+import type { QdevWiring } from './passthrough.js';
 import type { DomainRuntime } from './types.js';
+import type { VkbDevice } from '../../config/index.js';
 
 type SdlInfo = NonNullable<HvmInfo['sdl']>;
 
@@ -150,10 +152,38 @@ function adapter(a: Argv, g: Guest, s: Screen | undefined): void {
   }
 }
 
-/** PV/PVH keyboard and pointer (a vfb's implicit vkb, or `vkb=`): virtio input devices. */
+/** The QEMU id of vkb `devid` (`vkb=`, `xl vkb-attach`). */
+export function vkbQdevId(devid: number): string {
+  return `vkb${devid}`;
+}
+
+/**
+ * A `vkb=` device (Xen's PV keyboard and pointer) as one virtio input device, at boot and for
+ * hot-plug: the keyboard, or with `feature-disable-keyboard=1` the pointer alone (a tablet with
+ * `feature-abs-pointer=1`, else a mouse). Multi-touch has no virtio device in this QEMU.
+ */
+export function vkbWiring(vkb: VkbDevice, index = 0): QdevWiring {
+  const devid = vkb.devid !== undefined && vkb.devid >= 0 ? vkb.devid : index;
+  const key = `devid=${devid}`;
+  if (vkb.feature_multi_touch === true) throw unsupported('vkb', key, 'QEMU has no virtio multi-touch device here', 'remove feature-multi-touch and its sizes');
+  if (vkb.feature_disable_keyboard !== true) return { driver: 'virtio-keyboard-pci', id: vkbQdevId(devid) };
+  if (vkb.feature_disable_pointer === true) throw unsupported('vkb', key, 'it disables both the keyboard and the pointer', 'leave one of them on');
+  return { driver: vkb.feature_abs_pointer === true ? 'virtio-tablet-pci' : 'virtio-mouse-pci', id: vkbQdevId(devid) };
+}
+
+/**
+ * Keyboard and pointer: a PV/PVH vfb's implicit pair (virtio keyboard and tablet; the vkb libxl
+ * adds for a vfb has no backend type), and each `vkb=` device (`vkbWiring`; xl requires its
+ * backend type), for any guest type.
+ */
 function input(a: Argv, g: Guest): void {
-  if (g.type === 'hvm') return;
-  if ((g.config.vkbs?.length ?? 0) === 0 && (g.config.vfbs?.length ?? 0) === 0) return;
-  a.device('virtio-keyboard-pci', { id: 'vkbd0' }, 'vfb', 'vnc=1');
-  a.device('virtio-tablet-pci', { id: 'vtablet0' }, 'vfb', 'vnc=1');
+  if (g.type !== 'hvm' && (g.config.vfbs?.length ?? 0) > 0) {
+    a.device('virtio-keyboard-pci', { id: 'vkbd0' }, 'vfb', 'vnc=1');
+    a.device('virtio-tablet-pci', { id: 'vtablet0' }, 'vfb', 'vnc=1');
+  }
+  (g.config.vkbs ?? []).forEach((vkb, i) => {
+    if ((vkb.backend_type ?? 'unknown') === 'unknown') return;
+    const { driver, ...props } = vkbWiring(vkb, i);
+    a.device(driver, props, 'vkb', `devid=${vkb.devid ?? i}`);
+  });
 }

@@ -5,6 +5,7 @@ export type { NicWiring } from './devices.js';
 export { qmpMonitorArgs } from './options.js';
 export { pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring } from './passthrough.js';
 export type { QdevWiring } from './passthrough.js';
+export { vkbQdevId, vkbWiring } from './display.js';
 export { diskMediumNode, diskNodeName, diskWirings, hotplugDiskWiring, parseVdev, qemuFormatDriver } from './storage.js';
 export type { DiskDeviceProps, DiskNode, DiskWiring, Vdev } from './storage.js';
 export type {

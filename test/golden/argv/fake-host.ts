@@ -21,7 +21,7 @@ export const FAKE_CAPS: ArgvCapabilities = {
     ...dev('Storage devices', 'PCI', 'ich9-ahci', 'virtio-blk-pci', 'virtio-9p-pci'),
     ...dev('Storage devices', 'IDE', 'ide-hd', 'ide-cd'),
     ...dev('Network devices', 'PCI', 'e1000', 'e1000e', 'i82551', 'ne2k_pci', 'pcnet', 'rtl8139', 'virtio-net-pci', 'vmxnet3'),
-    ...dev('Input devices', 'PCI', 'virtio-keyboard-pci', 'virtio-tablet-pci'),
+    ...dev('Input devices', 'PCI', 'virtio-keyboard-pci', 'virtio-tablet-pci', 'virtio-mouse-pci'),
     ...dev('Input devices', 'virtio-serial-bus', 'virtconsole', 'virtserialport'),
     ...dev('Display devices', 'PCI', 'cirrus-vga', 'VGA', 'qxl-vga'),
     ...dev('Sound devices', 'PCI', 'AC97', 'ES1370', 'intel-hda'),
