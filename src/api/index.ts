@@ -1,7 +1,10 @@
 // The API's public surface. `cli` and `web` reach the rest of dom0 through here (`cli` reads
 // configs with `config` itself, as xl does).
 export { apiRequest, connectToolstack } from './client.js';
-export { API_ROUTES, matchRoutePath, STREAM_ROUTES, TEST_ROUTES } from './routes.js';
+export { API_ROUTES, FEED_ROUTES, matchRoutePath, STREAM_ROUTES, TEST_ROUTES } from './routes.js';
+export { EventFeed, sseMessage } from './event-feed.js';
+export type { FeedEvent } from './event-feed.js';
+export { openApiDocument } from './openapi.js';
 export { openConsole, openStream } from './console-stream.js';
 export type { ApiRoute } from './routes.js';
 export { ToolstackService } from './service.js';

@@ -80,6 +80,17 @@ export const STREAM_ROUTES = {
 } as const satisfies Record<string, ApiRoute & { readonly protocol: string }>;
 
 /**
+ * Routes whose answer is not one JSON value: `events` is a Server-Sent Events stream (see
+ * `EventFeed`; `?since=ID` or `Last-Event-ID` replays what was missed, `?stats=S` adds a `stats`
+ * event every S seconds, 0 for none, default 2); `openapi` is the OpenAPI 3.1 document of every
+ * route (`openApiDocument`).
+ */
+export const FEED_ROUTES = {
+  events: { method: 'GET', path: '/v1/events' },
+  openapi: { method: 'GET', path: '/openapi.json' },
+} as const satisfies Record<string, ApiRoute>;
+
+/**
  * Routes served only by a dom0d started with `DOM0_TEST_API=1`: `registerDomain` records a
  * running domain without a machine (tests and benchmarks of the registry and re-adoption).
  */

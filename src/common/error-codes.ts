@@ -65,6 +65,10 @@ export const ERROR_CODES = {
   // PCI and USB passthrough
   PCI_DEVICE: 'A host PCI device cannot be passed through: no such device, no IOMMU, not bound to vfio-pci (pci-assignable-add), or held by another domain',
   USB_DEVICE: 'A host USB device cannot be passed through: no such device, a hub, or held by another domain',
+  // the API over TCP
+  API_AUTH: 'An API request over TCP without the right bearer token',
+  API_ORIGIN: 'A state-changing API request from a web page of another origin',
+  API_LIMIT: 'An API request over a limit (body size)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -48,6 +48,11 @@ export interface XlConf {
    * Pool-0 runs and a new pool gets by default; undefined: Xen's default (credit2).
    */
   readonly sched: string | undefined;
+  /** Ours: where dom0d also serves its API over TCP (`ADDR:PORT`, `[V6]:PORT`); off when unset. */
+  readonly apiListen: string | undefined;
+  /** Ours: the PEM certificate and key that make that listener HTTPS. */
+  readonly apiTlsCert: string | undefined;
+  readonly apiTlsKey: string | undefined;
   /** Warnings met while reading (deprecated keys), as xl prints them. */
   readonly warnings: readonly string[];
 }
@@ -77,6 +82,9 @@ export const XL_CONF_DEFAULTS: XlConf = {
   natBridge: 'dom0nat',
   natSubnet: undefined,
   sched: undefined,
+  apiListen: undefined,
+  apiTlsCert: undefined,
+  apiTlsKey: undefined,
   warnings: [],
 };
 
@@ -149,6 +157,9 @@ export function xlConfFromDoc(doc: CfgDocument): XlConf {
     natBridge: r.string('vif.nat.bridge') ?? XL_CONF_DEFAULTS.natBridge,
     natSubnet: r.string('vif.nat.subnet'),
     sched: r.string('sched'),
+    apiListen: r.string('api_listen'),
+    apiTlsCert: r.string('api_tls_cert'),
+    apiTlsKey: r.string('api_tls_key'),
     warnings: [...doc.warnings, ...r.warnings],
   };
 }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import type { Server } from 'node:http';
 import { resolvePaths, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { API_ROUTES, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
+import { API_ROUTES, EventFeed, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
 import { ConsoleHub, Dmesg } from '../console/index.js';
 import { readXlConf } from '../config/index.js';
@@ -11,8 +11,11 @@ import { DEFAULT_SCHEDULER, DomainEvents, DomainManager, Passthrough, POOL_SCHED
 import type { DomainDriver, DomainRecord, PoolHost, PoolScheduler } from '../domain/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
-import { ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile } from '../host/index.js';
-import type { RouteHandler, StreamHandler } from './http.js';
+import { ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
+import { parseListen, serveApiTcp } from './api-tcp.js';
+import type { TcpApi } from './api-tcp.js';
+import { feedHandlers } from './feed.js';
+import type { RouteHandler, ServeOptions, StreamHandler } from './http.js';
 import { startHeapTrim } from './heap-trim.js';
 import { serveApi } from './http.js';
 
@@ -84,6 +87,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const events = new DomainEvents((e) => log(`domain event listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
     const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`), dmesg });
     consoles.follow(events);
+    const feed = new EventFeed(events);
     const warnings: string[] = [];
     const ctx: DriverContext = { paths, xenstored: xs, consoles, log };
     const driver = options.driver?.(ctx) ?? new QemuDriver({ paths, xenstored: xs, log });
@@ -120,8 +124,12 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       xenstore: () => xs.connect(),
       dmesg,
     });
-    server = await serveApi(paths.apiSocket, routeTable(api, options.env.DOM0_TEST_API === '1'), log, streamTable(api));
+    const routes = routeTable(api, options.env.DOM0_TEST_API === '1');
+    const fed = feedHandlers(feed, () => api.domainStats());
+    const serving = { streams: streamTable(api), raw: fed.handlers };
+    server = await serveApi(paths.apiSocket, routes, log, serving);
     log(`serving ${paths.apiSocket}`);
+    const tcp = await serveTcp(paths, options.env, routes, log, serving);
     const srv = server;
     let stopping: Promise<void> | undefined;
     return {
@@ -131,9 +139,11 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       consoles,
       api,
       stop: () => (stopping ??= (async () => {
-        const closed = new Promise<void>((resolve) => srv.close(() => resolve()));
-        consoles.endClients(); // attached console streams would hold the server open
-        await closed;
+        const closed = [srv, ...(tcp === undefined ? [] : [tcp.server])].map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        consoles.endClients(); // attached console streams and event streams would hold the servers open
+        fed.endAll();
+        await Promise.all(closed);
+        await unlink(`${paths.runDir}/api.url`).catch(() => undefined);
         manager.cancelPendingRestarts();
         await manager.jobs.idle();
         await manager.sched.pools.exclusive(async () => manager.sched.close());
@@ -151,6 +161,30 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     await xenstored?.close().catch(() => undefined);
     releasePidFile(paths.pidFile);
     throw e;
+  }
+}
+
+/**
+ * The API over TCP when xl.conf's `api_listen` (or `DOM0_API_LISTEN`) asks for it (see
+ * api-tcp.ts); its URL goes to `RUN_DIR/api.url`. A listener that cannot be made is reported and
+ * dom0d serves on without it (the Unix socket and the domains matter more).
+ */
+async function serveTcp(paths: Dom0Paths, env: NodeJS.ProcessEnv, routes: readonly RouteHandler[], log: (line: string) => void, serving: ServeOptions): Promise<TcpApi | undefined> {
+  try {
+    const conf = readXlConf(paths.configDir);
+    const fromEnv = env.DOM0_API_LISTEN;
+    const text = fromEnv ?? conf.apiListen;
+    if (text === undefined || text === '') return undefined;
+    const listen = parseListen(text, fromEnv === undefined ? 'api_listen' : 'DOM0_API_LISTEN');
+    const tls = conf.apiTlsCert !== undefined && conf.apiTlsKey !== undefined ? { cert: conf.apiTlsCert, key: conf.apiTlsKey } : undefined;
+    const tokenFile = `${paths.stateDir}/api-token`;
+    const tcp = await serveApiTcp(listen, tokenFile, routes, log, { ...serving, ...(tls === undefined ? {} : { tls }) });
+    writeFileAtomicSync(`${paths.runDir}/api.url`, `${tcp.url}\n`);
+    log(`serving ${tcp.url} (bearer token in ${tokenFile})`);
+    return tcp;
+  } catch (e: unknown) {
+    log(`the API over TCP is off: ${e instanceof Error ? e.message : String(e)}${e instanceof ToolstackError && e.hint !== undefined ? ` (${e.hint})` : ''}`);
+    return undefined;
   }
 }
 

@@ -13,7 +13,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 test('stream routes: 101 then raw bytes both ways; errors before the upgrade are ordinary error replies', async () => {
   const socket = join(dir, 'api.sock');
   const route = { method: 'GET', path: '/v1/things/:ref/stream', protocol: 'dom0-test' } as const;
-  const server = await serveApi(socket, [], () => undefined, [{
+  const server = await serveApi(socket, [], () => undefined, { streams: [{
     route,
     handle: async (req, s, ready) => {
       if (req.ref === 'missing') throw new ToolstackError('DOMAIN_NOT_FOUND', `No thing '${req.ref}'`, { hint: 'try another' });
@@ -21,7 +21,7 @@ test('stream routes: 101 then raw bytes both ways; errors before the upgrade are
       s.write(`hello ${req.ref} ${req.q ?? ''}\n`);
       s.on('data', (d: Buffer) => s.write(d.toString().toUpperCase()));
     },
-  }]);
+  }] });
   try {
     const s = await openStream(socket, '/v1/things/t1/stream?q=7', 'dom0-test');
     let got = '';

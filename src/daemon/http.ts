@@ -57,29 +57,72 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   USB_DEVICE: 409,
   MEMORY: 422,
   VCPU: 422,
+  API_AUTH: 401,
+  API_ORIGIN: 403,
+  API_LIMIT: 413,
 };
 
 export function httpStatusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
 
+/** A route that writes its response itself (Server-Sent Events, documents). */
+export interface RawHandler {
+  readonly route: ApiRoute;
+  readonly handle: (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void;
+}
+
+/** What a server serves besides its JSON routes, and the check every request passes first. */
+export interface ServeOptions {
+  readonly streams?: readonly StreamHandler[];
+  readonly raw?: readonly RawHandler[];
+  /** Run first on every request and upgrade; a ToolstackError it throws is the answer. */
+  readonly guard?: (req: IncomingMessage) => void;
+}
+
 /**
- * Serves `routes` as HTTP/JSON on the unix socket `socketPath` (created mode 0600; a stale
- * socket file is replaced: the caller holds the pid-file lock). Errors that are not
- * `ToolstackError`s are bugs: they are answered as code API and reported through `log`.
+ * The API as an HTTP server, not yet listening: JSON `routes`, then `options.raw`, and upgrades
+ * to `options.streams`. Errors that are not `ToolstackError`s are bugs: they are answered as
+ * code API and reported through `log`.
+ */
+export function apiHandlers(routes: readonly RouteHandler[], log: (line: string) => void, options: ServeOptions = {}): {
+  readonly request: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+} {
+  return {
+    request: (req, res) => {
+      try {
+        options.guard?.(req);
+      } catch (e: unknown) {
+        req.resume();
+        const { status, body } = errorReply(e, `${req.method ?? ''} ${req.url ?? ''}`, log);
+        reply(res, status, body, status === 401 ? { 'WWW-Authenticate': 'Bearer realm="dom0"' } : {});
+        return;
+      }
+      const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
+      const raw = options.raw?.find((h) => h.route.method === req.method && matchRoutePath(h.route.path, path) !== undefined);
+      if (raw !== undefined) raw.handle(req, res, new URLSearchParams(query ?? ''));
+      else void dispatch(routes, req, res, log);
+    },
+    upgrade: (req, socket, head) => {
+      void upgrade(options.streams ?? [], req, socket, head, log, options.guard);
+    },
+  };
+}
+
+/**
+ * Serves the API on the unix socket `socketPath` (created mode 0600, no token: the file mode is
+ * the access control; a stale socket file is replaced: the caller holds the pid-file lock).
  */
 export async function serveApi(
   socketPath: string,
   routes: readonly RouteHandler[],
   log: (line: string) => void,
-  streams: readonly StreamHandler[] = [],
+  options: ServeOptions = {},
 ): Promise<Server> {
-  const server = createServer((req, res) => {
-    void dispatch(routes, req, res, log);
-  });
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    void upgrade(streams, req, socket, head, log);
-  });
+  const h = apiHandlers(routes, log, options);
+  const server = createServer(h.request);
+  server.on('upgrade', h.upgrade);
   await unlink(socketPath).catch((e: unknown) => {
     if (!isErrno(e, 'ENOENT')) throw e;
   });
@@ -146,13 +189,16 @@ function errorReply(e: unknown, what: string, log: (line: string) => void): { st
 }
 
 /** An HTTP Upgrade request: matched against the stream routes, answered `101` or an error reply. */
-async function upgrade(streams: readonly StreamHandler[], req: IncomingMessage, socket: Duplex, head: Buffer, log: (line: string) => void): Promise<void> {
+async function upgrade(
+  streams: readonly StreamHandler[], req: IncomingMessage, socket: Duplex, head: Buffer, log: (line: string) => void, guard?: (req: IncomingMessage) => void,
+): Promise<void> {
   const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
   let upgraded = false;
   socket.on('error', () => socket.destroy());
   // The HTTP server allows half-open connections: a client's end ends the stream both ways.
   socket.on('end', () => socket.end());
   try {
+    guard?.(req);
     let handler: StreamHandler | undefined;
     let params: Record<string, string> | undefined;
     for (const h of streams) {
@@ -185,7 +231,7 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
   let size = 0;
   for await (const c of req as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_BODY) throw new ToolstackError('USAGE', `Bad API request: body larger than ${MAX_BODY} bytes`);
+    if (size > MAX_BODY) throw new ToolstackError('API_LIMIT', `Bad API request: body larger than ${MAX_BODY} bytes`);
     chunks.push(c);
   }
   const text = Buffer.concat(chunks).toString('utf8');
@@ -200,8 +246,8 @@ async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknow
   return v as Record<string, unknown>;
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
+function reply(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const text = toJson(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Connection: 'close', ...headers });
   res.end(text);
 }

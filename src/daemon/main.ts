@@ -1,5 +1,11 @@
+import { homedir } from 'node:os';
+import { resolvePaths } from '../common/index.js';
+import { ensurePrivateDir } from '../host/index.js';
+import { rotateToken } from './api-tcp.js';
 import { DOM0D_RUN_USAGE, runDom0d } from './dom0d.js';
 import { XENSTORED_USAGE, xenstoredMain } from './xenstored.js';
+
+const ROTATE_USAGE = 'dom0d rotate-token\n              replace the API\'s bearer token (STATE_DIR/api-token); a running dom0d\n              takes the new one at its next request\n\n';
 
 /**
  * `dom0d [SUBCOMMAND] [options]`: the host daemon. Subcommands are added as the daemon grows
@@ -9,7 +15,15 @@ export function dom0dMain(argv: readonly string[]): Promise<number> {
   const sub = argv[0];
   if (sub === undefined || sub === 'run') return runDom0d(process.env);
   if (sub === 'help' || sub === '--help' || sub === '-h') {
-    process.stdout.write(`Usage: dom0d [run | help | xenstored ...]\n\n${DOM0D_RUN_USAGE}${XENSTORED_USAGE}`);
+    process.stdout.write(`Usage: dom0d [run | help | rotate-token | xenstored ...]\n\n${DOM0D_RUN_USAGE}${ROTATE_USAGE}${XENSTORED_USAGE}`);
+    return Promise.resolve(0);
+  }
+  if (sub === 'rotate-token') {
+    const paths = resolvePaths(process.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: process.cwd() });
+    ensurePrivateDir(paths.stateDir);
+    const file = `${paths.stateDir}/api-token`;
+    rotateToken(file);
+    process.stdout.write(`a new API token is in ${file}: the old one is refused from now on\n`);
     return Promise.resolve(0);
   }
   if (sub === 'xenstored') return xenstoredMain(argv.slice(1));

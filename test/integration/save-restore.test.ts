@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, xlIn, xsRead } from './daemon-harness.js';
+import { destroyHost, makeHost, readPid, until, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -125,7 +125,9 @@ test('a save onto a full file system fails with one line; the domain runs on and
 
 test('dom0d killed -9 during a save: the next dom0d resumes the guest', async () => {
   const pending = xlIn(host, host.root, 'save', 'sr', 'killed.save');
-  await new Promise((r) => setTimeout(r, 150));
+  // Killed once the save is under way (its temporary file begun), not before xl reached dom0d:
+  // a loaded host can take longer than any fixed delay to start xl.
+  await until('the save under way', () => readdirSync(host.root).some((f) => f.startsWith('.killed.save.dom0-save-')), 30_000, 5);
   process.kill(readPid(host) as number, 'SIGKILL');
   await pending;
   assert.equal(await state(), 'running');

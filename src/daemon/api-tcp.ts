@@ -1,0 +1,141 @@
+/**
+ * The API over TCP, off by default: `api_listen = "ADDR:PORT"` in xl.conf (`DOM0_API_LISTEN`
+ * overrides it), HTTPS when `api_tls_cert` and `api_tls_key` are set. The same routes as the
+ * Unix socket, behind `bearerGuard`:
+ * - every request carries `Authorization: Bearer <token>`, the token being `STATE_DIR/api-token`
+ *   (made at the first start, mode 0600; `dom0d rotate-token` replaces it and a running dom0d
+ *   reads it again when the file changes), compared in constant time (401 otherwise);
+ * - a state-changing request (anything but GET, and every upgrade) that names an `Origin` other
+ *   than the listener itself is refused (403): a web page elsewhere cannot drive dom0d through a
+ *   browser that holds the token. No CORS header is ever sent.
+ * Limits: the body size of every API request, a request's headers within 10 s and all of it
+ * within 30 s (idle connections are closed), at most 1024 connections.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { ToolstackError } from '../common/index.js';
+import { writeFileAtomicSync } from '../host/index.js';
+import { apiHandlers } from './http.js';
+import type { RouteHandler, ServeOptions } from './http.js';
+
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const MAX_CONNECTIONS = 1024;
+
+/** `ADDR:PORT` (`[V6]:PORT` for IPv6); CFG_VALUE naming the setting otherwise. */
+export function parseListen(text: string, setting: string): { readonly host: string; readonly port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
+  const port = Number(m?.[3]);
+  if (m === null || port > 65535) {
+    throw new ToolstackError('CFG_VALUE', `${setting}="${text}" is not ADDR:PORT`, { hint: 'e.g. api_listen = "127.0.0.1:8006" (port 0: any free port)' });
+  }
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+/** A new random token (256 bits, hex) in `file`, replacing any; returns it. */
+export function rotateToken(file: string): string {
+  const token = randomBytes(32).toString('hex');
+  writeFileAtomicSync(file, `${token}\n`, { durable: true });
+  return token;
+}
+
+/** The token in `file`, made first when there is none. */
+export function ensureToken(file: string): string {
+  try {
+    const t = readFileSync(file, 'utf8').trim();
+    if (t !== '') return t;
+  } catch (e: unknown) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  return rotateToken(file);
+}
+
+/**
+ * Checks requests against the token in `file` (re-read when the file's mtime changes) and
+ * against foreign origins; see the module comment.
+ */
+export function bearerGuard(file: string): (req: IncomingMessage) => void {
+  let mtime = -1;
+  let digest: Buffer = Buffer.alloc(0);
+  const current = (): Buffer => {
+    let m: number;
+    try {
+      m = statSync(file).mtimeMs;
+    } catch {
+      // Removed under a running dom0d: a new one is made (and every old token refused).
+      ensureToken(file);
+      m = statSync(file).mtimeMs;
+    }
+    if (m !== mtime) {
+      digest = sha256(ensureToken(file));
+      mtime = m;
+    }
+    return digest;
+  };
+  return (req) => {
+    const auth = req.headers.authorization ?? '';
+    const given = /^Bearer ([^\s]+)$/.exec(auth)?.[1];
+    if (given === undefined || !timingSafeEqual(sha256(given), current())) {
+      throw new ToolstackError('API_AUTH', given === undefined ? 'The API needs Authorization: Bearer <token>' : 'The API token is wrong', {
+        hint: 'the token is in dom0d\'s STATE_DIR/api-token',
+      });
+    }
+    const origin = req.headers.origin;
+    const changes = req.method !== 'GET' || req.headers.upgrade !== undefined;
+    // An opaque origin (`null`) has no host: refused as well.
+    if (changes && origin !== undefined && hostOf(origin) !== req.headers.host) {
+      throw new ToolstackError('API_ORIGIN', `A ${req.method ?? ''} from the web origin ${origin} is refused`, { hint: 'only pages dom0d serves itself may change state' });
+    }
+  };
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface TcpApi {
+  readonly server: Server;
+  /** Where it listens, as a client would write it (`http://127.0.0.1:8006`). */
+  readonly url: string;
+}
+
+/** Serves the API on `listen` with `bearerGuard(tokenFile)`; TLS when `tls` is given. */
+export async function serveApiTcp(
+  listen: { readonly host: string; readonly port: number },
+  tokenFile: string,
+  routes: readonly RouteHandler[],
+  log: (line: string) => void,
+  options: ServeOptions & { readonly tls?: { readonly cert: string; readonly key: string } },
+): Promise<TcpApi> {
+  ensureToken(tokenFile);
+  const h = apiHandlers(routes, log, { ...options, guard: bearerGuard(tokenFile) });
+  const limits = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
+  const server: Server = options.tls === undefined
+    ? createHttpServer(limits, h.request)
+    : createHttpsServer({ ...limits, cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, h.request);
+  server.maxConnections = MAX_CONNECTIONS;
+  server.on('upgrade', h.upgrade);
+  server.on('clientError', (_e, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const a = server.address() as AddressInfo;
+  const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  return { server, url: `${options.tls === undefined ? 'http' : 'https'}://${host}:${a.port}` };
+}

@@ -1,0 +1,147 @@
+// The API over TCP (DOM0_API_LISTEN=127.0.0.1:0, a dom0d autostarted by xl): the bearer token
+// (STATE_DIR/api-token, 0600) on every request, 401 without it or with a wrong one, `dom0d
+// rotate-token` taking effect at once; a state-changing request from a foreign web origin
+// refused, the listener's own origin let through; an oversized body refused; 500 idle
+// connections leave a real client served; /openapi.json documents every route, and every GET
+// route it documents is served; /v1/events pushes lifecycle events as Server-Sent Events and
+// replays what a client missed with ?since=. Traffic goes to 127.0.0.1 only.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { API_ROUTES } from '../../src/api/index.js';
+import { destroyHost, makeHost, registerDomain, xl } from './daemon-harness.js';
+import type { TestHost } from './daemon-harness.js';
+
+let host: TestHost;
+let url: string;
+
+const token = (): string => readFileSync(join(host.stateDir, 'api-token'), 'utf8').trim();
+
+async function call(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; json: Record<string, unknown>; headers: Headers }> {
+  const r = await fetch(`${url}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const text = await r.text();
+  return { status: r.status, json: text === '' ? {} : JSON.parse(text) as Record<string, unknown>, headers: r.headers };
+}
+
+const bearer = (): Record<string, string> => ({ Authorization: `Bearer ${token()}` });
+const codeOf = (j: Record<string, unknown>): unknown => (j['error'] as { code?: string } | undefined)?.code;
+
+before(async () => {
+  host = makeHost();
+  host.env['DOM0_API_LISTEN'] = '127.0.0.1:0';
+  assert.equal((await xl(host, 'list')).code, 0);
+  url = readFileSync(join(host.runDir, 'api.url'), 'utf8').trim();
+});
+
+after(async () => {
+  await destroyHost(host);
+});
+
+test('every request needs the bearer token (0600 in the state dir); rotate-token takes effect at once', async () => {
+  assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(statSync(join(host.stateDir, 'api-token')).mode & 0o777, 0o600);
+  const none = await call('GET', '/v1/domains');
+  assert.equal(none.status, 401);
+  assert.equal(codeOf(none.json), 'API_AUTH');
+  assert.equal(none.headers.get('www-authenticate'), 'Bearer realm="dom0"');
+  assert.equal(none.headers.get('access-control-allow-origin'), null);
+  assert.equal((await call('GET', '/v1/domains', { Authorization: 'Bearer nope' })).status, 401);
+  const ok = await call('GET', '/v1/domains', bearer());
+  assert.equal(ok.status, 200);
+  const old = token();
+  execFileSync(join(import.meta.dirname, '..', '..', '..', 'bin', 'dom0d'), ['rotate-token'], { env: host.env });
+  assert.notEqual(token(), old);
+  assert.equal((await call('GET', '/v1/domains', { Authorization: `Bearer ${old}` })).status, 401);
+  assert.equal((await call('GET', '/v1/daemon', bearer())).status, 200);
+});
+
+test('a state-changing request from a foreign origin is refused; the listener\'s own origin passes; an oversized body is refused', async () => {
+  const foreign = await call('POST', '/v1/domains/nosuch/pause', { ...bearer(), Origin: 'http://evil.example' });
+  assert.deepEqual([foreign.status, codeOf(foreign.json)], [403, 'API_ORIGIN']);
+  const opaque = await call('POST', '/v1/domains/nosuch/pause', { ...bearer(), Origin: 'null' });
+  assert.equal(opaque.status, 403);
+  const own = await call('POST', '/v1/domains/nosuch/pause', { ...bearer(), Origin: url });
+  assert.deepEqual([own.status, codeOf(own.json)], [404, 'DOMAIN_NOT_FOUND']);
+  assert.equal((await call('GET', '/v1/domains', { ...bearer(), Origin: 'http://evil.example' })).status, 200, 'reading is not changing');
+  const big = await call('POST', '/v1/domains', { ...bearer(), 'Content-Type': 'application/json' }, `{"config": "${'x'.repeat(17 << 20)}"}`).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+  if (!(big instanceof Error)) assert.deepEqual([big.status, codeOf(big.json)], [413, 'API_LIMIT']);
+});
+
+test('500 idle connections do not starve a real client', async () => {
+  const { port } = new URL(url);
+  const idle: Socket[] = await Promise.all(Array.from({ length: 500 }, () => new Promise<Socket>((resolve, reject) => {
+    const s = connect(Number(port), '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+  })));
+  try {
+    const t0 = performance.now();
+    const r = await call('GET', '/v1/domains', bearer());
+    assert.equal(r.status, 200);
+    assert.ok(performance.now() - t0 < 5000, 'served while 500 connections sit idle');
+  } finally {
+    for (const s of idle) s.destroy();
+  }
+});
+
+test('/openapi.json documents every route; every GET route without parameters it documents is served', async () => {
+  const doc = await call('GET', '/openapi.json', bearer());
+  assert.equal(doc.status, 200);
+  assert.equal(doc.json['openapi'], '3.1.0');
+  const paths = doc.json['paths'] as Record<string, Record<string, { operationId: string }>>;
+  const ops = new Set(Object.values(paths).flatMap((p) => Object.values(p).map((o) => o.operationId)));
+  for (const id of Object.keys(API_ROUTES)) assert.ok(ops.has(id), `${id} is documented`);
+  for (const [path, item] of Object.entries(paths)) {
+    if (item['get'] === undefined || path.includes('{') || path === '/v1/events') continue;
+    const r = await call('GET', path, bearer());
+    assert.notEqual(codeOf(r.json), 'USAGE', `${path} is served`);
+  }
+});
+
+/** Reads Server-Sent Events from `path` until `until` says stop; returns the messages. */
+async function events(path: string, headers: Record<string, string>, until: (msgs: Array<{ id?: string; event: string; data: Record<string, unknown> }>) => boolean, action?: () => Promise<void>): Promise<Array<{ id?: string; event: string; data: Record<string, unknown> }>> {
+  const ac = new AbortController();
+  const r = await fetch(`${url}${path}`, { headers, signal: ac.signal });
+  assert.equal(r.headers.get('content-type'), 'text/event-stream');
+  const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+  const msgs: Array<{ id?: string; event: string; data: Record<string, unknown> }> = [];
+  let buf = '';
+  const deadline = setTimeout(() => ac.abort(), 15_000);
+  if (action !== undefined) await action();
+  try {
+    while (!until(msgs)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += Buffer.from(value).toString();
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const f = Object.fromEntries(block.split('\n').filter((l) => !l.startsWith(':') && l.includes(': ')).map((l) => [l.slice(0, l.indexOf(': ')), l.slice(l.indexOf(': ') + 2)]));
+        if (f['event'] !== undefined) msgs.push({ ...(f['id'] === undefined ? {} : { id: f['id'] }), event: f['event'], data: JSON.parse(f['data'] ?? '{}') as Record<string, unknown> });
+      }
+    }
+  } finally {
+    clearTimeout(deadline);
+    ac.abort();
+  }
+  return msgs;
+}
+
+test('/v1/events pushes lifecycle events; ?since= replays what a client missed', async () => {
+  const got = await events('/v1/events?stats=0', bearer(), (m) => m.some((e) => e.event === 'destroyed' && e.data['name'] === 'ev1'), async () => {
+    await registerDomain(host, 'ev1');
+    assert.equal((await xl(host, 'destroy', 'ev1')).code, 0);
+  });
+  const mine = got.filter((e) => e.data['name'] === 'ev1');
+  assert.deepEqual(mine.map((e) => e.event).filter((e) => e === 'created' || e === 'destroyed'), ['created', 'destroyed']);
+  const first = mine[0]?.id;
+  assert.ok(first !== undefined);
+  const replay = await events(`/v1/events?stats=0&since=${Number(first) - 1}`, bearer(), (m) => m.some((e) => e.event === 'destroyed' && e.data['name'] === 'ev1'));
+  assert.deepEqual(replay.filter((e) => e.data['name'] === 'ev1').map((e) => e.id), mine.map((e) => e.id));
+  const stats = await events('/v1/events?stats=0.2', bearer(), (m) => m.some((e) => e.event === 'stats'));
+  assert.ok(Array.isArray(stats.find((e) => e.event === 'stats')?.data['domains']));
+});
