@@ -12,6 +12,7 @@ APT_PACKAGES=(
   syslinux syslinux-common isolinux mtools lz4  # boot loaders of the hvm test guests, kernel unpacking (scripts/guests)
   lvm2 kmod procps psmisc
   gdb binutils                    # guest debugging: dump-core's ELF cores, gdbsx sessions (tests); the test guest's debugport
+  openssl                         # the TCP API's HTTPS test makes a self-signed certificate
 )
 
 missing=()

@@ -4,11 +4,13 @@
 // refused, the listener's own origin let through; an oversized body refused; 500 idle
 // connections leave a real client served; /openapi.json documents every route, and every GET
 // route it documents is served; /v1/events pushes lifecycle events as Server-Sent Events and
-// replays what a client missed with ?since=. Traffic goes to 127.0.0.1 only.
+// replays what a client missed with ?since=; with api_tls_cert/api_tls_key in xl.conf (a
+// self-signed certificate made by openssl) the listener is HTTPS. Traffic goes to 127.0.0.1 only.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -144,4 +146,30 @@ test('/v1/events pushes lifecycle events; ?since= replays what a client missed',
   assert.deepEqual(replay.filter((e) => e.data['name'] === 'ev1').map((e) => e.id), mine.map((e) => e.id));
   const stats = await events('/v1/events?stats=0.2', bearer(), (m) => m.some((e) => e.event === 'stats'));
   assert.ok(Array.isArray(stats.find((e) => e.event === 'stats')?.data['domains']));
+});
+
+test('api_tls_cert and api_tls_key make the listener HTTPS', async () => {
+  const tls = makeHost();
+  try {
+    const cert = join(tls.root, 'cert.pem');
+    const key = join(tls.root, 'key.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    execFileSync('mkdir', ['-p', join(tls.root, 'etc')]);
+    writeFileSync(join(tls.root, 'etc', 'xl.conf'), `api_listen = "127.0.0.1:0"\napi_tls_cert = "${cert}"\napi_tls_key = "${key}"\n`);
+    assert.equal((await xl(tls, 'list')).code, 0);
+    const tlsUrl = readFileSync(join(tls.runDir, 'api.url'), 'utf8').trim();
+    assert.match(tlsUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const tok = readFileSync(join(tls.stateDir, 'api-token'), 'utf8').trim();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${tlsUrl}/v1/domains`, { ca: readFileSync(cert), headers: { Authorization: `Bearer ${tok}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(status, 200);
+  } finally {
+    await destroyHost(tls);
+  }
 });
