@@ -1,13 +1,14 @@
 // Benchmark: the API over TCP against the Unix socket, and how soon events arrive (issue 12).
-// - round trip: `GET /v1/domains` over TCP with the bearer token ÷ the same over the Unix socket,
-//   medians of ROUNDS each, interleaved (goal ≤ 1.2);
+// - round trip: `GET /v1/domains` over TCP with the bearer token ÷ the same over the Unix socket
+//   (xl's client: a connection per request), medians of ROUNDS each, interleaved (goal ≤ 1.2);
+//   over TCP both with a new connection per request and with one kept alive (as browsers do);
 // - events: one guest booted; from the pause (or unpause) request sent over the API to its
 //   `paused` (`unpaused`) Server-Sent Event received (goal ≤ 50 ms), and from `xl pause` spawned
 //   to the event (a Node CLI's start included).
 // Prints one JSON object.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiRequest } from '../src/api/index.js';
@@ -19,10 +20,10 @@ const XL = join(ROOT, 'bin', 'xl');
 const ROUNDS = Number(process.env.DOM0_BENCH_ROUNDS ?? 200);
 const PAUSES = Number(process.env.DOM0_BENCH_PAUSES ?? 20);
 
-/** One GET over TCP with a kept-alive agent-free request; resolves with the body. */
-function tcpGet(url: string, token: string, path: string): Promise<string> {
+/** One GET over TCP (a new connection, or one `agent` keeps alive); resolves with the body. */
+function tcpGet(url: string, token: string, path: string, agent: Agent | false = false): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { headers: { Authorization: `Bearer ${token}` } }, (res) => {
+    const req = request(`${url}${path}`, { agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -72,6 +73,8 @@ export async function api(): Promise<Record<string, unknown>> {
     const token = readFileSync(join(dir, 'state', 'api-token'), 'utf8').trim();
     const unix: number[] = [];
     const tcp: number[] = [];
+    const kept: number[] = [];
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     for (let i = 0; i < 20; i++) {
       await apiRequest(socket, 'GET', '/v1/domains');
       await tcpGet(url, token, '/v1/domains');
@@ -83,7 +86,11 @@ export async function api(): Promise<Record<string, unknown>> {
       t0 = performance.now();
       await tcpGet(url, token, '/v1/domains');
       tcp.push(performance.now() - t0);
+      t0 = performance.now();
+      await tcpGet(url, token, '/v1/domains', agent);
+      kept.push(performance.now() - t0);
     }
+    agent.destroy();
 
     writeFileSync(join(dir, 'e.cfg'), [
       'name = "e"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
@@ -126,6 +133,8 @@ export async function api(): Promise<Record<string, unknown>> {
       unixRoundTripMs: r2(median(unix)),
       tcpRoundTripMs: r2(median(tcp)),
       tcpPerUnix: r2(median(tcp) / median(unix)),
+      tcpKeepAliveRoundTripMs: r2(median(kept)),
+      tcpKeepAlivePerUnix: r2(median(kept) / median(unix)),
       goalTcpPerUnix: 1.2,
       pauses: PAUSES,
       apiPauseToEventMs: r2(median(viaApi)),

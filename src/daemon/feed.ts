@@ -44,7 +44,7 @@ export function feedHandlers(feed: EventFeed, stats: () => Promise<unknown>): { 
     route: FEED_ROUTES.openapi,
     handle: (_req, res) => {
       const text = toJson(openApiDocument());
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     },
   };
