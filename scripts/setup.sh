@@ -13,6 +13,7 @@ APT_PACKAGES=(
   lvm2 kmod procps psmisc
   gdb binutils                    # guest debugging: dump-core's ELF cores, gdbsx sessions (tests); the test guest's debugport
   openssl                         # the TCP API's HTTPS test makes a self-signed certificate
+  chromium                        # the web console's tests drive it headless (playwright-core)
 )
 
 missing=()

@@ -15,6 +15,7 @@ import { ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile, writeF
 import { parseListen, serveApiTcp } from './api-tcp.js';
 import type { TcpApi } from './api-tcp.js';
 import { feedHandlers } from './feed.js';
+import { webHandlers } from './web-files.js';
 import type { RouteHandler, ServeOptions, StreamHandler } from './http.js';
 import { startHeapTrim } from './heap-trim.js';
 import { serveApi } from './http.js';
@@ -129,7 +130,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const serving = { streams: streamTable(api), raw: fed.handlers };
     server = await serveApi(paths.apiSocket, routes, log, serving);
     log(`serving ${paths.apiSocket}`);
-    const tcp = await serveTcp(paths, options.env, routes, log, serving);
+    const tcp = await serveTcp(paths, options.env, routes, log, { ...serving, open: webHandlers() });
     const srv = server;
     let stopping: Promise<void> | undefined;
     return {
@@ -180,7 +181,7 @@ async function serveTcp(paths: Dom0Paths, env: NodeJS.ProcessEnv, routes: readon
     const tokenFile = `${paths.stateDir}/api-token`;
     const tcp = await serveApiTcp(listen, tokenFile, routes, log, { ...serving, ...(tls === undefined ? {} : { tls }) });
     writeFileAtomicSync(`${paths.runDir}/api.url`, `${tcp.url}\n`);
-    log(`serving ${tcp.url} (bearer token in ${tokenFile})`);
+    log(`serving ${tcp.url} and the web console at ${tcp.url}/ (bearer token in ${tokenFile})`);
     return tcp;
   } catch (e: unknown) {
     log(`the API over TCP is off: ${e instanceof Error ? e.message : String(e)}${e instanceof ToolstackError && e.hint !== undefined ? ` (${e.hint})` : ''}`);

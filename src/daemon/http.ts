@@ -76,8 +76,10 @@ export interface RawHandler {
 export interface ServeOptions {
   readonly streams?: readonly StreamHandler[];
   readonly raw?: readonly RawHandler[];
-  /** Run first on every request and upgrade; a ToolstackError it throws is the answer. */
+  /** Run first on every request and upgrade (but `open`'s); a ToolstackError it throws is the answer. */
   readonly guard?: (req: IncomingMessage) => void;
+  /** Routes served before the guard (files that hold no data: the web console's page). */
+  readonly open?: readonly RawHandler[];
 }
 
 /**
@@ -91,6 +93,12 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
 } {
   return {
     request: (req, res) => {
+      const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
+      const open = options.open?.find((h) => h.route.method === req.method && matchRoutePath(h.route.path, path) !== undefined);
+      if (open !== undefined) {
+        open.handle(req, res, new URLSearchParams(query ?? ''));
+        return;
+      }
       try {
         options.guard?.(req);
       } catch (e: unknown) {
@@ -99,7 +107,6 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
         reply(res, status, body, status === 401 ? { 'WWW-Authenticate': 'Bearer realm="dom0"' } : {});
         return;
       }
-      const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
       const raw = options.raw?.find((h) => h.route.method === req.method && matchRoutePath(h.route.path, path) !== undefined);
       if (raw !== undefined) raw.handle(req, res, new URLSearchParams(query ?? ''));
       else void dispatch(routes, req, res, log);

@@ -1,0 +1,211 @@
+/// <reference lib="dom" />
+/**
+ * dom0's web console (the browser side; dom0d serves it at `/` on its TCP listener): the domains
+ * with their state, CPU and memory (sparklines from the `stats` events), and their lifecycle
+ * actions; every change arrives as a Server-Sent Event, so nothing is polled or reloaded.
+ *
+ * The token: taken once from the URL fragment (`#token=...`, then removed from the address bar)
+ * into sessionStorage, or typed into the login form; sent as `Authorization: Bearer` on every
+ * request (the event stream is read with fetch, which can send it; EventSource cannot).
+ */
+import type { DomainInfo } from '../api/index.js';
+
+const TOKEN_KEY = 'dom0-token';
+const POINTS = 30;
+
+interface Row {
+  info: DomainInfo;
+  cpu: number[];
+  mem: number[];
+  lastCpuNs?: number;
+  lastAt?: number;
+}
+
+const rows = new Map<number, Row>();
+let token = '';
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  e.append(...children);
+  return e;
+}
+
+function say(text: string): void {
+  const s = document.getElementById('status');
+  if (s !== null) s.textContent = text;
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<unknown> {
+  const r = await fetch(path, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const data = await r.json() as { error?: { message: string; hint?: string } };
+  if (r.status === 401) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    login('The token was refused.');
+    throw new Error('unauthorized');
+  }
+  if (!r.ok) throw new Error(`${data.error?.message ?? r.statusText}${data.error?.hint === undefined ? '' : ` (${data.error.hint})`}`);
+  return data;
+}
+
+function sparkline(values: readonly number[], max: number, label: string): SVGSVGElement {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${POINTS - 1} 20`);
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', label);
+  const line = document.createElementNS(ns, 'polyline');
+  const top = Math.max(max, 1e-9);
+  line.setAttribute('points', values.map((v, i) => `${i + POINTS - values.length},${(19 - (Math.min(v, top) / top) * 18).toFixed(1)}`).join(' '));
+  svg.append(line);
+  return svg;
+}
+
+const ACTIONS: ReadonlyArray<{ readonly op: string; readonly label: string; readonly when: (s: string) => boolean; readonly confirm?: string }> = [
+  { op: 'pause', label: 'Pause', when: (s) => s === 'running' },
+  { op: 'unpause', label: 'Unpause', when: (s) => s === 'paused' },
+  { op: 'shutdown', label: 'Shut down', when: (s) => s === 'running' || s === 'paused', confirm: 'Shut down' },
+  { op: 'reboot', label: 'Reboot', when: (s) => s === 'running', confirm: 'Reboot' },
+  { op: 'destroy', label: 'Destroy', when: (s) => s !== 'dying', confirm: 'Destroy' },
+];
+
+function render(): void {
+  const body = document.getElementById('domains');
+  if (body === null) return;
+  body.replaceChildren(...[...rows.values()].sort((a, b) => a.info.domid - b.info.domid).map((r) => {
+    const d = r.info;
+    const cpuNow = r.cpu.at(-1) ?? 0;
+    const actions = el('td');
+    if (d.domid !== 0) {
+      for (const a of ACTIONS.filter((x) => x.when(d.state))) {
+        const b = el('button', { type: 'button', 'data-op': a.op, 'aria-label': `${a.label} ${d.name}` }, a.label);
+        b.addEventListener('click', () => {
+          if (a.confirm !== undefined && !window.confirm(`${a.confirm} ${d.name}?`)) return;
+          api('POST', `/v1/domains/${d.domid}/${a.op}`, {}).then(() => say(`${a.label}: ${d.name}`), (e: unknown) => say(`${a.label} ${d.name}: ${e instanceof Error ? e.message : String(e)}`));
+        });
+        actions.append(b);
+      }
+    }
+    return el('tr', { 'data-name': d.name },
+      el('td', {}, String(d.domid)),
+      el('th', { scope: 'row' }, d.name),
+      el('td', { class: 'state' }, d.state + (d.shutdownReason === null ? '' : ` (${d.shutdownReason})`)),
+      el('td', {}, `${Math.round(d.memKiB / 1024)} MiB`, sparkline(r.mem, Math.max(...r.mem, 1), `memory of ${d.name}`)),
+      el('td', {}, `${d.vcpus}`),
+      el('td', {}, `${cpuNow.toFixed(1)} %`, sparkline(r.cpu, 100 * Math.max(1, d.vcpus), `CPU of ${d.name}`)),
+      actions);
+  }));
+}
+
+async function refresh(): Promise<void> {
+  const list = await api('GET', '/v1/domains') as DomainInfo[];
+  const seen = new Set(list.map((d) => d.domid));
+  for (const id of rows.keys()) if (!seen.has(id)) rows.delete(id);
+  for (const d of list) {
+    const r = rows.get(d.domid);
+    if (r === undefined) rows.set(d.domid, { info: d, cpu: [], mem: [] });
+    else r.info = d;
+  }
+  render();
+}
+
+function onStats(sample: { timeMs: number; domains: DomainInfo[] }): void {
+  for (const d of sample.domains) {
+    const r = rows.get(d.domid);
+    if (r === undefined) continue;
+    if (r.lastCpuNs !== undefined && r.lastAt !== undefined && sample.timeMs > r.lastAt) {
+      r.cpu.push(Math.max(0, ((d.cpuTimeNs - r.lastCpuNs) / 1e6 / (sample.timeMs - r.lastAt)) * 100));
+    }
+    r.mem.push(d.memKiB);
+    r.lastCpuNs = d.cpuTimeNs;
+    r.lastAt = sample.timeMs;
+    r.info = { ...r.info, memKiB: d.memKiB, vcpus: d.vcpus };
+    if (r.cpu.length > POINTS) r.cpu.shift();
+    if (r.mem.length > POINTS) r.mem.shift();
+  }
+  render();
+}
+
+/** Reads `/v1/events` with fetch (Server-Sent Events framing), reconnecting after `lastId`. */
+async function follow(lastId = 0): Promise<void> {
+  for (;;) {
+    try {
+      const r = await fetch(`/v1/events?stats=2${lastId > 0 ? `&since=${lastId}` : ''}`, { headers: { Authorization: `Bearer ${token}` } });
+      if (r.status === 401) {
+        login('The token was refused.');
+        return;
+      }
+      const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const field = (name: string): string | undefined => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+          const event = field('event');
+          const id = Number(field('id') ?? 0);
+          if (id > 0) lastId = id;
+          if (event === 'stats') onStats(JSON.parse(field('data') ?? '{}') as { timeMs: number; domains: DomainInfo[] });
+          else if (event !== undefined) await refresh();
+        }
+      }
+    } catch {
+      // dom0d restarting or the network gone: try again shortly.
+    }
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
+function login(error?: string): void {
+  const form = el('form', { id: 'login' },
+    el('label', { for: 'token' }, 'API token (dom0d\'s STATE_DIR/api-token)'),
+    el('input', { id: 'token', type: 'password', autocomplete: 'off', required: '' }),
+    el('button', { type: 'submit' }, 'Log in'));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    token = (document.getElementById('token') as HTMLInputElement).value.trim();
+    sessionStorage.setItem(TOKEN_KEY, token);
+    start();
+  });
+  document.body.replaceChildren(el('main', {}, el('h1', {}, 'dom0'), ...(error === undefined ? [] : [el('p', { role: 'alert' }, error)]), form));
+}
+
+function start(): void {
+  const table = el('table', {},
+    el('caption', {}, 'Domains'),
+    el('thead', {}, el('tr', {}, ...['ID', 'Name', 'State', 'Memory', 'vCPUs', 'CPU', 'Actions'].map((h) => el('th', { scope: 'col' }, h)))),
+    el('tbody', { id: 'domains' }));
+  document.body.replaceChildren(el('main', {}, el('h1', {}, 'dom0'), table, el('p', { id: 'status', role: 'status', 'aria-live': 'polite' })));
+  refresh().then(() => follow(), (e: unknown) => say(e instanceof Error ? e.message : String(e)));
+}
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #111; }
+table { border-collapse: collapse; min-width: 40rem; }
+th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #ddd; vertical-align: middle; }
+caption { text-align: left; font-weight: 600; padding: .3rem 0; }
+.spark { width: 5rem; height: 1.2rem; margin-left: .4rem; vertical-align: middle; }
+.spark polyline { fill: none; stroke: #2563eb; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
+button { margin-right: .3rem; }
+`;
+
+const fragment = /(?:^#|&)token=([^&]+)/.exec(location.hash)?.[1];
+if (fragment !== undefined) {
+  sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(fragment));
+  history.replaceState(null, '', location.pathname);
+}
+document.head.append(el('style', {}, STYLE));
+token = sessionStorage.getItem(TOKEN_KEY) ?? '';
+if (token === '') login();
+else start();

@@ -1,0 +1,89 @@
+// The web console in a real browser: Debian's Chromium, headless, driven by playwright-core,
+// against a dom0d serving its API on 127.0.0.1 (DOM0_API_LISTEN) with one real guest. Logging in
+// with the token in the URL fragment (then gone from the address bar), the guest in the list,
+// Pause and Unpause pushed back as state changes without a reload (and real: xl list agrees), CPU
+// and memory sparklines drawn from the stats events, a wrong token answered by the login form.
+// A screenshot goes to test-artifacts/web-console.png. Chromium gets a fresh profile from
+// playwright (removed when the browser closes); the test closes it.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { ensureGuests } from '../support/guests.js';
+import { destroyHost, makeHost, xl, xlIn } from './daemon-harness.js';
+import type { TestHost } from './daemon-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'test-artifacts');
+
+let host: TestHost;
+let browser: Browser;
+let url: string;
+let token: string;
+
+before(async () => {
+  const guests = ensureGuests();
+  host = makeHost();
+  host.env['DOM0_API_LISTEN'] = '127.0.0.1:0';
+  writeFileSync(join(host.root, 'web1.cfg'), [
+    'name = "web1"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
+  ].join('\n'));
+  assert.equal((await xlIn(host, host.root, 'create', 'web1.cfg')).code, 0);
+  url = readFileSync(join(host.runDir, 'api.url'), 'utf8').trim();
+  token = readFileSync(join(host.stateDir, 'api-token'), 'utf8').trim();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await xl(host, 'destroy', 'web1');
+  await destroyHost(host);
+});
+
+const stateOf = (page: Page, name: string): Promise<string | null> => page.locator(`tr[data-name="${name}"] .state`).textContent();
+
+async function stateBecomes(page: Page, name: string, state: string): Promise<void> {
+  await page.waitForFunction(([n, s]) => document.querySelector(`tr[data-name="${n}"] .state`)?.textContent === s, [name, state] as const, { timeout: 15_000 });
+}
+
+test('log in with the token in the fragment; the guest is listed; pause and unpause are pushed back without a reload', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${url}/#token=${token}`);
+  await stateBecomes(page, 'web1', 'running');
+  assert.equal(new URL(page.url()).hash, '', 'the token left the address bar');
+  assert.ok(await page.locator('tr[data-name="Domain-0"]').isVisible());
+  await page.evaluate(() => {
+    (window as unknown as { marker: number }).marker = 42;
+  });
+  await page.click('tr[data-name="web1"] button[data-op="pause"]');
+  await stateBecomes(page, 'web1', 'paused');
+  const listed = JSON.parse((await xl(host, 'list', '--json', 'web1')).out) as Array<{ state: string }>;
+  assert.equal(listed[0]?.state, 'paused', 'the domain is paused for real');
+  await page.click('tr[data-name="web1"] button[data-op="unpause"]');
+  await stateBecomes(page, 'web1', 'running');
+  assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'no reload happened');
+  // Stats events every 2 s: a few give the CPU and memory sparklines a line to draw.
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('tr[data-name="web1"] svg.spark polyline'))
+    .every((l) => (l.getAttribute('points') ?? '').split(' ').length >= 3), undefined, { timeout: 30_000 });
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, 'web-console.png'), fullPage: true });
+  assert.equal(await stateOf(page, 'web1'), 'running');
+  await page.close();
+});
+
+test('a wrong token gets the login form with the reason; the right one typed in logs in', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${url}/#token=wrong`);
+  await page.waitForSelector('[role="alert"]');
+  assert.equal(await page.locator('[role="alert"]').textContent(), 'The token was refused.');
+  await page.fill('#token', token);
+  await page.click('#login button[type="submit"]');
+  await stateBecomes(page, 'web1', 'running');
+  await context.close();
+});
