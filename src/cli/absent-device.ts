@@ -1,8 +1,8 @@
 import { connectToolstack } from '../api/index.js';
-import { isToolstackError, ToolstackError } from '../common/index.js';
+import { ToolstackError } from '../common/index.js';
 import type { CommandImpl } from './command.js';
 import { defineCommand } from './command.js';
-import { attachDomid } from './domain-arg.js';
+import { attachDomid, rowsOfDomains } from './domain-arg.js';
 import { getopt, requireArgs } from './getopt.js';
 
 /**
@@ -40,18 +40,12 @@ export function absentAttach(d: AbsentDevice): CommandImpl {
 export function absentList(d: AbsentDevice): CommandImpl {
   return defineCommand<readonly never[]>({
     async run(ctx, args) {
-      const { positional } = getopt(args, '');
-      requireArgs(`${d.name}-list`, positional, 1);
       const api = connectToolstack(ctx);
-      for (const ref of positional) {
-        try {
-          await api.getDomain({ ref });
-        } catch (e: unknown) {
-          if (!isToolstackError(e, 'DOMAIN_NOT_FOUND')) throw e;
-          if (!/^\d+$/.test(ref)) ctx.warn(`${ref} is an invalid domain identifier`);
-        }
-      }
-      return { data: [] };
+      const none = async (ref: string): Promise<never[]> => {
+        await api.getDomain({ ref });
+        return [];
+      };
+      return { data: await rowsOfDomains(ctx, `${d.name}-list`, args, none) };
     },
     render: () => d.listHeader,
   });

@@ -68,3 +68,23 @@ export async function getListed(get: () => Promise<DomainInfo>, ref: string): Pr
     throw e;
   }
 }
+
+/**
+ * `xl *-list <Domain(s)>` over `refs` (at least one, else xl's usage error for `command`): each
+ * domain's rows in order. A name that is no domain gets Xen's stderr line and the others are still
+ * listed (exit 0); a domid with no domain lists nothing.
+ */
+export async function rowsOfDomains<T>(ctx: CommandContext, command: string, args: readonly string[], rows: (ref: string) => Promise<readonly T[]>): Promise<T[]> {
+  const { positional } = getopt(args, '');
+  requireArgs(command, positional, 1);
+  const out: T[] = [];
+  for (const ref of positional) {
+    try {
+      out.push(...await rows(ref));
+    } catch (e: unknown) {
+      if (!isToolstackError(e, 'DOMAIN_NOT_FOUND')) throw e;
+      if (!/^\d+$/.test(ref)) ctx.warn(`${ref} is an invalid domain identifier`);
+    }
+  }
+  return out;
+}

@@ -1,8 +1,7 @@
 import { connectToolstack } from '../../api/index.js';
 import type { DeviceInfo } from '../../api/index.js';
-import { isToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import { getopt, requireArgs } from '../getopt.js';
+import { rowsOfDomains } from '../domain-arg.js';
 
 /**
  * `xl block-list <Domain(s)>`: Xen's table of each domain's disks — devid, backend domain,
@@ -12,19 +11,8 @@ import { getopt, requireArgs } from '../getopt.js';
  */
 export const blockListCommand = defineCommand<DeviceInfo[]>({
   async run(ctx, args) {
-    const { positional } = getopt(args, '');
-    requireArgs('block-list', positional, 1);
     const api = connectToolstack(ctx);
-    const rows: DeviceInfo[] = [];
-    for (const ref of positional) {
-      try {
-        rows.push(...await api.listDevices({ ref, kind: 'vbd' }));
-      } catch (e: unknown) {
-        if (!isToolstackError(e, 'DOMAIN_NOT_FOUND')) throw e;
-        if (!/^\d+$/.test(ref)) ctx.warn(`${ref} is an invalid domain identifier`);
-      }
-    }
-    return { data: rows };
+    return { data: await rowsOfDomains(ctx, 'block-list', args, (ref) => api.listDevices({ ref, kind: 'vbd' })) };
   },
   render: (rows) => [
     row(['Vdev', 5], ['BE', 3], ['handle', 6], ['state', 5], ['evt-ch', 6], ['ring-ref', 8], ['BE-path', 30]),

@@ -1,8 +1,7 @@
 import { connectToolstack } from '../../api/index.js';
 import type { ChannelInfo } from '../../api/index.js';
-import { isToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import { getopt, requireArgs } from '../getopt.js';
+import { rowsOfDomains } from '../domain-arg.js';
 
 /**
  * `xl channel-list <Domain(s)>` (xl_console.c `main_channellist`): each domain's `channel=`
@@ -12,19 +11,8 @@ import { getopt, requireArgs } from '../getopt.js';
  */
 export const channelListCommand = defineCommand<ChannelInfo[]>({
   async run(ctx, args) {
-    const { positional } = getopt(args, '');
-    requireArgs('channel-list', positional, 1);
     const api = connectToolstack(ctx);
-    const rows: ChannelInfo[] = [];
-    for (const ref of positional) {
-      try {
-        rows.push(...await api.listChannels({ ref }));
-      } catch (e: unknown) {
-        if (!isToolstackError(e, 'DOMAIN_NOT_FOUND')) throw e;
-        if (!/^\d+$/.test(ref)) ctx.warn(`${ref} is an invalid domain identifier`);
-      }
-    }
-    return { data: rows };
+    return { data: await rowsOfDomains(ctx, 'channel-list', args, (ref) => api.listChannels({ ref })) };
   },
   render: (rows) => [
     `${'Idx'.padEnd(3)} ${'BE'.padEnd(2)} ${'state'.padEnd(5)} ${'evt-ch'.padEnd(6)} ${'ring-ref'.padStart(8)} ${'connection'.padEnd(10)} ${''.padEnd(30)}\n`,

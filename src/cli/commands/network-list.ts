@@ -1,8 +1,7 @@
 import { connectToolstack } from '../../api/index.js';
 import type { DeviceInfo } from '../../api/index.js';
-import { isToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
-import { getopt, requireArgs } from '../getopt.js';
+import { rowsOfDomains } from '../domain-arg.js';
 
 /**
  * `xl network-list <Domain(s)>`: Xen's table of each domain's vifs — devid (Idx), backend domain,
@@ -12,19 +11,8 @@ import { getopt, requireArgs } from '../getopt.js';
  */
 export const networkListCommand = defineCommand<DeviceInfo[]>({
   async run(ctx, args) {
-    const { positional } = getopt(args, '');
-    requireArgs('network-list', positional, 1);
     const api = connectToolstack(ctx);
-    const rows: DeviceInfo[] = [];
-    for (const ref of positional) {
-      try {
-        rows.push(...await api.listDevices({ ref, kind: 'vif' }));
-      } catch (e: unknown) {
-        if (!isToolstackError(e, 'DOMAIN_NOT_FOUND')) throw e;
-        if (!/^\d+$/.test(ref)) ctx.warn(`${ref} is an invalid domain identifier`);
-      }
-    }
-    return { data: rows };
+    return { data: await rowsOfDomains(ctx, 'network-list', args, (ref) => api.listDevices({ ref, kind: 'vif' })) };
   },
   render: (rows) => [
     `${'Idx'.padEnd(3)} ${'BE'.padEnd(2)} ${'Mac Addr.'.padEnd(17)} ${'handle'.padEnd(6)} ${'state'.padEnd(5)} ${'evt-ch'.padEnd(6)} ${'tx-'.padStart(5)}/${'rx-ring-ref'.padEnd(5)} ${'BE-path'.padEnd(30)}\n`,
