@@ -17,7 +17,7 @@ export type { CoreDumped, DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, 
 export type { SetXenstoreQuotaRequest, XenstoreQuota, XenstoreQuotaScope } from './types.js';
 export type { VcpuAffinityResult, VcpuInfo, VcpuList, VcpusSet } from './types.js';
 export type { AssignablePciChange, AssignablePciInfo, AssignablePciList } from './types.js';
-export type { ChannelInfo, DebugKeysResult, DmesgText } from './types.js';
+export type { ChannelInfo, DebugKeysResult, DmesgText, ParsedConfig } from './types.js';
 export type {
   CpupoolCpusResult, CpupoolInfo, CpuReservation, DomainSchedInfo, HostCpu, PoolScheduler, PoolSchedParams, SchedulingInfo, VcpuReservation,
 } from './types.js';

@@ -60,6 +60,7 @@ export const API_ROUTES = {
   addCpupoolCpus: { method: 'POST', path: '/v1/cpupools/:pool/cpus/add' },
   removeCpupoolCpus: { method: 'POST', path: '/v1/cpupools/:pool/cpus/remove' },
   numaSplitCpupools: { method: 'POST', path: '/v1/cpupools/numa-split' },
+  parseConfig: { method: 'POST', path: '/v1/config/parse' },
   updateDomainConfig: { method: 'POST', path: '/v1/domains/:ref/config' },
   listChannels: { method: 'GET', path: '/v1/domains/:ref/channels' },
   readDmesg: { method: 'POST', path: '/v1/host/dmesg' },

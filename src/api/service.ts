@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { BugError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, withLibxlDefaults } from '../config/index.js';
+import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, parseCfg, readXlConf, resolveDomainConfig, withLibxlDefaults } from '../config/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
@@ -21,6 +21,8 @@ import type {
   DebugKeysResult,
   DmesgRequest,
   DmesgText,
+  ParseConfigRequest,
+  ParsedConfig,
   AssignablePciChange,
   AssignablePciList,
   ChannelInfo,
@@ -466,6 +468,17 @@ export class ToolstackService implements ToolstackApi {
    * Domain-0 is the host: its vCPU i is the i-th CPU dom0d may run on, pinned there (as Xen's
    * `dom0_vcpus_pin`), running when a task is runnable on it, with the CPU's busy time.
    */
+  async parseConfig(req: ParseConfigRequest): Promise<ParsedConfig> {
+    const text = req.text as unknown;
+    const source = req.source as unknown;
+    if (typeof text !== 'string') throw badRequest("'text' must be a string");
+    if (source !== undefined && typeof source !== 'string') throw badRequest("'source' must be a string");
+    const resolved = resolveDomainConfig(parseCfg(text, { source: source ?? 'config' }), {
+      xlConf: readXlConf(this.#paths.configDir), hostCpus: onlineCpus().length,
+    });
+    return { config: idlToJson(DOMAIN_CONFIG, resolved.config), warnings: resolved.warnings };
+  }
+
   async updateDomainConfig(req: UpdateDomainConfigRequest): Promise<DomainConfigEntry> {
     const config = withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config));
     const rec = await this.#manager.updateConfig(this.#guest(req, 'update the config of').domid, config);

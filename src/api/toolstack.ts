@@ -4,6 +4,8 @@ import type {
   DebugKeysResult,
   DmesgRequest,
   DmesgText,
+  ParseConfigRequest,
+  ParsedConfig,
   AssignablePciChange,
   AssignablePciList,
   ChannelInfo,
@@ -158,6 +160,11 @@ export interface ToolstackApi {
   migrateToCpupool(req: MigrateToCpupoolRequest): Promise<DomainSchedInfo>;
   /** `xl cpupool-numa-split`: one pool per NUMA node. */
   numaSplitCpupools(): Promise<CpupoolInfo[]>;
+  /**
+   * An xl.cfg text read as `xl create` reads a file (xl.conf applied; relative paths are not
+   * resolved: give absolute ones); a syntax error carries `pos` (its line).
+   */
+  parseConfig(req: ParseConfigRequest): Promise<ParsedConfig>;
   /** `xl config-update`: the config is kept for the domain's next restart (name and uuid stay). */
   updateDomainConfig(req: UpdateDomainConfigRequest): Promise<DomainConfigEntry>;
   /** `xl channel-list`: a domain's channels in config order (Domain-0 has none). */

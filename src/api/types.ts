@@ -397,6 +397,19 @@ export interface SetXenstoreQuotaRequest extends XenstoreQuotaScope {
   readonly quotas: readonly XenstoreQuota[];
 }
 
+/** An xl.cfg text to read as `xl create` reads a file (the web console's create form). */
+export interface ParseConfigRequest {
+  readonly text: string;
+  /** What messages call it (default `config`); errors carry `pos` with this and the line. */
+  readonly source?: string;
+}
+
+/** The config as libxl JSON (what `createDomain` takes), and the parser's warnings. */
+export interface ParsedConfig {
+  readonly config: LibxlJsonObject;
+  readonly warnings: readonly string[];
+}
+
 /** `xl config-update`: the config the domain's next restart is built from. */
 export interface UpdateDomainConfigRequest extends DomainRefRequest {
   readonly config: LibxlJsonObject;

@@ -420,12 +420,24 @@ function hasMedia(d: DiskDevice): boolean {
   return (d.pdev_path ?? '') !== '' && d.format !== 'empty';
 }
 
-/** `blockdev-del`; a node that is not there is fine. */
+/** How long `blockdev-del` is retried while QEMU still holds the node of a device just deleted. */
+const NODE_RELEASE_MS = 3000;
+
+/**
+ * `blockdev-del`; a node that is not there is fine. QEMU can announce a device deleted a moment
+ * before it lets go of the device's block node (seen on a loaded host): "is in use" is retried
+ * for up to `NODE_RELEASE_MS`.
+ */
 async function deleteNode(qmp: QmpClient, name: string): Promise<void> {
-  try {
-    await qmp.blockdevDel(name);
-  } catch (e: unknown) {
-    if (!(e instanceof QmpCommandError && /Failed to find node|Cannot find node/.test(e.desc))) throw e;
+  for (const until = Date.now() + NODE_RELEASE_MS; ;) {
+    try {
+      await qmp.blockdevDel(name);
+      return;
+    } catch (e: unknown) {
+      if (e instanceof QmpCommandError && /Failed to find node|Cannot find node/.test(e.desc)) return;
+      if (!(e instanceof QmpCommandError && /is in use/.test(e.desc)) || Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
 

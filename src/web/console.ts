@@ -36,19 +36,26 @@ function say(text: string): void {
   if (s !== null) s.textContent = text;
 }
 
+/** A failed API request: dom0d's message and hint, and where in a config it failed. */
+class ApiError extends Error {
+  constructor(message: string, readonly line: number | undefined) {
+    super(message);
+  }
+}
+
 async function api(method: string, path: string, body?: unknown): Promise<unknown> {
   const r = await fetch(path, {
     method,
     headers: { Authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  const data = await r.json() as { error?: { message: string; hint?: string } };
+  const data = await r.json() as { error?: { message: string; hint?: string; pos?: { line: number } } };
   if (r.status === 401) {
     sessionStorage.removeItem(TOKEN_KEY);
     login('The token was refused.');
     throw new Error('unauthorized');
   }
-  if (!r.ok) throw new Error(`${data.error?.message ?? r.statusText}${data.error?.hint === undefined ? '' : ` (${data.error.hint})`}`);
+  if (!r.ok) throw new ApiError(`${data.error?.message ?? r.statusText}${data.error?.hint === undefined ? '' : ` (${data.error.hint})`}`, data.error?.pos?.line);
   return data;
 }
 
@@ -181,12 +188,45 @@ function login(error?: string): void {
   document.body.replaceChildren(el('main', {}, el('h1', {}, 'dom0'), ...(error === undefined ? [] : [el('p', { role: 'alert' }, error)]), form));
 }
 
+/**
+ * The create form: the text is read by dom0d as `xl create` reads a file; an error shows with
+ * its line (and the line is selected in the text), else the domain is created.
+ */
+function createForm(): HTMLElement {
+  const text = el('textarea', { id: 'cfg', rows: '8', cols: '72', spellcheck: 'false', 'aria-describedby': 'cfg-error' });
+  const paused = el('input', { id: 'paused', type: 'checkbox' });
+  const error = el('p', { id: 'cfg-error', role: 'alert' });
+  const form = el('form', { id: 'create' },
+    el('label', { for: 'cfg' }, 'Config (xl.cfg syntax; absolute paths)'), el('br'), text, el('br'),
+    el('label', {}, paused, ' leave it paused'), ' ', el('button', { type: 'submit' }, 'Create'), error);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    void (async () => {
+      try {
+        const parsed = await api('POST', '/v1/config/parse', { text: text.value, source: 'config' }) as { config: { c_info?: { name?: string } } };
+        await api('POST', '/v1/domains', { config: parsed.config, paused: paused.checked, source: 'web console' });
+        say(`Created ${parsed.config.c_info?.name ?? 'the domain'}`);
+      } catch (e: unknown) {
+        const line = e instanceof ApiError ? e.line : undefined;
+        error.textContent = `${line === undefined ? '' : `line ${line}: `}${e instanceof Error ? e.message : String(e)}`;
+        if (line !== undefined) {
+          const starts = text.value.split('\n').slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
+          text.focus();
+          text.setSelectionRange(starts, starts + (text.value.split('\n')[line - 1]?.length ?? 0));
+        }
+      }
+    })();
+  });
+  return el('section', { 'aria-labelledby': 'new-h' }, el('h2', { id: 'new-h' }, 'New domain'), form);
+}
+
 function start(): void {
   const table = el('table', {},
     el('caption', {}, 'Domains'),
     el('thead', {}, el('tr', {}, ...['ID', 'Name', 'State', 'Memory', 'vCPUs', 'CPU', 'Actions'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', { id: 'domains' }));
-  document.body.replaceChildren(el('main', {}, el('h1', {}, 'dom0'), table, el('p', { id: 'status', role: 'status', 'aria-live': 'polite' })));
+  document.body.replaceChildren(el('main', {}, el('h1', {}, 'dom0'), table, el('p', { id: 'status', role: 'status', 'aria-live': 'polite' }), createForm()));
   refresh().then(() => follow(), (e: unknown) => say(e instanceof Error ? e.message : String(e)));
 }
 
@@ -198,6 +238,8 @@ caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 .spark { width: 5rem; height: 1.2rem; margin-left: .4rem; vertical-align: middle; }
 .spark polyline { fill: none; stroke: #2563eb; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 button { margin-right: .3rem; }
+#cfg { font-family: ui-monospace, monospace; }
+#cfg-error { color: #b91c1c; }
 `;
 
 const fragment = /(?:^#|&)token=([^&]+)/.exec(location.hash)?.[1];

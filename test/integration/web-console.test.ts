@@ -2,7 +2,8 @@
 // against a dom0d serving its API on 127.0.0.1 (DOM0_API_LISTEN) with one real guest. Logging in
 // with the token in the URL fragment (then gone from the address bar), the guest in the list,
 // Pause and Unpause pushed back as state changes without a reload (and real: xl list agrees), CPU
-// and memory sparklines drawn from the stats events, a wrong token answered by the login form.
+// and memory sparklines drawn from the stats events, a wrong token answered by the login form, a
+// config with a syntax error answered at its line, then created (paused) from the page.
 // A screenshot goes to test-artifacts/web-console.png. Chromium gets a fresh profile from
 // playwright (removed when the browser closes); the test closes it.
 import { after, before, test } from 'node:test';
@@ -19,12 +20,14 @@ const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(import.meta.dirname, '..', '..', '..', 'test-artifacts');
 
 let host: TestHost;
+let kernel: string;
 let browser: Browser;
 let url: string;
 let token: string;
 
 before(async () => {
   const guests = ensureGuests();
+  kernel = guests.vmlinuz;
   host = makeHost();
   host.env['DOM0_API_LISTEN'] = '127.0.0.1:0';
   writeFileSync(join(host.root, 'web1.cfg'), [
@@ -42,6 +45,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await xl(host, 'destroy', 'web1');
+  await xl(host, 'destroy', 'web2');
   await destroyHost(host);
 });
 
@@ -86,4 +90,20 @@ test('a wrong token gets the login form with the reason; the right one typed in 
   await page.click('#login button[type="submit"]');
   await stateBecomes(page, 'web1', 'running');
   await context.close();
+});
+
+test('a config with a syntax error is answered at its line; corrected, it creates the domain, which appears', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${url}/#token=${token}`);
+  await stateBecomes(page, 'web1', 'running');
+  await page.fill('#cfg', `name = "web2"\nkernel = "${kernel}"\nmemory 128\n`);
+  await page.click('#create button[type="submit"]');
+  await page.waitForFunction(() => (document.getElementById('cfg-error')?.textContent ?? '') !== '');
+  assert.match(await page.locator('#cfg-error').textContent() ?? '', /^line 3: /);
+  await page.fill('#cfg', `name = "web2"\nkernel = "${kernel}"\nmemory = 128\n`);
+  await page.check('#paused');
+  await page.click('#create button[type="submit"]');
+  await stateBecomes(page, 'web2', 'paused');
+  assert.equal(await page.locator('#cfg-error').textContent(), '');
+  await page.close();
 });
