@@ -2,7 +2,8 @@
  * The API over TCP, off by default: `api_listen = "ADDR:PORT"` in xl.conf (`DOM0_API_LISTEN`
  * overrides it), HTTPS when `api_tls_cert` and `api_tls_key` are set. The same routes as the
  * Unix socket, behind `bearerGuard`:
- * - every request carries `Authorization: Bearer <token>`, the token being `STATE_DIR/api-token`
+ * - every request carries `Authorization: Bearer <token>` (a WebSocket upgrade may offer the
+ *   subprotocol `bearer.<token>` instead), the token being `STATE_DIR/api-token`
  *   (made at the first start, mode 0600; `dom0d rotate-token` replaces it and a running dom0d
  *   reads it again when the file changes), compared in constant time (401 otherwise);
  * - a state-changing request (anything but GET, and every upgrade) that names an `Origin` other
@@ -78,7 +79,9 @@ export function bearerGuard(file: string): (req: IncomingMessage) => void {
   };
   return (req) => {
     const auth = req.headers.authorization ?? '';
-    const given = /^Bearer ([^\s]+)$/.exec(auth)?.[1];
+    // A browser's WebSocket cannot send the header: it offers `bearer.<token>` as a subprotocol.
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
+    const given = /^Bearer ([^\s]+)$/.exec(auth)?.[1] ?? offered?.slice('bearer.'.length);
     if (given === undefined || !timingSafeEqual(sha256(given), current())) {
       throw new ToolstackError('API_AUTH', given === undefined ? 'The API needs Authorization: Bearer <token>' : 'The API token is wrong', {
         hint: 'the token is in dom0d\'s STATE_DIR/api-token',

@@ -14,6 +14,7 @@ import type { XenstoredHandle } from '../xenstore/index.js';
 import { ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
 import { parseListen, serveApiTcp } from './api-tcp.js';
 import type { TcpApi } from './api-tcp.js';
+import { consoleWebSocket } from './console-ws.js';
 import { feedHandlers } from './feed.js';
 import { webHandlers } from './web-files.js';
 import type { RouteHandler, ServeOptions, StreamHandler } from './http.js';
@@ -130,7 +131,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const serving = { streams: streamTable(api), raw: fed.handlers };
     server = await serveApi(paths.apiSocket, routes, log, serving);
     log(`serving ${paths.apiSocket}`);
-    const tcp = await serveTcp(paths, options.env, routes, log, { ...serving, open: webHandlers() });
+    const tcp = await serveTcp(paths, options.env, routes, log, { ...serving, open: webHandlers(), websocket: consoleWebSocket(api, log) });
     const srv = server;
     let stopping: Promise<void> | undefined;
     return {

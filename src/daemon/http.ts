@@ -80,6 +80,8 @@ export interface ServeOptions {
   readonly guard?: (req: IncomingMessage) => void;
   /** Routes served before the guard (files that hold no data: the web console's page). */
   readonly open?: readonly RawHandler[];
+  /** WebSocket upgrades (after the guard): true when it took the request. */
+  readonly websocket?: (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<boolean>;
 }
 
 /**
@@ -112,7 +114,7 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
       else void dispatch(routes, req, res, log);
     },
     upgrade: (req, socket, head) => {
-      void upgrade(options.streams ?? [], req, socket, head, log, options.guard);
+      void upgrade(options.streams ?? [], req, socket, head, log, options.guard, options.websocket);
     },
   };
 }
@@ -197,7 +199,8 @@ function errorReply(e: unknown, what: string, log: (line: string) => void): { st
 
 /** An HTTP Upgrade request: matched against the stream routes, answered `101` or an error reply. */
 async function upgrade(
-  streams: readonly StreamHandler[], req: IncomingMessage, socket: Duplex, head: Buffer, log: (line: string) => void, guard?: (req: IncomingMessage) => void,
+  streams: readonly StreamHandler[], req: IncomingMessage, socket: Duplex, head: Buffer, log: (line: string) => void,
+  guard?: (req: IncomingMessage) => void, websocket?: ServeOptions['websocket'],
 ): Promise<void> {
   const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
   let upgraded = false;
@@ -206,6 +209,7 @@ async function upgrade(
   socket.on('end', () => socket.end());
   try {
     guard?.(req);
+    if (websocket !== undefined && await websocket(req, socket, head)) return;
     let handler: StreamHandler | undefined;
     let params: Record<string, string> | undefined;
     for (const h of streams) {

@@ -4,21 +4,29 @@ import type { RawHandler } from './http.js';
 
 /** The page's HTML: the script (src/web/console.ts, built to dist/src/web/console.js) makes the rest. */
 const PAGE = '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">' +
-  '<title>dom0</title><script type="module" src="/web/console.js"></script></head><body><noscript>The dom0 console needs JavaScript.</noscript></body></html>\n';
+  '<title>dom0</title><link rel="stylesheet" href="/web/xterm.css"><script src="/web/xterm.js"></script>' +
+  '<script type="module" src="/web/console.js"></script></head><body><noscript>The dom0 console needs JavaScript.</noscript></body></html>\n';
 
-/** The built web script: looked for above this module (dist/bin/ bundled, dist/src/daemon/ as is). */
-function scriptPath(): string | undefined {
+/** A file looked for above this module (dist/bin/ bundled, dist/src/daemon/ as is, node_modules/ of the tree). */
+function findAbove(rels: readonly string[]): string | undefined {
   let dir = import.meta.dirname;
-  for (let i = 0; i < 4; i++) {
-    for (const rel of ['src/web/console.js', 'web/console.js']) if (existsSync(join(dir, rel))) return join(dir, rel);
+  for (let i = 0; i < 5; i++) {
+    for (const rel of rels) if (existsSync(join(dir, rel))) return join(dir, rel);
     dir = dirname(dir);
   }
   return undefined;
 }
 
+/** The files the page loads: our script (built from src/web/console.ts) and xterm.js's (npm). */
+const FILES: ReadonlyArray<{ readonly path: string; readonly type: string; readonly rels: readonly string[] }> = [
+  { path: '/web/console.js', type: 'text/javascript; charset=utf-8', rels: ['src/web/console.js', 'web/console.js'] },
+  { path: '/web/xterm.js', type: 'text/javascript; charset=utf-8', rels: ['node_modules/@xterm/xterm/lib/xterm.js'] },
+  { path: '/web/xterm.css', type: 'text/css; charset=utf-8', rels: ['node_modules/@xterm/xterm/css/xterm.css'] },
+];
+
 /**
- * The web console's two files, served without a token (they hold no data: the page asks for the
- * token and sends it with every API request): `/` and `/web/console.js`.
+ * The web console's files, served without a token (they hold no data: the page asks for the
+ * token and sends it with every API request): `/`, its script and xterm.js.
  */
 export function webHandlers(): RawHandler[] {
   const send = (res: Parameters<RawHandler['handle']>[1], type: string, body: string): void => {
@@ -27,17 +35,17 @@ export function webHandlers(): RawHandler[] {
   };
   return [
     { route: { method: 'GET', path: '/' }, handle: (_req, res) => send(res, 'text/html; charset=utf-8', PAGE) },
-    {
-      route: { method: 'GET', path: '/web/console.js' },
+    ...FILES.map((f): RawHandler => ({
+      route: { method: 'GET', path: f.path },
       handle: (_req, res) => {
-        const file = scriptPath();
+        const file = findAbove(f.rels);
         if (file === undefined) {
           res.writeHead(404, { 'Content-Type': 'text/plain' });
-          res.end('the web console is not built (npm run build)\n');
+          res.end(`${f.path} is missing here (npm ci, npm run build)\n`);
           return;
         }
-        send(res, 'text/javascript; charset=utf-8', readFileSync(file, 'utf8'));
+        send(res, f.type, readFileSync(file, 'utf8'));
       },
-    },
+    })),
   ];
 }

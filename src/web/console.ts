@@ -10,6 +10,16 @@
  */
 import type { DomainInfo } from '../api/index.js';
 
+/** What the page uses of xterm.js (loaded by the page as a classic script: a global). */
+interface XtermTerminal {
+  open(parent: HTMLElement): void;
+  write(data: Uint8Array | string): void;
+  onData(listener: (data: string) => void): void;
+  focus(): void;
+  dispose(): void;
+}
+declare const Terminal: new (options: { convertEol?: boolean; cursorBlink?: boolean; rows?: number; cols?: number }) => XtermTerminal;
+
 const TOKEN_KEY = 'dom0-token';
 const POINTS = 30;
 
@@ -89,6 +99,11 @@ function render(): void {
     const d = r.info;
     const cpuNow = r.cpu.at(-1) ?? 0;
     const actions = el('td');
+    if (d.domid !== 0 && d.state !== 'dying') {
+      const c = el('button', { type: 'button', 'data-op': 'console', 'aria-label': `Console of ${d.name}` }, 'Console');
+      c.addEventListener('click', () => openConsole(d));
+      actions.append(c);
+    }
     if (d.domid !== 0) {
       for (const a of ACTIONS.filter((x) => x.when(d.state))) {
         const b = el('button', { type: 'button', 'data-op': a.op, 'aria-label': `${a.label} ${d.name}` }, a.label);
@@ -188,6 +203,39 @@ function login(error?: string): void {
   document.body.replaceChildren(el('main', {}, el('h1', {}, 'dom0'), ...(error === undefined ? [] : [el('p', { role: 'alert' }, error)]), form));
 }
 
+let closeConsole: (() => void) | undefined;
+
+/**
+ * The domain's primary console in a terminal (xterm.js) over the console WebSocket: what it
+ * printed so far, then live; what is typed goes to the guest. One at a time.
+ */
+function openConsole(d: DomainInfo): void {
+  closeConsole?.();
+  const host = el('div', { id: 'terminal' });
+  const close = el('button', { type: 'button' }, 'Close');
+  const panel = el('section', { id: 'console', 'aria-labelledby': 'console-h' }, el('h2', { id: 'console-h' }, `Console of ${d.name}`), host, close);
+  document.querySelector('main')?.append(panel);
+  const term = new Terminal({ convertEol: false, cursorBlink: true, rows: 24, cols: 100 });
+  term.open(host);
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const ws = new WebSocket(`${scheme}://${location.host}/v1/domains/${d.domid}/console/ws`, ['dom0-console', `bearer.${token}`]);
+  ws.binaryType = 'arraybuffer';
+  ws.onmessage = (e: MessageEvent<ArrayBuffer>) => term.write(new Uint8Array(e.data));
+  ws.onclose = () => term.write('\r\n[the console closed]\r\n');
+  const encoder = new TextEncoder();
+  term.onData((data) => {
+    if (ws.readyState === WebSocket.OPEN) ws.send(encoder.encode(data));
+  });
+  term.focus();
+  closeConsole = () => {
+    ws.close();
+    term.dispose();
+    panel.remove();
+    closeConsole = undefined;
+  };
+  close.addEventListener('click', () => closeConsole?.());
+}
+
 /**
  * The create form: the text is read by dom0d as `xl create` reads a file; an error shows with
  * its line (and the line is selected in the text), else the domain is created.
@@ -239,6 +287,8 @@ caption { text-align: left; font-weight: 600; padding: .3rem 0; }
 .spark polyline { fill: none; stroke: #2563eb; stroke-width: 1.5; vector-effect: non-scaling-stroke; }
 button { margin-right: .3rem; }
 #cfg { font-family: ui-monospace, monospace; }
+#console { margin-top: 1rem; }
+#terminal { margin: .5rem 0; }
 #cfg-error { color: #b91c1c; }
 `;
 

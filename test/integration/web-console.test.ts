@@ -3,7 +3,9 @@
 // with the token in the URL fragment (then gone from the address bar), the guest in the list,
 // Pause and Unpause pushed back as state changes without a reload (and real: xl list agrees), CPU
 // and memory sparklines drawn from the stats events, a wrong token answered by the login form, a
-// config with a syntax error answered at its line, then created (paused) from the page.
+// config with a syntax error answered at its line, then created (paused) from the page; the
+// guest's console in the page's terminal (xterm.js over the console WebSocket): a command typed
+// there and its answer; a WebSocket without the token refused.
 // A screenshot goes to test-artifacts/web-console.png. Chromium gets a fresh profile from
 // playwright (removed when the browser closes); the test closes it.
 import { after, before, test } from 'node:test';
@@ -11,6 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { WebSocket } from 'ws';
 import type { Browser, Page } from 'playwright-core';
 import { ensureGuests } from '../support/guests.js';
 import { destroyHost, makeHost, xl, xlIn } from './daemon-harness.js';
@@ -106,4 +109,30 @@ test('a config with a syntax error is answered at its line; corrected, it create
   await stateBecomes(page, 'web2', 'paused');
   assert.equal(await page.locator('#cfg-error').textContent(), '');
   await page.close();
+});
+
+test('the console in the page: the guest\'s shell answers what is typed into the terminal; no token, no WebSocket', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${url}/#token=${token}`);
+  await stateBecomes(page, 'web1', 'running');
+  await page.click('tr[data-name="web1"] button[data-op="console"]');
+  const rows = (): Promise<string> => page.locator('#terminal .xterm-rows').innerText();
+  await page.waitForFunction(() => document.querySelector<HTMLElement>('#terminal .xterm-rows')?.innerText.includes('dom0-guest#') === true, undefined, { timeout: 120_000 });
+  await page.click('#terminal');
+  await page.keyboard.type('echo web-$((40+2))');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelector<HTMLElement>('#terminal .xterm-rows')?.innerText.includes('web-42') === true, undefined, { timeout: 30_000 });
+  assert.match(await rows(), /web-42/);
+  await page.screenshot({ path: join(ARTIFACTS, 'web-console-terminal.png'), fullPage: true });
+  await page.close();
+  const status = await new Promise<number>((resolve) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/domains/web1/console/ws`, ['dom0-console']);
+    ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+    ws.on('open', () => {
+      ws.close();
+      resolve(101);
+    });
+    ws.on('error', () => undefined);
+  });
+  assert.equal(status, 401);
 });

@@ -1,0 +1,47 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { ToolstackService } from '../api/index.js';
+
+/** The WebSocket subprotocol of a console; the token rides as a second one, `bearer.<token>`. */
+export const CONSOLE_WS_PROTOCOL = 'dom0-console';
+const PATH = /^\/v1\/domains\/([^/?]+)\/console\/ws$/;
+
+/**
+ * A domain's console over a WebSocket (the web console's terminal; browsers cannot make the API's
+ * own `dom0-console` upgrade): `GET /v1/domains/:ref/console/ws[?type=pv|serial&num=N]` with
+ * `Upgrade: websocket` and the subprotocols `dom0-console, bearer.<token>` (a browser cannot send
+ * an Authorization header there; `bearerGuard` reads that one). The console is resolved as `xl
+ * console` resolves it before the upgrade (an unknown domain is an ordinary error reply); then
+ * the retained output, the live output, and what the page types, as binary messages. Returns
+ * false for a request that is not this route.
+ */
+export function consoleWebSocket(api: ToolstackService, log: (line: string) => void): (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<boolean> {
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: 64 << 10,
+    handleProtocols: (protocols) => (protocols.has(CONSOLE_WS_PROTOCOL) ? CONSOLE_WS_PROTOCOL : false),
+  });
+  return async (req, socket, head) => {
+    const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
+    const m = PATH.exec(path);
+    if (m === null || req.headers.upgrade?.toLowerCase() !== 'websocket') return false;
+    const q = new URLSearchParams(query ?? '');
+    const type = q.get('type');
+    const num = q.get('num');
+    const att = await api.attachConsole({
+      ref: decodeURIComponent(m[1] as string),
+      ...(type === 'pv' || type === 'serial' ? { type } : {}),
+      ...(num !== null && /^\d{1,4}$/.test(num) ? { num: Number(num) } : {}),
+    });
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = createWebSocketStream(ws);
+      stream.on('error', () => stream.destroy());
+      api.streamConsole({ ref: String(att.domid), id: att.id }, stream, () => undefined).catch((e: unknown) => {
+        log(`console websocket of domain ${att.domid}: ${e instanceof Error ? e.message : String(e)}`);
+        ws.close(1011, 'the console is not connected');
+      });
+    });
+    return true;
+  };
+}
