@@ -1,15 +1,20 @@
 import type { IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { ToolstackService } from '../api/index.js';
 
 /** The WebSocket subprotocol of a console; the token rides as a second one, `bearer.<token>`. */
 export const CONSOLE_WS_PROTOCOL = 'dom0-console';
-const PATH = /^\/v1\/domains\/([^/?]+)\/console\/ws$/;
+/** The subprotocol of a domain's display (VNC, for noVNC). */
+export const VNC_WS_PROTOCOL = 'dom0-vnc';
+const PATH = /^\/v1\/domains\/([^/?]+)\/(console|vnc)\/ws$/;
 
 /**
- * A domain's console over a WebSocket (the web console's terminal; browsers cannot make the API's
- * own `dom0-console` upgrade): `GET /v1/domains/:ref/console/ws[?type=pv|serial&num=N]` with
+ * A domain's display over a WebSocket: `GET /v1/domains/:ref/vnc/ws` (subprotocols `dom0-vnc,
+ * bearer.<token>`) is a byte pipe to the domain's VNC server (noVNC in the page speaks RFB over
+ * it; a VNC password is the guest's, given to noVNC). And its console (the web console's
+ * terminal; browsers cannot make the API's own `dom0-console` upgrade): `GET /v1/domains/:ref/console/ws[?type=pv|serial&num=N]` with
  * `Upgrade: websocket` and the subprotocols `dom0-console, bearer.<token>` (a browser cannot send
  * an Authorization header there; `bearerGuard` reads that one). The console is resolved as `xl
  * console` resolves it before the upgrade (an unknown domain is an ordinary error reply); then
@@ -20,12 +25,27 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 64 << 10,
-    handleProtocols: (protocols) => (protocols.has(CONSOLE_WS_PROTOCOL) ? CONSOLE_WS_PROTOCOL : false),
+    handleProtocols: (protocols) => [CONSOLE_WS_PROTOCOL, VNC_WS_PROTOCOL].find((p) => protocols.has(p)) ?? false,
   });
   return async (req, socket, head) => {
     const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
     const m = PATH.exec(path);
     if (m === null || req.headers.upgrade?.toLowerCase() !== 'websocket') return false;
+    if (m[2] === 'vnc') {
+      const vnc = await api.getVnc({ ref: decodeURIComponent(m[1] as string) });
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws);
+        const tcp = connect(vnc.port, vnc.host);
+        const end = (): void => {
+          tcp.destroy();
+          stream.destroy();
+        };
+        stream.on('error', end);
+        tcp.on('error', end);
+        stream.pipe(tcp).pipe(stream);
+      });
+      return true;
+    }
     const q = new URLSearchParams(query ?? '');
     const type = q.get('type');
     const num = q.get('num');

@@ -66,7 +66,12 @@ export function httpStatusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
 
-/** A route that writes its response itself (Server-Sent Events, documents). */
+/** Whether route `pattern` takes `path`: `:param` segments, or every path under a `/*` prefix. */
+function servesPath(pattern: string, path: string): boolean {
+  return pattern.endsWith('/*') ? path.startsWith(pattern.slice(0, -1)) : matchRoutePath(pattern, path) !== undefined;
+}
+
+/** A route that writes its response itself (Server-Sent Events, documents; `/*`: a whole tree). */
 export interface RawHandler {
   readonly route: ApiRoute;
   readonly handle: (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void;
@@ -96,7 +101,7 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
   return {
     request: (req, res) => {
       const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
-      const open = options.open?.find((h) => h.route.method === req.method && matchRoutePath(h.route.path, path) !== undefined);
+      const open = options.open?.find((h) => h.route.method === req.method && servesPath(h.route.path, path));
       if (open !== undefined) {
         open.handle(req, res, new URLSearchParams(query ?? ''));
         return;

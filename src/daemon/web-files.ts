@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import type { RawHandler } from './http.js';
 
 /** The page's HTML: the script (src/web/console.ts, built to dist/src/web/console.js) makes the rest. */
@@ -35,6 +35,22 @@ export function webHandlers(): RawHandler[] {
   };
   return [
     { route: { method: 'GET', path: '/' }, handle: (_req, res) => send(res, 'text/html; charset=utf-8', PAGE) },
+    {
+      // noVNC's ES modules (npm @novnc/novnc), loaded by the page when a display opens: .js files
+      // of that package only.
+      route: { method: 'GET', path: '/novnc/*' },
+      handle: (req, res) => {
+        const root = findAbove(['node_modules/@novnc/novnc']);
+        const rel = normalize(decodeURIComponent((req.url ?? '').split('?')[0] ?? '').slice('/novnc/'.length));
+        const file = root === undefined || rel.startsWith('..') || !rel.endsWith('.js') ? undefined : join(root, rel);
+        if (file === undefined || !existsSync(file) || !statSync(file).isFile()) {
+          res.writeHead(404, { 'Content-Type': 'text/plain' });
+          res.end('no such file\n');
+          return;
+        }
+        send(res, 'text/javascript; charset=utf-8', readFileSync(file, 'utf8'));
+      },
+    },
     ...FILES.map((f): RawHandler => ({
       route: { method: 'GET', path: f.path },
       handle: (_req, res) => {

@@ -102,7 +102,11 @@ function render(): void {
     if (d.domid !== 0 && d.state !== 'dying') {
       const c = el('button', { type: 'button', 'data-op': 'console', 'aria-label': `Console of ${d.name}` }, 'Console');
       c.addEventListener('click', () => openConsole(d));
-      actions.append(c);
+      const v = el('button', { type: 'button', 'data-op': 'display', 'aria-label': `Display of ${d.name}` }, 'Display');
+      v.addEventListener('click', () => {
+        openDisplay(d).catch((e: unknown) => say(`Display of ${d.name}: ${e instanceof Error ? e.message : String(e)}`));
+      });
+      actions.append(c, v);
     }
     if (d.domid !== 0) {
       for (const a of ACTIONS.filter((x) => x.when(d.state))) {
@@ -236,6 +240,42 @@ function openConsole(d: DomainInfo): void {
   close.addEventListener('click', () => closeConsole?.());
 }
 
+let closeDisplay: (() => void) | undefined;
+/** noVNC's RFB module, as dom0d serves it (not bundled: the page loads it when a display opens). */
+const RFB_URL: string = '/novnc/core/rfb.js';
+
+/** What the page uses of noVNC's RFB (loaded on demand from /novnc/core/rfb.js). */
+interface Rfb {
+  scaleViewport: boolean;
+  disconnect(): void;
+}
+type RfbClass = new (target: HTMLElement, channel: WebSocket, options: { credentials?: { password: string } }) => Rfb;
+
+/**
+ * The domain's display (its VNC server) with noVNC over the display WebSocket; the guest's VNC
+ * password, if any, is the API's answer for it. One at a time.
+ */
+async function openDisplay(d: DomainInfo): Promise<void> {
+  closeDisplay?.();
+  const vnc = await api('GET', `/v1/domains/${d.domid}/vnc`) as { password: string | null };
+  const screen = el('div', { id: 'screen' });
+  const close = el('button', { type: 'button' }, 'Close');
+  const panel = el('section', { id: 'display', 'aria-labelledby': 'display-h' }, el('h2', { id: 'display-h' }, `Display of ${d.name}`), screen, close);
+  document.querySelector('main')?.append(panel);
+  const module = await import(RFB_URL) as { default: RfbClass };
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  const ws = new WebSocket(`${scheme}://${location.host}/v1/domains/${d.domid}/vnc/ws`, ['dom0-vnc', `bearer.${token}`]);
+  ws.binaryType = 'arraybuffer';
+  const rfb = new module.default(screen, ws, vnc.password === null ? {} : { credentials: { password: vnc.password } });
+  rfb.scaleViewport = true;
+  closeDisplay = () => {
+    rfb.disconnect();
+    panel.remove();
+    closeDisplay = undefined;
+  };
+  close.addEventListener('click', () => closeDisplay?.());
+}
+
 /**
  * The create form: the text is read by dom0d as `xl create` reads a file; an error shows with
  * its line (and the line is selected in the text), else the domain is created.
@@ -289,6 +329,7 @@ button { margin-right: .3rem; }
 #cfg { font-family: ui-monospace, monospace; }
 #console { margin-top: 1rem; }
 #terminal { margin: .5rem 0; }
+#screen { width: 720px; height: 400px; margin: .5rem 0; background: #222; }
 #cfg-error { color: #b91c1c; }
 `;
 

@@ -5,7 +5,8 @@
 // and memory sparklines drawn from the stats events, a wrong token answered by the login form, a
 // config with a syntax error answered at its line, then created (paused) from the page; the
 // guest's console in the page's terminal (xterm.js over the console WebSocket): a command typed
-// there and its answer; a WebSocket without the token refused.
+// there and its answer; a WebSocket without the token refused; its display (noVNC over the
+// display WebSocket to the guest's VNC server) drawn on the page's canvas.
 // A screenshot goes to test-artifacts/web-console.png. Chromium gets a fresh profile from
 // playwright (removed when the browser closes); the test closes it.
 import { after, before, test } from 'node:test';
@@ -34,7 +35,9 @@ before(async () => {
   host = makeHost();
   host.env['DOM0_API_LISTEN'] = '127.0.0.1:0';
   writeFileSync(join(host.root, 'web1.cfg'), [
-    'name = "web1"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
+    // A framebuffer with VNC, and the guest's readiness line on its screen (tty0) too.
+    'name = "web1"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "console=tty0 ${guests.pvCmdline}"`, 'memory = 128',
+    'vfb = [ "vnc=1" ]',
   ].join('\n'));
   assert.equal((await xlIn(host, host.root, 'create', 'web1.cfg')).code, 0);
   url = readFileSync(join(host.runDir, 'api.url'), 'utf8').trim();
@@ -135,4 +138,21 @@ test('the console in the page: the guest\'s shell answers what is typed into the
     ws.on('error', () => undefined);
   });
   assert.equal(status, 401);
+});
+
+test('the display in the page: noVNC draws the guest\'s screen on a canvas that is not blank', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${url}/#token=${token}`);
+  await stateBecomes(page, 'web1', 'running');
+  await page.click('tr[data-name="web1"] button[data-op="display"]');
+  await page.waitForFunction(() => {
+    const c = document.querySelector<HTMLCanvasElement>('#screen canvas');
+    const ctx = c?.getContext('2d');
+    if (c === null || ctx === null || ctx === undefined || c.width === 0 || c.height === 0) return false;
+    const px = ctx.getImageData(0, 0, c.width, c.height).data;
+    for (let i = 0; i < px.length; i += 4) if ((px[i] ?? 0) + (px[i + 1] ?? 0) + (px[i + 2] ?? 0) > 96) return true;
+    return false;
+  }, undefined, { timeout: 60_000 });
+  await page.screenshot({ path: join(ARTIFACTS, 'web-console-display.png'), fullPage: true });
+  await page.close();
 });
