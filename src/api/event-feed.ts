@@ -8,7 +8,8 @@ const KEPT = 1024;
  * `?since=` / `Last-Event-ID`), `event` its name, `data` JSON. Names: `created`, `running`,
  * `paused`, `unpaused`, `shutting-down`, `shutdown` (with Xen's `reason`), `crashed` (a shutdown
  * for a crash, sent after it), `dying`, `destroyed`, `renamed` (with `from`), `adopted` (dom0d
- * found it at start), and `stats` (periodic, no id: not replayed).
+ * found it at start), `device-attached` / `device-detached` (with libxl's `kind` and `devid`),
+ * and `stats` (periodic, no id: not replayed).
  */
 export interface FeedEvent {
   readonly id: number | null;
@@ -25,6 +26,7 @@ function namesOf(e: DomainEvent): string[] {
     case 'adopted': return ['adopted'];
     case 'renamed': return ['renamed'];
     case 'destroyed': return ['destroyed'];
+    case 'device': return [`device-${e.action}`];
     case 'state': {
       if (e.to === 'destroyed') return [];
       if (e.to === 'running') return [e.from === 'paused' ? 'unpaused' : 'running'];
@@ -52,6 +54,7 @@ export class EventFeed {
           ...base,
           ...(e.type === 'state' ? { from: e.from, to: e.to } : {}),
           ...(e.type === 'renamed' ? { from: e.from } : {}),
+          ...(e.type === 'device' ? { kind: e.kind, devid: e.devid ?? null } : {}),
           ...(r.state === 'shutdown' ? { reason: r.shutdownReason } : {}),
         };
         this.#publish({ id: this.#next++, event, data });

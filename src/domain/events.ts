@@ -1,13 +1,16 @@
+import type { DeviceKind } from './devices.js';
 import type { DomainRecord } from './record.js';
 import type { DomainState } from './state.js';
 
-/** Lifecycle events, emitted by the registry after the change is persisted. */
+/** Lifecycle events, emitted by the registry (devices: by the manager) after the change is persisted. */
 export type DomainEvent =
   | { readonly type: 'created'; readonly record: DomainRecord }
   | { readonly type: 'adopted'; readonly record: DomainRecord }
   | { readonly type: 'state'; readonly record: DomainRecord; readonly from: DomainState; readonly to: DomainState }
   | { readonly type: 'renamed'; readonly record: DomainRecord; readonly from: string }
-  | { readonly type: 'destroyed'; readonly record: DomainRecord };
+  | { readonly type: 'destroyed'; readonly record: DomainRecord }
+  /** A device joined or left the running domain (`record` has it, or no longer has it). */
+  | { readonly type: 'device'; readonly record: DomainRecord; readonly action: 'attached' | 'detached'; readonly kind: DeviceKind; readonly devid: number | undefined };
 
 export type DomainEventListener = (event: DomainEvent) => void;
 

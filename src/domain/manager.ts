@@ -609,6 +609,7 @@ export class DomainManager {
         }
         throw e;
       }
+      for (const d of devices) this.events.emit({ type: 'device', record: updated, action: 'attached', kind: d.kind, devid: deviceDevid(d) });
       return { record: updated, entry: await this.#entry(updated, devices[devices.length - 1] as DomainDevice) };
     });
   }
@@ -671,6 +672,7 @@ export class DomainManager {
       // Function 0 of a multi-function slot takes the slot's other functions along (QEMU ejects the slot).
       const gone = [device, ...slotMates(rec.config, device)];
       const record = await this.registry.update(domid, { config: gone.reduce((c, d) => replaceDevice(c, d, undefined), rec.config) });
+      for (const d of gone) this.events.emit({ type: 'device', record, action: 'detached', kind: d.kind, devid: deviceDevid(d) });
       return { record, device, released };
     });
   }
@@ -729,7 +731,10 @@ export class DomainManager {
       const devid = deviceDevid(device);
       const current = devid === undefined ? undefined : deviceByDevid(rec.config, device.kind, devid);
       await this.driver.releaseDevice?.(rec, current ?? device);
-      if (current !== undefined) await this.registry.update(domid, { config: replaceDevice(rec.config, current, undefined) });
+      if (current !== undefined) {
+        const record = await this.registry.update(domid, { config: replaceDevice(rec.config, current, undefined) });
+        this.events.emit({ type: 'device', record, action: 'detached', kind: current.kind, devid });
+      }
       this.#log(`Domain ${domid}: the guest released ${deviceLabel(device)}: it is gone`);
     }).catch((e: unknown) => this.#log(`domain ${domid}: finishing the removal of ${deviceLabel(device)} failed: ${errorText(e)}`));
   }
