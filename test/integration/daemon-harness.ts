@@ -175,3 +175,10 @@ export async function until<T>(what: string, probe: () => T | undefined | false 
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Destroys every domain `host`'s dom0d has (a test's clean-up; a dom0d that is gone has none). */
+export async function destroyDomains(host: TestHost): Promise<void> {
+  const r = await xl(host, 'list', '--json').catch(() => undefined);
+  const domains = r === undefined || r.code !== 0 ? [] : JSON.parse(r.out) as Array<{ domid: number }>;
+  for (const d of domains) if (d.domid !== 0) await xl(host, 'destroy', String(d.domid));
+}

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
+import { directBootConfig, ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
 import { destroyHost, makeHost, until, xlIn, xsRead } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
@@ -22,9 +22,7 @@ before(async () => {
   guests = ensureGuests();
   host = makeHost();
   host.env['XENSTORED_PATH'] = join(host.runDir, 'xenstored', 'socket');
-  writeFileSync(join(host.root, 'dbg.cfg'), [
-    'name = "dbg"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
-  ].join('\n'));
+  writeFileSync(join(host.root, 'dbg.cfg'), directBootConfig(guests, 'dbg').join('\n'));
   assert.equal((await xlIn(host, host.root, 'create', 'dbg.cfg')).code, 0);
   const domid = Number((await xlIn(host, host.root, 'domid', 'dbg')).out.trim());
   con = await GuestConsole.connect(xsRead(host, `/local/domain/${domid}/console/tty`));
@@ -119,7 +117,7 @@ test('xl dmesg: dom0d\'s (XEN) lines and what the guest wrote to port 0xe9 as (d
 test('xl channel-list: a pty channel with the socket xl console attaches to, a socket channel with its path', async () => {
   const sock = join(host.root, 'chan-[1].sock');
   writeFileSync(join(host.root, 'chan.cfg'), [
-    'name = "chan"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, 'memory = 64',
+    ...directBootConfig(guests, 'chan', { memory: 64 }),
     `channel = [ "name=org.dom0.pty,connection=pty", 'name=org.dom0.sock,connection=socket,path=${sock}' ]`,
   ].join('\n'));
   const created = await xlIn(host, host.root, 'create', '-p', 'chan.cfg');
@@ -144,9 +142,8 @@ test('xl channel-list: a pty channel with the socket xl console attaches to, a s
 });
 
 test('xl config-update: the next reboot builds the domain from the updated file; -N only prints it; no file is xl\'s line', async () => {
-  const base = ['name = "cu"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'on_reboot = "restart"'];
-  writeFileSync(join(host.root, 'cu.cfg'), [...base, 'memory = 128'].join('\n'));
-  writeFileSync(join(host.root, 'cu2.cfg'), [...base, 'memory = 160'].join('\n'));
+  writeFileSync(join(host.root, 'cu.cfg'), [...directBootConfig(guests, 'cu'), 'on_reboot = "restart"'].join('\n'));
+  writeFileSync(join(host.root, 'cu2.cfg'), [...directBootConfig(guests, 'cu', { memory: 160 }), 'on_reboot = "restart"'].join('\n'));
   assert.equal((await xlIn(host, host.root, 'create', 'cu.cfg')).code, 0);
   try {
     const warning = 'WARNING: xl now has better capability to manage domain configuration, avoid using this command when possible\n';

@@ -20,7 +20,7 @@ import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
+import { directBootConfig, ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
 import { destroyHost, makeHost, pidsNaming, readPid, until, waitGone, xl, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
@@ -47,14 +47,7 @@ before(async () => {
   truncateSync(img('loop.img'), 16 << 20);
   loop = execFileSync('losetup', ['-f', '--show', img('loop.img')], { encoding: 'utf8' }).trim();
   writeFileSync(img('hp.cfg'), [
-    'name = "hp"',
-    'type = "hvm"',
-    'memory = 128',
-    `kernel = "${guests.vmlinuz}"`,
-    `ramdisk = "${guests.initrd}"`,
-    `cmdline = "${guests.pvCmdline.replace('console=hvc0', 'console=ttyS0')}"`,
-    'serial = "pty"',
-    'vnc = 0',
+    ...directBootConfig(guests, 'hp', { hvm: true }),
     "disk = [ ',hdc:cdrom,r' ]",
   ].join('\n'));
   assert.equal((await xl(host, 'list')).code, 0);

@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, until, xl, xlIn, xsRead as xsReadOn } from './daemon-harness.js';
+import { destroyDomains, destroyHost, makeHost, until, xlIn, xsRead as xsReadOn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -36,8 +36,7 @@ before(() => {
 
 after(async () => {
   con?.close();
-  const r = await xl(host, 'list', '--json').catch(() => undefined);
-  for (const d of r === undefined ? [] : JSON.parse(r.out) as Array<{ domid: number }>) if (d.domid !== 0) await xl(host, 'destroy', String(d.domid));
+  await destroyDomains(host);
   await destroyHost(host);
 });
 

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, xlIn, xsRead } from './daemon-harness.js';
+import { destroyDomains, destroyHost, makeHost, readPid, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
@@ -33,8 +33,7 @@ before(async () => {
 after(async () => {
   con?.close();
   for (const h of [a, b]) {
-    const r = await xlIn(h, h.root, 'list', '--json').catch(() => undefined);
-    for (const d of r === undefined ? [] : JSON.parse(r.out) as Array<{ domid: number }>) if (d.domid !== 0) await xlIn(h, h.root, 'destroy', String(d.domid));
+    await destroyDomains(h);
     await destroyHost(h);
   }
 });

@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FakeHostDevices } from '../support/fake-host-devices.js';
-import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
+import { directBootConfig, ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
 import { destroyHost, makeHost, xlIn, xsExists, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
@@ -47,17 +47,8 @@ before(async () => {
   faked.env['DOM0_TEST_HOST_ROOT'] = fake.root;
   faked.env['XENSTORED_PATH'] = join(faked.runDir, 'xenstored', 'socket');
   realBdf = readdirSync('/sys/bus/pci/devices').sort()[0] as string;
-  const cfg = [
-    'type = "hvm"',
-    'memory = 128',
-    `kernel = "${guests.vmlinuz}"`,
-    `ramdisk = "${guests.initrd}"`,
-    `cmdline = "${guests.pvCmdline.replace('console=hvc0', 'console=ttyS0')}"`,
-    'serial = "pty"',
-    'vnc = 0',
-  ];
-  writeFileSync(join(host.root, 'pu.cfg'), ['name = "pu"', ...cfg, 'usb = 1', 'usbdevice = [ "tablet" ]', 'usbctrl = [ "version=2" ]'].join('\n'));
-  writeFileSync(join(faked.root, 'fk.cfg'), ['name = "fk"', ...cfg].join('\n'));
+  writeFileSync(join(host.root, 'pu.cfg'), [...directBootConfig(guests, 'pu', { hvm: true }), 'usb = 1', 'usbdevice = [ "tablet" ]', 'usbctrl = [ "version=2" ]'].join('\n'));
+  writeFileSync(join(faked.root, 'fk.cfg'), directBootConfig(guests, 'fk', { hvm: true }).join('\n'));
 });
 
 after(async () => {

@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, until, xlIn, xsRead } from './daemon-harness.js';
+import { destroyDomains, destroyHost, makeHost, readPid, until, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -31,8 +31,7 @@ before(() => {
 after(async () => {
   con?.close();
   if (mounted) execFileSync('umount', [join(host.root, 'small')]);
-  const r = await xlIn(host, host.root, 'list', '--json').catch(() => undefined);
-  for (const d of r === undefined ? [] : JSON.parse(r.out) as Array<{ domid: number }>) if (d.domid !== 0) await xlIn(host, host.root, 'destroy', String(d.domid));
+  await destroyDomains(host);
   await destroyHost(host);
 });
 

@@ -16,7 +16,7 @@ import { findCpuCgroups, formatCgroupList, onlineCpus } from '../../src/host/ind
 import type { CgroupMounts } from '../../src/host/index.js';
 import { ensureGuests } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, waitGone, xlIn } from './daemon-harness.js';
+import { destroyDomains, destroyHost, makeHost, readPid, waitGone, xlIn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 /** The host's cgroups, v1 here (cgroup v2 where it offers cpu and cpuset): the files differ. */
@@ -53,8 +53,7 @@ before(() => {
 });
 
 after(async () => {
-  const r = await xlIn(host, host.root, 'list', '--json').catch(() => undefined);
-  for (const d of r === undefined ? [] : JSON.parse(r.out) as Array<{ domid: number }>) if (d.domid !== 0) await xlIn(host, host.root, 'destroy', String(d.domid));
+  await destroyDomains(host);
   await destroyHost(host);
 });
 

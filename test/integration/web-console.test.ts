@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { WebSocket } from 'ws';
 import type { Browser, Page } from 'playwright-core';
-import { ensureGuests } from '../support/guests.js';
+import { directBootConfig, ensureGuests } from '../support/guests.js';
 import { destroyHost, makeHost, xl, xlIn } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
@@ -36,7 +36,7 @@ before(async () => {
   host.env['DOM0_API_LISTEN'] = '127.0.0.1:0';
   writeFileSync(join(host.root, 'web1.cfg'), [
     // A framebuffer with VNC, and the guest's readiness line on its screen (tty0) too.
-    'name = "web1"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "console=tty0 ${guests.pvCmdline}"`, 'memory = 128',
+    ...directBootConfig(guests, 'web1').filter((l) => !l.startsWith('cmdline')), `cmdline = "console=tty0 ${guests.pvCmdline}"`,
     'vfb = [ "vnc=1" ]',
   ].join('\n'));
   assert.equal((await xlIn(host, host.root, 'create', 'web1.cfg')).code, 0);

@@ -170,3 +170,13 @@ export class GuestConsole {
     this.#socket.destroy();
   }
 }
+
+/**
+ * The xl.cfg lines of a test guest booted directly from the test kernel and initramfs: PV with
+ * its console on hvc0, or (`hvm`) HVM with COM1 as `serial="pty"` and no VNC; `memory` MiB.
+ */
+export function directBootConfig(guests: GuestImages, name: string, options: { readonly hvm?: boolean; readonly memory?: number } = {}): string[] {
+  const common = [`name = "${name}"`, `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `memory = ${options.memory ?? 128}`];
+  if (options.hvm !== true) return [...common, `cmdline = "${guests.pvCmdline}"`];
+  return [...common, 'type = "hvm"', `cmdline = "${guests.pvCmdline.replace('console=hvc0', 'console=ttyS0')}"`, 'serial = "pty"', 'vnc = 0'];
+}
