@@ -160,6 +160,8 @@ export interface DomainDriver {
   setMachineEventSink?(sink: MachineEventSink): void;
   /** The guest has stopped and the domain is now `shutdown` (Xen fires `@releaseDomain`). */
   stopped?(record: DomainRecord): Promise<void>;
+  /** A suspended domain runs again (`xl resume`): xenstored is told (RESUME), so its next shutdown fires `@releaseDomain` again. */
+  resumed?(record: DomainRecord): Promise<void>;
   /** Writes the guest's memory to `file` as an ELF core (the `coredump-*` actions, `xl dump-core`); the guest runs on after. */
   coreDump?(record: DomainRecord, file: string): Promise<void>;
   /** `xl qemu-monitor-command`: a human-monitor (HMP) command to the machine; resolves with its output. */

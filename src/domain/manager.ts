@@ -486,6 +486,7 @@ export class DomainManager {
         });
       }
       await this.driver.unpause(rec);
+      await this.driver.resumed?.(rec);
       return this.registry.transition(domid, 'running');
     });
   }

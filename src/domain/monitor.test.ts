@@ -33,6 +33,10 @@ class FakeMachines extends ProcessOnlyDriver implements DomainDriver {
     this.calls.push(`pause ${r.domid}`);
     return Promise.resolve();
   }
+  resumed(r: DomainRecord): Promise<void> {
+    this.calls.push(`resumed ${r.domid}`);
+    return Promise.resolve();
+  }
   override async destroy(r: DomainRecord): Promise<void> {
     this.calls.push(`destroy ${r.domid}`);
   }
@@ -170,6 +174,7 @@ test('xl suspend: shut down with reason suspend and no on_* action (xl\'s monito
   assert.deepEqual(d.calls.slice(-2), [`pause ${rec.domid}`, `stopped ${rec.domid} suspend`]);
   const r = await m.resume(rec.domid);
   assert.deepEqual([r.state, r.shutdownReason], ['running', null]);
+  assert.equal(d.calls.at(-1), `resumed ${rec.domid}`, 'xenstored is told the domain runs again');
   await assert.rejects(m.resume(rec.domid), /Cannot resume domain 'g': it is running/);
   d.sink?.(rec.domid, 'crash');
   await settle(m);

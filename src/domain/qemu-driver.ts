@@ -357,6 +357,10 @@ export class QemuDriver implements DomainDriver {
     return Promise.resolve();
   }
 
+  async resumed(rec: DomainRecord): Promise<void> {
+    await this.#xs.resume(rec.domid);
+  }
+
   async coreDump(rec: DomainRecord, file: string): Promise<void> {
     // QEMU creates the file with its umask: made first, private, so that the dump never is readable by others.
     closeSync(openSync(file, 'w', 0o600));
