@@ -14,6 +14,7 @@ APT_PACKAGES=(
   gdb binutils                    # guest debugging: dump-core's ELF cores, gdbsx sessions (tests); the test guest's debugport
   openssl                         # the TCP API's HTTPS test makes a self-signed certificate
   chromium                        # the web console's tests drive it headless (playwright-core)
+  openssh-server openssh-client   # xl migrate over real ssh (the test starts its own sshd on a private port)
 )
 
 missing=()
@@ -24,7 +25,15 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # No package's service is started by the install (openssh-server's sshd would listen on port
+  # 22): policy-rc.d answers 101, "action forbidden", for the install's duration only.
+  policy=/usr/sbin/policy-rc.d ours=
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && ours=1
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$ours" ]; then rm -f "$policy"; trap - EXIT; fi
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
