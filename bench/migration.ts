@@ -59,10 +59,10 @@ async function completed(qmp: QmpClient): Promise<{ downtime: number }> {
   }
 }
 
-/** A bare QEMU with `argv` (its QMP socket and console log moved to `dir`), plus `extra`. */
+/** A bare QEMU with `argv` (its sockets, logs and pid file moved to `dir`), plus `extra`. */
 function bare(argv: readonly string[], dir: string, extra: readonly string[]): ChildProcess {
-  const args = argv.slice(1).map((a) => a.replace(/path=[^,]*qmp\.sock/, `path=${dir}/qmp.sock`).replace(/path=[^,]*console0\.sock/, `path=${dir}/console0.sock`)
-    .replace(/logfile=[^,]*/, `logfile=${dir}/console0.log`).replace(/^\/.*qemu\.pid$/, `${dir}/qemu.pid`));
+  const args = argv.slice(1).map((a) => a.replace(/path=[^,]*\/([^/,]+\.sock)/, `path=${dir}/$1`)
+    .replace(/logfile=[^,]*\/([^/,]+\.log)/, `logfile=${dir}/$1`).replace(/^\/.*qemu\.pid$/, `${dir}/qemu.pid`));
   return spawn(argv[0] as string, [...args, ...extra], { stdio: 'ignore' });
 }
 

@@ -35,6 +35,14 @@ export class StreamReader {
       this.#wake?.();
     };
     stream.once('end', end).once('close', end).once('error', end);
+    this.#stream = stream;
+  }
+
+  readonly #stream: Readable;
+
+  /** Stops reading: the stream is destroyed (a process reading its stdin can then exit). */
+  close(): void {
+    this.#stream.destroy();
   }
 
   /** The next `n` bytes; rejects when the stream ends first (`what` names them). */
@@ -84,6 +92,30 @@ export function writeAll(w: Writable, data: Buffer | string): Promise<void> {
   return new Promise((resolve, reject) => {
     w.write(data, (e) => (e === null || e === undefined ? resolve() : reject(e)));
   });
+}
+
+/**
+ * Writes `data` into a flowing relay: resolves at once while `w` takes more, else once it has
+ * drained; rejects when `w` closes first (its reader went away), so a relay never waits forever.
+ */
+export async function relayWrite(w: Writable, data: Buffer, what: string): Promise<void> {
+  if (w.destroyed) throw relayGone(what);
+  if (w.write(data)) return;
+  await new Promise<void>((resolve, reject) => {
+    const drained = (): void => {
+      w.off('close', closed);
+      resolve();
+    };
+    const closed = (): void => {
+      w.off('drain', drained);
+      reject(relayGone(what));
+    };
+    w.once('drain', drained).once('close', closed);
+  });
+}
+
+function relayGone(what: string): ToolstackError {
+  return new ToolstackError('MIGRATION', `migration stream: ${what} stopped taking the stream`, { hint: 'see its messages above' });
 }
 
 /** `data` as one frame of the state stream. */

@@ -5,13 +5,19 @@
 // A → B (xl's messages, the guest's memory and counter carry on, A has no copy), then the
 // failures before "go" — a receiver that is no xl, one that dies after its banner — each leaving
 // the domain running at the sender under its name, then B → A back, then dom0d killed -9 at the
-// sender mid-stream (the next dom0d resumes the guest there; the receiver removes its half copy).
+// sender mid-stream (the next dom0d resumes the guest there; the receiver removes its half copy),
+// then A → B through real ssh (Debian's sshd, started here on a private loopback port with
+// throwaway keys), then dom0d killed -9 at the receiver mid-stream, then a disk the receiver
+// does not have (the domain runs on at the sender, which never stopped it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { destroyDomains, destroyHost, makeHost, readPid, xlIn, xsRead } from './daemon-harness.js';
+import { destroyDomains, destroyHost, makeHost, pidsNaming, readPid, until, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
@@ -19,6 +25,7 @@ const MARK = `dom0-migrated-${process.pid}`;
 let a: TestHost;
 let b: TestHost;
 let con: GuestConsole | undefined;
+let sshd: ChildProcess | undefined;
 
 before(async () => {
   const guests = ensureGuests();
@@ -32,6 +39,7 @@ before(async () => {
 
 after(async () => {
   con?.close();
+  sshd?.kill('SIGTERM');
   for (const h of [a, b]) {
     await destroyDomains(h);
     await destroyHost(h);
@@ -131,4 +139,105 @@ test('dom0d killed -9 at the sender during a migration: the domain runs on at th
   const n1 = await counter(c);
   await new Promise((res) => setTimeout(res, 300));
   assert.ok((await counter(c)) > n1);
+});
+
+/** A free TCP port on loopback (the kernel's choice, released for sshd to take). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/**
+ * Debian's sshd on 127.0.0.1:`port`, this test's own: a throwaway host key and client key, root
+ * by that key only, and B's directories and an `xl` on PATH for every session (sshd's SetEnv), as
+ * a real second host has them. Resolves with the `-s` command that reaches it.
+ */
+async function startSshd(h: TestHost): Promise<string> {
+  const dir = join(h.root, 'ssh');
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  symlinkSync(XL, join(dir, 'bin', 'xl'));
+  for (const k of ['host', 'client']) {
+    const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, k)]);
+    assert.equal(r.status, 0, String(r.stderr));
+  }
+  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client.pub')), { mode: 0o600 });
+  const vars = ['DOM0_CONFIG_DIR', 'DOM0_STATE_DIR', 'DOM0_RUN_DIR', 'DOM0_LOG_DIR', 'DOM0_TEST_API'].map((k) => `${k}=${h.env[k] ?? ''}`);
+  const port = await freePort();
+  writeFileSync(join(dir, 'sshd_config'), [
+    `ListenAddress 127.0.0.1:${port}`, `HostKey ${join(dir, 'host')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+    'PermitRootLogin prohibit-password', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no',
+    'PidFile none', `SetEnv PATH=${join(dir, 'bin')}:/usr/bin:/bin ${vars.join(' ')}`, '',
+  ].join('\n'));
+  // sshd refuses to start without its privilege-separation directory (Debian's service makes it).
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  sshd.stderr?.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  const ssh = `ssh -p ${port} -i ${join(dir, 'client')} -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR`;
+  await until(`sshd on port ${port} (${log})`, () => spawnSync('sh', ['-c', `${ssh} root@127.0.0.1 true`]).status === 0, 10_000);
+  return ssh;
+}
+
+test('xl migrate A → B through real ssh: `-s SSHCOMMAND HOST` runs the receiver there; the guest carries on', async () => {
+  const ssh = await startSshd(b);
+  const r = await ok(a, 'migrate', '-s', ssh, 'mig', 'root@127.0.0.1');
+  assert.ok(r.err.includes('Migration successful.\n'), r.err);
+  assert.deepEqual(await names(a), []);
+  assert.deepEqual(await names(b), ['mig:running']);
+  const c = await attach(b);
+  await c.run('true');
+  assert.match((await c.run('cat /run/marker')).out, new RegExp(`${MARK}\\s*$`));
+  // A host key it has never seen, refused: ssh's own failure, and the domain stays where it is.
+  const refused = await xlIn(b, b.root, 'migrate', '-s', ssh.replace('StrictHostKeyChecking=no', 'StrictHostKeyChecking=yes'), 'mig', 'root@127.0.0.1');
+  assert.equal(refused.code, 1, refused.err);
+  assert.match(refused.err, /Host key verification failed/);
+  assert.match(refused.err, /Migration failed, resuming at sender\.\n$/);
+  assert.deepEqual(await names(b), ['mig:running']);
+});
+
+test('dom0d killed -9 at the receiver mid-stream: the sender resumes the domain, the receiver keeps no copy', async () => {
+  const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a));
+  // The receiver's QEMU, started to take the stream, is the moment: its dom0d goes then.
+  await until('the receiving QEMU', () => pidsNaming(a.runDir).some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('-incoming')), 30_000, 10);
+  process.kill(readPid(a) as number, 'SIGKILL');
+  const r = await pending;
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /Migration failed, resuming at sender\.\n/);
+  assert.deepEqual(await names(b), ['mig:running']);
+  // A's next dom0d finds the half-received domain's QEMU and removes it (or the receiver did).
+  await until('no domain at A', async () => (await names(a)).length === 0, 30_000, 300);
+  assert.deepEqual(pidsNaming(a.runDir).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('qemu')), []);
+  const c = await attach(b);
+  await c.run('true');
+  const n1 = await counter(c);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.ok((await counter(c)) > n1);
+});
+
+test('a disk the receiver does not have: the create there fails before the sender stops the guest, which runs on', async () => {
+  const img = join(b.root, 'mig2.img');
+  assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', img, '16M']).status, 0);
+  writeFileSync(join(b.root, 'mig2.cfg'), [
+    'name = "mig2"', `kernel = "${ensureGuests().vmlinuz}"`, `ramdisk = "${ensureGuests().initrd}"`, 'memory = 64', `disk = ['${img},raw,xvda,w']`,
+  ].join('\n'));
+  await ok(b, 'create', '-p', 'mig2.cfg');
+  // The image moves away after B's QEMU opened it: the same path is missing for A.
+  renameSync(img, `${img}.away`);
+  try {
+    const r = await xlIn(b, b.root, 'migrate', '-s', '', 'mig2', receiver(a));
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /mig2\.img/);
+    assert.match(r.err, /Migration failed, resuming at sender\.\n/);
+  } finally {
+    renameSync(`${img}.away`, img);
+  }
+  assert.ok(existsSync(img));
+  assert.deepEqual((await names(b)).sort(), ['mig2:paused', 'mig:running']);
+  assert.deepEqual(await names(a), []);
+  await ok(b, 'destroy', 'mig2');
 });

@@ -10,7 +10,7 @@ import { readSaveFileHeader } from '../../config/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
-import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
+import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, relayWrite, StreamReader, writeAll } from '../migration-stream.js';
 
 /**
  * `xl migrate-receive [-e] [-d] [-p]` — for internal use: the receiving end of `xl migrate`, on
@@ -54,11 +54,15 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
       });
       const sink = await connectWhenListening(socket, () => failed);
       qemu = sink;
-      // The frames, unwrapped, into QEMU; a frame of length 0 ends the stream.
+      sink.on('error', () => { /* shows as the relay's failure below */ });
+      // The frames, unwrapped, into QEMU; a frame of length 0 ends the stream. A create that
+      // failed meanwhile (its dom0d gone, say) ends the relay at once.
       for (;;) {
         const len = (await reader.read(4, 'stream frame')).readUInt32LE(0);
         if (len === 0) break;
-        if (!sink.write(await reader.read(len, 'stream frame'))) await new Promise((r) => sink.once('drain', r));
+        const data = await reader.read(len, 'stream frame');
+        if (failed !== undefined) throw failed instanceof Error ? failed : new Error('the domain could not be created');
+        await relayWrite(sink, data, 'the receiving QEMU');
       }
       sink.end();
       const dom = await created;
@@ -100,6 +104,8 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
     } finally {
       if (domid !== undefined) await api.destroyDomain({ ref: String(domid) }).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
+      // Nothing more is read: the sender sees this end close when this process exits.
+      reader.close();
     }
   },
   render: () => '',
