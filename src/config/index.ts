@@ -19,6 +19,8 @@ export {
 export { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG } from './domain-config/domain-config.js';
 export type { DiskDevice, DomainConfig, NicDevice, PciDevice, UsbctrlDevice, UsbdevDevice, VkbDevice } from './domain-config/domain-config.js';
 export { idlFromJson, idlToJson } from './domain-config/idl-json.js';
+export { idlJsonSchemas } from './domain-config/idl-schema.js';
+export type { JsonSchema } from './domain-config/idl-schema.js';
 export type { GuestType } from './domain-config/context.js';
 export { OPTIONS as XL_CFG_OPTIONS } from './domain-config/options.js';
 export { readOtherConfig, readXlConf, xlConfFromDoc } from './xlconf.js';

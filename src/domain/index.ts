@@ -12,7 +12,7 @@ export type { AssignablePci, AssignablePciList, HostDeviceChange } from './passt
 export type { DeviceEntry, MemoryChange } from './manager.js';
 export type { DomainConsole, DomainRecord, NewDomain } from './record.js';
 export { DOM0_NAME, DomainRegistry } from './registry.js';
-export { SHUTDOWN_REASONS, xenFlags } from './state.js';
+export { DOMAIN_STATES, SHUTDOWN_REASONS, xenFlags } from './state.js';
 export { writeDom0Layout } from './xenstore-layout.js';
 export type { DomainState, ShutdownReason, XenStateFlags } from './state.js';
 export { incomingFrom } from './qemu-save.js';

@@ -9,7 +9,8 @@ import type { LibxlJsonObject } from '../libxl-json.js';
 import type { JsonFail } from './idl-json.js';
 
 type Reg = 'eax' | 'ebx' | 'ecx' | 'edx';
-const REGS: readonly Reg[] = ['eax', 'ebx', 'ecx', 'edx'];
+/** The registers of a CPUID leaf policy, as its JSON names them. */
+export const CPUID_REGS: readonly Reg[] = ['eax', 'ebx', 'ecx', 'edx'];
 
 export interface CpuidLeafPolicy {
   readonly leaf: number;
@@ -416,7 +417,7 @@ export function parseCpuidXend(p: CpuidPolicy, line: string): 0 | 1 | 2 | 3 | 4 
   const e = leafEntry(p, l.value, subleaf);
   let str = rest.slice(1);
   while (str !== '') {
-    const r = REGS[str.charCodeAt(1) - 'a'.charCodeAt(0)];
+    const r = CPUID_REGS[str.charCodeAt(1) - 'a'.charCodeAt(0)];
     const eq = str.indexOf('=');
     if (str[0] !== 'e' || str[2] !== 'x' || r === undefined || eq < 0) return 4;
     str = str.slice(eq + 1);
@@ -436,7 +437,7 @@ export function cpuidToJson(p: CpuidPolicy): LibxlJsonObject {
     cpuid: p.cpuid.map((e) => ({
       leaf: e.leaf,
       ...(e.subleaf === undefined ? {} : { subleaf: e.subleaf }),
-      ...Object.fromEntries(REGS.filter((r) => e.regs[r] !== undefined).map((r) => [r, e.regs[r] as string])),
+      ...Object.fromEntries(CPUID_REGS.filter((r) => e.regs[r] !== undefined).map((r) => [r, e.regs[r] as string])),
     })),
     msr: p.msr.map((m) => ({ index: m.index, policy: m.policy })),
   };
@@ -462,11 +463,11 @@ export function cpuidFromJson(v: unknown, path: string, fail: JsonFail): CpuidPo
   return {
     cpuid: list(o.cpuid, `${path}.cpuid`).map((x, i) => {
       const p = `${path}.cpuid[${i}]`;
-      const e = object(x, p, ['leaf', 'subleaf', ...REGS]);
+      const e = object(x, p, ['leaf', 'subleaf', ...CPUID_REGS]);
       return {
         leaf: u32(e.leaf, `${p}.leaf`),
         ...(e.subleaf === undefined ? {} : { subleaf: u32(e.subleaf, `${p}.subleaf`) }),
-        regs: Object.fromEntries(REGS.filter((r) => e[r] !== undefined).map((r) => [r, chars(e[r], `${p}.${r}`, 32)])),
+        regs: Object.fromEntries(CPUID_REGS.filter((r) => e[r] !== undefined).map((r) => [r, chars(e[r], `${p}.${r}`, 32)])),
       };
     }),
     msr: list(o.msr, `${path}.msr`).map((x, i) => {

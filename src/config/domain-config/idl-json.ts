@@ -22,7 +22,8 @@ import { cpuidFromJson, cpuidToJson } from './cpuid.js';
 import type { CpuidPolicy } from './cpuid.js';
 import type { IdlFields, IdlStruct, IdlType, IdlValue, IntWidth } from './idl.js';
 
-const RANGES: Readonly<Record<IntWidth, readonly [bigint, bigint]>> = {
+/** The values a C integer of each width holds. */
+export const INT_RANGES: Readonly<Record<IntWidth, readonly [bigint, bigint]>> = {
   i32: [-(2n ** 31n), 2n ** 31n - 1n],
   u8: [0n, 255n],
   u16: [0n, 65535n],
@@ -114,6 +115,9 @@ function shown(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
+/** A mac as libxl's JSON parser takes it: six hex bytes of either case, colon-separated. */
+export const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
 /** Reports a value that does not fit at `path`: never returns. */
 export type JsonFail = (path: string, what: string) => never;
 
@@ -137,7 +141,7 @@ function intFromJson(width: IntWidth, v: unknown, path: string): number | bigint
   else if (typeof v === 'string' && /^-?[0-9]+$/.test(v) && !Number.isSafeInteger(Number(v))) n = BigInt(v);
   else if (Number.isInteger(v)) return fail(path, `${shown(v)} is beyond 2^53, where a JSON number loses digits (give its digits as a string)`);
   else return fail(path, `expected an integer, got ${shown(v)}`);
-  const [lo, hi] = RANGES[width];
+  const [lo, hi] = INT_RANGES[width];
   if (n < lo || n > hi) fail(path, `${n} is out of range for ${width} (${lo} to ${hi})`);
   return width === 'u64' && !Number.isSafeInteger(Number(n)) ? n : Number(n);
 }
@@ -165,7 +169,7 @@ function valueFromJson(t: IdlType, v: unknown, path: string): unknown {
     case 'uuid': return parseUuid(stringFromJson(v, path)) ?? fail(path, `malformed uuid ${shown(v)}`);
     case 'mac': {
       const s = stringFromJson(v, path);
-      return /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(s) ? s.toLowerCase() : fail(path, `malformed mac ${shown(v)}`);
+      return MAC_PATTERN.test(s) ? s.toLowerCase() : fail(path, `malformed mac ${shown(v)}`);
     }
     case 'bitmap': return arrayFromJson(v, path, (e, p) => intFromJson('u32', e, p));
     case 'bytes': {

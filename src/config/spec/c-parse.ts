@@ -144,10 +144,12 @@ export function splitPairTrimmed(str: string, delim: string): { key: string; val
   return { key: trimC(items[0] as string), value: trimC(items[1] as string) };
 }
 
-/** A spec error in Xen's words: `lines` are what Xen prints (the first is also the message). */
+/** What `parseUuid` accepts. */
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
 /** `libxl_uuid_from_string` (libuuid's `uuid_parse`): 36 characters, hyphens at 8, 13, 18, 23; lower-cased. */
 export function parseUuid(s: string): string | undefined {
-  return /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(s) ? s.toLowerCase() : undefined;
+  return UUID_PATTERN.test(s) ? s.toLowerCase() : undefined;
 }
 
 /** A spec item xl reads with complaints it prints and goes on after: the device, and those lines in order. */
@@ -156,6 +158,7 @@ export interface SpecResult<T> {
   readonly warnings: readonly string[];
 }
 
+/** A spec error in Xen's words: `lines` are what Xen prints (the first is also the message). */
 export function specError(code: ErrorCode, lines: readonly string[], hint: string): ToolstackError {
   return new ToolstackError(code, lines[0] ?? 'invalid specification', { lines, hint });
 }
