@@ -27,13 +27,18 @@ function refused(name: string, reason: string, hint: string): ToolstackError {
   return new ToolstackError('CFG_READ', `Failed to read config file: ${name}: ${reason}`, { hint });
 }
 
+/** A failed operation on the directory itself, `e` its errno error. */
+function dirRefused(dir: string, e: unknown): ToolstackError {
+  return refused(dir, strerror(isErrno(e) ? e.code : undefined), `check that ${dir} is a readable directory`);
+}
+
 /** The directory's real path, or undefined when it does not exist. */
 async function realDir(dir: string): Promise<string | undefined> {
   try {
     return await realpath(dir);
   } catch (e: unknown) {
     if (isErrno(e, 'ENOENT')) return undefined;
-    throw refused(dir, strerror(isErrno(e) ? e.code : undefined), `check that ${dir} is a readable directory`);
+    throw dirRefused(dir, e);
   }
 }
 
@@ -67,7 +72,9 @@ function infoOf(name: string, stats: Stats): ConfigFileInfo {
 export async function listConfigDir(dir: string): Promise<ConfigFileList> {
   const real = await realDir(dir);
   if (real === undefined) return { dir, files: [], truncated: false };
-  const names = (await readdir(real)).filter(isConfigName).sort();
+  const names = (await readdir(real).catch((e: unknown) => {
+    throw dirRefused(dir, e);
+  })).filter(isConfigName).sort();
   const files: ConfigFileInfo[] = [];
   for (const name of names) {
     if (files.length === MAX_CONFIG_FILES) return { dir, files, truncated: true };
