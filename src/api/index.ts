@@ -18,6 +18,7 @@ export type { SetXenstoreQuotaRequest, XenstoreQuota, XenstoreQuotaScope } from 
 export type { VcpuAffinityResult, VcpuInfo, VcpuList, VcpusSet } from './types.js';
 export type { AssignablePciChange, AssignablePciInfo, AssignablePciList } from './types.js';
 export type { ChannelInfo, DebugKeysResult, DmesgText, ParsedConfig } from './types.js';
+export type { ConfigFileInfo, ConfigFileList, ConfigFileText, DomainLog, DomainSource, DomainXenstore, XenstoreNode } from './types.js';
 export type {
   CpupoolCpusResult, CpupoolInfo, CpuReservation, DomainSchedInfo, HostCpu, PoolScheduler, PoolSchedParams, SchedulingInfo, VcpuReservation,
 } from './types.js';

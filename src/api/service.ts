@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { BugError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG, domainMemory, saveFileHeader, domainVcpus, domainVncPassword, idlFromJson, idlToJson, parseCfg, readXlConf, resolveDomainConfig, withLibxlDefaults } from '../config/index.js';
@@ -8,15 +9,23 @@ import type { Duplex } from 'node:stream';
 import { consoleName, findConsole, primaryConsoleName, xlConsoles } from '../console/index.js';
 import { Dmesg } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
-import { defaultSched, DEVICE_KINDS, DOM0_NAME, incomingFrom, libxlError, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
+import { defaultSched, DEVICE_KINDS, DOM0_NAME, incomingFrom, libxlError, qemuLogPath, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
 import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
-import { freeForGuestsKiB, onlineCpus, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
+import { freeForGuestsKiB, onlineCpus, readFileTail, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
+import { readSubtree } from '../xenstore/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
+import { listConfigDir, readConfigDirFile } from './config-files.js';
 import { debugKeyLines } from './debug-keys.js';
 import { STREAM_ROUTES } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
 import type {
   AddAssignablePciRequest,
+  ConfigFileList,
+  ConfigFileRequest,
+  ConfigFileText,
+  DomainLog,
+  DomainSource,
+  DomainXenstore,
   DebugKeysRequest,
   DebugKeysResult,
   DmesgRequest,
@@ -91,6 +100,10 @@ import type {
 const DOM0_UUID = '00000000-0000-0000-0000-000000000000';
 /** Keys one `xl debug-keys` may send: a bound, so that one request cannot run handlers without end. */
 const MAX_DEBUG_KEYS = 128;
+/** The most xenstore nodes `getDomainXenstore` returns. */
+const MAX_XENSTORE_NODES = 2000;
+/** How much of a log's end `getDomainLog` returns. */
+const MAX_LOG_TAIL_BYTES = 64 << 10;
 
 /**
  * dom0d's implementation of the API over the domain layer. Requests arrive as untrusted JSON:
@@ -479,6 +492,42 @@ export class ToolstackService implements ToolstackApi {
     return { config: idlToJson(DOMAIN_CONFIG, resolved.config), warnings: resolved.warnings };
   }
 
+  async listConfigFiles(): Promise<ConfigFileList> {
+    return listConfigDir(this.#paths.configDir);
+  }
+
+  async readConfigFile(req: ConfigFileRequest): Promise<ConfigFileText> {
+    const name = req.name as unknown;
+    if (typeof name !== 'string') throw badRequest("'name' must be a file name");
+    return readConfigDirFile(this.#paths.configDir, name);
+  }
+
+  async getDomainSource(req: DomainRefRequest): Promise<DomainSource> {
+    const ref = refOf(req);
+    if (isDom0(ref)) throw new ToolstackError('NOT_SUPPORTED', 'Domain-0 was not created from a config: it is the host');
+    const r = this.#manager.resolve(ref);
+    const inConfigDir = r.source.startsWith('/') && dirname(r.source) === this.#paths.configDir;
+    const file = inConfigDir ? await readConfigDirFile(this.#paths.configDir, basename(r.source)).catch((e: unknown) => {
+      if (e instanceof ToolstackError) return null;
+      throw e;
+    }) : null;
+    return { domid: r.domid, name: r.name, source: r.source, file, modifiedSince: file !== null && file.mtimeMs > r.createdAt };
+  }
+
+  async getDomainXenstore(req: DomainRefRequest): Promise<DomainXenstore> {
+    const { domid, name } = this.#domainOrDom0(req);
+    const path = `/local/domain/${domid}`;
+    const { nodes, truncated } = await this.#withXenstore((xs) => readSubtree(xs, path, MAX_XENSTORE_NODES));
+    return { domid, name, path, nodes, truncated };
+  }
+
+  async getDomainLog(req: DomainRefRequest): Promise<DomainLog> {
+    const { domid, name } = this.#domainOrDom0(req);
+    const file = domid === 0 ? this.#paths.dom0dLog : qemuLogPath(this.#paths, name);
+    const tail = await readFileTail(file, MAX_LOG_TAIL_BYTES);
+    return { domid, name, file, size: tail?.size ?? 0, text: tail?.text ?? '', truncated: tail?.truncated ?? false };
+  }
+
   async updateDomainConfig(req: UpdateDomainConfigRequest): Promise<DomainConfigEntry> {
     const config = withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config));
     const rec = await this.#manager.updateConfig(this.#guest(req, 'update the config of').domid, config);
@@ -617,6 +666,12 @@ export class ToolstackService implements ToolstackApi {
     if (typeof ident !== 'string' || ident === '') throw badRequest("'ident' must be a BDF or a device name");
     if (rebind !== undefined && typeof rebind !== 'boolean') throw badRequest("'rebind' must be a boolean");
     return this.#manager.removeAssignablePci(ident, rebind === true);
+  }
+
+  /** The domain `req` names, Domain-0 (the host) included. */
+  #domainOrDom0(req: DomainRefRequest): { readonly domid: number; readonly name: string } {
+    const ref = refOf(req);
+    return isDom0(ref) ? { domid: 0, name: DOM0_NAME } : this.#manager.resolve(ref);
   }
 
   /** The guest `req` names; Domain-0 refuses `what`. */

@@ -1,5 +1,11 @@
 import type {
   AddAssignablePciRequest,
+  ConfigFileList,
+  ConfigFileRequest,
+  ConfigFileText,
+  DomainLog,
+  DomainSource,
+  DomainXenstore,
   DebugKeysRequest,
   DebugKeysResult,
   DmesgRequest,
@@ -165,6 +171,16 @@ export interface ToolstackApi {
    * resolved: give absolute ones); a syntax error carries `pos` (its line).
    */
   parseConfig(req: ParseConfigRequest): Promise<ParsedConfig>;
+  /** The config files of dom0d's config directory (`DOM0_CONFIG_DIR`), for a create form to offer. */
+  listConfigFiles(): Promise<ConfigFileList>;
+  /** One of them, by name: CFG_READ for a path, a non-regular file, a symlink out of the directory, over 1 MiB. */
+  readConfigFile(req: ConfigFileRequest): Promise<ConfigFileText>;
+  /** What the domain was created from, and that config file's text when dom0d's config directory has it. */
+  getDomainSource(req: DomainRefRequest): Promise<DomainSource>;
+  /** The domain's xenstore directory, `/local/domain/<domid>`, node by node (the first 2000). */
+  getDomainXenstore(req: DomainRefRequest): Promise<DomainXenstore>;
+  /** The end of the domain's log (its QEMU's output; Domain-0: dom0d's log). */
+  getDomainLog(req: DomainRefRequest): Promise<DomainLog>;
   /** `xl config-update`: the config is kept for the domain's next restart (name and uuid stay). */
   updateDomainConfig(req: UpdateDomainConfigRequest): Promise<DomainConfigEntry>;
   /** `xl channel-list`: a domain's channels in config order (Domain-0 has none). */

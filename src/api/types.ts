@@ -5,11 +5,14 @@ import type { ConsoleType } from '../console/index.js';
 import type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, VcpuInfo, XenStateFlags } from '../domain/index.js';
 import type { HostCpu, PoolScheduler, PoolSchedParams, VcpuReservation } from '../domain/index.js';
 import type { CpuReservation } from '../host/index.js';
+import type { XsTreeNode } from '../xenstore/index.js';
 
 export type { ConsoleType } from '../console/index.js';
 export type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, VcpuInfo, XenStateFlags } from '../domain/index.js';
 export type { HostCpu, PoolScheduler, PoolSchedParams, VcpuReservation } from '../domain/index.js';
 export type { CpuReservation } from '../host/index.js';
+/** One xenstore node: its absolute path, its value as UTF-8 text, its permissions as xenstored gives them (`n0`, `r5`). */
+export type XenstoreNode = XsTreeNode;
 
 /**
  * Names a domain as xl's `find_domain` does: all decimal digits is a domid, anything else an
@@ -408,6 +411,73 @@ export interface ParseConfigRequest {
 export interface ParsedConfig {
   readonly config: LibxlJsonObject;
   readonly warnings: readonly string[];
+}
+
+/**
+ * One file of dom0d's config directory (`DOM0_CONFIG_DIR`; /etc/xen for root) that may be an
+ * xl.cfg: a regular file directly in it, named without a path (not hidden, not xl.conf).
+ */
+export interface ConfigFileInfo {
+  readonly name: string;
+  /** Bytes. */
+  readonly size: number;
+  /** Last modified, ms since the epoch. */
+  readonly mtimeMs: number;
+}
+
+/** The config files of `dir`, dom0d's config directory, by name; `truncated`: there are more than these. */
+export interface ConfigFileList {
+  readonly dir: string;
+  readonly files: readonly ConfigFileInfo[];
+  readonly truncated: boolean;
+}
+
+/** A config file of dom0d's config directory, by name (`/`, a leading `.`, xl.conf refused). */
+export interface ConfigFileRequest {
+  readonly name: string;
+}
+
+/** A config file and its text (UTF-8, at most 1 MiB), for `parseConfig` with `source` = its name. */
+export interface ConfigFileText extends ConfigFileInfo {
+  readonly text: string;
+}
+
+/**
+ * What a domain was created from: `source` as its creator gave it (xl: the config file as typed;
+ * the web console: the config file's path, or `web console`). When it is the absolute path of a
+ * file of dom0d's config directory, `file` is that file as it is now.
+ */
+export interface DomainSource {
+  readonly domid: number;
+  readonly name: string;
+  readonly source: string;
+  readonly file: ConfigFileText | null;
+  /** The file changed after the domain was created: its text may not be what the domain was made from. */
+  readonly modifiedSince: boolean;
+}
+
+/** A domain's xenstore directory (`/local/domain/<domid>`), read-only. */
+export interface DomainXenstore {
+  readonly domid: number;
+  readonly name: string;
+  readonly path: string;
+  /** `path` first, then each node's children in xenstore's order, depth first (`xenstore-ls -f -p`). */
+  readonly nodes: readonly XenstoreNode[];
+  /** There are more nodes than these (the first 2000). */
+  readonly truncated: boolean;
+}
+
+/** The end of a domain's log: a guest's is its QEMU's output (`LOG_DIR/qemu-<name>.log`), Domain-0's dom0d's own (`LOG_DIR/dom0d.log`). */
+export interface DomainLog {
+  readonly domid: number;
+  readonly name: string;
+  readonly file: string;
+  /** The whole file's size, bytes (0 when there is none yet). */
+  readonly size: number;
+  /** Its last 64 KiB at most, from the start of a line. */
+  readonly text: string;
+  /** `text` is not the whole file. */
+  readonly truncated: boolean;
 }
 
 /** `xl config-update`: the config the domain's next restart is built from. */

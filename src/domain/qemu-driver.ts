@@ -25,7 +25,7 @@ import { migrateMachine, migrationDone, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus } from './qemu-vcpus.js';
-import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, removeDomainDirs } from './qemu-runtime.js';
+import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
@@ -132,7 +132,7 @@ export class QemuDriver implements DomainDriver {
       ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dirs.run) } : {}),
     };
     const args = buildQemuArgs(config, { caps, accel: accel.accel, runtime });
-    const logFile = `${this.#o.paths.logDir}/qemu-${rec.name}.log`;
+    const logFile = qemuLogPath(this.#o.paths, rec.name);
     rotate(logFile);
     const { maxKiB, targetKiB } = domainMemory(config);
     let pid: number | undefined;
@@ -576,7 +576,7 @@ export class QemuDriver implements DomainDriver {
     const m = this.#machines.get(rec.domid);
     if (m === undefined || m.qmp.isClosed) {
       throw new ToolstackError('QEMU', `Domain '${rec.name}' (${rec.domid}) has no running QEMU`, {
-        hint: `see ${this.#o.paths.logDir}/qemu-${rec.name}.log`,
+        hint: `see ${qemuLogPath(this.#o.paths, rec.name)}`,
       });
     }
     return m.qmp;

@@ -23,6 +23,11 @@ export function domainDirs(paths: Dom0Paths, domid: number): { readonly run: str
   return { run: `${paths.runDir}/domains/${domid}`, state: `${paths.stateDir}/domains/${domid}` };
 }
 
+/** `LOG_DIR/qemu-<name>.log`: the output of the domain's QEMU (the previous run's is `.log.1`). */
+export function qemuLogPath(paths: Dom0Paths, name: string): string {
+  return `${paths.logDir}/qemu-${name}.log`;
+}
+
 /** Empties and (re)creates the domain's directories; returns where each console will be. */
 export async function prepareDomainDirs(paths: Dom0Paths, domid: number, consoles: readonly ConsoleRequirement[]): Promise<DomainConsole[]> {
   const dirs = domainDirs(paths, domid);

@@ -76,6 +76,41 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array, opt
   }
 }
 
+/** The end of a file (`readFileTail`): `size` is the whole file's, `truncated` when `text` is not all of it. */
+export interface FileTail {
+  readonly size: number;
+  readonly text: string;
+  readonly truncated: boolean;
+}
+
+/**
+ * The last `maxBytes` of the file at `path` (a log), as UTF-8. When the file is longer, the text
+ * starts after the first newline in those bytes, so it begins with a whole line. Undefined when
+ * there is no such file; another failure is a `fileError`.
+ */
+export async function readFileTail(path: string, maxBytes: number): Promise<FileTail | undefined> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e: unknown) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    throw fileError('Reading', path, e);
+  }
+  try {
+    const { size } = await fh.stat();
+    const start = Math.max(0, size - maxBytes);
+    const buf = Buffer.alloc(size - start);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+    const text = buf.toString('utf8', 0, bytesRead);
+    const cut = start === 0 ? -1 : text.indexOf('\n');
+    return { size, text: cut < 0 ? text : text.slice(cut + 1), truncated: start > 0 };
+  } catch (e: unknown) {
+    throw fileError('Reading', path, e);
+  } finally {
+    await fh.close();
+  }
+}
+
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {

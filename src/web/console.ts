@@ -2,13 +2,15 @@
 /**
  * dom0's web console (the browser side; dom0d serves it at `/` on its TCP listener): the domains
  * with their state, CPU and memory (sparklines from the `stats` events), and their lifecycle
- * actions; every change arrives as a Server-Sent Event, so nothing is polled or reloaded.
+ * actions; every change arrives as a Server-Sent Event, so nothing is polled or reloaded. A
+ * domain's details (its config, xenstore directory and log) are read when their view is opened;
+ * the create form takes an xl.cfg typed in or loaded from a file of dom0d's config directory.
  *
  * The token: taken once from the URL fragment (`#token=...`, then removed from the address bar)
  * into sessionStorage, or typed into the login form; sent as `Authorization: Bearer` on every
  * request (the event stream is read with fetch, which can send it; EventSource cannot).
  */
-import type { DomainInfo } from '../api/index.js';
+import type { ConfigFileList, ConfigFileText, DomainConfigEntry, DomainInfo, DomainLog, DomainSource, DomainXenstore } from '../api/index.js';
 
 /** What the page uses of xterm.js (loaded by the page as a classic script: a global). */
 interface XtermTerminal {
@@ -39,6 +41,10 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string,
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   e.append(...children);
   return e;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 function say(text: string): void {
@@ -98,13 +104,15 @@ function render(): void {
   body.replaceChildren(...[...rows.values()].sort((a, b) => a.info.domid - b.info.domid).map((r) => {
     const d = r.info;
     const cpuNow = r.cpu.at(-1) ?? 0;
-    const actions = el('td');
+    const details = el('button', { type: 'button', 'data-op': 'details', 'aria-label': `Details of ${d.name}` }, 'Details');
+    details.addEventListener('click', () => openDetails(d));
+    const actions = el('td', {}, details);
     if (d.domid !== 0 && d.state !== 'dying') {
       const c = el('button', { type: 'button', 'data-op': 'console', 'aria-label': `Console of ${d.name}` }, 'Console');
       c.addEventListener('click', () => openConsole(d));
       const v = el('button', { type: 'button', 'data-op': 'display', 'aria-label': `Display of ${d.name}` }, 'Display');
       v.addEventListener('click', () => {
-        openDisplay(d).catch((e: unknown) => say(`Display of ${d.name}: ${e instanceof Error ? e.message : String(e)}`));
+        openDisplay(d).catch((e: unknown) => say(`Display of ${d.name}: ${errorText(e)}`));
       });
       actions.append(c, v);
     }
@@ -113,7 +121,7 @@ function render(): void {
         const b = el('button', { type: 'button', 'data-op': a.op, 'aria-label': `${a.label} ${d.name}` }, a.label);
         b.addEventListener('click', () => {
           if (a.confirm !== undefined && !window.confirm(`${a.confirm} ${d.name}?`)) return;
-          api('POST', `/v1/domains/${d.domid}/${a.op}`, {}).then(() => say(`${a.label}: ${d.name}`), (e: unknown) => say(`${a.label} ${d.name}: ${e instanceof Error ? e.message : String(e)}`));
+          api('POST', `/v1/domains/${d.domid}/${a.op}`, {}).then(() => say(`${a.label}: ${d.name}`), (e: unknown) => say(`${a.label} ${d.name}: ${errorText(e)}`));
         });
         actions.append(b);
       }
@@ -276,28 +284,135 @@ async function openDisplay(d: DomainInfo): Promise<void> {
   close.addEventListener('click', () => closeDisplay?.());
 }
 
+/** A block of text that scrolls (focusable, so the keyboard scrolls it too). */
+function textBlock(label: string, text: string): HTMLPreElement {
+  return el('pre', { tabindex: '0', 'aria-label': label }, text);
+}
+
+/** Its libxl config (`xl list -l`), and the config file it was created from when dom0d has it. */
+async function configView(d: DomainInfo): Promise<Node[]> {
+  const [entry, source] = await Promise.all([
+    api('GET', `/v1/domains/${d.domid}/config`) as Promise<DomainConfigEntry>,
+    api('GET', `/v1/domains/${d.domid}/config/source`) as Promise<DomainSource>,
+  ]);
+  const from = source.file === null
+    ? [el('p', {}, `${source.source} (not a file of dom0d's config directory: its text is not at hand)`)]
+    : [el('p', {}, `${source.source}${source.modifiedSince ? ' (changed since the domain was created)' : ''}`), textBlock(`${source.file.name} as it is now`, source.file.text)];
+  return [el('h3', {}, 'libxl config (xl list -l)'), textBlock(`libxl config of ${d.name}`, JSON.stringify(entry.config, null, 2)), el('h3', {}, 'Created from'), ...from];
+}
+
+/** Its xenstore directory, one `path = "value"  (permissions)` line per node (`xenstore-ls -f -p`). */
+async function xenstoreView(d: DomainInfo): Promise<Node[]> {
+  const t = await api('GET', `/v1/domains/${d.domid}/xenstore`) as DomainXenstore;
+  return [
+    el('p', {}, `${t.nodes.length} nodes under ${t.path}${t.truncated ? ' (the first ones only)' : ''}`),
+    textBlock(`xenstore of ${d.name}`, t.nodes.map((n) => `${n.path} = ${JSON.stringify(n.value)}  (${n.perms.join(',')})`).join('\n')),
+  ];
+}
+
+/** The end of its log, scrolled to the last line. */
+async function logView(d: DomainInfo): Promise<Node[]> {
+  const l = await api('GET', `/v1/domains/${d.domid}/log`) as DomainLog;
+  const text = textBlock(`log of ${d.name}`, l.text);
+  requestAnimationFrame(() => {
+    text.scrollTop = text.scrollHeight;
+  });
+  return [el('p', {}, l.size === 0 ? `${l.file}: empty` : `${l.file}: ${l.size} bytes${l.truncated ? ', its end shown' : ''}`), text];
+}
+
+const VIEWS: ReadonlyArray<{ readonly id: string; readonly label: string; readonly load: (d: DomainInfo) => Promise<Node[]> }> = [
+  { id: 'config', label: 'Config', load: configView },
+  { id: 'xenstore', label: 'Xenstore', load: xenstoreView },
+  { id: 'log', label: 'Log', load: logView },
+];
+
+let closeDetails: (() => void) | undefined;
+
+/** The domain's details: each view is read from dom0d whenever it is opened. One domain at a time. */
+function openDetails(d: DomainInfo): void {
+  closeDetails?.();
+  const views = VIEWS.map((v) => {
+    const body = el('div', { id: `detail-${v.id}` });
+    const box = el('details', {}, el('summary', {}, v.label), body);
+    box.addEventListener('toggle', () => {
+      if (!box.open) return;
+      body.setAttribute('aria-busy', 'true');
+      body.replaceChildren(el('p', {}, 'Loading…'));
+      v.load(d).then((nodes) => body.replaceChildren(...nodes), (e: unknown) => body.replaceChildren(el('p', { role: 'alert' }, errorText(e))))
+        .finally(() => body.removeAttribute('aria-busy'));
+    });
+    return box;
+  });
+  const close = el('button', { type: 'button' }, 'Close');
+  const panel = el('section', { id: 'details', 'aria-labelledby': 'details-h' }, el('h2', { id: 'details-h' }, `Details of ${d.name} (domain ${d.domid})`), ...views, close);
+  document.querySelector('main')?.append(panel);
+  closeDetails = () => {
+    panel.remove();
+    closeDetails = undefined;
+  };
+  close.addEventListener('click', () => closeDetails?.());
+}
+
+function sizeText(bytes: number): string {
+  return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
 /**
  * The create form: the text is read by dom0d as `xl create` reads a file; an error shows with
- * its line (and the line is selected in the text), else the domain is created.
+ * its line (and the line is selected in the text), else the domain is created. A file of dom0d's
+ * config directory picked in the list is loaded into the text (still editable); errors then name
+ * the file, and a domain made from it unedited records the file as its source.
  */
 function createForm(): HTMLElement {
+  const picker = el('select', { id: 'cfg-file' }, el('option', { value: '' }, '(none: type it below)'));
+  const pickerLabel = el('label', { for: 'cfg-file' }, 'Config file');
   const text = el('textarea', { id: 'cfg', rows: '8', cols: '72', spellcheck: 'false', 'aria-describedby': 'cfg-error' });
   const paused = el('input', { id: 'paused', type: 'checkbox' });
   const error = el('p', { id: 'cfg-error', role: 'alert' });
   const form = el('form', { id: 'create' },
+    pickerLabel, ' ', picker, el('br'),
     el('label', { for: 'cfg' }, 'Config (xl.cfg syntax; absolute paths)'), el('br'), text, el('br'),
     el('label', {}, paused, ' leave it paused'), ' ', el('button', { type: 'submit' }, 'Create'), error);
+  let dir = '';
+  /** The file last loaded into the text, with the text as loaded. */
+  let picked: { readonly name: string; readonly text: string } | undefined;
+  api('GET', '/v1/config/files').then((r) => {
+    const list = r as ConfigFileList;
+    dir = list.dir;
+    pickerLabel.textContent = `Config file in ${list.dir}`;
+    picker.append(...list.files.map((f) => el('option', { value: f.name }, `${f.name} (${sizeText(f.size)}, ${new Date(f.mtimeMs).toLocaleString()})`)));
+    if (list.truncated) picker.append(el('option', { disabled: '' }, '(more files not listed)'));
+  }, (e: unknown) => {
+    error.textContent = `The config files: ${errorText(e)}`;
+  });
+  picker.addEventListener('change', () => {
+    const name = picker.value;
+    error.textContent = '';
+    if (name === '') {
+      picked = undefined;
+      return;
+    }
+    api('GET', `/v1/config/files/${encodeURIComponent(name)}`).then((r) => {
+      if (picker.value !== name) return;
+      const file = r as ConfigFileText;
+      text.value = file.text;
+      picked = { name, text: file.text };
+    }, (e: unknown) => {
+      error.textContent = errorText(e);
+    });
+  });
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     error.textContent = '';
     void (async () => {
       try {
-        const parsed = await api('POST', '/v1/config/parse', { text: text.value, source: 'config' }) as { config: { c_info?: { name?: string } } };
-        await api('POST', '/v1/domains', { config: parsed.config, paused: paused.checked, source: 'web console' });
+        const parsed = await api('POST', '/v1/config/parse', { text: text.value, source: picked?.name ?? 'config' }) as { config: { c_info?: { name?: string } } };
+        const source = picked !== undefined && picked.text === text.value ? `${dir}/${picked.name}` : 'web console';
+        await api('POST', '/v1/domains', { config: parsed.config, paused: paused.checked, source });
         say(`Created ${parsed.config.c_info?.name ?? 'the domain'}`);
       } catch (e: unknown) {
         const line = e instanceof ApiError ? e.line : undefined;
-        error.textContent = `${line === undefined ? '' : `line ${line}: `}${e instanceof Error ? e.message : String(e)}`;
+        error.textContent = `${line === undefined ? '' : `line ${line}: `}${errorText(e)}`;
         if (line !== undefined) {
           const starts = text.value.split('\n').slice(0, line - 1).reduce((n, l) => n + l.length + 1, 0);
           text.focus();
@@ -315,7 +430,7 @@ function start(): void {
     el('thead', {}, el('tr', {}, ...['ID', 'Name', 'State', 'Memory', 'vCPUs', 'CPU', 'Actions'].map((h) => el('th', { scope: 'col' }, h)))),
     el('tbody', { id: 'domains' }));
   document.body.replaceChildren(el('main', {}, el('h1', {}, 'dom0'), table, el('p', { id: 'status', role: 'status', 'aria-live': 'polite' }), createForm()));
-  refresh().then(() => follow(), (e: unknown) => say(e instanceof Error ? e.message : String(e)));
+  refresh().then(() => follow(), (e: unknown) => say(errorText(e)));
 }
 
 const STYLE = `
@@ -331,6 +446,10 @@ button { margin-right: .3rem; }
 #terminal { margin: .5rem 0; }
 #screen { width: 720px; height: 400px; margin: .5rem 0; background: #222; }
 #cfg-error { color: #b91c1c; }
+#details { margin-top: 1rem; }
+#details details { margin: .4rem 0; }
+#details summary { cursor: pointer; font-weight: 600; }
+#details pre { max-height: 24rem; overflow: auto; background: #f6f6f6; padding: .5rem; font-size: 12px; }
 `;
 
 const fragment = /(?:^#|&)token=([^&]+)/.exec(location.hash)?.[1];

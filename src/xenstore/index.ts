@@ -4,5 +4,7 @@ export type { XenstoredHandle } from './server.js';
 export { XenstoreClient, XenstoreError } from './client.js';
 export type { XsOps } from './client.js';
 export { parseQuotaSetting } from './quota.js';
+export { readSubtree } from './subtree.js';
+export type { XsTreeNode } from './subtree.js';
 export type { QuotaName } from './quota.js';
 export { XS_ERRNOS } from './wire.js';

@@ -6,12 +6,15 @@
 // config with a syntax error answered at its line, then created (paused) from the page; the
 // guest's console in the page's terminal (xterm.js over the console WebSocket): a command typed
 // there and its answer; a WebSocket without the token refused; its display (noVNC over the
-// display WebSocket to the guest's VNC server) drawn on the page's canvas.
-// A screenshot goes to test-artifacts/web-console.png. Chromium gets a fresh profile from
+// display WebSocket to the guest's VNC server) drawn on the page's canvas; the config directory's
+// files in the create form's list (only its regular files), one with an error answered with its
+// name and line, another created from; a domain's details: its config and the file it came from,
+// its xenstore directory, its QEMU log, and Domain-0's (dom0d's) log.
+// Screenshots go to test-artifacts/web-console*.png. Chromium gets a fresh profile from
 // playwright (removed when the browser closes); the test closes it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { WebSocket } from 'ws';
@@ -28,6 +31,7 @@ let kernel: string;
 let browser: Browser;
 let url: string;
 let token: string;
+let configDir: string;
 
 before(async () => {
   const guests = ensureGuests();
@@ -40,6 +44,12 @@ before(async () => {
     'vfb = [ "vnc=1" ]',
   ].join('\n'));
   assert.equal((await xlIn(host, host.root, 'create', 'web1.cfg')).code, 0);
+  // The config directory: two xl.cfg files, and what its list leaves out (a directory, a symlink out).
+  configDir = host.env['DOM0_CONFIG_DIR'] as string;
+  mkdirSync(join(configDir, 'auto'), { recursive: true });
+  writeFileSync(join(configDir, 'web3.cfg'), `${directBootConfig(guests, 'web3').join('\n')}\n`);
+  writeFileSync(join(configDir, 'broken.cfg'), 'name = "broken"\nmemory 128\n');
+  symlinkSync(join(host.root, 'web1.cfg'), join(configDir, 'elsewhere.cfg'));
   url = readFileSync(join(host.runDir, 'api.url'), 'utf8').trim();
   token = readFileSync(join(host.stateDir, 'api-token'), 'utf8').trim();
   browser = await chromium.launch({
@@ -52,6 +62,7 @@ after(async () => {
   await browser?.close();
   await xl(host, 'destroy', 'web1');
   await xl(host, 'destroy', 'web2');
+  await xl(host, 'destroy', 'web3');
   await destroyHost(host);
 });
 
@@ -154,5 +165,57 @@ test('the display in the page: noVNC draws the guest\'s screen on a canvas that 
     return false;
   }, undefined, { timeout: 60_000 });
   await page.screenshot({ path: join(ARTIFACTS, 'web-console-display.png'), fullPage: true });
+  await page.close();
+});
+
+test('a config file picked from the config directory\'s list loads into the form; its errors name it; unedited, it creates the domain', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${url}/#token=${token}`);
+  await stateBecomes(page, 'web1', 'running');
+  await page.waitForSelector('#cfg-file option[value="web3.cfg"]', { state: 'attached' });
+  assert.deepEqual(await page.locator('#cfg-file option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['', 'broken.cfg', 'web3.cfg']);
+  assert.equal(await page.locator('label[for="cfg-file"]').textContent(), `Config file in ${configDir}`);
+  await page.selectOption('#cfg-file', 'broken.cfg');
+  await page.waitForFunction(() => document.querySelector<HTMLTextAreaElement>('#cfg')?.value.startsWith('name = "broken"') === true);
+  await page.click('#create button[type="submit"]');
+  await page.waitForFunction(() => (document.getElementById('cfg-error')?.textContent ?? '') !== '');
+  assert.match(await page.locator('#cfg-error').textContent() ?? '', /^line 2: broken\.cfg:2: config parsing error/);
+  await page.selectOption('#cfg-file', 'web3.cfg');
+  await page.waitForFunction(() => document.querySelector<HTMLTextAreaElement>('#cfg')?.value.startsWith('name = "web3"') === true);
+  assert.equal(await page.locator('#cfg-error').textContent(), '');
+  await page.check('#paused');
+  await page.click('#create button[type="submit"]');
+  await stateBecomes(page, 'web3', 'paused');
+  // The domain remembers the file it was made from: its config view shows it.
+  await page.click('tr[data-name="web3"] button[data-op="details"]');
+  await page.click('#details summary:text-is("Config")');
+  await page.waitForFunction(() => document.querySelector('#detail-config')?.textContent?.includes('name = "web3"') === true);
+  assert.ok((await page.locator('#detail-config').textContent() ?? '').includes(`${configDir}/web3.cfg`));
+  await page.close();
+});
+
+test('a domain\'s details: its config, its xenstore directory and its QEMU log; Domain-0\'s log is dom0d\'s', async () => {
+  const listed = JSON.parse((await xl(host, 'list', '--json', 'web1')).out) as Array<{ domid: number }>;
+  const domid = listed[0]?.domid;
+  const page = await browser.newPage();
+  await page.goto(`${url}/#token=${token}`);
+  await stateBecomes(page, 'web1', 'running');
+  await page.click('tr[data-name="web1"] button[data-op="details"]');
+  assert.equal(await page.locator('#details-h').textContent(), `Details of web1 (domain ${domid})`);
+  await page.click('#details summary:text-is("Config")');
+  await page.waitForFunction(() => document.querySelector('#detail-config pre')?.textContent?.includes('"name": "web1"') === true);
+  assert.match(await page.locator('#detail-config p').textContent() ?? '', /^web1\.cfg \(not a file of dom0d's config directory/);
+  await page.click('#details summary:text-is("Xenstore")');
+  await page.waitForFunction((id) => document.querySelector('#detail-xenstore pre')?.textContent?.includes(`/local/domain/${id}/name = "web1"  (n0,r${id})`) === true, domid);
+  assert.match(await page.locator('#detail-xenstore p').textContent() ?? '', new RegExp(`^\\d+ nodes under /local/domain/${domid}$`));
+  await page.click('#details summary:text-is("Log")');
+  await page.waitForFunction(() => document.querySelector('#detail-log p')?.textContent?.includes('qemu-web1.log') === true);
+  const shown = await page.locator('#detail-log pre').textContent() ?? '';
+  assert.ok(readFileSync(join(host.logDir, 'qemu-web1.log'), 'utf8').startsWith(shown), 'the log view shows the QEMU log');
+  await page.screenshot({ path: join(ARTIFACTS, 'web-console-details.png'), fullPage: true });
+  await page.click('tr[data-name="Domain-0"] button[data-op="details"]');
+  await page.click('#details summary:text-is("Log")');
+  await page.waitForFunction(() => document.querySelector('#detail-log pre')?.textContent?.includes('serving') === true);
+  assert.match(await page.locator('#detail-log p').textContent() ?? '', /dom0d\.log: \d+ bytes/);
   await page.close();
 });
