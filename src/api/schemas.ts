@@ -77,6 +77,13 @@ interface ApiTypes {
   AssignablePciList: T.AssignablePciList;
   AssignablePciInfo: T.AssignablePciInfo;
   AssignablePciChange: T.AssignablePciChange;
+  ConfigFileInfo: T.ConfigFileInfo;
+  ConfigFileList: T.ConfigFileList;
+  ConfigFileText: T.ConfigFileText;
+  DomainSource: T.DomainSource;
+  XenstoreNode: T.XenstoreNode;
+  DomainXenstore: T.DomainXenstore;
+  DomainLog: T.DomainLog;
   CreateDomainRequest: T.CreateDomainRequest;
   DomainRefRequest: Omit<T.DomainRefRequest, 'ref'>;
   DestroyDomainRequest: Omit<T.DestroyDomainRequest, 'ref'>;
@@ -177,6 +184,7 @@ const domainInfo = {
 } as const;
 const vcpuList = { ...domainHead, nrCpus: int, vcpus: array(ref('VcpuInfo')) } as const;
 const cpuReservation = { period: int, budget: int, extratime: bool } as const;
+const configFileInfo = { name: str, size: int, mtimeMs: num } as const;
 const consoleType = enumOf(['pv', 'serial', 'vuart']);
 const deviceKind = enumOf(DEVICE_KINDS);
 const strings = array(str);
@@ -258,6 +266,13 @@ const SCHEMAS = {
   AssignablePciList: object({ devices: array(ref('AssignablePciInfo')), warnings: strings }),
   AssignablePciInfo: object({ bdf: str, name: opt(str) }),
   AssignablePciChange: object({ bdf: str, warnings: strings }),
+  ConfigFileInfo: object(configFileInfo),
+  ConfigFileList: object({ dir: str, files: array(ref('ConfigFileInfo')), truncated: bool }),
+  ConfigFileText: object({ ...configFileInfo, text: str }),
+  DomainSource: object({ ...domainHead, source: str, file: orNull(ref('ConfigFileText')), modifiedSince: bool }),
+  XenstoreNode: object({ path: str, value: str, perms: strings }),
+  DomainXenstore: object({ ...domainHead, path: str, nodes: array(ref('XenstoreNode')), truncated: bool }),
+  DomainLog: object({ ...domainHead, file: str, size: int, text: str, truncated: bool }),
   CreateDomainRequest: object({
     config: ref('DomainConfig'), paused: opt(bool), noMonitor: opt(bool), source: opt(str),
     restore: opt(object({ file: str, offset: int })), incoming: opt(object({ socket: str })),
@@ -354,6 +369,11 @@ export const OPERATION_SCHEMAS = {
   listAssignablePci: { result: ref('AssignablePciList') },
   addAssignablePci: { request: ref('AddAssignablePciRequest'), result: ref('AssignablePciChange') },
   removeAssignablePci: { request: ref('RemoveAssignablePciRequest'), result: ref('AssignablePciChange') },
+  listConfigFiles: { result: ref('ConfigFileList') },
+  readConfigFile: { result: ref('ConfigFileText') },
+  getDomainSource: { result: ref('DomainSource') },
+  getDomainXenstore: { result: ref('DomainXenstore') },
+  getDomainLog: { result: ref('DomainLog') },
 } satisfies { readonly [K in ApiOperation]: { readonly result: JsonSchema } & ((typeof API_ROUTES)[K]['method'] extends 'POST' ? { readonly request: JsonSchema } : unknown) };
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? ([keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : false) : false) : false) : false;

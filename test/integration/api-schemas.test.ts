@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -127,12 +127,21 @@ test('a guest from parseConfig, and every operation on a domain', async () => {
     'vnc = 1', 'vnclisten = "127.0.0.1"', 'vncpasswd = "secret"',
     "disk = [ ',hdc:cdrom,r' ]", 'channel = [ "name=org.dom0.api,connection=pty" ]',
   ].join('\n');
+  // The config is a file of dom0d's config directory, listed and read through the API.
+  mkdirSync(host.env['DOM0_CONFIG_DIR'] as string, { recursive: true });
+  const cfg = join(host.env['DOM0_CONFIG_DIR'] as string, 'api.cfg');
+  writeFileSync(cfg, text);
+  assert.deepEqual((await ok('listConfigFiles')).files.map((f) => f.name), ['api.cfg']);
+  assert.equal((await ok('readConfigFile', { name: 'api.cfg' })).text, text);
   const parsed = await ok('parseConfig', { text, source: 'api.cfg' });
-  dom = (await ok('createDomain', { config: parsed.config, source: 'api.cfg' })).domid;
+  dom = (await ok('createDomain', { config: parsed.config, source: cfg })).domid;
   con = await GuestConsole.connect(xsRead(host, `/local/domain/${dom}/serial/0/tty`));
   await con.waitFor(GUEST_READY_LINE, { timeoutMs: 90_000 });
   const ref = 'api';
   await ok('getDomain', { ref });
+  assert.equal((await ok('getDomainSource', { ref })).file?.text, text);
+  assert.ok((await ok('getDomainXenstore', { ref })).nodes.some((n) => n.path === `/local/domain/${dom}/name`));
+  await ok('getDomainLog', { ref });
   const { config } = await ok('getDomainConfig', { ref });
   await ok('updateDomainConfig', { ref, config });
   assert.equal((await ok('listDomainConfigs')).length, 1);
