@@ -9,7 +9,9 @@ const KEPT = 1024;
  * `paused`, `unpaused`, `shutting-down`, `shutdown` (with Xen's `reason`), `crashed` (a shutdown
  * for a crash, sent after it), `dying`, `destroyed`, `renamed` (with `from`), `adopted` (dom0d
  * found it at start), `device-attached` / `device-detached` (with libxl's `kind` and `devid`),
- * and `stats` (periodic, no id: not replayed).
+ * `migration-started` / `migration-completed` / `migration-failed` (with `direction`, `in` or
+ * `out`; an outgoing one completed with QEMU's `totalMs`, `downtimeMs`, `ramBytes`, a failed one
+ * with its `error`), and `stats` (periodic, no id: not replayed).
  */
 export interface FeedEvent {
   readonly id: number | null;
@@ -27,6 +29,7 @@ function namesOf(e: DomainEvent): string[] {
     case 'renamed': return ['renamed'];
     case 'destroyed': return ['destroyed'];
     case 'device': return [`device-${e.action}`];
+    case 'migration': return [`migration-${e.phase}`];
     case 'state': {
       if (e.to === 'destroyed') return [];
       if (e.to === 'running') return [e.from === 'paused' ? 'unpaused' : 'running'];
@@ -55,6 +58,7 @@ export class EventFeed {
           ...(e.type === 'state' ? { from: e.from, to: e.to } : {}),
           ...(e.type === 'renamed' ? { from: e.from } : {}),
           ...(e.type === 'device' ? { kind: e.kind, devid: e.devid ?? null } : {}),
+          ...(e.type === 'migration' ? { direction: e.direction, ...e.detail } : {}),
           ...(r.state === 'shutdown' ? { reason: r.shutdownReason } : {}),
         };
         this.#publish({ id: this.#next++, event, data });

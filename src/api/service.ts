@@ -10,7 +10,7 @@ import { consoleName, findConsole, primaryConsoleName, xlConsoles } from '../con
 import { Dmesg } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
 import { defaultSched, DEVICE_KINDS, DOM0_NAME, incomingFrom, libxlError, qemuLogPath, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
-import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, TriggerName, XenStateFlags } from '../domain/index.js';
+import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, StartOptions, TriggerName, XenStateFlags } from '../domain/index.js';
 import { freeForGuestsKiB, onlineCpus, readFileTail, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
 import { readSubtree } from '../xenstore/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
@@ -841,7 +841,7 @@ function dom0Refuses(what: string): ToolstackError {
  * completed with libxl's defaults.
  */
 /** Where a created domain's machine takes its state from: a save file (`restore`) or a migration socket (`incoming`). */
-function incomingOf(req: CreateDomainRequest): { incoming?: { uri: string; what: string } } {
+function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> {
   const restore = req.restore as unknown;
   const incoming = req.incoming as unknown;
   if (restore !== undefined) {
@@ -854,7 +854,7 @@ function incomingOf(req: CreateDomainRequest): { incoming?: { uri: string; what:
   if (incoming !== undefined) {
     const socket = (incoming as { socket?: unknown }).socket;
     if (typeof socket !== 'string' || !socket.startsWith('/')) throw badRequest("'incoming' must be {socket: an absolute path}");
-    return { incoming: { uri: `unix:${socket}`, what: 'Receiving the migration stream' } };
+    return { incoming: { uri: `unix:${socket}`, what: 'Receiving the migration stream', migration: true } };
   }
   return {};
 }

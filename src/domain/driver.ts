@@ -73,7 +73,8 @@ export interface MachineStats {
  * `xl restore`, a socket for `xl migrate-receive`); `what` names it in messages.
  */
 export interface StartOptions {
-  readonly incoming?: { readonly uri: string; readonly what: string };
+  /** `migration`: the stream is a live migration's (not a save file's). */
+  readonly incoming?: { readonly uri: string; readonly what: string; readonly migration?: boolean };
 }
 
 /** One plugged vCPU of a machine, as the host schedules its thread. */

@@ -10,7 +10,13 @@ export type DomainEvent =
   | { readonly type: 'renamed'; readonly record: DomainRecord; readonly from: string }
   | { readonly type: 'destroyed'; readonly record: DomainRecord }
   /** A device joined or left the running domain (`record` has it, or no longer has it). */
-  | { readonly type: 'device'; readonly record: DomainRecord; readonly action: 'attached' | 'detached'; readonly kind: DeviceKind; readonly devid: number | undefined };
+  | { readonly type: 'device'; readonly record: DomainRecord; readonly action: 'attached' | 'detached'; readonly kind: DeviceKind; readonly devid: number | undefined }
+  /**
+   * A live migration's progress here: the state streaming out (`out`: started, then completed
+   * with QEMU's figures or failed with its reason, the guest running on), or a domain whose state
+   * came in (`in`: completed once the stream was read, before the receiver's go).
+   */
+  | { readonly type: 'migration'; readonly record: DomainRecord; readonly direction: 'in' | 'out'; readonly phase: 'started' | 'completed' | 'failed'; readonly detail: Readonly<Record<string, unknown>> };
 
 export type DomainEventListener = (event: DomainEvent) => void;
 

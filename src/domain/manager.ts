@@ -249,6 +249,10 @@ export class DomainManager {
     // libxl keeps the pool it resolved in the stored config.
     const config = { ...init.config, c_info: { ...init.config.c_info, poolid: sched.pool }, ...(disks === undefined ? {} : { disks: disks.map(withDiskBackend) }) };
     const rec = await this.registry.reserve({ ...init, config, sched });
+    const migration = (phase: 'started' | 'completed' | 'failed', r: DomainRecord, detail: Readonly<Record<string, unknown>> = {}): void => {
+      if (options.incoming?.migration === true) this.events.emit({ type: 'migration', record: r, direction: 'in', phase, detail });
+    };
+    migration('started', rec);
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
         await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(this.registry.list()), where: `disk= in ${rec.source}` });
@@ -257,6 +261,7 @@ export class DomainManager {
         this.sched.checkNew(ready);
         const patch = await this.driver.start(ready, options.incoming === undefined ? {} : { incoming: options.incoming });
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
+        migration('completed', started);
         await this.sched.place(started);
         // After the placement: a cpuset the threads join resets their affinity on some kernels.
         await this.driver.setVcpuAffinity?.(started);
@@ -266,6 +271,7 @@ export class DomainManager {
         return await this.registry.transition(rec.domid, 'running');
       } catch (e: unknown) {
         const now = this.registry.get(rec.domid);
+        migration('failed', now ?? rec, { error: e instanceof Error ? e.message : String(e) });
         if (now !== undefined) await this.#finishDestroy(now);
         throw e;
       }
@@ -300,7 +306,17 @@ export class DomainManager {
    */
   migrateOut(domid: number, uri: string): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
     return this.#job(domid, 'save', async (rec) => {
-      const stats = await this.#machine(rec, 'migrate').call(this.driver, rec, uri);
+      const migration = (phase: 'started' | 'completed' | 'failed', detail: Readonly<Record<string, unknown>> = {}): void =>
+        this.events.emit({ type: 'migration', record: this.registry.get(domid) ?? rec, direction: 'out', phase, detail });
+      migration('started');
+      let stats: MigrationStats;
+      try {
+        stats = await this.#machine(rec, 'migrate').call(this.driver, rec, uri);
+      } catch (e: unknown) {
+        migration('failed', { error: e instanceof Error ? e.message : String(e) });
+        throw e;
+      }
+      migration('completed', { ...stats });
       this.#log(`domain ${domid} (${rec.name}) migrated out: ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms`);
       return { record: rec.state === 'paused' ? rec : await this.registry.transition(domid, 'paused'), stats };
     });

@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { request } from 'node:http';
 import { apiRequest } from '../../src/api/index.js';
 import { dom0CgroupName } from '../../src/domain/index.js';
 import { CgroupTree, findCpuCgroups, isPidAlive } from '../../src/host/index.js';
@@ -181,4 +182,19 @@ export async function destroyDomains(host: TestHost): Promise<void> {
   const r = await xl(host, 'list', '--json').catch(() => undefined);
   const domains = r === undefined || r.code !== 0 ? [] : JSON.parse(r.out) as Array<{ domid: number }>;
   for (const d of domains) if (d.domid !== 0) await xl(host, 'destroy', String(d.domid));
+}
+
+/**
+ * `host`'s event feed (`/v1/events?stats=0`, after event `since` when given: 0 replays what the
+ * feed kept) over its Unix socket, as the Server-Sent Events text received so far.
+ */
+export function watchEvents(host: TestHost, since?: number): { readonly text: () => string; readonly close: () => void } {
+  const chunks: string[] = [];
+  const req = request({ socketPath: host.socket, path: `/v1/events?stats=0${since === undefined ? '' : `&since=${since}`}`, headers: { Host: 'dom0d' } }, (res) => {
+    res.setEncoding('utf8');
+    res.on('data', (c: string) => chunks.push(c));
+  });
+  req.on('error', () => undefined);
+  req.end();
+  return { text: () => chunks.join(''), close: () => req.destroy() };
 }

@@ -16,13 +16,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { request } from 'node:http';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { directBootConfig, ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, pidsNaming, readPid, until, waitGone, xl, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
+import { destroyHost, makeHost, pidsNaming, readPid, until, waitGone, watchEvents, xl, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -380,13 +379,7 @@ test('vkb-attach: a virtio keyboard the guest sees, vkb-list lists it, vkb-detac
   };
   const before = await keyboards();
   // The event feed (over the Unix socket) reports the device coming and going.
-  const feed: string[] = [];
-  const events = request({ socketPath: host.socket, path: '/v1/events?stats=0', headers: { Host: 'dom0d' } }, (res) => {
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => feed.push(c));
-  });
-  events.on('error', () => undefined);
-  events.end();
+  const events = watchEvents(host);
   await ok('vkb-attach', 'hp', 'backend-type=qemu', 'unique-id=kb, [1]');
   const id = await domid('hp');
   for (let i = 0; i < 100 && await keyboards() === before; i++) await new Promise((r) => setTimeout(r, 100));
@@ -401,9 +394,9 @@ test('vkb-attach: a virtio keyboard the guest sees, vkb-list lists it, vkb-detac
   await ok('vkb-detach', 'hp', '0');
   assert.equal(await keyboards(), before, 'the keyboard left the guest');
   const seen = await until('the device events', () => {
-    const text = feed.join('');
+    const text = events.text();
     return /event: device-attached\ndata: \{[^\n]*"kind":"vkbd","devid":0/.test(text) && /event: device-detached\ndata: \{[^\n]*"kind":"vkbd","devid":0/.test(text) ? text : undefined;
-  }, 10_000).finally(() => events.destroy());
+  }, 10_000).finally(() => events.close());
   assert.match(seen, /"name":"hp"/);
   assert.equal((await ok('vkb-list', 'hp')).out.split('\n').filter((l) => l !== '').length, 1);
 

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFile
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { destroyDomains, destroyHost, makeHost, pidsNaming, readPid, until, xlIn, xsRead } from './daemon-harness.js';
+import { destroyDomains, destroyHost, makeHost, pidsNaming, readPid, until, watchEvents, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
@@ -86,6 +86,12 @@ test('xl migrate A → B: xl\'s messages, the guest\'s memory and its counter ca
     'migration sender: Target reports successful startup.', 'Migration successful.']) assert.ok(r.err.includes(`${line}\n`), r.err);
   assert.match(r.err, /migration target: Domain started successsfully\.\n/);
   assert.match(r.err, /migration sender: \d+ KiB of memory in \d+ ms, downtime \d+ ms\.\n/);
+  // Both feeds tell the migration: started and completed (with QEMU's figures) out of A, in at B.
+  for (const [h, pattern] of [[a, /event: migration-started\ndata: \{[^\n]*"name":"mig"[^\n]*"direction":"out"[\s\S]*event: migration-completed\ndata: \{[^\n]*"direction":"out","totalMs":\d+,"downtimeMs":\d+,"ramBytes":\d+/],
+    [b, /event: migration-started\ndata: \{[^\n]*"name":"mig--incoming"[^\n]*"direction":"in"[\s\S]*event: migration-completed\ndata: \{[^\n]*"direction":"in"/]] as const) {
+    const feed = watchEvents(h, 0);
+    await until(`the migration events of ${h.root}`, () => pattern.test(feed.text()), 10_000).finally(() => feed.close());
+  }
   assert.deepEqual(await names(a), []);
   assert.deepEqual(await names(b), ['mig:running']);
   c = await attach(b);
