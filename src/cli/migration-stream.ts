@@ -17,17 +17,26 @@ export const RECEIVER_READY = 'domain received, ready to unpause\0';
 export const PERMISSION_TO_GO = 'domain is yours, you are cleared to unpause\0';
 export const RECEIVER_REPORT = 'my copy unpause results are as follows\0';
 
-/** Exact-length reads from a stream that other readers do not touch. */
+/** Bytes a reader holds before it stops reading its stream (until they are taken). */
+const READ_AHEAD = 8 << 20;
+
+/**
+ * Exact-length reads, and the state stream's frames, from a stream that other readers do not
+ * touch. It reads ahead up to `READ_AHEAD` bytes.
+ */
 export class StreamReader {
   #chunks: Buffer[] = [];
   #have = 0;
   #ended = false;
   #wake: (() => void) | undefined;
+  readonly #stream: Readable;
 
   constructor(stream: Readable) {
+    this.#stream = stream;
     stream.on('data', (c: Buffer) => {
       this.#chunks.push(c);
       this.#have += c.length;
+      if (this.#have > READ_AHEAD) stream.pause();
       this.#wake?.();
     });
     const end = (): void => {
@@ -35,10 +44,7 @@ export class StreamReader {
       this.#wake?.();
     };
     stream.once('end', end).once('close', end).once('error', end);
-    this.#stream = stream;
   }
-
-  readonly #stream: Readable;
 
   /** Stops reading: the stream is destroyed (a process reading its stdin can then exit). */
   close(): void {
@@ -47,25 +53,109 @@ export class StreamReader {
 
   /** The next `n` bytes; rejects when the stream ends first (`what` names them). */
   async read(n: number, what: string): Promise<Buffer> {
+    await this.#fill(n, what);
+    const out = Buffer.allocUnsafe(n);
+    for (let off = 0; off < n;) {
+      const c = this.#take(n - off);
+      c.copy(out, off);
+      off += c.length;
+    }
+    return out;
+  }
+
+  /**
+   * Writes the payloads of the state stream's frames into `w` as they come, up to the frame of
+   * length 0 (no copies: the bytes read go on as they are); waits while `w` asks to, and rejects
+   * when it closes (`what` names it) or when `check` throws.
+   */
+  async relayFrames(w: Writable, what: string, check: () => void): Promise<void> {
+    for (;;) {
+      let left = (await this.read(4, 'stream frame')).readUInt32LE(0);
+      if (left === 0) return;
+      while (left > 0) {
+        await this.#fill(1, 'stream frame');
+        const part = this.#take(left);
+        left -= part.length;
+        check();
+        if (!w.write(part)) await drained(w, what);
+      }
+    }
+  }
+
+  /** Waits until `n` bytes are held; rejects when the stream ends first. */
+  async #fill(n: number, what: string): Promise<void> {
     while (this.#have < n) {
       if (this.#ended) throw new ToolstackError('MIGRATION', `migration stream: the stream ended before the ${what}`, { hint: 'the other end of the migration stopped; see its messages above' });
+      if (this.#stream.isPaused()) this.#stream.resume();
       await new Promise<void>((r) => {
         this.#wake = r;
       });
       this.#wake = undefined;
     }
-    const out = Buffer.allocUnsafe(n);
-    for (let off = 0; off < n;) {
-      const c = this.#chunks[0] as Buffer;
-      const take = Math.min(c.length, n - off);
-      c.copy(out, off, 0, take);
-      off += take;
-      if (take === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(take);
-    }
-    this.#have -= n;
-    return out;
   }
+
+  /** Up to `max` of the bytes held, as they came (the first chunk, or its start). */
+  #take(max: number): Buffer {
+    const c = this.#chunks[0] as Buffer;
+    const part = c.length <= max ? c : c.subarray(0, max);
+    if (part === c) this.#chunks.shift();
+    else this.#chunks[0] = c.subarray(max);
+    this.#have -= part.length;
+    if (this.#have < READ_AHEAD / 2 && this.#stream.isPaused() && !this.#ended) this.#stream.resume();
+    return part;
+  }
+}
+
+/**
+ * Sends what `source` gives (QEMU's stream) into `w` as frames: the bytes that came in one turn of
+ * the event loop make one frame (up to 1 MiB), so the receiver handles few. Resolves once
+ * `source` ended and its last frame is written; rejects when `w` closes first (`what` names its
+ * reader) or `source` fails.
+ */
+export function framesInto(source: Readable, w: Writable, what: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let pending: Buffer[] = [];
+    let bytes = 0;
+    let scheduled = false;
+    const fail = (e: unknown): void => {
+      source.destroy();
+      reject(e instanceof Error ? e : new Error(String(e)));
+    };
+    const flush = (): boolean => {
+      scheduled = false;
+      if (bytes === 0) return true;
+      const head = Buffer.alloc(4);
+      head.writeUInt32LE(bytes, 0);
+      w.cork();
+      let ok = w.write(head);
+      for (const b of pending) ok = w.write(b);
+      w.uncork();
+      pending = [];
+      bytes = 0;
+      return ok;
+    };
+    const wait = (): void => {
+      source.pause();
+      drained(w, what).then(() => source.resume(), fail);
+    };
+    source.on('data', (c: Buffer) => {
+      pending.push(c);
+      bytes += c.length;
+      if (bytes >= 1 << 20) {
+        if (!flush()) wait();
+      } else if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => {
+          if (scheduled && !flush()) wait();
+        });
+      }
+    });
+    source.once('end', () => {
+      flush();
+      resolve();
+    });
+    source.once('error', fail);
+  });
 }
 
 /**
@@ -95,34 +185,26 @@ export function writeAll(w: Writable, data: Buffer | string): Promise<void> {
 }
 
 /**
- * Writes `data` into a flowing relay: resolves at once while `w` takes more, else once it has
- * drained; rejects when `w` closes first (its reader went away), so a relay never waits forever.
+ * Resolves once `w`, whose last write asked to wait, has drained; rejects when it closes first
+ * (its reader went away), so a relay never waits forever.
  */
-export async function relayWrite(w: Writable, data: Buffer, what: string): Promise<void> {
-  if (w.destroyed) throw relayGone(what);
-  if (w.write(data)) return;
-  await new Promise<void>((resolve, reject) => {
-    const drained = (): void => {
+export function drained(w: Writable, what: string): Promise<void> {
+  if (w.destroyed) return Promise.reject(relayGone(what));
+  return new Promise<void>((resolve, reject) => {
+    const ok = (): void => {
       w.off('close', closed);
       resolve();
     };
     const closed = (): void => {
-      w.off('drain', drained);
+      w.off('drain', ok);
       reject(relayGone(what));
     };
-    w.once('drain', drained).once('close', closed);
+    w.once('drain', ok).once('close', closed);
   });
 }
 
 function relayGone(what: string): ToolstackError {
   return new ToolstackError('MIGRATION', `migration stream: ${what} stopped taking the stream`, { hint: 'see its messages above' });
-}
-
-/** `data` as one frame of the state stream. */
-export function frame(data: Buffer): Buffer {
-  const h = Buffer.alloc(4);
-  h.writeUInt32LE(data.length, 0);
-  return Buffer.concat([h, data]);
 }
 
 /** The frame that ends the state stream. */

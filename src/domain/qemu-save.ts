@@ -5,12 +5,12 @@
  * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-PID`,
  * mode 0600), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that
  * appends the stream to that file and, only when that finished, renames it `…done`; dom0d then
- * fsyncs it and renames it to the target. The target name therefore never holds a partial file,
+ * fsyncs it (it has been flushing it while the stream came) and renames it to the target. The target name therefore never holds a partial file,
  * and a failure (QEMU's, the disk's, a deadline) removes both temporaries and resumes the guest
  * if it was running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the
  * domain's start waits until QEMU has read the whole stream.
  */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fsyncSync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ToolstackError } from '../common/index.js';
 import type { QmpClient } from '../qemu/index.js';
@@ -35,6 +35,7 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
   const wasRunning = (await qmp.queryStatus()).running;
   try {
     await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': 50 });
+    await qmp.migrateSetCapabilities({ events: true });
     await qmp.migrate(uri);
     await migrationDone(qmp, 'Migration', timeoutMs);
   } catch (e: unknown) {
@@ -46,20 +47,36 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
   return { totalMs: info['total-time'] ?? 0, downtimeMs: info.downtime ?? 0, ramBytes: info.ram?.['transferred'] ?? 0 };
 }
 
-/** Waits until QEMU's migration (out or in) has completed; QEMU with its reason when it failed. */
+/**
+ * Waits until QEMU's migration (out or in) has completed; QEMU with its reason when it failed.
+ * QEMU's status is read at each MIGRATION event (sent once the `events` capability is on) and
+ * every 10 ms (an incoming stream starts before any capability can be set).
+ */
 export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const info = await qmp.queryMigrate();
-    if (info.status === 'completed') return;
-    if (info.status === 'failed' || info.status === 'cancelled') {
-      throw new ToolstackError('QEMU', `${what} failed: ${info['error-desc'] ?? info.status}`);
+  let wake: (() => void) | undefined;
+  const off = qmp.onEvent('MIGRATION', () => wake?.());
+  try {
+    for (;;) {
+      const info = await qmp.queryMigrate();
+      if (info.status === 'completed') return;
+      if (info.status === 'failed' || info.status === 'cancelled') {
+        throw new ToolstackError('QEMU', `${what} failed: ${info['error-desc'] ?? info.status}`);
+      }
+      if (Date.now() > deadline) {
+        await qmp.execute('migrate_cancel').catch(() => undefined);
+        throw new ToolstackError('QEMU', `${what} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+      }
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, 10);
+        wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
     }
-    if (Date.now() > deadline) {
-      await qmp.execute('migrate_cancel').catch(() => undefined);
-      throw new ToolstackError('QEMU', `${what} did not finish within ${Math.round(timeoutMs / 1000)} s`);
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    off();
   }
 }
 
@@ -77,32 +94,36 @@ export async function saveMachine(qmp: QmpClient, file: string, header: Buffer, 
       cause: e, hint: err.code === 'ENOSPC' ? 'free space on its file system, or save elsewhere' : 'check the directory exists and is writable',
     });
   };
+  let fd: number | undefined;
+  let streaming = false;
+  let flushed: Promise<void> = Promise.resolve();
   try {
-    const fd = openSync(tmp, 'wx', 0o600);
-    try {
-      writeSync(fd, header);
-    } finally {
-      closeSync(fd);
-    }
+    fd = openSync(tmp, 'wx', 0o600);
+    writeSync(fd, header);
     await qmp.stop();
     // A local file: no bandwidth limit (QEMU's default throttles migrations to 32 MiB/s).
     await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40 });
+    await qmp.migrateSetCapabilities({ events: true });
     await qmp.migrate(`exec:cat >> ${shellQuote(tmp)} && mv ${shellQuote(tmp)} ${shellQuote(done)}`);
+    // The disk writes what has come while the stream is still coming: the fsync at the end has
+    // only the tail left to write.
+    streaming = true;
+    flushed = flushWhile(fd, () => streaming);
+    flushed.catch(() => undefined); // awaited below; its error is the save's
     await migrationDone(qmp, `Saving to '${file}'`, timeoutMs);
     // QEMU reports completion when it has written the stream; the shell renames once cat is done.
     for (const until = Date.now() + timeoutMs; !existsSync(done);) {
       if (Date.now() > until) throw new ToolstackError('SAVE_FILE', `Saving to '${file}': the stream was not complete within ${Math.round(timeoutMs / 1000)} s`);
-      await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 2));
     }
-    const fd2 = openSync(done, 'r');
-    try {
-      fsyncSync(fd2);
-    } finally {
-      closeSync(fd2);
-    }
+    streaming = false;
+    await flushed;
+    fsyncSync(fd);
     renameSync(done, file);
     return statSync(file).size;
   } catch (e: unknown) {
+    streaming = false;
+    await flushed.catch(() => undefined);
     // QEMU only sees its pipe break when the file system fills up: say what the cause was.
     const full = e instanceof ToolstackError && e.code === 'QEMU' && nearlyFull(dirname(file));
     rmSync(tmp, { force: true });
@@ -114,6 +135,16 @@ export async function saveMachine(qmp: QmpClient, file: string, header: Buffer, 
       });
     }
     throw fail(e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** fdatasync of `fd` over and over while `going()`; resolves when it stops (rejects on an I/O error). */
+async function flushWhile(fd: number, going: () => boolean): Promise<void> {
+  while (going()) {
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e === null ? resolve() : reject(e))));
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

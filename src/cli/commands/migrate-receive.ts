@@ -10,7 +10,7 @@ import { readSaveFileHeader } from '../../config/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
-import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, relayWrite, StreamReader, writeAll } from '../migration-stream.js';
+import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
 
 /**
  * `xl migrate-receive [-e] [-d] [-p]` — for internal use: the receiving end of `xl migrate`, on
@@ -57,13 +57,9 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
       sink.on('error', () => { /* shows as the relay's failure below */ });
       // The frames, unwrapped, into QEMU; a frame of length 0 ends the stream. A create that
       // failed meanwhile (its dom0d gone, say) ends the relay at once.
-      for (;;) {
-        const len = (await reader.read(4, 'stream frame')).readUInt32LE(0);
-        if (len === 0) break;
-        const data = await reader.read(len, 'stream frame');
+      await reader.relayFrames(sink, 'the receiving QEMU', () => {
         if (failed !== undefined) throw failed instanceof Error ? failed : new Error('the domain could not be created');
-        await relayWrite(sink, data, 'the receiving QEMU');
-      }
+      });
       sink.end();
       const dom = await created;
       domid = dom.domid;

@@ -10,7 +10,7 @@ import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { saveFileHeader } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
-import { END_FRAME, expectMessage, frame, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, relayWrite, StreamReader, writeAll } from '../migration-stream.js';
+import { END_FRAME, expectMessage, framesInto, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
 import { configFileJson } from '../saved-config.js';
 
 /**
@@ -55,19 +55,13 @@ export const migrateCommand = defineCommand<MigrationResult>({
           qemuConn = c;
           // A receiver gone mid-stream breaks QEMU's connection: dom0d then cancels the
           // migration and the guest runs on here.
-          const gone = (e: unknown): void => {
+          const exited = (): void => {
             c.destroy();
-            reject(e instanceof Error ? e : new Error(String(e)));
+            reject(new ToolstackError('MIGRATION', 'migration receiver stream: the receiver exited while the state was sent'));
           };
-          const exited = (): void => gone(new ToolstackError('MIGRATION', 'migration receiver stream: the receiver exited while the state was sent'));
           if (child.exitCode !== null || child.signalCode !== null) exited();
           else child.once('exit', exited);
-          c.on('data', (chunk: Buffer) => {
-            c.pause();
-            relayWrite(child.stdin, frame(chunk), 'the receiver').then(() => c.resume(), gone);
-          });
-          c.once('end', resolve);
-          c.once('error', reject);
+          framesInto(c, child.stdin, 'the receiver').then(resolve, reject);
         });
       });
       streamed.catch(() => undefined); // awaited below, once dom0d says the stream is complete
