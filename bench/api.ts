@@ -2,6 +2,8 @@
 // - round trip: `GET /v1/domains` over TCP with the bearer token ÷ the same over the Unix socket
 //   (xl's client: a connection per request), medians of ROUNDS each, interleaved (goal ≤ 1.2);
 //   over TCP both with a new connection per request and with one kept alive (as browsers do);
+//   and both transports by one client, Node's HTTP client with a connection per request
+//   (`tcpPerUnixSameClient`: the transport and the token alone, xl's leaner client aside);
 // - events: one guest booted; from the pause (or unpause) request sent over the API to its
 //   `paused` (`unpaused`) Server-Sent Event received (goal ≤ 50 ms), and from `xl pause` spawned
 //   to the event (a Node CLI's start included).
@@ -9,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import type { RequestOptions } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiRequest } from '../src/api/index.js';
@@ -22,8 +25,13 @@ const PAUSES = Number(process.env.DOM0_BENCH_PAUSES ?? 20);
 
 /** One GET over TCP (a new connection, or one `agent` keeps alive); resolves with the body. */
 function tcpGet(url: string, token: string, path: string, agent: Agent | false = false): Promise<string> {
+  return httpGet(url, { agent, headers: { Authorization: `Bearer ${token}` } }, path);
+}
+
+/** One GET by Node's HTTP client to `base` (an URL, or '' with `options.socketPath`); resolves with the body. */
+function httpGet(base: string, options: RequestOptions, path: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { agent, headers: { Authorization: `Bearer ${token}` } }, (res) => {
+    const req = request(`${base === '' ? 'http://dom0d' : base}${path}`, options, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => { body += c; });
@@ -72,6 +80,7 @@ export async function api(): Promise<Record<string, unknown>> {
     const url = readFileSync(join(dir, 'run', 'api.url'), 'utf8').trim();
     const token = readFileSync(join(dir, 'state', 'api-token'), 'utf8').trim();
     const unix: number[] = [];
+    const unixHttp: number[] = [];
     const tcp: number[] = [];
     const kept: number[] = [];
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -83,6 +92,9 @@ export async function api(): Promise<Record<string, unknown>> {
       let t0 = performance.now();
       await apiRequest(socket, 'GET', '/v1/domains');
       unix.push(performance.now() - t0);
+      t0 = performance.now();
+      await httpGet('', { socketPath: socket, agent: false }, '/v1/domains');
+      unixHttp.push(performance.now() - t0);
       t0 = performance.now();
       await tcpGet(url, token, '/v1/domains');
       tcp.push(performance.now() - t0);
@@ -133,6 +145,8 @@ export async function api(): Promise<Record<string, unknown>> {
       unixRoundTripMs: r2(median(unix)),
       tcpRoundTripMs: r2(median(tcp)),
       tcpPerUnix: r2(median(tcp) / median(unix)),
+      unixHttpRoundTripMs: r2(median(unixHttp)),
+      tcpPerUnixSameClient: r2(median(tcp) / median(unixHttp)),
       tcpKeepAliveRoundTripMs: r2(median(kept)),
       tcpKeepAlivePerUnix: r2(median(kept) / median(unix)),
       goalTcpPerUnix: 1.2,
