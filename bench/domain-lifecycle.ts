@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { apiRequest } from '../src/api/index.js';
 import { DOMAIN_CONFIG, idlToJson, loadDomainConfig, withAbsolutePaths } from '../src/config/index.js';
 import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
-import { benchHost, median, rssKiB, stopDaemon, wallMs } from './support.js';
+import { bareArgv, benchHost, median, rssKiB, stopDaemon, wallMs } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -88,11 +88,7 @@ export async function domainLifecycle(runs = RUNS): Promise<Record<string, unkno
     await waitForText(consoleLog, GUEST_READY_LINE, performance.now());
     const domid = listJson(env).find((d) => d.name === 'bench')?.domid as number;
     const qemuPid = Number.parseInt(readFileSync(join(dir, 'run', 'domains', String(domid), 'qemu.pid'), 'utf8'), 10);
-    const runDir = join(dir, 'run', 'domains', String(domid));
-    const feed = join(dir, 'state', 'domains', String(domid), 'console0.log');
-    const argv = readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0')
-      .filter((a) => a !== '-S')
-      .map((a) => a.replaceAll(runDir, bare).replaceAll(feed, join(bare, 'console0.log')));
+    const argv = bareArgv(readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0'), bare);
     wallMs([XL, 'destroy', 'bench'], env);
     // RSS is read once dom0d's heap trim (every 2 s) has run, so the slope is what stays per domain.
     const daemonPid = dom0d;

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { QmpClient } from '../src/qemu/index.js';
 import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
-import { benchHost, median, stopDaemon } from './support.js';
+import { bareArgv, benchHost, median, stopDaemon } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -63,9 +63,8 @@ async function completed(qmp: QmpClient): Promise<{ downtime: number }> {
 
 /** A bare QEMU with `argv` (its sockets, logs and pid file moved to `dir`), plus `extra`. */
 function bare(argv: readonly string[], dir: string, extra: readonly string[]): ChildProcess {
-  const args = argv.slice(1).map((a) => a.replace(/path=[^,]*\/([^/,]+\.sock)/, `path=${dir}/$1`)
-    .replace(/logfile=[^,]*\/([^/,]+\.log)/, `logfile=${dir}/$1`).replace(/^\/.*qemu\.pid$/, `${dir}/qemu.pid`));
-  return spawn(argv[0] as string, [...args, ...extra], { stdio: 'ignore' });
+  const args = bareArgv(argv, dir);
+  return spawn(args[0] as string, [...args.slice(1), ...extra], { stdio: 'ignore' });
 }
 
 export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
@@ -82,7 +81,7 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
     await waitFor(log, GUEST_READY_LINE);
     const domid = spawnSync(XL, ['domid', 'g'], { env: A.env, encoding: 'utf8' }).stdout.trim();
     const pid = readFileSync(join(A.dir, 'run', 'domains', domid, 'qemu.pid'), 'utf8').trim().split(/\s+/)[0] as string;
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0').filter((a) => a !== '-S');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
     for (let i = 0; i < runs; i++) {
       // A client's fixed cost: every xl command is a node process.
       let t0 = performance.now();

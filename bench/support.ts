@@ -71,3 +71,13 @@ export async function stopDaemon(pid: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * The argv dom0d gave a QEMU (`/proc/PID/cmdline`'s words), for a bare QEMU beside it: without
+ * `-S`, its sockets, log files and pid file moved into `dir` (same names), so it shares nothing
+ * with the domain's and outlives it.
+ */
+export function bareArgv(argv: readonly string[], dir: string): string[] {
+  return argv.filter((a) => a !== '-S').map((a) => a.replace(/path=[^,]*\/([^/,]+\.sock)/, `path=${dir}/$1`)
+    .replace(/logfile=[^,]*\/([^/,]+\.log)/, `logfile=${dir}/$1`).replace(/^\/.*qemu\.pid$/, `${dir}/qemu.pid`));
+}

@@ -74,6 +74,15 @@ async function counter(c: GuestConsole): Promise<number> {
   return Number(/(\d+)\s*$/.exec((await c.run('cat /run/counter')).out)?.[1]);
 }
 
+/** The guest runs at `h`: its counter goes on. */
+async function assertRunsAt(h: TestHost): Promise<void> {
+  const c = await attach(h);
+  await c.run('true');
+  const n1 = await counter(c);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.ok((await counter(c)) > n1, 'the guest\'s counter goes on');
+}
+
 test('xl migrate A → B: xl\'s messages, the guest\'s memory and its counter carry on, no copy left at A', async () => {
   await ok(a, 'create', 'mig.cfg');
   let c = await attach(a);
@@ -113,11 +122,7 @@ test('a receiver that is no xl, or dies after its banner: "Migration failed, res
   assert.equal(r.code, 1, r.err);
   assert.match(r.err, /Migration failed, resuming at sender\.\n/);
   assert.deepEqual(await names(b), ['mig:running']);
-  const c = await attach(b);
-  await c.run('true');
-  const n1 = await counter(c);
-  await new Promise((res) => setTimeout(res, 300));
-  assert.ok((await counter(c)) > n1);
+  await assertRunsAt(b);
 });
 
 test('xl migrate B → A back', async () => {
@@ -140,11 +145,7 @@ test('dom0d killed -9 at the sender during a migration: the domain runs on at th
   // The receiver cleans up once its QEMU has given up on the broken stream.
   for (let i = 0; i < 100 && (await names(b)).length > 0; i++) await new Promise((res) => setTimeout(res, 200));
   assert.deepEqual(await names(b), []);
-  const c = await attach(a);
-  await c.run('true');
-  const n1 = await counter(c);
-  await new Promise((res) => setTimeout(res, 300));
-  assert.ok((await counter(c)) > n1);
+  await assertRunsAt(a);
 });
 
 /** A free TCP port on loopback (the kernel's choice, released for sshd to take). */
@@ -218,11 +219,7 @@ test('dom0d killed -9 at the receiver mid-stream: the sender resumes the domain,
   // A's next dom0d finds the half-received domain's QEMU and removes it (or the receiver did).
   await until('no domain at A', async () => (await names(a)).length === 0, 30_000, 300);
   assert.deepEqual(pidsNaming(a.runDir).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('qemu')), []);
-  const c = await attach(b);
-  await c.run('true');
-  const n1 = await counter(c);
-  await new Promise((res) => setTimeout(res, 300));
-  assert.ok((await counter(c)) > n1);
+  await assertRunsAt(b);
 });
 
 test('a disk the receiver does not have: the create there fails before the sender stops the guest, which runs on', async () => {

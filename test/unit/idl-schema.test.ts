@@ -5,48 +5,25 @@
 // an unknown one added. (Two rules are not in the schema, see idl-schema.ts; no mutation here
 // makes a 64-bit integer of digits or a second union member.)
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { openApiDocument } from '../../src/api/index.js';
 import { toJson } from '../../src/common/index.js';
-import { DOMAIN_CONFIG, idlFromJson, idlToJson, loadDomainConfig, parseCfg, readXlConf, resolveDomainConfig, withExtraConfig, xlConfFromDoc } from '../../src/config/index.js';
+import { DOMAIN_CONFIG, idlFromJson, idlToJson } from '../../src/config/index.js';
 import type { DomainConfig } from '../../src/config/index.js';
+import { generatedConfig, goldenConfigs } from '../support/config-corpus.js';
 import { OpenApiValidator } from '../support/openapi.js';
 import { rng } from '../support/rng.js';
 import { generate } from '../xen-reference/generate.js';
 
-const GOLDEN = join(import.meta.dirname, '..', '..', '..', 'test', 'golden', 'create');
-const UUID = { generateUuid: () => '00000000-0000-4000-8000-000000000000' };
 const validator = new OpenApiValidator(openApiDocument());
 const POINTER = '/components/schemas/DomainConfig';
 
-function attempt(load: () => DomainConfig): DomainConfig | undefined {
-  try {
-    return load();
-  } catch {
-    return undefined;
-  }
-}
-
 /** The configs xl resolves of the golden create cases and of 1,000 generated cases, as dom0d sends them. */
 function corpus(): unknown[] {
-  const configs: DomainConfig[] = [];
-  for (const file of readdirSync(GOLDEN).filter((f) => f.endsWith('.cfg')).sort()) {
-    const conf = join(GOLDEN, `${file.slice(0, -'.cfg'.length)}.conf`);
-    const xlConf = existsSync(conf) ? readXlConf(conf) : undefined;
-    const c = attempt(() => loadDomainConfig(join(GOLDEN, file), { ...UUID, ...(xlConf === undefined ? {} : { xlConf }) }).config);
-    if (c !== undefined) configs.push(c);
-  }
-  for (const c of generate(20260813, 1000)) {
-    if (c.cfg === undefined) continue;
-    const extra = c.argv.slice(c.argv.findIndex((a) => a.endsWith('FILE')) + 1).filter((a) => a.includes('=') && !a.startsWith('-'));
-    const config = attempt(() => resolveDomainConfig(parseCfg(withExtraConfig(c.cfg ?? '', extra), { source: 'f.cfg' }), {
-      ...UUID,
-      ...(c.xlconf === undefined ? {} : { xlConf: xlConfFromDoc(parseCfg(c.xlconf, { source: 'xl.conf' })) }),
-    }).config);
-    if (config !== undefined) configs.push(config);
-  }
+  const configs: DomainConfig[] = [
+    ...goldenConfigs().map((g) => g.config),
+    ...generate(20260813, 1000).flatMap((c) => generatedConfig(c) ?? []),
+  ];
   return configs.map((c) => JSON.parse(toJson(idlToJson(DOMAIN_CONFIG, c))) as unknown);
 }
 
