@@ -4,7 +4,8 @@
 // - save: stop + migrate to `exec:cat > FILE` until complete;
 // - restore: a QEMU started with `-incoming exec:cat FILE` until it runs;
 // - live migration: a source QEMU to a destination QEMU listening on a Unix socket, until the
-//   destination runs; QEMU's reported downtime for both (dom0: what `xl migrate` prints).
+//   destination runs; QEMU's reported downtime for both (dom0: what `xl migrate` prints);
+// - `dirtying`: `xl migrate` of the guest while it rewrites 24 MiB of its memory in a loop.
 // Goals: each ratio ≤ 1.1; downtime ≤ 50 ms. `nodeStartS` is `node -e 0` in the same run: what
 // every xl command (two for a migration: xl migrate, xl migrate-receive) pays before its work,
 // and raw QEMU driven over an open QMP connection does not. Prints one JSON object.
@@ -14,8 +15,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { QmpClient } from '../src/qemu/index.js';
-import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
+import { ensureGuests, GuestConsole, GUEST_READY_LINE } from '../test/support/guests.js';
 import { bareArgv, benchHost, median, stopDaemon } from './support.js';
+import type { BenchHost } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -65,6 +67,34 @@ async function completed(qmp: QmpClient): Promise<{ downtime: number }> {
 function bare(argv: readonly string[], dir: string, extra: readonly string[]): ChildProcess {
   const args = bareArgv(argv, dir);
   return spawn(args[0] as string, [...args.slice(1), ...extra], { stdio: 'ignore' });
+}
+
+/**
+ * The guest at A rewrites 24 MiB of its tmpfs in a loop (a steady dirty rate) while `xl migrate`
+ * moves it to B: the migration must converge (QEMU's pre-copy ends under its downtime limit), with
+ * more RAM sent than the guest has when pages were sent again. The guest is left at B.
+ */
+async function dirtyingMigration(A: BenchHost, B: BenchHost, receiver: string): Promise<Record<string, unknown>> {
+  const domid = spawnSync(XL, ['domid', 'g'], { env: A.env, encoding: 'utf8' }).stdout.trim();
+  const tty = spawnSync('xenstore-read', [`/local/domain/${domid}/console/tty`], {
+    env: { ...A.env, XENSTORED_PATH: join(A.dir, 'run', 'xenstored', 'socket') }, encoding: 'utf8',
+  }).stdout.trim();
+  const con = await GuestConsole.connect(tty);
+  try {
+    await con.run('true');
+    await con.run('{ (while :; do dd if=/dev/zero of=/run/dirty bs=1M count=24 2>/dev/null; done) >/dev/null 2>&1 & }');
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = performance.now();
+    const out = xl(A.env, A.dir, 'migrate', '-s', '', 'g', receiver);
+    const wallS = (performance.now() - t0) / 1000;
+    const m = /(\d+) KiB of memory in (\d+) ms, downtime (\d+) ms/.exec(out);
+    return {
+      converged: m !== null, wallS: Math.round(wallS * 1000) / 1000, ramSentKiB: Number(m?.[1]), qemuTotalMs: Number(m?.[2]),
+      downtimeMs: Number(m?.[3]), guestMemKiB: 128 * 1024, dirtyingMiBPerLoop: 24,
+    };
+  } finally {
+    con.close();
+  }
 }
 
 export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
@@ -144,6 +174,7 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
       dq.close();
       for (const c of [restored, dst]) c.kill('SIGKILL');
     }
+    const dirty = await dirtyingMigration(A, B, receiver);
     const r2 = (x: number): number => Math.round(x * 100) / 100;
     const r3 = (x: number): number => Math.round(x * 1000) / 1000;
     return {
@@ -152,6 +183,7 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
       restoreS: r3(median(t.restore) / 1000), bareRestoreS: r3(median(t.bareRestore) / 1000), restoreRatio: r3(median(t.restore) / median(t.bareRestore)),
       migrateS: r3(median(t.migrate) / 1000), bareMigrateS: r3(median(t.bareMigrate) / 1000), migrateRatio: r3(median(t.migrate) / median(t.bareMigrate)),
       downtimeMs: r2(median(t.downtime)), bareDowntimeMs: r2(median(t.bareDowntime)), goalRatio: 1.1, goalDowntimeMs: 50,
+      dirtying: dirty,
     };
   } finally {
     for (const c of children) c.kill('SIGKILL');

@@ -4,8 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** A bench's dom0 host: its directory and the environment that points xl and dom0d there. */
+export interface BenchHost {
+  readonly dir: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
 /** A fresh temp directory and the environment pointing every DOM0_*_DIR into it. */
-export function benchHost(extra: NodeJS.ProcessEnv = {}): { dir: string; env: NodeJS.ProcessEnv } {
+export function benchHost(extra: NodeJS.ProcessEnv = {}): BenchHost {
   const dir = mkdtempSync('/tmp/dom0-bench-');
   return {
     dir,

@@ -43,7 +43,13 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
     if (wasRunning) await qmp.cont().catch(() => undefined);
     throw e;
   }
-  const info = await qmp.queryMigrate();
+  // QEMU says `completed` a moment before it has computed the totals (read at its event, the
+  // figures can still be 0): they are read again until they are there.
+  let info = await qmp.queryMigrate();
+  for (let i = 0; i < 50 && (info['total-time'] ?? 0) === 0; i++) {
+    await new Promise((r) => setTimeout(r, 2));
+    info = await qmp.queryMigrate();
+  }
   return { totalMs: info['total-time'] ?? 0, downtimeMs: info.downtime ?? 0, ramBytes: info.ram?.['transferred'] ?? 0 };
 }
 
