@@ -11,10 +11,11 @@ import type { Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { isErrno, ToolstackError } from '../common/index.js';
 import { strerror } from '../config/index.js';
+import { MAX_CONFIG_TEXT_BYTES } from './types.js';
 import type { ConfigFileInfo, ConfigFileList, ConfigFileText } from './types.js';
 
 /** The largest config file read (xl.cfg files are a few KiB). */
-export const MAX_CONFIG_FILE_BYTES = 1 << 20;
+export const MAX_CONFIG_FILE_BYTES = MAX_CONFIG_TEXT_BYTES;
 /** The most files a listing names (the first, by name); `truncated` tells there were more. */
 export const MAX_CONFIG_FILES = 1000;
 

@@ -8,6 +8,7 @@ export { openApiDocument } from './openapi.js';
 export { openConsole, openStream } from './console-stream.js';
 export type { ApiRoute } from './routes.js';
 export { ToolstackService } from './service.js';
+export { MAX_CONFIG_TEXT_BYTES } from './types.js';
 export type { ApiOperation, ToolstackApi } from './toolstack.js';
 export type {
   ConsoleAttachment, ConsoleAttachRequest, ConsoleType, CreateDomainRequest, DomainConfigEntry, DomainIdentity, DomainInfo, DomainRefRequest,

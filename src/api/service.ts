@@ -95,6 +95,7 @@ import type {
   SetVcpuSchedRequest,
   VcpuReservation,
 } from './types.js';
+import { MAX_CONFIG_TEXT_BYTES } from './types.js';
 
 /** Domain-0's uuid in Xen: all zeros. */
 const DOM0_UUID = '00000000-0000-0000-0000-000000000000';
@@ -511,7 +512,7 @@ export class ToolstackService implements ToolstackApi {
       if (e instanceof ToolstackError) return null;
       throw e;
     }) : null;
-    return { domid: r.domid, name: r.name, source: r.source, file, modifiedSince: file !== null && file.mtimeMs > r.createdAt };
+    return { domid: r.domid, name: r.name, source: r.source, text: r.sourceText ?? null, file, modifiedSince: file !== null && file.mtimeMs > r.createdAt };
   }
 
   async getDomainXenstore(req: DomainRefRequest): Promise<DomainXenstore> {
@@ -863,9 +864,13 @@ function newDomainOf(req: CreateDomainRequest | undefined): NewDomain {
   const config = withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req?.config));
   const noMonitor = req?.noMonitor as unknown;
   const source = req?.source as unknown;
+  const sourceText = req?.sourceText as unknown;
   if (noMonitor !== undefined && typeof noMonitor !== 'boolean') throw badRequest("'noMonitor' must be a boolean");
   if (source !== undefined && typeof source !== 'string') throw badRequest("'source' must be a string");
-  return { config, noMonitor: noMonitor === true, ...(source === undefined ? {} : { source }) };
+  if (sourceText !== undefined && (typeof sourceText !== 'string' || Buffer.byteLength(sourceText) > MAX_CONFIG_TEXT_BYTES)) {
+    throw badRequest(`'sourceText' must be a string of at most ${MAX_CONFIG_TEXT_BYTES >> 20} MiB`);
+  }
+  return { config, noMonitor: noMonitor === true, ...(source === undefined ? {} : { source }), ...(sourceText === undefined ? {} : { sourceText }) };
 }
 
 /** The scope of a xenstore quota request: `global`, or a domid (as the route's parameter, a decimal string). */

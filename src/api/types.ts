@@ -7,6 +7,9 @@ import type { HostCpu, PoolScheduler, PoolSchedParams, VcpuReservation } from '.
 import type { CpuReservation } from '../host/index.js';
 import type { XsTreeNode } from '../xenstore/index.js';
 
+/** The most text of a config dom0d reads from its config directory or keeps with a domain. */
+export const MAX_CONFIG_TEXT_BYTES = 1 << 20;
+
 export type { ConsoleType } from '../console/index.js';
 export type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, VcpuInfo, XenStateFlags } from '../domain/index.js';
 export type { HostCpu, PoolScheduler, PoolSchedParams, VcpuReservation } from '../domain/index.js';
@@ -117,6 +120,8 @@ export interface CreateDomainRequest {
   readonly noMonitor?: boolean;
   /** Where the config came from (the cfg file), for messages. */
   readonly source?: string;
+  /** The config's text as it was read (xl: the file, then its `KEY=VALUE` arguments), kept with the domain; at most 1 MiB. */
+  readonly sourceText?: string;
   /** `xl restore`: the machine starts from this save file's state stream (an absolute path; the stream at byte `offset`). */
   readonly restore?: { readonly file: string; readonly offset: number };
   /** `xl migrate-receive`: the machine takes its state from the migration stream QEMU reads on this Unix socket (it listens there). */
@@ -451,6 +456,8 @@ export interface DomainSource {
   readonly domid: number;
   readonly name: string;
   readonly source: string;
+  /** The config's text as its creator read it (kept with the domain), or null when none was given (a restore, a migration). */
+  readonly text: string | null;
   readonly file: ConfigFileText | null;
   /** The file changed after the domain was created: its text may not be what the domain was made from. */
   readonly modifiedSince: boolean;

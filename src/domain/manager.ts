@@ -807,7 +807,7 @@ export class DomainManager {
     if (updated !== undefined) this.#log('"xl" configuration found, using it');
     const config = updated === undefined ? shut.config : { ...updated, c_info: { ...updated.c_info, name: shut.name, uuid: shut.uuid } };
     const intent: RestartIntent = {
-      init: { config, noMonitor: shut.noMonitor, source: shut.source, sched: shut.sched },
+      init: { config, noMonitor: shut.noMonitor, source: shut.source, ...(shut.sourceText === undefined ? {} : { sourceText: shut.sourceText }), sched: shut.sched },
       at: Date.now() + (this.#options.restartDelayMs ?? 2000),
       from: shut.domid,
       keepOld: action === 'restart_rename',

@@ -25,6 +25,8 @@ export interface DomainRecord {
   readonly noMonitor: boolean;
   /** Where the config came from (xl's config file), for messages. */
   readonly source: string;
+  /** The config's text as its creator read it, when one was given (a restart keeps it). */
+  readonly sourceText?: string;
   /** The domain's QEMU process; null before it is spawned (or for a record without one). */
   readonly qemuPid: number | null;
   /** The QEMU's QMP socket; null before it is spawned. */
@@ -75,6 +77,7 @@ export interface NewDomain {
   readonly config: DomainConfig;
   readonly noMonitor?: boolean;
   readonly source?: string;
+  readonly sourceText?: string;
   /** Where it is scheduled and how (a restart keeps the old domain's); default: Pool-0, the defaults. */
   readonly sched?: DomainSched;
 }

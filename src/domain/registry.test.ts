@@ -38,7 +38,7 @@ test('records persist atomically and reload with the same domids, names and stat
   const dir = freshDir();
   const reg = await DomainRegistry.open(dir);
   const a = await reg.reserve(dom('a'));
-  await reg.reserve(dom('b'));
+  await reg.reserve({ ...dom('b'), source: '/etc/xen/b.cfg', sourceText: 'name = "b"\n' });
   await reg.transition(a.domid, 'running', { qemuPid: 1234, qmpSocket: '/run/q.sock', consoles: [{ id: 'console0', kind: 'pv', index: 0, socket: '/run/c.sock', feed: '/s/c.log', tty: '/run/c.tty' }], startTime: 5 });
   await reg.rename(2, 'b2');
   await reg.flush();
@@ -46,6 +46,7 @@ test('records persist atomically and reload with the same domids, names and stat
   const again = await DomainRegistry.open(dir);
   assert.deepEqual(again.list(), reg.list());
   assert.equal(again.byName('b2')?.domid, 2);
+  assert.equal(again.byName('b2')?.sourceText, 'name = "b"\n');
   assert.equal((await again.reserve(dom('c'))).domid, 3);
 });
 

@@ -135,6 +135,7 @@ export class DomainRegistry {
       config: withIdentity(init.config, name, uuid),
       noMonitor: init.noMonitor === true,
       source: init.source ?? name,
+      ...(init.sourceText === undefined ? {} : { sourceText: init.sourceText }),
       qemuPid: null,
       qmpSocket: null,
       vnc: null,
@@ -387,6 +388,7 @@ function parseRestart(text: string): RestartIntent {
     at: o.at, from: o.from, keepOld: o.keepOld,
     init: {
       config, noMonitor: init.noMonitor === true, ...(typeof init.source === 'string' ? { source: init.source } : {}),
+      ...(typeof init.sourceText === 'string' ? { sourceText: init.sourceText } : {}),
       ...(init.sched === undefined ? {} : { sched: parseSched(init.sched) }),
     },
   };
@@ -436,6 +438,7 @@ function parseRecord(text: string, domid: number): DomainRecord {
     config: withIdentity(config, str('name'), str('uuid')),
     noMonitor: o.noMonitor === true,
     source: str('source'),
+    ...(typeof o.sourceText === 'string' ? { sourceText: o.sourceText } : {}),
     qemuPid: int('qemuPid', true),
     qmpSocket,
     vnc,

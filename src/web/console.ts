@@ -289,15 +289,19 @@ function textBlock(label: string, text: string): HTMLPreElement {
   return el('pre', { tabindex: '0', 'aria-label': label }, text);
 }
 
-/** Its libxl config (`xl list -l`), and the config file it was created from when dom0d has it. */
+/** Its libxl config (`xl list -l`), and the config text it was created from (kept with it, else its file as it is now). */
 async function configView(d: DomainInfo): Promise<Node[]> {
   const [entry, source] = await Promise.all([
     api('GET', `/v1/domains/${d.domid}/config`) as Promise<DomainConfigEntry>,
     api('GET', `/v1/domains/${d.domid}/config/source`) as Promise<DomainSource>,
   ]);
-  const from = source.file === null
-    ? [el('p', {}, `${source.source} (not a file of dom0d's config directory: its text is not at hand)`)]
-    : [el('p', {}, `${source.source}${source.modifiedSince ? ' (changed since the domain was created)' : ''}`), textBlock(`${source.file.name} as it is now`, source.file.text)];
+  const changed = source.file !== null && source.modifiedSince ? ' (the file changed since the domain was created)' : '';
+  const from = [
+    el('p', {}, `${source.source}${changed}`),
+    source.text !== null ? textBlock(`the config ${d.name} was created from`, source.text)
+      : source.file !== null ? textBlock(`${source.file.name} as it is now`, source.file.text)
+        : el('p', {}, 'Its text was not kept (a domain restored from a save file or received by migration).'),
+  ];
   return [el('h3', {}, 'libxl config (xl list -l)'), textBlock(`libxl config of ${d.name}`, JSON.stringify(entry.config, null, 2)), el('h3', {}, 'Created from'), ...from];
 }
 
@@ -408,7 +412,7 @@ function createForm(): HTMLElement {
       try {
         const parsed = await api('POST', '/v1/config/parse', { text: text.value, source: picked?.name ?? 'config' }) as { config: { c_info?: { name?: string } } };
         const source = picked !== undefined && picked.text === text.value ? `${dir}/${picked.name}` : 'web console';
-        await api('POST', '/v1/domains', { config: parsed.config, paused: paused.checked, source });
+        await api('POST', '/v1/domains', { config: parsed.config, paused: paused.checked, source, sourceText: text.value });
         say(`Created ${parsed.config.c_info?.name ?? 'the domain'}`);
       } catch (e: unknown) {
         const line = e instanceof ApiError ? e.line : undefined;

@@ -14,7 +14,7 @@ import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { API_ROUTES } from '../../src/api/index.js';
+import { API_ROUTES, MAX_CONFIG_TEXT_BYTES } from '../../src/api/index.js';
 import type { ApiOperation, DomainInfo, ToolstackApi } from '../../src/api/index.js';
 import { routeRequest } from '../../src/api/routes.js';
 import { readSaveFileHeader } from '../../src/config/index.js';
@@ -134,12 +134,14 @@ test('a guest from parseConfig, and every operation on a domain', async () => {
   assert.deepEqual((await ok('listConfigFiles')).files.map((f) => f.name), ['api.cfg']);
   assert.equal((await ok('readConfigFile', { name: 'api.cfg' })).text, text);
   const parsed = await ok('parseConfig', { text, source: 'api.cfg' });
-  dom = (await ok('createDomain', { config: parsed.config, source: cfg })).domid;
+  await fails('createDomain', { config: parsed.config, source: cfg, sourceText: 'x'.repeat(MAX_CONFIG_TEXT_BYTES + 1) }, 'USAGE');
+  dom = (await ok('createDomain', { config: parsed.config, source: cfg, sourceText: text })).domid;
   con = await GuestConsole.connect(xsRead(host, `/local/domain/${dom}/serial/0/tty`));
   await con.waitFor(GUEST_READY_LINE, { timeoutMs: 90_000 });
   const ref = 'api';
   await ok('getDomain', { ref });
-  assert.equal((await ok('getDomainSource', { ref })).file?.text, text);
+  const source = await ok('getDomainSource', { ref });
+  assert.deepEqual([source.text, source.file?.text], [text, text]);
   assert.ok((await ok('getDomainXenstore', { ref })).nodes.some((n) => n.path === `/local/domain/${dom}/name`));
   await ok('getDomainLog', { ref });
   const { config } = await ok('getDomainConfig', { ref });

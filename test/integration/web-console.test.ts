@@ -204,7 +204,9 @@ test('a domain\'s details: its config, its xenstore directory and its QEMU log; 
   assert.equal(await page.locator('#details-h').textContent(), `Details of web1 (domain ${domid})`);
   await page.click('#details summary:text-is("Config")');
   await page.waitForFunction(() => document.querySelector('#detail-config pre')?.textContent?.includes('"name": "web1"') === true);
-  assert.match(await page.locator('#detail-config p').textContent() ?? '', /^web1\.cfg \(not a file of dom0d's config directory/);
+  // The text xl read is kept with the domain (web1.cfg is no file of the config directory).
+  assert.equal(await page.locator('#detail-config p').textContent(), 'web1.cfg');
+  assert.equal(await page.locator('#detail-config pre[aria-label="the config web1 was created from"]').textContent(), readFileSync(join(host.root, 'web1.cfg'), 'utf8'));
   await page.click('#details summary:text-is("Xenstore")');
   await page.waitForFunction((id) => document.querySelector('#detail-xenstore pre')?.textContent?.includes(`/local/domain/${id}/name = "web1"  (n0,r${id})`) === true, domid);
   assert.match(await page.locator('#detail-xenstore p').textContent() ?? '', new RegExp(`^\\d+ nodes under /local/domain/${domid}$`));

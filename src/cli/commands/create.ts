@@ -1,10 +1,10 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
-import { connectToolstack } from '../../api/index.js';
+import { connectToolstack, MAX_CONFIG_TEXT_BYTES } from '../../api/index.js';
 import type { DomainInfo, ToolstackApi } from '../../api/index.js';
 import { resolvePaths, ToolstackError } from '../../common/index.js';
 import {
-  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths, withUsbdevType,
+  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths, withExtraConfig, withUsbdevType,
 } from '../../config/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import type { CommandContext } from '../command.js';
@@ -106,6 +106,7 @@ export const createCommand = defineCommand<CreateView>({
           paused: o.has('p'),
           noMonitor: o.has('e'),
           source: filename,
+          ...sourceTextOf(filename, extra),
         });
       } catch (e) {
         if (e instanceof ToolstackError && e.code !== 'DAEMON_UNAVAILABLE') {
@@ -161,5 +162,19 @@ function numaNodes(): number {
     return Math.max(1, readdirSync('/sys/devices/system/node').filter((d) => /^node\d+$/.test(d)).length);
   } catch {
     return 1;
+  }
+}
+
+/**
+ * The config's text as create read it, to keep with the domain (the web console's config view):
+ * the file, then the command line's `KEY=VALUE` lines; none for a file that cannot be read again
+ * or is larger than dom0d keeps.
+ */
+function sourceTextOf(filename: string, extra: readonly string[]): { sourceText?: string } {
+  try {
+    const text = withExtraConfig(readFileSync(filename, 'utf8'), extra);
+    return Buffer.byteLength(text) > MAX_CONFIG_TEXT_BYTES ? {} : { sourceText: text };
+  } catch {
+    return {};
   }
 }
