@@ -63,17 +63,17 @@ test('readConfigFile refuses symlinks out of the config dir, non-regular files, 
   await assert.rejects(api.readConfigFile({ name: 'big.cfg' }), refused(/big\.cfg: larger than 1 MiB/));
 });
 
-test('getDomainSource: the config file a domain was created from, when it is in the config dir', async () => {
+test('getDomainSource: the text a domain was created from, and its config file when it is in the config dir', async () => {
   const config = (name: string) => ({ c_info: { name }, b_info: { max_memkb: 65536, target_memkb: 65536 } });
   await api.registerDomain({ config: config('from-etc'), source: join(etc, 'a.cfg') });
-  await api.registerDomain({ config: config('from-cwd'), source: 'a.cfg' });
+  await api.registerDomain({ config: config('from-cwd'), source: 'a.cfg', sourceText: 'name = "from-cwd"\n' });
   await api.registerDomain({ config: config('from-out'), source: join(etc, 'out.cfg') });
   const s = await api.getDomainSource({ ref: 'from-etc' });
   assert.deepEqual([s.source, s.file?.name, s.file?.text, s.modifiedSince], [join(etc, 'a.cfg'), 'a.cfg', 'name = "a"\nmemory = 128\n', false]);
   const later = new Date(Date.now() + 60_000);
   utimesSync(join(etc, 'a.cfg'), later, later);
   assert.equal((await api.getDomainSource({ ref: 'from-etc' })).modifiedSince, true);
-  assert.deepEqual(await api.getDomainSource({ ref: 'from-cwd' }), { domid: 2, name: 'from-cwd', source: 'a.cfg', file: null, modifiedSince: false });
+  assert.deepEqual(await api.getDomainSource({ ref: 'from-cwd' }), { domid: 2, name: 'from-cwd', source: 'a.cfg', text: 'name = "from-cwd"\n', file: null, modifiedSince: false });
   assert.equal((await api.getDomainSource({ ref: 'from-out' })).file, null);
   await assert.rejects(api.getDomainSource({ ref: '0' }), (e: unknown) => isToolstackError(e, 'NOT_SUPPORTED'));
 });

@@ -393,17 +393,23 @@ export class QemuDriver implements DomainDriver {
    * Resets the machine in place, as Xen's reset trigger does (same domain, no on_reboot). The
    * domain's QEMU turns every reset into a stop for dom0 (`-action reboot=shutdown`), and the
    * firmware (SeaBIOS) answers a reset by resetting once more as it starts; so the action is a
-   * real reset from the QMP reset until that second reset has happened (or 15 s have passed: the
-   * firmware's reset comes within milliseconds of guest time, but a loaded host under TCG has
-   * been seen to take over 3 s). A guest reboot inside that window resets in place too.
+   * real reset from the QMP reset until the firmware's resets are over: its first has come (within
+   * 15 s: milliseconds of guest time, but a loaded host under TCG has been seen to take over 3 s)
+   * and no other for 1 s (a second one has been seen). A guest reboot inside that window resets
+   * in place too.
    */
   async #resetInPlace(qmp: QmpClient): Promise<string> {
     await qmp.execute('set-action', { reboot: 'reset' });
+    let last: number | undefined;
+    const off = qmp.onEvent('RESET', (e) => {
+      if (e.data['guest'] === true) last = Date.now();
+    });
     try {
-      const firmwareReset = qmp.waitForEvent('RESET', { timeoutMs: 15_000, match: (e) => e.data['guest'] === true }).catch(() => undefined);
       await qmp.systemReset();
-      await firmwareReset;
+      const start = Date.now();
+      while (last === undefined ? Date.now() - start < 15_000 : Date.now() - last < 1000) await new Promise((r) => setTimeout(r, 50));
     } finally {
+      off();
       await qmp.execute('set-action', { reboot: 'shutdown' });
     }
     return 'set-action system_reset set-action';
