@@ -16,7 +16,9 @@ export type DomainEvent =
    * with QEMU's figures or failed with its reason, the guest running on), or a domain whose state
    * came in (`in`: completed once the stream was read, before the receiver's go).
    */
-  | { readonly type: 'migration'; readonly record: DomainRecord; readonly direction: 'in' | 'out'; readonly phase: 'started' | 'completed' | 'failed'; readonly detail: Readonly<Record<string, unknown>> };
+  | { readonly type: 'migration'; readonly record: DomainRecord; readonly direction: 'in' | 'out'; readonly phase: MigrationPhase; readonly detail: Readonly<Record<string, unknown>> };
+
+export type MigrationPhase = 'started' | 'completed' | 'failed';
 
 export type DomainEventListener = (event: DomainEvent) => void;
 

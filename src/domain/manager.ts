@@ -11,6 +11,7 @@ import { ProcessOnlyDriver } from './driver.js';
 import { Passthrough, usbHolders } from './passthrough.js';
 import type { AssignablePciList, DeviceHolder, HostDeviceChange } from './passthrough.js';
 import { DomainEvents } from './events.js';
+import type { MigrationPhase } from './events.js';
 import { DomainJobQueue } from './jobs.js';
 import { policyAction, policyActionName, preservedName } from './policy.js';
 import type { DomainRecord, NewDomain, RestartIntent } from './record.js';
@@ -249,8 +250,8 @@ export class DomainManager {
     // libxl keeps the pool it resolved in the stored config.
     const config = { ...init.config, c_info: { ...init.config.c_info, poolid: sched.pool }, ...(disks === undefined ? {} : { disks: disks.map(withDiskBackend) }) };
     const rec = await this.registry.reserve({ ...init, config, sched });
-    const migration = (phase: 'started' | 'completed' | 'failed', r: DomainRecord, detail: Readonly<Record<string, unknown>> = {}): void => {
-      if (options.incoming?.migration === true) this.events.emit({ type: 'migration', record: r, direction: 'in', phase, detail });
+    const migration = (phase: MigrationPhase, r: DomainRecord, detail?: Readonly<Record<string, unknown>>): void => {
+      if (options.incoming?.migration === true) this.#migrationEvent(r, 'in', phase, detail);
     };
     migration('started', rec);
     return this.jobs.run(rec.domid, 'create', async () => {
@@ -306,20 +307,23 @@ export class DomainManager {
    */
   migrateOut(domid: number, uri: string): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
     return this.#job(domid, 'save', async (rec) => {
-      const migration = (phase: 'started' | 'completed' | 'failed', detail: Readonly<Record<string, unknown>> = {}): void =>
-        this.events.emit({ type: 'migration', record: this.registry.get(domid) ?? rec, direction: 'out', phase, detail });
-      migration('started');
+      this.#migrationEvent(rec, 'out', 'started');
       let stats: MigrationStats;
       try {
         stats = await this.#machine(rec, 'migrate').call(this.driver, rec, uri);
       } catch (e: unknown) {
-        migration('failed', { error: e instanceof Error ? e.message : String(e) });
+        this.#migrationEvent(this.registry.get(domid) ?? rec, 'out', 'failed', { error: e instanceof Error ? e.message : String(e) });
         throw e;
       }
-      migration('completed', { ...stats });
+      this.#migrationEvent(this.registry.get(domid) ?? rec, 'out', 'completed', { ...stats });
       this.#log(`domain ${domid} (${rec.name}) migrated out: ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms`);
       return { record: rec.state === 'paused' ? rec : await this.registry.transition(domid, 'paused'), stats };
     });
+  }
+
+  /** A migration event of `record` on the feed (`detail`: its figures or its error). */
+  #migrationEvent(record: DomainRecord, direction: 'in' | 'out', phase: MigrationPhase, detail: Readonly<Record<string, unknown>> = {}): void {
+    this.events.emit({ type: 'migration', record, direction, phase, detail });
   }
 
   /** `xl dump-core`: the guest's memory to `file` (absolute) as an ELF core. */

@@ -5,9 +5,9 @@
  * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-PID`,
  * mode 0600), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that
  * appends the stream to that file and, only when that finished, renames it `…done`; dom0d then
- * fsyncs it (it has been flushing it while the stream came) and renames it to the target. The target name therefore never holds a partial file,
- * and a failure (QEMU's, the disk's, a deadline) removes both temporaries and resumes the guest
- * if it was running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the
+ * fsyncs it (it has flushed it while the stream came) and renames it to the target. The target
+ * name therefore never holds a partial file, and a failure (QEMU's, the disk's, a deadline)
+ * removes both temporaries and resumes the guest if it was running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the
  * domain's start waits until QEMU has read the whole stream.
  */
 import { closeSync, existsSync, fdatasync, fsyncSync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';

@@ -1,10 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { connectToolstack, MAX_CONFIG_TEXT_BYTES } from '../../api/index.js';
 import type { DomainInfo, ToolstackApi } from '../../api/index.js';
 import { resolvePaths, ToolstackError } from '../../common/index.js';
 import {
-  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths, withExtraConfig, withUsbdevType,
+  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths, withUsbdevType,
 } from '../../config/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import type { CommandContext } from '../command.js';
@@ -106,7 +106,7 @@ export const createCommand = defineCommand<CreateView>({
           paused: o.has('p'),
           noMonitor: o.has('e'),
           source: filename,
-          ...sourceTextOf(filename, extra),
+          ...sourceTextOf(resolved.doc.text),
         });
       } catch (e) {
         if (e instanceof ToolstackError && e.code !== 'DAEMON_UNAVAILABLE') {
@@ -166,15 +166,9 @@ function numaNodes(): number {
 }
 
 /**
- * The config's text as create read it, to keep with the domain (the web console's config view):
- * the file, then the command line's `KEY=VALUE` lines; none for a file that cannot be read again
- * or is larger than dom0d keeps.
+ * The config's text as create read it (the file, then the command line's `KEY=VALUE` lines), to
+ * keep with the domain (the web console's config view); none when larger than dom0d keeps.
  */
-function sourceTextOf(filename: string, extra: readonly string[]): { sourceText?: string } {
-  try {
-    const text = withExtraConfig(readFileSync(filename, 'utf8'), extra);
-    return Buffer.byteLength(text) > MAX_CONFIG_TEXT_BYTES ? {} : { sourceText: text };
-  } catch {
-    return {};
-  }
+function sourceTextOf(text: string | undefined): { sourceText?: string } {
+  return text === undefined || Buffer.byteLength(text) > MAX_CONFIG_TEXT_BYTES ? {} : { sourceText: text };
 }

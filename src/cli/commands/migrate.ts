@@ -61,7 +61,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
           };
           if (child.exitCode !== null || child.signalCode !== null) exited();
           else child.once('exit', exited);
-          framesInto(c, child.stdin, 'the receiver').then(resolve, reject);
+          framesInto(c, child.stdin, 'the receiver').then(resolve, reject).finally(() => child.off('exit', exited));
         });
       });
       streamed.catch(() => undefined); // awaited below, once dom0d says the stream is complete

@@ -70,7 +70,7 @@ export function readCfgFile(path: string, options: ReadCfgOptions = {}): CfgDocu
   }
   const text = withExtraConfig(fileText, options.extra);
   const result = parseCfgText(text, path);
-  if (result.errors.length === 0) return { source: path, settings: result.settings, warnings: [] };
+  if (result.errors.length === 0) return { source: path, settings: result.settings, warnings: [], text };
   if (options.legacy !== false && looksLegacy(fileText)) {
     let legacy: CfgDocument;
     try {
@@ -80,11 +80,11 @@ export function readCfgFile(path: string, options: ReadCfgOptions = {}): CfgDocu
       const xl = syntaxError(path, result);
       throw new ToolstackError(xl.code, xl.message, { ...(xl.lines === undefined ? {} : { lines: xl.lines }), hint: e.message, ...(xl.pos === undefined ? {} : { pos: xl.pos }) });
     }
-    if (options.extra === undefined || options.extra.length === 0) return legacy;
+    if (options.extra === undefined || options.extra.length === 0) return { ...legacy, text };
     // The extra arguments are xl syntax, on the lines after the file's (as xl numbers them).
     const extra = parseCfgText(withExtraConfig(fileText.replace(/[^\n]/g, ''), options.extra), path);
     if (extra.errors.length > 0) throw syntaxError(path, extra);
-    return { ...legacy, settings: [...legacy.settings, ...extra.settings] };
+    return { ...legacy, settings: [...legacy.settings, ...extra.settings], text };
   }
   throw syntaxError(path, result);
 }

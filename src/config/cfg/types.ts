@@ -34,4 +34,6 @@ export interface CfgDocument {
   readonly settings: readonly CfgSetting[];
   /** Warnings met while reading (e.g. the legacy-config notice), each one full line. */
   readonly warnings: readonly string[];
+  /** The text read, when the document came from a file (`readCfgFile`): the file, then the extra lines. */
+  readonly text?: string;
 }
