@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { apiRequest } from '../src/api/index.js';
 import { DOMAIN_CONFIG, idlToJson, loadDomainConfig, withAbsolutePaths } from '../src/config/index.js';
 import { ensureGuests } from '../test/support/guests.js';
-import { benchHost, rssKiB, stopDaemon, wallMs } from './support.js';
+import { benchHost, rssKiB, rssPartsKiB, stopDaemon, wallMs } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -53,6 +53,7 @@ export async function daemonMemory(cycles = CYCLES): Promise<Record<string, unkn
     const withRunning = rssKiB(dom0d);
     for (let i = 0; i < RUNNING; i++) await apiRequest(socket, 'POST', `/v1/domains/run${i}/destroy`, {});
     const last = samples.at(-1)?.rssKiB ?? base;
+    const parts = rssPartsKiB(dom0d);
     return {
       bench: 'daemon-memory',
       cycles,
@@ -61,6 +62,9 @@ export async function daemonMemory(cycles = CYCLES): Promise<Record<string, unkn
       rssAfterCyclesMiB: Math.round(last / 102.4) / 10,
       growthRatio: Math.round((last / base) * 1000) / 1000,
       goalRssAfterCyclesMiB: 60,
+      // Of the resident memory at the end: dom0d's own (anonymous) and node's program pages (file).
+      rssAnonMiB: Math.round(parts.anon / 102.4) / 10,
+      rssFileMiB: Math.round(parts.file / 102.4) / 10,
       samples,
       rssPerRunningDomainMiB: Math.round(((withRunning - before) / RUNNING) / 10.24) / 100,
       goalRssPerRunningDomainMiB: 0.2,

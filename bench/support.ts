@@ -57,7 +57,19 @@ export function median(xs: readonly number[]): number {
 
 /** VmRSS of `pid`, KiB. */
 export function rssKiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return statusKiB(pid, 'VmRSS');
+}
+
+/**
+ * A process's resident memory in its two parts, KiB: anonymous (its own heap and stacks) and
+ * file-backed (pages of its program and libraries, shared with every process mapping them).
+ */
+export function rssPartsKiB(pid: number): { anon: number; file: number } {
+  return { anon: statusKiB(pid, 'RssAnon'), file: statusKiB(pid, 'RssFile') };
+}
+
+function statusKiB(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m === null ? 0 : Number(m[1]);
 }
 

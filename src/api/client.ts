@@ -150,9 +150,18 @@ export async function ensureDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv): Pro
 /**
  * Node flags dom0d runs with (bin/dom0d's first line carries the same): a 1 MiB semi-space caps
  * V8's young generation, which otherwise grows to 16 MiB under a create/destroy loop and is never
- * given back (see src/daemon/heap-trim.ts for the old generation).
+ * given back (see src/daemon/heap-trim.ts for the old generation); one V8 worker thread instead of
+ * four (dom0d's heap is small, and each thread costs stack and a malloc arena).
  */
-export const DOM0D_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
+export const DOM0D_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+
+/**
+ * Environment dom0d's own process starts with (bin/dom0d's first line carries the same): one malloc
+ * arena, where glibc would give each of node's threads its own (4 MiB less resident after a
+ * create/destroy loop). dom0d takes these out of its environment at start (`dropOwnEnv`), so the
+ * QEMUs and scripts it runs do not inherit them.
+ */
+export const DOM0D_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
 
 async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: number): Promise<void> {
   const { spawn } = await import('node:child_process');
@@ -165,7 +174,7 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
       detached: true,
       stdio: ['ignore', log, log],
       cwd: '/',
-      env: { ...env, ...pathsEnv(paths) },
+      env: { ...env, ...pathsEnv(paths), ...DOM0D_ENV },
     });
     child.on('error', (e) => {
       exited = e.message;

@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { DOM0D_ENV } from '../api/index.js';
 import { resolvePaths } from '../common/index.js';
 import { ensurePrivateDir } from '../host/index.js';
 import { rotateToken } from './api-tcp.js';
@@ -13,7 +14,7 @@ const ROTATE_USAGE = 'dom0d rotate-token\n              replace the API\'s beare
  */
 export function dom0dMain(argv: readonly string[]): Promise<number> {
   const sub = argv[0];
-  if (sub === undefined || sub === 'run') return runDom0d(process.env);
+  if (sub === undefined || sub === 'run') return runDom0d(dropOwnEnv(process.env));
   if (sub === 'help' || sub === '--help' || sub === '-h') {
     process.stdout.write(`Usage: dom0d [run | help | rotate-token | xenstored ...]\n\n${DOM0D_RUN_USAGE}${ROTATE_USAGE}${XENSTORED_USAGE}`);
     return Promise.resolve(0);
@@ -30,3 +31,14 @@ export function dom0dMain(argv: readonly string[]): Promise<number> {
   process.stderr.write(`dom0d: unknown subcommand '${sub}'\nhint: run 'dom0d help'\n`);
   return Promise.resolve(2);
 }
+
+/**
+ * The environment without what dom0d's launchers set for dom0d's own process (`DOM0D_ENV`), so
+ * that the QEMUs and scripts it runs start as they would from the user's shell. Takes them out of
+ * `env` itself: children spawned without an explicit environment inherit `process.env`.
+ */
+function dropOwnEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  for (const [name, value] of Object.entries(DOM0D_ENV)) if (env[name] === value) delete env[name];
+  return env;
+}
+

@@ -149,6 +149,10 @@ test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid),
   assert.equal(await xs.isDomainIntroduced(d.domid), true);
   const qemuPid = Number(await xs.readString(`${D}/image/device-model-pid`));
   assert.ok(readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').includes('qemu'));
+  // dom0d's own malloc setting (its launcher's DOM0D_ENV) is not passed on to the QEMUs it runs.
+  const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  assert.ok(environ(readPid(host) ?? 0).includes('MALLOC_ARENA_MAX=1'));
+  assert.ok(!environ(qemuPid).some((v) => v.startsWith('MALLOC_ARENA_MAX=')));
 
   await ok('pause', 'pv1');
   assert.equal(stateLetters(await ok('list', 'pv1'), 'pv1'), '--p---');
