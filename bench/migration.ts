@@ -1,10 +1,13 @@
 // Benchmark: `xl save`, `xl restore` and `xl migrate` (two dom0 hosts on this machine, xl's pipe
 // transport with `-s ''`) of one booted PV guest (128 MiB), each beside raw QEMU doing the same
 // with the very argv dom0d gave the guest, driven over QMP (the same run, alternated):
-// - save: stop + migrate to `exec:cat > FILE` until complete;
+// - save: stop + migrate to `exec:cat > FILE` until complete, then quit until QEMU has exited (xl
+//   save destroys the domain); `bareSaveStreamS` is the same without the quit;
 // - restore: a QEMU started with `-incoming exec:cat FILE` until it runs;
-// - live migration: a source QEMU to a destination QEMU listening on a Unix socket, until the
-//   destination runs; QEMU's reported downtime for both (dom0: what `xl migrate` prints);
+// - live migration: a destination QEMU started listening on a Unix socket, the source migrated to
+//   it until the destination runs, the source quit (xl migrate destroys it); `bareMigrateStreamS`
+//   is the stream alone, to an already started destination; QEMU's reported downtime for both
+//   (dom0: what `xl migrate` prints);
 // - `dirtying`: `xl migrate` of the guest while it rewrites 24 MiB of its memory in a loop.
 // Goals: each ratio ≤ 1.1; downtime ≤ 50 ms. `nodeStartS` is `node -e 0` in the same run: what
 // every xl command (two for a migration: xl migrate, xl migrate-receive) pays before its work,
@@ -63,6 +66,14 @@ async function completed(qmp: QmpClient): Promise<{ downtime: number }> {
   }
 }
 
+/** QEMU told to quit over `qmp`, until its process `child` has exited. */
+async function quit(qmp: QmpClient, child: ChildProcess): Promise<void> {
+  const gone = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', r));
+  await qmp.execute('quit').catch(() => undefined);
+  await gone;
+  qmp.close();
+}
+
 /** A bare QEMU with `argv` (its sockets, logs and pid file moved to `dir`), plus `extra`. */
 function bare(argv: readonly string[], dir: string, extra: readonly string[]): ChildProcess {
   const args = bareArgv(argv, dir);
@@ -101,7 +112,7 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
   const guests = ensureGuests();
   const A = benchHost();
   const B = benchHost();
-  const t = { nodeStart: [] as number[], save: [] as number[], bareSave: [] as number[], restore: [] as number[], bareRestore: [] as number[], migrate: [] as number[], bareMigrate: [] as number[], downtime: [] as number[], bareDowntime: [] as number[] };
+  const t = { nodeStart: [] as number[], save: [] as number[], bareSave: [] as number[], bareSaveStream: [] as number[], bareMigrateStream: [] as number[], restore: [] as number[], bareRestore: [] as number[], migrate: [] as number[], bareMigrate: [] as number[], downtime: [] as number[], bareDowntime: [] as number[] };
   const children: ChildProcess[] = [];
   const receiver = `env ${['DOM0_CONFIG_DIR', 'DOM0_STATE_DIR', 'DOM0_RUN_DIR', 'DOM0_LOG_DIR'].map((k) => `${k}=${B.env[k] ?? ''}`).join(' ')} ${XL} migrate-receive`;
   try {
@@ -138,14 +149,15 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
       children.push(src);
       await waitFor(join(d, 'console0.log'), GUEST_READY_LINE);
       let qmp = await qmpOf(join(d, 'qmp.sock'));
+      // Raw QEMU doing what `xl save` does: stop, the state into a file, the machine gone.
       t0 = performance.now();
       await qmp.stop();
       await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40 });
       await qmp.migrate(`exec:cat > ${d}/bare.save`);
       await completed(qmp);
+      t.bareSaveStream.push(performance.now() - t0);
+      await quit(qmp, src);
       t.bareSave.push(performance.now() - t0);
-      qmp.close();
-      src.kill('SIGKILL');
       const rd = join(d, 'r');
       mkdirSync(rd);
       t0 = performance.now();
@@ -155,12 +167,15 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
       await completed(qmp);
       await qmp.cont();
       t.bareRestore.push(performance.now() - t0);
+      // Raw QEMU doing what `xl migrate` does: a QEMU started at the target to take the stream,
+      // the stream, the target running, the source gone.
       const md = join(d, 'm');
       mkdirSync(md);
+      t0 = performance.now();
       const dst = bare(argv, md, ['-incoming', `unix:${md}/in.sock`]);
       children.push(dst);
       const dq = await qmpOf(join(md, 'qmp.sock'));
-      t0 = performance.now();
+      const t1 = performance.now();
       await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': 50 });
       await qmp.migrate(`unix:${md}/in.sock`);
       const { downtime } = await completed(qmp);
@@ -168,11 +183,12 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
         if ((await dq.queryStatus()).running) break;
         await new Promise((r) => setTimeout(r, 5));
       }
+      t.bareMigrateStream.push(performance.now() - t1);
+      await quit(qmp, restored);
       t.bareMigrate.push(performance.now() - t0);
       t.bareDowntime.push(downtime);
-      qmp.close();
       dq.close();
-      for (const c of [restored, dst]) c.kill('SIGKILL');
+      dst.kill('SIGKILL');
     }
     const dirty = await dirtyingMigration(A, B, receiver);
     const r2 = (x: number): number => Math.round(x * 100) / 100;
@@ -180,8 +196,10 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
     return {
       bench: 'migration', runs, guest: 'pv, 128 MiB, booted to its shell (TCG)', nodeStartS: r3(median(t.nodeStart) / 1000),
       saveS: r3(median(t.save) / 1000), bareSaveS: r3(median(t.bareSave) / 1000), saveRatio: r3(median(t.save) / median(t.bareSave)),
+      bareSaveStreamS: r3(median(t.bareSaveStream) / 1000), saveVsStreamRatio: r3(median(t.save) / median(t.bareSaveStream)),
       restoreS: r3(median(t.restore) / 1000), bareRestoreS: r3(median(t.bareRestore) / 1000), restoreRatio: r3(median(t.restore) / median(t.bareRestore)),
       migrateS: r3(median(t.migrate) / 1000), bareMigrateS: r3(median(t.bareMigrate) / 1000), migrateRatio: r3(median(t.migrate) / median(t.bareMigrate)),
+      bareMigrateStreamS: r3(median(t.bareMigrateStream) / 1000), migrateVsStreamRatio: r3(median(t.migrate) / median(t.bareMigrateStream)),
       downtimeMs: r2(median(t.downtime)), bareDowntimeMs: r2(median(t.bareDowntime)), goalRatio: 1.1, goalDowntimeMs: 50,
       dirtying: dirty,
     };

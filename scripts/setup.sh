@@ -15,6 +15,7 @@ APT_PACKAGES=(
   openssl                         # the TCP API's HTTPS test makes a self-signed certificate
   chromium                        # the web console's tests drive it headless (playwright-core)
   openssh-server openssh-client   # xl migrate over real ssh (the test starts its own sshd on a private port)
+  socat                           # xl migrate-receive hands the stream to QEMU with it (without: Node copies)
 )
 
 missing=()

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { BugError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
@@ -348,10 +348,11 @@ export class ToolstackService implements ToolstackApi {
   }
 
   async migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult> {
-    const socket = req.socket as unknown;
-    if (typeof socket !== 'string' || !socket.startsWith('/')) throw badRequest("'socket' must be an absolute path");
+    const fifo = req.fifo as unknown;
+    if (typeof fifo !== 'string' || !fifo.startsWith('/')) throw badRequest("'fifo' must be an absolute path");
+    if (!isFifo(fifo)) throw badRequest(`'fifo' must name a named pipe: ${fifo} is none`);
     const rec = this.#guest(req, 'migrate');
-    const { record, stats } = await this.#manager.migrateOut(rec.domid, `unix:${socket}`);
+    const { record, stats } = await this.#manager.migrateOut(rec.domid, fifo);
     return { domid: record.domid, name: record.name, ...stats };
   }
 
@@ -826,6 +827,15 @@ function refOf(req: DomainRefRequest | undefined): string {
   const ref = req?.ref as unknown;
   if (typeof ref !== 'string' || ref === '') throw badRequest("'ref' must be a domain id or name");
   return ref;
+}
+
+/** `path` is a named pipe itself (not a link to one). */
+function isFifo(path: string): boolean {
+  try {
+    return lstatSync(path).isFIFO();
+  } catch {
+    return false;
+  }
 }
 
 function badRequest(detail: string): ToolstackError {

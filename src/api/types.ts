@@ -178,9 +178,12 @@ export interface VcpusSet extends VcpuList {
   readonly pending: readonly number[];
 }
 
-/** `xl migrate`, the sending side's dom0d: stream the domain live to `socket` (a Unix socket the sending xl listens on). */
+/**
+ * `xl migrate`, the sending side's dom0d: stream the domain live into `fifo`, a named pipe (absolute
+ * path) whose other end the transport to the receiving host reads (the sending xl makes it).
+ */
 export interface MigrateDomainRequest extends DomainRefRequest {
-  readonly socket: string;
+  readonly fifo: string;
 }
 
 /** What QEMU reports of the finished stream; the domain is then paused at the sender. */

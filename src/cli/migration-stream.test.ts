@@ -1,8 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { END_FRAME, framesInto, StreamReader } from './migration-stream.js';
+import { discardingReader, openFifo, StreamReader } from './migration-stream.js';
 
 /** A sink that keeps what it is given, slowly: it asks its writer to wait now and then. */
 function slowSink(): { sink: Writable; bytes: () => Buffer } {
@@ -17,43 +20,54 @@ function slowSink(): { sink: Writable; bytes: () => Buffer } {
   return { sink, bytes: () => Buffer.concat(got) };
 }
 
-test('a state stream framed by the sender comes out whole at the receiver, then what follows it', async () => {
+test('a relay hands on all the stream brings until its end is said, then leaves what follows to the reader', async () => {
   const stream = randomBytes(5 << 20);
-  const source = new PassThrough();
   const pipe = new PassThrough();
   const reader = new StreamReader(pipe);
   const { sink, bytes } = slowSink();
-  let checks = 0;
-  const received = reader.relayFrames(sink, 'QEMU', () => void checks++);
-  const sent = framesInto(source, pipe, 'the receiver');
-  for (let off = 0; off < stream.length; off += 100_000) source.write(stream.subarray(off, off + 100_000));
-  source.end();
-  await sent;
-  pipe.write(END_FRAME);
-  pipe.end('go');
+  let loaded!: () => void;
+  const done = new Promise<void>((r) => (loaded = r));
+  const received = reader.relayUntil(sink, 'QEMU', done);
+  for (let off = 0; off < stream.length; off += 100_000) pipe.write(stream.subarray(off, off + 100_000));
+  await new Promise((r) => setTimeout(r, 50));
+  while (bytes().length < stream.length) await new Promise((r) => setTimeout(r, 5));
+  loaded();
   await received;
   assert.ok(bytes().equals(stream));
-  assert.ok(checks > 0);
+  pipe.end('go');
   assert.equal((await reader.read(2, 'message')).toString(), 'go');
 });
 
-test('a relay fails when its sink closes, and when the check throws; a stream cut in a frame is an error', async () => {
+test('a relay fails with its end\'s reason, when its sink closes, and when the stream ends first', async () => {
   const pipe = new PassThrough();
-  const reader = new StreamReader(pipe);
-  const head = Buffer.alloc(4);
-  head.writeUInt32LE(10, 0);
-  pipe.write(Buffer.concat([head, Buffer.alloc(5)]));
-  pipe.end();
-  await assert.rejects(reader.relayFrames(new PassThrough(), 'QEMU', () => undefined), /the stream ended before the stream frame/);
-  const pipe2 = new PassThrough();
-  const r2 = new StreamReader(pipe2);
-  pipe2.write(Buffer.concat([head, Buffer.alloc(10)]));
-  await assert.rejects(r2.relayFrames(new PassThrough(), 'QEMU', () => {
-    throw new Error('create failed');
-  }), /create failed/);
+  pipe.write(Buffer.alloc(5));
+  await assert.rejects(new StreamReader(pipe).relayUntil(new PassThrough(), 'QEMU', Promise.reject(new Error('create failed'))), /create failed/);
+  const cut = new PassThrough();
+  cut.end(Buffer.alloc(5));
+  await assert.rejects(new StreamReader(cut).relayUntil(new PassThrough(), 'QEMU', new Promise(() => undefined)), /the stream ended before the domain's state was complete/);
   const closed = new PassThrough({ highWaterMark: 1 });
   closed.destroy();
   const pipe3 = new PassThrough();
-  pipe3.write(Buffer.concat([head, Buffer.alloc(10)]));
-  await assert.rejects(new StreamReader(pipe3).relayFrames(closed, 'QEMU', () => undefined), /QEMU stopped taking the stream/);
+  pipe3.write(Buffer.alloc(10));
+  await assert.rejects(new StreamReader(pipe3).relayUntil(closed, 'QEMU', new Promise(() => undefined)), /QEMU stopped taking the stream/);
+});
+
+test('a migration pipe is open at both ends at once; a discarding reader takes what a writer sends', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-fifo-test-'));
+  try {
+    const pipe = openFifo(join(dir, 'stream'));
+    writeSync(pipe.writeFd, 'hello');
+    const got = Buffer.alloc(5);
+    assert.equal(readSync(pipe.readFd, got), 5);
+    assert.equal(got.toString(), 'hello');
+    const standIn = discardingReader(pipe.path);
+    let taken = 0;
+    standIn.on('data', (c: Buffer) => (taken += c.length));
+    writeSync(pipe.writeFd, Buffer.alloc(1000));
+    while (taken < 1000) await new Promise((r) => setTimeout(r, 5));
+    standIn.destroy();
+    assert.throws(() => openFifo(join(dir, 'stream')), /Cannot make the migration pipe/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

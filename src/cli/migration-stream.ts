@@ -5,10 +5,14 @@
  * the sender's "go", the receiver's report and a status byte (then, on failure, its permission
  * for the sender to resume). The fixed messages are Xen's, byte for byte.
  *
- * The state is QEMU's migration stream, which does not say where it ends on a pipe that carries
- * more afterwards: it travels in frames, a u32 little-endian length then that many bytes, and a
- * frame of length 0 ends it.
+ * The state is QEMU's migration stream, as it is: the sender's QEMU writes it into the transport
+ * (a named pipe that is the transport's stdin: `openFifo`), and the receiver hands all it reads
+ * to its QEMU until that QEMU has loaded the stream, which says itself where it ends. Nothing else
+ * can come meanwhile: the sender writes again only once the receiver said "ready".
  */
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { ToolstackError } from '../common/index.js';
 
@@ -64,22 +68,78 @@ export class StreamReader {
   }
 
   /**
-   * Writes the payloads of the state stream's frames into `w` as they come, up to the frame of
-   * length 0 (no copies: the bytes read go on as they are); waits while `w` asks to, and rejects
-   * when it closes (`what` names it) or when `check` throws.
+   * Writes all the stream brings into `w` as it comes (no copies), until `done` settles: resolves
+   * then, or rejects with its reason. Waits while `w` asks to; rejects when `w` closes (`what`
+   * names it) or the stream ends first.
    */
-  async relayFrames(w: Writable, what: string, check: () => void): Promise<void> {
+  async relayUntil(w: Writable, what: string, done: Promise<unknown>): Promise<void> {
+    let settled = false;
+    let failure: Error | undefined;
+    done.then(() => {
+      settled = true;
+      this.#wake?.();
+    }, (e: unknown) => {
+      settled = true;
+      failure = e instanceof Error ? e : new Error(String(e));
+      this.#wake?.();
+    });
     for (;;) {
-      let left = (await this.read(4, 'stream frame')).readUInt32LE(0);
-      if (left === 0) return;
-      while (left > 0) {
-        await this.#fill(1, 'stream frame');
-        const part = this.#take(left);
-        left -= part.length;
-        check();
-        if (!w.write(part)) await drained(w, what);
+      if (settled) {
+        if (failure !== undefined) throw failure;
+        return;
       }
+      if (this.#have > 0) {
+        if (!w.write(this.#take(this.#have))) await drained(w, what);
+        continue;
+      }
+      if (this.#ended) throw new ToolstackError('MIGRATION', 'migration stream: the stream ended before the domain\'s state was complete', { hint: 'the other end of the migration stopped; see its messages above' });
+      if (this.#stream.isPaused()) this.#stream.resume();
+      await new Promise<void>((r) => {
+        this.#wake = r;
+      });
+      this.#wake = undefined;
     }
+  }
+
+  /**
+   * Stops reading at once and gives the bytes held, in order, and the stream's file descriptor;
+   * until `resume`, nothing more is read (the reads stop in the kernel, not only in Node), so
+   * another process may read that descriptor meanwhile. Undefined, and nothing changed, when the
+   * stream cannot stop so (it is not one of Node's sockets or pipes).
+   */
+  detach(): { readonly held: Buffer; readonly fd: number } | undefined {
+    const handle = this.#handle();
+    const fd = handle?.fd;
+    if (handle === undefined || typeof fd !== 'number' || fd < 0) return undefined;
+    this.#stream.pause();
+    // What Node read but had not emitted comes out as 'data' to the listener above. A read() may
+    // ask the handle to read again, which happens only in a later turn of the event loop: the
+    // reads are stopped after it, in this turn.
+    while (this.#stream.read() !== null);
+    handle.readStop();
+    handle.reading = false;
+    const held = Buffer.concat(this.#chunks);
+    this.#chunks = [];
+    this.#have = 0;
+    return { held, fd };
+  }
+
+  /** Reads again after `detach` (the handle directly: the stream believes a read is under way). */
+  resume(): void {
+    const handle = this.#handle();
+    if (this.#ended || handle === undefined) return;
+    if (handle.reading === false) {
+      handle.reading = true;
+      handle.readStart();
+    }
+    this.#stream.resume();
+  }
+
+  /** The stream's libuv handle, when it is one of Node's sockets or pipes. */
+  #handle(): { readStart: () => number; readStop: () => number; reading?: boolean; fd?: number } | undefined {
+    const handle = (this.#stream as Readable & { _handle?: { readStart?: unknown; readStop?: unknown } | null })._handle;
+    return typeof handle?.readStart === 'function' && typeof handle.readStop === 'function'
+      ? handle as { readStart: () => number; readStop: () => number; reading?: boolean; fd?: number } : undefined;
   }
 
   /** Waits until `n` bytes are held; rejects when the stream ends first. */
@@ -107,55 +167,32 @@ export class StreamReader {
 }
 
 /**
- * Sends what `source` gives (QEMU's stream) into `w` as frames: the bytes that came in one turn of
- * the event loop make one frame (up to 1 MiB), so the receiver handles few. Resolves once
- * `source` ended and its last frame is written; rejects when `w` closes first (`what` names its
- * reader) or `source` fails.
+ * A named pipe made at `path` (mode 0600), open at both ends, both blocking (neither open waits:
+ * a non-blocking reader stands by while they are made).
  */
-export function framesInto(source: Readable, w: Writable, what: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    let pending: Buffer[] = [];
-    let bytes = 0;
-    let scheduled = false;
-    const fail = (e: unknown): void => {
-      source.destroy();
-      reject(e instanceof Error ? e : new Error(String(e)));
-    };
-    const flush = (): boolean => {
-      scheduled = false;
-      if (bytes === 0) return true;
-      const head = Buffer.alloc(4);
-      head.writeUInt32LE(bytes, 0);
-      w.cork();
-      let ok = w.write(head);
-      for (const b of pending) ok = w.write(b);
-      w.uncork();
-      pending = [];
-      bytes = 0;
-      return ok;
-    };
-    const wait = (): void => {
-      source.pause();
-      drained(w, what).then(() => source.resume(), fail);
-    };
-    source.on('data', (c: Buffer) => {
-      pending.push(c);
-      bytes += c.length;
-      if (bytes >= 1 << 20) {
-        if (!flush()) wait();
-      } else if (!scheduled) {
-        scheduled = true;
-        setImmediate(() => {
-          if (scheduled && !flush()) wait();
-        });
-      }
-    });
-    source.once('end', () => {
-      flush();
-      resolve();
-    });
-    source.once('error', fail);
-  });
+export function openFifo(path: string): { readonly path: string; readonly readFd: number; readonly writeFd: number } {
+  const made = spawnSync('mkfifo', ['-m', '600', '--', path], { encoding: 'utf8' });
+  if (made.status !== 0) {
+    throw new ToolstackError('MIGRATION', `Cannot make the migration pipe ${path}: ${made.stderr?.trim() || made.error?.message || `mkfifo exit status ${made.status}`}`);
+  }
+  const standBy = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const writeFd = openSync(path, constants.O_WRONLY);
+    return { path, writeFd, readFd: openSync(path, constants.O_RDONLY) };
+  } finally {
+    closeSync(standBy);
+  }
+}
+
+/**
+ * A reader of named pipe `path` that throws away what comes, until destroyed: it stands in for a
+ * transport that exited, so that a writer opening the pipe is not left waiting for a reader.
+ */
+export function discardingReader(path: string): Socket {
+  const s = new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+  s.on('error', () => undefined);
+  s.resume();
+  return s;
 }
 
 /**
@@ -206,6 +243,3 @@ export function drained(w: Writable, what: string): Promise<void> {
 function relayGone(what: string): ToolstackError {
   return new ToolstackError('MIGRATION', `migration stream: ${what} stopped taking the stream`, { hint: 'see its messages above' });
 }
-
-/** The frame that ends the state stream. */
-export const END_FRAME = Buffer.alloc(4);

@@ -120,11 +120,11 @@ export interface DomainDriver {
    */
   save?(record: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number>;
   /**
-   * `xl migrate`: streams the machine's state, live, to QEMU URI `uri` (a socket the sending xl
-   * forwards); resolves once the stream is complete, the machine stopped. On failure the machine
-   * runs on if it ran.
+   * `xl migrate`: streams the machine's state, live, into named pipe `fifo` (the transport to the
+   * receiving host reads its other end); resolves once the stream is complete, the machine
+   * stopped. On failure the machine runs on if it ran.
    */
-  migrate?(record: DomainRecord, uri: string): Promise<MigrationStats>;
+  migrate?(record: DomainRecord, fifo: string): Promise<MigrationStats>;
   /** Stops the vCPUs. */
   pause(record: DomainRecord): Promise<void>;
   /** Resumes the vCPUs (also the first start after `start`). */

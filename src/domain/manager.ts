@@ -301,16 +301,16 @@ export class DomainManager {
   }
 
   /**
-   * `xl migrate`, the sending side: the domain's state streams live to `uri`; once complete the
+   * `xl migrate`, the sending side: the domain's state streams live into named pipe `fifo`; once complete the
    * domain is paused here (its machine stopped) until the sending xl renames and destroys it, or
    * resumes it when the target fails.
    */
-  migrateOut(domid: number, uri: string): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
+  migrateOut(domid: number, fifo: string): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
     return this.#job(domid, 'save', async (rec) => {
       this.#migrationEvent(rec, 'out', 'started');
       let stats: MigrationStats;
       try {
-        stats = await this.#machine(rec, 'migrate').call(this.driver, rec, uri);
+        stats = await this.#machine(rec, 'migrate').call(this.driver, rec, fifo);
       } catch (e: unknown) {
         this.#migrationEvent(this.registry.get(domid) ?? rec, 'out', 'failed', { error: e instanceof Error ? e.message : String(e) });
         throw e;

@@ -21,7 +21,7 @@ import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
 import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
-import { migrateMachine, migrationDone, saveMachine } from './qemu-save.js';
+import { migrateMachine, migrationDone, outgoingTo, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus } from './qemu-vcpus.js';
@@ -437,8 +437,8 @@ export class QemuDriver implements DomainDriver {
     return saveMachine(this.#qmp(rec), file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
   }
 
-  migrate(rec: DomainRecord, uri: string): Promise<MigrationStats> {
-    return migrateMachine(this.#qmp(rec), uri, this.#o.saveTimeoutMs ?? 600_000);
+  migrate(rec: DomainRecord, fifo: string): Promise<MigrationStats> {
+    return migrateMachine(this.#qmp(rec), outgoingTo(fifo), this.#o.saveTimeoutMs ?? 600_000);
   }
 
   async setMemory(rec: DomainRecord, m: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }> {

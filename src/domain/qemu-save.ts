@@ -27,6 +27,15 @@ export function incomingFrom(file: string, offset: number): string {
 }
 
 /**
+ * QEMU's migration URI for streaming into named pipe `fifo`. QEMU's `exec:` child copies its pipe
+ * into the FIFO; QEMU reports completion once it has written the stream and then waits for that
+ * child to exit, so its monitor answers again once the FIFO's reader has taken the last bytes.
+ */
+export function outgoingTo(fifo: string): string {
+  return `exec:cat > ${shellQuote(fifo)}`;
+}
+
+/**
  * Migrates the running machine to `uri` live (pre-copy while the guest runs, then a stop-and-copy
  * under QEMU's downtime limit); resolves with QEMU's figures once complete (the machine is then
  * stopped). On failure the machine runs on if it ran.

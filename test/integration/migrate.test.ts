@@ -4,7 +4,8 @@
 // One PV guest keeps a value in RAM and a counter running while it moves; steps in order:
 // A → B (xl's messages, the guest's memory and counter carry on, A has no copy), then the
 // failures before "go" — a receiver that is no xl, one that dies after its banner — each leaving
-// the domain running at the sender under its name, then B → A back, then dom0d killed -9 at the
+// the domain running at the sender under its name, then B → A back (no socat at A: its xl copies
+// the stream itself), then dom0d killed -9 at the
 // sender mid-stream (the next dom0d resumes the guest there; the receiver removes its half copy),
 // then A → B through real ssh (Debian's sshd, started here on a private loopback port with
 // throwaway keys), then dom0d killed -9 at the receiver mid-stream, then a disk the receiver
@@ -46,10 +47,10 @@ after(async () => {
   }
 });
 
-/** The receiving command for host `h`: its directories, then `xl migrate-receive`. */
-function receiver(h: TestHost): string {
+/** The receiving command for host `h`: its directories (and `path` for PATH), then `xl migrate-receive`. */
+function receiver(h: TestHost, path?: string): string {
   const vars = ['DOM0_CONFIG_DIR', 'DOM0_STATE_DIR', 'DOM0_RUN_DIR', 'DOM0_LOG_DIR', 'DOM0_TEST_API'].map((k) => `${k}=${h.env[k] ?? ''}`);
-  return `env ${vars.join(' ')} ${XL} migrate-receive`;
+  return `env ${vars.join(' ')}${path === undefined ? '' : ` PATH=${path}`} ${XL} migrate-receive`;
 }
 
 async function ok(h: TestHost, ...args: string[]): Promise<Run> {
@@ -125,8 +126,11 @@ test('a receiver that is no xl, or dies after its banner: "Migration failed, res
   await assertRunsAt(b);
 });
 
-test('xl migrate B → A back', async () => {
-  await ok(b, 'migrate', '-s', '', 'mig', receiver(a));
+test('xl migrate B → A back, with no socat at A (its xl then copies the stream itself)', async () => {
+  const bare = join(a.root, 'path-without-socat');
+  mkdirSync(bare);
+  symlinkSync(process.execPath, join(bare, 'node'));
+  await ok(b, 'migrate', '-s', '', 'mig', receiver(a, bare));
   assert.deepEqual(await names(b), []);
   assert.deepEqual(await names(a), ['mig:running']);
   const c = await attach(a);

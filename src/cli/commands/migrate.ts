@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import type { Server, Socket } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectToolstack } from '../../api/index.js';
@@ -10,15 +11,15 @@ import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { saveFileHeader } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
-import { END_FRAME, expectMessage, framesInto, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
+import { discardingReader, expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
 import { configFileJson } from '../saved-config.js';
 
 /**
  * `xl migrate [-C config] [-s sshcommand] [-e] [--debug] [-p] [-D] <Domain> <host>` (xl_migrate.c):
  * runs `sh -c "exec SSHCOMMAND HOST xl migrate-receive[ -e][ -d][ -p]"` (`-s ''`: HOST is the
  * whole command), reads the receiver's banner, sends xl's header and the domain's config, then
- * the domain's state: dom0d migrates QEMU live to a Unix socket this process listens on, and
- * each piece goes down the pipe as a frame (see migration-stream.ts). Then xl's handshake: on
+ * the domain's state: the transport's stdin is a named pipe, which dom0d has QEMU migrate into
+ * live (see migration-stream.ts). Then xl's handshake: on
  * "ready" the domain here becomes NAME--migratedaway, "go" is sent, and the receiver's report
  * decides: success destroys the copy here, failure renames it back and resumes it. Any failure
  * before "go" resumes the domain here ("Migration failed, resuming at sender.").
@@ -37,44 +38,52 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const header = saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: o.has('D') ? dom.domid : 0 } }, null, 4));
     const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
 
-    const child = spawn('sh', ['-c', rune], { stdio: ['pipe', 'pipe', 'inherit'] });
-    child.stdin.on('error', () => { /* a receiver that died shows as a failed read or write below */ });
-    const reader = new StreamReader(child.stdout);
     const dir = mkdtempSync(join(tmpdir(), 'dom0-migrate-'));
-    let server: Server | undefined;
-    let qemuConn: Socket | undefined;
+    let child: ChildProcess | undefined;
+    let toReceiver: Socket | undefined;
+    let reader: StreamReader | undefined;
     let stage: 'before-go' | 'after-go' = 'before-go';
     const wasRunning = dom.state === 'running';
     try {
+      // The transport's stdin is a named pipe: xl writes its messages into it, and QEMU's stream
+      // goes in from dom0d's side without passing through this process.
+      const pipe = openFifo(join(dir, 'stream'));
+      try {
+        child = spawn('sh', ['-c', rune], { stdio: [pipe.readFd, 'pipe', 'inherit'] });
+      } finally {
+        closeSync(pipe.readFd);
+      }
+      const transport = child;
+      toReceiver = new Socket({ fd: pipe.writeFd, readable: false, writable: true });
+      toReceiver.on('error', () => { /* a receiver that died shows as a failed read below */ });
+      reader = new StreamReader(transport.stdout as Readable);
       await expectMessage(reader, RECEIVER_BANNER, 'banner', rune);
-      await writeAll(child.stdin, header);
-      // QEMU connects once and writes its whole stream; each chunk goes down the pipe as a frame.
-      const socket = join(dir, 'qemu.sock');
-      const streamed = new Promise<void>((resolve, reject) => {
-        server = createServer({ highWaterMark: 1 << 20 }, (c) => {
-          qemuConn = c;
-          // A receiver gone mid-stream breaks QEMU's connection: dom0d then cancels the
-          // migration and the guest runs on here.
-          const exited = (): void => {
-            c.destroy();
-            reject(new ToolstackError('MIGRATION', 'migration receiver stream: the receiver exited while the state was sent'));
-          };
-          if (child.exitCode !== null || child.signalCode !== null) exited();
-          else child.once('exit', exited);
-          framesInto(c, child.stdin, 'the receiver').then(resolve, reject).finally(() => child.off('exit', exited));
-        });
-      });
-      streamed.catch(() => undefined); // awaited below, once dom0d says the stream is complete
-      await new Promise<void>((resolve) => (server as Server).listen(socket, resolve));
-      const stats = await api.migrateDomain({ ref: String(dom.domid), socket });
-      await streamed;
-      await writeAll(child.stdin, END_FRAME);
+      await writeAll(toReceiver, header);
+      // A receiver gone mid-stream leaves the pipe without a reader: QEMU's writes fail and dom0d
+      // cancels the migration. One gone before QEMU's side opened the pipe would leave that open
+      // waiting: a reader that throws the stream away stands in, and "ready" never comes.
+      const migrated = api.migrateDomain({ ref: String(dom.domid), fifo: pipe.path });
+      let standIn: Socket | undefined;
+      let settled = false;
+      const standInIfGone = (): void => {
+        if (!settled) standIn = discardingReader(pipe.path);
+      };
+      if (transport.exitCode !== null || transport.signalCode !== null) standInIfGone();
+      else transport.once('exit', standInIfGone);
+      let stats: MigrationResult;
+      try {
+        stats = await migrated;
+      } finally {
+        settled = true;
+        transport.off('exit', standInIfGone);
+        standIn?.destroy();
+      }
       await expectMessage(reader, RECEIVER_READY, 'ready message', rune);
       log('migration sender: Target has acknowledged transfer.');
       await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
       log('migration sender: Giving target permission to start.');
       stage = 'after-go';
-      await writeAll(child.stdin, PERMISSION_TO_GO);
+      await writeAll(toReceiver, PERMISSION_TO_GO);
       await expectMessage(reader, RECEIVER_REPORT, 'success/failure report message', rune);
       const status = (await reader.read(1, 'success/failure status'))[0] as number;
       if (status !== 0) {
@@ -101,7 +110,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
             ' would probably result in SEVERE DATA LOSS and it is now your', ' responsibility to avoid that.  Sorry.'],
         });
       }
-      child.stdin.destroy();
+      toReceiver?.destroy();
       // Before "go" the receiver never runs the domain: it goes on here.
       const now = await api.getDomain({ ref: String(dom.domid) }).catch(() => undefined);
       if (now !== undefined && now.name !== dom.name) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
@@ -110,15 +119,16 @@ export const migrateCommand = defineCommand<MigrationResult>({
         cause: e, lines: [...errorLines(e), 'Migration failed, resuming at sender.'],
       });
     } finally {
-      server?.close();
-      qemuConn?.destroy();
       rmSync(dir, { recursive: true, force: true });
-      if (child.exitCode === null) {
-        child.stdin.end();
-        await Promise.race([new Promise((r) => child.once('exit', r)), new Promise((r) => setTimeout(r, 2000).unref())]);
-        if (child.exitCode === null) child.kill('SIGKILL');
+      toReceiver?.end();
+      if (child !== undefined) {
+        const c = child;
+        if (c.exitCode === null && c.signalCode === null) {
+          await Promise.race([new Promise((r) => c.once('exit', r)), new Promise((r) => setTimeout(r, 2000).unref())]);
+          if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+        }
+        c.stdout?.destroy();
       }
-      child.stdout.destroy();
     }
   },
   render: () => '',
