@@ -5,11 +5,11 @@
 // A → B (xl's messages, the guest's memory and counter carry on, A has no copy), then the
 // failures before "go" — a receiver that is no xl, one that dies after its banner — each leaving
 // the domain running at the sender under its name, then B → A back (no socat at A: its xl copies
-// the stream itself), then dom0d killed -9 at the
-// sender mid-stream (the next dom0d resumes the guest there; the receiver removes its half copy),
-// then A → B through real ssh (Debian's sshd, started here on a private loopback port with
-// throwaway keys), then dom0d killed -9 at the receiver mid-stream, then a disk the receiver
-// does not have (the domain runs on at the sender, which never stopped it).
+// the stream itself), then dom0d killed -9 at the sender mid-stream (the next dom0d resumes the
+// guest there; the receiver removes its half copy), then A → B through real ssh (Debian's sshd,
+// started here on a private loopback port with throwaway keys), then dom0d killed -9 at the
+// receiver mid-stream, then a disk the receiver does not have (the domain runs on at the sender,
+// which never stopped it).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
