@@ -200,10 +200,12 @@ export class HostNetwork {
    */
   async #removeVifs(domid: number, devid: number | undefined): Promise<void> {
     const prefix = vifTablePrefix(this.#instance, domid);
-    for (const t of await nftTables('bridge')) {
+    // Both lists at once: each is a command run, and every destroy asks for them.
+    const [tables, links] = await Promise.all([nftTables('bridge'), hostLinks()]);
+    for (const t of tables) {
       if (t.startsWith(prefix) && (devid === undefined || t === `${prefix}${devid}`)) await deleteNftTable('bridge', t);
     }
-    for (const link of await hostLinks()) {
+    for (const link of links) {
       const tag = parseVifTag(link.alias, this.#instance);
       if (tag === undefined || tag.domid !== domid || (devid !== undefined && tag.devid !== devid)) continue;
       const bridge = link.master;
