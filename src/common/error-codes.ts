@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   // save / restore
   SAVE_FILE: 'A save file is not one dom0 can restore (magic, byte order, flags, truncated), or could not be written',
   MIGRATION: 'The migration channel failed: the receiver did not answer as xl does, or the stream broke',
+  MACHINE_GONE: 'The domain\'s QEMU exited while an operation on it was under way (a crash: its on_crash applies)',
   // vCPUs
   VCPU: 'A vCPU number, count or CPU affinity is outside what the domain or the host allows, or the machine refused it',
   // schedulers and CPU pools

@@ -313,6 +313,14 @@ export class DomainManager {
         stats = await this.#machine(rec, 'migrate').call(this.driver, rec, fifo);
       } catch (e: unknown) {
         this.#migrationEvent(this.registry.get(domid) ?? rec, 'out', 'failed', { error: e instanceof Error ? e.message : String(e) });
+        // A machine that died under the migration is a crash, which its on_crash handles once
+        // this job is over: nothing is to be resumed.
+        if (rec.qemuPid !== null && !isPidAlive(rec.qemuPid)) {
+          const policy = policyActionName(policyAction(rec.config, 'crash') ?? 'destroy');
+          throw new ToolstackError('MACHINE_GONE', `Domain '${rec.name}' crashed during its migration: its QEMU exited`, {
+            cause: e, hint: `on_crash=${policy} applies to it (xl list shows what followed)`,
+          });
+        }
         throw e;
       }
       this.#migrationEvent(this.registry.get(domid) ?? rec, 'out', 'completed', { ...stats });

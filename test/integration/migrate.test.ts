@@ -248,3 +248,21 @@ test('a disk the receiver does not have: the create there fails before the sende
   assert.deepEqual(await names(a), []);
   await ok(b, 'destroy', 'mig2');
 });
+
+test("the sender's QEMU killed -9 mid-stream: xl migrate says the domain crashed (on_crash follows), the receiver keeps no copy", async () => {
+  con?.close();
+  con = undefined;
+  const domid = (await ok(b, 'domid', 'mig')).out.trim();
+  const qemu = Number(readFileSync(join(b.runDir, 'domains', domid, 'qemu.pid'), 'utf8').trim().split(/\s+/)[0]);
+  const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a));
+  await until('the receiving QEMU', () => pidsNaming(a.runDir).some((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('-incoming')), 30_000, 10);
+  process.kill(qemu, 'SIGKILL');
+  const r = await pending;
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /Domain 'mig' crashed during its migration: its QEMU exited\n/);
+  assert.match(r.err, /Migration failed: domain 'mig' crashed at the sender \(its QEMU exited\); its on_crash applies\.\n$/);
+  // The sender's crash policy (on_crash=destroy) took the domain; the receiver's half copy went.
+  await until('no domain at B', async () => (await names(b)).length === 0, 30_000, 100);
+  await until('no domain at A', async () => (await names(a)).length === 0, 30_000, 100);
+  assert.deepEqual(pidsNaming(a.runDir).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('qemu')), []);
+});

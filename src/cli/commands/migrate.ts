@@ -124,9 +124,10 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
       const now = await api.getDomain({ ref: String(dom.domid) }).catch(() => undefined);
       if (now !== undefined && now.name !== dom.name) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
       if (wasRunning && now?.state === 'paused') await api.unpauseDomain({ ref: String(dom.domid) }).catch(() => undefined);
-      throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', 'Migration failed, resuming at sender.', {
-        cause: e, lines: [...errorLines(e), 'Migration failed, resuming at sender.'],
-      });
+      // A domain whose machine died meanwhile is not resumed: its on_crash decides.
+      const crashed = (isToolstackError(e) && e.code === 'MACHINE_GONE') || now === undefined || now.state === 'shutdown' || now.state === 'dying';
+      const last = crashed ? `Migration failed: domain '${dom.name}' crashed at the sender (its QEMU exited); its on_crash applies.` : 'Migration failed, resuming at sender.';
+      throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', last, { cause: e, lines: [...errorLines(e), last] });
     } finally {
       rmSync(dir, { recursive: true, force: true });
       toReceiver?.end();
