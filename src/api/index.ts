@@ -14,7 +14,7 @@ export type {
   ConsoleAttachment, ConsoleAttachRequest, ConsoleType, CreateDomainRequest, DomainConfigEntry, DomainIdentity, DomainInfo, DomainRefRequest,
   DomainState, DomainStats, HostInfo, ShutdownDomainRequest, StatsSample, ShutdownReason, SysrqResult, TriggerName, TriggerResult, VncInfo, XenStateFlags,
 } from './types.js';
-export type { CoreDumped, DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, MigrationResult, SaveResult } from './types.js';
+export type { CoreDumped, DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, MigrationProgress, MigrationResult, SaveResult } from './types.js';
 export type { SetXenstoreQuotaRequest, XenstoreQuota, XenstoreQuotaScope } from './types.js';
 export type { VcpuAffinityResult, VcpuInfo, VcpuList, VcpusSet } from './types.js';
 export type { AssignablePciChange, AssignablePciInfo, AssignablePciList } from './types.js';

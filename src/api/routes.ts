@@ -42,6 +42,7 @@ export const API_ROUTES = {
   setMemory: { method: 'POST', path: '/v1/domains/:ref/memory' },
   saveDomain: { method: 'POST', path: '/v1/domains/:ref/save' },
   migrateDomain: { method: 'POST', path: '/v1/domains/:ref/migrate' },
+  getMigrationProgress: { method: 'GET', path: '/v1/domains/:ref/migration' },
   dumpCore: { method: 'POST', path: '/v1/domains/:ref/dump-core' },
   monitorCommand: { method: 'POST', path: '/v1/domains/:ref/monitor' },
   listVcpus: { method: 'GET', path: '/v1/domains/:ref/vcpus' },

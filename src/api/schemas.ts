@@ -56,6 +56,7 @@ interface ApiTypes {
   MemoryInfo: T.MemoryInfo;
   SaveResult: T.SaveResult;
   MigrationResult: T.MigrationResult;
+  MigrationProgress: T.MigrationProgress;
   CoreDumped: T.CoreDumped;
   VcpuList: T.VcpuList;
   VcpuInfo: T.VcpuInfo;
@@ -239,6 +240,10 @@ const SCHEMAS = {
   MemoryInfo: object({ ...domainHead, targetKiB: int, maxKiB: int, machineKiB: int }),
   SaveResult: object({ ...domainHead, file: str, bytes: int, mandatoryFlags: int, configBytes: int, domain: orNull(ref('DomainInfo')) }),
   MigrationResult: object({ ...domainHead, totalMs: int, downtimeMs: int, ramBytes: int }),
+  MigrationProgress: object({
+    ...domainHead, status: str, transferredBytes: int, remainingBytes: int, totalBytes: int, dirtyPagesPerSecond: int, pageBytes: int,
+    iterations: int, expectedDowntimeMs: int, mbps: num,
+  }),
   CoreDumped: object({ ...domainHead, file: str, bytes: int }),
   VcpuList: object(vcpuList),
   VcpuInfo: object({
@@ -343,6 +348,7 @@ export const OPERATION_SCHEMAS = {
   setMemory: { request: ref('SetMemoryRequest'), result: ref('MemoryInfo') },
   saveDomain: { request: ref('SaveDomainRequest'), result: ref('SaveResult') },
   migrateDomain: { request: ref('MigrateDomainRequest'), result: ref('MigrationResult') },
+  getMigrationProgress: { result: ref('MigrationProgress') },
   dumpCore: { request: ref('DumpCoreRequest'), result: ref('CoreDumped') },
   monitorCommand: { request: ref('MonitorCommandRequest'), result: object({ output: str }) },
   listVcpus: { result: ref('VcpuList') },

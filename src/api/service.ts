@@ -66,6 +66,7 @@ import type {
   VcpuAffinityResult,
   VcpuList,
   VcpusSet,
+  MigrationProgress,
   MigrationResult,
   SaveDomainRequest,
   SaveResult,
@@ -354,6 +355,13 @@ export class ToolstackService implements ToolstackApi {
     const rec = this.#guest(req, 'migrate');
     const { record, stats } = await this.#manager.migrateOut(rec.domid, fifo);
     return { domid: record.domid, name: record.name, ...stats };
+  }
+
+  async getMigrationProgress(req: DomainRefRequest): Promise<MigrationProgress> {
+    const rec = this.#guest(req, 'follow the migration of');
+    const driver = this.#manager.driver;
+    if (driver.migrationProgress === undefined) throw new ToolstackError('NOT_SUPPORTED', `Cannot follow the migration of domain '${rec.name}': its machine cannot migrate`);
+    return { domid: rec.domid, name: rec.name, ...await driver.migrationProgress(rec) };
   }
 
   async getXenstoreQuota(req: XenstoreQuotaScope): Promise<XenstoreQuota[]> {

@@ -44,6 +44,7 @@ import type {
   VcpuAffinityResult,
   VcpuList,
   VcpusSet,
+  MigrationProgress,
   MigrationResult,
   SaveDomainRequest,
   SaveResult,
@@ -131,6 +132,8 @@ export interface ToolstackApi {
   saveDomain(req: SaveDomainRequest): Promise<SaveResult>;
   /** `xl migrate`: streams the domain live to the sending xl's socket; it is paused here once the stream is complete. */
   migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult>;
+  /** `xl migrate`'s progress line: how far the domain's migration (or save) is, as QEMU counts. */
+  getMigrationProgress(req: DomainRefRequest): Promise<MigrationProgress>;
   /** `xl dump-core`: the guest's memory as an ELF core file (gdb, crash); the guest runs on. */
   dumpCore(req: DumpCoreRequest): Promise<CoreDumped>;
   /** `xl qemu-monitor-command`: an HMP command through dom0d's QMP connection; resolves with its output. */

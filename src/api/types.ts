@@ -195,6 +195,26 @@ export interface MigrationResult {
   readonly ramBytes: number;
 }
 
+/**
+ * How far a domain's outgoing migration (or save) is, as its QEMU counts: `status` is QEMU's
+ * (`none` when it never had one). Bytes are of guest RAM; `dirtyPagesPerSecond` the rate the guest
+ * dirties pages that must be sent again (`pageBytes` each); `iterations` the passes over RAM;
+ * `expectedDowntimeMs` QEMU's estimate of the stop-and-copy at the current rate.
+ */
+export interface MigrationProgress {
+  readonly domid: number;
+  readonly name: string;
+  readonly status: string;
+  readonly transferredBytes: number;
+  readonly remainingBytes: number;
+  readonly totalBytes: number;
+  readonly dirtyPagesPerSecond: number;
+  readonly pageBytes: number;
+  readonly iterations: number;
+  readonly expectedDowntimeMs: number;
+  readonly mbps: number;
+}
+
 /** `xl save [-c] [-p] [-D] <Domain> <CheckpointFile>`. */
 export interface SaveDomainRequest extends DomainRefRequest {
   /** Absolute path of the save file. */

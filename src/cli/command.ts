@@ -10,6 +10,8 @@ export interface CommandContext {
   readonly force: boolean;
   /** Count of global `-v`. */
   readonly verbose: number;
+  /** Progress lines on stderr, each overwriting the last (CR): global `-t`, or stderr is a terminal. */
+  readonly progress?: boolean;
   /** `--json`: the CLI prints `data` as JSON instead of calling `render`. */
   readonly json: boolean;
   readonly env: NodeJS.ProcessEnv;

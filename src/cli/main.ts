@@ -15,6 +15,8 @@ interface Invocation {
   readonly dryRun: boolean;
   readonly force: boolean;
   readonly verbose: number;
+  /** Global `-t`. */
+  readonly progress: boolean;
 }
 
 /**
@@ -49,6 +51,7 @@ export async function xlMain(argv: readonly string[], io: XlIo): Promise<number>
       dryRun: inv.dryRun,
       force: inv.force,
       verbose: inv.verbose,
+      progress: inv.progress || (io.stderr as Partial<NodeJS.WriteStream>).isTTY === true,
       json,
       warn: (line) => io.stderr.write(line.endsWith('\n') ? line : `${line}\n`),
     };
@@ -69,6 +72,7 @@ function parseInvocation(argv: readonly string[]): Invocation {
   let dryRun = false;
   let force = false;
   let verbose = 0;
+  let progress = false;
   let i = 0;
   for (; i < argv.length; i++) {
     const a = argv[i] as string;
@@ -81,7 +85,8 @@ function parseInvocation(argv: readonly string[]): Invocation {
       if (c === 'v') verbose++;
       else if (c === 'N') dryRun = true;
       else if (c === 'f') force = true;
-      else if (c !== 't' && c !== 'T') {
+      else if (c === 't') progress = true;
+      else if (c !== 'T') {
         throw new ToolstackError('USAGE', `Unknown global option '-${c}'`, { lines: ['unknown global option'] });
       }
     }
@@ -97,7 +102,7 @@ function parseInvocation(argv: readonly string[]): Invocation {
   if (dryRun && !cmd.canDryRun) {
     throw new ToolstackError('DRYRUN_UNSUPPORTED', `'xl ${cmd.name}' does not implement -N`, { lines: ['command does not implement -N (dryrun) option'] });
   }
-  return { cmd, args: argv.slice(i + 1), dryRun, force, verbose };
+  return { cmd, args: argv.slice(i + 1), dryRun, force, verbose, progress };
 }
 
 /** Prints a failure as `xlMain` promises; returns the exit status. */

@@ -90,6 +90,19 @@ export interface MachineVcpu {
 }
 
 /** What QEMU reports of a finished outgoing migration. */
+/** A machine's outgoing migration as it stands (see the API's MigrationProgress). */
+export interface MigrationSnapshot {
+  readonly status: string;
+  readonly transferredBytes: number;
+  readonly remainingBytes: number;
+  readonly totalBytes: number;
+  readonly dirtyPagesPerSecond: number;
+  readonly pageBytes: number;
+  readonly iterations: number;
+  readonly expectedDowntimeMs: number;
+  readonly mbps: number;
+}
+
 export interface MigrationStats {
   readonly totalMs: number;
   /** How long the guest was stopped at the end. */
@@ -125,6 +138,8 @@ export interface DomainDriver {
    * stopped. On failure the machine runs on if it ran.
    */
   migrate?(record: DomainRecord, fifo: string): Promise<MigrationStats>;
+  /** How far the machine's outgoing migration (or save) is; read beside the job that runs it. */
+  migrationProgress?(record: DomainRecord): Promise<MigrationSnapshot>;
   /** Stops the vCPUs. */
   pause(record: DomainRecord): Promise<void>;
   /** Resumes the vCPUs (also the first start after `start`). */

@@ -20,7 +20,7 @@ import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scri
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
+import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MigrationSnapshot, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
 import { migrateMachine, migrationDone, outgoingTo, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
@@ -439,6 +439,17 @@ export class QemuDriver implements DomainDriver {
 
   migrate(rec: DomainRecord, fifo: string): Promise<MigrationStats> {
     return migrateMachine(this.#qmp(rec), outgoingTo(fifo), this.#o.saveTimeoutMs ?? 600_000);
+  }
+
+  async migrationProgress(rec: DomainRecord): Promise<MigrationSnapshot> {
+    const info = await this.#qmp(rec).queryMigrate();
+    const ram = info.ram ?? {};
+    const n = (key: string): number => ram[key] ?? 0;
+    return {
+      status: info.status ?? 'none', transferredBytes: n('transferred'), remainingBytes: n('remaining'), totalBytes: n('total'),
+      dirtyPagesPerSecond: n('dirty-pages-rate'), pageBytes: n('page-size'), iterations: n('dirty-sync-count'),
+      expectedDowntimeMs: info['expected-downtime'] ?? 0, mbps: n('mbps'),
+    };
   }
 
   async setMemory(rec: DomainRecord, m: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }> {

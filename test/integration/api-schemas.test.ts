@@ -212,6 +212,7 @@ test('save, restore, reboot, migrate, shutdown, destroy; numa-split', async () =
   });
   await ok('migrateDomain', { ref, fifo });
   assert.ok(await received > 0);
+  assert.equal((await ok('getMigrationProgress', { ref })).status, 'completed');
   await ok('shutdownDomain', { ref });
   await ok('destroyDomain', { ref });
   await ok('numaSplitCpupools');

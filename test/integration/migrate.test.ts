@@ -84,14 +84,16 @@ async function assertRunsAt(h: TestHost): Promise<void> {
   assert.ok((await counter(c)) > n1, 'the guest\'s counter goes on');
 }
 
-test('xl migrate A → B: xl\'s messages, the guest\'s memory and its counter carry on, no copy left at A', async () => {
+test('xl migrate A → B: xl\'s messages and progress line, the guest\'s memory and its counter carry on, no copy left at A', async () => {
   await ok(a, 'create', 'mig.cfg');
   let c = await attach(a);
   await c.waitFor(GUEST_READY_LINE, { timeoutMs: 120_000 });
   await c.waitFor(GUEST_PROMPT, { timeoutMs: 10_000 });
   assert.equal((await c.run(`echo ${MARK} > /run/marker; { (i=0; while :; do i=$((i+1)); echo $i > /run/counter; usleep 50000; done) & }`)).rc, 0);
   const before = await counter(c);
-  const r = await ok(a, 'migrate', '-s', '', 'mig', receiver(b));
+  // Global -t: the progress line, redrawn with CR, as on a terminal.
+  const r = await ok(a, '-t', 'migrate', '-s', '', 'mig', receiver(b));
+  assert.match(r.err, /\rmigration sender: [\d.]+ MiB sent, [\d.]+ of [\d.]+ MiB left, pass \d+, dirtying \d+ pages\/s, expected downtime \d+ ms {3}/);
   for (const line of ['migration sender: Target has acknowledged transfer.', 'migration sender: Giving target permission to start.',
     'migration sender: Target reports successful startup.', 'Migration successful.']) assert.ok(r.err.includes(`${line}\n`), r.err);
   assert.match(r.err, /migration target: Domain started successsfully\.\n/);

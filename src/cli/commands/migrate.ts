@@ -12,6 +12,7 @@ import { saveFileHeader } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
 import { discardingReader, expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
+import { withProgress } from '../progress.js';
 import { configFileJson } from '../saved-config.js';
 
 /**
@@ -30,7 +31,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
     requireArgs('migrate', o.positional, 2);
     const [ref, host] = o.positional as [string, string];
     const ssh = o.value('s') ?? 'ssh';
-    const rune = ssh === '' ? host : `exec ${ssh} ${host} xl migrate-receive${o.has('e') || o.has('F') ? ' -e' : ''}${o.has('\u0101') ? ' -d' : ''}${o.has('p') ? ' -p' : ''}`;
+    const rune = ssh === '' ? host : `exec ${ssh} ${host} xl${ctx.progress === true ? ' -t' : ''} migrate-receive${o.has('e') || o.has('F') ? ' -e' : ''}${o.has('\u0101') ? ' -d' : ''}${o.has('p') ? ' -p' : ''}`;
 if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-start ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
     const api = connectToolstack(ctx);
     const dom = await api.getDomain({ ref });
@@ -76,7 +77,7 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
       else transport.once('exit', standInIfGone);
       let stats: MigrationResult;
       try {
-        stats = await migrated;
+        stats = await withProgress(ctx, api, String(dom.domid), 'migration sender', migrated);
 if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-migrate-done ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       } finally {
         settled = true;

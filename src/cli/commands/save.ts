@@ -3,6 +3,7 @@ import { connectToolstack } from '../../api/index.js';
 import type { SaveResult } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
+import { withProgress } from '../progress.js';
 import { configFileJson } from '../saved-config.js';
 
 /**
@@ -16,14 +17,15 @@ export const saveCommand = defineCommand<SaveResult>({
     const o = getopt(args, 'cpD');
     requireArgs('save', o.positional, 2);
     const [ref, file, configFile] = o.positional as [string, string, string | undefined];
-    const result = await connectToolstack(ctx).saveDomain({
+    const api = connectToolstack(ctx);
+    const result = await withProgress(ctx, api, ref, 'Saving', api.saveDomain({
       ref,
       file: resolve(ctx.cwd, file),
       checkpoint: o.has('c'),
       paused: o.has('p'),
       preserveDomid: o.has('D'),
       ...(configFile === undefined ? {} : { config: configFileJson(ctx, configFile) }),
-    });
+    }));
     ctx.warn(`Saving to ${file} new xl format (info 0x${result.mandatoryFlags.toString(16)}/0x0/${result.configBytes})`);
     return { data: result };
   },
