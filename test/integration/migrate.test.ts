@@ -6,15 +6,17 @@
 // failures before "go" — a receiver that is no xl, one that dies after its banner — each leaving
 // the domain running at the sender under its name, then B → A back (no socat at A: its xl copies
 // the stream itself), then dom0d killed -9 at the sender mid-stream (the next dom0d resumes the
-// guest there; the receiver removes its half copy), then A → B through real ssh (Debian's sshd,
-// started here on a private loopback port with throwaway keys), then dom0d killed -9 at the
-// receiver mid-stream, then a disk the receiver does not have (the domain runs on at the sender,
-// which never stopped it).
+// guest there; the receiver removes its half copy), then through real ssh (Debian's sshd,
+// started here on a private loopback port with throwaway keys) the connection cut mid-stream
+// (the ssh client killed: the domain runs on at A, B keeps nothing) and A → B, then dom0d killed
+// -9 at the receiver mid-stream, then a disk the receiver does not have (the domain runs on at
+// the sender, which never stopped it), then the sender's QEMU killed -9 mid-stream (a crash: its
+// on_crash takes the domain; the receiver keeps nothing).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
@@ -196,8 +198,44 @@ async function startSshd(h: TestHost): Promise<string> {
   return ssh;
 }
 
+let sshToB: Promise<string> | undefined;
+
+/** The `-s` command reaching B through this test's sshd (started once). */
+function sshB(): Promise<string> {
+  sshToB ??= startSshd(b);
+  return sshToB;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+test('the ssh connection cut mid-stream (its client killed): the domain runs on at the sender, the receiver keeps no copy', async () => {
+  const ssh = await sshB();
+  const key = join(b.root, 'ssh', 'client');
+  const pending = xlIn(a, a.root, 'migrate', '-s', ssh, 'mig', 'root@127.0.0.1');
+  await until('the receiving QEMU', () => pidsNaming(b.runDir).some((p) => cmdline(p).includes('-incoming')), 30_000, 10);
+  await new Promise((r) => setTimeout(r, 150));
+  // This test's ssh client (its key, the receiver's command): the connection goes with it.
+  const clients = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)
+    .filter((p) => { const c = cmdline(p); return c.startsWith('ssh\0') && c.includes(key) && c.includes('migrate-receive'); });
+  assert.ok(clients.length > 0, 'the ssh client of the migration');
+  for (const p of clients) process.kill(p, 'SIGKILL');
+  const r = await pending;
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /Migration failed, resuming at sender\.\n$/);
+  assert.deepEqual(await names(a), ['mig:running']);
+  await until('no domain at B', async () => (await names(b)).length === 0, 30_000, 200);
+  assert.deepEqual(pidsNaming(b.runDir).filter((p) => cmdline(p).includes('qemu')), []);
+  await assertRunsAt(a);
+});
+
 test('xl migrate A → B through real ssh: `-s SSHCOMMAND HOST` runs the receiver there; the guest carries on', async () => {
-  const ssh = await startSshd(b);
+  const ssh = await sshB();
   const r = await ok(a, 'migrate', '-s', ssh, 'mig', 'root@127.0.0.1');
   assert.ok(r.err.includes('Migration successful.\n'), r.err);
   assert.deepEqual(await names(a), []);
