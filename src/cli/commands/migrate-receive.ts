@@ -30,7 +30,6 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
     }
     const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
     const out = ctx.stdout;
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T R-start ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
     const reader = new StreamReader(ctx.stdin);
     log('migration target: Ready to receive domain.');
     await writeAll(out, RECEIVER_BANNER);
@@ -48,7 +47,6 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
     let created: Promise<DomainInfo> | undefined;
     let qemu: Socket | undefined;
     try {
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T R-header ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       created = api.createDomain({
         config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
         paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket },
@@ -59,26 +57,22 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
       });
       const sink = await connectWhenListening(socket, () => failed);
       qemu = sink;
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T R-qemu-listening ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       sink.on('error', () => { /* shows as the relay's failure below */ });
       // All that comes goes into QEMU until the create returns: it does once QEMU has loaded the
       // whole stream (or failed, its dom0d gone, say).
       if (!await relayWithSocat(reader, sink, created)) await reader.relayUntil(sink, 'the receiving QEMU', created);
       sink.end();
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T R-stream-end ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       const dom = await created;
       domid = dom.domid;
       log('migration target: Transfer complete, requesting permission to start domain.');
       await writeAll(out, RECEIVER_READY);
       await expectMessage(reader, PERMISSION_TO_GO, 'GO message');
       log('migration target: Got permission, starting domain.');
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T R-go ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       let status = 0;
       try {
         await api.renameDomain({ ref: String(domid), name });
         if (!o.has('p')) await api.unpauseDomain({ ref: String(domid) });
         log('migration target: Domain started successsfully.');
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T R-started ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       } catch (e) {
         status = 3;
         log(`migration target: ${(e as Error).message}`);

@@ -32,7 +32,6 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const [ref, host] = o.positional as [string, string];
     const ssh = o.value('s') ?? 'ssh';
     const rune = ssh === '' ? host : `exec ${ssh} ${host} xl${ctx.progress === true ? ' -t' : ''} migrate-receive${o.has('e') || o.has('F') ? ' -e' : ''}${o.has('\u0101') ? ' -d' : ''}${o.has('p') ? ' -p' : ''}`;
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-start ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
     const api = connectToolstack(ctx);
     const dom = await api.getDomain({ ref });
     const json = o.value('C') === undefined ? (await api.getDomainConfig({ ref })).config : configFileJson(ctx, o.value('C') as string);
@@ -43,7 +42,6 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
     const dir = mkdtempSync(join(tmpdir(), 'dom0-migrate-'));
     let child: ChildProcess | undefined;
     let toReceiver: Socket | undefined;
-    let reader: StreamReader | undefined;
     let stage: 'before-go' | 'after-go' = 'before-go';
     const wasRunning = dom.state === 'running';
     try {
@@ -51,7 +49,6 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
       // goes in from dom0d's side without passing through this process.
       const pipe = openFifo(join(dir, 'stream'));
       try {
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-spawn ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
         child = spawn('sh', ['-c', rune], { stdio: [pipe.readFd, 'pipe', 'inherit'] });
       } finally {
         closeSync(pipe.readFd);
@@ -59,14 +56,12 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
       const transport = child;
       toReceiver = new Socket({ fd: pipe.writeFd, readable: false, writable: true });
       toReceiver.on('error', () => { /* a receiver that died shows as a failed read below */ });
-      reader = new StreamReader(transport.stdout as Readable);
+      const reader = new StreamReader(transport.stdout as Readable);
       await expectMessage(reader, RECEIVER_BANNER, 'banner', rune);
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-banner ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       await writeAll(toReceiver, header);
       // A receiver gone mid-stream leaves the pipe without a reader: QEMU's writes fail and dom0d
       // cancels the migration. One gone before QEMU's side opened the pipe would leave that open
       // waiting: a reader that throws the stream away stands in, and "ready" never comes.
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-migrate-call ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       const migrated = api.migrateDomain({ ref: String(dom.domid), fifo: pipe.path });
       let standIn: Socket | undefined;
       let settled = false;
@@ -78,7 +73,6 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
       let stats: MigrationResult;
       try {
         stats = await withProgress(ctx, api, String(dom.domid), 'migration sender', migrated);
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-migrate-done ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       } finally {
         settled = true;
         transport.off('exit', standInIfGone);
@@ -86,12 +80,10 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
       }
       await expectMessage(reader, RECEIVER_READY, 'ready message', rune);
       log('migration sender: Target has acknowledged transfer.');
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-ready ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
       log('migration sender: Giving target permission to start.');
       stage = 'after-go';
       await writeAll(toReceiver, PERMISSION_TO_GO);
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-go-sent ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       await expectMessage(reader, RECEIVER_REPORT, 'success/failure report message', rune);
       const status = (await reader.read(1, 'success/failure status'))[0] as number;
       if (status !== 0) {
@@ -104,9 +96,7 @@ if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.writ
         throw new ToolstackError('MIGRATION', 'Migration failed due to problems at target.', { lines: ['Migration failed due to problems at target.'] });
       }
       log('migration sender: Target reports successful startup.');
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-report ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       await api.destroyDomain({ ref: String(dom.domid) });
-if (process.env['MIGTRACE']) { const u = process.cpuUsage(); process.stderr.write(`T S-destroyed ${(performance.timeOrigin + performance.now()).toFixed(1)} cpu ${((u.user + u.system)/1000).toFixed(0)}\n`); }
       log(`migration sender: ${Math.round(stats.ramBytes / 1024)} KiB of memory in ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms.`);
       log('Migration successful.');
       return { data: stats };
