@@ -2,7 +2,7 @@ import type { Dom0Paths } from '../common/index.js';
 import type { HostFacts, PsrFeatures } from '../host/index.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { ConsoleType } from '../console/index.js';
-import type { DeviceKind, DomainState, NetStats, ShutdownReason, TriggerName, VbdStats, VcpuInfo, XenStateFlags } from '../domain/index.js';
+import type { DeviceKind, DomainState, MigrationSnapshot, NetStats, ShutdownReason, TriggerName, VbdStats, VcpuInfo, XenStateFlags } from '../domain/index.js';
 import type { HostCpu, PoolScheduler, PoolSchedParams, VcpuReservation } from '../domain/index.js';
 import type { CpuReservation } from '../host/index.js';
 import type { XsTreeNode } from '../xenstore/index.js';
@@ -195,24 +195,10 @@ export interface MigrationResult {
   readonly ramBytes: number;
 }
 
-/**
- * How far a domain's outgoing migration (or save) is, as its QEMU counts: `status` is QEMU's
- * (`none` when it never had one). Bytes are of guest RAM; `dirtyPagesPerSecond` the rate the guest
- * dirties pages that must be sent again (`pageBytes` each); `iterations` the passes over RAM;
- * `expectedDowntimeMs` QEMU's estimate of the stop-and-copy at the current rate.
- */
-export interface MigrationProgress {
+/** How far a domain's outgoing migration (or save) is (the figures: MigrationSnapshot). */
+export interface MigrationProgress extends MigrationSnapshot {
   readonly domid: number;
   readonly name: string;
-  readonly status: string;
-  readonly transferredBytes: number;
-  readonly remainingBytes: number;
-  readonly totalBytes: number;
-  readonly dirtyPagesPerSecond: number;
-  readonly pageBytes: number;
-  readonly iterations: number;
-  readonly expectedDowntimeMs: number;
-  readonly mbps: number;
 }
 
 /** `xl save [-c] [-p] [-D] <Domain> <CheckpointFile>`. */

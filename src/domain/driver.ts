@@ -90,7 +90,12 @@ export interface MachineVcpu {
 }
 
 /** What QEMU reports of a finished outgoing migration. */
-/** A machine's outgoing migration as it stands (see the API's MigrationProgress). */
+/**
+ * A machine's outgoing migration (or save) as its QEMU counts: `status` is QEMU's (`none` when it
+ * never had one). Bytes are of guest RAM; `dirtyPagesPerSecond` the rate the guest dirties pages
+ * that must be sent again (`pageBytes` each); `iterations` the passes over RAM;
+ * `expectedDowntimeMs` QEMU's estimate of the stop-and-copy at the current rate.
+ */
 export interface MigrationSnapshot {
   readonly status: string;
   readonly transferredBytes: number;

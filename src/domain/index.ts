@@ -2,7 +2,7 @@
 export { DEVICE_KINDS } from './devices.js';
 export type { DeviceKind, DomainDevice } from './devices.js';
 export { ProcessOnlyDriver, TRIGGER_NAMES } from './driver.js';
-export type { DomainDriver, MachineStats, MigrationStats, NetStats, StartOptions, TriggerName, VbdStats } from './driver.js';
+export type { DomainDriver, MachineStats, MigrationSnapshot, MigrationStats, NetStats, StartOptions, TriggerName, VbdStats } from './driver.js';
 export { QemuDriver } from './qemu-driver.js';
 export { qemuLogPath } from './qemu-runtime.js';
 export { DomainEvents } from './events.js';
