@@ -123,7 +123,7 @@ async function connectWhenListening(path: string, failed: () => unknown): Promis
         s.once('error', reject);
       });
     } catch {
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 5));
     }
   }
 }
