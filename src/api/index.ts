@@ -5,6 +5,7 @@ export { API_ROUTES, FEED_ROUTES, matchRoutePath, STREAM_ROUTES, TEST_ROUTES } f
 export { EventFeed, sseMessage } from './event-feed.js';
 export type { FeedEvent } from './event-feed.js';
 export { openApiDocument } from './openapi.js';
+export { checkRequestBody } from './validate.js';
 export { openConsole, openStream } from './console-stream.js';
 export type { ApiRoute } from './routes.js';
 export { ToolstackService } from './service.js';

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import type { Server } from 'node:http';
 import { resolvePaths, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { API_ROUTES, EventFeed, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
+import { API_ROUTES, checkRequestBody, EventFeed, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
 import { ConsoleHub, Dmesg } from '../console/index.js';
 import { readXlConf } from '../config/index.js';
@@ -219,13 +219,15 @@ function openCgroups(paths: Dom0Paths, host: PoolHost): SchedCgroups | Toolstack
 
 /**
  * dom0d's route table: every `API_ROUTES` entry answered by the ToolstackApi method of the same
- * name, plus `TEST_ROUTES` when `testApi` is set.
+ * name, its body checked against the operation's schema first (api/validate.ts), plus
+ * `TEST_ROUTES` when `testApi` is set.
  */
 export function routeTable(api: ToolstackService, testApi: boolean): RouteHandler[] {
   const call = api as unknown as Record<ApiOperation, (req: unknown) => Promise<unknown>>;
   const table: RouteHandler[] = Object.entries(API_ROUTES).map(([op, route]) => ({
     route,
     handle: (req) => call[op as ApiOperation](req),
+    checkBody: (body) => checkRequestBody(op as ApiOperation, body),
   }));
   if (testApi) table.push({ route: TEST_ROUTES.registerDomain, handle: (req) => api.registerDomain(req as unknown as CreateDomainRequest) });
   return table;

@@ -12,6 +12,8 @@ export interface RouteHandler {
   readonly route: ApiRoute;
   /** Gets the request object (path parameters over the JSON body); resolves with the JSON result. */
   readonly handle: (req: Record<string, unknown>) => Promise<unknown>;
+  /** Throws when the JSON body is not what the route takes (before `handle` sees it). */
+  readonly checkBody?: (body: Readonly<Record<string, unknown>>) => void;
 }
 
 /** One byte-stream route (`STREAM_ROUTES`): an HTTP Upgrade to `route.protocol`. */
@@ -177,6 +179,7 @@ async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, r
       throw new ToolstackError('USAGE', pathMatched ? `Method ${method} not allowed on ${path}` : `No API route ${method} ${path}`);
     }
     const body = method === 'POST' ? await readJsonBody(req) : {};
+    handler.checkBody?.(body);
     const result = await handler.handle({ ...body, ...params });
     reply(res, 200, result ?? {});
   } catch (e: unknown) {

@@ -218,6 +218,15 @@ test('save, restore, reboot, migrate, shutdown, destroy; numa-split', async () =
   await ok('numaSplitCpupools');
 });
 
+test('dom0d checks every body against its schema first: a typo or a wrong type is one 400 saying where', async () => {
+  const typo = await exchange('POST', '/v1/domains/no-such-domain/destroy', { forse: true });
+  assert.equal(typo.status, 400);
+  assert.deepEqual((typo.json as { error: { code: string; message: string } }).error.message, 'Bad API request: /forse is not a field here (known: force)');
+  const wrong = await exchange('POST', '/v1/domains/no-such-domain/memory', { targetKiB: '64M' });
+  assert.equal(wrong.status, 400);
+  assert.match((wrong.json as { error: { message: string } }).error.message, /^Bad API request: \/targetKiB must be an integer \(got "64M"\)$/);
+});
+
 test('every operation was validated: a result from each, an error from those that need a device', () => {
   for (const op of Object.keys(API_ROUTES) as ApiOperation[]) assert.equal(seen.get(op), ERROR_ONLY.includes(op) ? 'error' : 'result', op);
 });
