@@ -115,8 +115,9 @@ export const migrateCommand = defineCommand<MigrationResult>({
       const now = await api.getDomain({ ref: String(dom.domid) }).catch(() => undefined);
       if (now !== undefined && now.name !== dom.name) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
       if (wasRunning && now?.state === 'paused') await api.unpauseDomain({ ref: String(dom.domid) }).catch(() => undefined);
-      // A domain whose machine died meanwhile is not resumed: its on_crash decides.
-      const crashed = (isToolstackError(e) && e.code === 'MACHINE_GONE') || now === undefined || now.state === 'shutdown' || now.state === 'dying';
+      // A domain whose machine died meanwhile is not resumed: its on_crash decides. (One not found
+      // is not taken for gone: a dom0d that died is started again and finds it.)
+      const crashed = (isToolstackError(e) && e.code === 'MACHINE_GONE') || now?.state === 'shutdown' || now?.state === 'dying';
       const last = crashed ? `Migration failed: domain '${dom.name}' crashed at the sender (its QEMU exited); its on_crash applies.` : 'Migration failed, resuming at sender.';
       throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', last, { cause: e, lines: [...errorLines(e), last] });
     } finally {
