@@ -13,7 +13,7 @@ export { MAX_CONFIG_TEXT_BYTES } from './types.js';
 export type { ApiOperation, ToolstackApi } from './toolstack.js';
 export type {
   ConsoleAttachment, ConsoleAttachRequest, ConsoleType, CreateDomainRequest, DomainConfigEntry, DomainIdentity, DomainInfo, DomainRefRequest,
-  DomainState, DomainStats, HostInfo, ShutdownDomainRequest, StatsSample, ShutdownReason, SysrqResult, TriggerName, TriggerResult, VncInfo, XenStateFlags,
+  DomainState, DomainStats, HostInfo, StatsSample, ShutdownReason, SysrqResult, TriggerName, TriggerResult, VncInfo, XenStateFlags,
 } from './types.js';
 export type { CoreDumped, DeviceDetached, DeviceInfo, DeviceKind, MediaChanged, MemoryInfo, MigrationProgress, MigrationResult, SaveResult } from './types.js';
 export type { SetXenstoreQuotaRequest, XenstoreQuota, XenstoreQuotaScope } from './types.js';

@@ -88,7 +88,6 @@ interface ApiTypes {
   CreateDomainRequest: T.CreateDomainRequest;
   DomainRefRequest: Omit<T.DomainRefRequest, 'ref'>;
   DestroyDomainRequest: Omit<T.DestroyDomainRequest, 'ref'>;
-  ShutdownDomainRequest: Omit<T.ShutdownDomainRequest, 'ref'>;
   RenameDomainRequest: Omit<T.RenameDomainRequest, 'ref'>;
   ConsoleAttachRequest: Omit<T.ConsoleAttachRequest, 'ref'>;
   TriggerRequest: Omit<T.TriggerRequest, 'ref'>;
@@ -284,7 +283,6 @@ const SCHEMAS = {
   }),
   DomainRefRequest: object({}),
   DestroyDomainRequest: object({ force: opt(bool) }),
-  ShutdownDomainRequest: object({ fallback: opt(bool) }),
   RenameDomainRequest: object({ name: str }),
   ConsoleAttachRequest: object({ type: opt(consoleType), num: opt(int) }),
   TriggerRequest: object({ trigger: enumOf(TRIGGER_NAMES), vcpu: opt(int) }),
@@ -330,8 +328,8 @@ export const OPERATION_SCHEMAS = {
   getDomainConfig: { result: ref('DomainConfigEntry') },
   createDomain: { request: ref('CreateDomainRequest'), result: ref('DomainInfo') },
   destroyDomain: { request: ref('DestroyDomainRequest'), result: ref('DomainIdentity') },
-  shutdownDomain: { request: ref('ShutdownDomainRequest'), result: ref('DomainInfo') },
-  rebootDomain: { request: ref('ShutdownDomainRequest'), result: ref('DomainInfo') },
+  shutdownDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
+  rebootDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   pauseDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   unpauseDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   suspendDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },

@@ -56,7 +56,6 @@ import type {
   MediaChanged,
   MemoryInfo,
   RenameDomainRequest,
-  ShutdownDomainRequest,
   CoreDumped,
   DumpCoreRequest,
   MigrateDomainRequest,
@@ -228,11 +227,11 @@ export class ToolstackService implements ToolstackApi {
     return { domid: rec.domid, name: rec.name, uuid: rec.uuid };
   }
 
-  shutdownDomain(req: ShutdownDomainRequest): Promise<DomainInfo> {
+  shutdownDomain(req: DomainRefRequest): Promise<DomainInfo> {
     return this.#lifecycle(req, 'shut down', (domid) => this.#manager.shutdown(domid));
   }
 
-  rebootDomain(req: ShutdownDomainRequest): Promise<DomainInfo> {
+  rebootDomain(req: DomainRefRequest): Promise<DomainInfo> {
     return this.#lifecycle(req, 'reboot', (domid) => this.#manager.reboot(domid));
   }
 

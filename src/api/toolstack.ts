@@ -50,7 +50,6 @@ import type {
   SaveResult,
   SetMemoryRequest,
   StatsSample,
-  ShutdownDomainRequest,
   SysrqRequest,
   SysrqResult,
   TriggerRequest,
@@ -94,9 +93,9 @@ export interface ToolstackApi {
   createDomain(req: CreateDomainRequest): Promise<DomainInfo>;
   destroyDomain(req: DestroyDomainRequest): Promise<DomainIdentity>;
   /** Asks the guest to power off; returns once asked (state `shutting-down`). */
-  shutdownDomain(req: ShutdownDomainRequest): Promise<DomainInfo>;
+  shutdownDomain(req: DomainRefRequest): Promise<DomainInfo>;
   /** Asks the guest to reboot; returns once asked. */
-  rebootDomain(req: ShutdownDomainRequest): Promise<DomainInfo>;
+  rebootDomain(req: DomainRefRequest): Promise<DomainInfo>;
   pauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
   unpauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
   /** `xl suspend`: the guest stops where it is, shut down with reason suspend (no on_* action). */

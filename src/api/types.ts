@@ -234,11 +234,6 @@ export interface DestroyDomainRequest extends DomainRefRequest {
   readonly force?: boolean;
 }
 
-export interface ShutdownDomainRequest extends DomainRefRequest {
-  /** `-F`: fall back to the ACPI event when the guest has no PV control. */
-  readonly fallback?: boolean;
-}
-
 export interface RenameDomainRequest extends DomainRefRequest {
   readonly name: string;
 }

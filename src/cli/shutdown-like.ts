@@ -1,5 +1,5 @@
 import { connectToolstack, SHUTDOWN_REASONS } from '../api/index.js';
-import type { DomainInfo, ShutdownDomainRequest, ToolstackApi } from '../api/index.js';
+import type { DomainInfo, DomainRefRequest, ToolstackApi } from '../api/index.js';
 import { ToolstackError } from '../common/index.js';
 import type { CommandImpl } from './command.js';
 import { defineCommand } from './command.js';
@@ -29,7 +29,7 @@ const LONG_OPTIONS = [
  */
 export function shutdownLike(
   verb: 'Shutting down' | 'Rebooting',
-  op: (api: ToolstackApi, req: ShutdownDomainRequest) => Promise<DomainInfo>,
+  op: (api: ToolstackApi, req: DomainRefRequest) => Promise<DomainInfo>,
 ): CommandImpl {
   return defineCommand<ShutdownView>({
     async run(ctx, args) {
@@ -45,7 +45,7 @@ export function shutdownLike(
         [o.positional[0] as string];
       const domains: DomainInfo[] = [];
       for (const ref of refs) {
-        const d = await op(api, { ref, fallback: o.has('F') });
+        const d = await op(api, { ref });
         ctx.warn(`${verb} domain ${d.domid}`);
         domains.push(d);
       }

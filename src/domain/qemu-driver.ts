@@ -1,9 +1,10 @@
 /**
  * The QEMU driver: a domain is one detached QEMU process, supervised over QMP (see
  * `qemu-machine.ts` for the events, `qemu-runtime.ts` for what lives where on the host). QEMU's
- * stderr goes to `LOG_DIR/qemu-<name>.log` (the previous run's kept as `.log.1`).
+ * stderr goes to `LOG_DIR/qemu-<name>.log` (the previous run's kept as `.log.1`), moved when the
+ * domain is renamed.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, vdevNumber } from '../config/index.js';
@@ -25,7 +26,7 @@ import { migrateMachine, migrationDone, outgoingTo, saveMachine } from './qemu-s
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus } from './qemu-vcpus.js';
-import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs } from './qemu-runtime.js';
+import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
@@ -133,7 +134,7 @@ export class QemuDriver implements DomainDriver {
     };
     const args = buildQemuArgs(config, { caps, accel: accel.accel, runtime });
     const logFile = qemuLogPath(this.#o.paths, rec.name);
-    rotate(logFile);
+    rotateLog(logFile);
     const { maxKiB, targetKiB } = domainMemory(config);
     let pid: number | undefined;
     // xenstore is written while QEMU starts up (a failed start is cleaned up by destroy).
@@ -372,7 +373,13 @@ export class QemuDriver implements DomainDriver {
     return typeof out === 'string' ? out : '';
   }
 
+  /** A log left under the old name (the move failed) is logged, not an error: the rename is done. */
   async renamed(rec: DomainRecord, previous: DomainRecord): Promise<void> {
+    try {
+      renameQemuLog(this.#o.paths, previous.name, rec.name);
+    } catch (e: unknown) {
+      this.#o.log(`domain ${rec.domid}: its QEMU log stays ${qemuLogPath(this.#o.paths, previous.name)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
     await renameDomainLayout(this.#xs, rec.domid, { name: rec.name, uuid: rec.uuid }, previous.uuid);
   }
 
@@ -685,14 +692,4 @@ function vcpuThreadsSleeping(pid: number): boolean | undefined {
     return undefined;
   }
   return vcpus > 0 ? true : undefined;
-}
-
-
-/** Keeps the previous run's QEMU log as `.1`. */
-function rotate(file: string): void {
-  try {
-    renameSync(file, `${file}.1`);
-  } catch {
-    // no previous log
-  }
 }

@@ -9,7 +9,7 @@
  * `<chardev>.log`, QEMU's feed of each console's output (every byte, fresh at each start, read by
  * the console layer). Both go with the domain.
  */
-import { copyFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, renameSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
@@ -23,9 +23,34 @@ export function domainDirs(paths: Dom0Paths, domid: number): { readonly run: str
   return { run: `${paths.runDir}/domains/${domid}`, state: `${paths.stateDir}/domains/${domid}` };
 }
 
-/** `LOG_DIR/qemu-<name>.log`: the output of the domain's QEMU (the previous run's is `.log.1`). */
+/**
+ * `LOG_DIR/qemu-<name>.log`: the output of the QEMU of the domain now named `name` (the file it
+ * replaced, a previous run's, is `.log.1`). It follows the domain's renames (`renameQemuLog`).
+ */
 export function qemuLogPath(paths: Dom0Paths, name: string): string {
   return `${paths.logDir}/qemu-${name}.log`;
+}
+
+/** Keeps the log at `file` as `file.1` (replacing that), before a new one is written there. */
+export function rotateLog(file: string): void {
+  try {
+    renameSync(file, `${file}.1`);
+  } catch {
+    // no previous log
+  }
+}
+
+/**
+ * The domain `from` was renamed `to`: its QEMU log becomes `to`'s (the running QEMU writes on
+ * through the descriptor it holds), a log already there, of a gone domain, rotated as at a
+ * start. Earlier runs' `.log.1` stays with the old name. No log: nothing is done.
+ */
+export function renameQemuLog(paths: Dom0Paths, from: string, to: string): void {
+  const source = qemuLogPath(paths, from);
+  if (from === to || !existsSync(source)) return;
+  const target = qemuLogPath(paths, to);
+  rotateLog(target);
+  renameSync(source, target);
 }
 
 /** Empties and (re)creates the domain's directories; returns where each console will be. */

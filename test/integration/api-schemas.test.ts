@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -165,8 +165,13 @@ test('a guest from parseConfig, and every operation on a domain', async () => {
   await ok('changeMedia', { ref, disk: { pdev_path: guests.cdrom, vdev: 'hdc', format: 'raw', removable: 1, is_cdrom: 1 } });
   await ok('pauseDomain', { ref });
   await ok('unpauseDomain', { ref });
+  // The log view shows the file the running QEMU writes its stderr to: it follows the renames.
+  const qemuStderr = (): string => readlinkSync(`/proc/${xsRead(host, `/local/domain/${dom}/image/device-model-pid`)}/fd/2`);
   await ok('renameDomain', { ref, name: 'api2' });
+  assert.equal((await ok('getDomainLog', { ref: 'api2' })).file, join(host.logDir, 'qemu-api2.log'));
+  assert.equal(qemuStderr(), join(host.logDir, 'qemu-api2.log'));
   await ok('renameDomain', { ref: 'api2', name: 'api' });
+  assert.equal((await ok('getDomainLog', { ref })).file, qemuStderr());
   await ok('dumpCore', { ref, file: file('api.core') });
   await ok('suspendDomain', { ref });
   await ok('resumeDomain', { ref });
