@@ -141,7 +141,9 @@ async function relayWithSocat(reader: StreamReader, sink: Socket, done: Promise<
   let copier: ChildProcess | undefined;
   try {
     if (detached.held.length > 0) await writeAll(sink, detached.held);
-    const c = spawn('socat', ['-u', '-b', String(1 << 20), 'STDIN', 'FD:3'], { stdio: [detached.fd, 'ignore', 'pipe', sink] });
+    // socat waits a whole second when a write would block: its end of QEMU's socket (Node's,
+    // non-blocking) is made blocking, so a write waits for QEMU to read instead.
+    const c = spawn('socat', ['-u', '-b', String(1 << 20), 'STDIN', 'FD:3,nonblock=0'], { stdio: [detached.fd, 'ignore', 'pipe', sink] });
     let errors = '';
     c.stderr?.on('data', (d: Buffer) => (errors += d.toString()));
     const exited = new Promise<string>((resolve) => c.once('exit', (code, signal) => resolve(signal ?? `exit status ${code}`)));
