@@ -8,8 +8,9 @@
 // the stream itself), then dom0d killed -9 at the sender mid-stream (the next dom0d resumes the
 // guest there; the receiver removes its half copy), then through real ssh (Debian's sshd,
 // started here on a private loopback port with throwaway keys) the connection cut mid-stream
-// (the ssh client killed: the domain runs on at A, B keeps nothing) and A → B, then dom0d killed
-// -9 at the receiver mid-stream, then a disk the receiver does not have (the domain runs on at
+// (the ssh client killed: the domain runs on at A, B keeps nothing) and A → B, then B → A with
+// A's receiving QEMU stopped 1.5 s mid-stream (it completes; socat writes blocking) and back,
+// then dom0d killed -9 at the receiver mid-stream, then a disk the receiver does not have (the domain runs on at
 // the sender, which never stopped it), then the sender's QEMU killed -9 mid-stream (a crash: its
 // on_crash takes the domain; the receiver keeps nothing).
 import { after, before, test } from 'node:test';
@@ -206,6 +207,11 @@ function sshB(): Promise<string> {
   return sshToB;
 }
 
+/** This machine's processes whose program is `name`. */
+function pidsNamed(name: string): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => cmdline(p).split('\0')[0]?.endsWith(name) === true);
+}
+
 function cmdline(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -249,6 +255,35 @@ test('xl migrate A → B through real ssh: `-s SSHCOMMAND HOST` runs the receive
   assert.match(refused.err, /Host key verification failed/);
   assert.match(refused.err, /Migration failed, resuming at sender\.\n$/);
   assert.deepEqual(await names(b), ['mig:running']);
+});
+
+test('the receiving QEMU stopped a while mid-stream: the migration completes once it runs again (socat waits in its writes)', async () => {
+  const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a));
+  // The receiver's socat is copying: its end of QEMU's socket must block (socat sleeps a whole
+  // second on a write that would not), and QEMU, stopped, takes nothing for a while.
+  let socat = 0;
+  await until('the receiver\'s socat', () => {
+    socat = pidsNamed('socat').find((p) => cmdline(p).includes('FD:3')) ?? 0;
+    return socat !== 0;
+  }, 30_000, 5);
+  const qemu = pidsNaming(a.runDir).find((p) => cmdline(p).includes('-incoming')) as number;
+  process.kill(qemu, 'SIGSTOP');
+  let blocking: Promise<unknown>;
+  try {
+    const flags = (): number => Number.parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/${socat}/fdinfo/3`, 'utf8'))?.[1] ?? '', 8);
+    // socat sets it as it opens its addresses, a moment after it starts.
+    blocking = until('socat writing into QEMU\'s socket blocking', () => (flags() & 0o4000) === 0, 5_000, 10);
+    await blocking.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 1500));
+  } finally {
+    process.kill(qemu, 'SIGCONT');
+  }
+  const r = await pending;
+  await blocking;
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(await names(a), ['mig:running']);
+  await assertRunsAt(a);
+  await ok(a, 'migrate', '-s', '', 'mig', receiver(b));
 });
 
 test('dom0d killed -9 at the receiver mid-stream: the sender resumes the domain, the receiver keeps no copy', async () => {
