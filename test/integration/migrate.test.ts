@@ -10,9 +10,9 @@
 // started here on a private loopback port with throwaway keys) the connection cut mid-stream
 // (the ssh client killed: the domain runs on at A, B keeps nothing) and A → B, then B → A with
 // A's receiving QEMU stopped 1.5 s mid-stream (it completes; socat writes blocking) and back,
-// then dom0d killed -9 at the receiver mid-stream, then a disk the receiver does not have (the domain runs on at
-// the sender, which never stopped it), then the sender's QEMU killed -9 mid-stream (a crash: its
-// on_crash takes the domain; the receiver keeps nothing).
+// then dom0d killed -9 at the receiver mid-stream, then a disk the receiver does not have (the
+// domain runs on at the sender, which never stopped it), then the sender's QEMU killed -9
+// mid-stream (a crash: its on_crash takes the domain; the receiver keeps nothing).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
