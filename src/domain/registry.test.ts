@@ -27,6 +27,18 @@ test('reserve() allocates increasing domids from 1, unique names and uuids', asy
   await assert.rejects(reg.reserve(dom('x/y')), (e: unknown) => isToolstackError(e, 'CFG_VALUE'));
 });
 
+test('a config naming its domid (xl save/migrate -D) gets it when free; the stored config does not keep it', async () => {
+  const reg = await DomainRegistry.open(freshDir());
+  const a = await reg.reserve({ config: { c_info: { name: 'a', domid: 7 } } });
+  assert.equal(a.domid, 7);
+  assert.equal(a.config.c_info?.domid, undefined);
+  assert.equal((await reg.reserve(dom('b'))).domid, 1);
+  await assert.rejects(reg.reserve({ config: { c_info: { name: 'c', domid: 7 } } }),
+    (e: unknown) => isToolstackError(e, 'DOMAIN_EXISTS') && /domid 7: domain 'a' has it/.test((e as Error).message));
+  await assert.rejects(reg.reserve({ config: { c_info: { name: 'd', domid: 40000 } } }), (e: unknown) => isToolstackError(e, 'CFG_VALUE'));
+  assert.equal((await reg.reserve({ config: { c_info: { name: 'e', domid: 0 } } })).domid, 2);
+});
+
 test('of concurrent reservations of one name exactly one succeeds', async () => {
   const reg = await DomainRegistry.open(freshDir());
   const results = await Promise.allSettled(Array.from({ length: 10 }, () => reg.reserve(dom('same'))));

@@ -117,8 +117,10 @@ export class DomainRegistry {
   }
 
   /**
-   * Reserves a name and a fresh domid for a new domain (state `creating`) and persists it.
-   * Fails with DOMAIN_EXISTS when the name is taken.
+   * Reserves a name and a domid for a new domain (state `creating`) and persists it: a fresh
+   * domid, or the config's `c_info.domid` when it names one (libxl's way; `xl save -D` and `xl
+   * migrate -D` put it there), which must be free. The stored config does not keep it, so the
+   * domain's restarts get fresh domids. Fails with DOMAIN_EXISTS when the name or domid is taken.
    */
   async reserve(init: NewDomain): Promise<DomainRecord> {
     const name = init.config.c_info?.name;
@@ -126,13 +128,14 @@ export class DomainRegistry {
     this.#checkNameFree(name);
     const uuid = init.config.c_info?.uuid ?? globalThis.crypto.randomUUID();
     this.#checkUuidFree(uuid);
+    const wanted = init.config.c_info?.domid ?? 0;
     const rec: DomainRecord = {
-      domid: this.#allocateDomid(),
+      domid: wanted > 0 ? this.#checkDomidFree(wanted, name) : this.#allocateDomid(),
       name,
       uuid,
       state: 'creating',
       shutdownReason: null,
-      config: withIdentity(init.config, name, uuid),
+      config: withIdentity(withoutDomid(init.config), name, uuid),
       noMonitor: init.noMonitor === true,
       source: init.source ?? name,
       ...(init.sourceText === undefined ? {} : { sourceText: init.sourceText }),
@@ -285,6 +288,20 @@ export class DomainRegistry {
     }
   }
 
+  /** `domid` when a new domain may have it (a guest's, not in use); `name` is the new domain's. */
+  #checkDomidFree(domid: number, name: string): number {
+    if (!Number.isInteger(domid) || domid > MAX_DOMID) {
+      throw new ToolstackError('CFG_VALUE', `Cannot create domain '${name}' with domid ${domid}: a guest's domid is 1 to ${MAX_DOMID}`);
+    }
+    const holder = this.#byId.get(domid);
+    if (holder !== undefined) {
+      throw new ToolstackError('DOMAIN_EXISTS', `Cannot create domain '${name}' with domid ${domid}: domain '${holder.name}' has it`, {
+        hint: 'without -D (xl save/migrate) the domain gets a new domid; or destroy that domain first',
+      });
+    }
+    return domid;
+  }
+
   #allocateDomid(): number {
     for (let i = 0; i < MAX_DOMID; i++) {
       const id = this.#next;
@@ -398,6 +415,13 @@ function parseRestart(text: string): RestartIntent {
  * `config` naming the domain `name`/`uuid` (the record's identity is the one authority), in the
  * form its JSON reads back as (so a record reloaded from disk equals the one in memory).
  */
+/** `config` without `c_info.domid`. */
+function withoutDomid(config: DomainConfig): DomainConfig {
+  if (config.c_info?.domid === undefined) return config;
+  const { domid: _domid, ...cInfo } = config.c_info;
+  return { ...config, c_info: cInfo };
+}
+
 function withIdentity(config: DomainConfig, name: string, uuid: string): DomainConfig {
   return idlFromJson(DOMAIN_CONFIG, idlToJson(DOMAIN_CONFIG, { ...config, c_info: { ...config.c_info, name, uuid } }));
 }

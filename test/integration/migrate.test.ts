@@ -4,7 +4,8 @@
 // One PV guest keeps a value in RAM and a counter running while it moves; steps in order:
 // A → B (xl's messages, the guest's memory and counter carry on, A has no copy), then the
 // failures before "go" — a receiver that is no xl, one that dies after its banner — each leaving
-// the domain running at the sender under its name, then B → A back (no socat at A: its xl copies
+// the domain running at the sender under its name, then B → A with -p -D (paused, its domid
+// kept) and back, then B → A back (no socat at A: its xl copies
 // the stream itself), then dom0d killed -9 at the sender mid-stream (the next dom0d resumes the
 // guest there; the receiver removes its half copy), then through real ssh (Debian's sshd,
 // started here on a private loopback port with throwaway keys) the connection cut mid-stream
@@ -129,6 +130,18 @@ test('a receiver that is no xl, or dies after its banner: "Migration failed, res
   assert.match(r.err, /Migration failed, resuming at sender\.\n/);
   assert.deepEqual(await names(b), ['mig:running']);
   await assertRunsAt(b);
+});
+
+test('xl migrate -p -D B → A: the domain arrives paused with its domid, and runs once unpaused', async () => {
+  const domid = (await ok(b, 'domid', 'mig')).out.trim();
+  // With `-s ''` HOST is the whole command: the receiver's -p is given there, as with Xen.
+  const r = await ok(b, 'migrate', '-p', '-D', '-s', '', 'mig', `${receiver(a)} -p`);
+  assert.match(r.err, /Migration successful\.\n$/);
+  assert.deepEqual(await names(a), ['mig:paused']);
+  assert.equal((await ok(a, 'domid', 'mig')).out.trim(), domid);
+  await ok(a, 'unpause', 'mig');
+  await assertRunsAt(a);
+  await ok(a, 'migrate', '-s', '', 'mig', receiver(b));
 });
 
 test('xl migrate B → A back, with no socat at A (its xl then copies the stream itself)', async () => {

@@ -89,6 +89,17 @@ test('xl save -c leaves the domain running; -p leaves it paused', async () => {
   assert.equal((await (con as GuestConsole).run('echo alive')).out.trim(), 'alive');
 });
 
+test('xl save -D keeps the domid in the file: the restore has it (and without -D a new one)', async () => {
+  const domid = (await ok('domid', 'sr')).out.trim();
+  await ok('save', '-D', 'sr', 'keep.save');
+  await ok('restore', 'keep.save');
+  assert.equal((await ok('domid', 'sr')).out.trim(), domid);
+  await ok('save', 'sr', 'new.save');
+  await ok('restore', 'new.save');
+  assert.notEqual((await ok('domid', 'sr')).out.trim(), domid);
+  assert.equal((await (await attach(false)).run('cat /run/marker')).out.trim(), MARK);
+});
+
 test('restore refuses what is not a dom0 save file; a save that cannot be written leaves the domain running and no file', async () => {
   writeFileSync(join(host.root, 'junk.save'), 'not a save file at all, but long enough to hold a header of 48 bytes');
   let r = await xlIn(host, host.root, 'restore', 'junk.save');
