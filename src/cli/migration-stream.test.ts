@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readSync, rmSync, writeSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, readSync, rmSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { discardingReader, openFifo, StreamReader } from './migration-stream.js';
+import { openFifo, StreamReader, withStandInReader } from './migration-stream.js';
 
 /** A sink that keeps what it is given, slowly: it asks its writer to wait now and then. */
 function slowSink(): { sink: Writable; bytes: () => Buffer } {
@@ -52,7 +54,7 @@ test('a relay fails with its end\'s reason, when its sink closes, and when the s
   await assert.rejects(new StreamReader(pipe3).relayUntil(closed, 'QEMU', new Promise(() => undefined)), /QEMU stopped taking the stream/);
 });
 
-test('a migration pipe is open at both ends at once; a discarding reader takes what a writer sends', async () => {
+test('a migration pipe is open at both ends at once; once its transport exited, a writer opening it is not left waiting', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dom0-fifo-test-'));
   try {
     const pipe = openFifo(join(dir, 'stream'));
@@ -60,12 +62,20 @@ test('a migration pipe is open at both ends at once; a discarding reader takes w
     const got = Buffer.alloc(5);
     assert.equal(readSync(pipe.readFd, got), 5);
     assert.equal(got.toString(), 'hello');
-    const standIn = discardingReader(pipe.path);
-    let taken = 0;
-    standIn.on('data', (c: Buffer) => (taken += c.length));
-    writeSync(pipe.writeFd, Buffer.alloc(1000));
-    while (taken < 1000) await new Promise((r) => setTimeout(r, 5));
-    standIn.destroy();
+    // The transport (the pipe's only reader) is gone; QEMU's side opens the pipe after that.
+    closeSync(pipe.readFd);
+    closeSync(pipe.writeFd);
+    const transport = spawn('true');
+    await new Promise((r) => transport.once('exit', r));
+    const qemuSide = (async (): Promise<number> => {
+      const w = await open(pipe.path, 'w');
+      try {
+        return (await w.write(Buffer.alloc(100_000))).bytesWritten;
+      } finally {
+        await w.close();
+      }
+    })();
+    assert.equal(await withStandInReader(transport, pipe.path, qemuSide), 100_000);
     assert.throws(() => openFifo(join(dir, 'stream')), /Cannot make the migration pipe/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

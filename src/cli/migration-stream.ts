@@ -11,6 +11,7 @@
  * can come meanwhile: the sender writes again only once the receiver said "ready".
  */
 import { spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
@@ -24,9 +25,17 @@ export const RECEIVER_REPORT = 'my copy unpause results are as follows\0';
 /** Bytes a reader holds before it stops reading its stream (until they are taken). */
 const READ_AHEAD = 8 << 20;
 
+/** libuv's handle under one of Node's sockets or pipes (what `detach` and `resume` drive). */
+interface ReadHandle {
+  readStart(): number;
+  readStop(): number;
+  reading?: boolean;
+  fd?: number;
+}
+
 /**
- * Exact-length reads, and the state stream's frames, from a stream that other readers do not
- * touch. It reads ahead up to `READ_AHEAD` bytes.
+ * Exact-length reads, and relays of the state stream, from a stream that other readers do not
+ * touch (or only while it is detached). It reads ahead up to `READ_AHEAD` bytes.
  */
 export class StreamReader {
   #chunks: Buffer[] = [];
@@ -136,10 +145,9 @@ export class StreamReader {
   }
 
   /** The stream's libuv handle, when it is one of Node's sockets or pipes. */
-  #handle(): { readStart: () => number; readStop: () => number; reading?: boolean; fd?: number } | undefined {
-    const handle = (this.#stream as Readable & { _handle?: { readStart?: unknown; readStop?: unknown } | null })._handle;
-    return typeof handle?.readStart === 'function' && typeof handle.readStop === 'function'
-      ? handle as { readStart: () => number; readStop: () => number; reading?: boolean; fd?: number } : undefined;
+  #handle(): ReadHandle | undefined {
+    const handle = (this.#stream as Readable & { _handle?: Partial<ReadHandle> | null })._handle;
+    return typeof handle?.readStart === 'function' && typeof handle.readStop === 'function' ? handle as ReadHandle : undefined;
   }
 
   /** Waits until `n` bytes are held; rejects when the stream ends first. */
@@ -185,14 +193,25 @@ export function openFifo(path: string): { readonly path: string; readonly readFd
 }
 
 /**
- * A reader of named pipe `path` that throws away what comes, until destroyed: it stands in for a
- * transport that exited, so that a writer opening the pipe is not left waiting for a reader.
+ * `work` (the sender's QEMU writing into named pipe `path`, which `transport` reads), with a
+ * reader that throws away what comes standing in once `transport` has exited: a writer that
+ * opens the pipe after that is not left waiting for a reader forever. Resolves as `work` does.
  */
-export function discardingReader(path: string): Socket {
-  const s = new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
-  s.on('error', () => undefined);
-  s.resume();
-  return s;
+export async function withStandInReader<T>(transport: ChildProcess, path: string, work: Promise<T>): Promise<T> {
+  let standIn: Socket | undefined;
+  const standInNow = (): void => {
+    standIn = new Socket({ fd: openSync(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+    standIn.on('error', () => undefined);
+    standIn.resume();
+  };
+  if (transport.exitCode !== null || transport.signalCode !== null) standInNow();
+  else transport.once('exit', standInNow);
+  try {
+    return await work;
+  } finally {
+    transport.off('exit', standInNow);
+    standIn?.destroy();
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { MigrationProgress, ToolstackApi } from '../api/index.js';
+import { WakeablePause } from '../common/index.js';
 import type { CommandContext } from './command.js';
 
 /** How often a progress line is redrawn. */
@@ -14,6 +15,7 @@ export async function withProgress<T>(ctx: CommandContext, api: Pick<ToolstackAp
   if (ctx.progress !== true) return work;
   let drawn = false;
   let done = false;
+  const between = new WakeablePause();
   const draw = async (): Promise<void> => {
     while (!done) {
       const p = await api.getMigrationProgress({ ref }).catch(() => undefined);
@@ -21,7 +23,8 @@ export async function withProgress<T>(ctx: CommandContext, api: Pick<ToolstackAp
         ctx.stderr.write(`\r${progressLine(label, p)}`);
         drawn = true;
       }
-      await new Promise((r) => setTimeout(r, PROGRESS_MS));
+      // The pause between redraws ends early when the work does.
+      await between.pause(PROGRESS_MS);
     }
   };
   const drawing = draw();
@@ -29,6 +32,7 @@ export async function withProgress<T>(ctx: CommandContext, api: Pick<ToolstackAp
     return await work;
   } finally {
     done = true;
+    between.wake();
     await drawing;
     if (drawn) ctx.stderr.write('\n');
   }

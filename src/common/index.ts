@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './paths.js';
 export * from './json.js';
+export * from './pause.js';

@@ -6,14 +6,14 @@
  * mode 0600), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that
  * appends the stream to that file and, only when that finished, renames it `…done`; dom0d then
  * fsyncs it (it has flushed it while the stream came; the fsync runs off dom0d's event loop) and
- * renames it to the target. The target
- * name therefore never holds a partial file, and a failure (QEMU's, the disk's, a deadline)
- * removes both temporaries and resumes the guest if it was running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the
- * domain's start waits until QEMU has read the whole stream.
+ * renames it to the target. The target name therefore never holds a partial file, and a failure
+ * (QEMU's, the disk's, a deadline) removes both temporaries and resumes the guest if it was
+ * running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the domain's
+ * start waits until QEMU has read the whole stream.
  */
 import { closeSync, existsSync, fdatasync, fsync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ToolstackError } from '../common/index.js';
+import { ToolstackError, WakeablePause } from '../common/index.js';
 import type { QmpClient } from '../qemu/index.js';
 import type { MigrationStats } from './driver.js';
 
@@ -70,8 +70,8 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
  */
 export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let wake: (() => void) | undefined;
-  const off = qmp.onEvent('MIGRATION', () => wake?.());
+  const poll = new WakeablePause();
+  const off = qmp.onEvent('MIGRATION', () => poll.wake());
   try {
     for (;;) {
       const info = await qmp.queryMigrate();
@@ -83,13 +83,7 @@ export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: num
         await qmp.execute('migrate_cancel').catch(() => undefined);
         throw new ToolstackError('QEMU', `${what} did not finish within ${Math.round(timeoutMs / 1000)} s`);
       }
-      await new Promise<void>((r) => {
-        const timer = setTimeout(r, 10);
-        wake = () => {
-          clearTimeout(timer);
-          r();
-        };
-      });
+      await poll.pause(10);
     }
   } finally {
     off();

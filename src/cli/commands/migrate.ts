@@ -11,7 +11,7 @@ import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { saveFileHeader } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
-import { discardingReader, expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
+import { expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
 import { withProgress } from '../progress.js';
 import { configFileJson } from '../saved-config.js';
 
@@ -63,21 +63,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
       // cancels the migration. One gone before QEMU's side opened the pipe would leave that open
       // waiting: a reader that throws the stream away stands in, and "ready" never comes.
       const migrated = api.migrateDomain({ ref: String(dom.domid), fifo: pipe.path });
-      let standIn: Socket | undefined;
-      let settled = false;
-      const standInIfGone = (): void => {
-        if (!settled) standIn = discardingReader(pipe.path);
-      };
-      if (transport.exitCode !== null || transport.signalCode !== null) standInIfGone();
-      else transport.once('exit', standInIfGone);
-      let stats: MigrationResult;
-      try {
-        stats = await withProgress(ctx, api, String(dom.domid), 'migration sender', migrated);
-      } finally {
-        settled = true;
-        transport.off('exit', standInIfGone);
-        standIn?.destroy();
-      }
+      const stats = await withStandInReader(transport, pipe.path, withProgress(ctx, api, String(dom.domid), 'migration sender', migrated));
       await expectMessage(reader, RECEIVER_READY, 'ready message', rune);
       log('migration sender: Target has acknowledged transfer.');
       await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
