@@ -1,10 +1,10 @@
 // Benchmark: cold-start wall time of `bin/xl help` and `bin/xl -N create FILE` (run as a user
-// runs them), each as a ratio to `node -e 0` measured in the same run (interleaved, medians of
+// runs them), each as a ratio to `node -e 0` started as xl's Node is (NODE_BASELINE) measured in the same run (interleaved, medians of
 // RUNS each). Goal: ratio <= 1.5. Prints one JSON object. Needs a build (`npm run build`).
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchHost, interleavedMedians } from './support.js';
+import { benchHost, interleavedMedians, NODE_AS_IS, NODE_BASELINE } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.DOM0_BENCH_RUNS ?? 20);
@@ -19,7 +19,8 @@ export function coldStart(runs = RUNS): Record<string, unknown> {
     ].join('\n'));
     const xl = join(ROOT, 'bin', 'xl');
     const ms = interleavedMedians({
-      baseline: [process.execPath, '-e', '0'],
+      baseline: NODE_BASELINE,
+      nodeAsIs: NODE_AS_IS,
       help: [xl, 'help'],
       dryRunCreate: [xl, '-N', 'create', '-q', cfg],
     }, runs, env);
@@ -28,6 +29,7 @@ export function coldStart(runs = RUNS): Record<string, unknown> {
       bench: 'cold-start',
       runs,
       baselineMs: round(ms.baseline),
+      nodeAsIsMs: round(ms.nodeAsIs),
       helpMs: round(ms.help),
       dryRunCreateMs: round(ms.dryRunCreate),
       helpRatio: round(ms.help / ms.baseline),

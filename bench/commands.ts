@@ -10,7 +10,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../test/support/guests.js';
-import { benchHost, interleavedMedians, median, stopDaemon, wallMs } from './support.js';
+import { benchHost, interleavedMedians, median, NODE_BASELINE, stopDaemon, wallMs } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -35,7 +35,7 @@ export async function commands(): Promise<Record<string, unknown>> {
     await con.waitFor(GUEST_PROMPT, { timeoutMs: 10_000 });
 
     const cli = interleavedMedians({
-      node: [process.execPath, '-e', '0'],
+      node: NODE_BASELINE,
       list: [XL, 'list'],
       vcpuPin: [XL, 'vcpu-pin', 'b', '0', '1'],
       schedCredit: [XL, 'sched-credit2', '-d', 'b', '-w', '512'],

@@ -9,7 +9,7 @@
 //   is the stream alone, to an already started destination; QEMU's reported downtime for both
 //   (dom0: what `xl migrate` prints);
 // - `dirtying`: `xl migrate` of the guest while it rewrites 24 MiB of its memory in a loop.
-// Goals: each ratio ≤ 1.1; downtime ≤ 50 ms. `nodeStartS` is `node -e 0` in the same run: what
+// Goals: each ratio ≤ 1.1; downtime ≤ 50 ms. `nodeStartS` is `node -e 0` (as xl starts Node) in the same run: what
 // every xl command (two for a migration: xl migrate, xl migrate-receive) pays before its work,
 // and raw QEMU driven over an open QMP connection does not. Prints one JSON object.
 import { spawn, spawnSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { QmpClient } from '../src/qemu/index.js';
 import { ensureGuests, GuestConsole, GUEST_READY_LINE } from '../test/support/guests.js';
-import { bareArgv, benchHost, median, stopDaemon } from './support.js';
+import { bareArgv, benchHost, median, NODE_BASELINE, stopDaemon } from './support.js';
 import type { BenchHost } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -126,7 +126,7 @@ export async function migration(runs = RUNS): Promise<Record<string, unknown>> {
     for (let i = 0; i < runs; i++) {
       // A client's fixed cost: every xl command is a node process.
       let t0 = performance.now();
-      spawnSync(process.execPath, ['-e', '0']);
+      spawnSync(NODE_BASELINE[0] as string, NODE_BASELINE.slice(1));
       t.nodeStart.push(performance.now() - t0);
       // dom0: save, restore, migrate A → B and back (the way back is not timed).
       t0 = performance.now();

@@ -4,6 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+/**
+ * `node -e 0` started as bin/xl and bin/dom0d start Node (src/common/launch-env.ts: without the
+ * extra CA bundle Node would otherwise parse first): the baseline of xl's own start-up cost. The
+ * benches report `node -e 0` with the user's environment as it is beside it (`NODE_AS_IS`).
+ */
+export const NODE_BASELINE: readonly string[] = ['env', 'NODE_EXTRA_CA_CERTS=', process.execPath, '-e', '0'];
+export const NODE_AS_IS: readonly string[] = [process.execPath, '-e', '0'];
+
 /** A bench's dom0 host: its directory and the environment that points xl and dom0d there. */
 export interface BenchHost {
   readonly dir: string;

@@ -1,13 +1,14 @@
 // Benchmark: `bin/xl list` (run as a user runs it) against a running dom0d holding 20 domain
-// records, as a ratio to `node -e 0` measured in the same run (interleaved, medians of RUNS
-// each; goal <= 1.15), and dom0d's resident memory: at rest with no domains, and per domain
+// records, as a ratio to `node -e 0` started as xl's Node is (NODE_BASELINE) measured in the same
+// run (interleaved, medians of RUNS each; goal <= 1.15; `node -e 0` as the environment has it
+// beside), and dom0d's resident memory: at rest with no domains, and per domain
 // record (slope over 500 more). Records are bookkeeping-only (dom0d's test route), no QEMU.
 // Prints one JSON object.
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiRequest } from '../src/api/index.js';
-import { benchHost, interleavedMedians, rssKiB, stopDaemon, wallMs } from './support.js';
+import { benchHost, interleavedMedians, NODE_AS_IS, NODE_BASELINE, rssKiB, stopDaemon, wallMs } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RUNS = Number(process.env.DOM0_BENCH_RUNS ?? 20);
@@ -35,7 +36,7 @@ export async function xlList(runs = RUNS): Promise<Record<string, unknown>> {
     await settle();
     const rssBase = rssKiB(pid);
     await register(socket, 0, DOMAINS);
-    const ms = interleavedMedians({ baseline: [process.execPath, '-e', '0'], list: [xl, 'list'] }, runs, env);
+    const ms = interleavedMedians({ baseline: NODE_BASELINE, nodeAsIs: NODE_AS_IS, list: [xl, 'list'] }, runs, env);
     await settle();
     const rssAt20 = rssKiB(pid);
     await register(socket, DOMAINS, EXTRA);
@@ -47,6 +48,7 @@ export async function xlList(runs = RUNS): Promise<Record<string, unknown>> {
       runs,
       domains: DOMAINS,
       baselineMs: round(ms.baseline),
+      nodeAsIsMs: round(ms.nodeAsIs),
       listMs: round(ms.list),
       listRatio: round(ms.list / ms.baseline),
       goalRatio: 1.15,

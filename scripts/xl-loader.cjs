@@ -1,11 +1,13 @@
 // `xl`'s process entry: dist/bin/xl.cjs, this file with the names of PACK and ENTRY written in by
-// scripts/build.mjs. xl's bundle is CommonJS chunks; those every command loads (the entry, the
-// commands, the API client: all but the config code) come together in one script, the pack, and
-// the others are files of their own, each loaded when first required. The pack and every chunk
-// file have a V8 code cache beside them (`FILE.cache`), so that start-up compiles almost nothing:
-// Node 20 has no compile cache of its own for modules. A missing or rejected cache (another Node
-// version) only costs the compile. In a chunk, a relative require is another chunk of the bundle;
-// anything else goes to Node's `require` (builtins).
+// scripts/build.mjs. xl's bundle is CommonJS chunks; the entry and the chunks it imports
+// statically (what every command runs: the command table, option parsing, errors) come together
+// in one script, the pack, and every other chunk (each command, the API client, config code) is a
+// file of its own, loaded when first required: a command loads its own code and what it imports,
+// nothing of the others'. The pack and every chunk file have a V8 code cache beside them
+// (`FILE.cache`), so that start-up compiles almost nothing: Node 20 has no compile cache of its
+// own for modules. A missing or rejected cache (another Node version) only costs the compile. In a
+// chunk, a relative require is another chunk of the bundle; anything else goes to Node's
+// `require` (builtins).
 'use strict';
 const { readFileSync } = require('node:fs');
 const { dirname, join, relative } = require('node:path');

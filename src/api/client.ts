@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES, isErrno, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
+import { ERROR_CODES, isErrno, launchEnv, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
 import { ensurePrivateDir, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { ApiRoute } from './routes.js';
@@ -174,7 +174,7 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
       detached: true,
       stdio: ['ignore', log, log],
       cwd: '/',
-      env: { ...env, ...pathsEnv(paths), ...DOM0D_ENV },
+      env: { ...launchEnv(env), ...pathsEnv(paths), ...DOM0D_ENV },
     });
     child.on('error', (e) => {
       exited = e.message;

@@ -1,4 +1,7 @@
+import { restoreLaunchEnv } from '../common/index.js';
 import { xlMain } from './main.js';
+
+restoreLaunchEnv(process.env);
 
 // No top-level await: the bundle is CommonJS (scripts/build.mjs).
 void xlMain(process.argv.slice(2), {

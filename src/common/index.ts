@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './paths.js';
 export * from './json.js';
 export * from './pause.js';
+export * from './launch-env.js';

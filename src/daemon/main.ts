@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { DOM0D_ENV } from '../api/index.js';
-import { resolvePaths } from '../common/index.js';
+import { resolvePaths, restoreLaunchEnv } from '../common/index.js';
 import { ensurePrivateDir } from '../host/index.js';
 import { rotateToken } from './api-tcp.js';
 import { DOM0D_RUN_USAGE, runDom0d } from './dom0d.js';
@@ -33,11 +33,13 @@ export function dom0dMain(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * The environment without what dom0d's launchers set for dom0d's own process (`DOM0D_ENV`), so
+ * The environment without what dom0d's launchers set for dom0d's own process (`DOM0D_ENV`, and
+ * what `launchEnv` set aside is back), so
  * that the QEMUs and scripts it runs start as they would from the user's shell. Takes them out of
  * `env` itself: children spawned without an explicit environment inherit `process.env`.
  */
 function dropOwnEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  restoreLaunchEnv(env);
   for (const [name, value] of Object.entries(DOM0D_ENV)) if (env[name] === value) delete env[name];
   return env;
 }

@@ -42,6 +42,9 @@ before(async () => {
   }
   host = makeHost({ netns: NS });
   host.env['DOM0_RESTART_DELAY_MS'] = '100';
+  // A user's extra CA bundle: dom0d starts without it (src/common/launch-env.ts), its QEMUs get it.
+  writeFileSync(join(host.root, 'extra-ca.pem'), '');
+  host.env['NODE_EXTRA_CA_CERTS'] = join(host.root, 'extra-ca.pem');
   writeFileSync(join(host.root, 'pv.cfg'), [
     'name = "pv1"',
     `kernel = "${guests.vmlinuz}"`,
@@ -149,10 +152,14 @@ test('pv: create, pause/unpause, xenstore layout, reboot (new domid, same uuid),
   assert.equal(await xs.isDomainIntroduced(d.domid), true);
   const qemuPid = Number(await xs.readString(`${D}/image/device-model-pid`));
   assert.ok(readFileSync(`/proc/${qemuPid}/cmdline`, 'utf8').includes('qemu'));
-  // dom0d's own malloc setting (its launcher's DOM0D_ENV) is not passed on to the QEMUs it runs.
+  // dom0d's own malloc setting (its launcher's DOM0D_ENV) is not passed on to the QEMUs it runs, and
+  // they get the user's NODE_EXTRA_CA_CERTS, which dom0d's Node started without.
   const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-  assert.ok(environ(readPid(host) ?? 0).includes('MALLOC_ARENA_MAX=1'));
-  assert.ok(!environ(qemuPid).some((v) => v.startsWith('MALLOC_ARENA_MAX=')));
+  const dom0dEnv = environ(readPid(host) ?? 0);
+  assert.ok(dom0dEnv.includes('MALLOC_ARENA_MAX=1'));
+  assert.ok(dom0dEnv.includes('NODE_EXTRA_CA_CERTS='));
+  assert.ok(!environ(qemuPid).some((v) => v.startsWith('MALLOC_ARENA_MAX=') || v.startsWith('DOM0_NODE_EXTRA_CA_CERTS=')));
+  assert.ok(environ(qemuPid).includes(`NODE_EXTRA_CA_CERTS=${join(host.root, 'extra-ca.pem')}`));
 
   await ok('pause', 'pv1');
   assert.equal(stateLetters(await ok('list', 'pv1'), 'pv1'), '--p---');

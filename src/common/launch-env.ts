@@ -1,0 +1,29 @@
+/**
+ * What the launchers of dom0's own Node processes (bin/xl, bin/dom0d's first line, xl starting
+ * dom0d) change in the environment for that process alone, and how the process puts it back
+ * first thing, so that what it runs (QEMU, scripts, the migration transport, dom0d) sees the
+ * user's environment unchanged.
+ *
+ * NODE_EXTRA_CA_CERTS: Node 20 reads and parses the named bundle at every start, before any of our
+ * code runs (Debian's ca-certificates: about 35 ms of a 95 ms `node -e 0` on this machine). The
+ * certificates are for TLS clients, and neither xl nor dom0d is one (dom0d's HTTPS listener is a
+ * server, with its own certificate). The launcher gives Node an empty value and keeps the user's in
+ * CA_CERTS_ASIDE (empty when it was unset). A future TLS client in either process must not rely on
+ * the variable.
+ */
+const CA_CERTS = 'NODE_EXTRA_CA_CERTS';
+const CA_CERTS_ASIDE = 'DOM0_NODE_EXTRA_CA_CERTS';
+
+/** `env` as a launcher hands it to one of our Node processes. */
+export function launchEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, [CA_CERTS]: '', [CA_CERTS_ASIDE]: env[CA_CERTS] ?? '' };
+}
+
+/** Puts back, in `env` itself, what the launcher set aside; nothing when no launcher did. */
+export function restoreLaunchEnv(env: NodeJS.ProcessEnv): void {
+  const aside = env[CA_CERTS_ASIDE];
+  if (aside === undefined) return;
+  delete env[CA_CERTS_ASIDE];
+  if (aside === '') delete env[CA_CERTS];
+  else env[CA_CERTS] = aside;
+}

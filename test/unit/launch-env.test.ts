@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { launchEnv, restoreLaunchEnv } from '../../src/common/index.js';
+
+const ROOT = join(import.meta.dirname, '..', '..', '..');
+const SHOW = 'console.log(JSON.stringify([process.env.NODE_EXTRA_CA_CERTS, process.env.DOM0_NODE_EXTRA_CA_CERTS]));\n';
+
+test('launchEnv empties NODE_EXTRA_CA_CERTS for Node; restoreLaunchEnv gives the process the user\'s back', () => {
+  for (const user of ['/etc/ca bundle.pem', undefined]) {
+    const env: NodeJS.ProcessEnv = { PATH: '/bin', ...(user === undefined ? {} : { NODE_EXTRA_CA_CERTS: user }) };
+    const launched = launchEnv(env);
+    assert.equal(launched['NODE_EXTRA_CA_CERTS'], '');
+    restoreLaunchEnv(launched);
+    assert.deepEqual(launched, env);
+  }
+  const untouched: NodeJS.ProcessEnv = { NODE_EXTRA_CA_CERTS: '/x.pem' };
+  restoreLaunchEnv(untouched);
+  assert.deepEqual(untouched, { NODE_EXTRA_CA_CERTS: '/x.pem' });
+});
+
+test('bin/xl and bin/dom0d start Node with the variable aside, whatever it holds', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-launch-env-'));
+  try {
+    // Each launcher copied beside a stand-in for the bundle it runs, which prints what Node saw.
+    mkdirSync(join(dir, 'bin'));
+    mkdirSync(join(dir, 'dist', 'bin'), { recursive: true });
+    writeFileSync(join(dir, 'package.json'), '{"type": "module"}\n');
+    for (const [launcher, bundle] of [['xl', 'xl.cjs'], ['dom0d', 'dom0d.js']] as const) {
+      copyFileSync(join(ROOT, 'bin', launcher), join(dir, 'bin', launcher));
+      writeFileSync(join(dir, 'dist', 'bin', bundle), SHOW);
+      for (const user of ['/etc/ca bundle.pem', undefined]) {
+        const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(user === undefined ? {} : { NODE_EXTRA_CA_CERTS: user }) };
+        const seen = JSON.parse(execFileSync(join(dir, 'bin', launcher), [], { env, encoding: 'utf8' })) as unknown;
+        assert.deepEqual(seen, ['', user ?? ''], launcher);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
