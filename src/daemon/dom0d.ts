@@ -92,7 +92,8 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const feed = new EventFeed(events);
     const warnings: string[] = [];
     const ctx: DriverContext = { paths, xenstored: xs, consoles, log };
-    const driver = options.driver?.(ctx) ?? new QemuDriver({ paths, xenstored: xs, log });
+    const stallMs = Number.parseInt(options.env.DOM0_MIGRATION_STALL_MS ?? '', 10);
+    const driver = options.driver?.(ctx) ?? new QemuDriver({ paths, xenstored: xs, log, ...(stallMs > 0 ? { migrationStallMs: stallMs } : {}) });
     // Probe QEMU and the accelerator now (cached on disk) rather than in the first create; stop()
     // waits for the probes, which write their caches into the state directory.
     const probes: Array<Promise<unknown>> = driver instanceof QemuDriver ? [

@@ -9,7 +9,7 @@ import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, vdevNumber } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
-import { isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
+import { childPids, isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
@@ -41,6 +41,8 @@ export interface QemuDriverOptions {
   readonly startTimeoutMs?: number;
   /** How long a save or a restore may take (default 10 min). */
   readonly saveTimeoutMs?: number;
+  /** How long an outgoing migration may send nothing before it is ended (default 30 s). */
+  readonly migrationStallMs?: number;
   /** How long a device detach waits for the guest to release the device (default 10 s, libxl's). */
   readonly deviceTimeoutMs?: number;
 }
@@ -445,7 +447,13 @@ export class QemuDriver implements DomainDriver {
   }
 
   migrate(rec: DomainRecord, fifo: string): Promise<MigrationStats> {
-    return migrateMachine(this.#qmp(rec), outgoingTo(fifo), this.#o.saveTimeoutMs ?? 600_000);
+    const qemu = rec.qemuPid;
+    return migrateMachine(this.#qmp(rec), outgoingTo(fifo), this.#o.saveTimeoutMs ?? 600_000, {
+      ms: this.#o.migrationStallMs ?? 30_000,
+      unblock: () => {
+        for (const child of qemu === null ? [] : childPids(qemu)) if (pidCmdline(child)?.[0] === 'cat') killPid(child);
+      },
+    });
   }
 
   async migrationProgress(rec: DomainRecord): Promise<MigrationSnapshot> {

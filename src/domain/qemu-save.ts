@@ -28,12 +28,24 @@ export function incomingFrom(file: string, offset: number): string {
 }
 
 /**
- * QEMU's migration URI for streaming into named pipe `fifo`. QEMU's `exec:` child copies its pipe
- * into the FIFO; QEMU reports completion once it has written the stream and then waits for that
- * child to exit, so its monitor answers again once the FIFO's reader has taken the last bytes.
+ * QEMU's migration URI for streaming into named pipe `fifo`. QEMU's `exec:` child, `cat` (the
+ * shell execs it: it is QEMU's only child for the stream), copies its pipe into the FIFO; QEMU
+ * reports completion once it has written the stream and then waits for that child to exit, so its
+ * monitor answers again once the FIFO's reader has taken the last bytes.
  */
 export function outgoingTo(fifo: string): string {
-  return `exec:cat > ${shellQuote(fifo)}`;
+  return `exec:exec cat > ${shellQuote(fifo)}`;
+}
+
+/**
+ * When an outgoing migration counts as stalled: QEMU sent nothing for `ms` (the receiver or the
+ * link stopped taking the stream; a link cut without a reset looks the same). QEMU 7.2 cannot
+ * cancel a migration blocked writing into an `exec:` pipe (it stays `cancelling`), so `unblock`
+ * ends the writer (`cat`) and the write fails.
+ */
+export interface StallGuard {
+  readonly ms: number;
+  readonly unblock: () => void;
 }
 
 /**
@@ -41,13 +53,13 @@ export function outgoingTo(fifo: string): string {
  * under QEMU's downtime limit); resolves with QEMU's figures once complete (the machine is then
  * stopped). On failure the machine runs on if it ran.
  */
-export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: number): Promise<MigrationStats> {
+export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: number, stall?: StallGuard): Promise<MigrationStats> {
   const wasRunning = (await qmp.queryStatus()).running;
   try {
     await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': 50 });
     await qmp.migrateSetCapabilities({ events: true });
     await qmp.migrate(uri);
-    await migrationDone(qmp, 'Migration', timeoutMs);
+    await migrationDone(qmp, 'Migration', timeoutMs, stall);
   } catch (e: unknown) {
     await qmp.execute('migrate_cancel').catch(() => undefined);
     if (wasRunning) await qmp.cont().catch(() => undefined);
@@ -66,18 +78,35 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
 /**
  * Waits until QEMU's migration (out or in) has completed; QEMU with its reason when it failed.
  * QEMU's status is read at each MIGRATION event (sent once the `events` capability is on) and
- * every 10 ms (an incoming stream starts before any capability can be set).
+ * every 10 ms (an incoming stream starts before any capability can be set). With `stall`, an
+ * outgoing migration that sent nothing for `stall.ms` is ended (MIGRATION, once QEMU has left it).
  */
-export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number): Promise<void> {
+export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number, stall?: StallGuard): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const poll = new WakeablePause();
   const off = qmp.onEvent('MIGRATION', () => poll.wake());
+  let sent = -1;
+  let sentAt = Date.now();
   try {
     for (;;) {
       const info = await qmp.queryMigrate();
       if (info.status === 'completed') return;
       if (info.status === 'failed' || info.status === 'cancelled') {
         throw new ToolstackError('QEMU', `${what} failed: ${info['error-desc'] ?? info.status}`);
+      }
+      if (stall !== undefined && (info.ram?.['transferred'] ?? 0) !== sent) {
+        sent = info.ram?.['transferred'] ?? 0;
+        sentAt = Date.now();
+      } else if (stall !== undefined && Date.now() - sentAt > stall.ms) {
+        stall.unblock();
+        await qmp.execute('migrate_cancel').catch(() => undefined);
+        for (let i = 0; i < 500 && ['active', 'cancelling', 'device', 'pre-switchover'].includes((await qmp.queryMigrate()).status ?? ''); i++) {
+          await poll.pause(10);
+        }
+        const quiet = stall.ms >= 1000 ? `${Math.round(stall.ms / 1000)} s` : `${stall.ms} ms`;
+        throw new ToolstackError('MIGRATION', `${what} stalled: nothing was sent for ${quiet}`, {
+          hint: 'the receiving host or the link to it stopped taking the stream',
+        });
       }
       if (Date.now() > deadline) {
         await qmp.execute('migrate_cancel').catch(() => undefined);

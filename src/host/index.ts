@@ -4,7 +4,7 @@ export { ensurePrivateDir, fileError, readFileTail, writeFileAtomic, writeFileAt
 export type { FileTail } from './files.js';
 export { KeyedQueue } from './keyed-queue.js';
 export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
-export { isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';
+export { childPids, isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';
 export type { SpawnDetachedOptions, ThreadSched } from './process.js';
 export { readHostCpuSched, setThreadAffinity } from './affinity.js';
 export type { HostCpuSched } from './affinity.js';

@@ -8,7 +8,7 @@
  * signal (a QMP socket closing) uses that instead. Never wait for a pid to vanish.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { isErrno, ToolstackError } from '../common/index.js';
 import { parseCpuList } from './facts.js';
 import { writePidFile } from './pid-file.js';
@@ -67,6 +67,17 @@ export function pidState(pid: number): PidState {
 /** True while `pid` runs (present and not a zombie). */
 export function isPidAlive(pid: number): boolean {
   return pidState(pid) === 'running';
+}
+
+/** The children of `pid` (every thread's, from /proc); none when it is gone. */
+export function childPids(pid: number): number[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  return tasks.flatMap((tid) => (procFile(pid, `task/${tid}/children`) ?? '').split(' ').filter((w) => w !== '').map(Number));
 }
 
 /** The argv of a live process, or undefined when gone (or a zombie: its cmdline is empty). */

@@ -29,13 +29,18 @@ const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
 const MARK = `dom0-migrated-${process.pid}`;
 let a: TestHost;
 let b: TestHost;
+/** How long a sender's migration may send nothing (dom0d's default is 30 s). */
+const STALL_MS = 4000;
 let con: GuestConsole | undefined;
 let sshd: ChildProcess | undefined;
 
 before(async () => {
   const guests = ensureGuests();
   [a, b] = [makeHost(), makeHost()];
-  for (const h of [a, b]) h.env['XENSTORED_PATH'] = join(h.runDir, 'xenstored', 'socket');
+  for (const h of [a, b]) {
+    h.env['XENSTORED_PATH'] = join(h.runDir, 'xenstored', 'socket');
+    h.env['DOM0_MIGRATION_STALL_MS'] = String(STALL_MS);
+  }
   writeFileSync(join(a.root, 'mig.cfg'), [
     'name = "mig"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
   ].join('\n'));
@@ -297,6 +302,31 @@ test('the receiving QEMU stopped a while mid-stream: the migration completes onc
   assert.deepEqual(await names(a), ['mig:running']);
   await assertRunsAt(a);
   await ok(a, 'migrate', '-s', '', 'mig', receiver(b));
+});
+
+test('the receiving QEMU stopped for good mid-stream: the stalled migration ends, the domain runs on at the sender, the receiver keeps no copy', async () => {
+  const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a));
+  await until('the receiver\'s socat', () => pidsNamed('socat').some((p) => cmdline(p).includes('FD:3')), 30_000, 5);
+  const qemu = pidsNaming(a.runDir).find((p) => cmdline(p).includes('-incoming')) as number;
+  process.kill(qemu, 'SIGSTOP');
+  let r: Run;
+  try {
+    r = await pending;
+  } finally {
+    // A's half copy may be gone already (its QEMU killed, stopped as it was): then there is none.
+    try {
+      process.kill(qemu, 'SIGCONT');
+    } catch {
+      // gone
+    }
+  }
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, new RegExp(`Migration stalled: nothing was sent for ${STALL_MS / 1000} s\n`));
+  assert.match(r.err, /Migration failed, resuming at sender\.\n$/);
+  assert.deepEqual(await names(b), ['mig:running']);
+  await until('no domain at A', async () => (await names(a)).length === 0, 30_000, 200);
+  await until('no QEMU left at A', () => !pidsNaming(a.runDir).some((p) => cmdline(p).includes('qemu')), 10_000, 100);
+  await assertRunsAt(b);
 });
 
 test('dom0d killed -9 at the receiver mid-stream: the sender resumes the domain, the receiver keeps no copy', async () => {
