@@ -17,7 +17,8 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, pidsNaming, until, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
+import { isPidAlive } from '../../src/host/index.js';
+import { destroyHost, makeHost, pidsNaming, readPid, until, xlIn, xsExists as xsExistsOn, xsRead as xsReadOn } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 const NS = `dom0net${process.pid}`;
@@ -324,3 +325,29 @@ test('NAT network errors: a bad subnet in xl.conf, a name taken by an interface 
   inNs('ip', 'link', 'del', 'natbr0');
 });
 
+
+test('vifs a dead dom0d left on live domains (a hot-plug it died in) go when the next one starts; those their records hold stay', async () => {
+  await ok('create', '-p', 'a.cfg');
+  writeFileSync(file('plain.cfg'), [
+    'name = "plain"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
+  ].join('\n'));
+  await ok('create', '-p', 'plain.cfg');
+  const [a, plain] = [await domid('a'), await domid('plain')];
+  // Taps as dom0 makes them (its tag in the alias) for vifs no record holds: a.5, and plain.0 of
+  // the domain that has no vif at all.
+  const tag = links().find((l) => l.ifname === `vif${a}.0`)?.ifalias ?? '';
+  assert.match(tag, new RegExp(`^dom0 [0-9a-f]+ vif ${a}\\.0 tap$`));
+  for (const [id, devid] of [[a, 5], [plain, 0]] as const) {
+    inNs('ip', 'tuntap', 'add', 'dev', `vif${id}.${devid}`, 'mode', 'tap');
+    inNs('ip', 'link', 'set', 'dev', `vif${id}.${devid}`, 'alias', tag.replace(` vif ${a}.0 `, ` vif ${id}.${devid} `));
+  }
+  const dead = readPid(host) as number;
+  process.kill(dead, 'SIGKILL');
+  await until('dom0d gone', () => !isPidAlive(dead), 10_000, 20);
+  assert.deepEqual((await listed()).map((d) => d.name).sort(), ['a', 'plain']);
+  assert.deepEqual(vifLinks().sort(), [`vif${a}.0`]);
+  await ok('destroy', 'a');
+  await ok('destroy', 'plain');
+  assert.deepEqual(vifLinks(), []);
+  assert.deepEqual(nftTables(), []);
+});
