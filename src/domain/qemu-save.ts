@@ -5,15 +5,16 @@
  * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-PID`,
  * mode 0600), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that
  * appends the stream to that file and, only when that finished, renames it `…done`; dom0d then
- * fsyncs it (it has flushed it while the stream came; the fsync runs off dom0d's event loop) and
- * renames it to the target. The target name therefore never holds a partial file, and a failure
- * (QEMU's, the disk's, a deadline) removes both temporaries and resumes the guest if it was
- * running. Restore: QEMU starts with `-incoming exec:tail -c +OFFSET FILE`, and the domain's
- * start waits until QEMU has read the whole stream.
+ * fsyncs it (it has flushed it while the stream came; the fsync runs off dom0d's event loop),
+ * renames it to the target and fsyncs the directory, before the domain may go. The target name
+ * therefore never holds a partial file, and a failure (QEMU's, the disk's, a deadline) removes
+ * both temporaries and resumes the guest if it was running. Restore: QEMU starts with `-incoming
+ * exec:tail -c +OFFSET FILE`, and the domain's start waits until QEMU has read the whole stream.
  */
 import { closeSync, existsSync, fdatasync, fsync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ToolstackError, WakeablePause } from '../common/index.js';
+import { syncDir } from '../host/index.js';
 import type { QmpClient } from '../qemu/index.js';
 import type { MigrationStats } from './driver.js';
 
@@ -160,6 +161,8 @@ export async function saveMachine(qmp: QmpClient, file: string, header: Buffer, 
     const last = fd;
     await Promise.all([flushed, new Promise<void>((resolve, reject) => fsync(last, (e) => (e === null ? resolve() : reject(e))))]);
     renameSync(done, file);
+    // The domain goes once this returns: its file's name must be on disk too.
+    syncDir(dirname(file));
     return statSync(file).size;
   } catch (e: unknown) {
     streaming = false;

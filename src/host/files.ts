@@ -111,7 +111,8 @@ export async function readFileTail(path: string, maxBytes: number): Promise<File
   }
 }
 
-function syncDir(dir: string): void {
+/** fsync of directory `dir`: the names it holds (a rename into it) are on disk. */
+export function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {
     fsyncSync(fd);
