@@ -1,7 +1,7 @@
 /**
  * xl's migration channel (xl_migrate.c), as `xl migrate` and `xl migrate-receive` speak it over
  * the pipe of `sh -c "exec ssh HOST xl migrate-receive"`: the receiver's banner; the sender's save
- * file header and config (config/savefile.ts), then the domain's state; the receiver's "ready",
+ * file header and config (api/savefile.ts), then the domain's state; the receiver's "ready",
  * the sender's "go", the receiver's report and a status byte (then, on failure, its permission
  * for the sender to resume). The fixed messages are Xen's, byte for byte.
  *

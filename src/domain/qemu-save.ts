@@ -1,6 +1,6 @@
 /**
  * A domain's machine to and from an xl save file (`xl save`, `xl restore`), with QEMU's migration
- * stream as the state stream (see config/savefile.ts for the file).
+ * stream as the state stream (see api/savefile.ts for the file).
  *
  * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-PID`,
  * mode 0600), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { API_ROUTES, MAX_CONFIG_TEXT_BYTES } from '../../src/api/index.js';
 import type { ApiOperation, DomainInfo, ToolstackApi } from '../../src/api/index.js';
 import { routeRequest } from '../../src/api/routes.js';
-import { readSaveFileHeader } from '../../src/config/index.js';
+import { readSaveFileHeader } from '../../src/api/index.js';
 import type { LibxlJsonObject } from '../../src/config/index.js';
 import { directBootConfig, ensureGuests, GuestConsole, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';

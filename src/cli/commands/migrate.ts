@@ -5,15 +5,13 @@ import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectToolstack } from '../../api/index.js';
+import { connectToolstack, saveFileHeader } from '../../api/index.js';
 import type { MigrationResult } from '../../api/index.js';
 import { isToolstackError, ToolstackError } from '../../common/index.js';
-import { saveFileHeader } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
 import { expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
 import { withProgress } from '../progress.js';
-import { configFileJson } from '../saved-config.js';
 
 /**
  * `xl migrate [-C config] [-s sshcommand] [-e] [--debug] [-p] [-D] <Domain> <host>` (xl_migrate.c):
@@ -34,7 +32,8 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const rune = ssh === '' ? host : `exec ${ssh} ${host} xl${ctx.progress === true ? ' -t' : ''} migrate-receive${o.has('e') || o.has('F') ? ' -e' : ''}${o.has('\u0101') ? ' -d' : ''}${o.has('p') ? ' -p' : ''}`;
     const api = connectToolstack(ctx);
     const dom = await api.getDomain({ ref });
-    const json = o.value('C') === undefined ? (await api.getDomainConfig({ ref })).config : configFileJson(ctx, o.value('C') as string);
+    // The config code is loaded only for -C (it is most of xl's own start-up).
+    const json = o.value('C') === undefined ? (await api.getDomainConfig({ ref })).config : (await import('../saved-config.js')).configFileJson(ctx, o.value('C') as string);
     const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
     const header = saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: o.has('D') ? dom.domid : 0 } }, null, 4));
     const log = (line: string): void => void ctx.stderr.write(`${line}\n`);

@@ -1,13 +1,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { connectToolstack } from '../../api/index.js';
-import type { DomainInfo } from '../../api/index.js';
 import { ToolstackError } from '../../common/index.js';
-import { readSaveFileHeader } from '../../config/index.js';
-import type { LibxlJsonObject, SaveFileInfo } from '../../config/index.js';
+import { connectToolstack, readSaveFileHeader } from '../../api/index.js';
+import type { DomainInfo, SaveFileInfo } from '../../api/index.js';
+import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
-import { configFileJson } from '../saved-config.js';
 
 /**
  * `xl restore [-p] [-e] [-d] [-V] [<ConfigFile>] <CheckpointFile>`: reads xl's header and the
@@ -25,7 +23,8 @@ export const restoreCommand = defineCommand<DomainInfo>({
     const info = readHeader(file);
     ctx.warn(`Loading new save file ${second ?? first} (new xl fmt info 0x${info.mandatoryFlags.toString(16)}/0x${info.optionalFlags.toString(16)}/${info.optionalDataLen})`);
     let config: LibxlJsonObject;
-    if (configFile !== undefined) config = configFileJson(ctx, configFile);
+    // The config code is loaded only for a config file (it is most of xl's own start-up).
+    if (configFile !== undefined) config = (await import('../saved-config.js')).configFileJson(ctx, configFile);
     else if (info.config !== undefined) {
       ctx.warn(' Savefile contains xl domain config in JSON format');
       config = JSON.parse(info.config) as LibxlJsonObject;

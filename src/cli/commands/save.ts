@@ -4,11 +4,10 @@ import type { SaveResult } from '../../api/index.js';
 import { defineCommand } from '../command.js';
 import { getopt, requireArgs } from '../getopt.js';
 import { withProgress } from '../progress.js';
-import { configFileJson } from '../saved-config.js';
 
 /**
  * `xl save [-c] [-p] [-D] <Domain> <CheckpointFile> [<ConfigFile>]`: dom0d writes xl's save file
- * (xl's header and the domain's config, then QEMU's state stream; config/savefile.ts), never a
+ * (xl's header and the domain's config, then QEMU's state stream; api/savefile.ts), never a
  * partial file under its name, then destroys the domain unless `-c` (it runs on) or `-p` (it
  * stays, paused). The file's path is xl's working directory's, as Xen's xl opens it itself.
  */
@@ -18,13 +17,15 @@ export const saveCommand = defineCommand<SaveResult>({
     requireArgs('save', o.positional, 2);
     const [ref, file, configFile] = o.positional as [string, string, string | undefined];
     const api = connectToolstack(ctx);
+    // The config code is loaded only for a config file (it is most of xl's own start-up).
+    const config = configFile === undefined ? undefined : (await import('../saved-config.js')).configFileJson(ctx, configFile);
     const result = await withProgress(ctx, api, ref, 'Saving', api.saveDomain({
       ref,
       file: resolve(ctx.cwd, file),
       checkpoint: o.has('c'),
       paused: o.has('p'),
       preserveDomid: o.has('D'),
-      ...(configFile === undefined ? {} : { config: configFileJson(ctx, configFile) }),
+      ...(config === undefined ? {} : { config }),
     }));
     ctx.warn(`Saving to ${file} new xl format (info 0x${result.mandatoryFlags.toString(16)}/0x0/${result.configBytes})`);
     return { data: result };

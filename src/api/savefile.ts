@@ -7,6 +7,10 @@
  * dom0's stream is QEMU's migration stream, not libxl's: its files carry mandatory flag bit 31
  * (beside JSON, bit 0) so that Xen's xl refuses them ("need newer xl") instead of misreading
  * them, and dom0 refuses a Xen file (STREAMv2, bit 1) with a line saying why.
+ *
+ * It lives with the API, which xl loads for every command, rather than with the config code:
+ * `xl restore` and `xl migrate[-receive]` need it without parsing any xl.cfg, and loading the
+ * config area costs an xl ~30 ms.
  */
 import { ToolstackError } from '../common/index.js';
 
