@@ -13,6 +13,7 @@ const ROTATE_USAGE = 'dom0d rotate-token\n              replace the API\'s beare
  * (`xenstored` runs the xenstore server alone in the foreground). Returns the exit status.
  */
 export function dom0dMain(argv: readonly string[]): Promise<number> {
+  restoreLaunchEnv(process.env);
   const sub = argv[0];
   if (sub === undefined || sub === 'run') return runDom0d(dropOwnEnv(process.env));
   if (sub === 'help' || sub === '--help' || sub === '-h') {
@@ -33,13 +34,11 @@ export function dom0dMain(argv: readonly string[]): Promise<number> {
 }
 
 /**
- * The environment without what dom0d's launchers set for dom0d's own process (`DOM0D_ENV`, and
- * what `launchEnv` set aside is back), so
+ * The environment without what dom0d's launchers set for dom0d's own process (`DOM0D_ENV`), so
  * that the QEMUs and scripts it runs start as they would from the user's shell. Takes them out of
  * `env` itself: children spawned without an explicit environment inherit `process.env`.
  */
 function dropOwnEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  restoreLaunchEnv(env);
   for (const [name, value] of Object.entries(DOM0D_ENV)) if (env[name] === value) delete env[name];
   return env;
 }

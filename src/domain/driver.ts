@@ -166,12 +166,10 @@ export interface DomainDriver {
    */
   adopt(record: DomainRecord): Promise<'alive' | 'gone'>;
   /**
-   * At dom0d start-up, after adoption: the live machines of this host whose domid no record of
-   * `records` has. Leftovers of dead ones (run directories) are removed on the way, and what the
-   * host holds for a recorded domain beyond its record (a vif of a hot-plug the previous dom0d
-   * died in).
+   * At dom0d start-up, after adoption: the live machines of this host whose domid is not in
+   * `known`. Leftovers of dead ones (run directories) are removed on the way.
    */
-  orphans?(records: readonly DomainRecord[]): Promise<OrphanMachine[]>;
+  orphans?(known: ReadonlySet<number>): Promise<OrphanMachine[]>;
   /** CPU time the domain has used so far, ns (0 when unknown). */
   cpuTimeNs(record: DomainRecord): Promise<number>;
   /**

@@ -187,7 +187,7 @@ export class DomainManager {
       }
     })));
     let recovered = 0;
-    for (const o of await this.driver.orphans?.(this.registry.list()) ?? []) {
+    for (const o of await this.driver.orphans?.(new Set(this.registry.list().map((r) => r.domid))) ?? []) {
       const rec = await this.#recover(o);
       this.#log(`Domain ${rec.domid} (${rec.name}): its record was lost; recovered its running QEMU (pid ${o.pid}) from what QEMU and ` +
         'xenstore tell: its config file is not known, and a guest reboot or crash leaves it shut down (preserved)');

@@ -286,8 +286,7 @@ export class QemuDriver implements DomainDriver {
     return status.status === 'postmigrate' || status.status === 'finish-migrate' || (m !== undefined && m !== 'none');
   }
 
-  async orphans(records: readonly DomainRecord[]): Promise<OrphanMachine[]> {
-    const known = new Set(records.map((r) => r.domid));
+  async orphans(known: ReadonlySet<number>): Promise<OrphanMachine[]> {
     const root = `${this.#o.paths.runDir}/domains`;
     let entries: string[];
     try {
@@ -311,10 +310,7 @@ export class QemuDriver implements DomainDriver {
       });
       if (found !== undefined) out.push(found);
     }
-    // A recorded domain keeps the vifs its record holds; one recovered without a record, all.
-    const live = new Map<number, ReadonlySet<number> | undefined>(records.map((r) => [r.domid, new Set((r.config.nics ?? []).map((n, i) => n.devid ?? i))]));
-    for (const o of out) live.set(o.domid, undefined);
-    await this.#net.cleanUp(live)
+    await this.#net.cleanUp(new Set([...known, ...out.map((o) => o.domid)]))
       .catch((e: unknown) => this.#o.log(`removing the vifs of dead domains: ${e instanceof Error ? e.message : String(e)}`));
     return out;
   }

@@ -1,16 +1,35 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isToolstackError } from '../common/index.js';
+import { QmpTimeoutError } from '../qemu/index.js';
 import type { QmpClient } from '../qemu/index.js';
-import { migrationDone, outgoingTo } from './qemu-save.js';
+import { migrateMachine, migrationDone, outgoingTo } from './qemu-save.js';
 
-/** A QMP peer for query-migrate alone: `status()` answers each query; `migrate_cancel` is recorded. */
-function peer(status: () => Record<string, unknown>): { qmp: QmpClient; commands: string[] } {
+/**
+ * A QMP peer for a migration: `status()` answers each query-migrate (undefined: the monitor is
+ * blocked, the query times out after 20 ms); every other command is recorded and succeeds.
+ */
+function peer(status: () => Record<string, unknown> | undefined): { qmp: QmpClient; commands: string[] } {
   const commands: string[] = [];
+  const query = async (): Promise<unknown> => {
+    const s = status();
+    if (s !== undefined) return s;
+    await new Promise((r) => setTimeout(r, 20));
+    throw new QmpTimeoutError('query-migrate', 20);
+  };
   const qmp = {
     onEvent: () => () => undefined,
-    queryMigrate: () => Promise.resolve(status()),
+    queryMigrate: query,
+    queryStatus: () => Promise.resolve({ running: true, status: 'running' }),
+    migrateSetParameters: () => Promise.resolve(),
+    migrateSetCapabilities: () => Promise.resolve(),
+    migrate: () => Promise.resolve(),
+    cont: () => {
+      commands.push('cont');
+      return Promise.resolve();
+    },
     execute: (command: string) => {
+      if (command === 'query-migrate') return query();
       commands.push(command);
       return Promise.resolve({});
     },
@@ -18,18 +37,42 @@ function peer(status: () => Record<string, unknown>): { qmp: QmpClient; commands
   return { qmp, commands };
 }
 
+const isStall = (e: unknown): boolean => {
+  assert.ok(isToolstackError(e) && e.code === 'MIGRATION', String(e));
+  assert.match(e.message, /^Migration stalled: nothing was sent for \d+ ms$/);
+  return true;
+};
+
 test('an outgoing migration that sends nothing for the stall time is ended: its writer killed, QEMU asked to cancel', async () => {
   let unblocked = false;
   const { qmp, commands } = peer(() => (unblocked ? { status: 'failed' } : { status: 'active', ram: { transferred: 4096 } }));
   const t0 = Date.now();
-  await assert.rejects(migrationDone(qmp, 'Migration', 60_000, { ms: 150, unblock: () => { unblocked = true; } }), (e: unknown) => {
-    assert.ok(isToolstackError(e) && e.code === 'MIGRATION', String(e));
-    assert.equal(e.message, 'Migration stalled: nothing was sent for 150 ms');
-    return true;
-  });
+  await assert.rejects(migrationDone(qmp, 'Migration', 60_000, { ms: 150, unblock: () => { unblocked = true; } }), isStall);
   assert.ok(Date.now() - t0 >= 150);
   assert.equal(unblocked, true);
   assert.deepEqual(commands, ['migrate_cancel']);
+});
+
+test('a monitor that stops answering (QEMU writing its last part into a full pipe) counts as no progress', async () => {
+  let unblocked = false;
+  const { qmp } = peer(() => (unblocked ? { status: 'failed' } : undefined));
+  await assert.rejects(migrationDone(qmp, 'Migration', 60_000, { ms: 150, unblock: () => { unblocked = true; } }), isStall);
+  assert.equal(unblocked, true);
+});
+
+test('after `completed`, a writer that never hands over the last bytes is ended and the machine resumed', async () => {
+  let unblocked = false;
+  let completed = false;
+  const { qmp, commands } = peer(() => {
+    if (!completed) {
+      completed = true;
+      return { status: 'completed' };
+    }
+    return unblocked ? { status: 'completed', 'total-time': 5 } : undefined;
+  });
+  await assert.rejects(migrateMachine(qmp, 'exec:true', 60_000, { ms: 150, unblock: () => { unblocked = true; } }), isStall);
+  assert.equal(unblocked, true);
+  assert.deepEqual(commands, ['migrate_cancel', 'cont']);
 });
 
 test('a migration whose stream moves is never taken for stalled, however long it takes', async () => {

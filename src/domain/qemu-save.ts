@@ -15,7 +15,8 @@ import { closeSync, existsSync, fdatasync, fsync, openSync, renameSync, rmSync, 
 import { basename, dirname, join } from 'node:path';
 import { ToolstackError, WakeablePause } from '../common/index.js';
 import { syncDir } from '../host/index.js';
-import type { QmpClient } from '../qemu/index.js';
+import { QmpTimeoutError } from '../qemu/index.js';
+import type { QmpClient, QmpMigrationInfo } from '../qemu/index.js';
 import type { MigrationStats } from './driver.js';
 
 /** `text` as one word of /bin/sh. */
@@ -40,19 +41,25 @@ export function outgoingTo(fifo: string): string {
 
 /**
  * When an outgoing migration counts as stalled: QEMU sent nothing for `ms` (the receiver or the
- * link stopped taking the stream; a link cut without a reset looks the same). QEMU 7.2 cannot
- * cancel a migration blocked writing into an `exec:` pipe (it stays `cancelling`), so `unblock`
- * ends the writer (`cat`) and the write fails.
+ * link stopped taking the stream; a link cut without a reset looks the same; so does a receiver
+ * whose domain takes longer than that to start reading). QEMU 7.2 cannot cancel a migration
+ * blocked writing into an `exec:` pipe (it stays `cancelling`), and while it writes the last part
+ * it holds its monitor too; so the guard polls with short deadlines, takes no answer for no
+ * progress, and `unblock` ends the writer (`cat`): the write fails and QEMU answers again.
  */
 export interface StallGuard {
   readonly ms: number;
   readonly unblock: () => void;
 }
 
+/** The deadline of one status poll under a stall guard: a blocked monitor is waited out, not an error. */
+const GUARDED_POLL_MS = 1000;
+
 /**
  * Migrates the running machine to `uri` live (pre-copy while the guest runs, then a stop-and-copy
- * under QEMU's downtime limit); resolves with QEMU's figures once complete (the machine is then
- * stopped). On failure the machine runs on if it ran.
+ * under QEMU's downtime limit); resolves with QEMU's figures once complete and its writer has
+ * handed over the last bytes (the machine is then stopped). On failure the machine runs on if it
+ * ran.
  */
 export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: number, stall?: StallGuard): Promise<MigrationStats> {
   const wasRunning = (await qmp.queryStatus()).running;
@@ -61,19 +68,43 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
     await qmp.migrateSetCapabilities({ events: true });
     await qmp.migrate(uri);
     await migrationDone(qmp, 'Migration', timeoutMs, stall);
+    // QEMU says `completed` a moment before it has computed the totals (read at its event, the
+    // figures can still be 0), and its monitor waits for its `exec:` child to exit: they are read
+    // again until they are there.
+    const since = Date.now();
+    let info = await guardedQuery(qmp, stall);
+    for (let i = 0; (info?.['total-time'] ?? 0) === 0; i++) {
+      if (stall !== undefined && info === undefined && Date.now() - since > stall.ms) throw stalled(stall, 'Migration', Date.now() - since);
+      if (info !== undefined && i >= 50) break;
+      await new Promise((r) => setTimeout(r, 2));
+      info = await guardedQuery(qmp, stall);
+    }
+    return { totalMs: info?.['total-time'] ?? 0, downtimeMs: info?.downtime ?? 0, ramBytes: info?.ram?.['transferred'] ?? 0 };
   } catch (e: unknown) {
     await qmp.execute('migrate_cancel').catch(() => undefined);
     if (wasRunning) await qmp.cont().catch(() => undefined);
     throw e;
   }
-  // QEMU says `completed` a moment before it has computed the totals (read at its event, the
-  // figures can still be 0): they are read again until they are there.
-  let info = await qmp.queryMigrate();
-  for (let i = 0; i < 50 && (info['total-time'] ?? 0) === 0; i++) {
-    await new Promise((r) => setTimeout(r, 2));
-    info = await qmp.queryMigrate();
+}
+
+/** QEMU's migration status; under a stall guard, undefined when QEMU did not answer in time. */
+async function guardedQuery(qmp: QmpClient, stall: StallGuard | undefined): Promise<QmpMigrationInfo | undefined> {
+  if (stall === undefined) return qmp.queryMigrate();
+  try {
+    return (await qmp.execute('query-migrate', undefined, { timeoutMs: GUARDED_POLL_MS })) as QmpMigrationInfo;
+  } catch (e: unknown) {
+    if (e instanceof QmpTimeoutError) return undefined;
+    throw e;
   }
-  return { totalMs: info['total-time'] ?? 0, downtimeMs: info.downtime ?? 0, ramBytes: info.ram?.['transferred'] ?? 0 };
+}
+
+/** Ends a stalled migration (see StallGuard): its writer killed, QEMU told to cancel, its answer awaited. */
+function stalled(stall: StallGuard, what: string, quietMs: number): ToolstackError {
+  stall.unblock();
+  const quiet = quietMs >= 1000 ? `${Math.round(quietMs / 1000)} s` : `${quietMs} ms`;
+  return new ToolstackError('MIGRATION', `${what} stalled: nothing was sent for ${quiet}`, {
+    hint: 'the receiving host or the link to it stopped taking the stream',
+  });
 }
 
 /**
@@ -90,30 +121,27 @@ export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: num
   let sentAt = Date.now();
   try {
     for (;;) {
-      const info = await qmp.queryMigrate();
-      if (info.status === 'completed') return;
-      if (info.status === 'failed' || info.status === 'cancelled') {
+      const info = await guardedQuery(qmp, stall);
+      if (info?.status === 'completed') return;
+      if (info?.status === 'failed' || info?.status === 'cancelled') {
         throw new ToolstackError('QEMU', `${what} failed: ${info['error-desc'] ?? info.status}`);
       }
-      if (stall !== undefined && (info.ram?.['transferred'] ?? 0) !== sent) {
+      if (stall !== undefined && info !== undefined && (info.ram?.['transferred'] ?? 0) !== sent) {
         sent = info.ram?.['transferred'] ?? 0;
         sentAt = Date.now();
       } else if (stall !== undefined && Date.now() - sentAt > stall.ms) {
-        stall.unblock();
-        await qmp.execute('migrate_cancel').catch(() => undefined);
-        for (let i = 0; i < 500 && ['active', 'cancelling', 'device', 'pre-switchover'].includes((await qmp.queryMigrate()).status ?? ''); i++) {
-          await poll.pause(10);
+        const e = stalled(stall, what, Date.now() - sentAt);
+        await qmp.execute('migrate_cancel', undefined, { timeoutMs: GUARDED_POLL_MS }).catch(() => undefined);
+        for (let i = 0; i < 50 && ['active', 'cancelling', 'device', 'pre-switchover', undefined].includes((await guardedQuery(qmp, stall).catch(() => undefined))?.status); i++) {
+          await poll.pause(100);
         }
-        const quiet = stall.ms >= 1000 ? `${Math.round(stall.ms / 1000)} s` : `${stall.ms} ms`;
-        throw new ToolstackError('MIGRATION', `${what} stalled: nothing was sent for ${quiet}`, {
-          hint: 'the receiving host or the link to it stopped taking the stream',
-        });
+        throw e;
       }
       if (Date.now() > deadline) {
         await qmp.execute('migrate_cancel').catch(() => undefined);
         throw new ToolstackError('QEMU', `${what} did not finish within ${Math.round(timeoutMs / 1000)} s`);
       }
-      await poll.pause(10);
+      if (info !== undefined) await poll.pause(10);
     }
   } finally {
     off();
@@ -161,8 +189,13 @@ export async function saveMachine(qmp: QmpClient, file: string, header: Buffer, 
     const last = fd;
     await Promise.all([flushed, new Promise<void>((resolve, reject) => fsync(last, (e) => (e === null ? resolve() : reject(e))))]);
     renameSync(done, file);
-    // The domain goes once this returns: its file's name must be on disk too.
-    syncDir(dirname(file));
+    // The domain goes once this returns: its file's name must be on disk too (where the file
+    // system lets a directory be synced at all).
+    try {
+      syncDir(dirname(file));
+    } catch (e: unknown) {
+      if (!['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+    }
     return statSync(file).size;
   } catch (e: unknown) {
     streaming = false;

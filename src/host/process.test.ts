@@ -23,6 +23,8 @@ test('spawnDetached: own session, stdio to the log, pid file; kill by pid', asyn
     assert.equal(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]), pid);
     for (let i = 0; i < 100 && !logTail(log).includes('oops'); i++) await new Promise((r) => setTimeout(r, 10));
     assert.equal(logTail(log), 'started\noops');
+    // The shell execs sleep after its last echo: a moment after the log shows it.
+    for (let i = 0; i < 100 && pidCmdline(pid)?.[0] !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(pidCmdline(pid), ['sleep', '30']);
     assert.equal(killPid(pid), true);
     assert.equal(await waitForPidExit(pid, 2000), true);

@@ -7,11 +7,11 @@
  * - `online` once the domain's xenstore nodes exist: the vif scripts, `online`;
  * - `unplug` when the domain goes (also after a failed start): scripts `offline`, then every link
  *   and table of the domain's vifs, found by their tag and derived names, so the ones a failed
- *   hot-plug left go too; a NAT network left without ports goes with its last vif. A domain with
- *   no vif that this dom0d never plugged one for has nothing to find: its destroy lists nothing
- *   (two command runs, ~25 ms);
- * - `cleanUp` at dom0d start: the vifs of domains that are no more and those of live domains that
- *   their records do not hold (a hot-plug the previous dom0d died in), and unused NAT networks;
+ *   or forced hot-plug left go too; a NAT network left without ports goes with its last vif. A
+ *   domain with no vif that never had one made (by this dom0d, or found at its start) has
+ *   nothing to find: its destroy lists nothing (two command runs, ~25 ms);
+ * - `cleanUp` at dom0d start: the vifs of domains that are no more, and unused NAT networks; a
+ *   live domain found with vifs is one whose destroy looks for them;
  * - hot-plug, one vif of a running domain: `plugVif` (checked and made as at create), `onlineVif`
  *   (after its nodes exist), `unplugVif` (script `offline`, then its links and table, after QEMU
  *   let its tap go).
@@ -45,7 +45,10 @@ export class HostNetwork {
   readonly #instance: string;
   readonly #nat: NatNetworks;
   readonly #queue = new KeyedQueue<string>();
-  /** Domains this dom0d made (or tried to make) a vif for; see `unplug`. */
+  /**
+   * Domains that may have vifs on the host beyond their config's: made (or tried) by this dom0d,
+   * or found at its start; see `unplug`.
+   */
   readonly #plugged = new Set<number>();
 
   constructor(options: HostNetworkOptions) {
@@ -165,35 +168,29 @@ export class HostNetwork {
   }
 
   /**
-   * At dom0d start: removes the vifs (links, tables) of every domid not in `live`, and those of a
-   * live domid whose devid its entry does not list (an entry `undefined` keeps them all), then
-   * the NAT networks no vif uses.
+   * At dom0d start: removes the vifs (links, tables) of every domid not in `live`, then the NAT
+   * networks no vif uses. A live domain with vifs (its record's, or what a hot-plug the previous
+   * dom0d died in left) is marked for its destroy to look for them.
    */
-  async cleanUp(live: ReadonlyMap<number, ReadonlySet<number> | undefined>): Promise<void> {
+  async cleanUp(live: ReadonlySet<number>): Promise<void> {
     const [links, tables] = await Promise.all([hostLinks(), nftTables('bridge').catch(() => [])]);
-    const found: Array<{ domid: number; devid: number }> = [];
+    const found = new Set<number>();
     for (const l of links) {
       const tag = parseVifTag(l.alias, this.#instance);
-      if (tag !== undefined) found.push(tag);
+      if (tag !== undefined) found.add(tag.domid);
     }
     const prefix = `dom0_${this.#instance}_vif`;
     for (const t of tables) {
-      const m = t.startsWith(prefix) ? /^(\d+)_(\d+)$/.exec(t.slice(prefix.length)) : null;
-      if (m !== null) found.push({ domid: Number(m[1]), devid: Number(m[2]) });
+      const m = t.startsWith(prefix) ? /^(\d+)_\d+$/.exec(t.slice(prefix.length)) : null;
+      if (m !== null) found.add(Number(m[1]));
     }
-    const dead = new Set<number>();
-    const stray = new Map<string, { domid: number; devid: number }>();
-    for (const v of found) {
-      if (!live.has(v.domid)) dead.add(v.domid);
-      else if (live.get(v.domid)?.has(v.devid) === false) stray.set(`${v.domid}.${v.devid}`, v);
-    }
-    for (const domid of dead) {
+    for (const domid of found) {
+      if (live.has(domid)) {
+        this.#plugged.add(domid);
+        continue;
+      }
       this.#o.log(`domain ${domid}: removing the vifs it left behind`);
       await this.#removeVifs(domid, undefined).catch((e: unknown) => this.#o.log(`domain ${domid}: removing its vifs: ${text(e)}`));
-    }
-    for (const { domid, devid } of stray.values()) {
-      this.#o.log(`domain ${domid}: removing vif ${domid}.${devid}, which its record does not hold`);
-      await this.#removeVifs(domid, devid).catch((e: unknown) => this.#o.log(`domain ${domid}: removing vif ${domid}.${devid}: ${text(e)}`));
     }
     for (const bridge of this.#nat.bridges()) {
       await this.#queue.run(bridge, () => this.#nat.removeIfUnused(bridge))

@@ -1,9 +1,9 @@
 // The qemu area: the QMP client, the one QEMU launcher, host probes (accelerator, capabilities)
 // and the pure argv builder. The domain layer uses only this index.
-export { QmpCommandError } from './qmp/transport.js';
+export { QmpCommandError, QmpTimeoutError } from './qmp/transport.js';
 export type { QmpEvent } from './qmp/transport.js';
 export { QmpClient } from './qmp/client.js';
-export type { QmpHotpluggableCpu } from './qmp/client.js';
+export type { QmpHotpluggableCpu, QmpMigrationInfo } from './qmp/client.js';
 export { launchQemu } from './launch.js';
 export { chooseAccel, isAccelSetting, runAccelProbe } from './accel.js';
 export type { AccelChoice, AccelSetting } from './accel.js';
