@@ -8,7 +8,7 @@
 //   the pack and its own chunks, no other command's code and no config code unless it reads one.
 // Running it again gives the same dist/ (chunk names carry a hash of their content).
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -61,10 +61,23 @@ mkdirSync(join(binDir, 'chunks'), { recursive: true });
 const built = filesEndingWith(tmpBin, '').sort((a, b) => Number(b.includes('/chunks/')) - Number(a.includes('/chunks/')));
 const fresh = new Set(built.map((f) => join(binDir, relative(tmpBin, f))));
 for (const f of built) renameSync(f, join(binDir, relative(tmpBin, f)));
-// Chunks of earlier builds go once no `xl` started before this build can still be loading them.
-for (const f of filesEndingWith(join(binDir, 'chunks'), '')) {
-  if (!fresh.has(f) && Date.now() - statSync(f).mtimeMs > 10 * 60_000) rmSync(f, { force: true });
+// Chunks of earlier builds go 10 minutes after a build first left them out (when, is kept in
+// STALE): an `xl` started before (a console session, say) may still load one it had not needed.
+const STALE = join(binDir, '.stale-chunks.json');
+let staleSince = {};
+try {
+  staleSince = JSON.parse(readFileSync(STALE, 'utf8'));
+} catch {
+  // no chunk was left out yet
 }
+const stillStale = {};
+for (const f of filesEndingWith(join(binDir, 'chunks'), '')) {
+  if (fresh.has(f)) continue;
+  const since = staleSince[relative(binDir, f)] ?? Date.now();
+  if (Date.now() - since > 10 * 60_000) rmSync(f, { force: true });
+  else stillStale[relative(binDir, f)] = since;
+}
+writeFileSync(STALE, `${JSON.stringify(stillStale)}\n`);
 rmSync(tmpBin, { recursive: true, force: true });
 console.error(`build: ${files.length} files -> ${relative(process.cwd(), dist) || '.'}`);
 
