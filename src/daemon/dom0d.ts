@@ -92,8 +92,14 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const feed = new EventFeed(events);
     const warnings: string[] = [];
     const ctx: DriverContext = { paths, xenstored: xs, consoles, log };
-    const stallMs = Number.parseInt(options.env.DOM0_MIGRATION_STALL_MS ?? '', 10);
-    const driver = options.driver?.(ctx) ?? new QemuDriver({ paths, xenstored: xs, log, ...(stallMs > 0 ? { migrationStallMs: stallMs } : {}) });
+    // Test knobs (ms): a restart's delay (≥ 0), a migration's stall window (> 0).
+    const envMs = (name: string): number | undefined => {
+      const n = Number.parseInt(options.env[name] ?? '', 10);
+      return Number.isInteger(n) && n >= 0 ? n : undefined;
+    };
+    const stallMs = envMs('DOM0_MIGRATION_STALL_MS');
+    const restartDelay = envMs('DOM0_RESTART_DELAY_MS');
+    const driver = options.driver?.(ctx) ?? new QemuDriver({ paths, xenstored: xs, log, ...(stallMs !== undefined && stallMs > 0 ? { migrationStallMs: stallMs } : {}) });
     // Probe QEMU and the accelerator now (cached on disk) rather than in the first create; stop()
     // waits for the probes, which write their caches into the state directory.
     const probes: Array<Promise<unknown>> = driver instanceof QemuDriver ? [
@@ -102,7 +108,6 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     ] : [];
     // Consoles are connected before the guest first runs, so its first byte is already followed.
     const beforeUnpause = options.beforeUnpause ?? ((rec: DomainRecord) => consoles.connect(rec));
-    const restartDelay = Number.parseInt(options.env.DOM0_RESTART_DELAY_MS ?? '', 10);
     const host = schedHost(paths, log);
     const manager = await DomainManager.open({
       domainsDir: paths.domainsDir,
@@ -113,7 +118,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       dumpDir: `${paths.stateDir}/dump`,
       log,
       passthrough: new Passthrough({ xs: xs.connect(), ...hostRoot(options.env) }),
-      ...(Number.isInteger(restartDelay) && restartDelay >= 0 ? { restartDelayMs: restartDelay } : {}),
+      ...(restartDelay === undefined ? {} : { restartDelayMs: restartDelay }),
       beforeUnpause: (rec: DomainRecord) => beforeUnpause(rec, ctx),
     });
     for (const w of warnings) log(w);

@@ -72,20 +72,27 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
     // figures can still be 0), and its monitor waits for its `exec:` child to exit: they are read
     // again until they are there.
     const since = Date.now();
-    let info = await guardedQuery(qmp, stall);
-    for (let i = 0; (info?.['total-time'] ?? 0) === 0; i++) {
-      if (stall !== undefined && info === undefined && Date.now() - since > stall.ms) throw stalled(stall, 'Migration', Date.now() - since);
-      if (info !== undefined && i >= 50) break;
+    for (let answered = 0; ;) {
+      const info = await guardedQuery(qmp, stall);
+      if (info !== undefined && ((info['total-time'] ?? 0) > 0 || ++answered > 50)) {
+        return { totalMs: info['total-time'] ?? 0, downtimeMs: info.downtime ?? 0, ramBytes: info.ram?.['transferred'] ?? 0 };
+      }
+      if (info === undefined && stall !== undefined && Date.now() - since > stall.ms) throw stalled(stall, 'Migration', Date.now() - since);
       await new Promise((r) => setTimeout(r, 2));
-      info = await guardedQuery(qmp, stall);
     }
-    return { totalMs: info?.['total-time'] ?? 0, downtimeMs: info?.downtime ?? 0, ramBytes: info?.ram?.['transferred'] ?? 0 };
   } catch (e: unknown) {
-    await qmp.execute('migrate_cancel').catch(() => undefined);
+    // QEMU resumes the guest itself once a failed migration has ended: `cont` waits for that.
+    await qmp.execute('migrate_cancel', undefined, { timeoutMs: GUARDED_POLL_MS }).catch(() => undefined);
+    for (const until = Date.now() + 5000; Date.now() < until && !ENDED.has((await guardedQuery(qmp, stall).catch(() => undefined))?.status ?? '');) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     if (wasRunning) await qmp.cont().catch(() => undefined);
     throw e;
   }
 }
+
+/** QEMU's migration statuses once a migration is over (or never was). */
+const ENDED: ReadonlySet<string> = new Set(['none', 'completed', 'failed', 'cancelled']);
 
 /** QEMU's migration status; under a stall guard, undefined when QEMU did not answer in time. */
 async function guardedQuery(qmp: QmpClient, stall: StallGuard | undefined): Promise<QmpMigrationInfo | undefined> {
@@ -98,7 +105,7 @@ async function guardedQuery(qmp: QmpClient, stall: StallGuard | undefined): Prom
   }
 }
 
-/** Ends a stalled migration (see StallGuard): its writer killed, QEMU told to cancel, its answer awaited. */
+/** The error of a stalled migration (see StallGuard), its writer killed (`migrateMachine` cancels it). */
 function stalled(stall: StallGuard, what: string, quietMs: number): ToolstackError {
   stall.unblock();
   const quiet = quietMs >= 1000 ? `${Math.round(quietMs / 1000)} s` : `${quietMs} ms`;
@@ -111,7 +118,7 @@ function stalled(stall: StallGuard, what: string, quietMs: number): ToolstackErr
  * Waits until QEMU's migration (out or in) has completed; QEMU with its reason when it failed.
  * QEMU's status is read at each MIGRATION event (sent once the `events` capability is on) and
  * every 10 ms (an incoming stream starts before any capability can be set). With `stall`, an
- * outgoing migration that sent nothing for `stall.ms` is ended (MIGRATION, once QEMU has left it).
+ * outgoing migration that sent nothing for `stall.ms` fails with MIGRATION, its writer killed.
  */
 export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number, stall?: StallGuard): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -130,12 +137,7 @@ export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: num
         sent = info.ram?.['transferred'] ?? 0;
         sentAt = Date.now();
       } else if (stall !== undefined && Date.now() - sentAt > stall.ms) {
-        const e = stalled(stall, what, Date.now() - sentAt);
-        await qmp.execute('migrate_cancel', undefined, { timeoutMs: GUARDED_POLL_MS }).catch(() => undefined);
-        for (let i = 0; i < 50 && ['active', 'cancelling', 'device', 'pre-switchover', undefined].includes((await guardedQuery(qmp, stall).catch(() => undefined))?.status); i++) {
-          await poll.pause(100);
-        }
-        throw e;
+        throw stalled(stall, what, Date.now() - sentAt);
       }
       if (Date.now() > deadline) {
         await qmp.execute('migrate_cancel').catch(() => undefined);
