@@ -39,7 +39,11 @@ export function connectToolstack(options: ClientOptions): ToolstackApi {
       if (started || options.autostart === false || !isNoDaemon(e)) throw unreachable(paths, e);
       started = true;
       await ensureDom0d(paths, options.env);
-      return apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined);
+      try {
+        return await apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined);
+      } catch (again: unknown) {
+        throw unreachable(paths, again); // a dom0d that answered and then stopped
+      }
     }
   };
   const api: Record<string, (req?: object) => Promise<unknown>> = {};

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -31,6 +31,7 @@ class FakeChardev {
     this.#server = server;
     server.on('connection', (c) => {
       this.#client = c;
+      c.on('error', () => c.destroy()); // a client gone mid-write: QEMU drops the bytes too
       c.on('data', (d: Buffer) => this.received.push(d));
       c.on('close', () => {
         if (this.#client === c) this.#client = null;
@@ -95,6 +96,60 @@ test('ConsoleSource takes output from the log file exactly once across a reconne
   assert.equal(out2.preloaded(), 'ch\nlive\n', 'the last `capacity` bytes taken in before, for replay');
   assert.equal(out2.text(), 'while away\n');
   await again.close();
+  await qemu.stop();
+});
+
+test('ConsoleSource frees the disk blocks of the feed a replay no longer needs; offsets, replay and a restart stay right', async () => {
+  const qemu = await FakeChardev.start('spam');
+  const out = sink();
+  const capacity = 64 * 1024;
+  const step = 256 * 1024;
+  const src = await ConsoleSource.open({ socket: qemu.socket, logFile: qemu.logFile }, { ...out, capacity }, { saveIntervalMs: 5, trimStepBytes: step });
+  // A guest printing without end: 4 MiB in lines, each line naming its number.
+  const lines = 40_000;
+  let written = 0;
+  for (let i = 0; i < lines; i++) {
+    const line = `line ${String(i).padStart(8, '0')} ${'x'.repeat(84)}\n`;
+    qemu.guestWrites(line);
+    written += line.length;
+    if (i % 2000 === 0) await new Promise((r) => setTimeout(r, 10));
+  }
+  await until(() => out.text().length === written, 'everything read');
+  await until(() => statSync(qemu.logFile).blocks * 512 <= capacity + 2 * step + 64 * 1024, `disk use bounded, ${statSync(qemu.logFile).blocks * 512} bytes allocated`);
+  assert.equal(statSync(qemu.logFile).size, written, 'the file keeps its size: offsets stay valid');
+  const text = out.text();
+  assert.ok(text.startsWith('line 00000000 ') && text.endsWith(`line ${String(lines - 1).padStart(8, '0')} ${'x'.repeat(84)}\n`), 'each byte once, in order');
+  await src.close();
+  // A restart replays the last capacity's worth: never from a freed block.
+  const out2 = sink();
+  const again = await ConsoleSource.open({ socket: qemu.socket, logFile: qemu.logFile }, { ...out2, capacity });
+  assert.equal(out2.preloaded(), text.slice(-capacity));
+  assert.ok(!out2.preloaded().includes('\0'));
+  await again.close();
+  await qemu.stop();
+});
+
+test('ConsoleSource opens, saves its offset, drains and closes while the guest goes on writing', async () => {
+  const qemu = await FakeChardev.start('endless');
+  const out = sink();
+  let n = 0;
+  const writer = setInterval(() => {
+    for (let i = 0; i < 20; i++) qemu.guestWrites(`${n++}\n`);
+  }, 1);
+  try {
+    await new Promise((r) => setTimeout(r, 50));
+    const src = await ConsoleSource.open({ socket: qemu.socket, logFile: qemu.logFile }, out, { saveIntervalMs: 5 });
+    await new Promise((r) => setTimeout(r, 200));
+    const saved = Number(readFileSync(`${qemu.logFile}.offset`, 'utf8'));
+    assert.ok(saved > 0 && saved <= out.text().length, `the offset is saved as output goes on (${saved})`);
+    const before = statSync(qemu.logFile).size;
+    await src.drain();
+    assert.ok(out.text().length >= before, 'drain took in what the file held when it was called');
+    await src.close();
+    assert.equal(src.connected, false);
+  } finally {
+    clearInterval(writer);
+  }
   await qemu.stop();
 });
 

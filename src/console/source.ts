@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { isErrno, ToolstackError } from '../common/index.js';
-import { writeFileAtomic } from '../host/index.js';
+import { punchHole, writeFileAtomic } from '../host/index.js';
 
 /** One console chardev of a QEMU: the Unix socket it serves, and the file it logs every byte to. */
 export interface ConsoleEndpoint {
@@ -30,10 +30,25 @@ export interface ConsoleSourceOptions {
   /** How often, at most, the consumed length of the log file is saved (default 250 ms). */
   readonly saveIntervalMs?: number;
   readonly onError?: (e: unknown) => void;
+  /**
+   * How far the consumed start of the log file may grow before its disk blocks are freed
+   * (default 1 MiB; see `ConsoleSource`).
+   */
+  readonly trimStepBytes?: number;
 }
 
 /** Read size of the log-file tail. */
 const READ_BYTES = 64 * 1024;
+
+/**
+ * Least time between two reads of the log file while output keeps arriving: a guest that writes
+ * without pause costs dom0d at most this many reads a second instead of one per write (output
+ * after a quiet spell, a keystroke's echo, is read at once).
+ */
+const FOLLOW_INTERVAL_MS = 20;
+
+/** Default of `trimStepBytes`. */
+const TRIM_STEP_BYTES = 1 << 20;
 
 /**
  * dom0d's connection to one console chardev of a running QEMU (`-chardev socket,server=on,
@@ -50,6 +65,13 @@ const READ_BYTES = 64 * 1024;
  * what the guest printed meanwhile is read from the file, nothing twice. After a graceful stop this is exact; after a crash of dom0d the output of at
  * most the last save interval can appear twice in the ring (never lost). Without a log file the
  * socket's bytes go to the sink directly (output printed while dom0d is not connected is lost).
+ *
+ * The log file is never truncated (QEMU appends to it, and offsets into it must stay valid), but
+ * its disk use is bounded: once the saved offset has moved `trimStepBytes` past the last trim,
+ * the blocks before the sink's capacity's worth of bytes preceding it are freed (a hole reads as
+ * zeros and is never read again: replay after a restart reads only that last capacity's worth).
+ * A guest printing without end thus holds at most about capacity + step + what dom0d has not
+ * read yet on disk, instead of filling the state directory.
  */
 export class ConsoleSource {
   readonly endpoint: ConsoleEndpoint;
@@ -63,7 +85,11 @@ export class ConsoleSource {
   #savedOffset = 0;
   #pumping: Promise<void> | null = null;
   #again = false;
+  readonly #waiters: { readonly target: number; readonly resolve: () => void }[] = [];
   #saveTimer: NodeJS.Timeout | null = null;
+  readonly #trimStep: number;
+  /** Offset up to which the file's blocks were last freed; null once that failed. */
+  #trimmed: number | null = 0;
   #closed = false;
   readonly #ended: Promise<void>;
   #resolveEnded!: () => void;
@@ -73,6 +99,7 @@ export class ConsoleSource {
     this.#sink = sink;
     this.#onError = options.onError ?? (() => undefined);
     this.#saveIntervalMs = options.saveIntervalMs ?? 250;
+    this.#trimStep = options.trimStepBytes ?? TRIM_STEP_BYTES;
     this.#ended = new Promise((resolve) => {
       this.#resolveEnded = resolve;
     });
@@ -107,10 +134,8 @@ export class ConsoleSource {
         const { bytesRead } = await src.#file.read(earlier, 0, earlier.length, from);
         sink.preload(earlier.subarray(0, bytesRead));
       }
-      src.#watcher = watch(logFile, () => src.#pump());
-      src.#watcher.on('error', (e) => src.#onError(e));
-      src.#pump();
-      await src.#pumping;
+      src.#watch();
+      await src.drain();
     } catch (e: unknown) {
       socket.destroy();
       await src.#finish();
@@ -136,7 +161,7 @@ export class ConsoleSource {
     return true;
   }
 
-  /** Disconnects, after taking in what the log file holds and saving the offset. */
+  /** Disconnects, after taking in what the log file holds now and saving the offset. */
   async close(): Promise<void> {
     this.#socket?.destroy();
     await this.#finish();
@@ -162,21 +187,59 @@ export class ConsoleSource {
           if (bytesRead === 0) break;
           this.#offset += bytesRead;
           this.#sink.write(buf.subarray(0, bytesRead));
+          this.#wake();
         }
-      } while (this.#again);
-      this.#scheduleSave();
+        this.#scheduleSave();
+        if (this.#again && !this.#closed) {
+          // Nothing announces output while waiting (the next read takes what came meanwhile):
+          // the socket's bytes gather in its buffer, and the file is not watched.
+          this.#socket?.pause();
+          this.#unwatch();
+          await new Promise((r) => setTimeout(r, FOLLOW_INTERVAL_MS));
+          if (this.#file !== null && !this.#closed) this.#watch();
+          this.#socket?.resume();
+        }
+      } while (this.#again && !this.#closed);
     })().catch(this.#onError).finally(() => {
       this.#pumping = null;
     });
   }
 
-  /** Resolves once what the log file holds now has reached the sink. */
-  async drain(): Promise<void> {
-    this.#pump();
-    await this.#drained();
+  /** Follows the log file's growth (inotify). */
+  #watch(): void {
+    const logFile = this.endpoint.logFile;
+    if (logFile === undefined || this.#watcher !== null) return;
+    this.#watcher = watch(logFile, () => this.#pump());
+    this.#watcher.on('error', (e) => this.#onError(e));
   }
 
-  /** Resolves once no read of the log file is running or asked for. */
+  #unwatch(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+  }
+
+  /**
+   * Resolves once what the log file holds now has reached the sink (or the source has ended), also
+   * while the guest goes on writing.
+   */
+  async drain(): Promise<void> {
+    const file = this.#file;
+    if (file === null) return;
+    const target = (await file.stat()).size;
+    if (this.#offset >= target) return;
+    const reached = new Promise<void>((resolve) => this.#waiters.push({ target, resolve }));
+    this.#pump();
+    await Promise.race([reached, this.#ended]);
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.filter((x) => x.target <= this.#offset)) {
+      this.#waiters.splice(this.#waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  }
+
+  /** Resolves once no read of the log file is running (once closed, a pass does not repeat). */
   async #drained(): Promise<void> {
     while (this.#pumping !== null) await this.#pumping;
   }
@@ -204,6 +267,21 @@ export class ConsoleSource {
       throw e;
     }
     this.#savedOffset = offset;
+    await this.#trim(logFile, offset);
+  }
+
+  /** Frees the blocks of the file no replay will read again, a step at a time (`ConsoleSource`). */
+  async #trim(logFile: string, offset: number): Promise<void> {
+    const upTo = offset - this.#sink.capacity;
+    if (this.#trimmed === null || upTo - this.#trimmed < this.#trimStep) return;
+    try {
+      await punchHole(logFile, upTo);
+      this.#trimmed = upTo;
+    } catch (e: unknown) {
+      // Reported once: the file stays whole from here on. A file that is gone went with its domain.
+      this.#trimmed = null;
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
 
   async #finish(): Promise<void> {
@@ -216,7 +294,7 @@ export class ConsoleSource {
         await this.#drained();
         this.#pump();
         await this.#drained();
-        this.#watcher?.close();
+        this.#unwatch();
         await this.#file.close();
         this.#file = null;
         await this.#save();

@@ -2,6 +2,7 @@
  * Files dom0 persists and the directories it keeps them in: atomic replacement, errno failures
  * turned into user-level errors naming the file, and private directories checked before use.
  */
+import { execFile } from 'node:child_process';
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -119,6 +120,26 @@ export function syncDir(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Frees the disk blocks of the first `length` bytes of `path` (rounded down to whole 4 KiB
+ * blocks) without changing its size or any other byte: they read back as zeros. For a file
+ * another process appends to, whose start has been consumed. Linux has the call (fallocate's
+ * PUNCH_HOLE) and Node does not, so util-linux's `fallocate` makes it. Fails with the tool's
+ * message (code EOPNOTSUPP when the file system cannot punch holes, ENOENT when there is no file).
+ */
+export function punchHole(path: string, length: number): Promise<void> {
+  const blocks = Math.floor(length / 4096) * 4096;
+  if (blocks <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    execFile('fallocate', ['--punch-hole', '--offset', '0', '--length', String(blocks), '--', path], { timeout: 10_000 }, (error, _stdout, stderr) => {
+      if (error === null) return resolve();
+      const text = stderr.trim() || error.message;
+      const code = /not supported/i.test(text) ? 'EOPNOTSUPP' : /No such file/i.test(text) ? 'ENOENT' : error.code;
+      reject(Object.assign(new Error(`fallocate --punch-hole ${path}: ${text}`), { code }));
+    });
+  });
 }
 
 /**

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
@@ -224,6 +224,34 @@ test('a dom0d stopped and restarted meanwhile loses and repeats no console byte'
     return t !== null && t.some((x) => x.startsWith('tick-30')) ? t : undefined;
   });
   assert.deepEqual(ticks.map((t) => t.trim()), Array.from({ length: 30 }, (_, i) => `tick-${i + 1}`));
+});
+
+test('a guest printing without pause: its console feed stays about 2 MiB on disk, dom0d stops and restarts under it', async () => {
+  const domid = (await domains()).find((d) => d.name === 'c1')?.domid;
+  assert.ok(domid !== undefined);
+  const feed = join(host.stateDir, 'domains', String(domid), 'console0.log');
+  const s = new Session('console', 'c1');
+  await s.waitFor(GUEST_PROMPT);
+  s.type('(yes spam-0123456789abcdef0123456789abcdef0123456789 | head -c 4000000; echo; echo spam-$((40+2))) &\n');
+  s.type('\x1d');
+  assert.equal(await s.exited, 0, s.err);
+  await until('the guest printing', () => statSync(feed).size > 1_000_000);
+  // Stopping waits for no end of output (it used to follow the feed for as long as it grew).
+  const pid = readPid(host);
+  assert.ok(pid !== undefined);
+  process.kill(pid, 'SIGTERM');
+  await waitGone(pid, 10_000);
+  await ok('list');
+  await until('the guest done printing', () => consoleLog('c1').includes('spam-42'), 120_000);
+  const st = await until('the feed trimmed', () => {
+    const now = statSync(feed);
+    return now.blocks * 512 <= 3 << 20 ? now : undefined;
+  });
+  assert.ok(st.size > 4_000_000, `the feed keeps its length (${st.size}): offsets into it stay valid`);
+  const replay = new Session('console', 'c1');
+  replay.child.stdin.end();
+  assert.equal(await replay.exited, 0, replay.err);
+  assert.match(replay.out, /spam-[0-9a-f]*\r?\n(\r?\n)?spam-42\r?\n/, 'the replay ends with the latest output');
 });
 
 test('xl trigger reset resets the guest in place, as Xen: same domid, its console shows a second boot', async () => {
