@@ -2,6 +2,7 @@
 // and the small host commands (vm-list, sharing, claims, xenstore quotas, button-press): output
 // and exit status as Xen's xl, run in process against an in-process dom0d (no QEMU).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -52,6 +53,15 @@ test('without dom0d: tmem-* and dt-overlay are not in x86 Xen\'s table; Flask, h
   assert.deepEqual(await run('loadpolicy'), [2, await helpOf('loadpolicy'), '']);
   assert.deepEqual(await run('loadpolicy', 'no-such.pol'), [255, '', "Error occurred opening policy file 'no-such.pol': No such file or directory\n"]);
   assert.deepEqual(await run('loadpolicy', '/'), [255, '', 'Unable to read new Flask policy file: Is a directory\n']);
+  // xl reads the size the file has: a device gives nothing (it is not read without end).
+  assert.deepEqual(await run('loadpolicy', '/dev/zero'), [255, '', 'Flask XSM disabled\n']);
+  // A save file is a plain file: a device, directory or FIFO is refused at once, not read or waited on.
+  execFileSync('mkfifo', [join(root, 'fifo.save')]);
+  for (const f of ['/dev/zero', root, join(root, 'fifo.save')]) {
+    const [code, out, err] = await run('restore', f);
+    assert.deepEqual([code, out], [1, ''], f);
+    assert.match(err, new RegExp(`^Cannot open save file '${f}': not a plain file .*\nhint: `), f);
+  }
   writeFileSync(join(root, 'xenpolicy'), 'policy');
   assert.deepEqual(await run('loadpolicy', 'xenpolicy'), [255, '', 'Flask XSM disabled\n']);
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isErrno, ToolstackError } from '../../common/index.js';
 import { strerror } from '../../config/index.js';
@@ -16,7 +16,7 @@ export const loadpolicyCommand = defineCommand<never>({
     const file = args[0];
     if (file === undefined) return Promise.reject(new ToolstackError('USAGE_ARGS', 'No policy file given', { lines: [], exitCode: 2 }));
     try {
-      readFileSync(resolve(ctx.cwd, file));
+      readPolicy(resolve(ctx.cwd, file));
     } catch (e: unknown) {
       if (!isErrno(e)) throw e;
       const line = e.syscall === 'open'
@@ -27,3 +27,17 @@ export const loadpolicyCommand = defineCommand<never>({
     return Promise.reject(flaskDisabled('load a Flask policy'));
   },
 });
+
+/**
+ * Reads the policy as xl does: one read of the size the file has (so a device or FIFO, size 0,
+ * gives nothing rather than endless bytes; a FIFO is not waited on). Throws the errno error.
+ */
+function readPolicy(path: string): void {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const size = fstatSync(fd).size;
+    readSync(fd, Buffer.alloc(size), 0, size, null);
+  } finally {
+    closeSync(fd);
+  }
+}

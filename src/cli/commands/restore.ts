@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ToolstackError } from '../../common/index.js';
 import { connectToolstack, readSaveFileHeader } from '../../api/index.js';
@@ -41,18 +41,31 @@ export const restoreCommand = defineCommand<DomainInfo>({
   render: () => '',
 });
 
-/** The save file's header and config (its first 1 MiB is more than any config). */
+/**
+ * The save file's header and config (its first 1 MiB is more than any config). A save file is a
+ * plain file (QEMU reads the state from its offset): a directory, device or FIFO is refused, and a
+ * FIFO is not waited on.
+ */
 function readHeader(file: string): SaveFileInfo {
+  const refused = (reason: string): ToolstackError => {
+    const line = `Cannot open save file '${file}': ${reason}`;
+    return new ToolstackError('SAVE_FILE', line, { lines: [line], hint: 'give the file xl save wrote' });
+  };
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    const line = `Cannot open save file '${file}': ${(e as Error).message}`;
-    throw new ToolstackError('SAVE_FILE', line, { lines: [line], hint: 'give the file xl save wrote' });
+    throw refused((e as Error).message);
   }
   try {
+    if (!fstatSync(fd).isFile()) throw refused('not a plain file (a directory, device, FIFO or socket)');
     const head = Buffer.alloc(1 << 20);
-    const n = readSync(fd, head, 0, head.length, 0);
+    let n: number;
+    try {
+      n = readSync(fd, head, 0, head.length, 0);
+    } catch (e) {
+      throw refused((e as Error).message);
+    }
     return readSaveFileHeader(head.subarray(0, n), file);
   } finally {
     closeSync(fd);

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { isToolstackError } from '../../common/index.js';
 import { rawCfgSettings } from './raw.js';
-import { readCfgFile, withExtraConfig } from './read.js';
+import { MAX_CFG_FILE_BYTES, readCfgFile, withExtraConfig } from './read.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dom0-cfg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,7 +38,21 @@ test('an unreadable file is CFG_READ with xl\'s message', () => {
     assert.ok(e.hint);
     return true;
   });
-  assert.throws(() => readCfgFile(dir), (e: unknown) => isToolstackError(e, 'CFG_READ') && e.message.endsWith(': Is a directory'));
+});
+
+test('only a plain file of at most 16 MiB is read, as libxl reads (never waiting on a FIFO, never reading without end)', () => {
+  // libxl: fstat, not S_ISREG → ENOTTY ("... is not a plain file").
+  for (const p of [dir, '/dev/zero']) {
+    assert.throws(() => readCfgFile(p), (e: unknown) => isToolstackError(e, 'CFG_READ') && e.message === `Failed to read config file: ${p}: Inappropriate ioctl for device` && /not a plain file/.test(e.hint ?? ''));
+  }
+  const fifo = join(dir, 'fifo.cfg');
+  execFileSync('mkfifo', [fifo]);
+  assert.throws(() => readCfgFile(fifo), (e: unknown) => isToolstackError(e, 'CFG_READ') && e.message.endsWith(': Inappropriate ioctl for device'));
+  const big = join(dir, 'big.cfg');
+  writeFileSync(big, '#'.repeat(MAX_CFG_FILE_BYTES + 1));
+  assert.throws(() => readCfgFile(big), (e: unknown) => isToolstackError(e, 'CFG_READ') && e.message.endsWith(': File too large'));
+  writeFileSync(big, `${'#'.repeat(MAX_CFG_FILE_BYTES - 20)}\nname="big"\n`);
+  assert.deepEqual(rawCfgSettings(readCfgFile(big)), [{ name: 'name', op: '=', value: 'big', line: 2 }]);
 });
 
 test('a syntax error is CFG_SYNTAX naming the file', () => {

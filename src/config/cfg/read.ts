@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isErrno, ToolstackError } from '../../common/index.js';
 import { evaluateLegacyConfig } from '../legacy/index.js';
 import { parseCfgText, syntaxError } from './parser.js';
@@ -22,11 +22,50 @@ const STRERROR: Readonly<Record<string, string>> = {
   EMFILE: 'Too many open files',
   EIO: 'Input/output error',
   ENXIO: 'No such device or address',
+  ENOTTY: 'Inappropriate ioctl for device',
+  EFBIG: 'File too large',
 };
+
+/**
+ * The largest config file read. Xen's limit is INT_MAX; an xl.cfg is a few KiB, and reading and
+ * parsing gigabytes only ends in running out of memory.
+ */
+export const MAX_CFG_FILE_BYTES = 16 << 20;
 
 /** C's strerror() text for a Node errno code. */
 export function strerror(code: string | undefined): string {
   return (code !== undefined ? STRERROR[code] : undefined) ?? `Unknown error ${code ?? ''}`.trim();
+}
+
+const READ_HINTS: Readonly<Record<string, string>> = {
+  ENOENT: 'check the path; configs usually live in /etc/xen',
+  ENOTTY: 'it is not a plain file (a directory, device, FIFO or socket): give the config as a file',
+  EFBIG: `an xl.cfg is a few KiB; this one is over ${MAX_CFG_FILE_BYTES >> 20} MiB: is it the right file?`,
+};
+
+/**
+ * A config file's text, as libxl reads one: a plain file only (anything else fails with ENOTTY,
+ * and is never waited on: a FIFO is opened without blocking), at most MAX_CFG_FILE_BYTES (EFBIG).
+ * Throws the errno error.
+ */
+function readPlainFile(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a plain file`), { code: 'ENOTTY' });
+    if (st.size > MAX_CFG_FILE_BYTES) throw Object.assign(new Error(`${path} is too large`), { code: 'EFBIG' });
+    // The size it had when opened, as libxl reads (what is appended meanwhile is not read).
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.toString('utf8', 0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -57,13 +96,13 @@ export function readCfgFile(path: string, options: ReadCfgOptions = {}): CfgDocu
   let fileText = '';
   if (path !== '/dev/null') {
     try {
-      fileText = readFileSync(path, 'utf8');
+      fileText = readPlainFile(path);
     } catch (e) {
       if (!isErrno(e)) throw e;
       const reason = strerror(e.code);
       throw new ToolstackError('CFG_READ', `Failed to read config file: ${path}: ${reason}`, {
         lines: [`Failed to read config file: ${path}: ${reason}`],
-        hint: `${e.code ?? 'error'}: ${e.code === 'ENOENT' ? 'check the path; configs usually live in /etc/xen' : `check that ${path} is a readable file`}`,
+        hint: `${e.code ?? 'error'}: ${READ_HINTS[e.code ?? ''] ?? `check that ${path} is a readable file`}`,
         cause: e,
       });
     }
