@@ -89,8 +89,8 @@ export const STREAM_ROUTES = {
 /**
  * Routes whose answer is not one JSON value: `events` is a Server-Sent Events stream (see
  * `EventFeed`; `?since=ID` or `Last-Event-ID` replays what was missed, `?stats=S` adds a `stats`
- * event every S seconds, 0 for none, default 2); `openapi` is the OpenAPI 3.1 document of every
- * route (`openApiDocument`).
+ * event every S seconds, at least 0.5, 0 for none, default 2; a client that leaves 4 MiB unread is
+ * dropped); `openapi` is the OpenAPI 3.1 document of every route (`openApiDocument`).
  */
 export const FEED_ROUTES = {
   events: { method: 'GET', path: '/v1/events' },

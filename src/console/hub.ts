@@ -162,7 +162,15 @@ export class ConsoleHub {
       unsubscribe();
       d.clients.delete(client);
     };
-    client.on('data', (b: Buffer) => source.write(b));
+    client.on('data', (b: Buffer) => {
+      source.write(b);
+      // A guest that takes no input (paused, or not reading its console) holds the client back:
+      // its keystrokes wait in the client and the kernel, not in dom0d.
+      if (source.inputBlocked) {
+        client.pause();
+        void source.inputRoom().then(() => client.resume());
+      }
+    });
     client.on('close', done);
     client.on('error', done);
     void source.ended.then(() => {

@@ -48,6 +48,15 @@ class FakeChardev {
     return c;
   }
 
+  /** The guest stops taking input (paused, or not reading its console): QEMU stops reading the socket. */
+  stopReading(): void {
+    this.#client?.pause();
+  }
+
+  resumeReading(): void {
+    this.#client?.resume();
+  }
+
   guestWrites(text: string): void {
     this.#client?.write(text);
     appendFileSync(this.logFile, text);
@@ -215,6 +224,41 @@ test('ConsoleHub streams replay then live output to a client, and its keystrokes
   await ended;
   await hub.closeAll();
   await new Promise((r) => server.close(r));
+  await qemu.stop();
+});
+
+test('a client typing into a guest that takes no input is held back: nothing piles up in dom0d', async () => {
+  const qemu = await FakeChardev.start('deaf');
+  const events = new DomainEvents();
+  const hub = new ConsoleHub(join(root, 'logs-deaf'));
+  hub.follow(events);
+  const reg = await DomainRegistry.open(join(root, 'domains-deaf'), { events });
+  const rec0 = await reg.reserve({ config: { c_info: { type: 'pv', name: 'deaf' } } });
+  const consoles: DomainConsole[] = [{ id: 'console0', kind: 'pv', index: 0, socket: qemu.socket, feed: qemu.logFile, tty: join(root, 'deaf.tty') }];
+  const rec = await reg.update(rec0.domid, { consoles });
+  await hub.connect(rec);
+  qemu.stopReading();
+  const client = connect(join(root, 'deaf.tty'));
+  await new Promise((r) => client.once('connect', r));
+  // The client writes 64 MiB as fast as the socket takes it.
+  const chunk = Buffer.alloc(1 << 20, 0x61);
+  let sent = 0;
+  let blocked = false;
+  while (sent < 64 && !blocked) {
+    if (!client.write(chunk)) {
+      const drained = await Promise.race([new Promise((r) => client.once('drain', () => r(true))), new Promise((r) => setTimeout(() => r(false), 1000))]);
+      blocked = drained === false;
+    }
+    sent++;
+  }
+  assert.ok(blocked, `the client was held back (it sent ${sent} MiB)`);
+  assert.ok(process.memoryUsage().rss < 400 << 20, 'no pile-up in this process (dom0d\'s side)');
+  qemu.resumeReading();
+  await until(() => qemu.received.reduce((n, b) => n + b.length, 0) >= (sent - 1) << 20, 'the input flows again once the guest reads');
+  client.destroy();
+  await reg.transition(rec.domid, 'dying');
+  await reg.transition(rec.domid, 'destroyed');
+  await hub.closeAll();
   await qemu.stop();
 });
 

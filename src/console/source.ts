@@ -85,6 +85,7 @@ export class ConsoleSource {
   #savedOffset = 0;
   #pumping: Promise<void> | null = null;
   #again = false;
+  #room: Promise<void> | null = null;
   readonly #waiters: { readonly target: number; readonly resolve: () => void }[] = [];
   #saveTimer: NodeJS.Timeout | null = null;
   readonly #trimStep: number;
@@ -159,6 +160,25 @@ export class ConsoleSource {
     if (this.#socket === null) return false;
     this.#socket.write(data);
     return true;
+  }
+
+  /**
+   * True while QEMU is not taking the input already sent (a paused guest, or one that does not
+   * read its console): a writer should wait for `inputRoom` rather than send more.
+   */
+  get inputBlocked(): boolean {
+    return this.#socket?.writableNeedDrain === true;
+  }
+
+  /** Resolves once QEMU has taken the input sent so far, or the source has ended. */
+  inputRoom(): Promise<void> {
+    const socket = this.#socket;
+    if (socket === null || !socket.writableNeedDrain) return Promise.resolve();
+    // One wait, however many clients are held back.
+    this.#room ??= Promise.race([new Promise<void>((r) => socket.once('drain', r)), this.#ended]).finally(() => {
+      this.#room = null;
+    });
+    return this.#room;
   }
 
   /** Disconnects, after taking in what the log file holds now and saving the offset. */

@@ -5,6 +5,13 @@ import { toJson } from '../common/index.js';
 import type { RawHandler } from './http.js';
 
 const DEFAULT_STATS_S = 2;
+/** Shortest stats period a client can ask for (each sample asks every domain's QEMU). */
+const MIN_STATS_MS = 500;
+/**
+ * Most output a stream may hold unread before its client is dropped (it can come back with
+ * `Last-Event-ID`: the feed replays, or says `gap`).
+ */
+const MAX_STREAM_BACKLOG = 4 << 20;
 
 /**
  * `GET /v1/events` (Server-Sent Events from `feed`, `stats` samples every `?stats=` seconds)
@@ -21,14 +28,22 @@ export function feedHandlers(feed: EventFeed, stats: () => Promise<unknown>): { 
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
       res.write(`retry: 1000\n\n`);
       const send = (e: FeedEvent): void => {
-        if (!res.writableEnded) res.write(sseMessage(e));
+        if (res.writableEnded || res.destroyed) return;
+        if (res.writableLength > MAX_STREAM_BACKLOG) res.destroy();
+        else res.write(sseMessage(e));
       };
       const { unsubscribe, gap } = feed.subscribe(since, send);
       if (gap) send({ id: null, event: 'gap', data: { since: since ?? 0, next: feed.nextId } });
+      // A sample is skipped while the last one is still being taken or the client has not read it.
+      let sampling = false;
       const timer = Number.isFinite(every) && every > 0
         ? setInterval(() => {
-          stats().then((data) => send({ id: null, event: 'stats', data: data as Record<string, unknown> }), () => undefined);
-        }, Math.max(100, every * 1000))
+          if (sampling || res.writableNeedDrain) return;
+          sampling = true;
+          stats().then((data) => send({ id: null, event: 'stats', data: data as Record<string, unknown> }), () => undefined).finally(() => {
+            sampling = false;
+          });
+        }, Math.max(MIN_STATS_MS, every * 1000))
         : undefined;
       open.add(res);
       const done = (): void => {
