@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES, isErrno, launchEnv, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
+import { checkRunDir, ERROR_CODES, isErrno, launchEnv, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
 import { ensurePrivateDir, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { ApiRoute } from './routes.js';
@@ -32,6 +32,7 @@ export function connectToolstack(options: ClientOptions): ToolstackApi {
   const paths = clientPaths(options);
   let started = false;
   const call = async (route: ApiRoute, req: object | undefined): Promise<unknown> => {
+    checkRunDir(paths);
     const { path, body } = routeRequest(route, req);
     try {
       return await apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined);
@@ -129,6 +130,16 @@ const START_TIMEOUT_MS = 15_000;
  * callers start only one; the others wait for its socket.
  */
 export async function ensureDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    await startOrWait(paths, env);
+  } catch (e: unknown) {
+    // The lock, the log: files of RUN_DIR and LOG_DIR that this user cannot make.
+    if (!isErrno(e)) throw e;
+    throw new ToolstackError('DAEMON_UNAVAILABLE', `Cannot start dom0d: ${e.message}`, { hint: `check ${paths.runDir} and ${paths.logDir}`, cause: e });
+  }
+}
+
+async function startOrWait(paths: Dom0Paths, env: NodeJS.ProcessEnv): Promise<void> {
   const timeout = Number(env.DOM0_START_TIMEOUT_MS ?? START_TIMEOUT_MS);
   const deadline = Date.now() + timeout;
   ensurePrivateDir(paths.runDir);

@@ -25,8 +25,8 @@ export interface SaveFileInfo {
   readonly mandatoryFlags: number;
   readonly optionalFlags: number;
   readonly optionalDataLen: number;
-  /** The embedded config (libxl JSON), when the file has one. */
-  readonly config: string | undefined;
+  /** The embedded config (libxl JSON, parsed: a JSON object), when the file has one. */
+  readonly config: Record<string, unknown> | undefined;
   /** Where the state stream starts, bytes from the start of the file. */
   readonly streamOffset: number;
 }
@@ -66,11 +66,21 @@ export function readSaveFileHeader(head: Buffer, file: string): SaveFileInfo {
   }
   const streamOffset = HEADER_BYTES + optionalDataLen;
   if (head.length < streamOffset) throw bad(`Savefile '${file}' is truncated`, 'its header promises more data than the file holds');
-  let config: string | undefined;
+  let config: Record<string, unknown> | undefined;
   if ((mandatoryFlags & SAVE_FLAG_JSON) !== 0 && optionalDataLen >= 4) {
     const len = head.readUInt32LE(HEADER_BYTES);
     if (len > optionalDataLen - 4) throw bad(`Savefile '${file}' is corrupt: its config length ${len} exceeds its data`, 'the file was damaged after xl save wrote it');
-    config = head.toString('utf8', HEADER_BYTES + 4, HEADER_BYTES + 4 + len).replace(/\0$/, '');
+    const text = head.toString('utf8', HEADER_BYTES + 4, HEADER_BYTES + 4 + len).replace(/\0$/, '');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw bad(`Savefile '${file}' is corrupt: its config is not JSON (${e instanceof Error ? e.message : String(e)})`, 'the file was damaged after xl save wrote it');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw bad(`Savefile '${file}' is corrupt: its config is not a JSON object`, 'the file was damaged after xl save wrote it');
+    }
+    config = parsed as Record<string, unknown>;
   }
   return { mandatoryFlags, optionalFlags, optionalDataLen, config, streamOffset };
 }

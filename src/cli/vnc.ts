@@ -64,7 +64,10 @@ export function runViewer(ctx: CommandContext, view: VncView, wait: boolean): Pr
   return new Promise((resolve, reject) => {
     const child = spawn(viewer, view.args, { stdio: [autopass ? 'pipe' : 'inherit', 'inherit', 'inherit'], detached: !wait });
     child.once('error', (e) => reject(new ToolstackError('NOT_SUPPORTED', `Cannot execute ${viewer}: ${e.message}`, { cause: e })));
-    if (autopass) child.stdin?.end(view.password ?? '');
+    if (autopass) {
+      child.stdin?.on('error', () => { /* a viewer that does not read its stdin gets no password */ });
+      child.stdin?.end(view.password ?? '');
+    }
     if (wait) {
       child.once('exit', (code, signal) => resolve(signal === null ? code ?? 0 : 1));
     } else {

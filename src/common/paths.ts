@@ -11,6 +11,7 @@
  *
  * Pure: the caller supplies the environment and the facts about the process.
  */
+import { ToolstackError } from './errors.js';
 
 export interface Dom0Paths {
   readonly configDir: string;
@@ -84,6 +85,22 @@ export function resolvePaths(env: Env, ctx: PathContext): Dom0Paths {
     networkRunDir: `${runDir}/network`,
     networkStateDir: `${stateDir}/network`,
   };
+}
+
+/**
+ * The longest run directory (bytes): its deepest Unix socket, `RUN_DIR/domains/<domid>/<chardev>.sock`,
+ * must fit the 107 bytes of a socket address (the kernel's 108 with the NUL). A longer path is not
+ * refused by Node: it is cut, and the socket made under another name.
+ */
+export const MAX_RUN_DIR_BYTES = 107 - '/domains/32752/channel99.sock'.length - 4;
+
+/** Fails (USAGE) when `paths.runDir` is too long for the sockets dom0 makes in it. */
+export function checkRunDir(paths: Pick<Dom0Paths, 'runDir'>): void {
+  const n = new TextEncoder().encode(paths.runDir).length;
+  if (n <= MAX_RUN_DIR_BYTES) return;
+  throw new ToolstackError('USAGE', `The run directory ${paths.runDir} is too long (${n} bytes) for the Unix sockets dom0 makes in it`, {
+    hint: `give a DOM0_RUN_DIR of at most ${MAX_RUN_DIR_BYTES} bytes`,
+  });
 }
 
 /** The environment that makes another process (a spawned dom0d) resolve exactly `paths`. */

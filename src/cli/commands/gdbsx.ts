@@ -1,11 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectToolstack } from '../../api/index.js';
+import { ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
 import type { CommandContext } from '../command.js';
+import { makeTempDir } from '../temp-dir.js';
 
 const USAGE = 'Usage 1: gdbsx -a domid <32|64> PORT [-d]\n         PORT to listen for a TCP connection.\n         Eg. gdbsx -a 3 32 9999\n\n' +
   'Usage 2: gdbsx -c domid <32|64> [vcpu#] [-d]\n         to dump vcpu context(s) for given domid\n\n';
@@ -56,12 +57,15 @@ export const gdbsxCommand = defineCommand<undefined>({
 async function serve(ctx: CommandContext, domid: number, port: number): Promise<{ exitCode?: number }> {
   const api = connectToolstack(ctx);
   const say = (line: string): void => void ctx.stdout.write(`${line}\n`);
-  const dir = mkdtempSync(join(tmpdir(), 'dom0-gdbsx-'));
+  const dir = makeTempDir('dom0-gdbsx-');
   const stub = join(dir, 'gdb.sock');
   const server = createServer();
   try {
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new ToolstackError('IO', `Cannot listen on port ${port}: ${e.message}`, {
+        hint: e.code === 'EADDRINUSE' ? `another program has port ${port}: give another` : e.code === 'EACCES' ? 'ports below 1024 need root' : 'give another port',
+        cause: e,
+      })));
       server.listen(port, () => resolve());
     });
     say(`Listening on port ${port}`);

@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectToolstack, readSaveFileHeader } from '../../api/index.js';
 import type { DomainInfo } from '../../api/index.js';
 import { ToolstackError } from '../../common/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
+import { makeTempDir } from '../temp-dir.js';
 import { getopt } from '../getopt.js';
 import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
 
@@ -36,11 +36,11 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
     const optional = await reader.read(head.readUInt32LE(44), 'config');
     const info = readSaveFileHeader(Buffer.concat([head, optional]), 'migration stream');
     if (info.config === undefined) throw new ToolstackError('MIGRATION', 'migration stream holds no domain config', { lines: ['migration stream holds no domain config'] });
-    const config = JSON.parse(info.config) as LibxlJsonObject;
+    const config = info.config as LibxlJsonObject;
     const cInfo = (config['c_info'] ?? {}) as Record<string, unknown>;
     const name = typeof cInfo['name'] === 'string' ? cInfo['name'] : '';
     const api = connectToolstack(ctx);
-    const dir = mkdtempSync(join(tmpdir(), 'dom0-migrate-in-'));
+    const dir = makeTempDir('dom0-migrate-in-');
     const socket = join(dir, 'qemu.sock');
     let domid: number | undefined;
     let created: Promise<DomainInfo> | undefined;

@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectToolstack, saveFileHeader } from '../../api/index.js';
 import type { MigrationResult } from '../../api/index.js';
 import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
+import { makeTempDir } from '../temp-dir.js';
 import { getopt, requireArgs } from '../getopt.js';
 import { expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
 import { withProgress } from '../progress.js';
@@ -38,7 +38,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const header = saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: o.has('D') ? dom.domid : 0 } }, null, 4));
     const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
 
-    const dir = mkdtempSync(join(tmpdir(), 'dom0-migrate-'));
+    const dir = makeTempDir('dom0-migrate-');
     let child: ChildProcess | undefined;
     let toReceiver: Socket | undefined;
     let stage: 'before-go' | 'after-go' = 'before-go';
@@ -49,6 +49,8 @@ export const migrateCommand = defineCommand<MigrationResult>({
       const pipe = openFifo(join(dir, 'stream'));
       try {
         child = spawn('sh', ['-c', rune], { stdio: [pipe.readFd, 'pipe', 'inherit'] });
+        // A transport that cannot be run shows as a receiver that never answered.
+        child.once('error', (e) => log(`migration transport: ${e.message}`));
       } finally {
         closeSync(pipe.readFd);
       }

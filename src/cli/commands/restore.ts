@@ -27,7 +27,7 @@ export const restoreCommand = defineCommand<DomainInfo>({
     if (configFile !== undefined) config = (await import('../saved-config.js')).configFileJson(ctx, configFile);
     else if (info.config !== undefined) {
       ctx.warn(' Savefile contains xl domain config in JSON format');
-      config = JSON.parse(info.config) as LibxlJsonObject;
+      config = info.config as LibxlJsonObject;
     } else {
       const line = 'Config file not specified and none in save file';
       throw new ToolstackError('USAGE', line, { lines: [line], hint: 'give the domain\'s config file before the save file' });

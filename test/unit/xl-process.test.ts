@@ -1,0 +1,87 @@
+// xl as a process meets the ways a shell can leave it: standard output closed by its reader
+// (`xl ... | head`), standard output on a full disk, a working directory removed under it. Each
+// ends with at most one line, never a Node stack trace. Only `xl help` runs: no dom0d.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { MAX_RUN_DIR_BYTES } from '../../src/common/index.js';
+
+const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
+const root = mkdtempSync('/tmp/dom0-xl-process-');
+after(() => rmSync(root, { recursive: true, force: true }));
+
+test('standard output closed by its reader: xl ends silently, as on SIGPIPE (141)', async () => {
+  const child = spawn(XL, ['help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // long before Node has started and xl writes
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await new Promise((r) => child.on('close', r));
+  assert.deepEqual([code, err], [141, '']);
+});
+
+test('standard output on a full disk: one line, exit 1', () => {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(XL, ['help'], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr, 'xl: cannot write standard output: ENOSPC: no space left on device, write\n');
+  } finally {
+    closeSync(full);
+  }
+});
+
+test('a working directory removed under xl: it still runs', () => {
+  const gone = join(root, 'gone');
+  const r = spawnSync('sh', ['-c', `mkdir "${gone}" && cd "${gone}" && rmdir "${gone}" && exec "${XL}" help`], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^Usage xl /);
+  assert.doesNotMatch(r.stderr, /at |Error:/);
+});
+
+/** An environment whose DOM0_*_DIRs are under a new directory of `root`. */
+function hostEnv(name: string): NodeJS.ProcessEnv {
+  const dir = join(root, name);
+  mkdirSync(dir);
+  return { ...process.env, DOM0_CONFIG_DIR: join(dir, 'etc'), DOM0_STATE_DIR: join(dir, 'state'), DOM0_RUN_DIR: join(dir, 'run'), DOM0_LOG_DIR: join(dir, 'log') };
+}
+
+test('what xl cannot make for itself is one line, not an internal error: dom0d\'s log, a temporary directory', () => {
+  const env = hostEnv('nolog');
+  mkdirSync(join(env['DOM0_LOG_DIR'] as string, 'dom0d.log'), { recursive: true });
+  let r = spawnSync(XL, ['list'], { env, encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^Cannot start dom0d: EISDIR: .*dom0d\.log'\nhint: check /);
+  r = spawnSync(XL, ['gdbsx', '-a', '5', '64', '47123'], { env: { ...hostEnv('notmp'), TMPDIR: join(root, 'missing') }, encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^Cannot make a temporary directory in .*missing: ENOENT: .*\nhint: set TMPDIR/);
+});
+
+test('a save file whose config is not JSON is a corrupt save file, not an internal error', () => {
+  const config = Buffer.from('{not json\0');
+  const head = Buffer.alloc(48 + 4);
+  head.write('Xen saved domain, xl format\n \0 \r', 0, 'latin1');
+  head.writeUInt32LE(0x01020304, 32);
+  head.writeUInt32LE(0x80000001, 36);
+  head.writeUInt32LE(4 + config.length, 44);
+  head.writeUInt32LE(config.length, 48);
+  const file = join(root, 'bad.save');
+  writeFileSync(file, Buffer.concat([head, config]));
+  const r = spawnSync(XL, ['restore', file], { env: hostEnv('badsave'), encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`Savefile '${file}' is corrupt: its config is not JSON \\(.*\\)\\nhint: `));
+});
+
+test('a run directory too long for its sockets is refused, by xl and by dom0d, before anything is made', () => {
+  const env = hostEnv('longrun');
+  const runDir = join(root, 'longrun', 'r'.repeat(MAX_RUN_DIR_BYTES));
+  env['DOM0_RUN_DIR'] = runDir;
+  const xl = spawnSync(XL, ['list'], { env, encoding: 'utf8' });
+  assert.equal(xl.status, 1);
+  assert.match(xl.stderr, /^The run directory .* is too long \(\d+ bytes\) for the Unix sockets dom0 makes in it\nhint: give a DOM0_RUN_DIR of at most \d+ bytes\n$/);
+  const dom0d = spawnSync(join(XL, '..', 'dom0d'), ['run'], { env, encoding: 'utf8' });
+  assert.equal(dom0d.status, 1);
+  assert.match(dom0d.stderr, /is too long/);
+  assert.equal(existsSync(runDir), false);
+});
