@@ -130,14 +130,28 @@ export function syncDir(dir: string): void {
  * message (code EOPNOTSUPP when the file system cannot punch holes, ENOENT when there is no file).
  */
 export function punchHole(path: string, length: number): Promise<void> {
+  return fallocateFront('--punch-hole', path, length);
+}
+
+/**
+ * Removes the first `length` bytes of `path` (rounded down to whole 4 KiB blocks): what follows
+ * moves to the start, and a process appending to the file (O_APPEND) goes on at its new end. The
+ * kernel does it in place and atomically (fallocate's COLLAPSE_RANGE, through util-linux's
+ * `fallocate`); ext4 and XFS have it, tmpfs and others fail with EOPNOTSUPP.
+ */
+export function collapseFront(path: string, length: number): Promise<void> {
+  return fallocateFront('--collapse-range', path, length);
+}
+
+function fallocateFront(mode: '--punch-hole' | '--collapse-range', path: string, length: number): Promise<void> {
   const blocks = Math.floor(length / 4096) * 4096;
   if (blocks <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {
-    execFile('fallocate', ['--punch-hole', '--offset', '0', '--length', String(blocks), '--', path], { timeout: 10_000 }, (error, _stdout, stderr) => {
+    execFile('fallocate', [mode, '--offset', '0', '--length', String(blocks), '--', path], { timeout: 10_000 }, (error, _stdout, stderr) => {
       if (error === null) return resolve();
       const text = stderr.trim() || error.message;
-      const code = /not supported/i.test(text) ? 'EOPNOTSUPP' : /No such file/i.test(text) ? 'ENOENT' : error.code;
-      reject(Object.assign(new Error(`fallocate --punch-hole ${path}: ${text}`), { code }));
+      const code = /not supported|Invalid argument/i.test(text) ? 'EOPNOTSUPP' : /No such file/i.test(text) ? 'ENOENT' : error.code;
+      reject(Object.assign(new Error(`fallocate ${mode} ${path}: ${text}`), { code }));
     });
   });
 }

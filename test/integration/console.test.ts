@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
@@ -38,6 +38,7 @@ before(async () => {
   guests = ensureGuests();
   host = makeHost();
   host.env['DOM0_RESTART_DELAY_MS'] = '100';
+  host.env['DOM0_QEMU_LOG_CHECK_MS'] = '300';
   writeFileSync(join(host.root, 'c1.cfg'), pvConfig('c1'));
   writeFileSync(join(host.root, 'c2.cfg'), pvConfig('c2'));
   await ok('create', '-q', join(host.root, 'c1.cfg'));
@@ -252,6 +253,16 @@ test('a guest printing without pause: its console feed stays about 2 MiB on disk
   replay.child.stdin.end();
   assert.equal(await replay.exited, 0, replay.err);
   assert.match(replay.out, /spam-[0-9a-f]*\r?\n(\r?\n)?spam-42\r?\n/, 'the replay ends with the latest output');
+});
+
+test('a running QEMU\'s own log is held to its bound: past 16 MiB only its last MiB stays', async () => {
+  const file = join(host.logDir, 'qemu-c1.log');
+  // As QEMU's own lines would (a guest breaking a virtio device in a loop): 20 MiB more.
+  appendFileSync(file, Buffer.alloc(20 << 20, 'qemu-system-x86_64: virtio: zero sized buffers are not allowed\n'));
+  appendFileSync(file, 'the latest line\n');
+  await until('the log held to its bound', () => statSync(file).blocks * 512 <= (1 << 20) + 8192);
+  assert.ok(readFileSync(file, 'utf8').endsWith('the latest line\n'));
+  assert.equal((await domains()).find((d) => d.name === 'c1')?.state, 'running');
 });
 
 test('xl trigger reset resets the guest in place, as Xen: same domid, its console shows a second boot', async () => {
