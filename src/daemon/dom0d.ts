@@ -7,11 +7,11 @@ import { API_ROUTES, checkRequestBody, EventFeed, STREAM_ROUTES, TEST_ROUTES, To
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
 import { ConsoleHub, Dmesg } from '../console/index.js';
 import { readXlConf } from '../config/index.js';
-import { boundQemuLog, DEFAULT_SCHEDULER, DomainEvents, DomainManager, Passthrough, POOL_SCHEDULERS, QemuDriver, qemuLogPath, SchedCgroups, writeDom0Layout } from '../domain/index.js';
+import { DEFAULT_SCHEDULER, DomainEvents, DomainManager, Passthrough, POOL_SCHEDULERS, QemuDriver, qemuLogPath, SchedCgroups, writeDom0Layout } from '../domain/index.js';
 import type { DomainDriver, DomainRecord, PoolHost, PoolScheduler } from '../domain/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
-import { ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
+import { boundAppendedLog, ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
 import { parseListen, serveApiTcp } from './api-tcp.js';
 import type { TcpApi } from './api-tcp.js';
 import { consoleWebSocket } from './console-ws.js';
@@ -123,14 +123,16 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       beforeUnpause: (rec: DomainRecord) => beforeUnpause(rec, ctx),
     });
     for (const w of warnings) log(w);
-    // Running QEMUs' own logs are held to a size (boundQemuLog), checked every 30 s.
-    const qemuLogs = setInterval(() => {
-      for (const rec of manager.registry.list()) {
-        if (rec.qemuPid === null) continue;
-        boundQemuLog(qemuLogPath(paths, rec.name)).catch((e: unknown) => log(`domain ${rec.domid}: holding its QEMU log to size: ${e instanceof Error ? e.message : String(e)}`));
-      }
-    }, envMs('DOM0_QEMU_LOG_CHECK_MS') ?? 30_000);
-    qemuLogs.unref();
+    // The logs written for as long as a process runs — dom0d's own, each running QEMU's (what a
+    // guest can make it print) — are held to a size (boundAppendedLog), checked every 30 s.
+    const logsHeld = setInterval(() => {
+      const hold = (file: string, whose: string): void => {
+        boundAppendedLog(file).catch((e: unknown) => log(`holding ${whose} log to size: ${e instanceof Error ? e.message : String(e)}`));
+      };
+      hold(paths.dom0dLog, 'dom0d\'s');
+      for (const rec of manager.registry.list()) if (rec.qemuPid !== null) hold(qemuLogPath(paths, rec.name), `domain ${rec.domid}'s QEMU`);
+    }, envMs('DOM0_LOG_CHECK_MS') ?? 30_000);
+    logsHeld.unref();
     const report = await manager.adoptAll();
     log(`re-adopted ${report.adopted} domain(s); ${report.crashed} found dead, ${report.removed} half-done removed, ${report.restarts} restart(s) resumed, ${report.recovered} recovered without a record`);
     const api = new ToolstackService(manager, {
@@ -161,7 +163,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
         fed.endAll();
         await Promise.all(closed);
         await unlink(`${paths.runDir}/api.url`).catch(() => undefined);
-        clearInterval(qemuLogs);
+        clearInterval(logsHeld);
         manager.cancelPendingRestarts();
         await manager.jobs.idle();
         await manager.sched.pools.exclusive(async () => manager.sched.close());

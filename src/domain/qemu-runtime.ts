@@ -10,11 +10,11 @@
  * the console layer). Both go with the domain.
  */
 import { copyFileSync, existsSync, renameSync, statSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { collapseFront, ensurePrivateDir, punchHole, writeFileAtomic } from '../host/index.js';
+import { ensurePrivateDir, writeFileAtomic } from '../host/index.js';
 import type { ArgvCapabilities, ConsoleRequirement, DomainRuntime } from '../qemu/index.js';
 import type { DomainConsole } from './record.js';
 
@@ -29,37 +29,6 @@ export function domainDirs(paths: Dom0Paths, domid: number): { readonly run: str
  */
 export function qemuLogPath(paths: Dom0Paths, name: string): string {
   return `${paths.logDir}/qemu-${name}.log`;
-}
-
-/** Default bounds of `boundQemuLog`. */
-export const QEMU_LOG_MAX_BYTES = 16 << 20;
-const QEMU_LOG_KEEP_BYTES = 1 << 20;
-
-/**
- * Holds a running QEMU's log (which it appends to, O_APPEND, for as long as it runs) to `max`
- * bytes: past that, all but its last MiB goes (collapsed away where the file system can, so the
- * file starts with what followed; else its blocks freed, reading as zeros). What a guest can make
- * QEMU print (a virtio device it breaks and resets in a loop, each time one line) or a monitor
- * `log` command thus cannot fill LOG_DIR. A missing file is nothing to do.
- */
-export async function boundQemuLog(file: string, max = QEMU_LOG_MAX_BYTES): Promise<void> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (st.blocks * 512 <= max) return; // on disk: a file whose start was freed keeps its length
-    size = st.size;
-  } catch {
-    return;
-  }
-  const drop = size - Math.min(QEMU_LOG_KEEP_BYTES, max);
-  try {
-    await collapseFront(file, drop);
-  } catch (e: unknown) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return;
-    if (code !== 'EOPNOTSUPP') throw e;
-    await punchHole(file, drop);
-  }
 }
 
 /** Keeps the log at `file` as `file.1` (replacing that), before a new one is written there. */

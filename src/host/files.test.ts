@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { readFileTail } from './files.js';
+import { boundAppendedLog, readFileTail } from './files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dom0-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,4 +15,26 @@ test('readFileTail: a short file whole, a long one from the first whole line of 
   writeFileSync(file, `${'x'.repeat(100)}\nlast line\n`);
   assert.deepEqual(await readFileTail(file, 16), { size: 111, text: 'last line\n', truncated: true });
   assert.equal(await readFileTail(join(dir, 'none.log'), 16), undefined);
+});
+
+test('boundAppendedLog: a log past its bound keeps only its last MiB, and its appender goes on at its new end', async () => {
+  const file = join(dir, 'qemu-chatty.log');
+  const line = 'qemu-system-x86_64: virtio: zero sized buffers are not allowed\n';
+  const qemu = openSync(file, 'a'); // as QEMU's stderr is opened (O_APPEND)
+  try {
+    for (let i = 0; i < (3 << 20) / line.length; i++) writeSync(qemu, line);
+    writeSync(qemu, 'the last line before\n');
+    await boundAppendedLog(file, 4 << 20);
+    assert.ok(statSync(file).size > 3 << 20, 'under the bound: kept whole');
+    await boundAppendedLog(file, 2 << 20);
+    const st = statSync(file);
+    assert.ok(st.blocks * 512 <= (1 << 20) + 8192, `about 1 MiB left on disk (${st.blocks * 512})`);
+    writeSync(qemu, 'after the trim\n');
+    const text = readFileSync(file, 'utf8');
+    assert.ok(text.endsWith('the last line before\nafter the trim\n'), 'the end kept, and the appender goes on after it');
+    if (st.size < 2 << 20) assert.ok(!text.includes('\0'), 'collapsed: no hole left at the start');
+  } finally {
+    closeSync(qemu);
+  }
+  await boundAppendedLog(join(dir, 'none.log'));
 });

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isErrno, ToolstackError } from '../common/index.js';
 
@@ -141,6 +141,36 @@ export function punchHole(path: string, length: number): Promise<void> {
  */
 export function collapseFront(path: string, length: number): Promise<void> {
   return fallocateFront('--collapse-range', path, length);
+}
+
+/** Default bound of `boundAppendedLog`. */
+export const LOG_MAX_BYTES = 16 << 20;
+const LOG_KEEP_BYTES = 1 << 20;
+
+/**
+ * Holds a log that another process appends to (O_APPEND) for as long as it runs — a QEMU's
+ * output, dom0d's own — to `max` bytes on disk: past that, all but its last MiB goes (collapsed
+ * away where the file system can, so the file starts with what followed; else its blocks freed,
+ * reading as zeros). A missing file is nothing to do.
+ */
+export async function boundAppendedLog(file: string, max = LOG_MAX_BYTES): Promise<void> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (st.blocks * 512 <= max) return; // on disk: a file whose start was freed keeps its length
+    size = st.size;
+  } catch {
+    return;
+  }
+  const drop = size - Math.min(LOG_KEEP_BYTES, max);
+  try {
+    await collapseFront(file, drop);
+  } catch (e: unknown) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'EOPNOTSUPP') throw e;
+    await punchHole(file, drop);
+  }
 }
 
 function fallocateFront(mode: '--punch-hole' | '--collapse-range', path: string, length: number): Promise<void> {
