@@ -89,7 +89,7 @@ export class ConsoleSource {
   readonly #waiters: { readonly target: number; readonly resolve: () => void }[] = [];
   #saveTimer: NodeJS.Timeout | null = null;
   readonly #trimStep: number;
-  /** Offset up to which the file's blocks were last freed; null once that failed. */
+  /** Offset past which the file's blocks are next freed (a step more); null: never again. */
   #trimmed: number | null = 0;
   #closed = false;
   readonly #ended: Promise<void>;
@@ -298,9 +298,12 @@ export class ConsoleSource {
       await punchHole(logFile, upTo);
       this.#trimmed = upTo;
     } catch (e: unknown) {
-      // Reported once: the file stays whole from here on. A file that is gone went with its domain.
-      this.#trimmed = null;
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      // A file that is gone went with its domain; a file system that cannot punch holes keeps the
+      // file whole from here on (said once); anything else is tried again 8 steps later.
+      if (code === 'ENOENT' || code === 'EOPNOTSUPP') this.#trimmed = null;
+      else this.#trimmed = upTo + 7 * this.#trimStep;
+      if (code !== 'ENOENT') throw e;
     }
   }
 

@@ -121,6 +121,14 @@ test('with dom0d', async (t) => {
     assert.deepEqual((JSON.parse((await xl('vm-list', '--json')).stdout) as Array<{ name: string }>).map((d) => d.name), ['Domain-0', 'g1']);
   });
 
+  await t.test('migrate refuses Domain-0, with -C too, before any transport runs', async () => {
+    writeFileSync(join(root, 'any.cfg'), 'name = "any"\n');
+    const marker = join(root, 'transport-ran');
+    const [code, out, err] = await run('migrate', '-C', join(root, 'any.cfg'), '-s', `touch ${marker};`, '0', 'host');
+    assert.deepEqual([code, out, err.split('\n')[0]], [1, '', 'Cannot migrate Domain-0: it is the host']);
+    assert.equal(existsSync(marker), false);
+  });
+
   await t.test('sharing: Shared is 0; a domain as xl list takes it', async () => {
     const [rc, out] = await run('sharing');
     assert.equal(rc, 0);

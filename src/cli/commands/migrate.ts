@@ -32,6 +32,8 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const rune = ssh === '' ? host : `exec ${ssh} ${host} xl${ctx.progress === true ? ' -t' : ''} migrate-receive${o.has('e') || o.has('F') ? ' -e' : ''}${o.has('\u0101') ? ' -d' : ''}${o.has('p') ? ' -p' : ''}`;
     const api = connectToolstack(ctx);
     const dom = await api.getDomain({ ref });
+    // Before any transport runs: the host cannot move (with -C there was no other check).
+    if (dom.domid === 0) throw new ToolstackError('NOT_SUPPORTED', 'Cannot migrate Domain-0: it is the host', { hint: 'name a guest domain' });
     // The config code is loaded only for -C (it is most of xl's own start-up).
     const json = o.value('C') === undefined ? (await api.getDomainConfig({ ref })).config : (await import('../saved-config.js')).configFileJson(ctx, o.value('C') as string);
     const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
