@@ -29,6 +29,12 @@ export interface StreamHandler {
 
 /** The largest request body dom0d reads. */
 const MAX_BODY = 16 << 20;
+/**
+ * The most request-body bytes dom0d holds at once, over every connection (a parsed body can take
+ * ten times its size in memory): a request that would pass it is refused with API_LIMIT.
+ */
+const MAX_BODIES_IN_FLIGHT = 32 << 20;
+let bodiesInFlight = 0;
 
 /** HTTP status of each error code; the one place where codes become statuses (default 500). */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -161,6 +167,7 @@ export async function serveApi(
 async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
   const method = req.method ?? 'GET';
   const path = (req.url ?? '/').split('?')[0] as string;
+  const held = { bytes: 0 };
   try {
     let params: Record<string, string> | undefined;
     let pathMatched = false;
@@ -178,7 +185,7 @@ async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, r
     if (handler === undefined || params === undefined) {
       throw new ToolstackError('USAGE', pathMatched ? `Method ${method} not allowed on ${path}` : `No API route ${method} ${path}`);
     }
-    const body = method === 'POST' ? await readJsonBody(req) : {};
+    const body = method === 'POST' ? await readJsonBody(req, held) : {};
     handler.checkBody?.(body);
     const result = await handler.handle({ ...body, ...params });
     reply(res, 200, result ?? {});
@@ -190,6 +197,8 @@ async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, r
     }
     const { status, body } = errorReply(e, `${method} ${path}`, log);
     reply(res, status, body);
+  } finally {
+    bodiesInFlight -= held.bytes;
   }
 }
 
@@ -245,15 +254,47 @@ async function upgrade(
   }
 }
 
-async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > MAX_BODY) throw new ToolstackError('API_LIMIT', `Bad API request: body larger than ${MAX_BODY} bytes`);
-    chunks.push(c);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+/**
+ * Reads and parses a request's body, counting its bytes in `held` (and in `bodiesInFlight`) for
+ * the caller to release once the request is answered. Past a limit the rest of the body is read
+ * and dropped, so that the refusal can still be answered.
+ */
+function readJsonBody(req: IncomingMessage, held: { bytes: number }): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onData = (c: Buffer): void => {
+      held.bytes += c.length;
+      bodiesInFlight += c.length;
+      const refusal = held.bytes > MAX_BODY
+        ? new ToolstackError('API_LIMIT', `Bad API request: body larger than ${MAX_BODY} bytes`)
+        : bodiesInFlight > MAX_BODIES_IN_FLIGHT
+          ? new ToolstackError('API_LIMIT', `Bad API request: dom0d already holds ${MAX_BODIES_IN_FLIGHT >> 20} MiB of request bodies`, { hint: 'send it again once the other requests are answered' })
+          : undefined;
+      if (refusal === undefined) {
+        chunks.push(c);
+        return;
+      }
+      req.off('data', onData);
+      req.resume();
+      chunks.length = 0;
+      reject(refusal);
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      try {
+        resolve(parseJsonBody(Buffer.concat(chunks).toString('utf8')));
+      } catch (e: unknown) {
+        reject(e instanceof Error ? e : new Error(String(e)));
+      }
+    });
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(new ToolstackError('API', 'the client disconnected before its request was complete'));
+    });
+  });
+}
+
+function parseJsonBody(text: string): Record<string, unknown> {
   if (text.trim() === '') return {};
   let v: unknown;
   try {
