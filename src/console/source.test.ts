@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { DomainEvents, DomainRegistry } from '../domain/index.js';
-import type { DomainConsole } from '../domain/index.js';
+import type { DomainConsole, DomainRecord } from '../domain/index.js';
 import { consoleName, findConsole, primaryConsoleName } from './endpoints.js';
 import { ConsoleHub } from './hub.js';
 import { ConsoleSource } from './source.js';
@@ -177,15 +177,20 @@ test('ConsoleSource fails with IO when the socket never appears', async () => {
   await assert.rejects(ConsoleSource.open({ socket: join(root, 'none.sock') }, sink(), { connectTimeoutMs: 50 }), { code: 'IO' });
 });
 
+/** A hub following events of a registry that holds domain `name`, whose console0 is `qemu`'s (tty `<tag>.tty`). */
+async function hubWithDomain(tag: string, name: string, qemu: FakeChardev): Promise<{ hub: ConsoleHub; reg: DomainRegistry; rec: DomainRecord }> {
+  const events = new DomainEvents();
+  const hub = new ConsoleHub(join(root, `logs-${tag}`));
+  hub.follow(events);
+  const reg = await DomainRegistry.open(join(root, `domains-${tag}`), { events });
+  const rec0 = await reg.reserve({ config: { c_info: { type: 'pv', name } } });
+  const consoles: DomainConsole[] = [{ id: 'console0', kind: 'pv', index: 0, socket: qemu.socket, feed: qemu.logFile, tty: join(root, `${tag}.tty`) }];
+  return { hub, reg, rec: await reg.update(rec0.domid, { consoles }) };
+}
+
 test('ConsoleHub streams replay then live output to a client, and its keystrokes to the guest', async () => {
   const qemu = await FakeChardev.start('c');
-  const events = new DomainEvents();
-  const hub = new ConsoleHub(join(root, 'logs-c'));
-  hub.follow(events);
-  const reg = await DomainRegistry.open(join(root, 'domains-c'), { events });
-  const rec0 = await reg.reserve({ config: { c_info: { type: 'pv', name: 'g' } } });
-  const consoles: DomainConsole[] = [{ id: 'console0', kind: 'pv', index: 0, socket: qemu.socket, feed: qemu.logFile, tty: join(root, 'c.tty') }];
-  const rec = await reg.update(rec0.domid, { consoles });
+  const { hub, reg, rec } = await hubWithDomain('c', 'g', qemu);
   qemu.guestWrites('early\n');
   await hub.connect(rec);
   qemu.guestWrites('boot\n');
@@ -229,13 +234,7 @@ test('ConsoleHub streams replay then live output to a client, and its keystrokes
 
 test('a client typing into a guest that takes no input is held back: nothing piles up in dom0d', async () => {
   const qemu = await FakeChardev.start('deaf');
-  const events = new DomainEvents();
-  const hub = new ConsoleHub(join(root, 'logs-deaf'));
-  hub.follow(events);
-  const reg = await DomainRegistry.open(join(root, 'domains-deaf'), { events });
-  const rec0 = await reg.reserve({ config: { c_info: { type: 'pv', name: 'deaf' } } });
-  const consoles: DomainConsole[] = [{ id: 'console0', kind: 'pv', index: 0, socket: qemu.socket, feed: qemu.logFile, tty: join(root, 'deaf.tty') }];
-  const rec = await reg.update(rec0.domid, { consoles });
+  const { hub, reg, rec } = await hubWithDomain('deaf', 'deaf', qemu);
   await hub.connect(rec);
   qemu.stopReading();
   const client = connect(join(root, 'deaf.tty'));

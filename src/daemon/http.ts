@@ -265,17 +265,17 @@ function readJsonBody(req: IncomingMessage, held: { bytes: number }): Promise<Re
     const onData = (c: Buffer): void => {
       held.bytes += c.length;
       bodiesInFlight += c.length;
-      const refusal = held.bytes > MAX_BODY
-        ? new ToolstackError('API_LIMIT', `Bad API request: body larger than ${MAX_BODY} bytes`)
-        : bodiesInFlight > MAX_BODIES_IN_FLIGHT
-          ? new ToolstackError('API_LIMIT', `Bad API request: dom0d already holds ${MAX_BODIES_IN_FLIGHT >> 20} MiB of request bodies`, { hint: 'send it again once the other requests are answered' })
-          : undefined;
+      let refusal: ToolstackError | undefined;
+      if (held.bytes > MAX_BODY) refusal = new ToolstackError('API_LIMIT', `Bad API request: body larger than ${MAX_BODY} bytes`);
+      else if (bodiesInFlight > MAX_BODIES_IN_FLIGHT) {
+        refusal = new ToolstackError('API_LIMIT', `Bad API request: dom0d already holds ${MAX_BODIES_IN_FLIGHT >> 20} MiB of request bodies`, { hint: 'send it again once the other requests are answered' });
+      }
       if (refusal === undefined) {
         chunks.push(c);
         return;
       }
       req.off('data', onData);
-      req.resume();
+      req.resume(); // the rest is dropped
       chunks.length = 0;
       reject(refusal);
     };

@@ -139,12 +139,12 @@ export function punchHole(path: string, length: number): Promise<void> {
  * kernel does it in place and atomically (fallocate's COLLAPSE_RANGE, through util-linux's
  * `fallocate`); ext4 and XFS have it, tmpfs and others fail with EOPNOTSUPP.
  */
-export function collapseFront(path: string, length: number): Promise<void> {
+function collapseFront(path: string, length: number): Promise<void> {
   return fallocateFront('--collapse-range', path, length);
 }
 
 /** Default bound of `boundAppendedLog`. */
-export const LOG_MAX_BYTES = 16 << 20;
+const LOG_MAX_BYTES = 16 << 20;
 const LOG_KEEP_BYTES = 1 << 20;
 
 /**

@@ -1,6 +1,6 @@
 // The host area: what every other area needs of Linux — processes and pid files (zombie-aware),
 // atomic files and private directories, keyed queues, the host's own figures.
-export { boundAppendedLog, collapseFront, ensurePrivateDir, fileError, punchHole, readFileTail, syncDir, writeFileAtomic, writeFileAtomicSync } from './files.js';
+export { boundAppendedLog, ensurePrivateDir, fileError, punchHole, readFileTail, syncDir, writeFileAtomic, writeFileAtomicSync } from './files.js';
 export type { FileTail } from './files.js';
 export { KeyedQueue } from './keyed-queue.js';
 export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
