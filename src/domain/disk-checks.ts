@@ -2,7 +2,8 @@
  * What is checked of a domain's disks on the host before QEMU opens them (at create, at
  * `block-attach`, at `cd-insert`), so that a mistake is one line naming the disk and the domain,
  * and nothing has been started or changed yet:
- * 1. the file or block device exists (GUEST_FILE, libxl's "failed to stat" words);
+ * 1. the file or block device exists (GUEST_FILE, libxl's "failed to stat" words) and is one
+ *    (GUEST_FILE: QEMU would block for good opening a FIFO, and refuses other kinds);
  * 2. no disk of a live domain (this one included) opens the same image when either of the two is
  *    writable: QEMU's image locks would refuse the second opener (DISK_IMAGE, naming the holder);
  * 3. qemu-img can open it, nobody else holds its write lock (DISK_IMAGE, naming the holder when
@@ -12,13 +13,14 @@
  * (their target is the script's to read: an iSCSI name, a DRBD resource...). Without qemu-img on the host,
  * step 3 is skipped: QEMU's own error then tells.
  */
+import { statSync } from 'node:fs';
 import { ToolstackError } from '../common/index.js';
 import type { DiskDevice } from '../config/index.js';
 import { isPidAlive } from '../host/index.js';
 import { qemuFormatDriver } from '../qemu/index.js';
 import { imageIdentity, probeImage, processesWithImageOpen } from '../storage/index.js';
 import { hasBlockScript } from './block-scripts.js';
-import { statError } from './qemu-runtime.js';
+import { fileKind, statError } from './qemu-runtime.js';
 import type { DomainRecord } from './record.js';
 
 /**
@@ -87,6 +89,10 @@ export async function checkDisks(disks: readonly DiskDevice[], ctx: DiskCheckCon
     const statErr = statError(path);
     if (statErr !== undefined) {
       throw new ToolstackError('GUEST_FILE', `${who} failed to stat: ${path}: ${statErr}`, { hint: `check the path in ${ctx.where}` });
+    }
+    const st = statSync(path);
+    if (!st.isFile() && !st.isBlockDevice()) {
+      throw new ToolstackError('GUEST_FILE', `${who}: ${path} is ${fileKind(st)}, not an image file or a block device`, { hint: `check the path in ${ctx.where}` });
     }
     const id = imageIdentity(path) as string;
     const clash = others.find((o) => o.disk !== disk && hasMedia(o.disk) && (writable(o.disk) || writable(disk)) && imageIdentity(o.disk.pdev_path as string) === id);

@@ -10,6 +10,7 @@
  * the console layer). Both go with the domain.
  */
 import { copyFileSync, existsSync, renameSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
@@ -82,18 +83,43 @@ export function consoleEndpoints(consoles: readonly DomainConsole[]): DomainRunt
 }
 
 /**
- * The kernel and ramdisk must exist before QEMU is spawned, so a typo is one line naming the
- * file and nothing is left behind (disks: `checkDisks`).
+ * The files QEMU boots from (kernel, ramdisk, an HVM firmware image) must be regular files with
+ * something in them before QEMU is spawned, so a typo is one line naming the file and nothing is
+ * left behind: QEMU blocks for good opening a FIFO (its monitor never answers), calls an empty
+ * or special file "No such file or directory", and fails to map a device (disks: `checkDisks`).
  */
 export function checkGuestFiles(config: DomainConfig, source: string): void {
-  const fail = (line: string, key: string): never => {
-    throw new ToolstackError('GUEST_FILE', line, { lines: [line], hint: `check ${key} in ${source}` });
-  };
-  for (const key of ['kernel', 'ramdisk'] as const) {
-    const path = config.b_info?.[key];
-    const err = path === undefined ? undefined : statError(path);
-    if (err !== undefined) fail(`Cannot open ${key} ${path ?? ''}: ${err}`, `${key}=`);
+  const hvm = config.b_info?.type === 'hvm' ? config.b_info.u?.hvm : undefined;
+  const files: ReadonlyArray<readonly [string, string | undefined]> = [
+    ['kernel', config.b_info?.kernel],
+    ['ramdisk', config.b_info?.ramdisk],
+    ['firmware', hvm?.bios === 'ovmf' ? undefined : (hvm?.system_firmware ?? hvm?.firmware)],
+  ];
+  for (const [key, path] of files) {
+    if (path === undefined) continue;
+    const err = statError(path) ?? notAFileError(path);
+    if (err !== undefined) {
+      const line = `Cannot open ${key} ${path}: ${err}`;
+      throw new ToolstackError('GUEST_FILE', line, { lines: [line], hint: `check ${key}= in ${source}` });
+    }
   }
+}
+
+/** Why `path` (which can be stat'ed) is no file QEMU can load an image from; undefined when it is one. */
+function notAFileError(path: string): string | undefined {
+  const st = statSync(path);
+  if (st.isFile()) return st.size === 0 ? 'the file is empty' : undefined;
+  return `it is ${fileKind(st)}, not a file`;
+}
+
+/** What kind of file `st` describes, in words ("a FIFO"), for messages about the wrong kind. */
+export function fileKind(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return st.isFile() ? 'a file' : 'a special file';
 }
 
 /** Why `path` cannot be stat'ed, in libc's words; undefined when it can. */

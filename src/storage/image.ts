@@ -47,7 +47,8 @@ export function probeImage(path: string): Promise<ImageProbe> {
         resolve({ status: 'unknown' });
         return;
       }
-      const detail = stderr.split('\n').find((l) => l.trim() !== '')?.replace(/^qemu-img: /, '') ?? error.message;
+      const said = stderr.split('\n').find((l) => l.trim() !== '')?.replace(/^qemu-img: /, '');
+      const detail = said ?? (error.killed ? `qemu-img info did not finish within ${PROBE_TIMEOUT_MS / 1000} s` : error.message);
       resolve(/Failed to get (shared )?"(write|consistent read)" lock/.test(stderr) ? { status: 'locked', detail } : { status: 'unreadable', detail });
     });
   });

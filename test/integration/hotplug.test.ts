@@ -194,6 +194,8 @@ test('bad attaches are one line naming the disk and the domain, and leave nothin
   holder = spawn('qemu-io', ['-c', 'sleep 600000', img('held.qcow2')], { stdio: 'ignore' });
   const ADD = 'libxl_device_disk_add failed.';
   await fails(['block-attach', 'hp', 'nope.qcow2,qcow2,xvdf,w'], [`Disk vdev=xvdf of domain 'hp' failed to stat: ${img('nope.qcow2')}: No such file or directory`, ADD]);
+  execFileSync('mkfifo', [img('pipe.img')]);
+  await fails(['block-attach', 'hp', 'pipe.img,raw,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('pipe.img')} is a FIFO, not an image file or a block device`, ADD]);
   await fails(['block-attach', 'hp', 'spare.qcow2,raw,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('spare.qcow2')} is a qcow2 image, not raw as its spec says`, ADD]);
   await fails(['block-attach', 'hp', 'other.qcow2,qcow2,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('other.qcow2')} is open read-write by domain 'other' (${otherId}, its disk xvda)`, ADD]);
   await fails(['block-attach', 'hp', 'other.qcow2,qcow2,xvdf,r'], [`Disk vdev=xvdf of domain 'hp': ${img('other.qcow2')} is open read-write by domain 'other' (${otherId}, its disk xvda)`, ADD]);

@@ -294,6 +294,28 @@ test('a missing kernel is one error naming the file; no domain, process or socke
   assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
 });
 
+test('a kernel, ramdisk or disk that is no file QEMU can load (FIFO, directory, device, empty) is one line at once, before QEMU runs', async () => {
+  const fifo = join(host.root, 'boot.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const empty = join(host.root, 'empty-kernel');
+  writeFileSync(empty, '');
+  const cases: Array<[string, string]> = [
+    [`kernel="${fifo}"`, `Cannot open kernel ${fifo}: it is a FIFO, not a file\nhint: check kernel= in pv.cfg`],
+    [`kernel="${host.root}"`, `Cannot open kernel ${host.root}: it is a directory, not a file\nhint: check kernel= in pv.cfg`],
+    [`kernel="${empty}"`, `Cannot open kernel ${empty}: the file is empty\nhint: check kernel= in pv.cfg`],
+    ['ramdisk="/dev/zero"', 'Cannot open ramdisk /dev/zero: it is a character device, not a file\nhint: check ramdisk= in pv.cfg'],
+    [`disk=["${fifo},raw,xvda,w"]`, `Disk vdev=xvda of domain 'badfile': ${fifo} is a FIFO, not an image file or a block device\nhint: check the path in disk= in pv.cfg`],
+  ];
+  for (const [setting, message] of cases) {
+    // A FIFO made QEMU block in open() for good: create waited 10 s for its monitor, then named no file.
+    const r = await create('-q', 'pv.cfg', 'name="badfile"', setting);
+    assert.equal(r.code, 3, setting);
+    assert.equal(r.err, `${message}\n`, setting);
+    assert.equal(await find('badfile'), undefined);
+  }
+  assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
+});
+
 test("the article's configs, only their file paths replaced, create (paused) and destroy", async () => {
   const article = join(import.meta.dirname, '..', '..', '..', 'examples', 'article');
   const overlay = (n: string): string => {
