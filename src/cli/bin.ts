@@ -1,7 +1,8 @@
-import { restoreLaunchEnv } from '../common/index.js';
+import { refuseDebuggerSignal, restoreLaunchEnv } from '../common/index.js';
 import { xlMain } from './main.js';
 
 restoreLaunchEnv(process.env);
+refuseDebuggerSignal(process);
 
 // Standard output closed by its reader (`xl list | head -1`): xl ends silently, as a C program
 // killed by SIGPIPE does (status 128 + 13); any other failure to write it (a full disk) is one

@@ -27,3 +27,13 @@ export function restoreLaunchEnv(env: NodeJS.ProcessEnv): void {
   if (aside === '') delete env[CA_CERTS];
   else env[CA_CERTS] = aside;
 }
+
+/**
+ * SIGUSR1 made Node open its inspector on 127.0.0.1:9229, where any local user could run code in
+ * the process (root's, for dom0d): a stray `kill -USR1` (a log rotation's habit) was enough.
+ * With a listener of its own for the signal Node does not open it; the signal then does nothing.
+ * Each of our Node processes calls this first thing (`proc` is `process`).
+ */
+export function refuseDebuggerSignal(proc: { on(signal: 'SIGUSR1', listener: () => void): unknown }): void {
+  proc.on('SIGUSR1', () => undefined);
+}

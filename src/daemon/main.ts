@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { DOM0D_ENV } from '../api/index.js';
-import { resolvePaths, restoreLaunchEnv } from '../common/index.js';
+import { refuseDebuggerSignal, resolvePaths, restoreLaunchEnv } from '../common/index.js';
 import { ensurePrivateDir } from '../host/index.js';
 import { rotateToken } from './api-tcp.js';
 import { DOM0D_RUN_USAGE, runDom0d } from './dom0d.js';
@@ -14,6 +14,7 @@ const ROTATE_USAGE = 'dom0d rotate-token\n              replace the API\'s beare
  */
 export function dom0dMain(argv: readonly string[]): Promise<number> {
   restoreLaunchEnv(process.env);
+  refuseDebuggerSignal(process);
   const sub = argv[0];
   if (sub === undefined || sub === 'run') return runDom0d(dropOwnEnv(process.env));
   if (sub === 'help' || sub === '--help' || sub === '-h') {

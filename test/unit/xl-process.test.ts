@@ -1,9 +1,10 @@
 // xl as a process meets the ways a shell can leave it: standard output closed by its reader
 // (`xl ... | head`), standard output on a full disk, a working directory removed under it. Each
-// ends with at most one line, never a Node stack trace. Only `xl help` runs: no dom0d.
+// ends with at most one line, never a Node stack trace. And a stray SIGUSR1, which makes a Node
+// process open a debugger port by default. No dom0d runs (xenstored alone, for the signal).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { MAX_RUN_DIR_BYTES } from '../../src/common/index.js';
@@ -84,4 +85,49 @@ test('a run directory too long for its sockets is refused, by xl and by dom0d, b
   assert.equal(dom0d.status, 1);
   assert.match(dom0d.stderr, /is too long/);
   assert.equal(existsSync(runDir), false);
+});
+
+/** The TCP ports `pid` listens on (its sockets' inodes looked up in /proc/net/tcp{,6}). */
+function listeningPorts(pid: number): number[] {
+  const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+    } catch {
+      return undefined; // closed meanwhile
+    }
+  }).filter((x) => x !== undefined));
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((f) => readFileSync(f, 'utf8').split('\n').slice(1))
+    .map((l) => l.trim().split(/\s+/))
+    .filter((c) => c[3] === '0A' && inodes.has(c[9] ?? ''))
+    .map((c) => Number.parseInt(c[1]?.split(':')[1] ?? '', 16));
+}
+
+/** Starts `argv`, waits until `ready` is in its output, sends SIGUSR1, and returns what it then listens on. */
+async function afterSigusr1(argv: string[], ready: string, env: NodeJS.ProcessEnv): Promise<{ alive: boolean; ports: number[] }> {
+  const child = spawn(argv[0] as string, argv.slice(1), { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const seen = (c: Buffer): void => {
+        out += c.toString();
+        if (out.includes(ready)) resolve();
+      };
+      child.stdout.on('data', seen);
+      child.stderr.on('data', seen);
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    child.kill('SIGUSR1');
+    await new Promise((r) => setTimeout(r, 500));
+    return { alive: child.exitCode === null && child.signalCode === null, ports: listeningPorts(child.pid as number) };
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+test("SIGUSR1 opens no debugger port in xl or dom0d (Node's default: an inspector on 127.0.0.1:9229, root's code to any local user)", async () => {
+  const env = hostEnv('usr1');
+  assert.deepEqual(await afterSigusr1([XL, 'migrate-receive'], 'Ready to receive domain', env), { alive: true, ports: [] });
+  const dom0d = join(import.meta.dirname, '..', '..', '..', 'bin', 'dom0d');
+  const xs = [dom0d, 'xenstored', '--socket', join(root, 'usr1', 'xs.sock'), '--state-dir', join(root, 'usr1', 'xs')];
+  assert.deepEqual(await afterSigusr1(xs, 'listening on', env), { alive: true, ports: [] });
 });
