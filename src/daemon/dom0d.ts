@@ -273,6 +273,9 @@ export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
   process.on('unhandledRejection', (reason: unknown) => {
     log(`bug: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });
+  // A hang-up is an administrator's "reopen your logs" or a closed terminal of a foreground run:
+  // neither may stop what supervises the domains (Node's default). dom0d bounds its own log.
+  process.on('SIGHUP', () => log('SIGHUP: ignored (dom0d keeps its log bounded itself; stop it with SIGTERM)'));
   startHeapTrim();
   let d: Dom0d;
   try {

@@ -130,6 +130,18 @@ test('domid, domname, uptime and list errors follow Xen', async () => {
   assert.deepEqual((JSON.parse(long.out) as Array<{ domid: number }>).map((e) => e.domid), [1]);
 });
 
+test('SIGHUP does not stop dom0d (it did: Node\'s default), and is said in its log', async () => {
+  const h = host();
+  await xl(h, 'list');
+  const pid = readPid(h)!;
+  process.kill(pid, 'SIGHUP');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(alive(pid));
+  assert.equal((await xl(h, 'list')).code, 0);
+  assert.equal(readPid(h), pid);
+  assert.match(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8'), /SIGHUP: ignored/);
+});
+
 test('SIGTERM stops dom0d gracefully: socket and pid file removed, records kept', async () => {
   const h = host();
   await xl(h, 'list');
