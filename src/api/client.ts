@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -182,6 +182,7 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
   const { spawn } = await import('node:child_process');
   ensurePrivateDir(paths.logDir);
   const log = openSync(paths.dom0dLog, 'a', 0o600);
+  const logFrom = fstatSync(log).size;
   let exited: string | undefined;
   let childPid: number | undefined;
   try {
@@ -205,11 +206,7 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
   while (Date.now() < deadline) {
     if (await answers(paths.apiSocket)) return;
     // A dom0d that lost the pid-file race exits: wait for the winner instead.
-    if (exited !== undefined && !otherDom0dStarting(paths.pidFile, childPid)) {
-      throw new ToolstackError('DAEMON_UNAVAILABLE', `Cannot start dom0d (${exited}): ${lastLogLine(paths.dom0dLog)}`, {
-        hint: `see ${paths.dom0dLog}`,
-      });
-    }
+    if (exited !== undefined && !otherDom0dStarting(paths.pidFile, childPid)) throw startFailure(paths.dom0dLog, logFrom, childPid, exited);
     await sleep(10);
   }
 }
@@ -232,13 +229,25 @@ function dom0dScript(env: NodeJS.ProcessEnv): string {
   throw new ToolstackError('DAEMON_UNAVAILABLE', 'Cannot find bin/dom0d next to this xl', { hint: 'set DOM0_DOM0D to its path' });
 }
 
-function lastLogLine(path: string): string {
+/**
+ * Why a dom0d this xl started exited at once, from what it wrote to its log since `from`: its last
+ * line and the hint after it (dom0d says what stopped it so), without the log's time and pid
+ * prefix; a process that wrote no such line (it crashed) points at the log.
+ */
+function startFailure(logFile: string, from: number, pid: number | undefined, exited: string): ToolstackError {
+  let lines: string[] = [];
   try {
-    const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
-    return lines[lines.length - 1] ?? '';
+    const prefix = new RegExp(`^\\S+ dom0d\\[${pid ?? ''}\\]: `);
+    lines = readFileSync(logFile).subarray(from).toString('utf8').split('\n').filter((l) => prefix.test(l)).map((l) => l.replace(prefix, ''));
   } catch {
-    return 'no log';
+    // no log to read: the generic line below
   }
+  const hinted = lines.at(-1)?.startsWith('hint: ') === true;
+  const message = hinted ? lines.at(-2) : lines.at(-1);
+  if (message === undefined) return new ToolstackError('DAEMON_UNAVAILABLE', `Cannot start dom0d: it exited at once (${exited})`, { hint: `see ${logFile}` });
+  return new ToolstackError('DAEMON_UNAVAILABLE', message.startsWith('Cannot ') ? message : `Cannot start dom0d: ${message}`, {
+    hint: hinted ? (lines.at(-1) as string).slice('hint: '.length) : `see ${logFile}`,
+  });
 }
 
 /** True when something accepts a connection on `socket`. */

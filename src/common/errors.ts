@@ -71,8 +71,12 @@ export function isToolstackError(e: unknown, code?: ErrorCode): e is ToolstackEr
   return e instanceof ToolstackError && (code === undefined || e.code === code);
 }
 
-/** Narrows an unknown caught value to a Node system error with `code` (ENOENT, ...). */
+/**
+ * Narrows an unknown caught value to a Node system error with `code` (ENOENT, ...): not one of
+ * ours (a ToolstackError's code is a string too) nor Node's own argument errors (`ERR_*` codes).
+ */
 export function isErrno(e: unknown, code?: string): e is NodeJS.ErrnoException {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' &&
-    (code === undefined || (e as NodeJS.ErrnoException).code === code);
+  if (!(e instanceof Error) || e instanceof ToolstackError) return false;
+  const c = (e as NodeJS.ErrnoException).code;
+  return typeof c === 'string' && !c.startsWith('ERR_') && (code === undefined || c === code);
 }

@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Server } from 'node:http';
-import { checkRunDir, resolvePaths, ToolstackError } from '../common/index.js';
+import { checkRunDir, isErrno, resolvePaths, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, checkRequestBody, EventFeed, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
@@ -281,9 +281,14 @@ export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
   try {
     d = await startDom0d({ env, log });
   } catch (e: unknown) {
-    if (!(e instanceof ToolstackError)) throw e;
-    log(e.message);
-    if (e.hint !== undefined) log(`hint: ${e.hint}`);
+    // What the host refused (a directory where the API socket goes, a full disk) is the
+    // operator's to fix: one line and a hint, as for dom0d's own errors; anything else is a bug.
+    const err = isErrno(e)
+      ? new ToolstackError('IO', `Cannot start dom0d: ${e.message}`, { hint: `check ${e.path ?? 'the paths in DOM0_*_DIR'}` })
+      : e;
+    if (!(err instanceof ToolstackError)) throw err;
+    log(err.message);
+    if (err.hint !== undefined) log(`hint: ${err.hint}`);
     return 1;
   }
   const signal = await new Promise<string>((resolve) => {

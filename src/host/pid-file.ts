@@ -5,8 +5,8 @@
  * by an unrelated process, or a zombie, does not hold the file. Files written by others (QEMU's
  * `-pidfile`) hold just the pid and are read the same way.
  */
-import { closeSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { isErrno } from '../common/index.js';
+import { closeSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { isErrno, ToolstackError } from '../common/index.js';
 
 interface PidFileContent {
   readonly pid: number;
@@ -54,6 +54,7 @@ export function tryTakePidFile(path: string): number | undefined {
     } catch (e: unknown) {
       if (!isErrno(e, 'EEXIST')) throw e;
     }
+    notAPidFile(path);
     const holder = pidFileHolder(path);
     if (holder === process.pid) return undefined;
     if (holder !== undefined) return holder;
@@ -66,6 +67,20 @@ export function tryTakePidFile(path: string): number | undefined {
     }
   }
   return -1;
+}
+
+/** Throws when what is at `path` is no pid file (a directory, say): nobody holds it, nor can it be replaced. */
+function notAPidFile(path: string): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return; // gone meanwhile: taken again
+  }
+  if (st.isFile()) return;
+  throw new ToolstackError('IO', `${path} is ${st.isDirectory() ? 'a directory' : 'not a plain file'}, not a pid file`, {
+    hint: `remove it (rm -r ${path}) if nothing of yours uses it`,
+  });
 }
 
 /** Removes `path` if this process holds it. */

@@ -62,6 +62,9 @@ test('without dom0d: tmem-* and dt-overlay are not in x86 Xen\'s table; Flask, h
     assert.deepEqual([code, out], [1, ''], f);
     assert.match(err, new RegExp(`^Cannot open save file '${f}': not a plain file .*\nhint: `), f);
   }
+  // A sparse file of 8 GiB: xl would try to allocate it all; it gave "Unknown error ERR_OUT_OF_RANGE".
+  execFileSync('truncate', ['-s', '8G', join(root, 'huge.pol')]);
+  assert.deepEqual(await run('loadpolicy', join(root, 'huge.pol')), [255, '', 'Unable to read new Flask policy file: File too large\n']);
   writeFileSync(join(root, 'xenpolicy'), 'policy');
   assert.deepEqual(await run('loadpolicy', 'xenpolicy'), [255, '', 'Flask XSM disabled\n']);
 

@@ -59,6 +59,23 @@ test('what xl cannot make for itself is one line, not an internal error: dom0d\'
   assert.match(r.stderr, /^Cannot make a temporary directory in .*missing: ENOENT: .*\nhint: set TMPDIR/);
 });
 
+test('a directory where dom0d\'s socket, pid file or start lock goes: one line naming it, from xl and in dom0d\'s log', () => {
+  for (const name of ['api.sock', 'dom0d.pid', 'dom0d.start.lock']) {
+    const env = hostEnv(`in-the-way-${name}`);
+    const inTheWay = join(env['DOM0_RUN_DIR'] as string, name);
+    mkdirSync(inTheWay, { recursive: true });
+    const r = spawnSync(XL, ['list'], { env, encoding: 'utf8' });
+    assert.equal(r.status, 1, name);
+    // Before: dom0d crashed with a stack (xl showed its last line, "Node.js v20..."), or
+    // took the directory for another dom0d starting.
+    const said = name === 'api.sock'
+      ? `Cannot start dom0d: EISDIR: illegal operation on a directory, unlink '${inTheWay}'\nhint: check ${inTheWay}\n`
+      : `${name === 'dom0d.pid' ? 'Cannot start dom0d: ' : ''}${inTheWay} is a directory, not a pid file\nhint: remove it (rm -r ${inTheWay}) if nothing of yours uses it\n`;
+    assert.equal(r.stderr, said, name);
+    if (name !== 'dom0d.start.lock') assert.doesNotMatch(readFileSync(join(env['DOM0_LOG_DIR'] as string, 'dom0d.log'), 'utf8'), /^\s+at /m, name);
+  }
+});
+
 test('a save file whose config is not JSON is a corrupt save file, not an internal error', () => {
   const config = Buffer.from('{not json\0');
   const head = Buffer.alloc(48 + 4);

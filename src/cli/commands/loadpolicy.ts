@@ -28,14 +28,19 @@ export const loadpolicyCommand = defineCommand<never>({
   },
 });
 
+/** Larger policies are refused as too large (EFBIG): Xen's own are a few MiB. */
+const MAX_POLICY_BYTES = 64 * 1024 * 1024;
+
 /**
  * Reads the policy as xl does: one read of the size the file has (so a device or FIFO, size 0,
- * gives nothing rather than endless bytes; a FIFO is not waited on). Throws the errno error.
+ * gives nothing rather than endless bytes; a FIFO is not waited on), at most MAX_POLICY_BYTES
+ * (xl would try to allocate a sparse file's whole size). Throws the errno error.
  */
 function readPolicy(path: string): void {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     const size = fstatSync(fd).size;
+    if (size > MAX_POLICY_BYTES) throw Object.assign(new Error(`${path}: File too large`), { code: 'EFBIG', syscall: 'read' });
     readSync(fd, Buffer.alloc(size), 0, size, null);
   } finally {
     closeSync(fd);
