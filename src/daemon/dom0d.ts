@@ -2,6 +2,7 @@ import { unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Server } from 'node:http';
 import { checkRunDir, isErrno, resolvePaths, ToolstackError } from '../common/index.js';
+import { quietLog } from './quiet-log.js';
 import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, checkRequestBody, EventFeed, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
@@ -88,7 +89,8 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const dom0Client = xs.connect();
     await writeDom0Layout(dom0Client).finally(() => dom0Client.close());
     const events = new DomainEvents((e) => log(`domain event listener failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
-    const consoles = new ConsoleHub(paths.logDir, { onError: (e) => log(`console log: ${e instanceof Error ? e.message : String(e)}`), dmesg });
+    const consoleError = quietLog(log);
+    const consoles = new ConsoleHub(paths.logDir, { onError: (e) => consoleError(`console log: ${e instanceof Error ? e.message : String(e)}`), dmesg });
     consoles.follow(events);
     const feed = new EventFeed(events);
     const warnings: string[] = [];

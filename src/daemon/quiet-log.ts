@@ -1,0 +1,21 @@
+/**
+ * A log for errors that come back with every write (a console log on a full disk fails for each
+ * line the guest prints): a line said again within `quietMs` of its last showing is counted, not
+ * written, and the count comes with its next showing. At most `remembered` distinct lines are
+ * tracked (the oldest is forgotten first), so the filter itself stays small.
+ */
+export function quietLog(log: (line: string) => void, quietMs = 60_000, remembered = 64, now: () => number = Date.now): (line: string) => void {
+  const shown = new Map<string, { at: number; skipped: number }>();
+  return (line) => {
+    const t = now();
+    const last = shown.get(line);
+    if (last !== undefined && t - last.at < quietMs) {
+      last.skipped++;
+      return;
+    }
+    log(last === undefined || last.skipped === 0 ? line : `${line} (${last.skipped} more since it was last said)`);
+    shown.delete(line);
+    shown.set(line, { at: t, skipped: 0 });
+    if (shown.size > remembered) shown.delete(shown.keys().next().value as string);
+  };
+}
