@@ -13,7 +13,8 @@
 // A's receiving QEMU stopped 1.5 s mid-stream (it completes; socat writes blocking) and back,
 // then dom0d killed -9 at the receiver mid-stream, then a disk the receiver does not have (the
 // domain runs on at the sender, which never stopped it), then the sender's QEMU killed -9
-// mid-stream (a crash: its on_crash takes the domain; the receiver keeps nothing).
+// mid-stream (a crash: its on_crash takes the domain; the receiver keeps nothing). Ctrl-C of xl
+// migrate mid-stream comes before the receiver's dom0d is killed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -324,6 +325,20 @@ test('the receiving QEMU stopped for good mid-stream: the stalled migration ends
   assert.match(r.err, new RegExp(`Migration stalled: nothing was sent for ${STALL_MS / 1000} s\n`));
   assert.match(r.err, /Migration failed, resuming at sender\.\n$/);
   assert.deepEqual(await names(b), ['mig:running']);
+  await until('no domain at A', async () => (await names(a)).length === 0, 30_000, 200);
+  await until('no QEMU left at A', () => !pidsNaming(a.runDir).some((p) => cmdline(p).includes('qemu')), 10_000, 100);
+  await assertRunsAt(b);
+});
+
+test('xl migrate interrupted (Ctrl-C: SIGINT to xl and its transport) mid-stream: the domain runs on at the sender, the receiver keeps no copy', async () => {
+  // Its own process group, as a shell's foreground job: the terminal's SIGINT reaches every process in it.
+  const sender = spawn(XL, ['migrate', '-s', '', 'mig', receiver(a)], { env: b.env, cwd: b.root, stdio: 'ignore', detached: true });
+  const ended = new Promise((r) => sender.once('exit', r));
+  await until('the receiving QEMU', () => pidsNaming(a.runDir).some((p) => cmdline(p).includes('-incoming')), 30_000, 10);
+  await new Promise((r) => setTimeout(r, 100));
+  process.kill(-(sender.pid as number), 'SIGINT');
+  await ended;
+  await until('the domain running at the sender again', async () => (await names(b)).join() === 'mig:running', 30_000, 200);
   await until('no domain at A', async () => (await names(a)).length === 0, 30_000, 200);
   await until('no QEMU left at A', () => !pidsNaming(a.runDir).some((p) => cmdline(p).includes('qemu')), 10_000, 100);
   await assertRunsAt(b);
