@@ -250,6 +250,11 @@ function startFailure(logFile: string, from: number, pid: number | undefined, ex
   });
 }
 
+/** True when a dom0d serves the API socket of `options` now (none is started). */
+export function daemonAnswers(options: Pick<ClientOptions, 'env' | 'cwd'>): Promise<boolean> {
+  return answers(clientPaths(options).apiSocket);
+}
+
 /** True when something accepts a connection on `socket`. */
 function answers(socket: string): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,6 +1,7 @@
-import { openConsole } from '../api/index.js';
+import type { Socket } from 'node:net';
+import { daemonAnswers, openConsole } from '../api/index.js';
 import type { ConsoleAttachRequest } from '../api/index.js';
-import { usageError } from '../common/index.js';
+import { ToolstackError, usageError } from '../common/index.js';
 import type { CommandContext } from './command.js';
 
 /** xenconsole's default escape: Ctrl-]. */
@@ -14,8 +15,8 @@ const EOF_MAX_MS = 5000;
 /** Signals that end a session (the terminal restored) instead of killing xl outright. */
 const SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
 
-/** How an attached session ended. */
-export type ConsoleEnd = 'escape' | 'eof' | 'closed';
+/** How an attached session ended: dom0d ended the stream (`hangup`: the domain went), or xl did. */
+export type ConsoleEnd = 'escape' | 'eof' | 'closed' | 'hangup';
 
 /**
  * `-e ESC` as xenconsole reads it: `^X` is Ctrl-X (`X & 0x1f`), a single character is itself;
@@ -29,7 +30,8 @@ export function parseEscape(arg: string): number {
 
 /**
  * Attaches this process's stdin/stdout to a domain's console until the escape character, the
- * console's end (domain destroyed), or stdin's end. On a terminal, stdin is put in raw mode
+ * console's end (domain destroyed; a dom0d that stopped instead is one DAEMON_UNAVAILABLE line,
+ * exit 1), or stdin's end. On a terminal, stdin is put in raw mode
  * (restored on every way out) and, as in xenconsole, the escape acts only when it arrives alone
  * (a paste containing it is typed). From a pipe, bytes are forwarded as they come; an escape byte
  * anywhere ends the session (what precedes it is sent), and at the end of the input the session
@@ -37,7 +39,19 @@ export function parseEscape(arg: string): number {
  * answer is still shown.
  */
 export async function runConsoleSession(ctx: CommandContext, req: ConsoleAttachRequest, escape: number): Promise<ConsoleEnd> {
-  const { socket } = await openConsole(ctx, req);
+  const { attachment, socket } = await openConsole(ctx, req);
+  const end = await attached(ctx, socket, escape);
+  // dom0d ends the stream when the domain goes (xenconsole's silent end); a dom0d that stopped
+  // (killed, restarted) ends it too, and then the domain runs on: that is said.
+  if (end === 'hangup' && !(await daemonAnswers(ctx))) {
+    throw new ToolstackError('DAEMON_UNAVAILABLE', `Console of domain '${attachment.name}' lost: dom0d stopped`, {
+      hint: `the domain runs on: xl console ${attachment.name} attaches again (any xl command starts dom0d)`,
+    });
+  }
+  return end;
+}
+
+function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<ConsoleEnd> {
   const stdin = ctx.stdin as NodeJS.ReadStream;
   const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
   if (tty) stdin.setRawMode(true);
@@ -90,8 +104,8 @@ export async function runConsoleSession(ctx: CommandContext, req: ConsoleAttachR
     ctx.stdout.on('error', onClosed);
     for (const sig of SIGNALS) process.once(sig, onClosed);
     socket.on('data', (d: Buffer) => ctx.stdout.write(d));
-    socket.on('close', onClosed);
-    socket.on('error', onClosed);
+    socket.on('close', () => finish('hangup'));
+    socket.on('error', () => finish('hangup'));
     stdin.on('data', onInput);
     stdin.on('end', onEof);
     stdin.resume();
