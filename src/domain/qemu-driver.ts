@@ -26,7 +26,7 @@ import { migrateMachine, migrationDone, outgoingTo, saveMachine } from './qemu-s
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus } from './qemu-vcpus.js';
-import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog } from './qemu-runtime.js';
+import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog, writeTarget } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
@@ -364,7 +364,10 @@ export class QemuDriver implements DomainDriver {
     await this.#xs.resume(rec.domid);
   }
 
-  async coreDump(rec: DomainRecord, file: string): Promise<void> {
+  async coreDump(rec: DomainRecord, asked: string): Promise<void> {
+    const file = writeTarget(asked, (why, hint) => new ToolstackError('IO', `Cannot dump the core of domain '${rec.name}' to '${asked}': ${why}`, {
+      hint: hint ?? 'give the path of a new or existing file',
+    }));
     // QEMU creates the file with its umask: made first, private, so that the dump never is readable by others.
     closeSync(openSync(file, 'w', 0o600));
     await this.#qmp(rec).dumpGuestMemory(file);

@@ -9,7 +9,7 @@
  * `<chardev>.log`, QEMU's feed of each console's output (every byte, fresh at each start, read by
  * the console layer). Both go with the domain.
  */
-import { copyFileSync, existsSync, renameSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, readlinkSync, realpathSync, renameSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
@@ -120,6 +120,33 @@ export function fileKind(st: Stats): string {
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';
   return st.isFile() ? 'a file' : 'a special file';
+}
+
+/**
+ * The file a domain's memory goes into when the user names `file` (`xl save`, `xl dump-core`):
+ * `file`, or the file its symlink names (xl's open() writes through a link; a save renamed over the
+ * link would replace it). What is there already must be a file: a save renamed over a device node
+ * (`/dev/null`) would replace the node itself, and opening a FIFO blocks until a reader comes (in
+ * QEMU, or in dom0d). `fail` makes the error from the reason (and a hint).
+ */
+export function writeTarget(file: string, fail: (why: string, hint?: string) => ToolstackError): string {
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch {
+    return file; // a new file (a missing directory is reported by the write)
+  }
+  let target = file;
+  if (st.isSymbolicLink()) {
+    try {
+      target = realpathSync(file);
+      st = statSync(target);
+    } catch {
+      throw fail(`it is a symlink to nothing (${readlinkSync(file)})`, 'give the path of a file, or make the link name one');
+    }
+  }
+  if (!st.isFile()) throw fail(`it is ${fileKind(st)}, not a file`);
+  return target;
 }
 
 /** Why `path` cannot be stat'ed, in libc's words; undefined when it can. */

@@ -18,6 +18,7 @@ import { syncDir } from '../host/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
 import type { QmpClient, QmpMigrationInfo } from '../qemu/index.js';
 import type { MigrationStats } from './driver.js';
+import { writeTarget } from './qemu-runtime.js';
 
 /** `text` as one word of /bin/sh. */
 export function shellQuote(text: string): string {
@@ -154,7 +155,10 @@ export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: num
  * Writes `header` and the machine's state to `file` (see above); resolves with the file's size.
  * The machine is left stopped; `wasRunning` says whether to resume it on failure.
  */
-export async function saveMachine(qmp: QmpClient, file: string, header: Buffer, wasRunning: boolean, timeoutMs: number): Promise<number> {
+export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer, wasRunning: boolean, timeoutMs: number): Promise<number> {
+  const file = writeTarget(asked, (why, hint) => new ToolstackError('SAVE_FILE', `Cannot write save file '${asked}': ${why}`, {
+    hint: hint ?? 'give the path of a new or existing file: the save is written beside it and renamed into place',
+  }));
   const tmp = join(dirname(file), `.${basename(file)}.dom0-save-${process.pid}`);
   const done = `${tmp}.done`;
   const fail = (e: unknown): ToolstackError => {

@@ -2,13 +2,14 @@
 // PV guest keeps a value in RAM (tmpfs) and the steps run in order — save (the domain goes, the
 // file has xl's header and mode 0600, no temporary is left), restore (the value is there, the
 // guest answers), a checkpoint (`-c`: it runs on), `-p` (it stays, paused), then the error paths:
-// a file that is not a save file, a Xen (libxl stream) save file, a save into a missing directory
+// a file that is not a save file, a Xen (libxl stream) save file, a save into a missing directory,
+// onto a device node, FIFO, directory or dangling link (refused; through a symlink it is written),
 // or onto a full file system (the domain runs on, no file is left), dom0d killed -9 during a save
 // (the next dom0d resumes the guest).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import { destroyDomains, destroyHost, makeHost, readPid, until, xlIn, xsRead } from './daemon-harness.js';
@@ -119,6 +120,34 @@ test('restore refuses what is not a dom0 save file; a save that cannot be writte
   assert.match(r.err, /Cannot write save file '.*no\/such\/dir\/sr\.save': ENOENT/);
   assert.equal(await state(), 'running');
   assert.equal((await (con as GuestConsole).run('echo still')).out.trim(), 'still');
+});
+
+test('a save or core dump onto a device node, FIFO, directory or dangling link is refused, the node untouched; a symlink is written through', async () => {
+  const at = (n: string): string => join(host.root, n);
+  execFileSync('mknod', [at('null.dev'), 'c', '1', '3']);
+  execFileSync('mkfifo', [at('pipe')]);
+  mkdirSync(at('adir'));
+  symlinkSync('nowhere', at('dangling.save'));
+  // The save was renamed over the path: `xl save d /dev/full` replaced the device node with a file.
+  for (const [name, kind] of [['null.dev', 'a character device'], ['pipe', 'a FIFO'], ['adir', 'a directory']] as const) {
+    const r = await xlIn(host, host.root, 'save', 'sr', name);
+    assert.equal(r.code, 1, name);
+    assert.equal(r.err, `Cannot write save file '${at(name)}': it is ${kind}, not a file\nhint: give the path of a new or existing file: the save is written beside it and renamed into place\n`);
+  }
+  const dangling = await xlIn(host, host.root, 'save', 'sr', 'dangling.save');
+  assert.equal(dangling.err, `Cannot write save file '${at('dangling.save')}': it is a symlink to nothing (nowhere)\nhint: give the path of a file, or make the link name one\n`);
+  assert.ok(statSync(at('null.dev')).isCharacterDevice() && statSync(at('pipe')).isFIFO());
+  // dom0d opened the dump's file itself first: on a FIFO that open blocked its whole event loop.
+  const dump = await xlIn(host, host.root, 'dump-core', 'sr', 'pipe');
+  assert.equal(dump.code, 1);
+  assert.match(dump.err, /^Cannot dump the core of domain 'sr' to '.*pipe': it is a FIFO, not a file\ncore dump failed \(rc=-3\)\n/);
+  assert.equal(await state(), 'running');
+  writeFileSync(at('kept.save'), 'old');
+  symlinkSync('kept.save', at('link.save'));
+  await ok('save', '-c', 'sr', 'link.save');
+  assert.ok(lstatSync(at('link.save')).isSymbolicLink(), 'the link stays a link');
+  assert.equal(readFileSync(at('kept.save')).subarray(0, 28).toString('latin1'), 'Xen saved domain, xl format\n');
+  assert.equal((await (con as GuestConsole).run('echo nodes')).out.trim(), 'nodes');
 });
 
 test('a save onto a full file system fails with one line; the domain runs on and nothing is left there', async () => {
