@@ -178,6 +178,9 @@ export const DOM0D_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '
  */
 export const DOM0D_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
 
+/** `sh -c` script: the soft limit of open files up to the hard one, then exec the arguments. */
+const RAISE_FILES_LIMIT = 'ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$@"';
+
 async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: number): Promise<void> {
   const { spawn } = await import('node:child_process');
   ensurePrivateDir(paths.logDir);
@@ -186,7 +189,10 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
   let exited: string | undefined;
   let childPid: number | undefined;
   try {
-    const child = spawn(process.execPath, [...DOM0D_NODE_FLAGS, dom0dScript(env), 'run'], {
+    // Through sh, to raise dom0d's soft limit of open files to the hard one (Node has no setrlimit):
+    // a domain holds about 8 (its sockets and feeds), and a login shell's 1024 would stop dom0d at
+    // about 120 domains. A limit sh cannot raise is left as it is.
+    const child = spawn('/bin/sh', ['-c', RAISE_FILES_LIMIT, 'dom0d', process.execPath, ...DOM0D_NODE_FLAGS, dom0dScript(env), 'run'], {
       detached: true,
       stdio: ['ignore', log, log],
       cwd: '/',

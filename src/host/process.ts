@@ -42,7 +42,10 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<numb
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (e) => reject(new ToolstackError('IO', `Starting '${options.binary}' failed: ${e.message}`, { cause: e })));
+      child.once('error', (e: NodeJS.ErrnoException) => reject(new ToolstackError('IO', `Starting '${options.binary}' failed: ${e.message}`, {
+        cause: e,
+        ...(e.code === 'EMFILE' ? { hint: `dom0d has open all the files its limit allows (${openFilesLimit()}; a domain takes about 8): start dom0d with a higher limit (ulimit -n)` } : {}),
+      })));
       child.once('spawn', () => resolve(child.pid as number));
     });
     child.unref();
@@ -50,6 +53,15 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<numb
     return pid;
   } finally {
     closeSync(log);
+  }
+}
+
+/** This process's limit of open files (the soft one, /proc/self/limits), as the kernel words it. */
+function openFilesLimit(): string {
+  try {
+    return /^Max open files\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 

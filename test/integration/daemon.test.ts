@@ -130,6 +130,16 @@ test('domid, domname, uptime and list errors follow Xen', async () => {
   assert.deepEqual((JSON.parse(long.out) as Array<{ domid: number }>).map((e) => e.domid), [1]);
 });
 
+test('dom0d started from a shell with a low limit of open files runs with the hard limit (a domain holds about 8)', () => {
+  const h = host();
+  const r = spawnSync('sh', ['-c', 'ulimit -S -n 256 && exec "$0" list', join(import.meta.dirname, '..', '..', '..', 'bin', 'xl')], { env: h.env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const limits = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${readPid(h)!}/limits`, 'utf8'));
+  assert.ok(limits !== null);
+  assert.equal(limits[1], limits[2], 'soft = hard');
+  assert.notEqual(limits[1], '256');
+});
+
 test('SIGHUP does not stop dom0d (it did: Node\'s default), and is said in its log', async () => {
   const h = host();
   await xl(h, 'list');
