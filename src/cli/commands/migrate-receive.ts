@@ -11,6 +11,7 @@ import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 import { getopt } from '../getopt.js';
+import { interruptible } from '../interrupt.js';
 import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
 
 /**
@@ -46,48 +47,52 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
     let created: Promise<DomainInfo> | undefined;
     let qemu: Socket | undefined;
     try {
-      created = api.createDomain({
-        config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
-        paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket },
-      });
-      let failed: unknown;
-      created.catch((e: unknown) => {
-        failed = e;
-      });
-      const sink = await connectWhenListening(socket, () => failed);
-      qemu = sink;
-      sink.on('error', () => { /* shows as the relay's failure below */ });
-      // All that comes goes into QEMU until the create returns: it does once QEMU has loaded the
-      // whole stream (or failed, its dom0d gone, say).
-      if (!await relayWithSocat(reader, sink, created)) await reader.relayUntil(sink, 'the receiving QEMU', created);
-      sink.end();
-      const dom = await created;
-      domid = dom.domid;
-      log('migration target: Transfer complete, requesting permission to start domain.');
-      await writeAll(out, RECEIVER_READY);
-      await expectMessage(reader, PERMISSION_TO_GO, 'GO message');
-      log('migration target: Got permission, starting domain.');
-      let status = 0;
-      try {
-        await api.renameDomain({ ref: String(domid), name });
-        if (!o.has('p')) await api.unpauseDomain({ ref: String(domid) });
-        log('migration target: Domain started successsfully.');
-      } catch (e) {
-        status = 3;
-        log(`migration target: ${(e as Error).message}`);
-      }
-      await writeAll(out, Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]));
-      if (status !== 0) {
-        log('migration target: Failure, destroying our copy.');
-        await api.destroyDomain({ ref: String(domid) });
+      return await interruptible(async (check) => {
+        created = api.createDomain({
+          config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
+          paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket },
+        });
+        let failed: unknown;
+        created.catch((e: unknown) => {
+          failed = e;
+        });
+        const sink = await connectWhenListening(socket, () => failed);
+        qemu = sink;
+        sink.on('error', () => { /* shows as the relay's failure below */ });
+        // All that comes goes into QEMU until the create returns: it does once QEMU has loaded the
+        // whole stream (or failed, its dom0d gone, say).
+        if (!await relayWithSocat(reader, sink, created)) await reader.relayUntil(sink, 'the receiving QEMU', created);
+        sink.end();
+        const dom = await created;
+        domid = dom.domid;
+        check();
+        log('migration target: Transfer complete, requesting permission to start domain.');
+        await writeAll(out, RECEIVER_READY);
+        await expectMessage(reader, PERMISSION_TO_GO, 'GO message');
+        check();
+        log('migration target: Got permission, starting domain.');
+        let status = 0;
+        try {
+          await api.renameDomain({ ref: String(domid), name });
+          if (!o.has('p')) await api.unpauseDomain({ ref: String(domid) });
+          log('migration target: Domain started successsfully.');
+        } catch (e) {
+          status = 3;
+          log(`migration target: ${(e as Error).message}`);
+        }
+        await writeAll(out, Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]));
+        if (status !== 0) {
+          log('migration target: Failure, destroying our copy.');
+          await api.destroyDomain({ ref: String(domid) });
+          domid = undefined;
+          log('migration target: Cleanup OK, granting sender permission to resume.');
+          await writeAll(out, PERMISSION_TO_GO);
+          throw new ToolstackError('MIGRATION', 'migration target: startup failed', { lines: [] });
+        }
+        const final = await api.getDomain({ ref: name });
         domid = undefined;
-        log('migration target: Cleanup OK, granting sender permission to resume.');
-        await writeAll(out, PERMISSION_TO_GO);
-        throw new ToolstackError('MIGRATION', 'migration target: startup failed', { lines: [] });
-      }
-      const final = await api.getDomain({ ref: name });
-      domid = undefined;
-      return { data: final };
+        return { data: final };
+      });
     } catch (e) {
       qemu?.destroy();
       // The half-received domain goes: once its create has settled (its QEMU stops at a broken stream), by its name.

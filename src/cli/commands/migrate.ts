@@ -10,6 +10,7 @@ import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 import { getopt, requireArgs } from '../getopt.js';
+import { interruptible } from '../interrupt.js';
 import { expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
 import { withProgress } from '../progress.js';
 
@@ -43,52 +44,60 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const dir = makeTempDir('dom0-migrate-');
     let child: ChildProcess | undefined;
     let toReceiver: Socket | undefined;
-    let stage: 'before-go' | 'after-go' = 'before-go';
+    let stage = 'before-go' as 'before-go' | 'after-go';
     const wasRunning = dom.state === 'running';
+    let migrated: Promise<unknown> | undefined;
     try {
-      // The transport's stdin is a named pipe: xl writes its messages into it, and QEMU's stream
-      // goes in from dom0d's side without passing through this process.
-      const pipe = openFifo(join(dir, 'stream'));
-      try {
-        child = spawn('sh', ['-c', rune], { stdio: [pipe.readFd, 'pipe', 'inherit'] });
-        // A transport that cannot be run shows as a receiver that never answered.
-        child.once('error', (e) => log(`migration transport: ${e.message}`));
-      } finally {
-        closeSync(pipe.readFd);
-      }
-      const transport = child;
-      toReceiver = new Socket({ fd: pipe.writeFd, readable: false, writable: true });
-      toReceiver.on('error', () => { /* a receiver that died shows as a failed read below */ });
-      const reader = new StreamReader(transport.stdout as Readable);
-      await expectMessage(reader, RECEIVER_BANNER, 'banner', rune);
-      await writeAll(toReceiver, header);
-      // A receiver gone mid-stream leaves the pipe without a reader: QEMU's writes fail and dom0d
-      // cancels the migration. One gone before QEMU's side opened the pipe would leave that open
-      // waiting: a reader that throws the stream away stands in, and "ready" never comes.
-      const migrated = api.migrateDomain({ ref: String(dom.domid), fifo: pipe.path });
-      const stats = await withStandInReader(transport, pipe.path, withProgress(ctx, api, String(dom.domid), 'migration sender', migrated));
-      await expectMessage(reader, RECEIVER_READY, 'ready message', rune);
-      log('migration sender: Target has acknowledged transfer.');
-      await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
-      log('migration sender: Giving target permission to start.');
-      stage = 'after-go';
-      await writeAll(toReceiver, PERMISSION_TO_GO);
-      await expectMessage(reader, RECEIVER_REPORT, 'success/failure report message', rune);
-      const status = (await reader.read(1, 'success/failure status'))[0] as number;
-      if (status !== 0) {
-        log(`migration sender: Target reports startup failure (status code ${status}).`);
-        await expectMessage(reader, PERMISSION_TO_GO, 'permission for sender to resume', rune);
-        log('migration sender: Trying to resume at our end.');
-        await api.renameDomain({ ref: String(dom.domid), name: dom.name });
-        if (wasRunning) await api.unpauseDomain({ ref: String(dom.domid) });
-        log('migration sender: Resumed OK.');
-        throw new ToolstackError('MIGRATION', 'Migration failed due to problems at target.', { lines: ['Migration failed due to problems at target.'] });
-      }
-      log('migration sender: Target reports successful startup.');
-      await api.destroyDomain({ ref: String(dom.domid) });
-      log(`migration sender: ${Math.round(stats.ramBytes / 1024)} KiB of memory in ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms.`);
-      log('Migration successful.');
-      return { data: stats };
+      return await interruptible(async (check) => {
+        // The transport's stdin is a named pipe: xl writes its messages into it, and QEMU's stream
+        // goes in from dom0d's side without passing through this process.
+        const pipe = openFifo(join(dir, 'stream'));
+        try {
+          child = spawn('sh', ['-c', rune], { stdio: [pipe.readFd, 'pipe', 'inherit'] });
+          // A transport that cannot be run shows as a receiver that never answered.
+          child.once('error', (e) => log(`migration transport: ${e.message}`));
+        } finally {
+          closeSync(pipe.readFd);
+        }
+        const transport = child;
+        toReceiver = new Socket({ fd: pipe.writeFd, readable: false, writable: true });
+        toReceiver.on('error', () => { /* a receiver that died shows as a failed read below */ });
+        const reader = new StreamReader(transport.stdout as Readable);
+        await expectMessage(reader, RECEIVER_BANNER, 'banner', rune);
+        await writeAll(toReceiver, header);
+        // A receiver gone mid-stream leaves the pipe without a reader: QEMU's writes fail and dom0d
+        // cancels the migration. One gone before QEMU's side opened the pipe would leave that open
+        // waiting: a reader that throws the stream away stands in, and "ready" never comes.
+        const migrating = api.migrateDomain({ ref: String(dom.domid), fifo: pipe.path });
+        migrated = migrating;
+        const stats = await withStandInReader(transport, pipe.path, withProgress(ctx, api, String(dom.domid), 'migration sender', migrating));
+        await expectMessage(reader, RECEIVER_READY, 'ready message', rune);
+        check();
+        log('migration sender: Target has acknowledged transfer.');
+        await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
+        check();
+        log('migration sender: Giving target permission to start.');
+        stage = 'after-go';
+        await writeAll(toReceiver, PERMISSION_TO_GO);
+        await expectMessage(reader, RECEIVER_REPORT, 'success/failure report message', rune);
+        const status = (await reader.read(1, 'success/failure status'))[0] as number;
+        if (status !== 0) {
+          log(`migration sender: Target reports startup failure (status code ${status}).`);
+          await expectMessage(reader, PERMISSION_TO_GO, 'permission for sender to resume', rune);
+          check();
+          log('migration sender: Trying to resume at our end.');
+          await api.renameDomain({ ref: String(dom.domid), name: dom.name });
+          if (wasRunning) await api.unpauseDomain({ ref: String(dom.domid) });
+          log('migration sender: Resumed OK.');
+          throw new ToolstackError('MIGRATION', 'Migration failed due to problems at target.', { lines: ['Migration failed due to problems at target.'] });
+        }
+        check();
+        log('migration sender: Target reports successful startup.');
+        await api.destroyDomain({ ref: String(dom.domid) });
+        log(`migration sender: ${Math.round(stats.ramBytes / 1024)} KiB of memory in ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms.`);
+        log('Migration successful.');
+        return { data: stats };
+      });
     } catch (e) {
       if (isToolstackError(e) && e.message === 'Migration failed due to problems at target.') throw e;
       if (stage === 'after-go') {
@@ -100,7 +109,9 @@ export const migrateCommand = defineCommand<MigrationResult>({
         });
       }
       toReceiver?.destroy();
-      // Before "go" the receiver never runs the domain: it goes on here.
+      // Before "go" the receiver never runs the domain: it goes on here, once its stream has
+      // ended (interrupted, this xl may not have seen it end: one that completed leaves it stopped).
+      await Promise.race([migrated?.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
       const now = await api.getDomain({ ref: String(dom.domid) }).catch(() => undefined);
       if (now !== undefined && now.name !== dom.name) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
       if (wasRunning && now?.state === 'paused') await api.unpauseDomain({ ref: String(dom.domid) }).catch(() => undefined);
