@@ -158,7 +158,11 @@ export class QemuDriver implements DomainDriver {
     try {
       const { qmp } = await launched;
       await published;
-      if (options.incoming !== undefined) await migrationDone(qmp, options.incoming.what, this.#o.saveTimeoutMs ?? 600_000);
+      if (options.incoming !== undefined) {
+        // A migration's receiving xl that is gone before it connected leaves nobody to: the domain goes after the stall window.
+        const connectWithin = options.incoming.migration === true ? (this.#o.migrationStallMs ?? 30_000) : undefined;
+        await migrationDone(qmp, options.incoming.what, this.#o.saveTimeoutMs ?? 600_000, undefined, connectWithin);
+      }
       const started = pid as number;
       this.#attach(rec.domid, started, qmp);
       await this.#net.online(vifsOf(rec));

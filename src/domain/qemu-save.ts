@@ -119,10 +119,12 @@ function stalled(stall: StallGuard, what: string, quietMs: number): ToolstackErr
  * Waits until QEMU's migration (out or in) has completed; QEMU with its reason when it failed.
  * QEMU's status is read at each MIGRATION event (sent once the `events` capability is on) and
  * every 10 ms (an incoming stream starts before any capability can be set). With `stall`, an
- * outgoing migration that sent nothing for `stall.ms` fails with MIGRATION, its writer killed.
+ * outgoing migration that sent nothing for `stall.ms` fails with MIGRATION, its writer killed;
+ * with `connectWithinMs`, an incoming one that nobody connected to within that time does.
  */
-export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number, stall?: StallGuard): Promise<void> {
+export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number, stall?: StallGuard, connectWithinMs?: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const connectBy = connectWithinMs === undefined ? undefined : Date.now() + connectWithinMs;
   const poll = new WakeablePause();
   const off = qmp.onEvent('MIGRATION', () => poll.wake());
   let sent = -1;
@@ -133,6 +135,12 @@ export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: num
       if (info?.status === 'completed') return;
       if (info?.status === 'failed' || info?.status === 'cancelled') {
         throw new ToolstackError('QEMU', `${what} failed: ${info['error-desc'] ?? info.status}`);
+      }
+      // An incoming QEMU reports no status until its stream's sender has connected.
+      if (connectBy !== undefined && info !== undefined && info.status === undefined && Date.now() > connectBy) {
+        throw new ToolstackError('MIGRATION', `${what}: nothing connected to the receiving QEMU within ${Math.round((connectWithinMs as number) / 1000)} s`, {
+          hint: 'the receiving xl stopped before it handed the stream over',
+        });
       }
       if (stall !== undefined && info !== undefined && (info.ram?.['transferred'] ?? 0) !== sent) {
         sent = info.ram?.['transferred'] ?? 0;

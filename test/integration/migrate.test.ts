@@ -348,6 +348,22 @@ test('xl migrate interrupted (Ctrl-C: SIGINT to xl and its transport) mid-stream
   }
 });
 
+test('the receiving xl killed -9 before it connected to its QEMU: the sender resumes, the receiver\'s domain goes after the stall window', async () => {
+  const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a));
+  await until('the receiving QEMU', () => pidsNaming(a.runDir).some((p) => cmdline(p).includes('-incoming')), 30_000, 5);
+  // QEMU listens only once it has set up its machine (~80 ms): its xl has not connected yet.
+  const receivers = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => cmdline(p).split('\0')[2] === 'migrate-receive');
+  assert.equal(receivers.length, 1, 'the receiving xl');
+  process.kill(receivers[0] as number, 'SIGKILL');
+  const r = await pending;
+  assert.match(r.err, /Migration failed, resuming at sender\.\n$/);
+  assert.deepEqual(await names(b), ['mig:running']);
+  // It waited for a stream up to dom0d's 10-minute deadline.
+  await until('no domain at A', async () => (await names(a)).length === 0, STALL_MS + 20_000, 200);
+  await until('no QEMU left at A', () => !pidsNaming(a.runDir).some((p) => cmdline(p).includes('qemu')), 10_000, 100);
+  await assertRunsAt(b);
+});
+
 test('dom0d killed -9 at the receiver mid-stream: the sender resumes the domain, the receiver keeps no copy', async () => {
   const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a));
   // The receiver's QEMU, started to take the stream, is the moment: its dom0d goes then.
