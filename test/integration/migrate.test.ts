@@ -349,7 +349,8 @@ test('xl migrate interrupted (Ctrl-C: SIGINT to xl and its transport) mid-stream
 });
 
 test('the receiving xl killed -9 before it connected to its QEMU: the sender resumes, the receiver\'s domain goes after the stall window', async () => {
-  const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a));
+  // Its temporary directory, which it cannot remove once killed, is in the test's.
+  const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a).replace(/^env /, `env TMPDIR=${a.root} `));
   await until('the receiving QEMU', () => pidsNaming(a.runDir).some((p) => cmdline(p).includes('-incoming')), 30_000, 5);
   // QEMU listens only once it has set up its machine (~80 ms): its xl has not connected yet.
   const receivers = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => cmdline(p).split('\0')[2] === 'migrate-receive');
