@@ -24,7 +24,7 @@ export type { ConfigFileInfo, ConfigFileList, ConfigFileText, DomainLog, DomainS
 export type {
   CpupoolCpusResult, CpupoolInfo, CpuReservation, DomainSchedInfo, HostCpu, PoolScheduler, PoolSchedParams, SchedulingInfo, VcpuReservation,
 } from './types.js';
-export { readSaveFileHeader, saveFileHeader } from './savefile.js';
+export { readSaveFileHeader, saveFileDataLength, saveFileHeader } from './savefile.js';
 export type { SaveFileInfo } from './savefile.js';
 export { libxlError, POOL_SCHEDULERS } from '../domain/index.js';
 export { SHUTDOWN_REASONS } from '../domain/index.js';

@@ -44,18 +44,22 @@ export function saveFileHeader(configJson: string): Buffer {
   return Buffer.concat([h, config]);
 }
 
+/** A config is a few KiB: a header that promises more than this is not a save file's. */
+const MAX_SAVE_DATA_BYTES = 16 << 20;
+
 /**
- * Reads the header of save file `file` (its first bytes, `head`: at least the header and the
- * config), with xl's checks and messages; SAVE_FILE when it is not one dom0 can restore.
+ * Checks the fixed header at the start of `head` (xl's magic, byte order and flags, with its
+ * messages; SAVE_FILE when it is not one dom0 can restore) and returns the length of the data
+ * (the config) that follows it, at most MAX_SAVE_DATA_BYTES: a reader of a stream can check
+ * what it got before it reads that much.
  */
-export function readSaveFileHeader(head: Buffer, file: string): SaveFileInfo {
+export function saveFileDataLength(head: Buffer, file: string): number {
   const bad = (line: string, hint: string): ToolstackError => new ToolstackError('SAVE_FILE', line, { lines: [line], hint });
   if (head.length < HEADER_BYTES || head.toString('latin1', 0, 32) !== SAVE_MAGIC) {
     throw bad('File has wrong magic number - corrupt or for a different tool?', `'${file}' is not a file xl save wrote`);
   }
   if (head.readUInt32LE(32) !== BYTE_ORDER) throw bad('File has wrong byte order', `'${file}' was saved on a host of the other byte order`);
   const mandatoryFlags = head.readUInt32LE(36);
-  const optionalFlags = head.readUInt32LE(40);
   const optionalDataLen = head.readUInt32LE(44);
   const known = (SAVE_FLAG_JSON | SAVE_FLAG_QEMU_STREAM) >>> 0;
   if ((mandatoryFlags & SAVE_FLAG_STREAMV2) !== 0 && (mandatoryFlags & SAVE_FLAG_QEMU_STREAM) === 0) {
@@ -64,6 +68,21 @@ export function readSaveFileHeader(head: Buffer, file: string): SaveFileInfo {
   if ((mandatoryFlags & ~known) !== 0) {
     throw bad(`Savefile has mandatory flag(s) 0x${((mandatoryFlags & ~known) >>> 0).toString(16)} which are not supported; need newer xl`, `'${file}' was written by a newer dom0 or another tool`);
   }
+  if (optionalDataLen > MAX_SAVE_DATA_BYTES) {
+    throw bad(`Savefile '${file}' is corrupt: its header promises ${optionalDataLen} bytes of config`, 'a config is a few KiB: the file was damaged, or is not a save file');
+  }
+  return optionalDataLen;
+}
+
+/**
+ * Reads the header of save file `file` (its first bytes, `head`: at least the header and the
+ * config), with xl's checks and messages; SAVE_FILE when it is not one dom0 can restore.
+ */
+export function readSaveFileHeader(head: Buffer, file: string): SaveFileInfo {
+  const bad = (line: string, hint: string): ToolstackError => new ToolstackError('SAVE_FILE', line, { lines: [line], hint });
+  const optionalDataLen = saveFileDataLength(head, file);
+  const mandatoryFlags = head.readUInt32LE(36);
+  const optionalFlags = head.readUInt32LE(40);
   const streamOffset = HEADER_BYTES + optionalDataLen;
   if (head.length < streamOffset) throw bad(`Savefile '${file}' is truncated`, 'its header promises more data than the file holds');
   let config: Record<string, unknown> | undefined;

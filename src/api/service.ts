@@ -868,6 +868,16 @@ function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> {
     if (typeof r.file !== 'string' || !r.file.startsWith('/') || typeof r.offset !== 'number' || !Number.isSafeInteger(r.offset) || r.offset < 0) {
       throw badRequest("'restore' must be {file: an absolute path, offset: a byte offset}");
     }
+    // As xl checks it: QEMU's reader would wait on a FIFO, until the restore's deadline.
+    let plain = true;
+    try {
+      plain = statSync(r.file).isFile();
+    } catch {
+      // missing: QEMU's reader says so
+    }
+    if (!plain) {
+      throw new ToolstackError('SAVE_FILE', `Cannot open save file '${r.file}': not a plain file (a directory, device, FIFO or socket)`, { hint: 'give the file xl save wrote' });
+    }
     return { incoming: { uri: incomingFrom(r.file, r.offset), what: `Restoring from '${r.file}'` } };
   }
   if (incoming !== undefined) {

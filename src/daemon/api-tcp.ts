@@ -18,8 +18,8 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { ToolstackError } from '../common/index.js';
-import { writeFileAtomicSync } from '../host/index.js';
+import { isErrno, ToolstackError } from '../common/index.js';
+import { readPlainFileSync, writeFileAtomicSync } from '../host/index.js';
 import { apiHandlers } from './http.js';
 import type { RouteHandler, ServeOptions } from './http.js';
 
@@ -127,7 +127,7 @@ export async function serveApiTcp(
   const limits = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
   const server: Server = options.tls === undefined
     ? createHttpServer(limits, h.request)
-    : createHttpsServer({ ...limits, cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, h.request);
+    : createHttpsServer({ ...limits, cert: readTlsFile(options.tls.cert), key: readTlsFile(options.tls.key) }, h.request);
   server.maxConnections = MAX_CONNECTIONS;
   server.on('upgrade', h.upgrade);
   server.on('clientError', (_e, socket) => socket.destroy());
@@ -141,4 +141,22 @@ export async function serveApiTcp(
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return { server, url: `${options.tls === undefined ? 'http' : 'https'}://${host}:${a.port}` };
+}
+
+/** A PEM file is a few KiB: larger ones are refused. */
+const MAX_TLS_FILE_BYTES = 1 << 20;
+
+/**
+ * A certificate or key xl.conf names, read as a config is (`readPlainFileSync`): a FIFO there
+ * blocked dom0d's event loop after its socket was listening (every xl then hung), /dev/zero
+ * was read until memory ran out.
+ */
+function readTlsFile(path: string): Buffer {
+  try {
+    return readPlainFileSync(path, MAX_TLS_FILE_BYTES);
+  } catch (e: unknown) {
+    if (!isErrno(e)) throw e;
+    const why = e.code === 'ENOTTY' ? 'it is not a plain file' : e.code === 'EFBIG' ? `it is over ${MAX_TLS_FILE_BYTES >> 20} MiB` : e.message;
+    throw new ToolstackError('IO', `Cannot read ${path}: ${why}`, { hint: 'api_tls_cert and api_tls_key in xl.conf name PEM files' });
+  }
 }

@@ -5,9 +5,9 @@
  * domain is renamed.
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
-import { ToolstackError } from '../common/index.js';
+import { isErrno, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, vdevNumber } from '../config/index.js';
+import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, strerror, vdevNumber } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { childPids, isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
@@ -373,7 +373,12 @@ export class QemuDriver implements DomainDriver {
       hint: hint ?? 'give the path of a new or existing file',
     }));
     // QEMU creates the file with its umask: made first, private, so that the dump never is readable by others.
-    closeSync(openSync(file, 'w', 0o600));
+    try {
+      closeSync(openSync(file, 'w', 0o600));
+    } catch (e: unknown) {
+      if (!isErrno(e)) throw e;
+      throw new ToolstackError('IO', `Cannot dump the core of domain '${rec.name}' to '${asked}': ${strerror(e.code)}`, { hint: 'give a path in a directory that exists and is writable' });
+    }
     await this.#qmp(rec).dumpGuestMemory(file);
   }
 

@@ -83,7 +83,7 @@ export function consoleEndpoints(consoles: readonly DomainConsole[]): DomainRunt
 }
 
 /**
- * The files QEMU boots from (kernel, ramdisk, an HVM firmware image) must be regular files with
+ * The files QEMU boots from (kernel, ramdisk, an HVM firmware image, SMBIOS and ACPI tables) must be regular files with
  * something in them before QEMU is spawned, so a typo is one line naming the file and nothing is
  * left behind: QEMU blocks for good opening a FIFO (its monitor never answers), calls an empty
  * or special file "No such file or directory", and fails to map a device (disks: `checkDisks`).
@@ -94,6 +94,8 @@ export function checkGuestFiles(config: DomainConfig, source: string): void {
     ['kernel', config.b_info?.kernel],
     ['ramdisk', config.b_info?.ramdisk],
     ['firmware', hvm?.bios === 'ovmf' ? undefined : (hvm?.system_firmware ?? hvm?.firmware)],
+    ['smbios_firmware', hvm?.smbios_firmware],
+    ['acpi_firmware', hvm?.acpi_firmware],
   ];
   for (const [key, path] of files) {
     if (path === undefined) continue;

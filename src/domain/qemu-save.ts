@@ -14,6 +14,7 @@
 import { closeSync, existsSync, fdatasync, fsync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ToolstackError, WakeablePause } from '../common/index.js';
+import { strerror } from '../config/index.js';
 import { syncDir } from '../host/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
 import type { QmpClient, QmpMigrationInfo } from '../qemu/index.js';
@@ -172,7 +173,9 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
   const fail = (e: unknown): ToolstackError => {
     const err = e as NodeJS.ErrnoException;
     if (e instanceof ToolstackError) return e;
-    return new ToolstackError(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'NO_SPACE' : 'SAVE_FILE', `Cannot write save file '${file}': ${err.message}`, {
+    // In libc's words, naming the file asked for (not the temporary beside it that failed).
+    const why = typeof err.code === 'string' && !err.code.startsWith('ERR_') ? strerror(err.code) : err.message;
+    return new ToolstackError(err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'NO_SPACE' : 'SAVE_FILE', `Cannot write save file '${asked}': ${why}`, {
       cause: e, hint: err.code === 'ENOSPC' ? 'free space on its file system, or save elsewhere' : 'check the directory exists and is writable',
     });
   };

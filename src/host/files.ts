@@ -3,7 +3,7 @@
  * turned into user-level errors naming the file, and private directories checked before use.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isErrno, ToolstackError } from '../common/index.js';
@@ -109,6 +109,31 @@ export async function readFileTail(path: string, maxBytes: number): Promise<File
     throw fileError('Reading', path, e);
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * The bytes of a file a user names (a config, a certificate), read as libxl reads a config: a
+ * plain file only (anything else fails with ENOTTY, and is never waited on: a FIFO is opened
+ * without blocking, a device is not read without end), at most `maxBytes` (EFBIG), the size it
+ * had when opened. Throws the errno error.
+ */
+export function readPlainFileSync(path: string, maxBytes: number): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a plain file`), { code: 'ENOTTY', path });
+    if (st.size > maxBytes) throw Object.assign(new Error(`${path} is too large`), { code: 'EFBIG', path });
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    while (got < buf.length) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    closeSync(fd);
   }
 }
 

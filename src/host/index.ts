@@ -1,10 +1,10 @@
 // The host area: what every other area needs of Linux — processes and pid files (zombie-aware),
 // atomic files and private directories, keyed queues, the host's own figures.
-export { boundAppendedLog, ensurePrivateDir, fileError, punchHole, readFileTail, syncDir, writeFileAtomic, writeFileAtomicSync } from './files.js';
+export { boundAppendedLog, ensurePrivateDir, fileError, punchHole, readFileTail, readPlainFileSync, syncDir, writeFileAtomic, writeFileAtomicSync } from './files.js';
 export type { FileTail } from './files.js';
 export { KeyedQueue } from './keyed-queue.js';
 export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
-export { childPids, isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';
+export { childPids, executableProblem, isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';
 export type { SpawnDetachedOptions, ThreadSched } from './process.js';
 export { readHostCpuSched, setThreadAffinity } from './affinity.js';
 export type { HostCpuSched } from './affinity.js';

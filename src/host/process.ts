@@ -8,7 +8,7 @@
  * signal (a QMP socket closing) uses that instead. Never wait for a pid to vanish.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isErrno, ToolstackError } from '../common/index.js';
 import { parseCpuList } from './facts.js';
 import { writePidFile } from './pid-file.js';
@@ -53,6 +53,26 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<numb
     return pid;
   } finally {
     closeSync(log);
+  }
+}
+
+/**
+ * Why the program at `path` (a hotplug script) cannot be run: `does not exist`, `is a directory,
+ * not a file`, `is not executable`; undefined when it can (a directory passes execute access).
+ */
+export function executableProblem(path: string): string | undefined {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return 'does not exist';
+  }
+  if (!st.isFile()) return st.isDirectory() ? 'is a directory, not a file' : 'is not a file';
+  try {
+    accessSync(path, constants.X_OK);
+    return undefined;
+  } catch {
+    return 'is not executable';
   }
 }
 

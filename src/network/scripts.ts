@@ -15,7 +15,7 @@
  * - up to 40 s (libxl's hotplug timeout); a non-zero exit fails the vif, with the script's last
  *   line.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
+import { executableProblem } from '../host/index.js';
 import { basename } from 'node:path';
 import type { ToolstackError } from '../common/index.js';
 import type { NicDevice } from '../config/index.js';
@@ -32,15 +32,13 @@ const HOTPLUG_TIMEOUT_MS = 40_000;
 export function vifScript(script: string | undefined, scriptDir: string, fail: (detail: string, hint: string) => ToolstackError): string | undefined {
   if (script === undefined || script === '') return undefined;
   const path = script.startsWith('/') ? script : `${scriptDir}/${script}`;
-  if (!existsSync(path)) {
+  const problem = executableProblem(path);
+  if (problem === 'does not exist') {
     if (basename(path) === XEN_DEFAULT_SCRIPT) return undefined;
     throw fail(`its script ${path} does not exist`, `install it there, give script= an absolute path, or leave script= out for dom0's built-in bridge logic`);
   }
-  try {
-    accessSync(path, constants.X_OK);
-  } catch {
-    throw fail(`its script ${path} is not executable`, `chmod +x ${path}`);
-  }
+  if (problem === 'is not executable') throw fail(`its script ${path} is not executable`, `chmod +x ${path}`);
+  if (problem !== undefined) throw fail(`its script ${path} ${problem}`, 'give script= the path of the script itself');
   return path;
 }
 

@@ -26,6 +26,8 @@ test('a script that is missing, not executable, or fails is told with its last l
   try {
     const script = join(dir, 'block-t');
     assert.equal(blockScriptProblem(script), 'does not exist');
+    // A directory passes execute access: it failed later, at spawn (EACCES).
+    assert.equal(blockScriptProblem(dir), 'is a directory, not a file');
     writeFileSync(script, '#!/bin/sh\n[ "$1" = add ] && [ "$XENBUS_TYPE" = vbd ] && exit 0\necho "cannot $1" >&2\nexit 3\n');
     assert.equal(blockScriptProblem(script), 'is not executable');
     chmodSync(script, 0o755);

@@ -18,7 +18,7 @@
  *   `hotplug-error` the script wrote, else its last stderr line.
  */
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { executableProblem } from '../host/index.js';
 
 const HOTPLUG_TIMEOUT_MS = 40_000;
 
@@ -27,15 +27,9 @@ export function blockScriptPath(script: string, scriptDir: string): string {
   return script.startsWith('/') ? script : `${scriptDir}/${script}`;
 }
 
-/** Why the script at `path` cannot be run (`does not exist`, `is not executable`); undefined when it can. */
+/** Why the script at `path` cannot be run (`does not exist`, `is not executable`, ...); undefined when it can. */
 export function blockScriptProblem(path: string): string | undefined {
-  if (!existsSync(path)) return 'does not exist';
-  try {
-    accessSync(path, constants.X_OK);
-    return undefined;
-  } catch {
-    return 'is not executable';
-  }
+  return executableProblem(path);
 }
 
 export interface BlockScriptRun {

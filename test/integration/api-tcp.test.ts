@@ -173,3 +173,20 @@ test('api_tls_cert and api_tls_key make the listener HTTPS', async () => {
     await destroyHost(tls);
   }
 });
+
+test('a certificate that is a FIFO or a device: the API over TCP is off, said in one line; dom0d serves xl', async () => {
+  for (const [what, make] of [['FIFO', (f: string) => execFileSync('mkfifo', [f])], ['device', (f: string) => execFileSync('ln', ['-s', '/dev/zero', f])]] as const) {
+    const h = makeHost();
+    try {
+      const cert = join(h.root, `cert-${what}.pem`);
+      make(cert);
+      execFileSync('mkdir', ['-p', join(h.root, 'etc')]);
+      writeFileSync(join(h.root, 'etc', 'xl.conf'), `api_listen = "127.0.0.1:0"\napi_tls_cert = "${cert}"\napi_tls_key = "${cert}"\n`);
+      // dom0d read it with readFileSync once its socket listened: a FIFO hung every xl, /dev/zero filled dom0d's memory.
+      assert.equal((await xl(h, 'list')).code, 0, what);
+      assert.match(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8'), new RegExp(`the API over TCP is off: Cannot read ${cert}: it is not a plain file`), what);
+    } finally {
+      await destroyHost(h);
+    }
+  }
+});

@@ -7,6 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { saveFileHeader } from '../../src/api/index.js';
 import { MAX_RUN_DIR_BYTES } from '../../src/common/index.js';
 
 const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
@@ -74,6 +75,19 @@ test('a directory where dom0d\'s socket, pid file or start lock goes: one line n
     assert.equal(r.stderr, said, name);
     if (name !== 'dom0d.start.lock') assert.doesNotMatch(readFileSync(join(env['DOM0_LOG_DIR'] as string, 'dom0d.log'), 'utf8'), /^\s+at /m, name);
   }
+});
+
+test('xl migrate-receive checks the stream\'s header before it reads its config: what is no save stream is not read on', () => {
+  const env = hostEnv('not-a-stream');
+  let r = spawnSync(XL, ['migrate-receive'], { env, input: Buffer.alloc(4096, 0xa5), encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^migration target: Ready to receive domain\.\nFile has wrong magic number - corrupt or for a different tool\?\n/);
+  // A header that promises 4 GiB of config: it was read (held in memory) before any check.
+  const head = saveFileHeader('{}').subarray(0, 48);
+  head.writeUInt32LE(0xffffffff, 44);
+  r = spawnSync(XL, ['migrate-receive'], { env, input: head, encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /Savefile 'migration stream' is corrupt: its header promises 4294967295 bytes of config\n/);
 });
 
 test('a save file whose config is not JSON is a corrupt save file, not an internal error', () => {

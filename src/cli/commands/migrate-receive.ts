@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
-import { connectToolstack, readSaveFileHeader } from '../../api/index.js';
+import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo } from '../../api/index.js';
 import { ToolstackError } from '../../common/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
@@ -34,7 +34,8 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
     log('migration target: Ready to receive domain.');
     await writeAll(out, RECEIVER_BANNER);
     const head = await reader.read(48, 'save file header');
-    const optional = await reader.read(head.readUInt32LE(44), 'config');
+    // Checked before its config is read: what is no save stream says so, and is not read on.
+    const optional = await reader.read(saveFileDataLength(head, 'migration stream'), 'config');
     const info = readSaveFileHeader(Buffer.concat([head, optional]), 'migration stream');
     if (info.config === undefined) throw new ToolstackError('MIGRATION', 'migration stream holds no domain config', { lines: ['migration stream holds no domain config'] });
     const config = info.config as LibxlJsonObject;

@@ -1,5 +1,5 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { isErrno, ToolstackError } from '../../common/index.js';
+import { readPlainFileSync } from '../../host/index.js';
 import { evaluateLegacyConfig } from '../legacy/index.js';
 import { parseCfgText, syntaxError } from './parser.js';
 import type { CfgDocument } from './types.js';
@@ -24,6 +24,10 @@ const STRERROR: Readonly<Record<string, string>> = {
   ENXIO: 'No such device or address',
   ENOTTY: 'Inappropriate ioctl for device',
   EFBIG: 'File too large',
+  ENOSPC: 'No space left on device',
+  EDQUOT: 'Disk quota exceeded',
+  EROFS: 'Read-only file system',
+  EEXIST: 'File exists',
 };
 
 /**
@@ -43,29 +47,9 @@ const READ_HINTS: Readonly<Record<string, string>> = {
   EFBIG: `an xl.cfg is a few KiB; this one is over ${MAX_CFG_FILE_BYTES >> 20} MiB: is it the right file?`,
 };
 
-/**
- * A config file's text, as libxl reads one: a plain file only (anything else fails with ENOTTY,
- * and is never waited on: a FIFO is opened without blocking), at most MAX_CFG_FILE_BYTES (EFBIG).
- * Throws the errno error.
- */
+/** A config file's text, as libxl reads one (`readPlainFileSync`: ENOTTY, EFBIG). Throws the errno error. */
 function readPlainFile(path: string): string {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw Object.assign(new Error(`${path} is not a plain file`), { code: 'ENOTTY' });
-    if (st.size > MAX_CFG_FILE_BYTES) throw Object.assign(new Error(`${path} is too large`), { code: 'EFBIG' });
-    // The size it had when opened, as libxl reads (what is appended meanwhile is not read).
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    while (got < buf.length) {
-      const n = readSync(fd, buf, got, buf.length - got, null);
-      if (n === 0) break;
-      got += n;
-    }
-    return buf.toString('utf8', 0, got);
-  } finally {
-    closeSync(fd);
-  }
+  return readPlainFileSync(path, MAX_CFG_FILE_BYTES).toString('utf8');
 }
 
 /**
