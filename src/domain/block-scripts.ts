@@ -11,7 +11,8 @@
  */
 import { ToolstackError } from '../common/index.js';
 import type { DiskDevice } from '../config/index.js';
-import { blockScriptPath, blockScriptProblem, reportedDevice, runBlockScript } from '../storage/index.js';
+import { executableProblem } from '../host/index.js';
+import { blockScriptPath, reportedDevice, runBlockScript } from '../storage/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 import { devicePaths, writeDeviceNodes } from './xenstore-layout.js';
 import type { DeviceNodes } from './xenstore-layout.js';
@@ -40,7 +41,7 @@ export function hasBlockScript(disk: DiskDevice): boolean {
 export function blockScriptOf(host: BlockScriptHost, owner: Owner, disk: DiskDevice): string | undefined {
   if (!hasBlockScript(disk)) return undefined;
   const path = blockScriptPath(disk.script as string, host.scriptDir);
-  const problem = blockScriptProblem(path);
+  const problem = executableProblem(path);
   if (problem !== undefined) {
     throw new ToolstackError('DISK_SCRIPT', `Disk vdev=${disk.vdev ?? '?'} of domain '${owner.name}': its block script ${path} ${problem}`, {
       hint: problem === 'is not executable' ? `chmod +x ${path}` : `install it there, or give script= an absolute path (names without one are looked for in ${host.scriptDir})`,

@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { blockScriptEnv, blockScriptPath, blockScriptProblem, reportedDevice, runBlockScript } from './block-script.js';
+import { executableProblem } from '../host/index.js';
+import { blockScriptEnv, blockScriptPath, reportedDevice, runBlockScript } from './block-script.js';
 
 test('a block script is found and given libxl\'s environment', () => {
   assert.equal(blockScriptPath('block-iscsi', '/etc/xen/scripts'), '/etc/xen/scripts/block-iscsi');
@@ -25,13 +26,13 @@ test('a script that is missing, not executable, or fails is told with its last l
   const dir = mkdtempSync(join(tmpdir(), 'dom0-blockscript-'));
   try {
     const script = join(dir, 'block-t');
-    assert.equal(blockScriptProblem(script), 'does not exist');
+    assert.equal(executableProblem(script), 'does not exist');
     // A directory passes execute access: it failed later, at spawn (EACCES).
-    assert.equal(blockScriptProblem(dir), 'is a directory, not a file');
+    assert.equal(executableProblem(dir), 'is a directory, not a file');
     writeFileSync(script, '#!/bin/sh\n[ "$1" = add ] && [ "$XENBUS_TYPE" = vbd ] && exit 0\necho "cannot $1" >&2\nexit 3\n');
-    assert.equal(blockScriptProblem(script), 'is not executable');
+    assert.equal(executableProblem(script), 'is not executable');
     chmodSync(script, 0o755);
-    assert.equal(blockScriptProblem(script), undefined);
+    assert.equal(executableProblem(script), undefined);
     const run = { script, domid: 1, devid: 51712, xenstoredSocket: '/nonexistent' };
     assert.equal(await runBlockScript({ ...run, action: 'add' }), undefined);
     assert.equal(await runBlockScript({ ...run, action: 'remove' }), 'exit status 3: cannot remove');

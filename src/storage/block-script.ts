@@ -18,7 +18,6 @@
  *   `hotplug-error` the script wrote, else its last stderr line.
  */
 import { execFile } from 'node:child_process';
-import { executableProblem } from '../host/index.js';
 
 const HOTPLUG_TIMEOUT_MS = 40_000;
 
@@ -27,10 +26,6 @@ export function blockScriptPath(script: string, scriptDir: string): string {
   return script.startsWith('/') ? script : `${scriptDir}/${script}`;
 }
 
-/** Why the script at `path` cannot be run (`does not exist`, `is not executable`, ...); undefined when it can. */
-export function blockScriptProblem(path: string): string | undefined {
-  return executableProblem(path);
-}
 
 export interface BlockScriptRun {
   /** The script's path. */

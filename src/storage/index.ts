@@ -2,4 +2,4 @@
 // Xen's block hotplug scripts that make such devices.
 export { imageIdentity, probeImage, processesWithImageOpen } from './image.js';
 export type { ImageProbe } from './image.js';
-export { blockScriptPath, blockScriptProblem, reportedDevice, runBlockScript } from './block-script.js';
+export { blockScriptPath, reportedDevice, runBlockScript } from './block-script.js';
