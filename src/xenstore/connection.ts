@@ -2,16 +2,26 @@
  * One client connection: a byte stream (Unix socket or in-process pipe) carrying xenstore
  * frames, the domain it acts as, its transactions and watches.
  *
- * Input: each request runs when the host admits it (server.ts says when); otherwise it and every
- * later request of the connection wait, parked, until the host runs them (`runParked`).
+ * Input: a request runs when the host admits it (server.ts says when), the connection's output is
+ * not backed up (socket backpressure) and fewer than its flow limit of messages are held (an
+ * unprivileged one's `outstanding` quota, PRIVILEGED_FLOW for dom0's); otherwise it and every
+ * later request wait, unparsed, until they may run (`runParked`: the host calls it when the
+ * journal settles, the connection when its peer reads again). The connection stops being read
+ * while so stopped, or once INPUT_LIMIT bytes wait. So a peer that sends requests without
+ * reading replies gets no more replies queued than its socket takes, and no more input kept than
+ * INPUT_LIMIT.
  *
  * Output ordering and durability: every message for a connection (reply or watch event) is held
  * back while a journal frame queued before it is not yet settled, and released in order once it
  * is; so no client ever sees the effect of a change before that change is on disk. When frames
  * fail instead (`failed`), the held replies become error replies and the held watch events those
- * frames caused are dropped. An unprivileged connection stops being read while its
- * `outstanding` quota of messages or more are held or parked, or while the peer is not reading
- * (socket backpressure); a connection whose unread output passes OUTPUT_LIMIT is dropped.
+ * frames caused are dropped.
+ *
+ * Backlog: what a connection has queued and the peer has not taken (held messages, and output the
+ * transport buffers). Replies are bounded by the flow above; watch events are not (any change may
+ * fire them), so a connection whose backlog passes OUTPUT_LIMIT is dropped (its watches and
+ * transactions go with it), and the host drops the largest backlogs over BACKLOG_SHARED while
+ * together they pass its budget: a peer that stops reading cannot hold the daemon's memory.
  */
 import type { Accessor } from './perms.js';
 import type { Transaction } from './transaction.js';
@@ -47,9 +57,24 @@ export interface ConnectionHost {
   readonly settledSeq: number;
   /** The `outstanding` quota of a domain (0 = unlimited). */
   outstandingLimit(domid: number): number;
+  /**
+   * `conn`'s backlog is `bytes`, past BACKLOG_SHARED (or 0: back under it). The host drops the
+   * largest such backlogs while together they pass its budget; false if `conn` was dropped.
+   * `closed` forgets the connection's.
+   */
+  backlogFits(conn: Connection, bytes: number): boolean;
+  /** `conn` is being dropped for a bound (logged, not too often). */
+  dropping(conn: Connection, why: string): void;
 }
 
-const OUTPUT_LIMIT = 64 * 1024 * 1024;
+/** Unread output after which a connection is dropped. */
+export const OUTPUT_LIMIT = 8 * 1024 * 1024;
+/** Backlog a connection may have without counting against the host's budget. */
+export const BACKLOG_SHARED = 64 * 1024;
+/** Bytes received and not yet run after which a connection stops being read. */
+const INPUT_LIMIT = 64 * 1024;
+/** The flow limit of a privileged connection (it has no `outstanding` quota). */
+export const PRIVILEGED_FLOW = 256;
 
 /** A message held for a frame: what becomes of it if that frame fails. */
 interface Held {
@@ -66,11 +91,16 @@ export class Connection implements Accessor, Watcher {
   /** SET_TARGET: the domain this one may act for. */
   target: number | undefined;
   readonly transactions = new Map<number, Transaction>();
-  readonly watches = new Set<Watch>();
+  /** By `path \0 token`. */
+  readonly watches = new Map<string, Watch>();
   #nextTxId = 1;
   readonly #reader = new FrameReader();
   #held: Held[] = [];
-  #parked: XsMessage[] = [];
+  #heldBytes = 0;
+  /** The first request received that may not run yet (the rest wait in `#reader`). */
+  #next: XsMessage | undefined;
+  #waiting = false;
+  #shared = false;
   #blocked = false;
   #paused = false;
   #closed = false;
@@ -101,38 +131,52 @@ export class Connection implements Accessor, Watcher {
 
   /** Bytes from the peer. Malformed framing (oversized length) closes this connection only. */
   receive(chunk: Buffer): void {
-    let msgs: XsMessage[];
-    try {
-      msgs = this.#reader.push(chunk);
-    } catch (e) {
-      if (e instanceof FrameTooLarge) {
-        this.close();
-        return;
-      }
-      throw e;
-    }
-    for (const m of msgs) {
-      if (this.#closed) return;
-      if (this.#parked.length === 0 && this.host.admits(m)) {
-        this.host.handle(this, m);
-        continue;
-      }
-      this.#parked.push(m);
-      if (this.#parked.length === 1) this.host.park(this);
-      this.#flow();
-    }
+    if (this.#closed) return;
+    this.#reader.append(chunk);
+    if (this.#waiting) this.#flow();
+    else this.runParked();
   }
 
-  /** Runs parked requests while the host admits them; true when some are still parked. */
+  /** Runs the requests received while they may run (see the module comment); true when some still wait. */
   runParked(): boolean {
-    let i = 0;
-    while (i < this.#parked.length && !this.#closed && this.host.admits(this.#parked[i]!)) {
-      this.host.handle(this, this.#parked[i]!);
-      i++;
+    while (!this.#closed) {
+      let m = this.#next;
+      if (m === undefined) {
+        try {
+          m = this.#reader.next();
+        } catch (e) {
+          if (!(e instanceof FrameTooLarge)) throw e;
+          this.close();
+          break;
+        }
+        if (m === undefined) break;
+      }
+      if (!this.#ready() || !this.host.admits(m)) {
+        this.#next = m;
+        if (!this.#waiting) {
+          this.#waiting = true;
+          this.host.park(this);
+        }
+        this.#flow();
+        return true;
+      }
+      this.#next = undefined;
+      this.host.handle(this, m);
     }
-    this.#parked = this.#closed ? [] : this.#parked.slice(i);
+    this.#waiting = false;
     this.#flow();
-    return this.#parked.length > 0;
+    return false;
+  }
+
+  /** Messages held before this connection stops: its `outstanding` quota (0 = none) or PRIVILEGED_FLOW. */
+  #flowLimit(): number {
+    return this.privileged ? PRIVILEGED_FLOW : this.host.outstandingLimit(this.domid);
+  }
+
+  /** Whether a request may run as far as this connection is concerned (its output is not backed up). */
+  #ready(): boolean {
+    const limit = this.#flowLimit();
+    return !this.#blocked && (limit === 0 || this.#held.length < limit);
   }
 
   /** Queues a reply for the peer, behind any change not yet settled. */
@@ -154,7 +198,8 @@ export class Connection implements Accessor, Watcher {
     if (this.#closed) return;
     if (this.#held.length > 0 || this.host.appendedSeq > this.host.settledSeq) {
       this.#held.push({ buf, seq: this.host.appendedSeq, onFailure });
-      this.#flow();
+      this.#heldBytes += buf.length;
+      if (this.#checkBacklog()) this.#flow();
       return;
     }
     this.#write(buf);
@@ -165,7 +210,9 @@ export class Connection implements Accessor, Watcher {
     let i = 0;
     this.transport.cork();
     while (i < this.#held.length && this.#held[i]!.seq <= settled) {
-      this.#write(this.#held[i]!.buf);
+      const { buf } = this.#held[i]!;
+      this.#heldBytes -= buf.length;
+      this.#write(buf);
       if (this.#closed) return;
       i++;
     }
@@ -192,6 +239,7 @@ export class Connection implements Accessor, Watcher {
       }
     }
     this.#held = held;
+    this.#heldBytes = held.reduce((n, h) => n + h.buf.length, 0);
     this.released(settled);
     return refused;
   }
@@ -202,23 +250,41 @@ export class Connection implements Accessor, Watcher {
 
   #write(buf: Buffer): void {
     if (!this.transport.write(buf)) this.#blocked = true;
-    if (this.transport.pendingBytes > OUTPUT_LIMIT) {
-      this.close();
-      return;
+    if (this.#checkBacklog()) this.#flow();
+  }
+
+  /** Bytes queued for the peer and not yet taken (see the module comment). */
+  get backlog(): number {
+    return this.transport.pendingBytes + this.#heldBytes;
+  }
+
+  /** Drops the connection if its backlog is too large (see the module comment); false if dropped. */
+  #checkBacklog(): boolean {
+    const backlog = this.backlog;
+    const shared = backlog > BACKLOG_SHARED;
+    let fits = true;
+    if (shared || this.#shared) {
+      this.#shared = shared;
+      fits = this.host.backlogFits(this, shared ? backlog : 0);
     }
-    this.#flow();
+    if (fits && backlog <= OUTPUT_LIMIT) return true;
+    if (fits) this.host.dropping(this, `its unread output passed ${OUTPUT_LIMIT >> 20} MiB`);
+    this.close();
+    return false;
   }
 
   /** The transport can take more output. */
   drained(): void {
     this.#blocked = false;
-    this.#flow();
+    if (this.#shared) this.#checkBacklog();
+    if (this.#waiting) this.runParked();
+    else this.#flow();
   }
 
   #flow(): void {
     if (this.#closed) return;
-    const limit = this.privileged ? 0 : this.host.outstandingLimit(this.domid);
-    const stop = this.#blocked || (limit > 0 && this.#held.length + this.#parked.length >= limit);
+    const limit = this.#flowLimit();
+    const stop = this.#blocked || this.#reader.buffered > INPUT_LIMIT || (limit > 0 && this.#held.length >= limit);
     if (stop && !this.#paused) {
       this.#paused = true;
       this.transport.pause();
@@ -233,7 +299,9 @@ export class Connection implements Accessor, Watcher {
     if (this.#closed) return;
     this.#closed = true;
     this.#held = [];
-    this.#parked = [];
+    this.#heldBytes = 0;
+    this.#next = undefined;
+    this.#waiting = false;
     this.transport.destroy();
     this.host.closed(this);
   }

@@ -186,12 +186,13 @@ const table: [number, Operation][] = [
       const { conn, server } = ctx;
       const p = watchPath(ctx, args[0]!);
       const token = args[1]!;
-      for (const w of conn.watches) if (w.path === p.path && w.token === token) throw new XsFault('EEXIST');
+      const key = `${p.path}\0${token}`;
+      if (conn.watches.has(key)) throw new XsFault('EEXIST');
       if (!conn.privileged && server.quotas.exceeds('watches', conn.domid, server.watchCount(conn.domid))) {
         throw new XsFault('E2BIG');
       }
       const watch = { owner: conn, path: p.path, token, prefixLen: p.prefixLen };
-      conn.watches.add(watch);
+      conn.watches.set(key, watch);
       server.watches.add(watch);
       ctx.afterReply(() => conn.deliver(p.path.slice(p.prefixLen), token));
       return OK_PAYLOAD;
@@ -206,14 +207,12 @@ const table: [number, Operation][] = [
       // Not validated (C `do_unwatch`): a path no watch can have just matches none.
       const raw = args[0]!;
       const abs = raw.startsWith('/') || raw.startsWith('@') ? raw : `${domainPath(ctx.conn.domid)}/${raw}`;
-      for (const w of ctx.conn.watches) {
-        if (w.path === abs && w.token === args[1]) {
-          ctx.conn.watches.delete(w);
-          ctx.server.watches.remove(w);
-          return OK_PAYLOAD;
-        }
-      }
-      throw new XsFault('ENOENT');
+      const key = `${abs}\0${args[1]!}`;
+      const w = ctx.conn.watches.get(key);
+      if (w === undefined) throw new XsFault('ENOENT');
+      ctx.conn.watches.delete(key);
+      ctx.server.watches.remove(w);
+      return OK_PAYLOAD;
     },
   }],
   [XsType.TRANSACTION_START, {
@@ -347,7 +346,7 @@ const table: [number, Operation][] = [
     name: 'RESET_WATCHES',
     run: (ctx) => {
       const { conn, server } = ctx;
-      for (const w of conn.watches) server.watches.remove(w);
+      for (const w of conn.watches.values()) server.watches.remove(w);
       conn.watches.clear();
       conn.transactions.clear();
       return OK_PAYLOAD;

@@ -21,6 +21,11 @@
  * of the batch gets the failure's errno (ENOSPC or EIO) instead of its reply, the watch events
  * of its changes are dropped, and serving goes on with the next batch. A RELEASE so refused has
  * still dropped the domain's connections; the domain stays introduced.
+ *
+ * Bounds (what clients that never read, or open many connections, can hold): each connection's
+ * flow and backlog as connection.ts says; the backlogs past its BACKLOG_SHARED together within
+ * BACKLOG_BUDGET (the largest are dropped first); at most `maxConnections` socket clients (more
+ * are closed as they come). A client dropped for a bound is logged, once a minute with a count.
  */
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -45,6 +50,11 @@ import { WatchTable } from './watch.js';
 import type { XsMessage } from './wire.js';
 import { encodeMessage, PAYLOAD_MAX, XsFault, XsType } from './wire.js';
 
+/** What the backlogs past connection.ts's BACKLOG_SHARED may hold together; the largest go first past it. */
+export const BACKLOG_BUDGET = 32 * 1024 * 1024;
+/** Socket clients served at once, by default. */
+export const MAX_CONNECTIONS = 1024;
+
 export interface XenstoredOptions {
   /** The privileged socket (Xen's clients: `XENSTORED_PATH`). */
   readonly socketPath: string;
@@ -55,6 +65,8 @@ export interface XenstoredOptions {
   readonly quotas?: Partial<Record<QuotaName, number>>;
   /** Keep nodes owned by a released domain (C `--keep-orphans`). */
   readonly keepOrphans?: boolean;
+  /** Clients on sockets served at once (MAX_CONNECTIONS); more are closed as they connect. */
+  readonly maxConnections?: number;
   /** Journal size that triggers a snapshot (bytes). */
   readonly compactBytes?: number;
   /**
@@ -144,6 +156,12 @@ export class XenstoreServer implements ConnectionHost {
   readonly #listeners = new Map<Server, string>();
   #events: ChangeEvent[] = [];
   #specials: string[] = [];
+  /** Clients on a stream (sockets), not in process: what `maxConnections` bounds. */
+  #streams = 0;
+  readonly #backlogs = new Map<Connection, number>();
+  #backlogTotal = 0;
+  /** By reason: when a drop was last logged, and how many since. */
+  readonly #drops = new Map<string, { loggedAt: number; count: number }>();
   /** Connections with parked requests, in the order they parked. */
   readonly #parked = new Set<Connection>();
   /** The store's change mark after each frame not yet settled. */
@@ -241,13 +259,23 @@ export class XenstoreServer implements ConnectionHost {
   }
 
   accept(sock: Duplex, domid: number, privileged: boolean): void {
+    const max = this.opts.maxConnections ?? MAX_CONNECTIONS;
+    if (this.#streams >= max) {
+      this.dropping(undefined, `${max} clients are connected`);
+      sock.destroy();
+      return;
+    }
+    this.#streams++;
     const conn = new Connection(this, streamTransport(sock), domid, privileged);
     conn.target = this.store.domain(domid)?.target;
     this.connections.add(conn);
     sock.on('data', (chunk: Buffer) => conn.receive(chunk));
     sock.on('drain', () => conn.drained());
     sock.on('error', () => conn.close());
-    sock.on('close', () => conn.close());
+    sock.on('close', () => {
+      this.#streams--;
+      conn.close();
+    });
   }
 
   /** An in-process client wired straight to a connection. */
@@ -282,9 +310,45 @@ export class XenstoreServer implements ConnectionHost {
   closed(conn: Connection): void {
     this.connections.delete(conn);
     this.#parked.delete(conn);
-    for (const w of conn.watches) this.watches.remove(w);
+    for (const w of conn.watches.values()) this.watches.remove(w);
     conn.watches.clear();
     conn.transactions.clear();
+    this.#backlogTotal -= this.#backlogs.get(conn) ?? 0;
+    this.#backlogs.delete(conn);
+  }
+
+  backlogFits(conn: Connection, bytes: number): boolean {
+    if (conn.closed) return false;
+    this.#backlogTotal += bytes - (this.#backlogs.get(conn) ?? 0);
+    if (bytes === 0) this.#backlogs.delete(conn);
+    else this.#backlogs.set(conn, bytes);
+    if (this.#backlogTotal <= BACKLOG_BUDGET) return true;
+    // Over budget: drop the largest backlogs, as they are now, until the rest fit.
+    this.#backlogTotal = 0;
+    for (const c of this.#backlogs.keys()) {
+      this.#backlogs.set(c, c.backlog);
+      this.#backlogTotal += c.backlog;
+    }
+    while (this.#backlogTotal > BACKLOG_BUDGET) {
+      let worst = conn;
+      for (const [c, b] of this.#backlogs) if (b > (this.#backlogs.get(worst) ?? 0)) worst = c;
+      this.dropping(worst, `its unread output and every other client's passed ${BACKLOG_BUDGET >> 20} MiB`);
+      worst.close();
+    }
+    return !conn.closed;
+  }
+
+  dropping(conn: Connection | undefined, why: string): void {
+    const now = Date.now();
+    const d = this.#drops.get(why) ?? { loggedAt: -Infinity, count: 0 };
+    this.#drops.set(why, d);
+    d.count++;
+    if (now - d.loggedAt < 60_000) return;
+    const who = conn === undefined ? 'a new client' : `client ${conn.id} (dom${conn.domid})`;
+    const more = d.count > 1 ? ` (and ${d.count - 1} more in the last minute)` : '';
+    this.log(`xenstored: dropped ${who}: ${why}${more}`);
+    d.loggedAt = now;
+    d.count = 0;
   }
 
   /** Transaction named by a request header (0 = none). */

@@ -119,29 +119,45 @@ export class FrameTooLarge extends Error {
 }
 
 /**
- * Incremental frame parser for a byte stream. `push` returns the complete messages so far and
- * keeps any partial frame; it throws FrameTooLarge on an oversized length field.
+ * Incremental frame parser for a byte stream. `append` keeps bytes; `next` takes the next complete
+ * message (undefined until one is complete) and throws FrameTooLarge on an oversized length
+ * field; `push` is both, for a reader that takes every message at once. Payloads are views of
+ * the appended chunks (a stream never reuses a chunk; WRITE copies its value).
  */
 export class FrameReader {
   #buf: Buffer = Buffer.alloc(0);
+  #off = 0;
+
+  /** Bytes appended and not yet taken as messages. */
+  get buffered(): number {
+    return this.#buf.length - this.#off;
+  }
+
+  append(chunk: Buffer): void {
+    this.#buf = this.buffered === 0 ? chunk : Buffer.concat([this.#buf.subarray(this.#off), chunk]);
+    this.#off = 0;
+  }
+
+  next(): XsMessage | undefined {
+    const buf = this.#buf;
+    const off = this.#off;
+    if (buf.length - off < HEADER_SIZE) return undefined;
+    const len = buf.readUInt32LE(off + 12);
+    if (len > PAYLOAD_MAX) throw new FrameTooLarge(`payload length ${len} exceeds ${PAYLOAD_MAX}`);
+    if (buf.length - off < HEADER_SIZE + len) return undefined;
+    this.#off = off + HEADER_SIZE + len;
+    return {
+      type: buf.readUInt32LE(off),
+      reqId: buf.readUInt32LE(off + 4),
+      txId: buf.readUInt32LE(off + 8),
+      payload: buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + len),
+    };
+  }
 
   push(chunk: Buffer): XsMessage[] {
-    let buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    this.append(chunk);
     const out: XsMessage[] = [];
-    while (buf.length >= HEADER_SIZE) {
-      const len = buf.readUInt32LE(12);
-      if (len > PAYLOAD_MAX) throw new FrameTooLarge(`payload length ${len} exceeds ${PAYLOAD_MAX}`);
-      if (buf.length < HEADER_SIZE + len) break;
-      out.push({
-        type: buf.readUInt32LE(0),
-        reqId: buf.readUInt32LE(4),
-        txId: buf.readUInt32LE(8),
-        // A view, not a copy: chunks from a stream are never reused; WRITE copies its value.
-        payload: buf.subarray(HEADER_SIZE, HEADER_SIZE + len),
-      });
-      buf = buf.subarray(HEADER_SIZE + len);
-    }
-    this.#buf = buf.length === 0 ? Buffer.alloc(0) : Buffer.from(buf);
+    for (let m = this.next(); m !== undefined; m = this.next()) out.push(m);
     return out;
   }
 }
