@@ -70,6 +70,7 @@ export const ERROR_CODES = {
   API_AUTH: 'An API request over TCP without the right bearer token',
   API_ORIGIN: 'A state-changing API request from a web page of another origin',
   API_LIMIT: 'An API request over a limit (body size)',
+  CONSOLE_BUSY: 'A domain has as many console sessions attached as dom0d serves (xl console, web consoles, console/tty)',
   // cli
   INTERRUPTED: 'The command was stopped by a signal (Ctrl-C, SIGTERM, SIGHUP) and undid what it had begun',
 } as const;

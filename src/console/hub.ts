@@ -18,8 +18,10 @@ export function consoleLogPath(logDir: string, name: string, id: string): string
   return `${logDir}/console/${name}/${id}.log`;
 }
 
-/** Output queued for one client beyond which the client is disconnected. */
-const MAX_CLIENT_BACKLOG = 8 << 20;
+/** Output queued for one client beyond which the client is disconnected (the replay is up to 1 MiB). */
+const MAX_CLIENT_BACKLOG = 2 << 20;
+/** Sessions attached to one domain's consoles at once; more are refused (CONSOLE_BUSY). */
+export const MAX_CONSOLE_CLIENTS = 16;
 
 interface DomainConsoles {
   /** Each console's log, by chardev id. */
@@ -144,7 +146,18 @@ export class ConsoleHub {
         hint: 'the domain has no running machine (is it shut down?)',
       });
     }
+    if (d.clients.size >= MAX_CONSOLE_CLIENTS) {
+      throw new ToolstackError('CONSOLE_BUSY', `Domain ${domid} has ${d.clients.size} console sessions attached`, {
+        hint: 'end one of them (xl console, a web console, a client of console/tty) and attach again',
+      });
+    }
     ready();
+    d.clients.add(client);
+    const forget = (): void => {
+      d.clients.delete(client);
+    };
+    client.on('close', forget);
+    client.on('error', forget);
     client.write(log.replay());
     if (d.stopped) {
       // As xenconsole: a domain that has shut down has nothing more to say.
@@ -157,11 +170,8 @@ export class ConsoleHub {
       if (client.writableLength > MAX_CLIENT_BACKLOG) client.destroy();
       else client.write(chunk);
     });
-    d.clients.add(client);
-    const done = (): void => {
-      unsubscribe();
-      d.clients.delete(client);
-    };
+    client.on('close', unsubscribe);
+    client.on('error', unsubscribe);
     client.on('data', (b: Buffer) => {
       source.write(b);
       // A guest that takes no input (paused, or not reading its console) holds the client back:
@@ -171,8 +181,6 @@ export class ConsoleHub {
         void source.inputRoom().then(() => client.resume());
       }
     });
-    client.on('close', done);
-    client.on('error', done);
     void source.ended.then(() => {
       if (d.sources.get(id) === source) client.end();
     });

@@ -68,6 +68,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   API_AUTH: 401,
   API_ORIGIN: 403,
   API_LIMIT: 413,
+  CONSOLE_BUSY: 409,
 };
 
 export function httpStatusOf(code: ErrorCode): number {

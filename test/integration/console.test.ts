@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, until, waitGone, xl, XL } from './daemon-harness.js';
+import { destroyHost, makeHost, readPid, until, waitGone, xl, XL, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -39,6 +39,7 @@ before(async () => {
   host = makeHost();
   host.env['DOM0_RESTART_DELAY_MS'] = '100';
   host.env['DOM0_LOG_CHECK_MS'] = '300';
+  host.env['XENSTORED_PATH'] = join(host.runDir, 'xenstored', 'socket');
   writeFileSync(join(host.root, 'c1.cfg'), pvConfig('c1'));
   writeFileSync(join(host.root, 'c2.cfg'), pvConfig('c2'));
   await ok('create', '-q', join(host.root, 'c1.cfg'));
@@ -127,6 +128,28 @@ test('xl console from a pipe: early output replayed, input typed, Ctrl-] detache
   again.child.stdin.end();
   assert.equal(await again.exited, 0, again.err);
   assert.match(again.out, /DOM0-GUEST-READY[\s\S]*piped-42/);
+});
+
+test('console sessions per domain are bounded: the 17th, while 16 clients of console/tty read nothing, is refused in one line', async () => {
+  const c1 = (await domains()).find((d) => d.name === 'c1')!;
+  const tty = xsRead(host, `/local/domain/${c1.domid}/console/tty`);
+  const clients = await Promise.all(Array.from({ length: 16 }, () => new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+    const c = connect(tty, () => resolve(c));
+    c.pause();
+    c.once('error', reject);
+  })));
+  try {
+    await until('16 sessions attached', async () => {
+      const r = await xl(host, 'console', 'c1');
+      return r.code !== 0 ? r : undefined;
+    });
+    const r = await xl(host, 'console', 'c1');
+    assert.equal(r.code, 1);
+    assert.equal(r.err.trim().split('\n')[0], `Domain ${c1.domid} has 16 console sessions attached`);
+  } finally {
+    for (const c of clients) c.destroy();
+  }
+  await until('a session again once they left', async () => (await xl(host, 'console', 'c1')).code === 0);
 });
 
 test('xl console on a terminal: raw mode while attached, Ctrl-] alone detaches, the terminal restored', async () => {
