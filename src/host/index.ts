@@ -2,6 +2,8 @@
 // atomic files and private directories, keyed queues, the host's own figures.
 export { boundAppendedLog, ensurePrivateDir, fileError, punchHole, readFileTail, readPlainFileSync, syncDir, writeFileAtomic, writeFileAtomicSync } from './files.js';
 export type { FileTail } from './files.js';
+export { CommandFailed, HOTPLUG_TIMEOUT_MS, runCommand } from './command.js';
+export type { RunOptions } from './command.js';
 export { KeyedQueue } from './keyed-queue.js';
 export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
 export { childPids, executableProblem, isPidAlive, killPid, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';

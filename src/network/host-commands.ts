@@ -3,69 +3,7 @@
  * it reads back from them. Links are read through `ip -json` (netlink), never `/sys/class/net`:
  * a dom0d started inside a network namespace without a remounted /sys would see the wrong one.
  */
-import { spawn } from 'node:child_process';
-
-/** A host command that failed: its argv, exit status (or signal) and the tail of its stderr. */
-export class CommandFailed extends Error {
-  override readonly name: string = 'CommandFailed';
-  constructor(readonly argv: readonly string[], readonly status: string, readonly stderr: string) {
-    super(`${argv.join(' ')}: ${status}${stderr === '' ? '' : `: ${stderr}`}`);
-  }
-
-  /** What the tool said (its last stderr line), else how it ended. */
-  get detail(): string {
-    return this.stderr.split('\n').filter((l) => l.trim() !== '').at(-1)?.trim() ?? this.status;
-  }
-}
-
-export interface RunOptions {
-  /** Written to the command's stdin. */
-  readonly input?: string;
-  readonly env?: NodeJS.ProcessEnv;
-  /** Killed (its whole process group) after this long; default 20 s. */
-  readonly timeoutMs?: number;
-}
-
-const OUTPUT_LIMIT = 1 << 20;
-
-/**
- * Runs `binary args`, resolving with its stdout; rejects with `CommandFailed` on a non-zero exit,
- * a signal, the timeout or a binary that cannot be started. The command runs in its own process
- * group so that a timeout also ends what it started.
- */
-export function runCommand(binary: string, args: readonly string[], options: RunOptions = {}): Promise<string> {
-  const argv = [binary, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(options.env === undefined ? {} : { env: options.env }) });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (c: Buffer) => { if (out.length < OUTPUT_LIMIT) out += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { if (err.length < OUTPUT_LIMIT) err += c.toString(); });
-    child.stdin.on('error', () => { /* the command did not read its input: its exit status tells */ });
-    child.stdin.end(options.input ?? '');
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        process.kill(-(child.pid as number), 'SIGKILL');
-      } catch {
-        // gone meanwhile
-      }
-    }, options.timeoutMs ?? 20_000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(new CommandFailed(argv, `cannot run it (${e.message})`, ''));
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(out);
-      else {
-        const status = timedOut ? `no answer within ${Math.round((options.timeoutMs ?? 20_000) / 1000)} s` : signal !== null ? `killed by ${signal}` : `exit status ${code ?? '?'}`;
-        reject(new CommandFailed(argv, status, err.trim()));
-      }
-    });
-  });
-}
+import { CommandFailed, runCommand } from '../host/index.js';
 
 export function ip(...args: string[]): Promise<string> {
   return runCommand('ip', args);

@@ -20,8 +20,8 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { ensurePrivateDir, isPidAlive, killPid, pidCmdline, readPidFile, waitForPidExit, writeFileAtomicSync } from '../host/index.js';
-import { CommandFailed, deleteLink, deleteNftTable, hostLinks, ip, nft, runCommand } from './host-commands.js';
+import { CommandFailed, ensurePrivateDir, isPidAlive, killPid, pidCmdline, readPidFile, runCommand, waitForPidExit, writeFileAtomicSync } from '../host/index.js';
+import { deleteLink, deleteNftTable, hostLinks, ip, nft } from './host-commands.js';
 import type { HostLink } from './host-commands.js';
 
 /** A NAT network as recorded in `RUN_DIR/network/<bridge>.json`. */

@@ -15,15 +15,13 @@
  * - up to 40 s (libxl's hotplug timeout); a non-zero exit fails the vif, with the script's last
  *   line.
  */
-import { executableProblem } from '../host/index.js';
+import { executableProblem, HOTPLUG_TIMEOUT_MS, runCommand } from '../host/index.js';
 import { basename } from 'node:path';
 import type { ToolstackError } from '../common/index.js';
 import type { NicDevice } from '../config/index.js';
-import { runCommand } from './host-commands.js';
 
 /** The script Xen runs by default: the built-in logic stands in for it when it is not installed. */
 const XEN_DEFAULT_SCRIPT = 'vif-bridge';
-const HOTPLUG_TIMEOUT_MS = 40_000;
 
 /**
  * The path of the script of a vif (`script=`), or undefined for the built-in bridge logic.

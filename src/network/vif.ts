@@ -21,7 +21,8 @@
 import { createHash } from 'node:crypto';
 import { ToolstackError } from '../common/index.js';
 import type { NicDevice } from '../config/index.js';
-import { CommandFailed, deleteLink, deleteNftTable, ip, nft, tc } from './host-commands.js';
+import { CommandFailed } from '../host/index.js';
+import { deleteLink, deleteNftTable, ip, nft, tc } from './host-commands.js';
 import type { HostLink } from './host-commands.js';
 import { vifScript } from './scripts.js';
 

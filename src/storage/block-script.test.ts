@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { executableProblem } from '../host/index.js';
+import { executableProblem, killPid } from '../host/index.js';
 import { blockScriptEnv, blockScriptPath, reportedDevice, runBlockScript } from './block-script.js';
 
 test('a block script is found and given libxl\'s environment', () => {
@@ -36,6 +36,12 @@ test('a script that is missing, not executable, or fails is told with its last l
     const run = { script, domid: 1, devid: 51712, xenstoredSocket: '/nonexistent' };
     assert.equal(await runBlockScript({ ...run, action: 'add' }), undefined);
     assert.equal(await runBlockScript({ ...run, action: 'remove' }), 'exit status 3: cannot remove');
+    // A script that leaves a daemon behind (its output still open) is done when it exits (it took the full 40 s).
+    writeFileSync(script, `#!/bin/sh\nsleep 60 &\necho $! > ${dir}/pid\nexit 0\n`);
+    const started = Date.now();
+    assert.equal(await runBlockScript({ ...run, action: 'add' }), undefined);
+    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
+    killPid(Number(readFileSync(join(dir, 'pid'), 'utf8')));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,15 +17,12 @@
  * - up to 40 s (libxl's hotplug timeout); a non-zero exit is a failure, told by the
  *   `hotplug-error` the script wrote, else its last stderr line.
  */
-import { execFile } from 'node:child_process';
-
-const HOTPLUG_TIMEOUT_MS = 40_000;
+import { CommandFailed, HOTPLUG_TIMEOUT_MS, runCommand } from '../host/index.js';
 
 /** Where the script `script` (a name or a path) is. */
 export function blockScriptPath(script: string, scriptDir: string): string {
   return script.startsWith('/') ? script : `${scriptDir}/${script}`;
 }
-
 
 export interface BlockScriptRun {
   /** The script's path. */
@@ -49,19 +46,15 @@ export function blockScriptEnv(r: BlockScriptRun, base: NodeJS.ProcessEnv): Node
   };
 }
 
-/** Runs a block script; resolves with undefined when it succeeded, else what went wrong (its last stderr line, or how it ended). */
-export function runBlockScript(r: BlockScriptRun): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile(r.script, [r.action], { env: blockScriptEnv(r, process.env), timeout: HOTPLUG_TIMEOUT_MS, maxBuffer: 1 << 20 }, (error, _stdout, stderr) => {
-      if (error === null) {
-        resolve(undefined);
-        return;
-      }
-      const last = stderr.split('\n').filter((l) => l.trim() !== '').at(-1)?.trim();
-      const how = error.killed ? `killed after ${HOTPLUG_TIMEOUT_MS / 1000} s` : typeof error.code === 'number' ? `exit status ${error.code}` : error.message;
-      resolve(last === undefined ? how : `${how}: ${last}`);
-    });
-  });
+/** Runs a block script; resolves with undefined when it succeeded, else what went wrong (how it ended, and its last stderr line). */
+export async function runBlockScript(r: BlockScriptRun): Promise<string | undefined> {
+  try {
+    await runCommand(r.script, [r.action], { env: blockScriptEnv(r, process.env), timeoutMs: HOTPLUG_TIMEOUT_MS });
+    return undefined;
+  } catch (e: unknown) {
+    if (!(e instanceof CommandFailed)) throw e;
+    return e.stderr === '' ? e.status : `${e.status}: ${e.detail}`;
+  }
 }
 
 /**
