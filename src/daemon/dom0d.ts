@@ -83,6 +83,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
   log(`dom0d ${process.pid} starting: state ${paths.stateDir}, run ${paths.runDir}`);
   let xenstored: XenstoredHandle | undefined;
   let server: Server | undefined;
+  let opened: DomainManager | undefined;
   try {
     const xs = await startXenstored({ socketPath: paths.xenstoredSocket, stateDir: `${paths.stateDir}/xenstore`, log });
     xenstored = xs;
@@ -124,6 +125,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       ...(restartDelay === undefined ? {} : { restartDelayMs: restartDelay }),
       beforeUnpause: (rec: DomainRecord) => beforeUnpause(rec, ctx),
     });
+    opened = manager;
     for (const w of warnings) log(w);
     // The logs written for as long as a process runs — dom0d's own, each running QEMU's (what a
     // guest can make it print) — are held to a size (boundAppendedLog), checked every 30 s.
@@ -180,6 +182,9 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     };
   } catch (e: unknown) {
     server?.close();
+    // dom0d's cgroups go as at a stop: the groups of running domains (they hold threads) stay.
+    const m = opened;
+    await m?.sched.pools.exclusive(async () => m.sched.close()).catch(() => undefined);
     await xenstored?.close().catch(() => undefined);
     releasePidFile(paths.pidFile);
     throw e;

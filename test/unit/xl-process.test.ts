@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { saveFileHeader } from '../../src/api/index.js';
 import { MAX_RUN_DIR_BYTES } from '../../src/common/index.js';
+import { dom0CgroupName } from '../../src/domain/index.js';
+import { findCpuCgroups } from '../../src/host/index.js';
 
 const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
 const root = mkdtempSync('/tmp/dom0-xl-process-');
@@ -74,6 +76,9 @@ test('a directory where dom0d\'s socket, pid file or start lock goes: one line n
       : `${name === 'dom0d.pid' ? 'Cannot start dom0d: ' : ''}${inTheWay} is a directory, not a pid file\nhint: remove it (rm -r ${inTheWay}) if nothing of yours uses it\n`;
     assert.equal(r.stderr, said, name);
     if (name !== 'dom0d.start.lock') assert.doesNotMatch(readFileSync(join(env['DOM0_LOG_DIR'] as string, 'dom0d.log'), 'utf8'), /^\s+at /m, name);
+    // A dom0d that failed to start leaves no cgroup of its own behind.
+    const cgroups = findCpuCgroups();
+    if (cgroups !== undefined) assert.equal(existsSync(join(cgroups.cpu, dom0CgroupName(env['DOM0_RUN_DIR'] as string))), false, name);
   }
 });
 
