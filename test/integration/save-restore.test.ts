@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { apiRequest } from '../../src/api/index.js';
+import { ToolstackError } from '../../src/common/index.js';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import { destroyDomains, destroyHost, makeHost, readPid, until, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
@@ -152,6 +154,14 @@ test('a save or core dump onto a device node, FIFO, directory or dangling link i
   assert.ok(lstatSync(at('link.save')).isSymbolicLink(), 'the link stays a link');
   assert.equal(readFileSync(at('kept.save')).subarray(0, 28).toString('latin1'), 'Xen saved domain, xl format\n');
   assert.equal((await (con as GuestConsole).run('echo nodes')).out.trim(), 'nodes');
+  // A restore through the API of a FIFO waited for its 10-minute deadline (QEMU's reader on it).
+  const started = Date.now();
+  await assert.rejects(apiRequest(host.socket, 'POST', '/v1/domains', {
+    config: { c_info: { type: 'pv', name: 'from-fifo' }, b_info: { max_memkb: 131072, target_memkb: 131072 } },
+    restore: { file: at('pipe'), offset: 0 },
+  }), (e: unknown) => e instanceof ToolstackError && e.code === 'SAVE_FILE' && /not a plain file/.test(e.message));
+  assert.ok(Date.now() - started < 5000);
+  assert.ok(!(await xlIn(host, host.root, 'list')).out.includes('from-fifo'));
 });
 
 test('a save onto a full file system fails with one line; the domain runs on and nothing is left there', async () => {
