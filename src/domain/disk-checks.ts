@@ -9,6 +9,9 @@
  * 3. qemu-img can open it, nobody else holds its write lock (DISK_IMAGE, naming the holder when
  *    it is a domain's QEMU), and its format is the one the spec gives (DISK_IMAGE). A fixed VHD
  *    probes as raw (its footer is at the end), so raw is accepted for `vhd`.
+ * An incoming migration's disks are its sender's (shared storage, as Xen assumes): the caller
+ * leaves the sending domain out of `inUse`, and its QEMU's write lock is expected (`arriving`: the
+ * probe reads through it; the receiving QEMU takes the lock only when the stream has ended).
  * Disks without media (an empty CD-ROM drive) are not checked, nor those a block script makes
  * (their target is the script's to read: an iSCSI name, a DRBD resource...). Without qemu-img on the host,
  * step 3 is skipped: QEMU's own error then tells.
@@ -50,6 +53,8 @@ export interface DiskCheckContext {
   readonly machines: readonly { readonly domid: number; readonly name: string; readonly pid: number }[];
   /** Where the user fixes a bad disk (`disk= in guest.cfg`, `the block-attach arguments`). */
   readonly where: string;
+  /** The disks are an incoming migration's (see the module comment). */
+  readonly arriving?: boolean;
 }
 
 /** The disks in use on the host and the live machines, from the records (`rec.qemuPid` alive). */
@@ -106,7 +111,7 @@ export async function checkDisks(disks: readonly DiskDevice[], ctx: DiskCheckCon
           : 'attach it read-only here (access=ro), or detach it there first',
       });
     }
-    const probe = await probeImage(path);
+    const probe = await probeImage(path, ctx.arriving === true);
     if (probe.status === 'locked') {
       const pids = processesWithImageOpen(id, ctx.machines.map((m) => m.pid));
       const m = ctx.machines.find((x) => pids.includes(x.pid));

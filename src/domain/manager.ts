@@ -249,14 +249,17 @@ export class DomainManager {
     const disks = init.config.disks;
     // libxl keeps the pool it resolved in the stored config.
     const config = { ...init.config, c_info: { ...init.config.c_info, poolid: sched.pool }, ...(disks === undefined ? {} : { disks: disks.map(withDiskBackend) }) };
-    const rec = await this.registry.reserve({ ...init, config, sched });
+    const rec = await this.registry.reserve({ ...init, config, sched }, options.incoming?.migration === true);
     const migration = (phase: MigrationPhase, r: DomainRecord, detail?: Readonly<Record<string, unknown>>): void => {
       if (options.incoming?.migration === true) this.#migrationEvent(r, 'in', phase, detail);
     };
     migration('started', rec);
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
-        await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(this.registry.list()), where: `disk= in ${rec.source}` });
+        // A migration within this host: the sending domain (same uuid) holds the same disks.
+        const arriving = options.incoming?.migration === true;
+        const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
+        await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others), where: `disk= in ${rec.source}`, arriving });
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
         this.sched.checkNew(ready);

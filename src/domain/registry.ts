@@ -120,14 +120,15 @@ export class DomainRegistry {
    * Reserves a name and a domid for a new domain (state `creating`) and persists it: a fresh
    * domid, or the config's `c_info.domid` when it names one (libxl's way; `xl save -D` and `xl
    * migrate -D` put it there), which must be free. The stored config does not keep it, so the
-   * domain's restarts get fresh domids. Fails with DOMAIN_EXISTS when the name or domid is taken.
+   * domain's restarts get fresh domids. Fails with DOMAIN_EXISTS when the name, domid or uuid is
+   * taken; an incoming migration (`arriving`) shares its uuid with its sender when that runs here.
    */
-  async reserve(init: NewDomain): Promise<DomainRecord> {
+  async reserve(init: NewDomain, arriving = false): Promise<DomainRecord> {
     const name = init.config.c_info?.name;
     if (name === undefined) throw new ToolstackError('CFG_VALUE', 'Cannot create a domain without a name', { hint: 'set name="..." in the config' });
     this.#checkNameFree(name);
     const uuid = init.config.c_info?.uuid ?? globalThis.crypto.randomUUID();
-    this.#checkUuidFree(uuid);
+    if (!arriving) this.#checkUuidFree(uuid);
     const wanted = init.config.c_info?.domid ?? 0;
     const rec: DomainRecord = {
       domid: wanted > 0 ? this.#checkDomidFree(wanted, name) : this.#allocateDomid(),
@@ -278,7 +279,7 @@ export class DomainRegistry {
     }
   }
 
-  /** A uuid names one domain (`/vm/<uuid>` in xenstore is that domain's alone). */
+  /** A uuid names one domain, but for the two ends of a migration within this host. */
   #checkUuidFree(uuid: string): void {
     const holder = [...this.#byId.values()].find((r) => r.uuid === uuid);
     if (holder !== undefined) {

@@ -431,12 +431,25 @@ export async function writeVcpuAvailability(xs: XenstoreClient, domid: number, m
   });
 }
 
-/** Removes what `writeDomainLayout` wrote (libxl_domain_destroy's `xs_rm`s). */
+/**
+ * Removes what `writeDomainLayout` wrote (libxl_domain_destroy's `xs_rm`s); `/vm/<uuid>` stays
+ * while another domain's `vm` names it (the other end of a migration within this host).
+ */
 export async function removeDomainLayout(xs: XenstoreClient, domid: number, uuid: string): Promise<void> {
   await xs.transaction(async (tx) => {
-    for (const p of [`/vm/${uuid}`, domainPath(domid), `/libxl/${domid}`]) await rmIfPresent(tx, p);
+    const vm = `/vm/${uuid}`;
+    const shared = await vmNamedByAnother(tx, domid, vm);
+    for (const p of [...(shared ? [] : [vm]), domainPath(domid), `/libxl/${domid}`]) await rmIfPresent(tx, p);
     await removeBackends(tx, domid);
   });
+}
+
+/** Whether a domain other than `domid` has `vm` as its `/local/domain/<id>/vm`. */
+async function vmNamedByAnother(tx: XsOps, domid: number, vm: string): Promise<boolean> {
+  const root = '/local/domain';
+  const ids = (await tx.exists(root)) ? await tx.directory(root) : [];
+  for (const id of ids) if (id !== String(domid) && (await tx.tryRead(`${root}/${id}/vm`)) === vm) return true;
+  return false;
 }
 
 /** Removes the backend directories Domain-0 holds for `domid`'s devices, of every kind. */

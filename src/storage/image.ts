@@ -26,10 +26,14 @@ export type ImageProbe =
 
 const PROBE_TIMEOUT_MS = 10_000;
 
-/** Runs `qemu-img info --output=json` on `path` (no `-U`: a write lock held elsewhere shows). */
-export function probeImage(path: string): Promise<ImageProbe> {
+/**
+ * Runs `qemu-img info --output=json` on `path`: without `-U`, so a write lock held elsewhere
+ * shows, unless `shared` (the caller expects one: an image an incoming migration shares with its
+ * sender).
+ */
+export function probeImage(path: string, shared = false): Promise<ImageProbe> {
   return new Promise((resolve) => {
-    execFile('qemu-img', ['info', '--output=json', path], { timeout: PROBE_TIMEOUT_MS, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+    execFile('qemu-img', ['info', '--output=json', ...(shared ? ['-U'] : []), path], { timeout: PROBE_TIMEOUT_MS, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error === null) {
         try {
           const format = (JSON.parse(stdout) as { format?: unknown }).format;

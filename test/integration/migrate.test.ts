@@ -13,8 +13,9 @@
 // A's receiving QEMU stopped 1.5 s mid-stream (it completes; socat writes blocking) and back,
 // then dom0d killed -9 at the receiver mid-stream, then a disk the receiver does not have (the
 // domain runs on at the sender, which never stopped it), then the sender's QEMU killed -9
-// mid-stream (a crash: its on_crash takes the domain; the receiver keeps nothing). Ctrl-C of xl
-// migrate mid-stream comes before the receiver's dom0d is killed.
+// mid-stream (a crash: its on_crash takes the domain; the receiver keeps nothing), then a
+// migration within one host (twice, a domain with a disk). Ctrl-C of xl migrate mid-stream comes
+// before the receiver's dom0d is killed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -419,4 +420,43 @@ test("the sender's QEMU killed -9 mid-stream: xl migrate says the domain crashed
   await until('no domain at B', async () => (await names(b)).length === 0, 30_000, 100);
   await until('no domain at A', async () => (await names(a)).length === 0, 30_000, 100);
   assert.deepEqual(pidsNaming(a.runDir).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('qemu')), []);
+});
+
+test('xl migrate within one host (as osstest\'s localhost migration): NAME--incoming beside the original with its uuid and disk; the domain keeps its name, /vm, memory and disk; twice', async () => {
+  const guests = ensureGuests();
+  const img = join(a.root, 'loc.img');
+  assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', img, '8M']).status, 0);
+  writeFileSync(join(a.root, 'loc.cfg'), [
+    'name = "loc"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128', `disk = ['${img},raw,xvda,w']`,
+  ].join('\n'));
+  await ok(a, 'create', 'loc.cfg');
+  const domidOf = async (): Promise<string> => (await ok(a, 'domid', 'loc')).out.trim();
+  const first = await domidOf();
+  const vm = xsRead(a, `/local/domain/${first}/vm`);
+  con?.close();
+  con = await GuestConsole.connect(xsRead(a, `/local/domain/${first}/console/tty`));
+  await con.waitFor(GUEST_READY_LINE, { timeoutMs: 120_000 });
+  await con.waitFor(GUEST_PROMPT, { timeoutMs: 10_000 });
+  assert.equal((await con.run(`echo ${MARK} > /run/marker; printf loc-disk-${process.pid} | dd of=/dev/vda conv=notrunc 2>/dev/null; sync`)).rc, 0);
+  con.close();
+  con = undefined;
+  // Before: "Domain with uuid ... already exists (loc, N)", and the sender's disk a clash.
+  for (let i = 0; i < 2; i++) {
+    const r = await ok(a, 'migrate', '-s', '', 'loc', receiver(a));
+    assert.match(r.err, /Migration successful\.\n$/);
+  }
+  assert.deepEqual(await names(a), ['loc:running']);
+  const now = await domidOf();
+  assert.notEqual(now, first);
+  assert.equal(xsRead(a, `/local/domain/${now}/vm`), vm, 'the same /vm/<uuid>');
+  // The sender's destroy left the node its successor names (libxl's would have removed it).
+  assert.equal(xsRead(a, `${vm}/name`), 'loc');
+  con = await GuestConsole.connect(xsRead(a, `/local/domain/${now}/console/tty`));
+  await con.run('true');
+  assert.match((await con.run('cat /run/marker')).out, new RegExp(`${MARK}\\s*$`));
+  assert.match((await con.run(`dd if=/dev/vda bs=1 count=${`loc-disk-${process.pid}`.length} 2>/dev/null; echo`)).out, new RegExp(`loc-disk-${process.pid}\\s*$`));
+  con.close();
+  con = undefined;
+  await ok(a, 'destroy', 'loc');
+  assert.equal(spawnSync('xenstore-exists', [vm], { env: a.env }).status, 1, 'the last domain of the uuid takes /vm/<uuid> with it');
 });
