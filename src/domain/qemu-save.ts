@@ -57,19 +57,35 @@ export interface StallGuard {
 /** The deadline of one status poll under a stall guard: a blocked monitor is waited out, not an error. */
 const GUARDED_POLL_MS = 1000;
 
+/** The downtime QEMU aims for: its stop-and-copy starts once the rest fits in it. */
+const DOWNTIME_LIMIT_MS = 50;
+/**
+ * Passes over RAM after which the guest is stopped and the rest sent whatever it takes, as libxc
+ * bounds its pre-copy (5 iterations): QEMU alone copies on until the dirty rate falls under what
+ * the link takes within the downtime limit, which a guest writing faster than the link never
+ * lets happen. Then the limit becomes QEMU's highest, STOP_AND_COPY_MS.
+ */
+const MAX_PASSES = 5;
+const STOP_AND_COPY_MS = 2_000_000;
+
 /**
  * Migrates the running machine to `uri` live (pre-copy while the guest runs, then a stop-and-copy
- * under QEMU's downtime limit); resolves with QEMU's figures once complete and its writer has
- * handed over the last bytes (the machine is then stopped). On failure the machine runs on if it
- * ran.
+ * under QEMU's downtime limit, or after MAX_PASSES); resolves with QEMU's figures once complete
+ * and its writer has handed over the last bytes (the machine is then stopped). On failure the
+ * machine runs on if it ran.
  */
 export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: number, stall?: StallGuard): Promise<MigrationStats> {
   const wasRunning = (await qmp.queryStatus()).running;
+  let watching = true;
+  let bounded: Promise<void> = Promise.resolve();
   try {
-    await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': 50 });
+    await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': DOWNTIME_LIMIT_MS });
     await qmp.migrateSetCapabilities({ events: true });
     await qmp.migrate(uri);
+    bounded = boundPasses(qmp, () => watching, stall);
     await migrationDone(qmp, 'Migration', timeoutMs, stall);
+    watching = false;
+    await bounded;
     // QEMU says `completed` a moment before it has computed the totals (read at its event, the
     // figures can still be 0), and its monitor waits for its `exec:` child to exit: they are read
     // again until they are there.
@@ -83,6 +99,8 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
       await new Promise((r) => setTimeout(r, 2));
     }
   } catch (e: unknown) {
+    watching = false;
+    await bounded;
     // QEMU resumes the guest itself once a failed migration has ended: `cont` waits for that.
     await qmp.execute('migrate_cancel', undefined, { timeoutMs: GUARDED_POLL_MS }).catch(() => undefined);
     for (const until = Date.now() + 5000; Date.now() < until && !ENDED.has((await guardedQuery(qmp, stall).catch(() => undefined))?.status ?? '');) {
@@ -90,6 +108,22 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
     }
     if (wasRunning) await qmp.cont().catch(() => undefined);
     throw e;
+  }
+}
+
+/** Once MAX_PASSES passes are done while `going()`, lifts the downtime limit (see MAX_PASSES); never rejects. */
+async function boundPasses(qmp: QmpClient, going: () => boolean, stall: StallGuard | undefined): Promise<void> {
+  try {
+    while (going()) {
+      const info = await guardedQuery(qmp, stall);
+      if (info?.status === 'active' && (info.ram?.['dirty-sync-count'] ?? 0) >= MAX_PASSES) {
+        await qmp.execute('migrate-set-parameters', { 'downtime-limit': STOP_AND_COPY_MS }, { timeoutMs: GUARDED_POLL_MS });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch {
+    // the migration's own wait reports what went wrong
   }
 }
 
