@@ -347,6 +347,7 @@ export const OPERATION_SCHEMAS = {
   saveDomain: { request: ref('SaveDomainRequest'), result: ref('SaveResult') },
   migrateDomain: { request: ref('MigrateDomainRequest'), result: ref('MigrationResult') },
   getMigrationProgress: { result: ref('MigrationProgress') },
+  endMigration: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   dumpCore: { request: ref('DumpCoreRequest'), result: ref('CoreDumped') },
   monitorCommand: { request: ref('MonitorCommandRequest'), result: object({ output: str }) },
   listVcpus: { result: ref('VcpuList') },

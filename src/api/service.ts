@@ -357,6 +357,12 @@ export class ToolstackService implements ToolstackApi {
     return { domid: record.domid, name: record.name, ...stats };
   }
 
+  endMigration(req: DomainRefRequest): Promise<DomainInfo> {
+    const rec = this.#guest(req, 'end the migration of');
+    this.#manager.endMigration(rec.domid);
+    return this.#info(rec, Date.now());
+  }
+
   async getMigrationProgress(req: DomainRefRequest): Promise<MigrationProgress> {
     const rec = this.#guest(req, 'follow the migration of');
     const driver = this.#manager.driver;

@@ -133,6 +133,11 @@ export interface ToolstackApi {
   migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult>;
   /** `xl migrate`'s progress line: how far the domain's migration (or save) is, as QEMU counts. */
   getMigrationProgress(req: DomainRefRequest): Promise<MigrationProgress>;
+  /**
+   * The sending xl is done with the domain's migration without destroying it (its target failed):
+   * another migration of it may start. Until then (or until it is unpaused or destroyed) one is refused.
+   */
+  endMigration(req: DomainRefRequest): Promise<DomainInfo>;
   /** `xl dump-core`: the guest's memory as an ELF core file (gdb, crash); the guest runs on. */
   dumpCore(req: DumpCoreRequest): Promise<CoreDumped>;
   /** `xl qemu-monitor-command`: an HMP command through dom0d's QMP connection; resolves with its output. */

@@ -112,6 +112,11 @@ export class DomainManager {
   readonly #log: (line: string) => void;
   /** Restarts waiting for their time, by the uuid of the domain they re-create. */
   readonly #restarts = new Map<string, NodeJS.Timeout>();
+  /**
+   * Domains whose machine is migrating out, or has, until their sending xl ends it
+   * (`endMigration`), or they are unpaused or destroyed: another migration of theirs is refused.
+   */
+  readonly #outgoing = new Set<number>();
 
   private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver, sched: DomainScheduling, options: DomainManagerOptions) {
     this.registry = registry;
@@ -309,6 +314,14 @@ export class DomainManager {
    * resumes it when the target fails.
    */
   migrateOut(domid: number, fifo: string): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
+    const named = this.registry.require(domid);
+    if (this.#outgoing.has(domid)) {
+      // A second copy of a stopped machine would start a second instance of the guest at its target.
+      return Promise.reject(new ToolstackError('DOMAIN_STATE', `Domain '${named.name}' is being migrated`, {
+        hint: 'another xl migrate has it: once that ends the domain is gone from here, or runs on (xl unpause if it stays paused)',
+      }));
+    }
+    this.#outgoing.add(domid);
     return this.#job(domid, 'save', async (rec) => {
       this.#migrationEvent(rec, 'out', 'started');
       let stats: MigrationStats;
@@ -329,7 +342,15 @@ export class DomainManager {
       this.#migrationEvent(this.registry.get(domid) ?? rec, 'out', 'completed', { ...stats });
       this.#log(`domain ${domid} (${rec.name}) migrated out: ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms`);
       return { record: rec.state === 'paused' ? rec : await this.registry.transition(domid, 'paused'), stats };
+    }).catch((e: unknown) => {
+      this.#outgoing.delete(domid);
+      throw e;
     });
+  }
+
+  /** The sending xl is done with the domain's outgoing migration (see `#outgoing`). */
+  endMigration(domid: number): void {
+    this.#outgoing.delete(domid);
   }
 
   /** A migration event of `record` on the feed (`detail`: its figures or its error). */
@@ -491,6 +512,7 @@ export class DomainManager {
   unpause(domid: number): Promise<DomainRecord> {
     return this.#job(domid, 'unpause', async (rec) => {
       await this.driver.unpause(rec);
+      this.#outgoing.delete(domid);
       return this.registry.transition(domid, 'running');
     });
   }
@@ -893,6 +915,7 @@ export class DomainManager {
   async #finishDestroy(rec: DomainRecord): Promise<void> {
     if (rec.state !== 'dying') rec = await this.registry.transition(rec.domid, 'dying', {}, { bestEffort: true });
     await this.driver.destroy(rec);
+    this.#outgoing.delete(rec.domid);
     this.sched.removeDomain(rec);
     await this.registry.transition(rec.domid, 'destroyed');
   }

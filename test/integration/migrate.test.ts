@@ -423,7 +423,7 @@ test("the sender's QEMU killed -9 mid-stream: xl migrate says the domain crashed
   assert.deepEqual(pidsNaming(a.runDir).filter((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('qemu')), []);
 });
 
-test('xl migrate within one host (as osstest\'s localhost migration): NAME--incoming beside the original with its uuid and disk; the domain keeps its name, /vm, memory and disk; twice', async () => {
+test('xl migrate within one host (as osstest\'s localhost migration): NAME--incoming beside the original with its uuid and disk; the domain keeps its name, /vm, memory and disk; twice, then two at once', async () => {
   const guests = ensureGuests();
   const img = join(a.root, 'loc.img');
   assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', img, '8M']).status, 0);
@@ -446,6 +446,14 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
     const r = await ok(a, 'migrate', '-s', '', 'loc', receiver(a));
     assert.match(r.err, /Migration successful\.\n$/);
   }
+  // Two migrations of the domain at once: one moves it, the other fails and leaves it alone. Before,
+  // the failing receiver destroyed NAME--incoming by name (the other's), and the failing sender
+  // renamed and resumed a domain the other had stopped.
+  const both = await Promise.all([0, 1].map(() => xlIn(a, a.root, 'migrate', '-s', '', 'loc', receiver(a))));
+  assert.deepEqual(both.map((r) => r.code).sort(), [0, 1], both.map((r) => r.err).join('\n----\n'));
+  const lost = both.find((r) => r.code === 1)!;
+  assert.match(lost.err, /Domain 'loc' is being migrated\n|Domain with name "loc--incoming" already exists\./);
+  assert.match(lost.err, /Migration failed, resuming at sender\.\n$/);
   assert.deepEqual(await names(a), ['loc:running']);
   const now = await domidOf();
   assert.notEqual(now, first);

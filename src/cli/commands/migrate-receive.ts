@@ -96,10 +96,13 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
       });
     } catch (e) {
       qemu?.destroy();
-      // The half-received domain goes: once its create has settled (its QEMU stops at a broken stream), by its name.
+      // The half-received domain goes once its create has settled (its QEMU stops at a broken
+      // stream). A create that failed left nothing; one that does not settle here fails in dom0d
+      // (its stall guard) and leaves nothing either. Never by name: NAME--incoming may be another
+      // migration's (two of one domain into this host at once).
       if (domid === undefined && created !== undefined) {
-        const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())]);
-        await api.destroyDomain({ ref: settled === undefined ? `${name}--incoming` : String(settled) }).catch(() => undefined);
+        const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 60_000).unref())]);
+        if (settled !== undefined) await api.destroyDomain({ ref: String(settled) }).catch(() => undefined);
       }
       log('migration target: Domain creation failed (code -3).');
       throw e;

@@ -47,6 +47,8 @@ export const migrateCommand = defineCommand<MigrationResult>({
     let stage = 'before-go' as 'before-go' | 'after-go';
     const wasRunning = dom.state === 'running';
     let migrated: Promise<unknown> | undefined;
+    /** This session renamed the domain NAME--migratedaway. */
+    let renamed = false;
     try {
       return await interruptible(async (check) => {
         // The transport's stdin is a named pipe: xl writes its messages into it, and QEMU's stream
@@ -75,6 +77,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
         check();
         log('migration sender: Target has acknowledged transfer.');
         await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
+        renamed = true;
         check();
         log('migration sender: Giving target permission to start.');
         stage = 'after-go';
@@ -88,6 +91,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
           log('migration sender: Trying to resume at our end.');
           await api.renameDomain({ ref: String(dom.domid), name: dom.name });
           if (wasRunning) await api.unpauseDomain({ ref: String(dom.domid) });
+          await api.endMigration({ ref: String(dom.domid) });
           log('migration sender: Resumed OK.');
           throw new ToolstackError('MIGRATION', 'Migration failed due to problems at target.', { lines: ['Migration failed due to problems at target.'] });
         }
@@ -110,11 +114,14 @@ export const migrateCommand = defineCommand<MigrationResult>({
       }
       toReceiver?.destroy();
       // Before "go" the receiver never runs the domain: it goes on here, once its stream has
-      // ended (interrupted, this xl may not have seen it end: one that completed leaves it stopped).
-      await Promise.race([migrated?.catch(() => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      // ended (interrupted, this xl may not have seen it end: one that completed leaves it
+      // stopped). Only what this session did is undone: a migration of the domain dom0d refused
+      // belongs to another xl, whose domain must not be resumed under it.
+      const sent = await Promise.race([migrated?.then(() => true, () => false), new Promise<false>((r) => setTimeout(() => r(false), 10_000).unref())]) ?? false;
       const now = await api.getDomain({ ref: String(dom.domid) }).catch(() => undefined);
-      if (now !== undefined && now.name !== dom.name) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
-      if (wasRunning && now?.state === 'paused') await api.unpauseDomain({ ref: String(dom.domid) }).catch(() => undefined);
+      if (renamed && now !== undefined && now.name !== dom.name) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
+      if (sent && wasRunning && now?.state === 'paused') await api.unpauseDomain({ ref: String(dom.domid) }).catch(() => undefined);
+      if (sent) await api.endMigration({ ref: String(dom.domid) }).catch(() => undefined);
       // A domain whose machine died meanwhile is not resumed: its on_crash decides. (One not found
       // is not taken for gone: a dom0d that died is started again and finds it.)
       const crashed = (isToolstackError(e) && e.code === 'MACHINE_GONE') || now?.state === 'shutdown' || now?.state === 'dying';
