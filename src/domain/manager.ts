@@ -295,6 +295,8 @@ export class DomainManager {
    */
   save(domid: number, o: { readonly file: string; readonly header: Buffer; readonly checkpoint: boolean; readonly leavePaused: boolean }): Promise<{ readonly bytes: number; readonly record: DomainRecord | undefined }> {
     return this.#job(domid, 'save', async (rec) => {
+      const busy = this.#migrating(rec, 'save');
+      if (busy !== undefined) throw busy;
       const wasRunning = rec.state === 'running';
       const bytes = await this.#machine(rec, 'save').call(this.driver, rec, o.file, o.header, wasRunning);
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
@@ -314,13 +316,9 @@ export class DomainManager {
    * resumes it when the target fails.
    */
   migrateOut(domid: number, fifo: string): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
-    const named = this.registry.require(domid);
-    if (this.#outgoing.has(domid)) {
-      // A second copy of a stopped machine would start a second instance of the guest at its target.
-      return Promise.reject(new ToolstackError('DOMAIN_STATE', `Domain '${named.name}' is being migrated`, {
-        hint: 'another xl migrate has it: once that ends the domain is gone from here, or runs on (xl unpause if it stays paused)',
-      }));
-    }
+    // A second copy of a stopped machine would start a second instance of the guest at its target.
+    const busy = this.#migrating(this.registry.require(domid), 'migrate');
+    if (busy !== undefined) return Promise.reject(busy);
     this.#outgoing.add(domid);
     return this.#job(domid, 'save', async (rec) => {
       this.#migrationEvent(rec, 'out', 'started');
@@ -345,6 +343,14 @@ export class DomainManager {
     }).catch((e: unknown) => {
       this.#outgoing.delete(domid);
       throw e;
+    });
+  }
+
+  /** The error (DOMAIN_STATE) of a `what` of `rec` while it migrates out (see `#outgoing`). */
+  #migrating(rec: DomainRecord, what: string): ToolstackError | undefined {
+    if (!this.#outgoing.has(rec.domid)) return undefined;
+    return new ToolstackError('DOMAIN_STATE', `Cannot ${what} domain '${rec.name}': it is being migrated`, {
+      hint: 'another xl migrate has it: once that ends the domain is gone from here, or runs on (xl unpause if it stays paused)',
     });
   }
 

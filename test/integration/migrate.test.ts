@@ -452,7 +452,7 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   const both = await Promise.all([0, 1].map(() => xlIn(a, a.root, 'migrate', '-s', '', 'loc', receiver(a))));
   assert.deepEqual(both.map((r) => r.code).sort(), [0, 1], both.map((r) => r.err).join('\n----\n'));
   const lost = both.find((r) => r.code === 1)!;
-  assert.match(lost.err, /Domain 'loc' is being migrated\n|Domain with name "loc--incoming" already exists\./);
+  assert.match(lost.err, /Cannot migrate domain 'loc': it is being migrated\n|Domain with name "loc--incoming" already exists\./);
   assert.match(lost.err, /Migration failed, resuming at sender\.\n$/);
   assert.deepEqual(await names(a), ['loc:running']);
   const now = await domidOf();
