@@ -218,6 +218,9 @@ test('save, restore, reboot, migrate, shutdown, destroy; numa-split', async () =
   await ok('migrateDomain', { ref, fifo });
   assert.ok(await received > 0);
   assert.equal((await ok('getMigrationProgress', { ref })).status, 'completed');
+  // Another migration is refused until the sending xl ends the first (its target failed, say).
+  assert.equal((await send('migrateDomain', { ref, fifo })).status, 409);
+  await ok('endMigration', { ref });
   await ok('shutdownDomain', { ref });
   await ok('destroyDomain', { ref });
   await ok('numaSplitCpupools');
