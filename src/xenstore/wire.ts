@@ -124,34 +124,72 @@ export class FrameTooLarge extends Error {
  * field; `push` is both, for a reader that takes every message at once. Payloads are views of
  * the appended chunks (a stream never reuses a chunk; WRITE copies its value).
  */
+const EMPTY = Buffer.alloc(0);
+
 export class FrameReader {
-  #buf: Buffer = Buffer.alloc(0);
+  /** Chunks not yet taken, the first from `#off` on (`#chunks[#head..]`). */
+  #chunks: Buffer[] = [];
+  #head = 0;
   #off = 0;
+  #buffered = 0;
 
   /** Bytes appended and not yet taken as messages. */
   get buffered(): number {
-    return this.#buf.length - this.#off;
+    return this.#buffered;
   }
 
   append(chunk: Buffer): void {
-    this.#buf = this.buffered === 0 ? chunk : Buffer.concat([this.#buf.subarray(this.#off), chunk]);
-    this.#off = 0;
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
   }
 
   next(): XsMessage | undefined {
-    const buf = this.#buf;
-    const off = this.#off;
-    if (buf.length - off < HEADER_SIZE) return undefined;
-    const len = buf.readUInt32LE(off + 12);
+    if (this.#buffered < HEADER_SIZE) return undefined;
+    const len = this.#contiguous(HEADER_SIZE).readUInt32LE(this.#off + 12);
     if (len > PAYLOAD_MAX) throw new FrameTooLarge(`payload length ${len} exceeds ${PAYLOAD_MAX}`);
-    if (buf.length - off < HEADER_SIZE + len) return undefined;
-    this.#off = off + HEADER_SIZE + len;
+    const size = HEADER_SIZE + len;
+    if (this.#buffered < size) return undefined;
+    const buf = this.#contiguous(size);
+    const off = this.#off;
+    this.#off += size;
+    this.#buffered -= size;
+    if (this.#off === buf.length) this.#dropHead();
     return {
       type: buf.readUInt32LE(off),
       reqId: buf.readUInt32LE(off + 4),
       txId: buf.readUInt32LE(off + 8),
-      payload: buf.subarray(off + HEADER_SIZE, off + HEADER_SIZE + len),
+      payload: buf.subarray(off + HEADER_SIZE, off + size),
     };
+  }
+
+  /** The first chunk, joined with those after it until `bytes` from `#off` are in it (all buffered). */
+  #contiguous(bytes: number): Buffer {
+    let first = this.#chunks[this.#head] as Buffer;
+    if (first.length - this.#off >= bytes) return first;
+    const parts = [first.subarray(this.#off)];
+    let have = parts[0]!.length;
+    let i = this.#head + 1;
+    for (; have < bytes; i++) {
+      parts.push(this.#chunks[i] as Buffer);
+      have += (this.#chunks[i] as Buffer).length;
+    }
+    first = Buffer.concat(parts, have);
+    this.#chunks.splice(this.#head, i - this.#head, first);
+    this.#off = 0;
+    return first;
+  }
+
+  #dropHead(): void {
+    this.#chunks[this.#head++] = EMPTY;
+    this.#off = 0;
+    if (this.#head === this.#chunks.length) {
+      this.#chunks = [];
+      this.#head = 0;
+    } else if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   push(chunk: Buffer): XsMessage[] {
