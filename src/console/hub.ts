@@ -21,7 +21,7 @@ export function consoleLogPath(logDir: string, name: string, id: string): string
 /** Output queued for one client beyond which the client is disconnected (the replay is up to 1 MiB). */
 const MAX_CLIENT_BACKLOG = 2 << 20;
 /** Sessions attached to one domain's consoles at once; more are refused (CONSOLE_BUSY). */
-export const MAX_CONSOLE_CLIENTS = 16;
+const MAX_CONSOLE_CLIENTS = 16;
 
 interface DomainConsoles {
   /** Each console's log, by chardev id. */

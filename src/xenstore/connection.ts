@@ -68,13 +68,13 @@ export interface ConnectionHost {
 }
 
 /** Unread output after which a connection is dropped. */
-export const OUTPUT_LIMIT = 8 * 1024 * 1024;
+const OUTPUT_LIMIT = 8 * 1024 * 1024;
 /** Backlog a connection may have without counting against the host's budget. */
-export const BACKLOG_SHARED = 64 * 1024;
+const BACKLOG_SHARED = 64 * 1024;
 /** Bytes received and not yet run after which a connection stops being read. */
 const INPUT_LIMIT = 64 * 1024;
 /** The flow limit of a privileged connection (it has no `outstanding` quota). */
-export const PRIVILEGED_FLOW = 256;
+const PRIVILEGED_FLOW = 256;
 
 /** A message held for a frame: what becomes of it if that frame fails. */
 interface Held {

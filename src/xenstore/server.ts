@@ -51,9 +51,9 @@ import type { XsMessage } from './wire.js';
 import { encodeMessage, PAYLOAD_MAX, XsFault, XsType } from './wire.js';
 
 /** What the backlogs past connection.ts's BACKLOG_SHARED may hold together; the largest go first past it. */
-export const BACKLOG_BUDGET = 32 * 1024 * 1024;
+const BACKLOG_BUDGET = 32 * 1024 * 1024;
 /** Socket clients served at once, by default. */
-export const MAX_CONNECTIONS = 1024;
+const MAX_CONNECTIONS = 1024;
 
 export interface XenstoredOptions {
   /** The privileged socket (Xen's clients: `XENSTORED_PATH`). */

@@ -15,7 +15,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { API_ROUTES } from '../../src/api/index.js';
-import { destroyHost, makeHost, registerDomain, xl } from './daemon-harness.js';
+import { apiUrl, destroyHost, makeHost, registerDomain, xl } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -36,7 +36,7 @@ before(async () => {
   host = makeHost();
   host.env['DOM0_API_LISTEN'] = '127.0.0.1:0';
   assert.equal((await xl(host, 'list')).code, 0);
-  url = readFileSync(join(host.runDir, 'api.url'), 'utf8').trim();
+  url = await apiUrl(host);
 });
 
 after(async () => {
@@ -157,7 +157,7 @@ test('api_tls_cert and api_tls_key make the listener HTTPS', async () => {
     execFileSync('mkdir', ['-p', join(tls.root, 'etc')]);
     writeFileSync(join(tls.root, 'etc', 'xl.conf'), `api_listen = "127.0.0.1:0"\napi_tls_cert = "${cert}"\napi_tls_key = "${key}"\n`);
     assert.equal((await xl(tls, 'list')).code, 0);
-    const tlsUrl = readFileSync(join(tls.runDir, 'api.url'), 'utf8').trim();
+    const tlsUrl = await apiUrl(tls);
     assert.match(tlsUrl, /^https:\/\/127\.0\.0\.1:\d+$/);
     const tok = readFileSync(join(tls.stateDir, 'api-token'), 'utf8').trim();
     const status = await new Promise<number>((resolve, reject) => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { apiRequest } from '../../src/api/index.js';
@@ -135,6 +135,16 @@ export async function destroyHost(host: TestHost): Promise<void> {
 export function removeCgroups(host: TestHost): void {
   const mounts = findCpuCgroups();
   if (mounts !== undefined) new CgroupTree(mounts, dom0CgroupName(host.runDir)).remove('');
+}
+
+/**
+ * The API's URL over TCP (`RUN_DIR/api.url`): dom0d writes it once its TCP listener is up, which
+ * may be after it has answered a first xl over its Unix socket.
+ */
+export async function apiUrl(host: TestHost): Promise<string> {
+  const file = join(host.runDir, 'api.url');
+  await until(`${file}`, () => existsSync(file), 10_000, 20);
+  return readFileSync(file, 'utf8').trim();
 }
 
 /** A xenstore value read with Debian's `xenstore-read`, against the host's xenstored. */

@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 import { WebSocket } from 'ws';
 import type { Browser, Page } from 'playwright-core';
 import { directBootConfig, ensureGuests } from '../support/guests.js';
-import { destroyHost, makeHost, xl, xlIn } from './daemon-harness.js';
+import { apiUrl, destroyHost, makeHost, xl, xlIn } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -50,7 +50,7 @@ before(async () => {
   writeFileSync(join(configDir, 'web3.cfg'), `${directBootConfig(guests, 'web3').join('\n')}\n`);
   writeFileSync(join(configDir, 'broken.cfg'), 'name = "broken"\nmemory 128\n');
   symlinkSync(join(host.root, 'web1.cfg'), join(configDir, 'elsewhere.cfg'));
-  url = readFileSync(join(host.runDir, 'api.url'), 'utf8').trim();
+  url = await apiUrl(host);
   token = readFileSync(join(host.stateDir, 'api-token'), 'utf8').trim();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
