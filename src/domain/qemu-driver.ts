@@ -25,7 +25,7 @@ import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, Mac
 import { migrateMachine, migrationDone, outgoingTo, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
-import { applyVcpuAffinity, machineVcpus, plugVcpus } from './qemu-vcpus.js';
+import { applyVcpuAffinity, machineVcpus, plugVcpus, refuseStateAfterUnplug } from './qemu-vcpus.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog, writeTarget } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
@@ -454,13 +454,17 @@ export class QemuDriver implements DomainDriver {
     return this.#queryVnc(this.#qmp(rec));
   }
 
-  save(rec: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number> {
-    return saveMachine(this.#qmp(rec), file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
+  async save(rec: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number> {
+    const qmp = this.#qmp(rec);
+    await refuseStateAfterUnplug(qmp, existsSync(this.#unpluggedMarker(rec)), 'save', rec.name);
+    return saveMachine(qmp, file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
   }
 
-  migrate(rec: DomainRecord, fifo: string): Promise<MigrationStats> {
+  async migrate(rec: DomainRecord, fifo: string): Promise<MigrationStats> {
     const qemu = rec.qemuPid;
-    return migrateMachine(this.#qmp(rec), outgoingTo(fifo), this.#o.saveTimeoutMs ?? 600_000, {
+    const qmp = this.#qmp(rec);
+    await refuseStateAfterUnplug(qmp, existsSync(this.#unpluggedMarker(rec)), 'migrate', rec.name);
+    return migrateMachine(qmp, outgoingTo(fifo), this.#o.saveTimeoutMs ?? 600_000, {
       ms: this.#o.migrationStallMs ?? 30_000,
       unblock: () => {
         for (const child of qemu === null ? [] : childPids(qemu)) if (pidCmdline(child)?.[0] === 'cat') killPid(child);
@@ -540,13 +544,18 @@ export class QemuDriver implements DomainDriver {
   async setVcpus(rec: DomainRecord, count: number): Promise<{ readonly pending: readonly number[] }> {
     const qmp = this.#qmp(rec);
     const { running } = await qmp.queryStatus();
-    const marker = `${domainDirs(this.#o.paths, rec.domid).run}/vcpu-unplugged`;
+    const marker = this.#unpluggedMarker(rec);
     const plugged = await plugVcpus(qmp, {
       domid: rec.domid, config: rec.config, count, wait: running, timeoutMs: this.#o.deviceTimeoutMs ?? 10_000,
       unplugged: existsSync(marker), unplugging: () => closeSync(openSync(marker, 'w', 0o600)),
     });
     await writeVcpuAvailability(this.#xs, rec.domid, domainVcpus(rec.config).max, count);
     return plugged;
+  }
+
+  /** Made once the domain's machine has unplugged a vCPU (see qemu-vcpus.ts). */
+  #unpluggedMarker(rec: DomainRecord): string {
+    return `${domainDirs(this.#o.paths, rec.domid).run}/vcpu-unplugged`;
   }
 
   currentMemKiB(rec: DomainRecord): number | undefined {

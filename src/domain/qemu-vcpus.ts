@@ -6,8 +6,9 @@
  * type and topology ids, and empties one with `device_del`, which QEMU asks the guest to
  * complete by ACPI (it offlines and ejects the CPU, then QEMU reports DEVICE_DELETED of the CPU,
  * or of its `lapic` child as QEMU 7 does). QEMU 7.2 under TCG corrupts its heap and dies when it
- * plugs a vCPU into a machine that has unplugged one: such a plug is refused until the domain's
- * next boot (a new QEMU).
+ * plugs a vCPU into a machine that has unplugged one, and likewise when it saves or migrates
+ * such a machine (`corrupted size vs. prev_size`: the domain was lost): those are refused until
+ * the domain's next boot (a new QEMU).
  */
 import { ToolstackError } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
@@ -123,6 +124,17 @@ async function cpuSlots(qmp: QmpClient): Promise<QmpHotpluggableCpu[]> {
 }
 
 /** Whether the machine runs under KVM (QMP `query-kvm`); TCG otherwise. */
+/**
+ * Refuses to `what` (save, migrate) domain `name` when its machine has unplugged a vCPU and runs
+ * under TCG (see the module comment).
+ */
+export async function refuseStateAfterUnplug(qmp: QmpClient, unplugged: boolean, what: string, name: string): Promise<void> {
+  if (!unplugged || await underKvm(qmp)) return;
+  throw new ToolstackError('NOT_SUPPORTED', `Cannot ${what} domain '${name}': its machine has unplugged a vCPU (xl vcpu-set), and QEMU under TCG crashes saving such a machine`, {
+    hint: 'the domain\'s next boot (a new QEMU: xl reboot) can be saved and migrated again',
+  });
+}
+
 async function underKvm(qmp: QmpClient): Promise<boolean> {
   return ((await qmp.execute('query-kvm')) as { readonly enabled?: boolean }).enabled === true;
 }

@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
@@ -209,6 +209,12 @@ test('vcpu-set: the guest sees vCPUs plugged (with their stored pin) and taken b
       new RegExp(`^Cannot plug vCPU\\(s\\) 1 into domain ${dom}: its machine has unplugged a vCPU, and QEMU under TCG crashes when it plugs one after that$`),
       `libxl_set_vcpuonline failed domid=${dom} max_vcpus=2, rc: -3`,
     ]);
+    // So it dies saving (or migrating) such a machine: the domain was lost. Refused; it runs on.
+    const save = await xlIn(host, host.root, 'save', '-c', 'vc', 'vc.save');
+    assert.equal(save.code, 1, save.err);
+    assert.match(save.err, /^Cannot save domain 'vc': its machine has unplugged a vCPU \(xl vcpu-set\), and QEMU under TCG crashes saving such a machine\nhint: /m);
+    assert.equal(existsSync(join(host.root, 'vc.save')), false);
+    assert.equal(await guestOnline(), '0');
   } else {
     await ok('vcpu-set', 'vc', '2');
     await until('the guest onlines vCPU 1', async () => (await guestOnline()) === '0-1');
