@@ -3,3 +3,4 @@ export * from './paths.js';
 export * from './json.js';
 export * from './pause.js';
 export * from './launch-env.js';
+export * from './quiet-log.js';

@@ -1,7 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Server } from 'node:http';
-import { checkRunDir, isErrno, resolvePaths, ToolstackError } from '../common/index.js';
+import { checkRunDir, isErrno, quietLog, resolvePaths, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, checkRequestBody, EventFeed, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
@@ -20,7 +20,6 @@ import { webHandlers } from './web-files.js';
 import type { RouteHandler, ServeOptions, StreamHandler } from './http.js';
 import { startHeapTrim } from './heap-trim.js';
 import { serveApi } from './http.js';
-import { quietLog } from './quiet-log.js';
 
 /** What a driver gets to work with: built once xenstored and the consoles exist. */
 export interface DriverContext {

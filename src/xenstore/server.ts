@@ -32,6 +32,7 @@ import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
+import { quietLog } from '../common/index.js';
 import type { ClientTransport } from './client.js';
 import { XenstoreClient } from './client.js';
 import type { ConnectionHost, Transport } from './connection.js';
@@ -160,8 +161,8 @@ export class XenstoreServer implements ConnectionHost {
   #streams = 0;
   readonly #backlogs = new Map<Connection, number>();
   #backlogTotal = 0;
-  /** By reason: when a drop was last logged, and how many since. */
-  readonly #drops = new Map<string, { loggedAt: number; count: number }>();
+  /** Drops, logged once a minute per reason. */
+  readonly #dropLog = quietLog((line) => this.log(line));
   /** Connections with parked requests, in the order they parked. */
   readonly #parked = new Set<Connection>();
   /** The store's change mark after each frame not yet settled. */
@@ -339,16 +340,8 @@ export class XenstoreServer implements ConnectionHost {
   }
 
   dropping(conn: Connection | undefined, why: string): void {
-    const now = Date.now();
-    const d = this.#drops.get(why) ?? { loggedAt: -Infinity, count: 0 };
-    this.#drops.set(why, d);
-    d.count++;
-    if (now - d.loggedAt < 60_000) return;
     const who = conn === undefined ? 'a new client' : `client ${conn.id} (dom${conn.domid})`;
-    const more = d.count > 1 ? ` (and ${d.count - 1} more in the last minute)` : '';
-    this.log(`xenstored: dropped ${who}: ${why}${more}`);
-    d.loggedAt = now;
-    d.count = 0;
+    this.#dropLog(`xenstored: dropped ${who}: ${why}`, why);
   }
 
   /** Transaction named by a request header (0 = none). */

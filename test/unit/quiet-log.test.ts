@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { quietLog } from './quiet-log.js';
+import { quietLog } from '../../src/common/index.js';
 
 test('a line repeated within the quiet time is counted, and the count comes with its next showing', () => {
   const out: string[] = [];
@@ -16,4 +16,10 @@ test('a line repeated within the quiet time is counted, and the count comes with
   log('third');
   log('other');
   assert.deepEqual(out.slice(3), ['third', 'other']);
+  // Lines told apart by a key: another client dropped for the same reason is counted.
+  log('dropped client 1: too slow', 'too slow');
+  log('dropped client 2: too slow', 'too slow');
+  t = 3000;
+  log('dropped client 3: too slow', 'too slow');
+  assert.deepEqual(out.slice(5), ['dropped client 1: too slow', 'dropped client 3: too slow (1 more since it was last said)']);
 });
