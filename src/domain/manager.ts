@@ -254,15 +254,15 @@ export class DomainManager {
     const disks = init.config.disks;
     // libxl keeps the pool it resolved in the stored config.
     const config = { ...init.config, c_info: { ...init.config.c_info, poolid: sched.pool }, ...(disks === undefined ? {} : { disks: disks.map(withDiskBackend) }) };
-    const rec = await this.registry.reserve({ ...init, config, sched }, options.incoming?.migration === true);
+    // A migration may come from this host: its sender (same uuid) holds the same disks.
+    const arriving = options.incoming?.migration === true;
+    const rec = await this.registry.reserve({ ...init, config, sched }, arriving);
     const migration = (phase: MigrationPhase, r: DomainRecord, detail?: Readonly<Record<string, unknown>>): void => {
-      if (options.incoming?.migration === true) this.#migrationEvent(r, 'in', phase, detail);
+      if (arriving) this.#migrationEvent(r, 'in', phase, detail);
     };
     migration('started', rec);
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
-        // A migration within this host: the sending domain (same uuid) holds the same disks.
-        const arriving = options.incoming?.migration === true;
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
         await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others), where: `disk= in ${rec.source}`, arriving });
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());

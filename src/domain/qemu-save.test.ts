@@ -82,6 +82,13 @@ test('a migration whose stream moves is never taken for stalled, however long it
   await migrationDone(qmp, 'Migration', 60_000, { ms: 30, unblock: () => assert.fail('unblocked') });
 });
 
+test('past 5 passes over RAM the downtime limit is lifted once, so the guest is stopped and the rest sent', async () => {
+  let passes = 0;
+  const { qmp, commands } = peer(() => (passes >= 8 ? { status: 'completed' } : { status: 'active', ram: { transferred: ++passes, 'dirty-sync-count': passes } }));
+  await migrationDone(qmp, 'Migration', 60_000, { ms: 1000, unblock: () => assert.fail('unblocked') });
+  assert.deepEqual(commands, ['migrate-set-parameters']);
+});
+
 test('the outgoing stream is written by cat alone, exec\'d by the shell (the one child a stall kills)', () => {
   assert.equal(outgoingTo("/run/x y/it's.fifo"), "exec:exec cat > '/run/x y/it'\\''s.fifo'");
 });

@@ -76,16 +76,11 @@ const STOP_AND_COPY_MS = 2_000_000;
  */
 export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: number, stall?: StallGuard): Promise<MigrationStats> {
   const wasRunning = (await qmp.queryStatus()).running;
-  let watching = true;
-  let bounded: Promise<void> = Promise.resolve();
   try {
     await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': DOWNTIME_LIMIT_MS });
     await qmp.migrateSetCapabilities({ events: true });
     await qmp.migrate(uri);
-    bounded = boundPasses(qmp, () => watching, stall);
     await migrationDone(qmp, 'Migration', timeoutMs, stall);
-    watching = false;
-    await bounded;
     // QEMU says `completed` a moment before it has computed the totals (read at its event, the
     // figures can still be 0), and its monitor waits for its `exec:` child to exit: they are read
     // again until they are there.
@@ -99,8 +94,6 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
       await new Promise((r) => setTimeout(r, 2));
     }
   } catch (e: unknown) {
-    watching = false;
-    await bounded;
     // QEMU resumes the guest itself once a failed migration has ended: `cont` waits for that.
     await qmp.execute('migrate_cancel', undefined, { timeoutMs: GUARDED_POLL_MS }).catch(() => undefined);
     for (const until = Date.now() + 5000; Date.now() < until && !ENDED.has((await guardedQuery(qmp, stall).catch(() => undefined))?.status ?? '');) {
@@ -108,22 +101,6 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
     }
     if (wasRunning) await qmp.cont().catch(() => undefined);
     throw e;
-  }
-}
-
-/** Once MAX_PASSES passes are done while `going()`, lifts the downtime limit (see MAX_PASSES); never rejects. */
-async function boundPasses(qmp: QmpClient, going: () => boolean, stall: StallGuard | undefined): Promise<void> {
-  try {
-    while (going()) {
-      const info = await guardedQuery(qmp, stall);
-      if (info?.status === 'active' && (info.ram?.['dirty-sync-count'] ?? 0) >= MAX_PASSES) {
-        await qmp.execute('migrate-set-parameters', { 'downtime-limit': STOP_AND_COPY_MS }, { timeoutMs: GUARDED_POLL_MS });
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } catch {
-    // the migration's own wait reports what went wrong
   }
 }
 
@@ -153,9 +130,10 @@ function stalled(stall: StallGuard, what: string, quietMs: number): ToolstackErr
 /**
  * Waits until QEMU's migration (out or in) has completed; QEMU with its reason when it failed.
  * QEMU's status is read at each MIGRATION event (sent once the `events` capability is on) and
- * every 10 ms (an incoming stream starts before any capability can be set). With `stall`, an
- * outgoing migration that sent nothing for `stall.ms` fails with MIGRATION, its writer killed;
- * with `connectWithinMs`, an incoming one that nobody connected to within that time does.
+ * every 10 ms (an incoming stream starts before any capability can be set). An outgoing one
+ * past MAX_PASSES gets QEMU's highest downtime limit. With `stall`, an outgoing migration that
+ * sent nothing for `stall.ms` fails with MIGRATION, its writer killed; with `connectWithinMs`, an
+ * incoming one that nobody connected to within that time does.
  */
 export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number, stall?: StallGuard, connectWithinMs?: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -164,10 +142,16 @@ export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: num
   const off = qmp.onEvent('MIGRATION', () => poll.wake());
   let sent = -1;
   let sentAt = Date.now();
+  let bounded = false;
   try {
     for (;;) {
       const info = await guardedQuery(qmp, stall);
       if (info?.status === 'completed') return;
+      if (!bounded && info?.status === 'active' && (info.ram?.['dirty-sync-count'] ?? 0) >= MAX_PASSES) {
+        bounded = true;
+        // Not answered in time (the monitor held while QEMU writes): the stall guard tells.
+        await qmp.execute('migrate-set-parameters', { 'downtime-limit': STOP_AND_COPY_MS }, { timeoutMs: GUARDED_POLL_MS }).catch(() => undefined);
+      }
       if (info?.status === 'failed' || info?.status === 'cancelled') {
         throw new ToolstackError('QEMU', `${what} failed: ${info['error-desc'] ?? info.status}`);
       }
