@@ -280,13 +280,24 @@ export function checkDomainLayout(l: DomainLayout): void {
   }
 }
 
-/** Writes the whole layout of a new domain (previous nodes of the same domid and uuid removed). */
+/**
+ * Writes the whole layout of a new domain (previous nodes of the same domid and uuid removed).
+ * A `/vm/<uuid>` another domain names (the sender of a migration within this host, whose uuid the
+ * arriving domain shares) stays that domain's: the new one only gains read access to it, and
+ * writes its name there when it takes the sender's (renameDomainLayout).
+ */
 export async function writeDomainLayout(xs: XenstoreClient, l: DomainLayout): Promise<void> {
-  const ops = domainLayout(l);
+  const VM = `/vm/${l.uuid}`;
+  const inVm = (p: string): boolean => p === VM || p.startsWith(`${VM}/`);
   await xs.transaction(async (tx) => {
-    for (const p of [domainPath(l.domid), `/vm/${l.uuid}`, `/libxl/${l.domid}`]) await rmIfPresent(tx, p);
+    const shared = await vmNamedByAnother(tx, l.domid, VM);
+    for (const p of [domainPath(l.domid), ...(shared ? [] : [VM]), `/libxl/${l.domid}`]) await rmIfPresent(tx, p);
     await removeBackends(tx, l.domid);
-    await applyOps(tx, ops);
+    await applyOps(tx, shared ? domainLayout(l).filter((op) => !inVm('dir' in op ? op.dir : op.path)) : domainLayout(l));
+    if (shared) {
+      const perms = await tx.getPerms(VM);
+      if (!perms.includes(`r${l.domid}`)) await tx.setPerms(VM, [...perms, `r${l.domid}`]);
+    }
   });
 }
 
@@ -433,12 +444,17 @@ export async function writeVcpuAvailability(xs: XenstoreClient, domid: number, m
 
 /**
  * Removes what `writeDomainLayout` wrote (libxl_domain_destroy's `xs_rm`s); `/vm/<uuid>` stays
- * while another domain's `vm` names it (the other end of a migration within this host).
+ * while another domain's `vm` names it (the other end of a migration within this host), readable
+ * no longer by `domid` (a later domain may get that domid).
  */
 export async function removeDomainLayout(xs: XenstoreClient, domid: number, uuid: string): Promise<void> {
   await xs.transaction(async (tx) => {
     const vm = `/vm/${uuid}`;
     const shared = await vmNamedByAnother(tx, domid, vm);
+    if (shared) {
+      const perms = await tx.getPerms(vm);
+      if (perms.includes(`r${domid}`)) await tx.setPerms(vm, perms.filter((p) => p !== `r${domid}`));
+    }
     for (const p of [...(shared ? [] : [vm]), domainPath(domid), `/libxl/${domid}`]) await rmIfPresent(tx, p);
     await removeBackends(tx, domid);
   });
