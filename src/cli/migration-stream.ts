@@ -15,7 +15,8 @@ import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { ToolstackError } from '../common/index.js';
+import type { ToolstackApi } from '../api/index.js';
+import { isToolstackError, ToolstackError } from '../common/index.js';
 
 export const RECEIVER_BANNER = 'xl migration receiver ready, send binary domain data.\n';
 export const RECEIVER_READY = 'domain received, ready to unpause\0';
@@ -261,4 +262,30 @@ export function drained(w: Writable, what: string): Promise<void> {
 
 function relayGone(what: string): ToolstackError {
   return new ToolstackError('MIGRATION', `migration stream: ${what} stopped taking the stream`, { hint: 'see its messages above' });
+}
+
+/**
+ * Destroys domain `ref` through a dom0d killed meanwhile; one that is gone already (destroyed
+ * before that dom0d died, or by the next one's start: see DomainRecord.arriving) is no failure.
+ */
+export async function destroyIfThere(api: ToolstackApi, ref: string): Promise<void> {
+  await againWhileDom0dRestarts(() => api.destroyDomain({ ref })).catch((e: unknown) => {
+    if (!isToolstackError(e, 'DOMAIN_NOT_FOUND')) throw e;
+  });
+}
+
+/**
+ * `call` again while dom0d is unreachable (at most 4 tries, 250 ms apart), for the idempotent
+ * calls that end a migration, where a dom0d killed at that moment must not decide the outcome: a
+ * dying dom0d resets connections until its socket closes, then the next call starts one.
+ */
+export async function againWhileDom0dRestarts<T>(call: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await call();
+    } catch (e) {
+      if (tries === 4 || !isToolstackError(e, 'DAEMON_UNAVAILABLE')) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

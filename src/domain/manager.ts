@@ -169,18 +169,23 @@ export class DomainManager {
   /**
    * Re-adopts every persisted domain at dom0d start-up (before the API serves): live machines are
    * kept as they were; machines that died meanwhile become `shutdown`/`crash` (the on_crash
-   * policy then applies); half-done creates and destroys are finished by destroying.
+   * policy then applies); half-done creates and destroys are finished by destroying, and so are
+   * domains that were arriving by migration (see `DomainRecord.arriving`) — first, so that a
+   * sender on this host resumed next finds its disks free of the receiver's QEMU.
    */
   async adoptAll(): Promise<AdoptReport> {
     let adopted = 0;
     let crashed = 0;
     let removed = 0;
-    await Promise.all(this.registry.list().map((rec) => this.jobs.run(rec.domid, 'adopt', async () => {
-      if (rec.state === 'creating' || rec.state === 'dying') {
-        await this.#finishDestroy(rec);
-        removed++;
-        return;
+    const unfinished = (rec: DomainRecord): boolean => rec.state === 'creating' || rec.state === 'dying' || rec.arriving === true;
+    await Promise.all(this.registry.list().filter(unfinished).map((rec) => this.jobs.run(rec.domid, 'adopt', async () => {
+      if (rec.arriving === true && rec.state !== 'creating') {
+        this.#log(`domain ${rec.domid} (${rec.name}) was arriving by migration when dom0d stopped: destroying it (its sender resumes its own copy)`);
       }
+      await this.#finishDestroy(rec);
+      removed++;
+    })));
+    await Promise.all(this.registry.list().map((rec) => this.jobs.run(rec.domid, 'adopt', async () => {
       const alive = await this.driver.adopt(rec);
       if (alive === 'gone' && rec.state !== 'shutdown') {
         await this.#stopped(rec, 'crash', { qemuPid: null });

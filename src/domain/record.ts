@@ -46,6 +46,12 @@ export interface DomainRecord {
    * from instead of `config`, then dropped. Absent when none is pending.
    */
   readonly updatedConfig?: DomainConfig;
+  /**
+   * Made by an incoming migration (`NAME--incoming`) and not yet renamed by its receiving xl:
+   * the stream it waits for or the handshake after it lives in that xl's connection, which a
+   * dom0d restart ends, so a restarted dom0d destroys it (its sender resumes its own copy).
+   */
+  readonly arriving?: true;
 }
 
 /**

@@ -147,6 +147,7 @@ export class DomainRegistry {
       startTime: null,
       createdAt: Date.now(),
       sched: init.sched ?? defaultSched(0, domainVcpus(init.config).max),
+      ...(arriving ? { arriving: true as const } : {}),
     };
     this.#insert(rec);
     const next = this.#next;
@@ -229,7 +230,9 @@ export class DomainRegistry {
     const old = this.require(domid);
     if (old.name === name) return old;
     this.#checkNameFree(name);
-    const rec = { ...old, name, config: withIdentity(old.config, name, old.uuid) };
+    // Its receiving xl renaming an arriving domain takes it over (see DomainRecord.arriving).
+    const { arriving: _, ...kept } = old;
+    const rec = { ...kept, name, config: withIdentity(old.config, name, old.uuid) };
     this.#idByName.delete(old.name);
     this.#idByName.set(name, domid);
     this.#byId.set(domid, rec);
@@ -472,6 +475,7 @@ function parseRecord(text: string, domid: number): DomainRecord {
     createdAt: int('createdAt'),
     sched: o.sched === undefined ? defaultSched(config.c_info?.poolid ?? 0, domainVcpus(config).max) : parseSched(o.sched),
     ...(o.updatedConfig === undefined ? {} : { updatedConfig: idlFromJson(DOMAIN_CONFIG, o.updatedConfig) }),
+    ...(o.arriving === true ? { arriving: true as const } : {}),
   };
   validateDomainName(rec.name);
   return rec;

@@ -2,6 +2,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
+import { connect, createServer } from 'node:net';
+import type { Socket } from 'node:net';
 import { apiRequest } from '../../src/api/index.js';
 import { dom0CgroupName } from '../../src/domain/index.js';
 import { CgroupTree, findCpuCgroups, isPidAlive } from '../../src/host/index.js';
@@ -207,4 +209,68 @@ export function watchEvents(host: TestHost, since?: number): { readonly text: ()
   req.on('error', () => undefined);
   req.end();
   return { text: () => chunks.join(''), close: () => req.destroy() };
+}
+
+/**
+ * A stand-in for `host`'s API socket, for an xl run with `DOM0_RUN_DIR=<dir>`: each request is
+ * passed to the host's dom0d (started again, as xl would, when it is not running), unless
+ * `kill(requestLine)` says to kill -9 that dom0d instead: at the request (`'request'`: as killed
+ * while serving it) or once its reply comes (`'reply'`: done, the reply lost); the request gets
+ * no reply. Lets a test kill dom0d at one exact step of a command.
+ */
+export function killingApiProxy(host: TestHost, kill: (requestLine: string) => 'request' | 'reply' | false): { readonly runDir: string; readonly lines: string[]; readonly close: () => void } {
+  const killDom0d = async (): Promise<void> => {
+    const pid = readPid(host);
+    if (pid === undefined) return;
+    process.kill(pid, 'SIGKILL');
+    await waitGone(pid);
+  };
+  const runDir = mkdtempSync('/tmp/dom0-proxy-');
+  const lines: string[] = [];
+  const server = createServer((client) => {
+    let head = Buffer.alloc(0);
+    const onData = (b: Buffer): void => {
+      head = Buffer.concat([head, b]);
+      if (!head.includes('\r\n\r\n')) return;
+      client.off('data', onData);
+      client.pause();
+      const line = head.subarray(0, head.indexOf('\r\n')).toString();
+      lines.push(line);
+      void (async () => {
+        const when = kill(line);
+        if (when === 'request') {
+          await killDom0d();
+          client.destroy();
+          return;
+        }
+        let upstream = await connected(host.socket);
+        if (upstream === undefined) {
+          await xl(host, 'list');
+          upstream = await connected(host.socket);
+        }
+        if (upstream === undefined) {
+          client.destroy();
+          return;
+        }
+        upstream.on('error', () => client.destroy());
+        client.on('error', () => upstream.destroy());
+        upstream.write(head);
+        client.pipe(upstream);
+        client.resume();
+        if (when === 'reply') upstream.once('data', () => void killDom0d().then(() => client.destroy()));
+        else upstream.pipe(client);
+      })();
+    };
+    client.on('data', onData);
+    client.on('error', () => undefined);
+  });
+  server.listen(join(runDir, 'api.sock'));
+  return { runDir, lines, close: () => { server.close(); rmSync(runDir, { recursive: true, force: true }); } };
+}
+
+function connected(path: string): Promise<Socket | undefined> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => resolve(s)).once('error', () => resolve(undefined));
+  });
 }

@@ -25,7 +25,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSy
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { destroyDomains, destroyHost, makeHost, pidsNaming, readPid, until, watchEvents, xlIn, xsRead } from './daemon-harness.js';
+import { destroyDomains, destroyHost, killingApiProxy, makeHost, pidsNaming, readPid, until, watchEvents, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 const XL = join(import.meta.dirname, '..', '..', '..', 'bin', 'xl');
@@ -467,6 +467,63 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   await con.run('true');
   assert.match((await con.run('cat /run/marker')).out, new RegExp(`${MARK}\\s*$`));
   assert.match((await con.run(`dd if=/dev/vda bs=1 count=${`loc-disk-${process.pid}`.length} 2>/dev/null; echo`)).out, new RegExp(`loc-disk-${process.pid}\\s*$`));
+  // dom0d killed -9 (and started again by the next xl call) at the two steps after which the
+  // target runs the domain: the receiver's last question to it, after its success report, and
+  // the sender's destroy of its stopped copy. Before, the receiver then destroyed the domain it
+  // had reported started while the sender destroyed its own (the domain ran nowhere), and a
+  // sender whose destroy failed said "Domain state is now undefined", its copy left paused.
+  // Then at two steps before "go", dom0d done and its reply lost: the receiver's create (the
+  // stream loaded; before, NAME--incoming stayed, paused, for good) and the sender's migrate (its
+  // domain stopped; before, it stayed paused): the migration fails, the domain runs here.
+  con.close();
+  con = undefined;
+  const killOnce = (after: RegExp, at: RegExp, when: 'request' | 'reply' = 'request'): ((line: string) => 'request' | 'reply' | false) => {
+    let seen = false;
+    let done = false;
+    return (line) => {
+      seen ||= after.test(line);
+      if (!seen || done || !at.test(line)) return false;
+      done = true;
+      return when;
+    };
+  };
+  const create = /^POST \/v1\/domains /;
+  const migrate = /^POST \/v1\/domains\/\d+\/migrate /;
+  const destroy = /^POST \/v1\/domains\/\d+\/destroy /;
+  for (const [side, kill, succeeds] of [
+    ['receiver', killOnce(/^POST \/v1\/domains\/\d+\/unpause /, /^GET \/v1\/domains\/[^/ ]+ /), true],
+    ['sender', killOnce(destroy, destroy), true],
+    ['receiver', killOnce(create, create, 'reply'), false],
+    ['sender', killOnce(migrate, migrate, 'reply'), false],
+  ] as const) {
+    const proxy = killingApiProxy(a, kill);
+    try {
+      const pid = readPid(a);
+      const viaProxy = { ...a, env: { ...a.env, DOM0_RUN_DIR: proxy.runDir } };
+      const r = side === 'receiver'
+        ? await xlIn(a, a.root, 'migrate', '-s', '', 'loc', receiver(viaProxy))
+        : await xlIn(viaProxy, a.root, 'migrate', '-s', '', 'loc', receiver(a));
+      const said = `${side}: ${r.err} (requests: ${proxy.lines.join(', ')})`;
+      assert.notEqual(readPid(a), pid, `dom0d killed: ${said}`);
+      if (succeeds) {
+        assert.equal(r.code, 0, said);
+        assert.match(r.err, /Migration successful\.\n$/, said);
+        assert.doesNotMatch(r.err, /Domain creation failed/, said);
+      } else {
+        assert.equal(r.code, 1, said);
+        assert.match(r.err, /Migration failed, resuming at sender\.\n$/, said);
+      }
+      assert.deepEqual(await names(a), ['loc:running'], said);
+      con = await GuestConsole.connect(xsRead(a, `/local/domain/${await domidOf()}/console/tty`));
+      await con.run('true');
+      assert.match((await con.run('cat /run/marker')).out, new RegExp(`${MARK}\\s*$`), said);
+      con.close();
+      con = undefined;
+    } finally {
+      proxy.close();
+    }
+  }
+  con = await GuestConsole.connect(xsRead(a, `/local/domain/${await domidOf()}/console/tty`));
   // A guest writing memory faster than the link takes it: QEMU alone copied on for good (pass 544
   // after 120 s here, expected downtime 4 s against its 50 ms); after 5 passes it stops the guest
   // and sends the rest, as libxc bounds its pre-copy.

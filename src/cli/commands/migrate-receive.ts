@@ -12,7 +12,7 @@ import { defineCommand } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 import { getopt } from '../getopt.js';
 import { interruptible } from '../interrupt.js';
-import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
+import { againWhileDom0dRestarts, destroyIfThere, expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
 
 /**
  * `xl migrate-receive [-e] [-d] [-p]` — for internal use: the receiving end of `xl migrate`, on
@@ -20,7 +20,8 @@ import { expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEI
  * NAME--incoming, its QEMU taking the state stream on a Unix socket this process feeds with all
  * it reads until that QEMU has loaded the stream; after "ready" and the sender's "go" it is
  * renamed NAME and unpaused (`-p`: left paused), and the report goes back. A failure after the
- * domain exists destroys it here.
+ * domain exists and before a success report destroys it here; after that report it is the
+ * domain (the sender destroys its own copy on it), and nothing here destroys it.
  */
 export const migrateReceiveCommand = defineCommand<DomainInfo>({
   async run(ctx, args) {
@@ -47,6 +48,8 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
     let domid: number | undefined;
     let created: Promise<DomainInfo> | undefined;
     let qemu: Socket | undefined;
+    /** The domain was started here and reported so: it is the migrated domain, whatever follows. */
+    let running = false;
     try {
       return await interruptible(async (check) => {
         created = api.createDomain({
@@ -81,18 +84,24 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
           status = 3;
           log(`migration target: ${(e as Error).message}`);
         }
-        await writeAll(out, Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]));
-        if (status !== 0) {
-          log('migration target: Failure, destroying our copy.');
-          await api.destroyDomain({ ref: String(domid) });
+        const report = Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]);
+        if (status === 0) {
+          // On this report the sender destroys its copy: from here this one is the domain, and
+          // nothing here destroys it (not a signal, not a dom0d that dies before the last reply).
+          const id = domid;
           domid = undefined;
-          log('migration target: Cleanup OK, granting sender permission to resume.');
-          await writeAll(out, PERMISSION_TO_GO);
-          throw new ToolstackError('MIGRATION', 'migration target: startup failed', { lines: [] });
+          running = true;
+          await writeAll(out, report);
+          const final = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(id) }));
+          return { data: final };
         }
-        const final = await api.getDomain({ ref: name });
+        await writeAll(out, report);
+        log('migration target: Failure, destroying our copy.');
+        await destroyIfThere(api, String(domid));
         domid = undefined;
-        return { data: final };
+        log('migration target: Cleanup OK, granting sender permission to resume.');
+        await writeAll(out, PERMISSION_TO_GO);
+        throw new ToolstackError('MIGRATION', 'migration target: startup failed', { lines: [] });
       });
     } catch (e) {
       qemu?.destroy();
@@ -100,11 +109,11 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
       // stream). A create that failed left nothing; one that does not settle here fails in dom0d
       // (its stall guard) and leaves nothing either. Never by name: NAME--incoming may be another
       // migration's (two of one domain into this host at once).
-      if (domid === undefined && created !== undefined) {
+      if (domid === undefined && created !== undefined && !running) {
         const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 60_000).unref())]);
         if (settled !== undefined) await api.destroyDomain({ ref: String(settled) }).catch(() => undefined);
       }
-      log('migration target: Domain creation failed (code -3).');
+      if (!running) log('migration target: Domain creation failed (code -3).');
       throw e;
     } finally {
       if (domid !== undefined) await api.destroyDomain({ ref: String(domid) }).catch(() => undefined);

@@ -5,13 +5,13 @@ import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { connectToolstack, saveFileHeader } from '../../api/index.js';
-import type { MigrationResult } from '../../api/index.js';
+import type { DomainInfo, MigrationResult, ToolstackApi } from '../../api/index.js';
 import { isToolstackError, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 import { getopt, requireArgs } from '../getopt.js';
 import { interruptible } from '../interrupt.js';
-import { expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
+import { againWhileDom0dRestarts, destroyIfThere, expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
 import { withProgress } from '../progress.js';
 
 /**
@@ -44,7 +44,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const dir = makeTempDir('dom0-migrate-');
     let child: ChildProcess | undefined;
     let toReceiver: Socket | undefined;
-    let stage = 'before-go' as 'before-go' | 'after-go';
+    let stage = 'before-go' as 'before-go' | 'after-go' | 'done';
     const wasRunning = dom.state === 'running';
     let migrated: Promise<unknown> | undefined;
     /** This session renamed the domain NAME--migratedaway. */
@@ -76,8 +76,9 @@ export const migrateCommand = defineCommand<MigrationResult>({
         await expectMessage(reader, RECEIVER_READY, 'ready message', rune);
         check();
         log('migration sender: Target has acknowledged transfer.');
-        await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
+        // Set before the call: a dom0d killed before its reply may have renamed it.
         renamed = true;
+        await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
         check();
         log('migration sender: Giving target permission to start.');
         stage = 'after-go';
@@ -97,13 +98,14 @@ export const migrateCommand = defineCommand<MigrationResult>({
         }
         check();
         log('migration sender: Target reports successful startup.');
-        await api.destroyDomain({ ref: String(dom.domid) });
+        stage = 'done';
+        await destroyMigratedAway(api, dom);
         log(`migration sender: ${Math.round(stats.ramBytes / 1024)} KiB of memory in ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms.`);
         log('Migration successful.');
         return { data: stats };
       });
     } catch (e) {
-      if (isToolstackError(e) && e.message === 'Migration failed due to problems at target.') throw e;
+      if (stage === 'done' || (isToolstackError(e) && e.message === 'Migration failed due to problems at target.')) throw e;
       if (stage === 'after-go') {
         throw new ToolstackError('MIGRATION', 'Migration failed during final handshake', {
           cause: e,
@@ -116,12 +118,17 @@ export const migrateCommand = defineCommand<MigrationResult>({
       // Before "go" the receiver never runs the domain: it goes on here, once its stream has
       // ended (interrupted, this xl may not have seen it end: one that completed leaves it
       // stopped). Only what this session did is undone: a migration of the domain dom0d refused
-      // belongs to another xl, whose domain must not be resumed under it.
-      const sent = await Promise.race([migrated?.then(() => true, () => false), new Promise<false>((r) => setTimeout(() => r(false), 10_000).unref())]) ?? false;
-      const now = await api.getDomain({ ref: String(dom.domid) }).catch(() => undefined);
-      if (renamed && now !== undefined && now.name !== dom.name) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
-      if (sent && wasRunning && now?.state === 'paused') await api.unpauseDomain({ ref: String(dom.domid) }).catch(() => undefined);
-      if (sent) await api.endMigration({ ref: String(dom.domid) }).catch(() => undefined);
+      // belongs to another xl, whose domain must not be resumed under it. A dom0d that died under
+      // the migration took every claim with it: a domain its successor keeps stopped (it was
+      // stopped when the reply was lost) is this session's to resume.
+      const outcome = await Promise.race([
+        migrated?.then(() => 'sent' as const, (m: unknown) => (isToolstackError(m, 'DAEMON_UNAVAILABLE') ? 'dom0d died' as const : 'refused' as const)),
+        new Promise<'refused'>((r) => setTimeout(() => r('refused'), 10_000).unref()),
+      ]) ?? 'refused';
+      const now = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(dom.domid) })).catch(() => undefined);
+      if (renamed && now?.name === `${dom.name}--migratedaway`) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
+      if (outcome !== 'refused' && wasRunning && now?.state === 'paused') await api.unpauseDomain({ ref: String(dom.domid) }).catch(() => undefined);
+      if (outcome === 'sent') await api.endMigration({ ref: String(dom.domid) }).catch(() => undefined);
       // A domain whose machine died meanwhile is not resumed: its on_crash decides. (One not found
       // is not taken for gone: a dom0d that died is started again and finds it.)
       const crashed = (isToolstackError(e) && e.code === 'MACHINE_GONE') || now?.state === 'shutdown' || now?.state === 'dying';
@@ -142,6 +149,23 @@ export const migrateCommand = defineCommand<MigrationResult>({
   },
   render: () => '',
 });
+
+/**
+ * Destroys the sender's stopped copy once the target runs the domain, through a dom0d killed
+ * meanwhile (one that destroyed it before dying leaves nothing to find); a copy that cannot be
+ * destroyed is said in one line, the migration having succeeded.
+ */
+async function destroyMigratedAway(api: ToolstackApi, dom: DomainInfo): Promise<void> {
+  const ref = String(dom.domid);
+  try {
+    await destroyIfThere(api, ref);
+  } catch (e) {
+    throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', `Migration successful, but the stopped copy here, ${dom.name}--migratedaway (domain ${ref}), could not be destroyed: ${(e as Error).message}`, {
+      hint: `the domain runs at the target; destroy the copy here: xl destroy ${ref}`,
+      cause: e,
+    });
+  }
+}
 
 function errorLines(e: unknown): string[] {
   if (isToolstackError(e)) return [...(e.lines ?? [e.message])];
