@@ -279,7 +279,7 @@ const SCHEMAS = {
   DomainLog: object({ ...domainHead, file: str, size: int, text: str, truncated: bool }),
   CreateDomainRequest: object({
     config: ref('DomainConfig'), paused: opt(bool), noMonitor: opt(bool), source: opt(str), sourceText: opt(str),
-    restore: opt(object({ file: str, offset: int })), incoming: opt(object({ socket: str })),
+    restore: opt(object({ file: str, offset: int })), incoming: opt(object({ socket: str, holder: opt(int) })),
   }),
   DomainRefRequest: object({}),
   DestroyDomainRequest: object({ force: opt(bool) }),

@@ -866,7 +866,7 @@ function dom0Refuses(what: string): ToolstackError {
  * completed with libxl's defaults.
  */
 /** Where a created domain's machine takes its state from: a save file (`restore`) or a migration socket (`incoming`). */
-function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> {
+function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> & { readonly holder?: number } {
   const restore = req.restore as unknown;
   const incoming = req.incoming as unknown;
   if (restore !== undefined) {
@@ -887,9 +887,10 @@ function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> {
     return { incoming: { uri: incomingFrom(r.file, r.offset), what: `Restoring from '${r.file}'` } };
   }
   if (incoming !== undefined) {
-    const socket = (incoming as { socket?: unknown }).socket;
-    if (typeof socket !== 'string' || !socket.startsWith('/')) throw badRequest("'incoming' must be {socket: an absolute path}");
-    return { incoming: { uri: `unix:${socket}`, what: 'Receiving the migration stream', migration: true } };
+    const { socket, holder } = incoming as { socket?: unknown; holder?: unknown };
+    if (typeof socket !== 'string' || !socket.startsWith('/')) throw badRequest("'incoming' must be {socket: an absolute path, holder?: a pid}");
+    if (holder !== undefined && (typeof holder !== 'number' || !Number.isSafeInteger(holder) || holder <= 0)) throw badRequest("'incoming.holder' must be a pid");
+    return { incoming: { uri: `unix:${socket}`, what: 'Receiving the migration stream', migration: true }, ...(holder === undefined ? {} : { holder }) };
   }
   return {};
 }

@@ -124,8 +124,12 @@ export interface CreateDomainRequest {
   readonly sourceText?: string;
   /** `xl restore`: the machine starts from this save file's state stream (an absolute path; the stream at byte `offset`). */
   readonly restore?: { readonly file: string; readonly offset: number };
-  /** `xl migrate-receive`: the machine takes its state from the migration stream QEMU reads on this Unix socket (it listens there). */
-  readonly incoming?: { readonly socket: string };
+  /**
+   * `xl migrate-receive`: the machine takes its state from the migration stream QEMU reads on this
+   * Unix socket (it listens there). `holder`: the receiving xl's pid, on this host; the domain is
+   * destroyed if that process ends before renaming it (its stream and handshake end with it).
+   */
+  readonly incoming?: { readonly socket: string; readonly holder?: number };
 }
 
 /** `xl dump-core <Domain> <filename>`. */

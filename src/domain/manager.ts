@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
-import { freeForGuestsKiB, isPidAlive, onlineCpus, readHostMemory } from '../host/index.js';
+import { freeForGuestsKiB, isPidAlive, onlineCpus, processStartTime, readHostMemory } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
@@ -49,6 +49,9 @@ export interface DomainManagerOptions {
   /** The host's PCI and USB devices domains take (default: this host's, without assignable-device names). */
   readonly passthrough?: Passthrough;
 }
+
+/** How often an arriving domain's receiving xl is checked for (see `#watchArrival`). */
+const ARRIVAL_CHECK_MS = 500;
 
 /** States in which a guest may stop by itself (what the machine-event sink acts on). */
 const LIVE_STATES: readonly DomainState[] = ['running', 'paused', 'shutting-down'];
@@ -253,7 +256,7 @@ export class DomainManager {
    * Creates a domain: reserves its name and domid, starts its machine paused, then runs it
    * unless `paused`. A failed start leaves nothing behind.
    */
-  async create(init: NewDomain, options: { readonly paused?: boolean; readonly incoming?: StartOptions['incoming'] } = {}): Promise<DomainRecord> {
+  async create(init: NewDomain, options: { readonly paused?: boolean; readonly incoming?: StartOptions['incoming']; readonly holder?: number } = {}): Promise<DomainRecord> {
     this.#claim(init);
     const sched = this.sched.schedFor(init);
     const disks = init.config.disks;
@@ -261,6 +264,7 @@ export class DomainManager {
     const config = { ...init.config, c_info: { ...init.config.c_info, poolid: sched.pool }, ...(disks === undefined ? {} : { disks: disks.map(withDiskBackend) }) };
     // A migration may come from this host: its sender (same uuid) holds the same disks.
     const arriving = options.incoming?.migration === true;
+    const holder = arriving && options.holder !== undefined ? { pid: options.holder, start: processStartTime(options.holder) } : undefined;
     const rec = await this.registry.reserve({ ...init, config, sched }, arriving);
     const migration = (phase: MigrationPhase, r: DomainRecord, detail?: Readonly<Record<string, unknown>>): void => {
       if (arriving) this.#migrationEvent(r, 'in', phase, detail);
@@ -280,6 +284,7 @@ export class DomainManager {
         // After the placement: a cpuset the threads join resets their affinity on some kernels.
         await this.driver.setVcpuAffinity?.(started);
         await this.#options.beforeUnpause?.(started);
+        if (holder !== undefined) this.#watchArrival(started.domid, holder);
         if (options.paused === true) return started;
         await this.driver.unpause(started);
         return await this.registry.transition(rec.domid, 'running');
@@ -357,6 +362,25 @@ export class DomainManager {
     return new ToolstackError('DOMAIN_STATE', `Cannot ${what} domain '${rec.name}': it is being migrated`, {
       hint: 'another xl migrate has it: once that ends the domain is gone from here, or runs on (xl unpause if it stays paused)',
     });
+  }
+
+  /**
+   * Destroys an arriving domain (see `DomainRecord.arriving`) once the receiving xl that holds its
+   * stream and handshake has ended without renaming it (killed, say): nothing else would.
+   */
+  #watchArrival(domid: number, holder: { readonly pid: number; readonly start: string | undefined }): void {
+    const timer = setInterval(() => {
+      const rec = this.registry.get(domid);
+      if (rec?.arriving !== true) {
+        clearInterval(timer);
+        return;
+      }
+      if (holder.start !== undefined && processStartTime(holder.pid) === holder.start) return;
+      clearInterval(timer);
+      this.#log(`domain ${domid} (${rec.name}) was arriving by migration and its receiving xl (pid ${holder.pid}) has ended: destroying it`);
+      this.destroy(domid).catch((e: unknown) => this.#log(`domain ${domid}: destroying it: ${errorText(e)}`));
+    }, ARRIVAL_CHECK_MS);
+    timer.unref();
   }
 
   /** The sending xl is done with the domain's outgoing migration (see `#outgoing`). */

@@ -7,6 +7,7 @@
  */
 import { closeSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { isErrno, ToolstackError } from '../common/index.js';
+import { processStartTime } from './process.js';
 
 interface PidFileContent {
   readonly pid: number;
@@ -32,7 +33,7 @@ export function writePidFile(path: string, pid: number): void {
 export function pidFileHolder(path: string): number | undefined {
   const c = readContent(path);
   if (c === undefined) return undefined;
-  const start = startTime(c.pid);
+  const start = processStartTime(c.pid);
   if (start === undefined) return undefined;
   return c.start === undefined || c.start === start ? c.pid : undefined;
 }
@@ -94,7 +95,7 @@ export function releasePidFile(path: string): void {
 }
 
 function contentOf(pid: number): string {
-  return `${pid} ${startTime(pid) ?? ''}`.trimEnd() + '\n';
+  return `${pid} ${processStartTime(pid) ?? ''}`.trimEnd() + '\n';
 }
 
 function readContent(path: string): PidFileContent | undefined {
@@ -108,19 +109,6 @@ function readContent(path: string): PidFileContent | undefined {
   const [p, start] = text.trim().split(/\s+/);
   const pid = Number(p);
   return Number.isSafeInteger(pid) && pid > 0 ? { pid, start } : undefined;
-}
-
-/** Field 22 of /proc/PID/stat; undefined for a process that is gone or a zombie. */
-function startTime(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-  return fields[19];
 }
 
 /** A starter writes its pid right after the exclusive create; an empty file older than this is stale. */

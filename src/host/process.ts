@@ -101,6 +101,22 @@ export function isPidAlive(pid: number): boolean {
   return pidState(pid) === 'running';
 }
 
+/**
+ * Field 22 of /proc/PID/stat (when the process started, in clock ticks since boot): with the pid,
+ * names one process for good. Undefined for a process that is gone or a zombie.
+ */
+export function processStartTime(pid: number): string | undefined {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
+  return fields[19];
+}
+
 /** The children of `pid` (every thread's, from /proc); none when it is gone. */
 export function childPids(pid: number): number[] {
   let tasks: string[];

@@ -216,11 +216,16 @@ export function watchEvents(host: TestHost, since?: number): { readonly text: ()
  * passed to the host's dom0d (started again, as xl would, when it is not running), unless
  * `kill(requestLine)` says to kill -9 that dom0d instead: at the request (`'request'`: as killed
  * while serving it) or once its reply comes (`'reply'`: done, the reply lost); the request gets
- * no reply. Lets a test kill dom0d at one exact step of a command.
+ * no reply. Lets a test kill dom0d at one exact step of a command; or kill `victim` instead (the
+ * client, say).
  */
-export function killingApiProxy(host: TestHost, kill: (requestLine: string) => 'request' | 'reply' | false): { readonly runDir: string; readonly lines: string[]; readonly close: () => void } {
+export function killingApiProxy(
+  host: TestHost,
+  kill: (requestLine: string) => 'request' | 'reply' | false,
+  victim: () => number | undefined = () => readPid(host),
+): { readonly runDir: string; readonly lines: string[]; readonly close: () => void } {
   const killDom0d = async (): Promise<void> => {
-    const pid = readPid(host);
+    const pid = victim();
     if (pid === undefined) return;
     process.kill(pid, 'SIGKILL');
     await waitGone(pid);

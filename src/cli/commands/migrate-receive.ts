@@ -54,7 +54,7 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
       return await interruptible(async (check) => {
         created = api.createDomain({
           config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
-          paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket },
+          paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket, holder: process.pid },
         });
         let failed: unknown;
         created.catch((e: unknown) => {

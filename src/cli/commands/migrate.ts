@@ -127,12 +127,16 @@ export const migrateCommand = defineCommand<MigrationResult>({
       ]) ?? 'refused';
       const now = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(dom.domid) })).catch(() => undefined);
       if (renamed && now?.name === `${dom.name}--migratedaway`) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
-      if (outcome !== 'refused' && wasRunning && now?.state === 'paused') await api.unpauseDomain({ ref: String(dom.domid) }).catch(() => undefined);
+      const stuck = outcome !== 'refused' && wasRunning && now?.state === 'paused' ? await resumeHere(api, String(dom.domid), child) : undefined;
       if (outcome === 'sent') await api.endMigration({ ref: String(dom.domid) }).catch(() => undefined);
       // A domain whose machine died meanwhile is not resumed: its on_crash decides. (One not found
       // is not taken for gone: a dom0d that died is started again and finds it.)
       const crashed = (isToolstackError(e) && e.code === 'MACHINE_GONE') || now?.state === 'shutdown' || now?.state === 'dying';
       const last = crashed ? `Migration failed: domain '${dom.name}' crashed at the sender (its QEMU exited); its on_crash applies.` : 'Migration failed, resuming at sender.';
+      if (stuck !== undefined) {
+        const why = `migration sender: domain ${dom.domid} stays paused here: resuming it failed: ${(stuck as Error).message}`;
+        throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', why, { cause: e, lines: [...errorLines(e), last, why], hint: `once the cause is gone: xl unpause ${dom.domid}` });
+      }
       throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', last, { cause: e, lines: [...errorLines(e), last] });
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -149,6 +153,29 @@ export const migrateCommand = defineCommand<MigrationResult>({
   },
   render: () => '',
 });
+
+/**
+ * Resumes the sender's domain after a failed migration; resolves with the error that kept it
+ * paused, or undefined. A failure is tried again after the transport has ended, for 10 s: on this
+ * host the receiving QEMU holds the disks' locks (taken when its stream completed) until the
+ * receiver has destroyed its copy.
+ */
+async function resumeHere(api: ToolstackApi, ref: string, transport: ChildProcess | undefined): Promise<unknown> {
+  const deadline = Date.now() + 10_000;
+  for (let tries = 0; ; tries++) {
+    try {
+      await api.unpauseDomain({ ref });
+      return undefined;
+    } catch (e) {
+      if (isToolstackError(e, 'DOMAIN_STATE')) return undefined; // running already
+      if (Date.now() > deadline) return e;
+      if (tries === 0 && transport !== undefined && transport.exitCode === null && transport.signalCode === null) {
+        await Promise.race([new Promise((r) => transport.once('exit', r)), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
 
 /**
  * Destroys the sender's stopped copy once the target runs the domain, through a dom0d killed
