@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { ToolstackError } from '../common/index.js';
+import { isToolstackError, ToolstackError } from '../common/index.js';
 import { freeForGuestsKiB, isPidAlive, onlineCpus, processStartTime, readHostMemory } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
@@ -310,7 +310,7 @@ export class DomainManager {
       const wasRunning = rec.state === 'running';
       const bytes = await this.#machine(rec, 'save').call(this.driver, rec, o.file, o.header, wasRunning);
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
-      if (o.leavePaused) return { bytes, record: rec.state === 'paused' ? rec : await this.registry.transition(domid, 'paused') };
+      if (o.leavePaused) return { bytes, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
       if (o.checkpoint) {
         if (wasRunning) await this.driver.unpause(rec);
         return { bytes, record: rec };
@@ -349,7 +349,7 @@ export class DomainManager {
       }
       this.#migrationEvent(this.registry.get(domid) ?? rec, 'out', 'completed', { ...stats });
       this.#log(`domain ${domid} (${rec.name}) migrated out: ${stats.totalMs} ms, downtime ${stats.downtimeMs} ms`);
-      return { record: rec.state === 'paused' ? rec : await this.registry.transition(domid, 'paused'), stats };
+      return { record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused'), stats };
     }).catch((e: unknown) => {
       this.#outgoing.delete(domid);
       throw e;
@@ -540,7 +540,7 @@ export class DomainManager {
   pause(domid: number): Promise<DomainRecord> {
     return this.#job(domid, 'pause', async (rec) => {
       await this.driver.pause(rec);
-      return this.registry.transition(domid, 'paused');
+      return this.#machineIs(rec, 'paused');
     });
   }
 
@@ -548,8 +548,26 @@ export class DomainManager {
     return this.#job(domid, 'unpause', async (rec) => {
       await this.driver.unpause(rec);
       this.#outgoing.delete(domid);
-      return this.registry.transition(domid, 'running');
+      return this.#machineIs(rec, 'running');
     });
+  }
+
+  /**
+   * Records that `rec`'s machine was just stopped (`paused`) or resumed (`running`). When that
+   * cannot be saved (a full disk: NO_SPACE, or IO) the machine is put back as it was and the error
+   * stands: the record never says other than the machine does (a guest stopped under a record that
+   * says running could not even be unpaused).
+   */
+  async #machineIs(rec: DomainRecord, to: 'paused' | 'running'): Promise<DomainRecord> {
+    try {
+      return await this.registry.transition(rec.domid, to);
+    } catch (e: unknown) {
+      if (isToolstackError(e, 'NO_SPACE') || isToolstackError(e, 'IO')) {
+        await (to === 'paused' ? this.driver.unpause(rec) : this.driver.pause(rec))
+          .catch((u: unknown) => this.#log(`domain ${rec.domid}: putting its machine back after its state could not be saved: ${errorText(u)}`));
+      }
+      throw e;
+    }
   }
 
   /**
