@@ -9,7 +9,7 @@ import { domainArg } from './domain-arg.js';
  * `xl pause|unpause|suspend|resume <Domain>`: `op` stops or resumes the vCPUs (QMP `stop` /
  * `cont`; suspend also shuts the domain down with reason suspend). Prints nothing. As in xl, a
  * domain that cannot be found fails (exit 1), but the operation's own failure (already paused,
- * not paused, not suspended) is reported and exits 0.
+ * not paused, not suspended, its twin across a migration running) is reported and exits 0.
  */
 export function pauseLike(
   name: 'pause' | 'unpause' | 'suspend' | 'resume',
@@ -23,6 +23,7 @@ export function pauseLike(
       } catch (e) {
         if (!isToolstackError(e) || e.code !== 'DOMAIN_STATE') throw e;
         ctx.warn(e.message);
+        if (e.hint !== undefined) ctx.warn(`hint: ${e.hint}`);
         return {};
       }
     },

@@ -162,9 +162,10 @@ export interface DomainDriver {
   kill?(record: DomainRecord): void;
   /**
    * At dom0d start-up, for each persisted domain that was live: re-attaches to its machine
-   * (QMP, console) and says whether it is still there.
+   * (QMP, console) and says whether it is still there (`stopped`: there, but stopped though its
+   * record says it runs, a save or migration cut short having stopped it).
    */
-  adopt(record: DomainRecord): Promise<'alive' | 'gone'>;
+  adopt(record: DomainRecord): Promise<'alive' | 'gone' | 'stopped'>;
   /**
    * At dom0d start-up, after adoption: the live machines of this host whose domid is not in
    * `known`. Leftovers of dead ones (run directories) are removed on the way.

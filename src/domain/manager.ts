@@ -194,6 +194,7 @@ export class DomainManager {
         await this.#stopped(rec, 'crash', { qemuPid: null });
         crashed++;
       } else {
+        if (alive === 'stopped' && rec.state === 'running') await this.registry.transition(rec.domid, 'paused', {}, { bestEffort: true });
         await this.sched.place(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: placing it in its CPU pool's cgroups: ${errorText(e)}`));
         await this.driver.setVcpuAffinity?.(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: pinning its vCPUs again: ${errorText(e)}`));
         adopted++;
@@ -546,6 +547,14 @@ export class DomainManager {
 
   unpause(domid: number): Promise<DomainRecord> {
     return this.#job(domid, 'unpause', async (rec) => {
+      // Two domains share a uuid only across a migration within this host: one guest, which must
+      // not run twice (the stopped copy of a sender whose xl died after "go", say).
+      const twin = this.registry.list().find((r) => r.uuid === rec.uuid && r.domid !== domid && r.state === 'running');
+      if (twin !== undefined) {
+        throw new ToolstackError('DOMAIN_STATE', `Cannot unpause domain '${rec.name}': domain '${twin.name}' (${twin.domid}) runs the same guest (uuid ${rec.uuid})`, {
+          hint: `they are the two ends of a migration: destroy the copy that must not run (xl destroy ${domid})`,
+        });
+      }
       await this.driver.unpause(rec);
       this.#outgoing.delete(domid);
       return this.#machineIs(rec, 'running');

@@ -246,9 +246,11 @@ export class QemuDriver implements DomainDriver {
 
   /**
    * Re-attaches to a QEMU left running by a previous dom0d: the pid must still be that domain's
-   * QEMU and its QMP socket must answer. A guest that stopped meanwhile is reported.
+   * QEMU and its QMP socket must answer. A guest that stopped meanwhile is reported; `stopped`:
+   * a machine its record says runs, stopped by a save or migration that did not finish, that could
+   * not be resumed.
    */
-  async adopt(rec: DomainRecord): Promise<'alive' | 'gone'> {
+  async adopt(rec: DomainRecord): Promise<'alive' | 'gone' | 'stopped'> {
     const pid = rec.qemuPid;
     // A record registered without a machine (the test API) has nothing to adopt.
     if (rec.qmpSocket === null) return pid === null || isPidAlive(pid) ? 'alive' : 'gone';
@@ -272,7 +274,13 @@ export class QemuDriver implements DomainDriver {
       // what a save wrote stays under its temporary name.
       await qmp.execute('migrate_cancel').catch(() => undefined);
       for (let i = 0; i < 100 && (await qmp.queryMigrate().catch(() => undefined))?.status === 'cancelling'; i++) await new Promise((r) => setTimeout(r, 20));
-      if (!(await qmp.queryStatus()).running) await qmp.cont().catch(() => undefined);
+      if (!(await qmp.queryStatus()).running) {
+        const failed = await qmp.cont().then(() => undefined, (e: unknown) => (e instanceof Error ? e.message : String(e)));
+        if (failed !== undefined) {
+          this.#o.log(`domain ${rec.domid}: stopped by a save or migration that did not finish, and resuming it failed (${failed}): it stays paused (xl unpause)`);
+          return 'stopped';
+        }
+      }
       this.#o.log(`domain ${rec.domid}: resumed after a save or migration that did not finish`);
     }
     return 'alive';

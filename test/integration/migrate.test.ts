@@ -527,6 +527,25 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
       proxy.close();
     }
   }
+  // The sending xl killed -9 after "go", as it destroys its stopped copy: the target runs the
+  // domain, the copy stays as NAME--migratedaway (Xen's "CHECK AT BOTH ENDS"), and it cannot be
+  // unpaused while its twin runs (before, it could: one guest ran twice, on one disk).
+  const sendingXl = (): number | undefined => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).find((p) => cmdline(p).split('\0')[2] === 'migrate');
+  const cut = killingApiProxy(a, killOnce(destroy, destroy), sendingXl);
+  try {
+    const r = await xlIn({ ...a, env: { ...a.env, DOM0_RUN_DIR: cut.runDir } }, a.root, 'migrate', '-s', '', 'loc', receiver(a));
+    assert.equal(r.code, null, r.err);
+  } finally {
+    cut.close();
+  }
+  assert.deepEqual((await names(a)).sort(), ['loc--migratedaway:paused', 'loc:running']);
+  const copy = (await ok(a, 'domid', 'loc--migratedaway')).out.trim();
+  // Reported, exit status 0: xl's for an unpause that fails.
+  const refused = await xlIn(a, a.root, 'unpause', 'loc--migratedaway');
+  assert.equal(refused.code, 0, refused.err);
+  assert.match(refused.err, new RegExp(`^Cannot unpause domain 'loc--migratedaway': domain 'loc' \\(\\d+\\) runs the same guest \\(uuid [0-9a-f-]+\\)\nhint: they are the two ends of a migration: destroy the copy that must not run \\(xl destroy ${copy}\\)\n$`));
+  await ok(a, 'destroy', copy);
+  assert.deepEqual(await names(a), ['loc:running']);
   con = await GuestConsole.connect(xsRead(a, `/local/domain/${await domidOf()}/console/tty`));
   // A guest writing memory faster than the link takes it: QEMU alone copied on for good (pass 544
   // after 120 s here, expected downtime 4 s against its 50 ms); after 5 passes it stops the guest

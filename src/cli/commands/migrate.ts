@@ -167,7 +167,7 @@ async function resumeHere(api: ToolstackApi, ref: string, transport: ChildProces
       await api.unpauseDomain({ ref });
       return undefined;
     } catch (e) {
-      if (isToolstackError(e, 'DOMAIN_STATE')) return undefined; // running already
+      if (isToolstackError(e, 'DOMAIN_STATE') && (await api.getDomain({ ref }).catch(() => undefined))?.state === 'running') return undefined;
       if (Date.now() > deadline) return e;
       if (tries === 0 && transport !== undefined && transport.exitCode === null && transport.signalCode === null) {
         await Promise.race([new Promise((r) => transport.once('exit', r)), new Promise((r) => setTimeout(r, 10_000).unref())]);
