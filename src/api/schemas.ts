@@ -292,7 +292,7 @@ const SCHEMAS = {
   ChangeMediaRequest: object({ disk: ref('DiskDevice') }),
   SetMemoryRequest: object({ targetKiB: opt(int), maxKiB: opt(int) }),
   SaveDomainRequest: object({ file: str, checkpoint: opt(bool), paused: opt(bool), preserveDomid: opt(bool), config: opt(ref('DomainConfig')) }),
-  MigrateDomainRequest: object({ fifo: str }),
+  MigrateDomainRequest: object({ fifo: str, holder: opt(int) }),
   DumpCoreRequest: object({ file: str }),
   MonitorCommandRequest: object({ command: str }),
   VcpuAffinityRequest: object({ vcpu: { anyOf: [int, enumOf(['all'])] }, hard: opt(ints), soft: opt(ints) }),

@@ -352,8 +352,10 @@ export class ToolstackService implements ToolstackApi {
     const fifo = req.fifo as unknown;
     if (typeof fifo !== 'string' || !fifo.startsWith('/')) throw badRequest("'fifo' must be an absolute path");
     if (!isFifo(fifo)) throw badRequest(`'fifo' must name a named pipe: ${fifo} is none`);
+    const holder = req.holder as unknown;
+    if (holder !== undefined && (typeof holder !== 'number' || !Number.isSafeInteger(holder) || holder <= 0)) throw badRequest("'holder' must be a pid");
     const rec = this.#guest(req, 'migrate');
-    const { record, stats } = await this.#manager.migrateOut(rec.domid, fifo);
+    const { record, stats } = await this.#manager.migrateOut(rec.domid, fifo, holder);
     return { domid: record.domid, name: record.name, ...stats };
   }
 

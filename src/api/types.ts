@@ -188,6 +188,11 @@ export interface VcpusSet extends VcpuList {
  */
 export interface MigrateDomainRequest extends DomainRefRequest {
   readonly fifo: string;
+  /**
+   * The sending xl's pid, on this host: if that process ends while the domain is still its
+   * migration's, not yet renamed NAME--migratedaway (so "go" was never sent), dom0d resumes it.
+   */
+  readonly holder?: number;
 }
 
 /** What QEMU reports of the finished stream; the domain is then paused at the sender. */

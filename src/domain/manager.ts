@@ -50,8 +50,11 @@ export interface DomainManagerOptions {
   readonly passthrough?: Passthrough;
 }
 
-/** How often an arriving domain's receiving xl is checked for (see `#watchArrival`). */
+/** How often a migration's xl is checked for (see `#watchArrival`, `#watchSender`). */
 const ARRIVAL_CHECK_MS = 500;
+
+/** The suffix of a sender's name once it has given the target permission to start (xl's). */
+const MIGRATED_AWAY = '--migratedaway';
 
 /** States in which a guest may stop by itself (what the machine-event sink acts on). */
 const LIVE_STATES: readonly DomainState[] = ['running', 'paused', 'shutting-down'];
@@ -326,11 +329,12 @@ export class DomainManager {
    * domain is paused here (its machine stopped) until the sending xl renames and destroys it, or
    * resumes it when the target fails.
    */
-  migrateOut(domid: number, fifo: string): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
+  migrateOut(domid: number, fifo: string, holder?: number): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
     // A second copy of a stopped machine would start a second instance of the guest at its target.
     const busy = this.#migrating(this.registry.require(domid), 'migrate');
     if (busy !== undefined) return Promise.reject(busy);
     this.#outgoing.add(domid);
+    if (holder !== undefined) this.#watchSender(domid, { pid: holder, start: processStartTime(holder) }, this.registry.require(domid).state === 'running');
     return this.#job(domid, 'save', async (rec) => {
       this.#migrationEvent(rec, 'out', 'started');
       let stats: MigrationStats;
@@ -380,6 +384,47 @@ export class DomainManager {
       clearInterval(timer);
       this.#log(`domain ${domid} (${rec.name}) was arriving by migration and its receiving xl (pid ${holder.pid}) has ended: destroying it`);
       this.destroy(domid).catch((e: unknown) => this.#log(`domain ${domid}: destroying it: ${errorText(e)}`));
+    }, ARRIVAL_CHECK_MS);
+    timer.unref();
+  }
+
+  /**
+   * Ends an outgoing migration whose sending xl has ended without ending it (killed, say): the
+   * domain, stopped by the completed stream, is resumed (if it ran before) unless it was renamed
+   * NAME--migratedaway, which the sending xl does just before it gives the target permission to
+   * start: that one stays paused for its user to check both ends, as xl says then.
+   */
+  #watchSender(domid: number, holder: { readonly pid: number; readonly start: string | undefined }, wasRunning: boolean): void {
+    const timer = setInterval(() => {
+      if (!this.#outgoing.has(domid) || this.registry.get(domid) === undefined) {
+        clearInterval(timer);
+        return;
+      }
+      if (holder.start !== undefined && processStartTime(holder.pid) === holder.start) return;
+      clearInterval(timer);
+      // After the migration's own job: one still streaming ends first.
+      void this.jobs.run(domid, 'migration-end', async () => {
+        const rec = this.registry.get(domid);
+        if (rec === undefined || !this.#outgoing.has(domid)) return;
+        this.#outgoing.delete(domid);
+        if (rec.name.endsWith(MIGRATED_AWAY)) {
+          this.#log(`domain ${domid} (${rec.name}): its sending xl (pid ${holder.pid}) ended after giving the target permission to start: it stays paused (check the target before resuming it)`);
+          return;
+        }
+        if (!wasRunning || rec.state !== 'paused') return;
+        this.#log(`domain ${domid} (${rec.name}): its sending xl (pid ${holder.pid}) ended before the target was given permission to start: resuming it`);
+        // On this host the receiving QEMU holds the disks' locks until its domain goes (its own
+        // xl gone too: see #watchArrival): tried again for 10 s.
+        for (let deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 250))) {
+          try {
+            await this.driver.unpause(rec);
+            break;
+          } catch (e: unknown) {
+            if (Date.now() > deadline) throw e;
+          }
+        }
+        await this.#machineIs(rec, 'running');
+      }).catch((e: unknown) => this.#log(`domain ${domid}: resuming it after its migration: ${errorText(e)}`));
     }, ARRIVAL_CHECK_MS);
     timer.unref();
   }

@@ -546,6 +546,29 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   assert.match(refused.err, new RegExp(`^Cannot unpause domain 'loc--migratedaway': domain 'loc' \\(\\d+\\) runs the same guest \\(uuid [0-9a-f-]+\\)\nhint: they are the two ends of a migration: destroy the copy that must not run \\(xl destroy ${copy}\\)\n$`));
   await ok(a, 'destroy', copy);
   assert.deepEqual(await names(a), ['loc:running']);
+  // The sending xl killed -9 mid-stream, its transport left running: dom0d completes the stream,
+  // finds that xl gone before it gave "go", and resumes the domain; the receiving xl, whose
+  // "ready" nobody reads, ends, and its copy goes (before, both stayed paused, and the domain
+  // could not migrate again: "it is being migrated").
+  // (The running domain's QEMU arrived by migration too: '-incoming' is in its command line.) The
+  // receiving QEMU is stopped while the sending xl is killed, once the stream has begun: the
+  // stream cannot complete, nor that xl rename the domain, before.
+  const before = new Set(pidsNaming(a.runDir));
+  const feed = watchEvents(a);
+  const sender = spawn(XL, ['migrate', '-s', '', 'loc', receiver(a)], { env: a.env, cwd: a.root, stdio: 'ignore' });
+  const receiving = await until('the receiving QEMU', () => pidsNaming(a.runDir).find((p) => !before.has(p) && cmdline(p).includes('-incoming')), 30_000, 5);
+  try {
+    await until('the stream', () => /event: migration-started\ndata: \{[^\n]*"direction":"out"/.test(feed.text()), 30_000, 5);
+  } finally {
+    feed.close();
+  }
+  process.kill(receiving, 'SIGSTOP');
+  process.kill(sender.pid as number, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 200));
+  process.kill(receiving, 'SIGCONT');
+  await until('the receiving QEMU gone', () => !existsSync(`/proc/${receiving}`), 30_000, 100);
+  await until('the domain resumed', async () => (await names(a)).join() === 'loc:running', 15_000, 200);
+  assert.match((await ok(a, 'migrate', '-s', '', 'loc', receiver(a))).err, /Migration successful\.\n$/);
   con = await GuestConsole.connect(xsRead(a, `/local/domain/${await domidOf()}/console/tty`));
   // A guest writing memory faster than the link takes it: QEMU alone copied on for good (pass 544
   // after 120 s here, expected downtime 4 s against its 50 ms); after 5 passes it stops the guest
