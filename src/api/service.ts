@@ -333,7 +333,7 @@ export class ToolstackService implements ToolstackApi {
 
   async saveDomain(req: SaveDomainRequest): Promise<SaveResult> {
     const file = req.file as unknown;
-    if (typeof file !== 'string' || !file.startsWith('/')) throw badRequest("'file' must be an absolute path");
+    if (!isAbsolutePath(file)) throw badRequest("'file' must be an absolute path");
     const rec = this.#guest(req, 'save');
     const json = idlToJson(DOMAIN_CONFIG, req.config === undefined ? rec.config : withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config))) as Record<string, unknown>;
     const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
@@ -350,7 +350,7 @@ export class ToolstackService implements ToolstackApi {
 
   async migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult> {
     const fifo = req.fifo as unknown;
-    if (typeof fifo !== 'string' || !fifo.startsWith('/')) throw badRequest("'fifo' must be an absolute path");
+    if (!isAbsolutePath(fifo)) throw badRequest("'fifo' must be an absolute path");
     if (!isFifo(fifo)) throw badRequest(`'fifo' must name a named pipe: ${fifo} is none`);
     const holder = req.holder as unknown;
     if (holder !== undefined && (typeof holder !== 'number' || !Number.isSafeInteger(holder) || holder <= 0)) throw badRequest("'holder' must be a pid");
@@ -490,7 +490,7 @@ export class ToolstackService implements ToolstackApi {
 
   async dumpCore(req: DumpCoreRequest): Promise<CoreDumped> {
     const file = req.file as unknown;
-    if (typeof file !== 'string' || !file.startsWith('/')) throw badRequest("'file' must be an absolute path");
+    if (!isAbsolutePath(file)) throw badRequest("'file' must be an absolute path");
     const rec = await this.#manager.dumpCore(this.#guest(req, 'dump the core of').domid, file);
     return { domid: rec.domid, name: rec.name, file, bytes: statSync(file).size };
   }
@@ -502,7 +502,7 @@ export class ToolstackService implements ToolstackApi {
   async parseConfig(req: ParseConfigRequest): Promise<ParsedConfig> {
     const text = req.text as unknown;
     const source = req.source as unknown;
-    if (typeof text !== 'string') throw badRequest("'text' must be a string");
+    if (typeof text !== 'string' || Buffer.byteLength(text) > MAX_CONFIG_TEXT_BYTES) throw badRequest(`'text' must be a string of at most ${MAX_CONFIG_TEXT_BYTES >> 20} MiB`);
     if (source !== undefined && typeof source !== 'string') throw badRequest("'source' must be a string");
     const resolved = resolveDomainConfig(parseCfg(text, { source: source ?? 'config' }), {
       xlConf: readXlConf(this.#paths.configDir), hostCpus: onlineCpus().length,
@@ -873,7 +873,7 @@ function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> & 
   const incoming = req.incoming as unknown;
   if (restore !== undefined) {
     const r = restore as { file?: unknown; offset?: unknown };
-    if (typeof r.file !== 'string' || !r.file.startsWith('/') || typeof r.offset !== 'number' || !Number.isSafeInteger(r.offset) || r.offset < 0) {
+    if (!isAbsolutePath(r.file) || typeof r.offset !== 'number' || !Number.isSafeInteger(r.offset) || r.offset < 0) {
       throw badRequest("'restore' must be {file: an absolute path, offset: a byte offset}");
     }
     // As xl checks it: QEMU's reader would wait on a FIFO, until the restore's deadline.
@@ -890,7 +890,7 @@ function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> & 
   }
   if (incoming !== undefined) {
     const { socket, holder } = incoming as { socket?: unknown; holder?: unknown };
-    if (typeof socket !== 'string' || !socket.startsWith('/')) throw badRequest("'incoming' must be {socket: an absolute path, holder?: a pid}");
+    if (!isAbsolutePath(socket)) throw badRequest("'incoming' must be {socket: an absolute path, holder?: a pid}");
     if (holder !== undefined && (typeof holder !== 'number' || !Number.isSafeInteger(holder) || holder <= 0)) throw badRequest("'incoming.holder' must be a pid");
     return { incoming: { uri: `unix:${socket}`, what: 'Receiving the migration stream', migration: true }, ...(holder === undefined ? {} : { holder }) };
   }
@@ -917,4 +917,9 @@ function quotaScopeOf(req: XenstoreQuotaScope): number | undefined {
   const domid = typeof scope === 'number' ? scope : typeof scope === 'string' && /^\d{1,5}$/.test(scope) ? Number(scope) : NaN;
   if (!Number.isInteger(domid) || domid < 0 || domid > 0xffff) throw badRequest("'scope' must be 'global' or a domid");
   return domid;
+}
+
+/** A path a request may name: absolute, and without the NUL no file name holds (the file APIs throw on it). */
+function isAbsolutePath(v: unknown): v is string {
+  return typeof v === 'string' && v.startsWith('/') && !v.includes('\0');
 }

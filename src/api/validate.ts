@@ -118,8 +118,13 @@ function isType(type: string, v: unknown): boolean {
   }
 }
 
-/** A value as an error shows it: JSON, cut to 60 characters. */
+/** A value as an error shows it: JSON, cut to 60 characters (a list or object too deep to write, by its kind). */
 function shown(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = Array.isArray(v) ? `[${v.length} items, nested too deep to show]` : '{nested too deep to show}';
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { ToolstackService } from '../api/index.js';
+import { ToolstackError } from '../common/index.js';
 
 /** The WebSocket subprotocol of a console; the token rides as a second one, `bearer.<token>`. */
 export const CONSOLE_WS_PROTOCOL = 'dom0-console';
@@ -32,7 +33,7 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
     const m = PATH.exec(path);
     if (m === null || req.headers.upgrade?.toLowerCase() !== 'websocket') return false;
     if (m[2] === 'vnc') {
-      const vnc = await api.getVnc({ ref: decodeURIComponent(m[1] as string) });
+      const vnc = await api.getVnc({ ref: domainRef(m[1] as string) });
       wss.handleUpgrade(req, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);
         const tcp = connect(vnc.port, vnc.host);
@@ -50,7 +51,7 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
     const type = q.get('type');
     const num = q.get('num');
     const att = await api.attachConsole({
-      ref: decodeURIComponent(m[1] as string),
+      ref: domainRef(m[1] as string),
       ...(type === 'pv' || type === 'serial' ? { type } : {}),
       ...(num !== null && /^\d{1,4}$/.test(num) ? { num: Number(num) } : {}),
     });
@@ -64,4 +65,13 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
     });
     return true;
   };
+}
+
+/** The domain a WebSocket path names, percent-decoded; a broken encoding is the client's error. */
+function domainRef(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new ToolstackError('USAGE', `Bad domain in the URL: '${encoded}' is not valid percent-encoding`, { hint: 'encode the domain name or id with encodeURIComponent' });
+  }
 }

@@ -13,6 +13,9 @@ const MIN_STATS_MS = 500;
  */
 const MAX_STREAM_BACKLOG = 4 << 20;
 
+/** The longest period between `stats` samples of the feed, s. */
+const MAX_STATS_S = 3600;
+
 /**
  * `GET /v1/events` (Server-Sent Events from `feed`, `stats` samples every `?stats=` seconds)
  * and `GET /openapi.json`. `endAll` ends every open event stream (dom0d stopping).
@@ -24,7 +27,8 @@ export function feedHandlers(feed: EventFeed, stats: () => Promise<unknown>): { 
     handle: (req, res, query) => {
       const sinceText = query.get('since') ?? req.headers['last-event-id'];
       const since = typeof sinceText === 'string' && /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : undefined;
-      const every = Number(query.get('stats') ?? DEFAULT_STATS_S);
+      // At most an hour: a period past Node's longest timer (2^31 ms) would fire every millisecond.
+      const every = Math.min(Number(query.get('stats') ?? DEFAULT_STATS_S), MAX_STATS_S);
       res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
       res.write(`retry: 1000\n\n`);
       const send = (e: FeedEvent): void => {

@@ -110,9 +110,20 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
   return {
     request: (req, res) => {
       const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
+      // A raw handler's throw (a bug) is answered as any other: one escaping this listener would
+      // end dom0d, and the open routes are anyone's who can reach the listener.
+      const serve = (h: RawHandler): void => {
+        try {
+          h.handle(req, res, new URLSearchParams(query ?? ''));
+        } catch (e: unknown) {
+          const { status, body } = errorReply(e, `${req.method ?? ''} ${req.url ?? ''}`, log);
+          if (res.headersSent) res.destroy();
+          else reply(res, status, body);
+        }
+      };
       const open = options.open?.find((h) => h.route.method === req.method && servesPath(h.route.path, path));
       if (open !== undefined) {
-        open.handle(req, res, new URLSearchParams(query ?? ''));
+        serve(open);
         return;
       }
       try {
@@ -124,7 +135,7 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
         return;
       }
       const raw = options.raw?.find((h) => h.route.method === req.method && matchRoutePath(h.route.path, path) !== undefined);
-      if (raw !== undefined) raw.handle(req, res, new URLSearchParams(query ?? ''));
+      if (raw !== undefined) serve(raw);
       else void dispatch(routes, req, res, log);
     },
     upgrade: (req, socket, head) => {

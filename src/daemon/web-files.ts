@@ -41,8 +41,8 @@ export function webHandlers(): RawHandler[] {
       route: { method: 'GET', path: '/novnc/*' },
       handle: (req, res) => {
         const root = findAbove(['node_modules/@novnc/novnc']);
-        const rel = normalize(decodeURIComponent((req.url ?? '').split('?')[0] ?? '').slice('/novnc/'.length));
-        const file = root === undefined || rel.startsWith('..') || !rel.endsWith('.js') ? undefined : join(root, rel);
+        const rel = normalize(decodedPath(req.url ?? '').slice('/novnc/'.length));
+        const file = root === undefined || rel.startsWith('..') || !rel.endsWith('.js') || rel.includes('\0') ? undefined : join(root, rel);
         if (file === undefined || !existsSync(file) || !statSync(file).isFile()) {
           res.writeHead(404, { 'Content-Type': 'text/plain' });
           res.end('no such file\n');
@@ -64,4 +64,13 @@ export function webHandlers(): RawHandler[] {
       },
     })),
   ];
+}
+
+/** The path of a request URL, percent-decoded; '' when its encoding is broken (no file has that name). */
+function decodedPath(url: string): string {
+  try {
+    return decodeURIComponent(url.split('?')[0] ?? '');
+  } catch {
+    return '';
+  }
 }

@@ -15,7 +15,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { API_ROUTES } from '../../src/api/index.js';
-import { apiUrl, destroyHost, makeHost, registerDomain, xl } from './daemon-harness.js';
+import { apiUrl, destroyHost, makeHost, readPid, registerDomain, xl } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -189,4 +189,57 @@ test('a certificate that is a FIFO or a device: the API over TCP is off, said in
       await destroyHost(h);
     }
   }
+});
+
+test('hostile requests each get one 4xx line, quickly, and dom0d serves on', async () => {
+  const pid = readPid(host);
+  const json = { ...bearer(), 'Content-Type': 'application/json' };
+  const clientError = async (what: string, r: Promise<{ status: number; json: Record<string, unknown> }>): Promise<void> => {
+    const started = Date.now();
+    const { status, json: body } = await r;
+    assert.ok(status >= 400 && status < 500, `${what}: HTTP ${status} ${JSON.stringify(body)}`);
+    assert.ok(Date.now() - started < 5000, `${what}: ${Date.now() - started} ms`);
+  };
+  // Before: a URIError escaped the listener (no token needed for /novnc) and dom0d exited.
+  const novnc = await fetch(`${url}/novnc/%E0.js`);
+  assert.equal(novnc.status, 404);
+  // Before: "Internal error" (the error's own JSON.stringify ran out of stack).
+  await clientError('a deeply nested value', call('POST', '/v1/domains/nosuch/rename', json, `{"name":${'['.repeat(20000)}${']'.repeat(20000)}}`));
+  // Before: arrays that long were built (the event loop stopped, then the heap ran out).
+  await clientError('max_vcpus=2^31-1', call('POST', '/v1/domains', json, JSON.stringify({ config: { c_info: { name: 'huge', type: 'pv' }, b_info: { kernel: '/k', max_vcpus: 2147483647 } } })));
+  await clientError('a USB controller of 2^31-1 ports', call('POST', '/v1/domains', json, JSON.stringify({
+    config: { c_info: { name: 'huge', type: 'pv' }, b_info: { kernel: '/k' }, usbctrls: [{ type: 'pv', ports: 2147483647 }], usbdevs: [{ type: 'hostdev', hostbus: 1, hostaddr: 2 }] },
+  })));
+  // Before: 8,000 `+=` took 469 MiB; one 200,000-character unknown key 46 s of "did you mean".
+  await clientError('20,000 += joins', call('POST', '/v1/config/parse', json, JSON.stringify({ text: `a=[]\n${'a+=["b"]\n'.repeat(20000)}` })));
+  const started = Date.now();
+  const long = await call('POST', '/v1/config/parse', json, JSON.stringify({ text: `name="x"\nk${'a'.repeat(200_000)}=1\n` }));
+  assert.ok(long.status < 500, JSON.stringify(long.json).slice(0, 300));
+  assert.ok(Date.now() - started < 5000, `a long unknown key: ${Date.now() - started} ms`);
+  // Before: a file name with a NUL was an internal error (500).
+  await clientError('a NUL in a save file name', call('POST', '/v1/domains/nosuch/save', json, JSON.stringify({ file: '/tmp/a\u0000b' })));
+  // Before: a stats period past Node's longest timer sampled every millisecond.
+  const events = await fetch(`${url}/v1/events?stats=10000000`, { headers: bearer() });
+  const reader = (events.body as ReadableStream<Uint8Array>).getReader();
+  let text = '';
+  const until = Date.now() + 500;
+  while (Date.now() < until) {
+    const chunk = await Promise.race([reader.read(), new Promise<undefined>((r) => setTimeout(r, until - Date.now()))]);
+    if (chunk === undefined || chunk.done) break;
+    text += new TextDecoder().decode(chunk.value);
+  }
+  await reader.cancel();
+  assert.ok((text.match(/event: stats/g) ?? []).length <= 1, text.slice(0, 300));
+  // Before: a broken percent-encoding in a WebSocket path was a 500.
+  const { port } = new URL(url);
+  const upgrade = await new Promise<string>((resolve, reject) => {
+    const s = connect(Number(port), '127.0.0.1', () => s.write(`GET /v1/domains/%E0/console/ws HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.alloc(16).toString('base64')}\r\n\r\n`));
+    let got = '';
+    s.on('data', (d: Buffer) => { got += d.toString(); });
+    s.on('end', () => resolve(got));
+    s.on('error', reject);
+  });
+  assert.match(upgrade, /^HTTP\/1\.1 4\d\d /);
+  assert.equal(readPid(host), pid, 'the same dom0d');
+  assert.equal((await call('GET', '/v1/domains', bearer())).status, 200);
 });

@@ -59,6 +59,12 @@ const EXPECT_CLOSE = '\']\'';
 const EXPECT_END = '$end';
 /** Bison's YYMAXDEPTH in Xen's parser. */
 const MAX_STACK = 10000;
+/**
+ * The most list items `+=` may copy in one parse. Each join is a setting of its own holding the
+ * whole list so far (file order, as `config-parse --raw` shows), so N joins cost N²/2: 8,000 of
+ * them took 469 MiB. Past this the parse ends as bison's would, out of memory.
+ */
+const MAX_JOINED_ITEMS = 4_000_000;
 
 /** Unwinds to the statement loop after a syntax error (bison's pop to the `stmts` state). */
 class Recover extends Error {}
@@ -73,6 +79,7 @@ class Parser implements LexContext {
   readonly errors: string[] = [];
   readonly settings: CfgSetting[] = [];
   private readonly latest = new Map<string, CfgSetting>();
+  private joinedItems = 0;
   private lexErrLine = -1;
   private errStatus = 0;
   private la: Token | undefined;
@@ -280,6 +287,13 @@ class Parser implements LexContext {
         return;
       }
       stored = combined;
+      if (combined.kind === 'list') {
+        this.joinedItems += combined.items.length;
+        if (this.joinedItems > MAX_JOINED_ITEMS) {
+          this.report(this.lexer.locLine, this.lexer.yytext, 'memory exhausted');
+          throw ABORT;
+        }
+      }
     }
     const setting: CfgSetting = { name, op, value: stored, line: value.line };
     this.settings.push(setting);

@@ -74,7 +74,7 @@ export function cfgError(
  * prints every bit: past INT_MAX it dies on a failed allocation (Xen 4.17: `libxl: FATAL ERROR:
  * memory allocation failure`, exit 255), well before that it prints gigabytes. We refuse instead.
  */
-const MAX_VCPU_COUNT = 1 << 20;
+export const MAX_VCPU_COUNT = 1 << 20;
 
 export function checkVcpuCount(ctx: ResolveContext, key: string, n: number): void {
   if (n > MAX_VCPU_COUNT) {

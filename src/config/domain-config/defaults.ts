@@ -8,6 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ToolstackError } from '../../common/index.js';
 import type { DomainConfig, NicDevice } from './domain-config.js';
+import { MAX_VCPU_COUNT } from './context.js';
 import { MEMKB_DEFAULT } from './idl.js';
 import { usbWithDefaults } from './usb.js';
 
@@ -131,6 +132,10 @@ export function withLibxlDefaults(config: DomainConfig, env: DefaultsEnv = SYSTE
     });
   }
   const vcpus = domainVcpus(config);
+  // A config from JSON (the API) has not been through the cfg checks: lists of this length follow.
+  if (vcpus.max > MAX_VCPU_COUNT) {
+    throw new ToolstackError('CFG_VALUE', `Creating the domain failed: max_vcpus=${vcpus.max} is more vCPUs than can be described (at most ${MAX_VCPU_COUNT})`, { hint: 'give a real vCPU count' });
+  }
   const ids = <T extends { devid?: number }>(list: readonly T[] | undefined): T[] | undefined =>
     list?.map((d, i) => ((d.devid ?? -1) < 0 ? { ...d, devid: i } : d));
   return {

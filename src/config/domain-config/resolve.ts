@@ -61,12 +61,16 @@ export function resolveDomainConfig(doc: CfgDocument, options: ResolveOptions = 
   const unknown = ctx.r.unusedKeys().filter((s) => !KNOWN_KEYS.includes(s.name));
   const last = warnings[warnings.length - 1];
   if (unknown.length > 0 && last?.endsWith(UNTERMINATED) === true) warnings[warnings.length - 1] = last.slice(0, -1);
-  for (const s of unknown) {
-    const near = didYouMean(s.name, KNOWN_KEYS);
+  for (const [i, s] of unknown.entries()) {
+    // Suggestions for the first few: a file of 80,000 unknown keys took 20 s of them.
+    const near = i < MAX_SUGGESTIONS ? didYouMean(s.name, KNOWN_KEYS) : undefined;
     warnings.push(`${doc.source}:${s.line}: warning: unknown option \`${s.name}' (kept, ignored)${near === undefined ? '' : `; did you mean \`${near}'?`}`);
   }
   return { config, unknown, warnings };
 }
+
+/** How many unknown keys get a "did you mean" (each is compared with every known key). */
+const MAX_SUGGESTIONS = 100;
 
 export interface LoadDomainConfigOptions extends ResolveOptions {
   /** Command-line `key=value` overrides, appended to the file as xl does. */
@@ -102,11 +106,16 @@ function applyGlobalAffinityMasks(ctx: ResolveContext): void {
   }
 }
 
-/** The closest known key within a small edit distance, if any. */
+/**
+ * The closest known key within a small edit distance, if any. A distance is at least the keys'
+ * difference in length: keys that far apart are not compared (a 200,000-character key was
+ * compared with every known one, for 46 s).
+ */
 export function didYouMean(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Math.max(1, Math.floor(key.length / 3)) + 1;
   for (const k of known) {
+    if (Math.abs(k.length - key.length) >= bestD) continue;
     const d = editDistance(key, k);
     if (d < bestD) {
       bestD = d;

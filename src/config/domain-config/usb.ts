@@ -25,6 +25,8 @@ export type UsbHostDevice = UsbdevDevice & { readonly ctrl: number; readonly por
 
 const PORTS_HINT = 'a version=1 controller (UHCI) has 2 ports, version=2 (EHCI) 6, version=3 (xHCI) 1 to 15 (8 by default); leave ports= out for the default';
 const MAX_XHCI_PORTS = 15;
+/** USBIF_MAX_PORTNR: the most ports a PV USB controller has. */
+const MAX_PV_USB_PORTS = 31;
 
 function usbError(line: string, hint: string): ToolstackError {
   return new ToolstackError('SPEC_USB', line, { lines: [line], hint });
@@ -57,6 +59,9 @@ export function usbctrlWithDefaults(ctrl: UsbctrlDevice, devid: number): UsbCont
     }
   } else if (ports === 0) {
     ports = 8;
+  } else if (ports < 0 || ports > MAX_PV_USB_PORTS) {
+    // libxl's USB_MAXPORTS: what a PV (or qusb) controller's xenstore layout describes.
+    throw usbError(`Number of ports for USB controller is limited to ${MAX_PV_USB_PORTS}`, `ports=${ports}: a type=${type} controller has 1 to ${MAX_PV_USB_PORTS} ports (8 by default)`);
   }
   return { ...ctrl, type, version, ports, devid: ctrl.devid !== undefined && ctrl.devid >= 0 ? ctrl.devid : devid };
 }
@@ -92,7 +97,10 @@ export function usbdevPlacement(
   d: UsbdevDevice,
 ): { readonly usbdev: UsbHostDevice; readonly newController?: UsbController } {
   const taken = (ctrl: number, port: number): boolean => usb.usbdevs.some((u) => u.ctrl === ctrl && u.port === port);
-  const freePort = (c: UsbController): number | undefined => Array.from({ length: c.ports }, (_, i) => i + 1).find((p) => !taken(c.devid, p));
+  const freePort = (c: UsbController): number | undefined => {
+    for (let p = 1; p <= c.ports; p++) if (!taken(c.devid, p)) return p;
+    return undefined;
+  };
   const ctrl = d.ctrl ?? -1;
   const port = d.port ?? 0;
   const usbdev = { ...d, type: d.type ?? 'hostdev' };
