@@ -43,6 +43,7 @@ export const API_ROUTES = {
   saveDomain: { method: 'POST', path: '/v1/domains/:ref/save' },
   migrateDomain: { method: 'POST', path: '/v1/domains/:ref/migrate' },
   getMigrationProgress: { method: 'GET', path: '/v1/domains/:ref/migration' },
+  claimMigration: { method: 'POST', path: '/v1/domains/:ref/migration/claim' },
   endMigration: { method: 'POST', path: '/v1/domains/:ref/migration/end' },
   dumpCore: { method: 'POST', path: '/v1/domains/:ref/dump-core' },
   monitorCommand: { method: 'POST', path: '/v1/domains/:ref/monitor' },

@@ -98,6 +98,7 @@ interface ApiTypes {
   SetMemoryRequest: Omit<T.SetMemoryRequest, 'ref'>;
   SaveDomainRequest: Omit<T.SaveDomainRequest, 'ref'>;
   MigrateDomainRequest: Omit<T.MigrateDomainRequest, 'ref'>;
+  ClaimMigrationRequest: Omit<T.ClaimMigrationRequest, 'ref'>;
   DumpCoreRequest: Omit<T.DumpCoreRequest, 'ref'>;
   MonitorCommandRequest: Omit<T.MonitorCommandRequest, 'ref'>;
   VcpuAffinityRequest: Omit<T.VcpuAffinityRequest, 'ref'>;
@@ -293,6 +294,7 @@ const SCHEMAS = {
   SetMemoryRequest: object({ targetKiB: opt(int), maxKiB: opt(int) }),
   SaveDomainRequest: object({ file: str, checkpoint: opt(bool), paused: opt(bool), preserveDomid: opt(bool), config: opt(ref('DomainConfig')) }),
   MigrateDomainRequest: object({ fifo: str, holder: opt(int) }),
+  ClaimMigrationRequest: object({ holder: int }),
   DumpCoreRequest: object({ file: str }),
   MonitorCommandRequest: object({ command: str }),
   VcpuAffinityRequest: object({ vcpu: { anyOf: [int, enumOf(['all'])] }, hard: opt(ints), soft: opt(ints) }),
@@ -347,6 +349,7 @@ export const OPERATION_SCHEMAS = {
   saveDomain: { request: ref('SaveDomainRequest'), result: ref('SaveResult') },
   migrateDomain: { request: ref('MigrateDomainRequest'), result: ref('MigrationResult') },
   getMigrationProgress: { result: ref('MigrationProgress') },
+  claimMigration: { request: ref('ClaimMigrationRequest'), result: ref('DomainInfo') },
   endMigration: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   dumpCore: { request: ref('DumpCoreRequest'), result: ref('CoreDumped') },
   monitorCommand: { request: ref('MonitorCommandRequest'), result: object({ output: str }) },

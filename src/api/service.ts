@@ -59,6 +59,7 @@ import type {
   RenameDomainRequest,
   CoreDumped,
   DumpCoreRequest,
+  ClaimMigrationRequest,
   MigrateDomainRequest,
   MonitorCommandRequest,
   SetVcpusRequest,
@@ -357,6 +358,13 @@ export class ToolstackService implements ToolstackApi {
     const rec = this.#guest(req, 'migrate');
     const { record, stats } = await this.#manager.migrateOut(rec.domid, fifo, holder);
     return { domid: record.domid, name: record.name, ...stats };
+  }
+
+  async claimMigration(req: ClaimMigrationRequest): Promise<DomainInfo> {
+    const holder = req.holder as unknown;
+    if (typeof holder !== 'number' || !Number.isSafeInteger(holder) || holder <= 0) throw badRequest("'holder' must be a pid");
+    const rec = this.#guest(req, 'migrate');
+    return this.#info(await this.#manager.claimMigration(rec.domid, holder), Date.now());
   }
 
   endMigration(req: DomainRefRequest): Promise<DomainInfo> {

@@ -37,6 +37,7 @@ import type {
   RenameDomainRequest,
   CoreDumped,
   DumpCoreRequest,
+  ClaimMigrationRequest,
   MigrateDomainRequest,
   MonitorCommandRequest,
   SetVcpusRequest,
@@ -129,6 +130,13 @@ export interface ToolstackApi {
   setMemory(req: SetMemoryRequest): Promise<MemoryInfo>;
   /** `xl save`: the domain's config and state to a file xl's `restore` (createDomain with `restore`) reads. */
   saveDomain(req: SaveDomainRequest): Promise<SaveResult>;
+  /**
+   * `xl migrate`, before its transport runs: the domain's migration becomes the sending xl's
+   * (`holder`), or is refused at once (another has it; its machine cannot be migrated), before any
+   * receiver has made a domain for it. Its `migrateDomain` with the same holder then runs; it ends
+   * as `endMigration` says, or when that xl ends (see MigrateDomainRequest.holder).
+   */
+  claimMigration(req: ClaimMigrationRequest): Promise<DomainInfo>;
   /** `xl migrate`: streams the domain live to the sending xl's socket; it is paused here once the stream is complete. */
   migrateDomain(req: MigrateDomainRequest): Promise<MigrationResult>;
   /** `xl migrate`'s progress line: how far the domain's migration (or save) is, as QEMU counts. */

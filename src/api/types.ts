@@ -195,6 +195,11 @@ export interface MigrateDomainRequest extends DomainRefRequest {
   readonly holder?: number;
 }
 
+/** `xl migrate`, before its transport runs: the sending xl (pid `holder`, on this host) takes the domain's migration. */
+export interface ClaimMigrationRequest extends DomainRefRequest {
+  readonly holder: number;
+}
+
 /** What QEMU reports of the finished stream; the domain is then paused at the sender. */
 export interface MigrationResult {
   readonly domid: number;

@@ -143,6 +143,8 @@ export interface DomainDriver {
    * stopped. On failure the machine runs on if it ran.
    */
   migrate?(record: DomainRecord, fifo: string): Promise<MigrationStats>;
+  /** Fails as `migrate` would before streaming anything (a machine that cannot be migrated). */
+  checkMigratable?(record: DomainRecord): Promise<void>;
   /** How far the machine's outgoing migration (or save) is; read beside the job that runs it. */
   migrationProgress?(record: DomainRecord): Promise<MigrationSnapshot>;
   /** Stops the vCPUs. */

@@ -119,10 +119,11 @@ export class DomainManager {
   /** Restarts waiting for their time, by the uuid of the domain they re-create. */
   readonly #restarts = new Map<string, NodeJS.Timeout>();
   /**
-   * Domains whose machine is migrating out, or has, until their sending xl ends it
-   * (`endMigration`), or they are unpaused or destroyed: another migration of theirs is refused.
+   * Domains whose migration out is claimed (`claimMigration`), under way or done, until their
+   * sending xl ends it (`endMigration`) or ends, or they are unpaused or destroyed: another
+   * migration (or a save) of theirs is refused. The value: that xl's pid, when it said.
    */
-  readonly #outgoing = new Set<number>();
+  readonly #outgoing = new Map<number, number | undefined>();
 
   private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver, sched: DomainScheduling, options: DomainManagerOptions) {
     this.registry = registry;
@@ -331,10 +332,13 @@ export class DomainManager {
    */
   migrateOut(domid: number, fifo: string, holder?: number): Promise<{ readonly record: DomainRecord; readonly stats: MigrationStats }> {
     // A second copy of a stopped machine would start a second instance of the guest at its target.
-    const busy = this.#migrating(this.registry.require(domid), 'migrate');
-    if (busy !== undefined) return Promise.reject(busy);
-    this.#outgoing.add(domid);
-    if (holder !== undefined) this.#watchSender(domid, { pid: holder, start: processStartTime(holder) }, this.registry.require(domid).state === 'running');
+    const claimed = holder !== undefined && this.#outgoing.get(domid) === holder;
+    if (!claimed) {
+      const busy = this.#migrating(this.registry.require(domid), 'migrate');
+      if (busy !== undefined) return Promise.reject(busy);
+      this.#outgoing.set(domid, holder);
+      if (holder !== undefined) this.#watchSender(domid, { pid: holder, start: processStartTime(holder) }, this.registry.require(domid).state === 'running');
+    }
     return this.#job(domid, 'save', async (rec) => {
       this.#migrationEvent(rec, 'out', 'started');
       let stats: MigrationStats;
@@ -357,6 +361,26 @@ export class DomainManager {
       return { record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused'), stats };
     }).catch((e: unknown) => {
       this.#outgoing.delete(domid);
+      throw e;
+    });
+  }
+
+  /**
+   * `xl migrate`'s first step: the domain's migration becomes `holder`'s (see `#outgoing`), or is
+   * refused while another has it or when its machine cannot be migrated (checked now, before any
+   * receiver has made a domain for it).
+   */
+  claimMigration(domid: number, holder: number): Promise<DomainRecord> {
+    const busy = this.#migrating(this.registry.require(domid), 'migrate');
+    if (busy !== undefined) return Promise.reject(busy);
+    this.#outgoing.set(domid, holder);
+    return this.#job(domid, 'save', async (rec) => {
+      this.#machine(rec, 'migrate');
+      await this.driver.checkMigratable?.(rec);
+      this.#watchSender(domid, { pid: holder, start: processStartTime(holder) }, rec.state === 'running');
+      return rec;
+    }).catch((e: unknown) => {
+      if (this.#outgoing.get(domid) === holder) this.#outgoing.delete(domid);
       throw e;
     });
   }

@@ -468,10 +468,14 @@ export class QemuDriver implements DomainDriver {
     return saveMachine(qmp, file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
   }
 
+  async checkMigratable(rec: DomainRecord): Promise<void> {
+    await refuseStateAfterUnplug(this.#qmp(rec), existsSync(this.#unpluggedMarker(rec)), 'migrate', rec.name);
+  }
+
   async migrate(rec: DomainRecord, fifo: string): Promise<MigrationStats> {
     const qemu = rec.qemuPid;
     const qmp = this.#qmp(rec);
-    await refuseStateAfterUnplug(qmp, existsSync(this.#unpluggedMarker(rec)), 'migrate', rec.name);
+    await this.checkMigratable(rec);
     return migrateMachine(qmp, outgoingTo(fifo), this.#o.saveTimeoutMs ?? 600_000, {
       ms: this.#o.migrationStallMs ?? 30_000,
       unblock: () => {

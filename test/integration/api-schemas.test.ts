@@ -215,7 +215,11 @@ test('save, restore, reboot, migrate, shutdown, destroy; numa-split', async () =
     r.on('data', (d: Buffer) => (bytes += d.length));
     r.on('end', () => resolve(bytes));
   });
-  await ok('migrateDomain', { ref, fifo });
+  // Claimed first (xl migrate, before its transport): another claim is refused, the claimer's
+  // migrateDomain runs.
+  await ok('claimMigration', { ref, holder: process.pid });
+  assert.equal((await send('claimMigration', { ref, holder: 1 })).status, 409);
+  await ok('migrateDomain', { ref, fifo, holder: process.pid });
   assert.ok(await received > 0);
   assert.equal((await ok('getMigrationProgress', { ref })).status, 'completed');
   // Another migration is refused until the sending xl ends the first (its target failed, say).

@@ -214,6 +214,12 @@ test('vcpu-set: the guest sees vCPUs plugged (with their stored pin) and taken b
     assert.equal(save.code, 1, save.err);
     assert.match(save.err, /^Cannot save domain 'vc': its machine has unplugged a vCPU \(xl vcpu-set\), and QEMU under TCG crashes saving such a machine\nhint: /m);
     assert.equal(existsSync(join(host.root, 'vc.save')), false);
+    // xl migrate says so before its transport runs (before, after the receiver had made its domain).
+    const marker = join(host.root, 'receiver-ran');
+    const migrate = await xlIn(host, host.root, 'migrate', '-s', '', 'vc', `touch ${marker}`);
+    assert.equal(migrate.code, 1, migrate.err);
+    assert.match(migrate.err, /^Cannot migrate domain 'vc': its machine has unplugged a vCPU \(xl vcpu-set\), and QEMU under TCG crashes /);
+    assert.equal(existsSync(marker), false, 'the transport never ran');
     assert.equal(await guestOnline(), '0');
   } else {
     await ok('vcpu-set', 'vc', '2');

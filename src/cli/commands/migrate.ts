@@ -16,6 +16,8 @@ import { withProgress } from '../progress.js';
 
 /**
  * `xl migrate [-C config] [-s sshcommand] [-e] [--debug] [-p] [-D] <Domain> <host>` (xl_migrate.c):
+ * first claims the domain's migration in dom0d (refused while another xl has it, or when its
+ * machine cannot migrate, before anything runs), then
  * runs `sh -c "exec SSHCOMMAND HOST xl migrate-receive[ -e][ -d][ -p]"` (`-s ''`: HOST is the
  * whole command), reads the receiver's banner, sends xl's header and the domain's config, then
  * the domain's state: the transport's stdin is a named pipe, which dom0d has QEMU migrate into
@@ -40,6 +42,9 @@ export const migrateCommand = defineCommand<MigrationResult>({
     const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
     const header = saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: o.has('D') ? dom.domid : 0 } }, null, 4));
     const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
+    // Before any transport runs, the domain's migration becomes this xl's: another xl's (or a
+    // machine that cannot migrate) is refused here, before a receiver makes a domain for it.
+    await api.claimMigration({ ref: String(dom.domid), holder: process.pid });
 
     const dir = makeTempDir('dom0-migrate-');
     let child: ChildProcess | undefined;
@@ -117,18 +122,18 @@ export const migrateCommand = defineCommand<MigrationResult>({
       toReceiver?.destroy();
       // Before "go" the receiver never runs the domain: it goes on here, once its stream has
       // ended (interrupted, this xl may not have seen it end: one that completed leaves it
-      // stopped). Only what this session did is undone: a migration of the domain dom0d refused
-      // belongs to another xl, whose domain must not be resumed under it. A dom0d that died under
-      // the migration took every claim with it: a domain its successor keeps stopped (it was
-      // stopped when the reply was lost) is this session's to resume.
+      // stopped; one that failed left it as it was). A dom0d that died under the migration took
+      // the claim with it: a domain its successor keeps stopped (it was stopped when the reply
+      // was lost) is this session's to resume.
       const outcome = await Promise.race([
-        migrated?.then(() => 'sent' as const, (m: unknown) => (isToolstackError(m, 'DAEMON_UNAVAILABLE') ? 'dom0d died' as const : 'refused' as const)),
-        new Promise<'refused'>((r) => setTimeout(() => r('refused'), 10_000).unref()),
-      ]) ?? 'refused';
+        migrated?.then(() => 'sent' as const, (m: unknown) => (isToolstackError(m, 'DAEMON_UNAVAILABLE') ? 'dom0d died' as const : 'failed' as const)),
+        new Promise<'failed'>((r) => setTimeout(() => r('failed'), 10_000).unref()),
+      ]) ?? 'failed';
       const now = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(dom.domid) })).catch(() => undefined);
       if (renamed && now?.name === `${dom.name}--migratedaway`) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
-      const stuck = outcome !== 'refused' && wasRunning && now?.state === 'paused' ? await resumeHere(api, String(dom.domid), child) : undefined;
-      if (outcome === 'sent') await api.endMigration({ ref: String(dom.domid) }).catch(() => undefined);
+      const stuck = outcome !== 'failed' && wasRunning && now?.state === 'paused' ? await resumeHere(api, String(dom.domid), child) : undefined;
+      // The claim is this session's to end (a dom0d that died ended it).
+      if (outcome !== 'dom0d died') await api.endMigration({ ref: String(dom.domid) }).catch(() => undefined);
       // A domain whose machine died meanwhile is not resumed: its on_crash decides. (One not found
       // is not taken for gone: a dom0d that died is started again and finds it.)
       const crashed = (isToolstackError(e) && e.code === 'MACHINE_GONE') || now?.state === 'shutdown' || now?.state === 'dying';
