@@ -425,6 +425,8 @@ test("the sender's QEMU killed -9 mid-stream: xl migrate says the domain crashed
 
 test('xl migrate within one host (as osstest\'s localhost migration): NAME--incoming beside the original with its uuid and disk; the domain keeps its name, /vm, memory and disk; twice, then two at once', async () => {
   const guests = ensureGuests();
+  // xl killed -9 below cannot remove its temporary directory: it is in the test's.
+  a.env['TMPDIR'] = a.root;
   const img = join(a.root, 'loc.img');
   assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', img, '8M']).status, 0);
   writeFileSync(join(a.root, 'loc.cfg'), [
