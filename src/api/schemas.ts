@@ -178,17 +178,17 @@ const IDL_SCHEMAS = idlJsonSchemas({
 
 /** A device of any kind (`DeviceKind`): its kind's IDL struct. */
 const device = { anyOf: [ref('DiskDevice'), ref('NicDevice'), ref('PciDevice'), ref('UsbctrlDevice'), ref('UsbdevDevice'), ref('VkbDevice')] } as const;
+const strings = array(str);
 const domainHead = { domid: int, name: str } as const;
 const domainInfo = {
   ...domainHead, uuid: str, state: enumOf(DOMAIN_STATES), flags: ref('XenStateFlags'), shutdownReason: orNull(enumOf(SHUTDOWN_REASONS)),
-  memKiB: int, vcpus: int, cpuTimeNs: int, startTime: orNull(int), uptimeSec: orNull(num), cpupool: str,
+  memKiB: int, vcpus: int, cpuTimeNs: int, startTime: orNull(int), uptimeSec: orNull(num), cpupool: str, warnings: opt(strings),
 } as const;
 const vcpuList = { ...domainHead, nrCpus: int, vcpus: array(ref('VcpuInfo')) } as const;
 const cpuReservation = { period: int, budget: int, extratime: bool } as const;
 const configFileInfo = { name: str, size: int, mtimeMs: num } as const;
 const consoleType = enumOf(['pv', 'serial', 'vuart']);
 const deviceKind = enumOf(DEVICE_KINDS);
-const strings = array(str);
 const ints = array(int);
 
 const SCHEMAS = {
@@ -233,7 +233,7 @@ const SCHEMAS = {
   SysrqResult: object({ ...domainHead, key: str, xenstorePath: str, keys: strings }),
   VncInfo: object({ ...domainHead, host: str, port: int, display: int, password: orNull(str) }),
   DeviceInfo: object({
-    ...domainHead, kind: deviceKind, devid: int, backendId: int, state: int, evtch: int, rref: int, backendPath: str, frontendPath: str, device,
+    ...domainHead, kind: deviceKind, devid: int, backendId: int, state: int, evtch: int, rref: int, backendPath: str, frontendPath: str, device, warnings: opt(strings),
   }),
   DeviceDetached: object({ ...domainHead, kind: deviceKind, device, released: bool }),
   MediaChanged: object({ ...domainHead, disk: ref('DiskDevice') }),

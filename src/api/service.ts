@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { consoleName, findConsole, primaryConsoleName, xlConsoles } from '../console/index.js';
 import { Dmesg } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
-import { defaultSched, DEVICE_KINDS, DOM0_NAME, incomingFrom, libxlError, qemuLogPath, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
+import { defaultSched, DEVICE_KINDS, diskWarnings, DOM0_NAME, incomingFrom, libxlError, qemuLogPath, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
 import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, StartOptions, TriggerName, XenStateFlags } from '../domain/index.js';
 import { freeForGuestsKiB, onlineCpus, readFileTail, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
 import { readSubtree } from '../xenstore/index.js';
@@ -206,7 +206,8 @@ export class ToolstackService implements ToolstackApi {
 
   async createDomain(req: CreateDomainRequest): Promise<DomainInfo> {
     const rec = await this.#manager.create(newDomainOf(req), { paused: req.paused === true, ...incomingOf(req) });
-    return this.#info(rec, Date.now());
+    const warnings = req.incoming === undefined && req.restore === undefined ? diskWarnings(rec.config.disks ?? [], `disk= in ${rec.source}`) : [];
+    return { ...await this.#info(rec, Date.now()), ...(warnings.length === 0 ? {} : { warnings }) };
   }
 
   /** Test-only (`TEST_ROUTES.registerDomain`): a running domain with no machine. */
@@ -646,7 +647,8 @@ export class ToolstackService implements ToolstackApi {
     const rec = this.#guest(req, `attach a ${KIND_NOUN[kind]} to`);
     const { record, entry } = await this.#manager.attachDevice(rec.domid, device);
     if (entry === undefined) throw new BugError(`domain ${record.domid}: its new ${kind} device has no xenstore nodes`);
-    return deviceInfo(record, entry);
+    const warnings = device.kind === 'vbd' ? diskWarnings([device.disk], 'the block-attach arguments') : [];
+    return { ...deviceInfo(record, entry), ...(warnings.length === 0 ? {} : { warnings }) };
   }
 
   async detachDevice(req: DetachDeviceRequest): Promise<DeviceDetached> {

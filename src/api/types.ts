@@ -45,6 +45,8 @@ export interface DomainInfo {
   readonly uptimeSec: number | null;
   /** The name of its CPU pool (`xl list -c`). */
   readonly cpupool: string;
+  /** What the user should know of a domain just created (a disk's file looks like another format's image). */
+  readonly warnings?: readonly string[];
 }
 
 /** A domain as `xentop` shows it: its `xl list` row and its machine's counters. */
@@ -378,6 +380,8 @@ export interface DeviceInfo {
   readonly backendPath: string;
   readonly frontendPath: string;
   readonly device: LibxlJsonObject;
+  /** What the user should know of a disk just attached (see `DomainInfo.warnings`). */
+  readonly warnings?: readonly string[];
 }
 
 /** What `detachDevice` removed; `released` false: the guest had not let it go yet (force). */

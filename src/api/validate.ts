@@ -6,7 +6,7 @@
  * minItems/maxItems, properties, required, additionalProperties, minimum/maximum, pattern,
  * minLength/maxLength.
  */
-import { ToolstackError } from '../common/index.js';
+import { ToolstackError, shownValue } from '../common/index.js';
 import type { JsonSchema } from '../config/index.js';
 import type { ApiOperation } from './toolstack.js';
 import { API_SCHEMAS, OPERATION_SCHEMAS, SCHEMA_REF } from './schemas.js';
@@ -40,7 +40,7 @@ function mismatch(schema: JsonSchema, value: unknown, at: string): Mismatch | un
     // The alternative whose miss is deepest is the one the value was meant to be.
     return misses.reduce((a, b) => ((b?.at.length ?? 0) > (a?.at.length ?? 0) ? b : a));
   }
-  const fail = (text: string): Mismatch => ({ at, text: `${text} (got ${shown(value)})` });
+  const fail = (text: string): Mismatch => ({ at, text: `${text} (got ${shownValue(value)})` });
   const enumerated = schema['enum'] as readonly unknown[] | undefined;
   if (enumerated !== undefined && !enumerated.includes(value)) return fail(`must be one of ${enumerated.map((v) => JSON.stringify(v)).join(', ')}`);
   const type = schema['type'];
@@ -118,13 +118,3 @@ function isType(type: string, v: unknown): boolean {
   }
 }
 
-/** A value as an error shows it: JSON, cut to 60 characters (a list or object too deep to write, by its kind). */
-function shown(v: unknown): string {
-  let text: string;
-  try {
-    text = JSON.stringify(v) ?? String(v);
-  } catch {
-    text = Array.isArray(v) ? `[${v.length} items, nested too deep to show]` : '{nested too deep to show}';
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}

@@ -11,3 +11,17 @@ function bigintReplacer(_key: string, v: unknown): unknown {
   const n = Number(v);
   return Number.isSafeInteger(n) ? n : v.toString();
 }
+
+/**
+ * A value as an error message quotes it: JSON (so control characters and quotes are escaped),
+ * cut to `max` characters; a list or object nested too deep to write, by its kind.
+ */
+export function shownValue(v: unknown, max = 60): string {
+  let text: string;
+  try {
+    text = typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? String(v);
+  } catch {
+    text = Array.isArray(v) ? `[${v.length} items, nested too deep to show]` : '{nested too deep to show}';
+  }
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}

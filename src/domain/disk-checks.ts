@@ -6,22 +6,32 @@
  *    (GUEST_FILE: QEMU would block for good opening a FIFO, and refuses other kinds);
  * 2. no disk of a live domain (this one included) opens the same image when either of the two is
  *    writable: QEMU's image locks would refuse the second opener (DISK_IMAGE, naming the holder);
- * 3. qemu-img can open it, nobody else holds its write lock (DISK_IMAGE, naming the holder when
- *    it is a domain's QEMU), and its format is the one the spec gives (DISK_IMAGE). A fixed VHD
- *    probes as raw (its footer is at the end), so raw is accepted for `vhd`.
+ * 3. a writable block device is not in use on the host (mounted, or a partition of it; held by
+ *    device-mapper or md; swap), as an exclusive open tells;
+ * 4. qemu-img can open it as the format its spec gives (never probed: a guest writes its raw
+ *    disk's first bytes itself) and nobody else holds its write lock (DISK_IMAGE, naming the
+ *    holder when it is a domain's QEMU);
+ * 5. what its header names, QEMU would open too, so each is checked as the image was: a qcow2
+ *    data file, and every backing file down the chain: a plain path (no `json:` description or
+ *    protocol: an image from elsewhere must not make QEMU connect anywhere), a file or block
+ *    device outside the host's own directories (`HOST_PRIVATE_DIRS`) that no domain writes, its format recorded (not guessed from bytes) and
+ *    one of Xen's, no loop, at most 32 deep. A disk clashes with another (2) also when one is a
+ *    partition of the other's device.
  * An incoming migration's disks are its sender's (shared storage, as Xen assumes): the caller
  * leaves the sending domain out of `inUse`, and its QEMU's write lock is expected (`arriving`: the
  * probe reads through it; the receiving QEMU takes the lock only when the stream has ended).
  * Disks without media (an empty CD-ROM drive) are not checked, nor those a block script makes
  * (their target is the script's to read: an iSCSI name, a DRBD resource...). Without qemu-img on the host,
- * step 3 is skipped: QEMU's own error then tells.
+ * steps 4 and 5 are skipped: QEMU's own error then tells. `diskWarnings` says which raw disks begin
+ * like another format's image.
  */
-import { statSync } from 'node:fs';
-import { ToolstackError } from '../common/index.js';
+import { realpathSync, statSync } from 'node:fs';
+import { ToolstackError, shownValue } from '../common/index.js';
 import type { DiskDevice } from '../config/index.js';
 import { isPidAlive } from '../host/index.js';
 import { qemuFormatDriver } from '../qemu/index.js';
-import { imageIdentity, probeImage, processesWithImageOpen } from '../storage/index.js';
+import { blockDeviceUse, imageIdentity, imageMagic, imagesOverlap, probeImage, processesWithImageOpen } from '../storage/index.js';
+import type { ImageProbe, ImageReference } from '../storage/index.js';
 import { hasBlockScript } from './block-scripts.js';
 import { fileKind, statError } from './qemu-runtime.js';
 import type { DomainRecord } from './record.js';
@@ -80,6 +90,157 @@ function libxlFormat(driver: string): string {
   return driver === 'vpc' ? 'vhd' : driver;
 }
 
+/** How deep a backing chain may go (QEMU has no limit; a deeper one is a mistake or a trap). */
+const MAX_BACKING_CHAIN = 32;
+
+/** Formats a backing file may have: Xen's disk formats, as QEMU's drivers. */
+const BACKING_DRIVERS = new Set(['raw', 'qcow', 'qcow2', 'vpc', 'qed']);
+
+/**
+ * Where no file an image's header names may be: the host's configuration, kernel interfaces,
+ * boot files, root's home, run-time state, dom0's own state. An image from elsewhere names what it
+ * likes; the user names a host file as a disk of its own when the guest is to see it.
+ */
+const HOST_PRIVATE_DIRS = ['/etc', '/proc', '/sys', '/boot', '/root', '/run', '/var/run', '/var/lib/dom0'];
+
+/** One disk's check (see `checkDisks`); `others` are the disks it must not clash with. */
+class DiskCheck {
+  readonly #disk: DiskDevice;
+  readonly #ctx: DiskCheckContext;
+  readonly #others: readonly DiskOwner[];
+  readonly #who: string;
+  readonly #path: string;
+
+  constructor(disk: DiskDevice, ctx: DiskCheckContext, others: readonly DiskOwner[]) {
+    this.#disk = disk;
+    this.#ctx = ctx;
+    this.#others = others;
+    this.#path = disk.pdev_path as string;
+    this.#who = `Disk vdev=${disk.vdev ?? '?'} of domain '${ctx.domain.name}'`;
+  }
+
+  #fail(what: string, hint: string, code: 'GUEST_FILE' | 'DISK_IMAGE' = 'DISK_IMAGE'): never {
+    throw new ToolstackError(code, `${this.#who}: ${what}`, { hint });
+  }
+
+  async run(): Promise<void> {
+    const path = this.#path;
+    const statErr = statError(path);
+    if (statErr !== undefined) {
+      throw new ToolstackError('GUEST_FILE', `${this.#who} failed to stat: ${path}: ${statErr}`, { hint: `check the path in ${this.#ctx.where}` });
+    }
+    this.#isImageKind(path, path);
+    const write = writable(this.#disk);
+    this.#noClash(path, write, path);
+    if (write && statSync(path).isBlockDevice()) {
+      const use = blockDeviceUse(path);
+      if (use !== undefined) this.#fail(`${path} cannot be written by the guest: ${use}`, `give the domain a device the host does not use, or attach it read-only (access=ro)`);
+    }
+    const driver = qemuFormatDriver(this.#disk.format) ?? 'raw';
+    const probe = await this.#probe(path, driver, path);
+    if (probe === undefined) return;
+    if (probe.dataFile !== undefined) {
+      this.#reference(probe.dataFile, path, 'its data file');
+      this.#noClash(probe.dataFile.path, write, `${path}'s data file ${probe.dataFile.path}`);
+    }
+    await this.#backingChain(probe.backing, path);
+  }
+
+  /** A path an image's header names is a plain file name (not `json:`, not a protocol) of a file or block device. */
+  #reference(ref: ImageReference, of: string, what: string): void {
+    const colon = ref.name.indexOf(':');
+    const slash = ref.name.indexOf('/');
+    const hint = `check where ${of} came from (qemu-img info ${of}); ${what} must be a file or block device named by its path`;
+    if (ref.name.startsWith('json:') || (colon >= 0 && (slash < 0 || colon < slash))) {
+      this.#fail(`${of} names ${shownValue(ref.name, 100)} as ${what}: a QEMU protocol or json: description, which dom0 does not open for a guest`, hint);
+    }
+    const statErr = statError(ref.path);
+    if (statErr !== undefined) this.#fail(`${of} names ${shownValue(ref.name, 100)} as ${what}: ${ref.path}: ${statErr}`, hint);
+    this.#isImageKind(ref.path, `${of}'s ${what.replace(/^its /, '')} ${ref.path}`);
+    const real = realpathSync(ref.path);
+    const system = HOST_PRIVATE_DIRS.find((d) => real === d || real.startsWith(`${d}/`));
+    if (system !== undefined) {
+      this.#fail(`${of} names ${real} as ${what}, a file of the host's own (${system}), which an image's header does not open for a guest`,
+        `check where ${of} came from; a host file the guest must see is given as a disk of its own`);
+    }
+  }
+
+  #isImageKind(path: string, said: string): void {
+    const st = statSync(path);
+    if (!st.isFile() && !st.isBlockDevice()) {
+      this.#fail(`${said} is ${fileKind(st)}, not an image file or a block device`, `check the path in ${this.#ctx.where}`, 'GUEST_FILE');
+    }
+  }
+
+  /**
+   * No disk of a live domain opens an image that shares bytes with `path` when either is
+   * written (`write`: this disk writes `path`).
+   */
+  #noClash(path: string, write: boolean, said: string): void {
+    const id = imageIdentity(path) as string;
+    const clash = this.#others.find((o) => o.disk !== this.#disk && hasMedia(o.disk) && (writable(o.disk) || write) &&
+      imagesOverlap(imageIdentity(o.disk.pdev_path as string) ?? '', id));
+    if (clash === undefined) return;
+    const holder = clash.domid === this.#ctx.domain.domid ? `this domain (its disk ${clash.disk.vdev ?? '?'})` : `domain '${clash.name}' (${clash.domid}, its disk ${clash.disk.vdev ?? '?'})`;
+    const same = imageIdentity(clash.disk.pdev_path as string) === id;
+    const opened = same ? '' : ` as ${clash.disk.pdev_path ?? '?'}`;
+    if (writable(clash.disk)) {
+      this.#fail(`${said} is open read-write by ${holder}${opened}`, 'an image may be written by one disk only: detach it there first, or give this disk its own copy (or a qcow2 overlay)');
+    }
+    this.#fail(`${said} is open by ${holder}${opened}, so it cannot be opened read-write`, 'attach it read-only here (access=ro), or detach it there first');
+  }
+
+  /** `qemu-img info` of `path` as `driver`; undefined without qemu-img (QEMU's own error then tells). */
+  async #probe(path: string, driver: string, said: string): Promise<(ImageProbe & { status: 'ok' }) | undefined> {
+    const probe = await probeImage(path, driver, this.#ctx.arriving === true);
+    if (probe.status === 'locked') {
+      const pids = processesWithImageOpen(imageIdentity(path) as string, this.#ctx.machines.map((m) => m.pid));
+      const m = this.#ctx.machines.find((x) => pids.includes(x.pid));
+      this.#fail(`${said} is open read-write by ${m === undefined ? 'another process' : `domain '${m.name}' (${m.domid})`} (QEMU's image lock)`,
+        m === undefined ? `see who has it open: fuser -v ${path}` : 'an image may be written by one disk only: detach it there first, or give this disk its own copy');
+    }
+    if (probe.status === 'unreadable') {
+      const format = libxlFormat(driver);
+      const wrong = driver !== 'raw' && /not in .* format|Not a .* image|Unsupported|Invalid|[Ii]mage not in/.test(probe.detail);
+      this.#fail(`qemu-img cannot read ${said} as ${format}: ${probe.detail}`,
+        wrong ? `check its format (qemu-img info ${path}) and give it in ${this.#ctx.where}` : `check the image (qemu-img info -f ${driver} ${path})`);
+    }
+    return probe.status === 'ok' ? probe : undefined;
+  }
+
+  /**
+   * The backing files under the image at `top`, each: named by a plain path, of a format the
+   * header records (QEMU would otherwise probe its first bytes), a file or block device no domain
+   * writes, readable by qemu-img, and not already in the chain.
+   */
+  async #backingChain(first: (ImageReference & { readonly format?: string }) | undefined, top: string): Promise<void> {
+    const seen = [imageIdentity(top) as string];
+    let backing = first;
+    let of = top;
+    for (let depth = 1; backing !== undefined; depth++) {
+      if (depth > MAX_BACKING_CHAIN) this.#fail(`${top} has more than ${MAX_BACKING_CHAIN} backing files`, `flatten it: qemu-img convert -O qcow2 ${top} NEW.qcow2`);
+      this.#reference(backing, of, 'its backing file');
+      const said = `${of}'s backing file ${backing.path}`;
+      if (backing.format === undefined) {
+        this.#fail(`${of} names its backing file ${backing.path} without its format, which QEMU would guess from the file's first bytes`,
+          `record it after checking the file: qemu-img rebase -u -F raw|qcow2 -b ${backing.name} ${of}`);
+      }
+      if (!BACKING_DRIVERS.has(backing.format)) {
+        this.#fail(`${said} is of format ${shownValue(backing.format, 40)}, not one of Xen's disk formats`, `convert the chain: qemu-img convert -O qcow2 ${top} NEW.qcow2`);
+      }
+      const id = imageIdentity(backing.path) as string;
+      if (seen.some((s) => imagesOverlap(s, id))) this.#fail(`${said} is already in its backing chain (a loop)`, `check the chain: qemu-img info --backing-chain -U ${top}`);
+      seen.push(id);
+      this.#noClash(backing.path, false, said);
+      const probe = await this.#probe(backing.path, backing.format, said);
+      if (probe === undefined) return;
+      if (probe.dataFile !== undefined) this.#fail(`${said} has a data file; a backing file with one is not opened for a guest`, `flatten it: qemu-img convert -O qcow2 ${top} NEW.qcow2`);
+      of = backing.path;
+      backing = probe.backing;
+    }
+  }
+}
+
 /**
  * Checks `disks` (in order) for `ctx.domain`; throws the first failure. `disks` may be in
  * `ctx.inUse` already (a domain's own disks are not in conflict with themselves).
@@ -88,52 +249,25 @@ export async function checkDisks(disks: readonly DiskDevice[], ctx: DiskCheckCon
   const others: DiskOwner[] = [...ctx.inUse];
   for (const disk of disks) {
     if (!hasMedia(disk)) continue;
-    const path = disk.pdev_path as string;
-    const vdev = disk.vdev ?? '?';
-    const who = `Disk vdev=${vdev} of domain '${ctx.domain.name}'`;
-    const statErr = statError(path);
-    if (statErr !== undefined) {
-      throw new ToolstackError('GUEST_FILE', `${who} failed to stat: ${path}: ${statErr}`, { hint: `check the path in ${ctx.where}` });
-    }
-    const st = statSync(path);
-    if (!st.isFile() && !st.isBlockDevice()) {
-      throw new ToolstackError('GUEST_FILE', `${who}: ${path} is ${fileKind(st)}, not an image file or a block device`, { hint: `check the path in ${ctx.where}` });
-    }
-    const id = imageIdentity(path) as string;
-    const clash = others.find((o) => o.disk !== disk && hasMedia(o.disk) && (writable(o.disk) || writable(disk)) && imageIdentity(o.disk.pdev_path as string) === id);
-    if (clash !== undefined) {
-      const holder = clash.domid === ctx.domain.domid ? `this domain (its disk ${clash.disk.vdev ?? '?'})` : `domain '${clash.name}' (${clash.domid}, its disk ${clash.disk.vdev ?? '?'})`;
-      throw new ToolstackError('DISK_IMAGE', writable(clash.disk)
-        ? `${who}: ${path} is open read-write by ${holder}`
-        : `${who}: ${path} is open by ${holder}, so it cannot be opened read-write`, {
-        hint: writable(clash.disk)
-          ? 'an image may be written by one disk only: detach it there first, or give this disk its own copy (or a qcow2 overlay)'
-          : 'attach it read-only here (access=ro), or detach it there first',
-      });
-    }
-    const probe = await probeImage(path, ctx.arriving === true);
-    if (probe.status === 'locked') {
-      const pids = processesWithImageOpen(id, ctx.machines.map((m) => m.pid));
-      const m = ctx.machines.find((x) => pids.includes(x.pid));
-      throw new ToolstackError('DISK_IMAGE', `${who}: ${path} is open read-write by ${m === undefined ? 'another process' : `domain '${m.name}' (${m.domid})`} (QEMU's image lock)`, {
-        hint: m === undefined ? `see who has it open: fuser -v ${path}` : 'an image may be written by one disk only: detach it there first, or give this disk its own copy',
-      });
-    }
-    if (probe.status === 'unreadable') {
-      throw new ToolstackError('DISK_IMAGE', `${who}: qemu-img cannot read ${path}: ${probe.detail}`, { hint: `check the image (qemu-img info ${path})` });
-    }
-    if (probe.status === 'ok') {
-      const want = qemuFormatDriver(disk.format);
-      if (want !== undefined && probe.format !== want && !(want === 'vpc' && probe.format === 'raw')) {
-        const given = disk.format === undefined || disk.format === null || disk.format === 'unknown' ? 'raw' : disk.format;
-        const known = qemuFormatDriver(libxlFormat(probe.format)) === probe.format;
-        throw new ToolstackError('DISK_IMAGE', `${who}: ${path} is a ${libxlFormat(probe.format)} image, not ${given} as its spec says`, {
-          hint: known
-            ? `give format=${libxlFormat(probe.format)} in ${ctx.where} (raw is the default when no format is given)`
-            : `Xen's disk formats are raw, qcow, qcow2, vhd and qed: convert it (qemu-img convert -O qcow2 ${path} NEW.qcow2)`,
-        });
-      }
-    }
+    await new DiskCheck(disk, ctx, others).run();
     others.push({ ...ctx.domain, disk });
   }
+}
+
+/**
+ * What a user should know of `disks` before the guest sees them: a disk opened as raw (its spec's
+ * format, or none) whose file begins like another format's image. Not refused: the guest may
+ * have written those bytes itself, and opening it as that format would hand the guest the files
+ * its header names.
+ */
+export function diskWarnings(disks: readonly DiskDevice[], where: string): string[] {
+  return disks.filter((d) => hasMedia(d) && qemuFormatDriver(d.format) === 'raw').flatMap((d) => {
+    const path = d.pdev_path as string;
+    const magic = imageMagic(path);
+    if (magic === undefined) return [];
+    const format = libxlFormat(magic);
+    const known = qemuFormatDriver(format) === magic;
+    return [`Disk vdev=${d.vdev ?? '?'}: ${path} begins as a ${format} image but is opened as raw (its spec's format, raw by default): the guest sees the image's own bytes. ` +
+      (known ? `If the host made it as ${format}, give format=${format} in ${where}` : `If the host made it as ${format}, convert it (qemu-img convert -O qcow2 ${path} NEW.qcow2)`)];
+  });
 }

@@ -1,4 +1,5 @@
 // The domain area's public surface: registry, lifecycle state machine, job queue, events, driver.
+export { diskWarnings } from './disk-checks.js';
 export { DEVICE_KINDS } from './devices.js';
 export type { DeviceKind, DomainDevice } from './devices.js';
 export { ProcessOnlyDriver, TRIGGER_NAMES } from './driver.js';

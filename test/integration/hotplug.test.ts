@@ -3,7 +3,7 @@
 // CD-ROM drive hdc) is reused across the steps, which run in order:
 // block-attach of a qcow2 (the guest's /proc/partitions shows it, block-list lists it, xenstore
 // has libxl's nodes in state 4, `xl list -l` has it); the error paths (missing file, wrong
-// format, an image open read-write by another domain or by another process, IDE hotplug, the
+// format, a backing file of the host's own, an image open read-write by another domain or by another process, IDE hotplug, the
 // same vdev twice) each one line that leaves nothing behind; a `phy:` loop device; a block script
 // (script=) run with Xen's contract, at attach, detach, create and destroy; cd-insert of
 // an ISO the guest mounts, then cd-eject; the attached disk surviving a dom0d `kill -9` and a
@@ -38,7 +38,7 @@ before(async () => {
   host = makeHost();
   host.env['DOM0_RESTART_DELAY_MS'] = '100';
   host.env['XENSTORED_PATH'] = join(host.runDir, 'xenstored', 'socket');
-  for (const d of ['data', 'other', 'held', 'spare']) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', img(`${d}.qcow2`), '32M']);
+  for (const d of ['data', 'other', 'held', 'spare', 'looks']) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', img(`${d}.qcow2`), '32M']);
   mkdirSync(img('iso'));
   writeFileSync(img('iso/marker.txt'), 'dom0-media-marker\n');
   execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-o', img('media.iso'), '-V', 'DOM0MEDIA', img('iso')]);
@@ -188,15 +188,20 @@ test('block-attach of a qcow2: the guest sees it, block-list lists it, xenstore 
 });
 
 test('bad attaches are one line naming the disk and the domain, and leave nothing behind', async () => {
-  const other = (await xlIn(host, host.root, 'create', '-p', '-q', 'hp.cfg', 'name="other"', 'disk=["other.qcow2,qcow2,xvda,w"]'));
+  // Its second disk is a qcow2 image given as raw: opened as raw (never probed), with a warning.
+  const other = (await xlIn(host, host.root, 'create', '-p', '-q', 'hp.cfg', 'name="other"', 'disk=["other.qcow2,qcow2,xvda,w", "looks.qcow2,raw,xvde,r"]'));
   assert.equal(other.code, 0, other.err);
+  assert.equal(other.err, `Disk vdev=xvde: ${img('looks.qcow2')} begins as a qcow2 image but is opened as raw (its spec's format, raw by default): the guest sees the image's own bytes. If the host made it as qcow2, give format=qcow2 in disk= in hp.cfg\n`);
   const otherId = await domid('other');
   holder = spawn('qemu-io', ['-c', 'sleep 600000', img('held.qcow2')], { stdio: 'ignore' });
   const ADD = 'libxl_device_disk_add failed.';
   await fails(['block-attach', 'hp', 'nope.qcow2,qcow2,xvdf,w'], [`Disk vdev=xvdf of domain 'hp' failed to stat: ${img('nope.qcow2')}: No such file or directory`, ADD]);
   execFileSync('mkfifo', [img('pipe.img')]);
   await fails(['block-attach', 'hp', 'pipe.img,raw,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('pipe.img')} is a FIFO, not an image file or a block device`, ADD]);
-  await fails(['block-attach', 'hp', 'spare.qcow2,raw,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('spare.qcow2')} is a qcow2 image, not raw as its spec says`, ADD]);
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-F', 'raw', '-b', '/etc/passwd', img('passwd.qcow2'), '1M']);
+  await fails(['block-attach', 'hp', 'passwd.qcow2,qcow2,xvdf,r'],
+    [`Disk vdev=xvdf of domain 'hp': ${img('passwd.qcow2')} names /etc/passwd as its backing file, a file of the host's own (/etc), which an image's header does not open for a guest`, ADD]);
+  await fails(['block-attach', 'hp', 'loop.img,qcow2,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': qemu-img cannot read ${img('loop.img')} as qcow2: Could not open '${img('loop.img')}': Image is not in qcow2 format`, ADD]);
   await fails(['block-attach', 'hp', 'other.qcow2,qcow2,xvdf,w'], [`Disk vdev=xvdf of domain 'hp': ${img('other.qcow2')} is open read-write by domain 'other' (${otherId}, its disk xvda)`, ADD]);
   await fails(['block-attach', 'hp', 'other.qcow2,qcow2,xvdf,r'], [`Disk vdev=xvdf of domain 'hp': ${img('other.qcow2')} is open read-write by domain 'other' (${otherId}, its disk xvda)`, ADD]);
   // A lock no domain's config explains: qemu-io holds it (once it has opened the image).
@@ -211,6 +216,10 @@ test('bad attaches are one line naming the disk and the domain, and leave nothin
   assert.deepEqual(xsDisks(dom), { front: ['5632', '51776'], back: ['qdisk/5632', 'qdisk/51776'] });
   assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
   assert.ok(imageOpens('spare.qcow2'));
+  // A raw disk that begins like a qcow2 image is opened as raw (never probed), with a warning.
+  const warned = await ok('block-attach', 'hp', 'spare.qcow2,raw,xvdf,r');
+  assert.match(warned.err, new RegExp(`Disk vdev=xvdf: ${img('spare.qcow2')} begins as a qcow2 image but is opened as raw`));
+  await ok('block-detach', 'hp', 'xvdf');
   await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdf,w');
   await ok('block-detach', 'hp', 'xvdf');
   await ok('destroy', 'other');

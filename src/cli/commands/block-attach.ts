@@ -24,7 +24,9 @@ export const blockAttachCommand = defineCommand<DiskDevice | DeviceInfo>({
     if (ctx.dryRun) return { data: disk };
     const device = withAbsolutePaths({ disks: [disk] }, ctx.cwd).disks?.[0] ?? disk;
     const attached = connectToolstack(ctx).attachDevice({ ref: String(domid), kind: 'vbd', device: idlToJson(DEVICE_DISK, device) });
-    return { data: await deviceOperation(attached, 'libxl_device_disk_add failed.') };
+    const info = await deviceOperation(attached, 'libxl_device_disk_add failed.');
+    for (const w of info.warnings ?? []) ctx.warn(w);
+    return { data: info };
   },
   render: (d) => ('backendPath' in d ? '' : `disk: ${libxlJson(idlToJson(DEVICE_DISK, d))}\n`),
 });

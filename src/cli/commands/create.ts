@@ -114,6 +114,7 @@ export const createCommand = defineCommand<CreateView>({
         }
         throw e;
       }
+      for (const w of domain.warnings ?? []) ctx.warn(w);
       await attachAfterCreate(ctx, String(domain.domid), { vnc: o.has('V') || o.has('A'), autopass: o.has('A'), console: o.has('c') });
       if (o.has('F')) await waitForDeath(api, domain.uuid);
       return { data: { dryRun: false, domain, toJSON: () => domain } };

@@ -15,7 +15,7 @@
  * `toJson` in common/json.ts sends it). An enum's `null` (a value with no name, as xl's
  * uninitialised rdm policy leaves it) is kept as null, so it is written back as null.
  */
-import { BugError, ToolstackError } from '../../common/index.js';
+import { BugError, ToolstackError, shownValue } from '../../common/index.js';
 import type { LibxlJsonObject, LibxlJsonValue } from '../libxl-json.js';
 import { parseUuid } from '../spec/c-parse.js';
 import { cpuidFromJson, cpuidToJson } from './cpuid.js';
@@ -109,12 +109,6 @@ function schemaError(path: string, what: string): ToolstackError {
   });
 }
 
-/** A value as messages quote it. */
-function shown(v: unknown): string {
-  const s = typeof v === 'bigint' ? v.toString() : JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
 /** A mac as libxl's JSON parser takes it: six hex bytes of either case, colon-separated. */
 export const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
@@ -139,37 +133,37 @@ function intFromJson(width: IntWidth, v: unknown, path: string): number | bigint
   if (typeof v === 'number' && Number.isSafeInteger(v)) n = BigInt(v);
   else if (typeof v === 'bigint') n = v;
   else if (typeof v === 'string' && /^-?[0-9]+$/.test(v) && !Number.isSafeInteger(Number(v))) n = BigInt(v);
-  else if (Number.isInteger(v)) return fail(path, `${shown(v)} is beyond 2^53, where a JSON number loses digits (give its digits as a string)`);
-  else return fail(path, `expected an integer, got ${shown(v)}`);
+  else if (Number.isInteger(v)) return fail(path, `${shownValue(v)} is beyond 2^53, where a JSON number loses digits (give its digits as a string)`);
+  else return fail(path, `expected an integer, got ${shownValue(v)}`);
   const [lo, hi] = INT_RANGES[width];
   if (n < lo || n > hi) fail(path, `${n} is out of range for ${width} (${lo} to ${hi})`);
   return width === 'u64' && !Number.isSafeInteger(Number(n)) ? n : Number(n);
 }
 
 function arrayFromJson<T>(v: unknown, path: string, each: (e: unknown, path: string) => T): T[] {
-  if (!Array.isArray(v)) return fail(path, `expected an array, got ${shown(v)}`);
+  if (!Array.isArray(v)) return fail(path, `expected an array, got ${shownValue(v)}`);
   return v.map((e, i) => each(e, at(path, i)));
 }
 
 function stringFromJson(v: unknown, path: string): string {
-  return typeof v === 'string' ? v : fail(path, `expected a string, got ${shown(v)}`);
+  return typeof v === 'string' ? v : fail(path, `expected a string, got ${shownValue(v)}`);
 }
 
 function valueFromJson(t: IdlType, v: unknown, path: string): unknown {
   switch (t.k) {
-    case 'bool': return typeof v === 'boolean' ? v : fail(path, `expected true or false, got ${shown(v)}`);
+    case 'bool': return typeof v === 'boolean' ? v : fail(path, `expected true or false, got ${shownValue(v)}`);
     case 'defbool':
       if (v === 'True' || v === 'False') return v === 'True';
-      return v === '<default>' ? undefined : fail(path, `expected "True", "False" or "<default>", got ${shown(v)}`);
+      return v === '<default>' ? undefined : fail(path, `expected "True", "False" or "<default>", got ${shownValue(v)}`);
     case 'int': return intFromJson(t.width, v, path);
     case 'string': return stringFromJson(v, path);
     case 'enum':
       if (v === null || (typeof v === 'string' && t.values.includes(v))) return v;
-      return fail(path, `expected one of ${t.values.join(', ')}, got ${shown(v)}`);
-    case 'uuid': return parseUuid(stringFromJson(v, path)) ?? fail(path, `malformed uuid ${shown(v)}`);
+      return fail(path, `expected one of ${t.values.join(', ')}, got ${shownValue(v)}`);
+    case 'uuid': return parseUuid(stringFromJson(v, path)) ?? fail(path, `malformed uuid ${shownValue(v)}`);
     case 'mac': {
       const s = stringFromJson(v, path);
-      return MAC_PATTERN.test(s) ? s.toLowerCase() : fail(path, `malformed mac ${shown(v)}`);
+      return MAC_PATTERN.test(s) ? s.toLowerCase() : fail(path, `malformed mac ${shownValue(v)}`);
     }
     case 'bitmap': return arrayFromJson(v, path, (e, p) => intFromJson('u32', e, p));
     case 'bytes': {
@@ -178,7 +172,7 @@ function valueFromJson(t: IdlType, v: unknown, path: string): unknown {
     }
     case 'string_list': return arrayFromJson(v, path, stringFromJson);
     case 'kv_list':
-      if (!isObject(v)) return fail(path, `expected an object, got ${shown(v)}`);
+      if (!isObject(v)) return fail(path, `expected an object, got ${shownValue(v)}`);
       return Object.fromEntries(Object.entries(v).map(([k, e]) => [k, stringFromJson(e, at(path, k))]));
     case 'cpuid': return cpuidFromJson(v, path, fail);
     case 'array': return arrayFromJson(v, path, (e, p) => valueFromJson(t.of, e, p));
@@ -190,7 +184,7 @@ function valueFromJson(t: IdlType, v: unknown, path: string): unknown {
 const EMPTY: IdlStruct = { k: 'struct', fields: {} };
 
 function structFromJson(s: IdlStruct, v: unknown, path: string): Record<string, unknown> {
-  if (!isObject(v)) return fail(path, `expected an object, got ${shown(v)}`);
+  if (!isObject(v)) return fail(path, `expected an object, got ${shownValue(v)}`);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(v)) {
     const p = at(path, key);
@@ -205,7 +199,7 @@ function structFromJson(s: IdlStruct, v: unknown, path: string): Record<string, 
     const t = u?.[1].type;
     const member = key.slice(dot + 1);
     if (dot < 0 || u === undefined || t?.k !== 'union' || !Object.hasOwn(t.members, member)) fail(p, 'no such field');
-    if (out[t.keyvar] !== undefined) fail(p, `a second member of the union keyed by ${t.keyvar} (after ${shown(out[t.keyvar])})`);
+    if (out[t.keyvar] !== undefined) fail(p, `a second member of the union keyed by ${t.keyvar} (after ${shownValue(out[t.keyvar])})`);
     out[t.keyvar] = member;
     out[u[0]] = { [member]: structFromJson(t.members[member] ?? EMPTY, value, p) };
   }
