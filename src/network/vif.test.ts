@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,6 +76,30 @@ test('plans are checked against the host: free names, a bridge that exists and i
   throwsCode(() => checkVifPlans(d, [plan({ devid: 0, ifname: 'x0' }), plan({ devid: 1, ifname: 'x0' })], host, 'dom0nat'), 'CFG_VALUE', /two of its vifs are named x0/);
   // With a script, the script plugs the tap: the bridge is its business.
   checkVifPlans(d, [{ ...plan({ devid: 0, bridge: 'br9' }), script: '/bin/true' }], host, 'dom0nat');
+  // A smaller MTU than the bridge's would lower the bridge's (Linux takes its ports' smallest).
+  throwsCode(() => checkVifPlans(d, [plan({ devid: 0, mtu: 68 })], host, 'dom0nat'), 'NETWORK',
+    /^Cannot plug vif vif7\.0 of domain 'web': mtu=68 is below the MTU of bridge 'xenbr0' \(1500\): its tap would lower the bridge's, for everything on it$/);
+  checkVifPlans(d, [plan({ devid: 0, mtu: 1500 }), plan({ devid: 1, mtu: 9000 }), plan({ devid: 2, mtu: 576, bridge: 'dom0nat' })], host, 'dom0nat');
+  checkVifPlans(d, [{ ...plan({ devid: 0, mtu: 68 }), script: '/bin/true' }], host, 'dom0nat');
+});
+
+test('a vif whose tap another create made first fails, and that tap stays (real links, in a namespace)', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {
+  const ns = `dom0vif${process.pid}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  try {
+    const ipn = (...args: string[]): string => execFileSync('ip', ['-n', ns, ...args], { encoding: 'utf8' });
+    ipn('link', 'add', 'xenbr0', 'type', 'bridge');
+    ipn('tuntap', 'add', 'dev', 'web0', 'mode', 'tap');
+    // makeVif in the namespace, for a plan that was checked before web0 existed.
+    const script = `import { makeVif, planVif } from ${JSON.stringify(new URL('./vif.js', import.meta.url).href)};
+      const p = planVif({ domid: 7, name: 'web' }, { devid: 0, ifname: 'web0' }, 0, { instance: 'abcd1234', scriptDir: '/nonexistent', natBridge: 'dom0nat' });
+      await makeVif({ domid: 7, name: 'web' }, p, 'abcd1234', 1500).then(() => console.log('made'), (e) => console.log(e.message));`;
+    const said = execFileSync('ip', ['netns', 'exec', ns, process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.match(said, /^Cannot plug vif web0 of domain 'web': ip tuntap add dev: ioctl\(TUNSETIFF\): Device or resource busy/);
+    assert.match(ipn('link', 'show', 'dev', 'web0'), /web0/);
+  } finally {
+    execFileSync('ip', ['netns', 'del', ns]);
+  }
 });
 
 test('links are tagged with this dom0 and the vif, and only this dom0\'s tags are read back', () => {

@@ -171,7 +171,7 @@ function vifRate(nic: NicDevice): VifRate | undefined {
 /**
  * Checks the plans of one domain against the host before anything is made: names unique and
  * free (`links`: the host's), each built-in vif's bridge a bridge (`natBridge`, the NAT
- * network's, is made on demand).
+ * network's, is made on demand) whose MTU its `mtu=` does not undercut.
  */
 export function checkVifPlans(d: VifDomain, plans: readonly VifPlan[], links: readonly HostLink[], natBridge: string): void {
   const seen = new Set<string>();
@@ -183,8 +183,13 @@ export function checkVifPlans(d: VifDomain, plans: readonly VifPlan[], links: re
         throw vifError('NETWORK', d, p.tap, `an interface named ${name} exists already`, `choose another vifname=, or remove it (ip link del ${name}) if nothing uses it`);
       }
     }
-    if (p.script !== undefined || p.nat) continue;
     const bridge = links.find((l) => l.name === p.bridge);
+    // A port's MTU lowers its bridge's to it (unless someone set the bridge's): every guest and the host on it would lose.
+    if (p.script === undefined && p.mtu !== undefined && bridge?.kind === 'bridge' && p.mtu < bridge.mtu) {
+      throw vifError('NETWORK', d, p.tap, `mtu=${p.mtu} is below the MTU of bridge '${p.bridge}' (${bridge.mtu}): its tap would lower the bridge's, for everything on it`,
+        `give mtu=${bridge.mtu} or more, or leave it out (the vif gets the bridge's); a guest may use a smaller MTU inside itself`);
+    }
+    if (p.script !== undefined || p.nat) continue;
     if (bridge === undefined) {
       throw vifError('NETWORK', d, p.tap, `bridge '${p.bridge}' does not exist`,
         `make it (ip link add ${p.bridge} type bridge && ip link set ${p.bridge} up, then add the host's NIC to it), or use the NAT network dom0 makes itself: bridge=${natBridge}`);
@@ -195,8 +200,12 @@ export function checkVifPlans(d: VifDomain, plans: readonly VifPlan[], links: re
 
 /** Makes a vif's host side (`bridgeMtu`: its bridge's MTU, for the built-in logic). */
 export async function makeVif(d: VifDomain, p: VifPlan, instance: string, bridgeMtu: number | undefined): Promise<void> {
+  // Whether the tap is this call's: a tap of that name someone made since the plan was checked
+  // (another create with the same vifname=) makes `tuntap add` fail, and stays theirs.
+  let made = false;
   try {
     await ip('tuntap', 'add', 'dev', p.tap, 'mode', 'tap');
+    made = true;
     await ip('link', 'set', 'dev', p.tap, 'alias', vifTag(instance, p.domid, p.devid, 'tap'));
     if (p.ips.length > 0 && p.script === undefined) await nft(antispoofRules(p.table, p.tap, p.ips));
     if (p.rate !== undefined) await limitRate(p, instance);
@@ -207,7 +216,7 @@ export async function makeVif(d: VifDomain, p: VifPlan, instance: string, bridge
       await ip('link', 'set', 'dev', p.tap, 'mtu', String(p.mtu));
     }
   } catch (e: unknown) {
-    await removeVif(p.tap, p.ifb, p.table).catch(() => undefined);
+    if (made) await removeVif(p.tap, p.ifb, p.table).catch(() => undefined);
     if (!(e instanceof CommandFailed)) throw e;
     throw new ToolstackError('NETWORK', `Cannot plug vif ${p.tap} of domain '${d.name}': ${e.argv.slice(0, 4).join(' ')}: ${e.detail}`, {
       hint: 'dom0d needs CAP_NET_ADMIN (root), /dev/net/tun, and iproute2, tc and nftables for vifs',

@@ -61,6 +61,7 @@ before(async () => {
   guestCfg('nat', 'bridge=natbr0');
   guestCfg('badscript', `bridge=xenbr0,script=${file('vif-fail')}`);
   guestCfg('nobridge', 'bridge=nosuchbr0,rate=1MB/s,ip=10.9.0.9');
+  guestCfg('smallmtu', 'bridge=xenbr0,mtu=68');
   guestCfg('scripted', `bridge=xenbr0,script=${file('vif-record')}`);
   // A vif script as Xen's are written: arguments, environment, xenstore through XENBUS_PATH.
   writeFileSync(file('vif-record'), [
@@ -144,7 +145,7 @@ function guest(name: string, command: string, timeoutMs = 60_000): Promise<{ out
 
 const vifLinks = (): string[] => links().map((l) => l.ifname).filter((n) => /^(vif|ifb)\d/.test(n));
 
-test('a missing bridge fails the create, naming the bridge with a hint; nothing is left', async () => {
+test('a missing bridge, or an mtu= below the bridge\'s, fails the create with one line and a hint; nothing is left', async () => {
   const r = await xl('create', 'nobridge.cfg');
   assert.notEqual(r.code, 0);
   const lines = r.err.trimEnd().split('\n');
@@ -154,6 +155,13 @@ test('a missing bridge fails the create, naming the bridge with a hint; nothing 
   assert.deepEqual(vifLinks(), []);
   assert.deepEqual(nftTables(), []);
   assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
+  // An mtu= below the bridge's would lower the bridge's MTU for everything on it.
+  const small = await xl('create', 'smallmtu.cfg');
+  assert.notEqual(small.code, 0);
+  assert.match(small.err, /^Cannot plug vif vif\d+\.0 of domain 'smallmtu': mtu=68 is below the MTU of bridge 'xenbr0' \(1500\): its tap would lower the bridge's, for everything on it$/m);
+  assert.equal(links().find((l) => l.ifname === 'xenbr0')?.mtu, 1500);
+  assert.deepEqual(await listed(), []);
+  assert.deepEqual(vifLinks(), []);
 });
 
 test('a vif script runs with Xen\'s arguments and environment, online at create and offline at destroy', async () => {
