@@ -2,17 +2,19 @@
  * Disks with block hotplug scripts (`script=`; the contract is in storage/block-script.ts) on a
  * domain's xenstore nodes, as libxl drives them:
  * - `add` runs once the disk's nodes exist, before QEMU opens the disk; the block device it
- *   reports becomes the disk's `pdev_path` for QEMU. A failed `add` is one line naming the disk,
+ *   reports becomes the disk's `pdev_path` for QEMU: it must be a block device, and one the host
+ *   does not use when the disk is writable (as a `phy:` disk). A failed `add` is one line naming the disk,
  *   the domain and the script, with the script's `hotplug-error` or last stderr line; it is
  *   followed by `remove` (as libxl cleans up) in the undoing of the attach or create.
  * - `remove` runs when the disk goes, while its nodes still exist (a disk whose backend is gone
  *   already is not run again); a failure is logged, it does not keep the disk or domain from going.
  * A missing or non-executable script fails before anything is made (`blockScriptOf`).
  */
+import { statSync } from 'node:fs';
 import { ToolstackError } from '../common/index.js';
 import type { DiskDevice } from '../config/index.js';
 import { executableProblem } from '../host/index.js';
-import { blockScriptPath, reportedDevice, runBlockScript } from '../storage/index.js';
+import { blockDeviceUse, blockScriptPath, reportedDevice, runBlockScript } from '../storage/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 import { devicePaths, writeDeviceNodes } from './xenstore-layout.js';
 import type { DeviceNodes } from './xenstore-layout.js';
@@ -61,11 +63,30 @@ export async function addBlockScript(host: BlockScriptHost, owner: Owner, disk: 
   const failed = await runBlockScript({ script, action: 'add', domid: owner.domid, devid: nodes.devid, xenstoredSocket: host.xenstoredSocket });
   const [error, path, majMin] = await Promise.all(['hotplug-error', 'physical-device-path', 'physical-device'].map((k) => host.xs.tryRead(`${backend}/${k}`)));
   const device = reportedDevice(path, majMin);
-  if (failed === undefined && device !== undefined) return { ...disk, pdev_path: device };
-  const why = failed === undefined ? 'it reported no block device (physical-device-path or physical-device in its backend)' : `it failed: ${error ?? failed}`;
+  const problem = device === undefined ? undefined : deviceProblem(device, (disk.readwrite ?? 0) !== 0 && (disk.is_cdrom ?? 0) === 0);
+  if (failed === undefined && device !== undefined && problem === undefined) return { ...disk, pdev_path: device };
+  const why = failed !== undefined ? `it failed: ${error ?? failed}`
+    : problem !== undefined ? `it reported ${device ?? '?'}, ${problem}`
+    : 'it reported no block device (physical-device-path or physical-device in its backend)';
   throw new ToolstackError('DISK_SCRIPT', `Disk vdev=${disk.vdev ?? '?'} of domain '${owner.name}': block script ${script} add: ${why}`, {
     hint: `its target is '${disk.pdev_path ?? ''}'; the script's environment: XENBUS_PATH=backend/vbd/${owner.domid}/${nodes.devid} (see xl-disk-configuration(5))`,
   });
+}
+
+/**
+ * Why the device a script reported cannot be the guest's disk: it is no block device (QEMU opens
+ * it as one), or it is `writable` and the host uses it (mounted, held; `blockDeviceUse`).
+ */
+function deviceProblem(device: string, writable: boolean): string | undefined {
+  let st;
+  try {
+    st = statSync(device);
+  } catch (e: unknown) {
+    return `which cannot be opened (${(e as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  if (!st.isBlockDevice()) return 'which is not a block device';
+  const use = writable ? blockDeviceUse(device) : undefined;
+  return use === undefined ? undefined : `which the guest cannot write: ${use}`;
 }
 
 /** Runs the disk's script `remove` while its backend nodes exist; failures are logged. */

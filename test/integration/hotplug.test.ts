@@ -301,6 +301,15 @@ test('script=: Xen\'s block script contract; the guest gets the device the scrip
     [`Disk vdev=xvdi of domain 'hp': block script ${scripts}/block-fail add: it failed: no such target: iqn.2024-01.test:none`, ADD]);
   assert.deepEqual(scriptLog().slice(2), ['fail add', 'fail remove']);
   assert.equal(xsExists(be), false);
+  // What a script reports is checked as a phy: disk is: a block device (not a host file).
+  writeFileSync(`${scripts}/block-file`, [
+    '#!/bin/sh',
+    '[ "$1" = add ] && xenstore-write "$XENBUS_PATH/physical-device-path" /etc/passwd "$XENBUS_PATH/hotplug-status" connected',
+    'exit 0',
+  ].join('\n'), { mode: 0o755 });
+  await fails(['block-attach', 'hp', 'vdev=xvdi, access=ro, script=block-file, target=anything'],
+    [`Disk vdev=xvdi of domain 'hp': block script ${scripts}/block-file add: it reported /etc/passwd, which is not a block device`, ADD]);
+  assert.equal(xsExists(be), false);
   assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
   assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
 
