@@ -13,8 +13,9 @@
  *    holder when it is a domain's QEMU);
  * 5. what its header names, QEMU would open too, so each is checked as the image was: a qcow2
  *    data file, and every backing file down the chain: a plain path (no `json:` description or
- *    protocol: an image from elsewhere must not make QEMU connect anywhere), a file or block
- *    device outside the host's own directories (`HOST_PRIVATE_DIRS`) that no domain writes, its format recorded (not guessed from bytes) and
+ *    protocol: an image from elsewhere must not make QEMU connect anywhere), a file outside the
+ *    host's own directories (`HOST_PRIVATE_DIRS`) or a block device the host does not use (a
+ *    mounted disk: `/dev/vda` would hand the guest the host's), that no domain writes, its format recorded (not guessed from bytes) and
  *    one of Xen's, no loop, at most 32 deep. A disk clashes with another (2) also when one is a
  *    partition of the other's device.
  * An incoming migration's disks are its sender's (shared storage, as Xen assumes): the caller
@@ -162,6 +163,11 @@ class DiskCheck {
     if (system !== undefined) {
       this.#fail(`${of} names ${real} as ${what}, a file of the host's own (${system}), which an image's header does not open for a guest`,
         `check where ${of} came from; a host file the guest must see is given as a disk of its own`);
+    }
+    const use = statSync(real).isBlockDevice() ? blockDeviceUse(real) : undefined;
+    if (use !== undefined) {
+      this.#fail(`${of} names ${real} as ${what}, a device of the host's own (${use.replace(/^it is /, '')}), which an image's header does not open for a guest`,
+        `check where ${of} came from; a host device the guest must see is given as a disk of its own`);
     }
   }
 

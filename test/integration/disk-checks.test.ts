@@ -163,7 +163,12 @@ test('phy: a device the host uses is not written by a guest, nor a partition of 
   assert.equal(await check([phy(dev)]), `${who}: ${dev} cannot be written by the guest: it is mounted on the host at ${file('mnt')} (a partition of it)`);
   assert.equal(await check([phy(part)]), `${who}: ${part} cannot be written by the guest: it is mounted on the host at ${file('mnt')}`);
   assert.equal(await check([phy(part, 'xvda', 0)]), '');
+  // An image naming a host disk in use as its backing file would hand the guest that disk.
+  const onHostDisk = overlayNaming('on-host-disk.qcow2', dev);
+  assert.equal(await check([disk(onHostDisk, 'qcow2')]),
+    `${who}: ${onHostDisk} names ${dev} as its backing file, a device of the host's own (mounted on the host at ${file('mnt')} (a partition of it)), which an image's header does not open for a guest`);
   execFileSync('umount', [file('mnt')]);
   mounted = undefined;
   assert.equal(await check([phy(dev)]), '');
+  assert.equal(await check([disk(onHostDisk, 'qcow2')]), '');
 });
