@@ -323,6 +323,21 @@ test('script=: Xen\'s block script contract; the guest gets the device the scrip
   await ok('destroy', 'scripted');
   assert.deepEqual(scriptLog().slice(4).map((l) => l.split(' ')[0]), ['add', 'remove']);
   assert.deepEqual(loopsOf(disk), []);
+
+  // dom0d killed -9 while a script's add runs: the disk never reaches the config; its device
+  // (the script's loop device) is removed with the domain, by the script its nodes name.
+  writeFileSync(`${scripts}/block-slow`, readFileSync(path, 'utf8').replace(/^(  xenstore-write .*)$/m, '$1\n  sleep 5'), { mode: 0o755 });
+  const slow = await xlIn(host, host.root, 'create', '-p', '-q', 'hp.cfg', 'name="slow"', 'disk=[]');
+  assert.equal(slow.code, 0, slow.err);
+  const attach = xlIn(host, host.root, 'block-attach', 'slow', `vdev=xvdi, access=rw, script=block-slow, target=${disk}`);
+  await until('the slow script made its loop device', () => loopsOf(disk).length === 1);
+  process.kill(readPid(host) as number, 'SIGKILL');
+  assert.notEqual((await attach).code, 0);
+  await ok('list');
+  await console(dom); // the console connection went with dom0d
+  assert.equal(loopsOf(disk).length, 1);
+  await ok('destroy', 'slow');
+  assert.deepEqual(loopsOf(disk), []);
 });
 
 test('cd-insert: the guest reads the ISO from its drive; cd-eject empties it', async () => {
