@@ -7,7 +7,9 @@ import { isToolstackError } from '../common/index.js';
 import type { DomainDriver } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
+import type { DomainDevice } from './devices.js';
 import type { DomainRecord, NewDomain } from './record.js';
+import type { DeviceXenstoreInfo } from './xenstore-layout.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dom0-manager-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -78,4 +80,35 @@ test('adoptAll() keeps live domains, marks dead machines crashed, finishes half-
   ]);
   await again.destroy(2);
   assert.equal(again.registry.size, 1);
+});
+
+test('adoptAll() finishes an attach a killed dom0d left: a device the guest connected is kept, any other taken out', async () => {
+  const d = dir();
+  const m = await DomainManager.open({ domainsDir: d });
+  const rec = await m.register({ config: { c_info: { name: 'g' }, disks: [{ vdev: 'xvda', pdev_path: '/a.img' }] } });
+  const disk = (vdev: string): { vdev: string; pdev_path: string } => ({ vdev, pdev_path: `/${vdev}.img` });
+  await m.registry.attaching(rec.domid, { ...rec.config, disks: [disk('xvda'), disk('xvdb'), disk('xvdc')] });
+  await m.registry.flush();
+  class Hotplug extends ProcessOnlyDriver implements DomainDriver {
+    readonly undone: string[] = [];
+    deviceInfo(_r: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined> {
+      const connected = device.kind === 'vbd' && device.disk.vdev === 'xvdb';
+      return Promise.resolve({ backendPath: '', frontendPath: '', backendId: 0, state: connected ? 4 : 1, evtch: -1, rref: -1 });
+    }
+    detachDevice(_r: DomainRecord, device: DomainDevice): Promise<boolean> {
+      this.undone.push(device.kind === 'vbd' ? device.disk.vdev ?? '' : device.kind);
+      return Promise.resolve(true);
+    }
+  }
+  const driver = new Hotplug();
+  const again = await DomainManager.open({ domainsDir: d, driver });
+  await again.adoptAll();
+  assert.deepEqual(driver.undone, ['xvdc']);
+  const after = again.registry.require(rec.domid);
+  assert.deepEqual(after.config.disks?.map((x) => x.vdev), ['xvda', 'xvdb']);
+  assert.equal(after.attaching, undefined);
+  await again.registry.flush();
+  const third = await DomainManager.open({ domainsDir: d });
+  assert.equal(third.registry.require(rec.domid).attaching, undefined);
+  assert.deepEqual(third.registry.require(rec.domid).config.disks?.map((x) => x.vdev), ['xvda', 'xvdb']);
 });

@@ -3,7 +3,7 @@ import { isToolstackError, ToolstackError } from '../common/index.js';
 import { freeForGuestsKiB, isPidAlive, onlineCpus, processStartTime, readHostMemory } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
-import { deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
+import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
 import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
@@ -23,6 +23,7 @@ import { assertActionAllowed, SHUTDOWN_REASONS } from './state.js';
 import type { DomainAction, DomainState, ShutdownReason } from './state.js';
 import { affinityRefusedLine, vcpuRows, withVcpuAffinity } from './vcpus.js';
 import type { VcpuInfo } from './vcpus.js';
+import { XENBUS_STATE } from './xenstore-layout.js';
 import type { DeviceXenstoreInfo } from './xenstore-layout.js';
 
 export interface DomainManagerOptions {
@@ -199,6 +200,7 @@ export class DomainManager {
         crashed++;
       } else {
         if (alive === 'stopped' && rec.state === 'running') await this.registry.transition(rec.domid, 'paused', {}, { bestEffort: true });
+        if (rec.attaching !== undefined) await this.#finishAttach(this.registry.require(rec.domid));
         await this.sched.place(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: placing it in its CPU pool's cgroups: ${errorText(e)}`));
         await this.driver.setVcpuAffinity?.(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: pinning its vCPUs again: ${errorText(e)}`));
         adopted++;
@@ -228,6 +230,30 @@ export class DomainManager {
       restarts++;
     }
     return { adopted, crashed, removed, restarts, recovered };
+  }
+
+  /**
+   * An attach a killed dom0d left (`DomainRecord.attaching`), finished: each device being
+   * attached that the guest's frontend has connected (the attach's last step) joins the config;
+   * any other is taken out again as a forced detach does (machine, vif, block script, nodes).
+   */
+  async #finishAttach(rec: DomainRecord): Promise<void> {
+    const target = rec.attaching as DomainConfig;
+    const key = (d: DomainDevice): string => `${d.kind}:${deviceDevid(d) ?? deviceLabel(d)}`;
+    const had = new Set(DEVICE_KINDS.flatMap((k) => devicesOf(rec.config, k)).map(key));
+    const at = { ...rec, config: target };
+    let config = rec.config;
+    for (const device of DEVICE_KINDS.flatMap((k) => devicesOf(target, k)).filter((d) => !had.has(key(d)))) {
+      const info = await this.driver.deviceInfo?.(at, device).catch(() => undefined);
+      if (info?.state === XENBUS_STATE.connected) {
+        config = withDevice(config, device, rec.name);
+        this.#log(`domain ${rec.domid}: ${deviceLabel(device)}, attached when dom0d stopped, is kept`);
+        continue;
+      }
+      this.#log(`domain ${rec.domid}: ${deviceLabel(device)} was being attached when dom0d stopped: taking it out`);
+      await this.driver.detachDevice?.(at, device, { force: true }).catch((e: unknown) => this.#log(`domain ${rec.domid}: taking out ${deviceLabel(device)}: ${errorText(e)}`));
+    }
+    await this.registry.attaching(rec.domid, undefined, config);
   }
 
   /**
@@ -780,6 +806,7 @@ export class DomainManager {
       const config = devices.reduce((c, d) => withDevice(c, d, rec.name), rec.config);
       const done: Array<{ readonly at: DomainRecord; readonly device: DomainDevice }> = [];
       let updated: DomainRecord;
+      await this.registry.attaching(domid, config);
       try {
         let at = rec;
         for (const device of devices) {
@@ -787,11 +814,12 @@ export class DomainManager {
           done.push({ at, device });
           at = { ...at, config: withDevice(at.config, device, rec.name) };
         }
-        updated = await this.registry.update(domid, { config });
+        updated = await this.registry.attaching(domid, undefined, config);
       } catch (e: unknown) {
         for (const { at, device } of done.reverse()) {
           await this.driver.detachDevice?.(at, device, { force: true }).catch((u: unknown) => this.#log(`domain ${domid}: undoing the attach of ${deviceLabel(device)}: ${errorText(u)}`));
         }
+        await this.registry.attaching(domid, undefined).catch((u: unknown) => this.#log(`domain ${domid}: dropping its attach in progress: ${errorText(u)}`));
         throw e;
       }
       for (const d of devices) this.events.emit({ type: 'device', record: updated, action: 'attached', kind: d.kind, devid: deviceDevid(d) });

@@ -52,6 +52,13 @@ export interface DomainRecord {
    * dom0d restart ends, so a restarted dom0d destroys it (its sender resumes its own copy).
    */
   readonly arriving?: true;
+  /**
+   * The config a device attach in progress leads to (the devices being attached added), saved
+   * before the machine is touched and dropped with the attach's end: a dom0d killed meanwhile
+   * finishes it at re-adoption (each device the machine and xenstore have in full is kept, any
+   * other undone), so no device is left half-attached and unknown to the config.
+   */
+  readonly attaching?: DomainConfig;
 }
 
 /**

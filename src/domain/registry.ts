@@ -199,6 +199,23 @@ export class DomainRegistry {
   }
 
   /**
+   * Saves (`target`) or drops (undefined) the config an attach in progress leads to
+   * (`DomainRecord.attaching`), with `config` as the domain's config when given.
+   */
+  async attaching(domid: number, target: DomainConfig | undefined, config?: DomainConfig): Promise<DomainRecord> {
+    const old = this.require(domid);
+    const { attaching: _, ...kept } = old;
+    const rec: DomainRecord = {
+      ...kept,
+      ...(config === undefined ? {} : { config: withIdentity(config, old.name, old.uuid) }),
+      ...(target === undefined ? {} : { attaching: target }),
+    };
+    this.#byId.set(domid, rec);
+    await this.#persistOrUndo(rec, old);
+    return rec;
+  }
+
+  /**
    * Moves a domain to `to` (checked against the transition table) with `patch` applied; leaving
    * `shutdown` clears the shutdown reason. `destroyed` removes the record. With `bestEffort`, a
    * full disk does not undo the change: it stays in memory (and is logged by the caller).
@@ -353,6 +370,7 @@ export class DomainRegistry {
     const data = `${toJson({
       version: RECORD_VERSION, ...rec, config: idlToJson(DOMAIN_CONFIG, rec.config),
       ...(rec.updatedConfig === undefined ? {} : { updatedConfig: idlToJson(DOMAIN_CONFIG, rec.updatedConfig) }),
+      ...(rec.attaching === undefined ? {} : { attaching: idlToJson(DOMAIN_CONFIG, rec.attaching) }),
     }, 2)}\n`;
     return this.#writes.run(this.#file(rec.domid), async () => {
       // A record removed while this write waited must not be resurrected.
@@ -476,6 +494,7 @@ function parseRecord(text: string, domid: number): DomainRecord {
     sched: o.sched === undefined ? defaultSched(config.c_info?.poolid ?? 0, domainVcpus(config).max) : parseSched(o.sched),
     ...(o.updatedConfig === undefined ? {} : { updatedConfig: idlFromJson(DOMAIN_CONFIG, o.updatedConfig) }),
     ...(o.arriving === true ? { arriving: true as const } : {}),
+    ...(o.attaching === undefined ? {} : { attaching: idlFromJson(DOMAIN_CONFIG, o.attaching) }),
   };
   validateDomainName(rec.name);
   return rec;
