@@ -49,3 +49,12 @@ test('HVM: IDE and AHCI places cannot be hot-plugged (NOT_SUPPORTED, one line); 
   // The same checks as at boot: a vdev already there is refused.
   assert.throws(() => hotplugDiskWiring(config, parseDiskSpec(['/b.img,raw,hda,w'])), (e: unknown) => isToolstackError(e, 'CFG_VALUE'));
 });
+
+test('a vdev Xen does not number is refused as libxl refuses it, at boot and at hot-plug', () => {
+  for (const vdev of ['xvdzzzzzz', 'hda99', 'sdq', 'sda16', 'xvda256', 'xvdaaaaaaaaaaaaaaaaaaaaaaa']) {
+    const check = (e: unknown): boolean => isToolstackError(e, 'CFG_VALUE') && e.message.endsWith(`: Invalid or unsupported virtual disk identifier ${vdev}`);
+    assert.throws(() => diskWirings(guest('pv', `/a.img,raw,${vdev},w`)), check, vdev);
+    assert.throws(() => hotplugDiskWiring(guest('pv', '/a.img,raw,xvda,w'), parseDiskSpec([`/b.img,raw,${vdev},w`])), check, vdev);
+  }
+  for (const vdev of ['xvdzzz', 'hdd63', 'sdp15', 'xvda255', 'xvdq']) assert.equal(diskWirings(guest('pv', `/a.img,raw,${vdev},w`)).length, 1, vdev);
+});

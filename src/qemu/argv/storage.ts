@@ -21,11 +21,12 @@
  * builder that device's path as the disk's `pdev_path`.
  */
 import { ToolstackError } from '../../common/index.js';
+import { vdevNumber } from '../../config/index.js';
 import type { DiskDevice, DomainConfig } from '../../config/index.js';
 import { guestOf } from './guest.js';
 import type { Guest } from './guest.js';
 import type { Argv } from './options.js';
-import { unsupported } from './options.js';
+import { invalid, unsupported } from './options.js';
 
 /** libxl disk formats → QEMU block drivers. */
 const FORMAT_DRIVER: Readonly<Record<string, string>> = {
@@ -161,6 +162,10 @@ export function diskWirings(config: DomainConfig): DiskWiring[] {
     const vdev = d.vdev ?? '';
     const v = parseVdev(vdev);
     if (v === undefined) throw unsupported('disk', diskKey(d), `vdev '${vdev}' is not hdX, sdX or xvdX`, 'name the guest device hda-hdd, sda-sdf or xvda...');
+    if (vdevNumber(vdev) === undefined) {
+      throw invalid('disk', diskKey(d), `Invalid or unsupported virtual disk identifier ${vdev}`,
+        'Xen numbers hda-hdd (partitions 1-63), sda-sdp (partitions 1-15) and xvda... (2^20 disks, partitions 1-255)');
+    }
     const be = d.backend_domname;
     if (be !== undefined && be !== '0' && be !== 'Domain-0') throw unsupported('disk', diskKey(d), 'driver domains do not exist on QEMU', 'remove backend=');
     return { d, v, vdev, i, where: placement(g, d, v) };
