@@ -329,15 +329,16 @@ test('script=: Xen\'s block script contract; the guest gets the device the scrip
   writeFileSync(`${scripts}/block-slow`, readFileSync(path, 'utf8').replace(/^(  xenstore-write .*)$/m, '$1\n  sleep 5'), { mode: 0o755 });
   const slow = await xlIn(host, host.root, 'create', '-p', '-q', 'hp.cfg', 'name="slow"', 'disk=[]');
   assert.equal(slow.code, 0, slow.err);
+  const slowId = await domid('slow');
   const attach = xlIn(host, host.root, 'block-attach', 'slow', `vdev=xvdi, access=rw, script=block-slow, target=${disk}`);
-  await until('the slow script made its loop device', () => loopsOf(disk).length === 1);
+  // Once the script has said which device it made (before that, its own remove could not find it).
+  await until('the slow script reported its loop device', () => xsExists(`/local/domain/0/backend/vbd/${slowId}/51840/physical-device-path`));
   process.kill(readPid(host) as number, 'SIGKILL');
   assert.notEqual((await attach).code, 0);
   await ok('list');
   await console(dom); // the console connection went with dom0d
   assert.deepEqual(loopsOf(disk), []);
   assert.deepEqual(await blockList('slow'), []);
-  const slowId = await domid('slow');
   assert.equal(xsExists(`/local/domain/0/backend/vbd/${slowId}/51840`), false);
   assert.equal(xsExists(`/local/domain/${slowId}/device/vbd/51840`), false);
   assert.deepEqual((await storedDisks('slow')).map((d) => d['vdev']), []);
