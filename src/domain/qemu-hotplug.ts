@@ -36,7 +36,7 @@ import { usbctrlWithDefaults } from '../config/index.js';
 import type { DiskDevice, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
 import type { HostNetwork } from '../network/index.js';
 import {
-  diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpCommandError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
+  diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
   vkbQdevId, vkbWiring,
 } from '../qemu/index.js';
 import type { ArgvCapabilities, QdevWiring, QmpClient } from '../qemu/index.js';
@@ -154,16 +154,18 @@ export class QemuHotplug {
       await writeDeviceNodes(this.#o.xs, nodes);
       await this.#o.net.onlineVif(d, nic);
       await writeDeviceValues(this.#o.xs, nodes, { back: { 'hotplug-status': 'connected', state: state(XENBUS_STATE.initWait) } });
-      await qmp.netdevAdd(wiring.netdev);
-      netdevAdded = true;
-      await qmp.deviceAdd(wiring.device);
-      deviceAdded = true;
+      await machineStep(() => qmp.netdevAdd(wiring.netdev), () => { netdevAdded = true; });
+      await machineStep(() => qmp.deviceAdd(wiring.device), () => { deviceAdded = true; });
       const connected = state(XENBUS_STATE.connected);
       await writeDeviceValues(this.#o.xs, nodes, { front: { state: connected }, back: { state: connected } });
     } catch (e: unknown) {
       const undo = async (): Promise<void> => {
-        if (deviceAdded && !(await this.#unplug(rec, qmp, device, this.#o.timeoutMs))) return;
-        if (netdevAdded) await deleteNetdev(qmp, qdevNetdev(nic));
+        const held = await this.#undoInMachine(rec, async () => {
+          if (deviceAdded && !(await this.#unplug(rec, qmp, device, this.#o.timeoutMs))) return false;
+          if (netdevAdded) await deleteNetdev(qmp, qdevNetdev(nic));
+          return true;
+        });
+        if (!held) return;
         await this.#o.net.unplugVif(d, nic);
         await removeDeviceNodes(this.#o.xs, nodes);
       };
@@ -181,25 +183,42 @@ export class QemuHotplug {
     let deviceAdded = false;
     try {
       if (scripted) wiring = hotplugDiskWiring(rec.config, await addBlockScript(this.#o, rec, disk, nodes));
-      if (wiring.node !== undefined) {
-        await qmp.blockdevAdd(wiring.node);
-        nodeAdded = true;
-      }
+      const node = wiring.node;
+      if (node !== undefined) await machineStep(() => qmp.blockdevAdd(node), () => { nodeAdded = true; });
       await writeDeviceValues(this.#o.xs, nodes, { back: { state: state(XENBUS_STATE.initWait) } });
-      await qmp.deviceAdd(wiring.device);
-      deviceAdded = true;
+      await machineStep(() => qmp.deviceAdd(wiring.device), () => { deviceAdded = true; });
       await writeDeviceValues(this.#o.xs, nodes, { front: { state: state(XENBUS_STATE.initialised) } });
       const connected = state(XENBUS_STATE.connected);
       await writeDeviceValues(this.#o.xs, nodes, { front: { state: connected }, back: { state: connected } });
     } catch (e: unknown) {
       const undo = async (): Promise<void> => {
-        if (deviceAdded && !(await this.#unplug(rec, qmp, device, this.#o.timeoutMs))) return;
-        if (nodeAdded) await deleteNode(qmp, diskNodeName(wiring.vdev));
+        const held = await this.#undoInMachine(rec, async () => {
+          if (deviceAdded && !(await this.#unplug(rec, qmp, device, this.#o.timeoutMs))) return false;
+          if (nodeAdded) await deleteNode(qmp, diskNodeName(wiring.vdev));
+          return true;
+        });
+        if (!held) return;
         await removeBlockScript(this.#o, rec, disk, nodes);
         await removeDeviceNodes(this.#o.xs, nodes);
       };
       await undo().catch((u: unknown) => this.#o.log(`domain ${rec.domid}: undoing the attach of ${deviceLabel(device)}: ${text(u)}`));
       throw failed(rec, device, 'add', 'to', e);
+    }
+  }
+
+  /**
+   * The machine's part of undoing a failed attach (`inMachine`: false when the guest still holds
+   * the device, whose late release then finishes the undo). When QEMU does not answer in time,
+   * the commands sent are queued in it behind the attach's own and run in order once it answers;
+   * the host's part (xenstore, tap, block script) is then undone at once: true.
+   */
+  async #undoInMachine(rec: DomainRecord, inMachine: () => Promise<boolean>): Promise<boolean> {
+    try {
+      return await inMachine();
+    } catch (e: unknown) {
+      if (!(e instanceof QmpTimeoutError)) throw e;
+      this.#o.log(`domain ${rec.domid}: QEMU did not answer while an attach was undone (${e.message}); what it was sent runs once it answers`);
+      return true;
     }
   }
 
@@ -367,6 +386,21 @@ export class QemuHotplug {
     }
     return released;
   }
+}
+
+/**
+ * One QMP command of an attach; `done` is told when the machine has what it adds, or may have it:
+ * a command QEMU did not answer in time (stopped, hung) still runs once it answers, so the undo
+ * takes it out as if it had run.
+ */
+async function machineStep(run: () => Promise<unknown>, done: () => void): Promise<void> {
+  try {
+    await run();
+  } catch (e: unknown) {
+    if (e instanceof QmpTimeoutError) done();
+    throw e;
+  }
+  done();
 }
 
 /** The QEMU device id of a device (a disk: its vdev; a vif: `vif<devid>`, as `nicWiring` names it). */

@@ -345,6 +345,28 @@ test('script=: Xen\'s block script contract; the guest gets the device the scrip
   await ok('destroy', 'slow');
 });
 
+test('a block-attach QEMU does not answer (stopped) fails in one line, and what QEMU does once it runs again is undone', async () => {
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', img('frozen.qcow2'), '16M']);
+  const created = await xlIn(host, host.root, 'create', '-p', '-q', 'hp.cfg', 'name="frozen"', 'disk=[]');
+  assert.equal(created.code, 0, created.err);
+  const id = await domid('frozen');
+  const [qemu] = pidsNaming(join(host.runDir, 'domains', String(id), ''));
+  assert.ok(qemu !== undefined);
+  process.kill(qemu, 'SIGSTOP');
+  try {
+    await fails(['block-attach', 'frozen', 'frozen.qcow2,qcow2,xvde,w'],
+      ["Cannot add disk xvde to domain 'frozen': QMP command 'blockdev-add' got no answer within 5000 ms: QEMU is not responding", 'libxl_device_disk_add failed.']);
+  } finally {
+    process.kill(qemu, 'SIGCONT');
+  }
+  // QEMU ran the queued blockdev-add, then the undo's blockdev-del: the image is free again.
+  await until('QEMU let go of the image', () => imageOpens('frozen.qcow2'));
+  assert.deepEqual(await blockList('frozen'), []);
+  await ok('block-attach', 'frozen', 'frozen.qcow2,qcow2,xvde,w');
+  assert.deepEqual((await blockList('frozen')).map((row) => row[0]), ['51776']);
+  await ok('destroy', 'frozen');
+});
+
 test('cd-insert: the guest reads the ISO from its drive; cd-eject empties it', async () => {
   await fails(['cd-insert', 'hp', 'hdc', 'nope.iso'], ['Cannot stat file: nope.iso']);
   await fails(['cd-insert', 'hp', 'xvde', 'media.iso'], ["Cannot change the medium of xvde in domain 'hp': Virtual device not found"]);
