@@ -379,6 +379,9 @@ export class QemuHotplug {
       // Asked before (a detach that timed out): the same release is still awaited.
       if (e instanceof QmpCommandError && /already in the process of unplug/.test(e.desc)) return released;
       stop(false);
+      // QEMU did not answer (stopped, hung): the request runs once it does, and the guest's
+      // release then comes as a late one (the sink), as after a detach that timed out.
+      if (e instanceof QmpTimeoutError) throw e;
       unplug.off();
       this.#unplugs.delete(key);
       if (e instanceof QmpCommandError && e.errorClass === 'DeviceNotFound') return true;

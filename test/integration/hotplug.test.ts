@@ -419,9 +419,22 @@ test('block-detach waits for the guest: a paused guest times out (the disk stays
   await partitionsBecome(['sr0', 'vda']);
   for (let i = 0; i < 200 && !imageOpens('spare.qcow2'); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(imageOpens('spare.qcow2'), 'QEMU let go of the image once the guest released the disk');
-  // Its name is free again: the same vdev attaches and detaches.
+  // Its name is free again: the same vdev attaches, and detaches even when QEMU does not answer
+  // the request (stopped): the request runs once it does, and the guest's release is a late one.
   await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
-  await ok('block-detach', 'hp', 'xvdh');
+  await partitionsBecome(['sr0', 'vda', 'vdb']);
+  const [qemu] = pidsNaming(join(host.runDir, 'domains', String(dom), ''));
+  assert.ok(qemu !== undefined);
+  process.kill(qemu, 'SIGSTOP');
+  try {
+    await fails(['block-detach', 'hp', 'xvdh'], [/^Cannot remove disk xvdh from domain 'hp': QMP command 'device_del' got no answer within 5000 ms: QEMU is not responding$/, 'libxl_device_disk_safe_remove failed.']);
+  } finally {
+    process.kill(qemu, 'SIGCONT');
+  }
+  await until('the guest released xvdh', async () => (await storedDisks('hp')).length === 2);
+  await partitionsBecome(['sr0', 'vda']);
+  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
+  await until('QEMU let go of spare.qcow2', () => imageOpens('spare.qcow2'));
 });
 
 test('block-list: several domains, a name that is no domain is reported and skipped, a free domid lists nothing', async () => {
