@@ -271,6 +271,21 @@ test('network-attach, network-list and network-detach on a running guest', async
   assert.equal(r.code, 1);
   assert.match(r.err, /^Unknown device 7\.\n/);
 
+  // QEMU stopped: the attach fails in one line, and what QEMU does once it runs again is undone
+  // (its netdev_add then netdev_del run in order), so the same vif attaches afterwards.
+  const [qemu] = pidsNaming(join(host.runDir, 'domains', String(a), ''));
+  assert.ok(qemu !== undefined);
+  process.kill(qemu, 'SIGSTOP');
+  try {
+    r = await xl('network-attach', 'a', 'bridge=xenbr0', `mac=${MAC_ATTACHED}`);
+  } finally {
+    process.kill(qemu, 'SIGCONT');
+  }
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /^Cannot add .*'a': QMP command 'netdev_add' got no answer within 5000 ms: QEMU is not responding\nlibxl_device_nic_add failed\.\nhint: /);
+  assert.equal((await rows()).length, 1);
+  assert.deepEqual(vifLinks().filter((n) => n.startsWith(`vif${a}.`)), [`vif${a}.0`]);
+
   await ok('network-attach', 'a', 'bridge=xenbr0', `mac=${MAC_ATTACHED}`);
   assert.deepEqual(await rows(), [
     ['0', '0', MAC_A, '0', '4', '-1', '-1/-1', `/local/domain/0/backend/vif/${a}/0`],
