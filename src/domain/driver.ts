@@ -143,6 +143,11 @@ export interface DomainDriver {
    * stopped. On failure the machine runs on if it ran.
    */
   migrate?(record: DomainRecord, fifo: string): Promise<MigrationStats>;
+  /**
+   * Ends the writer of `record`'s outgoing stream (its reader is gone: the sending xl ended),
+   * so that a migration blocked on it fails at once rather than when its stall guard fires.
+   */
+  endOutgoingStream?(record: DomainRecord): void;
   /** Fails as `migrate` would before streaming anything (a machine that cannot be migrated). */
   checkMigratable?(record: DomainRecord): Promise<void>;
   /** How far the machine's outgoing migration (or save) is; read beside the job that runs it. */

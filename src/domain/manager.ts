@@ -432,6 +432,9 @@ export class DomainManager {
       }
       if (holder.start !== undefined && processStartTime(holder.pid) === holder.start) return;
       clearInterval(timer);
+      // Its xl read the stream: a migration still sending has no reader left.
+      const now = this.registry.get(domid);
+      if (now !== undefined && !now.name.endsWith(MIGRATED_AWAY)) this.driver.endOutgoingStream?.(now);
       this.#log(`domain ${domid} (${rec.name}) was arriving by migration and its receiving xl (pid ${holder.pid}) has ended: destroying it`);
       this.destroy(domid).catch((e: unknown) => this.#log(`domain ${domid}: destroying it: ${errorText(e)}`));
     }, ARRIVAL_CHECK_MS);
@@ -452,6 +455,9 @@ export class DomainManager {
       }
       if (holder.start !== undefined && processStartTime(holder.pid) === holder.start) return;
       clearInterval(timer);
+      // Its xl read the stream: a migration still sending has no reader left.
+      const now = this.registry.get(domid);
+      if (now !== undefined && !now.name.endsWith(MIGRATED_AWAY)) this.driver.endOutgoingStream?.(now);
       // After the migration's own job: one still streaming ends first.
       void this.jobs.run(domid, 'migration-end', async () => {
         const rec = this.registry.get(domid);

@@ -213,7 +213,12 @@ export class QemuDriver implements DomainDriver {
     const m = this.#machines.get(rec.domid);
     if (m !== undefined) m.ending = true;
     const pid = rec.qemuPid ?? m?.pid ?? this.#spawned.get(rec.domid) ?? readPidFile(`${domainDirs(this.#o.paths, rec.domid).run}/qemu.pid`);
-    if (pid !== undefined && isPidAlive(pid) && this.#ours(pid, rec.domid)) killPid(pid, 'SIGKILL');
+    if (pid !== undefined && isPidAlive(pid) && this.#ours(pid, rec.domid)) {
+      // Its helpers (an exec: migration's cat, tail) first: one blocked opening a FIFO nobody
+      // reads would otherwise outlive it for good.
+      for (const child of childPids(pid)) killPid(child, 'SIGKILL');
+      killPid(pid, 'SIGKILL');
+    }
     return pid;
   }
 
@@ -478,10 +483,12 @@ export class QemuDriver implements DomainDriver {
     await this.checkMigratable(rec);
     return migrateMachine(qmp, outgoingTo(fifo), this.#o.saveTimeoutMs ?? 600_000, {
       ms: this.#o.migrationStallMs ?? 30_000,
-      unblock: () => {
-        for (const child of qemu === null ? [] : childPids(qemu)) if (pidCmdline(child)?.[0] === 'cat') killPid(child);
-      },
+      unblock: () => this.endOutgoingStream({ ...rec, qemuPid: qemu }),
     });
+  }
+
+  endOutgoingStream(rec: DomainRecord): void {
+    for (const child of rec.qemuPid === null ? [] : childPids(rec.qemuPid)) if (isStreamWriter(pidCmdline(child))) killPid(child);
   }
 
   async migrationProgress(rec: DomainRecord): Promise<MigrationSnapshot> {
@@ -733,4 +740,13 @@ function vcpuThreadsSleeping(pid: number): boolean | undefined {
     return undefined;
   }
   return vcpus > 0 ? true : undefined;
+}
+
+/**
+ * Whether a child of QEMU is the writer of its outgoing stream (`outgoingTo`): `cat`, or the shell
+ * that execs it while that shell still opens the FIFO for it (the redirection comes before the
+ * exec, so a writer whose reader never came is blocked in open(2) as `sh -c 'exec cat > FIFO'`).
+ */
+function isStreamWriter(argv: readonly string[] | undefined): boolean {
+  return argv !== undefined && (argv[0] === 'cat' || (argv[1] === '-c' && (argv[2] ?? '').startsWith('exec cat > ')));
 }
