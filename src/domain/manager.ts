@@ -448,8 +448,10 @@ export class DomainManager {
    * start: that one stays paused for its user to check both ends, as xl says then.
    */
   #watchSender(domid: number, holder: { readonly pid: number; readonly start: string | undefined }, wasRunning: boolean): void {
+    // Watches this holder's migration only: once another has the domain, this one is over.
+    const current = (): boolean => this.#outgoing.has(domid) && this.#outgoing.get(domid) === holder.pid;
     const timer = setInterval(() => {
-      if (!this.#outgoing.has(domid) || this.registry.get(domid) === undefined) {
+      if (!current() || this.registry.get(domid) === undefined) {
         clearInterval(timer);
         return;
       }
@@ -461,7 +463,7 @@ export class DomainManager {
       // After the migration's own job: one still streaming ends first.
       void this.jobs.run(domid, 'migration-end', async () => {
         const rec = this.registry.get(domid);
-        if (rec === undefined || !this.#outgoing.has(domid)) return;
+        if (rec === undefined || !current()) return;
         this.#outgoing.delete(domid);
         if (rec.name.endsWith(MIGRATED_AWAY)) {
           this.#log(`domain ${domid} (${rec.name}): its sending xl (pid ${holder.pid}) ended after giving the target permission to start: it stays paused (check the target before resuming it)`);

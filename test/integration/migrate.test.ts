@@ -280,10 +280,13 @@ test('xl migrate A → B through real ssh: `-s SSHCOMMAND HOST` runs the receive
 
 test('the receiving QEMU stopped a while mid-stream: the migration completes once it runs again (socat waits in its writes)', async () => {
   const pending = xlIn(b, b.root, 'migrate', '-s', '', 'mig', receiver(a));
+  let ended: Run | undefined;
+  void pending.then((r) => { ended = r; });
   // The receiver's socat is copying: its end of QEMU's socket must block (socat sleeps a whole
   // second on a write that would not), and QEMU, stopped, takes nothing for a while.
   let socat = 0;
   await until('the receiver\'s socat', () => {
+    if (ended !== undefined) throw new Error(`xl migrate ended before the receiver's socat was seen (${ended.code}): ${ended.err}`);
     socat = pidsNamed('socat').find((p) => cmdline(p).includes('FD:3')) ?? 0;
     return socat !== 0;
   }, 30_000, 5);
