@@ -134,26 +134,12 @@ async function withBackendNow(xs: XenstoreClient, nodes: DeviceNodes): Promise<D
   return { ...nodes, back };
 }
 
-/**
- * Destroy: `remove` for each disk of `disks` with a script whose nodes exist, in reverse order;
- * then for each disk a script made that is in no config (an attach a killed dom0d did not
- * finish: its backend nodes hold the device the script reported, `physical-device` or
- * `physical-device-path`, which dom0 never writes itself) with the script its nodes name.
- */
+/** Destroy: `remove` for each disk of `disks` with a script whose nodes exist, in reverse order. */
 export async function removeBlockScripts(
   host: BlockScriptHost, owner: Owner, disks: readonly DiskDevice[], nodesOf: (disk: DiskDevice) => DeviceNodes | undefined,
 ): Promise<void> {
-  const known = new Set<number>();
   for (const disk of [...disks].reverse()) {
-    const nodes = nodesOf(disk);
-    if (nodes !== undefined && nodes.backendKind === 'vbd') known.add(nodes.devid);
-    if (nodes !== undefined && hasBlockScript(disk)) await removeBlockScript(host, owner, disk, nodes);
-  }
-  const base = devicePaths({ domid: owner.domid, kind: 'vbd', backendKind: 'vbd', devid: 0 }).backend.replace(/\/0$/, '');
-  for (const devid of (await host.xs.directory(base).catch(() => [])).map(Number).filter((n) => Number.isInteger(n) && !known.has(n))) {
-    const [script, path, majMin] = await Promise.all(['script', 'physical-device-path', 'physical-device'].map((k) => host.xs.tryRead(`${base}/${devid}/${k}`)));
-    if (script === undefined || !script.startsWith('/') || (path === undefined && majMin === undefined)) continue;
-    const failed = await runBlockScript({ script, action: 'remove', domid: owner.domid, devid, xenstoredSocket: host.xenstoredSocket });
-    host.log(`domain ${owner.domid}: disk ${devid} of an unfinished attach: ${script} remove${failed === undefined ? '' : `: ${failed}`}`);
+    const nodes = hasBlockScript(disk) ? nodesOf(disk) : undefined;
+    if (nodes !== undefined) await removeBlockScript(host, owner, disk, nodes);
   }
 }

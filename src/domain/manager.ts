@@ -432,9 +432,6 @@ export class DomainManager {
       }
       if (holder.start !== undefined && processStartTime(holder.pid) === holder.start) return;
       clearInterval(timer);
-      // Its xl read the stream: a migration still sending has no reader left.
-      const now = this.registry.get(domid);
-      if (now !== undefined && !now.name.endsWith(MIGRATED_AWAY)) this.driver.endOutgoingStream?.(now);
       this.#log(`domain ${domid} (${rec.name}) was arriving by migration and its receiving xl (pid ${holder.pid}) has ended: destroying it`);
       this.destroy(domid).catch((e: unknown) => this.#log(`domain ${domid}: destroying it: ${errorText(e)}`));
     }, ARRIVAL_CHECK_MS);
