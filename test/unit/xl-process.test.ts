@@ -95,6 +95,22 @@ test('xl migrate-receive checks the stream\'s header before it reads its config:
   assert.match(r.stderr, /Savefile 'migration stream' is corrupt: its header promises 4294967295 bytes of config\n/);
 });
 
+test('xl migrate-receive ends on a refused header while its sender keeps the stream open (the sender sees it close)', async () => {
+  const child = spawn(XL, ['migrate-receive'], { env: hostEnv('held-stream'), stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+  child.stdout.resume();
+  child.stdin.write(Buffer.alloc(48));
+  const code = await Promise.race([
+    new Promise((r) => child.on('close', r)),
+    new Promise((r) => setTimeout(() => r('still running 10 s after the header'), 10_000)),
+  ]);
+  child.stdin.destroy();
+  if (code !== 1) child.kill('SIGKILL');
+  assert.equal(code, 1, err);
+  assert.match(err, /File has wrong magic number/);
+});
+
 test('a save file whose config is not JSON is a corrupt save file, not an internal error', () => {
   const config = Buffer.from('{not json\0');
   const head = Buffer.alloc(48 + 4);

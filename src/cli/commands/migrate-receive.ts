@@ -9,8 +9,10 @@ import type { DomainInfo } from '../../api/index.js';
 import { ToolstackError } from '../../common/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
+import type { CommandContext, CommandResult } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 import { getopt } from '../getopt.js';
+import type { ParsedOptions } from '../getopt.js';
 import { interruptible } from '../interrupt.js';
 import { againWhileDom0dRestarts, destroyIfThere, expectMessage, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
 
@@ -29,101 +31,109 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
     if (o.has('r') || o.has('\u0101')) {
       throw new ToolstackError('NOT_SUPPORTED', 'Remus and COLO streams are not supported by dom0', { hint: 'migrate without remus: xl migrate' });
     }
-    const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
-    const out = ctx.stdout;
+    // Nothing more is read once this ends, however it ends: the sender sees this end close when
+    // this process exits (a stdin still open would keep it alive until the sender closed it).
     const reader = new StreamReader(ctx.stdin);
-    log('migration target: Ready to receive domain.');
-    await writeAll(out, RECEIVER_BANNER);
-    const head = await reader.read(48, 'save file header');
-    // Checked before its config is read: what is no save stream says so, and is not read on.
-    const optional = await reader.read(saveFileDataLength(head, 'migration stream'), 'config');
-    const info = readSaveFileHeader(Buffer.concat([head, optional]), 'migration stream');
-    if (info.config === undefined) throw new ToolstackError('MIGRATION', 'migration stream holds no domain config', { lines: ['migration stream holds no domain config'] });
-    const config = info.config as LibxlJsonObject;
-    const cInfo = (config['c_info'] ?? {}) as Record<string, unknown>;
-    const name = typeof cInfo['name'] === 'string' ? cInfo['name'] : '';
-    const api = connectToolstack(ctx);
-    const dir = makeTempDir('dom0-migrate-in-');
-    const socket = join(dir, 'qemu.sock');
-    let domid: number | undefined;
-    let created: Promise<DomainInfo> | undefined;
-    let qemu: Socket | undefined;
-    /** The domain was started here and reported so: it is the migrated domain, whatever follows. */
-    let running = false;
     try {
-      return await interruptible(async (check) => {
-        created = api.createDomain({
-          config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
-          paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket, holder: process.pid },
-        });
-        let failed: unknown;
-        created.catch((e: unknown) => {
-          failed = e;
-        });
-        const sink = await connectWhenListening(socket, () => failed);
-        qemu = sink;
-        sink.on('error', () => { /* shows as the relay's failure below */ });
-        // All that comes goes into QEMU until the create returns: it does once QEMU has loaded the
-        // whole stream (or failed, its dom0d gone, say).
-        if (!await relayWithSocat(reader, sink, created)) await reader.relayUntil(sink, 'the receiving QEMU', created);
-        sink.end();
-        const dom = await created;
-        domid = dom.domid;
-        check();
-        log('migration target: Transfer complete, requesting permission to start domain.');
-        await writeAll(out, RECEIVER_READY);
-        await expectMessage(reader, PERMISSION_TO_GO, 'GO message');
-        check();
-        log('migration target: Got permission, starting domain.');
-        let status = 0;
-        try {
-          await api.renameDomain({ ref: String(domid), name });
-          if (!o.has('p')) await api.unpauseDomain({ ref: String(domid) });
-          log('migration target: Domain started successsfully.');
-        } catch (e) {
-          status = 3;
-          log(`migration target: ${(e as Error).message}`);
-        }
-        const report = Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]);
-        if (status === 0) {
-          // On this report the sender destroys its copy: from here this one is the domain, and
-          // nothing here destroys it (not a signal, not a dom0d that dies before the last reply).
-          const id = domid;
-          domid = undefined;
-          running = true;
-          await writeAll(out, report);
-          const final = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(id) }));
-          return { data: final };
-        }
-        await writeAll(out, report);
-        log('migration target: Failure, destroying our copy.');
-        await destroyIfThere(api, String(domid));
-        domid = undefined;
-        log('migration target: Cleanup OK, granting sender permission to resume.');
-        await writeAll(out, PERMISSION_TO_GO);
-        throw new ToolstackError('MIGRATION', 'migration target: startup failed', { lines: [] });
-      });
-    } catch (e) {
-      qemu?.destroy();
-      // The half-received domain goes once its create has settled (its QEMU stops at a broken
-      // stream). A create that failed left nothing; one that does not settle here fails in dom0d
-      // (its stall guard) and leaves nothing either. Never by name: NAME--incoming may be another
-      // migration's (two of one domain into this host at once).
-      if (domid === undefined && created !== undefined && !running) {
-        const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 60_000).unref())]);
-        if (settled !== undefined) await api.destroyDomain({ ref: String(settled) }).catch(() => undefined);
-      }
-      if (!running) log('migration target: Domain creation failed (code -3).');
-      throw e;
+      return await receive(ctx, o, reader);
     } finally {
-      if (domid !== undefined) await api.destroyDomain({ ref: String(domid) }).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-      // Nothing more is read: the sender sees this end close when this process exits.
       reader.close();
     }
   },
   render: () => '',
 });
+
+async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamReader): Promise<CommandResult<DomainInfo>> {
+  const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
+  const out = ctx.stdout;
+  log('migration target: Ready to receive domain.');
+  await writeAll(out, RECEIVER_BANNER);
+  const head = await reader.read(48, 'save file header');
+  // Checked before its config is read: what is no save stream says so, and is not read on.
+  const optional = await reader.read(saveFileDataLength(head, 'migration stream'), 'config');
+  const info = readSaveFileHeader(Buffer.concat([head, optional]), 'migration stream');
+  if (info.config === undefined) throw new ToolstackError('MIGRATION', 'migration stream holds no domain config', { lines: ['migration stream holds no domain config'] });
+  const config = info.config as LibxlJsonObject;
+  const cInfo = (config['c_info'] ?? {}) as Record<string, unknown>;
+  const name = typeof cInfo['name'] === 'string' ? cInfo['name'] : '';
+  const api = connectToolstack(ctx);
+  const dir = makeTempDir('dom0-migrate-in-');
+  const socket = join(dir, 'qemu.sock');
+  let domid: number | undefined;
+  let created: Promise<DomainInfo> | undefined;
+  let qemu: Socket | undefined;
+  /** The domain was started here and reported so: it is the migrated domain, whatever follows. */
+  let running = false;
+  try {
+    return await interruptible(async (check) => {
+      created = api.createDomain({
+        config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
+        paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket, holder: process.pid },
+      });
+      let failed: unknown;
+      created.catch((e: unknown) => {
+        failed = e;
+      });
+      const sink = await connectWhenListening(socket, () => failed);
+      qemu = sink;
+      sink.on('error', () => { /* shows as the relay's failure below */ });
+      // All that comes goes into QEMU until the create returns: it does once QEMU has loaded the
+      // whole stream (or failed, its dom0d gone, say).
+      if (!await relayWithSocat(reader, sink, created)) await reader.relayUntil(sink, 'the receiving QEMU', created);
+      sink.end();
+      const dom = await created;
+      domid = dom.domid;
+      check();
+      log('migration target: Transfer complete, requesting permission to start domain.');
+      await writeAll(out, RECEIVER_READY);
+      await expectMessage(reader, PERMISSION_TO_GO, 'GO message');
+      check();
+      log('migration target: Got permission, starting domain.');
+      let status = 0;
+      try {
+        await api.renameDomain({ ref: String(domid), name });
+        if (!o.has('p')) await api.unpauseDomain({ ref: String(domid) });
+        log('migration target: Domain started successsfully.');
+      } catch (e) {
+        status = 3;
+        log(`migration target: ${(e as Error).message}`);
+      }
+      const report = Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]);
+      if (status === 0) {
+        // On this report the sender destroys its copy: from here this one is the domain, and
+        // nothing here destroys it (not a signal, not a dom0d that dies before the last reply).
+        const id = domid;
+        domid = undefined;
+        running = true;
+        await writeAll(out, report);
+        const final = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(id) }));
+        return { data: final };
+      }
+      await writeAll(out, report);
+      log('migration target: Failure, destroying our copy.');
+      await destroyIfThere(api, String(domid));
+      domid = undefined;
+      log('migration target: Cleanup OK, granting sender permission to resume.');
+      await writeAll(out, PERMISSION_TO_GO);
+      throw new ToolstackError('MIGRATION', 'migration target: startup failed', { lines: [] });
+    });
+  } catch (e) {
+    qemu?.destroy();
+    // The half-received domain goes once its create has settled (its QEMU stops at a broken
+    // stream). A create that failed left nothing; one that does not settle here fails in dom0d
+    // (its stall guard) and leaves nothing either. Never by name: NAME--incoming may be another
+    // migration's (two of one domain into this host at once).
+    if (domid === undefined && created !== undefined && !running) {
+      const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 60_000).unref())]);
+      if (settled !== undefined) await api.destroyDomain({ ref: String(settled) }).catch(() => undefined);
+    }
+    if (!running) log('migration target: Domain creation failed (code -3).');
+    throw e;
+  } finally {
+    if (domid !== undefined) await api.destroyDomain({ ref: String(domid) }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Connects to the Unix socket QEMU listens on once it is there; rejects when `failed()` tells the create failed. */
 async function connectWhenListening(path: string, failed: () => unknown): Promise<Socket> {
