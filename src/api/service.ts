@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { consoleName, findConsole, primaryConsoleName, xlConsoles } from '../console/index.js';
 import { Dmesg } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
-import { defaultSched, DEVICE_KINDS, diskWarnings, DOM0_NAME, incomingFrom, libxlError, qemuLogPath, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
+import { defaultSched, DEVICE_KINDS, diskWarnings, DOM0_NAME, libxlError, qemuLogPath, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
 import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, StartOptions, TriggerName, XenStateFlags } from '../domain/index.js';
 import { freeForGuestsKiB, onlineCpus, readFileTail, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
 import { readSubtree } from '../xenstore/index.js';
@@ -886,17 +886,7 @@ function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> & 
     if (!isAbsolutePath(r.file) || typeof r.offset !== 'number' || !Number.isSafeInteger(r.offset) || r.offset < 0) {
       throw badRequest("'restore' must be {file: an absolute path, offset: a byte offset}");
     }
-    // As xl checks it: QEMU's reader would wait on a FIFO, until the restore's deadline.
-    let plain = true;
-    try {
-      plain = statSync(r.file).isFile();
-    } catch {
-      // missing: QEMU's reader says so
-    }
-    if (!plain) {
-      throw new ToolstackError('SAVE_FILE', `Cannot open save file '${r.file}': not a plain file (a directory, device, FIFO or socket)`, { hint: 'give the file xl save wrote' });
-    }
-    return { incoming: { uri: incomingFrom(r.file, r.offset), what: `Restoring from '${r.file}'` } };
+    return { incoming: { saveFile: r.file, offset: r.offset, what: `Restoring from '${r.file}'` } };
   }
   if (incoming !== undefined) {
     const { socket, holder } = incoming as { socket?: unknown; holder?: unknown };

@@ -69,12 +69,13 @@ export interface MachineStats {
 }
 
 /**
- * How a machine starts: fresh, or from a state stream (QEMU's `-incoming URI`: a save file for
- * `xl restore`, a socket for `xl migrate-receive`); `what` names it in messages.
+ * How a machine starts: fresh, or from a state stream: a save file's from byte `offset` for `xl
+ * restore` (QEMU reads it as its stdin, opened by the driver), QEMU's `-incoming URI` (a socket
+ * for `xl migrate-receive`); `what` names it in messages.
  */
 export interface StartOptions {
   /** `migration`: the stream is a live migration's (not a save file's). */
-  readonly incoming?: { readonly uri: string; readonly what: string; readonly migration?: boolean };
+  readonly incoming?: { readonly what: string; readonly migration?: boolean } & ({ readonly uri: string } | { readonly saveFile: string; readonly offset: number });
 }
 
 /** One plugged vCPU of a machine, as the host schedules its thread. */

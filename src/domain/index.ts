@@ -17,7 +17,6 @@ export { DOM0_NAME, DomainRegistry } from './registry.js';
 export { DOMAIN_STATES, SHUTDOWN_REASONS, xenFlags } from './state.js';
 export { writeDom0Layout } from './xenstore-layout.js';
 export type { DomainState, ShutdownReason, XenStateFlags } from './state.js';
-export { incomingFrom } from './qemu-save.js';
 export type { VcpuInfo } from './vcpus.js';
 export { findPool } from './cpupools.js';
 export type { CpuPool, HostCpu, PoolHost } from './cpupools.js';

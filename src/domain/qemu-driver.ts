@@ -22,7 +22,7 @@ import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
 import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MigrationSnapshot, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
-import { migrateMachine, migrationDone, outgoingTo, saveMachine } from './qemu-save.js';
+import { migrateMachine, migrationDone, openSaveStream, outgoingTo, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus, refuseStateAfterUnplug } from './qemu-vcpus.js';
@@ -110,6 +110,17 @@ export class QemuDriver implements DomainDriver {
   }
 
   async start(rec: DomainRecord, options: StartOptions = {}): Promise<DomainRecordPatch> {
+    const inc = options.incoming;
+    const saveFile = inc !== undefined && 'saveFile' in inc ? openSaveStream(inc.saveFile, inc.offset) : undefined;
+    try {
+      return await this.#start(rec, options, saveFile);
+    } finally {
+      if (saveFile !== undefined) closeSync(saveFile);
+    }
+  }
+
+  /** `saveFile`: QEMU's stdin, the state stream it restores (`-incoming fd:0`). */
+  async #start(rec: DomainRecord, options: StartOptions, saveFile: number | undefined): Promise<DomainRecordPatch> {
     checkGuestFiles(rec.config, rec.source);
     const [caps, accel] = await Promise.all([this.capabilities(), this.accel()]);
     // Everything that can be refused is, before a block script makes anything.
@@ -130,7 +141,7 @@ export class QemuDriver implements DomainDriver {
       consoles: consoleEndpoints(consoles),
       nics: (await this.#net.plug(vifsOf(rec))).map((tap): NicRuntime => ({ tap })),
       startPaused: true,
-      ...(options.incoming === undefined ? {} : { incoming: options.incoming.uri }),
+      ...(options.incoming === undefined ? {} : { incoming: 'uri' in options.incoming ? options.incoming.uri : 'fd:0' }),
       ...(need.clock ? { clock: { nowMs: Date.now(), utcOffsetMinutes: -new Date().getTimezoneOffset() } } : {}),
       ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dirs.run) } : {}),
     };
@@ -147,6 +158,7 @@ export class QemuDriver implements DomainDriver {
       logFile,
       env: { ...process.env, ...qemuEnvironment(config, runtime) },
       qmpSocket: runtime.qmpSocket,
+      ...(saveFile === undefined ? {} : { stdin: saveFile }),
       timeoutMs: this.#o.startTimeoutMs ?? 10_000,
       label: `of domain '${rec.name}'`,
       onSpawned: (p) => {

@@ -9,11 +9,12 @@
  * renames it to the target and fsyncs the directory, before the domain may go. The target name
  * therefore never holds a partial file, and a failure (QEMU's, the disk's, a deadline) removes
  * both temporaries and resumes the guest if it was running. Restore: QEMU starts with `-incoming
- * exec:tail -c +OFFSET FILE`, and the domain's start waits until QEMU has read the whole stream.
+ * fd:0`, its stdin the save file opened here at its stream, and the domain's start waits until QEMU
+ * has read the whole stream.
  */
-import { closeSync, existsSync, fdatasync, fsync, openSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fdatasync, fstatSync, fsync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ToolstackError, WakeablePause } from '../common/index.js';
+import { isErrno, ToolstackError, WakeablePause } from '../common/index.js';
 import { strerror } from '../config/index.js';
 import { syncDir } from '../host/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
@@ -26,9 +27,38 @@ export function shellQuote(text: string): string {
   return `'${text.replaceAll("'", "'\\''")}'`;
 }
 
-/** QEMU's `-incoming` for restoring from `file`, whose stream starts at byte `offset`. */
-export function incomingFrom(file: string, offset: number): string {
-  return `exec:tail -c +${offset + 1} ${shellQuote(file)}`;
+/**
+ * Save file `path` opened for QEMU to restore from, positioned at its stream (byte `offset`). It
+ * is opened once, here, so what is checked is what QEMU reads (a name swapped for another file
+ * after the check is not followed), and a FIFO is refused, never waited on. Fails with code SAVE_FILE.
+ */
+export function openSaveStream(path: string, offset: number): number {
+  const refused = (reason: string): ToolstackError => {
+    const line = `Cannot open save file '${path}': ${reason}`;
+    return new ToolstackError('SAVE_FILE', line, { lines: [line], hint: 'give the file xl save wrote' });
+  };
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (e) {
+    throw refused(isErrno(e) ? strerror(e.code) : String(e));
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw refused('not a plain file (a directory, device, FIFO or socket)');
+    if (st.size <= offset) throw refused(`it ends (${st.size} bytes) before its state stream (byte ${offset})`);
+    // Reads (not a seek: Node has none) move the file's offset, which QEMU's reads go on from.
+    const skip = Buffer.allocUnsafe(Math.min(offset, 1 << 20));
+    for (let left = offset; left > 0;) {
+      const n = readSync(fd, skip, 0, Math.min(left, skip.length), null);
+      if (n === 0) throw refused(`it ends before its state stream (byte ${offset})`);
+      left -= n;
+    }
+    return fd;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
 }
 
 /**

@@ -25,10 +25,12 @@ export interface SpawnDetachedOptions {
   readonly pidFile?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly cwd?: string;
+  /** An open file the child reads as its stdin (else /dev/null); the caller still closes its own. */
+  readonly stdin?: number;
 }
 
 /**
- * Starts `binary args` in a new session (setsid), stdin from /dev/null, stdout/stderr appended
+ * Starts `binary args` in a new session (setsid), stdin from /dev/null or `stdin`, stdout/stderr appended
  * to `logFile` (created 0600), not waited for by this process. Returns its pid. Fails with code
  * `IO` when the binary cannot be started.
  */
@@ -37,7 +39,7 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<numb
   try {
     const child = spawn(options.binary, options.args, {
       detached: true,
-      stdio: ['ignore', log, log],
+      stdio: [options.stdin ?? 'ignore', log, log],
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });

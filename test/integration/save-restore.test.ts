@@ -161,6 +161,11 @@ test('a save or core dump onto a device node, FIFO, directory or dangling link i
     restore: { file: at('pipe'), offset: 0 },
   }), (e: unknown) => e instanceof ToolstackError && e.code === 'SAVE_FILE' && /not a plain file/.test(e.message));
   assert.ok(Date.now() - started < 5000);
+  // The stream's offset is taken as given, from the file dom0d opened (once: QEMU reads that open file).
+  await assert.rejects(apiRequest(host.socket, 'POST', '/v1/domains', {
+    config: { c_info: { type: 'pv', name: 'from-fifo' }, b_info: { max_memkb: 131072, target_memkb: 131072 } },
+    restore: { file: at('kept.save'), offset: statSync(at('kept.save')).size },
+  }), (e: unknown) => e instanceof ToolstackError && e.code === 'SAVE_FILE' && /ends \(\d+ bytes\) before its state stream/.test(e.message));
   assert.ok(!(await xlIn(host, host.root, 'list')).out.includes('from-fifo'));
 });
 
