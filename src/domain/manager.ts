@@ -296,7 +296,7 @@ export class DomainManager {
     // A migration may come from this host: its sender (same uuid) holds the same disks.
     const arriving = options.incoming?.migration === true;
     const holder = arriving && options.holder !== undefined ? { pid: options.holder, start: processStartTime(options.holder) } : undefined;
-    const rec = await this.registry.reserve({ ...init, config, sched }, arriving);
+    const rec = await this.registry.reserve({ ...init, config, sched }, arriving ? { sender: (r) => this.#outgoing.has(r.domid) } : undefined);
     const migration = (phase: MigrationPhase, r: DomainRecord, detail?: Readonly<Record<string, unknown>>): void => {
       if (arriving) this.#migrationEvent(r, 'in', phase, detail);
     };

@@ -116,4 +116,10 @@ test('names: Xen\'s rules plus the file system\'s, checked for create and rename
   await assert.rejects(reg.reserve({ config: { c_info: { name: 'twin', uuid: ok.uuid } } }),
     (e: unknown) => isToolstackError(e, 'DOMAIN_EXISTS') && e.message.includes(ok.uuid));
   assert.equal(reg.size, 1);
+  // An incoming migration shares its uuid with its sender on this host only: a stream naming
+  // another domain's uuid would make two domains of one /vm/<uuid>.
+  await assert.rejects(reg.reserve({ config: { c_info: { name: 'in--incoming', uuid: ok.uuid } } }, { sender: () => false }),
+    (e: unknown) => isToolstackError(e, 'DOMAIN_EXISTS') && e.message.includes(ok.uuid));
+  const arrived = await reg.reserve({ config: { c_info: { name: 'in--incoming', uuid: ok.uuid } } }, { sender: (r) => r.domid === ok.domid });
+  assert.equal(arrived.arriving, true);
 });

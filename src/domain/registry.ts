@@ -121,14 +121,15 @@ export class DomainRegistry {
    * domid, or the config's `c_info.domid` when it names one (libxl's way; `xl save -D` and `xl
    * migrate -D` put it there), which must be free. The stored config does not keep it, so the
    * domain's restarts get fresh domids. Fails with DOMAIN_EXISTS when the name, domid or uuid is
-   * taken; an incoming migration (`arriving`) shares its uuid with its sender when that runs here.
+   * taken. An incoming migration (`arriving`) shares its uuid with its sender when that runs
+   * here: with a domain `sender` accepts (one migrating out), no other.
    */
-  async reserve(init: NewDomain, arriving = false): Promise<DomainRecord> {
+  async reserve(init: NewDomain, arriving?: { readonly sender: (holder: DomainRecord) => boolean }): Promise<DomainRecord> {
     const name = init.config.c_info?.name;
     if (name === undefined) throw new ToolstackError('CFG_VALUE', 'Cannot create a domain without a name', { hint: 'set name="..." in the config' });
     this.#checkNameFree(name);
     const uuid = init.config.c_info?.uuid ?? globalThis.crypto.randomUUID();
-    if (!arriving) this.#checkUuidFree(uuid);
+    this.#checkUuidFree(uuid, arriving?.sender);
     const wanted = init.config.c_info?.domid ?? 0;
     const rec: DomainRecord = {
       domid: wanted > 0 ? this.#checkDomidFree(wanted, name) : this.#allocateDomid(),
@@ -147,7 +148,7 @@ export class DomainRegistry {
       startTime: null,
       createdAt: Date.now(),
       sched: init.sched ?? defaultSched(0, domainVcpus(init.config).max),
-      ...(arriving ? { arriving: true as const } : {}),
+      ...(arriving !== undefined ? { arriving: true as const } : {}),
     };
     this.#insert(rec);
     const next = this.#next;
@@ -300,9 +301,9 @@ export class DomainRegistry {
   }
 
   /** A uuid names one domain, but for the two ends of a migration within this host. */
-  #checkUuidFree(uuid: string): void {
+  #checkUuidFree(uuid: string, sender?: (holder: DomainRecord) => boolean): void {
     const holder = [...this.#byId.values()].find((r) => r.uuid === uuid);
-    if (holder !== undefined) {
+    if (holder !== undefined && sender?.(holder) !== true) {
       throw new ToolstackError('DOMAIN_EXISTS', `Domain with uuid ${uuid} already exists (${holder.name}, ${holder.domid})`, {
         hint: 'give the new domain another uuid= (or none: one is generated)',
       });
