@@ -62,7 +62,8 @@ export function saveFileDataLength(head: Buffer, file: string): number {
   const mandatoryFlags = head.readUInt32LE(36);
   const optionalDataLen = head.readUInt32LE(44);
   const known = (SAVE_FLAG_JSON | SAVE_FLAG_QEMU_STREAM) >>> 0;
-  if ((mandatoryFlags & SAVE_FLAG_STREAMV2) !== 0 && (mandatoryFlags & SAVE_FLAG_QEMU_STREAM) === 0) {
+  // Every stream dom0 writes is flagged as QEMU's; Xen's (libxc's before 4.6, v2 since) never are.
+  if ((mandatoryFlags & SAVE_FLAG_QEMU_STREAM) === 0) {
     throw bad(`Savefile '${file}' holds a Xen (libxl) domain stream`, 'dom0 restores the saves it made itself (QEMU\'s stream); restore this one on a Xen host');
   }
   if ((mandatoryFlags & ~known) !== 0) {

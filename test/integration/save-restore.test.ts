@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { apiRequest } from '../../src/api/index.js';
+import { apiRequest, saveFileHeader } from '../../src/api/index.js';
 import { ToolstackError } from '../../src/common/index.js';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import { destroyDomains, destroyHost, makeHost, readPid, until, xlIn, xsRead } from './daemon-harness.js';
@@ -117,6 +117,18 @@ test('restore refuses what is not a dom0 save file; a save that cannot be writte
   r = await xlIn(host, host.root, 'restore', 'xen.save');
   assert.equal(r.code, 1);
   assert.match(r.err, /Savefile '.*xen\.save' holds a Xen \(libxl\) domain stream\nhint: /);
+  // Xen before 4.6: the JSON flag alone (libxc's legacy stream follows).
+  xen.writeUInt32LE(0x1, 36);
+  writeFileSync(join(host.root, 'xen.save'), xen);
+  r = await xlIn(host, host.root, 'restore', 'xen.save');
+  assert.match(r.err, /Savefile '.*xen\.save' holds a Xen \(libxl\) domain stream\nhint: /);
+  // A config of more than 1 MiB is read whole (it was cut at 1 MiB: "truncated").
+  const big = saveFileHeader(JSON.stringify({ c_info: { name: 'big', padding: 'p'.repeat(2 << 20) } }));
+  writeFileSync(join(host.root, 'big.save'), Buffer.concat([big, Buffer.alloc(64)]));
+  r = await xlIn(host, host.root, 'restore', 'big.save');
+  assert.equal(r.code, 1);
+  assert.doesNotMatch(r.err, /truncated/);
+  assert.match(r.err, /padding/);
   r = await xlIn(host, host.root, 'save', 'sr', 'no/such/dir/sr.save');
   assert.equal(r.code, 1, r.err);
   // It named the temporary beside the file, in Node's words.

@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ToolstackError } from '../../common/index.js';
-import { connectToolstack, readSaveFileHeader } from '../../api/index.js';
+import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo, SaveFileInfo } from '../../api/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
@@ -42,9 +42,8 @@ export const restoreCommand = defineCommand<DomainInfo>({
 });
 
 /**
- * The save file's header and config (its first 1 MiB is more than any config). A save file is a
- * plain file (QEMU reads the state from its offset): a directory, device or FIFO is refused, and a
- * FIFO is not waited on.
+ * The save file's header and config. A save file is a plain file (QEMU reads the state from its
+ * offset): a directory, device or FIFO is refused, and a FIFO is not waited on.
  */
 function readHeader(file: string): SaveFileInfo {
   const refused = (reason: string): ToolstackError => {
@@ -59,14 +58,23 @@ function readHeader(file: string): SaveFileInfo {
   }
   try {
     if (!fstatSync(fd).isFile()) throw refused('not a plain file (a directory, device, FIFO or socket)');
-    const head = Buffer.alloc(1 << 20);
-    let n: number;
-    try {
-      n = readSync(fd, head, 0, head.length, 0);
-    } catch (e) {
-      throw refused((e as Error).message);
-    }
-    return readSaveFileHeader(head.subarray(0, n), file);
+    const read = (length: number): Buffer => {
+      const buf = Buffer.alloc(length);
+      let n = 0;
+      try {
+        while (n < length) {
+          const got = readSync(fd, buf, n, length - n, n);
+          if (got === 0) break;
+          n += got;
+        }
+      } catch (e) {
+        throw refused((e as Error).message);
+      }
+      return buf.subarray(0, n);
+    };
+    // The fixed header says how long the config is (checked first: what is no save file is not read on).
+    const fixed = read(48);
+    return readSaveFileHeader(read(48 + saveFileDataLength(fixed, file)), file);
   } finally {
     closeSync(fd);
   }
