@@ -12,7 +12,7 @@
  * `xl restore` and `xl migrate[-receive]` need it without parsing any xl.cfg, and loading the
  * config area costs an xl ~30 ms.
  */
-import { ToolstackError } from '../common/index.js';
+import { nestsDeeperThan, ToolstackError } from '../common/index.js';
 
 export const SAVE_MAGIC = 'Xen saved domain, xl format\n \0 \r';
 const BYTE_ORDER = 0x01020304;
@@ -43,6 +43,9 @@ export function saveFileHeader(configJson: string): Buffer {
   h.writeUInt32LE(config.length, 48);
   return Buffer.concat([h, config]);
 }
+
+/** How deep lists and objects in a save file's config may nest. */
+const MAX_CONFIG_DEPTH = 32;
 
 /** A config is a few KiB: a header that promises more than this is not a save file's. */
 const MAX_SAVE_DATA_BYTES = 16 << 20;
@@ -99,6 +102,10 @@ export function readSaveFileHeader(head: Buffer, file: string): SaveFileInfo {
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
       throw bad(`Savefile '${file}' is corrupt: its config is not a JSON object`, 'the file was damaged after xl save wrote it');
+    }
+    // libxl's config nests a few levels; a deeper one is no config (and too deep to send on).
+    if (nestsDeeperThan(parsed, MAX_CONFIG_DEPTH)) {
+      throw bad(`Savefile '${file}' is corrupt: its config nests deeper than ${MAX_CONFIG_DEPTH} levels`, 'the file was damaged after xl save wrote it, or is not a save file');
     }
     config = parsed as Record<string, unknown>;
   }

@@ -25,3 +25,17 @@ export function shownValue(v: unknown, max = 60): string {
   }
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
+
+/** Whether JSON value `v` nests lists and objects more than `limit` deep (walked without recursion). */
+export function nestsDeeperThan(v: unknown, limit: number): boolean {
+  let level: unknown[] = [v];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > limit) return true;
+    const next: unknown[] = [];
+    for (const x of level) {
+      if (typeof x === 'object' && x !== null) for (const y of Object.values(x)) next.push(y);
+    }
+    level = next;
+  }
+  return false;
+}

@@ -124,6 +124,14 @@ test('a save file whose config is not JSON is a corrupt save file, not an intern
   const r = spawnSync(XL, ['restore', file], { env: hostEnv('badsave'), encoding: 'utf8' });
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`Savefile '${file}' is corrupt: its config is not JSON \\(.*\\)\\nhint: `));
+  // Nested too deep to be a config (xl failed sending it on: "Maximum call stack size exceeded").
+  const deep = saveFileHeader(`{"c_info":{"name":"deep","x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
+  writeFileSync(file, deep);
+  for (const [i, args] of [['restore', file], ['migrate-receive']].entries()) {
+    const d = spawnSync(XL, args, { env: hostEnv(`deepsave${i}`), encoding: 'utf8', input: deep });
+    assert.equal(d.status, 1, d.stderr);
+    assert.match(d.stderr, /is corrupt: its config nests deeper than 32 levels\nhint: /);
+  }
 });
 
 test('a run directory too long for its sockets is refused, by xl and by dom0d, before anything is made', () => {
