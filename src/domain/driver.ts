@@ -218,13 +218,13 @@ export interface DomainDriver {
   attachDevice?(record: DomainRecord, device: DomainDevice): Promise<void>;
   /**
    * Removes `device` (an entry of the record's config): asks the guest to release it and waits,
-   * up to the driver's deadline, until it has. Resolves `true` once it is gone from the machine
-   * and xenstore. A guest that does not release it in time: without `force`, DEVICE_TIMEOUT
-   * and the device stays; with `force`, its xenstore nodes go and it resolves `false` (the
-   * machine lets it go when the guest does). Either way a later release is reported through
-   * the device sink.
+   * up to the driver's deadline (or `waitMs`), until it has. Resolves `true` once it is gone from
+   * the machine and xenstore. A guest that does not release it in time: without `force`,
+   * DEVICE_TIMEOUT and the device stays; with `force`, its xenstore nodes go and it resolves
+   * `false` (the machine lets it go when the guest does). Either way a later release is reported
+   * through the device sink.
    */
-  detachDevice?(record: DomainRecord, device: DomainDevice, options: { readonly force: boolean }): Promise<boolean>;
+  detachDevice?(record: DomainRecord, device: DomainDevice, options: { readonly force: boolean; readonly waitMs?: number }): Promise<boolean>;
   /** After the device sink reported `device` released: frees what is left of it (idempotent). */
   releaseDevice?(record: DomainRecord, device: DomainDevice): Promise<void>;
   /** Called once by `DomainManager`: where the driver reports devices released late. */

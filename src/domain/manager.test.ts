@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { isToolstackError } from '../common/index.js';
+import { isToolstackError, ToolstackError } from '../common/index.js';
 import type { DomainDriver } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
@@ -111,4 +111,30 @@ test('adoptAll() finishes an attach a killed dom0d left: a device the guest conn
   const third = await DomainManager.open({ domainsDir: d });
   assert.equal(third.registry.require(rec.domid).attaching, undefined);
   assert.deepEqual(third.registry.require(rec.domid).config.disks?.map((x) => x.vdev), ['xvda', 'xvdb']);
+});
+
+test('adoptAll() finishes a detach a killed dom0d left: a device the machine let go leaves the config, one the guest holds stays', async () => {
+  const d = dir();
+  const m = await DomainManager.open({ domainsDir: d });
+  const disk = (vdev: string): { vdev: string; pdev_path: string } => ({ vdev, pdev_path: `/${vdev}.img` });
+  const rec = await m.register({ config: { c_info: { name: 'g' }, disks: [disk('xvda'), disk('xvdb'), disk('xvdc')] } });
+  // Two detaches cut short (one disk each would do; both at once shows each outcome).
+  await m.registry.attaching(rec.domid, { ...rec.config, disks: [disk('xvda')] });
+  await m.registry.flush();
+  class Hotplug extends ProcessOnlyDriver implements DomainDriver {
+    readonly asked: string[] = [];
+    detachDevice(_r: DomainRecord, device: DomainDevice, options: { readonly force: boolean; readonly waitMs?: number }): Promise<boolean> {
+      const vdev = device.kind === 'vbd' ? device.disk.vdev ?? '' : device.kind;
+      this.asked.push(`${vdev} force=${options.force} wait=${options.waitMs}`);
+      if (vdev === 'xvdc') return Promise.reject(new ToolstackError('DEVICE_TIMEOUT', 'the guest did not release it'));
+      return Promise.resolve(true);
+    }
+  }
+  const driver = new Hotplug();
+  const again = await DomainManager.open({ domainsDir: d, driver });
+  await again.adoptAll();
+  assert.deepEqual(driver.asked, ['xvdb force=false wait=0', 'xvdc force=false wait=0']);
+  const after = again.registry.require(rec.domid);
+  assert.deepEqual(after.config.disks?.map((x) => x.vdev), ['xvda', 'xvdc']);
+  assert.equal(after.attaching, undefined);
 });

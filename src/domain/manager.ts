@@ -200,7 +200,7 @@ export class DomainManager {
         crashed++;
       } else {
         if (alive === 'stopped' && rec.state === 'running') await this.registry.transition(rec.domid, 'paused', {}, { bestEffort: true });
-        if (rec.attaching !== undefined) await this.#finishAttach(this.registry.require(rec.domid));
+        if (rec.attaching !== undefined) await this.#finishDeviceChange(this.registry.require(rec.domid));
         await this.sched.place(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: placing it in its CPU pool's cgroups: ${errorText(e)}`));
         await this.driver.setVcpuAffinity?.(rec).catch((e: unknown) => this.#log(`domain ${rec.domid}: pinning its vCPUs again: ${errorText(e)}`));
         adopted++;
@@ -233,16 +233,30 @@ export class DomainManager {
   }
 
   /**
-   * An attach a killed dom0d left (`DomainRecord.attaching`), finished: each device being
-   * attached that the guest's frontend has connected (the attach's last step) joins the config;
-   * any other is taken out again as a forced detach does (machine, vif, block script, nodes).
+   * An attach or detach a killed dom0d left (`DomainRecord.attaching`), finished: each device
+   * being attached that the guest's frontend has connected (the attach's last step) joins the
+   * config; any other is taken out again as a forced detach does (machine, vif, block script,
+   * nodes). Each device being detached is asked for again, without waiting: one the machine no
+   * longer has is released and leaves the config; one the guest still holds stays (its nodes
+   * connected again), and its release, when the guest makes it, finishes the detach.
    */
-  async #finishAttach(rec: DomainRecord): Promise<void> {
+  async #finishDeviceChange(rec: DomainRecord): Promise<void> {
     const target = rec.attaching as DomainConfig;
     const key = (d: DomainDevice): string => `${d.kind}:${deviceDevid(d) ?? deviceLabel(d)}`;
     const had = new Set(DEVICE_KINDS.flatMap((k) => devicesOf(rec.config, k)).map(key));
+    const wanted = new Set(DEVICE_KINDS.flatMap((k) => devicesOf(target, k)).map(key));
     const at = { ...rec, config: target };
     let config = rec.config;
+    for (const device of DEVICE_KINDS.flatMap((k) => devicesOf(rec.config, k)).filter((d) => !wanted.has(key(d)))) {
+      const released = await this.driver.detachDevice?.(rec, device, { force: false, waitMs: 0 }).catch((e: unknown) => {
+        this.#log(`domain ${rec.domid}: ${deviceLabel(device)} was being detached when dom0d stopped; the guest has not released it yet, it stays until it does (${errorText(e)})`);
+        return false;
+      });
+      if (released === true) {
+        config = replaceDevice(config, device, undefined);
+        this.#log(`domain ${rec.domid}: ${deviceLabel(device)}, being detached when dom0d stopped, is gone`);
+      }
+    }
     for (const device of DEVICE_KINDS.flatMap((k) => devicesOf(target, k)).filter((d) => !had.has(key(d)))) {
       const info = await this.driver.deviceInfo?.(at, device).catch(() => undefined);
       if (info?.state === XENBUS_STATE.connected) {
@@ -886,10 +900,18 @@ export class DomainManager {
           hint: 'a disk with specification=virtio stays until the domain is destroyed, as in Xen',
         });
       }
-      const released = await detach.call(this.driver, rec, device, options);
       // Function 0 of a multi-function slot takes the slot's other functions along (QEMU ejects the slot).
       const gone = [device, ...slotMates(rec.config, device)];
-      const record = await this.registry.update(domid, { config: gone.reduce((c, d) => replaceDevice(c, d, undefined), rec.config) });
+      const target = gone.reduce((c, d) => replaceDevice(c, d, undefined), rec.config);
+      await this.registry.attaching(domid, target);
+      let released: boolean;
+      try {
+        released = await detach.call(this.driver, rec, device, options);
+      } catch (e: unknown) {
+        await this.registry.attaching(domid, undefined).catch((u: unknown) => this.#log(`domain ${domid}: dropping its detach in progress: ${errorText(u)}`));
+        throw e;
+      }
+      const record = await this.registry.attaching(domid, undefined, target);
       for (const d of gone) this.events.emit({ type: 'device', record, action: 'detached', kind: d.kind, devid: deviceDevid(d) });
       return { record, device, released };
     });

@@ -598,8 +598,8 @@ export class QemuDriver implements DomainDriver {
     return this.#hotplug.attach(rec, this.#qmp(rec), device);
   }
 
-  detachDevice(rec: DomainRecord, device: DomainDevice, options: { readonly force: boolean }): Promise<boolean> {
-    return this.#hotplug.detach(rec, this.#qmp(rec), device, options.force);
+  detachDevice(rec: DomainRecord, device: DomainDevice, options: { readonly force: boolean; readonly waitMs?: number }): Promise<boolean> {
+    return this.#hotplug.detach(rec, this.#qmp(rec), device, options.force, options.waitMs);
   }
 
   releaseDevice(rec: DomainRecord, device: DomainDevice): Promise<void> {

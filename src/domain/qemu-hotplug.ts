@@ -13,9 +13,10 @@
  *   eject; QMP `DEVICE_DELETED` with its id, or the device gone from QOM) → `blockdev-del` of
  *   its medium → both 6 → [block script `remove`] → nodes removed. The wait has a deadline
  *   (`timeoutMs`; `FORCE_GRACE_MS` with force). A release after the deadline is reported through
- *   the sink (when QEMU announces it), and `release` finishes it then. Releases QEMU announces
- *   while no dom0d listens (across a dom0d restart) are not seen: such a device stays in the
- *   record until the domain reboots.
+ *   the sink (when QEMU announces it), and `release` finishes it then. A detach a dom0d restart
+ *   cut short is asked again (manager.ts finishes it: a device QEMU no longer has is released at
+ *   once); a release QEMU announced while no dom0d listened after a detach that had timed out
+ *   is not seen: such a device stays in the record until the domain reboots.
  * - vif attach: the host side first (tap on its bridge, rate, anti-spoofing: the network area;
  *   a missing bridge fails here, before anything else is made) → nodes written (state 1) → the
  *   vif script `online` → backend `hotplug-status` connected, state 2 → `netdev_add` of the tap →
@@ -222,12 +223,12 @@ export class QemuHotplug {
     }
   }
 
-  async detach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, force: boolean): Promise<boolean> {
+  async detach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, force: boolean, waitMs?: number): Promise<boolean> {
     const nodes = hasNodes(device) ? this.#nodes(rec, device) : undefined;
     if (nodes !== undefined) await writeDeviceValues(this.#o.xs, nodes, { back: { online: '0', state: state(XENBUS_STATE.closing) } });
     let released: boolean;
     try {
-      released = await this.#unplug(rec, qmp, device, force ? FORCE_GRACE_MS : this.#o.timeoutMs);
+      released = await this.#unplug(rec, qmp, device, waitMs ?? (force ? FORCE_GRACE_MS : this.#o.timeoutMs));
     } catch (e: unknown) {
       if (nodes !== undefined) await this.#reconnect(nodes);
       throw failed(rec, device, 'remove', 'from', e);
@@ -238,7 +239,7 @@ export class QemuHotplug {
     }
     if (!force) {
       if (nodes !== undefined) await this.#reconnect(nodes);
-      const s = Math.round(this.#o.timeoutMs / 1000);
+      const s = Math.round((waitMs ?? this.#o.timeoutMs) / 1000);
       throw new ToolstackError('DEVICE_TIMEOUT', `Cannot remove ${deviceLabel(device)} from domain '${rec.name}': the guest did not release it within ${s} s`, {
         hint: 'the guest may release it later (dom0 then finishes the removal); -f removes it from the domain\'s config and xenstore now',
       });

@@ -53,10 +53,12 @@ export interface DomainRecord {
    */
   readonly arriving?: true;
   /**
-   * The config a device attach in progress leads to (the devices being attached added), saved
-   * before the machine is touched and dropped with the attach's end: a dom0d killed meanwhile
-   * finishes it at re-adoption (each device the machine and xenstore have in full is kept, any
-   * other undone), so no device is left half-attached and unknown to the config.
+   * The config a device attach or detach in progress leads to (the devices being attached
+   * added, those being detached taken out), saved before the machine is touched and dropped with
+   * the change's end: a dom0d killed meanwhile finishes it at re-adoption (a device being attached
+   * that the machine and xenstore have in full is kept, any other undone; one being detached that
+   * the machine has let go is released, one the guest still holds stays, its release awaited),
+   * so no device is left half-attached and unknown to the config, or gone and still in it.
    */
   readonly attaching?: DomainConfig;
 }

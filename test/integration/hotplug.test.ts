@@ -435,6 +435,27 @@ test('block-detach waits for the guest: a paused guest times out (the disk stays
   await partitionsBecome(['sr0', 'vda']);
   assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
   await until('QEMU let go of spare.qcow2', () => imageOpens('spare.qcow2'));
+
+  // dom0d killed -9 during a detach the (paused) guest has not answered: the restarted dom0d
+  // asks again (the record says a detach was under way); the disk stays while the guest holds
+  // it, and its release once the guest runs finishes the detach (it was never seen: the disk
+  // stayed in the config and held its image until the domain rebooted).
+  await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
+  await partitionsBecome(['sr0', 'vda', 'vdb']);
+  await ok('pause', 'hp');
+  const detach = xlIn(host, host.root, 'block-detach', 'hp', 'xvdh');
+  await until('the detach began', () => xsRead(`/local/domain/0/backend/qdisk/${dom}/51824/state`) === '5');
+  await new Promise((r) => setTimeout(r, 500));
+  process.kill(readPid(host) as number, 'SIGKILL');
+  assert.notEqual((await detach).code, 0);
+  assert.deepEqual((await blockList('hp')).map((row) => [row[0], row[3]]), [['5632', '4'], ['51776', '4'], ['51824', '4']]);
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde', 'xvdh']);
+  await ok('unpause', 'hp');
+  await console(dom); // the console connection went with dom0d
+  await until('the guest released xvdh after the restart', async () => (await storedDisks('hp')).length === 2);
+  await partitionsBecome(['sr0', 'vda']);
+  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
+  await until('QEMU let go of spare.qcow2', () => imageOpens('spare.qcow2'));
 });
 
 test('block-list: several domains, a name that is no domain is reported and skipped, a free domid lists nothing', async () => {
