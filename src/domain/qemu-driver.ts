@@ -60,12 +60,17 @@ const TRIGGERS: Readonly<Record<TriggerName, readonly (readonly [string, Record<
   s3resume: [['system_wakeup']],
 };
 
+/** How long one QMP connection to a re-adopted QEMU that did not answer waits for its greeting. */
+const UNANSWERED_RETRY_MS = 30_000;
+
 export class QemuDriver implements DomainDriver {
   readonly #o: QemuDriverOptions;
   readonly #xs: XenstoreClient;
   readonly #machines = new Map<number, Machine>();
   /** QEMUs spawned whose start has not finished (so a destroy meanwhile can kill them). */
   readonly #spawned = new Map<number, number>();
+  /** Re-adopted QEMUs that have not answered on QMP yet (`#awaitAnswer`). */
+  readonly #unanswered = new Map<number, { cancelled: boolean }>();
   readonly #hotplug: QemuHotplug;
   readonly #net: HostNetwork;
   #sink: MachineEventSink | undefined;
@@ -224,6 +229,9 @@ export class QemuDriver implements DomainDriver {
   kill(rec: DomainRecord): number | undefined {
     const m = this.#machines.get(rec.domid);
     if (m !== undefined) m.ending = true;
+    const waiting = this.#unanswered.get(rec.domid);
+    if (waiting !== undefined) waiting.cancelled = true;
+    this.#unanswered.delete(rec.domid);
     const pid = rec.qemuPid ?? m?.pid ?? this.#spawned.get(rec.domid) ?? readPidFile(`${domainDirs(this.#o.paths, rec.domid).run}/qemu.pid`);
     if (pid !== undefined && isPidAlive(pid) && this.#ours(pid, rec.domid)) {
       // Its helpers (an exec: migration's cat, tail) first: one blocked opening a FIFO nobody
@@ -276,10 +284,19 @@ export class QemuDriver implements DomainDriver {
     try {
       qmp = await QmpClient.connect(rec.qmpSocket, { timeoutMs: 3000 });
     } catch (e: unknown) {
-      this.#o.log(`domain ${rec.domid}: QEMU ${pid} does not answer on QMP (${e instanceof Error ? e.message : String(e)}): killing it`);
-      killPid(pid);
-      return 'gone';
+      if (!isPidAlive(pid)) return 'gone';
+      // Stopped (SIGSTOP) or hung: the guest is kept, never killed for it; the machine is taken
+      // over once QEMU answers (until then its commands fail saying so; xl destroy ends it).
+      this.#o.log(`domain ${rec.domid}: QEMU ${pid} does not answer on QMP (${e instanceof Error ? e.message : String(e)}): ` +
+        'kept as it is, and taken over once it answers');
+      this.#awaitAnswer(rec, pid, rec.qmpSocket);
+      return 'alive';
     }
+    return this.#adopted(rec, pid, qmp);
+  }
+
+  /** Re-adoption once QEMU `pid` answered on `qmp`: its machine, and the state it was left in. */
+  async #adopted(rec: DomainRecord, pid: number, qmp: QmpClient): Promise<'alive' | 'gone' | 'stopped'> {
     const m = this.#attach(rec.domid, pid, qmp);
     const status = await qmp.queryStatus().catch(() => undefined);
     if (status === undefined) return 'gone';
@@ -643,6 +660,37 @@ export class QemuDriver implements DomainDriver {
   }
 
   /** True when `pid` runs a QEMU of this domain (its argv names the domain's run directory). */
+  /**
+   * Retries QMP on a re-adopted QEMU that did not answer (`adopt`) until it does, then adopts
+   * it; a QEMU that dies meanwhile is reported as a machine that stopped (a crash).
+   */
+  #awaitAnswer(rec: DomainRecord, pid: number, socket: string): void {
+    const waiting = { cancelled: false };
+    this.#unanswered.set(rec.domid, waiting);
+    void (async () => {
+      while (!waiting.cancelled) {
+        if (!isPidAlive(pid)) {
+          this.#unanswered.delete(rec.domid);
+          this.#sink?.(rec.domid, 'crash');
+          return;
+        }
+        const qmp = await QmpClient.connect(socket, { timeoutMs: UNANSWERED_RETRY_MS }).catch(() => undefined);
+        if (qmp === undefined) {
+          await new Promise((r) => setTimeout(r, 1000));
+          continue;
+        }
+        if (waiting.cancelled) {
+          qmp.close();
+          return;
+        }
+        this.#unanswered.delete(rec.domid);
+        this.#o.log(`domain ${rec.domid}: QEMU ${pid} answers on QMP again: taken over`);
+        await this.#adopted(rec, pid, qmp).catch((e: unknown) => this.#o.log(`domain ${rec.domid}: taking over QEMU ${pid}: ${e instanceof Error ? e.message : String(e)}`));
+        return;
+      }
+    })();
+  }
+
   #ours(pid: number, domid: number): boolean {
     const dir = `${domainDirs(this.#o.paths, domid).run}/`;
     return pidCmdline(pid)?.some((a) => a.includes(dir)) ?? false;
@@ -658,6 +706,11 @@ export class QemuDriver implements DomainDriver {
 
   #qmp(rec: DomainRecord): QmpClient {
     const m = this.#machines.get(rec.domid);
+    if (m === undefined && this.#unanswered.has(rec.domid)) {
+      throw new ToolstackError('QEMU', `QEMU of domain '${rec.name}' (${rec.domid}) has not answered on QMP since dom0d started`, {
+        hint: 'QEMU may be stopped (SIGSTOP) or hung; `xl destroy` still ends the domain',
+      });
+    }
     if (m === undefined || m.qmp.isClosed) {
       throw new ToolstackError('QEMU', `Domain '${rec.name}' (${rec.domid}) has no running QEMU`, {
         hint: `see ${qemuLogPath(this.#o.paths, rec.name)}`,

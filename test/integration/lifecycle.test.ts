@@ -273,6 +273,34 @@ test('a corrupt domain record does not orphan its QEMU: dom0d finds the machine,
   assert.equal(pidsNaming(join(host.runDir, 'domains')).includes(qemu), false, 'its QEMU is gone');
 });
 
+test('dom0d restarted while a QEMU is stopped (SIGSTOP): the domain is kept, its commands say QEMU does not answer, and it is taken over once QEMU runs', async () => {
+  assert.equal((await create('-p', '-q', 'pv.cfg', 'name="frozen"')).code, 0);
+  const d = await find('frozen');
+  assert.ok(d !== undefined);
+  const qemu = Number(await xs.readString(`/local/domain/${d.domid}/image/device-model-pid`));
+  process.kill(qemu, 'SIGSTOP');
+  try {
+    const dom0d = readPid(host) as number;
+    process.kill(dom0d, 'SIGKILL');
+    await waitGone(dom0d);
+    // It was killed at re-adoption for not answering within 3 s: the domain was lost.
+    const kept = await find('frozen');
+    assert.deepEqual([kept?.domid, kept?.uuid], [d.domid, d.uuid]);
+    assert.ok(pidsNaming(join(host.runDir, 'domains')).includes(qemu), 'its QEMU runs on');
+    xs.close();
+    xs = await XenstoreClient.connect(join(host.runDir, 'xenstored', 'socket'));
+    const r = await xl(host, 'unpause', 'frozen');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /^QEMU of domain 'frozen' \(\d+\) has not answered on QMP since dom0d started\nhint: QEMU may be stopped/);
+  } finally {
+    process.kill(qemu, 'SIGCONT');
+  }
+  await until('QEMU taken over once it runs', async () => (await xl(host, 'unpause', 'frozen')).code === 0);
+  assert.match(stateLetters(await ok('list', 'frozen'), 'frozen'), RUNNING);
+  await ok('destroy', 'frozen');
+  assert.equal(pidsNaming(join(host.runDir, 'domains')).includes(qemu), false, 'its QEMU is gone');
+});
+
 test('ten parallel creates of one name: exactly one succeeds, the others fail naming the name', async () => {
   const runs = await Promise.all(Array.from({ length: 10 }, () => create('-p', '-q', 'pv.cfg', 'name="same"')));
   const codes = runs.map((r) => r.code).sort();
