@@ -15,7 +15,7 @@ import type { DomainVifs } from '../network/index.js';
 import {
   argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, isAccelSetting, launchQemu, probeCapabilities, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
-import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, NicRuntime } from '../qemu/index.js';
+import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
 import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scripts.js';
 import type { BlockScriptHost } from './block-scripts.js';
@@ -59,6 +59,9 @@ const TRIGGERS: Readonly<Record<TriggerName, readonly (readonly [string, Record<
   sleep: null,
   s3resume: [['system_wakeup']],
 };
+
+/** How long a machine's statistics (`machineStats`) wait for QEMU. */
+const STATS_QMP_MS = 1000;
 
 /** How long one QMP connection to a re-adopted QEMU that did not answer waits for its greeting. */
 const UNANSWERED_RETRY_MS = 30_000;
@@ -554,9 +557,10 @@ export class QemuDriver implements DomainDriver {
   async machineStats(rec: DomainRecord): Promise<MachineStats> {
     const m = this.#machines.get(rec.domid);
     if (m === undefined || m.qmp.isClosed) return { vcpuTimesNs: [], nets: [], vbds: [] };
+    // Figures for `xl top` and the like: a QEMU that does not answer soon gives none this time.
     const [cpus, blocks] = await Promise.all([
-      m.qmp.queryCpusFast().catch(() => []),
-      (m.qmp.execute('query-blockstats') as Promise<QmpBlockStats[]>).catch((): QmpBlockStats[] => []),
+      (m.qmp.execute('query-cpus-fast', undefined, { timeoutMs: STATS_QMP_MS }) as Promise<QmpCpuInfoFast[]>).catch((): QmpCpuInfoFast[] => []),
+      (m.qmp.execute('query-blockstats', undefined, { timeoutMs: STATS_QMP_MS }) as Promise<QmpBlockStats[]>).catch((): QmpBlockStats[] => []),
     ]);
     const vcpuTimesNs = [...cpus].sort((a, b) => a['cpu-index'] - b['cpu-index']).map((c) => threadCpuTimeNs(m.pid, c['thread-id']) ?? 0);
     const nics = rec.config.nics ?? [];

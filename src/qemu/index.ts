@@ -3,7 +3,7 @@
 export { QmpCommandError, QmpTimeoutError } from './qmp/transport.js';
 export type { QmpEvent } from './qmp/transport.js';
 export { QmpClient } from './qmp/client.js';
-export type { QmpHotpluggableCpu, QmpMigrationInfo } from './qmp/client.js';
+export type { QmpCpuInfoFast, QmpHotpluggableCpu, QmpMigrationInfo } from './qmp/client.js';
 export { launchQemu } from './launch.js';
 export { chooseAccel, isAccelSetting, runAccelProbe } from './accel.js';
 export type { AccelChoice, AccelSetting } from './accel.js';
