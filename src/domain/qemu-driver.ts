@@ -354,7 +354,7 @@ export class QemuDriver implements DomainDriver {
         continue;
       }
       const found = await this.#inspect(domid, pid).catch((e: unknown) => {
-        this.#o.log(`domain ${domid}: QEMU ${pid} runs without a record and does not answer on QMP (${e instanceof Error ? e.message : String(e)})`);
+        this.#o.log(`domain ${domid}: QEMU ${pid} runs without a record and could not be described: ${e instanceof Error ? e.message : String(e)}`);
         return undefined;
       });
       if (found !== undefined) out.push(found);
@@ -364,35 +364,43 @@ export class QemuDriver implements DomainDriver {
     return out;
   }
 
-  /** What a running QEMU of `domid` and xenstore tell of the domain. */
+  /**
+   * What a running QEMU of `domid` and xenstore tell of the domain. A QEMU that does not answer
+   * on QMP (stopped, hung) is described by xenstore alone (its memory target, its vCPU nodes).
+   */
   async #inspect(domid: number, pid: number): Promise<OrphanMachine> {
     const dirs = domainDirs(this.#o.paths, domid);
     const qmpSocket = `${dirs.run}/qmp.sock`;
-    const qmp = await QmpClient.connect(qmpSocket, { timeoutMs: 3000 });
-    try {
-      const [status, memory, cpus] = await Promise.all([
-        qmp.queryStatus(), qmp.execute('query-memory-size-summary') as Promise<{ 'base-memory'?: number }>, qmp.queryCpusFast(),
-      ]);
-      const D = `/local/domain/${domid}`;
-      const [name, vm, type] = await Promise.all([this.#xs.tryRead(`${D}/name`), this.#xs.tryRead(`${D}/vm`), this.#xs.tryRead(`/libxl/${domid}/type`)]);
-      const consoles = readdirSync(dirs.run).filter((f) => f.endsWith('.sock') && f !== 'qmp.sock').map((f) => f.slice(0, -5)).flatMap((id) => {
-        const m = /^(console|serial|channel|debug)(\d+)$/.exec(id);
-        if (m === null) return [];
-        const kind = m[1] === 'console' ? 'pv' as const : m[1] as 'serial' | 'channel' | 'debug';
-        return [{ id, kind, index: Number(m[2]), socket: `${dirs.run}/${id}.sock`, feed: `${dirs.state}/${id}.log`, tty: `${dirs.run}/${id}.tty` }];
-      });
-      return {
-        domid, pid, qmpSocket, consoles,
-        ...(name === undefined ? {} : { name }),
-        ...(vm?.startsWith('/vm/') === true ? { uuid: vm.slice(4) } : {}),
-        type: type === 'hvm' || type === 'pvh' ? type : 'pv',
-        memKiB: Math.floor((memory['base-memory'] ?? 0) / 1024),
-        vcpus: Math.max(1, cpus.length),
-        paused: status.status !== 'running',
-      };
-    } finally {
-      qmp.close();
-    }
+    const D = `/local/domain/${domid}`;
+    const machine = await (async () => {
+      const qmp = await QmpClient.connect(qmpSocket, { timeoutMs: 3000 });
+      try {
+        const [status, memory, cpus] = await Promise.all([
+          qmp.queryStatus(), qmp.execute('query-memory-size-summary') as Promise<{ 'base-memory'?: number }>, qmp.queryCpusFast(),
+        ]);
+        return { memKiB: Math.floor((memory['base-memory'] ?? 0) / 1024), vcpus: Math.max(1, cpus.length), paused: status.status !== 'running' };
+      } finally {
+        qmp.close();
+      }
+    })().catch(async (e: unknown) => {
+      this.#o.log(`domain ${domid}: QEMU ${pid} runs without a record and does not answer on QMP (${e instanceof Error ? e.message : String(e)}): described by xenstore`);
+      const [target, cpus] = await Promise.all([this.#xs.tryRead(`${D}/memory/target`), this.#xs.directory(`${D}/cpu`).catch(() => [])]);
+      return { memKiB: Number(target ?? 0) || 0, vcpus: Math.max(1, cpus.length), paused: false };
+    });
+    const [name, vm, type] = await Promise.all([this.#xs.tryRead(`${D}/name`), this.#xs.tryRead(`${D}/vm`), this.#xs.tryRead(`/libxl/${domid}/type`)]);
+    const consoles = readdirSync(dirs.run).filter((f) => f.endsWith('.sock') && f !== 'qmp.sock').map((f) => f.slice(0, -5)).flatMap((id) => {
+      const m = /^(console|serial|channel|debug)(\d+)$/.exec(id);
+      if (m === null) return [];
+      const kind = m[1] === 'console' ? 'pv' as const : m[1] as 'serial' | 'channel' | 'debug';
+      return [{ id, kind, index: Number(m[2]), socket: `${dirs.run}/${id}.sock`, feed: `${dirs.state}/${id}.log`, tty: `${dirs.run}/${id}.tty` }];
+    });
+    return {
+      domid, pid, qmpSocket, consoles,
+      ...(name === undefined ? {} : { name }),
+      ...(vm?.startsWith('/vm/') === true ? { uuid: vm.slice(4) } : {}),
+      type: type === 'hvm' || type === 'pvh' ? type : 'pv',
+      ...machine,
+    };
   }
 
   cpuTimeNs(rec: DomainRecord): Promise<number> {

@@ -26,6 +26,7 @@ interface Listed {
   readonly uuid: string;
   readonly state: string;
   readonly shutdownReason: string | null;
+  readonly memKiB: number;
 }
 
 let host: TestHost;
@@ -297,6 +298,21 @@ test('dom0d restarted while a QEMU is stopped (SIGSTOP): the domain is kept, its
   }
   await until('QEMU taken over once it runs', async () => (await xl(host, 'unpause', 'frozen')).code === 0);
   assert.match(stateLetters(await ok('list', 'frozen'), 'frozen'), RUNNING);
+  // The same with its record lost too: the machine is found, described by xenstore, kept.
+  process.kill(qemu, 'SIGSTOP');
+  try {
+    const dom0d = readPid(host) as number;
+    process.kill(dom0d, 'SIGKILL');
+    await waitGone(dom0d);
+    writeFileSync(join(host.stateDir, 'domains', `${d.domid}.json`), '{"version": 2, "domid": ');
+    const found = await find('frozen');
+    assert.deepEqual([found?.domid, found?.uuid, found?.memKiB], [d.domid, d.uuid, d.memKiB]);
+    xs.close();
+    xs = await XenstoreClient.connect(join(host.runDir, 'xenstored', 'socket'));
+  } finally {
+    process.kill(qemu, 'SIGCONT');
+  }
+  await until('the recovered QEMU taken over once it runs', async () => (await xl(host, 'pause', 'frozen')).code === 0);
   await ok('destroy', 'frozen');
   assert.equal(pidsNaming(join(host.runDir, 'domains')).includes(qemu), false, 'its QEMU is gone');
 });
