@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkRunDir, ERROR_CODES, isErrno, launchEnv, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
-import { ensurePrivateDir, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
+import { ensurePrivateDir, isPidStopped, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { ApiRoute } from './routes.js';
 import { API_ROUTES, routeRequest } from './routes.js';
 import type { ToolstackApi } from './toolstack.js';
@@ -34,14 +34,15 @@ export function connectToolstack(options: ClientOptions): ToolstackApi {
   const call = async (route: ApiRoute, req: object | undefined): Promise<unknown> => {
     checkRunDir(paths);
     const { path, body } = routeRequest(route, req);
+    const request = (): Promise<unknown> => whileDom0dRuns(paths, (signal) => apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined, signal));
     try {
-      return await apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined);
+      return await request();
     } catch (e: unknown) {
       if (started || options.autostart === false || !isNoDaemon(e)) throw unreachable(paths, e);
       started = true;
       await ensureDom0d(paths, options.env);
       try {
-        return await apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined);
+        return await request();
       } catch (again: unknown) {
         throw unreachable(paths, again); // a dom0d that answered and then stopped
       }
@@ -52,18 +53,42 @@ export function connectToolstack(options: ClientOptions): ToolstackApi {
   return api as unknown as ToolstackApi;
 }
 
+/** How often a client waiting for dom0d's answer looks whether dom0d is stopped. */
+const STOPPED_POLL_MS = 2000;
+
+/**
+ * `exchange`, given up when dom0d is stopped (SIGSTOP, ^Z, a debugger): it answers nothing
+ * until it runs again, and a client would wait for good. One that is only slow is waited for.
+ */
+function whileDom0dRuns(paths: Dom0Paths, exchange: (signal: AbortSignal) => Promise<unknown>): Promise<unknown> {
+  const abort = new AbortController();
+  const poll = setInterval(() => {
+    const pid = pidFileHolder(paths.pidFile);
+    if (pid === undefined || !isPidStopped(pid)) return;
+    abort.abort(new ToolstackError('DAEMON_UNAVAILABLE', `dom0d (pid ${pid}) is stopped: it answers nothing until it runs again`, {
+      hint: `it was stopped by a signal or a debugger: kill -CONT ${pid}`,
+    }));
+  }, STOPPED_POLL_MS);
+  poll.unref();
+  return exchange(abort.signal).finally(() => clearInterval(poll));
+}
+
 /**
  * One HTTP/1.1 exchange with dom0d over a unix socket (`Connection: close`). Resolves with the
  * decoded JSON result; rejects with the `ToolstackError` of an error reply, or with the socket's
- * errno error when dom0d cannot be reached.
+ * errno error when dom0d cannot be reached, or with `signal`'s reason once it aborts.
  */
-export function apiRequest(socket: string, method: string, path: string, body?: unknown): Promise<unknown> {
+export function apiRequest(socket: string, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
   const payload = body === undefined ? '' : toJson(body);
   const head = `${method} ${path} HTTP/1.1\r\nHost: dom0d\r\nConnection: close\r\n` +
     (body === undefined ? '' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n`) + '\r\n';
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const conn = createConnection(socket);
+    signal?.addEventListener('abort', () => {
+      conn.destroy();
+      reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    }, { once: true });
     conn.on('connect', () => conn.write(head + payload));
     conn.on('data', (c: Buffer) => chunks.push(c));
     conn.on('error', reject);

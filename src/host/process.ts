@@ -98,6 +98,13 @@ export function pidState(pid: number): PidState {
   return state === 'Z' || state === 'X' ? 'zombie' : 'running';
 }
 
+/** True while `pid` is stopped (SIGSTOP, a terminal's ^Z) or held by a debugger. */
+export function isPidStopped(pid: number): boolean {
+  const stat = procStat(pid);
+  const state = stat?.charAt(stat.lastIndexOf(')') + 2);
+  return state === 'T' || state === 't';
+}
+
 /** True while `pid` runs (present and not a zombie). */
 export function isPidAlive(pid: number): boolean {
   return pidState(pid) === 'running';

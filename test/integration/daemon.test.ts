@@ -152,6 +152,24 @@ test('SIGHUP does not stop dom0d (it did: Node\'s default), and is said in its l
   assert.match(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8'), /SIGHUP: ignored/);
 });
 
+test('a stopped dom0d (SIGSTOP): xl says so in one line within seconds instead of waiting for good', async () => {
+  const h = host();
+  await xl(h, 'list');
+  const pid = readPid(h)!;
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const started = Date.now();
+    const r = await xl(h, 'list');
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `dom0d (pid ${pid}) is stopped: it answers nothing until it runs again\nhint: it was stopped by a signal or a debugger: kill -CONT ${pid}\n`);
+    assert.ok(Date.now() - started < 10_000);
+  } finally {
+    process.kill(pid, 'SIGCONT');
+  }
+  assert.equal((await xl(h, 'list')).code, 0);
+  assert.equal(readPid(h), pid);
+});
+
 test('SIGTERM stops dom0d gracefully: socket and pid file removed, records kept', async () => {
   const h = host();
   await xl(h, 'list');
