@@ -8,7 +8,7 @@ import type { DomainDriver } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
 import type { DomainDevice } from './devices.js';
-import type { DomainRecord, NewDomain } from './record.js';
+import type { DomainRecord, DomainRecordPatch, NewDomain } from './record.js';
 import type { DeviceXenstoreInfo } from './xenstore-layout.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dom0-manager-'));
@@ -138,3 +138,34 @@ test('adoptAll() finishes a detach a killed dom0d left: a device the machine let
   assert.deepEqual(after.config.disks?.map((x) => x.vdev), ['xvda', 'xvdc']);
   assert.equal(after.attaching, undefined);
 });
+
+test('create() of a domain destroyed while its machine starts fails saying so (not with what its QEMU said)', async () => {
+  let started = (): void => undefined;
+  const starting = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  class SlowStart extends ProcessOnlyDriver implements DomainDriver {
+    #fail: ((e: Error) => void) | undefined;
+    override start(): Promise<DomainRecordPatch> {
+      started();
+      return new Promise((_resolve, reject) => {
+        this.#fail = reject;
+      });
+    }
+    kill(): undefined {
+      this.#fail?.(new ToolstackError('QEMU', 'QEMU (pid 1) exited at start'));
+      return undefined;
+    }
+  }
+  const driver = new SlowStart();
+  const m = await DomainManager.open({ domainsDir: dir(), driver });
+  const created = m.create({ config: { c_info: { name: 'brief' } } });
+  await starting;
+  const domid = m.resolve('brief').domid;
+  await Promise.all([
+    assert.rejects(created, (e: unknown) => isToolstackError(e, 'DOMAIN_STATE') && e.message === `Domain 'brief' (${domid}) was destroyed while it was being created`),
+    m.destroy(domid),
+  ]);
+  assert.equal(m.registry.size, 0);
+});
+

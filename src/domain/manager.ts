@@ -125,6 +125,8 @@ export class DomainManager {
    * migration (or a save) of theirs is refused. The value: that xl's pid, when it said.
    */
   readonly #outgoing = new Map<number, number | undefined>();
+  /** Domains an `xl destroy` is ending (from its call until its job is done). */
+  readonly #destroying = new Set<number>();
 
   private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver, sched: DomainScheduling, options: DomainManagerOptions) {
     this.registry = registry;
@@ -337,6 +339,10 @@ export class DomainManager {
         const now = this.registry.get(rec.domid);
         migration('failed', now ?? rec, { error: e instanceof Error ? e.message : String(e) });
         if (now !== undefined) await this.#finishDestroy(now);
+        // Its QEMU's end (exited at start, closed QMP) says less than what ended it.
+        if (this.#destroying.has(rec.domid)) {
+          throw new ToolstackError('DOMAIN_STATE', `Domain '${rec.name}' (${rec.domid}) was destroyed while it was being created`, { cause: e, hint: 'an xl destroy of it ran meanwhile' });
+        }
         throw e;
       }
     });
@@ -645,11 +651,12 @@ export class DomainManager {
    * job before it finished off already is simply gone.
    */
   destroy(domid: number): Promise<void> {
+    this.#destroying.add(domid);
     this.driver.kill?.(this.registry.require(domid));
     return this.jobs.run(domid, 'destroy', async () => {
       const rec = this.registry.get(domid);
       if (rec !== undefined) await this.#finishDestroy(rec);
-    });
+    }).finally(() => this.#destroying.delete(domid));
   }
 
   pause(domid: number): Promise<DomainRecord> {
