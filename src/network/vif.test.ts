@@ -81,6 +81,12 @@ test('plans are checked against the host: free names, a bridge that exists and i
     /^Cannot plug vif vif7\.0 of domain 'web': mtu=68 is below the MTU of bridge 'xenbr0' \(1500\): its tap would lower the bridge's, for everything on it$/);
   checkVifPlans(d, [plan({ devid: 0, mtu: 1500 }), plan({ devid: 1, mtu: 9000 }), plan({ devid: 2, mtu: 576, bridge: 'dom0nat' })], host, 'dom0nat');
   checkVifPlans(d, [{ ...plan({ devid: 0, mtu: 68 }), script: '/bin/true' }], host, 'dom0nat');
+  // QEMU takes a multicast MAC for a NIC; the guest then has no network.
+  for (const mac of ['ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '33:33:00:00:00:01']) {
+    throwsCode(() => checkVifPlans(d, [plan({ devid: 0, mac })], host, 'dom0nat'), 'CFG_VALUE',
+      new RegExp(`^Cannot plug vif vif7\\.0 of domain 'web': mac=${mac} is a multicast address, which no NIC can have$`));
+  }
+  checkVifPlans(d, [plan({ devid: 0, mac: '00:16:3e:00:00:01' }), plan({ devid: 1, mac: '02:00:00:00:00:01' })], host, 'dom0nat');
 });
 
 test('a vif whose tap another create made first fails, and that tap stays (real links, in a namespace)', { skip: process.getuid?.() !== 0 && 'needs root' }, () => {

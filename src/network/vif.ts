@@ -183,6 +183,12 @@ export function checkVifPlans(d: VifDomain, plans: readonly VifPlan[], links: re
         throw vifError('NETWORK', d, p.tap, `an interface named ${name} exists already`, `choose another vifname=, or remove it (ip link del ${name}) if nothing uses it`);
       }
     }
+    // QEMU gives a NIC any MAC; a multicast one (the first byte odd) leaves the guest without a network.
+    const mac = p.nic.mac;
+    if (mac !== undefined && (parseInt(mac.slice(0, 2), 16) & 1) === 1) {
+      throw vifError('CFG_VALUE', d, p.tap, `mac=${mac} is a multicast address, which no NIC can have`,
+        'give a unicast MAC (its first byte even, e.g. 00:16:3e:xx:xx:xx), or leave mac= out for a generated one');
+    }
     const bridge = links.find((l) => l.name === p.bridge);
     // A port's MTU lowers its bridge's to it (unless someone set the bridge's): every guest and the host on it would lose.
     if (p.script === undefined && p.mtu !== undefined && bridge?.kind === 'bridge' && p.mtu < bridge.mtu) {
