@@ -15,6 +15,8 @@ import type { NodeData, StoreRecord } from './store.js';
 
 export const FRAME_HEADER = 8;
 const MAX_FRAME = 256 * 1024 * 1024;
+/** Permission entries a node's record holds (its count is one byte). */
+export const MAX_NODE_PERMS = 255;
 const NO_TARGET = 0xffffffff;
 const LETTERS: readonly PermLetter[] = ['n', 'r', 'w', 'b'];
 
@@ -31,6 +33,7 @@ class Writer {
   }
 
   u8(v: number): void {
+    if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new Error(`a state record's byte field cannot hold ${v}`);
     this.#room(1);
     this.#cur[this.#pos++] = v;
   }

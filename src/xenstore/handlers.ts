@@ -8,6 +8,7 @@
 import type { Connection } from './connection.js';
 import type { CanonicalPath } from './paths.js';
 import { canonicalize, domainPath } from './paths.js';
+import { MAX_NODE_PERMS } from './frame.js';
 import { formatPerms, parsePerm } from './perms.js';
 import { isQuotaName, isQuotaWireName, QUOTA_DESCRIPTIONS, QUOTA_NAMES, QUOTA_WIRE_NAMES } from './quota.js';
 import type { XenstoreServer } from './server.js';
@@ -307,6 +308,8 @@ const table: [number, Operation][] = [
       if (!conn.privileged && server.quotas.exceeds('node-permissions', conn.domid, args.length - 1)) {
         throw new XsFault('ENOSPC');
       }
+      // A node's state file record holds at most MAX_NODE_PERMS entries, for every connection.
+      if (args.length - 1 > MAX_NODE_PERMS) throw new XsFault('E2BIG');
       const perms = args.slice(1).map(parsePerm);
       // An owner that cannot be a domain (C: the entry is marked ignored) is refused.
       if (perms[0]!.id >= DOMID_FIRST_RESERVED) throw new XsFault('ENOENT');

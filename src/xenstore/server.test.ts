@@ -53,6 +53,15 @@ describe('xenstored through XenstoreClient', () => {
     sock.close();
   });
 
+  it('refuses more permission entries than a node state record holds (E2BIG): the journal stays readable', async () => {
+    await dom0.write('/manyperms', 'v');
+    await rejects(dom0.setPerms('/manyperms', ['n0', ...Array.from({ length: 299 }, (_, i) => `r${i + 1}`)]), 'E2BIG');
+    assert.deepEqual(await dom0.getPerms('/manyperms'), ['n0']);
+    await dom0.setPerms('/manyperms', ['n0', ...Array.from({ length: 254 }, (_, i) => `r${i + 1}`)]);
+    assert.equal((await dom0.getPerms('/manyperms')).length, 255);
+    await dom0.rm('/manyperms');
+  });
+
   it('a reply frame over 4096 bytes from a server closes that client, rejecting what was pending', { timeout: 10_000 }, async () => {
     const path = join(dir, 'bogus.sock');
     const bogus = createServer((s) => {
