@@ -74,7 +74,12 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
       created.catch((e: unknown) => {
         failed = e;
       });
-      const sink = await connectWhenListening(socket, () => failed);
+      // Stops at a signal too: a connection made after this process gave up would hold the
+      // receiving QEMU waiting for a stream, its create with it, long after the sender resumed.
+      const sink = await connectWhenListening(socket, () => {
+        if (failed !== undefined) throw failed instanceof Error ? failed : new Error('the domain could not be created');
+        check();
+      });
       qemu = sink;
       sink.on('error', () => { /* shows as the relay's failure below */ });
       // All that comes goes into QEMU until the create returns: it does once QEMU has loaded the
@@ -135,23 +140,35 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
   }
 }
 
-/** Connects to the Unix socket QEMU listens on once it is there; rejects when `failed()` tells the create failed. */
-async function connectWhenListening(path: string, failed: () => unknown): Promise<Socket> {
+/**
+ * Connects to the Unix socket QEMU listens on once it is there. `go` throws to stop (the create
+ * failed, a signal came): it is asked before each try and once connected, when the connection is
+ * closed again if it throws.
+ */
+async function connectWhenListening(path: string, go: () => void): Promise<Socket> {
   for (;;) {
-    const f = failed();
-    if (f !== undefined) throw f instanceof Error ? f : new Error('the domain could not be created');
+    go();
+    let s: Socket;
     try {
-      return await new Promise<Socket>((resolve, reject) => {
-        const s = connect(path);
-        s.once('connect', () => {
-          s.off('error', reject);
-          resolve(s);
+      s = await new Promise<Socket>((resolve, reject) => {
+        const c = connect(path);
+        c.once('connect', () => {
+          c.off('error', reject);
+          resolve(c);
         });
-        s.once('error', reject);
+        c.once('error', reject);
       });
     } catch {
       await new Promise((r) => setTimeout(r, 5));
+      continue;
     }
+    try {
+      go();
+    } catch (e) {
+      s.destroy();
+      throw e;
+    }
+    return s;
   }
 }
 
