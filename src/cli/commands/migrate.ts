@@ -75,6 +75,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
         // A receiver gone mid-stream leaves the pipe without a reader: QEMU's writes fail and dom0d
         // cancels the migration. One gone before QEMU's side opened the pipe would leave that open
         // waiting: a reader that throws the stream away stands in, and "ready" never comes.
+        check();
         const migrating = api.migrateDomain({ ref: String(dom.domid), fifo: pipe.path, holder: process.pid });
         migrated = migrating;
         const stats = await withStandInReader(transport, pipe.path, withProgress(ctx, api, String(dom.domid), 'migration sender', migrating));
