@@ -450,6 +450,8 @@ export class XenstoreServer implements ConnectionHost {
     this.quotas.forget(domid);
     if (d.listener !== undefined) this.#closeListener(d.listener);
     for (const c of [...this.connections]) if (c.domid === domid) c.close();
+    // A target names the domain it was set for, not whoever gets its domid next.
+    for (const [other, rec] of [...this.store.domains()]) if (rec.target === domid) this.store.setDomain(other, undefined);
     for (const c of this.connections) if (c.target === domid) c.target = undefined;
     if (this.opts.keepOrphans !== true) this.removeOwnedBy(domid);
     this.store.dropDomain(domid);

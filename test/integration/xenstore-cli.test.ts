@@ -154,6 +154,23 @@ describe('xenstore-utils against dom0 xenstored', { skip: !haveXenstoreUtils && 
     assert.equal((await xs(D, 'xenstore-read', ['name'])).code, 1);
   });
 
+  it('a target dies with its domain: the domain its domid goes to next is not the old target\'s stub domain\'s to read', async () => {
+    await dom0.introduce(7);
+    await dom0.introduce(8);
+    await dom0.setTarget(8, 7);
+    await dom0.write('/local/domain/7/data', 'first');
+    await dom0.setPerms('/local/domain/7/data', ['n7']);
+    const D = srv.domainSocket(8);
+    assert.equal((await xs(D, 'xenstore-read', ['/local/domain/7/data'])).stdout, 'first\n');
+    await dom0.release(7);
+    await dom0.introduce(7);
+    await dom0.write('/local/domain/7/data', 'second');
+    await dom0.setPerms('/local/domain/7/data', ['n7']);
+    assert.equal((await xs(D, 'xenstore-read', ['/local/domain/7/data'])).code, 1, 'a connection made after the release');
+    await dom0.release(7);
+    await dom0.release(8);
+  });
+
   it('chmod of a missing node under a watched @releaseDomain is ENOENT and the watch lives on (Xen 4.17 asserts and dies)', async () => {
     const proc = spawn('xenstore-watch', ['-n', '2', '@releaseDomain'], { env: { ...process.env, XENSTORED_PATH: srv.socket } });
     let out = '';
