@@ -153,4 +153,30 @@ describe('xenstored bounds', () => {
     c.close();
     for (const s of open) s.destroy();
   });
+
+  it('a domain socket\'s clients hold at most an eighth of maxConnections, the domain sockets\' three quarters: dom0 keeps the rest', async () => {
+    const held: Socket[] = [];
+    const connectable = async (path: string, n: number): Promise<number> => {
+      let served = 0;
+      for (let i = 0; i < n; i++) {
+        const s = await rawClient(path);
+        held.push(s);
+        s.resume();
+        const gone = await Promise.race([closed(s).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 50))]);
+        if (!gone) served++;
+      }
+      return served;
+    };
+    await new Promise((r) => setTimeout(r, 100)); // the last test's clients closed
+    try {
+      for (let d = 11; d <= 17; d++) await dom0.introduce(d);
+      assert.equal(await connectable(xs.domainSocketPath(11), 8), 5, 'an eighth of 40 for one domain');
+      for (let d = 12; d <= 17; d++) await connectable(xs.domainSocketPath(d), 5);
+      assert.equal(await connectable(xs.domainSocketPath(17), 1), 0, 'three quarters of 40 for the domain sockets');
+      assert.equal(await connectable(xs.socketPath, 10), 10, 'dom0\'s quarter');
+    } finally {
+      for (const s of held) s.destroy();
+      for (let d = 11; d <= 17; d++) await dom0.release(d).catch(() => undefined);
+    }
+  });
 });

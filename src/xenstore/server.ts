@@ -25,7 +25,9 @@
  * Bounds (what clients that never read, or open many connections, can hold): each connection's
  * flow and backlog as connection.ts says; the backlogs past its BACKLOG_SHARED together within
  * BACKLOG_BUDGET (the largest are dropped first); at most `maxConnections` socket clients (more
- * are closed as they come). A client dropped for a bound is logged, once a minute with a count.
+ * are closed as they come), of which the domain sockets' clients hold at most three quarters
+ * together and an eighth each domain: a guest's socket cannot lock dom0's tools out. A client
+ * dropped for a bound is logged, once a minute with a count.
  */
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -159,6 +161,9 @@ export class XenstoreServer implements ConnectionHost {
   #specials: string[] = [];
   /** Clients on a stream (sockets), not in process: what `maxConnections` bounds. */
   #streams = 0;
+  /** Of those, the clients of domain sockets, and their count per domain. */
+  #guestStreams = 0;
+  readonly #streamsOf = new Map<number, number>();
   readonly #backlogs = new Map<Connection, number>();
   #backlogTotal = 0;
   /** Drops, logged once a minute per reason. */
@@ -261,12 +266,21 @@ export class XenstoreServer implements ConnectionHost {
 
   accept(sock: Duplex, domid: number, privileged: boolean): void {
     const max = this.opts.maxConnections ?? MAX_CONNECTIONS;
-    if (this.#streams >= max) {
-      this.dropping(undefined, `${max} clients are connected`);
+    const full = this.#streams >= max ? `${max} clients are connected`
+      : privileged ? undefined
+        : this.#guestStreams >= Math.floor(max * 3 / 4) ? `${this.#guestStreams} clients of domain sockets are connected`
+          : (this.#streamsOf.get(domid) ?? 0) >= Math.max(1, Math.floor(max / 8)) ? `${this.#streamsOf.get(domid)} clients of domain ${domid} are connected`
+            : undefined;
+    if (full !== undefined) {
+      this.dropping(undefined, full);
       sock.destroy();
       return;
     }
     this.#streams++;
+    if (!privileged) {
+      this.#guestStreams++;
+      this.#streamsOf.set(domid, (this.#streamsOf.get(domid) ?? 0) + 1);
+    }
     const conn = new Connection(this, streamTransport(sock), domid, privileged);
     conn.target = this.store.domain(domid)?.target;
     this.connections.add(conn);
@@ -275,6 +289,12 @@ export class XenstoreServer implements ConnectionHost {
     sock.on('error', () => conn.close());
     sock.on('close', () => {
       this.#streams--;
+      if (!privileged) {
+        this.#guestStreams--;
+        const left = (this.#streamsOf.get(domid) ?? 1) - 1;
+        if (left === 0) this.#streamsOf.delete(domid);
+        else this.#streamsOf.set(domid, left);
+      }
       conn.close();
     });
   }
