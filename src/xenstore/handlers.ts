@@ -189,7 +189,7 @@ const table: [number, Operation][] = [
       const token = args[1]!;
       const key = `${p.path}\0${token}`;
       if (conn.watches.has(key)) throw new XsFault('EEXIST');
-      if (!conn.privileged && server.quotas.exceeds('watches', conn.domid, server.watchCount(conn.domid))) {
+      if (!conn.privileged && server.quotas.exceeds('watches', conn.domid, server.watchCount(conn.domid) + 1)) {
         throw new XsFault('E2BIG');
       }
       const watch = { owner: conn, path: p.path, token, prefixLen: p.prefixLen };
@@ -221,7 +221,7 @@ const table: [number, Operation][] = [
     run: (ctx) => {
       const { conn, server } = ctx;
       if (ctx.tx !== undefined) throw new XsFault('EBUSY');
-      if (!conn.privileged && server.quotas.exceeds('transactions', conn.domid, server.transactionCount(conn.domid))) {
+      if (!conn.privileged && server.quotas.exceeds('transactions', conn.domid, server.transactionCount(conn.domid) + 1)) {
         throw new XsFault('ENOSPC');
       }
       const id = conn.allocTxId();

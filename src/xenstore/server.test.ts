@@ -182,6 +182,24 @@ describe('xenstored through XenstoreClient', () => {
     await xs.releaseDomain(6);
   });
 
+  it('a domain holds as many watches and transactions as its quotas say, not one more', async () => {
+    await xs.introduceDomain(9);
+    await dom0.setQuota('watches', 2, 9);
+    await dom0.setQuota('transactions', 2, 9);
+    const guest = await XenstoreClient.connect(xs.domainSocketPath(9));
+    try {
+      await guest.watch('/w1');
+      await guest.watch('/w2');
+      await rejects(guest.watch('/w3'), 'E2BIG');
+      await guest.startTransaction();
+      await guest.startTransaction();
+      await rejects(guest.startTransaction(), 'ENOSPC');
+    } finally {
+      guest.close();
+      await xs.releaseDomain(9);
+    }
+  });
+
   it('answers CONTROL quota and log', async () => {
     assert.match(await dom0.control(['quota']), /^Quota settings:\nnodes {12}: {7}20 /);
     assert.equal(await dom0.control(['quota', 'set', 'watches', '50']), 'OK');

@@ -395,7 +395,10 @@ export class XenstoreServer implements ConnectionHost {
       if (op.priv && !conn.privileged) throw new XsFault('EACCES');
       const tx = op.noTx ? undefined : this.transactionOf(conn, msg.txId);
       const ops: OpContext = { view: tx ?? this.live, who: conn, quotas: this.quotas };
-      reply = op.run({ server: this, conn, msg, tx, ops, afterReply: (fn) => (after = fn) });
+      const run = (): Buffer => op.run({ server: this, conn, msg, tx, ops, afterReply: (fn) => (after = fn) });
+      // A change that fails inside a transaction leaves it as it was (the live store's operations
+      // check everything before their first change).
+      reply = tx !== undefined && op.mutates === true ? tx.atomically(run) : run();
       if (reply.length > PAYLOAD_MAX) throw new XsFault('E2BIG');
       if (this.logRequests) this.log(`xenstored: conn ${conn.id} dom${conn.domid} ${op.name} ok`);
     } catch (e) {

@@ -131,4 +131,31 @@ describe('xenstore transactions', () => {
     tx.get('/b');
     assert.throws(() => tx.get('/c'), (e: unknown) => e instanceof XsFault && e.errno === 'ENOSPC');
   });
+
+  it('a change that trips the quota half way leaves the transaction as it was: no change, no watch event of it at commit', () => {
+    const s = Store.initial();
+    const live = liveCtx(s);
+    writeValue(live, '/d5/x', b('kept'));
+    for (const c of ['c1', 'c2', 'c3', 'c4']) writeValue(live, `/d5/r/${c}`, b(c));
+    for (const p of ['/d5', '/d5/x', '/d5/r', '/d5/r/c1', '/d5/r/c2', '/d5/r/c3', '/d5/r/c4']) s.set(p, { ...s.get(p)!, perms: [{ id: 5, perm: 'n' }] });
+    const q = new Quotas({ 'transaction-nodes': 3 });
+    const enospc = (e: unknown): boolean => e instanceof XsFault && e.errno === 'ENOSPC';
+    const begin5 = (): { tx: Transaction; ctx: OpContext } => {
+      const tx = new Transaction(1, 5, false, s, q);
+      return { tx, ctx: { view: tx, who: { domid: 5, privileged: false }, quotas: q } };
+    };
+    // The write is made, then its parent, read for the watch event, is one node too many.
+    const w = begin5();
+    w.tx.get('/');
+    w.tx.get('/zz');
+    assert.throws(() => w.tx.atomically(() => writeValue(w.ctx, '/d5/x', b('changed'))), enospc);
+    assert.deepEqual(w.tx.commit(), []);
+    assert.equal(s.get('/d5/x')!.value.toString(), 'kept');
+    // The removal walks the subtree, marking each node for its watch event, until one too many.
+    const r = begin5();
+    assert.throws(() => r.tx.atomically(() => removeNode(r.ctx, '/d5/r')), enospc);
+    r.tx.atomically(() => writeValue(r.ctx, '/d5/r/c1', b('again')));
+    assert.deepEqual(r.tx.commit().map((e) => e.path), ['/d5/r/c1']);
+    assert.deepEqual(s.get('/d5/r')!.children, ['c1', 'c2', 'c3', 'c4']);
+  });
 });

@@ -30,6 +30,8 @@ export class Transaction implements TreeView {
   readonly #accessed = new Map<string, Accessed>();
   readonly #ownedDelta = new Map<number, number>();
   #created = false;
+  /** While `atomically` runs: how to undo each change made so far, in order. */
+  #undo: (() => void)[] | undefined;
 
   constructor(
     readonly id: number,
@@ -38,6 +40,23 @@ export class Transaction implements TreeView {
     private readonly store: Store,
     private readonly quotas: Quotas,
   ) {}
+
+  /**
+   * Runs one request's operation on this transaction: when it throws (a quota tripped half way,
+   * say), the transaction is left as it was before, no change or watch event of it kept.
+   */
+  atomically<T>(op: () => T): T {
+    const undo: (() => void)[] = [];
+    this.#undo = undo;
+    try {
+      return op();
+    } catch (e) {
+      for (let i = undo.length - 1; i >= 0; i--) undo[i]!();
+      throw e;
+    } finally {
+      this.#undo = undefined;
+    }
+  }
 
   #entry(path: string): Accessed {
     let a = this.#accessed.get(path);
@@ -48,8 +67,22 @@ export class Transaction implements TreeView {
       const live = this.store.get(path);
       a = { generation: live?.generation ?? ABSENT, firstPerms: live?.perms, node: live, modified: false, fire: undefined };
       this.#accessed.set(path, a);
+      this.#undo?.push(() => this.#accessed.delete(path));
     }
     return a;
+  }
+
+  /** `a` about to change: how to put it back goes on the undo list. */
+  #changing(a: Accessed): void {
+    const { node, modified, fire } = a;
+    const created = this.#created;
+    const delta = new Map(this.#ownedDelta);
+    this.#undo?.push(() => {
+      Object.assign(a, { node, modified, fire });
+      this.#created = created;
+      this.#ownedDelta.clear();
+      for (const [k, v] of delta) this.#ownedDelta.set(k, v);
+    });
   }
 
   #count(node: NodeData | undefined, delta: number): void {
@@ -63,6 +96,7 @@ export class Transaction implements TreeView {
 
   put(path: string, data: NodeData): void {
     const a = this.#entry(path);
+    this.#changing(a);
     if (a.node === undefined) this.#created = true;
     this.#count(a.node, -1);
     a.node = { ...data, generation: this.store.nextGeneration() };
@@ -73,6 +107,7 @@ export class Transaction implements TreeView {
   removeTree(_root: string, paths: readonly string[]): void {
     for (const p of paths) {
       const a = this.#entry(p);
+      this.#changing(a);
       this.#count(a.node, -1);
       a.node = undefined;
       a.modified = true;
@@ -81,6 +116,7 @@ export class Transaction implements TreeView {
 
   changed(ev: ChangeEvent): void {
     const a = this.#entry(ev.path);
+    this.#changing(a);
     a.fire = a.fire === undefined ? ev.exact : a.fire && ev.exact;
   }
 
