@@ -125,4 +125,27 @@ describe('xenstore journal', () => {
     assert.deepEqual(again.damage, []);
     await again.journal.close();
   });
+
+  it('a snapshot deleted after a compaction is reported; the later journal is kept aside and replayed, not deleted', async () => {
+    const dir = tmp();
+    const { journal, state } = open(dir, { compactBytes: 200 });
+    for (let i = 0; i < 20; i++) {
+      state.records.push(put(`/n${i}`, 'v'.repeat(20)));
+      await journal.outcome(journal.append([put(`/n${i}`, 'v'.repeat(20))]));
+    }
+    await journal.outcome(journal.append([put('/last', 'after the snapshot')]));
+    await journal.close();
+    const live = readdirSync(dir).find((n) => /^journal-[1-9]\d*\.log$/.test(n)) as string;
+    assert.ok(live !== undefined, readdirSync(dir).join());
+    rmSync(join(dir, 'snapshot'));
+    const again = open(dir);
+    assert.match(again.damage.join('\n'), /^snapshot: missing while a journal of a later epoch is there: .*kept as journal-\d+\.log\.damaged-/);
+    assert.ok(again.state.records.some((r) => r.op === 'put' && r.path === '/last'), 'the journal\'s changes replayed');
+    assert.ok(readdirSync(dir).some((n) => n.startsWith(`${live}.damaged-`)));
+    await again.journal.close();
+    const third = open(dir);
+    assert.deepEqual(third.damage, []);
+    assert.ok(third.state.records.some((r) => r.op === 'put' && r.path === '/last'));
+    await third.journal.close();
+  });
 });

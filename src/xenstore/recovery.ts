@@ -7,8 +7,9 @@
  * - A journal's frames are changes, each building on those before it: only the frames before its
  *   first bad stretch are replayed. A bad stretch with no good frame after it is a torn tail (a
  *   write cut short by a crash): it is cut off, which is no damage.
- * - A file with a bad header is not trusted at all. Without a readable snapshot header the epoch
- *   is that of the newest journal, replayed onto an empty tree.
+ * - A file with a bad header is not trusted at all. Without a readable snapshot header (or with
+ *   no snapshot while a journal of a later epoch than the first is there: a snapshot deleted) the
+ *   epoch is that of the newest journal, replayed onto an empty tree.
  * The store then drops what is not reachable from `/` (store.ts `repair`). So an intact snapshot
  * with a damaged journal gives the tree as it was after the journal's last good frame; a damaged
  * snapshot gives part of the tree, each node in it as it was last written.
@@ -30,7 +31,8 @@ export interface Damage {
   readonly file: string;
   /**
    * `torn`: a torn journal tail, cut off; `checksum`: bad frames; `empty`: an empty journal;
-   * `header`: not a state file of ours; `missing`: no journal for the snapshot's epoch;
+   * `header`: not a state file of ours; `missing`: no journal for the snapshot's epoch, or no
+   * snapshot for a journal's;
    * `unused`: a journal of another epoch while the snapshot's epoch is unknown.
    */
   readonly kind: 'torn' | 'checksum' | 'empty' | 'header' | 'missing' | 'unused';
@@ -69,7 +71,9 @@ export function describeDamage(d: Damage): string {
     case 'header':
       return `${d.file}: bad header, not a dom0 xenstore ${d.file === SNAPSHOT ? 'snapshot' : 'journal'}; its ${d.bytes} bytes could not be replayed${kept}`;
     case 'missing':
-      return `${d.file}: missing; changes made after the snapshot, if any, are lost`;
+      return d.file === SNAPSHOT
+        ? `${d.file}: missing while a journal of a later epoch is there: the state before that journal is lost; the journal was replayed onto an empty tree${kept}`
+        : `${d.file}: missing; changes made after the snapshot, if any, are lost`;
     case 'unused':
       return `${d.file}: not replayed, the snapshot's epoch being unknown${kept}`;
   }
@@ -86,7 +90,12 @@ export function recoverState(dir: string): RecoveredState {
   const snap = readIfExists(join(dir, SNAPSHOT));
   let epoch = 0;
   let snapshotHeader = true;
-  if (snap !== undefined) {
+  if (snap === undefined && newest > 0) {
+    // Only a compaction makes a journal past the first, after its snapshot is in place.
+    snapshotHeader = false;
+    epoch = newest;
+    damage.push({ file: SNAPSHOT, kind: 'missing', offset: 0, bytes: 0, frames: 0, keptAs: keepAside(dir, journalName(newest)) });
+  } else if (snap !== undefined) {
     const content = readSnapshot(snap);
     if (content.epoch === undefined) {
       snapshotHeader = false;
