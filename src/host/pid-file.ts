@@ -3,9 +3,11 @@
  * autostart). A pid file this module writes holds `<pid> <start time>` (the start time from
  * /proc/PID/stat, in clock ticks since boot), so a holder is recognised exactly: a pid recycled
  * by an unrelated process, or a zombie, does not hold the file. Files written by others (QEMU's
- * `-pidfile`) hold just the pid and are read the same way.
+ * `-pidfile`) hold just the pid and are read the same way. A lock taken on a full file system,
+ * where the content cannot be written, is a symbolic link whose target is that content (a short
+ * target takes no data block): it is read the same way.
  */
-import { closeSync, lstatSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { isErrno, ToolstackError } from '../common/index.js';
 import { processStartTime } from './process.js';
 
@@ -48,6 +50,10 @@ export function tryTakePidFile(path: string): number | undefined {
       const fd = openSync(path, 'wx', 0o600);
       try {
         writeSync(fd, contentOf(process.pid));
+      } catch (e: unknown) {
+        if (!isErrno(e, 'ENOSPC') && !isErrno(e, 'EDQUOT')) throw e;
+        unlinkSync(path);
+        symlinkSync(contentOf(process.pid).trim(), path);
       } finally {
         closeSync(fd);
       }
@@ -78,7 +84,7 @@ function notAPidFile(path: string): void {
   } catch {
     return; // gone meanwhile: taken again
   }
-  if (st.isFile()) return;
+  if (st.isFile() || st.isSymbolicLink()) return;
   throw new ToolstackError('IO', `${path} is ${st.isDirectory() ? 'a directory' : 'not a plain file'}, not a pid file`, {
     hint: `remove it (rm -r ${path}) if nothing of yours uses it`,
   });
@@ -101,10 +107,18 @@ function contentOf(pid: number): string {
 function readContent(path: string): PidFileContent | undefined {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = readlinkSync(path, 'utf8');
   } catch (e) {
-    if (isErrno(e, 'ENOENT') || isErrno(e, 'EISDIR')) return undefined;
-    throw e;
+    if (!isErrno(e, 'EINVAL')) {
+      if (isErrno(e, 'ENOENT')) return undefined;
+      throw e;
+    }
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e2) {
+      if (isErrno(e2, 'ENOENT') || isErrno(e2, 'EISDIR')) return undefined;
+      throw e2;
+    }
   }
   const [p, start] = text.trim().split(/\s+/);
   const pid = Number(p);

@@ -69,6 +69,10 @@ describe('xenstore journal', () => {
     writeFileSync(join(dir, 'xenstored.pid'), '999999999\n');
     const again = open(dir);
     await again.journal.close();
+    // A pid recycled by another process (its start time differs): the file is stale.
+    writeFileSync(join(dir, 'xenstored.pid'), `${process.ppid} 1\n`);
+    const recycled = open(dir);
+    await recycled.journal.close();
   });
 
   it('cuts off a torn last frame and keeps the rest, reporting it', async () => {

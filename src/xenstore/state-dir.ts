@@ -7,9 +7,10 @@
  *   <name>.damaged-<time>     a damaged file that recovery kept aside (never read again)
  * Every write checks that all its bytes were written: a short write is a failure (ENOSPC).
  */
-import { closeSync, fdatasyncSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { isErrno, ToolstackError } from '../common/index.js';
+import { pidFileHolder, tryTakePidFile } from '../host/index.js';
 
 export const SNAPSHOT = 'snapshot';
 export const SNAPSHOT_TMP = 'snapshot.tmp';
@@ -114,34 +115,21 @@ export function keepAside(dir: string, name: string): string {
   }
 }
 
-/** A running process; a zombie (exited, not yet reaped: PID 1 may take seconds) is not. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return isErrno(e, 'EPERM');
-  }
-  const stat = readIfExists(`/proc/${pid}/stat`)?.toString() ?? '';
-  return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
-}
-
-/** Claims `dir` through `xenstored.pid`; a pid file of a dead process is taken over. Returns its path. */
+/**
+ * Claims `dir` through `xenstored.pid` (host/pid-file.ts: a file of a dead or recycled pid is
+ * taken over; on a full file system the claim still succeeds). Returns its path.
+ */
 export function lockStateDir(dir: string): string {
   const file = join(dir, 'xenstored.pid');
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
-      return file;
-    } catch (e) {
-      if (!isErrno(e, 'EEXIST')) throw e;
-    }
-    const pid = Number(readIfExists(file)?.toString().trim());
-    if (Number.isInteger(pid) && pid > 0 && alive(pid)) {
-      throw new ToolstackError('XS_STATE', `Opening the xenstore state directory '${dir}' failed: xenstored ${pid} is using it`, {
-        hint: `stop process ${pid}, or use another --state-dir`,
-      });
-    }
-    unlinkSync(file);
+  // This process's own claim is a second xenstored on one directory too.
+  const holder = pidFileHolder(file) === process.pid ? process.pid : tryTakePidFile(file);
+  if (holder === undefined) return file;
+  if (holder > 0) {
+    throw new ToolstackError('XS_STATE', `Opening the xenstore state directory '${dir}' failed: xenstored ${holder} is using it`, {
+      hint: `stop process ${holder}, or use another --state-dir`,
+    });
   }
-  throw new ToolstackError('XS_STATE', `Opening the xenstore state directory '${dir}' failed: cannot claim ${file}`);
+  throw new ToolstackError('XS_STATE', `Opening the xenstore state directory '${dir}' failed: cannot claim ${file}`, {
+    hint: 'another xenstored is starting on it; try again in a moment',
+  });
 }

@@ -219,5 +219,25 @@ describe('xenstored on a full disk', { skip: (!isRoot && 'needs root to mount a 
     assert.equal(await c3.isDomainIntroduced(5), true, 'introduced domains survive compaction');
     c3.close();
     await h3.close();
+
+    // Started on a full disk after a clean stop: it serves what it has, and refuses what it cannot keep.
+    fill(state);
+    try {
+      const h4 = await startXenstored(opts);
+      const c4 = h4.connect();
+      try {
+        for (const [p, v] of acked) assert.equal(await c4.tryRead(p), v, p);
+        // The journal's last page may still take a write or two.
+        let refused4: unknown;
+        for (let i = 0; i < 20 && refused4 === undefined; i++) await c4.write(`/k/full${i}`, 'v'.repeat(3000)).catch((e: unknown) => (refused4 = e));
+        assert.ok(refused4 instanceof XenstoreError && refused4.errno === 'ENOSPC', String(refused4));
+      } finally {
+        c4.close();
+        await h4.close();
+      }
+      assert.ok(!existsSync(join(state, 'xenstored.pid')), 'its claim goes at a clean stop');
+    } finally {
+      free(state);
+    }
   });
 });
