@@ -34,6 +34,8 @@ export interface Operation {
   readonly priv?: boolean;
   readonly noTx?: boolean;
   readonly mutates?: boolean;
+  /** Takes memory a domain's `memory` quota counts (nodes, node copies, watches, transactions). */
+  readonly grows?: boolean;
   run(ctx: RequestContext): Buffer;
 }
 
@@ -180,6 +182,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.WATCH, {
     name: 'WATCH',
+    grows: true,
     noTx: true,
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);
@@ -218,6 +221,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.TRANSACTION_START, {
     name: 'TRANSACTION_START',
+    grows: true,
     run: (ctx) => {
       const { conn, server } = ctx;
       if (ctx.tx !== undefined) throw new XsFault('EBUSY');
@@ -272,6 +276,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.WRITE, {
     name: 'WRITE',
+    grows: true,
     mutates: true,
     run: (ctx) => {
       const payload = ctx.msg.payload;
@@ -284,6 +289,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.MKDIR, {
     name: 'MKDIR',
+    grows: true,
     mutates: true,
     run: (ctx) => {
       makeDir(ctx.ops, path(ctx, oneArg(ctx.msg.payload)).path);
@@ -300,6 +306,7 @@ const table: [number, Operation][] = [
   }],
   [XsType.SET_PERMS, {
     name: 'SET_PERMS',
+    grows: true,
     mutates: true,
     run: (ctx) => {
       const args = splitStrings(ctx.msg.payload);

@@ -200,6 +200,36 @@ describe('xenstored through XenstoreClient', () => {
     }
   });
 
+  it('a domain at its memory quota is refused writes, watches and transactions (ENOSPC); a removal gives the memory back', async () => {
+    await xs.introduceDomain(10);
+    await dom0.write('/local/domain/10/data', '');
+    await dom0.setPerms('/local/domain/10/data', ['n10']);
+    await dom0.setQuota('memory', 8000, 10);
+    const guest = await XenstoreClient.connect(xs.domainSocketPath(10));
+    try {
+      // Values of 1,000 bytes, then smaller ones, until even the smallest is refused.
+      let written = 0;
+      for (const size of [1000, 100, 10, 1]) {
+        let refused: unknown;
+        for (let i = 0; i < 20 && refused === undefined; i++) {
+          await guest.write(`data/k${written}`, 'v'.repeat(size)).then(() => written++, (e: unknown) => (refused = e));
+        }
+        assert.equal(errnoOf(refused), 'ENOSPC', `a value of ${size} bytes`);
+      }
+      assert.ok(written >= 12 && written <= 40, `${written} writes within 8,000 bytes`);
+      await rejects(guest.watch('/w'), 'ENOSPC');
+      await rejects(guest.startTransaction(), 'ENOSPC');
+      await guest.rm('data/k0');
+      await guest.rm('data/k1');
+      await guest.write('data/again', 'v'.repeat(1000));
+      assert.equal(await guest.readString('data/again'), 'v'.repeat(1000));
+    } finally {
+      guest.close();
+      await dom0.rm('/local/domain/10');
+      await xs.releaseDomain(10);
+    }
+  });
+
   it('answers CONTROL quota and log', async () => {
     assert.match(await dom0.control(['quota']), /^Quota settings:\nnodes {12}: {7}20 /);
     assert.equal(await dom0.control(['quota', 'set', 'watches', '50']), 'OK');

@@ -55,6 +55,8 @@ import { encodeMessage, PAYLOAD_MAX, XsFault, XsType } from './wire.js';
 
 /** What the backlogs past connection.ts's BACKLOG_SHARED may hold together; the largest go first past it. */
 const BACKLOG_BUDGET = 32 * 1024 * 1024;
+/** What a watch or a transaction itself counts against its domain's `memory` quota (beside its paths and copies). */
+const WATCH_OR_TX_BYTES = 64;
 /** Socket clients served at once, by default. */
 const MAX_CONNECTIONS = 1024;
 
@@ -379,6 +381,17 @@ export class XenstoreServer implements ConnectionHost {
     return n;
   }
 
+  /** What the `memory` quota counts for `domid`: the nodes it owns, its transactions' node copies, its watches. */
+  memoryOf(domid: number): number {
+    let n = this.store.bytesOwnedBy(domid);
+    for (const c of this.connections) {
+      if (c.domid !== domid) continue;
+      for (const tx of c.transactions.values()) n += WATCH_OR_TX_BYTES + tx.bytes;
+      for (const w of c.watches.values()) n += WATCH_OR_TX_BYTES + w.path.length + w.token.length;
+    }
+    return n;
+  }
+
   watchCount(domid: number): number {
     let n = 0;
     for (const c of this.connections) if (c.domid === domid) n += c.watches.size;
@@ -393,6 +406,10 @@ export class XenstoreServer implements ConnectionHost {
       const op = OPERATIONS.get(msg.type);
       if (op === undefined) throw new XsFault('ENOSYS');
       if (op.priv && !conn.privileged) throw new XsFault('EACCES');
+      // A domain at its `memory` quota is refused what takes more (it may pass it by what one request takes).
+      if (op.grows === true && !conn.privileged && this.quotas.exceeds('memory', conn.domid, this.memoryOf(conn.domid) + WATCH_OR_TX_BYTES + msg.payload.length)) {
+        throw new XsFault('ENOSPC');
+      }
       const tx = op.noTx ? undefined : this.transactionOf(conn, msg.txId);
       const ops: OpContext = { view: tx ?? this.live, who: conn, quotas: this.quotas };
       const run = (): Buffer => op.run({ server: this, conn, msg, tx, ops, afterReply: (fn) => (after = fn) });

@@ -52,6 +52,7 @@ type Undo =
 export class Store {
   readonly #nodes = new Map<string, XsNode>();
   readonly #owned = new Map<number, number>();
+  readonly #ownedBytes = new Map<number, number>();
   readonly #domains = new Map<number, DomainRecord>();
   #generation = 0;
   #records: StoreRecord[] = [];
@@ -92,22 +93,30 @@ export class Store {
     return this.#owned.get(domid) ?? 0;
   }
 
-  #count(node: NodeData | undefined, delta: number): void {
+  /** Bytes of the nodes owned by `domid` (their paths and `nodeSize`s): what its `memory` quota counts of the tree. */
+  bytesOwnedBy(domid: number): number {
+    return this.#ownedBytes.get(domid) ?? 0;
+  }
+
+  #count(path: string, node: NodeData | undefined, delta: number): void {
     const owner = node?.perms[0]?.id;
     if (owner === undefined) return;
     const n = (this.#owned.get(owner) ?? 0) + delta;
     if (n === 0) this.#owned.delete(owner);
     else this.#owned.set(owner, n);
+    const bytes = (this.#ownedBytes.get(owner) ?? 0) + delta * (path.length + nodeSize(node as NodeData));
+    if (n === 0) this.#ownedBytes.delete(owner);
+    else this.#ownedBytes.set(owner, bytes);
   }
 
   /** Puts `node` at `path` (undefined: removes it), keeping the ownership counts. */
   #place(path: string, node: XsNode | undefined): void {
-    this.#count(this.#nodes.get(path), -1);
+    this.#count(path, this.#nodes.get(path), -1);
     if (node === undefined) {
       this.#nodes.delete(path);
     } else {
       this.#nodes.set(path, node);
-      this.#count(node, 1);
+      this.#count(path, node, 1);
     }
   }
 

@@ -11,6 +11,7 @@ import { parentOf } from './paths.js';
 import type { Perms } from './perms.js';
 import type { Quotas } from './quota.js';
 import type { NodeData, Store, XsNode } from './store.js';
+import { nodeSize } from './store.js';
 import type { ChangeEvent, TreeView } from './tree.js';
 import { XsFault } from './wire.js';
 
@@ -30,6 +31,8 @@ export class Transaction implements TreeView {
   readonly #accessed = new Map<string, Accessed>();
   readonly #ownedDelta = new Map<number, number>();
   #created = false;
+  /** Bytes of the node copies it has made (paths and `nodeSize`s): what its domain's `memory` quota counts of it. */
+  #bytes = 0;
   /** While `atomically` runs: how to undo each change made so far, in order. */
   #undo: (() => void)[] | undefined;
 
@@ -76,10 +79,12 @@ export class Transaction implements TreeView {
   #changing(a: Accessed): void {
     const { node, modified, fire } = a;
     const created = this.#created;
+    const bytes = this.#bytes;
     const delta = new Map(this.#ownedDelta);
     this.#undo?.push(() => {
       Object.assign(a, { node, modified, fire });
       this.#created = created;
+      this.#bytes = bytes;
       this.#ownedDelta.clear();
       for (const [k, v] of delta) this.#ownedDelta.set(k, v);
     });
@@ -99,6 +104,7 @@ export class Transaction implements TreeView {
     this.#changing(a);
     if (a.node === undefined) this.#created = true;
     this.#count(a.node, -1);
+    this.#bytes += path.length + nodeSize(data);
     a.node = { ...data, generation: this.store.nextGeneration() };
     this.#count(a.node, 1);
     a.modified = true;
@@ -118,6 +124,10 @@ export class Transaction implements TreeView {
     const a = this.#entry(ev.path);
     this.#changing(a);
     a.fire = a.fire === undefined ? ev.exact : a.fire && ev.exact;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
   }
 
   ownedBy(domid: number): number {
