@@ -14,7 +14,8 @@ import type { PermLetter } from './perms.js';
 import type { NodeData, StoreRecord } from './store.js';
 
 export const FRAME_HEADER = 8;
-const MAX_FRAME = 256 * 1024 * 1024;
+/** The largest frame recovery reads: a writer never writes a larger one. */
+export const MAX_FRAME = 256 * 1024 * 1024;
 /** Permission entries a node's record holds (its count is one byte). */
 export const MAX_NODE_PERMS = 255;
 const NO_TARGET = 0xffffffff;

@@ -35,7 +35,7 @@ class Recorded implements JournalledState {
   }
 }
 
-function open(dir: string, opts: { compactBytes?: number } = {}): { journal: Journal; state: Recorded; damage: string[] } {
+function open(dir: string, opts: { compactBytes?: number; maxFrameBytes?: number } = {}): { journal: Journal; state: Recorded; damage: string[] } {
   const state = new Recorded();
   const { journal, damage } = Journal.open(dir, state, { sync: false, ...opts });
   return { journal, state, damage: damage.map(describeDamage) };
@@ -126,6 +126,19 @@ describe('xenstore journal', () => {
     const again = open(dir);
     const paths = again.state.records.map((r) => (r.op === 'put' ? r.path : ''));
     assert.deepEqual([...new Set(paths)], state.records.map((r) => (r.op === 'put' ? r.path : '')));
+    assert.deepEqual(again.damage, []);
+    await again.journal.close();
+  });
+
+  it('never writes a frame larger than recovery reads: that change fails with E2BIG, the next is written', async () => {
+    const dir = tmp();
+    const { journal } = open(dir, { maxFrameBytes: 1000 });
+    await journal.outcome(journal.append([put('/before', 'b')]));
+    await assert.rejects(journal.outcome(journal.append([put('/big', 'x'.repeat(2000))])), (e: unknown) => (e as { errno?: string }).errno === 'E2BIG');
+    await journal.outcome(journal.append([put('/after', 'a')]));
+    await journal.close();
+    const again = open(dir);
+    assert.deepEqual(again.state.records.map((r) => (r.op === 'put' ? r.path : '')), ['/before', '/after']);
     assert.deepEqual(again.damage, []);
     await again.journal.close();
   });

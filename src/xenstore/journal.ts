@@ -23,7 +23,7 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, unlinkSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { BugError } from '../common/index.js';
-import { encodeFrame } from './frame.js';
+import { encodeFrame, FRAME_HEADER, MAX_FRAME } from './frame.js';
 import type { Damage } from './recovery.js';
 import { recoverState } from './recovery.js';
 import { installSnapshot, retireEpoch } from './snapshot.js';
@@ -37,6 +37,8 @@ export interface JournalOptions {
   readonly sync?: boolean;
   /** Diagnostic lines (a compaction that failed). */
   readonly log?: (line: string) => void;
+  /** The largest frame written (default and at most frame.ts's MAX_FRAME, which recovery reads); a larger one fails with E2BIG. */
+  readonly maxFrameBytes?: number;
 }
 
 /** What the journal persists. */
@@ -56,6 +58,7 @@ interface Waiter {
 export class Journal {
   readonly #dir: string;
   readonly #lock: string;
+  readonly #maxFrame: number;
   readonly #state: JournalledState;
   readonly #compactBytes: number;
   readonly #sync: boolean;
@@ -83,6 +86,7 @@ export class Journal {
     this.#state = state;
     this.#compactBytes = opts.compactBytes ?? 8 * 1024 * 1024;
     this.#sync = opts.sync ?? true;
+    this.#maxFrame = Math.min(opts.maxFrameBytes ?? MAX_FRAME, MAX_FRAME);
     this.#log = opts.log ?? (() => {});
     this.#epoch = epoch;
     this.#fd = fd;
@@ -182,7 +186,7 @@ export class Journal {
       for (const f of idle) f();
       return;
     }
-    const failure = this.#repair();
+    const failure = this.#repair() ?? this.#oversize();
     if (failure !== undefined) {
       this.#fail(failure);
       return;
@@ -198,6 +202,14 @@ export class Journal {
       else if (!this.#sync) this.#written(seq, pos + data.length);
       else fdatasync(this.#fd, (e) => (e === null ? this.#written(seq, pos + data.length) : this.#failed(pos, e)));
     });
+  }
+
+  /** A queued frame recovery would not read (a transaction of hundreds of MiB): the group fails with E2BIG. */
+  #oversize(): StateWriteError | undefined {
+    const big = this.#queue.find((f) => f.length - FRAME_HEADER > this.#maxFrame);
+    if (big === undefined) return undefined;
+    const cause = Object.assign(new Error(`a change of ${big.length} bytes is larger than a journal frame holds (${this.#maxFrame})`), { code: 'E2BIG' });
+    return new StateWriteError('Appending to the xenstore journal', this.#path, cause);
   }
 
   /** Runs the pending repairs in order; returns the failure of the first that fails (it stays pending). */

@@ -30,15 +30,17 @@ export function journalName(epoch: number): string {
  */
 export class StateWriteError extends ToolstackError {
   override readonly name: string = 'StateWriteError';
-  readonly errno: 'ENOSPC' | 'EIO';
+  readonly errno: 'ENOSPC' | 'EIO' | 'E2BIG';
   constructor(action: string, path: string, cause: unknown) {
     const full = isErrno(cause) && (cause.code === 'ENOSPC' || cause.code === 'EDQUOT');
+    const big = isErrno(cause, 'E2BIG');
     const reason = full ? 'no space left on device' : cause instanceof Error ? cause.message : String(cause);
     super('XS_JOURNAL', `${action} '${path}' failed: ${reason}`, {
       cause,
-      hint: full ? 'free space on the file system that holds the xenstore state directory' : 'check the file system that holds the xenstore state directory',
+      hint: full ? 'free space on the file system that holds the xenstore state directory'
+        : big ? 'make the change in smaller transactions' : 'check the file system that holds the xenstore state directory',
     });
-    this.errno = full ? 'ENOSPC' : 'EIO';
+    this.errno = full ? 'ENOSPC' : big ? 'E2BIG' : 'EIO';
   }
 }
 
