@@ -13,7 +13,7 @@ import { childPids, isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFi
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
-  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, isAccelSetting, launchQemu, probeCapabilities, qemuEnvironment, QmpClient,
+  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
 import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
@@ -504,6 +504,8 @@ export class QemuDriver implements DomainDriver {
   }
 
   async vnc(rec: DomainRecord): Promise<{ host: string; port: number } | undefined> {
+    // Without a VNC server there is nothing to ask QEMU (which may not answer: stopped, say).
+    if (!hasVncDisplay(rec.config)) return undefined;
     return this.#queryVnc(this.#qmp(rec));
   }
 

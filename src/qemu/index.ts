@@ -10,7 +10,7 @@ export type { AccelChoice, AccelSetting } from './accel.js';
 export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './capabilities.js';
 export type { QemuDeviceType } from './capabilities.js';
 export {
-  argvRequirements, buildQemuArgs, deviceModelBinary, diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
+  argvRequirements, buildQemuArgs, deviceModelBinary, diskMediumNode, hasVncDisplay, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
   pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbQdevId, vkbWiring,
 } from './argv/index.js';
 export type {

@@ -4,7 +4,7 @@ import { BugError, isToolstackError } from '../../common/index.js';
 import { parseDiskSpec } from '../../config/index.js';
 import type { DomainConfig } from '../../config/index.js';
 import { FAKE_CAPS } from '../../../test/golden/argv/fake-host.js';
-import { argvRequirements, buildQemuArgs, deviceModelBinary, qemuEnvironment } from './build.js';
+import { argvRequirements, buildQemuArgs, deviceModelBinary, hasVncDisplay, qemuEnvironment } from './build.js';
 import { escapeOpt, opts } from './options.js';
 import { parseVdev } from './storage.js';
 import type { ArgvEnv, DomainRuntime } from './types.js';
@@ -32,6 +32,13 @@ const codeOf = (f: () => unknown): string => {
   }
   return 'none';
 };
+
+test('hasVncDisplay says whether QEMU runs a VNC server, as the argv has one', () => {
+  for (const [config, vnc] of [[pv(), false], [hvm(), false], [hvm({ vnc: {} }), true], [hvm({ vnc: {}, nographic: true }), false]] as const) {
+    assert.equal(hasVncDisplay(config), vnc, JSON.stringify(config));
+    assert.equal(buildQemuArgs(config, env()).includes('-vnc'), vnc, JSON.stringify(config));
+  }
+});
 
 test('parseVdev numbers disks as Xen does', () => {
   assert.deepEqual(parseVdev('hda'), { prefix: 'hd', disk: 0, partition: 0 });

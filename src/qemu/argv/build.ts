@@ -24,7 +24,7 @@
  * ignored with xl's warning by the config layer.
  */
 import type { DomainConfig } from '../../config/index.js';
-import { displayEnvironment, display } from './display.js';
+import { displayEnvironment, display, hasVnc } from './display.js';
 import { consoleRequirements, consoles, nics, rejectUnsupported, shares, sound, usb } from './devices.js';
 import { guestOf } from './guest.js';
 import { num } from './guest.js';
@@ -76,6 +76,11 @@ export function argvRequirements(config: DomainConfig, caps: ArgvCapabilities): 
     ovmfVars: g.type === 'hvm' && g.hvm.bios === 'ovmf' && caps.firmware.ovmfCode !== undefined && caps.firmware.ovmfVars !== undefined,
     clock: (num(g.b.rtc_timeoffset) ?? 0) !== 0,
   };
+}
+
+/** Whether QEMU runs a VNC server for this config (`query-vnc` is worth asking). */
+export function hasVncDisplay(config: DomainConfig): boolean {
+  return hasVnc(guestOf(config));
 }
 
 /** Environment variables QEMU must run with for this config (DISPLAY, XAUTHORITY with SDL). */

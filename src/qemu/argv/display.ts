@@ -103,6 +103,11 @@ function keymapArg(keymap: string): string {
   return keymap;
 }
 
+/** Whether the guest gets a VNC server (HVM unless vnc=0 or nographic=1; PV/PVH with a vfb unless its vnc=0). */
+export function hasVnc(g: Guest): boolean {
+  return screenOf(g)?.vncOn === true;
+}
+
 export function display(a: Argv, g: Guest): void {
   const s = screenOf(g);
   const rt = a.env.runtime;

@@ -1,5 +1,5 @@
 // The QEMU argv builder (pure): DomainConfig + capabilities + runtime → arguments.
-export { argvRequirements, buildQemuArgs, deviceModelBinary, qemuEnvironment } from './build.js';
+export { argvRequirements, buildQemuArgs, deviceModelBinary, hasVncDisplay, qemuEnvironment } from './build.js';
 export { nicWiring } from './devices.js';
 export type { NicWiring } from './devices.js';
 export { qmpMonitorArgs } from './options.js';
