@@ -139,6 +139,29 @@ test('adoptAll() finishes a detach a killed dom0d left: a device the machine let
   assert.equal(after.attaching, undefined);
 });
 
+test('adoptAll() finishes a CD-ROM medium change a killed dom0d left: the new medium again, or the old one back when that fails', async () => {
+  const d = dir();
+  const m = await DomainManager.open({ domainsDir: d });
+  const cd = (vdev: string, path: string): { vdev: string; pdev_path: string; format: 'raw'; is_cdrom: number } => ({ vdev, pdev_path: path, format: 'raw', is_cdrom: 1 });
+  const rec = await m.register({ config: { c_info: { name: 'g', type: 'hvm' }, disks: [cd('hdc', '/old.iso'), cd('hdd', '/old2.iso')] } });
+  await m.registry.attaching(rec.domid, { ...rec.config, disks: [cd('hdc', '/new.iso'), cd('hdd', '/missing.iso')] });
+  await m.registry.flush();
+  class Media extends ProcessOnlyDriver implements DomainDriver {
+    readonly asked: string[] = [];
+    changeMedia(_r: DomainRecord, drive: { vdev?: string; pdev_path?: string }, medium: { pdev_path?: string }): Promise<void> {
+      this.asked.push(`${drive.vdev}: ${drive.pdev_path} -> ${medium.pdev_path}`);
+      return medium.pdev_path === '/missing.iso' ? Promise.reject(new ToolstackError('QEMU', 'no such file')) : Promise.resolve();
+    }
+  }
+  const driver = new Media();
+  const again = await DomainManager.open({ domainsDir: d, driver });
+  await again.adoptAll();
+  assert.deepEqual(driver.asked, ['hdc: /old.iso -> /new.iso', 'hdd: /old2.iso -> /missing.iso', 'hdd: /missing.iso -> /old2.iso']);
+  const after = again.registry.require(rec.domid);
+  assert.deepEqual(after.config.disks?.map((x) => x.pdev_path), ['/new.iso', '/old2.iso']);
+  assert.equal(after.attaching, undefined);
+});
+
 test('create() of a domain destroyed while its machine starts fails saying so (not with what its QEMU said)', async () => {
   let started = (): void => undefined;
   const starting = new Promise<void>((resolve) => {

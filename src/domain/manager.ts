@@ -235,7 +235,7 @@ export class DomainManager {
   }
 
   /**
-   * An attach or detach a killed dom0d left (`DomainRecord.attaching`), finished: each device
+   * An attach, detach or medium change a killed dom0d left (`DomainRecord.attaching`), finished: each device
    * being attached that the guest's frontend has connected (the attach's last step) joins the
    * config; any other is taken out again as a forced detach does (machine, vif, block script,
    * nodes). Each device being detached is asked for again, without waiting: one the machine no
@@ -268,6 +268,21 @@ export class DomainManager {
       }
       this.#log(`domain ${rec.domid}: ${deviceLabel(device)} was being attached when dom0d stopped: taking it out`);
       await this.driver.detachDevice?.(at, device, { force: true }).catch((e: unknown) => this.#log(`domain ${rec.domid}: taking out ${deviceLabel(device)}: ${errorText(e)}`));
+    }
+    // A CD-ROM drive whose medium was being changed gets the new medium again (the change starts
+    // by taking out whatever the drive holds), or, failing that, the old one back.
+    for (const device of devicesOf(target, 'vbd')) {
+      const before = devicesOf(rec.config, 'vbd').find((d) => key(d) === key(device));
+      if (device.kind !== 'vbd' || before?.kind !== 'vbd' || (device.disk.is_cdrom ?? 0) === 0) continue;
+      if (before.disk.pdev_path === device.disk.pdev_path && before.disk.format === device.disk.format) continue;
+      try {
+        await this.driver.changeMedia?.(rec, before.disk, device.disk);
+        config = replaceDevice(config, before, device);
+        this.#log(`domain ${rec.domid}: the medium of ${deviceLabel(device)}, being changed when dom0d stopped, is ${device.disk.pdev_path || 'none'}`);
+      } catch (e: unknown) {
+        this.#log(`domain ${rec.domid}: the medium change of ${deviceLabel(device)} cut short when dom0d stopped could not be finished (${errorText(e)}): putting back ${before.disk.pdev_path || 'none'}`);
+        await this.driver.changeMedia?.(rec, device.disk, before.disk).catch((u: unknown) => this.#log(`domain ${rec.domid}: putting back the medium of ${deviceLabel(device)}: ${errorText(u)}`));
+      }
     }
     await this.registry.attaching(rec.domid, undefined, config);
   }
@@ -953,8 +968,16 @@ export class DomainManager {
       }
       const disk: DiskDevice = { ...drive, pdev_path: medium.pdev_path ?? '', format: medium.format ?? 'raw' };
       await this.#checkDisk(rec, disk, 'the cd-insert arguments');
-      await change.call(this.driver, rec, drive, disk);
-      const record = await this.registry.update(domid, { config: replaceDevice(rec.config, { kind: 'vbd', disk: drive }, { kind: 'vbd', disk }) });
+      // Recorded before the drive is touched, as an attach is: a dom0d killed meanwhile finishes it.
+      const target = replaceDevice(rec.config, { kind: 'vbd', disk: drive }, { kind: 'vbd', disk });
+      await this.registry.attaching(domid, target);
+      try {
+        await change.call(this.driver, rec, drive, disk);
+      } catch (e: unknown) {
+        await this.registry.attaching(domid, undefined).catch((u: unknown) => this.#log(`domain ${domid}: dropping its medium change in progress: ${errorText(u)}`));
+        throw e;
+      }
+      const record = await this.registry.attaching(domid, undefined, target);
       return { record, disk };
     });
   }
