@@ -41,6 +41,16 @@ function open(dir: string, opts: { compactBytes?: number; maxFrameBytes?: number
   return { journal, state, damage: damage.map(describeDamage) };
 }
 
+/** A journal of `dir` that has compacted (20 changes past a 200-byte threshold), open. */
+async function compacting(dir: string): Promise<{ journal: Journal; state: Recorded }> {
+  const { journal, state } = open(dir, { compactBytes: 200 });
+  for (let i = 0; i < 20; i++) {
+    state.records.push(put(`/n${i}`, 'v'.repeat(20)));
+    await journal.outcome(journal.append([put(`/n${i}`, 'v'.repeat(20))]));
+  }
+  return { journal, state };
+}
+
 describe('xenstore journal', () => {
   it('replays every durable frame in order', async () => {
     const dir = tmp();
@@ -115,11 +125,7 @@ describe('xenstore journal', () => {
 
   it('compacts into a snapshot and a fresh journal', async () => {
     const dir = tmp();
-    const { journal, state } = open(dir, { compactBytes: 200 });
-    for (let i = 0; i < 20; i++) {
-      state.records.push(put(`/n${i}`, 'v'.repeat(20)));
-      await journal.outcome(journal.append([put(`/n${i}`, 'v'.repeat(20))]));
-    }
+    const { journal, state } = await compacting(dir);
     await journal.close();
     assert.ok(existsSync(join(dir, 'snapshot')));
     assert.ok(!existsSync(join(dir, 'journal-0.log')));
@@ -145,11 +151,7 @@ describe('xenstore journal', () => {
 
   it('a snapshot deleted after a compaction is reported; the later journal is kept aside and replayed, not deleted', async () => {
     const dir = tmp();
-    const { journal, state } = open(dir, { compactBytes: 200 });
-    for (let i = 0; i < 20; i++) {
-      state.records.push(put(`/n${i}`, 'v'.repeat(20)));
-      await journal.outcome(journal.append([put(`/n${i}`, 'v'.repeat(20))]));
-    }
+    const { journal } = await compacting(dir);
     await journal.outcome(journal.append([put('/last', 'after the snapshot')]));
     await journal.close();
     const live = readdirSync(dir).find((n) => /^journal-[1-9]\d*\.log$/.test(n)) as string;
