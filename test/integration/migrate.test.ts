@@ -604,6 +604,13 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   const r = await ok(a, 'migrate', '-s', '', 'loc', `${process.execPath} ${throttle} ${receiver(a)}`);
   assert.match(r.err, /Migration successful\.\n$/);
   assert.ok(Date.now() - started < 120_000, `${Date.now() - started} ms`);
-  await ok(a, 'destroy', 'loc');
+  const gone = await xlIn(a, a.root, 'destroy', 'loc');
+  if (gone.code !== 0) {
+    // What happened to the migrated domain, from dom0d's and the guest's logs.
+    const tail = (f: string): string => (existsSync(f) ? readFileSync(f, 'utf8').split('\n').slice(-25).join('\n') : `(no ${f})`);
+    const files = (readdirSync(a.logDir, { recursive: true }) as string[]).filter((f) => f === 'dom0d.log' || (/loc/.test(f) && f.endsWith('.log')));
+    const logs = files.map((f) => `== ${f}\n${tail(join(a.logDir, f))}`).join('\n');
+    assert.fail(`xl destroy loc after the migration: ${gone.err}\nmigrate said: ${r.err}\n${logs}`);
+  }
   assert.equal(spawnSync('xenstore-exists', [vm], { env: a.env }).status, 1, 'the last domain of the uuid takes /vm/<uuid> with it');
 });
