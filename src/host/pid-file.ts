@@ -107,18 +107,10 @@ function contentOf(pid: number): string {
 function readContent(path: string): PidFileContent | undefined {
   let text: string;
   try {
-    text = readlinkSync(path, 'utf8');
+    text = lstatSync(path).isSymbolicLink() ? readlinkSync(path, 'utf8') : readFileSync(path, 'utf8');
   } catch (e) {
-    if (!isErrno(e, 'EINVAL')) {
-      if (isErrno(e, 'ENOENT')) return undefined;
-      throw e;
-    }
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (e2) {
-      if (isErrno(e2, 'ENOENT') || isErrno(e2, 'EISDIR')) return undefined;
-      throw e2;
-    }
+    if (isErrno(e, 'ENOENT') || isErrno(e, 'EISDIR')) return undefined;
+    throw e;
   }
   const [p, start] = text.trim().split(/\s+/);
   const pid = Number(p);

@@ -267,12 +267,7 @@ export class XenstoreServer implements ConnectionHost {
   }
 
   accept(sock: Duplex, domid: number, privileged: boolean): void {
-    const max = this.opts.maxConnections ?? MAX_CONNECTIONS;
-    const full = this.#streams >= max ? `${max} clients are connected`
-      : privileged ? undefined
-        : this.#guestStreams >= Math.floor(max * 3 / 4) ? `${this.#guestStreams} clients of domain sockets are connected`
-          : (this.#streamsOf.get(domid) ?? 0) >= Math.max(1, Math.floor(max / 8)) ? `${this.#streamsOf.get(domid)} clients of domain ${domid} are connected`
-            : undefined;
+    const full = this.#connectionsFull(domid, privileged);
     if (full !== undefined) {
       this.dropping(undefined, full);
       sock.destroy();
@@ -299,6 +294,16 @@ export class XenstoreServer implements ConnectionHost {
       }
       conn.close();
     });
+  }
+
+  /** Why a new socket client of `domid` is refused (see the bounds above), or undefined. */
+  #connectionsFull(domid: number, privileged: boolean): string | undefined {
+    const max = this.opts.maxConnections ?? MAX_CONNECTIONS;
+    if (this.#streams >= max) return `${max} clients are connected`;
+    if (privileged) return undefined;
+    if (this.#guestStreams >= Math.floor(max * 3 / 4)) return `${this.#guestStreams} clients of domain sockets are connected`;
+    const ofDomain = this.#streamsOf.get(domid) ?? 0;
+    return ofDomain >= Math.max(1, Math.floor(max / 8)) ? `${ofDomain} clients of domain ${domid} are connected` : undefined;
   }
 
   /** An in-process client wired straight to a connection. */

@@ -80,19 +80,18 @@ export class Transaction implements TreeView {
     const { node, modified, fire } = a;
     const created = this.#created;
     const bytes = this.#bytes;
-    const delta = new Map(this.#ownedDelta);
     this.#undo?.push(() => {
       Object.assign(a, { node, modified, fire });
       this.#created = created;
       this.#bytes = bytes;
-      this.#ownedDelta.clear();
-      for (const [k, v] of delta) this.#ownedDelta.set(k, v);
     });
   }
 
   #count(node: NodeData | undefined, delta: number): void {
     const owner = node?.perms[0]?.id;
-    if (owner !== undefined) this.#ownedDelta.set(owner, (this.#ownedDelta.get(owner) ?? 0) + delta);
+    if (owner === undefined) return;
+    this.#ownedDelta.set(owner, (this.#ownedDelta.get(owner) ?? 0) + delta);
+    this.#undo?.push(() => this.#ownedDelta.set(owner, (this.#ownedDelta.get(owner) ?? 0) - delta));
   }
 
   get(path: string): XsNode | undefined {
