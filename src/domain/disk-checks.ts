@@ -22,15 +22,19 @@
  * leaves the sending domain out of `inUse`, and its QEMU's write lock is expected (`arriving`: the
  * probe reads through it; the receiving QEMU takes the lock only when the stream has ended).
  * Disks without media (an empty CD-ROM drive) are not checked, nor those a block script makes
- * (their target is the script's to read: an iSCSI name, a DRBD resource...). Without qemu-img on the host,
- * steps 4 and 5 are skipped: QEMU's own error then tells. `diskWarnings` says which raw disks begin
- * like another format's image.
+ * (their target is the script's to read: an iSCSI name, a DRBD resource...), which are raw (as a
+ * Xen `phy` backend is). Without qemu-img on the host, steps 4 and 5 are skipped for raw disks;
+ * a disk of a format whose header names files (qcow, qcow2, qed) is then refused, as its chain
+ * cannot be checked. What was checked is what QEMU opens: `checkDisks` resolves with each disk's
+ * chain (`ImageChain`), which the medium node names instead of leaving the header to QEMU.
+ * `diskWarnings` says which raw disks begin like another format's image.
  */
 import { realpathSync, statSync } from 'node:fs';
 import { ToolstackError, shownValue } from '../common/index.js';
 import type { DiskDevice } from '../config/index.js';
 import { isPidAlive } from '../host/index.js';
-import { qemuFormatDriver } from '../qemu/index.js';
+import { formatHasChain, qemuFormatDriver } from '../qemu/index.js';
+import type { ChainedImage, ImageChain } from '../qemu/index.js';
 import { blockDeviceUse, imageIdentity, imageMagic, imagesOverlap, probeImage, processesWithImageOpen } from '../storage/index.js';
 import type { ImageProbe, ImageReference } from '../storage/index.js';
 import { hasBlockScript } from './block-scripts.js';
@@ -124,7 +128,7 @@ class DiskCheck {
     throw new ToolstackError(code, `${this.#who}: ${what}`, { hint });
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<ImageChain> {
     const path = this.#path;
     const statErr = statError(path);
     if (statErr !== undefined) {
@@ -139,16 +143,21 @@ class DiskCheck {
     }
     const driver = qemuFormatDriver(this.#disk.format) ?? 'raw';
     const probe = await this.#probe(path, driver, path);
-    if (probe === undefined) return;
+    if (probe === undefined) return { backing: [] };
+    let dataFile: ChainedImage | undefined;
     if (probe.dataFile !== undefined) {
-      this.#reference(probe.dataFile, path, 'its data file');
+      dataFile = { ...this.#reference(probe.dataFile, path, 'its data file'), format: 'raw' };
       this.#noClash(probe.dataFile.path, write, `${path}'s data file ${probe.dataFile.path}`);
     }
-    await this.#backingChain(probe.backing, path);
+    const backing = await this.#backingChain(probe.backing, path);
+    return { backing, ...(dataFile === undefined ? {} : { dataFile }) };
   }
 
-  /** A path an image's header names is a plain file name (not `json:`, not a protocol) of a file or block device. */
-  #reference(ref: ImageReference, of: string, what: string): void {
+  /**
+   * A path an image's header names is a plain file name (not `json:`, not a protocol) of a file
+   * or block device; resolves with where it is (symlinks followed) and what.
+   */
+  #reference(ref: ImageReference, of: string, what: string): { path: string; blockDevice: boolean } {
     const colon = ref.name.indexOf(':');
     const slash = ref.name.indexOf('/');
     const hint = `check where ${of} came from (qemu-img info ${of}); ${what} must be a file or block device named by its path`;
@@ -164,11 +173,13 @@ class DiskCheck {
       this.#fail(`${of} names ${real} as ${what}, a file of the host's own (${system}), which an image's header does not open for a guest`,
         `check where ${of} came from; a host file the guest must see is given as a disk of its own`);
     }
-    const use = statSync(real).isBlockDevice() ? blockDeviceUse(real) : undefined;
+    const blockDevice = statSync(real).isBlockDevice();
+    const use = blockDevice ? blockDeviceUse(real) : undefined;
     if (use !== undefined) {
       this.#fail(`${of} names ${real} as ${what}, a device of the host's own (${use.replace(/^it is /, '')}), which an image's header does not open for a guest`,
         `check where ${of} came from; a host device the guest must see is given as a disk of its own`);
     }
+    return { path: real, blockDevice };
   }
 
   #isImageKind(path: string, said: string): void {
@@ -196,9 +207,15 @@ class DiskCheck {
     this.#fail(`${said} is open by ${holder}${opened}, so it cannot be opened read-write`, 'attach it read-only here (access=ro), or detach it there first');
   }
 
-  /** `qemu-img info` of `path` as `driver`; undefined without qemu-img (QEMU's own error then tells). */
+  /**
+   * `qemu-img info` of `path` as `driver`; undefined without qemu-img for a raw image (QEMU's own
+   * error then tells), refused for a format whose header names files.
+   */
   async #probe(path: string, driver: string, said: string): Promise<(ImageProbe & { status: 'ok' }) | undefined> {
     const probe = await probeImage(path, driver, this.#ctx.arriving === true);
+    if (probe.status === 'unknown' && formatHasChain(driver)) {
+      this.#fail(`${said} is a ${libxlFormat(driver)} image, whose backing files cannot be checked: qemu-img is not installed`, 'install qemu-utils (qemu-img), or convert the image to raw');
+    }
     if (probe.status === 'locked') {
       const pids = processesWithImageOpen(imageIdentity(path) as string, this.#ctx.machines.map((m) => m.pid));
       const m = this.#ctx.machines.find((x) => pids.includes(x.pid));
@@ -217,15 +234,16 @@ class DiskCheck {
   /**
    * The backing files under the image at `top`, each: named by a plain path, of a format the
    * header records (QEMU would otherwise probe its first bytes), a file or block device no domain
-   * writes, readable by qemu-img, and not already in the chain.
+   * writes, readable by qemu-img, and not already in the chain. Resolves with them, top down.
    */
-  async #backingChain(first: (ImageReference & { readonly format?: string }) | undefined, top: string): Promise<void> {
+  async #backingChain(first: (ImageReference & { readonly format?: string }) | undefined, top: string): Promise<ChainedImage[]> {
     const seen = [imageIdentity(top) as string];
+    const chain: ChainedImage[] = [];
     let backing = first;
     let of = top;
     for (let depth = 1; backing !== undefined; depth++) {
       if (depth > MAX_BACKING_CHAIN) this.#fail(`${top} has more than ${MAX_BACKING_CHAIN} backing files`, `flatten it: qemu-img convert -O qcow2 ${top} NEW.qcow2`);
-      this.#reference(backing, of, 'its backing file');
+      const at = this.#reference(backing, of, 'its backing file');
       const said = `${of}'s backing file ${backing.path}`;
       if (backing.format === undefined) {
         this.#fail(`${of} names its backing file ${backing.path} without its format, which QEMU would guess from the file's first bytes`,
@@ -239,25 +257,34 @@ class DiskCheck {
       seen.push(id);
       this.#noClash(backing.path, false, said);
       const probe = await this.#probe(backing.path, backing.format, said);
-      if (probe === undefined) return;
-      if (probe.dataFile !== undefined) this.#fail(`${said} has a data file; a backing file with one is not opened for a guest`, `flatten it: qemu-img convert -O qcow2 ${top} NEW.qcow2`);
+      if (probe?.dataFile !== undefined) this.#fail(`${said} has a data file; a backing file with one is not opened for a guest`, `flatten it: qemu-img convert -O qcow2 ${top} NEW.qcow2`);
+      chain.push({ ...at, format: backing.format });
       of = backing.path;
-      backing = probe.backing;
+      backing = probe?.backing;
     }
+    return chain;
   }
 }
 
 /**
  * Checks `disks` (in order) for `ctx.domain`; throws the first failure. `disks` may be in
- * `ctx.inUse` already (a domain's own disks are not in conflict with themselves).
+ * `ctx.inUse` already (a domain's own disks are not in conflict with themselves). Resolves with
+ * the chain of each disk with media, by vdev, for the medium nodes.
  */
-export async function checkDisks(disks: readonly DiskDevice[], ctx: DiskCheckContext): Promise<void> {
+export async function checkDisks(disks: readonly DiskDevice[], ctx: DiskCheckContext): Promise<Record<string, ImageChain>> {
   const others: DiskOwner[] = [...ctx.inUse];
+  const chains: Record<string, ImageChain> = {};
   for (const disk of disks) {
+    if (hasBlockScript(disk) && formatHasChain(disk.format)) {
+      throw new ToolstackError('DISK_IMAGE', `Disk vdev=${disk.vdev ?? '?'} of domain '${ctx.domain.name}': the device its block script makes is opened as raw, not as ${disk.format ?? '?'}`, {
+        hint: `drop format= from the disk in ${ctx.where} (a script's disk is a Xen phy disk: raw)`,
+      });
+    }
     if (!hasMedia(disk)) continue;
-    await new DiskCheck(disk, ctx, others).run();
+    chains[disk.vdev ?? ''] = await new DiskCheck(disk, ctx, others).run();
     others.push({ ...ctx.domain, disk });
   }
+  return chains;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ToolstackError } from '../common/index.js';
 import { isPidAlive, killPid, processCpuTimeNs, waitForPidExit } from '../host/index.js';
 import type { DiskDevice } from '../config/index.js';
+import type { ImageChain } from '../qemu/index.js';
 import type { DomainDevice } from './devices.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import type { ShutdownReason } from './state.js';
@@ -73,9 +74,17 @@ export interface MachineStats {
  * restore` (QEMU reads it as its stdin, opened by the driver), QEMU's `-incoming URI` (a socket
  * for `xl migrate-receive`); `what` names it in messages.
  */
+/** The checked chains of a medium change (see `DomainDriver.changeMedia`). */
+export interface MediaChains {
+  readonly medium?: ImageChain | undefined;
+  readonly drive?: ImageChain | undefined;
+}
+
 export interface StartOptions {
   /** `migration`: the stream is a live migration's (not a save file's). */
   readonly incoming?: { readonly what: string; readonly migration?: boolean } & ({ readonly uri: string } | { readonly saveFile: string; readonly offset: number });
+  /** The image chains `checkDisks` found, by vdev: what QEMU opens of each disk's header. */
+  readonly diskChains?: Readonly<Record<string, ImageChain>>;
 }
 
 /** One plugged vCPU of a machine, as the host schedules its thread. */
@@ -214,8 +223,9 @@ export interface DomainDriver {
    * Hot-plug (devices.ts has the device model; the record's config does not have `device` yet):
    * adds it to the running machine and writes its xenstore nodes. All or nothing: on failure
    * the machine and xenstore are as before. NOT_SUPPORTED for what the guest cannot take live.
+   * `chain`: a disk's, as `checkDisks` found it.
    */
-  attachDevice?(record: DomainRecord, device: DomainDevice): Promise<void>;
+  attachDevice?(record: DomainRecord, device: DomainDevice, chain?: ImageChain): Promise<void>;
   /**
    * Removes `device` (an entry of the record's config): asks the guest to release it and waits,
    * up to the driver's deadline (or `waitMs`), until it has. Resolves `true` once it is gone from
@@ -231,9 +241,11 @@ export interface DomainDriver {
   setDeviceEventSink?(sink: DeviceEventSink): void;
   /**
    * Replaces the medium of the removable drive `drive` (an entry of the record's config) by
-   * that of `medium` (the same vdev; format `empty` ejects). All or nothing.
+   * that of `medium` (the same vdev; format `empty` ejects). All or nothing. `chains`: as
+   * `checkDisks` found them, the new medium's, and the drive's own to put it back on failure
+   * (without one, a medium whose format has chains is not put back).
    */
-  changeMedia?(record: DomainRecord, drive: DiskDevice, medium: DiskDevice): Promise<void>;
+  changeMedia?(record: DomainRecord, drive: DiskDevice, medium: DiskDevice, chains: MediaChains): Promise<void>;
   /**
    * `xl mem-set` / `mem-max` (the manager checked libxl's rules against the record): moves the
    * balloon to `targetKiB` and writes `memory/target`, `memory/static-max` and `/vm/UUID/memory`.

@@ -5,6 +5,8 @@ import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefault
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
+import { formatHasChain } from '../qemu/index.js';
+import type { ImageChain } from '../qemu/index.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
 import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
@@ -275,13 +277,15 @@ export class DomainManager {
       const before = devicesOf(rec.config, 'vbd').find((d) => key(d) === key(device));
       if (device.kind !== 'vbd' || before?.kind !== 'vbd' || (device.disk.is_cdrom ?? 0) === 0) continue;
       if (before.disk.pdev_path === device.disk.pdev_path && before.disk.format === device.disk.format) continue;
+      const chains = { drive: await this.#chainOf(rec, before.disk) };
       try {
-        await this.driver.changeMedia?.(rec, before.disk, device.disk);
+        const medium = await this.#checkDisk(rec, device.disk, `the medium of ${deviceLabel(device)}`);
+        await this.driver.changeMedia?.(rec, before.disk, device.disk, { ...chains, medium });
         config = replaceDevice(config, before, device);
         this.#log(`domain ${rec.domid}: the medium of ${deviceLabel(device)}, being changed when dom0d stopped, is ${device.disk.pdev_path || 'none'}`);
       } catch (e: unknown) {
         this.#log(`domain ${rec.domid}: the medium change of ${deviceLabel(device)} cut short when dom0d stopped could not be finished (${errorText(e)}): putting back ${before.disk.pdev_path || 'none'}`);
-        await this.driver.changeMedia?.(rec, device.disk, before.disk).catch((u: unknown) => this.#log(`domain ${rec.domid}: putting back the medium of ${deviceLabel(device)}: ${errorText(u)}`));
+        await this.driver.changeMedia?.(rec, device.disk, before.disk, { medium: chains.drive }).catch((u: unknown) => this.#log(`domain ${rec.domid}: putting back the medium of ${deviceLabel(device)}: ${errorText(u)}`));
       }
     }
     await this.registry.attaching(rec.domid, undefined, config);
@@ -335,11 +339,11 @@ export class DomainManager {
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
-        await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others), where: `disk= in ${rec.source}`, arriving });
+        const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others), where: `disk= in ${rec.source}`, arriving });
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
         this.sched.checkNew(ready);
-        const patch = await this.driver.start(ready, options.incoming === undefined ? {} : { incoming: options.incoming });
+        const patch = await this.driver.start(ready, { diskChains, ...(options.incoming === undefined ? {} : { incoming: options.incoming }) });
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
         migration('completed', started);
         await this.sched.place(started);
@@ -843,7 +847,7 @@ export class DomainManager {
   attachDevice(domid: number, spec: DomainDevice): Promise<{ readonly record: DomainRecord; readonly entry: DeviceEntry | undefined }> {
     return this.#job(domid, 'hotplug', async (rec) => {
       const attach = this.#machine(rec, 'attachDevice');
-      const devices = await this.#onHost(rec, withDeviceDefaults(rec.config, spec));
+      const { devices, chain } = await this.#onHost(rec, withDeviceDefaults(rec.config, spec));
       const config = devices.reduce((c, d) => withDevice(c, d, rec.name), rec.config);
       const done: Array<{ readonly at: DomainRecord; readonly device: DomainDevice }> = [];
       let updated: DomainRecord;
@@ -851,7 +855,7 @@ export class DomainManager {
       try {
         let at = rec;
         for (const device of devices) {
-          await attach.call(this.driver, at, device);
+          await attach.call(this.driver, at, device, chain);
           done.push({ at, device });
           at = { ...at, config: withDevice(at.config, device, rec.name) };
         }
@@ -870,24 +874,24 @@ export class DomainManager {
 
   /**
    * What the host must have for `device` to join `rec`, checked (and, for PCI, resolved: a
-   * name, every function, `seize`): the devices to attach, in order.
+   * name, every function, `seize`): the devices to attach, in order, and a disk's checked chain.
    */
-  async #onHost(rec: DomainRecord, device: DomainDevice): Promise<DomainDevice[]> {
+  async #onHost(rec: DomainRecord, device: DomainDevice): Promise<{ readonly devices: DomainDevice[]; readonly chain?: ImageChain }> {
     switch (device.kind) {
       case 'vbd': {
         const disk = withDiskBackend(device.disk);
-        await this.#checkDisk(rec, disk, 'the disk spec');
-        return [{ kind: 'vbd', disk }];
+        const chain = await this.#checkDisk(rec, disk, 'the disk spec');
+        return { devices: [{ kind: 'vbd', disk }], ...(chain === undefined ? {} : { chain }) };
       }
-      case 'pci': return (await this.passthrough.preparePci(device.pci, rec, this.#holders())).map((pci) => ({ kind: 'pci', pci }));
+      case 'pci': return { devices: (await this.passthrough.preparePci(device.pci, rec, this.#holders())).map((pci) => ({ kind: 'pci', pci })) };
       case 'usbdev': {
         const h = device.usbdev.u?.hostdev ?? {};
         this.passthrough.checkUsb(`hostbus=${h.hostbus ?? 0},hostaddr=${h.hostaddr ?? 0}`, h.hostbus ?? 0, h.hostaddr ?? 0, rec, usbHolders(this.#holders()));
-        return [device];
+        return { devices: [device] };
       }
       case 'vif':
       case 'vusb':
-      case 'vkbd': return [device];
+      case 'vkbd': return { devices: [device] };
     }
   }
 
@@ -967,12 +971,12 @@ export class DomainManager {
         });
       }
       const disk: DiskDevice = { ...drive, pdev_path: medium.pdev_path ?? '', format: medium.format ?? 'raw' };
-      await this.#checkDisk(rec, disk, 'the cd-insert arguments');
+      const chains = { medium: await this.#checkDisk(rec, disk, 'the cd-insert arguments'), drive: await this.#chainOf(rec, drive) };
       // Recorded before the drive is touched, as an attach is: a dom0d killed meanwhile finishes it.
       const target = replaceDevice(rec.config, { kind: 'vbd', disk: drive }, { kind: 'vbd', disk });
       await this.registry.attaching(domid, target);
       try {
-        await change.call(this.driver, rec, drive, disk);
+        await change.call(this.driver, rec, drive, disk, chains);
       } catch (e: unknown) {
         await this.registry.attaching(domid, undefined).catch((u: unknown) => this.#log(`domain ${domid}: dropping its medium change in progress: ${errorText(u)}`));
         throw e;
@@ -982,9 +986,21 @@ export class DomainManager {
     });
   }
 
-  /** `checkDisks` of one disk for `rec`, against every live domain's disks. */
-  async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<void> {
-    await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list()), where });
+  /** `checkDisks` of one disk for `rec`, against every live domain's disks: its chain (none without media). */
+  async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<ImageChain | undefined> {
+    return (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list()), where }))[disk.vdev ?? ''];
+  }
+
+  /**
+   * The chain of a medium `rec` has (to put it back after a failed change), checked again;
+   * undefined when its format has none or it no longer passes (logged: it is then not put back).
+   */
+  async #chainOf(rec: DomainRecord, disk: DiskDevice): Promise<ImageChain | undefined> {
+    if (!formatHasChain(disk.format)) return undefined;
+    return this.#checkDisk(rec, disk, 'its disk').catch((e: unknown) => {
+      this.#log(`domain ${rec.domid}: should a change of the medium of ${disk.vdev ?? '?'} fail, ${disk.pdev_path ?? ''} is not put back: ${errorText(e)}`);
+      return undefined;
+    });
   }
 
   async #entry(rec: DomainRecord, device: DomainDevice): Promise<DeviceEntry | undefined> {

@@ -15,13 +15,13 @@ import type { DomainVifs } from '../network/index.js';
 import {
   argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
-import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
+import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, ImageChain, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
 import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scripts.js';
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MigrationSnapshot, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
+import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MediaChains, MigrationSnapshot, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
 import { migrateMachine, migrationDone, openSaveStream, outgoingTo, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
@@ -152,6 +152,7 @@ export class QemuDriver implements DomainDriver {
       ...(options.incoming === undefined ? {} : { incoming: 'uri' in options.incoming ? options.incoming.uri : 'fd:0' }),
       ...(need.clock ? { clock: { nowMs: Date.now(), utcOffsetMinutes: -new Date().getTimezoneOffset() } } : {}),
       ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dirs.run) } : {}),
+      ...(options.diskChains === undefined ? {} : { diskChains: options.diskChains }),
     };
     const args = buildQemuArgs(config, { caps, accel: accel.accel, runtime });
     const logFile = qemuLogPath(this.#o.paths, rec.name);
@@ -625,8 +626,8 @@ export class QemuDriver implements DomainDriver {
     return bytes === undefined ? undefined : Math.floor(bytes / 1024);
   }
 
-  attachDevice(rec: DomainRecord, device: DomainDevice): Promise<void> {
-    return this.#hotplug.attach(rec, this.#qmp(rec), device);
+  attachDevice(rec: DomainRecord, device: DomainDevice, chain?: ImageChain): Promise<void> {
+    return this.#hotplug.attach(rec, this.#qmp(rec), device, chain);
   }
 
   detachDevice(rec: DomainRecord, device: DomainDevice, options: { readonly force: boolean; readonly waitMs?: number }): Promise<boolean> {
@@ -642,8 +643,8 @@ export class QemuDriver implements DomainDriver {
     this.#hotplug.setSink(sink);
   }
 
-  changeMedia(rec: DomainRecord, drive: DiskDevice, medium: DiskDevice): Promise<void> {
-    return this.#hotplug.changeMedia(rec, this.#qmp(rec), drive, medium);
+  changeMedia(rec: DomainRecord, drive: DiskDevice, medium: DiskDevice, chains: MediaChains): Promise<void> {
+    return this.#hotplug.changeMedia(rec, this.#qmp(rec), drive, medium, chains);
   }
 
   deviceInfo(rec: DomainRecord, device: DomainDevice): Promise<DeviceXenstoreInfo | undefined> {

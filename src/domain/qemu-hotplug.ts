@@ -40,12 +40,12 @@ import {
   diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
   vkbQdevId, vkbWiring,
 } from '../qemu/index.js';
-import type { ArgvCapabilities, QdevWiring, QmpClient } from '../qemu/index.js';
+import type { ArgvCapabilities, ImageChain, QdevWiring, QmpClient } from '../qemu/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 import { addBlockScript, blockScriptOf, removeBlockScript } from './block-scripts.js';
 import { deviceDevid, deviceLabel, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink } from './driver.js';
+import type { DeviceEventSink, MediaChains } from './driver.js';
 import type { DomainRecord } from './record.js';
 import { readDeviceInfo, removeDeviceNodes, writeDeviceNodes, writeDeviceValues, XENBUS_STATE } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo } from './xenstore-layout.js';
@@ -107,9 +107,9 @@ export class QemuHotplug {
     }
   }
 
-  async attach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice): Promise<void> {
+  async attach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, chain?: ImageChain): Promise<void> {
     switch (device.kind) {
-      case 'vbd': return this.#attachDisk(rec, qmp, device, device.disk);
+      case 'vbd': return this.#attachDisk(rec, qmp, device, device.disk, chain);
       case 'vif': return this.#attachNic(rec, qmp, device, device.nic);
       case 'pci': return this.#attachQdev(rec, qmp, device, pciWiring(device.pci, [...(rec.config.pcidevs ?? []), device.pci]));
       case 'vusb': return this.#attachQdev(rec, qmp, device, usbctrlWiring(controllerOf(device.usbctrl)));
@@ -175,8 +175,8 @@ export class QemuHotplug {
     }
   }
 
-  async #attachDisk(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, disk: DiskDevice): Promise<void> {
-    let wiring = hotplugDiskWiring(rec.config, disk);
+  async #attachDisk(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, disk: DiskDevice, chain: ImageChain | undefined): Promise<void> {
+    let wiring = hotplugDiskWiring(rec.config, disk, chain);
     const scripted = blockScriptOf(this.#o, rec, disk) !== undefined;
     const nodes = this.#nodes(rec, device);
     await writeDeviceNodes(this.#o.xs, nodes);
@@ -267,11 +267,11 @@ export class QemuHotplug {
     await removeDeviceNodes(this.#o.xs, nodes);
   }
 
-  async changeMedia(rec: DomainRecord, qmp: QmpClient, drive: DiskDevice, medium: DiskDevice): Promise<void> {
+  async changeMedia(rec: DomainRecord, qmp: QmpClient, drive: DiskDevice, medium: DiskDevice, chains: MediaChains): Promise<void> {
     const id = drive.vdev ?? '';
     const node = diskNodeName(id);
-    const insert = async (d: DiskDevice): Promise<void> => {
-      await qmp.blockdevAdd(diskMediumNode(d));
+    const insert = async (d: DiskDevice, chain: ImageChain | undefined): Promise<void> => {
+      await qmp.blockdevAdd(diskMediumNode(d, chain));
       try {
         await qmp.blockdevInsertMedium(id, node);
       } catch (e: unknown) {
@@ -285,8 +285,8 @@ export class QemuHotplug {
         await qmp.blockdevRemoveMedium(id);
         await deleteNode(qmp, node);
         if (hasMedia(medium)) {
-          await insert(medium).catch(async (e: unknown) => {
-            if (hasMedia(drive)) await insert(drive).catch((u: unknown) => this.#o.log(`domain ${rec.domid}: putting back the medium of ${id}: ${text(u)}`));
+          await insert(medium, chains.medium).catch(async (e: unknown) => {
+            if (hasMedia(drive)) await insert(drive, chains.drive).catch((u: unknown) => this.#o.log(`domain ${rec.domid}: putting back the medium of ${id}: ${text(u)}`));
             throw e;
           });
         }

@@ -10,9 +10,9 @@ export type { AccelChoice, AccelSetting } from './accel.js';
 export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './capabilities.js';
 export type { QemuDeviceType } from './capabilities.js';
 export {
-  argvRequirements, buildQemuArgs, deviceModelBinary, diskMediumNode, hasVncDisplay, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
+  argvRequirements, buildQemuArgs, deviceModelBinary, diskMediumNode, formatHasChain, hasVncDisplay, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
   pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbQdevId, vkbWiring,
 } from './argv/index.js';
 export type {
-  ArgvCapabilities, ArgvEnv, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, NicRuntime, NicWiring, QdevWiring,
+  ArgvCapabilities, ArgvEnv, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, ImageChain, NicRuntime, NicWiring, QdevWiring,
 } from './argv/index.js';

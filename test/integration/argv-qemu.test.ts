@@ -16,7 +16,7 @@ import { parseCfg, resolveDomainConfig } from '../../src/config/index.js';
 import { killPid, pidState } from '../../src/host/index.js';
 import { argvRequirements, buildQemuArgs, deviceModelBinary, launchQemu, probeCapabilities } from '../../src/qemu/index.js';
 import type { QmpClient } from '../../src/qemu/index.js';
-import type { ArgvCapabilities, ConsoleEndpoint } from '../../src/qemu/index.js';
+import type { ArgvCapabilities, ConsoleEndpoint, DomainRuntime } from '../../src/qemu/index.js';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
 
@@ -43,7 +43,7 @@ interface Launched {
 }
 
 /** Resolves `cfg`, builds its argv (consoles at sockets in the temp dir) and starts QEMU. */
-async function launch(name: string, cfg: string, runtimeExtra: { readonly startPaused?: boolean } = {}): Promise<Launched> {
+async function launch(name: string, cfg: string, runtimeExtra: Pick<DomainRuntime, 'startPaused' | 'diskChains'> = {}): Promise<Launched> {
   const { config } = resolveDomainConfig(parseCfg(cfg, { source: `${name}.cfg` }));
   const consoles: Record<string, ConsoleEndpoint> = Object.fromEntries(argvRequirements(config, caps).consoles.map((c) => [
     c.id, { socket: join(dir, `${name}-${c.id}.sock`), logFile: join(dir, `${name}-${c.id}.log`) },
@@ -63,8 +63,8 @@ interface Started {
 }
 
 /** Launches `cfg` and connects its console `consoleId`, once the guest is ready on it. */
-async function start(name: string, cfg: string, consoleId: string): Promise<Started> {
-  const { qmp, consoles } = await launch(name, cfg);
+async function start(name: string, cfg: string, consoleId: string, runtimeExtra: Pick<DomainRuntime, 'diskChains'> = {}): Promise<Started> {
+  const { qmp, consoles } = await launch(name, cfg, runtimeExtra);
   const endpoint = consoles[consoleId];
   assert.ok(endpoint !== undefined, `${name}: console ${consoleId} among ${Object.keys(consoles).join(', ')}`);
   assert.equal((await qmp.queryStatus()).status, 'running');
@@ -107,6 +107,8 @@ test('pv: direct kernel boot, console on hvc0, virtio disk named by vdev; powero
 test('hvm: SeaBIOS boots a qcow2 overlay on IDE hda (boot="c"), serial pty on COM1; reboot is SHUTDOWN guest-reset', async () => {
   const overlay = join(dir, 'hvm-disk.qcow2');
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', guests.disk, overlay]);
+  // The header rewritten after the check names a file that is not there: QEMU opens the checked chain, not the header.
+  execFileSync('qemu-img', ['rebase', '-q', '-u', '-F', 'raw', '-b', join(dir, 'not-checked.raw'), overlay]);
   const s = await start('hvm', [
     'name = "argv-hvm"',
     'type = "hvm"',
@@ -115,7 +117,9 @@ test('hvm: SeaBIOS boots a qcow2 overlay on IDE hda (boot="c"), serial pty on CO
     'serial = "pty"',
     'vnc = 0',
     `disk = [ 'format=qcow2, vdev=hda, access=rw, target=${overlay}' ]`,
-  ].join('\n'), 'serial0');
+  ].join('\n'), 'serial0', { diskChains: { hda: { backing: [{ path: guests.disk, format: 'raw', blockDevice: false }] } } });
+  const nodes = await s.qmp.execute('query-named-block-nodes', { flat: true }) as Array<{ drv: string; file: string }>;
+  assert.deepEqual(new Set(nodes.filter((n) => n.drv === 'file').map((n) => n.file)), new Set([overlay, guests.disk]));
   const from = s.console.text.length;
   s.console.send('cat /run/console');
   await s.console.waitFor('ttyS0', { from, timeoutMs: 5_000 });

@@ -8,7 +8,7 @@
 // hotplug.test.ts. Loop devices, the mount and the listening socket are removed at the end.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -136,6 +136,29 @@ test('files an image names clash with other domains\' disks as the image would: 
   assert.equal(await check([disk(file('external.qcow2'), 'qcow2')]), '');
   const onExternal = overlayNaming('on-external.qcow2', file('external.qcow2'), 'qcow2');
   assert.equal(await check([disk(onExternal, 'qcow2', 'xvda', 0)]), `${who}: ${onExternal}'s backing file ${file('external.qcow2')} has a data file; a backing file with one is not opened for a guest`);
+});
+
+test('what was checked is what QEMU opens (the chain, real paths, formats); qcow2 needs qemu-img; a block script\'s disk is raw', async () => {
+  img('create', '-f', 'qcow2', '-F', 'raw', '-b', file('base.raw'), file('mid.qcow2'));
+  symlinkSync('mid.qcow2', file('mid-link.qcow2'));
+  const top = overlayNaming('top.qcow2', 'mid-link.qcow2', 'qcow2');
+  const chains = await checkDisks([disk(top, 'qcow2'), disk(file('external.qcow2'), 'qcow2', 'xvdb', 0), disk(file('base.raw'), 'raw', 'xvdc', 0)],
+    { domain: { domid: 1, name: 't' }, inUse: [], machines: [], where: 'disk= in t.cfg' });
+  assert.deepEqual(chains, {
+    xvda: { backing: [{ path: file('mid.qcow2'), format: 'qcow2', blockDevice: false }, { path: file('base.raw'), format: 'raw', blockDevice: false }] },
+    xvdb: { backing: [], dataFile: { path: file('data.raw'), format: 'raw', blockDevice: false } },
+    xvdc: { backing: [] },
+  });
+  const path = process.env['PATH'];
+  process.env['PATH'] = file('no-tools');
+  try {
+    assert.equal(await check([disk(top, 'qcow2')]), `${who}: ${top} is a qcow2 image, whose backing files cannot be checked: qemu-img is not installed`);
+    assert.equal(await check([disk(file('base.raw'), 'raw')]), '');
+  } finally {
+    process.env['PATH'] = path;
+  }
+  assert.equal(await check([{ ...disk('iqn.2001-04.com.example:t', 'qcow2'), script: 'block-iscsi' }]),
+    `${who}: the device its block script makes is opened as raw, not as qcow2`);
 });
 
 test('phy: a device the host uses is not written by a guest, nor a partition of another domain\'s disk', { skip: !isRoot && 'needs root (loop devices, mount)' }, async () => {

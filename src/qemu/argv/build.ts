@@ -53,7 +53,7 @@ export function buildQemuArgs(config: DomainConfig, env: ArgvEnv): string[] {
   boot(a, g);
   tables(a, g);
   consoles(a, g);
-  disks(a, g);
+  disks(a, g, env.runtime.diskChains);
   nics(a, g);
   usb(a, g);
   passthrough(a, g);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isToolstackError } from '../../common/index.js';
+import { BugError, isToolstackError } from '../../common/index.js';
 import { parseDiskSpec } from '../../config/index.js';
 import type { DomainConfig } from '../../config/index.js';
 import { diskMediumNode, diskWirings, hotplugDiskWiring } from './storage.js';
@@ -12,14 +12,33 @@ const guest = (type: 'pv' | 'pvh' | 'hvm', ...specs: string[]): DomainConfig => 
 test('a hot-plugged disk is wired as at boot: device id = vdev, node drive-<vdev>, virtio serial = vdev', () => {
   const config = guest('pv', '/a.img,raw,xvda,w');
   const disk = parseDiskSpec(['format=qcow2,vdev=xvdb,access=rw,target=/b.qcow2']);
-  const hot = hotplugDiskWiring(config, disk);
-  const boot = diskWirings({ ...config, disks: [...(config.disks ?? []), disk] }).find((w) => w.vdev === 'xvdb');
+  const hot = hotplugDiskWiring(config, disk, { backing: [] });
+  const boot = diskWirings({ ...config, disks: [...(config.disks ?? []), disk] }, { xvdb: { backing: [] } }).find((w) => w.vdev === 'xvdb');
   assert.deepEqual(hot, boot);
   assert.deepEqual(hot.device, { driver: 'virtio-blk-pci', id: 'xvdb', drive: 'drive-xvdb', serial: 'xvdb' });
   assert.deepEqual(hot.node, {
     'node-name': 'drive-xvdb', driver: 'qcow2', 'read-only': false, discard: 'unmap',
-    file: { driver: 'file', filename: '/b.qcow2', 'read-only': false },
+    file: { driver: 'file', filename: '/b.qcow2', 'read-only': false }, backing: null,
   });
+});
+
+test('what an image header names is the checked chain: nested backing nodes, null below the last, the data file; none unchecked', () => {
+  const disk = parseDiskSpec(['/top.qcow2,qcow2,xvda,w']);
+  const node = diskMediumNode(disk, {
+    backing: [{ path: '/mid.qed', format: 'qed', blockDevice: false }, { path: '/dev/loop7', format: 'raw', blockDevice: true }],
+    dataFile: { path: '/data.raw', format: 'raw', blockDevice: false },
+  });
+  assert.deepEqual({ backing: node['backing'], data: node['data-file'] }, {
+    backing: {
+      driver: 'qed', 'read-only': true, file: { driver: 'file', filename: '/mid.qed', 'read-only': true },
+      backing: { driver: 'raw', 'read-only': true, file: { driver: 'host_device', filename: '/dev/loop7', 'read-only': true } },
+    },
+    data: { driver: 'file', filename: '/data.raw', 'read-only': false },
+  });
+  // A format with backing files and no checked chain is never left to the header.
+  for (const format of ['qcow2', 'qcow', 'qed']) assert.throws(() => diskMediumNode({ ...disk, format: format as 'qcow2' }), BugError, format);
+  // Formats without backing files need none.
+  for (const spec of ['/r.img,raw,xvda,w', '/v.vhd,vhd,xvda,w']) assert.equal(diskMediumNode(parseDiskSpec([spec]))['backing'], undefined, spec);
 });
 
 test('disk spec options reach the medium node: phy: is host_device, access=ro, no-discard, direct-io-safe, vhd is vpc', () => {
@@ -31,7 +50,7 @@ test('disk spec options reach the medium node: phy: is host_device, access=ro, n
     'node-name': 'drive-xvdd', driver: 'vpc', 'read-only': false, cache: { direct: true },
     file: { driver: 'file', filename: '/v.vhd', 'read-only': false, aio: 'native', cache: { direct: true } },
   });
-  assert.equal((node('tap:qcow2:/q.qcow2,xvde,w') as { driver: string }).driver, 'qcow2');
+  assert.equal(diskMediumNode(parseDiskSpec(['tap:qcow2:/q.qcow2,xvde,w']), { backing: [] }).driver, 'qcow2');
   assert.equal((node('tap2:aio:/r.img,xvdf,w') as { driver: string }).driver, 'raw');
   assert.equal((node('file:/f.img,xvdg,w') as { file: { driver: string } }).file.driver, 'file');
   assert.equal((node('vdev=xvdh,access=ro,devtype=cdrom,target=/c.iso') as { 'read-only': boolean })['read-only'], true);

@@ -19,14 +19,20 @@
  * opens it with O_DIRECT and native AIO, as Xen's qdisk does. A disk with a block script
  * (`script=`) is the block device its script made: the driver runs the script and gives the
  * builder that device's path as the disk's `pdev_path`.
+ *
+ * What an image's header names (backing files, a qcow2 data file) is never left to QEMU to read
+ * at open time: the node names the chain the domain layer checked (`ImageChain`), each image with
+ * its checked format, and `backing: null` below the last; a disk of a format with backing files
+ * and no checked chain is a bug (BugError), not a guess.
  */
-import { ToolstackError } from '../../common/index.js';
+import { BugError, ToolstackError } from '../../common/index.js';
 import { vdevNumber } from '../../config/index.js';
 import type { DiskDevice, DomainConfig } from '../../config/index.js';
 import { guestOf } from './guest.js';
 import type { Guest } from './guest.js';
 import type { Argv } from './options.js';
 import { invalid, unsupported } from './options.js';
+import type { ChainedImage, ImageChain } from './types.js';
 
 /** libxl disk formats → QEMU block drivers. */
 const FORMAT_DRIVER: Readonly<Record<string, string>> = {
@@ -127,16 +133,44 @@ function diskReadOnly(d: DiskDevice): boolean {
   return isCdrom(d) || (d.readwrite ?? 0) === 0;
 }
 
-/** The node of a disk with media: format driver over `file` or `host_device`. */
-function mediumNode(d: DiskDevice, vdev: string): DiskNode {
+/** QEMU's drivers of formats whose header may name a backing file (and, for qcow2, a data file). */
+const CHAINED_DRIVERS = new Set(['qcow', 'qcow2', 'qed']);
+
+/** Whether a disk of libxl format `format` opens files its header names (`ImageChain`). */
+export function formatHasChain(format: string | null | undefined): boolean {
+  return CHAINED_DRIVERS.has(qemuFormatDriver(format) ?? '');
+}
+
+/** The protocol node of a checked image a header names. */
+function chainedFile(image: ChainedImage, readOnly: boolean): Record<string, unknown> {
+  return { driver: image.blockDevice ? 'host_device' : 'file', filename: image.path, 'read-only': readOnly };
+}
+
+/** The nodes of backing files `chain` (top down): each over the next, the last over none. */
+function backingNode(chain: readonly ChainedImage[]): Record<string, unknown> | null {
+  const [image, ...below] = chain;
+  if (image === undefined) return null;
+  return {
+    driver: image.format,
+    'read-only': true,
+    file: chainedFile(image, true),
+    ...(CHAINED_DRIVERS.has(image.format) ? { backing: backingNode(below) } : {}),
+  };
+}
+
+/** The node of a disk with media: format driver over `file` or `host_device`, and its checked chain. */
+function mediumNode(d: DiskDevice, vdev: string, chain: ImageChain | undefined): DiskNode {
   const path = d.pdev_path ?? '';
   const name = d.format ?? 'unknown';
   const format = qemuFormatDriver(name);
   if (format === undefined) throw unsupported('disk', diskKey(d), `format ${name} has no QEMU driver`, 'use raw, qcow2, qcow, vhd or qed');
+  const chained = CHAINED_DRIVERS.has(format);
+  if (chained && chain === undefined) throw new BugError(`argv: disk ${vdev} (${format}) reached the builder without its checked image chain`);
   const readOnly = diskReadOnly(d);
   // A block device (phy:, a block script's, or any path under /dev) is opened as host_device; the builder does no I/O to stat it.
   const protocol = d.backend === 'phy' || d.script !== undefined || path.startsWith('/dev/') ? 'host_device' : 'file';
   const direct = d.direct_io_safe === true ? { cache: { direct: true } } : {};
+  const data = chain?.dataFile;
   return {
     'node-name': diskNodeName(vdev),
     driver: format,
@@ -144,6 +178,8 @@ function mediumNode(d: DiskDevice, vdev: string): DiskNode {
     ...((d.discard_enable ?? (d.readwrite ?? 0) !== 0) ? { discard: 'unmap' } : {}),
     ...direct,
     file: { driver: protocol, filename: path, 'read-only': readOnly, ...(d.direct_io_safe === true ? { aio: 'native', ...direct } : {}) },
+    ...(chained && chain !== undefined ? { backing: backingNode(chain.backing) } : {}),
+    ...(chained && data !== undefined ? { 'data-file': chainedFile(data, readOnly) } : {}),
   };
 }
 
@@ -151,12 +187,23 @@ function hasMedia(d: DiskDevice): boolean {
   return (d.pdev_path ?? '') !== '' && d.format !== 'empty';
 }
 
+/** A disk's place and device, before its medium node (`DiskWiring` without `node`). */
+type DiskPlace = Omit<DiskWiring, 'node'>;
+
 /**
  * Every disk of the config, checked (vdev spelling, one disk per place, what QEMU can emulate),
  * in the order QEMU must create them: emulated ones in config order, then virtio ones by disk
- * number (PCI order is enumeration order, so xvda becomes vda).
+ * number (PCI order is enumeration order, so xvda becomes vda); `chains` by vdev.
  */
-export function diskWirings(config: DomainConfig): DiskWiring[] {
+export function diskWirings(config: DomainConfig, chains: Readonly<Record<string, ImageChain>> = {}): DiskWiring[] {
+  return diskPlaces(config).map((p) => withNode(p, chains[p.vdev]));
+}
+
+function withNode(p: DiskPlace, chain: ImageChain | undefined): DiskWiring {
+  return hasMedia(p.disk) ? { ...p, node: mediumNode(p.disk, p.vdev, chain) } : p;
+}
+
+function diskPlaces(config: DomainConfig): DiskPlace[] {
   const g = guestOf(config);
   const list = (config.disks ?? []).map((d, i) => {
     const vdev = d.vdev ?? '';
@@ -184,8 +231,7 @@ export function diskWirings(config: DomainConfig): DiskWiring[] {
     if (diskReadOnly(d) && !cdrom && where.bus !== 'virtio') {
       throw unsupported('disk', diskKey(d), 'QEMU cannot emulate a read-only IDE or AHCI hard disk', `make it writable (,w), or use vdev xvde and beyond (virtio) for ${vdev}`);
     }
-    const node = hasMedia(d) ? mediumNode(d, vdev) : undefined;
-    const drive = node?.['node-name'];
+    const drive = hasMedia(d) ? diskNodeName(vdev) : undefined;
     const device: DiskDeviceProps = where.bus === 'virtio'
       ? { driver: 'virtio-blk-pci', id: vdev, drive, serial: vdev }
       : {
@@ -195,13 +241,13 @@ export function diskWirings(config: DomainConfig): DiskWiring[] {
         unit: where.bus === 'ide' ? where.index & 1 : undefined,
         drive,
       };
-    return { disk: d, vdev, bus: where.bus, ...(node === undefined ? {} : { node }), device };
+    return { disk: d, vdev, bus: where.bus, device };
   });
 }
 
 /** `-blockdev` and `-device` for every disk (and the AHCI controller when a disk is on it). */
-export function disks(a: Argv, g: Guest): void {
-  const wired = diskWirings(g.config);
+export function disks(a: Argv, g: Guest, chains: Readonly<Record<string, ImageChain>> = {}): void {
+  const wired = diskWirings(g.config, chains);
   const firstAhci = wired.find((w) => w.bus === 'ahci');
   if (firstAhci !== undefined) a.device('ich9-ahci', { id: 'ahci0' }, 'disk', diskKey(firstAhci.disk));
   for (const w of wired) {
@@ -216,8 +262,8 @@ export function disks(a: Argv, g: Guest): void {
  * at boot, and refused (NOT_SUPPORTED, one line) unless it is a virtio disk, the only kind a
  * running guest can take.
  */
-export function hotplugDiskWiring(config: DomainConfig, disk: DiskDevice): DiskWiring {
-  const wired = diskWirings({ ...config, disks: [...(config.disks ?? []), disk] }).find((w) => w.disk === disk) as DiskWiring;
+export function hotplugDiskWiring(config: DomainConfig, disk: DiskDevice, chain?: ImageChain): DiskWiring {
+  const wired = diskPlaces({ ...config, disks: [...(config.disks ?? []), disk] }).find((w) => w.disk === disk) as DiskPlace;
   if (wired.bus !== 'virtio') {
     const what = `an emulated ${wired.bus === 'ide' ? 'IDE' : 'AHCI (SATA)'} ${isCdrom(disk) ? 'CD-ROM drive' : 'disk'}`;
     throw new ToolstackError('NOT_SUPPORTED', `Cannot hot-plug disk ${wired.vdev} into domain '${config.c_info?.name ?? ''}': on an HVM domain ${wired.vdev} is ${what}, and ${wired.bus === 'ide' ? 'IDE' : 'AHCI'} cannot hot-plug`, {
@@ -226,10 +272,10 @@ export function hotplugDiskWiring(config: DomainConfig, disk: DiskDevice): DiskW
         : 'give a vdev of xvde or beyond (a virtio disk), or add the disk to the config and restart the domain',
     });
   }
-  return wired;
+  return withNode(wired, chain);
 }
 
-/** The medium node of `disk` as it goes into its (existing) drive: QMP `blockdev-add` options. */
-export function diskMediumNode(disk: DiskDevice): DiskNode {
-  return mediumNode(disk, disk.vdev ?? '');
+/** The medium node of `disk` (`chain` checked) as it goes into its (existing) drive: QMP `blockdev-add` options. */
+export function diskMediumNode(disk: DiskDevice, chain?: ImageChain): DiskNode {
+  return mediumNode(disk, disk.vdev ?? '', chain);
 }

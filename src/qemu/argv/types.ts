@@ -18,6 +18,28 @@ export interface NicRuntime {
   readonly mac?: string;
 }
 
+/** A file a disk image's header names, as the domain layer checked it. */
+export interface ChainedImage {
+  readonly path: string;
+  /** QEMU's driver of it (`raw`, `qcow2`, ...), as the header recorded it (never guessed). */
+  readonly format: string;
+  /** Opened as a block device (`host_device`), not a file. */
+  readonly blockDevice: boolean;
+}
+
+/**
+ * What a disk image's header names, as the domain layer checked it before QEMU opens the image:
+ * the medium node names each of these itself (and `backing: null` below the last), so QEMU
+ * never opens what the header says at that moment (a header rewritten after the check, or one
+ * nobody checked). Formats without backing files (raw, vpc) need none.
+ */
+export interface ImageChain {
+  /** Its backing files, top down. */
+  readonly backing: readonly ChainedImage[];
+  /** A qcow2 image's external data file. */
+  readonly dataFile?: ChainedImage;
+}
+
 /** What the domain layer decides when it creates the domain (paths under the run dir, ids). */
 export interface DomainRuntime {
   readonly domid: number;
@@ -39,6 +61,8 @@ export interface DomainRuntime {
   readonly startPaused?: boolean;
   /** `-incoming URI`: restore or migration target. */
   readonly incoming?: string;
+  /** The checked chain of each disk (by vdev) whose format has backing files (see `ImageChain`). */
+  readonly diskChains?: Readonly<Record<string, ImageChain>>;
 }
 
 /** What a probe found, plus the display back-ends when the probe knows them. */

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { isToolstackError } from '../../../src/common/index.js';
 import { loadDomainConfig } from '../../../src/config/index.js';
 import type { DomainConfig } from '../../../src/config/index.js';
-import { argvRequirements, buildQemuArgs } from '../../../src/qemu/index.js';
+import { argvRequirements, buildQemuArgs, formatHasChain } from '../../../src/qemu/index.js';
 import type { ArgvCapabilities, ArgvEnv, DomainRuntime } from '../../../src/qemu/index.js';
 import { FAKE_CAPS } from './fake-host.js';
 
@@ -32,6 +32,8 @@ function fakeRuntime(config: DomainConfig, caps: ArgvCapabilities, extra: Partia
     nics: Array.from({ length: need.nics }, (_, i) => ({ tap: `vif7.${i}`, mac: `00:16:3e:00:07:${i.toString(16).padStart(2, '0')}` })),
     ...(need.ovmfVars ? { ovmfVars: '/var/lib/dom0/domains/7/OVMF_VARS.fd' } : {}),
     ...(need.clock ? { clock: { nowMs: Date.UTC(2026, 0, 2, 3, 4, 5), utcOffsetMinutes: 60 } } : {}),
+    // Images with nothing in their headers, as the disk checks would find new ones.
+    diskChains: Object.fromEntries((config.disks ?? []).filter((d) => formatHasChain(d.format)).map((d) => [d.vdev ?? '', { backing: [] }])),
     ...extra,
   };
 }
