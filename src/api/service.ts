@@ -891,6 +891,8 @@ function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> & 
   if (incoming !== undefined) {
     const { socket, holder } = incoming as { socket?: unknown; holder?: unknown };
     if (!isAbsolutePath(socket)) throw badRequest("'incoming' must be {socket: an absolute path, holder?: a pid}");
+    // QEMU unlinks what is at the path before it listens there.
+    if (lstatSync(socket, { throwIfNoEntry: false }) !== undefined) throw badRequest("'incoming.socket' must name a path where nothing is yet (QEMU makes the socket there)");
     if (holder !== undefined && (typeof holder !== 'number' || !Number.isSafeInteger(holder) || holder <= 0)) throw badRequest("'incoming.holder' must be a pid");
     return { incoming: { uri: `unix:${socket}`, what: 'Receiving the migration stream', migration: true }, ...(holder === undefined ? {} : { holder }) };
   }

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { dirname } from 'node:path';
 import { isErrno, ToolstackError } from '../common/index.js';
 
@@ -261,4 +262,36 @@ export function ensurePrivateDir(dir: string): void {
       hint: `remove it or fix its owner and mode (chown ${uid} ${dir}; chmod 700 ${dir}), or point the DOM0_*_DIR variables elsewhere`,
     });
   }
+}
+
+/**
+ * What a server that unlinks `path` and binds a Unix socket there (QEMU's `server=on`, `-incoming
+ * unix:`) would destroy: undefined when nothing is there, or a socket nobody listens on (a stale
+ * one, which the server may replace); otherwise what is there, in words ("a regular file", "a
+ * socket something listens on"), and whether it is such a live socket. Symlinks are not
+ * followed: the server unlinks the link.
+ */
+export async function socketPathProblem(path: string): Promise<{ readonly what: string; readonly live: boolean } | undefined> {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e: unknown) {
+    if (isErrno(e, 'ENOENT')) return undefined;
+    return { what: `what cannot be looked at (${(e as NodeJS.ErrnoException).code ?? String(e)})`, live: false };
+  }
+  const other = (what: string): { what: string; live: boolean } => ({ what, live: false });
+  if (st.isSymbolicLink()) return other('a symbolic link');
+  if (st.isDirectory()) return other('a directory');
+  if (!st.isSocket()) return other(st.isFile() ? 'a regular file' : 'a special file');
+  const live = await new Promise<boolean>((resolve) => {
+    const s = createConnection(path);
+    const done = (listening: boolean): void => {
+      s.destroy();
+      resolve(listening);
+    };
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+    s.setTimeout(1000, () => done(true));
+  });
+  return live ? { what: 'a socket something listens on', live: true } : undefined;
 }

@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, openSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, readlinkSync, readSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -135,6 +135,9 @@ test('a guest from parseConfig, and every operation on a domain', async () => {
   assert.equal((await ok('readConfigFile', { name: 'api.cfg' })).text, text);
   const parsed = await ok('parseConfig', { text, source: 'api.cfg' });
   await fails('createDomain', { config: parsed.config, source: cfg, sourceText: 'x'.repeat(MAX_CONFIG_TEXT_BYTES + 1) }, 'USAGE');
+  // QEMU unlinks an incoming socket's path before it listens: a path where something is is refused, the file kept.
+  await fails('createDomain', { config: parsed.config, incoming: { socket: cfg } }, 'USAGE');
+  assert.equal(readFileSync(cfg, 'utf8'), text);
   dom = (await ok('createDomain', { config: parsed.config, source: cfg, sourceText: text })).domid;
   con = await GuestConsole.connect(xsRead(host, `/local/domain/${dom}/serial/0/tty`));
   await con.waitFor(GUEST_READY_LINE, { timeoutMs: 90_000 });

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { directBootConfig, ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
@@ -136,6 +136,18 @@ test('xl channel-list: a pty channel with the socket xl console attaches to, a s
     ].join('\n'));
     assert.ok(statSync(tty).isSocket());
     assert.ok(statSync(sock).isSocket(), 'QEMU listens on the socket channel\'s path');
+    // QEMU unlinks a listening socket's path first: neither a file nor a live socket is taken over.
+    const precious = join(host.root, 'precious.txt');
+    writeFileSync(precious, 'keep');
+    for (const [path, what] of [[precious, 'a regular file'], [sock, 'a socket something listens on']] as const) {
+      writeFileSync(join(host.root, 'chan2.cfg'), [...directBootConfig(guests, 'chan2', { memory: 64 }), `channel = [ 'name=org.dom0.sock,connection=socket,path=${path}' ]`].join('\n'));
+      const refused = await xlIn(host, host.root, 'create', '-p', 'chan2.cfg');
+      assert.equal(refused.code, 3, refused.err);
+      assert.match(refused.err, new RegExp(`^Parsing config from chan2\\.cfg\nCannot make the socket of channel 'org\\.dom0\\.sock' at ${path.replace(/[[\].]/g, '\\$&')}: ${what} is there, which QEMU would remove to listen there\n`));
+    }
+    assert.equal(readFileSync(precious, 'utf8'), 'keep');
+    assert.ok(statSync(sock).isSocket());
+    assert.equal((await xlIn(host, host.root, 'domid', 'chan2')).code, 1);
   } finally {
     await xlIn(host, host.root, 'destroy', 'chan');
   }

@@ -95,6 +95,18 @@ test('argvRequirements: consoles, nics, OVMF variable store, clock', () => {
   assert.deepEqual(argvRequirements(pv(), FAKE_CAPS).consoles, [{ id: 'console0', kind: 'pv', index: 0 }, { id: 'debug0', kind: 'debug', index: 0 }]);
 });
 
+test('rtc_timeoffset is a signed 32-bit offset, as Xen sets it: -3600 (stored 4294963696) is an hour back', () => {
+  const base = (offset: number): string | undefined => {
+    const c = hvm();
+    c.b_info = { ...c.b_info, rtc_timeoffset: offset };
+    return after(buildQemuArgs(c, env({ clock: { nowMs: Date.UTC(2026, 0, 2, 3, 4, 5), utcOffsetMinutes: 0 } })), '-rtc');
+  };
+  assert.equal(base(2 ** 32 - 3600), 'base=2026-01-02T02:04:05');
+  assert.equal(base(3600), 'base=2026-01-02T04:04:05');
+  assert.equal(base(2 ** 32 - 1), 'base=2026-01-02T03:04:04');
+  assert.equal(base(2 ** 31), 'base=1957-12-14T23:49:57');
+});
+
 test('OVMF as one combined image is given with -bios', () => {
   const args = buildQemuArgs(hvm({ bios: 'ovmf' }), env({}, { caps: { ...FAKE_CAPS, firmware: { ovmfCode: '/usr/share/ovmf/OVMF.fd' } } }));
   assert.equal(after(args, '-bios'), '/usr/share/ovmf/OVMF.fd');
@@ -113,7 +125,7 @@ test('VNC listen addresses: ADDR:DISPLAY, IPv6, a display fixed by the runtime',
 });
 
 test('vnclisten and keymap that are no address or keymap name are CFG_VALUE, never passed on', () => {
-  for (const listen of ['[::1]:0,websocket=0.0.0.0', '127.0.0.1,share=ignore', 'websocket=on', 'unix:/tmp/v.sock', '10.0.0.1:x', '[::1]:', ':1', '', '-a', 'a b']) {
+  for (const listen of ['[::1]:0,websocket=0.0.0.0', '127.0.0.1,share=ignore', 'websocket=on', 'unix:/tmp/v.sock', 'unix', 'unix:5', '10.0.0.1:x', '[::1]:', ':1', '', '-a', 'a b']) {
     assert.equal(codeOf(() => buildQemuArgs(hvm({ vnc: { listen } }), env())), 'CFG_VALUE', listen);
   }
   for (const keymap of ['../de', '/usr/share/qemu/keymaps/de', 'de,x=y', '.hidden', '']) {

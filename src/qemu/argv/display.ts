@@ -88,6 +88,8 @@ const VNC_BARE_IPV6 = /^[0-9A-Fa-f.]*(?::[0-9A-Fa-f.]*){2,}$/;
 function vncListen(listen: string): { host: string; display: number | undefined } {
   if (VNC_BARE_IPV6.test(listen)) return { host: `[${listen}]`, display: undefined };
   const m = VNC_HOST.exec(listen) ?? VNC_BRACKETED_IPV6.exec(listen);
+  // QEMU reads `unix:` at the head of -vnc as a Unix socket path (`unix:0`: a socket `0` in its working directory).
+  if (m?.[1] === 'unix') throw invalid('vnclisten', listen, 'QEMU would take "unix:" for a Unix socket path, not a host name', 'give an address, e.g. vnclisten="127.0.0.1"');
   if (m === null) {
     throw invalid('vnclisten', listen, 'not an address with an optional display number (ADDRESS[:DISPLAY])',
       'e.g. vnclisten="127.0.0.1", "0.0.0.0:1" or "[::1]:1"');

@@ -179,9 +179,13 @@ function initrdArg(ramdisk: string): string {
   return ramdisk;
 }
 
-/** `localtime` and `rtc_timeoffset` (seconds, relative to dom0's UTC or local time). */
+/**
+ * `localtime` and `rtc_timeoffset` (seconds, relative to dom0's UTC or local time). The field is
+ * libxl's uint32, which Xen sets as a signed 32-bit offset: `rtc_timeoffset=-3600` (stored as
+ * 4294963696) is an hour back, and no value is more than 68 years either way.
+ */
 export function rtc(a: Argv, g: Guest): void {
-  const offset = num(g.b.rtc_timeoffset) ?? 0;
+  const offset = (num(g.b.rtc_timeoffset) ?? 0) | 0;
   const local = g.b.localtime === true;
   if (offset === 0) {
     if (local) a.push('-rtc', 'base=localtime');
