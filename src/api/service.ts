@@ -1,6 +1,6 @@
 import { lstatSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { BugError, ToolstackError } from '../common/index.js';
+import { BugError, isErrno, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG, domainMemory, domainVcpus, domainVncPassword, idlFromJson, idlToJson, parseCfg, readXlConf, resolveDomainConfig, withLibxlDefaults } from '../config/index.js';
 import { saveFileHeader } from './savefile.js';
@@ -877,6 +877,21 @@ function dom0Refuses(what: string): ToolstackError {
  * against the IDL (unknown fields, wrong types and bad values refused, naming the field), then
  * completed with libxl's defaults.
  */
+/** Whether no file system entry is at `path` and its directory can be looked into. */
+function nothingAt(path: string): boolean {
+  try {
+    lstatSync(path);
+    return false;
+  } catch (e: unknown) {
+    if (!isErrno(e, 'ENOENT')) return false;
+  }
+  try {
+    return lstatSync(dirname(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Where a created domain's machine takes its state from: a save file (`restore`) or a migration socket (`incoming`). */
 function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> & { readonly holder?: number } {
   const restore = req.restore as unknown;
@@ -892,7 +907,7 @@ function incomingOf(req: CreateDomainRequest): Pick<StartOptions, 'incoming'> & 
     const { socket, holder } = incoming as { socket?: unknown; holder?: unknown };
     if (!isAbsolutePath(socket)) throw badRequest("'incoming' must be {socket: an absolute path, holder?: a pid}");
     // QEMU unlinks what is at the path before it listens there.
-    if (lstatSync(socket, { throwIfNoEntry: false }) !== undefined) throw badRequest("'incoming.socket' must name a path where nothing is yet (QEMU makes the socket there)");
+    if (!nothingAt(socket)) throw badRequest("'incoming.socket' must name a path where nothing is yet, in a directory that exists (QEMU makes the socket there)");
     if (holder !== undefined && (typeof holder !== 'number' || !Number.isSafeInteger(holder) || holder <= 0)) throw badRequest("'incoming.holder' must be a pid");
     return { incoming: { uri: `unix:${socket}`, what: 'Receiving the migration stream', migration: true }, ...(holder === undefined ? {} : { holder }) };
   }

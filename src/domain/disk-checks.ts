@@ -22,8 +22,9 @@
  * leaves the sending domain out of `inUse`, and its QEMU's write lock is expected (`arriving`: the
  * probe reads through it; the receiving QEMU takes the lock only when the stream has ended).
  * Disks without media (an empty CD-ROM drive) are not checked, nor those a block script makes
- * (their target is the script's to read: an iSCSI name, a DRBD resource...), which are raw (as a
- * Xen `phy` backend is). Without qemu-img on the host, steps 4 and 5 are skipped for raw disks;
+ * (their target is the script's to read: an iSCSI name, a DRBD resource...), whose format may
+ * not name backing files. Without qemu-img on the host, steps 4 and 5 are skipped for formats
+ * without backing files (raw, vhd);
  * a disk of a format whose header names files (qcow, qcow2, qed) is then refused, as its chain
  * cannot be checked. What was checked is what QEMU opens: `checkDisks` resolves with each disk's
  * chain (`ImageChain`), which the medium node names instead of leaving the header to QEMU.
@@ -38,6 +39,7 @@ import type { ChainedImage, ImageChain } from '../qemu/index.js';
 import { blockDeviceUse, imageIdentity, imageMagic, imagesOverlap, probeImage, processesWithImageOpen } from '../storage/index.js';
 import type { ImageProbe, ImageReference } from '../storage/index.js';
 import { hasBlockScript } from './block-scripts.js';
+import { hostPrivateDir } from './host-paths.js';
 import { fileKind, statError } from './qemu-runtime.js';
 import type { DomainRecord } from './record.js';
 
@@ -101,13 +103,6 @@ const MAX_BACKING_CHAIN = 32;
 /** Formats a backing file may have: Xen's disk formats, as QEMU's drivers. */
 const BACKING_DRIVERS = new Set(['raw', 'qcow', 'qcow2', 'vpc', 'qed']);
 
-/**
- * Where no file an image's header names may be: the host's configuration, kernel interfaces,
- * boot files, root's home, run-time state, dom0's own state. An image from elsewhere names what it
- * likes; the user names a host file as a disk of its own when the guest is to see it.
- */
-const HOST_PRIVATE_DIRS = ['/etc', '/proc', '/sys', '/boot', '/root', '/run', '/var/run', '/var/lib/dom0'];
-
 /** One disk's check (see `checkDisks`); `others` are the disks it must not clash with. */
 class DiskCheck {
   readonly #disk: DiskDevice;
@@ -168,7 +163,8 @@ class DiskCheck {
     if (statErr !== undefined) this.#fail(`${of} names ${shownValue(ref.name, 100)} as ${what}: ${ref.path}: ${statErr}`, hint);
     this.#isImageKind(ref.path, `${of}'s ${what.replace(/^its /, '')} ${ref.path}`);
     const real = realpathSync(ref.path);
-    const system = HOST_PRIVATE_DIRS.find((d) => real === d || real.startsWith(`${d}/`));
+    // An image from elsewhere names what it likes; the user names a host file as a disk of its own when the guest is to see it.
+    const system = hostPrivateDir(real);
     if (system !== undefined) {
       this.#fail(`${of} names ${real} as ${what}, a file of the host's own (${system}), which an image's header does not open for a guest`,
         `check where ${of} came from; a host file the guest must see is given as a disk of its own`);
@@ -276,7 +272,7 @@ export async function checkDisks(disks: readonly DiskDevice[], ctx: DiskCheckCon
   const chains: Record<string, ImageChain> = {};
   for (const disk of disks) {
     if (hasBlockScript(disk) && formatHasChain(disk.format)) {
-      throw new ToolstackError('DISK_IMAGE', `Disk vdev=${disk.vdev ?? '?'} of domain '${ctx.domain.name}': the device its block script makes is opened as raw, not as ${disk.format ?? '?'}`, {
+      throw new ToolstackError('DISK_IMAGE', `Disk vdev=${disk.vdev ?? '?'} of domain '${ctx.domain.name}': the device its block script makes cannot be a ${disk.format ?? '?'} image, whose backing files dom0 must check first`, {
         hint: `drop format= from the disk in ${ctx.where} (a script's disk is a Xen phy disk: raw)`,
       });
     }

@@ -69,17 +69,17 @@ export interface MachineStats {
   readonly vbds: readonly VbdStats[];
 }
 
-/**
- * How a machine starts: fresh, or from a state stream: a save file's from byte `offset` for `xl
- * restore` (QEMU reads it as its stdin, opened by the driver), QEMU's `-incoming URI` (a socket
- * for `xl migrate-receive`); `what` names it in messages.
- */
 /** The checked chains of a medium change (see `DomainDriver.changeMedia`). */
 export interface MediaChains {
   readonly medium?: ImageChain | undefined;
   readonly drive?: ImageChain | undefined;
 }
 
+/**
+ * How a machine starts: fresh, or from a state stream: a save file's from byte `offset` for `xl
+ * restore` (QEMU reads it as its stdin, opened by the driver), QEMU's `-incoming URI` (a socket
+ * for `xl migrate-receive`); `what` names it in messages.
+ */
 export interface StartOptions {
   /** `migration`: the stream is a live migration's (not a save file's). */
   readonly incoming?: { readonly what: string; readonly migration?: boolean } & ({ readonly uri: string } | { readonly saveFile: string; readonly offset: number });

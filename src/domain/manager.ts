@@ -5,9 +5,11 @@ import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefault
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
-import { formatHasChain } from '../qemu/index.js';
+import { diskHasMedium, formatHasChain } from '../qemu/index.js';
 import type { ImageChain } from '../qemu/index.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
+import { checkHostPaths, listeningPaths } from './host-paths.js';
+import type { HostPathContext } from './host-paths.js';
 import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { Passthrough, usbHolders } from './passthrough.js';
@@ -285,7 +287,8 @@ export class DomainManager {
         this.#log(`domain ${rec.domid}: the medium of ${deviceLabel(device)}, being changed when dom0d stopped, is ${device.disk.pdev_path || 'none'}`);
       } catch (e: unknown) {
         this.#log(`domain ${rec.domid}: the medium change of ${deviceLabel(device)} cut short when dom0d stopped could not be finished (${errorText(e)}): putting back ${before.disk.pdev_path || 'none'}`);
-        await this.driver.changeMedia?.(rec, device.disk, before.disk, { medium: chains.drive }).catch((u: unknown) => this.#log(`domain ${rec.domid}: putting back the medium of ${deviceLabel(device)}: ${errorText(u)}`));
+        // Whatever the drive holds now goes; the medium that failed is not what is put back should this fail too.
+        await this.driver.changeMedia?.(rec, { ...device.disk, pdev_path: '', format: 'empty' }, before.disk, { medium: chains.drive }).catch((u: unknown) => this.#log(`domain ${rec.domid}: putting back the medium of ${deviceLabel(device)}: ${errorText(u)}`));
       }
     }
     await this.registry.attaching(rec.domid, undefined, config);
@@ -340,6 +343,7 @@ export class DomainManager {
       try {
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
         const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others), where: `disk= in ${rec.source}`, arriving });
+        await checkHostPaths(rec.config, rec.source, this.#hostPaths(rec, arriving));
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
         this.sched.checkNew(ready);
@@ -971,7 +975,8 @@ export class DomainManager {
         });
       }
       const disk: DiskDevice = { ...drive, pdev_path: medium.pdev_path ?? '', format: medium.format ?? 'raw' };
-      const chains = { medium: await this.#checkDisk(rec, disk, 'the cd-insert arguments'), drive: await this.#chainOf(rec, drive) };
+      // The drive's own medium goes back should the new one fail to go in (an eject cannot).
+      const chains = { medium: await this.#checkDisk(rec, disk, 'the cd-insert arguments'), drive: diskHasMedium(disk) ? await this.#chainOf(rec, drive) : undefined };
       // Recorded before the drive is touched, as an attach is: a dom0d killed meanwhile finishes it.
       const target = replaceDevice(rec.config, { kind: 'vbd', disk: drive }, { kind: 'vbd', disk });
       await this.registry.attaching(domid, target);
@@ -984,6 +989,24 @@ export class DomainManager {
       const record = await this.registry.attaching(domid, undefined, target);
       return { record, disk };
     });
+  }
+
+  /**
+   * What the other domains' QEMUs listen on, for `checkHostPaths` of `rec`: an arriving domain's
+   * sender (same uuid) and machines stopped for good yield theirs.
+   */
+  #hostPaths(rec: DomainRecord, arriving: boolean): HostPathContext {
+    const taken = new Map<string, string>();
+    const yielding = new Set<string>();
+    for (const r of this.registry.list()) {
+      if (r.domid === rec.domid) continue;
+      const yields = (arriving && r.uuid === rec.uuid) || r.state === 'shutdown' || r.state === 'dying';
+      for (const path of listeningPaths(r.config)) {
+        taken.set(path, `domain '${r.name}' (${r.domid})`);
+        if (yields) yielding.add(path);
+      }
+    }
+    return { taken, yielding };
   }
 
   /** `checkDisks` of one disk for `rec`, against every live domain's disks: its chain (none without media). */

@@ -26,7 +26,7 @@ import { migrateMachine, migrationDone, openSaveStream, outgoingTo, saveMachine 
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus, refuseStateAfterUnplug } from './qemu-vcpus.js';
-import { checkGuestFiles, checkHostSockets, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog, writeTarget } from './qemu-runtime.js';
+import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog, writeTarget } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
@@ -130,7 +130,6 @@ export class QemuDriver implements DomainDriver {
   /** `saveFile`: QEMU's stdin, the state stream it restores (`-incoming fd:0`). */
   async #start(rec: DomainRecord, options: StartOptions, saveFile: number | undefined): Promise<DomainRecordPatch> {
     checkGuestFiles(rec.config, rec.source);
-    await checkHostSockets(rec.config, rec.source, options.incoming?.migration === true);
     const [caps, accel] = await Promise.all([this.capabilities(), this.accel()]);
     // Everything that can be refused is, before a block script makes anything.
     argvRequirements(rec.config, caps);

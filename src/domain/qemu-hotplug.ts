@@ -37,7 +37,7 @@ import { usbctrlWithDefaults } from '../config/index.js';
 import type { DiskDevice, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
 import type { HostNetwork } from '../network/index.js';
 import {
-  diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
+  diskHasMedium, diskMediumNode, diskNodeName, formatHasChain, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
   vkbQdevId, vkbWiring,
 } from '../qemu/index.js';
 import type { ArgvCapabilities, ImageChain, QdevWiring, QmpClient } from '../qemu/index.js';
@@ -254,7 +254,7 @@ export class QemuHotplug {
 
   /** Frees what is left of a released device: its medium node (when QEMU runs) and its nodes. */
   async release(rec: DomainRecord, qmp: QmpClient | undefined, device: DomainDevice): Promise<void> {
-    if (qmp !== undefined && device.kind === 'vbd' && hasMedia(device.disk)) await deleteNode(qmp, diskNodeName(qdevId(device)));
+    if (qmp !== undefined && device.kind === 'vbd' && diskHasMedium(device.disk)) await deleteNode(qmp, diskNodeName(qdevId(device)));
     if (device.kind === 'vif') {
       if (qmp !== undefined) await deleteNetdev(qmp, qdevNetdev(device.nic));
       await this.#o.net.unplugVif({ domid: rec.domid, name: rec.name }, device.nic);
@@ -284,9 +284,13 @@ export class QemuHotplug {
       try {
         await qmp.blockdevRemoveMedium(id);
         await deleteNode(qmp, node);
-        if (hasMedia(medium)) {
+        if (diskHasMedium(medium)) {
           await insert(medium, chains.medium).catch(async (e: unknown) => {
-            if (hasMedia(drive)) await insert(drive, chains.drive).catch((u: unknown) => this.#o.log(`domain ${rec.domid}: putting back the medium of ${id}: ${text(u)}`));
+            if (diskHasMedium(drive) && chains.drive === undefined && formatHasChain(drive.format)) {
+              this.#o.log(`domain ${rec.domid}: the medium of ${id} is not put back: its image chain could not be checked`);
+            } else if (diskHasMedium(drive)) {
+              await insert(drive, chains.drive).catch((u: unknown) => this.#o.log(`domain ${rec.domid}: putting back the medium of ${id}: ${text(u)}`));
+            }
             throw e;
           });
         }
@@ -452,10 +456,6 @@ async function deleteNetdev(qmp: QmpClient, id: string): Promise<void> {
   } catch (e: unknown) {
     if (!(e instanceof QmpCommandError && /not found|DeviceNotFound/i.test(`${e.errorClass} ${e.desc}`))) throw e;
   }
-}
-
-function hasMedia(d: DiskDevice): boolean {
-  return (d.pdev_path ?? '') !== '' && d.format !== 'empty';
 }
 
 /** How long `blockdev-del` is retried while QEMU still holds the node of a device just deleted. */

@@ -12,11 +12,10 @@
 import { copyFileSync, existsSync, lstatSync, readlinkSync, realpathSync, renameSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
-import { shownValue, ToolstackError } from '../common/index.js';
+import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { ensurePrivateDir, socketPathProblem, writeFileAtomic } from '../host/index.js';
+import { ensurePrivateDir, writeFileAtomic } from '../host/index.js';
 import type { ArgvCapabilities, ConsoleRequirement, DomainRuntime } from '../qemu/index.js';
 import type { DomainConsole } from './record.js';
 
@@ -104,45 +103,6 @@ export function checkGuestFiles(config: DomainConfig, source: string): void {
     if (err !== undefined) {
       const line = `Cannot open ${key} ${path}: ${err}`;
       throw new ToolstackError('GUEST_FILE', line, { lines: [line], hint: `check ${key}= in ${source}` });
-    }
-  }
-}
-
-/**
- * The host paths QEMU makes a Unix socket at for the config (a channel's `connection=socket`,
- * a `serial='unix:PATH,server=on'`) must be absolute (a relative one would be dom0d's working
- * directory's) and hold nothing QEMU's unlink-then-bind would destroy: nothing, or a stale socket
- * (`socketPathProblem`); a `serial='file:PATH'` that exists must be a regular file (QEMU would
- * block for good opening a FIFO for writing, and write into a device). `arriving`: an incoming
- * migration, whose sender on this host listens on the same paths until it goes (as before, the
- * receiving QEMU takes them over).
- */
-export async function checkHostSockets(config: DomainConfig, source: string, arriving = false): Promise<void> {
-  const hvm = config.b_info?.type === 'hvm' ? config.b_info.u?.hvm : undefined;
-  const serials = hvm?.serial_list ?? (hvm?.serial === undefined ? [] : [hvm.serial]);
-  const sockets: Array<{ readonly what: string; readonly path: string; readonly key: string }> = [];
-  for (const c of config.channels ?? []) {
-    const path = c.connection === 'socket' ? c.u?.socket?.path : undefined;
-    if (path !== undefined) sockets.push({ what: `the socket of channel '${c.name ?? '?'}'`, path, key: 'channel=' });
-  }
-  for (const s of serials) {
-    const m = /^(unix|file):((?:[^,]|,,)*)(.*)$/.exec(s);
-    if (m === null) continue;
-    const path = (m[2] as string).replaceAll(',,', ',');
-    if (m[1] === 'unix' && /,server(=(on|yes|true))?(,|$)/.test(m[3] as string)) sockets.push({ what: `the serial port socket ${path}`, path, key: 'serial=' });
-    if (m[1] === 'file' && existsSync(path) && !statSync(path).isFile()) {
-      throw new ToolstackError('GUEST_FILE', `Cannot write the serial port to ${path}: it is ${fileKind(statSync(path))}, not a file`, { hint: `give a file (or a new path) in serial= in ${source}` });
-    }
-  }
-  for (const { what, path, key } of sockets) {
-    if (!isAbsolute(path)) {
-      throw new ToolstackError('GUEST_FILE', `Cannot make ${what} at ${shownValue(path, 200)}: the path is relative`, { hint: `give an absolute path in ${key} in ${source}` });
-    }
-    const problem = await socketPathProblem(path);
-    if (problem !== undefined && !(arriving && problem.live)) {
-      throw new ToolstackError('GUEST_FILE', `Cannot make ${what} at ${path}: ${problem.what} is there, which QEMU would remove to listen there`, {
-        hint: `give a path where nothing is (or a stale socket) in ${key} in ${source}`,
-      });
     }
   }
 }

@@ -10,9 +10,9 @@ export type { AccelChoice, AccelSetting } from './accel.js';
 export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './capabilities.js';
 export type { QemuDeviceType } from './capabilities.js';
 export {
-  argvRequirements, buildQemuArgs, deviceModelBinary, diskMediumNode, formatHasChain, hasVncDisplay, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
-  pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbQdevId, vkbWiring,
+  argvRequirements, buildQemuArgs, deviceModelBinary, diskHasMedium, diskMediumNode, formatHasChain, hasVncDisplay, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
+  parseSerial, pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbQdevId, vkbWiring,
 } from './argv/index.js';
 export type {
-  ArgvCapabilities, ArgvEnv, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, ImageChain, NicRuntime, NicWiring, QdevWiring,
+  ArgvCapabilities, ArgvEnv, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, ImageChain, NicRuntime, NicWiring, QdevWiring, SerialBackend,
 } from './argv/index.js';

@@ -139,11 +139,11 @@ test('xl channel-list: a pty channel with the socket xl console attaches to, a s
     // QEMU unlinks a listening socket's path first: neither a file nor a live socket is taken over.
     const precious = join(host.root, 'precious.txt');
     writeFileSync(precious, 'keep');
-    for (const [path, what] of [[precious, 'a regular file'], [sock, 'a socket something listens on']] as const) {
+    for (const [path, why] of [[precious, 'a regular file is there, which QEMU would remove to listen there'], [sock, `domain 'chan' \\(${domid}\\) listens there`]] as const) {
       writeFileSync(join(host.root, 'chan2.cfg'), [...directBootConfig(guests, 'chan2', { memory: 64 }), `channel = [ 'name=org.dom0.sock,connection=socket,path=${path}' ]`].join('\n'));
       const refused = await xlIn(host, host.root, 'create', '-p', 'chan2.cfg');
       assert.equal(refused.code, 3, refused.err);
-      assert.match(refused.err, new RegExp(`^Parsing config from chan2\\.cfg\nCannot make the socket of channel 'org\\.dom0\\.sock' at ${path.replace(/[[\].]/g, '\\$&')}: ${what} is there, which QEMU would remove to listen there\n`));
+      assert.match(refused.err, new RegExp(`^Parsing config from chan2\\.cfg\nCannot use ${path.replace(/[[\].]/g, '\\$&')} for the socket of channel 'org\\.dom0\\.sock': ${why}\n`));
     }
     assert.equal(readFileSync(precious, 'utf8'), 'keep');
     assert.ok(statSync(sock).isSocket());

@@ -158,7 +158,7 @@ test('what was checked is what QEMU opens (the chain, real paths, formats); qcow
     process.env['PATH'] = path;
   }
   assert.equal(await check([{ ...disk('iqn.2001-04.com.example:t', 'qcow2'), script: 'block-iscsi' }]),
-    `${who}: the device its block script makes is opened as raw, not as qcow2`);
+    `${who}: the device its block script makes cannot be a qcow2 image, whose backing files dom0 must check first`);
 });
 
 test('phy: a device the host uses is not written by a guest, nor a partition of another domain\'s disk', { skip: !isRoot && 'needs root (loop devices, mount)' }, async () => {

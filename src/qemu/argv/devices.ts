@@ -19,6 +19,7 @@ import type { Guest } from './guest.js';
 import { devidOf, num } from './guest.js';
 import type { Argv } from './options.js';
 import { opts, unsupported } from './options.js';
+import { parseSerial } from './serial.js';
 import type { ArgvCapabilities, ConsoleRequirement, NicRuntime } from './types.js';
 
 /** Xen's NIC model names that are no QEMU device name or alias. */
@@ -91,7 +92,7 @@ export function nics(a: Argv, g: Guest): void {
 
 /**
  * HVM `serial=`: one string or a list. `pty` is ours (a console chardev); any other item is QEMU's
- * `-serial` syntax by design, as xl passes it: given to QEMU as it is, options and all.
+ * `-serial` syntax, as xl passes it: given to QEMU as it is once `parseSerial` has read it as QEMU will.
  */
 function serialList(g: Guest): string[] {
   const h = g.hvm;
@@ -159,6 +160,7 @@ export function consoles(a: Argv, g: Guest): void {
     } else if (DETACHED_SERIAL.test(s)) {
       throw unsupported('serial', s, 'QEMU runs detached, without a terminal', "use serial='pty' and xl console");
     } else {
+      parseSerial(s);
       a.push('-serial', s);
     }
   });

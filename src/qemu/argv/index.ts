@@ -6,7 +6,9 @@ export { qmpMonitorArgs } from './options.js';
 export { pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring } from './passthrough.js';
 export type { QdevWiring } from './passthrough.js';
 export { vkbQdevId, vkbWiring } from './display.js';
-export { diskMediumNode, diskNodeName, diskWirings, formatHasChain, hotplugDiskWiring, parseVdev, qemuFormatDriver } from './storage.js';
+export { parseSerial } from './serial.js';
+export type { SerialBackend } from './serial.js';
+export { diskHasMedium, diskMediumNode, diskNodeName, diskWirings, formatHasChain, hotplugDiskWiring, parseVdev, qemuFormatDriver } from './storage.js';
 export type { DiskDeviceProps, DiskNode, DiskWiring, Vdev } from './storage.js';
 export type {
   ArgvCapabilities, ArgvEnv, ArgvRequirements, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DomainRuntime, ImageChain, NicRuntime,

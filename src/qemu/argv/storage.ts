@@ -20,10 +20,10 @@
  * (`script=`) is the block device its script made: the driver runs the script and gives the
  * builder that device's path as the disk's `pdev_path`.
  *
- * What an image's header names (backing files, a qcow2 data file) is never left to QEMU to read
- * at open time: the node names the chain the domain layer checked (`ImageChain`), each image with
- * its checked format, and `backing: null` below the last; a disk of a format with backing files
- * and no checked chain is a bug (BugError), not a guess.
+ * The backing files an image's header names are never left to QEMU to read at open time: the
+ * node names the chain the domain layer checked (`ImageChain`), each image with its checked
+ * format, `backing: null` below the last, and the checked data file (see `ImageChain` for its
+ * limit); a disk of a format with backing files and no checked chain is a bug (BugError), not a guess.
  */
 import { BugError, ToolstackError } from '../../common/index.js';
 import { vdevNumber } from '../../config/index.js';
@@ -183,7 +183,8 @@ function mediumNode(d: DiskDevice, vdev: string, chain: ImageChain | undefined):
   };
 }
 
-function hasMedia(d: DiskDevice): boolean {
+/** Whether the disk has a medium QEMU opens (not an empty drive). */
+export function diskHasMedium(d: DiskDevice): boolean {
   return (d.pdev_path ?? '') !== '' && d.format !== 'empty';
 }
 
@@ -200,7 +201,7 @@ export function diskWirings(config: DomainConfig, chains: Readonly<Record<string
 }
 
 function withNode(p: DiskPlace, chain: ImageChain | undefined): DiskWiring {
-  return hasMedia(p.disk) ? { ...p, node: mediumNode(p.disk, p.vdev, chain) } : p;
+  return diskHasMedium(p.disk) ? { ...p, node: mediumNode(p.disk, p.vdev, chain) } : p;
 }
 
 function diskPlaces(config: DomainConfig): DiskPlace[] {
@@ -231,7 +232,7 @@ function diskPlaces(config: DomainConfig): DiskPlace[] {
     if (diskReadOnly(d) && !cdrom && where.bus !== 'virtio') {
       throw unsupported('disk', diskKey(d), 'QEMU cannot emulate a read-only IDE or AHCI hard disk', `make it writable (,w), or use vdev xvde and beyond (virtio) for ${vdev}`);
     }
-    const drive = hasMedia(d) ? diskNodeName(vdev) : undefined;
+    const drive = diskHasMedium(d) ? diskNodeName(vdev) : undefined;
     const device: DiskDeviceProps = where.bus === 'virtio'
       ? { driver: 'virtio-blk-pci', id: vdev, drive, serial: vdev }
       : {

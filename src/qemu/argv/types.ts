@@ -29,9 +29,11 @@ export interface ChainedImage {
 
 /**
  * What a disk image's header names, as the domain layer checked it before QEMU opens the image:
- * the medium node names each of these itself (and `backing: null` below the last), so QEMU
- * never opens what the header says at that moment (a header rewritten after the check, or one
- * nobody checked). Formats without backing files (raw, vpc) need none.
+ * the medium node names each of these itself (and `backing: null` below the last), so QEMU never
+ * opens the backing files a header names at that moment (rewritten after the check, or never
+ * checked). A data file is named when the check found one; QEMU has no way to say "none", so one
+ * a header gained between the check and the open would still be opened. Formats without backing
+ * files (raw, vpc) need none.
  */
 export interface ImageChain {
   /** Its backing files, top down. */

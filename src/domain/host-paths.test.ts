@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isToolstackError } from '../common/index.js';
+import type { DomainConfig } from '../config/index.js';
+import { checkHostPaths, listeningPaths } from './host-paths.js';
+import type { HostPathContext } from './host-paths.js';
+
+const channel = (...paths: string[]): DomainConfig => ({
+  channels: paths.map((path, i) => ({ name: `org.dom0.c${i}`, connection: 'socket', u: { socket: { path } } })),
+}) as unknown as DomainConfig;
+const serial = (...s: string[]): DomainConfig => ({ b_info: { type: 'hvm', u: { hvm: { serial_list: s } } } }) as unknown as DomainConfig;
+const none: HostPathContext = { taken: new Map(), yielding: new Set() };
+
+async function refused(config: DomainConfig, message: string, ctx = none): Promise<void> {
+  await assert.rejects(checkHostPaths(config, 'g.cfg', ctx), (e: unknown) => {
+    assert.ok(isToolstackError(e, 'GUEST_FILE'), String(e));
+    assert.equal(e.message, message);
+    return true;
+  });
+}
+
+test('a socket QEMU listens on is made only where nothing, or a stale socket, is (QEMU unlinks the path first), and no other domain listens', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-sockets-'));
+  const server = createServer();
+  try {
+    const precious = join(dir, 'precious');
+    writeFileSync(precious, 'keep me');
+    const live = join(dir, 'live.sock');
+    await new Promise<void>((resolve) => server.listen(live, resolve));
+    const stale = join(dir, 'stale.sock');
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(stale, resolve));
+    // A server that dies without closing leaves its socket file, which nobody answers on.
+    execFileSync('cp', ['-a', stale, `${stale}.kept`]);
+    await new Promise((resolve) => gone.close(resolve));
+    execFileSync('mv', [`${stale}.kept`, stale]);
+    await refused(channel(precious), `Cannot use ${precious} for the socket of channel 'org.dom0.c0': a regular file is there, which QEMU would remove to listen there`);
+    await refused(channel('qga.sock'), "Cannot use \"qga.sock\" for the socket of channel 'org.dom0.c0': the path is relative");
+    await refused(channel(live), `Cannot use ${live} for the socket of channel 'org.dom0.c0': a socket something listens on is there, which QEMU would remove to listen there`);
+    // QEMU's -serial options: `server` bare, `server=y`, after other options; a path with `,,`.
+    for (const s of [`unix:${precious},server,nowait`, `unix:${precious},nowait,server=y`]) {
+      await refused(serial(s), `Cannot use ${precious} for the socket of serial port 0: a regular file is there, which QEMU would remove to listen there`);
+    }
+    writeFileSync(join(dir, 'a,b'), '');
+    await refused(serial(`unix:${join(dir, 'a,,b')},server=on`), `Cannot use ${join(dir, 'a,b')} for the socket of serial port 0: a regular file is there, which QEMU would remove to listen there`);
+    // Another domain's socket, or one path twice in one config, even where nothing is yet.
+    const fresh = join(dir, 'new.sock');
+    await refused(channel(fresh), `Cannot use ${fresh} for the socket of channel 'org.dom0.c0': domain 'web' (3) listens there`, { taken: new Map([[fresh, "domain 'web' (3)"]]), yielding: new Set() });
+    await refused(serial(`unix:${fresh},server`, `unix:${fresh},server`), `Cannot use ${fresh} for the socket of serial port 1: this domain listens there already (another of its sockets)`);
+    assert.equal(readFileSync(precious, 'utf8'), 'keep me');
+    // A stale socket, a new path, a client socket and a TCP port pass; an arriving domain's sender (or a preserved domain) yields its live socket.
+    for (const ok of [channel(stale), channel(fresh), serial(`unix:${precious}`, 'tcp::4555,server,nowait')]) await checkHostPaths(ok, 'g.cfg', none);
+    await checkHostPaths(channel(live), 'g.cfg', { taken: new Map([[live, "domain 'g' (4)"]]), yielding: new Set([live]) });
+    assert.deepEqual(listeningPaths({ ...channel(live), ...serial(`unix:${fresh},server`, `unix:${stale}`) }), [live, fresh]);
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('serial files, pipes and terminals: what QEMU writes is a file outside the host\'s own directories, FIFOs, a terminal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-serial-'));
+  try {
+    const fifo = join(dir, 'a,b');
+    execFileSync('mkfifo', [fifo]);
+    // file: takes the rest verbatim, commas included (QEMU would block opening the FIFO for writing).
+    await refused(serial(`file:${fifo}`), `Cannot use ${fifo} for serial port 0: it is a FIFO, not a file`);
+    await refused(serial('file:/etc/shadow'), "Cannot use /etc/shadow for serial port 0: it is in the host's own /etc");
+    await refused(serial('file:com1.log'), 'Cannot use "com1.log" for serial port 0: the path is relative');
+    writeFileSync(join(dir, 'p.in'), '');
+    await refused(serial(`pipe:${join(dir, 'p')}`), `Cannot use ${join(dir, 'p')} for serial port 0: ${join(dir, 'p.in')} is a file, not a FIFO`);
+    await refused(serial('/dev/zero'), 'Cannot use /dev/zero for serial port 0: it is a character device but no terminal');
+    await refused(serial('/dev/shm'), 'Cannot use /dev/shm for serial port 0: it is a directory, not a terminal');
+    execFileSync('mkfifo', [join(dir, 'q.in'), join(dir, 'q.out')]);
+    for (const ok of [`file:${join(dir, 'com1.log')}`, `pipe:${join(dir, 'q')}`, '/dev/ptmx']) await checkHostPaths(serial(ok), 'g.cfg', none);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
