@@ -17,9 +17,10 @@ import { closeSync, constants, existsSync, lstatSync, openSync, realpathSync, st
 import { dirname, isAbsolute } from 'node:path';
 import { isatty } from 'node:tty';
 import { shownValue, ToolstackError } from '../common/index.js';
-import type { DomainConfig } from '../config/index.js';
+import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { socketPathProblem } from '../host/index.js';
 import { parseSerial } from '../qemu/index.js';
+import { imageIdentity, imagesOverlap } from '../storage/index.js';
 import { fileKind } from './qemu-runtime.js';
 
 /**
@@ -134,4 +135,27 @@ function checkTerminal(path: string, fail: (why: string, hint: string) => never)
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * Where `xl save` and `xl dump-core` never write for a client: the host's configuration, kernel
+ * interfaces, boot files and dom0's own state (a save renamed over `/etc/passwd` or a domain's
+ * record would be lost to it).
+ */
+const OUTPUT_FORBIDDEN_DIRS = ['/etc', '/proc', '/sys', '/boot', '/var/lib/dom0'];
+
+/**
+ * Why dom0 must not write a domain's memory to `file` (`xl save`, `xl dump-core`), in words for
+ * "Cannot ... to FILE: <why>"; undefined when it may. Besides the directories above, never over
+ * the image of a disk some domain has (`disks`: every live domain's): a save renamed over its own
+ * disk (a typo) would destroy the domain and its data at once.
+ */
+export function outputFileProblem(file: string, disks: readonly { readonly domid: number; readonly name: string; readonly disk: DiskDevice }[]): string | undefined {
+  const real = resolved(file);
+  const dir = OUTPUT_FORBIDDEN_DIRS.find((d) => real === d || real.startsWith(`${d}/`));
+  if (dir !== undefined) return `it is in the host's own ${dir}`;
+  const id = imageIdentity(real);
+  if (id === undefined) return undefined;
+  const owner = disks.find((o) => (o.disk.pdev_path ?? '') !== '' && imagesOverlap(imageIdentity(o.disk.pdev_path as string) ?? '', id));
+  return owner === undefined ? undefined : `it is the image of disk ${owner.disk.vdev ?? '?'} of domain '${owner.name}' (${owner.domid})`;
 }

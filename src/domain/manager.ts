@@ -8,7 +8,7 @@ import type { DeviceKind, DomainDevice } from './devices.js';
 import { diskHasMedium, formatHasChain } from '../qemu/index.js';
 import type { ImageChain } from '../qemu/index.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
-import { checkHostPaths, listeningPaths } from './host-paths.js';
+import { checkHostPaths, listeningPaths, outputFileProblem } from './host-paths.js';
 import type { HostPathContext } from './host-paths.js';
 import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
@@ -382,6 +382,7 @@ export class DomainManager {
       const busy = this.#migrating(rec, 'save');
       if (busy !== undefined) throw busy;
       const wasRunning = rec.state === 'running';
+      this.#checkOutput(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE');
       const bytes = await this.#machine(rec, 'save').call(this.driver, rec, o.file, o.header, wasRunning);
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
       if (o.leavePaused) return { bytes, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
@@ -537,9 +538,16 @@ export class DomainManager {
     this.events.emit({ type: 'migration', record, direction, phase, detail });
   }
 
+  /** `outputFileProblem` of `file`, against every live domain's disks, as `what: why` (code `code`). */
+  #checkOutput(file: string, what: string, code: 'SAVE_FILE' | 'IO'): void {
+    const why = outputFileProblem(file, diskContext(this.registry.list()).inUse);
+    if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
+  }
+
   /** `xl dump-core`: the guest's memory to `file` (absolute) as an ELF core. */
   dumpCore(domid: number, file: string): Promise<DomainRecord> {
     return this.#job(domid, 'machine', async (rec) => {
+      this.#checkOutput(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO');
       await this.#machine(rec, 'coreDump').call(this.driver, rec, file);
       return rec;
     });

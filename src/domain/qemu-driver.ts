@@ -4,7 +4,8 @@
  * stderr goes to `LOG_DIR/qemu-<name>.log` (the previous run's kept as `.log.1`), moved when the
  * domain is renamed.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { isErrno, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, strerror, vdevNumber } from '../config/index.js';
@@ -426,14 +427,22 @@ export class QemuDriver implements DomainDriver {
     const file = writeTarget(asked, (why, hint) => new ToolstackError('IO', `Cannot dump the core of domain '${rec.name}' to '${asked}': ${why}`, {
       hint: hint ?? 'give the path of a new or existing file',
     }));
-    // QEMU creates the file with its umask: made first, private, so that the dump never is readable by others.
+    // Written beside it and renamed into place: a dump that fails leaves what was there. QEMU
+    // creates the file with its umask: made first, private, so that the dump never is readable by others.
+    const tmp = join(dirname(file), `.${basename(file)}.dom0-dump-${process.pid}`);
     try {
-      closeSync(openSync(file, 'w', 0o600));
+      closeSync(openSync(tmp, 'wx', 0o600));
     } catch (e: unknown) {
       if (!isErrno(e)) throw e;
       throw new ToolstackError('IO', `Cannot dump the core of domain '${rec.name}' to '${asked}': ${strerror(e.code)}`, { hint: 'give a path in a directory that exists and is writable' });
     }
-    await this.#qmp(rec).dumpGuestMemory(file);
+    try {
+      await this.#qmp(rec).dumpGuestMemory(tmp);
+      renameSync(tmp, file);
+    } catch (e: unknown) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
   }
 
   async monitorCommand(rec: DomainRecord, command: string): Promise<string> {

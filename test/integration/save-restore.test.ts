@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiRequest, saveFileHeader } from '../../src/api/index.js';
 import { ToolstackError } from '../../src/common/index.js';
@@ -159,6 +159,20 @@ test('a save or core dump onto a device node, FIFO, directory or dangling link i
   // Was an HTTP 500 ("Internal error in dom0d: ENOENT ...") with a stack in dom0d's log.
   const nodir = await xlIn(host, host.root, 'dump-core', 'sr', 'no/such/dir/core');
   assert.match(nodir.err, /^Cannot dump the core of domain 'sr' to '.*no\/such\/dir\/core': No such file or directory\ncore dump failed \(rc=-3\)\n/);
+  assert.equal(await state(), 'running');
+  // A save renamed over a domain's own disk (a typo) destroyed the domain and its data at once.
+  writeFileSync(at('data.img'), Buffer.alloc(1 << 20, 7));
+  await ok('block-attach', 'sr', `format=raw,vdev=xvdb,access=rw,target=${at('data.img')}`);
+  const overDisk = await xlIn(host, host.root, 'save', 'sr', 'data.img');
+  assert.equal(overDisk.code, 1);
+  assert.match(overDisk.err, /^Cannot write save file '.*\/data\.img': it is the image of disk xvdb of domain 'sr' \(\d+\)\n/);
+  const dumpOver = await xlIn(host, host.root, 'dump-core', 'sr', 'data.img');
+  assert.match(dumpOver.err, /^Cannot dump the core of domain 'sr' to '.*\/data\.img': it is the image of disk xvdb of domain 'sr' \(\d+\)\n/);
+  assert.equal(readFileSync(at('data.img'))[0], 7);
+  await ok('block-detach', 'sr', 'xvdb');
+  const etc = await xlIn(host, host.root, 'save', '-c', 'sr', '/etc/dom0-test.save');
+  assert.match(etc.err, /^Cannot write save file '\/etc\/dom0-test\.save': it is in the host's own \/etc\n/);
+  assert.ok(!existsSync('/etc/dom0-test.save'));
   assert.equal(await state(), 'running');
   writeFileSync(at('kept.save'), 'old');
   symlinkSync('kept.save', at('link.save'));
