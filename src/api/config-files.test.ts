@@ -18,6 +18,8 @@ before(async () => {
   writeFileSync(join(etc, 'b.cfg'), 'name = "b"\n');
   writeFileSync(join(etc, 'a.cfg'), 'name = "a"\nmemory = 128\n');
   writeFileSync(join(etc, 'xl.conf'), '');
+  // Not domain configs: the package manager's copy of xl.conf, the API's TLS key, a backup.
+  for (const name of ['xl.conf.dpkg-old', 'api-key.pem', 'web.cfg~', 'web.cfg.bak', 'xend-config.sxp']) writeFileSync(join(etc, name), 'vncpasswd = "old"\n');
   writeFileSync(join(etc, '.hidden.cfg'), 'name = "h"\n');
   writeFileSync(join(etc, 'auto', 'deep.cfg'), 'name = "deep"\n');
   writeFileSync(join(root, 'outside.cfg'), 'name = "outside"\n');
@@ -48,7 +50,7 @@ test('readConfigFile: a file by name, its text', async () => {
 });
 
 test('readConfigFile refuses paths and names that are not config files (CFG_READ)', async () => {
-  for (const name of ['../outside.cfg', '..', '.', 'auto/deep.cfg', '/etc/passwd', '', '.hidden.cfg', 'xl.conf', 'a.cfg\0x']) {
+  for (const name of ['../outside.cfg', '..', '.', 'auto/deep.cfg', '/etc/passwd', '', '.hidden.cfg', 'xl.conf', 'a.cfg\0x', 'xl.conf.dpkg-old', 'api-key.pem', 'web.cfg~', 'web.cfg.bak']) {
     await assert.rejects(api.readConfigFile({ name }), refused(/not a config file name/), JSON.stringify(name));
   }
   await assert.rejects(api.readConfigFile({ name: 7 } as never), (e: unknown) => isToolstackError(e, 'USAGE'));

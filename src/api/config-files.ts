@@ -2,8 +2,11 @@
  * The xl.cfg files of dom0d's config directory (`DOM0_CONFIG_DIR`, /etc/xen), as the web
  * console's create form offers them. The contract: a file is named, never given as a path; it is
  * a regular file directly in the directory (a symlink counts when what it names is a regular
- * file inside the directory); names starting with `.` and `xl.conf` (dom0's own settings) are not
- * domain configs. Reading one is capped at MAX_CONFIG_FILE_BYTES. Every refusal is CFG_READ.
+ * file inside the directory); names starting with `.`, `xl.conf` and its package manager's
+ * copies (dom0's own settings), keys and certificates (`*.pem`, `*.key`, ...: the API's TLS key
+ * may be kept there), xend's `*.sxp` and editors' and packages' leftovers (`*~`, `*.bak`,
+ * `*.dpkg-old`, ...: an old copy may hold an old VNC password) are not domain configs. Reading
+ * one is capped at MAX_CONFIG_FILE_BYTES. Every refusal is CFG_READ.
  */
 import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
@@ -19,9 +22,12 @@ export const MAX_CONFIG_FILE_BYTES = MAX_CONFIG_TEXT_BYTES;
 /** The most files a listing names (the first, by name); `truncated` tells there were more. */
 export const MAX_CONFIG_FILES = 1000;
 
-/** Whether `name` may name a config file of the directory (no path, not hidden, not xl.conf). */
+/** Names in the directory that are no domain config (see the module comment). */
+const NOT_CONFIGS = /^xl\.conf|~$|\.(bak|old|orig|rej|save|swp|tmp|dpkg-[a-z]+|ucf-[a-z]+|rpm[a-z]+|pem|key|crt|cer|csr|der|p12|pfx|sxp)$/i;
+
+/** Whether `name` may name a config file of the directory (no path, not hidden, not xl.conf; see the module comment). */
 function isConfigName(name: string): boolean {
-  return name !== '' && !name.startsWith('.') && !name.includes('/') && !name.includes('\0') && name !== 'xl.conf';
+  return name !== '' && !name.startsWith('.') && !name.includes('/') && !name.includes('\0') && !NOT_CONFIGS.test(name);
 }
 
 function refused(name: string, reason: string, hint: string): ToolstackError {
@@ -49,7 +55,7 @@ async function realDir(dir: string): Promise<string | undefined> {
  */
 async function resolveConfigFile(dir: string, real: string, name: string): Promise<{ readonly path: string; readonly stats: Stats }> {
   if (!isConfigName(name)) {
-    throw refused(name, 'not a config file name', `give the name of a file in ${dir} (no '/', not starting with '.', not xl.conf)`);
+    throw refused(name, 'not a config file name', `give the name of a domain config in ${dir} (no '/', not starting with '.', not xl.conf, no key, certificate or backup)`);
   }
   let path: string;
   let stats: Stats;

@@ -10,20 +10,31 @@
  *   than the listener itself is refused (403): a web page elsewhere cannot drive dom0d through a
  *   browser that holds the token. No CORS header is ever sent.
  * Limits: the body size of every API request, a request's headers within 10 s and all of it
- * within 30 s (idle connections are closed), at most 1024 connections.
+ * within 30 s (idle connections are closed), a TLS handshake within 10 s, at most 1024
+ * connections; a request without the token (and the web console's files, which need none) gets
+ * its answer and the connection closed, so that nobody without the token holds connections open.
+ *
+ * The token is the host's root: whoever holds it creates domains from any config (disks, kernels
+ * and scripts are host paths) and saves them anywhere, as root's `xl` does. So it is never sent in
+ * clear beyond this host (plain HTTP is refused on any address but loopback: give
+ * `api_tls_cert`/`api_tls_key`), a rotation (`dom0d rotate-token`) also closes the connections
+ * and streams (consoles, VNC, events) opened with the old token, and QEMU's monitor
+ * (`qemu-monitor-command`, which runs host commands) is served on the Unix socket only.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { API_ROUTES } from '../api/index.js';
 import { isErrno, ToolstackError } from '../common/index.js';
 import { readPlainFileSync, writeFileAtomicSync } from '../host/index.js';
 import { apiHandlers } from './http.js';
 import type { RouteHandler, ServeOptions } from './http.js';
 
 const HEADERS_TIMEOUT_MS = 10_000;
+const HANDSHAKE_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_CONNECTIONS = 1024;
 
@@ -55,13 +66,21 @@ export function ensureToken(file: string): string {
   return rotateToken(file);
 }
 
+/** Checks requests (`check`) against the token and foreign origins; see the module comment. */
+export interface BearerGuard {
+  readonly check: (req: IncomingMessage) => void;
+  /** Reads the token file again; a new token closes every connection let in with the old one. */
+  readonly refresh: () => void;
+}
+
 /**
- * Checks requests against the token in `file` (re-read when the file's mtime changes) and
- * against foreign origins; see the module comment.
+ * The guard of the token in `file` (re-read when the file's mtime changes, at a request or a
+ * `refresh`), remembering which connection each token let in.
  */
-export function bearerGuard(file: string): (req: IncomingMessage) => void {
+export function bearerGuard(file: string): BearerGuard {
   let mtime = -1;
   let digest: Buffer = Buffer.alloc(0);
+  const admitted = new Map<Socket, Buffer>();
   const current = (): Buffer => {
     let m: number;
     try {
@@ -74,10 +93,11 @@ export function bearerGuard(file: string): (req: IncomingMessage) => void {
     if (m !== mtime) {
       digest = sha256(ensureToken(file));
       mtime = m;
+      for (const [socket, d] of admitted) if (!d.equals(digest)) socket.destroy();
     }
     return digest;
   };
-  return (req) => {
+  const check = (req: IncomingMessage): void => {
     const auth = req.headers.authorization ?? '';
     // A browser's WebSocket cannot send the header: it offers `bearer.<token>` as a subprotocol.
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
@@ -93,7 +113,11 @@ export function bearerGuard(file: string): (req: IncomingMessage) => void {
     if (changes && origin !== undefined && hostOf(origin) !== req.headers.host) {
       throw new ToolstackError('API_ORIGIN', `A ${req.method ?? ''} from the web origin ${origin} is refused`, { hint: 'only pages dom0d serves itself may change state' });
     }
+    const socket = req.socket;
+    if (!admitted.has(socket)) socket.once('close', () => admitted.delete(socket));
+    admitted.set(socket, current());
   };
+  return { check, refresh: () => void current() };
 }
 
 function sha256(s: string): Buffer {
@@ -122,13 +146,23 @@ export async function serveApiTcp(
   log: (line: string) => void,
   options: ServeOptions & { readonly tls?: { readonly cert: string; readonly key: string } },
 ): Promise<TcpApi> {
+  if (options.tls === undefined && !isLoopback(listen.host)) {
+    throw new ToolstackError('CFG_VALUE', `api_listen="${listen.host}:${listen.port}" without TLS would send the API token, the host's root, in clear`, {
+      hint: 'give api_tls_cert and api_tls_key in xl.conf, or listen on 127.0.0.1 (and reach it through ssh -L)',
+    });
+  }
   ensureToken(tokenFile);
-  const h = apiHandlers(routes, log, { ...options, guard: bearerGuard(tokenFile) });
+  const guard = bearerGuard(tokenFile);
+  const tcpRoutes = routes.map((r) => (r.route === API_ROUTES.monitorCommand ? { ...r, handle: monitorRefused } : r));
+  const h = apiHandlers(tcpRoutes, log, { ...options, guard: guard.check });
   const limits = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
   const server: Server = options.tls === undefined
     ? createHttpServer(limits, h.request)
-    : createHttpsServer({ ...limits, cert: readTlsFile(options.tls.cert), key: readTlsFile(options.tls.key) }, h.request);
+    : createHttpsServer({ ...limits, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, cert: readTlsFile(options.tls.cert), key: readTlsFile(options.tls.key) }, h.request);
   server.maxConnections = MAX_CONNECTIONS;
+  // A rotation closes what the old token opened even when no request comes to notice it.
+  watchFile(tokenFile, { interval: 1000, persistent: false }, () => guard.refresh());
+  server.once('close', () => unwatchFile(tokenFile));
   server.on('upgrade', h.upgrade);
   server.on('clientError', (_e, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
@@ -141,6 +175,16 @@ export async function serveApiTcp(
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return { server, url: `${options.tls === undefined ? 'http' : 'https'}://${host}:${a.port}` };
+}
+
+function monitorRefused(): Promise<never> {
+  return Promise.reject(new ToolstackError('NOT_SUPPORTED', 'QEMU\'s monitor is not served over TCP: its commands run on the host as root', {
+    hint: 'run xl qemu-monitor-command on the host',
+  }));
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** A PEM file is a few KiB: larger ones are refused. */

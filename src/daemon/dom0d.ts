@@ -202,6 +202,11 @@ async function serveTcp(paths: Dom0Paths, env: NodeJS.ProcessEnv, routes: readon
     const text = fromEnv ?? conf.apiListen;
     if (text === undefined || text === '') return undefined;
     const listen = parseListen(text, fromEnv === undefined ? 'api_listen' : 'DOM0_API_LISTEN');
+    if ((conf.apiTlsCert === undefined) !== (conf.apiTlsKey === undefined)) {
+      throw new ToolstackError('CFG_VALUE', `xl.conf gives ${conf.apiTlsCert === undefined ? 'api_tls_key without api_tls_cert' : 'api_tls_cert without api_tls_key'}: the listener would not be HTTPS`, {
+        hint: 'give both, or neither',
+      });
+    }
     const tls = conf.apiTlsCert !== undefined && conf.apiTlsKey !== undefined ? { cert: conf.apiTlsCert, key: conf.apiTlsKey } : undefined;
     const tokenFile = `${paths.stateDir}/api-token`;
     const tcp = await serveApiTcp(listen, tokenFile, routes, log, { ...serving, ...(tls === undefined ? {} : { tls }) });

@@ -123,6 +123,8 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
       };
       const open = options.open?.find((h) => h.route.method === req.method && servesPath(h.route.path, path));
       if (open !== undefined) {
+        // Files that need no token do not keep a connection: nobody without one holds any open.
+        res.setHeader('Connection', 'close');
         serve(open);
         return;
       }
@@ -130,6 +132,7 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
         options.guard?.(req);
       } catch (e: unknown) {
         req.resume();
+        res.setHeader('Connection', 'close');
         const { status, body } = errorReply(e, `${req.method ?? ''} ${req.url ?? ''}`, log);
         reply(res, status, body, status === 401 ? { 'WWW-Authenticate': 'Bearer realm="dom0"' } : {});
         return;

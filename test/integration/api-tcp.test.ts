@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
@@ -189,6 +189,41 @@ test('a certificate that is a FIFO or a device: the API over TCP is off, said in
       await destroyHost(h);
     }
   }
+});
+
+test('the token is the host\'s root: never in clear beyond loopback, nor over half a TLS config; the API over TCP is then off, in one line', async () => {
+  for (const [conf, line] of [
+    ['api_listen = "0.0.0.0:0"\n', /the API over TCP is off: api_listen="0\.0\.0\.0:0" without TLS would send the API token, the host's root, in clear/],
+    ['api_listen = "127.0.0.1:0"\napi_tls_cert = "/nonexistent.pem"\n', /the API over TCP is off: xl\.conf gives api_tls_cert without api_tls_key: the listener would not be HTTPS/],
+  ] as const) {
+    const h = makeHost();
+    try {
+      execFileSync('mkdir', ['-p', join(h.root, 'etc')]);
+      writeFileSync(join(h.root, 'etc', 'xl.conf'), conf);
+      assert.equal((await xl(h, 'list')).code, 0);
+      assert.match(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8'), line);
+      assert.ok(!existsSync(join(h.runDir, 'api.url')));
+    } finally {
+      await destroyHost(h);
+    }
+  }
+});
+
+test('a rotated token closes the streams opened with the old one; QEMU\'s monitor is not served over TCP; no token, no kept connection', async () => {
+  const monitor = await call('POST', '/v1/domains/0/monitor', { ...bearer(), 'Content-Type': 'application/json' }, '{"command":"info status"}');
+  assert.equal(codeOf(monitor.json), 'NOT_SUPPORTED');
+  const refused = await call('GET', '/v1/domains');
+  assert.equal(refused.headers.get('connection'), 'close');
+  const stream = await fetch(`${url}/v1/events?stats=0`, { headers: bearer() });
+  assert.equal(stream.status, 200);
+  const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+  execFileSync(join(import.meta.dirname, '..', '..', '..', 'bin', 'dom0d'), ['rotate-token'], { env: host.env });
+  const started = Date.now();
+  // Read until the stream ends (closed by dom0d) or fails; the events before are whatever comes.
+  await assert.rejects(async () => {
+    for (;;) if ((await reader.read()).done) throw new Error('ended');
+  });
+  assert.ok(Date.now() - started < 5000, `closed after ${Date.now() - started} ms`);
 });
 
 test('hostile requests each get one 4xx line, quickly, and dom0d serves on', async () => {
