@@ -288,12 +288,12 @@ export class ToolstackService implements ToolstackApi {
   /**
    * Serves the console a `consoleStream` request names on `client` (see `ConsoleAttachment`);
    * `ready` is called (to send the `101`) once the console is known to be connected, before its
-   * first byte.
+   * first byte. `remote`: the client came over TCP (see `ConsoleHub.stream`).
    */
-  async streamConsole(req: { readonly ref: string; readonly id: string }, client: Duplex, ready: () => void): Promise<void> {
+  async streamConsole(req: { readonly ref: string; readonly id: string }, client: Duplex, ready: () => void, remote = false): Promise<void> {
     const rec = this.#manager.resolve(refOf(req));
     if (this.#consoles === undefined) throw new ToolstackError('NOT_SUPPORTED', 'This dom0d serves no consoles');
-    await this.#consoles.stream(rec.domid, req.id, client, ready);
+    await this.#consoles.stream(rec.domid, req.id, client, ready, remote);
   }
 
   async sendTrigger(req: TriggerRequest): Promise<TriggerResult> {

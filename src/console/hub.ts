@@ -20,7 +20,11 @@ export function consoleLogPath(logDir: string, name: string, id: string): string
 
 /** Output queued for one client beyond which the client is disconnected (the replay is up to 1 MiB). */
 const MAX_CLIENT_BACKLOG = 2 << 20;
-/** Sessions attached to one domain's consoles at once; more are refused (CONSOLE_BUSY). */
+/**
+ * Sessions attached to one domain's consoles at once, counted apart for the host's own clients
+ * (`xl console`, console/tty) and for remote ones (the API over TCP), so that remote clients
+ * cannot lock the host's out; more are refused (CONSOLE_BUSY).
+ */
 const MAX_CONSOLE_CLIENTS = 16;
 
 interface DomainConsoles {
@@ -31,6 +35,8 @@ interface DomainConsoles {
   readonly ttys: Map<string, Server>;
   /** Attached clients' sockets, ended when the domain goes. */
   readonly clients: Set<Duplex>;
+  /** Those of `clients` that came over TCP. */
+  readonly remote: Set<Duplex>;
   /** The guest has stopped (the domain is shut down): sessions end after the replay. */
   stopped: boolean;
 }
@@ -91,7 +97,7 @@ export class ConsoleHub {
     return this.#ops.run(record.domid, async () => {
       let d = this.#domains.get(record.domid);
       if (d === undefined) {
-        d = { logs: new Map(), sources: new Map(), ttys: new Map(), clients: new Set(), stopped: false };
+        d = { logs: new Map(), sources: new Map(), ttys: new Map(), clients: new Set(), remote: new Set(), stopped: false };
         this.#domains.set(record.domid, d);
       }
       if (record.state === 'shutdown') d.stopped = true;
@@ -136,7 +142,7 @@ export class ConsoleHub {
    * QEMU closes the console; a stopped domain's console is replayed, then ended. Fails with DOMAIN_STATE when the console is not connected;
    * otherwise `ready` is called before the first byte is written.
    */
-  async stream(domid: number, id: string, client: Duplex, ready: () => void = () => undefined): Promise<void> {
+  async stream(domid: number, id: string, client: Duplex, ready: () => void = () => undefined, remote = false): Promise<void> {
     await this.#ops.run(domid, () => Promise.resolve());
     const d = this.#domains.get(domid);
     const log = d?.logs.get(id);
@@ -146,15 +152,18 @@ export class ConsoleHub {
         hint: 'the domain has no running machine (is it shut down?)',
       });
     }
-    if (d.clients.size >= MAX_CONSOLE_CLIENTS) {
-      throw new ToolstackError('CONSOLE_BUSY', `Domain ${domid} has ${d.clients.size} console sessions attached`, {
+    const attached = remote ? d.remote.size : d.clients.size - d.remote.size;
+    if (attached >= MAX_CONSOLE_CLIENTS) {
+      throw new ToolstackError('CONSOLE_BUSY', `Domain ${domid} has ${attached} ${remote ? 'remote ' : ''}console sessions attached`, {
         hint: 'end one of them (xl console, a web console, a client of console/tty) and attach again',
       });
     }
     ready();
     d.clients.add(client);
+    if (remote) d.remote.add(client);
     const forget = (): void => {
       d.clients.delete(client);
+      d.remote.delete(client);
     };
     client.on('close', forget);
     client.on('error', forget);

@@ -58,7 +58,7 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
     wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => stream.destroy());
-      api.streamConsole({ ref: String(att.domid), id: att.id }, stream, () => undefined).catch((e: unknown) => {
+      api.streamConsole({ ref: String(att.domid), id: att.id }, stream, () => undefined, true).catch((e: unknown) => {
         log(`console websocket of domain ${att.domid}: ${e instanceof Error ? e.message : String(e)}`);
         ws.close(1011, 'the console is not connected');
       });

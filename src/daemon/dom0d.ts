@@ -266,7 +266,7 @@ export function routeTable(api: ToolstackService, testApi: boolean): RouteHandle
 export function streamTable(api: ToolstackService): StreamHandler[] {
   return [{
     route: STREAM_ROUTES.consoleStream,
-    handle: (req, socket, ready) => api.streamConsole({ ref: req.ref ?? '', id: req.id ?? '' }, socket, ready),
+    handle: (req, socket, ready, remote) => api.streamConsole({ ref: req.ref ?? '', id: req.id ?? '' }, socket, ready, remote),
   }];
 }
 

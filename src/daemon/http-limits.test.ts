@@ -31,7 +31,7 @@ function post(socketPath: string, path: string, body: string): Promise<{ status:
   });
 }
 
-test('request bodies dom0d holds at once are bounded over every connection; what is answered is given back', async () => {
+test('request bodies a listener holds at once are bounded over all its connections; what is answered is given back', async () => {
   const socket = join(dir, 'api.sock');
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
@@ -52,6 +52,14 @@ test('request bodies dom0d holds at once are bounded over every connection; what
     const third = await post(socket, '/v1/hold', body);
     assert.equal(third.status, 413);
     assert.match(third.text, /already holds 32 MiB of request bodies/);
+    // Another listener (TCP's, the Unix socket's) has its own budget: one cannot crowd out the other.
+    const otherSocket = join(dir, 'other.sock');
+    const other = await serveApi(otherSocket, [{ route: { method: 'POST', path: '/v1/now' }, handle: () => Promise.resolve({ ok: true }) }], () => undefined);
+    try {
+      assert.equal((await post(otherSocket, '/v1/now', body)).status, 200);
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
     release();
     assert.deepEqual((await Promise.all(first)).map((r) => r.status), [200, 200]);
     assert.equal((await post(socket, '/v1/hold', body)).status, 200, 'answered requests give their bytes back');

@@ -22,9 +22,9 @@ export interface StreamHandler {
   /**
    * Gets the path parameters over the query's; serves the stream on `socket`, calling `ready`
    * (which sends the `101`) before its first byte. A ToolstackError thrown before `ready` is
-   * answered as an error reply.
+   * answered as an error reply. `remote`: it came over TCP (the listener has a guard).
    */
-  readonly handle: (req: Record<string, string>, socket: Duplex, ready: () => void) => Promise<void>;
+  readonly handle: (req: Record<string, string>, socket: Duplex, ready: () => void, remote: boolean) => Promise<void>;
 }
 
 /** The largest request body dom0d reads. */
@@ -33,8 +33,8 @@ const MAX_BODY = 16 << 20;
  * The most request-body bytes dom0d holds at once, over every connection (a parsed body can take
  * ten times its size in memory): a request that would pass it is refused with API_LIMIT.
  */
+/** Request bodies one listener holds at once (the Unix socket's and TCP's apart: a remote client cannot crowd out the host's xl). */
 const MAX_BODIES_IN_FLIGHT = 32 << 20;
-let bodiesInFlight = 0;
 
 /** HTTP status of each error code; the one place where codes become statuses (default 500). */
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -107,6 +107,7 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
   readonly request: (req: IncomingMessage, res: ServerResponse) => void;
   readonly upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 } {
+  const inFlight: BodyBudget = { bytes: 0 };
   return {
     request: (req, res) => {
       const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
@@ -139,7 +140,7 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
       }
       const raw = options.raw?.find((h) => h.route.method === req.method && matchRoutePath(h.route.path, path) !== undefined);
       if (raw !== undefined) serve(raw);
-      else void dispatch(routes, req, res, log);
+      else void dispatch(routes, req, res, log, inFlight);
     },
     upgrade: (req, socket, head) => {
       void upgrade(options.streams ?? [], req, socket, head, log, options.guard, options.websocket);
@@ -179,7 +180,12 @@ export async function serveApi(
   return server;
 }
 
-async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, res: ServerResponse, log: (line: string) => void): Promise<void> {
+/** The request body bytes a listener holds now (see MAX_BODIES_IN_FLIGHT). */
+interface BodyBudget {
+  bytes: number;
+}
+
+async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, res: ServerResponse, log: (line: string) => void, inFlight: BodyBudget): Promise<void> {
   const method = req.method ?? 'GET';
   const path = (req.url ?? '/').split('?')[0] as string;
   const held = { bytes: 0 };
@@ -200,7 +206,7 @@ async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, r
     if (handler === undefined || params === undefined) {
       throw new ToolstackError('USAGE', pathMatched ? `Method ${method} not allowed on ${path}` : `No API route ${method} ${path}`);
     }
-    const body = method === 'POST' ? await readJsonBody(req, held) : {};
+    const body = method === 'POST' ? await readJsonBody(req, held, inFlight) : {};
     handler.checkBody?.(body);
     const result = await handler.handle({ ...body, ...params });
     reply(res, 200, result ?? {});
@@ -213,7 +219,7 @@ async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, r
     const { status, body } = errorReply(e, `${method} ${path}`, log);
     reply(res, status, body);
   } finally {
-    bodiesInFlight -= held.bytes;
+    inFlight.bytes -= held.bytes;
   }
 }
 
@@ -257,7 +263,7 @@ async function upgrade(
     await handler.handle({ ...Object.fromEntries(new URLSearchParams(query ?? '')), ...params }, socket, () => {
       upgraded = true;
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
-    });
+    }, guard !== undefined);
   } catch (e: unknown) {
     if (upgraded) {
       socket.end();
@@ -270,19 +276,19 @@ async function upgrade(
 }
 
 /**
- * Reads and parses a request's body, counting its bytes in `held` (and in `bodiesInFlight`) for
+ * Reads and parses a request's body, counting its bytes in `held` (and in `inFlight`) for
  * the caller to release once the request is answered. Past a limit the rest of the body is read
  * and dropped, so that the refusal can still be answered.
  */
-function readJsonBody(req: IncomingMessage, held: { bytes: number }): Promise<Record<string, unknown>> {
+function readJsonBody(req: IncomingMessage, held: { bytes: number }, inFlight: BodyBudget): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const onData = (c: Buffer): void => {
       held.bytes += c.length;
-      bodiesInFlight += c.length;
+      inFlight.bytes += c.length;
       let refusal: ToolstackError | undefined;
       if (held.bytes > MAX_BODY) refusal = new ToolstackError('API_LIMIT', `Bad API request: body larger than ${MAX_BODY} bytes`);
-      else if (bodiesInFlight > MAX_BODIES_IN_FLIGHT) {
+      else if (inFlight.bytes > MAX_BODIES_IN_FLIGHT) {
         refusal = new ToolstackError('API_LIMIT', `Bad API request: dom0d already holds ${MAX_BODIES_IN_FLIGHT >> 20} MiB of request bodies`, { hint: 'send it again once the other requests are answered' });
       }
       if (refusal === undefined) {

@@ -14,10 +14,11 @@ import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
-import { destroyHost, makeHost, readPid, until, waitGone, xl, XL, xsRead } from './daemon-harness.js';
+import { apiUrl, destroyHost, makeHost, readPid, until, waitGone, xl, XL, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
 let host: TestHost;
@@ -40,6 +41,7 @@ before(async () => {
   host.env['DOM0_RESTART_DELAY_MS'] = '100';
   host.env['DOM0_LOG_CHECK_MS'] = '300';
   host.env['XENSTORED_PATH'] = join(host.runDir, 'xenstored', 'socket');
+  host.env['DOM0_API_LISTEN'] = '127.0.0.1:0';
   writeFileSync(join(host.root, 'c1.cfg'), pvConfig('c1'));
   writeFileSync(join(host.root, 'c2.cfg'), pvConfig('c2'));
   await ok('create', '-q', join(host.root, 'c1.cfg'));
@@ -150,6 +152,32 @@ test('console sessions per domain are bounded: the 17th, while 16 clients of con
     for (const c of clients) c.destroy();
   }
   await until('a session again once they left', async () => (await xl(host, 'console', 'c1')).code === 0);
+});
+
+test('remote console sessions (the API over TCP) are counted apart: 16 of them do not lock the host\'s xl console out; the 17th is refused', async () => {
+  const { hostname, port } = new URL(await apiUrl(host));
+  const token = readFileSync(join(host.stateDir, 'api-token'), 'utf8').trim();
+  const attach = (): Promise<{ socket: Socket; head: string }> => new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => {
+      socket.write(`GET /v1/domains/c1/console/stream?id=console0 HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${token}\r\nConnection: Upgrade\r\nUpgrade: dom0-console\r\n\r\n`);
+    });
+    socket.once('data', (c: Buffer) => {
+      socket.pause();
+      resolve({ socket, head: c.toString('latin1').split('\r\n')[0] ?? '' });
+    });
+    socket.once('error', reject);
+  });
+  const remote = await Promise.all(Array.from({ length: 16 }, attach));
+  try {
+    assert.deepEqual(new Set(remote.map((r) => r.head)), new Set(['HTTP/1.1 101 Switching Protocols']));
+    const seventeenth = await attach();
+    seventeenth.socket.destroy();
+    assert.match(seventeenth.head, /^HTTP\/1\.1 4\d\d /);
+    const local = await xl(host, 'console', 'c1');
+    assert.equal(local.code, 0, local.err);
+  } finally {
+    for (const r of remote) r.socket.destroy();
+  }
 });
 
 test('xl console on a terminal: raw mode while attached, Ctrl-] alone detaches, the terminal restored', async () => {
