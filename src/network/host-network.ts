@@ -161,7 +161,13 @@ export class HostNetwork {
     if (scripted.length === 0) return;
     const links = await hostLinks();
     for (const p of scripted) {
-      if (!links.some((l) => l.name === p.tap)) continue;
+      // Only this vif's own tap: a create refused because `vifname=` names another link (the
+      // host's uplink, another guest's tap) must not take that link off its bridge.
+      const ours = links.some((l) => {
+        const tag = l.name === p.tap ? parseVifTag(l.alias, this.#instance) : undefined;
+        return tag !== undefined && tag.domid === d.domid && tag.devid === p.devid && tag.role === 'tap';
+      });
+      if (!ours) continue;
       await runVifScript({ script: p.script as string, action: 'offline', domid: d.domid, devid: p.devid, tap: p.tap, nic: p.nic, xenstoredSocket: this.#o.paths.xenstoredSocket })
         .catch((e: unknown) => this.#o.log(`domain ${d.domid}: ${p.script as string} offline for ${p.tap}: ${text(e)}`));
     }

@@ -8,8 +8,11 @@
  * 2. the bridge, tagged as this dom0's (ifalias), with the subnet's first address (`.1`); the
  *    subnet is xl.conf's `vif.nat.subnet`, else the first /24 of 10.0.254.0, 10.0.253.0, ...
  *    that no address or route of the host overlaps;
- * 3. IPv4 forwarding on (`net.ipv4.ip_forward`, as libvirt does), and the nftables table
- *    `ip dom0_<instance>_nat` (masquerade of the subnet's traffic leaving it);
+ * 3. IPv4 forwarding on (`net.ipv4.ip_forward`, as libvirt does; set back as it was when the
+ *    last NAT network goes), and the nftables table `ip dom0_<instance>_nat_<bridge, hex>`:
+ *    masquerade of the subnet's traffic leaving it, and a forward filter as libvirt's (from the
+ *    bridge only the subnet's own addresses go out; into it only replies to what went out), so
+ *    that the host routes nothing else through the NAT network, nor spoofed guest addresses;
  * 4. dnsmasq, DHCP and DNS on that bridge only (`--bind-interfaces`): pid file
  *    `RUN_DIR/network/<bridge>.dnsmasq.pid`, leases `STATE_DIR/network/<bridge>.leases` (kept,
  *    so guests keep their addresses), log `LOG_DIR/dnsmasq-<bridge>.log`.
@@ -30,6 +33,8 @@ interface NatRecord {
   /** `a.b.c.d/n`, the network's. */
   readonly subnet: string;
   readonly table: string;
+  /** `net.ipv4.ip_forward` before the network was made (absent in records of older dom0s). */
+  readonly ipForward?: string;
 }
 
 export interface NatOptions {
@@ -42,6 +47,7 @@ export interface NatOptions {
 /** The subnets tried, in order, when xl.conf sets none. */
 const AUTO_SUBNETS = Array.from({ length: 55 }, (_, i) => `10.0.${254 - i}.0/24`);
 const DHCP_LEASE = '1h';
+const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 export class NatNetworks {
   readonly #o: NatOptions;
@@ -83,7 +89,11 @@ export class NatNetworks {
         hint: `remove it (ip link del ${bridge}) or name another NAT bridge in xl.conf: vif.nat.bridge="..."`,
       });
     }
-    const made: NatRecord = { bridge, subnet: subnet === undefined ? await freeSubnet(bridge) : checkSubnet(subnet), table: `dom0_${this.#o.instance}_nat` };
+    const made: NatRecord = {
+      bridge, subnet: subnet === undefined ? await freeSubnet(bridge) : checkSubnet(subnet),
+      table: `dom0_${this.#o.instance}_nat_${Buffer.from(bridge).toString('hex')}`,
+      ipForward: readFileSync(IP_FORWARD, 'utf8').trim(),
+    };
     ensurePrivateDir(this.#o.paths.networkRunDir);
     ensurePrivateDir(this.#o.paths.networkStateDir);
     writeFileAtomicSync(this.#recordFile(bridge), `${JSON.stringify(made)}\n`);
@@ -93,8 +103,8 @@ export class NatNetworks {
       await ip('link', 'set', 'dev', bridge, 'alias', `dom0 ${this.#o.instance} nat`);
       await ip('address', 'add', `${formatIpv4(address + 1)}/${prefix}`, 'dev', bridge);
       await ip('link', 'set', 'dev', bridge, 'up');
-      writeFileSync('/proc/sys/net/ipv4/ip_forward', '1\n');
-      await nft(masqueradeRules(made.table, made.subnet));
+      writeFileSync(IP_FORWARD, '1\n');
+      await nft(masqueradeRules(made.table, made.subnet, bridge));
       await this.#startDnsmasq(made);
       this.#o.log(`NAT network ${bridge}: ${made.subnet}, gateway ${formatIpv4(address + 1)}`);
     } catch (e: unknown) {
@@ -135,6 +145,8 @@ export class NatNetworks {
     const link = (await hostLinks(bridge))[0];
     if (link?.alias === `dom0 ${this.#o.instance} nat`) await deleteLink(bridge);
     rmSync(this.#recordFile(bridge), { force: true });
+    // The host routed nothing before the first NAT network: it does not once the last is gone.
+    if (record?.ipForward === '0' && this.bridges().length === 0) writeFileSync(IP_FORWARD, '0\n');
   }
 
   async #startDnsmasq(r: NatRecord): Promise<void> {
@@ -183,7 +195,7 @@ export class NatNetworks {
 }
 
 /** The nftables script of a NAT network (replacing a table of that name). */
-export function masqueradeRules(table: string, subnet: string): string {
+export function masqueradeRules(table: string, subnet: string, bridge: string): string {
   return [
     `table ip ${table} {}`,
     `delete table ip ${table}`,
@@ -191,6 +203,13 @@ export function masqueradeRules(table: string, subnet: string): string {
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
     `    ip saddr ${subnet} ip daddr != ${subnet} masquerade`,
+    '  }',
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy accept;',
+    `    iifname "${bridge}" ip saddr ${subnet} accept`,
+    `    oifname "${bridge}" ct state established,related accept`,
+    `    iifname "${bridge}" drop`,
+    `    oifname "${bridge}" drop`,
     '  }',
     '}',
     '',

@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { ToolstackError } from '../common/index.js';
 import type { NicDevice } from '../config/index.js';
 import { CommandFailed } from '../host/index.js';
-import { deleteLink, deleteNftTable, ip, nft, tc } from './host-commands.js';
+import { deleteLink, deleteNftTable, hostLinks, ip, nft, tc } from './host-commands.js';
 import type { HostLink } from './host-commands.js';
 import { vifScript } from './scripts.js';
 
@@ -222,7 +222,7 @@ export async function makeVif(d: VifDomain, p: VifPlan, instance: string, bridge
       await ip('link', 'set', 'dev', p.tap, 'mtu', String(p.mtu));
     }
   } catch (e: unknown) {
-    if (made) await removeVif(p.tap, p.ifb, p.table).catch(() => undefined);
+    if (made) await removeVif(p, instance).catch(() => undefined);
     if (!(e instanceof CommandFailed)) throw e;
     throw new ToolstackError('NETWORK', `Cannot plug vif ${p.tap} of domain '${d.name}': ${e.argv.slice(0, 4).join(' ')}: ${e.detail}`, {
       hint: 'dom0d needs CAP_NET_ADMIN (root), /dev/net/tun, and iproute2, tc and nftables for vifs',
@@ -231,11 +231,15 @@ export async function makeVif(d: VifDomain, p: VifPlan, instance: string, bridge
   }
 }
 
-/** Removes a vif's links and rules, each when it exists. */
-async function removeVif(tap: string, ifb: string, table: string): Promise<void> {
-  await deleteNftTable('bridge', table);
-  await deleteLink(tap);
-  await deleteLink(ifb);
+/**
+ * Removes what `makeVif` made of `p`: its rules, its tap, and its rate-limiting link when that
+ * carries this vif's tag (a link of that name made meanwhile by someone else stays theirs).
+ */
+async function removeVif(p: VifPlan, instance: string): Promise<void> {
+  await deleteNftTable('bridge', p.table);
+  await deleteLink(p.tap);
+  const tag = parseVifTag((await hostLinks(p.ifb))[0]?.alias, instance);
+  if (tag !== undefined && tag.domid === p.domid && tag.devid === p.devid && tag.role === 'rate') await deleteLink(p.ifb);
 }
 
 async function limitRate(p: VifPlan, instance: string): Promise<void> {

@@ -63,6 +63,7 @@ before(async () => {
   guestCfg('nobridge', 'bridge=nosuchbr0,rate=1MB/s,ip=10.9.0.9');
   guestCfg('smallmtu', 'bridge=xenbr0,mtu=68');
   guestCfg('scripted', `bridge=xenbr0,script=${file('vif-record')}`);
+  guestCfg('hijack', `vifname=xenbr0,bridge=xenbr0,script=${file('vif-record')}`);
   // A vif script as Xen's are written: arguments, environment, xenstore through XENBUS_PATH.
   writeFileSync(file('vif-record'), [
     '#!/bin/sh',
@@ -189,6 +190,14 @@ test('a vif script runs with Xen\'s arguments and environment, online at create 
   assert.deepEqual(await listed(), []);
   assert.deepEqual(vifLinks(), []);
   assert.equal(xsExists('/local/domain/0/backend/vif'), false);
+
+  // vifname= naming a link dom0 did not make is refused, and the undoing of that create runs
+  // no `offline` on it (Xen's vif-bridge would take the host's uplink off its bridge).
+  const before = readFileSync(file('vif-record.out'), 'utf8');
+  const hijack = await xl('create', '-p', 'hijack.cfg');
+  assert.notEqual(hijack.code, 0);
+  assert.match(hijack.err, /an interface named xenbr0 exists already/);
+  assert.equal(readFileSync(file('vif-record.out'), 'utf8'), before, 'no script ran');
 });
 
 test('two guests on a bridge ping each other; their vif nodes are libxl\'s; ip= drops a spoofed source', async () => {
@@ -311,6 +320,7 @@ test('a guest on the NAT network gets a DHCP lease and reaches the host; the net
   await ok('destroy', 'b');
   assert.deepEqual(vifLinks(), []);
   assert.deepEqual(nftTables(), []);
+  const forwarding = inNs('cat', '/proc/sys/net/ipv4/ip_forward').trim();
   await boot('nat');
   const bridge = links().find((l) => l.ifname === 'natbr0');
   assert.ok(bridge !== undefined, 'natbr0 made');
@@ -320,11 +330,16 @@ test('a guest on the NAT network gets a DHCP lease and reaches the host; the net
   assert.ok(m !== null, lease.out);
   const [, address, gateway] = m;
   assert.equal((await guest('nat', `ip addr add ${address}/24 dev eth0 && ping -c 2 -W 5 ${gateway}`)).rc, 0, 'the guest reaches the host');
-  assert.ok(nftTables().some((t) => /^ip dom0_[0-9a-f]+_nat$/.test(t)), nftTables().join(','));
+  const table = nftTables().find((t) => t === `ip dom0_${/^dom0 ([0-9a-f]+) nat$/.exec(bridge.ifalias ?? '')?.[1] ?? '?'}_nat_${Buffer.from('natbr0').toString('hex')}`);
+  assert.ok(table !== undefined, nftTables().join(','));
+  // The host routes only the subnet's own addresses out of the bridge, and only replies into it.
+  assert.match(inNs('nft', 'list', 'table', ...table.split(' ')), /iifname "natbr0" ip saddr \S+ accept[\s\S]*oifname "natbr0" ct state established,related accept[\s\S]*iifname "natbr0" drop[\s\S]*oifname "natbr0" drop/);
+  assert.equal(inNs('cat', '/proc/sys/net/ipv4/ip_forward').trim(), '1');
   assert.equal(pidsNaming(join(host.runDir, 'network')).length, 1, 'one dnsmasq');
   await ok('destroy', 'nat');
   assert.deepEqual(links().map((l) => l.ifname).filter((n) => n === 'natbr0' || /^vif/.test(n)), []);
   assert.deepEqual(nftTables(), []);
+  assert.equal(inNs('cat', '/proc/sys/net/ipv4/ip_forward').trim(), forwarding, 'forwarding as it was');
   assert.deepEqual(pidsNaming(join(host.runDir, 'network')), []);
 });
 
