@@ -143,7 +143,9 @@ export class NatNetworks {
     rmSync(this.#pidFile(bridge), { force: true });
     if (record !== undefined) await deleteNftTable('ip', record.table);
     const link = (await hostLinks(bridge))[0];
-    if (link?.alias === `dom0 ${this.#o.instance} nat`) await deleteLink(bridge);
+    // Untagged with the record there: made by a dom0d killed before it tagged it (no port can be on it yet).
+    const untaggedOurs = record !== undefined && link !== undefined && (link.alias ?? '') === '' && !(await hostLinks()).some((l) => l.master === bridge);
+    if (link?.alias === `dom0 ${this.#o.instance} nat` || untaggedOurs) await deleteLink(bridge);
     rmSync(this.#recordFile(bridge), { force: true });
     // The host routed nothing before the first NAT network: it does not once the last is gone.
     if (record?.ipForward === '0' && this.bridges().length === 0) writeFileSync(IP_FORWARD, '0\n');

@@ -361,6 +361,15 @@ test('NAT network errors: a bad subnet in xl.conf, a name taken by an interface 
   assert.deepEqual(nftTables(), []);
   assert.deepEqual(pidsNaming(join(host.runDir, 'network')), []);
   inNs('ip', 'link', 'del', 'natbr0');
+  // A dom0d killed between making the NAT bridge and tagging it (its record written first): the
+  // next dom0d takes that bridge away (it refused the NAT network for good before).
+  writeFileSync(join(host.runDir, 'network', 'natbr0.json'), `${JSON.stringify({ bridge: 'natbr0', subnet: '10.0.254.0/24', table: 'dom0_0_nat_6e' })}\n`);
+  inNs('ip', 'link', 'add', 'natbr0', 'type', 'bridge');
+  const dead = readPid(host) as number;
+  process.kill(dead, 'SIGKILL');
+  await until('dom0d gone', () => !isPidAlive(dead), 10_000, 20);
+  assert.deepEqual(await listed(), []);
+  await until('the untagged NAT bridge gone', () => !links().some((l) => l.ifname === 'natbr0'), 10_000, 50);
 });
 
 
