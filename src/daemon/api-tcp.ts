@@ -17,8 +17,8 @@
  * The token is the host's root: whoever holds it creates domains from any config (disks, kernels
  * and scripts are host paths) and saves them anywhere, as root's `xl` does. So it is never sent in
  * clear beyond this host (plain HTTP is refused on any address but loopback: give
- * `api_tls_cert`/`api_tls_key`), a rotation (`dom0d rotate-token`) also closes the connections
- * and streams (consoles, VNC, events) opened with the old token, and QEMU's monitor
+ * `api_tls_cert`/`api_tls_key`), a rotation (`dom0d rotate-token`) also closes the streams
+ * (consoles, VNC, events) opened with the old token, and QEMU's monitor
  * (`qemu-monitor-command`, which runs host commands) is served on the Unix socket only.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -27,7 +27,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { API_ROUTES } from '../api/index.js';
+import { API_ROUTES, FEED_ROUTES } from '../api/index.js';
 import { isErrno, ToolstackError } from '../common/index.js';
 import { readPlainFileSync, writeFileAtomicSync } from '../host/index.js';
 import { apiHandlers } from './http.js';
@@ -81,7 +81,8 @@ export function bearerGuard(file: string): BearerGuard {
   let mtime = -1;
   let digest: Buffer = Buffer.alloc(0);
   const admitted = new Map<Socket, Buffer>();
-  const current = (): Buffer => {
+  /** The token's digest now; a new one closes the connections the old let in (but `keep`'s, whose request is being checked). */
+  const current = (keep?: Socket): Buffer => {
     let m: number;
     try {
       m = statSync(file).mtimeMs;
@@ -93,7 +94,7 @@ export function bearerGuard(file: string): BearerGuard {
     if (m !== mtime) {
       digest = sha256(ensureToken(file));
       mtime = m;
-      for (const [socket, d] of admitted) if (!d.equals(digest)) socket.destroy();
+      for (const [socket, d] of admitted) if (!d.equals(digest) && socket !== keep) socket.destroy();
     }
     return digest;
   };
@@ -102,7 +103,7 @@ export function bearerGuard(file: string): BearerGuard {
     // A browser's WebSocket cannot send the header: it offers `bearer.<token>` as a subprotocol.
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
     const given = /^Bearer ([^\s]+)$/.exec(auth)?.[1] ?? offered?.slice('bearer.'.length);
-    if (given === undefined || !timingSafeEqual(sha256(given), current())) {
+    if (given === undefined || !timingSafeEqual(sha256(given), current(req.socket))) {
       throw new ToolstackError('API_AUTH', given === undefined ? 'The API needs Authorization: Bearer <token>' : 'The API token is wrong', {
         hint: 'the token is in dom0d\'s STATE_DIR/api-token',
       });
@@ -113,6 +114,10 @@ export function bearerGuard(file: string): BearerGuard {
     if (changes && origin !== undefined && hostOf(origin) !== req.headers.host) {
       throw new ToolstackError('API_ORIGIN', `A ${req.method ?? ''} from the web origin ${origin} is refused`, { hint: 'only pages dom0d serves itself may change state' });
     }
+    // What outlives its request (a WebSocket, a stream, the event feed) is closed at a rotation;
+    // a plain request is checked again the next time (closing its idle connection would make a
+    // client's next request on it fail instead of getting its 401).
+    if (req.headers.upgrade === undefined && (req.url ?? '').split('?')[0] !== FEED_ROUTES.events.path) return;
     const socket = req.socket;
     if (!admitted.has(socket)) socket.once('close', () => admitted.delete(socket));
     admitted.set(socket, current());
@@ -147,7 +152,8 @@ export async function serveApiTcp(
   options: ServeOptions & { readonly tls?: { readonly cert: string; readonly key: string } },
 ): Promise<TcpApi> {
   if (options.tls === undefined && !isLoopback(listen.host)) {
-    throw new ToolstackError('CFG_VALUE', `api_listen="${listen.host}:${listen.port}" without TLS would send the API token, the host's root, in clear`, {
+    const where = `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`;
+    throw new ToolstackError('CFG_VALUE', `Listening on ${where} without TLS would send the API token, the host's root, in clear`, {
       hint: 'give api_tls_cert and api_tls_key in xl.conf, or listen on 127.0.0.1 (and reach it through ssh -L)',
     });
   }
@@ -160,9 +166,7 @@ export async function serveApiTcp(
     ? createHttpServer(limits, h.request)
     : createHttpsServer({ ...limits, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, cert: readTlsFile(options.tls.cert), key: readTlsFile(options.tls.key) }, h.request);
   server.maxConnections = MAX_CONNECTIONS;
-  // A rotation closes what the old token opened even when no request comes to notice it.
-  watchFile(tokenFile, { interval: 1000, persistent: false }, () => guard.refresh());
-  server.once('close', () => unwatchFile(tokenFile));
+
   server.on('upgrade', h.upgrade);
   server.on('clientError', (_e, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
@@ -172,6 +176,10 @@ export async function serveApiTcp(
       resolve();
     });
   });
+  // A rotation closes what the old token opened even when no request comes to notice it.
+  const onChange = (): void => guard.refresh();
+  watchFile(tokenFile, { interval: 1000, persistent: false }, onChange);
+  server.once('close', () => unwatchFile(tokenFile, onChange));
   const a = server.address() as AddressInfo;
   const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
   return { server, url: `${options.tls === undefined ? 'http' : 'https'}://${host}:${a.port}` };

@@ -40,7 +40,7 @@ test('a socket QEMU listens on is made only where nothing, or a stale socket, is
     await new Promise((resolve) => gone.close(resolve));
     execFileSync('mv', [`${stale}.kept`, stale]);
     await refused(channel(precious), `Cannot use ${precious} for the socket of channel 'org.dom0.c0': a regular file is there, which QEMU would remove to listen there`);
-    await refused(channel('qga.sock'), "Cannot use \"qga.sock\" for the socket of channel 'org.dom0.c0': the path is relative");
+    await refused(channel('qga.sock'), "Cannot use qga.sock for the socket of channel 'org.dom0.c0': the path is relative");
     await refused(channel(live), `Cannot use ${live} for the socket of channel 'org.dom0.c0': a socket something listens on is there, which QEMU would remove to listen there`);
     // QEMU's -serial options: `server` bare, `server=y`, after other options; a path with `,,`.
     for (const s of [`unix:${precious},server,nowait`, `unix:${precious},nowait,server=y`]) {
@@ -71,9 +71,10 @@ test('serial files, pipes and terminals: what QEMU writes is a file outside the 
     // file: takes the rest verbatim, commas included (QEMU would block opening the FIFO for writing).
     await refused(serial(`file:${fifo}`), `Cannot use ${fifo} for serial port 0: it is a FIFO, not a file`);
     await refused(serial('file:/etc/shadow'), "Cannot use /etc/shadow for serial port 0: it is in the host's own /etc");
-    await refused(serial('file:com1.log'), 'Cannot use "com1.log" for serial port 0: the path is relative');
+    await refused(serial('file:com1.log'), 'Cannot use com1.log for serial port 0: the path is relative');
     writeFileSync(join(dir, 'p.in'), '');
     await refused(serial(`pipe:${join(dir, 'p')}`), `Cannot use ${join(dir, 'p')} for serial port 0: ${join(dir, 'p.in')} is a file, not a FIFO`);
+    await refused(serial(`pipe:${join(dir, 'p.in', 'x')}`), `Cannot use ${join(dir, 'p.in', 'x')} for serial port 0: it cannot be looked at (ENOTDIR)`);
     await refused(serial('/dev/zero'), 'Cannot use /dev/zero for serial port 0: it is a character device but no terminal');
     await refused(serial('/dev/shm'), 'Cannot use /dev/shm for serial port 0: it is a directory, not a terminal');
     execFileSync('mkfifo', [join(dir, 'q.in'), join(dir, 'q.out')]);

@@ -13,13 +13,15 @@
  * Every such path is absolute (a relative one would be dom0d's working directory's). Failures are
  * GUEST_FILE, one line naming the path and what is there.
  */
-import { closeSync, constants, existsSync, lstatSync, openSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, realpathSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import { isatty } from 'node:tty';
-import { shownValue, ToolstackError } from '../common/index.js';
+import { isErrno, shownValue, ToolstackError } from '../common/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { socketPathProblem } from '../host/index.js';
 import { parseSerial } from '../qemu/index.js';
+import type { SerialBackend } from '../qemu/index.js';
 import { imageIdentity, imagesOverlap } from '../storage/index.js';
 import { fileKind } from './qemu-runtime.js';
 
@@ -55,7 +57,7 @@ interface HostEndpoint {
   readonly path: string;
 }
 
-function endpoints(config: DomainConfig): HostEndpoint[] {
+function endpoints(config: DomainConfig, lenient = false): HostEndpoint[] {
   const out: HostEndpoint[] = [];
   for (const c of config.channels ?? []) {
     const path = c.connection === 'socket' ? c.u?.socket?.path : undefined;
@@ -64,7 +66,15 @@ function endpoints(config: DomainConfig): HostEndpoint[] {
   const hvm = config.b_info?.type === 'hvm' ? config.b_info.u?.hvm : undefined;
   const serials = hvm?.serial_list ?? (hvm?.serial === undefined ? [] : [hvm.serial]);
   serials.forEach((s, i) => {
-    const b = parseSerial(s);
+    let b: SerialBackend;
+    try {
+      b = parseSerial(s);
+    } catch (e: unknown) {
+      if (!lenient) throw e;
+      const m = /^unix:((?:[^,]|,,)+),.*\bserver\b/.exec(s);
+      if (m !== null) out.push({ what: `the socket of serial port ${i}`, key: 'serial=', kind: 'socket', path: (m[1] as string).replaceAll(',,', ',') });
+      return;
+    }
     const what = `serial port ${i}`;
     if (b.kind === 'unix' && b.server) out.push({ what: `the socket of ${what}`, key: 'serial=', kind: 'socket', path: b.path });
     if (b.kind === 'file' || b.kind === 'pipe' || b.kind === 'tty') out.push({ what, key: 'serial=', kind: b.kind, path: b.path });
@@ -72,9 +82,13 @@ function endpoints(config: DomainConfig): HostEndpoint[] {
   return out;
 }
 
-/** The paths QEMU listens on for `config` (what other domains' checks must not take). */
+/**
+ * The paths QEMU listens on for `config` (what other domains' checks must not take). Never
+ * throws: a running domain's serial item this dom0 no longer passes on (made by an older one)
+ * counts for what can still be read of it.
+ */
 export function listeningPaths(config: DomainConfig): string[] {
-  return endpoints(config).filter((e) => e.kind === 'socket').map((e) => e.path);
+  return endpoints(config, true).filter((e) => e.kind === 'socket').map((e) => e.path);
 }
 
 export interface HostPathContext {
@@ -89,10 +103,19 @@ export async function checkHostPaths(config: DomainConfig, source: string, ctx: 
   const mine = new Set<string>();
   for (const e of endpoints(config)) {
     const fail = (why: string, hint: string): never => {
-      throw new ToolstackError('GUEST_FILE', `Cannot use ${e.path} for ${e.what}: ${why}`, { hint: `${hint} in ${e.key} in ${source}` });
+      throw new ToolstackError('GUEST_FILE', `Cannot use ${shownPath(e.path)} for ${e.what}: ${why}`, { hint: `${hint} in ${e.key} in ${source}` });
+    };
+    /** What is at `p` (symlinks followed unless `link`); undefined for nothing; `fail` when it cannot be looked at. */
+    const at = (p: string, link = false): Stats | undefined => {
+      try {
+        return link ? lstatSync(p) : statSync(p);
+      } catch (x: unknown) {
+        if (isErrno(x, 'ENOENT')) return undefined;
+        return fail(`${p === e.path ? 'it' : shownPath(p)} cannot be looked at (${isErrno(x) ? x.code ?? '' : String(x)})`, 'give a path the host can use');
+      }
     };
     if (!isAbsolute(e.path)) {
-      throw new ToolstackError('GUEST_FILE', `Cannot use ${shownValue(e.path, 200)} for ${e.what}: the path is relative`, { hint: `give an absolute path in ${e.key} in ${source}` });
+      throw new ToolstackError('GUEST_FILE', `Cannot use ${shownPath(e.path)} for ${e.what}: the path is relative`, { hint: `give an absolute path in ${e.key} in ${source}` });
     }
     if (e.kind === 'socket') {
       if (mine.has(e.path)) fail('this domain listens there already (another of its sockets)', 'give each socket its own path');
@@ -107,23 +130,26 @@ export async function checkHostPaths(config: DomainConfig, source: string, ctx: 
     }
     const dir = hostPrivateDir(resolved(e.path));
     if (dir !== undefined && e.kind !== 'tty') fail(`it is in the host's own ${dir}`, 'give a path outside the host\'s own directories');
-    if (e.kind === 'file' && existsSync(e.path) && !statSync(e.path).isFile()) {
-      fail(`it is ${fileKind(statSync(e.path))}, not a file`, 'give a file (or a new path)');
-    }
+    const st = at(e.path);
+    if (e.kind === 'file' && st !== undefined && !st.isFile()) fail(`it is ${fileKind(st)}, not a file`, 'give a file (or a new path)');
     if (e.kind === 'pipe') {
       for (const p of [`${e.path}.in`, `${e.path}.out`, e.path]) {
-        const st = lstatSync(p, { throwIfNoEntry: false });
-        if (st !== undefined && !st.isFIFO()) fail(`${p} is ${fileKind(st)}, not a FIFO`, 'give the path of FIFOs (mkfifo PATH.in PATH.out)');
+        const pst = at(p, true);
+        if (pst !== undefined && !pst.isFIFO()) fail(`${shownPath(p)} is ${fileKind(pst)}, not a FIFO`, 'give the path of FIFOs (mkfifo PATH.in PATH.out)');
       }
     }
-    if (e.kind === 'tty') checkTerminal(e.path, fail);
+    if (e.kind === 'tty') checkTerminal(e.path, st, fail);
   }
 }
 
+/** A path as messages show it: as it is when plain, quoted (escapes shown) when it holds a control character. */
+function shownPath(p: string): string {
+  return /[\x00-\x1f\x7f]/.test(p) || p.length > 200 ? shownValue(p, 200) : p;
+}
+
 /** A host terminal QEMU will open read-write: a character device that is a TTY. */
-function checkTerminal(path: string, fail: (why: string, hint: string) => never): void {
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (st === undefined) fail('there is no such device', 'give a terminal device of the host');
+function checkTerminal(path: string, st: Stats | undefined, fail: (why: string, hint: string) => never): void {
+  if (st === undefined) return fail('there is no such device', 'give a terminal device of the host');
   if (!st.isCharacterDevice()) fail(`it is ${fileKind(st)}, not a terminal`, 'give a terminal device of the host (/dev/ttyS1, /dev/ttyUSB0)');
   let fd: number | undefined;
   try {
@@ -139,10 +165,17 @@ function checkTerminal(path: string, fail: (why: string, hint: string) => never)
 
 /**
  * Where `xl save` and `xl dump-core` never write for a client: the host's configuration, kernel
- * interfaces, boot files and dom0's own state (a save renamed over `/etc/passwd` or a domain's
- * record would be lost to it).
+ * interfaces and boot files, and dom0's own state (`own`: its records' and run directories; a
+ * save renamed over `/etc/passwd` or a domain's record would be lost to it), but for `allowed`
+ * (dom0's dump directory, as Xen's /var/lib/xen/dump).
  */
-const OUTPUT_FORBIDDEN_DIRS = ['/etc', '/proc', '/sys', '/boot', '/var/lib/dom0'];
+const OUTPUT_FORBIDDEN_DIRS = ['/etc', '/proc', '/sys', '/boot'];
+
+/** dom0's own directories for `outputFileProblem`. */
+export interface OwnDirs {
+  readonly own: readonly string[];
+  readonly allowed: readonly string[];
+}
 
 /**
  * Why dom0 must not write a domain's memory to `file` (`xl save`, `xl dump-core`), in words for
@@ -150,9 +183,10 @@ const OUTPUT_FORBIDDEN_DIRS = ['/etc', '/proc', '/sys', '/boot', '/var/lib/dom0'
  * the image of a disk some domain has (`disks`: every live domain's): a save renamed over its own
  * disk (a typo) would destroy the domain and its data at once.
  */
-export function outputFileProblem(file: string, disks: readonly { readonly domid: number; readonly name: string; readonly disk: DiskDevice }[]): string | undefined {
+export function outputFileProblem(file: string, disks: readonly { readonly domid: number; readonly name: string; readonly disk: DiskDevice }[], dirs: OwnDirs): string | undefined {
   const real = resolved(file);
-  const dir = OUTPUT_FORBIDDEN_DIRS.find((d) => real === d || real.startsWith(`${d}/`));
+  const inside = (d: string): boolean => real === d || real.startsWith(`${d}/`);
+  const dir = dirs.allowed.some((d) => inside(resolved(d))) ? undefined : [...OUTPUT_FORBIDDEN_DIRS, ...dirs.own.map(resolved)].find(inside);
   if (dir !== undefined) return `it is in the host's own ${dir}`;
   const id = imageIdentity(real);
   if (id === undefined) return undefined;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { isToolstackError, ToolstackError } from '../common/index.js';
+import type { DomainConfig } from '../config/index.js';
 import type { DomainDriver } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
@@ -195,3 +196,19 @@ test('create() of a domain destroyed while its machine starts fails saying so (n
   assert.equal(m.registry.size, 0);
 });
 
+
+test('create() refuses a socket path a running domain listens on, even beside a preserved domain that yields it', async () => {
+  const d = dir();
+  const m = await DomainManager.open({ domainsDir: d });
+  const path = join(d, 'agent.sock');
+  const withChannel = (name: string): DomainConfig => ({
+    c_info: { name, type: 'pv' }, channels: [{ name: 'org.qemu.guest_agent.0', connection: 'socket', u: { socket: { path } } }],
+  }) as unknown as DomainConfig;
+  // A rename-restart: the preserved old domain (shut down) and the new one hold the same path.
+  const preserved = await m.register({ config: withChannel('web--preserved') });
+  await m.registry.transition(preserved.domid, 'shutdown');
+  const live = await m.register({ config: withChannel('web') });
+  await assert.rejects(m.create({ config: withChannel('other') }), (e: unknown) =>
+    isToolstackError(e, 'GUEST_FILE') && e.message === `Cannot use ${path} for the socket of channel 'org.qemu.guest_agent.0': domain 'web' (${live.domid}) listens there`);
+  assert.equal(m.registry.list().some((r) => r.name === 'other'), false);
+});

@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { isToolstackError, ToolstackError } from '../common/index.js';
 import { freeForGuestsKiB, isPidAlive, onlineCpus, processStartTime, readHostMemory } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
@@ -540,7 +541,9 @@ export class DomainManager {
 
   /** `outputFileProblem` of `file`, against every live domain's disks, as `what: why` (code `code`). */
   #checkOutput(file: string, what: string, code: 'SAVE_FILE' | 'IO'): void {
-    const why = outputFileProblem(file, diskContext(this.registry.list()).inUse);
+    // dom0's state directory (the records' parent) is its own, but for the dump directory.
+    const dirs = { own: [dirname(this.#options.domainsDir)], allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
+    const why = outputFileProblem(file, diskContext(this.registry.list()).inUse, dirs);
     if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
   }
 
@@ -1004,17 +1007,18 @@ export class DomainManager {
    * sender (same uuid) and machines stopped for good yield theirs.
    */
   #hostPaths(rec: DomainRecord, arriving: boolean): HostPathContext {
+    // A path yields only when every domain holding it does (a restarted domain beside its preserved self does not).
     const taken = new Map<string, string>();
-    const yielding = new Set<string>();
+    const holding = new Map<string, boolean>();
     for (const r of this.registry.list()) {
       if (r.domid === rec.domid) continue;
       const yields = (arriving && r.uuid === rec.uuid) || r.state === 'shutdown' || r.state === 'dying';
       for (const path of listeningPaths(r.config)) {
-        taken.set(path, `domain '${r.name}' (${r.domid})`);
-        if (yields) yielding.add(path);
+        if (!yields || !taken.has(path)) taken.set(path, `domain '${r.name}' (${r.domid})`);
+        holding.set(path, (holding.get(path) ?? true) && yields);
       }
     }
-    return { taken, yielding };
+    return { taken, yielding: new Set([...holding].filter(([, y]) => y).map(([p]) => p)) };
   }
 
   /** `checkDisks` of one disk for `rec`, against every live domain's disks: its chain (none without media). */

@@ -5,7 +5,8 @@
  * domain is renamed.
  */
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { isErrno, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, strerror, vdevNumber } from '../config/index.js';
@@ -429,7 +430,7 @@ export class QemuDriver implements DomainDriver {
     }));
     // Written beside it and renamed into place: a dump that fails leaves what was there. QEMU
     // creates the file with its umask: made first, private, so that the dump never is readable by others.
-    const tmp = join(dirname(file), `.${basename(file)}.dom0-dump-${process.pid}`);
+    const tmp = join(dirname(file), `.dom0-dump-${randomBytes(6).toString('hex')}`);
     try {
       closeSync(openSync(tmp, 'wx', 0o600));
     } catch (e: unknown) {

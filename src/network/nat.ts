@@ -8,11 +8,12 @@
  * 2. the bridge, tagged as this dom0's (ifalias), with the subnet's first address (`.1`); the
  *    subnet is xl.conf's `vif.nat.subnet`, else the first /24 of 10.0.254.0, 10.0.253.0, ...
  *    that no address or route of the host overlaps;
- * 3. IPv4 forwarding on (`net.ipv4.ip_forward`, as libvirt does; set back as it was when the
- *    last NAT network goes), and the nftables table `ip dom0_<instance>_nat_<bridge, hex>`:
- *    masquerade of the subnet's traffic leaving it, and a forward filter as libvirt's (from the
- *    bridge only the subnet's own addresses go out; into it only replies to what went out), so
- *    that the host routes nothing else through the NAT network, nor spoofed guest addresses;
+ * 3. IPv4 forwarding on (`net.ipv4.ip_forward`; left on, as libvirt does: something else on the
+ *    host may rely on it by then), and the nftables table `ip dom0_<instance>_nat_<bridge, hex>`:
+ *    masquerade of the subnet's traffic leaving it, and a forward filter as libvirt's (within the
+ *    bridge anything; out of it only the subnet's own addresses; into it only replies to what
+ *    went out, and what the host's own DNAT rules send; the rest rejected), so that the host
+ *    routes nothing else through the NAT network, nor spoofed guest addresses;
  * 4. dnsmasq, DHCP and DNS on that bridge only (`--bind-interfaces`): pid file
  *    `RUN_DIR/network/<bridge>.dnsmasq.pid`, leases `STATE_DIR/network/<bridge>.leases` (kept,
  *    so guests keep their addresses), log `LOG_DIR/dnsmasq-<bridge>.log`.
@@ -33,8 +34,6 @@ interface NatRecord {
   /** `a.b.c.d/n`, the network's. */
   readonly subnet: string;
   readonly table: string;
-  /** `net.ipv4.ip_forward` before the network was made (absent in records of older dom0s). */
-  readonly ipForward?: string;
 }
 
 export interface NatOptions {
@@ -92,7 +91,6 @@ export class NatNetworks {
     const made: NatRecord = {
       bridge, subnet: subnet === undefined ? await freeSubnet(bridge) : checkSubnet(subnet),
       table: `dom0_${this.#o.instance}_nat_${Buffer.from(bridge).toString('hex')}`,
-      ipForward: readFileSync(IP_FORWARD, 'utf8').trim(),
     };
     ensurePrivateDir(this.#o.paths.networkRunDir);
     ensurePrivateDir(this.#o.paths.networkStateDir);
@@ -147,8 +145,6 @@ export class NatNetworks {
     const untaggedOurs = record !== undefined && link !== undefined && (link.alias ?? '') === '' && !(await hostLinks()).some((l) => l.master === bridge);
     if (link?.alias === `dom0 ${this.#o.instance} nat` || untaggedOurs) await deleteLink(bridge);
     rmSync(this.#recordFile(bridge), { force: true });
-    // The host routed nothing before the first NAT network: it does not once the last is gone.
-    if (record?.ipForward === '0' && this.bridges().length === 0) writeFileSync(IP_FORWARD, '0\n');
   }
 
   async #startDnsmasq(r: NatRecord): Promise<void> {
@@ -208,10 +204,12 @@ export function masqueradeRules(table: string, subnet: string, bridge: string): 
     '  }',
     '  chain forward {',
     '    type filter hook forward priority filter; policy accept;',
+    `    iifname "${bridge}" oifname "${bridge}" accept`,
     `    iifname "${bridge}" ip saddr ${subnet} accept`,
     `    oifname "${bridge}" ct state established,related accept`,
-    `    iifname "${bridge}" drop`,
-    `    oifname "${bridge}" drop`,
+    `    oifname "${bridge}" ct status dnat accept`,
+    `    iifname "${bridge}" reject`,
+    `    oifname "${bridge}" reject`,
     '  }',
     '}',
     '',

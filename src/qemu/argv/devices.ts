@@ -126,8 +126,6 @@ function consoleChardev(a: Argv, id: string): void {
 /** The I/O port whose bytes Xen prints as a guest's debug output (HVM guests' `outb 0xe9`). */
 const XEN_DEBUG_PORT = '0xe9';
 
-/** `-serial` values that need QEMU's stdio or an interactive monitor: QEMU runs detached. */
-const DETACHED_SERIAL = /^(stdio|mon:)/;
 const MAX_SERIALS = 4;
 
 export function consoles(a: Argv, g: Guest): void {
@@ -157,8 +155,6 @@ export function consoles(a: Argv, g: Guest): void {
     if (s === 'pty') {
       consoleChardev(a, `serial${i}`);
       a.push('-serial', `chardev:serial${i}`);
-    } else if (DETACHED_SERIAL.test(s)) {
-      throw unsupported('serial', s, 'QEMU runs detached, without a terminal', "use serial='pty' and xl console");
     } else {
       parseSerial(s);
       a.push('-serial', s);

@@ -10,9 +10,9 @@
  *   `OPT=off`; only the socket options below are passed on, each once (QEMU lets the last of
  *   two win), and the unix path only as the first item: `logfile=` (a file QEMU truncates),
  *   `path=`, `backend=`, `fd=`, `mux=` would make the port something else.
- * `stdio` and `mon:` are refused elsewhere (QEMU runs detached).
+ * `stdio` and `mon:` are refused: QEMU runs detached.
  */
-import { invalid } from './options.js';
+import { invalid, unsupported } from './options.js';
 
 /** What a `serial=` item makes of the host. */
 export type SerialBackend =
@@ -29,6 +29,8 @@ export type SerialBackend =
   | { readonly kind: 'inet' };
 
 const PLAIN = /^(null|none|vc(:\d+(C?x\d+C?)?)?)$/;
+/** Items that need QEMU's stdio or an interactive monitor: QEMU runs detached. */
+const DETACHED = /^(stdio|mon:)/;
 const INET = /^(tcp|telnet|tn3270|websocket):([^,]*)(?:,(.*))?$/s;
 const UDP = /^udp:[^,]*$/;
 const BOOLEAN: Readonly<Record<string, boolean>> = { on: true, yes: true, true: true, y: true, off: false, no: false, false: false, n: false };
@@ -68,14 +70,14 @@ function socketOptions(value: string, items: readonly string[]): Map<string, boo
     let key = eq < 0 ? item : item.slice(0, eq);
     let v: boolean | number | undefined;
     if (eq < 0) {
-      const negated = !(key in SOCKET_OPTIONS) && key.startsWith('no') && SOCKET_OPTIONS[key.slice(2)] === 'bool';
+      const negated = !Object.hasOwn(SOCKET_OPTIONS, key) && key.startsWith('no') && Object.hasOwn(SOCKET_OPTIONS, key.slice(2)) && SOCKET_OPTIONS[key.slice(2)] === 'bool';
       if (negated) key = key.slice(2);
       v = SOCKET_OPTIONS[key] === 'bool' ? !negated : undefined;
     } else {
       const text = item.slice(eq + 1);
-      v = SOCKET_OPTIONS[key] === 'bool' ? BOOLEAN[text] : SOCKET_OPTIONS[key] === 'number' && /^\d{1,9}$/.test(text) ? Number(text) : undefined;
+      v = SOCKET_OPTIONS[key] === 'bool' ? (Object.hasOwn(BOOLEAN, text) ? BOOLEAN[text] : undefined) : SOCKET_OPTIONS[key] === 'number' && /^\d{1,9}$/.test(text) ? Number(text) : undefined;
     }
-    if (!(key in SOCKET_OPTIONS)) throw invalid('serial', value, `option '${key}' is not passed on to QEMU (only its socket options are)`, HINT);
+    if (!Object.hasOwn(SOCKET_OPTIONS, key)) throw invalid('serial', value, `option '${key}' is not passed on to QEMU (only its socket options are)`, HINT);
     if (v === undefined) throw invalid('serial', value, `option '${key}' takes ${SOCKET_OPTIONS[key] === 'bool' ? 'on or off' : 'a number'}`, HINT);
     if (seen.has(key)) throw invalid('serial', value, `option '${key}' is given twice`, HINT);
     seen.set(key, v);
@@ -86,6 +88,7 @@ function socketOptions(value: string, items: readonly string[]): Map<string, boo
 /** One `serial=` item as QEMU reads it (see the module comment); CFG_VALUE for what dom0 does not pass on. */
 export function parseSerial(value: string): SerialBackend {
   if (value === 'pty') return { kind: 'pty' };
+  if (DETACHED.test(value)) throw unsupported('serial', value, 'QEMU runs detached, without a terminal', "use serial='pty' and xl console");
   if (PLAIN.test(value)) return { kind: 'plain' };
   if (value.startsWith('file:') || value.startsWith('pipe:')) {
     const path = value.slice(5);
