@@ -48,6 +48,8 @@ test('bad vif settings are refused before anything is made, one line each with a
   throwsCode(() => plan({ ifname: 'averyveryverylongname' }), 'CFG_VALUE', /^Cannot plug vif averyveryverylongname of domain 'web': its name is no interface name: it is 21 bytes long/);
   throwsCode(() => plan({ ifname: 'a b' }), 'CFG_VALUE', /its name is no interface name: it may hold only/);
   throwsCode(() => plan({ bridge: 'br/0' }), 'CFG_VALUE', /bridge 'br\/0' is no interface name/);
+  // Through the API a NUL reached spawn's environment (a Node error, not one line).
+  throwsCode(() => plan({ gatewaydev: 'eth0\0x' }), 'CFG_VALUE', /gatewaydev "eth0\\u0000x" is no interface name/);
   throwsCode(() => plan({ ip: '10.0.0.300' }), 'CFG_VALUE', /ip="10\.0\.0\.300": '10\.0\.0\.300' is not an IPv4 address or network/);
   throwsCode(() => plan({ ip: '10.0.0.1/33' }), 'CFG_VALUE', /is not an IPv4 address or network/);
   throwsCode(() => plan({ mtu: 40 }), 'CFG_VALUE', /mtu=40 is out of range/);

@@ -133,6 +133,9 @@ export function planVif(d: VifDomain, nic: NicDevice, index: number, ctx: VifCon
   const bridge = nic.bridge ?? 'xenbr0';
   const bridgeProblem = ifnameProblem(bridge);
   if (bridgeProblem !== undefined) throw vifError('CFG_VALUE', d, tap, `bridge '${bridge}' is no interface name: ${bridgeProblem}`, 'give bridge= the name of a bridge of this host');
+  // Handed to the vif script as `netdev` (an environment value: a NUL could not even be passed).
+  const gateway = nic.gatewaydev === undefined || nic.gatewaydev === '' ? undefined : ifnameProblem(nic.gatewaydev);
+  if (gateway !== undefined) throw vifError('CFG_VALUE', d, tap, `gatewaydev ${JSON.stringify(nic.gatewaydev)} is no interface name: ${gateway}`, 'give gatewaydev= the host interface vif-route and vif-nat route through, e.g. eth0');
   const ips = (nic.ip ?? '').split(/\s+/).filter((a) => a !== '');
   const bad = ips.find((a) => !IPV4_NET.test(a));
   if (bad !== undefined) {
