@@ -119,6 +119,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       warnings,
       driver,
       dumpDir: `${paths.stateDir}/dump`,
+      ownDirs: [paths.runDir, paths.configDir],
       log,
       passthrough: new Passthrough({ xs: xs.connect(), ...hostRoot(options.env) }),
       ...(restartDelay === undefined ? {} : { restartDelayMs: restartDelay }),

@@ -48,6 +48,11 @@ export interface DomainManagerOptions {
   readonly restartDelayMs?: number;
   /** Where the `coredump-*` actions write `<name>` (Xen: /var/lib/xen/dump); unset: no dumps. */
   readonly dumpDir?: string;
+  /**
+   * dom0's own directories besides the records' parent (its run and config directories), where
+   * `xl save` and `xl dump-core` never write.
+   */
+  readonly ownDirs?: readonly string[];
   /** The monitor's log lines (xl's `xl-<name>.log` equivalents). */
   readonly log?: (line: string) => void;
   /** CPU pools and scheduling (default: Pool-0 of the online CPUs in memory, Xen's default scheduler, no cgroups). */
@@ -542,7 +547,7 @@ export class DomainManager {
   /** `outputFileProblem` of `file`, against every live domain's disks, as `what: why` (code `code`). */
   #checkOutput(file: string, what: string, code: 'SAVE_FILE' | 'IO'): void {
     // dom0's state directory (the records' parent) is its own, but for the dump directory.
-    const dirs = { own: [dirname(this.#options.domainsDir)], allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
+    const dirs = { own: [dirname(this.#options.domainsDir), ...(this.#options.ownDirs ?? [])], allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
     const why = outputFileProblem(file, diskContext(this.registry.list()).inUse, dirs);
     if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
   }

@@ -173,6 +173,9 @@ test('a save or core dump onto a device node, FIFO, directory or dangling link i
   const etc = await xlIn(host, host.root, 'save', '-c', 'sr', '/etc/dom0-test.save');
   assert.match(etc.err, /^Cannot write save file '\/etc\/dom0-test\.save': it is in the host's own \/etc\n/);
   assert.ok(!existsSync('/etc/dom0-test.save'));
+  // dom0's own directories (its run directory: its pid file, sockets) neither; its dump directory may be written.
+  const own = await xlIn(host, host.root, 'save', '-c', 'sr', join(host.runDir, 'dom0d.pid'));
+  assert.match(own.err, new RegExp(`^Cannot write save file '${host.runDir}/dom0d\\.pid': it is in the host's own ${host.runDir}\n`));
   assert.equal(await state(), 'running');
   writeFileSync(at('kept.save'), 'old');
   symlinkSync('kept.save', at('link.save'));
