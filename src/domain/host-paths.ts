@@ -32,9 +32,14 @@ import { fileKind } from './qemu-runtime.js';
  */
 export const HOST_PRIVATE_DIRS = ['/etc', '/proc', '/sys', '/boot', '/root', '/run', '/var/run', '/var/lib/dom0'];
 
+/** The one of `dirs` that `real` (a resolved path) is in or is; undefined for none. */
+function dirOf(real: string, dirs: readonly string[]): string | undefined {
+  return dirs.find((d) => real === d || real.startsWith(`${d}/`));
+}
+
 /** The host directory of `HOST_PRIVATE_DIRS` that `real` (a resolved path) is in; undefined for none. */
 export function hostPrivateDir(real: string): string | undefined {
-  return HOST_PRIVATE_DIRS.find((d) => real === d || real.startsWith(`${d}/`));
+  return dirOf(real, HOST_PRIVATE_DIRS);
 }
 
 /** `path` resolved as far as it exists (a new file: its directory resolved). */
@@ -71,8 +76,6 @@ function endpoints(config: DomainConfig, lenient = false): HostEndpoint[] {
       b = parseSerial(s);
     } catch (e: unknown) {
       if (!lenient) throw e;
-      const m = /^unix:((?:[^,]|,,)+),.*\bserver\b/.exec(s);
-      if (m !== null) out.push({ what: `the socket of serial port ${i}`, key: 'serial=', kind: 'socket', path: (m[1] as string).replaceAll(',,', ',') });
       return;
     }
     const what = `serial port ${i}`;
@@ -84,8 +87,8 @@ function endpoints(config: DomainConfig, lenient = false): HostEndpoint[] {
 
 /**
  * The paths QEMU listens on for `config` (what other domains' checks must not take). Never
- * throws: a running domain's serial item this dom0 no longer passes on (made by an older one)
- * counts for what can still be read of it.
+ * throws: a running domain's serial item this dom0 no longer passes on (made by an older one) is
+ * left out (its socket, live, is refused all the same by `socketPathProblem`).
  */
 export function listeningPaths(config: DomainConfig): string[] {
   return endpoints(config, true).filter((e) => e.kind === 'socket').map((e) => e.path);
@@ -185,8 +188,7 @@ export interface OwnDirs {
  */
 export function outputFileProblem(file: string, disks: readonly { readonly domid: number; readonly name: string; readonly disk: DiskDevice }[], dirs: OwnDirs): string | undefined {
   const real = resolved(file);
-  const inside = (d: string): boolean => real === d || real.startsWith(`${d}/`);
-  const dir = dirs.allowed.some((d) => inside(resolved(d))) ? undefined : [...OUTPUT_FORBIDDEN_DIRS, ...dirs.own.map(resolved)].find(inside);
+  const dir = dirOf(real, dirs.allowed.map(resolved)) !== undefined ? undefined : dirOf(real, [...OUTPUT_FORBIDDEN_DIRS, ...dirs.own.map(resolved)]);
   if (dir !== undefined) return `it is in the host's own ${dir}`;
   const id = imageIdentity(real);
   if (id === undefined) return undefined;

@@ -27,7 +27,7 @@ import { CommandFailed, KeyedQueue } from '../host/index.js';
 import { deleteLink, deleteNftTable, hostLinks, nftTables } from './host-commands.js';
 import { NatNetworks } from './nat.js';
 import { runVifScript } from './scripts.js';
-import { checkVifPlans, dom0Instance, makeVif, parseVifTag, planVif, vifTablePrefix, vifTap } from './vif.js';
+import { checkVifPlans, dom0Instance, isVifLink, makeVif, parseVifTag, planVif, vifTablePrefix, vifTap } from './vif.js';
 import type { VifContext, VifDomain, VifPlan } from './vif.js';
 
 export interface HostNetworkOptions {
@@ -163,11 +163,7 @@ export class HostNetwork {
     for (const p of scripted) {
       // Only this vif's own tap: a create refused because `vifname=` names another link (the
       // host's uplink, another guest's tap) must not take that link off its bridge.
-      const ours = links.some((l) => {
-        const tag = l.name === p.tap ? parseVifTag(l.alias, this.#instance) : undefined;
-        return tag !== undefined && tag.domid === d.domid && tag.devid === p.devid && tag.role === 'tap';
-      });
-      if (!ours) continue;
+      if (!links.some((l) => l.name === p.tap && isVifLink(l.alias, this.#instance, d.domid, p.devid, 'tap'))) continue;
       await runVifScript({ script: p.script as string, action: 'offline', domid: d.domid, devid: p.devid, tap: p.tap, nic: p.nic, xenstoredSocket: this.#o.paths.xenstoredSocket })
         .catch((e: unknown) => this.#o.log(`domain ${d.domid}: ${p.script as string} offline for ${p.tap}: ${text(e)}`));
     }

@@ -140,9 +140,10 @@ export class NatNetworks {
     }
     rmSync(this.#pidFile(bridge), { force: true });
     if (record !== undefined) await deleteNftTable('ip', record.table);
-    const link = (await hostLinks(bridge))[0];
+    const links = await hostLinks();
+    const link = links.find((l) => l.name === bridge);
     // Untagged with the record there: made by a dom0d killed before it tagged it (no port can be on it yet).
-    const untaggedOurs = record !== undefined && link !== undefined && (link.alias ?? '') === '' && !(await hostLinks()).some((l) => l.master === bridge);
+    const untaggedOurs = record !== undefined && link !== undefined && (link.alias ?? '') === '' && !links.some((l) => l.master === bridge);
     if (link?.alias === `dom0 ${this.#o.instance} nat` || untaggedOurs) await deleteLink(bridge);
     rmSync(this.#recordFile(bridge), { force: true });
   }

@@ -93,6 +93,12 @@ export function parseVifTag(alias: string | undefined, instance: string): { domi
   return { domid: Number(m[2]), devid: Number(m[3]), role: m[4] as string };
 }
 
+/** Whether a link's `alias` is this dom0's (`instance`) tag of vif `domid.devid` in `role`. */
+export function isVifLink(alias: string | undefined, instance: string, domid: number, devid: number, role: 'tap' | 'rate'): boolean {
+  const tag = parseVifTag(alias, instance);
+  return tag !== undefined && tag.domid === domid && tag.devid === devid && tag.role === role;
+}
+
 /** The nftables table prefix of every vif of `domid` (`dom0_<instance>_vif<domid>_`). */
 export function vifTablePrefix(instance: string, domid: number): string {
   return `dom0_${instance}_vif${domid}_`;
@@ -241,8 +247,7 @@ export async function makeVif(d: VifDomain, p: VifPlan, instance: string, bridge
 async function removeVif(p: VifPlan, instance: string): Promise<void> {
   await deleteNftTable('bridge', p.table);
   await deleteLink(p.tap);
-  const tag = parseVifTag((await hostLinks(p.ifb))[0]?.alias, instance);
-  if (tag !== undefined && tag.domid === p.domid && tag.devid === p.devid && tag.role === 'rate') await deleteLink(p.ifb);
+  if (isVifLink((await hostLinks(p.ifb))[0]?.alias, instance, p.domid, p.devid, 'rate')) await deleteLink(p.ifb);
 }
 
 async function limitRate(p: VifPlan, instance: string): Promise<void> {
