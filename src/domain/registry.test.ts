@@ -107,7 +107,7 @@ test('events follow persisted changes', async () => {
 
 test('names: Xen\'s rules plus the file system\'s, checked for create and rename alike; uuids are unique', async () => {
   const reg = await DomainRegistry.open(freshDir());
-  const bad = ['', 'a/b', 'a\nb', '.', '..', 'x'.repeat(245), 'é'.repeat(123)];
+  const bad = ['', 'a/b', 'a\nb', '.', '..', 'x'.repeat(245), 'é'.repeat(123), '5', '0123'];
   for (const name of bad) {
     await assert.rejects(reg.reserve(dom(name)), (e: unknown) => isToolstackError(e, 'CFG_VALUE') && e.message.startsWith('Invalid domain name'), JSON.stringify(name));
   }

@@ -389,19 +389,22 @@ export const MAX_NAME_BYTES = 244;
 
 /**
  * Xen's rules for a domain name (any text but `/`, control characters and the empty string),
- * plus what the file system needs: not `.` or `..`, at most MAX_NAME_BYTES bytes. Checked once,
- * for create, rename and rename-restart alike.
+ * plus what the file system needs: not `.` or `..`, at most MAX_NAME_BYTES bytes; and not all
+ * digits (Xen takes one, but then every xl command reads it as a domain id: `xl destroy 5` would
+ * reach domain 5, not the domain named "5"). Checked once, for create, rename and rename-restart
+ * alike.
  */
 export function validateDomainName(name: string): void {
   const why = name === '' ? 'it is empty'
     : name.includes('/') ? 'it contains "/"'
       : /[\u0000-\u001f\u007f]/.test(name) ? 'it contains a control character'
         : name === '.' || name === '..' ? 'it is a directory name'
+          : /^[0-9]+$/.test(name) ? 'it is all digits, which xl reads as a domain id'
           : Buffer.byteLength(name) > MAX_NAME_BYTES ? `it is ${Buffer.byteLength(name)} bytes long` : undefined;
   if (why !== undefined) {
     const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
     throw new ToolstackError('CFG_VALUE', `Invalid domain name '${shown}': ${why}`, {
-      hint: `a domain name is 1 to ${MAX_NAME_BYTES} bytes, without "/" or control characters, and not "." or ".."`,
+      hint: `a domain name is 1 to ${MAX_NAME_BYTES} bytes, without "/" or control characters, not "." or "..", and not all digits`,
     });
   }
 }
