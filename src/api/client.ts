@@ -122,7 +122,7 @@ export function decodeResponse(text: string): unknown {
   }
   if (status === 200) return json;
   const err = (json as { error?: Record<string, unknown> } | null)?.error ?? {};
-  const code = typeof err.code === 'string' && err.code in ERROR_CODES ? (err.code as ErrorCode) : 'API';
+  const code = typeof err.code === 'string' && Object.hasOwn(ERROR_CODES, err.code) ? (err.code as ErrorCode) : 'API';
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
   const hint = str(err.hint);
   const lines = Array.isArray(err.lines) ? err.lines.filter((l): l is string => typeof l === 'string') : undefined;

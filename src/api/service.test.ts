@@ -65,3 +65,18 @@ test('rename is bookkeeping; lifecycle on Domain-0 and QEMU operations fail with
   assert.deepEqual(await s.destroyDomain({ ref: 'h' }), { domid: 1, name: 'h', uuid });
   assert.equal((await s.listDomains()).length, 1);
 });
+
+test('destroy by the name of a domain waiting for its restart cancels the restart', async () => {
+  const dir = join(root, String(Math.random()));
+  const paths = resolvePaths({ DOM0_STATE_DIR: dir }, { uid: 0, home: '/root', cwd: '/' });
+  const first = await DomainManager.open({ domainsDir: paths.domainsDir });
+  const uuid = '6f1b2a3c-0000-4000-8000-000000000001';
+  await first.registry.saveRestart({ init: { config: { c_info: { name: 'r', uuid } } }, at: Date.now() + 60_000, from: 7, keepOld: false });
+  const manager = await DomainManager.open({ domainsDir: paths.domainsDir, restartDelayMs: 60_000 });
+  assert.equal((await manager.adoptAll()).restarts, 1);
+  const s = new ToolstackService(manager, { paths, startedAt: 0 });
+  assert.deepEqual(await s.destroyDomain({ ref: 'r' }), { domid: 7, name: 'r', uuid });
+  assert.deepEqual(manager.registry.restarts(), []);
+  await assert.rejects(s.destroyDomain({ ref: 'r' }), (e: unknown) => isToolstackError(e, 'DOMAIN_NOT_FOUND'));
+  await assert.rejects(s.destroyDomain({ ref: '7' }), (e: unknown) => isToolstackError(e, 'DOMAIN_NOT_FOUND'));
+});

@@ -1,6 +1,6 @@
 import { lstatSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { BugError, isErrno, ToolstackError } from '../common/index.js';
+import { BugError, isErrno, isToolstackError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG, domainMemory, domainVcpus, domainVncPassword, idlFromJson, idlToJson, parseCfg, readXlConf, resolveDomainConfig, withLibxlDefaults } from '../config/index.js';
 import { saveFileHeader } from './savefile.js';
@@ -225,7 +225,15 @@ export class ToolstackService implements ToolstackApi {
       }
       throw dom0Refuses('destroy');
     }
-    const rec = this.#manager.resolve(ref);
+    let rec: DomainRecord;
+    try {
+      rec = this.#manager.resolve(ref);
+    } catch (e: unknown) {
+      // A domain between its end and its on_* restart has no record, only its name.
+      const cancelled = isToolstackError(e, 'DOMAIN_NOT_FOUND') && !/^\d+$/.test(ref) ? await this.#manager.cancelRestart(ref) : undefined;
+      if (cancelled === undefined) throw e;
+      return { domid: cancelled.from, name: ref, uuid: cancelled.init.config.c_info?.uuid ?? '' };
+    }
     await this.#manager.destroy(rec.domid);
     return { domid: rec.domid, name: rec.name, uuid: rec.uuid };
   }

@@ -15,6 +15,11 @@ test('a body of the right fields and types passes; none is needed where the oper
 test('a wrong type, an unknown field (a typo), a missing field, a value out of range: one line saying where and what', () => {
   refused(() => checkRequestBody('destroyDomain', { force: 'yes' }), /^Bad API request: \/force must be a boolean \(got "yes"\)$/);
   refused(() => checkRequestBody('destroyDomain', { forse: true }), /^Bad API request: \/forse is not a field here \(known: force\)$/);
+  // A field named like what every object inherits is no field either (it was taken as its schema).
+  for (const name of ['constructor', 'toString', 'hasOwnProperty']) {
+    refused(() => checkRequestBody('destroyDomain', JSON.parse(`{"${name}": {}}`) as Record<string, unknown>), new RegExp(`^Bad API request: /${name} is not a field here`));
+  }
+  refused(() => checkRequestBody('destroyDomain', JSON.parse('{"__proto__": {}}') as Record<string, unknown>), /^Bad API request: \/__proto__ is not a field here/);
   refused(() => checkRequestBody('migrateDomain', {}), /^Bad API request: the body lacks the field 'fifo'$/);
   refused(() => checkRequestBody('setMemory', { targetKiB: 1.5 }), /^Bad API request: \/targetKiB must be an integer \(got 1\.5\)$/);
   refused(() => checkRequestBody('getDomain', { x: 1 }), /^Bad API request: the body must be empty: the operation takes no fields \(got 'x'\)$/);

@@ -6,7 +6,7 @@
  * minItems/maxItems, properties, required, additionalProperties, minimum/maximum, pattern,
  * minLength/maxLength.
  */
-import { ToolstackError, shownValue } from '../common/index.js';
+import { own, ToolstackError, shownValue } from '../common/index.js';
 import type { JsonSchema } from '../config/index.js';
 import type { ApiOperation } from './toolstack.js';
 import { API_SCHEMAS, OPERATION_SCHEMAS, SCHEMA_REF } from './schemas.js';
@@ -79,11 +79,11 @@ function mismatch(schema: JsonSchema, value: unknown, at: string): Mismatch | un
 function objectMismatch(schema: JsonSchema, value: Readonly<Record<string, unknown>>, at: string): Mismatch | undefined {
   const properties = (schema['properties'] ?? {}) as Readonly<Record<string, JsonSchema>>;
   for (const name of (schema['required'] ?? []) as readonly string[]) {
-    if (!(name in value)) return { at: at === '' ? 'the body' : at, text: `lacks the field '${name}'` };
+    if (!Object.hasOwn(value, name)) return { at: at === '' ? 'the body' : at, text: `lacks the field '${name}'` };
   }
   const extra = schema['additionalProperties'];
   for (const [name, v] of Object.entries(value)) {
-    const field = properties[name];
+    const field = own(properties, name);
     const where = `${at}/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
     if (field !== undefined) {
       const m = mismatch(field, v, where);

@@ -39,3 +39,11 @@ export function nestsDeeperThan(v: unknown, limit: number): boolean {
   }
   return false;
 }
+
+/**
+ * What `table` holds under `key` as its own entry, never what every object inherits
+ * (`constructor`, `toString`, `__proto__`): the lookup for tables keyed by what a user wrote.
+ */
+export function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}

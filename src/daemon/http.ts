@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../common/index.js';
-import { isErrno, toJson, ToolstackError } from '../common/index.js';
+import { isErrno, own, toJson, ToolstackError } from '../common/index.js';
 import type { ApiRoute } from '../api/index.js';
 import { matchRoutePath } from '../api/index.js';
 
@@ -72,7 +72,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 };
 
 export function httpStatusOf(code: ErrorCode): number {
-  return STATUS[code] ?? 500;
+  return own(STATUS, code) ?? 500;
 }
 
 /** Whether route `pattern` takes `path`: `:param` segments, or every path under a `/*` prefix. */

@@ -128,7 +128,7 @@ async function withBackendNow(xs: XenstoreClient, nodes: DeviceNodes): Promise<D
   const backend = devicePaths(nodes).backend;
   const back: Record<string, string> = { ...nodes.back };
   for (const key of await xs.directory(backend)) {
-    const value = key in back ? undefined : await xs.tryRead(`${backend}/${key}`);
+    const value = Object.hasOwn(back, key) ? undefined : await xs.tryRead(`${backend}/${key}`);
     if (value !== undefined) back[key] = value;
   }
   return { ...nodes, back };

@@ -331,7 +331,11 @@ export class DomainManager {
    * Creates a domain: reserves its name and domid, starts its machine paused, then runs it
    * unless `paused`. A failed start leaves nothing behind.
    */
-  async create(init: NewDomain, options: { readonly paused?: boolean; readonly incoming?: StartOptions['incoming']; readonly holder?: number } = {}): Promise<DomainRecord> {
+  async create(init: NewDomain, options: {
+    readonly paused?: boolean; readonly incoming?: StartOptions['incoming']; readonly holder?: number;
+    /** This create is the pending restart of `init`'s uuid (which holds its name until then). */
+    readonly restart?: boolean;
+  } = {}): Promise<DomainRecord> {
     this.#claim(init);
     const sched = this.sched.schedFor(init);
     const disks = init.config.disks;
@@ -340,7 +344,9 @@ export class DomainManager {
     // A migration may come from this host: its sender (same uuid) holds the same disks.
     const arriving = options.incoming?.migration === true;
     const holder = arriving && options.holder !== undefined ? { pid: options.holder, start: processStartTime(options.holder) } : undefined;
-    const rec = await this.registry.reserve({ ...init, config, sched }, arriving ? { sender: (r) => this.#outgoing.has(r.domid) } : undefined);
+    const rec = await this.registry.reserve({ ...init, config, sched }, {
+      ...arriving ? { sender: (r: DomainRecord) => this.#outgoing.has(r.domid) } : {}, restart: options.restart === true,
+    });
     const migration = (phase: MigrationPhase, r: DomainRecord, detail?: Readonly<Record<string, unknown>>): void => {
       if (arriving) this.#migrationEvent(r, 'in', phase, detail);
     };
@@ -1117,13 +1123,34 @@ export class DomainManager {
     const config = updated === undefined ? shut.config : { ...updated, c_info: { ...updated.c_info, name: shut.name, uuid: shut.uuid } };
     const intent: RestartIntent = {
       init: { config, noMonitor: shut.noMonitor, source: shut.source, ...(shut.sourceText === undefined ? {} : { sourceText: shut.sourceText }), sched: shut.sched },
-      at: Date.now() + (this.#options.restartDelayMs ?? 2000),
+      at: Date.now() + this.#restartDelayMs,
       from: shut.domid,
       keepOld: action === 'restart_rename',
     };
     await this.registry.saveRestart(intent);
     await this.#retire(shut, intent);
     this.#scheduleRestart(intent);
+  }
+
+  /**
+   * `xl destroy NAME` between a domain's end and its restart: the user means the domain to end, so
+   * its pending restart is dropped. Undefined when no restart of that name waits (one whose create
+   * has begun has its new domain, which holds the name).
+   */
+  async cancelRestart(name: string): Promise<RestartIntent | undefined> {
+    const intent = this.registry.restartNamed(name);
+    const uuid = intent?.init.config.c_info?.uuid;
+    const timer = uuid === undefined ? undefined : this.#restarts.get(uuid);
+    if (intent === undefined || uuid === undefined || timer === undefined) return undefined;
+    clearTimeout(timer);
+    this.#restarts.delete(uuid);
+    await this.registry.dropRestart(uuid);
+    this.#log(`Domain ${intent.from} (${name}): its restart is cancelled (destroyed before it began)`);
+    return intent;
+  }
+
+  get #restartDelayMs(): number {
+    return this.#options.restartDelayMs ?? 2000;
   }
 
   /** Makes way for the restart of `old`: renames and keeps it (rename-restart), else destroys it. */
@@ -1148,11 +1175,13 @@ export class DomainManager {
     const timer = setTimeout(() => {
       this.#restarts.delete(uuid);
       const what = `Domain ${intent.from} (${intent.init.config.c_info?.name ?? ''})`;
-      this.create(intent.init).then(
+      this.create(intent.init, { restart: true }).then(
         (rec) => this.#log(`${what} restarted as domain ${rec.domid}`),
         (e: unknown) => this.#log(`${what}: restart failed: ${errorText(e)}`),
       ).then(() => this.registry.dropRestart(uuid)).catch((e: unknown) => this.#log(`${what}: ${errorText(e)}`));
-    }, Math.max(0, intent.at - Date.now()));
+      // `at` is wall-clock time (it outlives dom0d): a clock set back since must not hold the restart
+      // for as long, so the wait is never longer than the delay itself.
+    }, Math.min(Math.max(0, intent.at - Date.now()), this.#restartDelayMs));
     timer.unref();
     this.#restarts.set(uuid, timer);
   }

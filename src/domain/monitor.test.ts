@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { isToolstackError } from '../common/index.js';
 import type { DomainDriver, MachineEventSink } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
@@ -180,4 +181,40 @@ test('xl suspend: shut down with reason suspend and no on_* action (xl\'s monito
   await settle(m);
   assert.equal(m.registry.get(rec.domid)?.shutdownReason, 'crash');
   await assert.rejects(m.resume(rec.domid), /it is shut down \(crash\), not suspended/);
+});
+
+test('a pending restart holds its name and uuid; xl destroy of that name cancels it', async () => {
+  const dir = join(root, `d${++n}`);
+  const { m, d, rec, log } = await setup({ on_reboot: 'restart' }, { dir, restartDelayMs: 60_000 });
+  d.sink?.(rec.domid, 'reboot');
+  await settle(m);
+  assert.equal(m.registry.size, 0, 'the old domain is gone, its restart pending');
+  // A create in the window took the name before, and the restart then made a second 'g'.
+  const taken = (e: unknown): boolean => isToolstackError(e, 'DOMAIN_EXISTS');
+  await assert.rejects(m.create({ config: { c_info: { name: 'g' } } }), taken);
+  await assert.rejects(m.create({ config: { c_info: { name: 'other', uuid: rec.uuid } } }), taken);
+  const other = await m.create({ config: { c_info: { name: 'other' } } });
+  await assert.rejects(m.rename(other.domid, 'g'), taken);
+  assert.equal(m.registry.nameFree('g'), false);
+  assert.equal(await m.cancelRestart('other'), undefined);
+  const cancelled = await m.cancelRestart('g');
+  assert.equal(cancelled?.from, rec.domid);
+  assert.deepEqual(m.registry.restarts(), []);
+  assert.ok(log.some((l) => l.includes('its restart is cancelled')), log.join('\n'));
+  const reopened = await DomainManager.open({ domainsDir: dir, driver: new FakeMachines(), restartDelayMs: 0 });
+  assert.equal((await reopened.adoptAll()).restarts, 0, 'the intent is gone from disk too');
+  reopened.cancelPendingRestarts();
+  m.cancelPendingRestarts();
+});
+
+test('a restart intent whose time a clock set back puts far away waits no longer than the delay', async () => {
+  const dir = join(root, `d${++n}`);
+  const { m, rec } = await setup({ on_reboot: 'restart' }, { dir });
+  await m.registry.transition(rec.domid, 'shutdown', { shutdownReason: 'reboot' });
+  await m.registry.saveRestart({ init: { config: rec.config }, at: Date.now() + 86_400_000, from: rec.domid, keepOld: false });
+  const m2 = await DomainManager.open({ domainsDir: dir, driver: new FakeMachines(), restartDelayMs: 0 });
+  await m2.adoptAll();
+  await settle(m2);
+  const [again] = m2.registry.list();
+  assert.deepEqual([again?.uuid, again?.state], [rec.uuid, 'running']);
 });

@@ -121,15 +121,17 @@ export class DomainRegistry {
    * domid, or the config's `c_info.domid` when it names one (libxl's way; `xl save -D` and `xl
    * migrate -D` put it there), which must be free. The stored config does not keep it, so the
    * domain's restarts get fresh domids. Fails with DOMAIN_EXISTS when the name, domid or uuid is
-   * taken. An incoming migration (`arriving`) shares its uuid with its sender when that runs
-   * here: with a domain `sender` accepts (one migrating out), no other.
+   * taken, or promised to a pending restart other than the one this is (`restart`). An incoming
+   * migration (`sender` given) shares its uuid with its sender when that runs here: with a domain
+   * `sender` accepts (one migrating out), no other.
    */
-  async reserve(init: NewDomain, arriving?: { readonly sender: (holder: DomainRecord) => boolean }): Promise<DomainRecord> {
+  async reserve(init: NewDomain, options: { readonly sender?: (holder: DomainRecord) => boolean; readonly restart?: boolean } = {}): Promise<DomainRecord> {
     const name = init.config.c_info?.name;
     if (name === undefined) throw new ToolstackError('CFG_VALUE', 'Cannot create a domain without a name', { hint: 'set name="..." in the config' });
-    this.#checkNameFree(name);
+    const restartOf = options.restart === true ? init.config.c_info?.uuid : undefined;
+    this.#checkNameFree(name, restartOf);
     const uuid = init.config.c_info?.uuid ?? globalThis.crypto.randomUUID();
-    this.#checkUuidFree(uuid, arriving?.sender);
+    this.#checkUuidFree(uuid, options.sender, restartOf);
     const wanted = init.config.c_info?.domid ?? 0;
     const rec: DomainRecord = {
       domid: wanted > 0 ? this.#checkDomidFree(wanted, name) : this.#allocateDomid(),
@@ -148,7 +150,7 @@ export class DomainRegistry {
       startTime: null,
       createdAt: Date.now(),
       sched: init.sched ?? defaultSched(0, domainVcpus(init.config).max),
-      ...(arriving !== undefined ? { arriving: true as const } : {}),
+      ...(options.sender !== undefined ? { arriving: true as const } : {}),
     };
     this.#insert(rec);
     const next = this.#next;
@@ -186,7 +188,7 @@ export class DomainRegistry {
 
   /** True when `name` may be given to a domain now. */
   nameFree(name: string): boolean {
-    return name !== DOM0_NAME && !this.#idByName.has(name);
+    return name !== DOM0_NAME && !this.#idByName.has(name) && this.restartNamed(name) === undefined;
   }
 
   /** Changes the non-identity fields of a domain and persists them. */
@@ -274,6 +276,11 @@ export class DomainRegistry {
     await this.#writes.run(this.#restartFile(uuid), () => unlink(this.#restartFile(uuid)).catch(ignoreEnoent));
   }
 
+  /** The pending restart that will give a domain `name`, if any. */
+  restartNamed(name: string): RestartIntent | undefined {
+    return [...this.#restarts.values()].find((i) => i.init.config.c_info?.name === name);
+  }
+
   /** Restarts persisted and not yet done. */
   restarts(): RestartIntent[] {
     return [...this.#restarts.values()];
@@ -289,22 +296,33 @@ export class DomainRegistry {
     return this.#writes.idle();
   }
 
-  #checkNameFree(name: string): void {
+  /**
+   * A name is taken by a domain, and by a pending restart (between the old domain's end and the
+   * new one's create): otherwise a create in that window took the name and the restart made a
+   * second domain of it (or failed and lost the domain). `restartOf`: the uuid of the restart
+   * this create is.
+   */
+  #checkNameFree(name: string, restartOf?: string): void {
     validateDomainName(name);
-    if (name === DOM0_NAME || this.#idByName.has(name)) {
+    const restart = this.restartNamed(name);
+    const restarting = restart !== undefined && restart.init.config.c_info?.uuid !== restartOf;
+    if (name === DOM0_NAME || this.#idByName.has(name) || restarting) {
       // libxl__domain_rename's own line (for create and rename alike).
-      throw new ToolstackError('DOMAIN_EXISTS', `Domain with name '${name}' already exists`, {
+      throw new ToolstackError('DOMAIN_EXISTS', `Domain with name '${name}' already exists${restarting ? ' (it is restarting)' : ''}`, {
         lines: [`Domain with name "${name}" already exists.`],
-        hint: 'choose another name, or destroy the existing domain first',
+        hint: restarting ? `domain ${restart.from} ('${name}') is being restarted as its on_* policy says: \`xl destroy ${name}\` cancels that`
+          : 'choose another name, or destroy the existing domain first',
       });
     }
   }
 
   /** A uuid names one domain, but for the two ends of a migration within this host. */
-  #checkUuidFree(uuid: string, sender?: (holder: DomainRecord) => boolean): void {
+  #checkUuidFree(uuid: string, sender?: (holder: DomainRecord) => boolean, restartOf?: string): void {
     const holder = [...this.#byId.values()].find((r) => r.uuid === uuid);
-    if (holder !== undefined && sender?.(holder) !== true) {
-      throw new ToolstackError('DOMAIN_EXISTS', `Domain with uuid ${uuid} already exists (${holder.name}, ${holder.domid})`, {
+    const restart = uuid === restartOf ? undefined : this.#restarts.get(uuid);
+    if ((holder !== undefined && sender?.(holder) !== true) || restart !== undefined) {
+      const who = holder ?? { name: restart?.init.config.c_info?.name ?? '', domid: restart?.from ?? 0 };
+      throw new ToolstackError('DOMAIN_EXISTS', `Domain with uuid ${uuid} already exists (${who.name}, ${who.domid}${holder === undefined ? ', restarting' : ''})`, {
         hint: 'give the new domain another uuid= (or none: one is generated)',
       });
     }

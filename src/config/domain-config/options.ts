@@ -6,6 +6,7 @@
  * carry their own `apply`. The same rows give the list of known keys (did-you-mean) and the
  * allowed values in error hints.
  */
+import { own } from '../../common/index.js';
 import { parseUuid } from '../spec/c-parse.js';
 import type { SpecResult } from '../spec/c-parse.js';
 import { parseChannelSpec } from '../spec/channel.js';
@@ -100,7 +101,7 @@ function action(key: string, dflt: string): OptionSpec {
     allowed: Object.keys(ACTION_NAMES),
     apply(ctx: ResolveContext): void {
       const buf = ctx.r.string(key) ?? dflt;
-      const a = ACTION_NAMES[buf];
+      const a = own(ACTION_NAMES, buf);
       if (a === undefined) {
         throw cfgError(ctx, key, [`Unknown ${key} action "${buf}" specified`], { allowed: Object.keys(ACTION_NAMES) });
       }
@@ -544,7 +545,7 @@ export const OPTIONS: readonly OptionSpec[] = [
         always: 'on_poweroff="restart", on_reboot="restart", on_crash="restart"',
         never: 'on_reboot="destroy"',
       };
-      ctx.r.warn(`${ctx.r.doc.source}:${ctx.r.line('restart') ?? 0}: warning: \`restart' is an xm option that xl ignores; write ${map[s] ?? 'on_poweroff=, on_reboot=, on_crash='} instead`);
+      ctx.r.warn(`${ctx.r.doc.source}:${ctx.r.line('restart') ?? 0}: warning: \`restart' is an xm option that xl ignores; write ${own(map, s) ?? 'on_poweroff=, on_reboot=, on_crash='} instead`);
     },
   },
   deviceList('usbctrl', 'usbctrls', parseUsbctrlSpec),
@@ -598,7 +599,7 @@ export const OPTIONS: readonly OptionSpec[] = [
       const s = ctx.r.string('vga');
       const kinds: Record<string, 'std' | 'cirrus' | 'none' | 'qxl'> = { stdvga: 'std', cirrus: 'cirrus', none: 'none', qxl: 'qxl' };
       if (s !== undefined) {
-        const k = kinds[s];
+        const k = own(kinds, s);
         if (k === undefined) throw cfgError(ctx, 'vga', [`Unknown vga "${s}" specified`], { allowed: Object.keys(kinds) });
         setField(ctx, 'b_info.u.hvm.vga.kind', k);
       } else {

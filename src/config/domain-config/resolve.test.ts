@@ -74,3 +74,13 @@ test('the JSON omits defaults and keeps IDL order', () => {
   assert.ok(text.indexOf('"sched_params"') < text.indexOf('"claim_mode"'));
   assert.ok(!text.includes('on_poweroff'));
 });
+
+test('values named like what every object inherits are unknown values, not table entries', () => {
+  // `on_reboot="constructor"` resolved to a function before: dropped on the way to dom0d, so a
+  // reboot destroyed the domain where xl refuses the config.
+  for (const v of ['constructor', 'toString', '__proto__', 'valueOf']) {
+    assert.throws(() => resolve(`name="a"\nkernel="/k"\non_reboot="${v}"\n`), (e: unknown) => isToolstackError(e, 'CFG_VALUE') && e.lines?.[0] === `Unknown on_reboot action "${v}" specified`, v);
+    assert.throws(() => resolve(`name="a"\ntype="hvm"\nvga="${v}"\n`), (e: unknown) => isToolstackError(e, 'CFG_VALUE') && e.lines?.[0] === `Unknown vga "${v}" specified`, v);
+  }
+  assert.match(resolve('name="a"\nkernel="/k"\nrestart="constructor"\n').warnings.join('\n'), /write on_poweroff=, on_reboot=, on_crash= instead/);
+});

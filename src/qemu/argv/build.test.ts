@@ -183,3 +183,12 @@ test('a NUL in any value (possible through the API) is refused, not passed to sp
   const config = { c_info: { name: 'n', type: 'pv' as const }, b_info: { kernel: '/k', cmdline: 'a\0b' } };
   assert.throws(() => buildQemuArgs(config, env()), (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /NUL/.test(e.message));
 });
+
+test('names a user gave are looked up as table entries, never as what every object inherits', () => {
+  // `usbdevice="toString"` passed the table lookup before and asked the host for the QEMU device
+  // "function toString() { [native code] }" (HOST_CAPABILITY instead of the config's error).
+  for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+    assert.equal(codeOf(() => buildQemuArgs(hvm({ usbdevice_list: [name] }), env())), 'CFG_VALUE', name);
+    assert.equal(codeOf(() => buildQemuArgs(hvm({ soundhw: name }), env())), 'CFG_VALUE', name);
+  }
+});

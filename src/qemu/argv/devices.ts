@@ -13,7 +13,7 @@
  * NICs: `-netdev tap,id=net<devid>,ifname=<tap>,script=no,downscript=no` on a tap the network
  * layer made, and the device `vif<devid>` with the MAC.
  */
-import { BugError } from '../../common/index.js';
+import { BugError, own } from '../../common/index.js';
 import type { DomainConfig, NicDevice } from '../../config/index.js';
 import type { Guest } from './guest.js';
 import { devidOf, num } from './guest.js';
@@ -34,7 +34,7 @@ function nicKey(n: NicDevice): string {
 function nicDevice(caps: ArgvCapabilities, type: string, n: NicDevice): string {
   if (type !== 'hvm' || n.nictype === 'vif') return 'virtio-net-pci';
   const model = n.model ?? DEFAULT_HVM_NIC;
-  const dev = NIC_MODELS[model] ?? model;
+  const dev = own(NIC_MODELS, model) ?? model;
   const known = caps.devices.find((d) => (d.name === dev || d.alias === dev) && d.category === 'Network devices' && d.bus === 'PCI');
   if (known === undefined) {
     const offered = caps.devices.filter((d) => d.category === 'Network devices' && d.bus === 'PCI').map((d) => d.name);
@@ -176,7 +176,7 @@ export function usb(a: Argv, g: Guest): void {
   a.device(controller, { id: 'usb' }, version === 0 ? 'usb' : 'usbversion', version === 0 ? 1 : version);
   devices.forEach((name, i) => {
     const id = `usbdev${i}`;
-    const simple = USB_DEVICES[name];
+    const simple = own(USB_DEVICES, name);
     if (simple !== undefined) {
       a.device(simple, { id, bus: 'usb.0' }, 'usbdevice', name);
       return;
@@ -197,7 +197,7 @@ export function sound(a: Argv, g: Guest): void {
   if (hw === undefined || hw === '') return;
   const cards = hw.split(',').map((s) => s.trim()).filter((s) => s !== '');
   for (const c of cards) {
-    if (SOUND[c] === undefined) throw unsupported('soundhw', hw, `'${c}' is not a sound card dom0 emulates`, `use ${Object.keys(SOUND).join(', ')}`);
+    if (own(SOUND, c) === undefined) throw unsupported('soundhw', hw, `'${c}' is not a sound card dom0 emulates`, `use ${Object.keys(SOUND).join(', ')}`);
   }
   a.push('-audiodev', 'none,id=audio0');
   cards.forEach((c, i) => {

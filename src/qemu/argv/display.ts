@@ -6,6 +6,7 @@
  * domain layer reads the port back with QMP `query-vnc`. A VNC password is set over QMP
  * (`change-vnc-password`) after start; the argv only says `password=on`.
  */
+import { own } from '../../common/index.js';
 import { hostLacks, invalid, opts, unsupported } from './options.js';
 import type { Argv } from './options.js';
 import type { Guest, HvmInfo } from './guest.js';
@@ -42,7 +43,7 @@ function screenOf(g: Guest): Screen | undefined {
     const sdl = h.sdl ?? {};
     const kind = h.vga?.kind ?? 'cirrus';
     return {
-      vnc, sdl, keymap: h.keymap, adapter: VGA_DEVICES[kind], videoMiB,
+      vnc, sdl, keymap: h.keymap, adapter: own(VGA_DEVICES, kind), videoMiB,
       vncOn: vnc.enable ?? h.nographic !== true,
       sdlOn: sdl.enable === true,
     };
