@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkRunDir, ERROR_CODES, isErrno, launchEnv, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
+import { checkRunDir, ERROR_CODES, isErrno, launchEnv, monotonicMs, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
 import { ensurePrivateDir, isPidStopped, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { ApiRoute } from './routes.js';
@@ -166,10 +166,10 @@ export async function ensureDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv): Pro
 
 async function startOrWait(paths: Dom0Paths, env: NodeJS.ProcessEnv): Promise<void> {
   const timeout = Number(env.DOM0_START_TIMEOUT_MS ?? START_TIMEOUT_MS);
-  const deadline = Date.now() + timeout;
+  const deadline = monotonicMs() + timeout;
   ensurePrivateDir(paths.runDir);
   const lock = `${paths.runDir}/dom0d.start.lock`;
-  while (Date.now() < deadline) {
+  while (monotonicMs() < deadline) {
     if (await answers(paths.apiSocket)) return;
     if (tryTakePidFile(lock) === undefined) {
       try {
@@ -234,7 +234,7 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
   } finally {
     closeSync(log);
   }
-  while (Date.now() < deadline) {
+  while (monotonicMs() < deadline) {
     if (await answers(paths.apiSocket)) return;
     // A dom0d that lost the pid-file race exits: wait for the winner instead.
     if (exited !== undefined && !otherDom0dStarting(paths.pidFile, childPid)) throw startFailure(paths.dom0dLog, logFrom, childPid, exited);

@@ -4,3 +4,4 @@ export * from './json.js';
 export * from './pause.js';
 export * from './launch-env.js';
 export * from './quiet-log.js';
+export * from './clock.js';

@@ -1,3 +1,5 @@
+import { monotonicMs } from './clock.js';
+
 /**
  * A log for errors that come back with every write (a console log on a full disk fails for each
  * line the guest prints; xenstored dropping one client after another): a line said again within
@@ -6,7 +8,7 @@
  * `remembered` distinct keys are tracked (the oldest is forgotten first), so the filter itself
  * stays small.
  */
-export function quietLog(log: (line: string) => void, quietMs = 60_000, remembered = 64, now: () => number = Date.now): (line: string, key?: string) => void {
+export function quietLog(log: (line: string) => void, quietMs = 60_000, remembered = 64, now: () => number = monotonicMs): (line: string, key?: string) => void {
   const shown = new Map<string, { at: number; skipped: number }>();
   return (line, key = line) => {
     const t = now();

@@ -1,10 +1,9 @@
-import { chmod, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ToolstackError } from '../common/index.js';
 import type { DomainEvent, DomainEvents, DomainRecord } from '../domain/index.js';
-import { KeyedQueue } from '../host/index.js';
+import { KeyedQueue, listenOn } from '../host/index.js';
 import { ConsoleLog } from './console-log.js';
 import type { Dmesg } from './dmesg.js';
 import { ConsoleSource } from './source.js';
@@ -119,19 +118,11 @@ export class ConsoleHub {
 
   /** Serves console `id` of `domid` to every client of the Unix socket `path` (mode 0600). */
   async #serveTty(domid: number, id: string, path: string): Promise<Server> {
-    await rm(path, { force: true });
     const server = createServer((client) => {
       client.on('error', () => client.destroy());
       this.stream(domid, id, client).catch(() => client.destroy());
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    await chmod(path, 0o600);
+    await listenOn(server, { path }, () => undefined);
     return server;
   }
 

@@ -4,7 +4,7 @@ import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { isErrno, ToolstackError } from '../common/index.js';
+import { isErrno, monotonicMs, ToolstackError } from '../common/index.js';
 import { punchHole, writeFileAtomic } from '../host/index.js';
 
 /** One console chardev of a QEMU: the Unix socket it serves, and the file it logs every byte to. */
@@ -342,7 +342,7 @@ async function readOffset(path: string): Promise<number> {
 }
 
 async function connectWithRetry(path: string, timeoutMs: number): Promise<Socket> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   for (;;) {
     try {
       return await new Promise<Socket>((resolve, reject) => {
@@ -354,7 +354,7 @@ async function connectWithRetry(path: string, timeoutMs: number): Promise<Socket
         s.once('error', reject);
       });
     } catch (e: unknown) {
-      if (Date.now() >= deadline || !(isErrno(e, 'ENOENT') || isErrno(e, 'ECONNREFUSED'))) {
+      if (monotonicMs() >= deadline || !(isErrno(e, 'ENOENT') || isErrno(e, 'ECONNREFUSED'))) {
         throw new ToolstackError('IO', `Cannot connect to the console socket ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       }
       await new Promise((r) => setTimeout(r, 20));

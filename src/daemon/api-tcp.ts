@@ -29,7 +29,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { API_ROUTES, FEED_ROUTES } from '../api/index.js';
 import { isErrno, ToolstackError } from '../common/index.js';
-import { readPlainFileSync, writeFileAtomicSync } from '../host/index.js';
+import { listenOn, readPlainFileSync, writeFileAtomicSync } from '../host/index.js';
 import { apiHandlers } from './http.js';
 import type { RouteHandler, ServeOptions } from './http.js';
 
@@ -169,13 +169,7 @@ export async function serveApiTcp(
 
   server.on('upgrade', h.upgrade);
   server.on('clientError', (_e, socket) => socket.destroy());
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(listen.port, listen.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listenOn(server, { port: listen.port, host: listen.host }, (e) => log(`API over TCP: ${e.message}`));
   // A rotation closes what the old token opened even when no request comes to notice it.
   const onChange = (): void => guard.refresh();
   watchFile(tokenFile, { interval: 1000, persistent: false }, onChange);

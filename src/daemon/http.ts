@@ -1,11 +1,11 @@
-import { chmod, unlink } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../common/index.js';
-import { isErrno, own, toJson, ToolstackError } from '../common/index.js';
+import { own, toJson, ToolstackError } from '../common/index.js';
 import type { ApiRoute } from '../api/index.js';
 import { matchRoutePath } from '../api/index.js';
+import { listenOn } from '../host/index.js';
 
 /** One entry of dom0d's route table: a route and what answers it. */
 export interface RouteHandler {
@@ -161,22 +161,7 @@ export async function serveApi(
   const h = apiHandlers(routes, log, options);
   const server = createServer(h.request);
   server.on('upgrade', h.upgrade);
-  await unlink(socketPath).catch((e: unknown) => {
-    if (!isErrno(e, 'ENOENT')) throw e;
-  });
-  const oldMask = process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-  } finally {
-    process.umask(oldMask);
-  }
-  await chmod(socketPath, 0o600);
+  await listenOn(server, { path: socketPath }, (e) => log(`API socket ${socketPath}: ${e.message}`));
   return server;
 }
 

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { isToolstackError, ToolstackError } from '../common/index.js';
+import { isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
 import { freeForGuestsKiB, isPidAlive, onlineCpus, processStartTime, readHostMemory } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
@@ -526,12 +526,12 @@ export class DomainManager {
         this.#log(`domain ${domid} (${rec.name}): its sending xl (pid ${holder.pid}) ended before the target was given permission to start: resuming it`);
         // On this host the receiving QEMU holds the disks' locks until its domain goes (its own
         // xl gone too: see #watchArrival): tried again for 10 s.
-        for (let deadline = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 250))) {
+        for (let deadline = monotonicMs() + 10_000; ; await new Promise((r) => setTimeout(r, 250))) {
           try {
             await this.driver.unpause(rec);
             break;
           } catch (e: unknown) {
-            if (Date.now() > deadline) throw e;
+            if (monotonicMs() > deadline) throw e;
           }
         }
         await this.#machineIs(rec, 'running');

@@ -7,7 +7,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { isErrno, ToolstackError } from '../common/index.js';
+import { isErrno, monotonicMs, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, strerror, vdevNumber } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
@@ -487,12 +487,12 @@ export class QemuDriver implements DomainDriver {
     await qmp.execute('set-action', { reboot: 'reset' });
     let last: number | undefined;
     const off = qmp.onEvent('RESET', (e) => {
-      if (e.data['guest'] === true) last = Date.now();
+      if (e.data['guest'] === true) last = monotonicMs();
     });
     try {
       await qmp.systemReset();
-      const start = Date.now();
-      while (last === undefined ? Date.now() - start < 15_000 : Date.now() - last < 1000) await new Promise((r) => setTimeout(r, 50));
+      const start = monotonicMs();
+      while (last === undefined ? monotonicMs() - start < 15_000 : monotonicMs() - last < 1000) await new Promise((r) => setTimeout(r, 50));
     } finally {
       off();
       await qmp.execute('set-action', { reboot: 'shutdown' });

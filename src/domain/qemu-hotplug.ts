@@ -32,7 +32,7 @@
  *   new node added and inserted → tray closed → backend `params` (and libxl's copy) updated. A
  *   new medium that fails to go in puts the old one back.
  */
-import { isToolstackError, ToolstackError } from '../common/index.js';
+import { isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
 import { usbctrlWithDefaults } from '../config/index.js';
 import type { DiskDevice, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
 import type { HostNetwork } from '../network/index.js';
@@ -467,13 +467,13 @@ const NODE_RELEASE_MS = 3000;
  * for up to `NODE_RELEASE_MS`.
  */
 async function deleteNode(qmp: QmpClient, name: string): Promise<void> {
-  for (const until = Date.now() + NODE_RELEASE_MS; ;) {
+  for (const until = monotonicMs() + NODE_RELEASE_MS; ;) {
     try {
       await qmp.blockdevDel(name);
       return;
     } catch (e: unknown) {
       if (e instanceof QmpCommandError && /Failed to find node|Cannot find node/.test(e.desc)) return;
-      if (!(e instanceof QmpCommandError && /is in use/.test(e.desc)) || Date.now() > until) throw e;
+      if (!(e instanceof QmpCommandError && /is in use/.test(e.desc)) || monotonicMs() > until) throw e;
       await new Promise((r) => setTimeout(r, 50));
     }
   }

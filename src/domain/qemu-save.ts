@@ -14,7 +14,7 @@
  */
 import { closeSync, constants, existsSync, fdatasync, fstatSync, fsync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { isErrno, ToolstackError, WakeablePause } from '../common/index.js';
+import { isErrno, monotonicMs, ToolstackError, WakeablePause } from '../common/index.js';
 import { strerror } from '../config/index.js';
 import { syncDir } from '../host/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
@@ -114,19 +114,19 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
     // QEMU says `completed` a moment before it has computed the totals (read at its event, the
     // figures can still be 0), and its monitor waits for its `exec:` child to exit: they are read
     // again until they are there.
-    const since = Date.now();
+    const since = monotonicMs();
     for (let answered = 0; ;) {
       const info = await guardedQuery(qmp, stall);
       if (info !== undefined && ((info['total-time'] ?? 0) > 0 || ++answered > 50)) {
         return { totalMs: info['total-time'] ?? 0, downtimeMs: info.downtime ?? 0, ramBytes: info.ram?.['transferred'] ?? 0 };
       }
-      if (info === undefined && stall !== undefined && Date.now() - since > stall.ms) throw stalled(stall, 'Migration', Date.now() - since);
+      if (info === undefined && stall !== undefined && monotonicMs() - since > stall.ms) throw stalled(stall, 'Migration', monotonicMs() - since);
       await new Promise((r) => setTimeout(r, 2));
     }
   } catch (e: unknown) {
     // QEMU resumes the guest itself once a failed migration has ended: `cont` waits for that.
     await qmp.execute('migrate_cancel', undefined, { timeoutMs: GUARDED_POLL_MS }).catch(() => undefined);
-    for (const until = Date.now() + 5000; Date.now() < until && !ENDED.has((await guardedQuery(qmp, stall).catch(() => undefined))?.status ?? '');) {
+    for (const until = monotonicMs() + 5000; monotonicMs() < until && !ENDED.has((await guardedQuery(qmp, stall).catch(() => undefined))?.status ?? '');) {
       await new Promise((r) => setTimeout(r, 100));
     }
     if (wasRunning) await qmp.cont().catch(() => undefined);
@@ -151,7 +151,7 @@ async function guardedQuery(qmp: QmpClient, stall: StallGuard | undefined): Prom
 /** The error of a stalled migration (see StallGuard), its writer killed (`migrateMachine` cancels it). */
 function stalled(stall: StallGuard, what: string, quietMs: number): ToolstackError {
   stall.unblock();
-  const quiet = quietMs >= 1000 ? `${Math.round(quietMs / 1000)} s` : `${quietMs} ms`;
+  const quiet = quietMs >= 1000 ? `${Math.round(quietMs / 1000)} s` : `${Math.round(quietMs)} ms`;
   return new ToolstackError('MIGRATION', `${what} stalled: nothing was sent for ${quiet}`, {
     hint: 'the receiving host or the link to it stopped taking the stream',
   });
@@ -166,12 +166,12 @@ function stalled(stall: StallGuard, what: string, quietMs: number): ToolstackErr
  * incoming one that nobody connected to within that time does.
  */
 export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: number, stall?: StallGuard, connectWithinMs?: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const connectBy = connectWithinMs === undefined ? undefined : Date.now() + connectWithinMs;
+  const deadline = monotonicMs() + timeoutMs;
+  const connectBy = connectWithinMs === undefined ? undefined : monotonicMs() + connectWithinMs;
   const poll = new WakeablePause();
   const off = qmp.onEvent('MIGRATION', () => poll.wake());
   let sent = -1;
-  let sentAt = Date.now();
+  let sentAt = monotonicMs();
   let bounded = false;
   try {
     for (;;) {
@@ -186,18 +186,18 @@ export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: num
         throw new ToolstackError('QEMU', `${what} failed: ${info['error-desc'] ?? info.status}`);
       }
       // An incoming QEMU reports no status until its stream's sender has connected.
-      if (connectBy !== undefined && info !== undefined && info.status === undefined && Date.now() > connectBy) {
+      if (connectBy !== undefined && info !== undefined && info.status === undefined && monotonicMs() > connectBy) {
         throw new ToolstackError('MIGRATION', `${what}: nothing connected to the receiving QEMU within ${Math.round((connectWithinMs as number) / 1000)} s`, {
           hint: 'the receiving xl stopped before it handed the stream over',
         });
       }
       if (stall !== undefined && info !== undefined && (info.ram?.['transferred'] ?? 0) !== sent) {
         sent = info.ram?.['transferred'] ?? 0;
-        sentAt = Date.now();
-      } else if (stall !== undefined && Date.now() - sentAt > stall.ms) {
-        throw stalled(stall, what, Date.now() - sentAt);
+        sentAt = monotonicMs();
+      } else if (stall !== undefined && monotonicMs() - sentAt > stall.ms) {
+        throw stalled(stall, what, monotonicMs() - sentAt);
       }
-      if (Date.now() > deadline) {
+      if (monotonicMs() > deadline) {
         await qmp.execute('migrate_cancel').catch(() => undefined);
         throw new ToolstackError('QEMU', `${what} did not finish within ${Math.round(timeoutMs / 1000)} s`);
       }
@@ -245,8 +245,8 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
     flushed.catch(() => undefined); // awaited below; its error is the save's
     await migrationDone(qmp, `Saving to '${file}'`, timeoutMs);
     // QEMU reports completion when it has written the stream; the shell renames once cat is done.
-    for (const until = Date.now() + timeoutMs; !existsSync(done);) {
-      if (Date.now() > until) throw new ToolstackError('SAVE_FILE', `Saving to '${file}': the stream was not complete within ${Math.round(timeoutMs / 1000)} s`);
+    for (const until = monotonicMs() + timeoutMs; !existsSync(done);) {
+      if (monotonicMs() > until) throw new ToolstackError('SAVE_FILE', `Saving to '${file}': the stream was not complete within ${Math.round(timeoutMs / 1000)} s`);
       await new Promise((r) => setTimeout(r, 2));
     }
     streaming = false;

@@ -122,7 +122,9 @@ const EMPTY_GRACE_MS = 5000;
 
 function recentlyCreated(path: string): boolean {
   try {
-    return Date.now() - statSync(path).mtimeMs < EMPTY_GRACE_MS;
+    // A creation time ahead of the clock (set back since) is no sign of a starter at work.
+    const age = Date.now() - statSync(path).mtimeMs;
+    return age >= 0 && age < EMPTY_GRACE_MS;
   } catch {
     return false;
   }

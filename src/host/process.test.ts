@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
@@ -74,6 +74,52 @@ test('pid-file locks: taken once; a dead, recycled or zombie holder does not hol
     // A bare pid (QEMU's -pidfile) of a live process holds it.
     writeFileSync(lock, `${process.pid}\n`);
     assert.equal(pidFileHolder(lock), process.pid);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a wall clock that jumps moves no deadline; an empty pid file dated ahead of the clock is stale', async () => {
+  const dir = tmp();
+  const real = Date.now;
+  let steps = 0;
+  // The host's time stepped a day forward at every look: a deadline on it ended at once before.
+  Date.now = () => real() + 86_400_000 * ++steps;
+  try {
+    const t0 = performance.now();
+    assert.equal(await waitForPidExit(process.pid, 200), false);
+    assert.ok(performance.now() - t0 >= 190, `waited ${performance.now() - t0} ms`);
+  } finally {
+    Date.now = real;
+  }
+  try {
+    // A starter's empty pid file counts as held for a few seconds; one dated a day ahead (the clock
+    // set back since) held the daemon off for that day.
+    const lock = join(dir, 'x.pid');
+    writeFileSync(lock, '');
+    const tomorrow = new Date(real() + 86_400_000);
+    utimesSync(lock, tomorrow, tomorrow);
+    assert.equal(tryTakePidFile(lock), undefined);
+    assert.equal(readPidFile(lock), process.pid);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('spawnDetached: a pid file that cannot be written stops the child it would have named', async () => {
+  const dir = tmp();
+  const marker = `30.${process.pid}${Date.now() % 1000}`;
+  const running = (): boolean => readdirSync('/proc').some((p) => {
+    try {
+      return /^\d+$/.test(p) && pidState(Number(p)) === 'running' && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(marker);
+    } catch {
+      return false;
+    }
+  });
+  try {
+    await assert.rejects(spawnDetached({ binary: '/bin/sh', args: ['-c', `exec sleep ${marker}`], logFile: join(dir, 'x.log'), pidFile: join(dir, 'missing', 'x.pid') }));
+    for (let i = 0; i < 100 && running(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(running(), false, 'no child left running unseen');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { isErrno, ToolstackError } from '../common/index.js';
+import { isErrno, monotonicMs, ToolstackError } from '../common/index.js';
 import { parseCpuList } from './facts.js';
 import { writePidFile } from './pid-file.js';
 
@@ -51,7 +51,15 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<numb
       child.once('spawn', () => resolve(child.pid as number));
     });
     child.unref();
-    if (options.pidFile !== undefined) writePidFile(options.pidFile, pid);
+    if (options.pidFile !== undefined) {
+      try {
+        writePidFile(options.pidFile, pid);
+      } catch (e: unknown) {
+        // Nobody would know its pid: a child left running holds its files (disk locks) unseen.
+        killPid(pid);
+        throw e;
+      }
+    }
     return pid;
   } finally {
     closeSync(log);
@@ -160,10 +168,10 @@ export function killPid(pid: number, signal: NodeJS.Signals = 'SIGKILL'): boolea
  * deadline. For a process whose QMP socket is not available; otherwise await its closing.
  */
 export async function waitForPidExit(pid: number, timeoutMs: number, intervalMs = 20): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   for (;;) {
     if (pidState(pid) !== 'running') return true;
-    if (Date.now() >= deadline) return false;
+    if (monotonicMs() >= deadline) return false;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

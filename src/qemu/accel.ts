@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ToolstackError } from '../common/index.js';
+import { monotonicMs, ToolstackError } from '../common/index.js';
 import { resolveQemuBinary } from './capabilities.js';
 import { cacheKey, hostCacheFile, readHostCache, writeHostCache } from './host-cache.js';
 import { killPid, writeFileAtomicSync } from '../host/index.js';
@@ -145,7 +145,7 @@ export async function runAccelProbe(binary: string, deadlineMs: number, accel: A
   const dir = workDir ?? mkdtempSync(join(tmpdir(), 'dom0-accel-'));
   const image = join(dir, 'accel-probe.bin');
   writeFileAtomicSync(image, accelProbeImage());
-  const start = Date.now();
+  const start = monotonicMs();
   try {
     const child = spawn('timeout', [
       '-s', 'KILL', (deadlineMs / 1000).toFixed(3), binary,
@@ -162,7 +162,7 @@ export async function runAccelProbe(binary: string, deadlineMs: number, accel: A
       child.once('exit', (code) => resolve(code));
     });
     clearTimeout(backstop);
-    const ms = Date.now() - start;
+    const ms = Math.round(monotonicMs() - start);
     if (status === PROBE_EXIT_STATUS) return { ok: true, reason: 'the probe guest reported', ms };
     // 137: `timeout` killed QEMU (128 + SIGKILL); null: the backstop killed the group.
     if (status === 137 || status === null) {

@@ -16,7 +16,7 @@
  * for 2 MiB more resident per QEMU; the guest's own RAM is not malloc's.
  */
 import { rmSync } from 'node:fs';
-import { ToolstackError } from '../common/index.js';
+import { monotonicMs, ToolstackError } from '../common/index.js';
 import { killPid, logTail, pidState, spawnDetached, waitForPidExit } from '../host/index.js';
 import type { SpawnDetachedOptions } from '../host/index.js';
 import { QmpClient } from './qmp/client.js';
@@ -71,14 +71,14 @@ export function withMallocHugePages(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 async function connectQmp(path: string, pid: number, timeoutMs: number): Promise<QmpClient> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   for (;;) {
     if (pidState(pid) !== 'running') throw new ToolstackError('QEMU', `QEMU (pid ${pid}) exited before its QMP socket '${path}' was ready`);
     try {
-      return await QmpClient.connect(path, { timeoutMs: Math.max(1, deadline - Date.now()) });
+      return await QmpClient.connect(path, { timeoutMs: Math.max(1, deadline - monotonicMs()) });
     } catch (e: unknown) {
       const code = (e as { cause?: NodeJS.ErrnoException }).cause?.code;
-      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || Date.now() >= deadline) throw e;
+      if ((code !== 'ENOENT' && code !== 'ECONNREFUSED') || monotonicMs() >= deadline) throw e;
     }
     await new Promise((r) => setTimeout(r, 5));
   }

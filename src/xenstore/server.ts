@@ -29,7 +29,7 @@
  * together and an eighth each domain: a guest's socket cannot lock dom0's tools out. A client
  * dropped for a bound is logged, once a minute with a count.
  */
-import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -260,8 +260,13 @@ export class XenstoreServer implements ConnectionHost {
     }
     const server = createServer((sock) => this.accept(sock, domid, privileged));
     server.on('error', (e) => this.log(`xenstored: socket ${path}: ${e.message}`));
-    server.listen(path);
-    chmodSync(path, 0o600);
+    // Born 0600 (the bind is synchronous): `dom0d xenstored` alone keeps the caller's umask.
+    const oldMask = process.umask(0o177);
+    try {
+      server.listen(path);
+    } finally {
+      process.umask(oldMask);
+    }
     this.#listeners.set(server, path);
     return server;
   }

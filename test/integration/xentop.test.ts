@@ -9,6 +9,7 @@ import { writeFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
+import { childPids, pidCmdline } from '../../src/host/index.js';
 import { destroyHost, makeHost, xlIn, xsRead } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
@@ -83,4 +84,23 @@ test('xentop on a terminal: the summary, the table and the key line; q quits', a
   assert.match(stdout, /2 domains: \d running, \d blocked, 0 paused, 0 crashed, 0 dying, 0 shutdown/);
   assert.match(stdout, /\x1b\[7m {6}NAME {2}STATE/);
   assert.match(stdout, /Delay {2}Networks {2}vBds {2}VCPUs {2}Repeat header {2}Sort order {2}Quit/);
+});
+
+test('xentop on a terminal ended by SIGTERM or SIGHUP puts the screen and cursor back', async () => {
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    const child = spawn('script', ['-q', '-e', '-c', `${XENTOP} -d 1`, '/dev/null'], { env: { ...host.env, TERM: 'xterm' } });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    for (let i = 0; i < 100 && !stdout.includes('Delay  Networks'); i++) await new Promise((r) => setTimeout(r, 100));
+    // The node process under script's shell: the one that draws.
+    const descendants = (pid: number): number[] => childPids(pid).flatMap((c) => [c, ...descendants(c)]);
+    const node = descendants(child.pid ?? 0).find((p) => (pidCmdline(p) ?? []).some((a) => a.endsWith('xl.cjs')));
+    assert.ok(node !== undefined, stdout);
+    process.kill(node, signal);
+    await exited;
+    assert.ok(stdout.endsWith('\x1b[?25h\x1b[?1049l') || stdout.includes('\x1b[?25h\x1b[?1049l'), `${signal}: ${JSON.stringify(stdout.slice(-80))}`);
+  }
 });

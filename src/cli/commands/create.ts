@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { connectToolstack, MAX_CONFIG_TEXT_BYTES } from '../../api/index.js';
 import type { DomainInfo, ToolstackApi } from '../../api/index.js';
-import { resolvePaths, ToolstackError } from '../../common/index.js';
+import { monotonicMs, resolvePaths, ToolstackError } from '../../common/index.js';
 import {
   DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths, withUsbdevType,
 } from '../../config/index.js';
@@ -151,8 +151,8 @@ async function waitForDeath(api: ToolstackApi, uuid: string): Promise<void> {
   for (;;) {
     const present = (await api.listDomains()).some((d) => d.uuid === uuid);
     if (present) goneSince = undefined;
-    else if (goneSince === undefined) goneSince = Date.now();
-    else if (Date.now() - goneSince > 3000) return;
+    else if (goneSince === undefined) goneSince = monotonicMs();
+    else if (monotonicMs() - goneSince > 3000) return;
     await new Promise((r) => setTimeout(r, 250));
   }
 }

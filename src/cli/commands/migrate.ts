@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { connectToolstack, saveFileHeader } from '../../api/index.js';
 import type { DomainInfo, MigrationResult, ToolstackApi } from '../../api/index.js';
-import { isToolstackError, ToolstackError } from '../../common/index.js';
+import { isToolstackError, monotonicMs, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 import { getopt, requireArgs } from '../getopt.js';
@@ -167,14 +167,14 @@ export const migrateCommand = defineCommand<MigrationResult>({
  * receiver has destroyed its copy.
  */
 async function resumeHere(api: ToolstackApi, ref: string, transport: ChildProcess | undefined): Promise<unknown> {
-  const deadline = Date.now() + 10_000;
+  const deadline = monotonicMs() + 10_000;
   for (let tries = 0; ; tries++) {
     try {
       await api.unpauseDomain({ ref });
       return undefined;
     } catch (e) {
       if (isToolstackError(e, 'DOMAIN_STATE') && (await api.getDomain({ ref }).catch(() => undefined))?.state === 'running') return undefined;
-      if (Date.now() > deadline) return e;
+      if (monotonicMs() > deadline) return e;
       if (tries === 0 && transport !== undefined && transport.exitCode === null && transport.signalCode === null) {
         await Promise.race([new Promise((r) => transport.once('exit', r)), new Promise((r) => setTimeout(r, 10_000).unref())]);
       }

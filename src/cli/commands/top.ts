@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadStream, WriteStream } from 'node:tty';
 import { connectToolstack } from '../../api/index.js';
 import type { StatsSample, ToolstackApi } from '../../api/index.js';
-import { ToolstackError } from '../../common/index.js';
+import { monotonicMs, ToolstackError } from '../../common/index.js';
 import type { CommandContext } from '../command.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
@@ -125,16 +125,22 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
     else if (k === '\x1b[A') first = Math.max(0, first - 1);
     wake?.();
   };
+  // A SIGTERM or SIGHUP (the terminal closed) ends the loop too, so the screen is put back.
+  const onSignal = (): void => {
+    quit = true;
+    wake?.();
+  };
   input.setRawMode(true);
   input.on('data', onKey);
+  process.on('SIGTERM', onSignal).on('SIGHUP', onSignal);
   output.write('\x1b[?1049h\x1b[?25l');
   try {
     let prev: StatsSample | undefined;
     let lastSample = 0;
     for (let n = 0; !quit;) {
-      if (Date.now() - lastSample >= delay * 1000 || prev === undefined) {
+      if (monotonicMs() - lastSample >= delay * 1000 || prev === undefined) {
         const cur = await api.domainStats();
-        lastSample = Date.now();
+        lastSample = monotonicMs();
         draw(output, cur, prev, view, first, prompt);
         prev = cur;
         n++;
@@ -143,7 +149,7 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
         draw(output, prev, undefined, view, first, prompt);
       }
       await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(0, delay * 1000 - (Date.now() - lastSample)));
+        const t = setTimeout(resolve, Math.max(0, delay * 1000 - (monotonicMs() - lastSample)));
         wake = (): void => {
           clearTimeout(t);
           resolve();
@@ -151,6 +157,7 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
       });
     }
   } finally {
+    process.off('SIGTERM', onSignal).off('SIGHUP', onSignal);
     input.off('data', onKey);
     input.setRawMode(false);
     input.pause();
