@@ -345,15 +345,17 @@ export class ToolstackService implements ToolstackApi {
     const file = req.file as unknown;
     if (!isAbsolutePath(file)) throw badRequest("'file' must be an absolute path");
     const rec = this.#guest(req, 'save');
-    const json = idlToJson(DOMAIN_CONFIG, req.config === undefined ? rec.config : withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config))) as Record<string, unknown>;
-    const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
-    const config = JSON.stringify({ ...json, c_info: { ...cInfo, domid: req.preserveDomid === true ? rec.domid : 0 } }, null, 4);
-    const header = saveFileHeader(config);
-    const { bytes, record } = await this.#manager.save(rec.domid, {
+    const given = req.config === undefined ? undefined : withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config));
+    const header = (now: DomainRecord): Buffer => {
+      const json = idlToJson(DOMAIN_CONFIG, given ?? now.config) as Record<string, unknown>;
+      const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
+      return saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: req.preserveDomid === true ? now.domid : 0 } }, null, 4));
+    };
+    const { bytes, record, header: written } = await this.#manager.save(rec.domid, {
       file, header, checkpoint: req.checkpoint === true, leavePaused: req.paused === true,
     });
     return {
-      domid: rec.domid, name: rec.name, file, bytes, mandatoryFlags: header.readUInt32LE(36), configBytes: header.readUInt32LE(48),
+      domid: rec.domid, name: rec.name, file, bytes, mandatoryFlags: written.readUInt32LE(36), configBytes: written.readUInt32LE(48),
       domain: record === undefined ? null : await this.#info(this.#manager.registry.get(record.domid) ?? record, Date.now()),
     };
   }

@@ -92,6 +92,8 @@ const MACHINE_OPS = {
   setVcpuAffinity: 'pin its vCPUs', setVcpus: 'change its vCPUs',
 } as const;
 type MachineOp = keyof typeof MACHINE_OPS;
+/** The operations that change what a migration stream must describe. */
+const RESHAPING_OPS: ReadonlySet<MachineOp> = new Set(['attachDevice', 'detachDevice', 'changeMedia', 'setVcpus']);
 
 /** A domain's memory after `setMemory`, KiB (`machineKiB`: the RAM its machine has until it reboots). */
 export interface MemoryChange {
@@ -129,6 +131,8 @@ export class DomainManager {
   readonly #log: (line: string) => void;
   /** Restarts waiting for their time, by the uuid of the domain they re-create. */
   readonly #restarts = new Map<string, NodeJS.Timeout>();
+  /** Restarts an xl destroy cancelled before they were scheduled (by uuid). */
+  readonly #cancelledRestarts = new Set<string>();
   /**
    * Domains whose migration out is claimed (`claimMigration`), under way or done, until their
    * sending xl ends it (`endMigration`) or ends, or they are unpaused or destroyed: another
@@ -389,21 +393,26 @@ export class DomainManager {
    * `leavePaused` alone (it stays, paused). Resolves with the file's size and the domain as it
    * is after (undefined when destroyed).
    */
-  save(domid: number, o: { readonly file: string; readonly header: Buffer; readonly checkpoint: boolean; readonly leavePaused: boolean }): Promise<{ readonly bytes: number; readonly record: DomainRecord | undefined }> {
+  save(domid: number, o: {
+    readonly file: string; readonly checkpoint: boolean; readonly leavePaused: boolean;
+    /** The file's header, made from the record as the save's job finds it (devices a job before it added included). */
+    readonly header: (rec: DomainRecord) => Buffer;
+  }): Promise<{ readonly bytes: number; readonly record: DomainRecord | undefined; readonly header: Buffer }> {
     return this.#job(domid, 'save', async (rec) => {
       const busy = this.#migrating(rec, 'save');
       if (busy !== undefined) throw busy;
       const wasRunning = rec.state === 'running';
       this.#checkOutput(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE');
-      const bytes = await this.#machine(rec, 'save').call(this.driver, rec, o.file, o.header, wasRunning);
+      const header = o.header(rec);
+      const bytes = await this.#machine(rec, 'save').call(this.driver, rec, o.file, header, wasRunning);
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
-      if (o.leavePaused) return { bytes, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
+      if (o.leavePaused) return { bytes, header, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
       if (o.checkpoint) {
         if (wasRunning) await this.driver.unpause(rec);
-        return { bytes, record: rec };
+        return { bytes, header, record: rec };
       }
       await this.#finishDestroy(rec);
-      return { bytes, record: undefined };
+      return { bytes, header, record: undefined };
     });
   }
 
@@ -1075,6 +1084,10 @@ export class DomainManager {
   #machine<K extends MachineOp>(rec: DomainRecord, op: K): NonNullable<DomainDriver[K]> {
     const fn = this.driver[op];
     if (fn === undefined) throw new ToolstackError('NOT_SUPPORTED', `Domain '${rec.name}' has no machine that can ${MACHINE_OPS[op]}`);
+    // The stream under way describes the machine as it was when it began (and its target was
+    // built from the config of then): no device or vCPU may come or go meanwhile.
+    const busy = RESHAPING_OPS.has(op) ? this.#migrating(rec, 'change the devices or vCPUs of') : undefined;
+    if (busy !== undefined) throw busy;
     return fn;
   }
 
@@ -1129,6 +1142,12 @@ export class DomainManager {
     };
     await this.registry.saveRestart(intent);
     await this.#retire(shut, intent);
+    // An xl destroy that came while this job ran ends the domain: no restart brings it back.
+    if (this.#destroying.has(shut.domid)) {
+      await this.registry.dropRestart(shut.uuid);
+      this.#log(`Domain ${shut.domid} (${shut.name}): its restart is cancelled (destroyed before it began)`);
+      return;
+    }
     this.#scheduleRestart(intent);
   }
 
@@ -1140,10 +1159,11 @@ export class DomainManager {
   async cancelRestart(name: string): Promise<RestartIntent | undefined> {
     const intent = this.registry.restartNamed(name);
     const uuid = intent?.init.config.c_info?.uuid;
-    const timer = uuid === undefined ? undefined : this.#restarts.get(uuid);
-    if (intent === undefined || uuid === undefined || timer === undefined) return undefined;
-    clearTimeout(timer);
+    if (intent === undefined || uuid === undefined || this.registry.byName(name) !== undefined) return undefined;
+    clearTimeout(this.#restarts.get(uuid));
     this.#restarts.delete(uuid);
+    // Not yet scheduled (its old domain's retirement is finishing): it will not be.
+    this.#cancelledRestarts.add(uuid);
     await this.registry.dropRestart(uuid);
     this.#log(`Domain ${intent.from} (${name}): its restart is cancelled (destroyed before it began)`);
     return intent;
@@ -1171,6 +1191,7 @@ export class DomainManager {
    */
   #scheduleRestart(intent: RestartIntent): void {
     const uuid = intent.init.config.c_info?.uuid as string;
+    if (this.#cancelledRestarts.delete(uuid)) return;
     clearTimeout(this.#restarts.get(uuid));
     const timer = setTimeout(() => {
       this.#restarts.delete(uuid);

@@ -218,3 +218,48 @@ test('a restart intent whose time a clock set back puts far away waits no longer
   const [again] = m2.registry.list();
   assert.deepEqual([again?.uuid, again?.state], [rec.uuid, 'running']);
 });
+
+test('xl destroy while the reboot is being handled ends the domain: the restart it was about to schedule is dropped', async () => {
+  const { m, d, rec, log } = await setup({ on_reboot: 'restart' });
+  d.sink?.(rec.domid, 'reboot');
+  // The stopped job is queued; the destroy comes before it has retired the old domain.
+  await m.destroy(rec.domid);
+  await settle(m);
+  await new Promise((r) => setTimeout(r, 20));
+  await settle(m);
+  assert.equal(m.registry.size, 0, 'no domain came back');
+  assert.deepEqual(m.registry.restarts(), []);
+  assert.ok(log.some((l) => l.includes('its restart is cancelled')), log.join('\n'));
+});
+
+class SavingMachines extends FakeMachines {
+  readonly headers: string[] = [];
+  save(_r: DomainRecord, _file: string, header: Buffer): Promise<number> {
+    this.headers.push(header.toString());
+    return Promise.resolve(header.length);
+  }
+  migrate(): Promise<never> {
+    return new Promise(() => undefined);
+  }
+  attachDevice(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+test('a save\'s header is made from the record its job finds (a job queued before it changed it); no device comes or goes while a migration is claimed', async () => {
+  const d = new SavingMachines();
+  const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: d, restartDelayMs: 0 });
+  const rec = await m.create({ config: { c_info: { name: 'g' } } });
+  // A job ahead of the save (a hot-plug, say) changes the record; the save must see that.
+  void m.jobs.run(rec.domid, 'x', async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    await m.registry.update(rec.domid, { config: { ...rec.config, b_info: { ...rec.config.b_info, max_memkb: 4242 } } });
+  });
+  const out = mkdtempSync(join(tmpdir(), 'dom0-monitor-save-'));
+  after(() => rmSync(out, { recursive: true, force: true }));
+  await m.save(rec.domid, { file: join(out, 'g.save'), checkpoint: true, leavePaused: false, header: (now) => String(now.config.b_info?.max_memkb) as unknown as Buffer });
+  assert.deepEqual(d.headers, ['4242']);
+  await m.claimMigration(rec.domid, process.pid);
+  await assert.rejects(m.attachDevice(rec.domid, { kind: 'disk', disk: { vdev: 'xvdb', pdev_path: '/dev/null', format: 'raw' } } as never),
+    (e: unknown) => isToolstackError(e, 'DOMAIN_STATE') && /being migrated/.test(e.message));
+});

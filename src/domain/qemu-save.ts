@@ -2,8 +2,8 @@
  * A domain's machine to and from an xl save file (`xl save`, `xl restore`), with QEMU's migration
  * stream as the state stream (see api/savefile.ts for the file).
  *
- * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-PID`,
- * mode 0600), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that
+ * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-RANDOM`,
+ * mode 0600, one per save: two saves to one target never share it), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that
  * appends the stream to that file and, only when that finished, renames it `…done`; dom0d then
  * fsyncs it (it has flushed it while the stream came; the fsync runs off dom0d's event loop),
  * renames it to the target and fsyncs the directory, before the domain may go. The target name
@@ -13,6 +13,7 @@
  * has read the whole stream.
  */
 import { closeSync, constants, existsSync, fdatasync, fstatSync, fsync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { isErrno, monotonicMs, ToolstackError, WakeablePause } from '../common/index.js';
 import { strerror } from '../config/index.js';
@@ -216,7 +217,7 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
   const file = writeTarget(asked, (why, hint) => new ToolstackError('SAVE_FILE', `Cannot write save file '${asked}': ${why}`, {
     hint: hint ?? 'give the path of a new or existing file: the save is written beside it and renamed into place',
   }));
-  const tmp = join(dirname(file), `.${basename(file)}.dom0-save-${process.pid}`);
+  const tmp = join(dirname(file), `.${basename(file)}.dom0-save-${randomBytes(6).toString('hex')}`);
   const done = `${tmp}.done`;
   const fail = (e: unknown): ToolstackError => {
     const err = e as NodeJS.ErrnoException;
@@ -267,8 +268,10 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
     await flushed.catch(() => undefined);
     // QEMU only sees its pipe break when the file system fills up: say what the cause was.
     const full = e instanceof ToolstackError && e.code === 'QEMU' && nearlyFull(dirname(file));
-    rmSync(tmp, { force: true });
-    rmSync(done, { force: true });
+    if (fd !== undefined) {
+      rmSync(tmp, { force: true });
+      rmSync(done, { force: true });
+    }
     if (wasRunning) await qmp.cont().catch(() => undefined);
     if (full) {
       throw new ToolstackError('NO_SPACE', `Cannot write save file '${file}': its file system is full`, {

@@ -38,13 +38,15 @@ export const migrateCommand = defineCommand<MigrationResult>({
     // Before any transport runs: the host cannot move (with -C there was no other check).
     if (dom.domid === 0) throw new ToolstackError('NOT_SUPPORTED', 'Cannot migrate Domain-0: it is the host', { hint: 'name a guest domain' });
     // The config code is loaded only for -C (it is most of xl's own start-up).
-    const json = o.value('C') === undefined ? (await api.getDomainConfig({ ref })).config : (await import('../saved-config.js')).configFileJson(ctx, o.value('C') as string);
-    const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
-    const header = saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: o.has('D') ? dom.domid : 0 } }, null, 4));
+    const given = o.value('C') === undefined ? undefined : (await import('../saved-config.js')).configFileJson(ctx, o.value('C') as string);
     const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
     // Before any transport runs, the domain's migration becomes this xl's: another xl's (or a
-    // machine that cannot migrate) is refused here, before a receiver makes a domain for it.
+    // machine that cannot migrate) is refused here, before a receiver makes a domain for it. From
+    // then on no device comes or goes, so the config read after it is the stream's.
     await api.claimMigration({ ref: String(dom.domid), holder: process.pid });
+    const json = given ?? (await api.getDomainConfig({ ref: String(dom.domid) })).config;
+    const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
+    const header = saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: o.has('D') ? dom.domid : 0 } }, null, 4));
 
     const dir = makeTempDir('dom0-migrate-');
     let child: ChildProcess | undefined;
