@@ -152,9 +152,15 @@ export class ConsoleHub {
     ready();
     d.clients.add(client);
     if (remote) d.remote.add(client);
+    // One wait per client on the console's end, forgotten with the client (a promise's `then`
+    // held every client ever attached until the console itself ended).
+    const offEnded = source.onEnded(() => {
+      if (d.sources.get(id) === source) client.end();
+    });
     const forget = (): void => {
       d.clients.delete(client);
       d.remote.delete(client);
+      offEnded();
     };
     client.on('close', forget);
     client.on('error', forget);
@@ -180,9 +186,6 @@ export class ConsoleHub {
         client.pause();
         void source.inputRoom().then(() => client.resume());
       }
-    });
-    void source.ended.then(() => {
-      if (d.sources.get(id) === source) client.end();
     });
   }
 

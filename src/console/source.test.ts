@@ -4,7 +4,10 @@ import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { DomainEvents, DomainRegistry } from '../domain/index.js';
 import type { DomainConsole, DomainRecord } from '../domain/index.js';
 import { consoleName, findConsole, primaryConsoleName } from './endpoints.js';
@@ -277,4 +280,36 @@ test('console selection follows libxl and xenconsole: primary, serial falling ba
   assert.equal(findConsole(hvm, 'vuart', 0), undefined);
   assert.deepEqual(consoleName(c('channel0', 'channel', 0)), { type: 'pv', num: 1 });
   assert.deepEqual(consoleName(c('serial1', 'serial', 1)), { type: 'serial', num: 1 });
+});
+
+test('a console client that went is not held by dom0d until the console ends', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const qemu = await FakeChardev.start('w');
+  const { hub, reg, rec } = await hubWithDomain('w', 'w', qemu);
+  await hub.connect(rec);
+  const refs: Array<WeakRef<PassThrough>> = [];
+  try {
+    for (let i = 0; i < 30; i++) {
+      const client = new PassThrough();
+      await hub.stream(rec.domid, 'console0', client);
+      refs.push(new WeakRef(client));
+      await new Promise((r) => {
+        client.once('close', r);
+        client.destroy();
+      });
+    }
+    for (let i = 0; i < 5 && refs.some((r) => r.deref() !== undefined); i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // Before, every one stayed until the console ended; V8 itself may keep one object for a while.
+    const kept = refs.filter((r) => r.deref() !== undefined).length;
+    assert.ok(kept <= 1, `closed clients are collected while the console runs on: ${kept} of ${refs.length} kept`);
+  } finally {
+    await reg.transition(rec.domid, 'dying');
+    await reg.transition(rec.domid, 'destroyed');
+    await hub.closeAll();
+    await qemu.stop();
+  }
 });

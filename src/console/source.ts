@@ -94,6 +94,9 @@ export class ConsoleSource {
   #closed = false;
   readonly #ended: Promise<void>;
   #resolveEnded!: () => void;
+  #hasEnded = false;
+  /** `onEnded` callbacks: a Set, so one that is no longer wanted goes (a promise's reactions stay). */
+  readonly #endWaiters = new Set<() => void>();
 
   private constructor(endpoint: ConsoleEndpoint, sink: ConsoleSink, options: ConsoleSourceOptions) {
     this.endpoint = endpoint;
@@ -151,6 +154,31 @@ export class ConsoleSource {
   }
 
   /** Resolves when the source has stopped (QEMU closed the socket, or `close`). */
+  /**
+   * Calls `fn` once the source has ended (soon, when it has already); the function returned
+   * forgets it. For waits that may be given up (a client that goes first): `ended.then` would
+   * hold them until the console ends.
+   */
+  onEnded(fn: () => void): () => void {
+    if (this.#hasEnded) {
+      queueMicrotask(fn);
+      return () => undefined;
+    }
+    this.#endWaiters.add(fn);
+    return () => void this.#endWaiters.delete(fn);
+  }
+
+  /** `p`, or sooner once the source has ended; nothing of the wait stays once either came. */
+  #untilEnded(p: Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const off = this.onEnded(resolve);
+      void p.then(() => {
+        off();
+        resolve();
+      });
+    });
+  }
+
   get ended(): Promise<void> {
     return this.#ended;
   }
@@ -175,7 +203,7 @@ export class ConsoleSource {
     const socket = this.#socket;
     if (socket === null || !socket.writableNeedDrain) return Promise.resolve();
     // One wait, however many clients are held back.
-    this.#room ??= Promise.race([new Promise<void>((r) => socket.once('drain', r)), this.#ended]).finally(() => {
+    this.#room ??= this.#untilEnded(new Promise<void>((r) => socket.once('drain', r))).finally(() => {
       this.#room = null;
     });
     return this.#room;
@@ -249,7 +277,7 @@ export class ConsoleSource {
     if (this.#offset >= target) return;
     const reached = new Promise<void>((resolve) => this.#waiters.push({ target, resolve }));
     this.#pump();
-    await Promise.race([reached, this.#ended]);
+    await this.#untilEnded(reached);
   }
 
   #wake(): void {
@@ -325,6 +353,9 @@ export class ConsoleSource {
     } catch (e: unknown) {
       this.#onError(e);
     } finally {
+      this.#hasEnded = true;
+      for (const fn of this.#endWaiters) fn();
+      this.#endWaiters.clear();
       this.#resolveEnded();
     }
     return this.#ended;

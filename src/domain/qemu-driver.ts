@@ -30,7 +30,7 @@ import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus, refuseStateAfterUnplug } from './qemu-vcpus.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog, writeTarget } from './qemu-runtime.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
-import { checkDomainLayout, removeDomainLayout, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
+import { checkDomainLayout, removeDomainLayout, removeStrayLayouts, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
 
 export interface QemuDriverOptions {
@@ -269,8 +269,12 @@ export class QemuDriver implements DomainDriver {
     await Promise.all([
       cleanUp('directory', removeDomainDirs(this.#o.paths, rec.domid)),
       cleanUp('xenstore', (async () => {
-        await removeDomainLayout(this.#xs, rec.domid, rec.uuid);
-        if (await this.#xs.isDomainIntroduced(rec.domid)) await this.#o.xenstored.releaseDomain(rec.domid);
+        try {
+          await removeDomainLayout(this.#xs, rec.domid, rec.uuid);
+        } finally {
+          // Released whatever became of the nodes: its socket and connection go with it.
+          if (await this.#xs.isDomainIntroduced(rec.domid)) await this.#o.xenstored.releaseDomain(rec.domid);
+        }
       })()),
     ]);
   }
@@ -340,11 +344,11 @@ export class QemuDriver implements DomainDriver {
 
   async orphans(known: ReadonlySet<number>): Promise<OrphanMachine[]> {
     const root = `${this.#o.paths.runDir}/domains`;
-    let entries: string[];
+    let entries: string[] = [];
     try {
       entries = readdirSync(root);
     } catch {
-      return [];
+      // No run directories at all: nothing runs, but xenstore and the host may still hold leftovers.
     }
     const out: OrphanMachine[] = [];
     for (const entry of entries) {
@@ -362,9 +366,21 @@ export class QemuDriver implements DomainDriver {
       });
       if (found !== undefined) out.push(found);
     }
-    await this.#net.cleanUp(new Set([...known, ...out.map((o) => o.domid)]))
+    const live = new Set([...known, ...out.map((o) => o.domid)]);
+    await this.#net.cleanUp(live)
       .catch((e: unknown) => this.#o.log(`removing the vifs of dead domains: ${e instanceof Error ? e.message : String(e)}`));
+    await this.#removeStrayXenstore(live)
+      .catch((e: unknown) => this.#o.log(`removing the xenstore nodes of dead domains: ${e instanceof Error ? e.message : String(e)}`));
     return out;
+  }
+
+  /** Takes out of xenstore the domains no record or running QEMU stands for (nodes, introductions). */
+  async #removeStrayXenstore(live: ReadonlySet<number>): Promise<void> {
+    const removed = await removeStrayLayouts(this.#xs, live);
+    for (const domid of removed) {
+      if (await this.#xs.isDomainIntroduced(domid)) await this.#o.xenstored.releaseDomain(domid);
+    }
+    if (removed.length > 0) this.#o.log(`removed the xenstore nodes of ${removed.length} dead domain(s): ${removed.join(', ')}`);
   }
 
   /**

@@ -460,6 +460,22 @@ export async function removeDomainLayout(xs: XenstoreClient, domid: number, uuid
   });
 }
 
+/**
+ * Removes the layout of every guest domain xenstore holds and `known` does not (its clean-up
+ * failed, or a dom0d died before it): `/local/domain/<id>`, `/libxl/<id>`, its backends, and its
+ * `/vm/<uuid>` unless another domain names it. Returns the domids it removed.
+ */
+export async function removeStrayLayouts(xs: XenstoreClient, known: ReadonlySet<number>): Promise<number[]> {
+  const root = '/local/domain';
+  const ids = (await xs.exists(root)) ? await xs.directory(root) : [];
+  const stray = ids.filter((id) => /^[1-9]\d*$/.test(id) && !known.has(Number(id))).map(Number);
+  for (const domid of stray) {
+    const vm = await xs.tryRead(`${root}/${domid}/vm`);
+    await removeDomainLayout(xs, domid, vm?.startsWith('/vm/') === true ? vm.slice(4) : '');
+  }
+  return stray;
+}
+
 /** Whether a domain other than `domid` has `vm` as its `/local/domain/<id>/vm`. */
 async function vmNamedByAnother(tx: XsOps, domid: number, vm: string): Promise<boolean> {
   const root = '/local/domain';

@@ -219,11 +219,14 @@ export class HostNetwork {
    */
   async #removeVifs(domid: number, devid: number | undefined): Promise<void> {
     const prefix = vifTablePrefix(this.#instance, domid);
-    // Both lists at once: each is a command run, and every destroy asks for them.
-    const [tables, links] = await Promise.all([nftTables('bridge'), hostLinks()]);
-    for (const t of tables) {
-      if (t.startsWith(prefix) && (devid === undefined || t === `${prefix}${devid}`)) await deleteNftTable('bridge', t);
-    }
+    // Both lists at once: each is a command run, and every destroy asks for them. The tables'
+    // failure (no nft on the host) is said after the links are gone: a tap left behind blocked its
+    // vifname, and with it the domain's restart, for good.
+    let tablesFailed: Error | undefined;
+    const [tables, links] = await Promise.all([nftTables('bridge').catch((e: unknown) => {
+      tablesFailed = e instanceof Error ? e : new Error(String(e));
+      return [];
+    }), hostLinks()]);
     for (const link of links) {
       const tag = parseVifTag(link.alias, this.#instance);
       if (tag === undefined || tag.domid !== domid || (devid !== undefined && tag.devid !== devid)) continue;
@@ -236,6 +239,10 @@ export class HostNetwork {
       } else {
         await deleteLink(link.name);
       }
+    }
+    if (tablesFailed !== undefined) throw tablesFailed;
+    for (const t of tables) {
+      if (t.startsWith(prefix) && (devid === undefined || t === `${prefix}${devid}`)) await deleteNftTable('bridge', t);
     }
   }
 }

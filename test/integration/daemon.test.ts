@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { apiRequest } from '../../src/api/index.js';
 import type { DomainInfo } from '../../src/api/index.js';
-import { alive, destroyHost, DOM0D, dom0dPids, makeHost, readPid, registerDomain, waitGone, xl } from './daemon-harness.js';
+import { alive, destroyHost, DOM0D, dom0dPids, makeHost, readPid, registerDomain, waitGone, xl, xsExists } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
 const hosts: TestHost[] = [];
@@ -82,6 +82,27 @@ test('kill -9 of dom0d: the next xl command restarts it and it re-adopts every d
   assert.deepEqual(ids(afterRestart), ids(before));
   await registerDomain(h, 'cache');
   assert.equal((await xl(h, 'domid', 'cache')).out, '3\n', 'domids keep increasing after a restart');
+});
+
+test('xenstore nodes of a domain no record stands for (a clean-up that failed) go at dom0d\'s next start', async () => {
+  const h = host();
+  h.env['XENSTORED_PATH'] = join(h.runDir, 'xenstored', 'socket');
+  assert.equal((await xl(h, 'list')).code, 0);
+  await registerDomain(h, 'kept');
+  const uuid = '0e7d7c1a-1111-4222-8333-444455556666';
+  const write = (path: string, value: string): void => void execFileSync('xenstore-write', [path, value], { env: h.env });
+  write('/local/domain/77/vm', `/vm/${uuid}`);
+  write('/local/domain/77/name', 'gone');
+  write(`/vm/${uuid}/name`, 'gone');
+  write('/libxl/77/type', 'pv');
+  write('/local/domain/0/backend/vbd/77/51712/state', '6');
+  const oldPid = readPid(h)!;
+  process.kill(oldPid, 'SIGKILL');
+  await waitGone(oldPid);
+  assert.equal((await xl(h, 'list')).code, 0);
+  for (const p of ['/local/domain/77', `/vm/${uuid}`, '/libxl/77', '/local/domain/0/backend/vbd/77']) assert.equal(xsExists(h, p), false, p);
+  assert.equal(xsExists(h, '/local/domain/0'), true);
+  assert.equal((await xl(h, 'domid', 'kept')).out, '1\n');
 });
 
 test('parallel xl commands on a fresh host start exactly one dom0d', async () => {
