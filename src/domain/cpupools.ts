@@ -266,13 +266,22 @@ export class CpuPools {
     return this.#queue.run('pools', change);
   }
 
-  /** Makes `pools` the table: on disk first (a failure changes nothing), then in memory. */
+  /**
+   * Makes `pools` the table: in memory at once (a create deciding its pool meanwhile sees the new
+   * table: it picked a pool being destroyed before), then on disk; a failed write puts the old
+   * table back.
+   */
   async replace(pools: readonly CpuPool[]): Promise<void> {
     const sorted = [...pools].sort((a, b) => a.poolid - b.poolid);
-    if (this.#file !== undefined) {
-      await writeFileAtomic(this.#file, `${JSON.stringify({ version: FILE_VERSION, pools: sorted }, null, 2)}\n`);
-    }
+    const old = this.#pools;
     this.#pools = sorted;
+    if (this.#file === undefined) return;
+    try {
+      await writeFileAtomic(this.#file, `${JSON.stringify({ version: FILE_VERSION, pools: sorted }, null, 2)}\n`);
+    } catch (e: unknown) {
+      if (this.#pools === sorted) this.#pools = old;
+      throw e;
+    }
   }
 }
 

@@ -74,11 +74,17 @@ export interface DiskCheckContext {
   readonly arriving?: boolean;
 }
 
-/** The disks in use on the host and the live machines, from the records (`rec.qemuPid` alive). */
-export function diskContext(records: readonly DomainRecord[]): Pick<DiskCheckContext, 'inUse' | 'machines'> {
+/**
+ * The disks in use on the host and the live machines, from the records: a live machine's disks
+ * (`rec.qemuPid` alive), those of one being attached to it, and those of a domain being created,
+ * whose QEMU is not running yet (two creates at once each passed the other's disks before).
+ * `self`: the domain being created, whose own disks are not another's.
+ */
+export function diskContext(records: readonly DomainRecord[], self?: number): Pick<DiskCheckContext, 'inUse' | 'machines'> {
   const live = records.filter((r) => r.qemuPid !== null && isPidAlive(r.qemuPid));
+  const holding = records.filter((r) => r.domid !== self && (live.includes(r) || r.state === 'creating'));
   return {
-    inUse: live.flatMap((r) => (r.config.disks ?? []).map((disk) => ({ domid: r.domid, name: r.name, disk }))),
+    inUse: holding.flatMap((r) => [...r.config.disks ?? [], ...r.attaching?.disks ?? []].map((disk) => ({ domid: r.domid, name: r.name, disk }))),
     machines: live.map((r) => ({ domid: r.domid, name: r.name, pid: r.qemuPid as number })),
   };
 }

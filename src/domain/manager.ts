@@ -358,7 +358,7 @@ export class DomainManager {
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
-        const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others), where: `disk= in ${rec.source}`, arriving });
+        const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others, rec.domid), where: `disk= in ${rec.source}`, arriving });
         await checkHostPaths(rec.config, rec.source, this.#hostPaths(rec, arriving));
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });

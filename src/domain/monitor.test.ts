@@ -2,7 +2,7 @@
 // itself. The machine is imaginary (an edge-case fake); the real one is in
 // test/integration/lifecycle.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -262,4 +262,28 @@ test('a save\'s header is made from the record its job finds (a job queued befor
   await m.claimMigration(rec.domid, process.pid);
   await assert.rejects(m.attachDevice(rec.domid, { kind: 'disk', disk: { vdev: 'xvdb', pdev_path: '/dev/null', format: 'raw' } } as never),
     (e: unknown) => isToolstackError(e, 'DOMAIN_STATE') && /being migrated/.test(e.message));
+});
+
+class SlowMachines extends FakeMachines {
+  release: (() => void) | undefined;
+  override async start(r: DomainRecord): Promise<{ qemuPid: null; qmpSocket: string }> {
+    await new Promise<void>((resolve) => {
+      this.release = resolve;
+    });
+    return super.start(r);
+  }
+}
+
+test('a disk image a domain being created will write is in use for a create at the same time', async () => {
+  const d = new SlowMachines();
+  const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: d, restartDelayMs: 0 });
+  const image = join(root, `disk${n}.img`);
+  writeFileSync(image, Buffer.alloc(65536));
+  const disk = { pdev_path: image, vdev: 'xvda', format: 'raw', readwrite: 1 } as const;
+  const first = m.create({ config: { c_info: { name: 'a' }, disks: [disk] } as DomainConfig });
+  while (d.release === undefined) await new Promise((r) => setTimeout(r, 5));
+  await assert.rejects(m.create({ config: { c_info: { name: 'b' }, disks: [disk] } as DomainConfig }),
+    (e: unknown) => isToolstackError(e) && /is open read-write by domain 'a'/.test(e.message));
+  d.release();
+  assert.equal((await first).name, 'a');
 });

@@ -45,7 +45,12 @@ export interface NatOptions {
 
 /** The subnets tried, in order, when xl.conf sets none. */
 const AUTO_SUBNETS = Array.from({ length: 55 }, (_, i) => `10.0.${254 - i}.0/24`);
-const DHCP_LEASE = '1h';
+/**
+ * A NAT network's DHCP lease. Each new domain without `mac=` has a new random MAC, and a destroyed
+ * one's lease stays until it expires: with an hour's lease, some 250 create/destroy cycles within
+ * the hour emptied a /24 and new guests got no address. Guests renew at half of it.
+ */
+const DHCP_LEASE = '10m';
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 
 export class NatNetworks {
