@@ -280,9 +280,9 @@ test('a disk image a domain being created will write is in use for a create at t
   const image = join(root, `disk${n}.img`);
   writeFileSync(image, Buffer.alloc(65536));
   const disk = { pdev_path: image, vdev: 'xvda', format: 'raw', readwrite: 1 } as const;
-  const first = m.create({ config: { c_info: { name: 'a' }, disks: [disk] } as DomainConfig });
+  const first = m.create({ config: { c_info: { name: 'a' }, disks: [disk] } });
   while (d.release === undefined) await new Promise((r) => setTimeout(r, 5));
-  await assert.rejects(m.create({ config: { c_info: { name: 'b' }, disks: [disk] } as DomainConfig }),
+  await assert.rejects(m.create({ config: { c_info: { name: 'b' }, disks: [disk] } }),
     (e: unknown) => isToolstackError(e) && /is open read-write by domain 'a'/.test(e.message));
   d.release();
   assert.equal((await first).name, 'a');
