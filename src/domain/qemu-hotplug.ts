@@ -37,7 +37,7 @@ import { usbctrlWithDefaults } from '../config/index.js';
 import type { DiskDevice, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
 import type { HostNetwork } from '../network/index.js';
 import {
-  diskHasMedium, diskMediumNode, diskNodeName, formatHasChain, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
+  diskHasMedium, diskMediumNode, diskNodeName, formatHasChain, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpClosedError, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
   vkbQdevId, vkbWiring,
 } from '../qemu/index.js';
 import type { ArgvCapabilities, ImageChain, QdevWiring, QmpClient } from '../qemu/index.js';
@@ -217,6 +217,9 @@ export class QemuHotplug {
     try {
       return await inMachine();
     } catch (e: unknown) {
+      // A machine gone (destroyed meanwhile) holds nothing: the host's part is undone all the same
+      // (a block script's `remove` was skipped, and its device stayed set up for good).
+      if (e instanceof QmpClosedError) return true;
       if (!(e instanceof QmpTimeoutError)) throw e;
       this.#o.log(`domain ${rec.domid}: QEMU did not answer while an attach was undone (${e.message}); what it was sent runs once it answers`);
       return true;

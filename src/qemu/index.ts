@@ -1,6 +1,6 @@
 // The qemu area: the QMP client, the one QEMU launcher, host probes (accelerator, capabilities)
 // and the pure argv builder. The domain layer uses only this index.
-export { QmpCommandError, QmpTimeoutError } from './qmp/transport.js';
+export { QmpClosedError, QmpCommandError, QmpTimeoutError } from './qmp/transport.js';
 export type { QmpEvent } from './qmp/transport.js';
 export { QmpClient } from './qmp/client.js';
 export type { QmpCpuInfoFast, QmpHotpluggableCpu, QmpMigrationInfo } from './qmp/client.js';
