@@ -102,7 +102,8 @@ export function bearerGuard(file: string): BearerGuard {
     const auth = req.headers.authorization ?? '';
     // A browser's WebSocket cannot send the header: it offers `bearer.<token>` as a subprotocol.
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
-    const given = /^Bearer ([^\s]+)$/.exec(auth)?.[1] ?? offered?.slice('bearer.'.length);
+    // The scheme's name is case-insensitive (RFC 9110 11.1).
+    const given = /^bearer +(\S+) *$/i.exec(auth)?.[1] ?? offered?.slice('bearer.'.length);
     if (given === undefined || !timingSafeEqual(sha256(given), current(req.socket))) {
       throw new ToolstackError('API_AUTH', given === undefined ? 'The API needs Authorization: Bearer <token>' : 'The API token is wrong', {
         hint: 'the token is in dom0d\'s STATE_DIR/api-token',

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { openStream } from '../api/index.js';
@@ -36,6 +37,46 @@ test('stream routes: 101 then raw bytes both ways; errors before the upgrade are
     await assert.rejects(openStream(socket, '/v1/things/missing/stream', 'dom0-test'), { code: 'DOMAIN_NOT_FOUND', message: "No thing 'missing'", hint: 'try another' });
     await assert.rejects(openStream(socket, '/v1/things/t1/stream', 'other-protocol'), { code: 'USAGE' });
     await assert.rejects(openStream(socket, '/v1/nothing', 'dom0-test'), { code: 'USAGE' });
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('a refused upgrade is answered and its connection closed, even when the client never closes its side', async () => {
+  const socket = join(dir, 'refuse.sock');
+  const echo = { route: { method: 'POST', path: '/v1/echo' } as const, handle: (req: Record<string, unknown>) => Promise.resolve(req) };
+  const server = await serveApi(socket, [echo], () => undefined, { streams: [] });
+  try {
+    // 1,024 of these (without a token, over TCP) held every connection the API allows.
+    const client = connect({ path: socket, allowHalfOpen: true });
+    let answer = '';
+    client.on('data', (d: Buffer) => {
+      answer += d.toString();
+    });
+    client.on('error', () => undefined);
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    client.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n');
+    await ended;
+    assert.match(answer, /^HTTP\/1\.1 400 /);
+    // Half-open, dom0d would still read this; closed, the write fails and the client closes.
+    const closed = new Promise<boolean>((resolve) => {
+      client.once('close', () => resolve(true));
+      setTimeout(() => resolve(false), 3000).unref();
+    });
+    client.write('more');
+    assert.equal(await closed, true, 'dom0d closed the connection');
+    client.destroy();
+    // A body that is not UTF-8 is refused, not read with U+FFFD in it.
+    const raw = connect(socket);
+    let reply = '';
+    raw.on('data', (d: Buffer) => {
+      reply += d.toString();
+    });
+    const body = Buffer.concat([Buffer.from('{"name":"a'), Buffer.from([0xff]), Buffer.from('"}')]);
+    raw.write(`POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    raw.write(body);
+    await new Promise((r) => raw.once('close', r));
+    assert.match(reply, /body is not UTF-8/);
   } finally {
     await new Promise((r) => server.close(r));
   }

@@ -250,6 +250,10 @@ async function upgrade(
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${protocol}\r\n\r\n`);
     }, guard !== undefined);
   } catch (e: unknown) {
+    // Closed once the answer is out, not only ended: a refused upgrade is no longer an HTTP
+    // request (no timeout applies), so a client that never closed its side kept the connection,
+    // and 1,024 of them without a token locked every TCP client out.
+    socket.once('finish', () => socket.destroy());
     if (upgraded) {
       socket.end();
       return;
@@ -288,7 +292,7 @@ function readJsonBody(req: IncomingMessage, held: { bytes: number }, inFlight: B
     req.on('data', onData);
     req.once('end', () => {
       try {
-        resolve(parseJsonBody(Buffer.concat(chunks).toString('utf8')));
+        resolve(parseJsonBody(Buffer.concat(chunks)));
       } catch (e: unknown) {
         reject(e instanceof Error ? e : new Error(String(e)));
       }
@@ -300,7 +304,16 @@ function readJsonBody(req: IncomingMessage, held: { bytes: number }, inFlight: B
   });
 }
 
-function parseJsonBody(text: string): Record<string, unknown> {
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJsonBody(bytes: Buffer): Record<string, unknown> {
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    // Decoded leniently, a bad byte became U+FFFD inside a name or a path.
+    throw new ToolstackError('USAGE', 'Bad API request: body is not UTF-8');
+  }
   if (text.trim() === '') return {};
   let v: unknown;
   try {

@@ -54,6 +54,8 @@ test('every request needs the bearer token (0600 in the state dir); rotate-token
   assert.equal((await call('GET', '/v1/domains', { Authorization: 'Bearer nope' })).status, 401);
   const ok = await call('GET', '/v1/domains', bearer());
   assert.equal(ok.status, 200);
+  // The scheme's name is case-insensitive.
+  assert.equal((await call('GET', '/v1/domains', { Authorization: `bearer  ${token()}` })).status, 200);
   const old = token();
   execFileSync(join(import.meta.dirname, '..', '..', '..', 'bin', 'dom0d'), ['rotate-token'], { env: host.env });
   assert.notEqual(token(), old);
