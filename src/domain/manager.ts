@@ -131,6 +131,8 @@ export class DomainManager {
   readonly #log: (line: string) => void;
   /** Restarts waiting for their time, by the uuid of the domain they re-create. */
   readonly #restarts = new Map<string, NodeJS.Timeout>();
+  /** Files a save or core dump is writing now, and by whom (see `#writingTo`). */
+  readonly #writing = new Map<string, string>();
   /** Restarts an xl destroy cancelled before they were scheduled (by uuid). */
   readonly #cancelledRestarts = new Set<string>();
   /**
@@ -404,7 +406,8 @@ export class DomainManager {
       const wasRunning = rec.state === 'running';
       this.#checkOutput(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE');
       const header = o.header(rec);
-      const bytes = await this.#machine(rec, 'save').call(this.driver, rec, o.file, header, wasRunning);
+      const save = this.#machine(rec, 'save');
+      const bytes = await this.#writingTo(o.file, `the save of domain '${rec.name}' (${domid})`, () => save.call(this.driver, rec, o.file, header, wasRunning));
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
       if (o.leavePaused) return { bytes, header, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
       if (o.checkpoint) {
@@ -563,15 +566,30 @@ export class DomainManager {
   #checkOutput(file: string, what: string, code: 'SAVE_FILE' | 'IO'): void {
     // dom0's state directory (the records' parent) is its own, but for the dump directory.
     const dirs = { own: [dirname(this.#options.domainsDir), ...(this.#options.ownDirs ?? [])], allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
-    const why = outputFileProblem(file, diskContext(this.registry.list()).inUse, dirs);
+    const writer = this.#writing.get(file);
+    const why = writer !== undefined ? `${writer} is being written there` : outputFileProblem(file, diskContext(this.registry.list()).inUse, dirs);
     if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
+  }
+
+  /**
+   * Runs `body` with `file` taken by `what` (a save or core dump under way): two at once to one
+   * file replaced the first one's when the second finished — a save whose domain was then gone.
+   */
+  async #writingTo<T>(file: string, what: string, body: () => Promise<T>): Promise<T> {
+    this.#writing.set(file, what);
+    try {
+      return await body();
+    } finally {
+      this.#writing.delete(file);
+    }
   }
 
   /** `xl dump-core`: the guest's memory to `file` (absolute) as an ELF core. */
   dumpCore(domid: number, file: string): Promise<DomainRecord> {
     return this.#job(domid, 'machine', async (rec) => {
       this.#checkOutput(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO');
-      await this.#machine(rec, 'coreDump').call(this.driver, rec, file);
+      const dump = this.#machine(rec, 'coreDump');
+      await this.#writingTo(file, `the core dump of domain '${rec.name}' (${domid})`, () => dump.call(this.driver, rec, file));
       return rec;
     });
   }

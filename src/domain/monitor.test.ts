@@ -287,3 +287,40 @@ test('a disk image a domain being created will write is in use for a create at t
   d.release();
   assert.equal((await first).name, 'a');
 });
+
+test('two saves to one file at once: the second is refused while the first writes (its file replaced the first one\'s)', async () => {
+  const gate: { release?: () => void } = {};
+  const saving = async (): Promise<() => void> => {
+    for (;;) {
+      const r = gate.release;
+      if (r !== undefined) return r;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  class GatedSaves extends SavingMachines {
+    override async save(r: DomainRecord, file: string, header: Buffer): Promise<number> {
+      await new Promise<void>((resolve) => {
+        gate.release = resolve;
+      });
+      return super.save(r, file, header);
+    }
+  }
+  const d = new GatedSaves();
+  const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: d, restartDelayMs: 0 });
+  const a = await m.create({ config: { c_info: { name: 'a' } } });
+  const b = await m.create({ config: { c_info: { name: 'b' } } });
+  const out = mkdtempSync(join(tmpdir(), 'dom0-monitor-save-'));
+  after(() => rmSync(out, { recursive: true, force: true }));
+  const file = join(out, 'one.save');
+  const header = (): Buffer => Buffer.from('h');
+  const first = m.save(a.domid, { file, checkpoint: true, leavePaused: false, header });
+  const releaseFirst = await saving();
+  await assert.rejects(m.save(b.domid, { file, checkpoint: true, leavePaused: false, header }),
+    (e: unknown) => isToolstackError(e, 'SAVE_FILE') && /the save of domain 'a' \(1\) is being written there/.test(e.message));
+  delete gate.release;
+  releaseFirst();
+  await first;
+  const second = m.save(b.domid, { file, checkpoint: true, leavePaused: false, header });
+  (await saving())();
+  await second;
+});

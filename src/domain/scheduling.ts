@@ -158,11 +158,22 @@ export class DomainScheduling {
     });
   }
 
-  /** A domain is gone: its groups go (logged when a thread still holds one). */
-  removeDomain(rec: DomainRecord): void {
+  /**
+   * A domain is gone: its groups go. A killed QEMU may still be exiting (freeing a large guest's
+   * memory), its threads leaving the groups last: they are tried again each second for 30 s
+   * (unless the domid is in use again), then logged and left to the next start's prune.
+   */
+  removeDomain(rec: DomainRecord, attempt = 0): void {
     if (this.#cgroups instanceof ToolstackError) return;
     try {
-      if (!this.#cgroups.removeDomain(rec.domid)) this.#d.log(`domain ${rec.domid}: its cgroup still holds threads: left in place`);
+      if (this.#cgroups.removeDomain(rec.domid)) return;
+      if (attempt < 30) {
+        setTimeout(() => {
+          if (this.#d.registry.get(rec.domid) === undefined) this.removeDomain(rec, attempt + 1);
+        }, 1000).unref();
+        return;
+      }
+      this.#d.log(`domain ${rec.domid}: its cgroup still holds threads: left in place`);
     } catch (e: unknown) {
       this.#d.log(`domain ${rec.domid}: removing its cgroups: ${e instanceof Error ? e.message : String(e)}`);
     }
