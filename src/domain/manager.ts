@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
-import { freeForGuestsKiB, isPidAlive, onlineCpus, processStartTime, readHostMemory } from '../host/index.js';
+import { freeForGuestsKiB, isPidAlive, KeyedQueue, onlineCpus, processStartTime, readHostMemory } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
@@ -131,6 +131,8 @@ export class DomainManager {
   readonly #log: (line: string) => void;
   /** Restarts waiting for their time, by the uuid of the domain they re-create. */
   readonly #restarts = new Map<string, NodeJS.Timeout>();
+  /** Unpauses, one at a time per guest (uuid). */
+  readonly #oneGuest = new KeyedQueue<string>();
   /** Files a save or core dump is writing now, and by whom (see `#writingTo`). */
   readonly #writing = new Map<string, string>();
   /** Restarts an xl destroy cancelled before they were scheduled (by uuid). */
@@ -739,7 +741,10 @@ export class DomainManager {
   }
 
   unpause(domid: number): Promise<DomainRecord> {
-    return this.#job(domid, 'unpause', async (rec) => {
+    // One unpause of a guest at a time (by uuid): each domain's job is its own, so two at once of
+    // two copies both found the other paused and both ran.
+    return this.#job(domid, 'unpause', (found) => this.#oneGuest.run(found.uuid, async () => {
+      const rec = this.registry.require(domid);
       // Two domains share a uuid only across a migration within this host: one guest, which must
       // not run twice (the stopped copy of a sender whose xl died after "go", say).
       const twin = this.registry.list().find((r) => r.uuid === rec.uuid && r.domid !== domid && r.state === 'running');
@@ -751,7 +756,7 @@ export class DomainManager {
       await this.driver.unpause(rec);
       this.#outgoing.delete(domid);
       return this.#machineIs(rec, 'running');
-    });
+    }));
   }
 
   /**
