@@ -72,6 +72,18 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       hint: 'stop it first, or point DOM0_RUN_DIR elsewhere',
     });
   }
+  // The state directory is one dom0d's too: a second one on it with another run directory (an
+  // xl whose environment differed) took the first one's running domains for crashed ones and
+  // destroyed their records.
+  const stateLock = `${paths.stateDir}/dom0d.pid`;
+  const stateHolder = tryTakePidFile(stateLock);
+  if (stateHolder !== undefined) {
+    releasePidFile(paths.pidFile);
+    throw new ToolstackError('DAEMON_RUNNING', stateHolder > 0 ? `dom0d (pid ${stateHolder}) already serves ${paths.stateDir}, with another run directory than ${paths.runDir}`
+      : `Cannot take ${stateLock}: another dom0d is starting on ${paths.stateDir}`, {
+      hint: 'give this one its own DOM0_STATE_DIR, or the same DOM0_RUN_DIR as that dom0d (xl then talks to it)',
+    });
+  }
   // Every diagnostic line also goes to dom0's console ring, as Xen's own messages go to its
   // (the ring is the running dom0d's: read once the pid file is ours).
   const dmesg = Dmesg.open(`${paths.runDir}/dmesg`, { onError: (e) => diag(`dmesg ring: ${e instanceof Error ? e.message : String(e)}`) });
@@ -177,6 +189,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
         await dmesg.flush();
         await xs.close();
         await unlink(paths.apiSocket).catch(() => undefined);
+        releasePidFile(stateLock);
         releasePidFile(paths.pidFile);
       })()),
     };
@@ -186,6 +199,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const m = opened;
     await m?.sched.pools.exclusive(async () => m.sched.close()).catch(() => undefined);
     await xenstored?.close().catch(() => undefined);
+    releasePidFile(stateLock);
     releasePidFile(paths.pidFile);
     throw e;
   }

@@ -732,9 +732,15 @@ export class QemuDriver implements DomainDriver {
     })();
   }
 
+  /**
+   * Whether `pid` is this instance's QEMU of `domid`: its `-pidfile` argument is exactly that
+   * domain's (a substring test also took another instance's QEMU whose run directory ends the
+   * same way, `/srv/b/run/dom0/...`, for ours: a reused pid was then killed).
+   */
   #ours(pid: number, domid: number): boolean {
-    const dir = `${domainDirs(this.#o.paths, domid).run}/`;
-    return pidCmdline(pid)?.some((a) => a.includes(dir)) ?? false;
+    const argv = pidCmdline(pid) ?? [];
+    const at = argv.indexOf('-pidfile');
+    return at >= 0 && argv[at + 1] === `${domainDirs(this.#o.paths, domid).run}/qemu.pid`;
   }
 
   #attach(domid: number, pid: number, qmp: QmpClient): Machine {

@@ -75,6 +75,10 @@ test('plans are checked against the host: free names, a bridge that exists and i
   throwsCode(() => checkVifPlans(d, [plan({ devid: 0, bridge: 'br9' })], host, 'dom0nat'), 'NETWORK', /^Cannot plug vif vif7\.0 of domain 'web': bridge 'br9' does not exist$/);
   throwsCode(() => checkVifPlans(d, [plan({ devid: 0, bridge: 'eth0' })], host, 'dom0nat'), 'NETWORK', /'eth0' is not a bridge/);
   throwsCode(() => checkVifPlans(d, [plan({ devid: 5 })], host, 'dom0nat'), 'NETWORK', /an interface named vif7\.5 exists already/);
+  // Another dom0's on the host (domids repeat across instances): named, and not to be deleted by hand.
+  const theirs = [...host, { ...link('vif7.6', 'tun'), alias: 'dom0 abcdef01 vif 7.6 tap' }];
+  assert.throws(() => checkVifPlans(d, [plan({ devid: 6 })], theirs, 'dom0nat'), (e: unknown) => e instanceof ToolstackError &&
+    /exists already: vif 7\.6 of the dom0 whose instance is abcdef01$/.test(e.message) && !(e.hint ?? '').includes('ip link del'));
   throwsCode(() => checkVifPlans(d, [plan({ devid: 0, ifname: 'x0' }), plan({ devid: 1, ifname: 'x0' })], host, 'dom0nat'), 'CFG_VALUE', /two of its vifs are named x0/);
   // With a script, the script plugs the tap: the bridge is its business.
   checkVifPlans(d, [{ ...plan({ devid: 0, bridge: 'br9' }), script: '/bin/true' }], host, 'dom0nat');

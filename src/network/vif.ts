@@ -88,9 +88,14 @@ export function vifTag(instance: string, domid: number, devid: number, role: 'ta
 
 /** The vif a link belongs to, from its tag, when this dom0 (`instance`) made it. */
 export function parseVifTag(alias: string | undefined, instance: string): { domid: number; devid: number; role: string } | undefined {
+  const tag = anyVifTag(alias);
+  return tag?.instance === instance ? { domid: tag.domid, devid: tag.devid, role: tag.role } : undefined;
+}
+
+/** A vif tag of any dom0 on the host (instance included). */
+function anyVifTag(alias: string | undefined): { instance: string; domid: number; devid: number; role: string } | undefined {
   const m = alias === undefined ? null : /^dom0 ([0-9a-f]+) vif (\d+)\.(\d+) (tap|rate)$/.exec(alias);
-  if (m === null || m[1] !== instance) return undefined;
-  return { domid: Number(m[2]), devid: Number(m[3]), role: m[4] as string };
+  return m === null ? undefined : { instance: m[1] as string, domid: Number(m[2]), devid: Number(m[3]), role: m[4] as string };
 }
 
 /** Whether a link's `alias` is this dom0's (`instance`) tag of vif `domid.devid` in `role`. */
@@ -188,8 +193,13 @@ export function checkVifPlans(d: VifDomain, plans: readonly VifPlan[], links: re
     for (const name of [p.tap, ...(p.rate === undefined ? [] : [p.ifb])]) {
       if (seen.has(name)) throw vifError('CFG_VALUE', d, p.tap, `two of its vifs are named ${name}`, 'give each vif its own vifname= and devid=');
       seen.add(name);
-      if (links.some((l) => l.name === name)) {
-        throw vifError('NETWORK', d, p.tap, `an interface named ${name} exists already`, `choose another vifname=, or remove it (ip link del ${name}) if nothing uses it`);
+      const taken = links.find((l) => l.name === name);
+      if (taken !== undefined) {
+        // Another dom0's vif (domids repeat across instances on one host): never to be deleted by hand.
+        const owner = anyVifTag(taken.alias);
+        throw vifError('NETWORK', d, p.tap, `an interface named ${name} exists already${owner === undefined ? '' : `: vif ${owner.domid}.${owner.devid} of the dom0 whose instance is ${owner.instance}`}`,
+          owner === undefined ? `choose another vifname=, or remove it (ip link del ${name}) if nothing uses it`
+            : 'choose another vifname= (that domain uses it; with xl migrate -D, its domid is taken there too: migrate without -D)');
       }
     }
     // QEMU gives a NIC any MAC; a multicast one (the first byte odd) leaves the guest without a network.

@@ -30,6 +30,14 @@ describe('xenstored through XenstoreClient', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('a second xenstored on a socket one answers on is refused; the first serves on', async () => {
+    await assert.rejects(startXenstored({ socketPath: join(dir, 'run', 'socket'), stateDir: join(dir, 'other-state') }),
+      (e: unknown) => (e as { code?: string }).code === 'DAEMON_RUNNING');
+    const sock = await XenstoreClient.connect(join(dir, 'run', 'socket'));
+    assert.deepEqual(await sock.directory('/'), await dom0.directory('/'));
+    sock.close();
+  });
+
   it('reads, writes and lists in process and over the socket', async () => {
     await dom0.write('/a/b', 'v');
     assert.equal(await dom0.readString('/a/b'), 'v');

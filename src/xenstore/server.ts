@@ -34,7 +34,8 @@ import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
-import { quietLog } from '../common/index.js';
+import { quietLog, ToolstackError } from '../common/index.js';
+import { socketPathProblem } from '../host/index.js';
 import type { ClientTransport } from './client.js';
 import { XenstoreClient } from './client.js';
 import type { ConnectionHost, Transport } from './connection.js';
@@ -597,6 +598,13 @@ export class XenstoreServer implements ConnectionHost {
  * the sockets of domains still introduced, and returns its handle.
  */
 export async function startXenstored(opts: XenstoredOptions): Promise<XenstoredHandle> {
+  // A xenstored that answers there is another's (a standalone one, another instance's): its
+  // socket is not taken over.
+  if ((await socketPathProblem(opts.socketPath))?.live === true) {
+    throw new ToolstackError('DAEMON_RUNNING', `A xenstored already listens on ${opts.socketPath}`, {
+      hint: 'stop it first, or give this one its own socket (DOM0_RUN_DIR, --socket)',
+    });
+  }
   const store = new Store();
   const { journal, damage } = Journal.open(opts.stateDir, {
     replay: (records) => {

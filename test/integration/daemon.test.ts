@@ -57,6 +57,14 @@ test('a second dom0d on the same run directory refuses to start', async () => {
   assert.match(second.stderr, new RegExp(`dom0d is already running \\(pid ${pid}, `));
   assert.equal(readPid(h), pid);
   assert.equal((await xl(h, 'list')).code, 0);
+  // Nor does one on the same state directory with another run directory (it took the first's
+  // running domains for crashed ones and destroyed their records).
+  const otherRun = join(h.root, 'run2');
+  const third = spawnSync(DOM0D, ['run'], { env: { ...h.env, DOM0_RUN_DIR: otherRun }, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(third.status, 1, third.stderr);
+  assert.match(third.stderr, new RegExp(`dom0d \\(pid ${pid}\\) already serves `));
+  assert.equal(existsSync(join(otherRun, 'dom0d.pid')), false, 'its own run directory\'s lock is given back');
+  assert.equal((await xl(h, 'list')).code, 0);
 });
 
 test('kill -9 of dom0d: the next xl command restarts it and it re-adopts every domain', async () => {
