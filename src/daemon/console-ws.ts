@@ -26,7 +26,11 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 64 << 10,
-    handleProtocols: (protocols) => [CONSOLE_WS_PROTOCOL, VNC_WS_PROTOCOL].find((p) => protocols.has(p)) ?? false,
+    // The path's own protocol, and only it (a display offered only the console's was accepted).
+    handleProtocols: (protocols, req) => {
+      const wanted = PATH.exec((req.url ?? '/').split('?')[0] ?? '/')?.[2] === 'vnc' ? VNC_WS_PROTOCOL : CONSOLE_WS_PROTOCOL;
+      return protocols.has(wanted) ? wanted : false;
+    },
   });
   return async (req, socket, head) => {
     const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];

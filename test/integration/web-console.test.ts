@@ -166,6 +166,16 @@ test('the display in the page: noVNC draws the guest\'s screen on a canvas that 
   }, undefined, { timeout: 60_000 });
   await page.screenshot({ path: join(ARTIFACTS, 'web-console-display.png'), fullPage: true });
   await page.close();
+  // The display's path speaks the display's protocol only (offered the console's, no protocol is chosen).
+  const chosen = await new Promise<string>((resolve) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/domains/web1/vnc/ws`, ['dom0-console', `bearer.${token}`]);
+    ws.on('open', () => {
+      resolve(ws.protocol);
+      ws.close();
+    });
+    ws.on('error', (e) => resolve(`error: ${e.message}`));
+  });
+  assert.match(chosen, /^error: Server sent no subprotocol/);
 });
 
 test('a config file picked from the config directory\'s list loads into the form; its errors name it; unedited, it creates the domain', async () => {
