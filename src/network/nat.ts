@@ -80,6 +80,14 @@ export class NatNetworks {
     const record = this.#read(bridge);
     const links = await hostLinks();
     const link = links.find((l) => l.name === bridge);
+    // Another dom0's NAT network on this host (every instance's default bridge name is the same):
+    // never joined, never to be deleted by hand.
+    const owner = /^dom0 ([0-9a-f]+) nat$/.exec(link?.alias ?? '')?.[1];
+    if (owner !== undefined && owner !== this.#o.instance) {
+      throw new ToolstackError('NETWORK', `Cannot make the NAT network on bridge '${bridge}': it is the NAT network of another dom0 on this host (instance ${owner})`, {
+        hint: 'give this dom0 a NAT bridge of its own in its xl.conf: vif.nat.bridge="..." (and vif.nat.subnet="..." for another subnet)',
+      });
+    }
     if (record !== undefined && link !== undefined) {
       if (this.#dnsmasqPid(bridge) === undefined) {
         this.#o.log(`NAT network ${bridge}: dnsmasq is not running; starting it again`);

@@ -359,6 +359,16 @@ test('NAT network errors: a bad subnet in xl.conf, a name taken by an interface 
   assert.deepEqual(nftTables(), []);
   assert.deepEqual(pidsNaming(join(host.runDir, 'network')), []);
   inNs('ip', 'link', 'del', 'natbr0');
+  // Another dom0's NAT network (every instance's default bridge name is the same): named as theirs,
+  // never joined, never taken.
+  inNs('ip', 'link', 'add', 'natbr0', 'type', 'bridge');
+  inNs('ip', 'link', 'set', 'dev', 'natbr0', 'alias', 'dom0 abcdef12 nat');
+  r = await xl('create', '-p', 'nat.cfg');
+  assert.match(r.err, /\nCannot make the NAT network on bridge 'natbr0': it is the NAT network of another dom0 on this host \(instance abcdef12\)\nhint: /);
+  assert.deepEqual(await listed(), []);
+  assert.deepEqual(vifLinks(), []);
+  assert.ok(links().some((l) => l.ifname === 'natbr0'), 'the other dom0\'s bridge is left alone');
+  inNs('ip', 'link', 'del', 'natbr0');
   // A dom0d killed between making the NAT bridge and tagging it (its record written first): the
   // next dom0d takes that bridge away (it refused the NAT network for good before).
   writeFileSync(join(host.runDir, 'network', 'natbr0.json'), `${JSON.stringify({ bridge: 'natbr0', subnet: '10.0.254.0/24', table: 'dom0_0_nat_6e' })}\n`);
