@@ -102,7 +102,7 @@ export class NatNetworks {
       });
     }
     const made: NatRecord = {
-      bridge, subnet: subnet === undefined ? await freeSubnet(bridge) : checkSubnet(subnet),
+      bridge, subnet: subnet === undefined ? await freeSubnet(bridge) : await subnetFree(checkSubnet(subnet), bridge),
       table: `dom0_${this.#o.instance}_nat_${Buffer.from(bridge).toString('hex')}`,
     };
     ensurePrivateDir(this.#o.paths.networkRunDir);
@@ -268,6 +268,20 @@ function checkSubnet(subnet: string): string {
   }
   if (net.prefix < 8 || net.prefix > 30) throw new ToolstackError('CFG_VALUE', `xl.conf: vif.nat.subnet="${subnet}" is not from /8 to /30`, { hint: 'give vif.nat.subnet a network such as "10.0.254.0/24"' });
   return `${formatIpv4(net.address)}/${net.prefix}`;
+}
+
+/**
+ * xl.conf's subnet, when no address or route of the host overlaps it (another interface's
+ * network, another dom0's NAT network: two routes for one subnet cut one side off).
+ */
+async function subnetFree(subnet: string, bridge: string): Promise<string> {
+  const taken = (await usedNetworks()).find((u) => overlaps(subnet, u));
+  if (taken !== undefined) {
+    throw new ToolstackError('NETWORK', `Cannot make the NAT network on bridge '${bridge}': xl.conf's vif.nat.subnet="${subnet}" overlaps ${taken}, in use on this host`, {
+      hint: 'name a free subnet in xl.conf (vif.nat.subnet), or leave it out: a free one is picked',
+    });
+  }
+  return subnet;
 }
 
 /** The first of `AUTO_SUBNETS` no address or route of the host overlaps. */

@@ -348,6 +348,12 @@ test('NAT network errors: a bad subnet in xl.conf, a name taken by an interface 
   assert.match(r.err, /\nxl\.conf: vif\.nat\.subnet="10\.0\.0\.0\/33" is not an IPv4 network\nhint: /);
   assert.deepEqual(await listed(), []);
   assert.deepEqual(links().map((l) => l.ifname).filter((n) => n === 'natbr0' || /^(vif|ifb)/.test(n)), []);
+  // A subnet the host has already (xenbr0's): two routes for it would cut one side off.
+  writeFileSync(file('etc/xl.conf'), `vif.nat.bridge = "natbr0"\nvif.nat.subnet = "${HOST_IP.replace(/\.\d+$/, '.0')}/24"\n`);
+  r = await xl('create', '-p', 'nat.cfg');
+  assert.match(r.err, /\nCannot make the NAT network on bridge 'natbr0': xl\.conf's vif\.nat\.subnet="[\d.]+\/24" overlaps [\d.]+\/24, in use on this host\nhint: /);
+  assert.deepEqual(await listed(), []);
+  assert.deepEqual(links().map((l) => l.ifname).filter((n) => n === 'natbr0' || /^(vif|ifb)/.test(n)), []);
   writeFileSync(file('etc/xl.conf'), 'vif.nat.bridge = "natbr0"\n');
   inNs('ip', 'link', 'add', 'natbr0', 'type', 'bridge');
   r = await xl('create', '-p', 'nat.cfg');
