@@ -123,3 +123,13 @@ test('names: Xen\'s rules plus the file system\'s, checked for create and rename
   const arrived = await reg.reserve({ config: { c_info: { name: 'in--incoming', uuid: ok.uuid } } }, { sender: (r) => r.domid === ok.domid });
   assert.equal(arrived.arriving, true);
 });
+
+test('a rename frees the old name once the new one is on disk (a create of it meanwhile would lose it to a failed write)', async () => {
+  const reg = await DomainRegistry.open(freshDir());
+  const a = await reg.reserve(dom('first'));
+  const renaming = reg.rename(a.domid, 'second');
+  await assert.rejects(reg.reserve(dom('first')), (e: unknown) => isToolstackError(e, 'DOMAIN_EXISTS'));
+  await renaming;
+  assert.equal(reg.byName('first'), undefined);
+  assert.equal((await reg.reserve(dom('first'))).name, 'first');
+});

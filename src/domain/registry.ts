@@ -253,10 +253,12 @@ export class DomainRegistry {
     // Its receiving xl renaming an arriving domain takes it over (see DomainRecord.arriving).
     const { arriving: _, ...kept } = old;
     const rec = { ...kept, name, config: withIdentity(old.config, name, old.uuid) };
-    this.#idByName.delete(old.name);
+    // The old name stays taken until the new one is on disk: a failed write puts it back, and a
+    // create of it meanwhile would have lost it then.
     this.#idByName.set(name, domid);
     this.#byId.set(domid, rec);
     await this.#persistOrUndo(rec, old);
+    if (this.#idByName.get(old.name) === domid) this.#idByName.delete(old.name);
     this.#events?.emit({ type: 'renamed', record: rec, from: old.name });
     return rec;
   }
