@@ -228,7 +228,12 @@ export class DomainManager {
     })));
     let recovered = 0;
     for (const o of await this.driver.orphans?.(new Set(this.registry.list().map((r) => r.domid))) ?? []) {
-      const rec = await this.#recover(o);
+      // One that cannot be recorded (a full disk) is said, and keeps no other from dom0d.
+      const rec = await this.#recover(o).catch((e: unknown) => {
+        this.#log(`Domain ${o.domid}: its QEMU (pid ${o.pid}) runs without a record and could not be recorded: ${errorText(e)}`);
+        return undefined;
+      });
+      if (rec === undefined) continue;
       this.#log(`Domain ${rec.domid} (${rec.name}): its record was lost; recovered its running QEMU (pid ${o.pid}) from what QEMU and ` +
         'xenstore tell: its config file is not known, and a guest reboot or crash leaves it shut down (preserved)');
       recovered++;
@@ -316,6 +321,7 @@ export class DomainManager {
   async #recover(o: OrphanMachine): Promise<DomainRecord> {
     let name = o.name ?? `recovered-${o.domid}`;
     if (!this.registry.nameFree(name)) name = `${name.slice(0, 200)}-recovered-${o.domid}`;
+    if (!this.registry.nameFree(name)) name = `recovered-${o.domid}`;
     const uuid = o.uuid !== undefined && !this.registry.list().some((r) => r.uuid === o.uuid) ? o.uuid : globalThis.crypto.randomUUID();
     const now = Date.now();
     const config = withLibxlDefaults({
@@ -1163,6 +1169,7 @@ export class DomainManager {
       from: shut.domid,
       keepOld: action === 'restart_rename',
     };
+    this.#cancelledRestarts.delete(shut.uuid);
     await this.registry.saveRestart(intent);
     await this.#retire(shut, intent);
     // An xl destroy that came while this job ran ends the domain: no restart brings it back.
@@ -1183,10 +1190,11 @@ export class DomainManager {
     const intent = this.registry.restartNamed(name);
     const uuid = intent?.init.config.c_info?.uuid;
     if (intent === undefined || uuid === undefined || this.registry.byName(name) !== undefined) return undefined;
-    clearTimeout(this.#restarts.get(uuid));
+    const timer = this.#restarts.get(uuid);
+    clearTimeout(timer);
     this.#restarts.delete(uuid);
     // Not yet scheduled (its old domain's retirement is finishing): it will not be.
-    this.#cancelledRestarts.add(uuid);
+    if (timer === undefined) this.#cancelledRestarts.add(uuid);
     await this.registry.dropRestart(uuid);
     this.#log(`Domain ${intent.from} (${name}): its restart is cancelled (destroyed before it began)`);
     return intent;

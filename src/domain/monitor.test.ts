@@ -324,3 +324,18 @@ test('two saves to one file at once: the second is refused while the first write
   (await saving())();
   await second;
 });
+
+test('a restart cancelled while it waited is forgotten: the same guest (same uuid) created again restarts on its next reboot', async () => {
+  const { m, d, rec } = await setup({ on_reboot: 'restart' }, { restartDelayMs: 100 });
+  d.sink?.(rec.domid, 'reboot');
+  await settle(m);
+  assert.equal((await m.cancelRestart('g'))?.from, rec.domid);
+  const again = await m.create({ config: { ...rec.config, c_info: { ...rec.config.c_info, name: 'g', uuid: rec.uuid } } });
+  d.sink?.(again.domid, 'reboot');
+  await settle(m);
+  await new Promise((r) => setTimeout(r, 150));
+  await settle(m);
+  const [now] = m.registry.list();
+  assert.deepEqual([now?.name, now?.uuid, now?.state], ['g', rec.uuid, 'running'], 'restarted');
+  assert.notEqual(now?.domid, again.domid);
+});

@@ -351,6 +351,8 @@ export class QemuDriver implements DomainDriver {
       // No run directories at all: nothing runs, but xenstore and the host may still hold leftovers.
     }
     const out: OrphanMachine[] = [];
+    // Every QEMU of ours that runs, described or not: its vifs and xenstore nodes stay.
+    const running = new Set<number>();
     for (const entry of entries) {
       if (!/^\d+$/.test(entry) || known.has(Number(entry))) continue;
       const domid = Number(entry);
@@ -360,13 +362,14 @@ export class QemuDriver implements DomainDriver {
         await removeDomainDirs(this.#o.paths, domid);
         continue;
       }
+      running.add(domid);
       const found = await this.#inspect(domid, pid).catch((e: unknown) => {
         this.#o.log(`domain ${domid}: QEMU ${pid} runs without a record and could not be described: ${e instanceof Error ? e.message : String(e)}`);
         return undefined;
       });
       if (found !== undefined) out.push(found);
     }
-    const live = new Set([...known, ...out.map((o) => o.domid)]);
+    const live = new Set([...known, ...running]);
     await this.#net.cleanUp(live)
       .catch((e: unknown) => this.#o.log(`removing the vifs of dead domains: ${e instanceof Error ? e.message : String(e)}`));
     await this.#removeStrayXenstore(live)

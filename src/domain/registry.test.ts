@@ -133,3 +133,13 @@ test('a rename frees the old name once the new one is on disk (a create of it me
   assert.equal(reg.byName('first'), undefined);
   assert.equal((await reg.reserve(dom('first'))).name, 'first');
 });
+
+test('a restart keeps its name under rules made since (all digits); a name such rules refuse is not free', async () => {
+  const reg = await DomainRegistry.open(freshDir());
+  assert.equal(reg.nameFree('2024'), false);
+  assert.equal(reg.nameFree('a/b'), false);
+  const uuid = '5a5a5a5a-0000-4000-8000-000000000001';
+  await reg.saveRestart({ init: { config: { c_info: { name: '2024', uuid } } }, at: Date.now(), from: 3, keepOld: false });
+  const back = await reg.reserve({ config: { c_info: { name: '2024', uuid } } }, { restart: true });
+  assert.equal(back.name, '2024');
+});

@@ -188,6 +188,11 @@ export class DomainRegistry {
 
   /** True when `name` may be given to a domain now. */
   nameFree(name: string): boolean {
+    try {
+      validateDomainName(name);
+    } catch {
+      return false;
+    }
     return name !== DOM0_NAME && !this.#idByName.has(name) && this.restartNamed(name) === undefined;
   }
 
@@ -305,7 +310,8 @@ export class DomainRegistry {
    * this create is.
    */
   #checkNameFree(name: string, restartOf?: string): void {
-    validateDomainName(name);
+    // A restart keeps its domain's name, which rules made since may refuse (all digits).
+    if (restartOf === undefined) validateDomainName(name);
     const restart = this.restartNamed(name);
     const restarting = restart !== undefined && restart.init.config.c_info?.uuid !== restartOf;
     if (name === DOM0_NAME || this.#idByName.has(name) || restarting) {

@@ -447,15 +447,16 @@ export async function writeVcpuAvailability(xs: XenstoreClient, domid: number, m
  * while another domain's `vm` names it (the other end of a migration within this host), readable
  * no longer by `domid` (a later domain may get that domid).
  */
-export async function removeDomainLayout(xs: XenstoreClient, domid: number, uuid: string): Promise<void> {
+export async function removeDomainLayout(xs: XenstoreClient, domid: number, uuid: string | undefined): Promise<void> {
   await xs.transaction(async (tx) => {
-    const vm = `/vm/${uuid}`;
-    const shared = await vmNamedByAnother(tx, domid, vm);
+    // No uuid (a stray domain without its `vm` node): no `/vm` part to remove.
+    const vm = uuid === undefined ? undefined : `/vm/${uuid}`;
+    const shared = vm !== undefined && await vmNamedByAnother(tx, domid, vm);
     if (shared) {
       const perms = await tx.getPerms(vm);
       if (perms.includes(`r${domid}`)) await tx.setPerms(vm, perms.filter((p) => p !== `r${domid}`));
     }
-    for (const p of [...(shared ? [] : [vm]), domainPath(domid), `/libxl/${domid}`]) await rmIfPresent(tx, p);
+    for (const p of [...(shared || vm === undefined ? [] : [vm]), domainPath(domid), `/libxl/${domid}`]) await rmIfPresent(tx, p);
     await removeBackends(tx, domid);
   });
 }
@@ -469,11 +470,19 @@ export async function removeStrayLayouts(xs: XenstoreClient, known: ReadonlySet<
   const root = '/local/domain';
   const ids = (await xs.exists(root)) ? await xs.directory(root) : [];
   const stray = ids.filter((id) => /^[1-9]\d*$/.test(id) && !known.has(Number(id))).map(Number);
+  let failed: Error | undefined;
+  const removed: number[] = [];
   for (const domid of stray) {
-    const vm = await xs.tryRead(`${root}/${domid}/vm`);
-    await removeDomainLayout(xs, domid, vm?.startsWith('/vm/') === true ? vm.slice(4) : '');
+    try {
+      const vm = await xs.tryRead(`${root}/${domid}/vm`);
+      await removeDomainLayout(xs, domid, /^\/vm\/[^/]+$/.test(vm ?? '') ? (vm as string).slice(4) : undefined);
+      removed.push(domid);
+    } catch (e: unknown) {
+      failed ??= e instanceof Error ? e : new Error(`domain ${domid}: ${JSON.stringify(e)}`); // the others are still removed
+    }
   }
-  return stray;
+  if (failed !== undefined) throw failed;
+  return removed;
 }
 
 /** Whether a domain other than `domid` has `vm` as its `/local/domain/<id>/vm`. */

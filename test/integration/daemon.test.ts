@@ -104,11 +104,12 @@ test('xenstore nodes of a domain no record stands for (a clean-up that failed) g
   write(`/vm/${uuid}/name`, 'gone');
   write('/libxl/77/type', 'pv');
   write('/local/domain/0/backend/vbd/77/51712/state', '6');
+  write('/local/domain/78/name', 'no-vm-node'); // a stray without its vm node keeps no other from going
   const oldPid = readPid(h)!;
   process.kill(oldPid, 'SIGKILL');
   await waitGone(oldPid);
   assert.equal((await xl(h, 'list')).code, 0);
-  for (const p of ['/local/domain/77', `/vm/${uuid}`, '/libxl/77', '/local/domain/0/backend/vbd/77']) assert.equal(xsExists(h, p), false, p);
+  for (const p of ['/local/domain/77', `/vm/${uuid}`, '/libxl/77', '/local/domain/0/backend/vbd/77', '/local/domain/78']) assert.equal(xsExists(h, p), false, p);
   assert.equal(xsExists(h, '/local/domain/0'), true);
   assert.equal((await xl(h, 'domid', 'kept')).out, '1\n');
 });

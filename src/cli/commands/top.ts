@@ -127,6 +127,8 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
   };
   // A SIGTERM or SIGHUP (the terminal closed) ends the loop too, so the screen is put back.
   const onSignal = (): void => {
+    // A second signal ends xl as it would have (a dom0d that does not answer holds the loop).
+    process.off('SIGTERM', onSignal).off('SIGHUP', onSignal);
     quit = true;
     wake?.();
   };
