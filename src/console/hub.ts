@@ -122,7 +122,7 @@ export class ConsoleHub {
       client.on('error', () => client.destroy());
       this.stream(domid, id, client).catch(() => client.destroy());
     });
-    await listenOn(server, { path }, () => undefined);
+    await listenOn(server, { path }, this.#onError);
     return server;
   }
 

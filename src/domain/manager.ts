@@ -749,8 +749,7 @@ export class DomainManager {
   unpause(domid: number): Promise<DomainRecord> {
     // One unpause of a guest at a time (by uuid): each domain's job is its own, so two at once of
     // two copies both found the other paused and both ran.
-    return this.#job(domid, 'unpause', (found) => this.#oneGuest.run(found.uuid, async () => {
-      const rec = this.registry.require(domid);
+    return this.#job(domid, 'unpause', (rec) => this.#oneGuest.run(rec.uuid, async () => {
       // Two domains share a uuid only across a migration within this host: one guest, which must
       // not run twice (the stopped copy of a sender whose xl died after "go", say).
       const twin = this.registry.list().find((r) => r.uuid === rec.uuid && r.domid !== domid && r.state === 'running');
@@ -1174,8 +1173,7 @@ export class DomainManager {
     await this.#retire(shut, intent);
     // An xl destroy that came while this job ran ends the domain: no restart brings it back.
     if (this.#destroying.has(shut.domid)) {
-      await this.registry.dropRestart(shut.uuid);
-      this.#log(`Domain ${shut.domid} (${shut.name}): its restart is cancelled (destroyed before it began)`);
+      await this.#dropCancelled(intent);
       return;
     }
     this.#scheduleRestart(intent);
@@ -1195,9 +1193,13 @@ export class DomainManager {
     this.#restarts.delete(uuid);
     // Not yet scheduled (its old domain's retirement is finishing): it will not be.
     if (timer === undefined) this.#cancelledRestarts.add(uuid);
-    await this.registry.dropRestart(uuid);
-    this.#log(`Domain ${intent.from} (${name}): its restart is cancelled (destroyed before it began)`);
+    await this.#dropCancelled(intent);
     return intent;
+  }
+
+  async #dropCancelled(intent: RestartIntent): Promise<void> {
+    await this.registry.dropRestart(intent.init.config.c_info?.uuid as string);
+    this.#log(`Domain ${intent.from} (${intent.init.config.c_info?.name ?? ''}): its restart is cancelled (destroyed before it began)`);
   }
 
   get #restartDelayMs(): number {

@@ -273,7 +273,7 @@ export class QemuDriver implements DomainDriver {
           await removeDomainLayout(this.#xs, rec.domid, rec.uuid);
         } finally {
           // Released whatever became of the nodes: its socket and connection go with it.
-          if (await this.#xs.isDomainIntroduced(rec.domid)) await this.#o.xenstored.releaseDomain(rec.domid);
+          await this.#release(rec.domid);
         }
       })()),
     ]);
@@ -377,12 +377,15 @@ export class QemuDriver implements DomainDriver {
     return out;
   }
 
+  /** Ends xenstored's introduction of `domid` (its socket and connection), when there is one. */
+  async #release(domid: number): Promise<void> {
+    if (await this.#xs.isDomainIntroduced(domid)) await this.#o.xenstored.releaseDomain(domid);
+  }
+
   /** Takes out of xenstore the domains no record or running QEMU stands for (nodes, introductions). */
   async #removeStrayXenstore(live: ReadonlySet<number>): Promise<void> {
     const removed = await removeStrayLayouts(this.#xs, live);
-    for (const domid of removed) {
-      if (await this.#xs.isDomainIntroduced(domid)) await this.#o.xenstored.releaseDomain(domid);
-    }
+    for (const domid of removed) await this.#release(domid);
     if (removed.length > 0) this.#o.log(`removed the xenstore nodes of ${removed.length} dead domain(s): ${removed.join(', ')}`);
   }
 

@@ -3,9 +3,9 @@
  * stream as the state stream (see api/savefile.ts for the file).
  *
  * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-RANDOM`,
- * mode 0600, one per save: two saves to one target never share it), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell that
- * appends the stream to that file and, only when that finished, renames it `…done`; dom0d then
- * fsyncs it (it has flushed it while the stream came; the fsync runs off dom0d's event loop),
+ * mode 0600, one per save: two saves to one target never share it), the guest is stopped (Xen
+ * suspends it), QEMU migrates to `exec:` a shell that appends the stream to that file and, only
+ * when that finished, renames it `…done`; dom0d then fsyncs it (it has flushed it while the stream came; the fsync runs off dom0d's event loop),
  * renames it to the target and fsyncs the directory, before the domain may go. The target name
  * therefore never holds a partial file, and a failure (QEMU's, the disk's, a deadline) removes
  * both temporaries and resumes the guest if it was running. Restore: QEMU starts with `-incoming

@@ -189,11 +189,11 @@ export class DomainRegistry {
   /** True when `name` may be given to a domain now. */
   nameFree(name: string): boolean {
     try {
-      validateDomainName(name);
+      this.#checkNameFree(name);
+      return true;
     } catch {
       return false;
     }
-    return name !== DOM0_NAME && !this.#idByName.has(name) && this.restartNamed(name) === undefined;
   }
 
   /** Changes the non-identity fields of a domain and persists them. */

@@ -19,5 +19,5 @@ export { psrFromCpuinfo, psrFromResctrl, readPsrFeatures, resctrlMount } from '.
 export type { PsrFeatures } from './psr.js';
 export { HostPci, VFIO_PCI_DRIVER } from './pci.js';
 export { HostUsb } from './usb.js';
-export { listenOn } from './listen.js';
+export { bindUnixSocket, listenOn } from './listen.js';
 export type { ListenAt } from './listen.js';

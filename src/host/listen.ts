@@ -13,13 +13,6 @@ export type ListenAt = { readonly path: string; readonly mode?: number } | { rea
  * process.
  */
 export async function listenOn(server: Server, at: ListenAt, onError: (e: Error) => void): Promise<void> {
-  if ('path' in at) {
-    try {
-      unlinkSync(at.path);
-    } catch (e: unknown) {
-      if (!isErrno(e, 'ENOENT')) throw e;
-    }
-  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const listening = (): void => {
@@ -27,15 +20,26 @@ export async function listenOn(server: Server, at: ListenAt, onError: (e: Error)
       server.on('error', onError);
       resolve();
     };
-    if (!('path' in at)) {
-      server.listen(at.port, at.host, listening);
-      return;
-    }
-    const oldMask = process.umask(0o777 & ~(at.mode ?? 0o600));
-    try {
-      server.listen(at.path, listening);
-    } finally {
-      process.umask(oldMask);
-    }
+    if ('path' in at) bindUnixSocket(server, at.path, at.mode, listening);
+    else server.listen(at.port, at.host, listening);
   });
+}
+
+/**
+ * Binds `server` to the Unix socket `path` (what was there replaced), born with `mode`: the umask
+ * is narrowed around the bind, which is synchronous, so no other user can connect in between.
+ * Throws when what is there cannot be removed; other failures come as the server's `error`.
+ */
+export function bindUnixSocket(server: Server, path: string, mode = 0o600, listening?: () => void): void {
+  try {
+    unlinkSync(path);
+  } catch (e: unknown) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+  }
+  const oldMask = process.umask(0o777 & ~mode);
+  try {
+    server.listen(path, listening);
+  } finally {
+    process.umask(oldMask);
+  }
 }

@@ -35,7 +35,7 @@ import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { dirname, join } from 'node:path';
 import { quietLog, ToolstackError } from '../common/index.js';
-import { socketPathProblem } from '../host/index.js';
+import { bindUnixSocket, socketPathProblem } from '../host/index.js';
 import type { ClientTransport } from './client.js';
 import { XenstoreClient } from './client.js';
 import type { ConnectionHost, Transport } from './connection.js';
@@ -254,20 +254,9 @@ export class XenstoreServer implements ConnectionHost {
   /** Listens on `path` (0600); each client becomes a connection of `domid`. */
   listen(path: string, domid: number, privileged: boolean): Server {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    try {
-      unlinkSync(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
     const server = createServer((sock) => this.accept(sock, domid, privileged));
     server.on('error', (e) => this.log(`xenstored: socket ${path}: ${e.message}`));
-    // Born 0600 (the bind is synchronous): `dom0d xenstored` alone keeps the caller's umask.
-    const oldMask = process.umask(0o177);
-    try {
-      server.listen(path);
-    } finally {
-      process.umask(oldMask);
-    }
+    bindUnixSocket(server, path);
     this.#listeners.set(server, path);
     return server;
   }
