@@ -35,6 +35,7 @@ export const API_ROUTES = {
   sendTrigger: { method: 'POST', path: '/v1/domains/:ref/trigger' },
   sendSysrq: { method: 'POST', path: '/v1/domains/:ref/sysrq' },
   getVnc: { method: 'GET', path: '/v1/domains/:ref/vnc' },
+  getMachineLayout: { method: 'GET', path: '/v1/domains/:ref/layout' },
   attachDevice: { method: 'POST', path: '/v1/domains/:ref/devices/:kind' },
   detachDevice: { method: 'POST', path: '/v1/domains/:ref/devices/:kind/:id/detach' },
   listDevices: { method: 'GET', path: '/v1/domains/:ref/devices/:kind' },

@@ -6,20 +6,28 @@
  *
  * dom0's stream is QEMU's migration stream, not libxl's: its files carry mandatory flag bit 31
  * (beside JSON, bit 0) so that Xen's xl refuses them ("need newer xl") instead of misreading
- * them, and dom0 refuses a Xen file (STREAMv2, bit 1) with a line saying why.
+ * them, and dom0 refuses a Xen file (STREAMv2, bit 1) with a line saying why. Optional flag bit
+ * 31 says that the config is followed by the saved machine's layout (u32 length, JSON
+ * `{"pci":[{"id","slot","func"},...],"ramKiB":N}` with its NUL): its RAM and where its PCI
+ * devices were, which a restore rebuilds (see `MachineLayout`). A reader that knows no optional
+ * flag skips the data its length covers.
  *
  * It lives with the API, which xl loads for every command, rather than with the config code:
  * `xl restore` and `xl migrate[-receive]` need it without parsing any xl.cfg, and loading the
  * config area costs an xl ~30 ms.
  */
 import { nestsDeeperThan, ToolstackError } from '../common/index.js';
+import type { MachineLayout, PciPlacement } from '../qemu/index.js';
 
 export const SAVE_MAGIC = 'Xen saved domain, xl format\n \0 \r';
 const BYTE_ORDER = 0x01020304;
 export const SAVE_FLAG_JSON = 0x1;
 export const SAVE_FLAG_STREAMV2 = 0x2;
 export const SAVE_FLAG_QEMU_STREAM = 0x80000000;
+export const SAVE_OPTIONAL_LAYOUT = 0x80000000;
 const HEADER_BYTES = 48;
+/** A PC's root bus has 32 slots of 8 functions. */
+const MAX_PCI_PLACEMENTS = 256;
 
 export interface SaveFileInfo {
   readonly mandatoryFlags: number;
@@ -29,19 +37,28 @@ export interface SaveFileInfo {
   readonly config: Record<string, unknown> | undefined;
   /** Where the state stream starts, bytes from the start of the file. */
   readonly streamOffset: number;
+  /** The saved machine's layout, when the file has it. */
+  readonly layout: MachineLayout | undefined;
 }
 
-/** The header and config of a dom0 save file for `configJson` (libxl JSON). */
-export function saveFileHeader(configJson: string): Buffer {
-  const config = Buffer.from(`${configJson}\0`, 'utf8');
-  const h = Buffer.alloc(HEADER_BYTES + 4);
+/** `text` with its NUL, after its u32 length. */
+function lengthPrefixed(text: string): Buffer {
+  const body = Buffer.from(`${text}\0`, 'utf8');
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(body.length, 0);
+  return Buffer.concat([len, body]);
+}
+
+/** The header and config of a dom0 save file for `configJson` (libxl JSON), and the machine's layout. */
+export function saveFileHeader(configJson: string, layout?: MachineLayout): Buffer {
+  const data = [lengthPrefixed(configJson), ...(layout === undefined ? [] : [lengthPrefixed(JSON.stringify({ pci: layout.pci, ramKiB: layout.ramKiB }))])];
+  const h = Buffer.alloc(HEADER_BYTES);
   h.write(SAVE_MAGIC, 0, 'latin1');
   h.writeUInt32LE(BYTE_ORDER, 32);
   h.writeUInt32LE((SAVE_FLAG_JSON | SAVE_FLAG_QEMU_STREAM) >>> 0, 36);
-  h.writeUInt32LE(0, 40);
-  h.writeUInt32LE(4 + config.length, 44);
-  h.writeUInt32LE(config.length, 48);
-  return Buffer.concat([h, config]);
+  h.writeUInt32LE(layout === undefined ? 0 : SAVE_OPTIONAL_LAYOUT, 40);
+  h.writeUInt32LE(data.reduce((n, b) => n + b.length, 0), 44);
+  return Buffer.concat([h, ...data]);
 }
 
 /** How deep lists and objects in a save file's config may nest. */
@@ -109,5 +126,38 @@ export function readSaveFileHeader(head: Buffer, file: string): SaveFileInfo {
     }
     config = parsed as Record<string, unknown>;
   }
-  return { mandatoryFlags, optionalFlags, optionalDataLen, config, streamOffset };
+  let layout: MachineLayout | undefined;
+  if ((optionalFlags & SAVE_OPTIONAL_LAYOUT) !== 0 && (mandatoryFlags & SAVE_FLAG_JSON) !== 0 && optionalDataLen >= 4) {
+    const at = HEADER_BYTES + 4 + head.readUInt32LE(HEADER_BYTES);
+    const corrupt = (why: string): ToolstackError => bad(`Savefile '${file}' is corrupt: ${why}`, 'the file was damaged after xl save wrote it');
+    if (at + 4 > streamOffset) throw corrupt('its data ends before its machine\'s layout');
+    const len = head.readUInt32LE(at);
+    if (at + 4 + len > streamOffset) throw corrupt(`its machine's layout (${len} bytes) exceeds its data`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(head.toString('utf8', at + 4, at + 4 + len).replace(/\0$/, ''));
+    } catch (e) {
+      throw corrupt(`its machine's layout is not JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const wrong = layoutProblem(parsed);
+    if (wrong !== undefined) throw corrupt(`its machine's layout is wrong: ${wrong}`);
+    layout = parsed as MachineLayout;
+  }
+  return { mandatoryFlags, optionalFlags, optionalDataLen, config, streamOffset, layout };
+}
+
+/** What makes `given` no `MachineLayout` (see above); undefined when it is one. */
+export function layoutProblem(given: unknown): string | undefined {
+  const { pci, ramKiB } = (typeof given === 'object' && given !== null ? given : {}) as Record<string, unknown>;
+  if (!(typeof ramKiB === 'number' && Number.isSafeInteger(ramKiB) && ramKiB > 0)) return `ramKiB ${JSON.stringify(ramKiB)} is not a whole number of KiB above 0`;
+  if (!Array.isArray(pci) || pci.length > MAX_PCI_PLACEMENTS) return `pci is not a list of at most ${MAX_PCI_PLACEMENTS} places`;
+  const wrong: unknown = (pci as unknown[]).find((p) => !isPciPlacement(p));
+  return wrong === undefined ? undefined : `${JSON.stringify(wrong)} is not a PCI device's place (a device id, a slot below 32, a function below 8)`;
+}
+
+/** `p` is a PCI device's place: a QEMU device id, a slot of a PC's root bus and a function of it. */
+function isPciPlacement(p: unknown): p is PciPlacement {
+  const { id, slot, func } = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
+  const whole = (n: unknown, below: number): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n < below;
+  return typeof id === 'string' && /^[A-Za-z][\w.-]{0,127}$/.test(id) && whole(slot, 32) && whole(func, 8);
 }

@@ -17,6 +17,7 @@ import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEV
 import type { JsonSchema, LibxlJsonObject } from '../config/index.js';
 import { DEVICE_KINDS, DOMAIN_STATES, POOL_SCHEDULERS, SHUTDOWN_REASONS, TRIGGER_NAMES } from '../domain/index.js';
 import type { CpuTopology, HostFacts, NumaNode, PsrFeatures } from '../host/index.js';
+import type { MachineLayout, PciPlacement } from '../qemu/index.js';
 import type { API_ROUTES } from './routes.js';
 import type { ApiOperation, ToolstackApi } from './toolstack.js';
 import type * as T from './types.js';
@@ -50,6 +51,9 @@ interface ApiTypes {
   TriggerResult: T.TriggerResult;
   SysrqResult: T.SysrqResult;
   VncInfo: T.VncInfo;
+  MachineLayoutInfo: T.MachineLayoutInfo;
+  MachineLayout: MachineLayout;
+  PciPlacement: PciPlacement;
   DeviceInfo: T.DeviceInfo;
   DeviceDetached: T.DeviceDetached;
   MediaChanged: T.MediaChanged;
@@ -190,6 +194,7 @@ const configFileInfo = { name: str, size: int, mtimeMs: num } as const;
 const consoleType = enumOf(['pv', 'serial', 'vuart']);
 const deviceKind = enumOf(DEVICE_KINDS);
 const ints = array(int);
+const machineLayout = { pci: array(ref('PciPlacement')), ramKiB: int } as const;
 
 const SCHEMAS = {
   Error: object({
@@ -232,13 +237,16 @@ const SCHEMAS = {
   TriggerResult: object({ ...domainHead, trigger: enumOf(TRIGGER_NAMES), vcpu: int, qmp: str }),
   SysrqResult: object({ ...domainHead, key: str, xenstorePath: str, keys: strings }),
   VncInfo: object({ ...domainHead, host: str, port: int, display: int, password: orNull(str) }),
+  MachineLayoutInfo: object({ ...domainHead, ...machineLayout }),
+  MachineLayout: object(machineLayout),
+  PciPlacement: object({ id: str, slot: int, func: int }),
   DeviceInfo: object({
     ...domainHead, kind: deviceKind, devid: int, backendId: int, state: int, evtch: int, rref: int, backendPath: str, frontendPath: str, device, warnings: opt(strings),
   }),
   DeviceDetached: object({ ...domainHead, kind: deviceKind, device, released: bool }),
   MediaChanged: object({ ...domainHead, disk: ref('DiskDevice') }),
   MemoryInfo: object({ ...domainHead, targetKiB: int, maxKiB: int, machineKiB: int }),
-  SaveResult: object({ ...domainHead, file: str, bytes: int, mandatoryFlags: int, configBytes: int, domain: orNull(ref('DomainInfo')) }),
+  SaveResult: object({ ...domainHead, file: str, bytes: int, mandatoryFlags: int, optionalFlags: int, optionalDataBytes: int, configBytes: int, domain: orNull(ref('DomainInfo')) }),
   MigrationResult: object({ ...domainHead, totalMs: int, downtimeMs: int, ramBytes: int }),
   MigrationProgress: object({
     ...domainHead, status: str, transferredBytes: int, remainingBytes: int, totalBytes: int, dirtyPagesPerSecond: int, pageBytes: int,
@@ -280,7 +288,7 @@ const SCHEMAS = {
   DomainLog: object({ ...domainHead, file: str, size: int, text: str, truncated: bool }),
   CreateDomainRequest: object({
     config: ref('DomainConfig'), paused: opt(bool), noMonitor: opt(bool), source: opt(str), sourceText: opt(str),
-    restore: opt(object({ file: str, offset: int })), incoming: opt(object({ socket: str, holder: opt(int) })),
+    restore: opt(object({ file: str, offset: int })), incoming: opt(object({ socket: str, holder: opt(int) })), layout: opt(ref('MachineLayout')),
   }),
   DomainRefRequest: object({}),
   DestroyDomainRequest: object({ force: opt(bool) }),
@@ -341,6 +349,7 @@ export const OPERATION_SCHEMAS = {
   sendTrigger: { request: ref('TriggerRequest'), result: ref('TriggerResult') },
   sendSysrq: { request: ref('SysrqRequest'), result: ref('SysrqResult') },
   getVnc: { result: ref('VncInfo') },
+  getMachineLayout: { result: ref('MachineLayoutInfo') },
   attachDevice: { request: ref('AttachDeviceRequest'), result: ref('DeviceInfo') },
   detachDevice: { request: ref('DetachDeviceRequest'), result: ref('DeviceDetached') },
   listDevices: { result: array(ref('DeviceInfo')) },

@@ -61,6 +61,13 @@ test('rename is bookkeeping; lifecycle on Domain-0 and QEMU operations fail with
   await assert.rejects(s.createDomain({ config: config('new') }), (e: unknown) => isToolstackError(e, 'NOT_SUPPORTED'));
   await assert.rejects(s.createDomain({ config: { c_info: {} } }), (e: unknown) => isToolstackError(e, 'CFG_VALUE'));
   await assert.rejects(s.getDomain({ ref: '' }), (e: unknown) => isToolstackError(e, 'USAGE'));
+  // A machine layout belongs to a state stream; one that is no layout is refused before anything starts.
+  const layout = { ramKiB: 131072, pci: [{ id: 'vif0', slot: 5, func: 0 }] };
+  await assert.rejects(s.createDomain({ config: config('new'), layout }), (e: unknown) => isToolstackError(e, 'USAGE') && /'layout' goes with 'restore' or 'incoming' only/.test(e.message));
+  const restore = { file: join(root, 'no.save'), offset: 52 };
+  await assert.rejects(s.createDomain({ config: config('new'), restore, layout: { ...layout, pci: [{ id: 'vif0', slot: 40, func: 0 }] } }),
+    (e: unknown) => isToolstackError(e, 'USAGE') && /'layout': .* is not a PCI device's place/.test(e.message));
+  await assert.rejects(s.createDomain({ config: config('new'), restore, layout: { pci: [] } as never }), (e: unknown) => isToolstackError(e, 'USAGE') && /ramKiB undefined/.test(e.message));
   const { uuid } = await s.getDomain({ ref: 'h' });
   assert.deepEqual(await s.destroyDomain({ ref: 'h' }), { domid: 1, name: 'h', uuid });
   assert.equal((await s.listDomains()).length, 1);

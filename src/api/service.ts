@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path';
 import { BugError, isErrno, isToolstackError, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { DEVICE_DISK, DEVICE_NIC, DEVICE_PCI, DEVICE_USBCTRL, DEVICE_USBDEV, DEVICE_VKB, DOMAIN_CONFIG, domainMemory, domainVcpus, domainVncPassword, idlFromJson, idlToJson, parseCfg, readXlConf, resolveDomainConfig, withLibxlDefaults } from '../config/index.js';
-import { saveFileHeader } from './savefile.js';
+import { layoutProblem, saveFileHeader } from './savefile.js';
 import type { LibxlJsonObject } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import type { Duplex } from 'node:stream';
@@ -15,6 +15,7 @@ import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, Dom
 import { freeForGuestsKiB, onlineCpus, readFileTail, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
 import { readSubtree } from '../xenstore/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
+import type { MachineLayout } from '../qemu/index.js';
 import { listConfigDir, readConfigDirFile } from './config-files.js';
 import { debugKeyLines } from './debug-keys.js';
 import { STREAM_ROUTES } from './routes.js';
@@ -79,6 +80,7 @@ import type {
   TriggerResult,
   UpdateDomainConfigRequest,
   VncInfo,
+  MachineLayoutInfo,
   SetXenstoreQuotaRequest,
   XenstoreQuota,
   XenstoreQuotaScope,
@@ -205,7 +207,7 @@ export class ToolstackService implements ToolstackApi {
   }
 
   async createDomain(req: CreateDomainRequest): Promise<DomainInfo> {
-    const rec = await this.#manager.create(newDomainOf(req), { paused: req.paused === true, ...incomingOf(req) });
+    const rec = await this.#manager.create(newDomainOf(req), { paused: req.paused === true, ...incomingOf(req), ...layoutOf(req) });
     const warnings = req.incoming === undefined && req.restore === undefined ? diskWarnings(rec.config.disks ?? [], `disk= in ${rec.source}`) : [];
     return { ...await this.#info(rec, Date.now()), ...(warnings.length === 0 ? {} : { warnings }) };
   }
@@ -346,16 +348,17 @@ export class ToolstackService implements ToolstackApi {
     if (!isAbsolutePath(file)) throw badRequest("'file' must be an absolute path");
     const rec = this.#guest(req, 'save');
     const given = req.config === undefined ? undefined : withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config));
-    const header = (now: DomainRecord): Buffer => {
+    const header = (now: DomainRecord, layout: MachineLayout | undefined): Buffer => {
       const json = idlToJson(DOMAIN_CONFIG, given ?? now.config) as Record<string, unknown>;
       const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
-      return saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: req.preserveDomid === true ? now.domid : 0 } }, null, 4));
+      return saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: req.preserveDomid === true ? now.domid : 0 } }, null, 4), layout);
     };
     const { bytes, record, header: written } = await this.#manager.save(rec.domid, {
       file, header, checkpoint: req.checkpoint === true, leavePaused: req.paused === true,
     });
     return {
-      domid: rec.domid, name: rec.name, file, bytes, mandatoryFlags: written.readUInt32LE(36), configBytes: written.readUInt32LE(48),
+      domid: rec.domid, name: rec.name, file, bytes, mandatoryFlags: written.readUInt32LE(36),
+      optionalFlags: written.readUInt32LE(40), optionalDataBytes: written.readUInt32LE(44), configBytes: written.readUInt32LE(48),
       domain: record === undefined ? null : await this.#info(this.#manager.registry.get(record.domid) ?? record, Date.now()),
     };
   }
@@ -639,6 +642,11 @@ export class ToolstackService implements ToolstackApi {
     return { output: await this.#manager.monitorCommand(this.#guest(req, 'send a monitor command to').domid, command) };
   }
 
+  async getMachineLayout(req: DomainRefRequest): Promise<MachineLayoutInfo> {
+    const { record, layout } = await this.#manager.machineLayout(this.#guest(req, 'read the machine layout of').domid);
+    return { domid: record.domid, name: record.name, ...layout };
+  }
+
   async getVnc(req: DomainRefRequest): Promise<VncInfo> {
     const domid = this.#guest(req, 'use the VNC display of').domid;
     const { record, vnc } = await this.#manager.vnc(domid);
@@ -900,6 +908,17 @@ function nothingAt(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `req.layout`, checked; only with a state stream to restore (`restore`, `incoming`). */
+function layoutOf(req: CreateDomainRequest): { readonly layout?: MachineLayout } {
+  const given = req.layout as unknown;
+  if (given === undefined) return {};
+  if (req.restore === undefined && req.incoming === undefined) throw badRequest("'layout' goes with 'restore' or 'incoming' only: a new machine is laid out by its config");
+  const wrong = layoutProblem(given);
+  if (wrong !== undefined) throw badRequest(`'layout': ${wrong}`);
+  const { pci, ramKiB } = given as MachineLayout;
+  return { layout: { pci, ramKiB } };
 }
 
 /** Where a created domain's machine takes its state from: a save file (`restore`) or a migration socket (`incoming`). */

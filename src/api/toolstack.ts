@@ -57,6 +57,7 @@ import type {
   TriggerResult,
   UpdateDomainConfigRequest,
   VncInfo,
+  MachineLayoutInfo,
   SetXenstoreQuotaRequest,
   XenstoreQuota,
   XenstoreQuotaScope,
@@ -112,6 +113,8 @@ export interface ToolstackApi {
   sendSysrq(req: SysrqRequest): Promise<SysrqResult>;
   /** `xl vncviewer`: where the domain's VNC server is. */
   getVnc(req: DomainRefRequest): Promise<VncInfo>;
+  /** Where the domain's machine has its PCI devices: `xl migrate` sends it with the config, for the receiver to rebuild. */
+  getMachineLayout(req: DomainRefRequest): Promise<MachineLayoutInfo>;
   /**
    * `xl block-attach` (and the other `*-attach`): adds a device to a running domain (machine,
    * xenstore, stored config), all or nothing; resolves with it as `listDevices` shows it.

@@ -5,6 +5,7 @@ import type { ConsoleType } from '../console/index.js';
 import type { DeviceKind, DomainState, MigrationSnapshot, NetStats, ShutdownReason, TriggerName, VbdStats, VcpuInfo, XenStateFlags } from '../domain/index.js';
 import type { HostCpu, PoolScheduler, PoolSchedParams, VcpuReservation } from '../domain/index.js';
 import type { CpuReservation } from '../host/index.js';
+import type { MachineLayout } from '../qemu/index.js';
 import type { XsTreeNode } from '../xenstore/index.js';
 
 /** The most text of a config dom0d reads from its config directory or keeps with a domain. */
@@ -132,6 +133,8 @@ export interface CreateDomainRequest {
    * destroyed if that process ends before renaming it (its stream and handshake end with it).
    */
   readonly incoming?: { readonly socket: string; readonly holder?: number };
+  /** With `restore` or `incoming`: the machine whose state it is, as it was (the save file's, the sender's `getMachineLayout`). */
+  readonly layout?: MachineLayout;
 }
 
 /** `xl dump-core <Domain> <filename>`. */
@@ -238,8 +241,10 @@ export interface SaveResult {
   readonly file: string;
   /** The file's size, bytes. */
   readonly bytes: number;
-  /** The header's mandatory flags and config length (xl's `info 0x%x/0x%x/%u`). */
+  /** The header's flags and the length of its optional data (xl's `info 0x%x/0x%x/%u`), and of the config in it. */
   readonly mandatoryFlags: number;
+  readonly optionalFlags: number;
+  readonly optionalDataBytes: number;
   readonly configBytes: number;
   /** The domain after the save; null when it was destroyed (no -c, no -p). */
   readonly domain: DomainInfo | null;
@@ -322,6 +327,12 @@ export interface SysrqResult {
   readonly key: string;
   readonly xenstorePath: string;
   readonly keys: readonly string[];
+}
+
+/** A domain's machine as a restore or migration of its state rebuilds it (see `MachineLayout`). */
+export interface MachineLayoutInfo extends MachineLayout {
+  readonly domid: number;
+  readonly name: string;
 }
 
 /** Where a domain's VNC server listens (QMP `query-vnc`) and its password (xl.cfg `vncpasswd`). */

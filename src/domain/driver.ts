@@ -1,7 +1,7 @@
 import { ToolstackError } from '../common/index.js';
 import { isPidAlive, killPid, processCpuTimeNs, waitForPidExit } from '../host/index.js';
 import type { DiskDevice } from '../config/index.js';
-import type { ImageChain } from '../qemu/index.js';
+import type { ImageChain, MachineLayout } from '../qemu/index.js';
 import type { DomainDevice } from './devices.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import type { ShutdownReason } from './state.js';
@@ -85,6 +85,8 @@ export interface StartOptions {
   readonly incoming?: { readonly what: string; readonly migration?: boolean } & ({ readonly uri: string } | { readonly saveFile: string; readonly offset: number });
   /** The image chains `checkDisks` found, by vdev: what QEMU opens of each disk's header. */
   readonly diskChains?: Readonly<Record<string, ImageChain>>;
+  /** With `incoming`: the machine whose state it is, as it was. */
+  readonly layout?: MachineLayout;
 }
 
 /** One plugged vCPU of a machine, as the host schedules its thread. */
@@ -158,6 +160,8 @@ export interface DomainDriver {
    * so that a migration blocked on it fails at once rather than when its stall guard fires.
    */
   endOutgoingStream?(record: DomainRecord): void;
+  /** The machine as a restore or migration of its state must rebuild it (see `MachineLayout`). */
+  machineLayout?(record: DomainRecord): Promise<MachineLayout>;
   /** Fails as `migrate` would before streaming anything (a machine that cannot be migrated). */
   checkMigratable?(record: DomainRecord): Promise<void>;
   /** How far the machine's outgoing migration (or save) is; read beside the job that runs it. */

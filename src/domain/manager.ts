@@ -7,7 +7,7 @@ import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { diskHasMedium, formatHasChain } from '../qemu/index.js';
-import type { ImageChain } from '../qemu/index.js';
+import type { ImageChain, MachineLayout } from '../qemu/index.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
 import { checkHostPaths, listeningPaths, outputFileProblem } from './host-paths.js';
 import type { HostPathContext } from './host-paths.js';
@@ -89,7 +89,7 @@ const MACHINE_OPS = {
   trigger: 'take a trigger', sysrq: 'take a sysrq', vnc: 'show a display',
   attachDevice: 'gain devices while it runs', detachDevice: 'lose devices while it runs', changeMedia: 'change media',
   setMemory: 'change its memory', save: 'be saved', migrate: 'be migrated', coreDump: 'dump its core', monitorCommand: 'take monitor commands',
-  setVcpuAffinity: 'pin its vCPUs', setVcpus: 'change its vCPUs',
+  setVcpuAffinity: 'pin its vCPUs', setVcpus: 'change its vCPUs', machineLayout: 'tell its layout',
 } as const;
 type MachineOp = keyof typeof MACHINE_OPS;
 /** The operations that change what a migration stream must describe. */
@@ -347,6 +347,8 @@ export class DomainManager {
    */
   async create(init: NewDomain, options: {
     readonly paused?: boolean; readonly incoming?: StartOptions['incoming']; readonly holder?: number;
+    /** With `incoming`: the machine whose state it is, as it was. */
+    readonly layout?: StartOptions['layout'];
     /** This create is the pending restart of `init`'s uuid (which holds its name until then). */
     readonly restart?: boolean;
   } = {}): Promise<DomainRecord> {
@@ -373,7 +375,9 @@ export class DomainManager {
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
         this.sched.checkNew(ready);
-        const patch = await this.driver.start(ready, { diskChains, ...(options.incoming === undefined ? {} : { incoming: options.incoming }) });
+        const patch = await this.driver.start(ready, {
+          diskChains, ...(options.incoming === undefined ? {} : { incoming: options.incoming, ...(options.layout === undefined ? {} : { layout: options.layout }) }),
+        });
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
         migration('completed', started);
         await this.sched.place(started);
@@ -405,16 +409,19 @@ export class DomainManager {
    */
   save(domid: number, o: {
     readonly file: string; readonly checkpoint: boolean; readonly leavePaused: boolean;
-    /** The file's header, made from the record as the save's job finds it (devices a job before it added included). */
-    readonly header: (rec: DomainRecord) => Buffer;
+    /**
+     * The file's header, made from the record as the save's job finds it (devices a job before it
+     * added included) and its machine's layout (when the driver tells).
+     */
+    readonly header: (rec: DomainRecord, layout: MachineLayout | undefined) => Buffer;
   }): Promise<{ readonly bytes: number; readonly record: DomainRecord | undefined; readonly header: Buffer }> {
     return this.#job(domid, 'save', async (rec) => {
       const busy = this.#migrating(rec, 'save');
       if (busy !== undefined) throw busy;
       const wasRunning = rec.state === 'running';
       this.#checkOutput(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE');
-      const header = o.header(rec);
       const save = this.#machine(rec, 'save');
+      const header = o.header(rec, await this.driver.machineLayout?.(rec));
       const bytes = await this.#writingTo(o.file, `the save of domain '${rec.name}' (${domid})`, () => save.call(this.driver, rec, o.file, header, wasRunning));
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
       if (o.leavePaused) return { bytes, header, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
@@ -853,6 +860,11 @@ export class DomainManager {
   /** `xl sysrq`: resolves with the xenstore node written and the keys pressed. */
   sysrq(domid: number, key: string): Promise<{ readonly record: DomainRecord; readonly xenstorePath: string; readonly keys: readonly string[] }> {
     return this.#job(domid, 'sysrq', async (rec) => ({ record: rec, ...await this.#machine(rec, 'sysrq').call(this.driver, rec, key) }));
+  }
+
+  /** The domain's machine as a migration's receiver must rebuild it (see `MachineLayout`). */
+  machineLayout(domid: number): Promise<{ readonly record: DomainRecord; readonly layout: MachineLayout }> {
+    return this.#job(domid, 'machine', async (rec) => ({ record: rec, layout: await this.#machine(rec, 'machineLayout').call(this.driver, rec) }));
   }
 
   /** Where the domain's VNC server listens; undefined when it has none. */

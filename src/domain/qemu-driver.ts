@@ -15,9 +15,9 @@ import { childPids, isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFi
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
-  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuEnvironment, QmpClient,
+  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuLogReason, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
-import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, ImageChain, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
+import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, ImageChain, MachineLayout, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
 import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scripts.js';
 import type { BlockScriptHost } from './block-scripts.js';
@@ -155,6 +155,7 @@ export class QemuDriver implements DomainDriver {
       ...(need.clock ? { clock: { nowMs: Date.now(), utcOffsetMinutes: -new Date().getTimezoneOffset() } } : {}),
       ...(need.ovmfVars ? { ovmfVars: copyOvmfVars(caps, dirs.run) } : {}),
       ...(options.diskChains === undefined ? {} : { diskChains: options.diskChains }),
+      ...(options.incoming === undefined || options.layout === undefined ? {} : { layout: options.layout }),
     };
     const args = buildQemuArgs(config, { caps, accel: accel.accel, runtime });
     const logFile = qemuLogPath(this.#o.paths, rec.name);
@@ -184,7 +185,15 @@ export class QemuDriver implements DomainDriver {
       if (options.incoming !== undefined) {
         // A migration's receiving xl that is gone before it connected leaves nobody to: the domain goes after the stall window.
         const connectWithin = options.incoming.migration === true ? (this.#o.migrationStallMs ?? 30_000) : undefined;
-        await migrationDone(qmp, options.incoming.what, this.#o.saveTimeoutMs ?? 600_000, undefined, connectWithin);
+        const { what } = options.incoming;
+        await migrationDone(qmp, what, this.#o.saveTimeoutMs ?? 600_000, undefined, connectWithin).catch(async (e: unknown) => {
+          // QEMU exits when it cannot load a stream; why is in its log, not on its monitor.
+          if (pid === undefined || !await waitForPidExit(pid, 300)) throw e;
+          const why = qemuLogReason(logFile, 3);
+          throw new ToolstackError('QEMU', `${what} failed: QEMU exited${why === '' ? '' : `: ${why}`}`, {
+            cause: e, hint: `the machine the state was saved from differs from the one its config makes here; see ${logFile}`,
+          });
+        });
       }
       const started = pid as number;
       this.#attach(rec.domid, started, qmp);
@@ -548,6 +557,14 @@ export class QemuDriver implements DomainDriver {
     return saveMachine(qmp, file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
   }
 
+  async machineLayout(rec: DomainRecord): Promise<MachineLayout> {
+    const qmp = this.#qmp(rec);
+    const [buses, ram] = await Promise.all([qmp.queryPci(), machineRamKiB(qmp)]);
+    // Devices behind a bridge are placed by their bridge: only the root bus's are kept.
+    const root = buses.find((b) => b.bus === 0)?.devices ?? [];
+    return { pci: root.filter((d) => d.qdev_id !== '').map((d) => ({ id: d.qdev_id, slot: d.slot, func: d.function })), ramKiB: ram };
+  }
+
   async checkMigratable(rec: DomainRecord): Promise<void> {
     await refuseStateAfterUnplug(this.#qmp(rec), existsSync(this.#unpluggedMarker(rec)), 'migrate', rec.name);
   }
@@ -579,8 +596,7 @@ export class QemuDriver implements DomainDriver {
 
   async setMemory(rec: DomainRecord, m: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }> {
     const qmp = this.#qmp(rec);
-    const summary = await qmp.execute('query-memory-size-summary') as { 'base-memory'?: number };
-    const machineKiB = Math.floor((summary['base-memory'] ?? 0) / 1024);
+    const machineKiB = await machineRamKiB(qmp);
     if (m.targetKiB > machineKiB) {
       throw new ToolstackError('MEMORY', `Cannot set the memory of domain '${rec.name}' to ${m.targetKiB} KiB: its machine has ${machineKiB} KiB until it reboots`, {
         hint: `a higher maxmem (xl mem-max) takes effect at the domain's next boot`,
@@ -867,4 +883,10 @@ function vcpuThreadsSleeping(pid: number): boolean | undefined {
  */
 function isStreamWriter(argv: readonly string[] | undefined): boolean {
   return argv !== undefined && (argv[0] === 'cat' || (argv[1] === '-c' && (argv[2] ?? '').startsWith('exec cat > ')));
+}
+
+/** The RAM the machine was started with, KiB (what its state stream holds). */
+async function machineRamKiB(qmp: QmpClient): Promise<number> {
+  const summary = await qmp.execute('query-memory-size-summary') as { 'base-memory'?: number };
+  return Math.floor((summary['base-memory'] ?? 0) / 1024);
 }

@@ -4,7 +4,7 @@ export { QmpClosedError, QmpCommandError, QmpTimeoutError } from './qmp/transpor
 export type { QmpEvent } from './qmp/transport.js';
 export { QmpClient } from './qmp/client.js';
 export type { QmpCpuInfoFast, QmpHotpluggableCpu, QmpMigrationInfo } from './qmp/client.js';
-export { launchQemu } from './launch.js';
+export { launchQemu, qemuLogReason } from './launch.js';
 export { chooseAccel, isAccelSetting, runAccelProbe } from './accel.js';
 export type { AccelChoice, AccelSetting } from './accel.js';
 export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './capabilities.js';
@@ -14,5 +14,5 @@ export {
   parseSerial, pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbQdevId, vkbWiring,
 } from './argv/index.js';
 export type {
-  ArgvCapabilities, ArgvEnv, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, ImageChain, NicRuntime, NicWiring, QdevWiring, SerialBackend,
+  ArgvCapabilities, ArgvEnv, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, ImageChain, MachineLayout, NicRuntime, NicWiring, PciPlacement, QdevWiring, SerialBackend,
 } from './argv/index.js';

@@ -53,7 +53,7 @@ export async function launchQemu(options: LaunchQemuOptions): Promise<LaunchedQe
     const died = pidState(pid) !== 'running' || await waitForPidExit(pid, 300);
     if (!died) killPid(pid);
     const who = `QEMU (pid ${pid})${options.label === undefined ? '' : ` ${options.label}`}`;
-    const tail = logTail(options.logFile, 5).split('\n').filter((l) => l !== '').join(' | ');
+    const tail = qemuLogReason(options.logFile, 5);
     throw new ToolstackError('QEMU', died
       ? `${who} exited at start${tail === '' ? '' : `: ${tail}`}`
       : `${who} did not answer on ${options.qmpSocket} within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}`, {
@@ -61,6 +61,14 @@ export async function launchQemu(options: LaunchQemuOptions): Promise<LaunchedQe
       hint: `see ${options.logFile}`,
     });
   }
+}
+
+/**
+ * The last `lines` lines of QEMU's log `file`, joined with ` | `, without the time stamps and
+ * program name QEMU puts before its messages (`-msg timestamp=on`): why a QEMU exited.
+ */
+export function qemuLogReason(file: string, lines: number): string {
+  return logTail(file, lines).split('\n').map((l) => l.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, '').replace(/^qemu-system-\w+: /, '')).filter((l) => l !== '').join(' | ');
 }
 
 /** `env` with `glibc.malloc.hugetlb=1` among its GLIBC_TUNABLES, unless it sets hugetlb already. */

@@ -14,8 +14,8 @@
 // then dom0d killed -9 at the receiver mid-stream, then a disk the receiver does not have (the
 // domain runs on at the sender, which never stopped it), then the sender's QEMU killed -9
 // mid-stream (a crash: its on_crash takes the domain; the receiver keeps nothing), then a
-// migration within one host (twice, a domain with a disk; then through a link slower than the
-// guest writes its memory). Ctrl-C of xl migrate mid-stream comes
+// migration within one host (twice, a domain with a disk and one hot-plugged, its maximum memory
+// raised; then through a link slower than the guest writes its memory). Ctrl-C of xl migrate mid-stream comes
 // before the receiver's dom0d is killed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -451,6 +451,7 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', img, '8M']).status, 0);
   writeFileSync(join(a.root, 'loc.cfg'), [
     'name = "loc"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128', `disk = ['${img},raw,xvda,w']`,
+    'usbctrl = [ "version=2" ]',
   ].join('\n'));
   await ok(a, 'create', 'loc.cfg');
   const domidOf = async (): Promise<string> => (await ok(a, 'domid', 'loc')).out.trim();
@@ -463,6 +464,12 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   assert.equal((await con.run(`echo ${MARK} > /run/marker; printf loc-disk-${process.pid} | dd of=/dev/vda conv=notrunc 2>/dev/null; sync`)).rc, 0);
   con.close();
   con = undefined;
+  // A disk hot-plugged (after the USB controller, where the config would not put it) and a
+  // maximum raised for the next boot: the receiver builds the machine as it is (before, its QEMU
+  // refused the stream: "Unknown savevm section", "Size mismatch: pc.ram").
+  assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', join(a.root, 'hot.img'), '1M']).status, 0);
+  await ok(a, 'block-attach', 'loc', `format=raw,vdev=xvdb,access=rw,target=${join(a.root, 'hot.img')}`);
+  await ok(a, 'mem-max', 'loc', '192');
   // Before: "Domain with uuid ... already exists (loc, N)", and the sender's disk a clash.
   for (let i = 0; i < 2; i++) {
     const r = await ok(a, 'migrate', '-s', '', 'loc', receiver(a));
@@ -486,6 +493,7 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   await con.run('true');
   assert.match((await con.run('cat /run/marker')).out, new RegExp(`${MARK}\\s*$`));
   assert.match((await con.run(`dd if=/dev/vda bs=1 count=${`loc-disk-${process.pid}`.length} 2>/dev/null; echo`)).out, new RegExp(`loc-disk-${process.pid}\\s*$`));
+  assert.match((await con.run('cat /sys/block/vdb/size')).out, /^2048\s*$/m);
   // dom0d killed -9 (and started again by the next xl call) at the two steps after which the
   // target runs the domain: the receiver's last question to it, after its success report, and
   // the sender's destroy of its stopped copy. Before, the receiver then destroyed the domain it

@@ -5,7 +5,8 @@
 // a file that is not a save file, a Xen (libxl stream) save file, a save into a missing directory,
 // onto a device node, FIFO, directory or dangling link (refused; through a symlink it is written),
 // or onto a full file system (the domain runs on, no file is left), dom0d killed -9 during a save
-// (the next dom0d resumes the guest).
+// (the next dom0d resumes the guest), then a machine that its config no longer describes (a disk
+// hot-plugged, a maximum raised for the next boot): the restore rebuilds it as it was.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -28,6 +29,8 @@ before(() => {
   host.env['XENSTORED_PATH'] = join(host.runDir, 'xenstored', 'socket');
   writeFileSync(join(host.root, 'sr.cfg'), [
     'name = "sr"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
+    // A PCI device after the disks: a disk hot-plugged sits after it, where the config would not put it.
+    'usbctrl = [ "version=2" ]',
   ].join('\n'));
 });
 
@@ -42,6 +45,11 @@ async function ok(...args: string[]): Promise<Run> {
   const r = await xlIn(host, host.root, ...args);
   assert.equal(r.code, 0, `xl ${args.join(' ')}: ${r.err}`);
   return r;
+}
+
+/** A file in the test's directory. */
+function at(name: string): string {
+  return join(host.root, name);
 }
 
 async function state(): Promise<string | undefined> {
@@ -68,7 +76,7 @@ test('xl save writes xl\'s save file and the domain goes; xl restore brings it b
   // A name with what a shell or a QEMU option would take apart: a quote, a comma, brackets, spaces.
   const name = "sr it's, [1].save";
   const saved = await ok('save', 'sr', name);
-  assert.equal(saved.err.replace(/\/\d+\)/, '/N)'), `Saving to ${name} new xl format (info 0x80000001/0x0/N)\n`);
+  assert.equal(saved.err.replace(/\/\d+\)/, '/N)'), `Saving to ${name} new xl format (info 0x80000001/0x80000000/N)\n`);
   assert.equal(await state(), undefined);
   const file = join(host.root, name);
   assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -76,7 +84,7 @@ test('xl save writes xl\'s save file and the domain goes; xl restore brings it b
   assert.deepEqual(readdirSync(host.root).filter((f) => f.includes('dom0-save')), []);
 
   const restored = await ok('restore', name);
-  assert.equal(restored.err.replace(/\/\d+\)/, '/N)'), `Loading new save file ${name} (new xl fmt info 0x80000001/0x0/N)\n Savefile contains xl domain config in JSON format\n`);
+  assert.equal(restored.err.replace(/\/\d+\)/, '/N)'), `Loading new save file ${name} (new xl fmt info 0x80000001/0x80000000/N)\n Savefile contains xl domain config in JSON format\n`);
   assert.equal(await state(), 'running');
   const c2 = await attach(false);
   assert.equal((await c2.run('cat /run/marker')).out.trim(), MARK);
@@ -138,7 +146,6 @@ test('restore refuses what is not a dom0 save file; a save that cannot be writte
 });
 
 test('a save or core dump onto a device node, FIFO, directory or dangling link is refused, the node untouched; a symlink is written through', async () => {
-  const at = (n: string): string => join(host.root, n);
   execFileSync('mknod', [at('null.dev'), 'c', '1', '3']);
   execFileSync('mkfifo', [at('pipe')]);
   mkdirSync(at('adir'));
@@ -222,4 +229,24 @@ test('dom0d killed -9 during a save: the next dom0d resumes the guest', async ()
   // shell prints late may still precede the answer on its line.
   await (await attach(false)).run('true');
   assert.match((await (con as GuestConsole).run('cat /run/marker')).out.trim(), new RegExp(`^(dom0-guest# )?${MARK}$`));
+});
+
+test('a disk hot-plugged (QEMU put it after the USB controller) and mem-max raised: the restore rebuilds the machine as it was', async () => {
+  // Before: "Unknown savevm section or instance '0000:00:05.0/virtio-blk'" (the config lists the
+  // disk before the controller, which then took its slot), and "Size mismatch: pc.ram" (the config's
+  // new maximum made a bigger machine): the restore failed and the saved domain was lost.
+  writeFileSync(at('hot.img'), Buffer.alloc(1 << 20, 9));
+  await ok('block-attach', 'sr', `format=raw,vdev=xvdb,access=rw,target=${at('hot.img')}`);
+  await ok('mem-max', 'sr', '192');
+  await ok('save', 'sr', 'hot.save');
+  const r = await ok('restore', 'hot.save');
+  assert.match(r.err, /^Loading new save file hot\.save \(new xl fmt info 0x80000001\/0x80000000\/\d+\)\n/);
+  await (await attach(false)).run('true');
+  assert.match((await (con as GuestConsole).run('cat /run/marker')).out.trim(), new RegExp(`^(dom0-guest# )?${MARK}$`));
+  // The guest's only virtio disk; it makes no device nodes for hot-plugged ones: one is made from sysfs.
+  assert.match((await (con as GuestConsole).run('d=$(ls /sys/block | grep ^vd) && mknod /run/hot b $(tr : " " < /sys/block/$d/dev) && od -An -tx1 -N1 /run/hot')).out, /^\s*09\s*$/m);
+  const domid = (await ok('domid', 'sr')).out.trim();
+  const qemu = readFileSync(join(host.runDir, 'domains', domid, 'qemu.pid'), 'utf8').trim().split(/\s+/)[0] as string;
+  assert.ok(readFileSync(`/proc/${qemu}/cmdline`, 'utf8').split('\0').includes('size=128M'), 'the machine keeps its RAM until its next boot');
+  assert.match((await ok('list', '-l', 'sr')).out, /"max_memkb": 196608/);
 });

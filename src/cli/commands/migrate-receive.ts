@@ -61,6 +61,8 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
   const socket = join(dir, 'qemu.sock');
   let domid: number | undefined;
   let created: Promise<DomainInfo> | undefined;
+  /** Why the create failed, once it has. */
+  let failed: unknown;
   let qemu: Socket | undefined;
   /** The domain was started here and reported so: it is the migrated domain, whatever follows. */
   let running = false;
@@ -69,8 +71,8 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
       created = api.createDomain({
         config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
         paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket, holder: process.pid },
+        ...(info.layout === undefined ? {} : { layout: info.layout }),
       });
-      let failed: unknown;
       created.catch((e: unknown) => {
         failed = e;
       });
@@ -132,6 +134,8 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
       const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 60_000).unref())]);
       if (settled !== undefined) await api.destroyDomain({ ref: String(settled) }).catch(() => undefined);
     }
+    // The create's own reason (QEMU's, say) is what the relay's broken stream above followed from.
+    if (!running && failed instanceof Error && failed !== e) log(`migration target: ${failed.message}`);
     if (!running) log('migration target: Domain creation failed (code -3).');
     throw e;
   } finally {
@@ -187,6 +191,10 @@ async function relayWithSocat(reader: StreamReader, sink: Socket, done: Promise<
     if (detached.held.length > 0) await writeAll(sink, detached.held);
     // socat waits a whole second when a write would block: its end of QEMU's socket (Node's,
     // non-blocking) is made blocking, so a write waits for QEMU to read instead.
+    // A socket QEMU has closed already (it failed at once) cannot be handed on.
+    if (sink.destroyed) {
+      throw new ToolstackError('MIGRATION', 'migration stream: the receiving QEMU closed its end before the stream came', { hint: 'see the messages above' });
+    }
     const c = spawn('socat', ['-u', '-b', String(1 << 20), 'STDIN', 'FD:3,nonblock=0'], { stdio: [detached.fd, 'ignore', 'pipe', sink] });
     let errors = '';
     c.stderr?.on('data', (d: Buffer) => (errors += d.toString()));

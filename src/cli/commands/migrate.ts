@@ -44,9 +44,11 @@ export const migrateCommand = defineCommand<MigrationResult>({
     // machine that cannot migrate) is refused here, before a receiver makes a domain for it. From
     // then on no device comes or goes, so the config read after it is the stream's.
     await api.claimMigration({ ref: String(dom.domid), holder: process.pid });
-    const json = given ?? (await api.getDomainConfig({ ref: String(dom.domid) })).config;
+    const [json, layout] = await Promise.all([
+      given ?? api.getDomainConfig({ ref: String(dom.domid) }).then((c) => c.config), api.getMachineLayout({ ref: String(dom.domid) }),
+    ]);
     const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
-    const header = saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: o.has('D') ? dom.domid : 0 } }, null, 4));
+    const header = saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: o.has('D') ? dom.domid : 0 } }, null, 4), { pci: layout.pci, ramKiB: layout.ramKiB });
 
     const dir = makeTempDir('dom0-migrate-');
     let child: ChildProcess | undefined;

@@ -35,6 +35,7 @@ export const restoreCommand = defineCommand<DomainInfo>({
     if (o.has('d')) ctx.stderr.write(`${JSON.stringify(config, null, 4)}\n`);
     const domain = await connectToolstack(ctx).createDomain({
       config, paused: o.has('p'), noMonitor: o.has('e'), source: second ?? first, restore: { file, offset: info.streamOffset },
+      ...(info.layout === undefined ? {} : { layout: info.layout }),
     });
     return { data: domain };
   },

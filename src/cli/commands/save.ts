@@ -27,7 +27,7 @@ export const saveCommand = defineCommand<SaveResult>({
       preserveDomid: o.has('D'),
       ...(config === undefined ? {} : { config }),
     }));
-    ctx.warn(`Saving to ${file} new xl format (info 0x${result.mandatoryFlags.toString(16)}/0x0/${result.configBytes})`);
+    ctx.warn(`Saving to ${file} new xl format (info 0x${result.mandatoryFlags.toString(16)}/0x${result.optionalFlags.toString(16)}/${result.optionalDataBytes})`);
     return { data: result };
   },
   render: () => '',

@@ -73,6 +73,24 @@ test('runtime: -S, -incoming, then the device_model_args last', () => {
   assert.deepEqual(args.slice(-5), ['-S', '-incoming', 'exec:cat /s', '-x1', '-x2']);
 });
 
+test('a machine layout kept (restore, migration): its RAM, its devices at their PCI addresses, others in slots it left free', () => {
+  const nics = [{ devid: 0, mac: '00:16:3e:00:00:01' }];
+  const config = hvm({ usb: true }, { nics, disks: [parseDiskSpec(['format=raw', 'vdev=xvde', 'target=/d.img'])] });
+  const runtime = { nics: [{ tap: 'vif3.0' }] };
+  const devices = (args: string[]): string[] => args.filter((x, i) => args[i - 1] === '-device');
+  // Without one, QEMU places them (no addr=), and the RAM is the config's maximum.
+  const fresh = buildQemuArgs({ ...config, b_info: { ...config.b_info, max_memkb: 262144 } }, env(runtime));
+  assert.ok(devices(fresh).every((d) => !d.includes(',addr=')), devices(fresh).join(' '));
+  assert.equal(after(fresh, '-m'), 'size=256M');
+  // As it was where the disk and NIC were hot-plugged after the USB controller; the balloon unlisted.
+  const layout = { ramKiB: 196608, pci: [{ id: 'usb', slot: 4, func: 0 }, { id: 'vif0', slot: 5, func: 0 }, { id: 'xvde', slot: 6, func: 0 }, { id: 'video0', slot: 3, func: 0 }] };
+  const kept = buildQemuArgs({ ...config, b_info: { ...config.b_info, max_memkb: 262144 } }, env({ ...runtime, layout }));
+  const addrOf = (id: string): string | undefined => /,addr=([^,]+)/.exec(devices(kept).find((d) => d.includes(`,id=${id},`) || d.endsWith(`,id=${id}`)) ?? '')?.[1];
+  assert.deepEqual(['usb', 'vif0', 'xvde', 'video0', 'balloon0'].map(addrOf), ['04.0', '05.0', '06.0', '03.0', '02.0']);
+  assert.ok(devices(kept).filter((d) => !/pci|vga|uhci|rtl8139|virtio-blk/.test(d)).every((d) => !d.includes(',addr=')), 'ISA and USB devices have no PCI address');
+  assert.equal(after(kept, '-m'), 'size=192M');
+});
+
 test('a runtime without what argvRequirements lists is a bug, not a user error', () => {
   assert.equal(codeOf(() => buildQemuArgs(pv(), env({ consoles: {} }))), 'BUG');
   assert.equal(codeOf(() => buildQemuArgs(hvm({ serial: 'pty' }), env({ consoles: {} }))), 'BUG');

@@ -11,5 +11,5 @@ export type { SerialBackend } from './serial.js';
 export { diskHasMedium, diskMediumNode, diskNodeName, diskWirings, formatHasChain, hotplugDiskWiring, parseVdev, qemuFormatDriver } from './storage.js';
 export type { DiskDeviceProps, DiskNode, DiskWiring, Vdev } from './storage.js';
 export type {
-  ArgvCapabilities, ArgvEnv, ArgvRequirements, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DomainRuntime, ImageChain, NicRuntime,
+  ArgvCapabilities, ArgvEnv, ArgvRequirements, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DomainRuntime, ImageChain, MachineLayout, NicRuntime, PciPlacement,
 } from './types.js';

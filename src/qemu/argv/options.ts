@@ -18,7 +18,7 @@
  */
 import { ToolstackError } from '../../common/index.js';
 import { hasDevice } from '../capabilities.js';
-import type { ArgvEnv } from './types.js';
+import type { ArgvEnv, PciPlacement } from './types.js';
 
 /** A value inside a QEMU option string: a comma is written twice (QEMU's escape). */
 export function escapeOpt(value: string): string {
@@ -63,11 +63,27 @@ export function hostLacks(key: string, value: string | number | boolean, what: s
   return new ToolstackError('HOST_CAPABILITY', `${setting(key, value)} needs ${what}`, { hint });
 }
 
+/** Slots of a PC's root PCI bus: 0 is the host bridge, 1 the PIIX3 (ISA, IDE, ACPI functions). */
+const PCI_FIRST_FREE_SLOT = 2;
+const PCI_SLOTS = 32;
+
+/** `addr=` of a PCI device. */
+function pciAddr(slot: number, func: number): string {
+  return `${slot.toString(16).padStart(2, '0')}.${func}`;
+}
+
 /** The argv under construction, with the environment the parts read. */
 export class Argv {
   readonly args: string[] = [];
+  /** With `runtime.layout`: the kept places by device id, and every slot taken so far. */
+  readonly #pci: { readonly kept: ReadonlyMap<string, PciPlacement>; readonly taken: Set<number> } | undefined;
 
-  constructor(readonly env: ArgvEnv) {}
+  constructor(readonly env: ArgvEnv) {
+    const kept = env.runtime.layout?.pci;
+    if (kept !== undefined) {
+      this.#pci = { kept: new Map(kept.map((p) => [p.id, p])), taken: new Set([0, 1, ...kept.map((p) => p.slot)]) };
+    }
+  }
 
   /** Appends arguments. A NUL cannot be passed to a process: it is refused (a value from the API may carry one). */
   push(...args: string[]): void {
@@ -79,7 +95,27 @@ export class Argv {
   /** `-device TYPE,props`, after checking that this QEMU has TYPE (else HOST_CAPABILITY for `key`). */
   device(type: string, props: Readonly<Record<string, string | number | boolean | undefined>>, key: string, value: string | number | boolean): void {
     this.need(type, key, value);
-    this.push('-device', opts(type, props));
+    this.push('-device', opts(type, this.#placed(type, props)));
+  }
+
+  /** `props` with an explicit PCI address where the machine's places are kept (see `MachineLayout`). */
+  #placed(type: string, props: Readonly<Record<string, string | number | boolean | undefined>>): Readonly<Record<string, string | number | boolean | undefined>> {
+    const pci = this.#pci;
+    if (pci === undefined || this.env.caps.devices.find((d) => d.name === type || d.alias === type)?.bus !== 'PCI') return props;
+    const given = props['addr'];
+    if (given !== undefined) {
+      pci.taken.add(Number.parseInt(String(given).split('.')[0] ?? '', 16));
+      return props;
+    }
+    const id = props['id'];
+    const kept = typeof id === 'string' ? pci.kept.get(id) : undefined;
+    if (kept !== undefined) return { ...props, addr: pciAddr(kept.slot, kept.func) };
+    for (let slot = PCI_FIRST_FREE_SLOT; slot < PCI_SLOTS; slot++) {
+      if (pci.taken.has(slot)) continue;
+      pci.taken.add(slot);
+      return { ...props, addr: pciAddr(slot, 0) };
+    }
+    return props;
   }
 
   /** Throws HOST_CAPABILITY unless this QEMU has the device type. */

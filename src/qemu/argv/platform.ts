@@ -99,7 +99,8 @@ export function resources(a: Argv, g: Guest): void {
   }
   a.push('-smp', opts(`cpus=${cur}`, { maxcpus: max }));
   const { maxKiB, targetKiB } = domainMemory(g.config);
-  a.push('-m', `size=${Math.ceil(maxKiB / 1024)}M`);
+  // A restored machine has the RAM its state was saved with (the config's maximum may be for its next boot).
+  a.push('-m', `size=${Math.ceil((a.env.runtime.layout?.ramKiB ?? maxKiB) / 1024)}M`);
   a.device('virtio-balloon-pci', { id: 'balloon0', 'deflate-on-oom': true }, 'memory', Math.ceil(targetKiB / 1024));
 }
 

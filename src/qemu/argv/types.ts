@@ -65,6 +65,29 @@ export interface DomainRuntime {
   readonly incoming?: string;
   /** The checked chain of each disk (by vdev) whose format has backing files (see `ImageChain`). */
   readonly diskChains?: Readonly<Record<string, ImageChain>>;
+  /** The machine a restore or migration continues, as it was (see `MachineLayout`). */
+  readonly layout?: MachineLayout;
+}
+
+/**
+ * What a machine's state stream needs of the machine that loads it beyond what the domain's
+ * config makes: the stream holds RAM of one size and names each device's section by its PCI
+ * address. A config can make another: `xl mem-max` raised its maximum for the next boot, and
+ * QEMU gives a device without `addr=` the first free slot in the order it meets them, so devices
+ * hot-plugged into the running machine sit where the same devices listed in a config do not.
+ * Built with a layout, the machine has its RAM, and every PCI device an explicit address: its
+ * own when its id is here, else the lowest slot none of these holds.
+ */
+export interface MachineLayout {
+  readonly pci: readonly PciPlacement[];
+  readonly ramKiB: number;
+}
+
+/** A PCI device's place on the machine's root bus (`addr=SLOT.FUNCTION`), by its qdev id. */
+export interface PciPlacement {
+  readonly id: string;
+  readonly slot: number;
+  readonly func: number;
 }
 
 /** What a probe found, plus the display back-ends when the probe knows them. */

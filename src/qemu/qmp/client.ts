@@ -54,6 +54,12 @@ export interface QmpVncInfo {
   readonly clients?: readonly Readonly<Record<string, unknown>>[];
 }
 
+/** One PCI bus of `query-pci` and the devices on it (functions of one slot are separate entries). */
+export interface QmpPciBus {
+  readonly bus: number;
+  readonly devices: readonly { readonly bus: number; readonly slot: number; readonly function: number; readonly qdev_id: string }[];
+}
+
 export interface QmpChardevInfo {
   readonly label: string;
   /** e.g. `pty:/dev/pts/3`, `unix:/run/dom0/c.sock,server=on` (`disconnected:unix:...` while no client is attached), `file`. */
@@ -251,6 +257,10 @@ export class QmpClient {
 
   async queryVnc(): Promise<QmpVncInfo> {
     return (await this.execute('query-vnc')) as QmpVncInfo;
+  }
+
+  async queryPci(): Promise<QmpPciBus[]> {
+    return (await this.execute('query-pci')) as QmpPciBus[];
   }
 
   async queryChardev(): Promise<QmpChardevInfo[]> {
