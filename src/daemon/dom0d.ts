@@ -295,6 +295,9 @@ export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
   };
   // Everything dom0d (and each QEMU it spawns) creates is private to its user.
   process.umask(0o077);
+  // Many daemons take SIGUSR2 for "re-exec" or "reopen logs": an administrator's habit must not
+  // stop dom0d (Node's default). SIGUSR1 is refused where dom0d starts (refuseDebuggerSignal).
+  process.on('SIGUSR2', () => log('SIGUSR2: ignored (stop dom0d with SIGTERM)'));
   // A promise nobody awaited that fails is a bug; it must not take every domain's supervisor down.
   process.on('unhandledRejection', (reason: unknown) => {
     log(`bug: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { apiRequest } from '../../src/api/index.js';
@@ -170,16 +170,25 @@ test('dom0d started from a shell with a low limit of open files runs with the ha
   assert.notEqual(limits[1], '256');
 });
 
-test('SIGHUP does not stop dom0d (it did: Node\'s default), and is said in its log', async () => {
+test('SIGHUP and SIGUSR2 do not stop dom0d (they did: Node\'s default) and are said in its log; SIGUSR1 opens no inspector', async () => {
   const h = host();
   await xl(h, 'list');
   const pid = readPid(h)!;
-  process.kill(pid, 'SIGHUP');
-  await new Promise((r) => setTimeout(r, 300));
-  assert.ok(alive(pid));
+  const listening = (): string[] => {
+    // The TCP sockets dom0d listens on (/proc/net/tcp state 0A), by their inodes among its fds.
+    const inodes = new Set(readdirSync(`/proc/${pid}/fd`).map((fd) => /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1]).filter((i) => i !== undefined));
+    return ['tcp', 'tcp6'].flatMap((f) => readFileSync(`/proc/${pid}/net/${f}`, 'utf8').split('\n').slice(1))
+      .map((l) => l.trim().split(/\s+/)).filter((w) => w[3] === '0A' && inodes.has(w[9] ?? '')).map((w) => w[1] ?? '');
+  };
+  for (const signal of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) {
+    process.kill(pid, signal);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(alive(pid), signal);
+    assert.deepEqual(listening(), [], `${signal}: dom0d listens on no TCP port`);
+    if (signal !== 'SIGUSR1') assert.match(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8'), new RegExp(`${signal}: ignored`));
+  }
   assert.equal((await xl(h, 'list')).code, 0);
   assert.equal(readPid(h), pid);
-  assert.match(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8'), /SIGHUP: ignored/);
 });
 
 test('a stopped dom0d (SIGSTOP): xl says so in one line within seconds instead of waiting for good', async () => {

@@ -335,6 +335,7 @@ export function failureLines(result: CfgParseResult): string[] {
 function hintFor(result: CfgParseResult, source: string): string {
   const first = (result.errors[0] ?? '').slice(source.length);
   if (first.includes('\r')) return 'the file has DOS (CRLF) line endings; convert it with dos2unix';
+  if (first.includes('\ufeff')) return 'the file starts with a byte-order mark (U+FEFF), which xl reads as text: save it as UTF-8 without one';
   if (result.likelyPython) return 'this looks like a Python (xm) config, which xl rejects: write it as `key = value` lines (xl.cfg(5))';
   if (first.includes('can\'t add')) return 'use `+=` with the same kind of value as before: a string onto a string, a list onto a list';
   if (first.includes('unexpected NEWLINE, expecting STRING')) return 'put the value on the same line as `=`, in quotes or as a [ list ]';
