@@ -158,6 +158,8 @@ test('a guest from parseConfig, and every operation on a domain', async () => {
   await ok('setMemory', { ref, targetKiB: mem.memKiB });
   await ok('attachConsole', { ref });
   assert.equal((await ok('getVnc', { ref })).password, 'secret');
+  const layout = await ok('getMachineLayout', { ref });
+  assert.ok(layout.ramKiB > 0 && layout.pci.some((p) => p.id === 'balloon0'), JSON.stringify(layout));
   assert.equal((await ok('listChannels', { ref })).length, 1);
   await ok('sendSysrq', { ref, key: 'h' });
   await ok('sendTrigger', { ref, trigger: 'nmi' });
