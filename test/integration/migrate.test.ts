@@ -15,7 +15,8 @@
 // domain runs on at the sender, which never stopped it), then the sender's QEMU killed -9
 // mid-stream (a crash: its on_crash takes the domain; the receiver keeps nothing), then a
 // migration within one host (twice, a domain with a disk and one hot-plugged, its maximum memory
-// raised; then through a link slower than the guest writes its memory). Ctrl-C of xl migrate mid-stream comes
+// raised; then through a link slower than the guest writes its memory), and a guest that
+// reboots mid-stream (its on_reboot restarts it at the sender). Ctrl-C of xl migrate mid-stream comes
 // before the receiver's dom0d is killed.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,6 +64,20 @@ after(async () => {
 function receiver(h: TestHost, path?: string): string {
   const vars = ['DOM0_CONFIG_DIR', 'DOM0_STATE_DIR', 'DOM0_RUN_DIR', 'DOM0_LOG_DIR', 'DOM0_TEST_API'].map((k) => `${k}=${h.env[k] ?? ''}`);
   return `env ${vars.join(' ')}${path === undefined ? '' : ` PATH=${path}`} ${XL} migrate-receive`;
+}
+
+/** A transport's command prefix that passes its stdin on at `rate` bytes per second (a slow link). */
+function throttled(rate: number): string {
+  const throttle = join(a.root, `throttle-${rate}.mjs`);
+  writeFileSync(throttle, [
+    "import { spawn } from 'node:child_process';",
+    "const child = spawn(process.argv[2], process.argv.slice(3), { stdio: ['pipe', 'inherit', 'inherit'] });",
+    `const rate = ${rate}; const t0 = Date.now(); let sent = 0;`,
+    "process.stdin.on('data', (b) => { child.stdin.write(b); sent += b.length; const ahead = sent / rate * 1000 - (Date.now() - t0);",
+    "  if (ahead > 0) { process.stdin.pause(); setTimeout(() => process.stdin.resume(), ahead); } });",
+    "process.stdin.on('end', () => child.stdin.end()); child.on('exit', (c) => process.exit(c ?? 1));",
+  ].join('\n'));
+  return `${process.execPath} ${throttle}`;
 }
 
 async function ok(h: TestHost, ...args: string[]): Promise<Run> {
@@ -599,17 +614,8 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   assert.equal((await con.run('{ (while :; do dd if=/dev/zero of=/run/dirty bs=1M count=30 2>/dev/null; done) & }')).rc, 0);
   con.close();
   con = undefined;
-  const throttle = join(a.root, 'throttle.mjs');
-  writeFileSync(throttle, [
-    "import { spawn } from 'node:child_process';",
-    "const child = spawn(process.argv[2], process.argv.slice(3), { stdio: ['pipe', 'inherit', 'inherit'] });",
-    'const rate = 8 << 20; const t0 = Date.now(); let sent = 0;',
-    "process.stdin.on('data', (b) => { child.stdin.write(b); sent += b.length; const ahead = sent / rate * 1000 - (Date.now() - t0);",
-    "  if (ahead > 0) { process.stdin.pause(); setTimeout(() => process.stdin.resume(), ahead); } });",
-    "process.stdin.on('end', () => child.stdin.end()); child.on('exit', (c) => process.exit(c ?? 1));",
-  ].join('\n'));
   const started = Date.now();
-  const r = await ok(a, 'migrate', '-s', '', 'loc', `${process.execPath} ${throttle} ${receiver(a)}`);
+  const r = await ok(a, 'migrate', '-s', '', 'loc', `${throttled(8 << 20)} ${receiver(a)}`);
   assert.match(r.err, /Migration successful\.\n$/);
   assert.ok(Date.now() - started < 120_000, `${Date.now() - started} ms`);
   const gone = await xlIn(a, a.root, 'destroy', 'loc');
@@ -621,4 +627,33 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
     assert.fail(`xl destroy loc after the migration: ${gone.err}\nmigrate said: ${r.err}\n${logs}`);
   }
   assert.equal(spawnSync('xenstore-exists', [vm], { env: a.env }).status, 1, 'the last domain of the uuid takes /vm/<uuid> with it');
+});
+
+test('the guest reboots mid-stream: its on_reboot restarts it at the sender, xl migrate says so, the receiver keeps no copy', async () => {
+  const guests = ensureGuests();
+  writeFileSync(join(a.root, 'rbt.cfg'), [
+    'name = "rbt"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128', 'on_reboot = "restart"',
+  ].join('\n'));
+  await ok(a, 'create', 'rbt.cfg');
+  const first = (await ok(a, 'domid', 'rbt')).out.trim();
+  con?.close();
+  con = await GuestConsole.connect(xsRead(a, `/local/domain/${first}/console/tty`));
+  await con.waitFor(GUEST_READY_LINE, { timeoutMs: 120_000 });
+  await con.waitFor(GUEST_PROMPT, { timeoutMs: 10_000 });
+  // 128 MiB through 16 MiB/s: the reboot comes while the stream flows.
+  const pending = xlIn(a, a.root, 'migrate', '-s', '', 'rbt', `${throttled(16 << 20)} ${receiver(a)}`);
+  // The receiving domain is `creating` until its QEMU has loaded the whole stream.
+  await until('the stream under way', () => names(a).then((n) => n.includes('rbt--incoming:creating')), 30_000, 50);
+  await new Promise((r) => setTimeout(r, 1000));
+  con.send('reboot -f');
+  const r = await pending;
+  // Before: "Domain N does not exist" then "Migration failed, resuming at sender." — nothing was resumed.
+  con.close();
+  con = undefined;
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /migration target: Failure, destroying our copy\.\n/);
+  assert.match(r.err, new RegExp(`Migration failed: domain 'rbt' \\(${first}\\) ended at the sender during the migration \\(its guest shut down or rebooted`));
+  await until('the restart', () => names(a).then((n) => n.join() === 'rbt:running'), 30_000, 100);
+  assert.notEqual((await ok(a, 'domid', 'rbt')).out.trim(), first);
+  await ok(a, 'destroy', 'rbt');
 });

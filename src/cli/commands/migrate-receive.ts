@@ -136,7 +136,8 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
     }
     // The create's own reason (QEMU's, say) is what the relay's broken stream above followed from.
     if (!running && failed instanceof Error && failed !== e) log(`migration target: ${failed.message}`);
-    if (!running) log('migration target: Domain creation failed (code -3).');
+    // Xen's words: a domain that was made here is destroyed (below); else its create failed.
+    if (!running) log(domid === undefined ? 'migration target: Domain creation failed (code -3).' : 'migration target: Failure, destroying our copy.');
     throw e;
   } finally {
     if (domid !== undefined) await api.destroyDomain({ ref: String(domid) }).catch(() => undefined);

@@ -134,7 +134,11 @@ export const migrateCommand = defineCommand<MigrationResult>({
         migrated?.then(() => 'sent' as const, (m: unknown) => (isToolstackError(m, 'DAEMON_UNAVAILABLE') ? 'dom0d died' as const : 'failed' as const)),
         new Promise<'failed'>((r) => setTimeout(() => r('failed'), 10_000).unref()),
       ]) ?? 'failed';
-      const now = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(dom.domid) })).catch(() => undefined);
+      let ended = false;
+      const now = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(dom.domid) })).catch((m: unknown) => {
+        ended = isToolstackError(m, 'DOMAIN_NOT_FOUND');
+        return undefined;
+      });
       if (renamed && now?.name === `${dom.name}--migratedaway`) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
       const stuck = outcome !== 'failed' && wasRunning && now?.state === 'paused' ? await resumeHere(api, String(dom.domid), child) : undefined;
       // The claim is this session's to end (a dom0d that died ended it).
@@ -142,7 +146,11 @@ export const migrateCommand = defineCommand<MigrationResult>({
       // A domain whose machine died meanwhile is not resumed: its on_crash decides. (One not found
       // is not taken for gone: a dom0d that died is started again and finds it.)
       const crashed = (isToolstackError(e) && e.code === 'MACHINE_GONE') || now?.state === 'shutdown' || now?.state === 'dying';
-      const last = crashed ? `Migration failed: domain '${dom.name}' crashed at the sender (its QEMU exited); its on_crash applies.` : 'Migration failed, resuming at sender.';
+      // A guest that powered off or rebooted meanwhile ended the domain here: its on_* action went
+      // first (a restart is a new domain), and the stream of its machine has no use.
+      const last = crashed ? `Migration failed: domain '${dom.name}' crashed at the sender (its QEMU exited); its on_crash applies.`
+        : ended ? `Migration failed: domain '${dom.name}' (${dom.domid}) ended at the sender during the migration (its guest shut down or rebooted: its on_poweroff/on_reboot applied; xl list shows what followed).`
+          : 'Migration failed, resuming at sender.';
       if (stuck !== undefined) {
         const why = `migration sender: domain ${dom.domid} stays paused here: resuming it failed: ${(stuck as Error).message}`;
         throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', why, { cause: e, lines: [...errorLines(e), last, why], hint: `once the cause is gone: xl unpause ${dom.domid}` });
