@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkRunDir, ERROR_CODES, isErrno, launchEnv, monotonicMs, pathsEnv, resolvePaths, toJson, ToolstackError } from '../common/index.js';
+import { checkRunDir, ERROR_CODES, isErrno, launchEnv, monotonicMs, pathsEnv, resolvePaths, toDaemonEnv, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
 import { ensurePrivateDir, isPidStopped, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { ApiRoute } from './routes.js';
@@ -203,8 +203,13 @@ export const DOM0D_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '
  */
 export const DOM0D_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
 
-/** `sh -c` script: the soft limit of open files up to the hard one, then exec the arguments. */
-const RAISE_FILES_LIMIT = 'ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$@"';
+/**
+ * `sh -c` script: limits a shell may have lowered put back as far as they go (dom0d, and every
+ * QEMU it starts, inherits them for as long as it runs: past a file-size limit a write kills its
+ * process — a QEMU writing its guest's disk —, and an address-space limit fails every guest's
+ * RAM), the soft limit of open files up to the hard one; then exec the arguments.
+ */
+const RAISE_LIMITS = 'for l in f v d; do ulimit -$l unlimited 2>/dev/null; done; ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$@"';
 
 async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: number): Promise<void> {
   const { spawn } = await import('node:child_process');
@@ -214,14 +219,13 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
   let exited: string | undefined;
   let childPid: number | undefined;
   try {
-    // Through sh, to raise dom0d's soft limit of open files to the hard one (Node has no setrlimit):
-    // a domain holds about 8 (its sockets and feeds), and a login shell's 1024 would stop dom0d at
-    // about 120 domains. A limit sh cannot raise is left as it is.
-    const child = spawn('/bin/sh', ['-c', RAISE_FILES_LIMIT, 'dom0d', process.execPath, ...DOM0D_NODE_FLAGS, dom0dScript(env), 'run'], {
+    // Through sh, to raise dom0d's limits (Node has no setrlimit): see RAISE_LIMITS. A limit sh
+    // cannot raise is left as it is. The environment is a daemon's (toDaemonEnv).
+    const child = spawn('/bin/sh', ['-c', RAISE_LIMITS, 'dom0d', process.execPath, ...DOM0D_NODE_FLAGS, dom0dScript(env), 'run'], {
       detached: true,
       stdio: ['ignore', log, log],
       cwd: '/',
-      env: { ...launchEnv(env), ...pathsEnv(paths), ...DOM0D_ENV },
+      env: { ...toDaemonEnv(launchEnv(env)), ...pathsEnv(paths), ...DOM0D_ENV },
     });
     child.on('error', (e) => {
       exited = e.message;

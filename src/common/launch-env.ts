@@ -37,3 +37,28 @@ export function restoreLaunchEnv(env: NodeJS.ProcessEnv): void {
 export function refuseDebuggerSignal(proc: { on(signal: 'SIGUSR1', listener: () => void): unknown }): void {
   proc.on('SIGUSR1', () => undefined);
 }
+
+/**
+ * What of an operator's environment dom0d does not take on. dom0d is started by whichever xl
+ * comes first and then serves every operator, running each domain's QEMU and scripts, as root,
+ * for as long as it lives: a variable that changes what a program loads or runs (Node's options
+ * — `--require`, `--inspect` —, the dynamic loader's, QEMU's module directory, a shell's start-up
+ * file, Perl's and Python's) would act in all of them, and the locale changes the text of the
+ * tools whose output is read (`fallocate`'s errors, say).
+ */
+const NOT_FOR_DAEMONS = /^(?:NODE_(?!EXTRA_CA_CERTS$)|LD_|QEMU_|LC_|PYTHON|PERL5)|^(?:BASH_ENV|ENV|LANG|LANGUAGE)$/;
+/** Where the host's tools are, whatever PATH the first xl had (cron's lacks the sbin directories). */
+const SYSTEM_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/**
+ * Makes `env` itself the environment of a daemon (see NOT_FOR_DAEMONS): those variables go, the
+ * locale is C.UTF-8, and PATH keeps only absolute directories (an empty or relative entry names
+ * whatever directory a process is in) followed by the system's that it lacks. Returns `env`.
+ */
+export function toDaemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  for (const name of Object.keys(env)) if (NOT_FOR_DAEMONS.test(name)) delete env[name];
+  env['LC_ALL'] = 'C.UTF-8';
+  const given = (env['PATH'] ?? '').split(':').filter((d) => d.startsWith('/'));
+  env['PATH'] = [...given, ...SYSTEM_PATH.filter((d) => !given.includes(d))].join(':');
+  return env;
+}

@@ -1,4 +1,5 @@
 import { unlink } from 'node:fs/promises';
+import inspector from 'node:inspector';
 import { homedir } from 'node:os';
 import type { Server } from 'node:http';
 import { checkRunDir, isErrno, quietLog, resolvePaths, ToolstackError } from '../common/index.js';
@@ -298,6 +299,14 @@ export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
   // Many daemons take SIGUSR2 for "re-exec" or "reopen logs": an administrator's habit must not
   // stop dom0d (Node's default). SIGUSR1 is refused where dom0d starts (refuseDebuggerSignal).
   process.on('SIGUSR2', () => log('SIGUSR2: ignored (stop dom0d with SIGTERM)'));
+  // A log that cannot be written (a full disk, a file-size limit) loses its lines, not dom0d.
+  process.stderr.on('error', () => undefined);
+  // An inspector that Node options opened (NODE_OPTIONS=--inspect where dom0d was started by hand)
+  // lets any local user run code in dom0d: it is closed.
+  if (inspector.url() !== undefined) {
+    inspector.close();
+    log('the Node inspector its options opened is closed: it would run any local user\'s code as dom0d');
+  }
   // A promise nobody awaited that fails is a bug; it must not take every domain's supervisor down.
   process.on('unhandledRejection', (reason: unknown) => {
     log(`bug: unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);

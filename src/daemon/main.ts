@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { DOM0D_ENV } from '../api/index.js';
-import { refuseDebuggerSignal, resolvePaths, restoreLaunchEnv } from '../common/index.js';
+import { refuseDebuggerSignal, resolvePaths, restoreLaunchEnv, toDaemonEnv } from '../common/index.js';
 import { ensurePrivateDir } from '../host/index.js';
 import { rotateToken } from './api-tcp.js';
 import { DOM0D_RUN_USAGE, runDom0d } from './dom0d.js';
@@ -16,7 +16,7 @@ export function dom0dMain(argv: readonly string[]): Promise<number> {
   restoreLaunchEnv(process.env);
   refuseDebuggerSignal(process);
   const sub = argv[0];
-  if (sub === undefined || sub === 'run') return runDom0d(dropOwnEnv(process.env));
+  if (sub === undefined || sub === 'run') return runDom0d(toDaemonEnv(dropOwnEnv(process.env)));
   if (sub === 'help' || sub === '--help' || sub === '-h') {
     process.stdout.write(`Usage: dom0d [run | help | rotate-token | xenstored ...]\n\n${DOM0D_RUN_USAGE}${ROTATE_USAGE}${XENSTORED_USAGE}`);
     return Promise.resolve(0);

@@ -160,14 +160,29 @@ test('domid, domname, uptime and list errors follow Xen', async () => {
   assert.deepEqual((JSON.parse(long.out) as Array<{ domid: number }>).map((e) => e.domid), [1]);
 });
 
-test('dom0d started from a shell with a low limit of open files runs with the hard limit (a domain holds about 8)', () => {
+test('dom0d started from a shell with low limits and a polluted environment runs with its own (it kept them, and every QEMU inherited them)', () => {
   const h = host();
-  const r = spawnSync('sh', ['-c', 'ulimit -S -n 256 && exec "$0" list', join(import.meta.dirname, '..', '..', '..', 'bin', 'xl')], { env: h.env, encoding: 'utf8' });
+  // Past a file-size limit a write kills its process (a QEMU writing its guest's disk); NODE_OPTIONS
+  // opened a root inspector on 127.0.0.1 any local user could run code in; `.` in PATH ran tools
+  // from wherever a process was; cron's PATH lacks the sbin directories (nft, dnsmasq).
+  const shell = 'ulimit -S -n 256 && ulimit -S -f 100000 && ulimit -S -v 4000000 && exec "$0" list';
+  const env = { ...h.env, NODE_OPTIONS: '--inspect=127.0.0.1:0', LD_LIBRARY_PATH: '/nonexistent', QEMU_MODULE_DIR: '/nonexistent', PATH: `.:${process.env['PATH'] ?? ''}`.replaceAll('/usr/sbin', '/nowhere'), LANG: 'de_DE.UTF-8' };
+  const r = spawnSync('sh', ['-c', shell, join(import.meta.dirname, '..', '..', '..', 'bin', 'xl')], { env, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  const limits = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${readPid(h)!}/limits`, 'utf8'));
-  assert.ok(limits !== null);
-  assert.equal(limits[1], limits[2], 'soft = hard');
-  assert.notEqual(limits[1], '256');
+  const pid = readPid(h)!;
+  const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+  const files = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
+  assert.ok(files !== null);
+  assert.equal(files[1], files[2], 'soft = hard');
+  assert.notEqual(files[1], '256');
+  assert.match(limits, /^Max file size\s+unlimited/m);
+  assert.match(limits, /^Max address space\s+unlimited/m);
+  const environ = new Map(readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+  for (const gone of ['NODE_OPTIONS', 'LD_LIBRARY_PATH', 'QEMU_MODULE_DIR', 'LANG']) assert.ok(!environ.has(gone), gone);
+  assert.equal(environ.get('LC_ALL'), 'C.UTF-8');
+  const path = (environ.get('PATH') ?? '').split(':');
+  assert.ok(!path.includes('.') && path.includes('/usr/sbin'), path.join(':'));
+  assert.ok(!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('inspect'));
 });
 
 test('SIGHUP and SIGUSR2 do not stop dom0d (they did: Node\'s default) and are said in its log; SIGUSR1 opens no inspector', async () => {

@@ -4,7 +4,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { launchEnv, restoreLaunchEnv } from '../../src/common/index.js';
+import { launchEnv, restoreLaunchEnv, toDaemonEnv } from '../../src/common/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const SHOW = 'console.log(JSON.stringify([process.env.NODE_EXTRA_CA_CERTS, process.env.DOM0_NODE_EXTRA_CA_CERTS]));\n';
@@ -20,6 +20,19 @@ test('launchEnv empties NODE_EXTRA_CA_CERTS for Node; restoreLaunchEnv gives the
   const untouched: NodeJS.ProcessEnv = { NODE_EXTRA_CA_CERTS: '/x.pem' };
   restoreLaunchEnv(untouched);
   assert.deepEqual(untouched, { NODE_EXTRA_CA_CERTS: '/x.pem' });
+});
+
+test('a daemon\'s environment: no loader, Node, QEMU or shell start-up variables, the C.UTF-8 locale, PATH absolute with the system\'s directories', () => {
+  const env = toDaemonEnv({
+    PATH: '.:/opt/tools/bin::bin:/usr/bin', NODE_OPTIONS: '--require /tmp/x.js', NODE_PATH: '/tmp', NODE_EXTRA_CA_CERTS: '', LD_PRELOAD: '/tmp/x.so',
+    LD_LIBRARY_PATH: '/tmp', QEMU_MODULE_DIR: '/tmp', BASH_ENV: '/tmp/rc', ENV: '/tmp/rc', LANG: 'de_DE.UTF-8', LC_MESSAGES: 'de_DE.UTF-8', LANGUAGE: 'de',
+    PYTHONPATH: '/tmp', PERL5OPT: '-d', TZ: 'Europe/Berlin', HOME: '/root', DOM0_STATE_DIR: '/s',
+  });
+  assert.deepEqual(env, {
+    PATH: '/opt/tools/bin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin', NODE_EXTRA_CA_CERTS: '', LC_ALL: 'C.UTF-8',
+    TZ: 'Europe/Berlin', HOME: '/root', DOM0_STATE_DIR: '/s',
+  });
+  assert.equal(toDaemonEnv({})['PATH'], '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
 });
 
 test('bin/xl and bin/dom0d start Node with the variable aside, whatever it holds', () => {
