@@ -19,6 +19,7 @@ import { DomainEvents } from './events.js';
 import type { MigrationPhase } from './events.js';
 import { DomainJobQueue } from './jobs.js';
 import { policyAction, policyActionName, preservedName } from './policy.js';
+import { RECOVERED_SOURCE } from './record.js';
 import type { DomainRecord, NewDomain, RestartIntent } from './record.js';
 import { DomainRegistry, MAX_NAME_BYTES } from './registry.js';
 import { DEFAULT_SCHEDULER, defaultSched } from './sched.js';
@@ -331,7 +332,7 @@ export class DomainManager {
     });
     const rec = await this.registry.recover({
       domid: o.domid, name, uuid, state: o.paused ? 'paused' : 'running', shutdownReason: null, config, noMonitor: false,
-      source: 'a recovered domain', qemuPid: o.pid, qmpSocket: o.qmpSocket, vnc: null, consoles: o.consoles, startTime: now, createdAt: now,
+      source: RECOVERED_SOURCE, qemuPid: o.pid, qmpSocket: o.qmpSocket, vnc: null, consoles: o.consoles, startTime: now, createdAt: now,
       sched: defaultSched(0, o.vcpus),
     });
     await this.jobs.run(rec.domid, 'adopt', async () => {

@@ -29,6 +29,7 @@ import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus, refuseStateAfterUnplug } from './qemu-vcpus.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog, writeTarget } from './qemu-runtime.js';
+import { RECOVERED_SOURCE } from './record.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, removeStrayLayouts, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
@@ -557,12 +558,33 @@ export class QemuDriver implements DomainDriver {
     return saveMachine(qmp, file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
   }
 
+  /**
+   * Also refuses (NOT_SUPPORTED) a machine that a restore from its config could not rebuild: a
+   * device or vCPU its config no longer has (a forced detach or a vCPU unplug the guest has not
+   * finished; a recovered domain, whose config knows none of its devices). QEMU would refuse that
+   * stream, and a save has destroyed the domain by then.
+   */
   async machineLayout(rec: DomainRecord): Promise<MachineLayout> {
     const qmp = this.#qmp(rec);
-    const [buses, ram] = await Promise.all([qmp.queryPci(), machineRamKiB(qmp)]);
+    const [buses, ram, cpus, caps, accel] = await Promise.all([qmp.queryPci(), machineRamKiB(qmp), qmp.queryCpusFast(), this.capabilities(), this.accel()]);
     // Devices behind a bridge are placed by their bridge: only the root bus's are kept.
     const root = buses.find((b) => b.bus === 0)?.devices ?? [];
-    return { pci: root.filter((d) => d.qdev_id !== '').map((d) => ({ id: d.qdev_id, slot: d.slot, func: d.function })), ramKiB: ram };
+    const layout = { pci: root.filter((d) => d.qdev_id !== '').map((d) => ({ id: d.qdev_id, slot: d.slot, func: d.function })), ramKiB: ram };
+    const rebuilt = new Set(rebuiltDeviceIds(rec.config, caps, accel.accel, layout));
+    const extra = layout.pci.map((p) => p.id).filter((id) => !rebuilt.has(id));
+    const online = domainVcpus(rec.config).online;
+    if (extra.length > 0 || cpus.length !== online) {
+      const what = [
+        ...(extra.length === 0 ? [] : [`device${extra.length === 1 ? '' : 's'} ${extra.join(', ')}`]),
+        ...(cpus.length === online ? [] : [`${cpus.length} vCPUs (its config: ${online})`]),
+      ].join(' and ');
+      throw new ToolstackError('NOT_SUPPORTED', `Cannot save or migrate domain '${rec.name}': its machine has ${what}, which a machine rebuilt from its config would lack`, {
+        hint: rec.source === RECOVERED_SOURCE
+          ? 'it was recovered without its config: nothing can rebuild its machine elsewhere'
+          : 'a device detached with -f, or a vCPU removed, stays until the guest releases it: once it has (or after xl reboot) the domain can be saved',
+      });
+    }
+    return layout;
   }
 
   async checkMigratable(rec: DomainRecord): Promise<void> {
@@ -889,4 +911,18 @@ function isStreamWriter(argv: readonly string[] | undefined): boolean {
 async function machineRamKiB(qmp: QmpClient): Promise<number> {
   const summary = await qmp.execute('query-memory-size-summary') as { 'base-memory'?: number };
   return Math.floor((summary['base-memory'] ?? 0) / 1024);
+}
+
+/** The device ids a QEMU built from `config` with `layout` has (its `-device ...,id=` arguments). */
+function rebuiltDeviceIds(config: DomainConfig, caps: ArgvCapabilities, accel: AccelChoice['accel'], layout: MachineLayout): string[] {
+  const need = argvRequirements(config, caps);
+  const runtime: DomainRuntime = {
+    domid: 1, qmpSocket: '/q', pidFile: '/p', layout,
+    consoles: Object.fromEntries(need.consoles.map((c) => [c.id, { socket: '/c' }])),
+    nics: Array.from({ length: need.nics }, (_, i) => ({ tap: `t${i}` })),
+    ...(need.ovmfVars ? { ovmfVars: '/o' } : {}),
+    ...(need.clock ? { clock: { nowMs: 0, utcOffsetMinutes: 0 } } : {}),
+  };
+  const args = buildQemuArgs(config, { caps, accel, runtime });
+  return args.flatMap((a, i) => (args[i - 1] === '-device' ? [/(?:^|,)id=([^,]+)/.exec(a)?.[1] ?? ''] : []));
 }

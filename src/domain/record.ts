@@ -3,6 +3,9 @@ import type { ConsoleKind } from '../qemu/index.js';
 import type { DomainSched } from './sched.js';
 import type { DomainState, ShutdownReason } from './state.js';
 
+/** The `source` of a domain recovered without its record (its QEMU found running, its config unknown). */
+export const RECOVERED_SOURCE = 'a recovered domain';
+
 /**
  * Everything dom0d keeps about one domain, persisted as `STATE_DIR/domains/<domid>.json` so a
  * restarted dom0d re-adopts the domain (same domid, name, uuid). Records are immutable values:

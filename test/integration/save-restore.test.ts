@@ -249,4 +249,16 @@ test('a disk hot-plugged (QEMU put it after the USB controller) and mem-max rais
   const qemu = readFileSync(join(host.runDir, 'domains', domid, 'qemu.pid'), 'utf8').trim().split(/\s+/)[0] as string;
   assert.ok(readFileSync(`/proc/${qemu}/cmdline`, 'utf8').split('\0').includes('size=128M'), 'the machine keeps its RAM until its next boot');
   assert.match((await ok('list', '-l', 'sr')).out, /"max_memkb": 196608/);
+  // A forced detach that the guest (paused) has not finished: QEMU still has the disk, its config
+  // not. Before, the save destroyed the domain and its restore failed ("Unknown savevm section").
+  await ok('pause', 'sr');
+  await ok('block-detach', '-f', 'sr', 'xvdb');
+  const refused = await xlIn(host, host.root, 'save', 'sr', 'forced.save');
+  assert.equal(refused.code, 1);
+  assert.match(refused.err, /^Cannot save or migrate domain 'sr': its machine has device xvdb, which a machine rebuilt from its config would lack\nhint: /);
+  assert.ok(!existsSync(at('forced.save')));
+  assert.equal(await state(), 'paused');
+  await ok('unpause', 'sr');
+  await until('the guest released xvdb', async () => (await xlIn(host, host.root, 'save', '-c', 'sr', 'forced.save')).code === 0, 30_000, 500);
+  assert.equal(await state(), 'running');
 });
