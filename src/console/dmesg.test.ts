@@ -16,6 +16,9 @@ test('dmesg ring: (XEN) lines, guests\' debug bytes as (dN) lines, control chara
   d.host('two\nlines');
   assert.equal(d.read(true), '(XEN) dom0d starting\n(d3) hello\tworld\n(d3) second\n(XEN) two\n(XEN) lines\n');
   assert.equal(d.read(), '');
+  // C1 controls too: a terminal takes U+009B as CSI (here: red text), U+009D as OSC; Latin-1 letters stay.
+  g(Buffer.from([0x9b, 0x33, 0x31, 0x6d, 0x9d, 0x30, 0x3b, 0x78, 0x07, 0xe9, 0x0a]));
+  assert.equal(d.read(), '(d3) 31m0;x\u00e9\n');
 });
 
 test('dmesg ring: a line without a newline is cut at 256 characters; the oldest lines go beyond the capacity', () => {

@@ -63,7 +63,8 @@ export class Dmesg {
           partial = '';
           if (ch === '\n') continue;
         }
-        if (ch === '\t' || (ch >= ' ' && ch !== '\x7f')) partial += ch;
+        // C1 controls (0x80-0x9f) too: a terminal takes U+009B as CSI, U+009D as OSC.
+        if (ch === '\t' || (ch >= ' ' && ch < '\x7f') || ch > '\x9f') partial += ch;
       }
     };
   }

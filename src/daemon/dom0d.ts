@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import inspector from 'node:inspector';
 import { homedir } from 'node:os';
@@ -10,6 +11,7 @@ import { ConsoleHub, Dmesg } from '../console/index.js';
 import { readXlConf } from '../config/index.js';
 import { DEFAULT_SCHEDULER, DomainEvents, DomainManager, Passthrough, POOL_SCHEDULERS, QemuDriver, qemuLogPath, SchedCgroups, writeDom0Layout } from '../domain/index.js';
 import type { DomainDriver, DomainRecord, PoolHost, PoolScheduler } from '../domain/index.js';
+import { isDnsmasqLog } from '../network/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
 import { boundAppendedLog, ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
@@ -140,14 +142,22 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     });
     opened = manager;
     for (const w of warnings) log(w);
-    // The logs written for as long as a process runs — dom0d's own, each running QEMU's (what a
-    // guest can make it print) — are held to a size (boundAppendedLog), checked every 30 s.
+    // The logs written for as long as a process runs — dom0d's own, each running QEMU's and NAT
+    // dnsmasq's (what a guest can make them print) — are held to a size (boundAppendedLog),
+    // checked every 30 s.
     const logsHeld = setInterval(() => {
       const hold = (file: string, whose: string): void => {
         boundAppendedLog(file).catch((e: unknown) => log(`holding ${whose} log to size: ${e instanceof Error ? e.message : String(e)}`));
       };
       hold(paths.dom0dLog, 'dom0d\'s');
       for (const rec of manager.registry.list()) if (rec.qemuPid !== null) hold(qemuLogPath(paths, rec.name), `domain ${rec.domid}'s QEMU`);
+      let names: string[] = [];
+      try {
+        names = readdirSync(paths.logDir);
+      } catch (e: unknown) {
+        log(`holding logs to size: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      for (const f of names.filter(isDnsmasqLog)) hold(`${paths.logDir}/${f}`, 'a NAT network\'s dnsmasq');
     }, envMs('DOM0_LOG_CHECK_MS') ?? 30_000);
     logsHeld.unref();
     const report = await manager.adoptAll();

@@ -702,9 +702,13 @@ export class DomainManager {
     return this.#job(domid, 'machine', (rec) => this.#machine(rec, 'monitorCommand').call(this.driver, rec, command));
   }
 
-  /** Memory the guests hold, KiB: each one's size as its balloon reports it, else its target. */
+  /**
+   * Memory the guests hold, KiB: each one's target, or more where its balloon reports more (one
+   * still giving memory back). Never less: a guest could report anything, and the host's claim
+   * (below) must not count memory a guest may still take as free.
+   */
   guestsKiB(): number {
-    return this.registry.list().reduce((sum, r) => sum + (this.driver.currentMemKiB?.(r) ?? domainMemory(r.config).targetKiB), 0);
+    return this.registry.list().reduce((sum, r) => sum + Math.max(this.driver.currentMemKiB?.(r) ?? 0, domainMemory(r.config).targetKiB), 0);
   }
 
   /**
@@ -1046,7 +1050,9 @@ export class DomainManager {
           hint: `it has no CD-ROM drive ${vdev} (xl block-list ${rec.name}; a drive is made at create: disk = [ ',${vdev}:cdrom,r' ])`,
         });
       }
-      const disk: DiskDevice = { ...drive, pdev_path: medium.pdev_path ?? '', format: medium.format ?? 'raw' };
+      // The new medium's own backend: an ISO file into a drive that held a device (phy) is a file.
+      const { backend: _old, ...rest } = drive;
+      const disk: DiskDevice = withDiskBackend({ ...rest, pdev_path: medium.pdev_path ?? '', format: medium.format ?? 'raw', ...(medium.backend === undefined ? {} : { backend: medium.backend }) });
       // The drive's own medium goes back should the new one fail to go in (an eject cannot).
       const chains = { medium: await this.#checkDisk(rec, disk, 'the cd-insert arguments'), drive: diskHasMedium(disk) ? await this.#chainOf(rec, drive) : undefined };
       // Recorded before the drive is touched, as an attach is: a dom0d killed meanwhile finishes it.
@@ -1176,7 +1182,12 @@ export class DomainManager {
     if (updated !== undefined) this.#log('"xl" configuration found, using it');
     const config = updated === undefined ? shut.config : { ...updated, c_info: { ...updated.c_info, name: shut.name, uuid: shut.uuid } };
     const intent: RestartIntent = {
-      init: { config, noMonitor: shut.noMonitor, source: shut.source, ...(shut.sourceText === undefined ? {} : { sourceText: shut.sourceText }), sched: shut.sched },
+      // The live scheduling (sched-credit, cpupool-migrate) carries over, unless a config-update
+      // gave the next boot its own (its pool=, cpu_weight=).
+      init: {
+        config, noMonitor: shut.noMonitor, source: shut.source, ...(shut.sourceText === undefined ? {} : { sourceText: shut.sourceText }),
+        ...(updated === undefined ? { sched: shut.sched } : {}),
+      },
       at: Date.now() + this.#restartDelayMs,
       from: shut.domid,
       keepOld: action === 'restart_rename',

@@ -513,7 +513,8 @@ export class QemuDriver implements DomainDriver {
    * real reset from the QMP reset until the firmware's resets are over: its first has come (within
    * 15 s: milliseconds of guest time, but a loaded host under TCG has been seen to take over 3 s)
    * and no other for 1 s (a second one has been seen). A guest reboot inside that window resets
-   * in place too.
+   * in place too. The window ends 20 s after the reset whatever the guest does: a guest that
+   * resets every second would otherwise hold it (its on_reboot bypassed, its job queue held).
    */
   async #resetInPlace(qmp: QmpClient): Promise<string> {
     await qmp.execute('set-action', { reboot: 'reset' });
@@ -524,7 +525,8 @@ export class QemuDriver implements DomainDriver {
     try {
       await qmp.systemReset();
       const start = monotonicMs();
-      while (last === undefined ? monotonicMs() - start < 15_000 : monotonicMs() - last < 1000) await new Promise((r) => setTimeout(r, 50));
+      const open = (now: number): boolean => (last === undefined ? now - start < 15_000 : now - last < 1000 && now - start < 20_000);
+      while (open(monotonicMs())) await new Promise((r) => setTimeout(r, 50));
     } finally {
       off();
       await qmp.execute('set-action', { reboot: 'shutdown' });
@@ -691,9 +693,10 @@ export class QemuDriver implements DomainDriver {
     return `${domainDirs(this.#o.paths, rec.domid).run}/vcpu-unplugged`;
   }
 
+  /** The balloon's report is the guest's word (QEMU subtracts what the guest says it gave back): kept within [0, the domain's maximum]. */
   currentMemKiB(rec: DomainRecord): number | undefined {
     const bytes = this.#machines.get(rec.domid)?.balloonBytes;
-    return bytes === undefined ? undefined : Math.floor(bytes / 1024);
+    return bytes === undefined ? undefined : Math.min(Math.max(0, Math.floor(bytes / 1024)), domainMemory(rec.config).maxKiB);
   }
 
   attachDevice(rec: DomainRecord, device: DomainDevice, chain?: ImageChain): Promise<void> {

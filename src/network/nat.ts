@@ -177,7 +177,9 @@ export class NatNetworks {
       '--dhcp-no-override',
       `--dhcp-leasefile=${this.#o.paths.networkStateDir}/${r.bridge}.leases`,
       `--pid-file=${this.#pidFile(r.bridge)}`,
-      `--log-facility=${this.#o.paths.logDir}/dnsmasq-${r.bridge}.log`,
+      `--log-facility=${this.#o.paths.logDir}/${dnsmasqLogName(r.bridge)}`,
+      // A line per DHCP packet would let a guest's flood of requests fill the log's disk.
+      '--quiet-dhcp',
     ]);
   }
 
@@ -308,4 +310,14 @@ async function usedNetworks(): Promise<string[]> {
     if (parseIpv4(dst.split('/')[0] ?? '') !== undefined) out.push(dst);
   }
   return out;
+}
+
+/** The name of `bridge`'s dnsmasq log in the log directory. */
+export function dnsmasqLogName(bridge: string): string {
+  return `dnsmasq-${bridge}.log`;
+}
+
+/** Whether `file` (a name in the log directory) is a dnsmasq log. */
+export function isDnsmasqLog(file: string): boolean {
+  return /^dnsmasq-.+\.log$/.test(file);
 }
