@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { consoleName, findConsole, primaryConsoleName, xlConsoles } from '../console/index.js';
 import { Dmesg } from '../console/index.js';
 import type { ConsoleHub, ConsoleType } from '../console/index.js';
-import { defaultSched, DEVICE_KINDS, diskWarnings, DOM0_NAME, libxlError, qemuLogPath, TRIGGER_NAMES, xenFlags } from '../domain/index.js';
+import { defaultSched, DEVICE_KINDS, diskWarnings, DOM0_NAME, libxlError, qemuLogPath, TRIGGER_NAMES, withLiveSched, xenFlags } from '../domain/index.js';
 import type { CpuPool, DeviceEntry, DeviceKind, DomainDevice, DomainManager, DomainRecord, NewDomain, StartOptions, TriggerName, XenStateFlags } from '../domain/index.js';
 import { freeForGuestsKiB, onlineCpus, readFileTail, readHostCpuSched, readHostFacts, readHostStats, readPsrFeatures } from '../host/index.js';
 import { readSubtree } from '../xenstore/index.js';
@@ -196,14 +196,14 @@ export class ToolstackService implements ToolstackApi {
   }
 
   async listDomainConfigs(): Promise<DomainConfigEntry[]> {
-    return this.#manager.registry.list().map((r) => ({ domid: r.domid, config: idlToJson(DOMAIN_CONFIG, r.config) }));
+    return this.#manager.registry.list().map((r) => ({ domid: r.domid, config: idlToJson(DOMAIN_CONFIG, withLiveSched(r.config, r.sched)) }));
   }
 
   async getDomainConfig(req: DomainRefRequest): Promise<DomainConfigEntry> {
     const ref = refOf(req);
     if (isDom0(ref)) throw new ToolstackError('NOT_SUPPORTED', 'Domain-0 has no stored config: it is the host');
     const r = this.#manager.resolve(ref);
-    return { domid: r.domid, config: idlToJson(DOMAIN_CONFIG, r.config) };
+    return { domid: r.domid, config: idlToJson(DOMAIN_CONFIG, withLiveSched(r.config, r.sched)) };
   }
 
   async createDomain(req: CreateDomainRequest): Promise<DomainInfo> {
@@ -349,7 +349,7 @@ export class ToolstackService implements ToolstackApi {
     const rec = this.#guest(req, 'save');
     const given = req.config === undefined ? undefined : withLibxlDefaults(idlFromJson(DOMAIN_CONFIG, req.config));
     const header = (now: DomainRecord, layout: MachineLayout | undefined): Buffer => {
-      const json = idlToJson(DOMAIN_CONFIG, given ?? now.config) as Record<string, unknown>;
+      const json = idlToJson(DOMAIN_CONFIG, given ?? withLiveSched(now.config, now.sched)) as Record<string, unknown>;
       const cInfo = (json['c_info'] ?? {}) as Record<string, unknown>;
       return saveFileHeader(JSON.stringify({ ...json, c_info: { ...cInfo, domid: req.preserveDomid === true ? now.domid : 0 } }, null, 4), layout);
     };

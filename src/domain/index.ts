@@ -20,7 +20,7 @@ export type { DomainState, ShutdownReason, XenStateFlags } from './state.js';
 export type { VcpuInfo } from './vcpus.js';
 export { findPool } from './cpupools.js';
 export type { CpuPool, HostCpu, PoolHost } from './cpupools.js';
-export { DEFAULT_SCHEDULER, defaultSched, libxlError, POOL_SCHEDULERS } from './sched.js';
+export { DEFAULT_SCHEDULER, defaultSched, libxlError, POOL_SCHEDULERS, withLiveSched } from './sched.js';
 export type { DomainSched, PoolScheduler, PoolSchedParams, VcpuReservation } from './sched.js';
 export { dom0CgroupName, SchedCgroups } from './sched-cgroups.js';
 export type { DomainScheduling, PoolCpuChange } from './scheduling.js';

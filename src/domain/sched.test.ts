@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkPoolParams, checkReservation, checkReservations, checkShare, DEFAULT_POOL_PARAMS, DEFAULT_RESERVATION, defaultSched, libxlError } from './sched.js';
+import { checkPoolParams, checkReservation, checkReservations, checkShare, DEFAULT_POOL_PARAMS, DEFAULT_RESERVATION, defaultSched, libxlError, withLiveSched } from './sched.js';
 
 const now = { weight: 256, cap: 0 };
 
@@ -72,4 +72,14 @@ test('checkPoolParams(): credit reads first; libxl\'s ranges; credit2 on another
   fails('credit', 'credit', { migrationDelayUs: -1 }, ['libxl: error: libxl_sched.c:338:libxl_sched_credit_params_set: Setting Credit scheduler parameters: Invalid argument', 'libxl_sched_credit_params_set failed.']);
   fails('credit2', 'credit2', { ratelimitUs: 600_000 }, ['libxl: error: libxl_sched.c:270:sched_ratelimit_check: Ratelimit out of range, valid range is from 100 to 500000', 'libxl_sched_credit2_params_set failed.']);
   fails('credit2', 'rtds', { ratelimitUs: 500 }, ['libxl: error: libxl_sched.c:389:libxl_sched_credit2_params_set: Setting Credit2 scheduler parameters: Invalid argument', 'libxl_sched_credit2_params_set failed.']);
+});
+
+test('withLiveSched: the config as libxl retrieves it, with the live weight, cap, period and budget where they differ', () => {
+  const config = { c_info: { name: 'g' }, b_info: { sched_params: { weight: 512 } } };
+  assert.equal(withLiveSched(config, defaultSched(0, 2)).b_info?.sched_params?.weight, 256, 'the live default over the configured 512');
+  const same = { ...defaultSched(0, 2), weight: 512 };
+  assert.equal(withLiveSched(config, same), config, 'nothing changed: the same config');
+  const changed = withLiveSched(config, { ...same, cap: 50, vcpus: [{ period: 20_000, budget: 5_000, extratime: true }] });
+  assert.deepEqual(changed.b_info?.sched_params, { weight: 512, cap: 50, period: 20_000, budget: 5_000 });
+  assert.deepEqual(config.b_info.sched_params, { weight: 512 }, 'the stored config is not changed');
 });

@@ -4,6 +4,7 @@
  * a parameter before it is set, failing with their own log lines (Xen 4.17's file:line).
  */
 import { ToolstackError } from '../common/index.js';
+import type { DomainConfig } from '../config/index.js';
 import type { CpuReservation } from '../host/index.js';
 
 /**
@@ -177,3 +178,24 @@ export function checkPoolParams(
   }
   return { params: p };
 }
+
+/**
+ * `config` as libxl retrieves a running domain's (`libxl_retrieve_domain_configuration` reads the
+ * scheduling parameters back): where `sched-credit`, `sched-credit2` or `sched-rtds` changed the
+ * domain's weight, cap, period or budget from what its config gives, `b_info.sched_params` says the
+ * live value, so that what is saved, migrated or shown carries it. The pool is left as configured,
+ * as libxl leaves `poolid` after `cpupool-migrate`.
+ */
+export function withLiveSched(config: DomainConfig, sched: DomainSched): DomainConfig {
+  const sp = config.b_info?.sched_params ?? {};
+  const given = (v: number | undefined, d: number): number => (v === undefined || v === -1 ? d : v);
+  const r = sched.vcpus[0] ?? DEFAULT_RESERVATION;
+  const live: Record<string, number> = {};
+  if (sched.weight !== given(sp.weight, DEFAULT_WEIGHT)) live['weight'] = sched.weight;
+  if (sched.cap !== given(sp.cap, DEFAULT_CAP)) live['cap'] = sched.cap;
+  if (r.period !== given(sp.period, DEFAULT_RESERVATION.period)) live['period'] = r.period;
+  if (r.budget !== given(sp.budget, DEFAULT_RESERVATION.budget)) live['budget'] = r.budget;
+  if (Object.keys(live).length === 0) return config;
+  return { ...config, b_info: { ...config.b_info, sched_params: { ...sp, ...live } } };
+}
+

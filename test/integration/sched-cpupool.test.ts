@@ -187,6 +187,9 @@ test('sched-credit -w -c: cpu.shares and the CFS quota; libxl\'s ranges refused,
   const list = (await ok('sched-credit')).out.split('\n');
   assert.deepEqual(list.slice(0, 2), ['Cpupool Pool-0: tslice=30ms ratelimit=1000us migration-delay=0us', 'Name                                ID Weight  Cap']);
   assert.ok(list.includes(`g${' '.repeat(32)} ${String(dom).padStart(4)}   1024    0`), list.join('\n'));
+  // The config as libxl retrieves it — what xl list -l shows, xl save and xl migrate send — has the
+  // live weight (before, the created one: a restored or migrated domain lost the change).
+  assert.match((await ok('list', '-l', 'g')).out, /"sched_params": \{[^}]*"weight": 1024/);
   await ok('sched-credit', '-s', '-t', '10', '-r', '500');
   assert.equal((await ok('sched-credit', '-s', '-p', 'Pool-0')).out, 'Cpupool Pool-0: tslice=10ms ratelimit=500us migration-delay=0us\n');
 });
