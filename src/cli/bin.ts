@@ -1,8 +1,10 @@
-import { refuseDebuggerSignal, restoreLaunchEnv } from '../common/index.js';
+import { refuseDebuggerSignal, restoreLaunchEnv, takeIgnoredSignals } from '../common/index.js';
+import { ignoreAtLaunch } from './interrupt.js';
 import { xlMain } from './main.js';
 
 restoreLaunchEnv(process.env);
 refuseDebuggerSignal(process);
+ignoreAtLaunch(takeIgnoredSignals(process.env));
 
 // Standard output closed by its reader (`xl list | head -1`): xl ends silently, as a C program
 // killed by SIGPIPE does (status 128 + 13); any other failure to write it (a full disk) is one

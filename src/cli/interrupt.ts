@@ -1,7 +1,20 @@
 import { ToolstackError } from '../common/index.js';
+import type { StopSignal } from '../common/index.js';
 
 /** What a terminal or a supervisor sends to stop a command: Ctrl-C, a closed terminal, `kill`. */
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** Those xl was started with ignored (see `ignoreAtLaunch`): they stay ignored. */
+let ignored: ReadonlySet<StopSignal> = new Set();
+
+/**
+ * Keeps ignoring the stop signals xl was started with ignored (`takeIgnoredSignals`), as a C
+ * program would: a listener that does nothing stands in for the disposition Node reset, and
+ * `interruptible` does not take them for an interruption.
+ */
+export function ignoreAtLaunch(signals: ReadonlySet<StopSignal>): void {
+  ignored = signals;
+  for (const s of signals) process.on(s, () => undefined);
+}
 
 /**
  * Runs `work` until it settles or xl gets SIGINT, SIGTERM or SIGHUP: the result then rejects at
@@ -21,7 +34,8 @@ export async function interruptible<T>(work: (check: () => void) => Promise<T>):
     signal = s;
     stop(error());
   };
-  for (const s of SIGNALS) process.once(s, onSignal);
+  const stops = SIGNALS.filter((s) => !ignored.has(s));
+  for (const s of stops) process.once(s, onSignal);
   try {
     const running = work(() => {
       if (signal !== undefined) throw error();
@@ -29,6 +43,6 @@ export async function interruptible<T>(work: (check: () => void) => Promise<T>):
     running.catch(() => undefined); // once interrupted, its failure is nobody's
     return await Promise.race([running, stopped]);
   } finally {
-    for (const s of SIGNALS) process.off(s, onSignal);
+    for (const s of stops) process.off(s, onSignal);
   }
 }

@@ -62,3 +62,22 @@ export function toDaemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   env['PATH'] = [...given, ...SYSTEM_PATH.filter((d) => !given.includes(d))].join(':');
   return env;
 }
+
+const SIGNALS_IGNORED = 'DOM0_XL_SIGIGN';
+/** The stop signals xl acts on, by number (bit n-1 of the kernel's SigIgn mask is signal n). */
+const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/**
+ * The stop signals xl's process was started with ignored — `nohup` ignores SIGHUP, a shell's
+ * background job SIGINT — which Node, resetting every disposition at its start, would otherwise
+ * die of (a `nohup xl migrate ... &` ended at logout). bin/xl passes the shell's SigIgn mask in
+ * DOM0_XL_SIGIGN; it is taken out of `env` (what xl runs starts with its own dispositions).
+ */
+export function takeIgnoredSignals(env: NodeJS.ProcessEnv): ReadonlySet<StopSignal> {
+  const mask = env[SIGNALS_IGNORED];
+  delete env[SIGNALS_IGNORED];
+  if (mask === undefined || !/^[0-9a-f]{1,16}$/i.test(mask)) return new Set();
+  const bits = BigInt(`0x${mask}`);
+  return new Set((Object.keys(STOP_SIGNALS) as StopSignal[]).filter((s) => ((bits >> BigInt(STOP_SIGNALS[s] - 1)) & 1n) === 1n));
+}

@@ -95,6 +95,27 @@ test('xl migrate-receive checks the stream\'s header before it reads its config:
   assert.match(r.stderr, /Savefile 'migration stream' is corrupt: its header promises 4294967295 bytes of config\n/);
 });
 
+test('signals xl was started with ignored (nohup: SIGHUP; a background job: SIGINT) stay ignored; others still stop it', async () => {
+  // xl migrate-receive waits for its stream on stdin, held open here. Before, Node's start reset
+  // the dispositions: `nohup xl migrate ... &` ended at logout (status 129).
+  const waiting = (ignore: string): { child: ReturnType<typeof spawn>; closed: Promise<unknown>; err: () => string } => {
+    const child = spawn('sh', ['-c', `trap '' ${ignore}; exec "$0" migrate-receive`, XL], { env: hostEnv(`sigign-${ignore}`), stdio: ['pipe', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.stdout.resume();
+    return { child, closed: new Promise((r) => child.on('close', (code, signal) => r(signal ?? code))), err: () => err };
+  };
+  for (const [ignore, signal] of [['HUP', 'SIGHUP'], ['INT', 'SIGINT']] as const) {
+    const w = waiting(ignore);
+    await new Promise((r) => setTimeout(r, 1500)); // Node started, waiting on stdin
+    w.child.kill(signal);
+    const early = await Promise.race([w.closed, new Promise((r) => setTimeout(() => r('running'), 500))]);
+    assert.equal(early, 'running', `${signal}: ${w.err()}`);
+    w.child.kill('SIGTERM');
+    assert.equal(await w.closed, 'SIGTERM', 'SIGTERM (not ignored) still ends it');
+  }
+});
+
 test('xl migrate-receive ends on a refused header while its sender keeps the stream open (the sender sees it close)', async () => {
   const child = spawn(XL, ['migrate-receive'], { env: hostEnv('held-stream'), stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
