@@ -165,7 +165,9 @@ export async function ensureDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv): Pro
 }
 
 async function startOrWait(paths: Dom0Paths, env: NodeJS.ProcessEnv): Promise<void> {
-  const timeout = Number(env.DOM0_START_TIMEOUT_MS ?? START_TIMEOUT_MS);
+  // A value that is no positive number of ms (a typo) leaves the default.
+  const given = Number(env.DOM0_START_TIMEOUT_MS);
+  const timeout = Number.isFinite(given) && given > 0 ? given : START_TIMEOUT_MS;
   const deadline = monotonicMs() + timeout;
   ensurePrivateDir(paths.runDir);
   const lock = `${paths.runDir}/dom0d.start.lock`;

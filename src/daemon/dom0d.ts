@@ -158,7 +158,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
         log(`holding logs to size: ${e instanceof Error ? e.message : String(e)}`);
       }
       for (const f of names.filter(isDnsmasqLog)) hold(`${paths.logDir}/${f}`, 'a NAT network\'s dnsmasq');
-    }, envMs('DOM0_LOG_CHECK_MS') ?? 30_000);
+    }, Math.max(100, envMs('DOM0_LOG_CHECK_MS') ?? 30_000));
     logsHeld.unref();
     const report = await manager.adoptAll();
     log(`re-adopted ${report.adopted} domain(s); ${report.crashed} found dead, ${report.removed} half-done removed, ${report.restarts} restart(s) resumed, ${report.recovered} recovered without a record`);
