@@ -1,6 +1,5 @@
 import { readdirSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
-import inspector from 'node:inspector';
 import { homedir } from 'node:os';
 import type { Server } from 'node:http';
 import { checkRunDir, isErrno, quietLog, resolvePaths, ToolstackError } from '../common/index.js';
@@ -299,8 +298,8 @@ export function streamTable(api: ToolstackService): StreamHandler[] {
 export const DOM0D_RUN_USAGE = 'dom0d run     (the default) serve the API, xenstore and every domain in the foreground\n' +
   '              until SIGTERM; directories from DOM0_{CONFIG,STATE,RUN,LOG}_DIR\n\n';
 
-/** `dom0d run`: starts dom0d in the foreground and serves until SIGTERM or SIGINT. */
-export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
+/** `dom0d run`: starts dom0d in the foreground and serves until SIGTERM or SIGINT. `inspecting`: Node's options may have opened its inspector. */
+export async function runDom0d(env: NodeJS.ProcessEnv, inspecting = false): Promise<number> {
   const log = (line: string): void => {
     process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`);
   };
@@ -311,11 +310,14 @@ export async function runDom0d(env: NodeJS.ProcessEnv): Promise<number> {
   process.on('SIGUSR2', () => log('SIGUSR2: ignored (stop dom0d with SIGTERM)'));
   // A log that cannot be written (a full disk, a file-size limit) loses its lines, not dom0d.
   process.stderr.on('error', () => undefined);
-  // An inspector that Node options opened (NODE_OPTIONS=--inspect where dom0d was started by hand)
-  // lets any local user run code in dom0d: it is closed.
-  if (inspector.url() !== undefined) {
-    inspector.close();
-    log('the Node inspector its options opened is closed: it would run any local user\'s code as dom0d');
+  // An inspector that Node options opened (`--inspect` where dom0d was started by hand) lets any
+  // local user run code in dom0d: it is closed. (The module costs 1.6 MiB: loaded only then.)
+  if (inspecting) {
+    const inspector = await import('node:inspector');
+    if (inspector.url() !== undefined) {
+      inspector.close();
+      log('the Node inspector its options opened is closed: it would run any local user\'s code as dom0d');
+    }
   }
   // A promise nobody awaited that fails is a bug; it must not take every domain's supervisor down.
   process.on('unhandledRejection', (reason: unknown) => {

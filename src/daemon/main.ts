@@ -16,7 +16,11 @@ export function dom0dMain(argv: readonly string[]): Promise<number> {
   restoreLaunchEnv(process.env);
   refuseDebuggerSignal(process);
   const sub = argv[0];
-  if (sub === undefined || sub === 'run') return runDom0d(toDaemonEnv(dropOwnEnv(process.env)));
+  if (sub === undefined || sub === 'run') {
+    // Node's options as dom0d was started with, before its environment is a daemon's (`runDom0d` closes an inspector they opened).
+    const inspecting = [...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('--inspect'));
+    return runDom0d(toDaemonEnv(dropOwnEnv(process.env)), inspecting);
+  }
   if (sub === 'help' || sub === '--help' || sub === '-h') {
     process.stdout.write(`Usage: dom0d [run | help | rotate-token | xenstored ...]\n\n${DOM0D_RUN_USAGE}${ROTATE_USAGE}${XENSTORED_USAGE}`);
     return Promise.resolve(0);
