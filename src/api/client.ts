@@ -209,9 +209,10 @@ export const DOM0D_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '
  * `sh -c` script: limits a shell may have lowered put back as far as they go (dom0d, and every
  * QEMU it starts, inherits them for as long as it runs: past a file-size limit a write kills its
  * process — a QEMU writing its guest's disk —, and an address-space limit fails every guest's
- * RAM), the soft limit of open files up to the hard one; then exec the arguments.
+ * RAM) — as far as the hard limit where it cannot be lifted (not root) —, the soft limit of open
+ * files up to the hard one; then exec the arguments.
  */
-const RAISE_LIMITS = 'for l in f v d; do ulimit -$l unlimited 2>/dev/null; done; ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$@"';
+const RAISE_LIMITS = 'for l in f v d; do ulimit -$l unlimited 2>/dev/null || ulimit -S -$l "$(ulimit -H -$l)" 2>/dev/null; done; ulimit -n "$(ulimit -H -n)" 2>/dev/null; exec "$@"';
 
 async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: number): Promise<void> {
   const { spawn } = await import('node:child_process');

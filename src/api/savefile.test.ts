@@ -43,8 +43,10 @@ test('a damaged layout makes the file corrupt, with what is wrong', () => {
   assert.match(why(damaged('{"pci":[')), /its machine's layout is not JSON/);
   assert.match(why(damaged('{"pci":[],"ramKiB":0}')), /ramKiB 0 is not a whole number of KiB above 0/);
   assert.match(why(damaged('{"pci":{},"ramKiB":1024}')), /pci is not a list of at most 256 places/);
-  for (const place of ['{"id":"x","slot":32,"func":0}', '{"id":"x","slot":1,"func":8}', '{"id":"","slot":1,"func":0}', '{"id":"a,b","slot":1,"func":0}', '{"slot":1,"func":0}']) {
+  for (const place of ['{"id":"x","slot":32,"func":0}', '{"id":"x","slot":1,"func":0}', '{"id":"x","slot":1,"func":8}', '{"id":"","slot":1,"func":0}', '{"id":"a,b","slot":1,"func":0}', '{"slot":1,"func":0}']) {
     assert.match(why(damaged(`{"pci":[${place}],"ramKiB":1024}`)), /is not a PCI device's place/, place);
   }
-  assert.equal(why(damaged('{"pci":[{"id":"vif0","slot":31,"func":7}],"ramKiB":1024}')), 'accepted');
+  assert.match(why(damaged('{"pci":[{"id":"a","slot":4,"func":0},{"id":"a","slot":5,"func":0}],"ramKiB":1024}')), /names a device or a place listed before/);
+  assert.match(why(damaged('{"pci":[{"id":"a","slot":4,"func":0},{"id":"b","slot":4,"func":0}],"ramKiB":1024}')), /names a device or a place listed before/);
+  assert.equal(why(damaged('{"pci":[{"id":"vif0","slot":31,"func":7},{"id":"a","slot":31,"func":0}],"ramKiB":1024}')), 'accepted');
 });

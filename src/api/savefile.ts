@@ -152,12 +152,16 @@ export function layoutProblem(given: unknown): string | undefined {
   if (!(typeof ramKiB === 'number' && Number.isSafeInteger(ramKiB) && ramKiB > 0)) return `ramKiB ${JSON.stringify(ramKiB)} is not a whole number of KiB above 0`;
   if (!Array.isArray(pci) || pci.length > MAX_PCI_PLACEMENTS) return `pci is not a list of at most ${MAX_PCI_PLACEMENTS} places`;
   const wrong: unknown = (pci as unknown[]).find((p) => !isPciPlacement(p));
-  return wrong === undefined ? undefined : `${JSON.stringify(wrong)} is not a PCI device's place (a device id, a slot below 32, a function below 8)`;
+  if (wrong !== undefined) return `${JSON.stringify(wrong)} is not a PCI device's place (a device id, a slot from 2 to 31, a function below 8)`;
+  const places = pci as PciPlacement[];
+  const twice = places.find((p, i) => places.findIndex((q) => q.id === p.id || (q.slot === p.slot && q.func === p.func)) !== i);
+  return twice === undefined ? undefined : `${JSON.stringify(twice)} names a device or a place listed before`;
 }
 
 /** `p` is a PCI device's place: a QEMU device id, a slot of a PC's root bus and a function of it. */
 function isPciPlacement(p: unknown): p is PciPlacement {
   const { id, slot, func } = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
   const whole = (n: unknown, below: number): boolean => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n < below;
-  return typeof id === 'string' && /^[A-Za-z][\w.-]{0,127}$/.test(id) && whole(slot, 32) && whole(func, 8);
+  // Slots 0 and 1 are the host bridge's and the PIIX3's, which have no id.
+  return typeof id === 'string' && /^[A-Za-z][\w.-]{0,127}$/.test(id) && whole(slot, 32) && (slot as number) >= 2 && whole(func, 8);
 }

@@ -17,6 +17,15 @@ export function ignoreAtLaunch(signals: ReadonlySet<StopSignal>): void {
 }
 
 /**
+ * `command` (for `sh -c`) with the stop signals xl was started with ignored ignored in it too:
+ * Node starts its children with every signal at its default, where a C xl's children inherit the
+ * ignored ones (a `nohup xl migrate`'s ssh must outlive the terminal as xl does).
+ */
+export function keepingIgnored(command: string): string {
+  return ignored.size === 0 ? command : `trap '' ${[...ignored].map((s) => s.slice(3)).join(' ')}; ${command}`;
+}
+
+/**
  * Runs `work` until it settles or xl gets SIGINT, SIGTERM or SIGHUP: the result then rejects at
  * once with INTERRUPTED, so that the command's own failure path undoes what it had begun (Node's
  * default ends xl on the spot: a migration's half-received domain stayed behind). `work` is not

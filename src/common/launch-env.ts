@@ -42,11 +42,12 @@ export function refuseDebuggerSignal(proc: { on(signal: 'SIGUSR1', listener: () 
  * What of an operator's environment dom0d does not take on. dom0d is started by whichever xl
  * comes first and then serves every operator, running each domain's QEMU and scripts, as root,
  * for as long as it lives: a variable that changes what a program loads or runs (Node's options
- * — `--require`, `--inspect` —, the dynamic loader's, QEMU's module directory, a shell's start-up
- * file, Perl's and Python's) would act in all of them, and the locale changes the text of the
+ * — `--require`, `--inspect` —, the dynamic loader's, glibc's and GIO's module paths, QEMU's module
+ * directory, a shell's start-up file, exported functions and options, Perl's and Python's) would
+ * act in all of them, and the locale changes the text of the
  * tools whose output is read (`fallocate`'s errors, say).
  */
-const NOT_FOR_DAEMONS = /^(?:NODE_(?!EXTRA_CA_CERTS$)|LD_|QEMU_|LC_|PYTHON|PERL5)|^(?:BASH_ENV|ENV|LANG|LANGUAGE)$/;
+const NOT_FOR_DAEMONS = /^(?:NODE_(?!EXTRA_CA_CERTS$)|LD_|QEMU_|LC_|PYTHON|PERL5|PERLLIB|BASH_FUNC_|GIO_)|^(?:BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|GCONV_PATH|LOCPATH|LANG|LANGUAGE)$/;
 /** Where the host's tools are, whatever PATH the first xl had (cron's lacks the sbin directories). */
 const SYSTEM_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 

@@ -15,7 +15,7 @@ import { childPids, isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFi
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
-  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuLogReason, qemuEnvironment, QmpClient,
+  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, diskHasMedium, formatHasChain, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuLogReason, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
 import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, ImageChain, MachineLayout, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
@@ -572,7 +572,19 @@ export class QemuDriver implements DomainDriver {
     // Devices behind a bridge are placed by their bridge: only the root bus's are kept.
     const root = buses.find((b) => b.bus === 0)?.devices ?? [];
     const layout = { pci: root.filter((d) => d.qdev_id !== '').map((d) => ({ id: d.qdev_id, slot: d.slot, func: d.function })), ramKiB: ram };
-    const rebuilt = new Set(rebuiltDeviceIds(rec.config, caps, accel.accel, layout));
+    const refused = (what: string): ToolstackError => new ToolstackError('NOT_SUPPORTED', `Cannot save or migrate domain '${rec.name}': ${what}`, {
+      hint: rec.source === RECOVERED_SOURCE
+        ? 'it was recovered without its config: nothing can rebuild its machine elsewhere'
+        : 'a device detached with -f, or a vCPU removed, stays until the guest releases it: once it has (or after xl reboot) the domain can be saved',
+    });
+    if (rec.source === RECOVERED_SOURCE) throw refused('it was recovered without its config, which a restore rebuilds its machine from');
+    let ids: string[];
+    try {
+      ids = rebuiltDeviceIds(rec.config, caps, accel.accel, layout);
+    } catch (e: unknown) {
+      throw refused(`its config cannot rebuild its machine: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const rebuilt = new Set(ids);
     const extra = layout.pci.map((p) => p.id).filter((id) => !rebuilt.has(id));
     const online = domainVcpus(rec.config).online;
     if (extra.length > 0 || cpus.length !== online) {
@@ -580,11 +592,7 @@ export class QemuDriver implements DomainDriver {
         ...(extra.length === 0 ? [] : [`device${extra.length === 1 ? '' : 's'} ${extra.join(', ')}`]),
         ...(cpus.length === online ? [] : [`${cpus.length} vCPUs (its config: ${online})`]),
       ].join(' and ');
-      throw new ToolstackError('NOT_SUPPORTED', `Cannot save or migrate domain '${rec.name}': its machine has ${what}, which a machine rebuilt from its config would lack`, {
-        hint: rec.source === RECOVERED_SOURCE
-          ? 'it was recovered without its config: nothing can rebuild its machine elsewhere'
-          : 'a device detached with -f, or a vCPU removed, stays until the guest releases it: once it has (or after xl reboot) the domain can be saved',
-      });
+      throw refused(`its machine has ${what}, which a machine rebuilt from its config would lack`);
     }
     return layout;
   }
@@ -916,16 +924,27 @@ async function machineRamKiB(qmp: QmpClient): Promise<number> {
   return Math.floor((summary['base-memory'] ?? 0) / 1024);
 }
 
-/** The device ids a QEMU built from `config` with `layout` has (its `-device ...,id=` arguments). */
+/**
+ * The device ids a QEMU built from `config` with `layout` has: its `-device ...,id=` arguments,
+ * and any id named in `device_model_args` (raw QEMU syntax, JSON included). Image chains are not
+ * read: each disk's is taken as having no backing file (ids do not depend on it).
+ */
 function rebuiltDeviceIds(config: DomainConfig, caps: ArgvCapabilities, accel: AccelChoice['accel'], layout: MachineLayout): string[] {
   const need = argvRequirements(config, caps);
+  const chained = (config.disks ?? []).filter((d) => d.vdev !== undefined && formatHasChain(d.format) && diskHasMedium(d));
   const runtime: DomainRuntime = {
     domid: 1, qmpSocket: '/q', pidFile: '/p', layout,
     consoles: Object.fromEntries(need.consoles.map((c) => [c.id, { socket: '/c' }])),
     nics: Array.from({ length: need.nics }, (_, i) => ({ tap: `t${i}` })),
     ...(need.ovmfVars ? { ovmfVars: '/o' } : {}),
     ...(need.clock ? { clock: { nowMs: 0, utcOffsetMinutes: 0 } } : {}),
+    diskChains: Object.fromEntries(chained.map((d) => [d.vdev as string, { backing: [] }])),
   };
   const args = buildQemuArgs(config, { caps, accel, runtime });
-  return args.flatMap((a, i) => (args[i - 1] === '-device' ? [/(?:^|,)id=([^,]+)/.exec(a)?.[1] ?? ''] : []));
+  const b = config.b_info;
+  const raw = [...(b?.extra ?? []), ...(b?.extra_pv ?? []), ...(b?.extra_hvm ?? [])].join('\n');
+  return [
+    ...args.flatMap((a, i) => (args[i - 1] === '-device' ? [/(?:^|,)id=([^,]+)/.exec(a)?.[1] ?? ''] : [])),
+    ...[...raw.matchAll(/(?:^|,)id=([^,\s]+)|"id"\s*:\s*"([^"]+)"/gm)].map((m) => m[1] ?? m[2] ?? ''),
+  ];
 }

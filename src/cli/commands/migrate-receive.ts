@@ -63,6 +63,8 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
   let created: Promise<DomainInfo> | undefined;
   /** Why the create failed, once it has. */
   let failed: unknown;
+  /** The failure was said, as Xen's receiver says it, on the way. */
+  let reported = false;
   let qemu: Socket | undefined;
   /** The domain was started here and reported so: it is the migrated domain, whatever follows. */
   let running = false;
@@ -118,6 +120,7 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
       }
       await writeAll(out, report);
       log('migration target: Failure, destroying our copy.');
+      reported = true;
       await destroyIfThere(api, String(domid));
       domid = undefined;
       log('migration target: Cleanup OK, granting sender permission to resume.');
@@ -137,7 +140,7 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
     // The create's own reason (QEMU's, say) is what the relay's broken stream above followed from.
     if (!running && failed instanceof Error && failed !== e) log(`migration target: ${failed.message}`);
     // Xen's words: a domain that was made here is destroyed (below); else its create failed.
-    if (!running) log(domid === undefined ? 'migration target: Domain creation failed (code -3).' : 'migration target: Failure, destroying our copy.');
+    if (!running && !reported) log(domid === undefined ? 'migration target: Domain creation failed (code -3).' : 'migration target: Failure, destroying our copy.');
     throw e;
   } finally {
     if (domid !== undefined) await api.destroyDomain({ ref: String(domid) }).catch(() => undefined);

@@ -10,7 +10,7 @@ import { isToolstackError, monotonicMs, ToolstackError } from '../../common/inde
 import { defineCommand } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 import { getopt, requireArgs } from '../getopt.js';
-import { interruptible } from '../interrupt.js';
+import { interruptible, keepingIgnored } from '../interrupt.js';
 import { againWhileDom0dRestarts, destroyIfThere, expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
 import { withProgress } from '../progress.js';
 
@@ -64,7 +64,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
         // goes in from dom0d's side without passing through this process.
         const pipe = openFifo(join(dir, 'stream'));
         try {
-          child = spawn('sh', ['-c', rune], { stdio: [pipe.readFd, 'pipe', 'inherit'] });
+          child = spawn('sh', ['-c', keepingIgnored(rune)], { stdio: [pipe.readFd, 'pipe', 'inherit'] });
           // A transport that cannot be run shows as a receiver that never answered.
           child.once('error', (e) => log(`migration transport: ${e.message}`));
         } finally {
