@@ -127,6 +127,7 @@ export class HostNetwork {
         if (p.nat) {
           await this.#queue.run(p.bridge, async () => {
             await this.#nat.ensure(p.bridge, ctx.natSubnet);
+            if (p.nic.mac !== undefined) this.#nat.admit(p.bridge, p.domid, p.devid, p.nic.mac);
             await makeVif(d, p, this.#instance, await bridgeMtu(p.bridge));
           });
         } else {
@@ -233,6 +234,7 @@ export class HostNetwork {
       const bridge = link.master;
       if (bridge !== undefined && this.#nat.has(bridge)) {
         await this.#queue.run(bridge, async () => {
+          this.#nat.forget(bridge, tag.domid, tag.devid);
           await deleteLink(link.name);
           await this.#nat.removeIfUnused(bridge);
         });

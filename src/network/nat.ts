@@ -21,7 +21,7 @@
  * Every domain on it shares it; it goes (in the reverse order) when its last port goes, and at
  * dom0d start when nothing uses it. The caller serializes every operation on one bridge.
  */
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { CommandFailed, ensurePrivateDir, isPidAlive, killPid, pidCmdline, readPidFile, runCommand, waitForPidExit, writeFileAtomicSync } from '../host/index.js';
@@ -45,6 +45,9 @@ export interface NatOptions {
 
 /** The subnets tried, in order, when xl.conf sets none. */
 const AUTO_SUBNETS = Array.from({ length: 55 }, (_, i) => `10.0.${254 - i}.0/24`);
+/** The directories dnsmasq reads the NAT networks' MACs from (see `NatNetworks.admit`): world-readable, under the host's /run. */
+const NAT_HOSTS_ROOT = '/run/dom0-nat';
+
 /**
  * A NAT network's DHCP lease. Each new domain without `mac=` has a new random MAC, and a destroyed
  * one's lease stays until it expires: with an hour's lease, some 250 create/destroy cycles within
@@ -152,6 +155,12 @@ export class NatNetworks {
       if (!(await waitForPidExit(pid, 3000))) killPid(pid, 'SIGKILL');
     }
     rmSync(this.#pidFile(bridge), { force: true });
+    rmSync(this.#hostsDir(bridge), { recursive: true, force: true });
+    try {
+      rmdirSync(NAT_HOSTS_ROOT);
+    } catch {
+      // another NAT network's (or none)
+    }
     if (record !== undefined) await deleteNftTable('ip', record.table);
     const links = await hostLinks();
     const link = links.find((l) => l.name === bridge);
@@ -161,7 +170,41 @@ export class NatNetworks {
     rmSync(this.#recordFile(bridge), { force: true });
   }
 
+  /**
+   * Vif `devid` of domain `domid` joins the NAT network of `bridge` with MAC `mac`: its guest gets
+   * a lease. dnsmasq answers only the MACs of the network's vifs (`--dhcp-hostsdir`, a file per
+   * vif, read as it appears): a guest asking with made-up MACs took every address of the subnet
+   * from the others.
+   */
+  admit(bridge: string, domid: number, devid: number, mac: string): void {
+    const file = `${this.#makeHostsDir(bridge)}/vif${domid}.${devid}`;
+    writeFileSync(file, `${mac}\n`);
+    chmodSync(file, 0o644);
+  }
+
+  /** Vif `devid` of domain `domid` left the NAT network of `bridge` (see `admit`). */
+  forget(bridge: string, domid: number, devid: number): void {
+    rmSync(`${this.#hostsDir(bridge)}/vif${domid}.${devid}`, { force: true });
+  }
+
+  /**
+   * Where dnsmasq finds the network's MACs: it reads them as `nobody` (it drops root at start),
+   * which dom0's own directories (0700) do not let in. MACs are no secret.
+   */
+  #hostsDir(bridge: string): string {
+    return `${NAT_HOSTS_ROOT}/${this.#o.instance}-${bridge}`;
+  }
+
+  /** `#hostsDir(bridge)`, made readable by dnsmasq's user (dom0d's umask makes its own private). */
+  #makeHostsDir(bridge: string): string {
+    const dir = this.#hostsDir(bridge);
+    mkdirSync(dir, { recursive: true });
+    for (const d of [NAT_HOSTS_ROOT, dir]) chmodSync(d, 0o755);
+    return dir;
+  }
+
   async #startDnsmasq(r: NatRecord): Promise<void> {
+    this.#makeHostsDir(r.bridge);
     const { address, prefix } = parseCidr(r.subnet);
     const size = 2 ** (32 - prefix);
     const mask = formatIpv4(size === 2 ** 32 ? 0 : (0xffffffff - (size - 1)) >>> 0);
@@ -174,6 +217,8 @@ export class NatNetworks {
       `--listen-address=${formatIpv4(address + 1)}`,
       `--dhcp-range=${formatIpv4(address + 2)},${formatIpv4(address + size - 2)},${mask},${DHCP_LEASE}`,
       '--dhcp-authoritative',
+      `--dhcp-hostsdir=${this.#hostsDir(r.bridge)}`,
+      '--dhcp-ignore=tag:!known',
       '--dhcp-no-override',
       `--dhcp-leasefile=${this.#o.paths.networkStateDir}/${r.bridge}.leases`,
       `--pid-file=${this.#pidFile(r.bridge)}`,

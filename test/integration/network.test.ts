@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
@@ -329,6 +329,16 @@ test('a guest on the NAT network gets a DHCP lease and reaches the host; the net
   assert.ok(m !== null, lease.out);
   const [, address, gateway] = m;
   assert.equal((await guest('nat', `ip addr add ${address}/24 dev eth0 && ping -c 2 -W 5 ${gateway}`)).rc, 0, 'the guest reaches the host');
+  // A guest asking with a MAC that is no vif's gets no lease: with made-up MACs it took every
+  // address of the subnet from the other guests. Its own MAC gets one again.
+  const own = /([0-9a-f]{2}(?::[0-9a-f]{2}){5})/.exec((await guest('nat', 'cat /sys/class/net/eth0/address')).out)?.[1];
+  assert.ok(own !== undefined);
+  const renew = (mac: string): Promise<{ rc: number; out: string }> =>
+    guest('nat', `ip addr flush dev eth0 && ip link set eth0 down && ip link set eth0 address ${mac} && ip link set eth0 up && udhcpc -i eth0 -n -q -t 3 -s /bin/true 2>&1`, 90_000);
+  const spoofed = await renew('02:00:00:00:00:99');
+  assert.notEqual(spoofed.rc, 0, spoofed.out);
+  const back = await renew(own);
+  assert.equal(back.rc, 0, back.out);
   const table = nftTables().find((t) => t === `ip dom0_${/^dom0 ([0-9a-f]+) nat$/.exec(bridge.ifalias ?? '')?.[1] ?? '?'}_nat_${Buffer.from('natbr0').toString('hex')}`);
   assert.ok(table !== undefined, nftTables().join(','));
   // The host routes only the subnet's own addresses out of the bridge, and only replies into it.
@@ -339,6 +349,7 @@ test('a guest on the NAT network gets a DHCP lease and reaches the host; the net
   assert.deepEqual(links().map((l) => l.ifname).filter((n) => n === 'natbr0' || /^vif/.test(n)), []);
   assert.deepEqual(nftTables(), []);
   assert.deepEqual(pidsNaming(join(host.runDir, 'network')), []);
+  assert.ok(!existsSync('/run/dom0-nat') || !readdirSync('/run/dom0-nat').some((f) => f.endsWith('-natbr0')), 'the MACs dnsmasq read are gone with it');
 });
 
 test('NAT network errors: a bad subnet in xl.conf, a name taken by an interface dom0 did not make; nothing is left', async () => {
