@@ -358,7 +358,7 @@ async function usedNetworks(): Promise<string[]> {
 }
 
 /** The name of `bridge`'s dnsmasq log in the log directory. */
-export function dnsmasqLogName(bridge: string): string {
+function dnsmasqLogName(bridge: string): string {
   return `dnsmasq-${bridge}.log`;
 }
 

@@ -42,8 +42,13 @@ export interface QemuCapabilities {
   readonly firmware: { readonly seabios?: string; readonly ovmfCode?: string; readonly ovmfVars?: string };
 }
 
+/** The device type `name` (its name or alias) of this QEMU, if it has one. */
+export function deviceType(caps: QemuCapabilities, name: string): QemuDeviceType | undefined {
+  return caps.devices.find((d) => d.name === name || d.alias === name);
+}
+
 export function hasDevice(caps: QemuCapabilities, name: string): boolean {
-  return caps.devices.some((d) => d.name === name || d.alias === name);
+  return deviceType(caps, name) !== undefined;
 }
 
 export function hasMachine(caps: QemuCapabilities, name: string): boolean {

@@ -17,7 +17,7 @@
  * Device and chardev ids are fixed prefixes plus a devid or index, or a vdev `parseVdev` accepted.
  */
 import { ToolstackError } from '../../common/index.js';
-import { hasDevice } from '../capabilities.js';
+import { deviceType, hasDevice } from '../capabilities.js';
 import type { ArgvEnv, PciPlacement } from './types.js';
 
 /** A value inside a QEMU option string: a comma is written twice (QEMU's escape). */
@@ -101,7 +101,7 @@ export class Argv {
   /** `props` with an explicit PCI address where the machine's places are kept (see `MachineLayout`). */
   #placed(type: string, props: Readonly<Record<string, string | number | boolean | undefined>>): Readonly<Record<string, string | number | boolean | undefined>> {
     const pci = this.#pci;
-    if (pci === undefined || this.env.caps.devices.find((d) => d.name === type || d.alias === type)?.bus !== 'PCI') return props;
+    if (pci === undefined || deviceType(this.env.caps, type)?.bus !== 'PCI') return props;
     const given = props['addr'];
     if (given !== undefined) {
       pci.taken.add(Number.parseInt(String(given).split('.')[0] ?? '', 16));
