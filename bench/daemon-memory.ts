@@ -2,6 +2,7 @@
 // 300 cycles, ≤ 0.2 MB per running domain). Each cycle creates a paused PV domain through the API
 // (a real QEMU is started, stopped before its first instruction) and destroys it. The baseline is
 // the same dom0d's RSS after one warm-up cycle. Prints one JSON object.
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -54,6 +55,7 @@ export async function daemonMemory(cycles = CYCLES): Promise<Record<string, unkn
     for (let i = 0; i < RUNNING; i++) await apiRequest(socket, 'POST', `/v1/domains/run${i}/destroy`, {});
     const last = samples.at(-1)?.rssKiB ?? base;
     const parts = rssPartsKiB(dom0d);
+    const plainNode = await idleNodeRssKiB();
     return {
       bench: 'daemon-memory',
       cycles,
@@ -65,6 +67,8 @@ export async function daemonMemory(cycles = CYCLES): Promise<Record<string, unkn
       // Of the resident memory at the end: dom0d's own (anonymous) and node's program pages (file).
       rssAnonMiB: Math.round(parts.anon / 102.4) / 10,
       rssFileMiB: Math.round(parts.file / 102.4) / 10,
+      // A plain `node` waiting on a timer, in the same run: the floor under any dom0d.
+      idleNodeRssMiB: Math.round(plainNode / 102.4) / 10,
       samples,
       rssPerRunningDomainMiB: Math.round(((withRunning - before) / RUNNING) / 10.24) / 100,
       goalRssPerRunningDomainMiB: 0.2,
@@ -72,6 +76,17 @@ export async function daemonMemory(cycles = CYCLES): Promise<Record<string, unkn
   } finally {
     if (dom0d !== undefined) await stopDaemon(dom0d);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The resident memory of a plain node process (the one dom0d runs on) a second after it started, idle. */
+async function idleNodeRssKiB(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)'], { stdio: 'ignore' });
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    return rssKiB(child.pid ?? 0);
+  } finally {
+    child.kill('SIGKILL');
   }
 }
 

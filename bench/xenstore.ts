@@ -12,8 +12,9 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DOM0D_NODE_FLAGS } from '../src/api/index.js';
 
-// Runs from dist/bench/: the daemon entry is dist/src/daemon/bin.js.
+// Runs from dist/bench/: the daemon entry is dist/src/daemon/bin.js, with the node flags dom0d runs with.
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const secondsArg = process.argv.indexOf('--seconds');
 const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 1;
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
   const echoSock = join(dir, 'echo.sock');
   const procs: ChildProcess[] = [];
   try {
-    procs.push(await startProcess([join(root, 'src', 'daemon', 'bin.js'), 'xenstored', '--socket', xsSock, '--state-dir', join(dir, 'state')], 'listening on'));
+    procs.push(await startProcess([...DOM0D_NODE_FLAGS, join(root, 'src', 'daemon', 'bin.js'), 'xenstored', '--socket', xsSock, '--state-dir', join(dir, 'state')], 'listening on'));
     procs.push(await startProcess(['-e', ECHO_SERVER, echoSock], 'echo ready'));
 
     const setup = await RawClient.open(xsSock);

@@ -56,6 +56,8 @@ await esbuild.build({
 });
 await buildXl(join(root, 'src/cli/bin.ts'), tmpBin);
 
+for (const f of filesEndingWith(tmpBin, '.js').filter((f) => /\/dom0d[^/]*\.js$/.test(f))) writeFileSync(f, asciiOnly(readFileSync(f, 'utf8')));
+
 const binDir = join(dist, 'bin');
 mkdirSync(join(binDir, 'chunks'), { recursive: true });
 const built = filesEndingWith(tmpBin, '').sort((a, b) => Number(b.includes('/chunks/')) - Number(a.includes('/chunks/')));
@@ -142,6 +144,16 @@ async function buildXl(entry, outDir) {
   writeFileSync(join(outDir, 'xl.cjs'), loader);
 }
 
+/**
+ * `text` with each non-ASCII character written `\u{…}`. esbuild escapes them in strings, templates
+ * and regular expressions already; those left are in the comments it keeps, and one of them (an
+ * em dash) made V8 hold dom0d's whole source as two-byte characters, twice its size, for as long
+ * as dom0d runs.
+ */
+function asciiOnly(text) {
+  return text.replace(/[^\x00-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+}
+
 /** An ES module of the split bundle as CommonJS; anything esbuild cannot carry over is an error. */
 async function toCommonJs(text, name) {
   const usesMeta = text.includes('import.meta');
@@ -154,7 +166,7 @@ async function toCommonJs(text, name) {
     ...(usesMeta ? { define: { 'import.meta.url': '__chunkUrl' }, banner: 'const __chunkUrl = require("node:url").pathToFileURL(__filename).href;' } : {}),
   });
   if (warnings.length > 0) throw new Error(`build: ${name}: ${warnings.map((w) => w.text).join('; ')}`);
-  return code;
+  return asciiOnly(code);
 }
 
 /**

@@ -25,7 +25,6 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { API_ROUTES, FEED_ROUTES } from '../api/index.js';
 import { isErrno, ToolstackError } from '../common/index.js';
@@ -165,7 +164,8 @@ export async function serveApiTcp(
   const limits = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
   const server: Server = options.tls === undefined
     ? createHttpServer(limits, h.request)
-    : createHttpsServer({ ...limits, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, cert: readTlsFile(options.tls.cert), key: readTlsFile(options.tls.key) }, h.request);
+    // `node:https` (and TLS with it) is loaded only where TLS is asked for: it is memory every dom0d would hold.
+    : (await import('node:https')).createServer({ ...limits, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, cert: readTlsFile(options.tls.cert), key: readTlsFile(options.tls.key) }, h.request);
   server.maxConnections = MAX_CONNECTIONS;
 
   server.on('upgrade', h.upgrade);

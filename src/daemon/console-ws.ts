@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { createWebSocketStream, WebSocketServer } from 'ws';
+import type { createWebSocketStream, WebSocketServer } from 'ws';
 import type { ToolstackService } from '../api/index.js';
 import { ToolstackError } from '../common/index.js';
 
@@ -23,7 +23,10 @@ const PATH = /^\/v1\/domains\/([^/?]+)\/(console|vnc)\/ws$/;
  * false for a request that is not this route.
  */
 export function consoleWebSocket(api: ToolstackService, log: (line: string) => void): (req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<boolean> {
-  const wss = new WebSocketServer({
+  // `ws` (with the zlib and TLS modules it loads, ~7 MB of dom0d's resident memory) is loaded at
+  // the first upgrade: a dom0d whose web console is never opened does not hold it.
+  let lib: Promise<{ readonly wss: WebSocketServer; readonly createWebSocketStream: typeof createWebSocketStream }> | undefined;
+  const loaded = (): NonNullable<typeof lib> => (lib ??= import('ws').then((m) => ({ createWebSocketStream: m.createWebSocketStream, wss: new m.WebSocketServer({
     noServer: true,
     maxPayload: 64 << 10,
     // The path's own protocol, and only it (a display offered only the console's was accepted).
@@ -31,11 +34,12 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
       const wanted = PATH.exec((req.url ?? '/').split('?')[0] ?? '/')?.[2] === 'vnc' ? VNC_WS_PROTOCOL : CONSOLE_WS_PROTOCOL;
       return protocols.has(wanted) ? wanted : false;
     },
-  });
+  }) })));
   return async (req, socket, head) => {
     const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
     const m = PATH.exec(path);
     if (m === null || req.headers.upgrade?.toLowerCase() !== 'websocket') return false;
+    const { wss, createWebSocketStream } = await loaded();
     if (m[2] === 'vnc') {
       const vnc = await api.getVnc({ ref: domainRef(m[1] as string) });
       wss.handleUpgrade(req, socket, head, (ws) => {
