@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { ensurePrivateDir, writeFileAtomic } from '../host/index.js';
+import { ensurePrivateDir, untrustedLink, writeFileAtomic } from '../host/index.js';
 import type { ArgvCapabilities, ConsoleRequirement, DomainRuntime } from '../qemu/index.js';
 import type { DomainConsole } from './record.js';
 
@@ -129,9 +129,14 @@ export function fileKind(st: Stats): string {
  * `file`, or the file its symlink names (xl's open() writes through a link; a save renamed over the
  * link would replace it). What is there already must be a file: a save renamed over a device node
  * (`/dev/null`) would replace the node itself, and opening a FIFO blocks until a reader comes (in
- * QEMU, or in dom0d). `fail` makes the error from the reason (and a hint).
+ * QEMU, or in dom0d). Another user's link in /tmp is refused (`untrustedLink`): root writing
+ * through it would replace whatever that user named. `fail` makes the error from the reason (and a hint).
  */
 export function writeTarget(file: string, fail: (why: string, hint?: string) => ToolstackError): string {
+  const link = untrustedLink(file);
+  if (link !== undefined) {
+    throw fail(`${link} is another user's symlink in a sticky world-writable directory, which root does not follow`, 'give a path no other user can point elsewhere');
+  }
   let st;
   try {
     st = lstatSync(file);

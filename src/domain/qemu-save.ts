@@ -238,7 +238,7 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
     // A local file: no bandwidth limit (QEMU's default throttles migrations to 32 MiB/s).
     await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40 });
     await qmp.migrateSetCapabilities({ events: true });
-    await qmp.migrate(`exec:cat >> ${shellQuote(tmp)} && mv ${shellQuote(tmp)} ${shellQuote(done)}`);
+    await qmp.migrate(`exec:cat >> ${shellQuote(tmp)} && mv -T ${shellQuote(tmp)} ${shellQuote(done)}`);
     // The disk writes what has come while the stream is still coming: the fsync at the end has
     // only the tail left to write.
     streaming = true;

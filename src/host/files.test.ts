@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, lchownSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { boundAppendedLog, readFileTail } from './files.js';
+import { boundAppendedLog, readFileTail, untrustedLink } from './files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dom0-files-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,4 +37,29 @@ test('boundAppendedLog: a log past its bound keeps only its last MiB, and its ap
     closeSync(qemu);
   }
   await boundAppendedLog(join(dir, 'none.log'));
+});
+
+test('untrustedLink: another user\'s link in a sticky world-writable directory, on the way or at the end; not root\'s, nor one in a plain directory', { skip: process.getuid?.() !== 0 && 'needs root (links owned by another user)' }, () => {
+  const sticky = join(dir, 'tmp');
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  const plain = join(dir, 'home');
+  mkdirSync(plain);
+  const target = join(dir, 'authorized_keys');
+  writeFileSync(target, '');
+  const link = (at: string, to: string, uid: number): string => {
+    symlinkSync(to, at);
+    lchownSync(at, uid, uid);
+    return at;
+  };
+  const theirs = link(join(sticky, 'web.save'), target, 1000);
+  assert.equal(untrustedLink(theirs), theirs);
+  const theirDir = link(join(sticky, 'd'), dir, 1000);
+  assert.equal(untrustedLink(join(theirDir, 'authorized_keys')), theirDir);
+  // Reached through a link of root's that names theirs.
+  assert.equal(untrustedLink(link(join(plain, 'via'), theirs, 0)), theirs);
+  assert.equal(untrustedLink(link(join(sticky, 'mine.save'), target, 0)), undefined);
+  assert.equal(untrustedLink(link(join(plain, 'web.save'), target, 1000)), undefined);
+  assert.equal(untrustedLink(join(sticky, 'new.save')), undefined);
+  assert.equal(untrustedLink(join(sticky, 'no', '..', 'new.save')), undefined);
 });

@@ -3,10 +3,11 @@
  * turned into user-level errors naming the file, and private directories checked before use.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { dirname } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isErrno, ToolstackError } from '../common/index.js';
 
 let seq = 0;
@@ -294,4 +295,46 @@ export async function socketPathProblem(path: string): Promise<{ readonly what: 
     s.setTimeout(1000, () => done(true));
   });
   return live ? { what: 'a socket something listens on', live: true } : undefined;
+}
+
+/**
+ * The first symlink on the way to `path` that the kernel's `fs.protected_symlinks` would not let
+ * root follow: one in a sticky, world-writable directory (/tmp) owned by neither this process's
+ * user nor the directory's owner. Such a link is another user's, and a file root writes through
+ * it (a save renamed over its target, a serial log QEMU appends guest output to) lands wherever
+ * that user pointed it (/root/.ssh/authorized_keys). The rule is applied here whatever the sysctl
+ * says (it is 0 on some hosts). Undefined when no such link is on the way (a missing part ends
+ * the walk: what is created there is created by name).
+ */
+export function untrustedLink(path: string): string | undefined {
+  const uid = process.getuid?.() ?? 0;
+  const todo = resolve(path).split('/').filter((c) => c !== '');
+  let at = '/';
+  for (let links = 0; todo.length > 0;) {
+    const name = todo.shift() as string;
+    if (name === '.') continue;
+    if (name === '..') {
+      at = dirname(at);
+      continue;
+    }
+    const next = join(at, name);
+    let st: Stats;
+    try {
+      st = lstatSync(next);
+    } catch {
+      return undefined;
+    }
+    if (!st.isSymbolicLink()) {
+      at = next;
+      continue;
+    }
+    // Too many links is ELOOP for whoever opens the path.
+    if (++links > 40) return undefined;
+    const dir = statSync(at);
+    if ((dir.mode & 0o1002) === 0o1002 && st.uid !== uid && st.uid !== dir.uid) return next;
+    const target = readlinkSync(next);
+    if (target.startsWith('/')) at = '/';
+    todo.unshift(...target.split('/').filter((c) => c !== ''));
+  }
+  return undefined;
 }

@@ -10,7 +10,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { apiRequest, saveFileHeader } from '../../src/api/index.js';
 import { ToolstackError } from '../../src/common/index.js';
@@ -189,6 +189,23 @@ test('a save or core dump onto a device node, FIFO, directory or dangling link i
   await ok('save', '-c', 'sr', 'link.save');
   assert.ok(lstatSync(at('link.save')).isSymbolicLink(), 'the link stays a link');
   assert.equal(readFileSync(at('kept.save')).subarray(0, 28).toString('latin1'), 'Xen saved domain, xl format\n');
+  // Another user's link in a sticky world-writable directory (/tmp) is not followed: it named
+  // root's files (a save replaced /usr/lib/x86_64-linux-gnu/libc.so.6; a serial log appended the
+  // guest's output to /root/.ssh/authorized_keys), whatever the host's fs.protected_symlinks.
+  mkdirSync(at('sticky'), { mode: 0o1777 });
+  chmodSync(at('sticky'), 0o1777);
+  writeFileSync(at('victim'), 'root\'s');
+  symlinkSync(at('victim'), at('sticky/web.save'));
+  lchownSync(at('sticky/web.save'), 1000, 1000);
+  const refusal = `${at('sticky/web.save')} is another user's symlink in a sticky world-writable directory, which root does not follow\nhint: give a path no other user can point elsewhere`;
+  assert.equal((await xlIn(host, host.root, 'save', '-c', 'sr', 'sticky/web.save')).err, `Cannot write save file '${at('sticky/web.save')}': ${refusal}\n`);
+  assert.match((await xlIn(host, host.root, 'dump-core', 'sr', 'sticky/web.save')).err, new RegExp(`^Cannot dump the core of domain 'sr' to '.*': ${refusal.split('\n')[0] as string}\n`));
+  writeFileSync(at('serial.cfg'), `name = "serial-link"\ntype = "hvm"\nmemory = 64\nvnc = 0\nserial = "file:${at('sticky/web.save')}"\n`);
+  const serial = await xlIn(host, host.root, 'create', '-p', at('serial.cfg'));
+  assert.equal(serial.code, 3, serial.err);
+  assert.match(serial.err, new RegExp(`Cannot use ${at('sticky/web.save')} for serial port 0: ${refusal} in serial= in `));
+  assert.equal(readFileSync(at('victim'), 'utf8'), 'root\'s');
+  assert.equal(await state(), 'running');
   assert.equal((await (con as GuestConsole).run('echo nodes')).out.trim(), 'nodes');
   // A restore through the API of a FIFO waited for its 10-minute deadline (QEMU's reader on it).
   const started = Date.now();
