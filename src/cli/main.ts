@@ -1,4 +1,4 @@
-import { BugError, ToolstackError } from '../common/index.js';
+import { BugError, terminalSafe, ToolstackError } from '../common/index.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { FailureOnStdout } from './command.js';
 import { lookupCommand } from './command-table.js';
@@ -53,7 +53,7 @@ export async function xlMain(argv: readonly string[], io: XlIo): Promise<number>
       verbose: inv.verbose,
       progress: inv.progress || (io.stderr as Partial<NodeJS.WriteStream>).isTTY === true,
       json,
-      warn: (line) => io.stderr.write(line.endsWith('\n') ? line : `${line}\n`),
+      warn: (line) => io.stderr.write(`${terminalSafe(line.endsWith('\n') ? line.slice(0, -1) : line)}\n`),
     };
     const impl = await cmd.load();
     const result = await impl.run(ctx, inv.args);
@@ -115,15 +115,16 @@ function reportFailure(io: XlIo, o: { readonly json: boolean; readonly verbose: 
     const message = e instanceof Error ? e.message : String(e);
     const hint = 'run again with -v for the stack trace, and report it';
     if (o.json) io.stdout.write(`${JSON.stringify({ error: new ToolstackError('INTERNAL', message, { hint }).toJSON() }, null, 2)}\n`);
-    err(`xl: ${what}: ${message}\n`);
+    err(`xl: ${what}: ${terminalSafe(message)}\n`);
     if (o.verbose > 0 && e instanceof Error && e.stack !== undefined) err(`${e.stack}\n`);
     else err(`hint: ${hint}\n`);
     return 1;
   }
   if (o.json) io.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
-  if (e.lines !== undefined) for (const l of e.lines) err(`${l}\n`);
-  else err(`${e.message}\n`);
-  if (e.hint !== undefined) err(`hint: ${e.hint}\n`);
+  // Each line one line, whatever a config value, file name or QEMU's log put in it.
+  if (e.lines !== undefined) for (const l of e.lines) err(`${terminalSafe(l)}\n`);
+  else err(`${terminalSafe(e.message)}\n`);
+  if (e.hint !== undefined) err(`hint: ${terminalSafe(e.hint)}\n`);
   let text = e instanceof FailureOnStdout ? e.stdout : '';
   if (e.code === 'USAGE_ARGS' && o.cmd !== undefined) text = commandHelp(o.cmd);
   if (text !== '') (o.json ? io.stderr : io.stdout).write(text);

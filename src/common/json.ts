@@ -13,6 +13,27 @@ function bigintReplacer(_key: string, v: unknown): unknown {
 }
 
 /**
+ * Characters a terminal acts on rather than shows: C0 controls but tab (newline too, unless kept),
+ * DEL, C1 controls (U+009B is CSI, U+009D OSC to a terminal), the line and paragraph separators,
+ * and the text-direction overrides and isolates (U+202E reverses what follows it on the line).
+ */
+const UNSHOWABLE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+const UNSHOWABLE_BUT_NEWLINE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+
+/**
+ * `text` as it may go to a terminal or a log line: each character of UNSHOWABLE written as an
+ * escape (`\x1b`, `\n`, `\u202e`), so that text from a config, a file name or a guest cannot move
+ * the cursor, rewrite the screen or the clipboard, or add a line that seems to be xl's own.
+ * `newlines` keeps line breaks (text of several lines).
+ */
+export function terminalSafe(text: string, newlines = false): string {
+  return text.replace(newlines ? UNSHOWABLE_BUT_NEWLINE : UNSHOWABLE, (c) => {
+    const n = c.charCodeAt(0);
+    return c === '\n' ? '\\n' : c === '\r' ? '\\r' : n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16)}`;
+  });
+}
+
+/**
  * A value as an error message quotes it: JSON (so control characters and quotes are escaped),
  * cut to `max` characters; a list or object nested too deep to write, by its kind.
  */

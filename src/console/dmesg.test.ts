@@ -19,6 +19,9 @@ test('dmesg ring: (XEN) lines, guests\' debug bytes as (dN) lines, control chara
   // C1 controls too: a terminal takes U+009B as CSI (here: red text), U+009D as OSC; Latin-1 letters stay.
   g(Buffer.from([0x9b, 0x33, 0x31, 0x6d, 0x9d, 0x30, 0x3b, 0x78, 0x07, 0xe9, 0x0a]));
   assert.equal(d.read(), '(d3) 31m0;x\u00e9\n');
+  // dom0d's own lines carry config values and file names: their controls are shown escaped.
+  d.host('cannot open /tmp/a\x1b]0;x\x07\u009b2K\u202eb\r');
+  assert.equal(d.read(true).split('\n').at(-2), '(XEN) cannot open /tmp/a\\x1b]0;x\\x07\\x9b2K\\u202eb\\r');
 });
 
 test('dmesg ring: a line without a newline is cut at 256 characters; the oldest lines go beyond the capacity', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../host/index.js';
+import { terminalSafe } from '../common/index.js';
 
 /** Bytes the ring keeps (Xen's console ring is 16 KiB at least; guests' debug output adds up). */
 export const DMESG_RING_BYTES = 64 << 10;
@@ -47,7 +48,7 @@ export class Dmesg {
 
   /** Adds one line of dom0d's (`(XEN) ` is prefixed). */
   host(line: string): void {
-    for (const l of line.split('\n')) this.#add(`(XEN) ${l}`);
+    for (const l of line.split('\n')) this.#add(`(XEN) ${terminalSafe(l)}`);
   }
 
   /**

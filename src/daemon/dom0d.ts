@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Server } from 'node:http';
-import { checkRunDir, isErrno, quietLog, resolvePaths, ToolstackError } from '../common/index.js';
+import { checkRunDir, isErrno, quietLog, resolvePaths, terminalSafe, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { API_ROUTES, checkRequestBody, EventFeed, STREAM_ROUTES, TEST_ROUTES, ToolstackService } from '../api/index.js';
 import type { ApiOperation, CreateDomainRequest } from '../api/index.js';
@@ -64,7 +64,7 @@ export interface Dom0d {
  * domain.
  */
 export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
-  const diag = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`));
+  const diag = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${terminalSafe(line, true)}\n`));
   const paths = resolvePaths(options.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: process.cwd() });
   checkRunDir(paths);
   for (const dir of [paths.runDir, `${paths.runDir}/xenstored`, paths.stateDir, paths.logDir]) ensurePrivateDir(dir);

@@ -9,7 +9,7 @@
  * the rules as counts (`domains`: a pool's domains, Domain-0 counted in Pool-0).
  */
 import { readFile } from 'node:fs/promises';
-import { isErrno, ToolstackError } from '../common/index.js';
+import { isErrno, terminalSafe, ToolstackError } from '../common/index.js';
 import { fileError, KeyedQueue, writeFileAtomic } from '../host/index.js';
 import { DEFAULT_POOL_PARAMS, libxlError, POOL_SCHEDULERS } from './sched.js';
 import type { PoolScheduler, PoolSchedParams } from './sched.js';
@@ -89,6 +89,7 @@ export function planCreate(pools: readonly CpuPool[], host: PoolHost, o: { reado
       ? `Xen allows ${2 * host.cpus.length} pools on a host of ${host.cpus.length} CPUs: destroy one first (xl cpupool-destroy)`
       : `the pools' schedulers are ${POOL_SCHEDULERS.join(', ')}`);
   }
+  checkPoolName(o.name);
   const free = freeCpus(pools, host);
   if (o.cpus.some((c) => !free.includes(c))) {
     throw cpupoolError(167, 'libxl_cpupool_create', 'Error moving cpu to cpupool', `CPUs free now: ${free.join(',') || 'none'} (xl cpupool-cpu-remove frees one)`);
@@ -111,7 +112,24 @@ export function planDestroy(pools: readonly CpuPool[], pool: CpuPool, domains: n
 
 /** `libxl_cpupool_rename`: any pool, any name (libxl checks neither). */
 export function planRename(pools: readonly CpuPool[], pool: CpuPool, name: string): CpuPool[] {
+  checkPoolName(name);
   return pools.map((p) => (p.poolid === pool.poolid ? { ...p, name } : p));
+}
+
+/**
+ * A new pool name: Xen takes any, but it shows in every `xl cpupool-list` and `xl list -c` row, so
+ * not an empty one, one with a control or text-direction character (it could rewrite the rows
+ * around it), or one over 255 bytes.
+ */
+function checkPoolName(name: string): void {
+  const why = name === '' ? 'it is empty'
+    : terminalSafe(name) !== name ? 'it contains a control or text-direction character'
+      : Buffer.byteLength(name) > 255 ? `it is ${Buffer.byteLength(name)} bytes long` : undefined;
+  if (why !== undefined) {
+    throw new ToolstackError('CFG_VALUE', `Invalid cpupool name '${terminalSafe(name.length > 40 ? `${name.slice(0, 40)}...` : name)}': ${why}`, {
+      hint: 'a pool name is 1 to 255 bytes of text without control or text-direction characters',
+    });
+  }
 }
 
 /** The pools with `cpus` moved into or out of `pool`, and the errno of each CPU Xen refused. */

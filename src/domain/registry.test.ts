@@ -143,3 +143,18 @@ test('a restart keeps its name under rules made since (all digits); a name such 
   const back = await reg.reserve({ config: { c_info: { name: '2024', uuid } } }, { restart: true });
   assert.equal(back.name, '2024');
 });
+
+test('a record an older dom0 wrote, named as names may no longer be (all digits), is loaded, not set aside; new names with C1 or text-direction characters are refused', async () => {
+  const dir = freshDir();
+  const reg = await DomainRegistry.open(dir);
+  const uuid = '5a5a5a5a-0000-4000-8000-000000000002';
+  await reg.saveRestart({ init: { config: { c_info: { name: '5', uuid } } }, at: Date.now(), from: 3, keepOld: false });
+  const old = await reg.reserve({ config: { c_info: { name: '5', uuid } } }, { restart: true });
+  // Set aside as corrupt, its running QEMU was recovered without its config after an upgrade.
+  const reopened = await DomainRegistry.open(dir);
+  assert.deepEqual(reopened.list().map((r) => [r.domid, r.name]), [[old.domid, '5']]);
+  assert.deepEqual(readdirSync(join(dir)).filter((f) => f.includes('corrupt')), []);
+  for (const name of ['web\u009b1A\u009b2K', 'a\u202eb', 'a\u2028b', 'a\u0085b']) {
+    await assert.rejects(reopened.reserve(dom(name)), (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /control or text-direction character/.test(e.message), name);
+  }
+});

@@ -415,22 +415,27 @@ export const MAX_NAME_BYTES = 244;
 
 /**
  * Xen's rules for a domain name (any text but `/`, control characters and the empty string),
- * plus what the file system needs: not `.` or `..`, at most MAX_NAME_BYTES bytes; and not all
- * digits (Xen takes one, but then every xl command reads it as a domain id: `xl destroy 5` would
- * reach domain 5, not the domain named "5"). Checked once, for create, rename and rename-restart
- * alike.
+ * plus what the file system needs: not `.` or `..`, at most MAX_NAME_BYTES bytes; and, for a new
+ * name, rules an older dom0 did not have: not all digits (Xen takes one, but then every xl command
+ * reads it as a domain id: `xl destroy 5` would reach domain 5, not the domain named "5"), and no
+ * C1 control or text-direction character (a terminal takes U+009B for CSI: a name could erase the
+ * `xl list` row above it; U+202E reverses the columns after it). Checked once, for create, rename
+ * and rename-restart alike; `stored` (a record an older dom0 wrote) is held to the first rules
+ * only, so that an upgrade does not set aside a running domain's record.
  */
-export function validateDomainName(name: string): void {
+export function validateDomainName(name: string, stored = false): void {
   const why = name === '' ? 'it is empty'
     : name.includes('/') ? 'it contains "/"'
       : /[\u0000-\u001f\u007f]/.test(name) ? 'it contains a control character'
         : name === '.' || name === '..' ? 'it is a directory name'
-          : /^[0-9]+$/.test(name) ? 'it is all digits, which xl reads as a domain id'
-          : Buffer.byteLength(name) > MAX_NAME_BYTES ? `it is ${Buffer.byteLength(name)} bytes long` : undefined;
+          : Buffer.byteLength(name) > MAX_NAME_BYTES ? `it is ${Buffer.byteLength(name)} bytes long`
+            : stored ? undefined
+              : /^[0-9]+$/.test(name) ? 'it is all digits, which xl reads as a domain id'
+                : /[\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(name) ? 'it contains a control or text-direction character' : undefined;
   if (why !== undefined) {
     const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
     throw new ToolstackError('CFG_VALUE', `Invalid domain name '${shown}': ${why}`, {
-      hint: `a domain name is 1 to ${MAX_NAME_BYTES} bytes, without "/" or control characters, not "." or "..", and not all digits`,
+      hint: `a domain name is 1 to ${MAX_NAME_BYTES} bytes, without "/", control or text-direction characters, not "." or "..", and not all digits`,
     });
   }
 }
@@ -526,7 +531,7 @@ function parseRecord(text: string, domid: number): DomainRecord {
     ...(o.arriving === true ? { arriving: true as const } : {}),
     ...(o.attaching === undefined ? {} : { attaching: idlFromJson(DOMAIN_CONFIG, o.attaching) }),
   };
-  validateDomainName(rec.name);
+  validateDomainName(rec.name, true);
   return rec;
 }
 
