@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   // host
   NO_SPACE: 'A file system dom0 writes to is full (or over quota)',
   UNSAFE_PATH: 'A directory dom0 uses is a symlink, owned by another user or writable by others',
+  PATH_HUNG: 'A file system a path is on did not answer in time (an NFS server gone, a FUSE server that stopped answering)',
   // xenstore
   XS_JOURNAL: 'A xenstore change could not be made durable (state directory full or failing); it was refused',
   // devices (hotplug)

@@ -23,7 +23,7 @@ import { socketPathProblem, untrustedLink } from '../host/index.js';
 import { parseSerial } from '../qemu/index.js';
 import type { SerialBackend } from '../qemu/index.js';
 import { imageIdentity, imagesOverlap } from '../storage/index.js';
-import { fileKind } from './qemu-runtime.js';
+import { fileKind, guestFiles } from './qemu-runtime.js';
 
 /**
  * Where no file a guest gets (a disk image's backing file, a serial port's file) may be: the
@@ -99,6 +99,18 @@ export interface HostPathContext {
   readonly taken: ReadonlyMap<string, string>;
   /** Paths whose listener yields to this domain's QEMU (see the module comment). */
   readonly yielding: ReadonlySet<string>;
+}
+
+/**
+ * Every host path of `config` that dom0d looks at and its QEMU opens, for `probePaths`: the disks'
+ * images, the files the guest boots from, and those of its serial ports and channels.
+ */
+export function configPaths(config: DomainConfig): string[] {
+  return [
+    ...(config.disks ?? []).map((d) => d.pdev_path ?? ''),
+    ...guestFiles(config).map(([, path]) => path),
+    ...endpoints(config, true).map((e) => e.path),
+  ];
 }
 
 /** Checks the host paths of `config` (see the module comment); `source` names the config file for hints. */

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
-import { freeForGuestsKiB, isPidAlive, KeyedQueue, onlineCpus, processStartTime, readHostMemory } from '../host/index.js';
+import { freeForGuestsKiB, isPidAlive, KeyedQueue, onlineCpus, probePaths, processStartTime, readHostMemory } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
@@ -9,7 +9,7 @@ import type { DeviceKind, DomainDevice } from './devices.js';
 import { diskHasMedium, formatHasChain } from '../qemu/index.js';
 import type { ImageChain, MachineLayout } from '../qemu/index.js';
 import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
-import { checkHostPaths, listeningPaths, outputFileProblem } from './host-paths.js';
+import { checkHostPaths, configPaths, listeningPaths, outputFileProblem } from './host-paths.js';
 import type { HostPathContext } from './host-paths.js';
 import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
@@ -353,6 +353,10 @@ export class DomainManager {
     /** This create is the pending restart of `init`'s uuid (which holds its name until then). */
     readonly restart?: boolean;
   } = {}): Promise<DomainRecord> {
+    // Every path is looked at (synchronously) only after this; from the memory claim to the
+    // reservation nothing waits.
+    const inc = options.incoming;
+    await this.#probe([...configPaths(init.config), ...(inc !== undefined && 'saveFile' in inc ? [inc.saveFile] : [])]);
     this.#claim(init);
     const sched = this.sched.schedFor(init);
     const disks = init.config.disks;
@@ -420,6 +424,7 @@ export class DomainManager {
       const busy = this.#migrating(rec, 'save');
       if (busy !== undefined) throw busy;
       const wasRunning = rec.state === 'running';
+      await probePaths([o.file]);
       this.#checkOutput(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE');
       const save = this.#machine(rec, 'save');
       const header = o.header(rec, await this.driver.machineLayout?.(rec));
@@ -603,6 +608,7 @@ export class DomainManager {
   /** `xl dump-core`: the guest's memory to `file` (absolute) as an ELF core. */
   dumpCore(domid: number, file: string): Promise<DomainRecord> {
     return this.#job(domid, 'machine', async (rec) => {
+      await probePaths([file]);
       this.#checkOutput(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO');
       const dump = this.#machine(rec, 'coreDump');
       await this.#writingTo(file, `the core dump of domain '${rec.name}' (${domid})`, () => dump.call(this.driver, rec, file));
@@ -959,6 +965,7 @@ export class DomainManager {
   async #onHost(rec: DomainRecord, device: DomainDevice): Promise<{ readonly devices: DomainDevice[]; readonly chain?: ImageChain }> {
     switch (device.kind) {
       case 'vbd': {
+        await this.#probe([device.disk.pdev_path ?? '']);
         const disk = withDiskBackend(device.disk);
         const chain = await this.#checkDisk(rec, disk, 'the disk spec');
         return { devices: [{ kind: 'vbd', disk }], ...(chain === undefined ? {} : { chain }) };
@@ -1052,6 +1059,7 @@ export class DomainManager {
       }
       // The new medium's own backend: an ISO file into a drive that held a device (phy) is a file.
       const { backend: _old, ...rest } = drive;
+      await this.#probe([medium.pdev_path ?? '']);
       const disk: DiskDevice = withDiskBackend({ ...rest, pdev_path: medium.pdev_path ?? '', format: medium.format ?? 'raw', ...(medium.backend === undefined ? {} : { backend: medium.backend }) });
       // The drive's own medium goes back should the new one fail to go in (an eject cannot).
       const chains = { medium: await this.#checkDisk(rec, disk, 'the cd-insert arguments'), drive: diskHasMedium(disk) ? await this.#chainOf(rec, drive) : undefined };
@@ -1088,8 +1096,18 @@ export class DomainManager {
     return { taken, yielding: new Set([...holding].filter(([, y]) => y).map(([p]) => p)) };
   }
 
+  /**
+   * `probePaths` of `paths` and of every live domain's disk images, which the disk checks look at
+   * too (a clash is found by their inodes): an image on a mount that hung since its domain started
+   * would otherwise block dom0d in the next create's checks.
+   */
+  #probe(paths: readonly string[]): Promise<void> {
+    return probePaths([...paths, ...diskContext(this.registry.list()).inUse.map((u) => u.disk.pdev_path ?? '')]);
+  }
+
   /** `checkDisks` of one disk for `rec`, against every live domain's disks: its chain (none without media). */
   async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<ImageChain | undefined> {
+    await this.#probe([disk.pdev_path ?? '']);
     return (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list()), where }))[disk.vdev ?? ''];
   }
 

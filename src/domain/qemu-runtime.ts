@@ -82,13 +82,8 @@ export function consoleEndpoints(consoles: readonly DomainConsole[]): DomainRunt
   return Object.fromEntries(consoles.map((c) => [c.id, { socket: c.socket, logFile: c.feed }]));
 }
 
-/**
- * The files QEMU boots from (kernel, ramdisk, an HVM firmware image, SMBIOS and ACPI tables) must be regular files with
- * something in them before QEMU is spawned, so a typo is one line naming the file and nothing is
- * left behind: QEMU blocks for good opening a FIFO (its monitor never answers), calls an empty
- * or special file "No such file or directory", and fails to map a device (disks: `checkDisks`).
- */
-export function checkGuestFiles(config: DomainConfig, source: string): void {
+/** The files QEMU loads the guest from (`kernel`, `ramdisk`, firmware), by the config key naming each. */
+export function guestFiles(config: DomainConfig): Array<readonly [string, string]> {
   const hvm = config.b_info?.type === 'hvm' ? config.b_info.u?.hvm : undefined;
   const files: ReadonlyArray<readonly [string, string | undefined]> = [
     ['kernel', config.b_info?.kernel],
@@ -97,8 +92,17 @@ export function checkGuestFiles(config: DomainConfig, source: string): void {
     ['smbios_firmware', hvm?.smbios_firmware],
     ['acpi_firmware', hvm?.acpi_firmware],
   ];
-  for (const [key, path] of files) {
-    if (path === undefined) continue;
+  return files.filter((f): f is readonly [string, string] => f[1] !== undefined);
+}
+
+/**
+ * The files QEMU boots from (kernel, ramdisk, an HVM firmware image, SMBIOS and ACPI tables) must be regular files with
+ * something in them before QEMU is spawned, so a typo is one line naming the file and nothing is
+ * left behind: QEMU blocks for good opening a FIFO (its monitor never answers), calls an empty
+ * or special file "No such file or directory", and fails to map a device (disks: `checkDisks`).
+ */
+export function checkGuestFiles(config: DomainConfig, source: string): void {
+  for (const [key, path] of guestFiles(config)) {
     const err = statError(path) ?? notAFileError(path);
     if (err !== undefined) {
       const line = `Cannot open ${key} ${path}: ${err}`;

@@ -2,13 +2,14 @@
  * Files dom0 persists and the directories it keeps them in: atomic replacement, errno failures
  * turned into user-level errors naming the file, and private directories checked before use.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
-import { isErrno, ToolstackError } from '../common/index.js';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isErrno, terminalSafe, ToolstackError } from '../common/index.js';
 
 let seq = 0;
 
@@ -337,4 +338,73 @@ export function untrustedLink(path: string): string | undefined {
     todo.unshift(...target.split('/').filter((c) => c !== ''));
   }
   return undefined;
+}
+
+/** How long `probePaths` waits for the file systems of a request's paths. */
+export const PROBE_PATHS_MS = 5000;
+
+/**
+ * A shell that `stat`s each path it reads (a line) with its `test -e` builtin and answers with a
+ * line: the probe of `probePaths`, kept for the next one (a child per probe cost 6 ms here). It
+ * ends when dom0d does (its stdin closes), or is killed when a probe it runs hangs.
+ */
+const PROBER = 'while IFS= read -r p; do [ -e "$p" ]; echo; done';
+let prober: ChildProcess | undefined;
+let probing: Promise<unknown> = Promise.resolve();
+
+/**
+ * Whether the file systems of `paths` (absolute; each with its directory) answer: a child process
+ * looks at them, and a hung mount (an NFS server gone, a FUSE server that stopped answering)
+ * blocks it instead of dom0d. dom0d looks at the paths a request names with synchronous calls;
+ * one of those blocked on such a mount stopped its event loop, and with it every xl command and
+ * every guest's xenstore. Rejects with PATH_HUNG, naming the path the probe was at, when it has
+ * not ended within `timeoutMs`; the child is then killed (a process waiting on FUSE or a hard NFS
+ * mount dies of SIGKILL). Whether a path exists is not its business: the checks after it say what
+ * is wrong with one. Probes run one at a time; a host without /bin/sh probes nothing.
+ */
+export function probePaths(paths: readonly string[], timeoutMs = PROBE_PATHS_MS): Promise<void> {
+  const args = [...new Set(paths.filter((p) => isAbsolute(p) && !p.includes('\n')).flatMap((p) => [dirname(p), p]))];
+  if (args.length === 0) return Promise.resolve();
+  const run = probing.then(() => probeOnce(args, timeoutMs));
+  probing = run.catch(() => undefined);
+  return run;
+}
+
+function probeOnce(args: readonly string[], timeoutMs: number): Promise<void> {
+  const child = prober !== undefined && prober.exitCode === null && prober.signalCode === null ? prober
+    : spawn('/bin/sh', ['-c', PROBER], { stdio: ['pipe', 'pipe', 'ignore'] });
+  prober = child;
+  child.unref();
+  for (const s of [child.stdin, child.stdout]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+  return new Promise<void>((done, fail) => {
+    let answered = 0;
+    const onData = (b: Buffer): void => {
+      for (const x of b) if (x === 10) answered++;
+      if (answered >= args.length) end();
+    };
+    const end = (e?: ToolstackError): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('close', gone);
+      child.off('error', gone);
+      if (e === undefined) done();
+      else fail(e);
+    };
+    // A shell that could not start or died probes nothing: the checks after go on as before.
+    const gone = (): void => end();
+    const timer = setTimeout(() => {
+      // The next probe has a shell of its own: this one dies only once the mount lets it.
+      if (prober === child) prober = undefined;
+      child.kill('SIGKILL');
+      const at = args[Math.min(answered, args.length - 1)] as string;
+      end(new ToolstackError('PATH_HUNG', `${terminalSafe(at)} did not answer within ${timeoutMs / 1000} s: its file system hangs`, {
+        hint: 'see the mount (an NFS server gone, a FUSE server that stopped answering: mount, dmesg); nothing was changed',
+      }));
+    }, timeoutMs);
+    child.stdout?.on('data', onData);
+    child.once('close', gone);
+    child.once('error', gone);
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.write(`${args.join('\n')}\n`);
+  });
 }
