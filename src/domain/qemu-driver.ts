@@ -296,6 +296,14 @@ export class QemuDriver implements DomainDriver {
    * not be resumed.
    */
   async adopt(rec: DomainRecord): Promise<'alive' | 'gone' | 'stopped'> {
+    const state = await this.#adopt(rec);
+    if (state !== 'gone') {
+      await this.#net.readmit(vifsOf(rec)).catch((e: unknown) => this.#o.log(`domain ${rec.domid}: its vifs' NAT leases: ${e instanceof Error ? e.message : String(e)}`));
+    }
+    return state;
+  }
+
+  async #adopt(rec: DomainRecord): Promise<'alive' | 'gone' | 'stopped'> {
     const pid = rec.qemuPid;
     // A record registered without a machine (the test API) has nothing to adopt.
     if (rec.qmpSocket === null) return pid === null || isPidAlive(pid) ? 'alive' : 'gone';

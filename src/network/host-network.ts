@@ -104,6 +104,29 @@ export class HostNetwork {
     this.#plugged.delete(d.domid);
   }
 
+  /**
+   * At re-adoption of running domain `d`: the DHCP of the NAT network its vifs are on knows their
+   * MACs again (those of a domain an older dom0 made had no file), and the network's dnsmasq runs
+   * as this dom0 starts it (`NatNetworks.refresh`). A NAT network that is down is left to the next
+   * vif that needs it.
+   */
+  async readmit(d: DomainVifs): Promise<void> {
+    const ctx = this.#context();
+    const bridges = new Set<string>();
+    d.nics.forEach((n, i) => {
+      let p: VifPlan;
+      try {
+        p = planVif(d, n, i, ctx);
+      } catch {
+        return;
+      }
+      if (!p.nat || p.nic.mac === undefined || !this.#nat.has(p.bridge)) return;
+      this.#nat.admit(p.bridge, p.domid, p.devid, p.nic.mac);
+      bridges.add(p.bridge);
+    });
+    for (const bridge of bridges) await this.#queue.run(bridge, () => this.#nat.refresh(bridge));
+  }
+
   /** Hot-unplug: script `offline`, then the links and table of vif `nic` of `d` (after QEMU let its tap go). */
   async unplugVif(d: VifDomain, nic: NicDevice): Promise<void> {
     await this.#offline({ ...d, nics: [nic] });

@@ -150,10 +150,7 @@ export class NatNetworks {
   async remove(bridge: string): Promise<void> {
     const record = this.#read(bridge);
     const pid = this.#dnsmasqPid(bridge);
-    if (pid !== undefined) {
-      killPid(pid, 'SIGTERM');
-      if (!(await waitForPidExit(pid, 3000))) killPid(pid, 'SIGKILL');
-    }
+    if (pid !== undefined) await stopDnsmasq(pid);
     rmSync(this.#pidFile(bridge), { force: true });
     rmSync(this.#hostsDir(bridge), { recursive: true, force: true });
     try {
@@ -203,12 +200,31 @@ export class NatNetworks {
     return dir;
   }
 
+  /**
+   * At dom0d start, for a NAT network its domains use: a dnsmasq an older dom0 started with other
+   * arguments than this one gives (before the vifs' MAC files it answered any MAC) is started
+   * again as this one starts it; the leases file keeps the guests' addresses.
+   */
+  async refresh(bridge: string): Promise<void> {
+    const record = this.#read(bridge);
+    const pid = this.#dnsmasqPid(bridge);
+    if (record === undefined || pid === undefined) return;
+    if (JSON.stringify(pidCmdline(pid)?.slice(1)) === JSON.stringify(this.#dnsmasqArgs(record))) return;
+    this.#o.log(`NAT network ${bridge}: its dnsmasq runs with the arguments of an older dom0; starting it again`);
+    await stopDnsmasq(pid);
+    await this.#startDnsmasq(record);
+  }
+
   async #startDnsmasq(r: NatRecord): Promise<void> {
     this.#makeHostsDir(r.bridge);
+    await runCommand('dnsmasq', this.#dnsmasqArgs(r));
+  }
+
+  #dnsmasqArgs(r: NatRecord): string[] {
     const { address, prefix } = parseCidr(r.subnet);
     const size = 2 ** (32 - prefix);
     const mask = formatIpv4(size === 2 ** 32 ? 0 : (0xffffffff - (size - 1)) >>> 0);
-    await runCommand('dnsmasq', [
+    return [
       '--conf-file=/dev/null',
       '--strict-order',
       '--bind-interfaces',
@@ -225,7 +241,7 @@ export class NatNetworks {
       `--log-facility=${this.#o.paths.logDir}/${dnsmasqLogName(r.bridge)}`,
       // A line per DHCP packet would let a guest's flood of requests fill the log's disk.
       '--quiet-dhcp',
-    ]);
+    ];
   }
 
   /** The running dnsmasq of `bridge` (its pid file names it and its argv names that pid file). */
@@ -365,4 +381,9 @@ function dnsmasqLogName(bridge: string): string {
 /** Whether `file` (a name in the log directory) is a dnsmasq log. */
 export function isDnsmasqLog(file: string): boolean {
   return /^dnsmasq-.+\.log$/.test(file);
+}
+
+async function stopDnsmasq(pid: number): Promise<void> {
+  killPid(pid, 'SIGTERM');
+  if (!(await waitForPidExit(pid, 3000))) killPid(pid, 'SIGKILL');
 }

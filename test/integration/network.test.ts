@@ -13,7 +13,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
@@ -345,6 +345,31 @@ test('a guest on the NAT network gets a DHCP lease and reaches the host; the net
   assert.match(inNs('nft', 'list', 'table', ...table.split(' ')), /iifname "natbr0" ip saddr \S+ accept[\s\S]*oifname "natbr0" ct state established,related accept[\s\S]*iifname "natbr0" reject[\s\S]*oifname "natbr0" reject/);
   assert.equal(inNs('cat', '/proc/sys/net/ipv4/ip_forward').trim(), '1');
   assert.equal(pidsNaming(join(host.runDir, 'network')).length, 1, 'one dnsmasq');
+  // dom0 upgraded under a running NAT guest: its dnsmasq was started by an older dom0 (here:
+  // answering any MAC) and its vif has no MAC file. The next dom0d writes the file again and starts
+  // that dnsmasq as it starts one: before, the guest lost its address at its next renewal after
+  // any dnsmasq restart, and until then any MAC got a lease.
+  const hosts = join('/run/dom0-nat', readdirSync('/run/dom0-nat').find((f) => f.endsWith('-natbr0')) ?? '?');
+  const vifFile = join(hosts, readdirSync(hosts)[0] ?? '?');
+  const dom0d = readPid(host) as number;
+  process.kill(dom0d, 'SIGKILL');
+  await until('dom0d gone', () => !isPidAlive(dom0d), 10_000, 20);
+  const [dnsmasq] = pidsNaming(join(host.runDir, 'network'));
+  const argv = readFileSync(`/proc/${dnsmasq ?? 0}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  process.kill(dnsmasq as number, 'SIGKILL');
+  await until('dnsmasq gone', () => !isPidAlive(dnsmasq as number), 10_000, 20);
+  rmSync(vifFile);
+  inNs(...argv.filter((a) => a !== '--dhcp-ignore=tag:!known'));
+  assert.equal((await ok('list')).code, 0);
+  await until('the vif\'s MAC file again', () => existsSync(vifFile), 10_000, 50);
+  // The console went with the dom0d that served it.
+  consoles.get('nat')?.close();
+  consoles.set('nat', await GuestConsole.connect(xsRead(`/local/domain/${await domid('nat')}/console/tty`)));
+  const now = pidsNaming(join(host.runDir, 'network'));
+  assert.equal(now.length, 1, 'one dnsmasq');
+  assert.deepEqual(readFileSync(`/proc/${now[0] ?? 0}/cmdline`, 'utf8').split('\0').filter((a) => a !== ''), argv);
+  assert.notEqual((await renew('02:00:00:00:00:98')).rc, 0, 'a made-up MAC gets no lease');
+  assert.equal((await renew(own)).rc, 0);
   await ok('destroy', 'nat');
   assert.deepEqual(links().map((l) => l.ifname).filter((n) => n === 'natbr0' || /^vif/.test(n)), []);
   assert.deepEqual(nftTables(), []);
