@@ -7,6 +7,16 @@ const PAGE = '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta
   '<title>dom0</title><link rel="stylesheet" href="/web/xterm.css"><script src="/web/xterm.js"></script>' +
   '<script type="module" src="/web/console.js"></script></head><body><noscript>The dom0 console needs JavaScript.</noscript></body></html>\n';
 
+/**
+ * What the page may load and do: scripts, styles and connections (the API, its WebSockets) of its
+ * own origin only; the page's own <style> element and the inline styles xterm.js and noVNC set;
+ * images drawn in the page (noVNC's cursor); no plugin, base URL, form target or framing by
+ * another page. The page holds the API token, which is root on the host: a script injected from
+ * anywhere else is refused even were the page to insert one.
+ */
+const PAGE_POLICY = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /** A file looked for above this module (dist/bin/ bundled, dist/src/daemon/ as is, node_modules/ of the tree). */
 function findAbove(rels: readonly string[]): string | undefined {
   let dir = import.meta.dirname;
@@ -29,12 +39,12 @@ const FILES: ReadonlyArray<{ readonly path: string; readonly type: string; reado
  * token and sends it with every API request): `/`, its script and xterm.js.
  */
 export function webHandlers(): RawHandler[] {
-  const send = (res: Parameters<RawHandler['handle']>[1], type: string, body: string): void => {
-    res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' });
+  const send = (res: Parameters<RawHandler['handle']>[1], type: string, body: string, headers: Readonly<Record<string, string>> = {}): void => {
+    res.writeHead(200, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', ...headers });
     res.end(body);
   };
   return [
-    { route: { method: 'GET', path: '/' }, handle: (_req, res) => send(res, 'text/html; charset=utf-8', PAGE) },
+    { route: { method: 'GET', path: '/' }, handle: (_req, res) => send(res, 'text/html; charset=utf-8', PAGE, { 'Content-Security-Policy': PAGE_POLICY }) },
     {
       // noVNC's ES modules (npm @novnc/novnc), loaded by the page when a display opens: .js files
       // of that package only.

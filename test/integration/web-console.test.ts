@@ -66,6 +66,15 @@ after(async () => {
   await destroyHost(host);
 });
 
+/** What the page's Content-Security-Policy refused, as Chromium reports it on the console (the list fills as it goes). */
+function policyViolations(page: Page): string[] {
+  const refused: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+  });
+  return refused;
+}
+
 const stateOf = (page: Page, name: string): Promise<string | null> => page.locator(`tr[data-name="${name}"] .state`).textContent();
 
 async function stateBecomes(page: Page, name: string, state: string): Promise<void> {
@@ -74,7 +83,9 @@ async function stateBecomes(page: Page, name: string, state: string): Promise<vo
 
 test('log in with the token in the fragment; the guest is listed; pause and unpause are pushed back without a reload', async () => {
   const page = await browser.newPage();
-  await page.goto(`${url}/#token=${token}`);
+  const refused = policyViolations(page);
+  const res = await page.goto(`${url}/#token=${token}`);
+  assert.match(res?.headers()['content-security-policy'] ?? '', /script-src 'self';.*frame-ancestors 'none'/);
   await stateBecomes(page, 'web1', 'running');
   assert.equal(new URL(page.url()).hash, '', 'the token left the address bar');
   assert.ok(await page.locator('tr[data-name="Domain-0"]').isVisible());
@@ -94,6 +105,7 @@ test('log in with the token in the fragment; the guest is listed; pause and unpa
   mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, 'web-console.png'), fullPage: true });
   assert.equal(await stateOf(page, 'web1'), 'running');
+  assert.deepEqual(refused, [], 'the page does nothing its policy refuses');
   await page.close();
 });
 
@@ -127,6 +139,7 @@ test('a config with a syntax error is answered at its line; corrected, it create
 
 test('the console in the page: the guest\'s shell answers what is typed into the terminal; no token, no WebSocket', async () => {
   const page = await browser.newPage();
+  const refused = policyViolations(page);
   await page.goto(`${url}/#token=${token}`);
   await stateBecomes(page, 'web1', 'running');
   await page.click('tr[data-name="web1"] button[data-op="console"]');
@@ -138,6 +151,7 @@ test('the console in the page: the guest\'s shell answers what is typed into the
   await page.waitForFunction(() => document.querySelector<HTMLElement>('#terminal .xterm-rows')?.innerText.includes('web-42') === true, undefined, { timeout: 30_000 });
   assert.match(await rows(), /web-42/);
   await page.screenshot({ path: join(ARTIFACTS, 'web-console-terminal.png'), fullPage: true });
+  assert.deepEqual(refused, [], 'xterm.js does nothing the page\'s policy refuses');
   await page.close();
   const status = await new Promise<number>((resolve) => {
     const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/domains/web1/console/ws`, ['dom0-console']);
@@ -153,6 +167,7 @@ test('the console in the page: the guest\'s shell answers what is typed into the
 
 test('the display in the page: noVNC draws the guest\'s screen on a canvas that is not blank', async () => {
   const page = await browser.newPage();
+  const refused = policyViolations(page);
   await page.goto(`${url}/#token=${token}`);
   await stateBecomes(page, 'web1', 'running');
   await page.click('tr[data-name="web1"] button[data-op="display"]');
@@ -165,6 +180,7 @@ test('the display in the page: noVNC draws the guest\'s screen on a canvas that 
     return false;
   }, undefined, { timeout: 60_000 });
   await page.screenshot({ path: join(ARTIFACTS, 'web-console-display.png'), fullPage: true });
+  assert.deepEqual(refused, [], 'noVNC does nothing the page\'s policy refuses');
   await page.close();
   // The display's path speaks the display's protocol only (offered the console's, no protocol is chosen).
   const chosen = await new Promise<string>((resolve) => {
