@@ -23,7 +23,12 @@ const files = ['src', 'test', 'bench']
   .flatMap((d) => filesEndingWith(join(root, d), '.ts'))
   .filter((f) => !f.endsWith('.d.ts'));
 mkdirSync(dist, { recursive: true });
+// The build's id (src/common/build.ts): its sources and dependencies, hashed.
+const buildHash = createHash('sha256');
+for (const f of [...filesEndingWith(join(root, 'src'), '.ts').sort(), join(root, 'package-lock.json')]) buildHash.update(f).update(readFileSync(f));
+const define = { __DOM0_BUILD__: JSON.stringify(buildHash.digest('hex').slice(0, 12)) };
 await esbuild.build({
+  define,
   entryPoints: files,
   outdir: dist,
   outbase: root,
@@ -38,6 +43,7 @@ await esbuild.build({
 // running `xl` never loads a half-written file.
 const tmpBin = join(dist, `.bin-${process.pid}`);
 const bundle = {
+  define,
   bundle: true,
   platform: 'node',
   target: 'node20',

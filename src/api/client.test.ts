@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { connectToolstack } from './client.js';
+import { DOM0_BUILD, isToolstackError } from '../common/index.js';
+import { connectToolstack, decodeResponse } from './client.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dom0-client-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -32,4 +33,12 @@ setTimeout(() => process.exit(0), 5000).unref();
     assert.match(e.hint ?? '', /dom0d\.log/);
     return true;
   });
+});
+
+test('an error from a dom0d of another build says so in its hint (dom0 upgraded, dom0d not restarted); one of this build does not', () => {
+  const reply = (build: string): string => `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nX-Dom0-Build: ${build}\r\n\r\n` +
+    JSON.stringify({ error: { code: 'USAGE', message: "Bad API request: /layout is not a field here", hint: 'see the API' } });
+  assert.throws(() => decodeResponse(reply('0123456789ab')), (e: unknown) => isToolstackError(e, 'USAGE') &&
+    e.hint === `see the API; dom0d runs another build of dom0 (0123456789ab) than this xl (${DOM0_BUILD}): restart dom0d to run this one (its domains keep running)`);
+  assert.throws(() => decodeResponse(reply(DOM0_BUILD)), (e: unknown) => isToolstackError(e, 'USAGE') && e.hint === 'see the API');
 });

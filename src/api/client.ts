@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkRunDir, ERROR_CODES, isErrno, launchEnv, monotonicMs, pathsEnv, resolvePaths, toDaemonEnv, toJson, ToolstackError } from '../common/index.js';
+import { checkRunDir, DOM0_BUILD, ERROR_CODES, isErrno, launchEnv, monotonicMs, pathsEnv, resolvePaths, toDaemonEnv, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
 import { ensurePrivateDir, isPidStopped, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
 import type { ApiRoute } from './routes.js';
@@ -124,7 +124,12 @@ export function decodeResponse(text: string): unknown {
   const err = (json as { error?: Record<string, unknown> } | null)?.error ?? {};
   const code = typeof err.code === 'string' && Object.hasOwn(ERROR_CODES, err.code) ? (err.code as ErrorCode) : 'API';
   const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-  const hint = str(err.hint);
+  // A dom0d of another build (dom0 upgraded since it started) may not know what this one asks.
+  const build = /^x-dom0-build: *(\S+) *$/im.exec(text.slice(0, split))?.[1];
+  const other = build !== undefined && build !== DOM0_BUILD && DOM0_BUILD !== 'dev'
+    ? `dom0d runs another build of dom0 (${build}) than this xl (${DOM0_BUILD}): restart dom0d to run this one (its domains keep running)` : undefined;
+  const given = str(err.hint);
+  const hint = other === undefined ? given : given === undefined ? other : `${given}; ${other}`;
   const lines = Array.isArray(err.lines) ? err.lines.filter((l): l is string => typeof l === 'string') : undefined;
   throw new ToolstackError(code, str(err.message) ?? `dom0d answered HTTP ${status}`, {
     ...(hint === undefined ? {} : { hint }),

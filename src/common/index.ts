@@ -5,3 +5,4 @@ export * from './pause.js';
 export * from './launch-env.js';
 export * from './quiet-log.js';
 export * from './clock.js';
+export * from './build.js';

@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../common/index.js';
-import { own, toJson, ToolstackError } from '../common/index.js';
+import { DOM0_BUILD, own, toJson, ToolstackError } from '../common/index.js';
 import type { ApiRoute } from '../api/index.js';
 import { matchRoutePath } from '../api/index.js';
 import { listenOn } from '../host/index.js';
@@ -327,6 +327,6 @@ function parseJsonBody(bytes: Buffer): Record<string, unknown> {
 
 function reply(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
   const text = toJson(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'X-Dom0-Build': DOM0_BUILD, ...headers });
   res.end(text);
 }
