@@ -289,6 +289,36 @@ export async function checkDisks(disks: readonly DiskDevice[], ctx: DiskCheckCon
   return chains;
 }
 
+/** An image a disk's check passed: what the disk's QEMU must then have open. */
+export interface CheckedImage {
+  readonly vdev: string;
+  readonly path: string;
+  /** `imageIdentity` of it right after the check. */
+  readonly id: string;
+}
+
+/** The images of `disks` with media (each one's, then its chain's in `chains`) as they are now. */
+export function checkedImages(disks: readonly DiskDevice[], chains: Readonly<Record<string, ImageChain>>): CheckedImage[] {
+  return disks.filter(hasMedia).flatMap((d) => {
+    const vdev = d.vdev ?? '';
+    const chain = chains[vdev];
+    return [d.pdev_path as string, ...chain?.backing.map((b) => b.path) ?? [], ...chain?.dataFile === undefined ? [] : [chain.dataFile.path]]
+      .flatMap((path) => {
+        const id = imageIdentity(path);
+        return id === undefined ? [] : [{ vdev, path, id }];
+      });
+  });
+}
+
+/**
+ * The first of `images` QEMU `pid` does not hold open once started: a file replaced between its
+ * check and QEMU's open of it (a symlink to /dev/sda swapped in by whoever may write its
+ * directory), which QEMU opened unchecked; undefined when it holds them all.
+ */
+export function unopenedImage(images: readonly CheckedImage[], pid: number): CheckedImage | undefined {
+  return images.find((i) => processesWithImageOpen(i.id, [pid]).length === 0);
+}
+
 /**
  * What a user should know of `disks` before the guest sees them: a disk opened as raw (its spec's
  * format, or none) whose file begins like another format's image. Not refused: the guest may

@@ -8,7 +8,7 @@ import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, 
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { diskHasMedium, formatHasChain } from '../qemu/index.js';
 import type { ImageChain, MachineLayout } from '../qemu/index.js';
-import { checkDisks, diskContext, withDiskBackend } from './disk-checks.js';
+import { checkDisks, checkedImages, diskContext, unopenedImage, withDiskBackend } from './disk-checks.js';
 import { checkHostPaths, configPaths, listeningPaths, outputFileProblem } from './host-paths.js';
 import type { HostPathContext } from './host-paths.js';
 import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
@@ -376,6 +376,7 @@ export class DomainManager {
       try {
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
         const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others, rec.domid), where: `disk= in ${rec.source}`, arriving });
+        const checked = checkedImages(rec.config.disks ?? [], diskChains);
         await checkHostPaths(rec.config, rec.source, this.#hostPaths(rec, arriving));
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
@@ -383,6 +384,14 @@ export class DomainManager {
         const patch = await this.driver.start(ready, {
           diskChains, ...(options.incoming === undefined ? {} : { incoming: options.incoming, ...(options.layout === undefined ? {} : { layout: options.layout }) }),
         });
+        // QEMU opened by name what was checked by name: a file swapped in meanwhile is refused
+        // before the guest runs (its vCPUs are still stopped).
+        const swapped = patch.qemuPid === undefined || patch.qemuPid === null ? undefined : unopenedImage(checked, patch.qemuPid);
+        if (swapped !== undefined) {
+          throw new ToolstackError('DISK_IMAGE', `Disk vdev=${swapped.vdev} of domain '${rec.name}': ${swapped.path} was replaced between its check and QEMU's open of it`, {
+            hint: 'another process changed the file or a directory on its path: keep disk images where only root can write',
+          });
+        }
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
         migration('completed', started);
         await this.sched.place(started);

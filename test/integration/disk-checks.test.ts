@@ -7,15 +7,15 @@
 // is a partition of another domain's disk. An end-to-end case through `xl block-attach` is in
 // hotplug.test.ts. Loop devices, the mount and the listening socket are removed at the end.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { DiskDevice } from '../../src/config/index.js';
-import { checkDisks, diskWarnings } from '../../src/domain/disk-checks.js';
+import { checkDisks, checkedImages, diskWarnings, unopenedImage } from '../../src/domain/disk-checks.js';
 import type { DiskOwner } from '../../src/domain/disk-checks.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -194,4 +194,26 @@ test('phy: a device the host uses is not written by a guest, nor a partition of 
   mounted = undefined;
   assert.equal(await check([phy(dev)]), '');
   assert.equal(await check([disk(onHostDisk, 'qcow2')]), '');
+});
+
+test('what was checked must be what QEMU opened: an image replaced between the check and the open is found (its chain\'s files too)', async () => {
+  const disk: DiskDevice = { pdev_path: file('overlay.qcow2'), vdev: 'xvda', format: 'qcow2', readwrite: 1 };
+  const chains = await checkDisks([disk], { domain: { domid: 9, name: 'd' }, inUse: [], machines: [], where: 'disk=' });
+  const checked = checkedImages([disk], chains);
+  assert.deepEqual(checked.map((c) => c.path), [file('overlay.qcow2'), file('base.raw')]);
+  // A process holding both open, as QEMU does; then one holding a file swapped in under the base's name.
+  const holder = (paths: string[]): Promise<number> => new Promise((resolve) => {
+    const fds = paths.map((p) => openSync(p, 'r'));
+    const c = spawn('sleep', ['30'], { stdio: ['ignore', 'ignore', 'ignore', ...fds] });
+    for (const fd of fds) closeSync(fd);
+    c.on('spawn', () => resolve(c.pid as number));
+  });
+  const both = await holder([file('overlay.qcow2'), file('base.raw')]);
+  assert.equal(unopenedImage(checked, both), undefined);
+  renameSync(file('base.raw'), file('base.raw.orig'));
+  writeFileSync(file('base.raw'), Buffer.alloc(1 << 20));
+  const swapped = await holder([file('overlay.qcow2'), file('base.raw')]);
+  assert.deepEqual(unopenedImage(checked, swapped), checked[1]);
+  renameSync(file('base.raw.orig'), file('base.raw'));
+  for (const pid of [both, swapped]) process.kill(pid, 'SIGKILL');
 });
