@@ -370,12 +370,18 @@ export function probePaths(paths: readonly string[], timeoutMs = PROBE_PATHS_MS)
   return run;
 }
 
-function probeOnce(args: readonly string[], timeoutMs: number): Promise<void> {
-  const child = prober !== undefined && prober.exitCode === null && prober.signalCode === null ? prober
-    : spawn('/bin/sh', ['-c', PROBER], { stdio: ['pipe', 'pipe', 'ignore'] });
+/** A new prober shell, which keeps no event loop alive; a write to one that died is its 'close'. */
+function startProber(): ChildProcess {
+  const child = spawn('/bin/sh', ['-c', PROBER], { stdio: ['pipe', 'pipe', 'ignore'] });
   prober = child;
   child.unref();
   for (const s of [child.stdin, child.stdout]) (s as unknown as { unref?: () => void } | null)?.unref?.();
+  child.stdin?.on('error', () => undefined);
+  return child;
+}
+
+function probeOnce(args: readonly string[], timeoutMs: number): Promise<void> {
+  const child = prober !== undefined && prober.exitCode === null && prober.signalCode === null ? prober : startProber();
   return new Promise<void>((done, fail) => {
     let answered = 0;
     const onData = (b: Buffer): void => {
@@ -404,7 +410,6 @@ function probeOnce(args: readonly string[], timeoutMs: number): Promise<void> {
     child.stdout?.on('data', onData);
     child.once('close', gone);
     child.once('error', gone);
-    child.stdin?.on('error', () => undefined);
     child.stdin?.write(`${args.join('\n')}\n`);
   });
 }
