@@ -433,7 +433,7 @@ export class DomainManager {
       const busy = this.#migrating(rec, 'save');
       if (busy !== undefined) throw busy;
       const wasRunning = rec.state === 'running';
-      await probePaths([o.file]);
+      await this.#probe([o.file]);
       this.#checkOutput(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE');
       const save = this.#machine(rec, 'save');
       const header = o.header(rec, await this.driver.machineLayout?.(rec));
@@ -617,7 +617,7 @@ export class DomainManager {
   /** `xl dump-core`: the guest's memory to `file` (absolute) as an ELF core. */
   dumpCore(domid: number, file: string): Promise<DomainRecord> {
     return this.#job(domid, 'machine', async (rec) => {
-      await probePaths([file]);
+      await this.#probe([file]);
       this.#checkOutput(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO');
       const dump = this.#machine(rec, 'coreDump');
       await this.#writingTo(file, `the core dump of domain '${rec.name}' (${domid})`, () => dump.call(this.driver, rec, file));
@@ -1106,9 +1106,9 @@ export class DomainManager {
   }
 
   /**
-   * `probePaths` of `paths` and of every live domain's disk images, which the disk checks look at
-   * too (a clash is found by their inodes): an image on a mount that hung since its domain started
-   * would otherwise block dom0d in the next create's checks.
+   * `probePaths` of `paths` and of every live domain's disk images, which the disk and output
+   * checks look at too (a clash is found by their inodes): an image on a mount that hung since its
+   * domain started would otherwise block dom0d in the next create's, attach's or save's checks.
    */
   #probe(paths: readonly string[]): Promise<void> {
     return probePaths([...paths, ...diskContext(this.registry.list()).inUse.map((u) => u.disk.pdev_path ?? '')]);
