@@ -25,7 +25,7 @@ const files = ['src', 'test', 'bench']
 mkdirSync(dist, { recursive: true });
 // The build's id (src/common/build.ts): its sources and dependencies, hashed.
 const buildHash = createHash('sha256');
-for (const f of [...filesEndingWith(join(root, 'src'), '.ts').sort(), join(root, 'package-lock.json')]) buildHash.update(f).update(readFileSync(f));
+for (const f of [...filesEndingWith(join(root, 'src'), '.ts').sort(), join(root, 'package-lock.json')]) buildHash.update(relative(root, f)).update(readFileSync(f));
 const define = { __DOM0_BUILD__: JSON.stringify(buildHash.digest('hex').slice(0, 12)) };
 await esbuild.build({
   define,

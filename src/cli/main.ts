@@ -116,7 +116,7 @@ function reportFailure(io: XlIo, o: { readonly json: boolean; readonly verbose: 
     const hint = 'run again with -v for the stack trace, and report it';
     if (o.json) io.stdout.write(`${JSON.stringify({ error: new ToolstackError('INTERNAL', message, { hint }).toJSON() }, null, 2)}\n`);
     err(`xl: ${what}: ${terminalSafe(message)}\n`);
-    if (o.verbose > 0 && e instanceof Error && e.stack !== undefined) err(`${e.stack}\n`);
+    if (o.verbose > 0 && e instanceof Error && e.stack !== undefined) err(`${terminalSafe(e.stack, true)}\n`);
     else err(`hint: ${hint}\n`);
     return 1;
   }

@@ -34,7 +34,11 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
       const wanted = PATH.exec((req.url ?? '/').split('?')[0] ?? '/')?.[2] === 'vnc' ? VNC_WS_PROTOCOL : CONSOLE_WS_PROTOCOL;
       return protocols.has(wanted) ? wanted : false;
     },
-  }) })));
+  }) })).catch((e: unknown) => {
+    // Tried again at the next upgrade (a package being reinstalled, say).
+    lib = undefined;
+    throw e;
+  }));
   return async (req, socket, head) => {
     const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
     const m = PATH.exec(path);

@@ -64,7 +64,7 @@ export interface Dom0d {
  * domain.
  */
 export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
-  const diag = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${terminalSafe(line, true)}\n`));
+  const diag = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${terminalSafe(line, true).replaceAll('\n', '\n  ')}\n`));
   const paths = resolvePaths(options.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: process.cwd() });
   checkRunDir(paths);
   for (const dir of [paths.runDir, `${paths.runDir}/xenstored`, paths.stateDir, paths.logDir]) ensurePrivateDir(dir);

@@ -33,7 +33,7 @@
 import { realpathSync, statSync } from 'node:fs';
 import { ToolstackError, shownValue } from '../common/index.js';
 import type { DiskDevice } from '../config/index.js';
-import { isPidAlive } from '../host/index.js';
+import { isPidAlive, probePaths } from '../host/index.js';
 import { formatHasChain, qemuFormatDriver } from '../qemu/index.js';
 import type { ChainedImage, ImageChain } from '../qemu/index.js';
 import { blockDeviceUse, imageIdentity, imageMagic, imagesOverlap, probeImage, processesWithImageOpen } from '../storage/index.js';
@@ -72,6 +72,8 @@ export interface DiskCheckContext {
   readonly where: string;
   /** The disks are an incoming migration's (see the module comment). */
   readonly arriving?: boolean;
+  /** Where each image a check passed goes, with its identity as the check saw it (see `unopenedImage`). */
+  readonly checked?: CheckedImage[];
 }
 
 /**
@@ -147,6 +149,7 @@ class DiskCheck {
     if (probe === undefined) return { backing: [] };
     let dataFile: ChainedImage | undefined;
     if (probe.dataFile !== undefined) {
+      await probePaths([probe.dataFile.path]);
       dataFile = { ...this.#reference(probe.dataFile, path, 'its data file'), format: 'raw' };
       this.#noClash(probe.dataFile.path, write, `${path}'s data file ${probe.dataFile.path}`);
     }
@@ -197,6 +200,7 @@ class DiskCheck {
    */
   #noClash(path: string, write: boolean, said: string): void {
     const id = imageIdentity(path) as string;
+    this.#ctx.checked?.push({ vdev: this.#disk.vdev ?? '', path, id });
     const clash = this.#others.find((o) => o.disk !== this.#disk && hasMedia(o.disk) && (writable(o.disk) || write) &&
       imagesOverlap(imageIdentity(o.disk.pdev_path as string) ?? '', id));
     if (clash === undefined) return;
@@ -245,6 +249,8 @@ class DiskCheck {
     let of = top;
     for (let depth = 1; backing !== undefined; depth++) {
       if (depth > MAX_BACKING_CHAIN) this.#fail(`${top} has more than ${MAX_BACKING_CHAIN} backing files`, `flatten it: qemu-img convert -O qcow2 ${top} NEW.qcow2`);
+      // A file the header names, on a mount the request's own paths did not show hung.
+      await probePaths([backing.path]);
       const at = this.#reference(backing, of, 'its backing file');
       const said = `${of}'s backing file ${backing.path}`;
       if (backing.format === undefined) {
@@ -295,19 +301,6 @@ export interface CheckedImage {
   readonly path: string;
   /** `imageIdentity` of it right after the check. */
   readonly id: string;
-}
-
-/** The images of `disks` with media (each one's, then its chain's in `chains`) as they are now. */
-export function checkedImages(disks: readonly DiskDevice[], chains: Readonly<Record<string, ImageChain>>): CheckedImage[] {
-  return disks.filter(hasMedia).flatMap((d) => {
-    const vdev = d.vdev ?? '';
-    const chain = chains[vdev];
-    return [d.pdev_path as string, ...chain?.backing.map((b) => b.path) ?? [], ...chain?.dataFile === undefined ? [] : [chain.dataFile.path]]
-      .flatMap((path) => {
-        const id = imageIdentity(path);
-        return id === undefined ? [] : [{ vdev, path, id }];
-      });
-  });
 }
 
 /**

@@ -8,7 +8,8 @@ import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, 
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { diskHasMedium, formatHasChain } from '../qemu/index.js';
 import type { ImageChain, MachineLayout } from '../qemu/index.js';
-import { checkDisks, checkedImages, diskContext, unopenedImage, withDiskBackend } from './disk-checks.js';
+import { checkDisks, diskContext, unopenedImage, withDiskBackend } from './disk-checks.js';
+import type { CheckedImage } from './disk-checks.js';
 import { checkHostPaths, configPaths, listeningPaths, outputFileProblem } from './host-paths.js';
 import type { HostPathContext } from './host-paths.js';
 import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
@@ -375,8 +376,8 @@ export class DomainManager {
     return this.jobs.run(rec.domid, 'create', async () => {
       try {
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
-        const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others, rec.domid), where: `disk= in ${rec.source}`, arriving });
-        const checked = checkedImages(rec.config.disks ?? [], diskChains);
+        const checked: CheckedImage[] = [];
+        const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others, rec.domid), where: `disk= in ${rec.source}`, arriving, checked });
         await checkHostPaths(rec.config, rec.source, this.#hostPaths(rec, arriving));
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });

@@ -61,5 +61,7 @@ test('untrustedLink: another user\'s link in a sticky world-writable directory, 
   assert.equal(untrustedLink(link(join(sticky, 'mine.save'), target, 0)), undefined);
   assert.equal(untrustedLink(link(join(plain, 'web.save'), target, 1000)), undefined);
   assert.equal(untrustedLink(join(sticky, 'new.save')), undefined);
-  assert.equal(untrustedLink(join(sticky, 'no', '..', 'new.save')), undefined);
+  assert.equal(untrustedLink(`${sticky}/no/../new.save`), undefined);
+  // `..` after their link is walked from where the link goes (a save to /tmp/evil/../.bashrc is in /root).
+  assert.equal(untrustedLink(`${theirDir}/../outside.save`), theirDir);
 });

@@ -8,7 +8,7 @@ import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openS
 import type { Stats } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { isErrno, terminalSafe, ToolstackError } from '../common/index.js';
 
 let seq = 0;
@@ -309,7 +309,8 @@ export async function socketPathProblem(path: string): Promise<{ readonly what: 
  */
 export function untrustedLink(path: string): string | undefined {
   const uid = process.getuid?.() ?? 0;
-  const todo = resolve(path).split('/').filter((c) => c !== '');
+  // Not normalized first: `/tmp/link/../x` is `x` beside the link's target, as the kernel walks it.
+  const todo = (isAbsolute(path) ? path : `${process.cwd()}/${path}`).split('/').filter((c) => c !== '');
   let at = '/';
   for (let links = 0; todo.length > 0;) {
     const name = todo.shift() as string;
@@ -344,11 +345,12 @@ export function untrustedLink(path: string): string | undefined {
 export const PROBE_PATHS_MS = 5000;
 
 /**
- * A shell that `stat`s each path it reads (a line) with its `test -e` builtin and answers with a
- * line: the probe of `probePaths`, kept for the next one (a child per probe cost 6 ms here). It
- * ends when dom0d does (its stdin closes), or is killed when a probe it runs hangs.
+ * A shell that looks at each path it reads (a line) with its `test -f` builtin, and opens it when it
+ * is a regular file (an NFS client may answer a stat from its cache, not an open), then answers
+ * with a line: the probe of `probePaths`, kept for the next one (a child per probe cost 6 ms
+ * here). It ends when dom0d does (its stdin closes), or is killed when a probe it runs hangs.
  */
-const PROBER = 'while IFS= read -r p; do [ -e "$p" ]; echo; done';
+const PROBER = 'while IFS= read -r p; do [ -f "$p" ] && true <"$p" 2>/dev/null; echo; done';
 let prober: ChildProcess | undefined;
 let probing: Promise<unknown> = Promise.resolve();
 
@@ -363,7 +365,8 @@ let probing: Promise<unknown> = Promise.resolve();
  * is wrong with one. Probes run one at a time; a host without /bin/sh probes nothing.
  */
 export function probePaths(paths: readonly string[], timeoutMs = PROBE_PATHS_MS): Promise<void> {
-  const args = [...new Set(paths.filter((p) => isAbsolute(p) && !p.includes('\n')).flatMap((p) => [dirname(p), p]))];
+  // A path with a newline cannot be a line: its first directory before the newline stands for it.
+  const args = [...new Set(paths.filter((p) => isAbsolute(p)).flatMap((p) => (p.includes('\n') ? [dirname(p.slice(0, p.indexOf('\n')))] : [dirname(p), p])))];
   if (args.length === 0) return Promise.resolve();
   const run = probing.then(() => probeOnce(args, timeoutMs));
   probing = run.catch(() => undefined);

@@ -15,8 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { DiskDevice } from '../../src/config/index.js';
-import { checkDisks, checkedImages, diskWarnings, unopenedImage } from '../../src/domain/disk-checks.js';
-import type { DiskOwner } from '../../src/domain/disk-checks.js';
+import { checkDisks, diskWarnings, unopenedImage } from '../../src/domain/disk-checks.js';
+import type { CheckedImage, DiskOwner } from '../../src/domain/disk-checks.js';
 
 const isRoot = process.getuid?.() === 0;
 const dir = mkdtempSync(join(tmpdir(), 'dom0-disk-checks-'));
@@ -198,8 +198,8 @@ test('phy: a device the host uses is not written by a guest, nor a partition of 
 
 test('what was checked must be what QEMU opened: an image replaced between the check and the open is found (its chain\'s files too)', async () => {
   const disk: DiskDevice = { pdev_path: file('overlay.qcow2'), vdev: 'xvda', format: 'qcow2', readwrite: 1 };
-  const chains = await checkDisks([disk], { domain: { domid: 9, name: 'd' }, inUse: [], machines: [], where: 'disk=' });
-  const checked = checkedImages([disk], chains);
+  const checked: CheckedImage[] = [];
+  await checkDisks([disk], { domain: { domid: 9, name: 'd' }, inUse: [], machines: [], where: 'disk=', checked });
   assert.deepEqual(checked.map((c) => c.path), [file('overlay.qcow2'), file('base.raw')]);
   // A process holding both open, as QEMU does; then one holding a file swapped in under the base's name.
   const holder = (paths: string[]): Promise<number> => new Promise((resolve) => {

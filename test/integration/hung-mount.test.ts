@@ -6,7 +6,7 @@
 // mount this test makes and never answers (test/support/hung-mount.ts); it is undone at the end,
 // which fails what still waits on it.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -45,6 +45,13 @@ test('paths on a hung mount: create, block-attach and save fail with one PATH_HU
   assert.equal(created.code, 3, created.err);
   assert.match(created.err, new RegExp(`^${mount.dir}(/disk\\.raw)? did not answer within 5 s: its file system hangs\\nhint: see the mount`, 'm'));
   assert.ok(Date.now() - started < 15_000);
+  // A local overlay whose backing file is on the mount: the file its header names is probed too.
+  const overlay = join(host.root, 'overlay.qcow2');
+  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-F', 'raw', '-b', `${mount.dir}/base.raw`, overlay, '1M']);
+  const viaOverlay = await xl(host, 'block-attach', 'keep', `format=qcow2,vdev=xvdc,access=rw,target=${overlay}`);
+  assert.equal(viaOverlay.code, 1, viaOverlay.err);
+  assert.match(viaOverlay.err, new RegExp(`^${mount.dir}(/base\\.raw)? did not answer within 5 s: its file system hangs`, 'm'));
+  assert.equal((await xl(host, 'list')).code, 0);
   const attach = await xl(host, 'block-attach', 'keep', `format=raw,vdev=xvdb,access=rw,target=${mount.dir}/b.raw`);
   assert.equal(attach.code, 1, attach.err);
   assert.match(attach.err, /did not answer within 5 s: its file system hangs/);

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { connectToolstack, MAX_CONFIG_TEXT_BYTES } from '../../api/index.js';
 import type { DomainInfo, ToolstackApi } from '../../api/index.js';
-import { monotonicMs, resolvePaths, ToolstackError } from '../../common/index.js';
+import { monotonicMs, resolvePaths, terminalSafe, ToolstackError } from '../../common/index.js';
 import {
   DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths, withUsbdevType,
 } from '../../config/index.js';
@@ -81,7 +81,7 @@ export const createCommand = defineCommand<CreateView>({
       throw e;
     }
     for (const w of resolved.warnings) {
-      if (w.endsWith(UNTERMINATED)) ctx.stderr.write(w.slice(0, -1));
+      if (w.endsWith(UNTERMINATED)) ctx.stderr.write(terminalSafe(w.slice(0, -1)));
       else ctx.warn(w);
     }
     if (o.has('d') && !dryRun) ctx.stderr.write(domainConfigText(resolved.config, xlConf.outputFormat));
