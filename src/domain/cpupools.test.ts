@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -97,7 +97,10 @@ test('CpuPools: Pool-0 of every CPU at first; the table persists; CPUs gone offl
     writeFileSync(file, '{"version": 1, "pools": [{"poolid": 3}]}');
     const c = await CpuPools.open(HOST, file, (l) => log.push(l));
     assert.deepEqual(c.list().map((p) => p.name), ['Pool-0']);
-    assert.match(log[1] ?? '', /is unreadable \(bad pool .*\): starting from Pool-0 with every CPU$/);
+    assert.match(log[1] ?? '', /is unreadable \(bad pool .*\): kept as .*cpupools\.json\.corrupt-\d+; starting from Pool-0 with every CPU$/);
+    // What it held is kept aside, not written over.
+    const aside = readdirSync(dir).find((f) => f.startsWith('cpupools.json.corrupt-'));
+    assert.equal(readFileSync(join(dir, aside ?? '?'), 'utf8'), '{"version": 1, "pools": [{"poolid": 3}]}');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

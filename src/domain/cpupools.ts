@@ -8,7 +8,7 @@
  * `CpuPools.replace` makes a planned table the pools' (on disk, then in memory). Domains enter
  * the rules as counts (`domains`: a pool's domains, Domain-0 counted in Pool-0).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { isErrno, terminalSafe, ToolstackError } from '../common/index.js';
 import { fileError, KeyedQueue, writeFileAtomic } from '../host/index.js';
 import { DEFAULT_POOL_PARAMS, libxlError, POOL_SCHEDULERS } from './sched.js';
@@ -249,7 +249,10 @@ export class CpuPools {
     try {
       pools = text === undefined ? undefined : parsePools(text);
     } catch (e: unknown) {
-      log(`${file} is unreadable (${e instanceof Error ? e.message : String(e)}): starting from Pool-0 with every CPU`);
+      // Kept aside, as an unreadable domain record is: the pools it held may be wanted back.
+      const aside = `${file}.corrupt-${Date.now()}`;
+      await rename(file, aside).catch(() => undefined);
+      log(`${file} is unreadable (${e instanceof Error ? e.message : String(e)}): kept as ${aside}; starting from Pool-0 with every CPU`);
     }
     if (pools === undefined) {
       // Pool-0 as made now (its scheduler the host's of today) is the one later starts find.
