@@ -1112,7 +1112,9 @@ export class DomainManager {
    * domain started would otherwise block dom0d in the next create's, attach's or save's checks.
    */
   #probe(paths: readonly string[]): Promise<void> {
-    return probePaths([...paths, ...diskContext(this.registry.list()).inUse.map((u) => u.disk.pdev_path ?? '')]);
+    return probePaths([...paths, ...diskContext(this.registry.list()).inUse.map((u) => ({
+      path: u.disk.pdev_path ?? '', whose: `the image of disk ${u.disk.vdev ?? '?'} of domain '${u.name}' (${u.domid})`,
+    }))]);
   }
 
   /** `checkDisks` of one disk for `rec`, against every live domain's disks: its chain (none without media). */

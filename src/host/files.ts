@@ -359,16 +359,27 @@ let probing: Promise<unknown> = Promise.resolve();
  * looks at them, and a hung mount (an NFS server gone, a FUSE server that stopped answering)
  * blocks it instead of dom0d. dom0d looks at the paths a request names with synchronous calls;
  * one of those blocked on such a mount stopped its event loop, and with it every xl command and
- * every guest's xenstore. Rejects with PATH_HUNG, naming the path the probe was at, when it has
- * not ended within `timeoutMs`; the child is then killed (a process waiting on FUSE or a hard NFS
+ * every guest's xenstore. Rejects with PATH_HUNG, naming the path the probe was at (and whose it
+ * is, for one given with `whose`), when it has not ended within `timeoutMs`; the child is then killed (a process waiting on FUSE or a hard NFS
  * mount dies of SIGKILL). Whether a path exists is not its business: the checks after it say what
  * is wrong with one. Probes run one at a time; a host without /bin/sh probes nothing.
  */
-export function probePaths(paths: readonly string[], timeoutMs = PROBE_PATHS_MS): Promise<void> {
-  // A path with a newline cannot be a line: its first directory before the newline stands for it.
-  const args = [...new Set(paths.filter((p) => isAbsolute(p)).flatMap((p) => (p.includes('\n') ? [dirname(p.slice(0, p.indexOf('\n')))] : [dirname(p), p])))];
+export function probePaths(paths: ReadonlyArray<string | ProbedPath>, timeoutMs = PROBE_PATHS_MS): Promise<void> {
+  const whose = new Map<string, string>();
+  const args = [...new Set(paths.flatMap((item) => {
+    const p = typeof item === 'string' ? item : item.path;
+    if (!isAbsolute(p)) return [];
+    // A path with a newline cannot be a line: its first directory before the newline stands for it.
+    const looked = p.includes('\n') ? [dirname(p.slice(0, p.indexOf('\n')))] : [dirname(p), p];
+    for (const l of looked) {
+      // A path the request names is its own, whoever else's it is too.
+      if (typeof item === 'string') whose.set(l, '');
+      else if (!whose.has(l)) whose.set(l, item.whose);
+    }
+    return looked;
+  }))];
   if (args.length === 0) return Promise.resolve();
-  const run = probing.then(() => probeOnce(args, timeoutMs));
+  const run = probing.then(() => probeOnce(args, whose, timeoutMs));
   probing = run.catch(() => undefined);
   return run;
 }
@@ -383,7 +394,13 @@ function startProber(): ChildProcess {
   return child;
 }
 
-function probeOnce(args: readonly string[], timeoutMs: number): Promise<void> {
+/** A path `probePaths` looks at for something else than the request: `whose` it is, for the message. */
+export interface ProbedPath {
+  readonly path: string;
+  readonly whose: string;
+}
+
+function probeOnce(args: readonly string[], whose: ReadonlyMap<string, string>, timeoutMs: number): Promise<void> {
   const child = prober !== undefined && prober.exitCode === null && prober.signalCode === null ? prober : startProber();
   return new Promise<void>((done, fail) => {
     let answered = 0;
@@ -406,7 +423,8 @@ function probeOnce(args: readonly string[], timeoutMs: number): Promise<void> {
       if (prober === child) prober = undefined;
       child.kill('SIGKILL');
       const at = args[Math.min(answered, args.length - 1)] as string;
-      end(new ToolstackError('PATH_HUNG', `${terminalSafe(at)} did not answer within ${timeoutMs / 1000} s: its file system hangs`, {
+      const of = whose.get(at) ?? '';
+      end(new ToolstackError('PATH_HUNG', `${terminalSafe(at)}${of === '' ? '' : ` (${of})`} did not answer within ${timeoutMs / 1000} s: its file system hangs`, {
         hint: 'see the mount (an NFS server gone, a FUSE server that stopped answering: mount, dmesg); nothing was changed',
       }));
     }, timeoutMs);
