@@ -19,7 +19,7 @@ import { dirname, isAbsolute } from 'node:path';
 import { isatty } from 'node:tty';
 import { isErrno, shownValue, ToolstackError } from '../common/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
-import { socketPathProblem, untrustedLink } from '../host/index.js';
+import { socketPathProblem, untrustedLinkRefusal } from '../host/index.js';
 import { parseSerial } from '../qemu/index.js';
 import type { SerialBackend } from '../qemu/index.js';
 import { imageIdentity, imagesOverlap } from '../storage/index.js';
@@ -133,8 +133,8 @@ export async function checkHostPaths(config: DomainConfig, source: string, ctx: 
       throw new ToolstackError('GUEST_FILE', `Cannot use ${shownPath(e.path)} for ${e.what}: the path is relative`, { hint: `give an absolute path in ${e.key} in ${source}` });
     }
     // QEMU opens (or binds) it as root, and writes what the guest sends.
-    const link = e.kind === 'tty' ? undefined : untrustedLink(e.path);
-    if (link !== undefined) fail(`${shownPath(link)} is another user's symlink in a sticky world-writable directory, which root does not follow`, 'give a path no other user can point elsewhere');
+    const refused = e.kind === 'tty' ? undefined : untrustedLinkRefusal(e.path);
+    if (refused !== undefined) fail(refused.why, refused.hint);
     if (e.kind === 'socket') {
       if (mine.has(e.path)) fail('this domain listens there already (another of its sockets)', 'give each socket its own path');
       mine.add(e.path);

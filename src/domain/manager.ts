@@ -300,6 +300,7 @@ export class DomainManager {
       const before = devicesOf(rec.config, 'vbd').find((d) => key(d) === key(device));
       if (device.kind !== 'vbd' || before?.kind !== 'vbd' || (device.disk.is_cdrom ?? 0) === 0) continue;
       if (before.disk.pdev_path === device.disk.pdev_path && before.disk.format === device.disk.format) continue;
+      await this.#probe([device.disk.pdev_path ?? '']);
       const chains = { drive: await this.#chainOf(rec, before.disk) };
       try {
         const medium = await this.#checkDisk(rec, device.disk, `the medium of ${deviceLabel(device)}`);
@@ -1117,9 +1118,11 @@ export class DomainManager {
     }))]);
   }
 
-  /** `checkDisks` of one disk for `rec`, against every live domain's disks: its chain (none without media). */
+  /**
+   * `checkDisks` of one disk for `rec`, against every live domain's disks: its chain (none without
+   * media). Its path is probed (`#probe`) before: a caller looks at it first (`withDiskBackend`).
+   */
   async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<ImageChain | undefined> {
-    await this.#probe([disk.pdev_path ?? '']);
     return (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list()), where }))[disk.vdev ?? ''];
   }
 

@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { ensurePrivateDir, untrustedLink, writeFileAtomic } from '../host/index.js';
+import { ensurePrivateDir, untrustedLinkRefusal, writeFileAtomic } from '../host/index.js';
 import type { ArgvCapabilities, ConsoleRequirement, DomainRuntime } from '../qemu/index.js';
 import type { DomainConsole } from './record.js';
 
@@ -137,10 +137,8 @@ export function fileKind(st: Stats): string {
  * through it would replace whatever that user named. `fail` makes the error from the reason (and a hint).
  */
 export function writeTarget(file: string, fail: (why: string, hint?: string) => ToolstackError): string {
-  const link = untrustedLink(file);
-  if (link !== undefined) {
-    throw fail(`${link} is another user's symlink in a sticky world-writable directory, which root does not follow`, 'give a path no other user can point elsewhere');
-  }
+  const refused = untrustedLinkRefusal(file);
+  if (refused !== undefined) throw fail(refused.why, refused.hint);
   let st;
   try {
     st = lstatSync(file);

@@ -1,5 +1,5 @@
 import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { BugError, isErrno, isToolstackError, toJson, ToolstackError } from '../common/index.js';
+import { BugError, isErrno, isToolstackError, terminalSafe, toJson, ToolstackError } from '../common/index.js';
 import { DOMAIN_CONFIG, domainVcpus, idlFromJson, idlToJson } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import { fileError, KeyedQueue, writeFileAtomic } from '../host/index.js';
@@ -431,7 +431,7 @@ export function validateDomainName(name: string, stored = false): void {
           : Buffer.byteLength(name) > MAX_NAME_BYTES ? `it is ${Buffer.byteLength(name)} bytes long`
             : stored ? undefined
               : /^[0-9]+$/.test(name) ? 'it is all digits, which xl reads as a domain id'
-                : /[\u0080-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/.test(name) ? 'it contains a control or text-direction character' : undefined;
+                : terminalSafe(name) !== name ? 'it contains a control or text-direction character' : undefined;
   if (why !== undefined) {
     const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
     throw new ToolstackError('CFG_VALUE', `Invalid domain name '${shown}': ${why}`, {

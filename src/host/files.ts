@@ -341,6 +341,15 @@ export function untrustedLink(path: string): string | undefined {
   return undefined;
 }
 
+/** `untrustedLink` of `path` as the reason and hint of a refusal; undefined when there is none. */
+export function untrustedLinkRefusal(path: string): { readonly why: string; readonly hint: string } | undefined {
+  const link = untrustedLink(path);
+  return link === undefined ? undefined : {
+    why: `${terminalSafe(link)} is another user's symlink in a sticky world-writable directory, which root does not follow`,
+    hint: 'give a path no other user can point elsewhere',
+  };
+}
+
 /** How long `probePaths` waits for the file systems of a request's paths. */
 export const PROBE_PATHS_MS = 5000;
 
