@@ -8,6 +8,7 @@ import type { DomainConfig } from '../config/index.js';
 import type { DomainDriver } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
+import { preservedName } from './policy.js';
 import type { DomainDevice } from './devices.js';
 import type { DomainRecord, DomainRecordPatch, NewDomain } from './record.js';
 import type { DeviceXenstoreInfo } from './xenstore-layout.js';
@@ -112,6 +113,56 @@ test('adoptAll() finishes an attach a killed dom0d left: a device the guest conn
   const third = await DomainManager.open({ domainsDir: d });
   assert.equal(third.registry.require(rec.domid).attaching, undefined);
   assert.deepEqual(third.registry.require(rec.domid).config.disks?.map((x) => x.vdev), ['xvda', 'xvdb']);
+});
+
+test('adoptAll() goes on past a domain whose adoption fails: said, left as it is, the others adopted', async () => {
+  const d = dir();
+  const m = await DomainManager.open({ domainsDir: d });
+  await m.register(dom('bad'));
+  await m.register(dom('good'));
+  await m.registry.flush();
+  class Failing extends ProcessOnlyDriver implements DomainDriver {
+    override adopt(r: DomainRecord): Promise<'alive' | 'stopped' | 'gone'> {
+      return r.name === 'bad' ? Promise.reject(new ToolstackError('IO', 'no more files')) : super.adopt(r);
+    }
+  }
+  const logged: string[] = [];
+  const again = await DomainManager.open({ domainsDir: d, driver: new Failing(), log: (l) => logged.push(l) });
+  assert.equal((await again.adoptAll()).adopted, 1);
+  assert.deepEqual(again.registry.list().map((r) => [r.name, r.state]), [['bad', 'running'], ['good', 'running']]);
+  assert.ok(logged.includes('domain 1 (bad): taking it over failed, left as it is: no more files'), logged.join('\n'));
+});
+
+test('a rename-restart whose preserved name is taken leaves the old domain as it is, unrestarted, as xl does; dom0d still starts', async () => {
+  const d = dir();
+  const m = await DomainManager.open({ domainsDir: d });
+  const g = await m.register(dom('g'));
+  // The guest crashed twice within the minute its preserved name carries (either minute of this test).
+  for (const ms of [0, 60_000]) await m.register(dom(preservedName('g', new Date(Date.now() + ms), 64)));
+  await m.registry.saveRestart({ init: { config: { c_info: { name: 'g', uuid: g.uuid } } }, at: Date.now(), from: g.domid, keepOld: true });
+  await m.registry.flush();
+  const logged: string[] = [];
+  const again = await DomainManager.open({ domainsDir: d, log: (l) => logged.push(l) });
+  assert.equal((await again.adoptAll()).restarts, 0);
+  assert.deepEqual([again.registry.require(g.domid).name, again.registry.require(g.domid).uuid], ['g', g.uuid]);
+  assert.deepEqual(again.registry.restarts(), []);
+  assert.match(logged.join('\n'), /Preserving domain 1 g as g-\d{8}T\d{4}Z failed: Domain with name 'g-\d{8}T\d{4}Z' already exists; it stays shut down under its name, not restarted/);
+  assert.deepEqual((await DomainManager.open({ domainsDir: d })).registry.restarts(), []);
+});
+
+test('a rename-restart a killed dom0d left after the rename is not renamed twice: its new uuid is given, the restart resumed', async () => {
+  const d = dir();
+  const m = await DomainManager.open({ domainsDir: d });
+  const g = await m.register(dom('g'));
+  await m.registry.saveRestart({ init: { config: { c_info: { name: 'g', uuid: g.uuid } } }, at: Date.now(), from: g.domid, keepOld: true });
+  await m.registry.rename(g.domid, 'g-20261206T0500Z');
+  await m.registry.flush();
+  const again = await DomainManager.open({ domainsDir: d, restartDelayMs: 60_000 });
+  assert.equal((await again.adoptAll()).restarts, 1);
+  again.cancelPendingRestarts();
+  const kept = again.registry.require(g.domid);
+  assert.equal(kept.name, 'g-20261206T0500Z');
+  assert.notEqual(kept.uuid, g.uuid);
 });
 
 test('adoptAll() finishes a detach a killed dom0d left: a device the machine let go leaves the config, one the guest holds stays', async () => {

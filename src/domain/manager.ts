@@ -208,14 +208,18 @@ export class DomainManager {
     let crashed = 0;
     let removed = 0;
     const unfinished = (rec: DomainRecord): boolean => rec.state === 'creating' || rec.state === 'dying' || rec.arriving === true;
-    await Promise.all(this.registry.list().filter(unfinished).map((rec) => this.jobs.run(rec.domid, 'adopt', async () => {
+    // One domain whose adoption fails (a full disk, a name taken) is said and left as it is: it
+    // keeps no other domain, and not dom0d, from starting.
+    const adopt = (rec: DomainRecord, body: () => Promise<void>): Promise<void> => this.jobs.run(rec.domid, 'adopt', body)
+      .catch((e: unknown) => this.#log(`domain ${rec.domid} (${rec.name}): taking it over failed, left as it is: ${errorText(e)}`));
+    await Promise.all(this.registry.list().filter(unfinished).map((rec) => adopt(rec, async () => {
       if (rec.arriving === true && rec.state !== 'creating') {
         this.#log(`domain ${rec.domid} (${rec.name}) was arriving by migration when dom0d stopped: destroying it (its sender resumes its own copy)`);
       }
       await this.#finishDestroy(rec);
       removed++;
     })));
-    await Promise.all(this.registry.list().map((rec) => this.jobs.run(rec.domid, 'adopt', async () => {
+    await Promise.all(this.registry.list().map((rec) => adopt(rec, async () => {
       const alive = await this.driver.adopt(rec);
       if (alive === 'gone' && rec.state !== 'shutdown') {
         await this.#stopped(rec, 'crash', { qemuPid: null });
@@ -252,7 +256,13 @@ export class DomainManager {
         await this.registry.dropRestart(uuid);
         continue;
       }
-      if (holder !== undefined) await this.jobs.run(holder.domid, 'restart', () => this.#retire(this.registry.require(holder.domid), intent));
+      if (holder !== undefined) {
+        const retired = await this.jobs.run(holder.domid, 'restart', () => this.#retire(this.registry.require(holder.domid), intent)).catch((e: unknown) => {
+          this.#log(`domain ${holder.domid} (${holder.name}): its restart is not resumed: ${errorText(e)}`);
+          return false;
+        });
+        if (!retired) continue;
+      }
       this.#scheduleRestart(intent);
       restarts++;
     }
@@ -1227,7 +1237,7 @@ export class DomainManager {
     };
     this.#cancelledRestarts.delete(shut.uuid);
     await this.registry.saveRestart(intent);
-    await this.#retire(shut, intent);
+    if (!await this.#retire(shut, intent)) return;
     // An xl destroy that came while this job ran ends the domain: no restart brings it back.
     if (this.#destroying.has(shut.domid)) {
       await this.#dropCancelled(intent);
@@ -1263,16 +1273,34 @@ export class DomainManager {
     return this.#options.restartDelayMs ?? 2000;
   }
 
-  /** Makes way for the restart of `old`: renames and keeps it (rename-restart), else destroys it. */
-  async #retire(old: DomainRecord, intent: RestartIntent): Promise<void> {
+  /**
+   * Makes way for the restart of `old`: renames and keeps it (rename-restart), else destroys it.
+   * False when the rename failed (its name is taken: the guest crashed twice within the minute
+   * the name carries; the disk refused the record): then, as xl's monitor does, the old domain
+   * stays as it is under its name and the restart is dropped — a guest that keeps crashing does
+   * not fill the host with preserved machines.
+   */
+  async #retire(old: DomainRecord, intent: RestartIntent): Promise<boolean> {
     if (!intent.keepOld) {
       await this.#finishDestroy(old);
-      return;
+      return true;
     }
-    const renamed = await this.registry.rename(old.domid, preservedName(old.name, new Date(), MAX_NAME_BYTES));
+    // Renamed already by a dom0d killed before the new uuid was on disk.
+    const was = intent.init.config.c_info?.name ?? old.name;
+    const name = old.name === was ? preservedName(old.name, new Date(), MAX_NAME_BYTES) : old.name;
+    let renamed: DomainRecord;
+    try {
+      renamed = await this.registry.rename(old.domid, name);
+    } catch (e: unknown) {
+      if (!isToolstackError(e)) throw e;
+      this.#log(`Preserving domain ${old.domid} ${old.name} as ${name} failed: ${errorText(e)}; it stays shut down under its name, not restarted`);
+      await this.registry.dropRestart(old.uuid);
+      return false;
+    }
     const kept = await this.registry.update(old.domid, { uuid: globalThis.crypto.randomUUID() });
-    this.#log(`Preserving domain ${kept.domid} ${old.name} as ${renamed.name}`);
-    await this.driver.renamed?.(kept, old);
+    this.#log(`Preserving domain ${kept.domid} ${was} as ${renamed.name}`);
+    await this.driver.renamed?.(kept, { ...old, name: was });
+    return true;
   }
 
   /**
