@@ -122,7 +122,7 @@ test('adoptAll() goes on past a domain whose adoption fails: said, left as it is
   await m.register(dom('good'));
   await m.registry.flush();
   class Failing extends ProcessOnlyDriver implements DomainDriver {
-    override adopt(r: DomainRecord): Promise<'alive' | 'stopped' | 'gone'> {
+    override adopt(r: DomainRecord): Promise<'alive' | 'gone'> {
       return r.name === 'bad' ? Promise.reject(new ToolstackError('IO', 'no more files')) : super.adopt(r);
     }
   }

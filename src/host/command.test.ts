@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,4 +38,17 @@ test('a failure tells how the command ended and its last stderr line; a timeout 
     rmSync(dir, { recursive: true, force: true });
   }
   await assert.rejects(runCommand('/nonexistent/tool', []), (e: unknown) => e instanceof CommandFailed && /^cannot run it/.test(e.status));
+});
+
+test('a command that cannot start for want of file descriptors (EMFILE) fails as one, and the process goes on', () => {
+  // A child Node at its file limit: every descriptor taken, then runCommand.
+  const script = `
+    import { openSync } from 'node:fs';
+    import { runCommand } from ${JSON.stringify(new URL('./command.js', import.meta.url).href)};
+    try { for (;;) openSync('/dev/null', 'r'); } catch {}
+    const r = await runCommand('true', []).then(() => 'ran', (e) => e.message);
+    console.log(r);
+  `;
+  const out = execFileSync('prlimit', ['--nofile=64:64', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(out, 'true: cannot run it (spawn true EMFILE)\n');
 });

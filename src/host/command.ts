@@ -43,6 +43,19 @@ export function runCommand(binary: string, args: readonly string[], options: Run
   const argv = [binary, ...args];
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(options.env === undefined ? {} : { env: options.env }) });
+    // A spawn that failed for want of file descriptors (EMFILE, ENFILE) has no stdio streams, and
+    // its 'error' comes on the next tick.
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      settled = true;
+      reject(new CommandFailed(argv, `cannot run it (${e.message})`, ''));
+    });
+    if (child.pid === undefined) {
+      for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+      return;
+    }
     let out = '';
     let err = '';
     child.stdout.on('data', (c: Buffer) => { if (out.length < OUTPUT_LIMIT) out += c.toString(); });
@@ -51,7 +64,7 @@ export function runCommand(binary: string, args: readonly string[], options: Run
     child.stdin.end(options.input ?? '');
     let timedOut = false;
     const timeoutMs = options.timeoutMs ?? 20_000;
-    const timer = setTimeout(() => {
+    timer = setTimeout(() => {
       timedOut = true;
       try {
         process.kill(-(child.pid as number), 'SIGKILL');
@@ -59,7 +72,6 @@ export function runCommand(binary: string, args: readonly string[], options: Run
         // gone meanwhile
       }
     }, timeoutMs);
-    let settled = false;
     const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (settled) return;
       settled = true;
@@ -69,11 +81,6 @@ export function runCommand(binary: string, args: readonly string[], options: Run
         reject(new CommandFailed(argv, status, err.trim()));
       }
     };
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      settled = true;
-      reject(new CommandFailed(argv, `cannot run it (${e.message})`, ''));
-    });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       const grace = setTimeout(() => {

@@ -152,24 +152,32 @@ export async function runAccelProbe(binary: string, deadlineMs: number, accel: A
       '-nodefaults', '-no-user-config', '-machine', `pc,accel=${accel}`, '-m', '16', '-display', 'none',
       '-bios', image, '-device', 'isa-debug-exit,iobase=0xf4,iosize=4', '-no-reboot',
     ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let unstarted: Error | undefined;
+    // Listened for first: a spawn short of file descriptors has no stderr stream, and its 'error' comes next.
+    const status = new Promise<number | null | 'unstarted'>((resolve) => {
+      child.once('error', (e) => {
+        if (child.pid === undefined) unstarted = e;
+        resolve(unstarted === undefined ? null : 'unstarted');
+      });
+      child.once('exit', (code) => resolve(code));
+    });
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
+    child.stderr?.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString('utf8'); });
     const backstop = setTimeout(() => {
       if (child.pid !== undefined) killPid(-child.pid, 'SIGKILL');
     }, deadlineMs + 500);
-    const status = await new Promise<number | null>((resolve) => {
-      child.once('error', () => resolve(null));
-      child.once('exit', (code) => resolve(code));
-    });
+    const ended = await status;
     clearTimeout(backstop);
+    // Not a finding on the accelerator (a result is kept): the host could not run the probe.
+    if (ended === 'unstarted') throw new ToolstackError('IO', `Cannot run the accelerator probe: ${unstarted?.message ?? '?'}`, { hint: 'see dom0d\'s limits (ulimit -n, ulimit -u)' });
     const ms = Math.round(monotonicMs() - start);
-    if (status === PROBE_EXIT_STATUS) return { ok: true, reason: 'the probe guest reported', ms };
+    if (ended === PROBE_EXIT_STATUS) return { ok: true, reason: 'the probe guest reported', ms };
     // 137: `timeout` killed QEMU (128 + SIGKILL); null: the backstop killed the group.
-    if (status === 137 || status === null) {
+    if (ended === 137 || ended === null) {
       return { ok: false, reason: `a test guest did not reach long mode within ${deadlineMs} ms`, ms };
     }
     const tail = stderr.trim().split('\n').filter((l) => !/warning/i.test(l)).slice(-2).join(' | ');
-    return { ok: false, reason: `QEMU exited with status ${status}${tail === '' ? '' : `: ${tail}`}`, ms };
+    return { ok: false, reason: `QEMU exited with status ${ended}${tail === '' ? '' : `: ${tail}`}`, ms };
   } finally {
     if (workDir === undefined) rmSync(dir, { recursive: true, force: true });
   }
