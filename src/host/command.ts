@@ -45,7 +45,7 @@ export function runCommand(binary: string, args: readonly string[], options: Run
     const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, ...(options.env === undefined ? {} : { env: options.env }) });
     // A spawn that failed for want of file descriptors (EMFILE, ENFILE) has no stdio streams, and
     // its 'error' comes on the next tick.
-    let timer: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined = undefined;
     let settled = false;
     child.once('error', (e) => {
       clearTimeout(timer);
