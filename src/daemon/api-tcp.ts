@@ -172,7 +172,14 @@ export async function serveApiTcp(
   server.on('clientError', (_e, socket) => socket.destroy());
   await listenOn(server, { port: listen.port, host: listen.host }, (e) => log(`API over TCP: ${e.message}`));
   // A rotation closes what the old token opened even when no request comes to notice it.
-  const onChange = (): void => guard.refresh();
+  const onChange = (): void => {
+    try {
+      guard.refresh();
+    } catch (e: unknown) {
+      // A token that cannot be made again (a full disk) is made at the next request, which fails meanwhile.
+      log(`API over TCP: the token in ${tokenFile}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
   watchFile(tokenFile, { interval: 1000, persistent: false }, onChange);
   server.once('close', () => unwatchFile(tokenFile, onChange));
   const a = server.address() as AddressInfo;

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -131,6 +132,26 @@ test('adoptAll() goes on past a domain whose adoption fails: said, left as it is
   assert.equal((await again.adoptAll()).adopted, 1);
   assert.deepEqual(again.registry.list().map((r) => [r.name, r.state]), [['bad', 'running'], ['good', 'running']]);
   assert.ok(logged.includes('domain 1 (bad): taking it over failed, left as it is: no more files'), logged.join('\n'));
+});
+
+test('a destroy with no file descriptor left (EMFILE) still ends the domain: its record goes, dying is kept in memory only', () => {
+  const d = dir();
+  // A child Node at its file limit once the domain is recorded: every descriptor taken, then destroy.
+  const script = `
+    import { openSync, closeSync } from 'node:fs';
+    import { DomainManager } from ${JSON.stringify(new URL('./manager.js', import.meta.url).href)};
+    const m = await DomainManager.open({ domainsDir: ${JSON.stringify(d)} });
+    const rec = await m.register({ config: { c_info: { name: 'g' } } });
+    await m.registry.flush();
+    const held = [];
+    try { for (;;) held.push(openSync('/dev/null', 'r')); } catch {}
+    const r = await m.destroy(rec.domid).then(() => 'destroyed', (e) => e.message);
+    for (const fd of held) closeSync(fd);
+    const again = await DomainManager.open({ domainsDir: ${JSON.stringify(d)} });
+    console.log(r, again.registry.size);
+  `;
+  const out = execFileSync('prlimit', ['--nofile=512:512', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(out, 'destroyed 0\n');
 });
 
 test('a rename-restart whose preserved name is taken leaves the old domain as it is, unrestarted, as xl does; dom0d still starts', async () => {

@@ -1201,7 +1201,9 @@ export class DomainManager {
    * on_* action runs (none with `create -e`). Runs inside the domain's job.
    */
   async #stopped(rec: DomainRecord, reason: ShutdownReason, patch: { readonly qemuPid?: null } = {}): Promise<void> {
-    const shut = await this.registry.transition(rec.domid, 'shutdown', { shutdownReason: reason, ...patch });
+    // A machine that ended (QMP closed) leaves no pid behind: the kernel gives it to the next process.
+    const gone = rec.qemuPid !== null && !isPidAlive(rec.qemuPid);
+    const shut = await this.registry.transition(rec.domid, 'shutdown', { shutdownReason: reason, ...gone ? { qemuPid: null } : {}, ...patch });
     await this.driver.stopped?.(shut);
     const code = SHUTDOWN_REASONS.indexOf(reason);
     this.#log(`Domain ${shut.domid} has shut down, reason code ${code} 0x${code.toString(16)}`);

@@ -12,6 +12,7 @@ import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, strerror, vdevNumber } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { childPids, isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
+import type { DetachedChild } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
@@ -163,6 +164,7 @@ export class QemuDriver implements DomainDriver {
     rotateLog(logFile);
     const { maxKiB, targetKiB } = domainMemory(config);
     let pid: number | undefined;
+    let child: DetachedChild | undefined;
     // xenstore is written while QEMU starts up (a failed start is cleaned up by destroy).
     let published: Promise<void> = Promise.resolve();
     const launched = launchQemu({
@@ -174,10 +176,11 @@ export class QemuDriver implements DomainDriver {
       ...(saveFile === undefined ? {} : { stdin: saveFile }),
       timeoutMs: this.#o.startTimeoutMs ?? 10_000,
       label: `of domain '${rec.name}'`,
-      onSpawned: (p) => {
-        pid = p;
-        this.#spawned.set(rec.domid, p);
-        published = this.#publish(rec, p, consoles, devices);
+      onSpawned: (c) => {
+        child = c;
+        pid = c.pid;
+        this.#spawned.set(rec.domid, c.pid);
+        published = this.#publish(rec, c.pid, consoles, devices);
       },
     });
     try {
@@ -207,7 +210,7 @@ export class QemuDriver implements DomainDriver {
       return { qemuPid: started, qmpSocket: runtime.qmpSocket, vnc: vnc ?? null, consoles };
     } catch (e: unknown) {
       await published.catch(() => undefined);
-      if (pid !== undefined && isPidAlive(pid)) killPid(pid);
+      child?.kill();
       throw e;
     } finally {
       this.#spawned.delete(rec.domid);
@@ -249,11 +252,21 @@ export class QemuDriver implements DomainDriver {
     if (waiting !== undefined) waiting.cancelled = true;
     this.#unanswered.delete(rec.domid);
     const pid = rec.qemuPid ?? m?.pid ?? this.#spawned.get(rec.domid) ?? readPidFile(`${domainDirs(this.#o.paths, rec.domid).run}/qemu.pid`);
-    if (pid !== undefined && isPidAlive(pid) && this.#ours(pid, rec.domid)) {
+    let ours: boolean;
+    let helpers: number[] = [];
+    try {
+      ours = pid !== undefined && isPidAlive(pid) && this.#ours(pid, rec.domid);
+      if (ours) helpers = childPids(pid as number);
+    } catch {
+      // /proc could not be read (no file descriptor left): the machine whose QMP dom0d holds is
+      // still known for its own, and a destroy must not wait for a descriptor.
+      ours = pid !== undefined && m?.pid === pid && !m.qmp.isClosed;
+    }
+    if (ours) {
       // Its helpers (an exec: migration's cat, tail) first: one blocked opening a FIFO nobody
       // reads would otherwise outlive it for good.
-      for (const child of childPids(pid)) killPid(child, 'SIGKILL');
-      killPid(pid, 'SIGKILL');
+      for (const child of helpers) killPid(child, 'SIGKILL');
+      killPid(pid as number, 'SIGKILL');
     }
     return pid;
   }

@@ -226,7 +226,8 @@ export class DomainRegistry {
   /**
    * Moves a domain to `to` (checked against the transition table) with `patch` applied; leaving
    * `shutdown` clears the shutdown reason. `destroyed` removes the record. With `bestEffort`, a
-   * full disk does not undo the change: it stays in memory (and is logged by the caller).
+   * record the disk refuses (full, read-only, no file descriptor left) does not undo the change:
+   * it stays in memory (and is logged by the caller).
    */
   async transition(domid: number, to: DomainState, patch: DomainRecordPatch = {}, options: { readonly bestEffort?: boolean } = {}): Promise<DomainRecord> {
     const old = this.require(domid);
@@ -243,7 +244,7 @@ export class DomainRegistry {
     try {
       await this.#persistOrUndo(rec, old);
     } catch (e: unknown) {
-      if (options.bestEffort !== true || !isToolstackError(e, 'NO_SPACE')) throw e;
+      if (options.bestEffort !== true || !(isToolstackError(e, 'NO_SPACE') || isToolstackError(e, 'IO'))) throw e;
       this.#byId.set(domid, rec);
     }
     this.#events?.emit({ type: 'state', record: rec, from: old.state, to });

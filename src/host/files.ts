@@ -224,9 +224,12 @@ export function fileError(action: string, path: string, e: unknown): ToolstackEr
   const code = isErrno(e) ? e.code : undefined;
   const reason = code === undefined ? (e instanceof Error ? e.message : String(e)) : (ERRNO_TEXT[code] ?? (e as Error).message);
   const full = code === 'ENOSPC' || code === 'EDQUOT';
+  const fds = code === 'EMFILE' || code === 'ENFILE';
   return new ToolstackError(full ? 'NO_SPACE' : 'IO', `${action} ${path} failed: ${reason}`, {
     cause: e,
-    hint: full ? `free space on the file system that holds ${dirname(path)}; nothing was changed` : `check ${dirname(path)}`,
+    hint: full ? `free space on the file system that holds ${dirname(path)}; nothing was changed`
+      : fds ? `${code === 'EMFILE' ? 'the process has' : 'the host has'} as many files open as ${code === 'EMFILE' ? 'its limit (ulimit -n)' : 'it allows (fs.file-max)'} allows: raise it, or close some (fewer clients, domains); nothing was changed`
+        : `check ${dirname(path)}`,
   });
 }
 
@@ -239,6 +242,8 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
   EIO: 'input/output error',
   ENAMETOOLONG: 'file name too long',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
 };
 
 /**

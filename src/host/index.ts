@@ -7,7 +7,7 @@ export type { RunOptions } from './command.js';
 export { KeyedQueue } from './keyed-queue.js';
 export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
 export { childPids, executableProblem, isPidAlive, isPidStopped, killPid, processStartTime, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';
-export type { SpawnDetachedOptions, ThreadSched } from './process.js';
+export type { DetachedChild, SpawnDetachedOptions, ThreadSched } from './process.js';
 export { readHostCpuSched, setThreadAffinity } from './affinity.js';
 export type { HostCpuSched } from './affinity.js';
 export { readHostStats } from './stats.js';

@@ -15,7 +15,8 @@ test('spawnDetached: own session, stdio to the log, pid file; kill by pid', asyn
   try {
     const log = join(dir, 'x.log');
     const pidFile = join(dir, 'x.pid');
-    const pid = await spawnDetached({ binary: '/bin/sh', args: ['-c', 'echo started; echo oops >&2; exec sleep 30'], logFile: log, pidFile });
+    const child = await spawnDetached({ binary: '/bin/sh', args: ['-c', 'echo started; echo oops >&2; exec sleep 30'], logFile: log, pidFile });
+    const { pid } = child;
     assert.equal(readPidFile(pidFile), pid);
     assert.equal(isPidAlive(pid), true);
     // Own session: the session id (field 6 of /proc/PID/stat) is its own pid.
@@ -29,6 +30,9 @@ test('spawnDetached: own session, stdio to the log, pid file; kill by pid', asyn
     assert.equal(killPid(pid), true);
     assert.equal(await waitForPidExit(pid, 2000), true);
     assert.notEqual(pidState(pid), 'running');
+    // Its own kill does nothing once it has ended: its pid may be another process's by then.
+    for (let i = 0; i < 200 && child.kill('SIGCONT'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(child.kill(), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -62,9 +66,9 @@ test('pid-file locks: taken once; a dead, recycled or zombie holder does not hol
     assert.equal(readPidFile(lock), undefined);
     // A live process holds it; once it has exited (a zombie until reaped), it no longer does.
     const child = await spawnDetached({ binary: '/bin/sh', args: ['-c', 'exec sleep 30'], logFile: join(dir, 'c.log'), pidFile: lock });
-    assert.equal(tryTakePidFile(lock), child);
-    killPid(child);
-    await waitForPidExit(child, 2000);
+    assert.equal(tryTakePidFile(lock), child.pid);
+    child.kill();
+    await waitForPidExit(child.pid, 2000);
     assert.equal(tryTakePidFile(lock), undefined);
     assert.equal(readPidFile(lock), process.pid);
     // The right pid with another start time is a recycled pid: stale.

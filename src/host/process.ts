@@ -29,12 +29,22 @@ export interface SpawnDetachedOptions {
   readonly stdin?: number;
 }
 
+/** A child `spawnDetached` started. */
+export interface DetachedChild {
+  readonly pid: number;
+  /**
+   * Signals it (SIGKILL by default) while it has not ended; false once it has. Never a process
+   * that took its pid later: Node reaps its children at once, so a pid is free as soon as it ends.
+   */
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
 /**
  * Starts `binary args` in a new session (setsid), stdin from /dev/null or `stdin`, stdout/stderr appended
- * to `logFile` (created 0600), not waited for by this process. Returns its pid. Fails with code
- * `IO` when the binary cannot be started.
+ * to `logFile` (created 0600), not waited for by this process. Fails with code `IO` when the
+ * binary cannot be started.
  */
-export async function spawnDetached(options: SpawnDetachedOptions): Promise<number> {
+export async function spawnDetached(options: SpawnDetachedOptions): Promise<DetachedChild> {
   const log = openSync(options.logFile, 'a', 0o600);
   try {
     const child = spawn(options.binary, options.args, {
@@ -51,16 +61,17 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<numb
       child.once('spawn', () => resolve(child.pid as number));
     });
     child.unref();
+    const kill = (signal: NodeJS.Signals = 'SIGKILL'): boolean => child.kill(signal);
     if (options.pidFile !== undefined) {
       try {
         writePidFile(options.pidFile, pid);
       } catch (e: unknown) {
         // Nobody would know its pid: a child left running holds its files (disk locks) unseen.
-        killPid(pid);
+        kill();
         throw e;
       }
     }
-    return pid;
+    return { pid, kill };
   } finally {
     closeSync(log);
   }

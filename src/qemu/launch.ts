@@ -17,8 +17,8 @@
  */
 import { rmSync } from 'node:fs';
 import { monotonicMs, ToolstackError } from '../common/index.js';
-import { killPid, logTail, pidState, spawnDetached, waitForPidExit } from '../host/index.js';
-import type { SpawnDetachedOptions } from '../host/index.js';
+import { logTail, pidState, spawnDetached, waitForPidExit } from '../host/index.js';
+import type { DetachedChild, SpawnDetachedOptions } from '../host/index.js';
 import { QmpClient } from './qmp/client.js';
 
 export interface LaunchQemuOptions extends SpawnDetachedOptions {
@@ -26,8 +26,8 @@ export interface LaunchQemuOptions extends SpawnDetachedOptions {
   readonly qmpSocket: string;
   /** For QEMU to listen and greet (default 10000 ms). */
   readonly timeoutMs?: number;
-  /** Called with the pid as soon as QEMU is spawned (before QMP answers): whoever may have to kill it. */
-  readonly onSpawned?: (pid: number) => void;
+  /** Called as soon as QEMU is spawned (before QMP answers): whoever may have to kill it. */
+  readonly onSpawned?: (child: DetachedChild) => void;
   /** Names the QEMU in messages (`of domain 'web'`). */
   readonly label?: string;
 }
@@ -44,14 +44,15 @@ export interface LaunchedQemu {
 export async function launchQemu(options: LaunchQemuOptions): Promise<LaunchedQemu> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   rmSync(options.qmpSocket, { force: true });
-  const pid = await spawnDetached({ ...options, env: withMallocHugePages(options.env ?? process.env) });
-  options.onSpawned?.(pid);
+  const child = await spawnDetached({ ...options, env: withMallocHugePages(options.env ?? process.env) });
+  const { pid } = child;
+  options.onSpawned?.(child);
   try {
     return { pid, qmp: await connectQmp(options.qmpSocket, pid, timeoutMs) };
   } catch (e: unknown) {
     // A QEMU that exits at start may still have opened its socket: its own message is the cause.
     const died = pidState(pid) !== 'running' || await waitForPidExit(pid, 300);
-    if (!died) killPid(pid);
+    if (!died) child.kill();
     const who = `QEMU (pid ${pid})${options.label === undefined ? '' : ` ${options.label}`}`;
     const tail = qemuLogReason(options.logFile, 5);
     throw new ToolstackError('QEMU', died

@@ -52,7 +52,7 @@ async function launch(name: string, cfg: string, runtimeExtra: Pick<DomainRuntim
   const args = buildQemuArgs(config, { caps, accel: 'tcg', runtime });
   const logFile = join(dir, `${name}-qemu.log`);
   const { pid, qmp } = await launchQemu({
-    binary: deviceModelBinary(config, caps), args, logFile, qmpSocket: runtime.qmpSocket, onSpawned: (p) => pids.add(p),
+    binary: deviceModelBinary(config, caps), args, logFile, qmpSocket: runtime.qmpSocket, onSpawned: (c) => pids.add(c.pid),
   });
   return { pid, qmp, consoles };
 }

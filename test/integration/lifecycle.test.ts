@@ -237,6 +237,8 @@ test('hvm: serial console; QEMU killed → on_crash=rename-restart keeps the old
     [[d.domid, 'shutdown'], [fresh.domid, 'shutdown']].sort());
   process.kill(readPid(host) as number, 'SIGKILL');
   assert.equal((await find('hvm1'))?.domid, fresh.domid);
+  xs.close();
+  xs = await XenstoreClient.connect(join(host.runDir, 'xenstored', 'socket'));
   await ok('destroy', 'hvm1');
   await ok('destroy', kept.name);
   assert.deepEqual(await list(), []);
