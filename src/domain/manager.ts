@@ -540,7 +540,7 @@ export class DomainManager {
         clearInterval(timer);
         return;
       }
-      if (holder.start !== undefined && processStartTime(holder.pid) === holder.start) return;
+      if (!holderEnded(holder)) return;
       clearInterval(timer);
       this.#log(`domain ${domid} (${rec.name}) was arriving by migration and its receiving xl (pid ${holder.pid}) has ended: destroying it`);
       this.destroy(domid).catch((e: unknown) => this.#log(`domain ${domid}: destroying it: ${errorText(e)}`));
@@ -562,7 +562,7 @@ export class DomainManager {
         clearInterval(timer);
         return;
       }
-      if (holder.start !== undefined && processStartTime(holder.pid) === holder.start) return;
+      if (!holderEnded(holder)) return;
       clearInterval(timer);
       // Its xl read the stream: a migration still sending has no reader left.
       const now = this.registry.get(domid);
@@ -1360,6 +1360,18 @@ export class DomainManager {
     this.#outgoing.delete(rec.domid);
     this.sched.removeDomain(rec);
     await this.registry.transition(rec.domid, 'destroyed');
+  }
+}
+
+/**
+ * Whether the xl process `holder` names (its pid and start time when its request came) has ended;
+ * false when /proc cannot tell now (no file descriptor left): the next check tells.
+ */
+function holderEnded(holder: { readonly pid: number; readonly start: string | undefined }): boolean {
+  try {
+    return holder.start === undefined || processStartTime(holder.pid) !== holder.start;
+  } catch {
+    return false;
   }
 }
 

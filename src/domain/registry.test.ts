@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -88,6 +88,16 @@ test('an unreadable record is reported and kept aside, its domid not handed out 
   assert.ok(!readdirSync(dir).some((f) => f.endsWith('.tmp')));
   assert.ok(readdirSync(dir).some((f) => f.startsWith('7.json.corrupt-')));
   assert.equal((await again.reserve(dom('next'))).domid, 8);
+});
+
+test('a record the host cannot read now (an I/O error, not its content) stops the start and stays as it is', async () => {
+  const dir = freshDir();
+  const reg = await DomainRegistry.open(dir);
+  await reg.reserve(dom('good'));
+  // Reading it fails with ELOOP, as a disk's EIO or a full file table's EMFILE would.
+  symlinkSync('5.json', join(dir, '5.json'));
+  await assert.rejects(DomainRegistry.open(dir), (e: unknown) => isToolstackError(e, 'IO') && /5\.json failed: /.test(e.message));
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('5.json')), ['5.json']);
 });
 
 test('events follow persisted changes', async () => {

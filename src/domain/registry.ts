@@ -76,8 +76,18 @@ export class DomainRegistry {
       if (m === null) continue;
       const domid = Number(m[1]);
       if (domid >= counter) counter = domid >= MAX_DOMID ? 1 : domid + 1;
+      // A record the host cannot read now (EIO, EMFILE) is no corrupt one: dom0d does not start
+      // without it (a QEMU of it found running would be recorded again over it).
+      let text: string;
       try {
-        const rec = parseRecord(await readFile(`${dir}/${file}`, 'utf8'), domid);
+        text = await readFile(`${dir}/${file}`, 'utf8');
+      } catch (e: unknown) {
+        if (isErrno(e, 'ENOENT')) continue;
+        if (!isErrno(e, 'EISDIR')) throw fileError('Reading', `${dir}/${file}`, e);
+        text = '';
+      }
+      try {
+        const rec = parseRecord(text, domid);
         if (reg.#idByName.has(rec.name)) throw new Error(`name '${rec.name}' is used by domain ${reg.#idByName.get(rec.name)}`);
         reg.#insert(rec);
       } catch (e: unknown) {

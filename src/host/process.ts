@@ -131,15 +131,12 @@ export function isPidAlive(pid: number): boolean {
 
 /**
  * Field 22 of /proc/PID/stat (when the process started, in clock ticks since boot): with the pid,
- * names one process for good. Undefined for a process that is gone or a zombie.
+ * names one process for good. Undefined for a process that is gone or a zombie; throws when /proc
+ * cannot be read (no file descriptor left), which says nothing of the process.
  */
 export function processStartTime(pid: number): string | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const stat = procStat(pid);
+  if (stat === undefined) return undefined;
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
   return fields[19];
