@@ -39,7 +39,7 @@ import type { ChainedImage, ImageChain } from '../qemu/index.js';
 import { blockDeviceUse, imageIdentity, imageMagic, imagesOverlap, probeImage, processesWithImageOpen } from '../storage/index.js';
 import type { ImageProbe, ImageReference } from '../storage/index.js';
 import { hasBlockScript } from './block-scripts.js';
-import { hostPrivateDir } from './host-paths.js';
+import { hostPrivateDir, ownerImage } from './host-paths.js';
 import { fileKind, statError } from './qemu-runtime.js';
 import type { DomainRecord } from './record.js';
 
@@ -59,6 +59,42 @@ export interface DiskOwner {
   readonly domid: number;
   readonly name: string;
   readonly disk: DiskDevice;
+  /** `imageIdentity` of its image as its QEMU opened it, when known (see `OpenedImages`). */
+  readonly id?: string;
+}
+
+/**
+ * The identity (`imageIdentity`) of each live domain's disk images as its QEMU opened them,
+ * learnt when they were checked (create, attach, medium change) or, after a dom0d restart, when
+ * first looked at. The checks compare another disk with these, not with what a path names now:
+ * the file QEMU writes is the one it opened, whatever was moved to its name since; and a domain
+ * whose image's mount hangs since holds up no other domain's create, attach or save (its path
+ * is not looked at again).
+ */
+export class OpenedImages {
+  /** By domid: the machine (QEMU pid) the identities are of, and each `vdev\0path`'s. */
+  readonly #byDomain = new Map<number, { readonly pid: number; readonly ids: Map<string, string> }>();
+
+  /** Learns `images` (a check's `checked`) of the machine `pid` of `domid`. */
+  learn(domid: number, pid: number, images: readonly { readonly vdev: string; readonly path: string; readonly id: string }[]): void {
+    let known = this.#byDomain.get(domid);
+    if (known?.pid !== pid) {
+      known = { pid, ids: new Map() };
+      this.#byDomain.set(domid, known);
+    }
+    for (const i of images) known.ids.set(`${i.vdev}\0${i.path}`, i.id);
+  }
+
+  /** The identity of `disk`'s image in the machine `pid` of `domid`, when learnt. */
+  of(domid: number, pid: number | null, disk: DiskDevice): string | undefined {
+    const known = this.#byDomain.get(domid);
+    return known === undefined || known.pid !== pid ? undefined : known.ids.get(`${disk.vdev ?? ''}\0${disk.pdev_path ?? ''}`);
+  }
+
+  /** Forgets the domains not in `domids` (gone). */
+  keepOnly(domids: ReadonlySet<number>): void {
+    for (const domid of this.#byDomain.keys()) if (!domids.has(domid)) this.#byDomain.delete(domid);
+  }
 }
 
 export interface DiskCheckContext {
@@ -82,11 +118,14 @@ export interface DiskCheckContext {
  * whose QEMU is not running yet (two creates at once each passed the other's disks before).
  * `self`: the domain being created, whose own disks are not another's.
  */
-export function diskContext(records: readonly DomainRecord[], self?: number): Pick<DiskCheckContext, 'inUse' | 'machines'> {
+export function diskContext(records: readonly DomainRecord[], self?: number, opened?: OpenedImages): Pick<DiskCheckContext, 'inUse' | 'machines'> {
   const live = records.filter((r) => r.qemuPid !== null && isPidAlive(r.qemuPid));
   const holding = records.filter((r) => r.domid !== self && (live.includes(r) || r.state === 'creating'));
   return {
-    inUse: holding.flatMap((r) => [...r.config.disks ?? [], ...r.attaching?.disks ?? []].map((disk) => ({ domid: r.domid, name: r.name, disk }))),
+    inUse: holding.flatMap((r) => [...r.config.disks ?? [], ...r.attaching?.disks ?? []].map((disk) => {
+      const id = opened?.of(r.domid, r.qemuPid, disk);
+      return { domid: r.domid, name: r.name, disk, ...id === undefined ? {} : { id } };
+    })),
     machines: live.map((r) => ({ domid: r.domid, name: r.name, pid: r.qemuPid as number })),
   };
 }
@@ -202,10 +241,10 @@ class DiskCheck {
     const id = imageIdentity(path) as string;
     this.#ctx.checked?.push({ vdev: this.#disk.vdev ?? '', path, id });
     const clash = this.#others.find((o) => o.disk !== this.#disk && hasMedia(o.disk) && (writable(o.disk) || write) &&
-      imagesOverlap(imageIdentity(o.disk.pdev_path as string) ?? '', id));
+      imagesOverlap(ownerImage(o) ?? '', id));
     if (clash === undefined) return;
     const holder = clash.domid === this.#ctx.domain.domid ? `this domain (its disk ${clash.disk.vdev ?? '?'})` : `domain '${clash.name}' (${clash.domid}, its disk ${clash.disk.vdev ?? '?'})`;
-    const same = imageIdentity(clash.disk.pdev_path as string) === id;
+    const same = ownerImage(clash) === id;
     const opened = same ? '' : ` as ${clash.disk.pdev_path ?? '?'}`;
     if (writable(clash.disk)) {
       this.#fail(`${said} is open read-write by ${holder}${opened}`, 'an image may be written by one disk only: detach it there first, or give this disk its own copy (or a qcow2 overlay)');

@@ -18,11 +18,12 @@ import type { Stats } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import { isatty } from 'node:tty';
 import { isErrno, shownValue, ToolstackError } from '../common/index.js';
-import type { DiskDevice, DomainConfig } from '../config/index.js';
+import type { DomainConfig } from '../config/index.js';
 import { socketPathProblem, untrustedLinkRefusal } from '../host/index.js';
 import { parseSerial } from '../qemu/index.js';
 import type { SerialBackend } from '../qemu/index.js';
 import { imageIdentity, imagesOverlap } from '../storage/index.js';
+import type { DiskOwner } from './disk-checks.js';
 import { fileKind, guestFiles } from './qemu-runtime.js';
 
 /**
@@ -195,18 +196,23 @@ export interface OwnDirs {
   readonly allowed: readonly string[];
 }
 
+/** The identity of the image `o` has: as its QEMU opened it when known, else what its path names now. */
+export function ownerImage(o: DiskOwner): string | undefined {
+  return o.id ?? imageIdentity(o.disk.pdev_path ?? '');
+}
+
 /**
  * Why dom0 must not write a domain's memory to `file` (`xl save`, `xl dump-core`), in words for
  * "Cannot ... to FILE: <why>"; undefined when it may. Besides the directories above, never over
  * the image of a disk some domain has (`disks`: every live domain's): a save renamed over its own
  * disk (a typo) would destroy the domain and its data at once.
  */
-export function outputFileProblem(file: string, disks: readonly { readonly domid: number; readonly name: string; readonly disk: DiskDevice }[], dirs: OwnDirs): string | undefined {
+export function outputFileProblem(file: string, disks: readonly DiskOwner[], dirs: OwnDirs): string | undefined {
   const real = resolved(file);
   const dir = dirOf(real, dirs.allowed.map(resolved)) !== undefined ? undefined : dirOf(real, [...OUTPUT_FORBIDDEN_DIRS, ...dirs.own.map(resolved)]);
   if (dir !== undefined) return `it is in the host's own ${dir}`;
   const id = imageIdentity(real);
   if (id === undefined) return undefined;
-  const owner = disks.find((o) => (o.disk.pdev_path ?? '') !== '' && imagesOverlap(imageIdentity(o.disk.pdev_path as string) ?? '', id));
+  const owner = disks.find((o) => (o.disk.pdev_path ?? '') !== '' && imagesOverlap(ownerImage(o) ?? '', id));
   return owner === undefined ? undefined : `it is the image of disk ${owner.disk.vdev ?? '?'} of domain '${owner.name}' (${owner.domid})`;
 }

@@ -7,8 +7,9 @@ import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { diskHasMedium, formatHasChain } from '../qemu/index.js';
+import { imageIdentity } from '../storage/index.js';
 import type { ImageChain, MachineLayout } from '../qemu/index.js';
-import { checkDisks, diskContext, unopenedImage, withDiskBackend } from './disk-checks.js';
+import { checkDisks, diskContext, OpenedImages, unopenedImage, withDiskBackend } from './disk-checks.js';
 import type { CheckedImage } from './disk-checks.js';
 import { checkHostPaths, configPaths, listeningPaths, outputFileProblem } from './host-paths.js';
 import type { HostPathContext } from './host-paths.js';
@@ -145,6 +146,8 @@ export class DomainManager {
    * migration (or a save) of theirs is refused. The value: that xl's pid, when it said.
    */
   readonly #outgoing = new Map<number, number | undefined>();
+  /** The live domains' disk images as their QEMUs opened them (see `OpenedImages`). */
+  readonly #opened = new OpenedImages();
   /** Domains an `xl destroy` is ending (from its call until its job is done). */
   readonly #destroying = new Set<number>();
 
@@ -388,7 +391,7 @@ export class DomainManager {
       try {
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
         const checked: CheckedImage[] = [];
-        const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others, rec.domid), where: `disk= in ${rec.source}`, arriving, checked });
+        const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others, rec.domid, this.#opened), where: `disk= in ${rec.source}`, arriving, checked });
         await checkHostPaths(rec.config, rec.source, this.#hostPaths(rec, arriving));
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
@@ -404,6 +407,7 @@ export class DomainManager {
             hint: 'another process changed the file or a directory on its path: keep disk images where only root can write',
           });
         }
+        if (typeof patch.qemuPid === 'number') this.#opened.learn(rec.domid, patch.qemuPid, checked);
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
         migration('completed', started);
         await this.sched.place(started);
@@ -609,7 +613,7 @@ export class DomainManager {
     // dom0's state directory (the records' parent) is its own, but for the dump directory.
     const dirs = { own: [dirname(this.#options.domainsDir), ...(this.#options.ownDirs ?? [])], allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
     const writer = this.#writing.get(file);
-    const why = writer !== undefined ? `${writer} is being written there` : outputFileProblem(file, diskContext(this.registry.list()).inUse, dirs);
+    const why = writer !== undefined ? `${writer} is being written there` : outputFileProblem(file, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
     if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
   }
 
@@ -1118,14 +1122,23 @@ export class DomainManager {
   }
 
   /**
-   * `probePaths` of `paths` and of every live domain's disk images, which the disk and output
-   * checks look at too (a clash is found by their inodes): an image on a mount that hung since its
-   * domain started would otherwise block dom0d in the next create's, attach's or save's checks.
+   * `probePaths` of `paths` and of the live domains' disk images whose identity is not known yet
+   * (`OpenedImages`: they are looked at by the disk and output checks, which find a clash by
+   * inodes): an image on a mount that hung since would otherwise block dom0d in the next create's,
+   * attach's or save's checks. Those probed are learnt, and not looked at again.
    */
-  #probe(paths: readonly string[]): Promise<void> {
-    return probePaths([...paths, ...diskContext(this.registry.list()).inUse.map((u) => ({
+  async #probe(paths: readonly string[]): Promise<void> {
+    const records = this.registry.list();
+    this.#opened.keepOnly(new Set(records.map((r) => r.domid)));
+    const unknown = diskContext(records, undefined, this.#opened).inUse.filter((u) => u.id === undefined && (u.disk.pdev_path ?? '') !== '');
+    await probePaths([...paths, ...unknown.map((u) => ({
       path: u.disk.pdev_path ?? '', whose: `the image of disk ${u.disk.vdev ?? '?'} of domain '${u.name}' (${u.domid})`,
     }))]);
+    for (const u of unknown) {
+      const pid = this.registry.get(u.domid)?.qemuPid;
+      const id = imageIdentity(u.disk.pdev_path ?? '');
+      if (typeof pid === 'number' && id !== undefined) this.#opened.learn(u.domid, pid, [{ vdev: u.disk.vdev ?? '', path: u.disk.pdev_path ?? '', id }]);
+    }
   }
 
   /**
@@ -1133,7 +1146,10 @@ export class DomainManager {
    * media). Its path is probed (`#probe`) before: a caller looks at it first (`withDiskBackend`).
    */
   async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<ImageChain | undefined> {
-    return (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list()), where }))[disk.vdev ?? ''];
+    const checked: CheckedImage[] = [];
+    const chain = (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list(), undefined, this.#opened), where, checked }))[disk.vdev ?? ''];
+    if (rec.qemuPid !== null) this.#opened.learn(rec.domid, rec.qemuPid, checked);
+    return chain;
   }
 
   /**

@@ -7,7 +7,7 @@
 // which fails what still waits on it.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { ensureGuests } from '../support/guests.js';
@@ -60,4 +60,35 @@ test('paths on a hung mount: create, block-attach and save fail with one PATH_HU
   assert.match(save.err, /did not answer within 5 s: its file system hangs/);
   const names = (JSON.parse((await xl(host, 'list', '--json')).out) as Array<{ name: string }>).map((d) => d.name);
   assert.deepEqual(names.sort(), ['Domain-0', 'keep']);
+});
+
+test("a live domain's image whose mount hangs since it started holds up no other domain: its identity is the one its QEMU opened", { skip: !canMount && 'needs root and /dev/fuse' }, async () => {
+  const guests = ensureGuests();
+  const dir = join(host.root, 'adir');
+  mkdirSync(dir, { recursive: true });
+  const disk = (d: string, name: string): string => {
+    execFileSync('truncate', ['-s', '1M', join(d, `${name}.raw`)]);
+    return join(d, `${name}.raw`);
+  };
+  const cfg = (name: string, image: string): string => {
+    const file = join(host.root, `${name}.cfg`);
+    writeFileSync(file, `name = "${name}"\nkernel = "${guests.vmlinuz}"\nramdisk = "${guests.initrd}"\nmemory = 64\ndisk = [ "${image},raw,xvda,rw" ]\n`);
+    return file;
+  };
+  const a = await xl(host, 'create', '-p', cfg('a', disk(dir, 'a')));
+  assert.equal(a.code, 0, a.err);
+  // Its directory is mounted over by a file system that never answers: a's QEMU keeps the file it opened.
+  const over = hungMount(dir);
+  try {
+    const b = await xl(host, 'create', '-p', cfg('b', disk(host.root, 'b')));
+    assert.equal(b.code, 0, b.err);
+    const save = await xl(host, 'save', '-c', 'b', join(host.root, 'b.save'));
+    assert.equal(save.code, 0, save.err);
+    const attach = await xl(host, 'block-attach', 'b', `format=raw,vdev=xvdb,access=rw,target=${disk(host.root, 'c')}`);
+    assert.equal(attach.code, 0, attach.err);
+    assert.equal((await xl(host, 'destroy', 'a')).code, 0);
+    assert.equal((await xl(host, 'destroy', 'b')).code, 0);
+  } finally {
+    over.close();
+  }
 });
