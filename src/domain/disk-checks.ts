@@ -351,6 +351,15 @@ export function unopenedImage(images: readonly CheckedImage[], pid: number): Che
   return images.find((i) => processesWithImageOpen(i.id, [pid]).length === 0);
 }
 
+/** Throws DISK_IMAGE when QEMU `pid` of domain `name` does not hold `images` open (see `unopenedImage`). */
+export function refuseSwappedImage(images: readonly CheckedImage[], pid: number, name: string): void {
+  const swapped = unopenedImage(images, pid);
+  if (swapped === undefined) return;
+  throw new ToolstackError('DISK_IMAGE', `Disk vdev=${swapped.vdev} of domain '${name}': ${swapped.path} was replaced between its check and QEMU's open of it`, {
+    hint: 'another process changed the file or a directory on its path: keep disk images where only root can write',
+  });
+}
+
 /**
  * What a user should know of `disks` before the guest sees them: a disk opened as raw (its spec's
  * format, or none) whose file begins like another format's image. Not refused: the guest may

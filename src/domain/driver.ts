@@ -2,6 +2,7 @@ import { ToolstackError } from '../common/index.js';
 import { isPidAlive, killPid, processCpuTimeNs, waitForPidExit } from '../host/index.js';
 import type { DiskDevice } from '../config/index.js';
 import type { ImageChain, MachineLayout } from '../qemu/index.js';
+import type { CheckedImage } from './disk-checks.js';
 import type { DomainDevice } from './devices.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import type { ShutdownReason } from './state.js';
@@ -69,9 +70,18 @@ export interface MachineStats {
   readonly vbds: readonly VbdStats[];
 }
 
-/** The checked chains of a medium change (see `DomainDriver.changeMedia`). */
+/**
+ * A hot-plugged disk's image chain as its check found it, with the images the check passed: the
+ * driver refuses the disk when its QEMU does not hold them open once it opened it by name (a file
+ * swapped in meanwhile), before the guest sees it (`refuseSwappedImage`).
+ */
+export interface CheckedChain extends ImageChain {
+  readonly opened: readonly CheckedImage[];
+}
+
+/** The checked chains of a medium change (see `DomainDriver.changeMedia`); the drive's own goes back on a failure. */
 export interface MediaChains {
-  readonly medium?: ImageChain | undefined;
+  readonly medium?: CheckedChain | undefined;
   readonly drive?: ImageChain | undefined;
 }
 
@@ -229,7 +239,7 @@ export interface DomainDriver {
    * the machine and xenstore are as before. NOT_SUPPORTED for what the guest cannot take live.
    * `chain`: a disk's, as `checkDisks` found it.
    */
-  attachDevice?(record: DomainRecord, device: DomainDevice, chain?: ImageChain): Promise<void>;
+  attachDevice?(record: DomainRecord, device: DomainDevice, chain?: CheckedChain): Promise<void>;
   /**
    * Removes `device` (an entry of the record's config): asks the guest to release it and waits,
    * up to the driver's deadline (or `waitMs`), until it has. Resolves `true` once it is gone from

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { isToolstackError, ToolstackError } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import type { DomainDriver } from './driver.js';
+import type { CheckedChain, DomainDriver } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
 import { preservedName } from './policy.js';
@@ -152,6 +152,24 @@ test('a destroy with no file descriptor left (EMFILE) still ends the domain: its
   `;
   const out = execFileSync('prlimit', ['--nofile=512:512', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(out, 'destroyed 0\n');
+});
+
+test("a hot-plugged disk reaches the driver with the images its check passed, which the driver holds QEMU's open against", async () => {
+  const d = dir();
+  const image = join(root, `hot-${n}.raw`);
+  writeFileSync(image, Buffer.alloc(1 << 16));
+  class Hotplug extends ProcessOnlyDriver implements DomainDriver {
+    opened: readonly { vdev: string; path: string }[] = [];
+    attachDevice(_r: DomainRecord, _device: DomainDevice, chain?: CheckedChain): Promise<void> {
+      this.opened = chain?.opened.map((i) => ({ vdev: i.vdev, path: i.path })) ?? [];
+      return Promise.resolve();
+    }
+  }
+  const driver = new Hotplug();
+  const m = await DomainManager.open({ domainsDir: d, driver });
+  const rec = await m.register(dom('g'));
+  await m.attachDevice(rec.domid, { kind: 'vbd', disk: { vdev: 'xvdb', pdev_path: image, format: 'raw', readwrite: 1 } });
+  assert.deepEqual(driver.opened, [{ vdev: 'xvdb', path: image }]);
 });
 
 test('a rename-restart whose preserved name is taken leaves the old domain as it is, unrestarted, as xl does; dom0d still starts', async () => {

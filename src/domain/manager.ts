@@ -8,12 +8,12 @@ import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, 
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { diskHasMedium, formatHasChain } from '../qemu/index.js';
 import { imageIdentity } from '../storage/index.js';
-import type { ImageChain, MachineLayout } from '../qemu/index.js';
-import { checkDisks, diskContext, OpenedImages, unopenedImage, withDiskBackend } from './disk-checks.js';
+import type { MachineLayout } from '../qemu/index.js';
+import { checkDisks, diskContext, OpenedImages, refuseSwappedImage, withDiskBackend } from './disk-checks.js';
 import type { CheckedImage } from './disk-checks.js';
 import { checkHostPaths, configPaths, listeningPaths, outputFileProblem } from './host-paths.js';
 import type { HostPathContext } from './host-paths.js';
-import type { DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
+import type { CheckedChain, DomainDriver, MigrationStats, OrphanMachine, StartOptions, TriggerName } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { Passthrough, usbHolders } from './passthrough.js';
 import type { AssignablePciList, DeviceHolder, HostDeviceChange } from './passthrough.js';
@@ -401,13 +401,10 @@ export class DomainManager {
         });
         // QEMU opened by name what was checked by name: a file swapped in meanwhile is refused
         // before the guest runs (its vCPUs are still stopped).
-        const swapped = patch.qemuPid === undefined || patch.qemuPid === null ? undefined : unopenedImage(checked, patch.qemuPid);
-        if (swapped !== undefined) {
-          throw new ToolstackError('DISK_IMAGE', `Disk vdev=${swapped.vdev} of domain '${rec.name}': ${swapped.path} was replaced between its check and QEMU's open of it`, {
-            hint: 'another process changed the file or a directory on its path: keep disk images where only root can write',
-          });
+        if (typeof patch.qemuPid === 'number') {
+          refuseSwappedImage(checked, patch.qemuPid, rec.name);
+          this.#opened.learn(rec.domid, patch.qemuPid, checked);
         }
-        if (typeof patch.qemuPid === 'number') this.#opened.learn(rec.domid, patch.qemuPid, checked);
         const started = await this.registry.transition(rec.domid, 'paused', { ...patch, startTime: Date.now() });
         migration('completed', started);
         await this.sched.place(started);
@@ -987,7 +984,7 @@ export class DomainManager {
    * What the host must have for `device` to join `rec`, checked (and, for PCI, resolved: a
    * name, every function, `seize`): the devices to attach, in order, and a disk's checked chain.
    */
-  async #onHost(rec: DomainRecord, device: DomainDevice): Promise<{ readonly devices: DomainDevice[]; readonly chain?: ImageChain }> {
+  async #onHost(rec: DomainRecord, device: DomainDevice): Promise<{ readonly devices: DomainDevice[]; readonly chain?: CheckedChain }> {
     switch (device.kind) {
       case 'vbd': {
         await this.#probe([device.disk.pdev_path ?? '']);
@@ -1145,18 +1142,18 @@ export class DomainManager {
    * `checkDisks` of one disk for `rec`, against every live domain's disks: its chain (none without
    * media). Its path is probed (`#probe`) before: a caller looks at it first (`withDiskBackend`).
    */
-  async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<ImageChain | undefined> {
+  async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<CheckedChain | undefined> {
     const checked: CheckedImage[] = [];
     const chain = (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list(), undefined, this.#opened), where, checked }))[disk.vdev ?? ''];
     if (rec.qemuPid !== null) this.#opened.learn(rec.domid, rec.qemuPid, checked);
-    return chain;
+    return chain === undefined ? undefined : { ...chain, opened: checked };
   }
 
   /**
    * The chain of a medium `rec` has (to put it back after a failed change), checked again;
    * undefined when its format has none or it no longer passes (logged: it is then not put back).
    */
-  async #chainOf(rec: DomainRecord, disk: DiskDevice): Promise<ImageChain | undefined> {
+  async #chainOf(rec: DomainRecord, disk: DiskDevice): Promise<CheckedChain | undefined> {
     if (!formatHasChain(disk.format)) return undefined;
     return this.#checkDisk(rec, disk, 'its disk').catch((e: unknown) => {
       this.#log(`domain ${rec.domid}: should a change of the medium of ${disk.vdev ?? '?'} fail, ${disk.pdev_path ?? ''} is not put back: ${errorText(e)}`);

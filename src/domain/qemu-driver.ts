@@ -18,13 +18,13 @@ import type { DomainVifs } from '../network/index.js';
 import {
   argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, diskHasMedium, formatHasChain, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuLogReason, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
-import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, ImageChain, MachineLayout, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
+import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, MachineLayout, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
 import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scripts.js';
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MediaChains, MigrationSnapshot, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
+import type { CheckedChain, DeviceEventSink, DomainDriver, MachineEventSink, MachineStats, MachineThreads, MachineVcpu, MediaChains, MigrationSnapshot, MigrationStats, NetStats, OrphanMachine, StartOptions, TriggerName, VbdStats } from './driver.js';
 import { migrateMachine, migrationDone, openSaveStream, outgoingTo, saveMachine } from './qemu-save.js';
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
@@ -728,7 +728,7 @@ export class QemuDriver implements DomainDriver {
     return bytes === undefined ? undefined : Math.min(Math.max(0, Math.floor(bytes / 1024)), domainMemory(rec.config).maxKiB);
   }
 
-  attachDevice(rec: DomainRecord, device: DomainDevice, chain?: ImageChain): Promise<void> {
+  attachDevice(rec: DomainRecord, device: DomainDevice, chain?: CheckedChain): Promise<void> {
     return this.#hotplug.attach(rec, this.#qmp(rec), device, chain);
   }
 

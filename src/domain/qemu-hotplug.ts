@@ -45,7 +45,8 @@ import type { XenstoreClient } from '../xenstore/index.js';
 import { addBlockScript, blockScriptOf, removeBlockScript } from './block-scripts.js';
 import { deviceDevid, deviceLabel, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
-import type { DeviceEventSink, MediaChains } from './driver.js';
+import type { CheckedChain, DeviceEventSink, MediaChains } from './driver.js';
+import { refuseSwappedImage } from './disk-checks.js';
 import type { DomainRecord } from './record.js';
 import { readDeviceInfo, removeDeviceNodes, writeDeviceNodes, writeDeviceValues, XENBUS_STATE } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo } from './xenstore-layout.js';
@@ -107,7 +108,7 @@ export class QemuHotplug {
     }
   }
 
-  async attach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, chain?: ImageChain): Promise<void> {
+  async attach(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, chain?: CheckedChain): Promise<void> {
     switch (device.kind) {
       case 'vbd': return this.#attachDisk(rec, qmp, device, device.disk, chain);
       case 'vif': return this.#attachNic(rec, qmp, device, device.nic);
@@ -175,7 +176,7 @@ export class QemuHotplug {
     }
   }
 
-  async #attachDisk(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, disk: DiskDevice, chain: ImageChain | undefined): Promise<void> {
+  async #attachDisk(rec: DomainRecord, qmp: QmpClient, device: DomainDevice, disk: DiskDevice, chain: CheckedChain | undefined): Promise<void> {
     let wiring = hotplugDiskWiring(rec.config, disk, chain);
     const scripted = blockScriptOf(this.#o, rec, disk) !== undefined;
     const nodes = this.#nodes(rec, device);
@@ -186,6 +187,7 @@ export class QemuHotplug {
       if (scripted) wiring = hotplugDiskWiring(rec.config, await addBlockScript(this.#o, rec, disk, nodes));
       const node = wiring.node;
       if (node !== undefined) await machineStep(() => qmp.blockdevAdd(node), () => { nodeAdded = true; });
+      refuseSwapped(rec, chain);
       await writeDeviceValues(this.#o.xs, nodes, { back: { state: state(XENBUS_STATE.initWait) } });
       await machineStep(() => qmp.deviceAdd(wiring.device), () => { deviceAdded = true; });
       await writeDeviceValues(this.#o.xs, nodes, { front: { state: state(XENBUS_STATE.initialised) } });
@@ -276,6 +278,8 @@ export class QemuHotplug {
     const insert = async (d: DiskDevice, chain: ImageChain | undefined): Promise<void> => {
       await qmp.blockdevAdd(diskMediumNode(d, chain));
       try {
+        // The new medium only: the drive's own, put back, was open before.
+        if (d === medium) refuseSwapped(rec, chains.medium);
         await qmp.blockdevInsertMedium(id, node);
       } catch (e: unknown) {
         await deleteNode(qmp, node);
@@ -483,6 +487,11 @@ async function deleteNode(qmp: QmpClient, name: string): Promise<void> {
 }
 
 /** One line naming the device and the domain, QEMU's words after the colon. */
+/** A disk's checked images not open in its QEMU once it opened them by name: refused (`refuseSwappedImage`). */
+function refuseSwapped(rec: DomainRecord, chain: CheckedChain | undefined): void {
+  if (chain !== undefined && rec.qemuPid !== null) refuseSwappedImage(chain.opened, rec.qemuPid, rec.name);
+}
+
 function failed(rec: DomainRecord, device: DomainDevice, verb: string, prep: string, e: unknown): unknown {
   if (!isToolstackError(e) || e.code !== 'QEMU') return e;
   return new ToolstackError('QEMU', `Cannot ${verb} ${deviceLabel(device)} ${prep} domain '${rec.name}': ${e.message}`, {
