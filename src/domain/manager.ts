@@ -1216,7 +1216,9 @@ export class DomainManager {
   async #stopped(rec: DomainRecord, reason: ShutdownReason, patch: { readonly qemuPid?: null } = {}): Promise<void> {
     // A machine that ended (QMP closed) leaves no pid behind: the kernel gives it to the next process.
     const gone = rec.qemuPid !== null && !isPidAlive(rec.qemuPid);
-    const shut = await this.registry.transition(rec.domid, 'shutdown', { shutdownReason: reason, ...gone ? { qemuPid: null } : {}, ...patch });
+    // Best effort: a guest that stopped has stopped, and its on_* action runs, whether or not
+    // the disk takes the record (full, no file descriptor left).
+    const shut = await this.registry.transition(rec.domid, 'shutdown', { shutdownReason: reason, ...gone ? { qemuPid: null } : {}, ...patch }, { bestEffort: true });
     await this.driver.stopped?.(shut);
     const code = SHUTDOWN_REASONS.indexOf(reason);
     this.#log(`Domain ${shut.domid} has shut down, reason code ${code} 0x${code.toString(16)}`);
