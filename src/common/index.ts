@@ -6,3 +6,4 @@ export * from './launch-env.js';
 export * from './quiet-log.js';
 export * from './clock.js';
 export * from './build.js';
+export * from './ownership.js';

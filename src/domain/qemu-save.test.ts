@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { chmodSync, chownSync, closeSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { isToolstackError } from '../common/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
 import type { QmpClient } from '../qemu/index.js';
-import { migrateMachine, migrationDone, outgoingTo } from './qemu-save.js';
+import { migrateMachine, migrationDone, openSaveStream, outgoingTo } from './qemu-save.js';
 
 /**
  * A QMP peer for a migration: `status()` answers each query-migrate (undefined: the monitor is
@@ -91,4 +94,22 @@ test('past 5 passes over RAM the downtime limit is lifted once, so the guest is 
 
 test('the outgoing stream is written by cat alone, exec\'d by the shell (the one child a stall kills)', () => {
   assert.equal(outgoingTo("/run/x y/it's.fifo"), "exec:exec cat > '/run/x y/it'\\''s.fifo'");
+});
+
+test('a save file another user could have written is not opened for QEMU (its config is acted on as root\'s)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-save-'));
+  try {
+    const file = join(dir, 'x.save');
+    writeFileSync(file, Buffer.alloc(256), { mode: 0o600 });
+    closeSync(openSaveStream(file, 64));
+    chmodSync(file, 0o666);
+    assert.throws(() => openSaveStream(file, 64), (e: unknown) => isToolstackError(e, 'SAVE_FILE') && /: it is writable by everyone \(mode 666\)$/.test(e.message));
+    if (process.getuid?.() === 0) {
+      chmodSync(file, 0o600);
+      chownSync(file, 1000, 1000);
+      assert.throws(() => openSaveStream(file, 64), (e: unknown) => isToolstackError(e, 'SAVE_FILE') && /: it belongs to uid 1000$/.test(e.message));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -15,7 +15,7 @@
 import { closeSync, constants, existsSync, fdatasync, fstatSync, fsync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { isErrno, monotonicMs, ToolstackError, WakeablePause } from '../common/index.js';
+import { isErrno, monotonicMs, othersMayWrite, SAVE_FILE_OWNER_HINT, terminalSafe, ToolstackError, WakeablePause } from '../common/index.js';
 import { strerror } from '../config/index.js';
 import { syncDir } from '../host/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
@@ -34,9 +34,9 @@ export function shellQuote(text: string): string {
  * after the check is not followed), and a FIFO is refused, never waited on. Fails with code SAVE_FILE.
  */
 export function openSaveStream(path: string, offset: number): number {
-  const refused = (reason: string): ToolstackError => {
-    const line = `Cannot open save file '${path}': ${reason}`;
-    return new ToolstackError('SAVE_FILE', line, { lines: [line], hint: 'give the file xl save wrote' });
+  const refused = (reason: string, hint = 'give the file xl save wrote'): ToolstackError => {
+    const line = `Cannot open save file '${terminalSafe(path)}': ${reason}`;
+    return new ToolstackError('SAVE_FILE', line, { lines: [line], hint });
   };
   let fd: number;
   try {
@@ -47,6 +47,8 @@ export function openSaveStream(path: string, offset: number): number {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw refused('not a plain file (a directory, device, FIFO or socket)');
+    const foreign = othersMayWrite(st);
+    if (foreign !== undefined) throw refused(foreign, SAVE_FILE_OWNER_HINT);
     if (st.size <= offset) throw refused(`it ends (${st.size} bytes) before its state stream (byte ${offset})`);
     // Reads (not a seek: Node has none) move the file's offset, which QEMU's reads go on from.
     const skip = Buffer.allocUnsafe(Math.min(offset, 1 << 20));

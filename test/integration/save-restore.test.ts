@@ -137,6 +137,16 @@ test('restore refuses what is not a dom0 save file; a save that cannot be writte
   assert.equal(r.code, 1);
   assert.doesNotMatch(r.err, /truncated/);
   assert.match(r.err, /padding/);
+  // A save file another user could have written: its config names programs dom0 runs as root.
+  writeFileSync(join(host.root, 'foreign.save'), readFileSync(join(host.root, 'ckpt.save')));
+  lchownSync(join(host.root, 'foreign.save'), 1000, 1000);
+  r = await xlIn(host, host.root, 'restore', 'foreign.save');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^Cannot open save file '.*foreign\.save': it belongs to uid 1000\nhint: a save file holds its domain's config/);
+  lchownSync(join(host.root, 'foreign.save'), 0, 0);
+  chmodSync(join(host.root, 'foreign.save'), 0o620);
+  r = await xlIn(host, host.root, 'restore', 'foreign.save');
+  assert.match(r.err, /^Cannot open save file '.*foreign\.save': it is writable by its group \(mode 620\)\n/);
   r = await xlIn(host, host.root, 'save', 'sr', 'no/such/dir/sr.save');
   assert.equal(r.code, 1, r.err);
   // It named the temporary beside the file, in Node's words.

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo } from '../../api/index.js';
-import { ToolstackError } from '../../common/index.js';
+import { terminalSafe, ToolstackError } from '../../common/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import type { CommandContext, CommandResult } from '../command.js';
@@ -44,7 +44,8 @@ export const migrateReceiveCommand = defineCommand<DomainInfo>({
 });
 
 async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamReader): Promise<CommandResult<DomainInfo>> {
-  const log = (line: string): void => void ctx.stderr.write(`${line}\n`);
+  // Lines may quote the stream's config and QEMU's words on it: shown escaped, one line each.
+  const log = (line: string): void => void ctx.stderr.write(`${terminalSafe(line)}\n`);
   const out = ctx.stdout;
   log('migration target: Ready to receive domain.');
   await writeAll(out, RECEIVER_BANNER);

@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ToolstackError } from '../../common/index.js';
+import { othersMayWrite, SAVE_FILE_OWNER_HINT, terminalSafe, ToolstackError } from '../../common/index.js';
 import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo, SaveFileInfo } from '../../api/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
@@ -32,7 +32,7 @@ export const restoreCommand = defineCommand<DomainInfo>({
       const line = 'Config file not specified and none in save file';
       throw new ToolstackError('USAGE', line, { lines: [line], hint: 'give the domain\'s config file before the save file' });
     }
-    if (o.has('d')) ctx.stderr.write(`${JSON.stringify(config, null, 4)}\n`);
+    if (o.has('d')) ctx.stderr.write(`${terminalSafe(JSON.stringify(config, null, 4), true)}\n`);
     const domain = await connectToolstack(ctx).createDomain({
       config, paused: o.has('p'), noMonitor: o.has('e'), source: second ?? first, restore: { file, offset: info.streamOffset },
       ...(info.layout === undefined ? {} : { layout: info.layout }),
@@ -47,9 +47,9 @@ export const restoreCommand = defineCommand<DomainInfo>({
  * offset): a directory, device or FIFO is refused, and a FIFO is not waited on.
  */
 function readHeader(file: string): SaveFileInfo {
-  const refused = (reason: string): ToolstackError => {
+  const refused = (reason: string, hint = 'give the file xl save wrote'): ToolstackError => {
     const line = `Cannot open save file '${file}': ${reason}`;
-    return new ToolstackError('SAVE_FILE', line, { lines: [line], hint: 'give the file xl save wrote' });
+    return new ToolstackError('SAVE_FILE', line, { lines: [line], hint });
   };
   let fd: number;
   try {
@@ -58,7 +58,10 @@ function readHeader(file: string): SaveFileInfo {
     throw refused((e as Error).message);
   }
   try {
-    if (!fstatSync(fd).isFile()) throw refused('not a plain file (a directory, device, FIFO or socket)');
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw refused('not a plain file (a directory, device, FIFO or socket)');
+    const foreign = othersMayWrite(st);
+    if (foreign !== undefined) throw refused(foreign, SAVE_FILE_OWNER_HINT);
     const read = (length: number): Buffer => {
       const buf = Buffer.alloc(length);
       let n = 0;
