@@ -21,7 +21,12 @@ export class ConsoleLog {
   readonly #listeners = new Set<ConsoleListener>();
   #path: string;
   #fileBytes: number;
+  /** Output not yet taken by a file write, at most the ring's capacity (see `write`). */
   #pending: Buffer[] = [];
+  #queuedBytes = 0;
+  /** Output dropped from `#pending` since the file last took some (said in the file then). */
+  #lostBytes = 0;
+  /** Output in the ring not yet in the file: `#pending`'s and the write under way's. */
   #pendingBytes = 0;
   #flushing: Promise<void> | null = null;
   readonly #onError: (e: unknown) => void;
@@ -60,13 +65,25 @@ export class ConsoleLog {
     return this.#path;
   }
 
-  /** Appends guest output. */
+  /**
+   * Appends guest output. A log file that takes it more slowly than the guest writes (a disk that
+   * stalls, a hung mount) keeps at most the ring's capacity waiting in memory: older output waiting
+   * is dropped (the ring and live listeners have it), and the file says how much when it next
+   * takes some.
+   */
   write(chunk: Uint8Array): void {
     const buf = Buffer.from(chunk);
     this.#ring.write(buf);
     for (const l of this.#listeners) l(buf);
     this.#pending.push(buf);
+    this.#queuedBytes += buf.length;
     this.#pendingBytes += buf.length;
+    while (this.#queuedBytes > this.#ring.capacity && this.#pending.length > 1) {
+      const dropped = this.#pending.shift() as Buffer;
+      this.#queuedBytes -= dropped.length;
+      this.#pendingBytes -= dropped.length;
+      this.#lostBytes += dropped.length;
+    }
     this.#flushing ??= this.#flush();
   }
 
@@ -115,10 +132,14 @@ export class ConsoleLog {
   async #flush(): Promise<void> {
     try {
       while (this.#pending.length > 0) {
-        const data = Buffer.concat(this.#pending);
+        const taken = Buffer.concat(this.#pending);
+        const lost = this.#lostBytes === 0 ? '' : `\r\n[dom0: ${this.#lostBytes} bytes of console output not logged here: the log file took them too slowly]\r\n`;
+        const data = lost === '' ? taken : Buffer.concat([Buffer.from(lost), taken]);
         this.#pending = [];
+        this.#queuedBytes = 0;
+        this.#lostBytes = 0;
         await appendFile(this.#path, data, { mode: 0o600 });
-        this.#pendingBytes -= data.length;
+        this.#pendingBytes -= taken.length;
         this.#fileBytes += data.length;
         if (this.#fileBytes > 2 * this.#ring.capacity) {
           // The ring's tail holds bytes not yet appended; the file gets everything before them.
@@ -130,6 +151,7 @@ export class ConsoleLog {
       }
     } catch (e: unknown) {
       this.#pending = [];
+      this.#queuedBytes = 0;
       this.#pendingBytes = 0;
       this.#onError(e);
     } finally {
