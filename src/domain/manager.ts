@@ -1215,7 +1215,7 @@ export class DomainManager {
    */
   async #stopped(rec: DomainRecord, reason: ShutdownReason, patch: { readonly qemuPid?: null } = {}): Promise<void> {
     // A machine that ended (QMP closed) leaves no pid behind: the kernel gives it to the next process.
-    const gone = rec.qemuPid !== null && !isPidAlive(rec.qemuPid);
+    const gone = rec.qemuPid !== null && !pidAliveOr(rec.qemuPid, true);
     // Best effort: a guest that stopped has stopped, and its on_* action runs, whether or not
     // the disk takes the record (full, no file descriptor left).
     const shut = await this.registry.transition(rec.domid, 'shutdown', { shutdownReason: reason, ...gone ? { qemuPid: null } : {}, ...patch }, { bestEffort: true });
@@ -1375,6 +1375,15 @@ export class DomainManager {
     this.#outgoing.delete(rec.domid);
     this.sched.removeDomain(rec);
     await this.registry.transition(rec.domid, 'destroyed');
+  }
+}
+
+/** `isPidAlive`, or `unknown` when /proc cannot be read now (no file descriptor left). */
+function pidAliveOr(pid: number, unknown: boolean): boolean {
+  try {
+    return isPidAlive(pid);
+  } catch {
+    return unknown;
   }
 }
 
