@@ -10,7 +10,7 @@ import { ConsoleHub, Dmesg } from '../console/index.js';
 import { readXlConf } from '../config/index.js';
 import { DEFAULT_SCHEDULER, DomainEvents, DomainManager, Passthrough, POOL_SCHEDULERS, QemuDriver, qemuLogPath, SchedCgroups, writeDom0Layout } from '../domain/index.js';
 import type { DomainDriver, DomainRecord, PoolHost, PoolScheduler } from '../domain/index.js';
-import { isDnsmasqLog } from '../network/index.js';
+import { HostNetwork, isDnsmasqLog } from '../network/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
 import { boundAppendedLog, ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
@@ -134,6 +134,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       driver,
       dumpDir: `${paths.stateDir}/dump`,
       ownDirs: [paths.runDir, paths.configDir],
+      domidElsewhere: (domid) => HostNetwork.domidNamed(domid),
       log,
       passthrough: new Passthrough({ xs: xs.connect(), ...hostRoot(options.env) }),
       ...(restartDelay === undefined ? {} : { restartDelayMs: restartDelay }),

@@ -58,6 +58,11 @@ export interface DomainManagerOptions {
   readonly ownDirs?: readonly string[];
   /** The monitor's log lines (xl's `xl-<name>.log` equivalents). */
   readonly log?: (line: string) => void;
+  /**
+   * Whether the host names things after `domid` for another dom0 (its vif interfaces: domids
+   * repeat across instances on one host): such a domid is handed out only when no other is free.
+   */
+  readonly domidElsewhere?: (domid: number) => boolean;
   /** CPU pools and scheduling (default: Pool-0 of the online CPUs in memory, Xen's default scheduler, no cgroups). */
   readonly sched?: SchedulingOptions;
   /** The host's PCI and USB devices domains take (default: this host's, without assignable-device names). */
@@ -167,6 +172,7 @@ export class DomainManager {
     const events = options.events ?? new DomainEvents();
     const registry = await DomainRegistry.open(options.domainsDir, {
       events,
+      ...(options.domidElsewhere === undefined ? {} : { domidElsewhere: options.domidElsewhere }),
       ...(options.warnings === undefined ? {} : { warnings: options.warnings }),
     });
     const driver = options.driver ?? new ProcessOnlyDriver();

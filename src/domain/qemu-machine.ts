@@ -12,12 +12,20 @@
 import type { QmpClient, QmpEvent } from '../qemu/index.js';
 import type { ShutdownReason } from './state.js';
 
-/** QMP `SHUTDOWN` reasons (QAPI ShutdownCause) that are the guest's own stop, as Xen's reasons. */
+/**
+ * QMP `SHUTDOWN` reasons (QAPI ShutdownCause) that stop the domain, as Xen's reasons. QEMU sent a
+ * SIGTERM, SIGINT or SIGHUP (`host-signal`: an admin's kill, a host shutting down that signals
+ * every process) announces it and exits: the host shut the domain down, a poweroff (its socket
+ * closing after would otherwise read as a crash, and on_crash=restart bring back what the host
+ * is taking down); so is a window of QEMU's own closed (`host-ui`).
+ */
 const SHUTDOWN_CAUSES: Readonly<Record<string, ShutdownReason>> = {
   'guest-shutdown': 'poweroff',
   'guest-reset': 'reboot',
   'host-qmp-system-reset': 'reboot',
   'guest-panic': 'crash',
+  'host-signal': 'poweroff',
+  'host-ui': 'poweroff',
 };
 
 export class Machine {

@@ -100,6 +100,15 @@ test('a record the host cannot read now (an I/O error, not its content) stops th
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('5.json')), ['5.json']);
 });
 
+test('a domid another dom0 of the host names its interfaces after is handed out only when no other is free', async () => {
+  const dir = freshDir();
+  const elsewhere = new Set([1, 3]);
+  const reg = await DomainRegistry.open(dir, { domidElsewhere: (d) => elsewhere.has(d) });
+  assert.deepEqual([(await reg.reserve(dom('a'))).domid, (await reg.reserve(dom('b'))).domid], [2, 4]);
+  // Asked for by number, it is given (its vifs are then refused by name, which says whose they are).
+  assert.equal((await reg.reserve({ config: { c_info: { name: 'c', domid: 1 } } })).domid, 1);
+});
+
 test('events follow persisted changes', async () => {
   const events = new DomainEvents();
   const seen: string[] = [];

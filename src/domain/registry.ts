@@ -36,6 +36,8 @@ export class DomainRegistry {
   readonly #idByName = new Map<string, number>();
   readonly #writes = new KeyedQueue<string>();
   readonly #restarts = new Map<string, RestartIntent>();
+  /** A domid the host names things after for someone else (see `DomainManagerOptions.domidElsewhere`): not handed out while another is free. */
+  #domidElsewhere: (domid: number) => boolean = () => false;
   #next = 1;
 
   private constructor(dir: string, events: DomainEvents | undefined) {
@@ -47,8 +49,9 @@ export class DomainRegistry {
    * Opens (creating if needed) the registry in `dir` and loads every persisted record. Records
    * that cannot be read are skipped and reported in `warnings` (one line each).
    */
-  static async open(dir: string, options: { events?: DomainEvents; warnings?: string[] } = {}): Promise<DomainRegistry> {
+  static async open(dir: string, options: { events?: DomainEvents; warnings?: string[]; domidElsewhere?: (domid: number) => boolean } = {}): Promise<DomainRegistry> {
     const reg = new DomainRegistry(dir, options.events);
+    if (options.domidElsewhere !== undefined) reg.#domidElsewhere = options.domidElsewhere;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     let counter = 1;
     try {
@@ -362,10 +365,12 @@ export class DomainRegistry {
   }
 
   #allocateDomid(): number {
-    for (let i = 0; i < MAX_DOMID; i++) {
-      const id = this.#next;
-      this.#next = id >= MAX_DOMID ? 1 : id + 1;
-      if (!this.#byId.has(id)) return id;
+    for (const skipElsewhere of [true, false]) {
+      for (let i = 0; i < MAX_DOMID; i++) {
+        const id = this.#next;
+        this.#next = id >= MAX_DOMID ? 1 : id + 1;
+        if (!this.#byId.has(id) && !(skipElsewhere && this.#domidElsewhere(id))) return id;
+      }
     }
     throw new ToolstackError('DOMAIN_EXISTS', `Cannot allocate a domain id: all ${MAX_DOMID} are in use`);
   }

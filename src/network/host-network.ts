@@ -19,6 +19,7 @@
  * Operations on one NAT network (making it, adding and removing its ports) run one at a time,
  * whichever domains they are for, so two creates never make it twice nor remove it under a vif.
  */
+import { readdirSync } from 'node:fs';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { readXlConf } from '../config/index.js';
@@ -50,6 +51,21 @@ export class HostNetwork {
    * or found at its start; see `unplug`.
    */
   readonly #plugged = new Set<number>();
+
+  /**
+   * Whether interfaces of this host are named as a vif of domain `domid` would be (`vif<domid>.N`,
+   * `ifb<domid>.N`): another dom0 on this host has a domain of that id (domids repeat across
+   * instances), whose names a domain of this one could not take.
+   */
+  static domidNamed(domid: number): boolean {
+    let names: string[];
+    try {
+      names = readdirSync('/sys/class/net');
+    } catch {
+      return false;
+    }
+    return names.some((n) => n.startsWith(`vif${domid}.`) || n.startsWith(`ifb${domid}.`));
+  }
 
   constructor(options: HostNetworkOptions) {
     this.#o = options;

@@ -264,6 +264,15 @@ test('pv: a guest panic (pvpanic) is a crash: on_crash=coredump-destroy dumps it
   assert.ok(dump.length >= 128 * 1024 * 1024);
 });
 
+test('QEMU sent SIGTERM (an admin\'s kill, a host shutting down) is the host powering the domain off: on_poweroff applies, not on_crash', async () => {
+  assert.equal((await create('-q', 'pv.cfg', 'name="term"', 'on_crash="preserve"')).code, 0);
+  const d = await find('term');
+  assert.ok(d !== undefined);
+  process.kill(Number(await xs.readString(`/local/domain/${d.domid}/image/device-model-pid`)), 'SIGTERM');
+  // on_poweroff is destroy; a crash would have kept it (preserve).
+  await until('term gone (on_poweroff)', async () => ((await find('term')) === undefined ? true : undefined));
+});
+
 test('a corrupt domain record does not orphan its QEMU: dom0d finds the machine, records it again, and it can be destroyed', async () => {
   assert.equal((await create('-q', 'pv.cfg', 'name="orph"')).code, 0);
   const d = await find('orph');
