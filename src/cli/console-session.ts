@@ -3,6 +3,7 @@ import { daemonAnswers, openConsole } from '../api/index.js';
 import type { ConsoleAttachRequest } from '../api/index.js';
 import { ToolstackError, usageError } from '../common/index.js';
 import type { CommandContext } from './command.js';
+import { stopSignals } from './interrupt.js';
 
 /** xenconsole's default escape: Ctrl-]. */
 export const DEFAULT_ESCAPE = 0x1d;
@@ -12,11 +13,14 @@ const EOF_QUIET_MS = 500;
 /** ...or at most this long. */
 const EOF_MAX_MS = 5000;
 
-/** Signals that end a session (the terminal restored) instead of killing xl outright. */
-const SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGINT'] as const;
 
 /** How an attached session ended: dom0d ended the stream (`hangup`: the domain went), or xl did. */
 export type ConsoleEnd = 'escape' | 'eof' | 'closed' | 'hangup';
+
+/** A session a stop signal ended, after the terminal was restored (`-F` then stops waiting too). */
+function interrupted(signal: string): ToolstackError {
+  return new ToolstackError('INTERRUPTED', `Interrupted (${signal})`, { hint: 'the domain runs on: xl console attaches again' });
+}
 
 /**
  * `-e ESC` as xenconsole reads it: `^X` is Ctrl-X (`X & 0x1f`), a single character is itself;
@@ -40,7 +44,8 @@ export function parseEscape(arg: string): number {
  */
 export async function runConsoleSession(ctx: CommandContext, req: ConsoleAttachRequest, escape: number): Promise<ConsoleEnd> {
   const { attachment, socket } = await openConsole(ctx, req);
-  const end = await attached(ctx, socket, escape);
+  const { end, signal } = await attached(ctx, socket, escape);
+  if (signal !== undefined) throw interrupted(signal);
   // dom0d ends the stream when the domain goes (xenconsole's silent end); a dom0d that stopped
   // (killed, restarted) ends it too, and then the domain runs on: that is said.
   if (end === 'hangup' && !(await daemonAnswers(ctx))) {
@@ -51,15 +56,17 @@ export async function runConsoleSession(ctx: CommandContext, req: ConsoleAttachR
   return end;
 }
 
-function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<ConsoleEnd> {
+function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<{ readonly end: ConsoleEnd; readonly signal?: string }> {
   const stdin = ctx.stdin as NodeJS.ReadStream;
   const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
   if (tty) stdin.setRawMode(true);
-  return new Promise<ConsoleEnd>((resolve) => {
+  // They end the session (the terminal restored) instead of killing xl outright.
+  const signals = stopSignals();
+  return new Promise((resolve) => {
     let quiet: NodeJS.Timeout | undefined;
     let cap: NodeJS.Timeout | undefined;
     let done = false;
-    const finish = (how: ConsoleEnd): void => {
+    const finish = (how: ConsoleEnd, signal?: string): void => {
       if (done) return;
       done = true;
       clearTimeout(quiet);
@@ -67,13 +74,17 @@ function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<
       stdin.off('data', onInput);
       stdin.off('end', onEof);
       ctx.stdout.off('error', onClosed);
-      for (const sig of SIGNALS) process.off(sig, onClosed);
-      if (tty) stdin.setRawMode(false);
+      for (const sig of signals) process.off(sig, onSignal);
+      try {
+        if (tty) stdin.setRawMode(false);
+      } catch {
+        // A terminal hung up (EIO) has no mode left to restore.
+      }
       stdin.pause();
       // A paused pipe or terminal still holds the event loop: let xl exit.
       if (typeof stdin.unref === 'function') stdin.unref();
       socket.destroy();
-      resolve(how);
+      resolve(signal === undefined ? { end: how } : { end: how, signal });
     };
     const onInput = (chunk: Buffer | string): void => {
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -99,10 +110,14 @@ function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<
       socket.on('data', armQuiet);
       cap = setTimeout(() => finish('eof'), EOF_MAX_MS);
     };
-    // Whatever else ends the session (the reader of stdout gone, xl killed) restores the terminal.
+    // Whatever else ends the session (the reader of stdout gone, the terminal hung up, xl
+    // killed) restores the terminal.
     const onClosed = (): void => finish('closed');
+    const onSignal = (sig: string): void => finish('closed', sig);
     ctx.stdout.on('error', onClosed);
-    for (const sig of SIGNALS) process.once(sig, onClosed);
+    // A terminal that went away fails its reads (EIO): the session is over; later errors are nobody's.
+    stdin.on('error', onClosed);
+    for (const sig of signals) process.once(sig, onSignal);
     socket.on('data', (d: Buffer) => ctx.stdout.write(d));
     socket.on('close', () => finish('hangup'));
     socket.on('error', () => finish('hangup'));

@@ -16,6 +16,11 @@ export function ignoreAtLaunch(signals: ReadonlySet<StopSignal>): void {
   for (const s of signals) process.on(s, () => undefined);
 }
 
+/** The stop signals xl acts on: SIGINT, SIGTERM and SIGHUP but those it was started with ignored. */
+export function stopSignals(): StopSignal[] {
+  return SIGNALS.filter((s) => !ignored.has(s));
+}
+
 /**
  * `command` (for `sh -c`) with the stop signals xl was started with ignored ignored in it too:
  * Node starts its children with every signal at its default, where a C xl's children inherit the
@@ -25,30 +30,46 @@ export function keepingIgnored(command: string): string {
   return ignored.size === 0 ? command : `trap '' ${[...ignored].map((s) => s.slice(3)).join(' ')}; ${command}`;
 }
 
+/** The `work` of `interruptible`: `check()` throws once a signal came; `critical(fn)` runs `fn` whole. */
+export type InterruptibleWork<T> = (check: () => void, critical: <U>(fn: () => Promise<U>) => Promise<U>) => Promise<T>;
+
 /**
  * Runs `work` until it settles or xl gets SIGINT, SIGTERM or SIGHUP: the result then rejects at
  * once with INTERRUPTED, so that the command's own failure path undoes what it had begun (Node's
  * default ends xl on the spot: a migration's half-received domain stayed behind). `work` is not
  * stopped: it must call `check()` before each step that changes something, which throws once a
- * signal came. A second signal ends xl as Node would (the handlers go when the result settles).
+ * signal came. Steps that must not be cut off midway (what the failure path would undo
+ * while they still run: a receiver starting the domain after "go", which its undo destroyed as
+ * the sender destroyed its own copy) run in `critical(fn)`: a signal meanwhile waits for `fn` to
+ * end, and the next `check()` tells. A second signal ends xl as Node would (the handlers go when
+ * the result settles).
  */
-export async function interruptible<T>(work: (check: () => void) => Promise<T>): Promise<T> {
+export async function interruptible<T>(work: InterruptibleWork<T>): Promise<T> {
   let signal: string | undefined;
   const error = (): ToolstackError => new ToolstackError('INTERRUPTED', `Interrupted (${signal ?? 'signal'})`);
   let stop!: (e: unknown) => void;
   const stopped = new Promise<never>((_, reject) => {
     stop = reject;
   });
+  let inCritical = 0;
   const onSignal = (s: string): void => {
     signal = s;
-    stop(error());
+    if (inCritical === 0) stop(error());
   };
-  const stops = SIGNALS.filter((s) => !ignored.has(s));
+  const critical = async <U>(fn: () => Promise<U>): Promise<U> => {
+    inCritical++;
+    try {
+      return await fn();
+    } finally {
+      inCritical--;
+    }
+  };
+  const stops = stopSignals();
   for (const s of stops) process.once(s, onSignal);
   try {
     const running = work(() => {
       if (signal !== undefined) throw error();
-    });
+    }, critical);
     running.catch(() => undefined); // once interrupted, its failure is nobody's
     return await Promise.race([running, stopped]);
   } finally {

@@ -256,6 +256,12 @@ export class Passthrough {
     }
     const missing = this.pci.missing(bdf);
     if (missing !== undefined) throw missingPci(this.pci.devicePath(bdf), missing);
+    const users = this.pci.groupUsers(bdf);
+    if (users.length > 0) {
+      throw new ToolstackError('PCI_DEVICE', `PCI device ${bdf} is in use: process ${users.join(', ')} has its IOMMU group open`, {
+        hint: 'a guest of another dom0 on this host (or another program) has it: detach it there first',
+      });
+    }
     const warnings: string[] = [];
     if (this.pci.driver(bdf) === VFIO_PCI_DRIVER) await this.pci.release(bdf);
     else warnings.push(`Not bound to ${VFIO_PCI_DRIVER}${this.pci.hasIommu() ? '' : ` (the host has no IOMMU: no device can be)`}`);
@@ -280,7 +286,8 @@ export class Passthrough {
     const taken = new Set(live.flatMap((d) => (d.config.pcidevs ?? []).map((p) => pciBdfText(p))));
     const devices: AssignablePci[] = [];
     for (const bdf of this.pci.vfioDevices()) {
-      if (taken.has(bdf)) continue;
+      // A device whose group a process has open is another's (another dom0's guest, say).
+      if (taken.has(bdf) || this.pci.groupUsers(bdf).length > 0) continue;
       const name = await this.#readInfo(bdf, 'name');
       devices.push(name === undefined ? { bdf } : { bdf, name });
     }

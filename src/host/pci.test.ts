@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { FakeHostDevices } from '../../test/support/fake-host-devices.js';
 import { HostPci } from './pci.js';
@@ -43,4 +45,15 @@ test('release() unbinds from vfio-pci and clears driver_override; bindTo() binds
   await pci.bindTo('0000:00:02.1', 'e1000e');
   assert.equal(fake.written('sys/bus/pci/drivers/e1000e/bind'), '0000:00:02.1');
   await assert.rejects(pci.bindTo('0000:00:02.1', 'nvme'), (e: Error & { code?: string }) => e.code === 'PCI_DEVICE' && /writing "0000:00:02.1" to .*nvme\/bind failed/.test(e.message));
+});
+
+test('groupUsers() names the processes that have the device\'s IOMMU group open (dev/vfio/<group> among proc/PID/fd)', () => {
+  const root = fake.root;
+  mkdirSync(join(root, 'proc', '4242', 'fd'), { recursive: true });
+  mkdirSync(join(root, 'proc', '77', 'fd'), { recursive: true });
+  symlinkSync(join(root, 'dev/vfio/5'), join(root, 'proc', '4242', 'fd', '9'));
+  symlinkSync('/dev/null', join(root, 'proc', '77', 'fd', '0'));
+  assert.deepEqual(pci.groupUsers('0000:00:03.0'), [4242]);
+  assert.deepEqual(pci.groupUsers('0000:00:02.0'), []);
+  assert.deepEqual(pci.groupUsers('0000:00:1f.0'), []);
 });

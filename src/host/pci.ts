@@ -63,6 +63,25 @@ export class HostPci {
     return list(join(this.iommuGroupsPath, group, 'devices')).filter((d) => BDF.test(d)).sort();
   }
 
+  /**
+   * The processes that have the device's IOMMU group open (`dev/vfio/<group>` below the root,
+   * looked for among `proc/PID/fd`): a guest's QEMU, this dom0's or another's (of another dom0 on
+   * this host, or another program), which unbinding the device would take it from.
+   */
+  groupUsers(bdf: string): number[] {
+    const group = this.iommuGroup(bdf);
+    if (group === undefined) return [];
+    const node = join(this.#root, 'dev/vfio', group);
+    const proc = join(this.#root, 'proc');
+    return list(proc).filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => list(join(proc, String(pid), 'fd')).some((fd) => {
+      try {
+        return readlinkSync(join(proc, String(pid), 'fd', fd)) === node;
+      } catch {
+        return false;
+      }
+    }));
+  }
+
   /** The driver the device is bound to, undefined when none. */
   driver(bdf: string): string | undefined {
     return link(join(this.devicePath(bdf), 'driver'));

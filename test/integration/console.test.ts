@@ -259,6 +259,15 @@ test('xl vncviewer: the display answers RFB; a viewer gets HOST:DISPLAY -autopas
   assert.equal(readFileSync(record, 'utf8'), `${v.address} -autopass\ns3cret`);
 });
 
+test('xl console sent SIGTERM (a closed ssh session, kill) ends as interrupted, not as a clean detach; the domain runs on', async () => {
+  const s = new Session('console', 'c1');
+  await s.waitFor(GUEST_PROMPT);
+  s.child.kill('SIGTERM');
+  assert.equal(await s.exited, 1);
+  assert.equal(s.err, 'Interrupted (SIGTERM)\nhint: the domain runs on: xl console attaches again\n');
+  assert.ok((await domains()).some((d) => d.name === 'c1' && d.state === 'running'));
+});
+
 test('a dom0d stopped and restarted meanwhile loses and repeats no console byte; xl console says it lost dom0d', async () => {
   const s = new Session('console', 'c1');
   await s.waitFor(GUEST_PROMPT);

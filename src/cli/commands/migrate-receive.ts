@@ -70,7 +70,7 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
   /** The domain was started here and reported so: it is the migrated domain, whatever follows. */
   let running = false;
   try {
-    return await interruptible(async (check) => {
+    return await interruptible(async (check, critical) => {
       created = api.createDomain({
         config: { ...config, c_info: { ...cInfo, name: `${name}--incoming` } },
         paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket, holder: process.pid },
@@ -99,27 +99,36 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
       await expectMessage(reader, PERMISSION_TO_GO, 'GO message');
       check();
       log('migration target: Got permission, starting domain.');
-      let status = 0;
-      try {
-        await api.renameDomain({ ref: String(domid), name });
-        if (!o.has('p')) await api.unpauseDomain({ ref: String(domid) });
-        log('migration target: Domain started successsfully.');
-      } catch (e) {
-        status = 3;
-        log(`migration target: ${(e as Error).message}`);
-      }
-      const report = Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]);
-      if (status === 0) {
+      // From "go" the sender's copy is stopped for good unless this end reports a failure: the
+      // domain's start and its report are not cut off by a signal (whose undo destroyed the copy
+      // here that the sender, told success, destroyed there too).
+      const started = await critical(async () => {
+        let status = 0;
+        try {
+          await api.renameDomain({ ref: String(domid), name });
+          if (!o.has('p')) await api.unpauseDomain({ ref: String(domid) });
+          log('migration target: Domain started successsfully.');
+        } catch (e) {
+          status = 3;
+          log(`migration target: ${(e as Error).message}`);
+        }
+        const report = Buffer.concat([Buffer.from(RECEIVER_REPORT, 'latin1'), Buffer.from([status])]);
+        if (status !== 0) {
+          await writeAll(out, report);
+          return undefined;
+        }
         // On this report the sender destroys its copy: from here this one is the domain, and
         // nothing here destroys it (not a signal, not a dom0d that dies before the last reply).
-        const id = domid;
+        const id = domid as number;
         domid = undefined;
         running = true;
         await writeAll(out, report);
-        const final = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(id) }));
+        return id;
+      });
+      if (started !== undefined) {
+        const final = await againWhileDom0dRestarts(() => api.getDomain({ ref: String(started) }));
         return { data: final };
       }
-      await writeAll(out, report);
       log('migration target: Failure, destroying our copy.');
       reported = true;
       await destroyIfThere(api, String(domid));

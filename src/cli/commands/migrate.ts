@@ -59,7 +59,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
     /** This session renamed the domain NAME--migratedaway. */
     let renamed = false;
     try {
-      return await interruptible(async (check) => {
+      return await interruptible(async (check, critical) => {
         // The transport's stdin is a named pipe: xl writes its messages into it, and QEMU's stream
         // goes in from dom0d's side without passing through this process.
         const pipe = openFifo(join(dir, 'stream'));
@@ -88,7 +88,8 @@ export const migrateCommand = defineCommand<MigrationResult>({
         log('migration sender: Target has acknowledged transfer.');
         // Set before the call: a dom0d killed before its reply may have renamed it.
         renamed = true;
-        await api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` });
+        // Whole: the failure path renames it back, which a rename still under way would undo.
+        await critical(() => api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` }));
         check();
         log('migration sender: Giving target permission to start.');
         stage = 'after-go';
