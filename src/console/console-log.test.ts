@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { promisify } from 'node:util';
 import { ConsoleLog } from './console-log.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dom0-console-'));
@@ -33,17 +32,21 @@ test('ConsoleLog: a fresh ring per open, the file appended across opens and kept
 
 test('a log file that takes nothing for a while (a stalled disk) holds at most the ring in memory; the file says what it missed', async () => {
   const path = join(root, 'stalled.log');
-  execFileSync('mkfifo', [path]);
-  const log = await ConsoleLog.open(path, { capacity: 256 });
-  // Its first write waits for a reader of the FIFO: the file takes nothing meanwhile.
+  // Its first write stalls until the test lets it go on.
+  let go!: () => void;
+  const stalled = new Promise<void>((r) => (go = r));
+  let writes = 0;
+  const append = async (p: string, data: Buffer): Promise<void> => {
+    if (writes++ === 0) await stalled;
+    await appendFile(p, data);
+  };
+  const log = await ConsoleLog.open(path, { capacity: 256, append });
   log.write(Buffer.from('first\n'));
   const lines = Array.from({ length: 100 }, (_, i) => `line${String(i).padStart(2, '0')}\n`);
   for (const l of lines) log.write(Buffer.from(l));
-  const read = async (): Promise<string> => (await promisify(execFile)('cat', [path])).stdout;
-  assert.equal(await read(), 'first\n');
-  const rest = await read();
+  go();
   await log.close();
   const kept = lines.slice(-Math.floor(256 / 7)).join('');
-  assert.equal(rest, `\r\n[dom0: ${lines.join('').length - kept.length} bytes of console output not logged here: the log file took them too slowly]\r\n${kept}`);
+  assert.equal(readFileSync(path, 'utf8'), `first\n\r\n[dom0: ${lines.join('').length - kept.length} bytes of console output not logged here: the log file took them too slowly]\r\n${kept}`);
   assert.equal(log.replay().toString(), `first\n${lines.join('')}`.slice(-256));
 });

@@ -26,25 +26,28 @@ export class ConsoleLog {
   #queuedBytes = 0;
   /** Output dropped from `#pending` since the file last took some (said in the file then). */
   #lostBytes = 0;
-  /** Output in the ring not yet in the file: `#pending`'s and the write under way's. */
+  /** Output in the ring not yet in the file (nor to be: dropped): `#pending`'s, the dropped, the write under way's. */
   #pendingBytes = 0;
+  readonly #append: (path: string, data: Buffer) => Promise<void>;
   #flushing: Promise<void> | null = null;
   readonly #onError: (e: unknown) => void;
 
-  private constructor(path: string, ring: ConsoleRing, fileBytes: number, onError: (e: unknown) => void) {
+  private constructor(path: string, ring: ConsoleRing, fileBytes: number, onError: (e: unknown) => void, append: (path: string, data: Buffer) => Promise<void>) {
     this.#path = path;
     this.#ring = ring;
     this.#fileBytes = fileBytes;
     this.#onError = onError;
+    this.#append = append;
   }
 
   /**
    * Opens the log at `path` (creating its directory) with an empty ring. A failed file write
-   * goes to `onError`; the output stays in the ring.
+   * goes to `onError`; the output stays in the ring. `append` writes to the file (appendFile,
+   * mode 0600).
    */
   static async open(
     path: string,
-    options: { readonly capacity?: number; readonly onError?: (e: unknown) => void } = {},
+    options: { readonly capacity?: number; readonly onError?: (e: unknown) => void; readonly append?: (path: string, data: Buffer) => Promise<void> } = {},
   ): Promise<ConsoleLog> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     let size = 0;
@@ -53,7 +56,8 @@ export class ConsoleLog {
     } catch (e: unknown) {
       if (!isErrno(e, 'ENOENT')) throw e;
     }
-    return new ConsoleLog(path, new ConsoleRing(options.capacity ?? CONSOLE_RING_BYTES), size, options.onError ?? (() => undefined));
+    return new ConsoleLog(path, new ConsoleRing(options.capacity ?? CONSOLE_RING_BYTES), size, options.onError ?? (() => undefined),
+      options.append ?? ((p, data) => appendFile(p, data, { mode: 0o600 })));
   }
 
   /** The most output the ring holds. */
@@ -81,7 +85,6 @@ export class ConsoleLog {
     while (this.#queuedBytes > this.#ring.capacity && this.#pending.length > 1) {
       const dropped = this.#pending.shift() as Buffer;
       this.#queuedBytes -= dropped.length;
-      this.#pendingBytes -= dropped.length;
       this.#lostBytes += dropped.length;
     }
     this.#flushing ??= this.#flush();
@@ -133,13 +136,14 @@ export class ConsoleLog {
     try {
       while (this.#pending.length > 0) {
         const taken = Buffer.concat(this.#pending);
-        const lost = this.#lostBytes === 0 ? '' : `\r\n[dom0: ${this.#lostBytes} bytes of console output not logged here: the log file took them too slowly]\r\n`;
+        const lostBytes = this.#lostBytes;
+        const lost = lostBytes === 0 ? '' : `\r\n[dom0: ${lostBytes} bytes of console output not logged here: the log file took them too slowly]\r\n`;
         const data = lost === '' ? taken : Buffer.concat([Buffer.from(lost), taken]);
         this.#pending = [];
         this.#queuedBytes = 0;
         this.#lostBytes = 0;
-        await appendFile(this.#path, data, { mode: 0o600 });
-        this.#pendingBytes -= taken.length;
+        await this.#append(this.#path, data);
+        this.#pendingBytes -= lostBytes + taken.length;
         this.#fileBytes += data.length;
         if (this.#fileBytes > 2 * this.#ring.capacity) {
           // The ring's tail holds bytes not yet appended; the file gets everything before them.
@@ -152,6 +156,7 @@ export class ConsoleLog {
     } catch (e: unknown) {
       this.#pending = [];
       this.#queuedBytes = 0;
+      this.#lostBytes = 0;
       this.#pendingBytes = 0;
       this.#onError(e);
     } finally {

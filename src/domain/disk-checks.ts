@@ -347,13 +347,17 @@ export interface CheckedImage {
  * check and QEMU's open of it (a symlink to /dev/sda swapped in by whoever may write its
  * directory), which QEMU opened unchecked; undefined when it holds them all.
  */
-export function unopenedImage(images: readonly CheckedImage[], pid: number): CheckedImage | undefined {
-  return images.find((i) => processesWithImageOpen(i.id, [pid]).length === 0);
+export function unopenedImage(images: readonly CheckedImage[], pid: number, openBefore?: ReadonlySet<string>): CheckedImage | undefined {
+  return images.find((i) => processesWithImageOpen(i.id, [pid], openBefore).length === 0);
 }
 
-/** Throws DISK_IMAGE when QEMU `pid` of domain `name` does not hold `images` open (see `unopenedImage`). */
-export function refuseSwappedImage(images: readonly CheckedImage[], pid: number, name: string): void {
-  const swapped = unopenedImage(images, pid);
+/**
+ * Throws DISK_IMAGE when QEMU `pid` of domain `name` does not hold `images` open (see
+ * `unopenedImage`). `openBefore`: its descriptors from before it opened them (`openFds`), not
+ * looked at — a running QEMU's other images may be on a mount that hangs.
+ */
+export function refuseSwappedImage(images: readonly CheckedImage[], pid: number, name: string, openBefore?: ReadonlySet<string>): void {
+  const swapped = unopenedImage(images, pid, openBefore);
   if (swapped === undefined) return;
   throw new ToolstackError('DISK_IMAGE', `Disk vdev=${swapped.vdev} of domain '${name}': ${swapped.path} was replaced between its check and QEMU's open of it`, {
     hint: 'another process changed the file or a directory on its path: keep disk images where only root can write',

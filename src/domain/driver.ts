@@ -79,10 +79,13 @@ export interface CheckedChain extends ImageChain {
   readonly opened: readonly CheckedImage[];
 }
 
-/** The checked chains of a medium change (see `DomainDriver.changeMedia`); the drive's own goes back on a failure. */
+/**
+ * The checked chains of a medium change (see `DomainDriver.changeMedia`); the drive's own goes
+ * back on a failure, and is not put back without one.
+ */
 export interface MediaChains {
   readonly medium?: CheckedChain | undefined;
-  readonly drive?: ImageChain | undefined;
+  readonly drive?: CheckedChain | undefined;
 }
 
 /**

@@ -6,7 +6,7 @@ import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefault
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
-import { diskHasMedium, formatHasChain } from '../qemu/index.js';
+import { diskHasMedium } from '../qemu/index.js';
 import { imageIdentity } from '../storage/index.js';
 import type { MachineLayout } from '../qemu/index.js';
 import { checkDisks, diskContext, OpenedImages, refuseSwappedImage, withDiskBackend } from './disk-checks.js';
@@ -219,8 +219,11 @@ export class DomainManager {
     const unfinished = (rec: DomainRecord): boolean => rec.state === 'creating' || rec.state === 'dying' || rec.arriving === true;
     // One domain whose adoption fails (a full disk, a name taken) is said and left as it is: it
     // keeps no other domain, and not dom0d, from starting.
-    const adopt = (rec: DomainRecord, body: () => Promise<void>): Promise<void> => this.jobs.run(rec.domid, 'adopt', body)
-      .catch((e: unknown) => this.#log(`domain ${rec.domid} (${rec.name}): taking it over failed, left as it is: ${errorText(e)}`));
+    const left = new Set<number>();
+    const adopt = (rec: DomainRecord, body: () => Promise<void>): Promise<void> => this.jobs.run(rec.domid, 'adopt', body).catch((e: unknown) => {
+      left.add(rec.domid);
+      this.#log(`domain ${rec.domid} (${rec.name}): taking it over failed, left as it is: ${errorText(e)}`);
+    });
     await Promise.all(this.registry.list().filter(unfinished).map((rec) => adopt(rec, async () => {
       if (rec.arriving === true && rec.state !== 'creating') {
         this.#log(`domain ${rec.domid} (${rec.name}) was arriving by migration when dom0d stopped: destroying it (its sender resumes its own copy)`);
@@ -228,7 +231,7 @@ export class DomainManager {
       await this.#finishDestroy(rec);
       removed++;
     })));
-    await Promise.all(this.registry.list().map((rec) => adopt(rec, async () => {
+    await Promise.all(this.registry.list().filter((rec) => !left.has(rec.domid)).map((rec) => adopt(rec, async () => {
       const alive = await this.driver.adopt(rec);
       if (alive === 'gone' && rec.state !== 'shutdown') {
         await this.#stopped(rec, 'crash', { qemuPid: null });
@@ -479,8 +482,10 @@ export class DomainManager {
     if (!claimed) {
       const busy = this.#migrating(this.registry.require(domid), 'migrate');
       if (busy !== undefined) return Promise.reject(busy);
+      // Its start time first: /proc that cannot be read now (EMFILE) fails the request, not the claim.
+      const start = holder === undefined ? undefined : processStartTime(holder);
       this.#outgoing.set(domid, holder);
-      if (holder !== undefined) this.#watchSender(domid, { pid: holder, start: processStartTime(holder) }, this.registry.require(domid).state === 'running');
+      if (holder !== undefined) this.#watchSender(domid, { pid: holder, start }, this.registry.require(domid).state === 'running');
     }
     return this.#job(domid, 'save', async (rec) => {
       this.#migrationEvent(rec, 'out', 'started');
@@ -1156,11 +1161,10 @@ export class DomainManager {
   }
 
   /**
-   * The chain of a medium `rec` has (to put it back after a failed change), checked again;
-   * undefined when its format has none or it no longer passes (logged: it is then not put back).
+   * The chain of a medium `rec` has (to put it back after a failed change), checked again (it is
+   * opened by name again); undefined when it no longer passes (logged: it is then not put back).
    */
   async #chainOf(rec: DomainRecord, disk: DiskDevice): Promise<CheckedChain | undefined> {
-    if (!formatHasChain(disk.format)) return undefined;
     return this.#checkDisk(rec, disk, 'its disk').catch((e: unknown) => {
       this.#log(`domain ${rec.domid}: should a change of the medium of ${disk.vdev ?? '?'} fail, ${disk.pdev_path ?? ''} is not put back: ${errorText(e)}`);
       return undefined;

@@ -285,9 +285,10 @@ export class Passthrough {
   async assignableList(live: readonly DeviceHolder[]): Promise<AssignablePciList> {
     const taken = new Set(live.flatMap((d) => (d.config.pcidevs ?? []).map((p) => pciBdfText(p))));
     const devices: AssignablePci[] = [];
+    const users = this.pci.vfioGroupUsers();
     for (const bdf of this.pci.vfioDevices()) {
       // A device whose group a process has open is another's (another dom0's guest, say).
-      if (taken.has(bdf) || this.pci.groupUsers(bdf).length > 0) continue;
+      if (taken.has(bdf) || this.pci.groupUsers(bdf, users).length > 0) continue;
       const name = await this.#readInfo(bdf, 'name');
       devices.push(name === undefined ? { bdf } : { bdf, name });
     }

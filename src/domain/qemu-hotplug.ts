@@ -37,16 +37,17 @@ import { usbctrlWithDefaults } from '../config/index.js';
 import type { DiskDevice, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
 import type { HostNetwork } from '../network/index.js';
 import {
-  diskHasMedium, diskMediumNode, diskNodeName, formatHasChain, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpClosedError, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
+  diskHasMedium, diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpClosedError, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
   vkbQdevId, vkbWiring,
 } from '../qemu/index.js';
-import type { ArgvCapabilities, ImageChain, QdevWiring, QmpClient } from '../qemu/index.js';
+import type { ArgvCapabilities, QdevWiring, QmpClient } from '../qemu/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 import { addBlockScript, blockScriptOf, removeBlockScript } from './block-scripts.js';
 import { deviceDevid, deviceLabel, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
 import type { CheckedChain, DeviceEventSink, MediaChains } from './driver.js';
 import { refuseSwappedImage } from './disk-checks.js';
+import { openFds } from '../storage/index.js';
 import type { DomainRecord } from './record.js';
 import { readDeviceInfo, removeDeviceNodes, writeDeviceNodes, writeDeviceValues, XENBUS_STATE } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo } from './xenstore-layout.js';
@@ -186,8 +187,9 @@ export class QemuHotplug {
     try {
       if (scripted) wiring = hotplugDiskWiring(rec.config, await addBlockScript(this.#o, rec, disk, nodes));
       const node = wiring.node;
+      const before = openBefore(rec);
       if (node !== undefined) await machineStep(() => qmp.blockdevAdd(node), () => { nodeAdded = true; });
-      refuseSwapped(rec, chain);
+      refuseSwapped(rec, chain, before);
       await writeDeviceValues(this.#o.xs, nodes, { back: { state: state(XENBUS_STATE.initWait) } });
       await machineStep(() => qmp.deviceAdd(wiring.device), () => { deviceAdded = true; });
       await writeDeviceValues(this.#o.xs, nodes, { front: { state: state(XENBUS_STATE.initialised) } });
@@ -275,11 +277,12 @@ export class QemuHotplug {
   async changeMedia(rec: DomainRecord, qmp: QmpClient, drive: DiskDevice, medium: DiskDevice, chains: MediaChains): Promise<void> {
     const id = drive.vdev ?? '';
     const node = diskNodeName(id);
-    const insert = async (d: DiskDevice, chain: ImageChain | undefined): Promise<void> => {
+    // Each medium is opened by name again (the drive's own, put back, too): held to its check.
+    const insert = async (d: DiskDevice, chain: CheckedChain | undefined): Promise<void> => {
+      const before = openBefore(rec);
       await qmp.blockdevAdd(diskMediumNode(d, chain));
       try {
-        // The new medium only: the drive's own, put back, was open before.
-        if (d === medium) refuseSwapped(rec, chains.medium);
+        refuseSwapped(rec, chain, before);
         await qmp.blockdevInsertMedium(id, node);
       } catch (e: unknown) {
         await deleteNode(qmp, node);
@@ -293,8 +296,8 @@ export class QemuHotplug {
         await deleteNode(qmp, node);
         if (diskHasMedium(medium)) {
           await insert(medium, chains.medium).catch(async (e: unknown) => {
-            if (diskHasMedium(drive) && chains.drive === undefined && formatHasChain(drive.format)) {
-              this.#o.log(`domain ${rec.domid}: the medium of ${id} is not put back: its image chain could not be checked`);
+            if (diskHasMedium(drive) && chains.drive === undefined) {
+              this.#o.log(`domain ${rec.domid}: the medium of ${id} is not put back: it could not be checked again`);
             } else if (diskHasMedium(drive)) {
               await insert(drive, chains.drive).catch((u: unknown) => this.#o.log(`domain ${rec.domid}: putting back the medium of ${id}: ${text(u)}`));
             }
@@ -486,12 +489,20 @@ async function deleteNode(qmp: QmpClient, name: string): Promise<void> {
   }
 }
 
-/** One line naming the device and the domain, QEMU's words after the colon. */
-/** A disk's checked images not open in its QEMU once it opened them by name: refused (`refuseSwappedImage`). */
-function refuseSwapped(rec: DomainRecord, chain: CheckedChain | undefined): void {
-  if (chain !== undefined && rec.qemuPid !== null) refuseSwappedImage(chain.opened, rec.qemuPid, rec.name);
+/** The descriptors the domain's QEMU has open before it opens a disk (see `refuseSwapped`). */
+function openBefore(rec: DomainRecord): ReadonlySet<string> {
+  return rec.qemuPid === null ? new Set() : openFds(rec.qemuPid);
 }
 
+/**
+ * A disk's checked images not open in its QEMU once it opened them by name: refused
+ * (`refuseSwappedImage`); only the descriptors it opened since `before` are looked at.
+ */
+function refuseSwapped(rec: DomainRecord, chain: CheckedChain | undefined, before: ReadonlySet<string>): void {
+  if (chain !== undefined && rec.qemuPid !== null) refuseSwappedImage(chain.opened, rec.qemuPid, rec.name, before);
+}
+
+/** One line naming the device and the domain, QEMU's words after the colon. */
 function failed(rec: DomainRecord, device: DomainDevice, verb: string, prep: string, e: unknown): unknown {
   if (!isToolstackError(e) || e.code !== 'QEMU') return e;
   return new ToolstackError('QEMU', `Cannot ${verb} ${deviceLabel(device)} ${prep} domain '${rec.name}': ${e.message}`, {

@@ -12,21 +12,21 @@
 import type { QmpClient, QmpEvent } from '../qemu/index.js';
 import type { ShutdownReason } from './state.js';
 
-/**
- * QMP `SHUTDOWN` reasons (QAPI ShutdownCause) that stop the domain, as Xen's reasons. QEMU sent a
- * SIGTERM, SIGINT or SIGHUP (`host-signal`: an admin's kill, a host shutting down that signals
- * every process) announces it and exits: the host shut the domain down, a poweroff (its socket
- * closing after would otherwise read as a crash, and on_crash=restart bring back what the host
- * is taking down); so is a window of QEMU's own closed (`host-ui`).
- */
+/** QMP `SHUTDOWN` reasons (QAPI ShutdownCause) that are the guest's own stop, as Xen's reasons. */
 const SHUTDOWN_CAUSES: Readonly<Record<string, ShutdownReason>> = {
   'guest-shutdown': 'poweroff',
   'guest-reset': 'reboot',
   'host-qmp-system-reset': 'reboot',
   'guest-panic': 'crash',
-  'host-signal': 'poweroff',
-  'host-ui': 'poweroff',
 };
+
+/**
+ * `SHUTDOWN` reasons of a QEMU that exits next: sent SIGTERM, SIGINT or SIGHUP (`host-signal`: an
+ * admin's kill, a host shutting down that signals every process), a window of its own closed
+ * (`host-ui`). The host shut the domain down: a poweroff once QEMU is gone (its socket closing
+ * would otherwise read as a crash, and on_crash=restart bring back what the host takes down).
+ */
+const HOST_STOPS: ReadonlySet<string> = new Set(['host-signal', 'host-ui']);
 
 export class Machine {
   /** Being destroyed: its QMP socket closing is expected. */
@@ -34,6 +34,8 @@ export class Machine {
   /** The guest's memory as its balloon driver last reported it (`BALLOON_CHANGE`), bytes. */
   balloonBytes: number | undefined;
   #reported = false;
+  /** QEMU said it exits at the host's word (`HOST_STOPS`). */
+  #hostStop = false;
 
   constructor(
     readonly pid: number,
@@ -41,7 +43,9 @@ export class Machine {
     readonly report: (reason: ShutdownReason) => void,
   ) {
     qmp.onEvent('SHUTDOWN', (e: QmpEvent) => {
-      const reason = SHUTDOWN_CAUSES[String(e.data?.['reason'])];
+      const cause = String(e.data?.['reason']);
+      if (HOST_STOPS.has(cause)) this.#hostStop = true;
+      const reason = SHUTDOWN_CAUSES[cause];
       if (reason !== undefined) this.stopped(reason);
     });
     qmp.onEvent('BALLOON_CHANGE', (e: QmpEvent) => {
@@ -50,7 +54,7 @@ export class Machine {
     });
     qmp.onEvent('GUEST_PANICKED', () => this.stopped('crash'));
     qmp.onEvent('WATCHDOG', () => this.stopped('watchdog'));
-    qmp.onClose(() => this.stopped('crash'));
+    qmp.onClose(() => this.stopped(this.#hostStop ? 'poweroff' : 'crash'));
   }
 
   /**

@@ -68,18 +68,31 @@ export class HostPci {
    * looked for among `proc/PID/fd`): a guest's QEMU, this dom0's or another's (of another dom0 on
    * this host, or another program), which unbinding the device would take it from.
    */
-  groupUsers(bdf: string): number[] {
+  groupUsers(bdf: string, users: ReadonlyMap<string, readonly number[]> = this.vfioGroupUsers()): readonly number[] {
     const group = this.iommuGroup(bdf);
-    if (group === undefined) return [];
-    const node = join(this.#root, 'dev/vfio', group);
+    return group === undefined ? [] : users.get(group) ?? [];
+  }
+
+  /** Every IOMMU group some process has open, with those processes: one look through `proc/PID/fd`. */
+  vfioGroupUsers(): Map<string, number[]> {
+    const vfio = `${join(this.#root, 'dev/vfio')}/`;
     const proc = join(this.#root, 'proc');
-    return list(proc).filter((p) => /^\d+$/.test(p)).map(Number).filter((pid) => list(join(proc, String(pid), 'fd')).some((fd) => {
-      try {
-        return readlinkSync(join(proc, String(pid), 'fd', fd)) === node;
-      } catch {
-        return false;
+    const users = new Map<string, number[]>();
+    for (const pid of list(proc).filter((p) => /^\d+$/.test(p))) {
+      for (const fd of list(join(proc, pid, 'fd'))) {
+        let target: string;
+        try {
+          target = readlinkSync(join(proc, pid, 'fd', fd));
+        } catch {
+          continue;
+        }
+        const group = target.startsWith(vfio) ? target.slice(vfio.length) : '';
+        if (!/^\d+$/.test(group)) continue;
+        const pids = users.get(group) ?? [];
+        if (!pids.includes(Number(pid))) users.set(group, [...pids, Number(pid)]);
       }
-    }));
+    }
+    return users;
   }
 
   /** The driver the device is bound to, undefined when none. */

@@ -137,23 +137,29 @@ export function imageIdentity(path: string): string | undefined {
   }
 }
 
-/** Those of `pids` that have the image of identity `id` open (read from `/proc/<pid>/fd`). */
-export function processesWithImageOpen(id: string, pids: readonly number[]): number[] {
-  return pids.filter((pid) => {
-    let fds: string[];
+/** The descriptors `pid` has open (`/proc/<pid>/fd`'s names; none when it cannot be read). */
+export function openFds(pid: number): Set<string> {
+  try {
+    return new Set(readdirSync(`/proc/${pid}/fd`));
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * Those of `pids` that have the image of identity `id` open (read from `/proc/<pid>/fd`), among
+ * their descriptors but those in `skip` (open before: a stat of each follows it to its file, whose
+ * file system may hang).
+ */
+export function processesWithImageOpen(id: string, pids: readonly number[], skip: ReadonlySet<string> = new Set()): number[] {
+  return pids.filter((pid) => [...openFds(pid)].some((fd) => {
+    if (skip.has(fd)) return false;
     try {
-      fds = readdirSync(`/proc/${pid}/fd`);
+      return identity(statSync(`/proc/${pid}/fd/${fd}`)) === id;
     } catch {
       return false;
     }
-    return fds.some((fd) => {
-      try {
-        return identity(statSync(`/proc/${pid}/fd/${fd}`)) === id;
-      } catch {
-        return false;
-      }
-    });
-  });
+  }));
 }
 
 /** `MAJOR:MINOR` of a Linux device number (the kernel's dev_t encoding, as `stat` gives it). */

@@ -112,7 +112,7 @@ test('xl save -D keeps the domid in the file: the restore has it (and without -D
 });
 
 test('restore refuses what is not a dom0 save file; a save that cannot be written leaves the domain running and no file', async () => {
-  writeFileSync(join(host.root, 'junk.save'), 'not a save file at all, but long enough to hold a header of 48 bytes');
+  writeFileSync(join(host.root, 'junk.save'), 'not a save file at all, but long enough to hold a header of 48 bytes', { mode: 0o600 });
   let r = await xlIn(host, host.root, 'restore', 'junk.save');
   assert.equal(r.code, 1);
   assert.match(r.err, /^File has wrong magic number - corrupt or for a different tool\?\n/);
@@ -121,18 +121,18 @@ test('restore refuses what is not a dom0 save file; a save that cannot be writte
   xen.writeUInt32LE(0x01020304, 32);
   xen.writeUInt32LE(0x3, 36);
   xen.writeUInt32LE(8, 44);
-  writeFileSync(join(host.root, 'xen.save'), xen);
+  writeFileSync(join(host.root, 'xen.save'), xen, { mode: 0o600 });
   r = await xlIn(host, host.root, 'restore', 'xen.save');
   assert.equal(r.code, 1);
   assert.match(r.err, /Savefile '.*xen\.save' holds a Xen \(libxl\) domain stream\nhint: /);
   // Xen before 4.6: the JSON flag alone (libxc's legacy stream follows).
   xen.writeUInt32LE(0x1, 36);
-  writeFileSync(join(host.root, 'xen.save'), xen);
+  writeFileSync(join(host.root, 'xen.save'), xen, { mode: 0o600 });
   r = await xlIn(host, host.root, 'restore', 'xen.save');
   assert.match(r.err, /Savefile '.*xen\.save' holds a Xen \(libxl\) domain stream\nhint: /);
   // A config of more than 1 MiB is read whole (it was cut at 1 MiB: "truncated").
   const big = saveFileHeader(JSON.stringify({ c_info: { name: 'big', padding: 'p'.repeat(2 << 20) } }));
-  writeFileSync(join(host.root, 'big.save'), Buffer.concat([big, Buffer.alloc(64)]));
+  writeFileSync(join(host.root, 'big.save'), Buffer.concat([big, Buffer.alloc(64)]), { mode: 0o600 });
   r = await xlIn(host, host.root, 'restore', 'big.save');
   assert.equal(r.code, 1);
   assert.doesNotMatch(r.err, /truncated/);
