@@ -43,6 +43,20 @@ after(async () => {
   await destroyHost(host);
 });
 
+test('xentop -b -d 60 ended by SIGINT ends at once, not after its interval', async () => {
+  const child = spawn(XENTOP, ['-b', '-d', '60'], { env: host.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  for (let i = 0; i < 100 && !stdout.includes('NAME'); i++) await new Promise((r) => setTimeout(r, 100));
+  const sent = Date.now();
+  child.kill('SIGINT');
+  await exited;
+  assert.ok(Date.now() - sent < 5000, `it took ${Date.now() - sent} ms`);
+});
+
 test('xentop -b -i 2 -d 1 -v -x: two tables in xentop\'s columns, the guest\'s vCPU and disk counters', async () => {
   const { stdout } = await run(XENTOP, ['-b', '-i', '2', '-d', '1', '-v', '-x'], { env: host.env });
   const lines = stdout.split('\n');
@@ -86,8 +100,8 @@ test('xentop on a terminal: the summary, the table and the key line; q quits', a
   assert.match(stdout, /Delay {2}Networks {2}vBds {2}VCPUs {2}Repeat header {2}Sort order {2}Quit/);
 });
 
-test('xentop on a terminal ended by SIGTERM or SIGHUP puts the screen and cursor back', async () => {
-  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+test('xentop on a terminal ended by SIGTERM, SIGHUP or SIGINT puts the screen and cursor back', async () => {
+  for (const signal of ['SIGTERM', 'SIGHUP', 'SIGINT'] as const) {
     const child = spawn('script', ['-q', '-e', '-c', `${XENTOP} -d 1`, '/dev/null'], { env: { ...host.env, TERM: 'xterm' } });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {

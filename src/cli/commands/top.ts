@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReadStream, WriteStream } from 'node:tty';
 import { connectToolstack } from '../../api/index.js';
 import type { StatsSample, ToolstackApi } from '../../api/index.js';
-import { monotonicMs, ToolstackError } from '../../common/index.js';
+import { monotonicMs, ToolstackError, WakeablePause } from '../../common/index.js';
 import type { CommandContext } from '../command.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
@@ -74,8 +73,11 @@ export const topCommand = defineCommand<undefined>({
 
 async function batch(ctx: CommandContext, api: ToolstackApi, view: XentopView, delaySec: number, iterations: number | undefined): Promise<void> {
   let stop = false;
+  // A signal ends the loop at once, not after the interval (-d) in progress.
+  const pause = new WakeablePause();
   const onSignal = (): void => {
     stop = true;
+    pause.wake();
   };
   process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
@@ -85,7 +87,7 @@ async function batch(ctx: CommandContext, api: ToolstackApi, view: XentopView, d
       ctx.stdout.write(ctx.json ? `${JSON.stringify(xentopJson(cur, prev))}\n` : xentopTable(cur, prev, view));
       prev = cur;
       if (iterations !== undefined && n >= iterations) break;
-      await sleep(delaySec * 1000);
+      await pause.pause(delaySec * 1000);
     }
   } finally {
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
@@ -125,16 +127,19 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
     else if (k === '\x1b[A') first = Math.max(0, first - 1);
     wake?.();
   };
-  // A SIGTERM or SIGHUP (the terminal closed) ends the loop too, so the screen is put back.
+  // A SIGTERM, SIGINT (kill -INT: Ctrl-C is a key here) or SIGHUP (the terminal closed) ends the
+  // loop too, so the screen is put back; so does a terminal that went away (its reads fail).
+  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
   const onSignal = (): void => {
     // A second signal ends xl as it would have (a dom0d that does not answer holds the loop).
-    process.off('SIGTERM', onSignal).off('SIGHUP', onSignal);
+    for (const sig of signals) process.off(sig, onSignal);
     quit = true;
     wake?.();
   };
   input.setRawMode(true);
   input.on('data', onKey);
-  process.on('SIGTERM', onSignal).on('SIGHUP', onSignal);
+  input.on('error', onSignal);
+  for (const sig of signals) process.on(sig, onSignal);
   output.write('\x1b[?1049h\x1b[?25l');
   try {
     let prev: StatsSample | undefined;
@@ -159,9 +164,13 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
       });
     }
   } finally {
-    process.off('SIGTERM', onSignal).off('SIGHUP', onSignal);
+    for (const sig of signals) process.off(sig, onSignal);
     input.off('data', onKey);
-    input.setRawMode(false);
+    try {
+      input.setRawMode(false);
+    } catch {
+      // A terminal hung up (EIO) has no mode left to restore.
+    }
     input.pause();
     output.write('\x1b[?25h\x1b[?1049l');
   }
