@@ -133,7 +133,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       warnings,
       driver,
       dumpDir: `${paths.stateDir}/dump`,
-      ownDirs: [paths.runDir, paths.configDir],
+      ownDirs: [paths.runDir, paths.configDir, paths.logDir],
       domidElsewhere: (domid) => HostNetwork.domidNamed(domid),
       log,
       passthrough: new Passthrough({ xs: xs.connect(), ...hostRoot(options.env) }),

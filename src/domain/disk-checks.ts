@@ -108,6 +108,8 @@ export interface DiskCheckContext {
   readonly where: string;
   /** The disks are an incoming migration's (see the module comment). */
   readonly arriving?: boolean;
+  /** This dom0's own directories, which an image's header may not name either (see `hostPrivateDir`). */
+  readonly ownDirs?: readonly string[];
   /** Where each image a check passed goes, with its identity as the check saw it (see `unopenedImage`). */
   readonly checked?: CheckedImage[];
 }
@@ -212,7 +214,7 @@ class DiskCheck {
     this.#isImageKind(ref.path, `${of}'s ${what.replace(/^its /, '')} ${ref.path}`);
     const real = realpathSync(ref.path);
     // An image from elsewhere names what it likes; the user names a host file as a disk of its own when the guest is to see it.
-    const system = hostPrivateDir(real);
+    const system = hostPrivateDir(real, this.#ctx.ownDirs);
     if (system !== undefined) {
       this.#fail(`${of} names ${real} as ${what}, a file of the host's own (${system}), which an image's header does not open for a guest`,
         `check where ${of} came from; a host file the guest must see is given as a disk of its own`);

@@ -38,9 +38,13 @@ function dirOf(real: string, dirs: readonly string[]): string | undefined {
   return dirs.find((d) => real === d || real.startsWith(`${d}/`));
 }
 
-/** The host directory of `HOST_PRIVATE_DIRS` that `real` (a resolved path) is in; undefined for none. */
-export function hostPrivateDir(real: string): string | undefined {
-  return dirOf(real, HOST_PRIVATE_DIRS);
+/**
+ * The host directory that `real` (a resolved path) is in, of `HOST_PRIVATE_DIRS` and `own` (this
+ * dom0's directories where they are elsewhere: its state, run, config and log directories hold
+ * the API token, every domain's records and consoles); undefined for none.
+ */
+export function hostPrivateDir(real: string, own: readonly string[] = []): string | undefined {
+  return dirOf(real, [...HOST_PRIVATE_DIRS, ...own.map(resolved)]);
 }
 
 /** `path` resolved as far as it exists (a new file: its directory resolved). */
@@ -100,6 +104,8 @@ export interface HostPathContext {
   readonly taken: ReadonlyMap<string, string>;
   /** Paths whose listener yields to this domain's QEMU (see the module comment). */
   readonly yielding: ReadonlySet<string>;
+  /** This dom0's own directories (see `hostPrivateDir`). */
+  readonly ownDirs?: readonly string[];
 }
 
 /**
@@ -147,7 +153,7 @@ export async function checkHostPaths(config: DomainConfig, source: string, ctx: 
       }
       continue;
     }
-    const dir = hostPrivateDir(resolved(e.path));
+    const dir = hostPrivateDir(resolved(e.path), ctx.ownDirs);
     if (dir !== undefined && e.kind !== 'tty') fail(`it is in the host's own ${dir}`, 'give a path outside the host\'s own directories');
     const st = at(e.path);
     if (e.kind === 'file' && st !== undefined && !st.isFile()) fail(`it is ${fileKind(st)}, not a file`, 'give a file (or a new path)');

@@ -52,8 +52,9 @@ export interface DomainManagerOptions {
   /** Where the `coredump-*` actions write `<name>` (Xen: /var/lib/xen/dump); unset: no dumps. */
   readonly dumpDir?: string;
   /**
-   * dom0's own directories besides the records' parent (its run and config directories), where
-   * `xl save` and `xl dump-core` never write.
+   * dom0's own directories besides the records' parent (its run, config and log directories),
+   * where `xl save` and `xl dump-core` never write, and which an image's header or a serial path
+   * may not name.
    */
   readonly ownDirs?: readonly string[];
   /** The monitor's log lines (xl's `xl-<name>.log` equivalents). */
@@ -400,7 +401,9 @@ export class DomainManager {
       try {
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
         const checked: CheckedImage[] = [];
-        const diskChains = await checkDisks(rec.config.disks ?? [], { domain: rec, ...diskContext(others, rec.domid, this.#opened), where: `disk= in ${rec.source}`, arriving, checked });
+        const diskChains = await checkDisks(rec.config.disks ?? [], {
+          domain: rec, ...diskContext(others, rec.domid, this.#opened), where: `disk= in ${rec.source}`, arriving, checked, ownDirs: this.#ownDirs,
+        });
         await checkHostPaths(rec.config, rec.source, this.#hostPaths(rec, arriving));
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
@@ -619,7 +622,7 @@ export class DomainManager {
   /** `outputFileProblem` of `file`, against every live domain's disks, as `what: why` (code `code`). */
   #checkOutput(file: string, what: string, code: 'SAVE_FILE' | 'IO'): void {
     // dom0's state directory (the records' parent) is its own, but for the dump directory.
-    const dirs = { own: [dirname(this.#options.domainsDir), ...(this.#options.ownDirs ?? [])], allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
+    const dirs = { own: this.#ownDirs, allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
     const writer = this.#writing.get(file);
     const why = writer !== undefined ? `${writer} is being written there` : outputFileProblem(file, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
     if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
@@ -1126,7 +1129,12 @@ export class DomainManager {
         holding.set(path, (holding.get(path) ?? true) && yields);
       }
     }
-    return { taken, yielding: new Set([...holding].filter(([, y]) => y).map(([p]) => p)) };
+    return { taken, yielding: new Set([...holding].filter(([, y]) => y).map(([p]) => p)), ownDirs: this.#ownDirs };
+  }
+
+  /** This dom0's own directories: its state directory (the records' parent) and `ownDirs`. */
+  get #ownDirs(): string[] {
+    return [dirname(this.#options.domainsDir), ...(this.#options.ownDirs ?? [])];
   }
 
   /**
@@ -1155,7 +1163,7 @@ export class DomainManager {
    */
   async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<CheckedChain | undefined> {
     const checked: CheckedImage[] = [];
-    const chain = (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list(), undefined, this.#opened), where, checked }))[disk.vdev ?? ''];
+    const chain = (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list(), undefined, this.#opened), where, checked, ownDirs: this.#ownDirs }))[disk.vdev ?? ''];
     if (rec.qemuPid !== null) this.#opened.learn(rec.domid, rec.qemuPid, checked);
     return chain === undefined ? undefined : { ...chain, opened: checked };
   }

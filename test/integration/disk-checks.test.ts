@@ -102,6 +102,18 @@ test('an image cannot hand its guest a host file or make QEMU connect anywhere',
   execFileSync('ln', ['-s', '/etc/passwd', file('innocent.raw')]);
   const linked = overlayNaming('linked.qcow2', 'innocent.raw');
   assert.match(await check([disk(linked, 'qcow2')]), /names \/etc\/passwd as its backing file, a file of the host's own \(\/etc\)/);
+  // This dom0's own directories where they are not the default ones (its API token, records, consoles).
+  mkdirSync(file('own-state'), { recursive: true });
+  writeFileSync(file('own-state/api-token'), 'secret');
+  const token = overlayNaming('token.qcow2', file('own-state/api-token'));
+  assert.equal(await check([disk(token, 'qcow2')]), '');
+  let refused = '';
+  try {
+    await checkDisks([disk(token, 'qcow2')], { domain: { domid: 1, name: 't' }, inUse: [], machines: [], where: 'disk= in t.cfg', ownDirs: [file('own-state')] });
+  } catch (e) {
+    refused = (e as Error).message;
+  }
+  assert.equal(refused, `${who}: ${token} names ${file('own-state/api-token')} as its backing file, a file of the host's own (${file('own-state')}), which an image's header does not open for a guest`);
   const json = `json:{"driver":"nbd","server":{"type":"inet","host":"127.0.0.1","port":"${port}"},"export":"x"}`;
   const viaJson = overlayNaming('json.qcow2', json);
   assert.match(await check([disk(viaJson, 'qcow2')]), new RegExp(`^${who}: ${viaJson} names "json:\\{.*\\.\\.\\. as its backing file: a QEMU protocol or json: description, which dom0 does not open for a guest$`));
