@@ -86,6 +86,18 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
       hint: 'give this one its own DOM0_STATE_DIR, or the same DOM0_RUN_DIR as that dom0d (xl then talks to it)',
     });
   }
+  // So is the log directory: two dom0s on one there rotated each other's QEMU logs (a domain of
+  // the same name) and mixed their console logs.
+  const logLock = `${paths.logDir}/dom0d.pid`;
+  const logHolder = tryTakePidFile(logLock);
+  if (logHolder !== undefined) {
+    releasePidFile(stateLock);
+    releasePidFile(paths.pidFile);
+    throw new ToolstackError('DAEMON_RUNNING', logHolder > 0 ? `dom0d (pid ${logHolder}) already logs to ${paths.logDir}, with another run directory than ${paths.runDir}`
+      : `Cannot take ${logLock}: another dom0d is starting on ${paths.logDir}`, {
+      hint: 'give this one its own DOM0_LOG_DIR, or the same DOM0_RUN_DIR as that dom0d (xl then talks to it)',
+    });
+  }
   // Every diagnostic line also goes to dom0's console ring, as Xen's own messages go to its
   // (the ring is the running dom0d's: read once the pid file is ours).
   const dmesg = Dmesg.open(`${paths.runDir}/dmesg`, { onError: (e) => diag(`dmesg ring: ${e instanceof Error ? e.message : String(e)}`) });
@@ -200,6 +212,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
         await dmesg.flush();
         await xs.close();
         await unlink(paths.apiSocket).catch(() => undefined);
+        releasePidFile(logLock);
         releasePidFile(stateLock);
         releasePidFile(paths.pidFile);
       })()),
@@ -210,6 +223,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     const m = opened;
     await m?.sched.pools.exclusive(async () => m.sched.close()).catch(() => undefined);
     await xenstored?.close().catch(() => undefined);
+    releasePidFile(logLock);
     releasePidFile(stateLock);
     releasePidFile(paths.pidFile);
     throw e;

@@ -64,6 +64,11 @@ test('a second dom0d on the same run directory refuses to start', async () => {
   assert.equal(third.status, 1, third.stderr);
   assert.match(third.stderr, new RegExp(`dom0d \\(pid ${pid}\\) already serves `));
   assert.equal(existsSync(join(otherRun, 'dom0d.pid')), false, 'its own run directory\'s lock is given back');
+  // Nor one on the same log directory (they rotated each other's QEMU logs, mixed their consoles').
+  const fourth = spawnSync(DOM0D, ['run'], { env: { ...h.env, DOM0_RUN_DIR: otherRun, DOM0_STATE_DIR: join(h.root, 'state2') }, encoding: 'utf8', timeout: 10_000 });
+  assert.equal(fourth.status, 1, fourth.stderr);
+  assert.match(fourth.stderr, new RegExp(`dom0d \\(pid ${pid}\\) already logs to `));
+  assert.equal(existsSync(join(h.root, 'state2', 'dom0d.pid')), false, 'its own state directory\'s lock is given back');
   assert.equal((await xl(h, 'list')).code, 0);
 });
 
