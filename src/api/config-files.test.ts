@@ -76,6 +76,12 @@ test('getDomainSource: the text a domain was created from, and its config file w
   utimesSync(join(etc, 'a.cfg'), later, later);
   assert.equal((await api.getDomainSource({ ref: 'from-etc' })).modifiedSince, true);
   assert.deepEqual(await api.getDomainSource({ ref: 'from-cwd' }), { domid: 2, name: 'from-cwd', source: 'a.cfg', text: 'name = "from-cwd"\n', file: null, modifiedSince: false });
+  // With the text it was made from kept, by content: touched unchanged is not modified; changed with an old time is.
+  await api.registerDomain({ config: config('with-text'), source: join(etc, 'a.cfg'), sourceText: 'name = "a"\nmemory = 128\n' });
+  assert.equal((await api.getDomainSource({ ref: 'with-text' })).modifiedSince, false);
+  await api.registerDomain({ config: config('other-text'), source: join(etc, 'a.cfg'), sourceText: 'name = "a"\nmemory = 64\n' });
+  utimesSync(join(etc, 'a.cfg'), new Date(0), new Date(0));
+  assert.equal((await api.getDomainSource({ ref: 'other-text' })).modifiedSince, true);
   assert.equal((await api.getDomainSource({ ref: 'from-out' })).file, null);
   await assert.rejects(api.getDomainSource({ ref: '0' }), (e: unknown) => isToolstackError(e, 'NOT_SUPPORTED'));
 });

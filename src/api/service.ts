@@ -551,7 +551,10 @@ export class ToolstackService implements ToolstackApi {
       if (e instanceof ToolstackError) return null;
       throw e;
     }) : null;
-    return { domid: r.domid, name: r.name, source: r.source, text: r.sourceText ?? null, file, modifiedSince: file !== null && file.mtimeMs > r.createdAt };
+    // By content where the text it was made from is kept (a clock set back, a copy that keeps its
+    // mtime, a file touched unchanged: the mtime says wrong), else by the file's time.
+    const modifiedSince = file !== null && (r.sourceText !== undefined ? file.text !== r.sourceText : file.mtimeMs > r.createdAt);
+    return { domid: r.domid, name: r.name, source: r.source, text: r.sourceText ?? null, file, modifiedSince };
   }
 
   async getDomainXenstore(req: DomainRefRequest): Promise<DomainXenstore> {

@@ -492,7 +492,7 @@ export interface DomainSource {
   /** The config's text as its creator read it (kept with the domain), or null when none was given (a restore, a migration). */
   readonly text: string | null;
   readonly file: ConfigFileText | null;
-  /** The file changed after the domain was created: its text may not be what the domain was made from. */
+  /** The file changed after the domain was created: its text is not (or, without `text`, may not be) what the domain was made from. */
   readonly modifiedSince: boolean;
 }
 
