@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, closeSync, constants, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isErrno, monotonicMs, ToolstackError } from '../common/index.js';
 import { parseCpuList } from './facts.js';
+import { fileError } from './files.js';
 import { writePidFile } from './pid-file.js';
 
 /** Clock ticks in /proc are USER_HZ, which is 100 on every Linux ABI we run on. */
@@ -45,7 +46,12 @@ export interface DetachedChild {
  * binary cannot be started.
  */
 export async function spawnDetached(options: SpawnDetachedOptions): Promise<DetachedChild> {
-  const log = openSync(options.logFile, 'a', 0o600);
+  let log: number;
+  try {
+    log = openSync(options.logFile, 'a', 0o600);
+  } catch (e: unknown) {
+    throw fileError('Opening', options.logFile, e);
+  }
   try {
     const child = spawn(options.binary, options.args, {
       detached: true,
