@@ -123,6 +123,17 @@ test('QEMU going away rejects pending commands, resolves closed, rejects later c
   });
 });
 
+test('a QEMU that sends a line without end (over 16 Mi characters) has its connection ended, not dom0d\'s memory filled', async () => {
+  await withPeer(async (peer) => {
+    const qmp = await QmpClient.connect(peer.path);
+    peer.sendRaw('{"return": "' + 'x'.repeat(17 << 20));
+    const closed = await qmp.closed;
+    assert.equal(closed.reason, 'error');
+    assert.match(closed.error?.message ?? '', /QEMU sent a line of more than 16777216 characters/);
+    await assert.rejects(qmp.queryStatus(), QmpClosedError);
+  });
+});
+
 test('quit succeeds whether QEMU answers or just hangs up', async () => {
   await withPeer(async (peer) => {
     peer.handle('quit', () => ({ close: true }));

@@ -250,7 +250,13 @@ export class QmpTransport {
       for (let line = lines.next(); line !== undefined && !this.isClosed; line = lines.next()) this.#dispatch(line);
     };
     socket.on('data', (chunk: Buffer) => {
-      lines.push(chunk);
+      try {
+        lines.push(chunk);
+      } catch (error: unknown) {
+        this.#finish({ reason: 'error', error: error as Error });
+        socket.destroy();
+        return;
+      }
       drain();
     });
     socket.on('error', (error) => this.#finish(isErrno(error, 'ECONNRESET') || isErrno(error, 'EPIPE') ? { reason: 'eof' } : { reason: 'error', error }));
@@ -309,15 +315,34 @@ export class QmpTransport {
   }
 }
 
+/**
+ * The longest QMP line taken (QEMU's largest replies, `query-qmp-schema` and a monitor command's
+ * text, are well under 1 MiB): a QEMU that sends more without a newline (gone wrong, or the guest's
+ * own code) has its connection ended instead of dom0d's memory filled.
+ */
+const MAX_LINE_CHARS = 16 << 20;
+
 /** Splits a byte stream into lines (LF or CRLF); a partial last line waits for the next chunk. */
 class LineSplitter {
   readonly #decoder = new StringDecoder('utf8');
-  #rest = '';
+  /** The partial last line, in pieces (joined once its newline comes: no copy per chunk). */
+  #rest: string[] = [];
+  #restChars = 0;
   readonly #lines: string[] = [];
 
+  /** Throws once the partial line is longer than MAX_LINE_CHARS. */
   push(chunk: Buffer): void {
-    const parts = (this.#rest + this.#decoder.write(chunk)).split('\n');
-    this.#rest = parts.pop() ?? '';
+    const text = this.#decoder.write(chunk);
+    if (!text.includes('\n')) {
+      this.#rest.push(text);
+      this.#restChars += text.length;
+      if (this.#restChars > MAX_LINE_CHARS) throw new Error(`QEMU sent a line of more than ${MAX_LINE_CHARS} characters`);
+      return;
+    }
+    const parts = (this.#rest.join('') + text).split('\n');
+    const last = parts.pop() ?? '';
+    this.#rest = last === '' ? [] : [last];
+    this.#restChars = last.length;
     for (const p of parts) {
       const line = p.trim();
       if (line !== '') this.#lines.push(line);
