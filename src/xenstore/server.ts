@@ -255,7 +255,9 @@ export class XenstoreServer implements ConnectionHost {
   listen(path: string, domid: number, privileged: boolean): Server {
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     const server = createServer((sock) => this.accept(sock, domid, privileged));
-    server.on('error', (e) => this.log(`xenstored: socket ${path}: ${e.message}`));
+    // An accept that fails (EMFILE) fails again at each client that comes: said once a minute.
+    const said = quietLog((line) => this.log(line));
+    server.on('error', (e) => said(`xenstored: socket ${path}: ${e.message}`));
     bindUnixSocket(server, path);
     this.#listeners.set(server, path);
     return server;
