@@ -264,7 +264,8 @@ class DiskCheck {
       this.#fail(`${said} is a ${libxlFormat(driver)} image, whose backing files cannot be checked: qemu-img is not installed`, 'install qemu-utils (qemu-img), or convert the image to raw');
     }
     if (probe.status === 'locked') {
-      const pids = processesWithImageOpen(imageIdentity(path) as string, this.#ctx.machines.map((m) => m.pid));
+      // Only the descriptors named as the image: the others' files may be on a mount that hangs.
+      const pids = processesWithImageOpen(imageIdentity(path) as string, this.#ctx.machines.map((m) => m.pid), { namedAs: [path, realpathSync(path)] });
       const m = this.#ctx.machines.find((x) => pids.includes(x.pid));
       this.#fail(`${said} is open read-write by ${m === undefined ? 'another process' : `domain '${m.name}' (${m.domid})`} (QEMU's image lock)`,
         m === undefined ? `see who has it open: fuser -v ${path}` : 'an image may be written by one disk only: detach it there first, or give this disk its own copy');
@@ -350,7 +351,7 @@ export interface CheckedImage {
  * directory), which QEMU opened unchecked; undefined when it holds them all.
  */
 export function unopenedImage(images: readonly CheckedImage[], pid: number, openBefore?: ReadonlySet<string>): CheckedImage | undefined {
-  return images.find((i) => processesWithImageOpen(i.id, [pid], openBefore).length === 0);
+  return images.find((i) => processesWithImageOpen(i.id, [pid], openBefore === undefined ? {} : { skip: openBefore }).length === 0);
 }
 
 /**

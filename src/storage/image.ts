@@ -10,7 +10,7 @@
  * show pid -1), the openers' `/proc/<pid>/fd` can.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Stats } from 'node:fs';
 
@@ -147,14 +147,17 @@ export function openFds(pid: number): Set<string> {
 }
 
 /**
- * Those of `pids` that have the image of identity `id` open (read from `/proc/<pid>/fd`), among
- * their descriptors but those in `skip` (open before: a stat of each follows it to its file, whose
- * file system may hang).
+ * Those of `pids` that have the image of identity `id` open (read from `/proc/<pid>/fd`). A stat
+ * of a descriptor follows it to its file, whose file system may hang (another image of a running
+ * QEMU): `only.skip` leaves out descriptors open before (those of a QEMU before it opened the
+ * image), `only.namedAs` looks only at those whose link names one of those paths (its readlink
+ * touches no file system).
  */
-export function processesWithImageOpen(id: string, pids: readonly number[], skip: ReadonlySet<string> = new Set()): number[] {
+export function processesWithImageOpen(id: string, pids: readonly number[], only: { readonly skip?: ReadonlySet<string>; readonly namedAs?: readonly string[] } = {}): number[] {
   return pids.filter((pid) => [...openFds(pid)].some((fd) => {
-    if (skip.has(fd)) return false;
+    if (only.skip?.has(fd) === true) return false;
     try {
+      if (only.namedAs !== undefined && !only.namedAs.includes(readlinkSync(`/proc/${pid}/fd/${fd}`))) return false;
       return identity(statSync(`/proc/${pid}/fd/${fd}`)) === id;
     } catch {
       return false;
