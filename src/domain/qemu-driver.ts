@@ -163,7 +163,6 @@ export class QemuDriver implements DomainDriver {
     const logFile = qemuLogPath(this.#o.paths, rec.name);
     rotateLog(logFile);
     const { maxKiB, targetKiB } = domainMemory(config);
-    let pid: number | undefined;
     let child: DetachedChild | undefined;
     // xenstore is written while QEMU starts up (a failed start is cleaned up by destroy).
     let published: Promise<void> = Promise.resolve();
@@ -178,7 +177,6 @@ export class QemuDriver implements DomainDriver {
       label: `of domain '${rec.name}'`,
       onSpawned: (c) => {
         child = c;
-        pid = c.pid;
         this.#spawned.set(rec.domid, c.pid);
         published = this.#publish(rec, c.pid, consoles, devices);
       },
@@ -192,14 +190,14 @@ export class QemuDriver implements DomainDriver {
         const { what } = options.incoming;
         await migrationDone(qmp, what, this.#o.saveTimeoutMs ?? 600_000, undefined, connectWithin).catch(async (e: unknown) => {
           // QEMU exits when it cannot load a stream; why is in its log, not on its monitor.
-          if (pid === undefined || !await waitForPidExit(pid, 300)) throw e;
+          if (child === undefined || !await waitForPidExit(child.pid, 300)) throw e;
           const why = qemuLogReason(logFile, 3);
           throw new ToolstackError('QEMU', `${what} failed: QEMU exited${why === '' ? '' : `: ${why}`}`, {
             cause: e, hint: `the machine the state was saved from differs from the one its config makes here; see ${logFile}`,
           });
         });
       }
-      const started = pid as number;
+      const started = (child as DetachedChild).pid;
       this.#attach(rec.domid, started, qmp);
       await this.#net.online(vifsOf(rec));
       await this.#hotplug.connected(bootDeviceNodes(rec, this.#o.paths));
