@@ -56,6 +56,15 @@ export async function runConsoleSession(ctx: CommandContext, req: ConsoleAttachR
   return end;
 }
 
+/** Puts a terminal's mode back; one hung up (EIO) has no mode left to restore. */
+export function leaveRawMode(input: NodeJS.ReadStream): void {
+  try {
+    input.setRawMode(false);
+  } catch {
+    // gone with the terminal
+  }
+}
+
 function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<{ readonly end: ConsoleEnd; readonly signal?: string }> {
   const stdin = ctx.stdin as NodeJS.ReadStream;
   const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
@@ -75,11 +84,7 @@ function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<
       stdin.off('end', onEof);
       ctx.stdout.off('error', onClosed);
       for (const sig of signals) process.off(sig, onSignal);
-      try {
-        if (tty) stdin.setRawMode(false);
-      } catch {
-        // A terminal hung up (EIO) has no mode left to restore.
-      }
+      if (tty) leaveRawMode(stdin);
       stdin.pause();
       // A paused pipe or terminal still holds the event loop: let xl exit.
       if (typeof stdin.unref === 'function') stdin.unref();

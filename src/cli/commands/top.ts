@@ -4,7 +4,9 @@ import type { StatsSample, ToolstackApi } from '../../api/index.js';
 import { monotonicMs, ToolstackError, WakeablePause } from '../../common/index.js';
 import type { CommandContext } from '../command.js';
 import { defineCommand } from '../command.js';
+import { leaveRawMode } from '../console-session.js';
 import { getopt } from '../getopt.js';
+import { stopSignals } from '../interrupt.js';
 import { XENTOP_FIELDS, xentopJson, xentopSummary, xentopTable } from '../xentop.js';
 import type { XentopView } from '../xentop.js';
 
@@ -129,7 +131,7 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
   };
   // A SIGTERM, SIGINT (kill -INT: Ctrl-C is a key here) or SIGHUP (the terminal closed) ends the
   // loop too, so the screen is put back; so does a terminal that went away (its reads fail).
-  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
+  const signals = stopSignals();
   const onSignal = (): void => {
     // A second signal ends xl as it would have (a dom0d that does not answer holds the loop).
     for (const sig of signals) process.off(sig, onSignal);
@@ -166,11 +168,7 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
   } finally {
     for (const sig of signals) process.off(sig, onSignal);
     input.off('data', onKey);
-    try {
-      input.setRawMode(false);
-    } catch {
-      // A terminal hung up (EIO) has no mode left to restore.
-    }
+    leaveRawMode(input);
     input.pause();
     output.write('\x1b[?25h\x1b[?1049l');
   }
