@@ -21,7 +21,7 @@
  * Every domain on it shares it; it goes (in the reverse order) when its last port goes, and at
  * dom0d start when nothing uses it. The caller serializes every operation on one bridge.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { CommandFailed, ensurePrivateDir, isPidAlive, killPid, pidCmdline, readPidFile, runCommand, waitForPidExit, writeFileAtomicSync } from '../host/index.js';
@@ -175,13 +175,34 @@ export class NatNetworks {
    */
   admit(bridge: string, domid: number, devid: number, mac: string): void {
     const file = `${this.#makeHostsDir(bridge)}/vif${domid}.${devid}`;
-    writeFileSync(file, `${mac}\n`);
-    chmodSync(file, 0o644);
+    // dnsmasq reads a file of the directory the moment it is closed, as `nobody`: the file is made
+    // readable before it is written, never after (with a chmod after the close, dnsmasq found it
+    // unreadable about once in eight, and that guest got no lease).
+    const fd = openSync(file, 'w');
+    try {
+      fchmodSync(fd, 0o644);
+      writeSync(fd, `${mac}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    this.#reread(bridge);
   }
 
   /** Vif `devid` of domain `domid` left the NAT network of `bridge` (see `admit`). */
   forget(bridge: string, domid: number, devid: number): void {
     rmSync(`${this.#hostsDir(bridge)}/vif${domid}.${devid}`, { force: true });
+    this.#reread(bridge);
+  }
+
+  /**
+   * The network's dnsmasq reads its MAC files again (SIGHUP): a removed file's MAC is forgotten
+   * (dnsmasq's own watch acts on new and changed files only: a destroyed guest's MAC kept getting
+   * leases), and a new file is read even where that watch could not be set (a host out of
+   * inotify watches).
+   */
+  #reread(bridge: string): void {
+    const pid = this.#dnsmasqPid(bridge);
+    if (pid !== undefined) killPid(pid, 'SIGHUP');
   }
 
   /**
