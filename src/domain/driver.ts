@@ -1,6 +1,6 @@
 import { ToolstackError } from '../common/index.js';
 import { isPidAlive, killPid, processCpuTimeNs, waitForPidExit } from '../host/index.js';
-import type { DiskDevice } from '../config/index.js';
+import type { DiskDevice, DomainConfig } from '../config/index.js';
 import type { ImageChain, MachineLayout } from '../qemu/index.js';
 import type { CheckedImage } from './disk-checks.js';
 import type { DomainDevice } from './devices.js';
@@ -156,6 +156,11 @@ export interface DomainDriver {
    * at least `qemuPid`, `qmpSocket` and `consoles`. On failure nothing may be left running.
    */
   start(record: DomainRecord, options?: StartOptions): Promise<DomainRecordPatch>;
+  /**
+   * Refuses a config this engine cannot run whatever the host has (its machine's limits); called
+   * before anything is stored or made for a new domain, so cheap and without side effects.
+   */
+  checkConfig?(config: DomainConfig): void;
   /**
    * `xl save`: writes `header` then the machine's state to `file`, never a partial file under
    * that name; resolves with its size. The machine is left stopped; on failure it runs again if

@@ -57,6 +57,21 @@ test('a failed start leaves nothing behind and frees the name', async () => {
   assert.equal((await m.register(dom('g'))).domid, 2);
 });
 
+test('a config the engine cannot run is refused before anything is stored or reserved for it', async () => {
+  class Limited extends RecordingDriver {
+    checkConfig(config: DomainConfig): void {
+      if ((config.b_info?.max_vcpus ?? 1) > 255) throw new ToolstackError('CFG_VALUE', 'too many vCPUs');
+    }
+  }
+  const driver = new Limited();
+  const domainsDir = dir();
+  const m = await DomainManager.open({ domainsDir, driver });
+  await assert.rejects(m.create({ config: { c_info: { name: 'g' }, b_info: { max_vcpus: 1 << 20 } } }), (e: unknown) => isToolstackError(e, 'CFG_VALUE'));
+  assert.deepEqual(driver.calls, []);
+  assert.equal(m.registry.size, 0);
+  assert.equal((await m.create(dom('g'))).domid, 1, 'no domid was taken');
+});
+
 test('resolve() takes a domid or a name, failing as xl find_domain does', async () => {
   const m = await DomainManager.open({ domainsDir: dir() });
   await m.register(dom('web'));

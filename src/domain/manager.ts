@@ -380,6 +380,7 @@ export class DomainManager {
   } = {}): Promise<DomainRecord> {
     // Every path is looked at (synchronously) only after this; from the memory claim to the
     // reservation nothing waits.
+    this.driver.checkConfig?.(init.config);
     const inc = options.incoming;
     await this.#probe([...configPaths(init.config), ...(inc !== undefined && 'saveFile' in inc ? [inc.saveFile] : [])]);
     this.#claim(init);

@@ -16,7 +16,7 @@ import type { DetachedChild } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
-  argvRequirements, buildQemuArgs, chooseAccel, deviceModelBinary, diskHasMedium, formatHasChain, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuLogReason, qemuEnvironment, QmpClient,
+  argvRequirements, buildQemuArgs, checkMachineLimits, chooseAccel, deviceModelBinary, diskHasMedium, formatHasChain, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuLogReason, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
 import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, MachineLayout, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
@@ -119,6 +119,10 @@ export class QemuDriver implements DomainDriver {
       throw e;
     });
     return this.#accel;
+  }
+
+  checkConfig(config: DomainConfig): void {
+    checkMachineLimits(config);
   }
 
   async start(rec: DomainRecord, options: StartOptions = {}): Promise<DomainRecordPatch> {

@@ -6,6 +6,7 @@ import type { DomainConfig } from '../../config/index.js';
 import { FAKE_CAPS } from '../../../test/golden/argv/fake-host.js';
 import { argvRequirements, buildQemuArgs, deviceModelBinary, hasVncDisplay, qemuEnvironment } from './build.js';
 import { escapeOpt, opts } from './options.js';
+import { checkMachineLimits } from './platform.js';
 import { parseVdev } from './storage.js';
 import type { ArgvEnv, DomainRuntime } from './types.js';
 
@@ -58,6 +59,15 @@ test('pv: console=hvc0 is added unless the command line names a console', () => 
   assert.equal(after(buildQemuArgs(pv({ cmdline: 'root=/dev/vda' }), env()), '-append'), 'root=/dev/vda console=hvc0');
   assert.equal(after(buildQemuArgs(pv(), env()), '-append'), 'console=hvc0');
   assert.equal(after(buildQemuArgs(pv({ cmdline: 'console=ttyS0' }), env()), '-append'), 'console=ttyS0');
+});
+
+test('more vCPUs than the machine takes are refused by the argv and by the check dom0d makes first', () => {
+  assert.equal(after(buildQemuArgs(pv({ max_vcpus: 255, avail_vcpus: [0, 1] }), env()), '-smp'), 'cpus=2,maxcpus=255');
+  checkMachineLimits(pv({ max_vcpus: 255 }));
+  for (const b of [{ max_vcpus: 256 }, { avail_vcpus: Array.from({ length: 256 }, (_, i) => i) }]) {
+    assert.equal(codeOf(() => buildQemuArgs(pv(b), env())), 'CFG_VALUE');
+    assert.throws(() => checkMachineLimits(pv(b)), /^ToolstackError: Unsupported (max)?vcpus=256: the 'pc' machine takes at most 255 vCPUs$/);
+  }
 });
 
 test('the builder is pure: same input, same argv; the config is not changed', () => {

@@ -4,6 +4,7 @@
  */
 import { BugError } from '../../common/index.js';
 import { domainMemory, domainVcpus } from '../../config/index.js';
+import type { DomainConfig } from '../../config/index.js';
 import { hasMachine } from '../capabilities.js';
 import type { Guest } from './guest.js';
 import { num } from './guest.js';
@@ -93,15 +94,25 @@ function cpuFeatures(a: Argv, g: Guest): string[] {
  * `balloon`) before the guest runs. `deflate-on-oom` lets a guest short of memory take it back.
  */
 export function resources(a: Argv, g: Guest): void {
+  checkMachineLimits(g.config);
   const { online: cur, max } = domainVcpus(g.config);
-  if (max > PC_MAX_CPUS) {
-    throw unsupported(g.b.max_vcpus === undefined ? 'vcpus' : 'maxvcpus', max, `the '${MACHINE}' machine takes at most ${PC_MAX_CPUS} vCPUs`, `give at most ${PC_MAX_CPUS}`);
-  }
   a.push('-smp', opts(`cpus=${cur}`, { maxcpus: max }));
   const { maxKiB, targetKiB } = domainMemory(g.config);
   // A restored machine has the RAM its state was saved with (the config's maximum may be for its next boot).
   a.push('-m', `size=${Math.ceil((a.env.runtime.layout?.ramKiB ?? maxKiB) / 1024)}M`);
   a.device('virtio-balloon-pci', { id: 'balloon0', 'deflate-on-oom': true }, 'memory', Math.ceil(targetKiB / 1024));
+}
+
+/**
+ * Refuses (CFG_VALUE) a config with more vCPUs than the machine takes. dom0d checks it before it
+ * stores or makes anything for a domain: a million vCPUs (xl's own limit) took 13 s of records and
+ * 300 MB of dom0d's memory before QEMU's command line refused them.
+ */
+export function checkMachineLimits(config: DomainConfig): void {
+  const { max } = domainVcpus(config);
+  if (max > PC_MAX_CPUS) {
+    throw unsupported(config.b_info?.max_vcpus === undefined ? 'vcpus' : 'maxvcpus', max, `the '${MACHINE}' machine takes at most ${PC_MAX_CPUS} vCPUs`, `give at most ${PC_MAX_CPUS}`);
+  }
 }
 
 /** HVM firmware: SeaBIOS (QEMU's own), OVMF, or an image given by path. */
