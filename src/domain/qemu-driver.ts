@@ -16,7 +16,7 @@ import type { DetachedChild } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
-  argvRequirements, buildQemuArgs, checkMachineLimits, chooseAccel, deviceModelBinary, diskHasMedium, formatHasChain, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuLogReason, qemuEnvironment, QmpClient,
+  argvRequirements, buildQemuArgs, checkMachineLimits, chooseAccel, configuredRamKiB, deviceModelBinary, diskHasMedium, formatHasChain, hasVncDisplay, isAccelSetting, launchQemu, probeCapabilities, qemuLogReason, qemuEnvironment, QmpClient,
 } from '../qemu/index.js';
 import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, MachineLayout, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
@@ -651,7 +651,7 @@ export class QemuDriver implements DomainDriver {
 
   async setMemory(rec: DomainRecord, m: { readonly targetKiB: number; readonly maxKiB: number }): Promise<{ readonly machineKiB: number }> {
     const qmp = this.#qmp(rec);
-    const machineKiB = await machineRamKiB(qmp);
+    const machineKiB = configuredRamKiB(await machineRamKiB(qmp));
     if (m.targetKiB > machineKiB) {
       throw new ToolstackError('MEMORY', `Cannot set the memory of domain '${rec.name}' to ${m.targetKiB} KiB: its machine has ${machineKiB} KiB until it reboots`, {
         hint: `a higher maxmem (xl mem-max) takes effect at the domain's next boot`,

@@ -6,7 +6,7 @@ import type { DomainConfig } from '../../config/index.js';
 import { FAKE_CAPS } from '../../../test/golden/argv/fake-host.js';
 import { argvRequirements, buildQemuArgs, deviceModelBinary, hasVncDisplay, qemuEnvironment } from './build.js';
 import { escapeOpt, opts } from './options.js';
-import { checkMachineLimits } from './platform.js';
+import { checkMachineLimits, configuredRamKiB } from './platform.js';
 import { parseVdev } from './storage.js';
 import type { ArgvEnv, DomainRuntime } from './types.js';
 
@@ -91,7 +91,15 @@ test('a machine layout kept (restore, migration): its RAM, its devices at their 
   // Without one, QEMU places them (no addr=), and the RAM is the config's maximum.
   const fresh = buildQemuArgs({ ...config, b_info: { ...config.b_info, max_memkb: 262144 } }, env(runtime));
   assert.ok(devices(fresh).every((d) => !d.includes(',addr=')), devices(fresh).join(' '));
-  assert.equal(after(fresh, '-m'), 'size=256M');
+  // Under TCG, 8 KiB more: a QEMU before 9.0 loses the guest's writes in a migration of a RAM block of whole 256 KiB (platform.ts).
+  assert.equal(after(fresh, '-m'), 'size=262152K');
+  const sized = (over: Partial<ArgvEnv>, runtime: Partial<DomainRuntime> = {}): string | undefined =>
+    after(buildQemuArgs({ ...config, b_info: { ...config.b_info, max_memkb: 262144 } }, env({ nics: [{ tap: 'vif3.0' }], ...runtime }, over)), '-m');
+  assert.equal(sized({ accel: 'kvm' }), 'size=256M');
+  assert.equal(sized({ caps: { ...FAKE_CAPS, version: { major: 9, minor: 0, micro: 0 } } }), 'size=256M');
+  assert.equal(sized({}, { incoming: 'fd:0' }), 'size=256M', 'a stream saved without its RAM size has the config\'s');
+  assert.equal(sized({}, { incoming: 'fd:0', layout: { ramKiB: 262152, pci: [] } }), 'size=262152K');
+  assert.deepEqual([262152, 262144, 131080, 1000].map(configuredRamKiB), [262144, 262144, 131072, 1000]);
   // As it was where the disk and NIC were hot-plugged after the USB controller; the balloon unlisted.
   const layout = { ramKiB: 196608, pci: [{ id: 'usb', slot: 4, func: 0 }, { id: 'vif0', slot: 5, func: 0 }, { id: 'xvde', slot: 6, func: 0 }, { id: 'video0', slot: 3, func: 0 }] };
   const kept = buildQemuArgs({ ...config, b_info: { ...config.b_info, max_memkb: 262144 } }, env({ ...runtime, layout }));

@@ -98,9 +98,39 @@ export function resources(a: Argv, g: Guest): void {
   const { online: cur, max } = domainVcpus(g.config);
   a.push('-smp', opts(`cpus=${cur}`, { maxcpus: max }));
   const { maxKiB, targetKiB } = domainMemory(g.config);
-  // A restored machine has the RAM its state was saved with (the config's maximum may be for its next boot).
-  a.push('-m', `size=${Math.ceil((a.env.runtime.layout?.ramKiB ?? maxKiB) / 1024)}M`);
+  const ramKiB = machineRamKiB(a, maxKiB);
+  a.push('-m', `size=${ramKiB % 1024 === 0 ? `${ramKiB / 1024}M` : `${ramKiB}K`}`);
   a.device('virtio-balloon-pci', { id: 'balloon0', 'deflate-on-oom': true }, 'memory', Math.ceil(targetKiB / 1024));
+}
+
+/**
+ * QEMU before 9.0 under TCG loses guest writes in a live migration: its dirty-page sync of a RAM
+ * block whose size is a multiple of 64 pages clears the pages' dirty bits without making the
+ * vCPUs trap their next writes to them (upstream's "physmem: Fix migration dirty bitmap coherency
+ * with TCG memory access", in 9.0; Debian 12's 7.2 lacks it), so a page the guest went on writing
+ * was not sent again and the guest ran on at the target with stale memory (seen here: a guest
+ * program found its pages holding old values after every slow migration; guests crashed or hung).
+ * A RAM block of another size takes QEMU's page-by-page sync, which makes them trap. Such a
+ * machine has this much more RAM than its config says.
+ */
+const TCG_DIRTY_SYNC_PAD_KIB = 8;
+const DIRTY_SYNC_WORD_KIB = 64 * 4;
+
+/**
+ * The machine's RAM: the size its state was saved with when it has arrived by a restore or
+ * migration (the config's maximum may be for its next boot; a stream saved without one is the
+ * config's), else the config's maximum, padded where QEMU's migration would lose writes (above).
+ */
+function machineRamKiB(a: Argv, maxKiB: number): number {
+  const { runtime, accel, caps } = a.env;
+  if (runtime.layout !== undefined) return runtime.layout.ramKiB;
+  const affected = accel === 'tcg' && caps.version.major < 9 && runtime.incoming === undefined;
+  return affected && maxKiB % DIRTY_SYNC_WORD_KIB === 0 ? maxKiB + TCG_DIRTY_SYNC_PAD_KIB : maxKiB;
+}
+
+/** A machine's RAM as its config gave it: without the padding `machineRamKiB` may have added. */
+export function configuredRamKiB(machineKiB: number): number {
+  return machineKiB % DIRTY_SYNC_WORD_KIB === TCG_DIRTY_SYNC_PAD_KIB ? machineKiB - TCG_DIRTY_SYNC_PAD_KIB : machineKiB;
 }
 
 /**
