@@ -16,8 +16,9 @@ export type MachineEventSink = (domid: number, reason: ShutdownReason) => void;
 
 /**
  * How a driver reports that the guest released a device after the detach that asked for it had
- * returned (it timed out, or was forced): queued as the domain's next job, which calls
- * `releaseDevice` and drops the device from the record.
+ * returned (it timed out, or was forced), or that the guest removed a device itself (an ACPI eject
+ * no detach asked for): queued as the domain's next job, which calls `releaseDevice` and drops the
+ * device from the record.
  */
 export type DeviceEventSink = (domid: number, device: DomainDevice) => void;
 
@@ -259,8 +260,11 @@ export interface DomainDriver {
   detachDevice?(record: DomainRecord, device: DomainDevice, options: { readonly force: boolean; readonly waitMs?: number }): Promise<boolean>;
   /** After the device sink reported `device` released: frees what is left of it (idempotent). */
   releaseDevice?(record: DomainRecord, device: DomainDevice): Promise<void>;
-  /** Called once by `DomainManager`: where the driver reports devices released late. */
-  setDeviceEventSink?(sink: DeviceEventSink): void;
+  /**
+   * Called once by `DomainManager`: where the driver reports devices released late or removed by
+   * the guest; `configOf` is a domain's config as its record has it now (which device that was).
+   */
+  setDeviceEventSink?(sink: DeviceEventSink, configOf: (domid: number) => DomainConfig | undefined): void;
   /**
    * Replaces the medium of the removable drive `drive` (an entry of the record's config) by
    * that of `medium` (the same vdev; format `empty` ejects). All or nothing. `chains`: as

@@ -166,7 +166,7 @@ export class DomainManager {
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
     driver.setMachineEventSink?.((domid, reason) => this.#onStopped(domid, reason));
-    driver.setDeviceEventSink?.((domid, device) => this.#onDeviceReleased(domid, device));
+    driver.setDeviceEventSink?.((domid, device) => this.#onDeviceReleased(domid, device), (domid) => this.registry.get(domid)?.config);
   }
 
   static async open(options: DomainManagerOptions): Promise<DomainManager> {

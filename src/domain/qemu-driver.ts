@@ -743,8 +743,8 @@ export class QemuDriver implements DomainDriver {
     return this.#hotplug.release(rec, m === undefined || m.qmp.isClosed ? undefined : m.qmp, device);
   }
 
-  setDeviceEventSink(sink: DeviceEventSink): void {
-    this.#hotplug.setSink(sink);
+  setDeviceEventSink(sink: DeviceEventSink, configOf: (domid: number) => DomainConfig | undefined): void {
+    this.#hotplug.setSink(sink, configOf);
   }
 
   changeMedia(rec: DomainRecord, drive: DiskDevice, medium: DiskDevice, chains: MediaChains): Promise<void> {
@@ -826,6 +826,7 @@ export class QemuDriver implements DomainDriver {
       if (this.#machines.get(domid) === m) this.#sink?.(domid, reason);
     });
     this.#machines.set(domid, m);
+    this.#hotplug.watch(domid, qmp);
     return m;
   }
 

@@ -34,7 +34,7 @@
  */
 import { isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
 import { usbctrlWithDefaults } from '../config/index.js';
-import type { DiskDevice, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
+import type { DiskDevice, DomainConfig, NicDevice, UsbController, UsbctrlDevice, UsbdevDevice } from '../config/index.js';
 import type { HostNetwork } from '../network/index.js';
 import {
   diskHasMedium, diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpClosedError, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
@@ -43,7 +43,7 @@ import {
 import type { ArgvCapabilities, QdevWiring, QmpClient } from '../qemu/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
 import { addBlockScript, blockScriptOf, removeBlockScript } from './block-scripts.js';
-import { deviceDevid, deviceLabel, deviceNodes } from './devices.js';
+import { DEVICE_KINDS, deviceDevid, deviceLabel, deviceNodes, devicesOf } from './devices.js';
 import type { DomainDevice } from './devices.js';
 import type { CheckedChain, DeviceEventSink, MediaChains } from './driver.js';
 import { refuseSwappedImage } from './disk-checks.js';
@@ -90,13 +90,33 @@ export class QemuHotplug {
   readonly #o: HotplugOptions;
   readonly #unplugs = new Map<string, Unplug>();
   #sink: DeviceEventSink | undefined;
+  #configOf: ((domid: number) => DomainConfig | undefined) | undefined;
 
   constructor(options: HotplugOptions) {
     this.#o = options;
   }
 
-  setSink(sink: DeviceEventSink): void {
+  setSink(sink: DeviceEventSink, configOf: (domid: number) => DomainConfig | undefined): void {
     this.#sink = sink;
+    this.#configOf = configOf;
+  }
+
+  /**
+   * Hears the machine of `domid` remove a device no detach asked for: the guest ejected it itself
+   * (ACPI PCI hot-plug: `echo 0 > /sys/bus/pci/slots/N/power`), and QEMU let it go. The device of
+   * the domain's config with that id goes to the sink, as a late release does (before, the record,
+   * xenstore, `xl block-list` and the host side kept a device the machine no longer had, and a
+   * save rebuilt it at the restore). Called when the machine is attached, before any detach's own
+   * listener, which then takes the devices it asked for.
+   */
+  watch(domid: number, qmp: QmpClient): void {
+    qmp.onEvent('DEVICE_DELETED', (e) => {
+      const id = e.data['device'];
+      if (typeof id !== 'string' || this.#unplugs.has(`${domid}/${id}`)) return;
+      const config = this.#configOf?.(domid);
+      const device = config === undefined ? undefined : DEVICE_KINDS.flatMap((k) => devicesOf(config, k)).find((d) => qdevId(d) === id);
+      if (device !== undefined) this.#sink?.(domid, device);
+    });
   }
 
   /** The boot devices' nodes, written with the domain's layout, are connected once QEMU runs. */

@@ -118,6 +118,8 @@ async function storedDisks(name: string): Promise<Array<Record<string, unknown>>
 /** Opens the console of domain `id` and waits for its prompt. */
 async function console(id: number): Promise<GuestConsole> {
   con?.close();
+  // A domain just restarted is listed before its xenstore nodes are written.
+  await until('its console in xenstore', () => xsExists(`/local/domain/${id}/serial/0/tty`), 30_000, 50);
   con = await GuestConsole.connect(xsRead(`/local/domain/${id}/serial/0/tty`));
   await con.waitFor(GUEST_READY_LINE, { timeoutMs: 90_000 });
   await con.waitFor(GUEST_PROMPT, { timeoutMs: 10_000 });
@@ -456,6 +458,25 @@ test('block-detach waits for the guest: a paused guest times out (the disk stays
   await partitionsBecome(['sr0', 'vda']);
   assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
   await until('QEMU let go of spare.qcow2', () => imageOpens('spare.qcow2'));
+});
+
+test('a disk the guest ejects itself (ACPI): gone from block-list, xenstore and the config, its image let go; its vdev attaches again', async () => {
+  await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
+  await partitionsBecome(['sr0', 'vda', 'vdb']);
+  // The slot of vdb's PCI device powered off from inside: QEMU removes the device, no xl asked.
+  assert.match(await guest('a=$(basename $(readlink -f /sys/block/vdb/device/..)); for s in /sys/bus/pci/slots/*; do [ "$(cat $s/address).0" = "$a" ] && echo 0 > $s/power && echo ejected; done'), /^ejected\s*$/m);
+  await partitionsBecome(['sr0', 'vda']);
+  // Before, the record, xenstore and block-list kept the disk, and its image stayed QEMU's.
+  await until('the guest\'s eject seen', async () => (await storedDisks('hp')).length === 2);
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
+  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
+  assert.deepEqual(xsDisks(dom), { front: ['5632', '51776'], back: ['qdisk/5632', 'qdisk/51776'] });
+  await until('QEMU let go of spare.qcow2', () => imageOpens('spare.qcow2'));
+  await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
+  await partitionsBecome(['sr0', 'vda', 'vdb']);
+  await ok('block-detach', 'hp', 'xvdh');
+  await partitionsBecome(['sr0', 'vda']);
+  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
 });
 
 test('block-list: several domains, a name that is no domain is reported and skipped, a free domid lists nothing', async () => {
