@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, closeSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isToolstackError } from '../common/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
 import type { QmpClient } from '../qemu/index.js';
-import { migrateMachine, migrationDone, openSaveStream, outgoingTo } from './qemu-save.js';
+import { migrateMachine, migrationDone, openSaveStream, outgoingTo, saveMachine } from './qemu-save.js';
 
 /**
  * A QMP peer for a migration: `status()` answers each query-migrate (undefined: the monitor is
@@ -90,6 +90,25 @@ test('past 5 passes over RAM the downtime limit is lifted once, so the guest is 
   const { qmp, commands } = peer(() => (passes >= 8 ? { status: 'completed' } : { status: 'active', ram: { transferred: ++passes, 'dirty-sync-count': passes } }));
   await migrationDone(qmp, 'Migration', 60_000, { ms: 1000, unblock: () => assert.fail('unblocked') });
   assert.deepEqual(commands, ['migrate-set-parameters']);
+});
+
+test('a guest that shut down or crashed as its save began is not saved: no file, the error says so, its on_* action follows', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-save-'));
+  try {
+    for (const [status, said] of [['shutdown', 'shut down or rebooted'], ['guest-panicked', 'crashed']] as const) {
+      const { qmp, commands } = peer(() => ({ status: 'completed' }));
+      Object.assign(qmp, { stop: () => Promise.resolve(), queryStatus: () => Promise.resolve({ running: false, status }) });
+      await assert.rejects(saveMachine(qmp, join(dir, 'g.save'), Buffer.from('header'), true, 10_000), (e: unknown) => {
+        assert.ok(isToolstackError(e, 'DOMAIN_STATE'), String(e));
+        assert.equal(e.message, `Cannot save to '${join(dir, 'g.save')}': the guest ${said} as the save began`);
+        return true;
+      });
+      assert.deepEqual(readdirSync(dir), []);
+      assert.ok(!commands.includes('migrate'));
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('the outgoing stream is written by cat alone, exec\'d by the shell (the one child a stall kills)', () => {

@@ -237,6 +237,15 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
     fd = openSync(tmp, 'wx', 0o600);
     writeSync(fd, header);
     await qmp.stop();
+    // A guest that powered off, rebooted or crashed just before the stop (its on_* action is
+    // queued behind this save): its machine's state says so, QEMU would run no restore of it
+    // ("Resetting the Virtual Machine is required"), and the save destroyed the domain.
+    const { status } = await qmp.queryStatus();
+    if (status === 'shutdown' || status === 'guest-panicked') {
+      throw new ToolstackError('DOMAIN_STATE', `Cannot save to '${asked}': the guest ${status === 'shutdown' ? 'shut down or rebooted' : 'crashed'} as the save began`, {
+        hint: 'its on_poweroff, on_reboot or on_crash action follows; no file was written',
+      });
+    }
     // A local file: no bandwidth limit (QEMU's default throttles migrations to 32 MiB/s).
     await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40 });
     await qmp.migrateSetCapabilities({ events: true });
