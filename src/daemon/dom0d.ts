@@ -156,7 +156,8 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     for (const w of warnings) log(w);
     // The logs written for as long as a process runs — dom0d's own, each running QEMU's and NAT
     // dnsmasq's (what a guest can make them print) — are held to a size (boundAppendedLog),
-    // checked every 30 s.
+    // checked every 5 s (a stat each): a guest can make its QEMU print a line per message it
+    // sends (a bad virtio-serial control message, say), as fast as it sends them.
     const logsHeld = setInterval(() => {
       const hold = (file: string, whose: string): void => {
         boundAppendedLog(file).catch((e: unknown) => log(`holding ${whose} log to size: ${e instanceof Error ? e.message : String(e)}`));
@@ -170,7 +171,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
         log(`holding logs to size: ${e instanceof Error ? e.message : String(e)}`);
       }
       for (const f of names.filter(isDnsmasqLog)) hold(`${paths.logDir}/${f}`, 'a NAT network\'s dnsmasq');
-    }, Math.max(100, envMs('DOM0_LOG_CHECK_MS') ?? 30_000));
+    }, Math.max(100, envMs('DOM0_LOG_CHECK_MS') ?? 5_000));
     logsHeld.unref();
     const report = await manager.adoptAll();
     log(`re-adopted ${report.adopted} domain(s); ${report.crashed} found dead, ${report.removed} half-done removed, ${report.restarts} restart(s) resumed, ${report.recovered} recovered without a record`);
