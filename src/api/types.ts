@@ -133,7 +133,11 @@ export interface CreateDomainRequest {
    * destroyed if that process ends before renaming it (its stream and handshake end with it).
    */
   readonly incoming?: { readonly socket: string; readonly holder?: number };
-  /** With `restore` or `incoming`: the machine whose state it is, as it was (the save file's, the sender's `getMachineLayout`). */
+  /**
+   * With `restore` or `incoming`: the machine whose state it is, as it was (the save file's, the
+   * sender's `getMachineLayout`). Without it the machine is the one its config makes, which a
+   * stream saved from another (its RAM sized otherwise, devices hot-plugged) does not load into.
+   */
   readonly layout?: MachineLayout;
 }
 

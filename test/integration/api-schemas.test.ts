@@ -205,7 +205,8 @@ test('save, restore, reboot, migrate, shutdown, destroy; numa-split', async () =
   const head = Buffer.alloc(1 << 20);
   const info = readSaveFileHeader(head.subarray(0, readSync(fd, head, 0, head.length, 0)), file('api.save'));
   closeSync(fd);
-  await ok('createDomain', { config: (info.config ?? {}) as LibxlJsonObject, restore: { file: file('api.save'), offset: info.streamOffset } });
+  // As xl restore does: the machine as the save file's header has it (under TCG its RAM is not the config's).
+  await ok('createDomain', { config: (info.config ?? {}) as LibxlJsonObject, restore: { file: file('api.save'), offset: info.streamOffset }, ...(info.layout === undefined ? {} : { layout: info.layout }) });
   await ok('rebootDomain', { ref });
   await until('the rebooted guest running', async () => {
     const r = await send('getDomain', { ref });
