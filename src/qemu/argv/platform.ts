@@ -304,8 +304,5 @@ export function lifecycle(a: Argv, g: Guest): void {
   a.push(...qmpMonitorArgs(r.qmpSocket));
   a.push('-pidfile', r.pidFile);
   a.push('-action', 'reboot=shutdown,shutdown=pause,panic=pause');
-  // Panics only (events=1): a guest writing "crash loaded" to the port in a loop had QEMU send a
-  // GUEST_CRASHLOADED event for each write, unthrottled, to dom0d, which acts on none of them. A
-  // panic pauses the guest (above): it comes once.
-  a.device('pvpanic', { id: 'pvpanic0', events: 1 }, 'on_crash', (g.config.on_crash ?? 'destroy').replace('_', '-'));
+  a.device('pvpanic', { id: 'pvpanic0' }, 'on_crash', (g.config.on_crash ?? 'destroy').replace('_', '-'));
 }
