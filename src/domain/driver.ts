@@ -16,11 +16,12 @@ export type MachineEventSink = (domid: number, reason: ShutdownReason) => void;
 
 /**
  * How a driver reports that the guest released a device after the detach that asked for it had
- * returned (it timed out, or was forced), or that the guest removed a device itself (an ACPI eject
- * no detach asked for): queued as the domain's next job, which calls `releaseDevice` and drops the
- * device from the record.
+ * returned (it timed out, or was forced: `late`), or that the machine no longer has a device of
+ * the config that no detach asked for (the guest ejected it itself: `ejected`): queued as the
+ * domain's next job, which calls `releaseDevice` and drops the device from the record (an
+ * `ejected` one only if the record still has that very device).
  */
-export type DeviceEventSink = (domid: number, device: DomainDevice) => void;
+export type DeviceEventSink = (domid: number, device: DomainDevice, how: 'late' | 'ejected') => void;
 
 /**
  * A machine of this host that no record names (its record was lost or unreadable), as the

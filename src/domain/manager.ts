@@ -166,7 +166,7 @@ export class DomainManager {
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
     driver.setMachineEventSink?.((domid, reason) => this.#onStopped(domid, reason));
-    driver.setDeviceEventSink?.((domid, device) => this.#onDeviceReleased(domid, device), (domid) => this.registry.get(domid)?.config);
+    driver.setDeviceEventSink?.((domid, device, how) => this.#onDeviceReleased(domid, device, how), (domid) => this.registry.get(domid)?.config);
   }
 
   static async open(options: DomainManagerOptions): Promise<DomainManager> {
@@ -1187,12 +1187,15 @@ export class DomainManager {
   }
 
   /** The driver's report of a device the guest released late: queued as the domain's next job. */
-  #onDeviceReleased(domid: number, device: DomainDevice): void {
+  #onDeviceReleased(domid: number, device: DomainDevice, how: 'late' | 'ejected'): void {
     this.jobs.run(domid, 'device released', async () => {
       const rec = this.registry.get(domid);
       if (rec === undefined) return;
       const devid = deviceDevid(device);
       const current = devid === undefined ? undefined : deviceByDevid(rec.config, device.kind, devid);
+      // A detach that finished meanwhile (its release seen first by polling, a controller taking
+      // its devices along) or a device attached since under that devid: nothing of this one is left.
+      if (how === 'ejected' && (current === undefined || JSON.stringify(current) !== JSON.stringify(device))) return;
       await this.driver.releaseDevice?.(rec, current ?? device);
       if (current !== undefined) {
         const record = await this.registry.update(domid, { config: replaceDevice(rec.config, current, undefined) });

@@ -436,7 +436,7 @@ export class QemuDriver implements DomainDriver {
         const [status, memory, cpus] = await Promise.all([
           qmp.queryStatus(), qmp.execute('query-memory-size-summary') as Promise<{ 'base-memory'?: number }>, qmp.queryCpusFast(),
         ]);
-        return { memKiB: Math.floor((memory['base-memory'] ?? 0) / 1024), vcpus: Math.max(1, cpus.length), paused: status.status !== 'running' };
+        return { memKiB: configuredRamKiB(Math.floor((memory['base-memory'] ?? 0) / 1024)), vcpus: Math.max(1, cpus.length), paused: status.status !== 'running' };
       } finally {
         qmp.close();
       }

@@ -17,6 +17,9 @@
  *   cut short is asked again (manager.ts finishes it: a device QEMU no longer has is released at
  *   once); a release QEMU announced while no dom0d listened after a detach that had timed out
  *   is not seen: such a device stays in the record until the domain reboots.
+ * - a device the guest ejects itself (no detach asked): QEMU's `DEVICE_DELETED` with the id of
+ *   a device of the config, and the device gone from QOM, goes to the sink (`watch`) as `ejected`:
+ *   released as a late release is, if the record still has that very device.
  * - vif attach: the host side first (tap on its bridge, rate, anti-spoofing: the network area;
  *   a missing bridge fails here, before anything else is made) → nodes written (state 1) → the
  *   vif script `online` → backend `hotplug-status` connected, state 2 → `netdev_add` of the tap →
@@ -115,7 +118,8 @@ export class QemuHotplug {
       if (typeof id !== 'string' || this.#unplugs.has(`${domid}/${id}`)) return;
       const config = this.#configOf?.(domid);
       const device = config === undefined ? undefined : DEVICE_KINDS.flatMap((k) => devicesOf(config, k)).find((d) => qdevId(d) === id);
-      if (device !== undefined) this.#sink?.(domid, device);
+      // Only if the machine has no device of that id by now (not one attached again meanwhile).
+      if (device !== undefined) void gone(qmp, id).then((g) => { if (g) this.#sink?.(domid, device, 'ejected'); }, () => undefined);
     });
   }
 
@@ -383,7 +387,7 @@ export class QemuHotplug {
         entry.off();
         this.#unplugs.delete(key);
         if (entry.waiter !== undefined) entry.waiter();
-        else this.#sink?.(rec.domid, entry.device);
+        else this.#sink?.(rec.domid, entry.device, 'late');
       };
       entry.off = qmp.onEvent('DEVICE_DELETED', (e) => {
         if (e.data['device'] === id) entry.gone();

@@ -106,6 +106,22 @@ test('a guest that shut down or crashed as its save began is not saved: no file,
       assert.deepEqual(readdirSync(dir), []);
       assert.ok(!commands.includes('migrate'));
     }
+    // A shutdown QEMU took after the stop: the state stays `paused`, its event tells.
+    const { qmp } = peer(() => ({ status: 'completed' }));
+    const listeners = new Map<string, () => void>();
+    Object.assign(qmp, {
+      onEvent: (name: string, listener: () => void) => {
+        listeners.set(name, listener);
+        return () => listeners.delete(name);
+      },
+      stop: () => {
+        listeners.get('SHUTDOWN')?.();
+        return Promise.resolve();
+      },
+      queryStatus: () => Promise.resolve({ running: false, status: 'paused' }),
+    });
+    await assert.rejects(saveMachine(qmp, join(dir, 'g.save'), Buffer.from('header'), true, 10_000), /the guest shut down or rebooted as the save began/);
+    assert.deepEqual([readdirSync(dir), [...listeners.keys()]], [[], []]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

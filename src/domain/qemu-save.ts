@@ -236,13 +236,22 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
   try {
     fd = openSync(tmp, 'wx', 0o600);
     writeSync(fd, header);
-    await qmp.stop();
     // A guest that powered off, rebooted or crashed just before the stop (its on_* action is
-    // queued behind this save): its machine's state says so, QEMU would run no restore of it
+    // queued behind this save): its machine's state says so (or, a request QEMU took after the
+    // stop, its event does: the state stays `paused`), QEMU would run no restore of it
     // ("Resetting the Virtual Machine is required"), and the save destroyed the domain.
-    const { status } = await qmp.queryStatus();
-    if (status === 'shutdown' || status === 'guest-panicked') {
-      throw new ToolstackError('DOMAIN_STATE', `Cannot save to '${asked}': the guest ${status === 'shutdown' ? 'shut down or rebooted' : 'crashed'} as the save began`, {
+    let ended: 'shut down or rebooted' | 'crashed' | undefined;
+    const offs = [qmp.onEvent('SHUTDOWN', () => (ended ??= 'shut down or rebooted')), qmp.onEvent('GUEST_PANICKED', () => (ended ??= 'crashed'))];
+    try {
+      await qmp.stop();
+      const { status } = await qmp.queryStatus();
+      if (status === 'shutdown') ended ??= 'shut down or rebooted';
+      if (status === 'guest-panicked') ended ??= 'crashed';
+    } finally {
+      for (const off of offs) off();
+    }
+    if (ended !== undefined) {
+      throw new ToolstackError('DOMAIN_STATE', `Cannot save to '${asked}': the guest ${ended} as the save began`, {
         hint: 'its on_poweroff, on_reboot or on_crash action follows; no file was written',
       });
     }

@@ -11,12 +11,12 @@
 
 int main(int argc, char **argv) {
   size_t pages = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
-  unsigned long *words = aligned_alloc(4096, pages * 4096);
+  volatile unsigned long *words = aligned_alloc(4096, pages * 4096);
   if (pages == 0 || words == NULL) return 2;
-  memset(words, 0, pages * 4096);
+  memset((void *)words, 0, pages * 4096);
   for (unsigned long round = 0;; round++) {
     for (size_t p = 0; p < pages; p++) {
-      unsigned long *w = &words[p * (4096 / sizeof *words)];
+      volatile unsigned long *w = &words[p * (4096 / sizeof *words)];
       if (*w != round) {
         printf("LOST page %zu: holds %lu, wrote %lu\n", p, *w, round);
         return 1;

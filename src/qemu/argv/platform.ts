@@ -110,11 +110,11 @@ export function resources(a: Argv, g: Guest): void {
  * with TCG memory access", in 9.0; Debian 12's 7.2 lacks it), so a page the guest went on writing
  * was not sent again and the guest ran on at the target with stale memory (seen here: a guest
  * program found its pages holding old values after every slow migration; guests crashed or hung).
- * A RAM block of another size takes QEMU's page-by-page sync, which makes them trap. Such a
- * machine has this much more RAM than its config says.
+ * A RAM block of another size takes QEMU's page-by-page sync, which makes them trap (for the
+ * guest's RAM; smaller blocks, VGA memory, stay as they are). Such a machine has this much more
+ * RAM than its config says.
  */
 const TCG_DIRTY_SYNC_PAD_KIB = 8;
-const DIRTY_SYNC_WORD_KIB = 64 * 4;
 
 /**
  * The machine's RAM: the size its state was saved with when it has arrived by a restore or
@@ -124,13 +124,15 @@ const DIRTY_SYNC_WORD_KIB = 64 * 4;
 function machineRamKiB(a: Argv, maxKiB: number): number {
   const { runtime, accel, caps } = a.env;
   if (runtime.layout !== undefined) return runtime.layout.ramKiB;
+  // Whole MiB, as QEMU has always been given it here.
+  const kib = Math.ceil(maxKiB / 1024) * 1024;
   const affected = accel === 'tcg' && caps.version.major < 9 && runtime.incoming === undefined;
-  return affected && maxKiB % DIRTY_SYNC_WORD_KIB === 0 ? maxKiB + TCG_DIRTY_SYNC_PAD_KIB : maxKiB;
+  return affected ? kib + TCG_DIRTY_SYNC_PAD_KIB : kib;
 }
 
-/** A machine's RAM as its config gave it: without the padding `machineRamKiB` may have added. */
+/** A machine's RAM as its config gave it: without the padding `machineRamKiB` may have added (whole MiB and 8 KiB). */
 export function configuredRamKiB(machineKiB: number): number {
-  return machineKiB % DIRTY_SYNC_WORD_KIB === TCG_DIRTY_SYNC_PAD_KIB ? machineKiB - TCG_DIRTY_SYNC_PAD_KIB : machineKiB;
+  return machineKiB % 1024 === TCG_DIRTY_SYNC_PAD_KIB ? machineKiB - TCG_DIRTY_SYNC_PAD_KIB : machineKiB;
 }
 
 /**
