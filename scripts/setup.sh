@@ -16,7 +16,7 @@ APT_PACKAGES=(
   chromium                        # the web console's tests drive it headless (playwright-core)
   openssh-server openssh-client   # xl migrate over real ssh (the test starts its own sshd on a private port)
   socat                           # xl migrate-receive hands the stream to QEMU with it (without: Node copies)
-  gcc libc6-dev                   # the migrate test's guest-side lost-writes detector (test/support/lost-writes.c), built static
+  gcc libc6-dev                   # programs the tests run in guests (test/support/*.c), built static
 )
 
 missing=()

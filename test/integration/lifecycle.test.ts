@@ -15,6 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XenstoreClient } from '../../src/xenstore/index.js';
+import { buildGuestProgram } from '../support/guest-programs.js';
 import { ensureGuests, GuestConsole, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
 import { destroyHost, makeHost, pidsNaming, readPid, until, waitGone, xl, XL, xlIn } from './daemon-harness.js';
@@ -244,24 +245,52 @@ test('hvm: serial console; QEMU killed → on_crash=rename-restart keeps the old
   assert.deepEqual(await list(), []);
 });
 
+/** Types `line` on the domain's console through `xl console` (dom0d holds the console socket). */
+async function typeOn(name: string, line: string): Promise<void> {
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(XL, ['console', name], { env: host.env, stdio: ['pipe', 'ignore', 'ignore'] });
+    child.on('error', reject);
+    child.on('close', resolve);
+    child.stdin.write(`${line}\r`);
+    setTimeout(() => child.stdin.end(), 1000);
+  });
+  assert.notEqual(code, null);
+}
+
 test('pv: a guest panic (pvpanic) is a crash: on_crash=coredump-destroy dumps its memory to STATE_DIR/dump/<name>', async () => {
   const c = await create('-q', 'pv.cfg', 'name="pp"', 'on_crash="coredump-destroy"');
   assert.equal(c.code, 0, c.err);
   await ready('pp', 'console0');
-  // Typed through `xl console` (dom0d holds the console socket); the guest's shell runs it.
-  const typed = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(XL, ['console', 'pp'], { env: host.env, stdio: ['pipe', 'ignore', 'ignore'] });
-    child.on('error', reject);
-    child.on('close', resolve);
-    child.stdin.write('panic\r');
-    setTimeout(() => child.stdin.end(), 1000);
-  });
-  assert.notEqual(typed, null);
+  await typeOn('pp', 'panic');
   await until('pp destroyed (on_crash)', async () => ((await find('pp')) === undefined ? true : undefined));
   assert.match(consoleLog('pp', 'console0'), /Kernel panic/);
   const dump = readFileSync(join(host.stateDir, 'dump', 'pp'));
   assert.equal(dump.subarray(0, 4).toString('latin1'), '\x7fELF');
   assert.ok(dump.length >= 128 * 1024 * 1024);
+});
+
+test('a guest flooding its QEMU\'s events (pvpanic\'s port written 200,000 times) does not stop dom0d, nor hide the events it acts on', async () => {
+  // The program on a raw disk of its own, copied into the guest's memory there.
+  const program = readFileSync(buildGuestProgram(host.root, 'port-flood'));
+  const image = join(host.root, 'port-flood.img');
+  writeFileSync(image, Buffer.concat([program, Buffer.alloc((1 << 20) - (program.length % (1 << 20)))]));
+  assert.equal((await create('-q', 'pv.cfg', 'name="flood"', `disk=["format=raw,vdev=xvda,access=ro,target=${image}"]`)).code, 0);
+  await ready('flood', 'console0');
+  const dom0d = readPid(host);
+  const from = consoleLog('flood', 'console0').length;
+  await typeOn('flood', `dd if=/dev/vda of=/run/pf bs=1M 2>/dev/null; chmod +x /run/pf; /run/pf 0x505 2 200000`);
+  let listed = 0;
+  await until('the flood to end', async () => {
+    assert.ok((await find('flood')) !== undefined);
+    listed++;
+    return consoleLog('flood', 'console0').includes('port-flood done 200000', from) ? true : undefined;
+  }, 120_000, 200);
+  assert.ok(listed > 1, 'xl list answered while the guest flooded');
+  // Each write is one GUEST_CRASHLOADED event (QEMU's action: run): not a crash.
+  assert.equal((await find('flood'))?.state.includes('c'), false);
+  await typeOn('flood', 'poweroff');
+  await until('flood powered off', async () => ((await find('flood')) === undefined ? true : undefined));
+  assert.equal(readPid(host), dom0d);
 });
 
 test('QEMU sent SIGTERM (an admin\'s kill, a host shutting down) is the host powering the domain off: on_poweroff applies, not on_crash', async () => {

@@ -26,7 +26,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
-import { buildLostWrites } from '../support/lost-writes.js';
+import { buildGuestProgram } from '../support/guest-programs.js';
 import { destroyDomains, destroyHost, killingApiProxy, makeHost, pidsNaming, readPid, until, watchEvents, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
@@ -466,7 +466,7 @@ test('xl migrate within one host (as osstest\'s localhost migration): NAME--inco
   const img = join(a.root, 'loc.img');
   assert.equal(spawnSync('qemu-img', ['create', '-q', '-f', 'raw', img, '8M']).status, 0);
   // The lost-writes detector, 1 MiB into the disk, for the slow-link migration below.
-  const program = readFileSync(buildLostWrites(a.root));
+  const program = readFileSync(buildGuestProgram(a.root, 'lost-writes'));
   assert.ok(program.length < 1 << 20);
   const fd = openSync(img, 'r+');
   writeSync(fd, program, 0, program.length, 1 << 20);

@@ -233,6 +233,37 @@ test('a throwing event listener does not stop the others or the connection', asy
   });
 });
 
+test('a flood of events nobody listens to (a guest writing pvpanic\'s port) is dropped unparsed: listened events and replies still come, in order', async () => {
+  await withPeer(async (peer) => {
+    peer.handle('query-status', () => ({ return: { running: true, status: 'running' } }));
+    const qmp = await QmpClient.connect(peer.path);
+    const got: string[] = [];
+    const offShutdown = qmp.onEvent('SHUTDOWN', (e) => got.push(`SHUTDOWN ${String(e.data['reason'])}`));
+    qmp.onEvent('RESET', (e) => got.push(`RESET ${String(e.data['n'])}`));
+    // As QEMU writes them; the broken one is never parsed, so it cannot end the connection.
+    const flood = (n: number): string => '{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "GUEST_CRASHLOADED", "data": {"action": "run"}}\r\n'.repeat(n);
+    for (let round = 0; round < 20; round++) {
+      peer.sendRaw(flood(5000));
+      peer.emit('RESET', { n: round });
+      peer.sendRaw('{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "DEVICE_TRAY_MOVED", "data": {"tray-open": tru\r\n');
+    }
+    peer.emit('SHUTDOWN', { reason: 'guest-shutdown' });
+    const last = qmp.waitForEvent('SHUTDOWN', { timeoutMs: 30_000 });
+    assert.equal((await qmp.queryStatus()).running, true);
+    await last;
+    assert.deepEqual(got, [...Array.from({ length: 20 }, (_, i) => `RESET ${String(i)}`), 'SHUTDOWN guest-shutdown']);
+    assert.equal(qmp.isClosed, false);
+    // Once some listener takes every event, each line is read as JSON again.
+    offShutdown();
+    const all: string[] = [];
+    qmp.onEvent('*', (e) => all.push(e.event));
+    const closed = qmp.closed;
+    peer.sendRaw('{"timestamp": {"seconds": 1, "microseconds": 2}, "event": "DEVICE_TRAY_MOVED", "data": {"tray-open": tru\r\n');
+    assert.equal((await closed).reason, 'error');
+    assert.deepEqual(all, []);
+  });
+});
+
 test('a command QEMU never answers times out (QEMU stopped); later commands still work once it answers', async () => {
   await withPeer(async (peer) => {
     const qmp = await QmpClient.connect(peer.path, { commandTimeoutMs: 50 });

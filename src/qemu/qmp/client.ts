@@ -169,9 +169,7 @@ export class QmpClient {
    * order. Listeners must not block; they queue work. Returns an unsubscribe function.
    */
   onEvent(name: string, listener: (event: QmpEvent) => void): () => void {
-    return this.transport.onEvent((e) => {
-      if (name === '*' || e.event === name) listener(e);
-    });
+    return this.transport.onEvent(name, listener);
   }
 
   /**

@@ -67,9 +67,9 @@ export class FakeQmpPeer {
     for (const c of this.#clients) c.write(text);
   }
 
-  /** Sends an event to every connected client. */
+  /** Sends an event to every connected client, its fields in QEMU's order. */
   emit(event: string, data: Readonly<Record<string, unknown>> = {}): void {
-    this.sendRaw(`${JSON.stringify({ event, data, timestamp: { seconds: 1, microseconds: 2 } })}\r\n`);
+    this.sendRaw(`${JSON.stringify({ timestamp: { seconds: 1, microseconds: 2 }, event, data })}\r\n`);
   }
 
   /** Closes every client connection, as an exiting QEMU does. */
