@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   GUEST_FILE: 'A kernel, ramdisk or disk file the config names is missing or unreadable',
   // host
   NO_SPACE: 'A file system dom0 writes to is full (or over quota)',
+  HOST_RESOURCES: 'The host ran out of file descriptors, processes or memory for the moment',
   UNSAFE_PATH: 'A directory dom0 uses is a symlink, owned by another user or writable by others',
   PATH_HUNG: 'A file system a path is on did not answer in time (an NFS server gone, a FUSE server that stopped answering)',
   // xenstore

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,37 @@ test('ConsoleSource takes output from the log file exactly once across a reconne
   assert.equal(out2.preloaded(), 'ch\nlive\n', 'the last `capacity` bytes taken in before, for replay');
   assert.equal(out2.text(), 'while away\n');
   await again.close();
+  await qemu.stop();
+});
+
+test('ConsoleSource whose log file the kernel refuses to watch (inotify watches exhausted) reads it on a timer: no output is lost', async () => {
+  const qemu = await FakeChardev.start('unwatched');
+  const out = sink();
+  const errors: string[] = [];
+  let watches = 0;
+  const refusing = (file: string, listener: () => void): FSWatcher => {
+    if (++watches > 1) throw Object.assign(new Error('ENOSPC: System limit for number of file watchers reached, watch'), { code: 'ENOSPC' });
+    return watch(file, listener);
+  };
+  const src = await ConsoleSource.open({ socket: qemu.socket, logFile: qemu.logFile }, out, { watch: refusing, onError: (e) => errors.push(String(e)) });
+  let expected = '';
+  for (let burst = 0; burst < 20; burst++) {
+    for (let i = 0; i < 50; i++) {
+      const line = `burst ${String(burst)} line ${String(i)}\n`;
+      qemu.guestWrites(line);
+      expected += line;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await until(() => out.text() === expected, `all output, got ${String(out.text().length)} of ${String(expected.length)} bytes`);
+  // Quiet, then more: the timer finds it.
+  await new Promise((r) => setTimeout(r, 300));
+  qemu.guestWrites('after a pause\n');
+  await until(() => out.text().endsWith('after a pause\n'), 'output after a pause');
+  assert.ok(watches > 1);
+  assert.equal(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0] ?? '', /cannot watch it \(ENOSPC.*\): read every 250 ms instead/);
+  await src.close();
   await qemu.stop();
 });
 

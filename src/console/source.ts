@@ -35,6 +35,8 @@ export interface ConsoleSourceOptions {
    * (default 1 MiB; see `ConsoleSource`).
    */
   readonly trimStepBytes?: number;
+  /** `fs.watch` (tests give one the kernel refuses). */
+  readonly watch?: (file: string, listener: () => void) => FSWatcher;
 }
 
 /** Read size of the log-file tail. */
@@ -46,6 +48,9 @@ const READ_BYTES = 64 * 1024;
  * after a quiet spell, a keystroke's echo, is read at once).
  */
 const FOLLOW_INTERVAL_MS = 20;
+
+/** How often a log file no inotify watch follows is read. */
+const UNWATCHED_POLL_MS = 250;
 
 /** Default of `trimStepBytes`. */
 const TRIM_STEP_BYTES = 1 << 20;
@@ -80,7 +85,10 @@ export class ConsoleSource {
   readonly #saveIntervalMs: number;
   #socket: Socket | null = null;
   #file: FileHandle | null = null;
-  #watcher: FSWatcher | null = null;
+  #watcher: Pick<FSWatcher, 'close'> | null = null;
+  /** Said once: the log file is read on a timer, for want of an inotify watch. */
+  #unwatchableSaid = false;
+  readonly #watchFile: (file: string, listener: () => void) => FSWatcher;
   #offset = 0;
   #savedOffset = 0;
   #pumping: Promise<void> | null = null;
@@ -102,6 +110,7 @@ export class ConsoleSource {
     this.endpoint = endpoint;
     this.#sink = sink;
     this.#onError = options.onError ?? (() => undefined);
+    this.#watchFile = options.watch ?? watch;
     this.#saveIntervalMs = options.saveIntervalMs ?? 250;
     this.#trimStep = options.trimStepBytes ?? TRIM_STEP_BYTES;
     this.#ended = new Promise((resolve) => {
@@ -253,12 +262,25 @@ export class ConsoleSource {
     });
   }
 
-  /** Follows the log file's growth (inotify). */
+  /**
+   * Follows the log file's growth (inotify). A watch the kernel refuses (the host's
+   * `fs.inotify.max_user_watches` reached, no descriptor left) is a read every
+   * UNWATCHED_POLL_MS instead, until a later watch succeeds: before, the refusal stopped the
+   * console for good (its socket was left paused, and nothing pumped it again).
+   */
   #watch(): void {
     const logFile = this.endpoint.logFile;
     if (logFile === undefined || this.#watcher !== null) return;
-    this.#watcher = watch(logFile, () => this.#pump());
-    this.#watcher.on('error', (e) => this.#onError(e));
+    try {
+      const watcher = this.#watchFile(logFile, () => this.#pump());
+      watcher.on('error', (e) => this.#onError(e));
+      this.#watcher = watcher;
+    } catch (e: unknown) {
+      if (!this.#unwatchableSaid) this.#onError(new Error(`${logFile}: cannot watch it (${e instanceof Error ? e.message : String(e)}): read every ${UNWATCHED_POLL_MS} ms instead`));
+      this.#unwatchableSaid = true;
+      const timer = setInterval(() => this.#pump(), UNWATCHED_POLL_MS);
+      this.#watcher = { close: () => clearInterval(timer) };
+    }
   }
 
   #unwatch(): void {

@@ -13,7 +13,7 @@ import type { DomainDriver, DomainRecord, PoolHost, PoolScheduler } from '../dom
 import { HostNetwork, isDnsmasqLog } from '../network/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
-import { boundAppendedLog, ensurePrivateDir, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
+import { boundAppendedLog, ensurePrivateDir, openFilesLimit, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
 import { parseListen, serveApiTcp } from './api-tcp.js';
 import type { TcpApi } from './api-tcp.js';
 import { consoleWebSocket } from './console-ws.js';
@@ -105,7 +105,7 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
     diag(line);
     dmesg.host(line);
   };
-  log(`dom0d ${process.pid} starting: state ${paths.stateDir}, run ${paths.runDir}`);
+  log(`dom0d ${process.pid} starting: state ${paths.stateDir}, run ${paths.runDir}, open files limit ${openFilesLimit() ?? 'unknown'}`);
   let xenstored: XenstoredHandle | undefined;
   let server: Server | undefined;
   let opened: DomainManager | undefined;

@@ -5,7 +5,7 @@ import type { ErrorCode } from '../common/index.js';
 import { DOM0_BUILD, own, toJson, ToolstackError } from '../common/index.js';
 import type { ApiRoute } from '../api/index.js';
 import { matchRoutePath } from '../api/index.js';
-import { listenOn } from '../host/index.js';
+import { listenOn, shortageError, shortageOf } from '../host/index.js';
 
 /** One entry of dom0d's route table: a route and what answers it. */
 export interface RouteHandler {
@@ -57,6 +57,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   NOT_SUPPORTED: 501,
   QEMU: 502,
   DAEMON_UNAVAILABLE: 503,
+  HOST_RESOURCES: 503,
   DEVICE_EXISTS: 409,
   DEVICE_NOT_FOUND: 404,
   DEVICE_TIMEOUT: 504,
@@ -208,8 +209,16 @@ async function dispatch(routes: readonly RouteHandler[], req: IncomingMessage, r
   }
 }
 
-/** The reply to a failed request: a ToolstackError keeps its code; anything else is a bug (API). */
+/**
+ * The reply to a failed request: a ToolstackError keeps its code; the host out of descriptors,
+ * processes or memory is HOST_RESOURCES; anything else is a bug (API).
+ */
 function errorReply(e: unknown, what: string, log: (line: string) => void): { status: number; body: unknown } {
+  const shortage = e instanceof ToolstackError ? undefined : shortageOf(e);
+  if (shortage !== undefined) {
+    log(`${what}: ${e instanceof Error ? e.message : String(e)}`);
+    e = shortageError(shortage, what, e);
+  }
   if (e instanceof ToolstackError) {
     return {
       status: httpStatusOf(e.code),

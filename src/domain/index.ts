@@ -5,6 +5,7 @@ export type { DeviceKind, DomainDevice } from './devices.js';
 export { ProcessOnlyDriver, TRIGGER_NAMES } from './driver.js';
 export type { DomainDriver, MachineStats, MigrationSnapshot, MigrationStats, NetStats, StartOptions, TriggerName, VbdStats } from './driver.js';
 export { QemuDriver } from './qemu-driver.js';
+export { machineDevices } from './qemu-hotplug.js';
 export { qemuLogPath } from './qemu-runtime.js';
 export { DomainEvents } from './events.js';
 export type { DomainEvent } from './events.js';

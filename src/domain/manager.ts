@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
-import { freeForGuestsKiB, isPidAlive, KeyedQueue, onlineCpus, probePaths, processStartTime, readHostMemory } from '../host/index.js';
+import { freeForGuestsKiB, isPidAlive, KeyedQueue, pidAliveOr, onlineCpus, probePaths, processStartTime, readHostMemory, shortageOf } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
@@ -72,6 +72,9 @@ export interface DomainManagerOptions {
 
 /** How often a migration's xl is checked for (see `#watchArrival`, `#watchSender`). */
 const ARRIVAL_CHECK_MS = 500;
+
+/** Retries of a restart that failed for want of descriptors, processes or memory (see #scheduleRestart). */
+const RESTART_RETRIES = 5;
 
 /** The suffix of a sender's name once it has given the target permission to start (xl's). */
 const MIGRATED_AWAY = '--migratedaway';
@@ -1344,22 +1347,36 @@ export class DomainManager {
 
   /**
    * Re-creates the domain `intent` names (same name, uuid, config; a new domid) at its time, then
-   * drops the intent. A restart that fails is abandoned (logged), as xl's is.
+   * drops the intent. A restart that fails is abandoned (logged), as xl's is — unless the host was
+   * short of descriptors, processes or memory for the moment: then it is tried again, after 2, 4,
+   * 8, ... times the restart delay, RESTART_RETRIES times (its intent kept on disk meanwhile),
+   * rather than losing the domain to a passing shortage.
    */
-  #scheduleRestart(intent: RestartIntent): void {
+  #scheduleRestart(intent: RestartIntent, retry = 0): void {
     const uuid = intent.init.config.c_info?.uuid as string;
     if (this.#cancelledRestarts.delete(uuid)) return;
     clearTimeout(this.#restarts.get(uuid));
+    // `at` is wall-clock time (it outlives dom0d): a clock set back since must not hold the restart
+    // for as long, so the wait is never longer than the delay itself.
+    const delayMs = retry > 0 ? this.#restartDelayMs * 2 ** retry : Math.min(Math.max(0, intent.at - Date.now()), this.#restartDelayMs);
     const timer = setTimeout(() => {
       this.#restarts.delete(uuid);
       const what = `Domain ${intent.from} (${intent.init.config.c_info?.name ?? ''})`;
-      this.create(intent.init, { restart: true }).then(
-        (rec) => this.#log(`${what} restarted as domain ${rec.domid}`),
-        (e: unknown) => this.#log(`${what}: restart failed: ${errorText(e)}`),
-      ).then(() => this.registry.dropRestart(uuid)).catch((e: unknown) => this.#log(`${what}: ${errorText(e)}`));
-      // `at` is wall-clock time (it outlives dom0d): a clock set back since must not hold the restart
-      // for as long, so the wait is never longer than the delay itself.
-    }, Math.min(Math.max(0, intent.at - Date.now()), this.#restartDelayMs));
+      void (async () => {
+        try {
+          const rec = await this.create(intent.init, { restart: true });
+          this.#log(`${what} restarted as domain ${rec.domid}`);
+        } catch (e: unknown) {
+          if (shortageOf(e) !== undefined && retry < RESTART_RETRIES && this.registry.byName(intent.init.config.c_info?.name ?? '') === undefined) {
+            this.#log(`${what}: restart failed: ${errorText(e)}; trying again in ${String((this.#restartDelayMs * 2 ** (retry + 1)) / 1000)} s`);
+            this.#scheduleRestart(intent, retry + 1);
+            return;
+          }
+          this.#log(`${what}: restart failed: ${errorText(e)}`);
+        }
+        await this.registry.dropRestart(uuid);
+      })().catch((e: unknown) => this.#log(`${what}: ${errorText(e)}`));
+    }, delayMs);
     timer.unref();
     this.#restarts.set(uuid, timer);
   }
@@ -1397,15 +1414,6 @@ export class DomainManager {
     this.#outgoing.delete(rec.domid);
     this.sched.removeDomain(rec);
     await this.registry.transition(rec.domid, 'destroyed');
-  }
-}
-
-/** `isPidAlive`, or `unknown` when /proc cannot be read now (no file descriptor left). */
-function pidAliveOr(pid: number, unknown: boolean): boolean {
-  try {
-    return isPidAlive(pid);
-  } catch {
-    return unknown;
   }
 }
 

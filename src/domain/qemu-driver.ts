@@ -11,7 +11,7 @@ import { isErrno, monotonicMs, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, strerror, vdevNumber } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
-import { childPids, isPidAlive, killPid, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
+import { childPids, isPidAlive, killPid, pidAliveOr, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
 import type { DetachedChild } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
@@ -360,6 +360,7 @@ export class QemuDriver implements DomainDriver {
       }
       this.#o.log(`domain ${rec.domid}: resumed after a save or migration that did not finish`);
     }
+    await this.#hotplug.reconcile(rec.domid, qmp, rec.config).catch((e: unknown) => this.#o.log(`domain ${rec.domid}: comparing its devices with its machine's: ${e instanceof Error ? e.message : String(e)}`));
     return 'alive';
   }
 
@@ -788,7 +789,8 @@ export class QemuDriver implements DomainDriver {
     this.#unanswered.set(rec.domid, waiting);
     void (async () => {
       while (!waiting.cancelled) {
-        if (!isPidAlive(pid)) {
+        // /proc unreadable for now (no descriptor left): asked again at the next round.
+        if (!pidAliveOr(pid, true)) {
           this.#unanswered.delete(rec.domid);
           this.#sink?.(rec.domid, 'crash');
           return;

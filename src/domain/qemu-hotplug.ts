@@ -41,7 +41,7 @@ import type { DiskDevice, DomainConfig, NicDevice, UsbController, UsbctrlDevice,
 import type { HostNetwork } from '../network/index.js';
 import {
   diskHasMedium, diskMediumNode, diskNodeName, hotplugDiskWiring, nicWiring, pciQdevId, pciWiring, QmpClosedError, QmpCommandError, QmpTimeoutError, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring,
-  vkbQdevId, vkbWiring,
+  vkbHasDevice, vkbQdevId, vkbWiring,
 } from '../qemu/index.js';
 import type { ArgvCapabilities, QdevWiring, QmpClient } from '../qemu/index.js';
 import type { XenstoreClient } from '../xenstore/index.js';
@@ -117,10 +117,21 @@ export class QemuHotplug {
       const id = e.data['device'];
       if (typeof id !== 'string' || this.#unplugs.has(`${domid}/${id}`)) return;
       const config = this.#configOf?.(domid);
-      const device = config === undefined ? undefined : DEVICE_KINDS.flatMap((k) => devicesOf(config, k)).find((d) => qdevId(d) === id);
+      const device = config === undefined ? undefined : machineDevices(config).find((d) => d.id === id)?.device;
       // Only if the machine has no device of that id by now (not one attached again meanwhile).
       if (device !== undefined) void gone(qmp, id).then((g) => { if (g) this.#sink?.(domid, device, 'ejected'); }, () => undefined);
     });
+  }
+
+  /**
+   * What `watch` hears, for a machine taken over from an earlier dom0d: the devices of `config`
+   * the machine no longer has (the guest ejected them while no dom0d listened) go to the sink.
+   * One QMP command per device; a failure leaves the rest unchecked (the machine went away).
+   */
+  async reconcile(domid: number, qmp: QmpClient, config: DomainConfig): Promise<void> {
+    for (const { device, id } of machineDevices(config)) {
+      if (await gone(qmp, id)) this.#sink?.(domid, device, 'ejected');
+    }
   }
 
   /** The boot devices' nodes, written with the domain's layout, are connected once QEMU runs. */
@@ -446,6 +457,17 @@ async function machineStep(run: () => Promise<unknown>, done: () => void): Promi
 }
 
 /** The QEMU device id of a device (a disk: its vdev; a vif: `vif<devid>`, as `nicWiring` names it). */
+/**
+ * The devices of `config` with their QEMU ids: each is a device of that id under
+ * `/machine/peripheral` of the domain's machine (the argv builder and every attach give them
+ * those ids; test/golden/argv checks the builder's).
+ */
+export function machineDevices(config: DomainConfig): Array<{ readonly device: DomainDevice; readonly id: string }> {
+  return DEVICE_KINDS.flatMap((k) => devicesOf(config, k))
+    .filter((device) => device.kind !== 'vkbd' || vkbHasDevice(device.vkb))
+    .map((device) => ({ device, id: qdevId(device) }));
+}
+
 function qdevId(device: DomainDevice): string {
   switch (device.kind) {
     case 'vbd': return device.disk.vdev ?? '';

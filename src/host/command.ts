@@ -8,7 +8,11 @@ import { spawn } from 'node:child_process';
 /** A host command that failed: its argv, exit status (or signal) and the tail of its stderr. */
 export class CommandFailed extends Error {
   override readonly name: string = 'CommandFailed';
-  constructor(readonly argv: readonly string[], readonly status: string, readonly stderr: string) {
+  /**
+   * @param spawnError the errno code of a command that could not be started (EAGAIN, EMFILE,
+   *   ENOENT, ...); undefined once it ran.
+   */
+  constructor(readonly argv: readonly string[], readonly status: string, readonly stderr: string, readonly spawnError?: string) {
     super(`${argv.join(' ')}: ${status}${stderr === '' ? '' : `: ${stderr}`}`);
   }
 
@@ -50,7 +54,7 @@ export function runCommand(binary: string, args: readonly string[], options: Run
     child.once('error', (e) => {
       clearTimeout(timer);
       settled = true;
-      reject(new CommandFailed(argv, `cannot run it (${e.message})`, ''));
+      reject(new CommandFailed(argv, `cannot run it (${e.message})`, '', (e as NodeJS.ErrnoException).code));
     });
     if (child.pid === undefined) {
       for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();

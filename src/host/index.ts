@@ -4,9 +4,11 @@ export { boundAppendedLog, ensurePrivateDir, fileError, probePaths, punchHole, r
 export type { FileTail } from './files.js';
 export { CommandFailed, HOTPLUG_TIMEOUT_MS, runCommand } from './command.js';
 export type { RunOptions } from './command.js';
+export { openFilesLimit, shortageError, shortageOf } from './shortage.js';
+export type { Shortage } from './shortage.js';
 export { KeyedQueue } from './keyed-queue.js';
 export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
-export { childPids, executableProblem, isPidAlive, isPidStopped, killPid, processStartTime, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';
+export { childPids, executableProblem, isPidAlive, isPidStopped, pidAliveOr, killPid, processStartTime, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';
 export type { DetachedChild, SpawnDetachedOptions, ThreadSched } from './process.js';
 export { readHostCpuSched, setThreadAffinity } from './affinity.js';
 export type { HostCpuSched } from './affinity.js';

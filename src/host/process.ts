@@ -13,6 +13,7 @@ import { isErrno, monotonicMs, ToolstackError } from '../common/index.js';
 import { parseCpuList } from './facts.js';
 import { fileError } from './files.js';
 import { writePidFile } from './pid-file.js';
+import { shortageError, shortageOf } from './shortage.js';
 
 /** Clock ticks in /proc are USER_HZ, which is 100 on every Linux ABI we run on. */
 const NS_PER_TICK = 1e9 / 100;
@@ -60,10 +61,10 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<Deta
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (e: NodeJS.ErrnoException) => reject(new ToolstackError('IO', `Starting '${options.binary}' failed: ${e.message}`, {
-        cause: e,
-        ...(e.code === 'EMFILE' ? { hint: `dom0d has open all the files its limit allows (${openFilesLimit()}; a domain takes about 8): start dom0d with a higher limit (ulimit -n)` } : {}),
-      })));
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        const shortage = shortageOf(e);
+        reject(shortage !== undefined ? shortageError(shortage, `Starting '${options.binary}'`, e) : new ToolstackError('IO', `Starting '${options.binary}' failed: ${e.message}`, { cause: e }));
+      });
       child.once('spawn', () => resolve(child.pid as number));
     });
     child.unref();
@@ -103,15 +104,6 @@ export function executableProblem(path: string): string | undefined {
   }
 }
 
-/** This process's limit of open files (the soft one, /proc/self/limits), as the kernel words it. */
-function openFilesLimit(): string {
-  try {
-    return /^Max open files\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** `running` (any live state: R, S, D, T, ...), `zombie` (exited, not yet reaped), `gone`. */
 export type PidState = 'running' | 'zombie' | 'gone';
 
@@ -133,6 +125,15 @@ export function isPidStopped(pid: number): boolean {
 /** True while `pid` runs (present and not a zombie). */
 export function isPidAlive(pid: number): boolean {
   return pidState(pid) === 'running';
+}
+
+/** `isPidAlive`, or `unknown` when /proc cannot tell now (no file descriptor left). */
+export function pidAliveOr(pid: number, unknown: boolean): boolean {
+  try {
+    return isPidAlive(pid);
+  } catch {
+    return unknown;
+  }
 }
 
 /**

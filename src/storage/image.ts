@@ -13,6 +13,7 @@ import { execFile } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Stats } from 'node:fs';
+import { shortageError, shortageOf } from '../host/index.js';
 
 /** What `qemu-img info` read of an image opened with the driver given. */
 export type ImageProbe =
@@ -43,10 +44,12 @@ const PROBE_TIMEOUT_MS = 10_000;
  * reads the image's first bytes, which a guest writes itself on a raw disk. qemu-img opens the
  * image without its backing file (it only reads the header's name of it); a qcow2 external data
  * file is opened. Without `-U`, so a write lock held elsewhere shows, unless `shared` (the caller
- * expects one: an image an incoming migration shares with its sender).
+ * expects one: an image an incoming migration shares with its sender). Rejects only when
+ * qemu-img cannot be started for want of a process, descriptor or memory (HOST_RESOURCES: that
+ * says nothing of the image).
  */
 export function probeImage(path: string, driver: string, shared = false): Promise<ImageProbe> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile('qemu-img', ['info', '-f', driver, '--output=json', ...(shared ? ['-U'] : []), path], { timeout: PROBE_TIMEOUT_MS, maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
       if (error === null) {
         const info = parseInfo(stdout);
@@ -55,6 +58,11 @@ export function probeImage(path: string, driver: string, shared = false): Promis
       }
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         resolve({ status: 'unknown' });
+        return;
+      }
+      const shortage = shortageOf(error);
+      if (shortage !== undefined) {
+        reject(shortageError(shortage, `Checking ${path} with qemu-img`, error));
         return;
       }
       const said = stderr.split('\n').find((l) => l.trim() !== '')?.replace(/^qemu-img: /, '');

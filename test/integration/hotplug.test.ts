@@ -460,18 +460,33 @@ test('block-detach waits for the guest: a paused guest times out (the disk stays
   await until('QEMU let go of spare.qcow2', () => imageOpens('spare.qcow2'));
 });
 
-test('a disk the guest ejects itself (ACPI): gone from block-list, xenstore and the config, its image let go; its vdev attaches again', async () => {
+test('a disk the guest ejects itself (ACPI), with dom0d there and while none runs: gone from block-list, xenstore and the config, its image let go; its vdev attaches again', async () => {
+  // The slot of vdb's PCI device powered off from inside: QEMU removes the device, no xl asked.
+  const eject = 'a=$(basename $(readlink -f /sys/block/vdb/device/..)); for s in /sys/bus/pci/slots/*; do [ "$(cat $s/address).0" = "$a" ] && echo 0 > $s/power && echo ejected; done';
+  const ejected = async (what: string): Promise<void> => {
+    // Before, the record, xenstore and block-list kept the disk, and its image stayed QEMU's.
+    await until(what, async () => (await storedDisks('hp')).length === 2);
+    assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
+    assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
+    assert.deepEqual(xsDisks(dom), { front: ['5632', '51776'], back: ['qdisk/5632', 'qdisk/51776'] });
+    await until('QEMU let go of spare.qcow2', () => imageOpens('spare.qcow2'));
+  };
   await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
   await partitionsBecome(['sr0', 'vda', 'vdb']);
-  // The slot of vdb's PCI device powered off from inside: QEMU removes the device, no xl asked.
-  assert.match(await guest('a=$(basename $(readlink -f /sys/block/vdb/device/..)); for s in /sys/bus/pci/slots/*; do [ "$(cat $s/address).0" = "$a" ] && echo 0 > $s/power && echo ejected; done'), /^ejected\s*$/m);
+  assert.match(await guest(eject), /^ejected\s*$/m);
   await partitionsBecome(['sr0', 'vda']);
-  // Before, the record, xenstore and block-list kept the disk, and its image stayed QEMU's.
-  await until('the guest\'s eject seen', async () => (await storedDisks('hp')).length === 2);
-  assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
-  assert.deepEqual((await blockList('hp')).map((row) => row[0]), ['5632', '51776']);
-  assert.deepEqual(xsDisks(dom), { front: ['5632', '51776'], back: ['qdisk/5632', 'qdisk/51776'] });
-  await until('QEMU let go of spare.qcow2', () => imageOpens('spare.qcow2'));
+  await ejected('the guest\'s eject seen');
+  // Again, 2 s after dom0d is killed: the next dom0d finds the machine without it.
+  await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
+  await partitionsBecome(['sr0', 'vda', 'vdb']);
+  await guest(`{ (sleep 2; ${eject}) >/dev/null 2>&1 & }`);
+  const dom0d = readPid(host) as number;
+  process.kill(dom0d, 'SIGKILL');
+  await waitGone(dom0d);
+  await new Promise((r) => setTimeout(r, 4000));
+  await ejected('the eject found by the next dom0d');
+  await console(dom);
+  await partitionsBecome(['sr0', 'vda']);
   await ok('block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
   await partitionsBecome(['sr0', 'vda', 'vdb']);
   await ok('block-detach', 'hp', 'xvdh');

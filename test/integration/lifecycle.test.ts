@@ -12,7 +12,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XenstoreClient } from '../../src/xenstore/index.js';
 import { buildGuestProgram } from '../support/guest-programs.js';
@@ -291,6 +291,33 @@ test('a guest flooding its QEMU\'s events (pvpanic\'s port written 200,000 times
   await typeOn('flood', 'poweroff');
   await until('flood powered off', async () => ((await find('flood')) === undefined ? true : undefined));
   assert.equal(readPid(host), dom0d);
+});
+
+test('a guest reboot while dom0d cannot start a process (a pids cgroup full): its restart is tried again, and the domain comes back once it can', async () => {
+  assert.equal((await create('-q', 'pv.cfg', 'name="rr"')).code, 0);
+  await ready('rr', 'console0');
+  const before = (await find('rr'))?.domid;
+  const dom0d = readPid(host) as number;
+  const log = (): string => readFileSync(join(host.logDir, 'dom0d.log'), 'utf8');
+  const from = log().length;
+  // dom0d alone in a pids cgroup with no room for one more task: every fork fails with EAGAIN.
+  const cg = `/sys/fs/cgroup/pids/dom0-test-${String(process.pid)}`;
+  mkdirSync(cg);
+  try {
+    writeFileSync(`${cg}/cgroup.procs`, String(dom0d));
+    writeFileSync(`${cg}/pids.max`, readFileSync(`${cg}/pids.current`, 'utf8').trim());
+    await typeOn('rr', 'reboot');
+    await until('a restart that failed for want of a process', () => /Domain \d+ \(rr\): restart failed: .*could not start a process.*; trying again in/.test(log().slice(from)) || undefined, 60_000, 50);
+    writeFileSync(`${cg}/pids.max`, 'max');
+  } finally {
+    writeFileSync('/sys/fs/cgroup/pids/cgroup.procs', String(dom0d));
+    rmdirSync(cg);
+  }
+  await until('rr restarted', () => /Domain \d+ \(rr\) restarted as domain \d+/.test(log().slice(from)) || undefined, 60_000);
+  const after = await find('rr');
+  assert.ok(after !== undefined && after.domid !== before, JSON.stringify(after));
+  await ready('rr', 'console0', from === 0 ? 0 : consoleLog('rr', 'console0').lastIndexOf('reboot'));
+  await ok('destroy', 'rr');
 });
 
 test('QEMU sent SIGTERM (an admin\'s kill, a host shutting down) is the host powering the domain off: on_poweroff applies, not on_crash', async () => {

@@ -160,6 +160,11 @@ function adapter(a: Argv, g: Guest, s: Screen | undefined): void {
   }
 }
 
+/** Whether a `vkb=` device is a QEMU device: one without a backend type is the vkb libxl adds for a vfb (whose own pair stands for it). */
+export function vkbHasDevice(vkb: VkbDevice): boolean {
+  return (vkb.backend_type ?? 'unknown') !== 'unknown';
+}
+
 /** The QEMU id of vkb `devid` (`vkb=`, `xl vkb-attach`). */
 export function vkbQdevId(devid: number): string {
   return `vkb${devid}`;
@@ -190,7 +195,7 @@ function input(a: Argv, g: Guest): void {
     a.device('virtio-tablet-pci', { id: 'vtablet0' }, 'vfb', 'vnc=1');
   }
   (g.config.vkbs ?? []).forEach((vkb, i) => {
-    if ((vkb.backend_type ?? 'unknown') === 'unknown') return;
+    if (!vkbHasDevice(vkb)) return;
     const { driver, ...props } = vkbWiring(vkb, i);
     a.device(driver, props, 'vkb', `devid=${vkb.devid ?? i}`);
   });

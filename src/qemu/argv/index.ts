@@ -6,7 +6,7 @@ export { qmpMonitorArgs } from './options.js';
 export { checkMachineLimits, configuredRamKiB } from './platform.js';
 export { pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring } from './passthrough.js';
 export type { QdevWiring } from './passthrough.js';
-export { vkbQdevId, vkbWiring } from './display.js';
+export { vkbHasDevice, vkbQdevId, vkbWiring } from './display.js';
 export { parseSerial } from './serial.js';
 export type { SerialBackend } from './serial.js';
 export { diskHasMedium, diskMediumNode, diskNodeName, diskWirings, formatHasChain, hotplugDiskWiring, parseVdev, qemuFormatDriver } from './storage.js';

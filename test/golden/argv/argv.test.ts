@@ -13,6 +13,7 @@ import { loadDomainConfig } from '../../../src/config/index.js';
 import type { DomainConfig } from '../../../src/config/index.js';
 import { argvRequirements, buildQemuArgs, formatHasChain } from '../../../src/qemu/index.js';
 import type { ArgvCapabilities, ArgvEnv, DomainRuntime } from '../../../src/qemu/index.js';
+import { machineDevices } from '../../../src/domain/index.js';
 import { FAKE_CAPS } from './fake-host.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..', '..');
@@ -44,14 +45,14 @@ interface EnvOverride {
   readonly runtime?: Partial<DomainRuntime>;
 }
 
-function render(name: string, cfg: string): { kind: 'args' | 'err'; text: string } {
+function render(name: string, cfg: string): { kind: 'args' | 'err'; text: string; config?: DomainConfig } {
   const envFile = join(DIR, `${name}.env.json`);
   const o = (existsSync(envFile) ? JSON.parse(readFileSync(envFile, 'utf8')) : {}) as EnvOverride;
   const caps = { ...FAKE_CAPS, ...o.caps };
   try {
     const { config } = loadDomainConfig(cfg, { generateUuid: () => '5eed0000-0000-4000-8000-000000000007', hostCpus: 2 });
     const env: ArgvEnv = { caps, accel: o.accel ?? 'tcg', runtime: fakeRuntime(config, caps, o.runtime ?? {}) };
-    return { kind: 'args', text: buildQemuArgs(config, env).map((a) => `${a}\n`).join('') };
+    return { kind: 'args', text: buildQemuArgs(config, env).map((a) => `${a}\n`).join(''), config };
   } catch (e) {
     if (!isToolstackError(e)) throw e;
     return { kind: 'err', text: `${e.code}\n${e.message}\n${e.hint === undefined ? '' : `hint: ${e.hint}\n`}` };
@@ -81,3 +82,17 @@ for (const { name, cfg } of cases) {
     assert.equal(got.text, expected, `${name}: ${got.kind} differ`);
   });
 }
+
+test('every device of each config is a QEMU device of its hot-plug id (what a guest\'s eject and a takeover compare)', () => {
+  let devices = 0;
+  for (const { name, cfg } of cases) {
+    const got = render(name, cfg);
+    if (got.config === undefined) continue;
+    const ids = new Set(got.text.split('\n').flatMap((a) => /(?:^|,)id=([^,]+)/.exec(a)?.[1] ?? []));
+    for (const { device, id } of machineDevices(got.config)) {
+      assert.ok(ids.has(id), `${name}: its ${device.kind} has no QEMU device of id ${id}`);
+      devices++;
+    }
+  }
+  assert.ok(devices >= 40, String(devices));
+});
