@@ -7,3 +7,4 @@ export * from './quiet-log.js';
 export * from './clock.js';
 export * from './build.js';
 export * from './ownership.js';
+export * from './text.js';

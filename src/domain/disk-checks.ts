@@ -159,6 +159,8 @@ class DiskCheck {
   readonly #others: readonly DiskOwner[];
   readonly #who: string;
   readonly #path: string;
+  /** `imageIdentity` of the disk's image as its check found it (once checked). */
+  imageId: string | undefined;
 
   constructor(disk: DiskDevice, ctx: DiskCheckContext, others: readonly DiskOwner[]) {
     this.#disk = disk;
@@ -241,6 +243,7 @@ class DiskCheck {
    */
   #noClash(path: string, write: boolean, said: string): void {
     const id = imageIdentity(path) as string;
+    this.imageId ??= id;
     this.#ctx.checked?.push({ vdev: this.#disk.vdev ?? '', path, id });
     const clash = this.#others.find((o) => o.disk !== this.#disk && hasMedia(o.disk) && (writable(o.disk) || write) &&
       imagesOverlap(ownerImage(o) ?? '', id));
@@ -331,8 +334,10 @@ export async function checkDisks(disks: readonly DiskDevice[], ctx: DiskCheckCon
       });
     }
     if (!hasMedia(disk)) continue;
-    chains[disk.vdev ?? ''] = await new DiskCheck(disk, ctx, others).run();
-    others.push({ ...ctx.domain, disk });
+    const check = new DiskCheck(disk, ctx, others);
+    chains[disk.vdev ?? ''] = await check.run();
+    // With the identity its check found: each later disk compares with it, no stat per pair.
+    others.push({ ...ctx.domain, disk, ...(check.imageId === undefined ? {} : { id: check.imageId }) });
   }
   return chains;
 }

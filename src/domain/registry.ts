@@ -287,7 +287,7 @@ export class DomainRegistry {
     const uuid = intent.init.config.c_info?.uuid;
     if (uuid === undefined) throw new BugError('a restart intent names the uuid of the domain it re-creates');
     this.#restarts.set(uuid, intent);
-    const data = `${toJson({ ...intent, init: { ...intent.init, config: idlToJson(DOMAIN_CONFIG, intent.init.config) } }, 2)}\n`;
+    const data = `${toJson({ ...intent, init: { ...intent.init, config: idlToJson(DOMAIN_CONFIG, intent.init.config) } })}\n`;
     await this.#writes.run(this.#restartFile(uuid), () => writeFileAtomic(this.#restartFile(uuid), data));
   }
 
@@ -414,7 +414,7 @@ export class DomainRegistry {
       version: RECORD_VERSION, ...rec, config: idlToJson(DOMAIN_CONFIG, rec.config),
       ...(rec.updatedConfig === undefined ? {} : { updatedConfig: idlToJson(DOMAIN_CONFIG, rec.updatedConfig) }),
       ...(rec.attaching === undefined ? {} : { attaching: idlToJson(DOMAIN_CONFIG, rec.attaching) }),
-    }, 2)}\n`;
+    })}\n`;
     return this.#writes.run(this.#file(rec.domid), async () => {
       // A record removed while this write waited must not be resurrected.
       if (this.#byId.get(rec.domid) === undefined) return;

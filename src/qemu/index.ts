@@ -10,7 +10,7 @@ export type { AccelChoice, AccelSetting } from './accel.js';
 export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './capabilities.js';
 export type { QemuDeviceType } from './capabilities.js';
 export {
-  argvRequirements, buildQemuArgs, checkMachineLimits, configuredRamKiB, deviceModelBinary, diskHasMedium, diskMediumNode, formatHasChain, hasVncDisplay, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
+  argvRequirements, buildQemuArgs, checkMachineLimits, configuredRamKiB, MACHINE_VCPU_LIMIT, deviceModelBinary, diskHasMedium, diskMediumNode, formatHasChain, hasVncDisplay, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
   parseSerial, pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbHasDevice, vkbQdevId, vkbWiring,
 } from './argv/index.js';
 export type {

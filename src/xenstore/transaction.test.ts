@@ -122,6 +122,26 @@ describe('xenstore transactions', () => {
     assert.deepEqual([...replayed.dump()].map((r) => (r.op === 'put' ? r.path : '')), [...s.dump()].map((r) => (r.op === 'put' ? r.path : '')));
   });
 
+  it('removals of many subtrees, names that sort inside another\'s (`b-x` between `b` and `b/c`), are each journalled once and replay to the same tree', () => {
+    const s = Store.initial();
+    const made = ['/d/b/c', '/d/b/c/e', '/d/b-x/y', '/d/b0', '/d/bb/z', ...Array.from({ length: 300 }, (_, i) => `/d/many/n${String(i)}/leaf`)];
+    for (const p of made) writeValue(liveCtx(s), p, b('1'));
+    s.takeRecords();
+    const { tx, ctx } = begin(s);
+    for (const p of ['/d/b', '/d/b-x/y', '/d/bb', ...Array.from({ length: 300 }, (_, i) => `/d/many/n${String(i)}`)]) removeNode(ctx, p);
+    tx.commit();
+    assert.deepEqual(listChildren(liveCtx(s), '/d'), ['b-x', 'b0', 'many']);
+    assert.deepEqual(listChildren(liveCtx(s), '/d/b-x'), []);
+    assert.deepEqual(listChildren(liveCtx(s), '/d/many'), []);
+    const records = s.takeRecords();
+    assert.deepEqual(records.filter((r) => r.op === 'del').length, 303);
+    const replayed = Store.initial();
+    for (const p of made) writeValue(liveCtx(replayed), p, b('1'));
+    replayed.replay(records);
+    replayed.repair();
+    assert.deepEqual([...replayed.dump()].map((r) => (r.op === 'put' ? r.path : '')), [...s.dump()].map((r) => (r.op === 'put' ? r.path : '')));
+  });
+
   it('limits the nodes one transaction may touch for unprivileged domains', () => {
     const s = Store.initial();
     const q = new Quotas({ 'transaction-nodes': 3 });

@@ -148,14 +148,27 @@ export class Transaction implements TreeView {
     for (const [path, a] of this.#accessed) {
       if (a.modified && a.node === undefined && a.generation !== ABSENT) removed.push(path);
     }
-    // One journal removal per removed subtree root; nested removals are covered by it.
+    // One journal removal per removed subtree root; nested removals are covered by it. A root's
+    // removed descendants are one run of the sorted paths (those starting `root/`, which sort
+    // before `root0`), kept in the order they were removed: a filter of every removed path per
+    // root made a guest's commit of a thousand removals stall dom0d for seconds.
     const removedSet = new Set(removed);
-    for (const path of removed) {
-      const root = removedSet.has(parentOf(path)) ? undefined : path;
-      if (root !== undefined) {
-        const sub = removed.filter((p) => p === root || p.startsWith(`${root}/`));
-        this.store.removeTree(root, sub);
+    const order = new Map(removed.map((p, i) => [p, i]));
+    const sorted = [...removed].sort();
+    const firstAtLeast = (key: string): number => {
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((sorted[mid] as string) < key) lo = mid + 1;
+        else hi = mid;
       }
+      return lo;
+    };
+    for (const root of removed) {
+      if (removedSet.has(parentOf(root))) continue;
+      const sub = [root, ...sorted.slice(firstAtLeast(`${root}/`), firstAtLeast(`${root}0`))];
+      this.store.removeTree(root, sub.sort((x, y) => (order.get(x) as number) - (order.get(y) as number)));
     }
     for (const [path, a] of this.#accessed) {
       if (a.modified && a.node !== undefined) this.store.set(path, a.node);

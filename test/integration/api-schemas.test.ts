@@ -134,6 +134,8 @@ test('a guest from parseConfig, and every operation on a domain', async () => {
   assert.deepEqual((await ok('listConfigFiles')).files.map((f) => f.name), ['api.cfg']);
   assert.equal((await ok('readConfigFile', { name: 'api.cfg' })).text, text);
   const parsed = await ok('parseConfig', { text, source: 'api.cfg' });
+  // 62 bytes that expand to a million vCPU maps: refused at the machine's limit before they expand.
+  await fails('parseConfig', { text: 'name="a"\nkernel="/k"\nvcpus=1048576\ncpus="all"\ncpus_soft="all"\n' }, 'CFG_VALUE');
   await fails('createDomain', { config: parsed.config, source: cfg, sourceText: 'x'.repeat(MAX_CONFIG_TEXT_BYTES + 1) }, 'USAGE');
   // QEMU unlinks an incoming socket's path before it listens: a path where something is is refused, the file kept.
   await fails('createDomain', { config: parsed.config, incoming: { socket: cfg } }, 'USAGE');

@@ -1,4 +1,4 @@
-import { ToolstackError } from '../../common/index.js';
+import { ToolstackError, trimWith } from '../../common/index.js';
 import { CfgLexer } from './lexer.js';
 import type { LexContext, Token, TokenType } from './lexer.js';
 import type { CfgDocument, CfgSetting, CfgValue } from './types.js';
@@ -103,7 +103,7 @@ class Parser implements LexContext {
       line--;
       if (text === '') newline = '<newline>';
     }
-    text = text.replace(/[ \t]+$/, '');
+    text = trimWith(text, ' \t', 'end');
     const quoted = text === '' ? '' : `\`${text.split('\0')[0] ?? ''}'`;
     this.errors.push(`${this.source}:${line}: config parsing error near ${quoted}${newline}: ${message}`);
     this.failed = true;

@@ -18,6 +18,12 @@ export interface ResolveOptions {
   readonly generateUuid?: () => string;
   /** `xl create -i`: do not AND xl.conf's `vm.*cpumask` into hard affinity. */
   readonly ignoreGlobalAffinityMasks?: boolean;
+  /**
+   * A lower limit of vCPUs than MAX_VCPU_COUNT, and why (the machine that will run the config):
+   * dom0d resolves configs with it, so that a few bytes of config cannot have it expand a vCPU
+   * list per vCPU of a million (seconds and gigabytes of its one event loop).
+   */
+  readonly vcpuLimit?: { readonly max: number; readonly why: string };
 }
 
 /** Everything the option appliers share while one config is resolved. */
@@ -76,8 +82,16 @@ export function cfgError(
  */
 export const MAX_VCPU_COUNT = 1 << 20;
 
+/** A count of vCPUs a list is made for (one entry or map per vCPU): MAX_VCPU_COUNT and the resolver's `vcpuLimit`. */
 export function checkVcpuCount(ctx: ResolveContext, key: string, n: number): void {
   if (n > MAX_VCPU_COUNT) {
     throw cfgError(ctx, key, [`xl: ${key}=${n} is more vCPUs than can be described (at most ${MAX_VCPU_COUNT})`], { hint: 'give a real vCPU count' });
   }
+  checkVcpuLimit(ctx, key, n);
+}
+
+/** The resolver's `vcpuLimit` alone (`maxvcpus=` is only a number for xl, which takes up to INT_MAX). */
+export function checkVcpuLimit(ctx: ResolveContext, key: string, n: number): void {
+  const limit = ctx.options.vcpuLimit;
+  if (limit !== undefined && n > limit.max) throw cfgError(ctx, key, [`${key}=${n}: ${limit.why}`], { hint: `give at most ${limit.max}` });
 }

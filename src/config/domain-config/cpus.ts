@@ -26,6 +26,9 @@ export function looseRange(s: string): [number, number] {
   return [a, b];
 }
 
+/** Virtual NUMA nodes a domain may have: Xen's MAX_NUMNODES on x86. */
+const MAX_VNUMA_NODES = 64;
+
 /**
  * `vnuma=[[ "pnode=N", "size=MiB", "vcpus=0-1,3", "vdistances=10,20" ], ...]`: one virtual node
  * per inner list. Sets max_vcpus (checked against maxvcpus= or the host's CPUs) and max_memkb
@@ -36,6 +39,8 @@ export function vnuma(ctx: ResolveContext): void {
   if (l === undefined || l.items.length === 0) return;
   const b = ctx.config.b_info;
   const n = l.items.length;
+  // Each node has a distance to every node: n*n numbers, before any node is read.
+  if (n > MAX_VNUMA_NODES) throw cfgError(ctx, 'vnuma', [`xl: vnuma has ${n} nodes: Xen takes at most ${MAX_VNUMA_NODES} (MAX_NUMNODES)`], { hint: `give at most ${MAX_VNUMA_NODES} virtual nodes` });
   const maxVcpus = Number(b.max_vcpus ?? 0);
   const bits = maxVcpus === 0 ? Math.ceil((ctx.options.hostCpus ?? 8) / 8) * 8 : Math.ceil(maxVcpus / 8) * 8;
   const nodes = Array.from({ length: n }, () => ({ memkb: undefined as number | undefined, distances: new Array<number>(n).fill(0), pnode: 0, vcpus: new Set<number>() }));

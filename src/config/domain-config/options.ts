@@ -17,7 +17,7 @@ import { parseVdisplSpec } from '../spec/vdispl.js';
 import { parseVifSpec } from '../spec/vif.js';
 import { parseVirtioSpec } from '../spec/virtio.js';
 import { parsePvcallsSpec, parseVtpmSpec } from '../spec/vtpm.js';
-import { cfgError, checkVcpuCount } from './context.js';
+import { cfgError, checkVcpuCount, checkVcpuLimit } from './context.js';
 import type { GuestType, ResolveContext } from './context.js';
 import * as cpus from './cpus.js';
 import * as dev from './devices.js';
@@ -299,7 +299,16 @@ export const OPTIONS: readonly OptionSpec[] = [
       ctx.config.b_info.avail_vcpus = Array.from({ length: Math.max(0, l) }, (_, i) => i);
     },
   },
-  { key: 'maxvcpus', value: 'number', field: 'b_info.max_vcpus' },
+  {
+    key: 'maxvcpus', value: 'number', field: 'b_info.max_vcpus',
+    apply(ctx: ResolveContext): void {
+      const given = ctx.r.long('maxvcpus');
+      if (given === undefined) return;
+      const n = Number(BigInt.asIntN(32, BigInt(given))); // a C int in xl
+      checkVcpuLimit(ctx, 'maxvcpus', n);
+      ctx.config.b_info.max_vcpus = n;
+    },
+  },
   enumOption('vuart', VUART_TYPES, { field: 'b_info.arch_arm.vuart', allowed: ['sbsa_uart'], message: (s) => `ERROR: invalid value "${s}" for "vuart"` }),
 
   { key: 'vnuma', value: 'list', field: 'b_info.vnuma_nodes', apply: cpus.vnuma },

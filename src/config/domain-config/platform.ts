@@ -142,12 +142,18 @@ export function iomem(ctx: ResolveContext): void {
 }
 
 /** A hex uint64: a number when exact, else a bigint. */
+/** More LLC colours than a cache has (Xen keeps 1 << CONFIG_LLC_COLORS_ORDER of them). */
+const MAX_LLC_COLORS = 1024;
+
 function u64(hex: string): number | bigint {
   const v = BigInt(`0x${hex}`);
   return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-/** `llc_colors=["N", "A-B", ...]` (Arm cache colouring): the colours, ranges expanded in order. */
+/**
+ * `llc_colors=["N", "A-B", ...]` (Arm cache colouring): the colours, ranges expanded in order;
+ * at most MAX_LLC_COLORS of them (a range of four billion took dom0d's whole heap).
+ */
 export function llcColors(ctx: ResolveContext): void {
   const list = ctx.r.listItems('llc_colors');
   if (list === undefined) return;
@@ -157,6 +163,7 @@ export function llcColors(ctx: ResolveContext): void {
     const a = Number(m?.[1]);
     const b = m?.[2] === undefined ? a : Number(m[2]);
     if (m === null || b < a) throw cfgError(ctx, 'llc_colors', [`xl: Invalid LLC color range: ${item}`], { hint: 'colours look like "0", "4-7"' });
+    if (colors.length + (b - a + 1) > MAX_LLC_COLORS) throw cfgError(ctx, 'llc_colors', [`xl: llc_colors has more than ${MAX_LLC_COLORS} colours (at ${item})`], { hint: `a last-level cache has at most ${MAX_LLC_COLORS} colours` });
     for (let c = a; c <= b; c++) colors.push(c);
   }
   ctx.config.b_info.llc_colors = colors;

@@ -84,3 +84,31 @@ test('values named like what every object inherits are unknown values, not table
   }
   assert.match(resolve('name="a"\nkernel="/k"\nrestart="constructor"\n').warnings.join('\n'), /write on_poweroff=, on_reboot=, on_crash= instead/);
 });
+
+test('configs of a few bytes that expand without bound are refused before they expand (dom0d resolves configs for the web console)', () => {
+  const refused = (text: string, pattern: RegExp, options = {}): void => {
+    assert.throws(() => resolve(`name="a"\nkernel="/k"\n${text}\n`, options), (e: unknown) => {
+      assert.ok(isToolstackError(e), String(e));
+      assert.match(`${(e.lines ?? [e.message]).join('\n')}\nhint: ${e.hint ?? ''}`, pattern);
+      return true;
+    });
+  };
+  // Four billion colours took dom0d's whole heap and ended it.
+  refused('llc_colors=["0-4294967295"]', /xl: llc_colors has more than 1024 colours \(at 0-4294967295\)/);
+  assert.equal(resolve('name="a"\nkernel="/k"\nllc_colors=["0-1023"]\n').config.b_info?.llc_colors?.length, 1024);
+  // n nodes are n*n distances, made before any node was read.
+  refused(`vnuma=[${Array.from({ length: 20000 }, () => '1').join(',')}]`, /xl: vnuma has 20000 nodes: Xen takes at most 64 \(MAX_NUMNODES\)/);
+  // dom0d's limit: its machine's vCPUs, before a list per vCPU is made.
+  const pc = { vcpuLimit: { max: 255, why: "the 'pc' machine takes at most 255 vCPUs" } };
+  refused('vcpus=1048576\ncpus="all"\ncpus_soft="all"', /vcpus=1048576: the 'pc' machine takes at most 255 vCPUs\nhint: .*give at most 255/, pc);
+  refused('maxvcpus=1000000\nvnuma=[["vcpus=0-999999"]]', /maxvcpus=1000000: the 'pc' machine/, pc);
+  assert.equal(resolve('name="a"\nkernel="/k"\nmaxvcpus=16000000\n').config.b_info?.max_vcpus, 16000000, 'only a number for xl');
+  assert.equal(resolve('name="a"\nkernel="/k"\nvcpus=2\nmaxvcpus=255\n', pc).config.b_info?.max_vcpus, 255);
+});
+
+test('values of many spaces then a letter are trimmed in linear time, as xl trims them', () => {
+  const spaces = ' '.repeat(200_000);
+  const r = resolve(`name="a"\nkernel="/k"\nchannel=["name=x${spaces}y,connection=pty"]\n`);
+  assert.equal(r.config.channels?.[0]?.name, `x${spaces}y`);
+  assert.throws(() => resolve(`name="a"\n"${spaces}x" = 1\n`), (e: unknown) => isToolstackError(e) && /config parsing error near/.test(e.message));
+});

@@ -79,12 +79,57 @@ export function usbWithDefaults(config: DomainConfig): { readonly usbctrls: UsbC
   const usbctrls: UsbController[] = [];
   for (const c of config.usbctrls ?? []) usbctrls.push(usbctrlWithDefaults(c, nextDevid(usbctrls)));
   const usbdevs: UsbHostDevice[] = [];
+  const ports = new PortUse([]);
   for (const d of config.usbdevs ?? []) {
-    const placed = usbdevPlacement({ usbctrls, usbdevs }, d);
+    const placed = usbdevPlacement({ usbctrls, usbdevs }, d, ports);
     if (placed.newController !== undefined) usbctrls.push(placed.newController);
     usbdevs.push(placed.usbdev);
+    ports.take(placed.usbdev.ctrl, placed.usbdev.port);
   }
   return { usbctrls, usbdevs };
+}
+
+/**
+ * The ports devices hold, and how many on each controller: a placement looks each up at once (a
+ * scan of every device for every port made thousands of `usbdev=` entries cost dom0d minutes).
+ */
+class PortUse {
+  readonly #taken = new Set<string>();
+  readonly #used = new Map<number, number>();
+
+  constructor(devs: readonly UsbdevDevice[]) {
+    for (const u of devs) if (u.ctrl !== undefined && u.port !== undefined) this.take(u.ctrl, u.port);
+  }
+
+  take(ctrl: number, port: number): void {
+    if (this.taken(ctrl, port)) return;
+    this.#taken.add(`${String(ctrl)}:${String(port)}`);
+    this.#used.set(ctrl, (this.#used.get(ctrl) ?? 0) + 1);
+  }
+
+  taken(ctrl: number, port: number): boolean {
+    return this.#taken.has(`${String(ctrl)}:${String(port)}`);
+  }
+
+  /** The first free port of `c`, if any. */
+  free(c: UsbController): number | undefined {
+    if ((this.#used.get(c.devid) ?? 0) >= c.ports) return undefined;
+    for (let p = 1; p <= c.ports; p++) if (!this.taken(c.devid, p)) return p;
+    return undefined;
+  }
+
+  /** Controllers before this index of the list are full: ports are only ever taken here, and controllers only added at the end. */
+  #full = 0;
+
+  /** The first controller of `ctrls` (in order) with a free port, and that port. */
+  firstFree(ctrls: readonly UsbController[]): { readonly ctrl: number; readonly port: number } | undefined {
+    for (; this.#full < ctrls.length; this.#full++) {
+      const c = ctrls[this.#full] as UsbController;
+      const port = this.free(c);
+      if (port !== undefined) return { ctrl: c.devid, port };
+    }
+    return undefined;
+  }
 }
 
 /**
@@ -95,21 +140,17 @@ export function usbWithDefaults(config: DomainConfig): { readonly usbctrls: UsbC
 export function usbdevPlacement(
   usb: { readonly usbctrls: readonly UsbController[]; readonly usbdevs: readonly UsbdevDevice[] },
   d: UsbdevDevice,
+  ports: PortUse = new PortUse(usb.usbdevs),
 ): { readonly usbdev: UsbHostDevice; readonly newController?: UsbController } {
-  const taken = (ctrl: number, port: number): boolean => usb.usbdevs.some((u) => u.ctrl === ctrl && u.port === port);
-  const freePort = (c: UsbController): number | undefined => {
-    for (let p = 1; p <= c.ports; p++) if (!taken(c.devid, p)) return p;
-    return undefined;
-  };
+  const taken = (ctrl: number, port: number): boolean => ports.taken(ctrl, port);
+  const freePort = (c: UsbController): number | undefined => ports.free(c);
   const ctrl = d.ctrl ?? -1;
   const port = d.port ?? 0;
   const usbdev = { ...d, type: d.type ?? 'hostdev' };
   if (ctrl < 0) {
     if (port !== 0) throw usbError('USB controller must be specified if you specify port', 'give controller= with port=, or neither (the first free port is taken)');
-    for (const c of usb.usbctrls) {
-      const p = freePort(c);
-      if (p !== undefined) return { usbdev: { ...usbdev, ctrl: c.devid, port: p } };
-    }
+    const free = ports.firstFree(usb.usbctrls);
+    if (free !== undefined) return { usbdev: { ...usbdev, ...free } };
     const added = usbctrlWithDefaults({ devid: -1 }, nextDevid(usb.usbctrls));
     return { usbdev: { ...usbdev, ctrl: added.devid, port: 1 }, newController: added };
   }

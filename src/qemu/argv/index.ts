@@ -3,7 +3,7 @@ export { argvRequirements, buildQemuArgs, deviceModelBinary, hasVncDisplay, qemu
 export { nicWiring } from './devices.js';
 export type { NicWiring } from './devices.js';
 export { qmpMonitorArgs } from './options.js';
-export { checkMachineLimits, configuredRamKiB } from './platform.js';
+export { checkMachineLimits, configuredRamKiB, MACHINE_VCPU_LIMIT } from './platform.js';
 export { pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring } from './passthrough.js';
 export type { QdevWiring } from './passthrough.js';
 export { vkbHasDevice, vkbQdevId, vkbWiring } from './display.js';

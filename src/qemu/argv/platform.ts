@@ -140,10 +140,13 @@ export function configuredRamKiB(machineKiB: number): number {
  * stores or makes anything for a domain: a million vCPUs (xl's own limit) took 13 s of records and
  * 300 MB of dom0d's memory before QEMU's command line refused them.
  */
+/** The vCPU limit of the machine every domain gets, for a config resolved by dom0d (see ResolveOptions). */
+export const MACHINE_VCPU_LIMIT = { max: PC_MAX_CPUS, why: `the '${MACHINE}' machine takes at most ${PC_MAX_CPUS} vCPUs` } as const;
+
 export function checkMachineLimits(config: DomainConfig): void {
   const { max } = domainVcpus(config);
   if (max > PC_MAX_CPUS) {
-    throw unsupported(config.b_info?.max_vcpus === undefined ? 'vcpus' : 'maxvcpus', max, `the '${MACHINE}' machine takes at most ${PC_MAX_CPUS} vCPUs`, `give at most ${PC_MAX_CPUS}`);
+    throw unsupported(config.b_info?.max_vcpus === undefined ? 'vcpus' : 'maxvcpus', max, MACHINE_VCPU_LIMIT.why, `give at most ${PC_MAX_CPUS}`);
   }
 }
 
