@@ -806,10 +806,13 @@ function poolRefOf(req: { readonly pool?: unknown }): string {
   return req.pool;
 }
 
+/** A pool's CPU list: each CPU once (as a bitmap has it), ids under MAX_CPU_ID (each bad one is a line of the reply). */
 function cpusOf(req: { readonly cpus?: unknown }): number[] {
   const cpus = req.cpus;
-  if (!Array.isArray(cpus) || !cpus.every((c) => Number.isInteger(c) && (c as number) >= 0)) throw badRequest("'cpus' must be a list of CPU numbers");
-  return cpus as number[];
+  if (!Array.isArray(cpus) || !cpus.every((c) => Number.isInteger(c) && (c as number) >= 0 && (c as number) < MAX_CPU_ID)) {
+    throw badRequest(`'cpus' must be a list of CPU numbers (below ${MAX_CPU_ID})`);
+  }
+  return [...new Set(cpus as number[])];
 }
 
 function isConsoleType(v: unknown): v is ConsoleType {

@@ -38,6 +38,8 @@ interface DomainConsoles {
   readonly remote: Set<Duplex>;
   /** The guest has stopped (the domain is shut down): sessions end after the replay. */
   stopped: boolean;
+  /** The record its consoles were last connected from. */
+  record: DomainRecord;
 }
 
 /**
@@ -96,9 +98,10 @@ export class ConsoleHub {
     return this.#ops.run(record.domid, async () => {
       let d = this.#domains.get(record.domid);
       if (d === undefined) {
-        d = { logs: new Map(), sources: new Map(), ttys: new Map(), clients: new Set(), remote: new Set(), stopped: false };
+        d = { logs: new Map(), sources: new Map(), ttys: new Map(), clients: new Set(), remote: new Set(), stopped: false, record };
         this.#domains.set(record.domid, d);
       }
+      d.record = record;
       if (record.state === 'shutdown') d.stopped = true;
       for (const c of record.consoles) {
         const old = d.sources.get(c.id);
@@ -135,6 +138,12 @@ export class ConsoleHub {
    */
   async stream(domid: number, id: string, client: Duplex, ready: () => void = () => undefined, remote = false): Promise<void> {
     await this.#ops.run(domid, () => Promise.resolve());
+    const was = this.#domains.get(domid);
+    // A console whose connect failed (at a takeover with no descriptor left, say) and was never
+    // connected since: tried again now (one that ended stays ended).
+    if (was !== undefined && !was.stopped && !was.sources.has(id) && was.record.consoles.some((c) => c.id === id)) {
+      await this.connect(was.record).catch(this.#onError);
+    }
     const d = this.#domains.get(domid);
     const log = d?.logs.get(id);
     const source = d?.sources.get(id);

@@ -132,9 +132,9 @@ test('ConsoleSource whose log file the kernel refuses to watch (inotify watches 
     await new Promise((r) => setTimeout(r, 5));
   }
   await until(() => out.text() === expected, `all output, got ${String(out.text().length)} of ${String(expected.length)} bytes`);
-  // Quiet, then more: the timer finds it.
+  // Quiet, then more in the file alone (no socket byte to wake the source): the timer finds it.
   await new Promise((r) => setTimeout(r, 300));
-  qemu.guestWrites('after a pause\n');
+  appendFileSync(qemu.logFile, 'after a pause\n');
   await until(() => out.text().endsWith('after a pause\n'), 'output after a pause');
   assert.ok(watches > 1);
   assert.equal(errors.length, 1, errors.join('\n'));
@@ -262,6 +262,32 @@ test('ConsoleHub streams replay then live output to a client, and its keystrokes
   await reg.transition(rec.domid, 'dying');
   await reg.transition(rec.domid, 'destroyed');
   await ended;
+  await hub.closeAll();
+  await new Promise((r) => server.close(r));
+  await qemu.stop();
+});
+
+test('ConsoleHub: a console whose connect failed (its socket not there, no descriptor left) is connected when a client asks for it', async () => {
+  const events = new DomainEvents();
+  const hub = new ConsoleHub(join(root, 'logs-late'), { source: { connectTimeoutMs: 50 } });
+  hub.follow(events);
+  const reg = await DomainRegistry.open(join(root, 'domains-late'), { events });
+  const rec0 = await reg.reserve({ config: { c_info: { type: 'pv', name: 'late' } } });
+  const socket = join(root, 'late.sock');
+  const rec = await reg.update(rec0.domid, { consoles: [{ id: 'console0', kind: 'pv', index: 0, socket, feed: join(root, 'late.log'), tty: join(root, 'late.tty') }] });
+  await assert.rejects(hub.connect(rec), (e: unknown) => e instanceof Error && /late\.sock/.test(e.message));
+  const qemu = await FakeChardev.start('late');
+  qemu.guestWrites('hello\n');
+  const server = createServer((c) => void hub.stream(rec.domid, 'console0', c).catch(() => c.destroy()));
+  const path = join(root, 'late-client.sock');
+  await new Promise<void>((r) => server.listen(path, r));
+  const client = connect(path);
+  let seen = '';
+  client.on('data', (d: Buffer) => {
+    seen += d.toString();
+  });
+  await until(() => seen === 'hello\n', `the console, got ${JSON.stringify(seen)}`);
+  client.destroy();
   await hub.closeAll();
   await new Promise((r) => server.close(r));
   await qemu.stop();

@@ -1367,7 +1367,8 @@ export class DomainManager {
           const rec = await this.create(intent.init, { restart: true });
           this.#log(`${what} restarted as domain ${rec.domid}`);
         } catch (e: unknown) {
-          if (shortageOf(e) !== undefined && retry < RESTART_RETRIES && this.registry.byName(intent.init.config.c_info?.name ?? '') === undefined) {
+          // Not a create a destroy ended (DOMAIN_STATE, whatever it met meanwhile).
+          if (!isToolstackError(e, 'DOMAIN_STATE') && shortageOf(e) !== undefined && retry < RESTART_RETRIES && this.registry.byName(intent.init.config.c_info?.name ?? '') === undefined) {
             this.#log(`${what}: restart failed: ${errorText(e)}; trying again in ${String((this.#restartDelayMs * 2 ** (retry + 1)) / 1000)} s`);
             this.#scheduleRestart(intent, retry + 1);
             return;

@@ -355,13 +355,19 @@ export class QemuDriver implements DomainDriver {
         const failed = await qmp.cont().then(() => undefined, (e: unknown) => (e instanceof Error ? e.message : String(e)));
         if (failed !== undefined) {
           this.#o.log(`domain ${rec.domid}: stopped by a save or migration that did not finish, and resuming it failed (${failed}): it stays paused (xl unpause)`);
+          await this.#reconcile(rec, qmp);
           return 'stopped';
         }
       }
       this.#o.log(`domain ${rec.domid}: resumed after a save or migration that did not finish`);
     }
-    await this.#hotplug.reconcile(rec.domid, qmp, rec.config).catch((e: unknown) => this.#o.log(`domain ${rec.domid}: comparing its devices with its machine's: ${e instanceof Error ? e.message : String(e)}`));
+    await this.#reconcile(rec, qmp);
     return 'alive';
+  }
+
+  /** The devices the guest ejected while no dom0d listened go (see QemuHotplug.reconcile). */
+  async #reconcile(rec: DomainRecord, qmp: QmpClient): Promise<void> {
+    await this.#hotplug.reconcile(rec.domid, qmp, rec.config).catch((e: unknown) => this.#o.log(`domain ${rec.domid}: comparing its devices with its machine's: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /**

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { executableProblem, killPid } from '../host/index.js';
 import { blockScriptEnv, blockScriptPath, reportedDevice, runBlockScript } from './block-script.js';
@@ -45,4 +46,18 @@ test('a script that is missing, not executable, or fails is told with its last l
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a script that cannot start for want of descriptors is the host\'s failure (HOST_RESOURCES), not the script\'s', () => {
+  const module = join(import.meta.dirname, 'block-script.js');
+  const script = `
+    import { openSync } from 'node:fs';
+    const { runBlockScript } = await import(${JSON.stringify(module)});
+    try { for (;;) openSync('/dev/null', 'r'); } catch {}
+    await runBlockScript({ script: '/bin/true', action: 'add', domid: 1, devid: 51712, xenstoredSocket: '/nonexistent' }).then(
+      (r) => console.log('returned', r), (e) => console.log(e.code, e.message));
+  `;
+  const r = spawnSync('prlimit', ['--nofile=64', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^HOST_RESOURCES Running \/bin\/true add failed: dom0d has no file descriptor left \(/);
 });

@@ -17,7 +17,7 @@
  * - up to 40 s (libxl's hotplug timeout); a non-zero exit is a failure, told by the
  *   `hotplug-error` the script wrote, else its last stderr line.
  */
-import { CommandFailed, HOTPLUG_TIMEOUT_MS, runCommand } from '../host/index.js';
+import { CommandFailed, HOTPLUG_TIMEOUT_MS, runCommand, shortageError, shortageOf } from '../host/index.js';
 
 /** Where the script `script` (a name or a path) is. */
 export function blockScriptPath(script: string, scriptDir: string): string {
@@ -53,6 +53,9 @@ export async function runBlockScript(r: BlockScriptRun): Promise<string | undefi
     return undefined;
   } catch (e: unknown) {
     if (!(e instanceof CommandFailed)) throw e;
+    // Not the script's failure: the host's, for the moment (HOST_RESOURCES; a restart waits for it).
+    const shortage = shortageOf(e);
+    if (shortage !== undefined) throw shortageError(shortage, `Running ${r.script} ${r.action}`, e);
     return e.stderr === '' ? e.status : `${e.status}: ${e.detail}`;
   }
 }

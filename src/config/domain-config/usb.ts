@@ -77,7 +77,12 @@ function nextDevid(ctrls: readonly { readonly devid?: number }[]): number {
  */
 export function usbWithDefaults(config: DomainConfig): { readonly usbctrls: UsbController[]; readonly usbdevs: UsbHostDevice[] } {
   const usbctrls: UsbController[] = [];
-  for (const c of config.usbctrls ?? []) usbctrls.push(usbctrlWithDefaults(c, nextDevid(usbctrls)));
+  let next = 0; // nextDevid(usbctrls), kept as they come (a scan per controller was quadratic)
+  for (const c of config.usbctrls ?? []) {
+    const ctrl = usbctrlWithDefaults(c, next);
+    usbctrls.push(ctrl);
+    next = Math.max(next, ctrl.devid + 1);
+  }
   const usbdevs: UsbHostDevice[] = [];
   const ports = new PortUse([]);
   for (const d of config.usbdevs ?? []) {

@@ -13,7 +13,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import { StringDecoder } from 'node:string_decoder';
-import { isErrno, ToolstackError } from '../../common/index.js';
+import { isErrno, monotonicMs, ToolstackError } from '../../common/index.js';
 
 export interface QmpVersion {
   readonly qemu: { readonly major: number; readonly minor: number; readonly micro: number };
@@ -287,7 +287,7 @@ export class QmpTransport {
    * buffer holds what comes meanwhile, so QEMU never has to keep any.
    */
   #throttleFlood(): void {
-    const now = Date.now();
+    const now = monotonicMs();
     if (now - this.#dropWindowStart >= 1000) {
       this.#dropWindowStart = now;
       this.#drops = 0;

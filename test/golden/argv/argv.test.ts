@@ -88,7 +88,8 @@ test('every device of each config is a QEMU device of its hot-plug id (what a gu
   for (const { name, cfg } of cases) {
     const got = render(name, cfg);
     if (got.config === undefined) continue;
-    const ids = new Set(got.text.split('\n').flatMap((a) => /(?:^|,)id=([^,]+)/.exec(a)?.[1] ?? []));
+    const args = got.text.split('\n');
+    const ids = new Set(args.flatMap((a, i) => (args[i - 1] === '-device' ? /(?:^|,)id=([^,]+)/.exec(a)?.[1] ?? [] : [])));
     for (const { device, id } of machineDevices(got.config)) {
       assert.ok(ids.has(id), `${name}: its ${device.kind} has no QEMU device of id ${id}`);
       devices++;
