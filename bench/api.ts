@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiRequest } from '../src/api/index.js';
 import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
-import { benchHost, median, stopDaemon, wallMs } from './support.js';
+import { benchHost, consoleText, median, stopDaemon, wallMs } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -108,15 +108,7 @@ export async function api(): Promise<Record<string, unknown>> {
       'name = "e"', `kernel = "${guests.vmlinuz}"`, `ramdisk = "${guests.initrd}"`, `cmdline = "${guests.pvCmdline}"`, 'memory = 128',
     ].join('\n'));
     wallMs([XL, 'create', '-q', 'e.cfg'], env, dir);
-    const log = join(dir, 'log', 'console', 'e', 'console0.log');
-    const text = (): string => {
-      try {
-        return readFileSync(log, 'utf8');
-      } catch {
-        return '';
-      }
-    };
-    for (const t0 = performance.now(); !text().includes(GUEST_READY_LINE);) {
+    for (const t0 = performance.now(); !consoleText(dir, 'e').includes(GUEST_READY_LINE);) {
       if (performance.now() - t0 > 180_000) throw new Error('api: the guest never became ready');
       await new Promise((r) => setTimeout(r, 200));
     }

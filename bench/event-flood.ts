@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildGuestProgram } from '../test/support/guest-programs.js';
 import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
-import { benchHost, median, stopDaemon, wallMs } from './support.js';
+import { benchHost, consoleText, median, stopDaemon, wallMs } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -44,14 +44,6 @@ export async function eventFlood(): Promise<Record<string, unknown>> {
   const guests = ensureGuests();
   const { dir, env } = benchHost();
   let dom0d: number | undefined;
-  const log = join(dir, 'log', 'console', 'flood', 'console0.log');
-  const consoleText = (): string => {
-    try {
-      return readFileSync(log, 'utf8');
-    } catch {
-      return '';
-    }
-  };
   try {
     const program = readFileSync(buildGuestProgram(dir, 'port-flood'));
     const image = join(dir, 'port-flood.img');
@@ -62,7 +54,7 @@ export async function eventFlood(): Promise<Record<string, unknown>> {
     ].join('\n'));
     wallMs([XL, 'create', '-q', 'flood.cfg'], env, dir);
     dom0d = Number.parseInt(readFileSync(join(dir, 'run', 'dom0d.pid'), 'utf8'), 10);
-    await until('boot', () => consoleText().includes(GUEST_READY_LINE));
+    await until('boot', () => consoleText(dir, 'flood').includes(GUEST_READY_LINE));
     await typeOn(env, 'flood', 'dd if=/dev/vda of=/run/pf bs=1M 2>/dev/null; chmod +x /run/pf');
     // The baseline: the guest busy in a shell loop, as many `xl list` runs as the flood gets.
     await typeOn(env, 'flood', 'while :; do :; done & echo $! > /run/spin.pid');
@@ -75,7 +67,7 @@ export async function eventFlood(): Promise<Record<string, unknown>> {
     const t0 = performance.now();
     await typeOn(env, 'flood', `/run/pf 0x505 2 ${String(FLOOD)}`);
     const flooding: number[] = [];
-    while (!consoleText().includes(done)) {
+    while (!consoleText(dir, 'flood').includes(done)) {
       flooding.push(wallMs([XL, 'list'], env));
       if (performance.now() - t0 > 600_000) throw new Error('event-flood bench: the flood did not end');
     }

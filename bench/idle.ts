@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { apiRequest } from '../src/api/index.js';
 import { ensureGuests, GUEST_READY_LINE } from '../test/support/guests.js';
-import { benchHost, median, stopDaemon, wallMs } from './support.js';
+import { benchHost, consoleText, median, stopDaemon, wallMs } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
@@ -61,15 +61,8 @@ export async function idle(): Promise<Record<string, unknown>> {
     }
     const t0 = performance.now();
     for (let i = 0; i < DOMAINS; i++) {
-      const log = join(dir, 'log', 'console', `g${i}`, 'console0.log');
       for (;;) {
-        let text = '';
-        try {
-          text = readFileSync(log, 'utf8');
-        } catch {
-          // not yet
-        }
-        if (text.includes(GUEST_READY_LINE)) break;
+        if (consoleText(dir, `g${i}`).includes(GUEST_READY_LINE)) break;
         if (performance.now() - t0 > 600_000) throw new Error(`idle: g${i} never became ready`);
         await new Promise((r) => setTimeout(r, 500));
       }

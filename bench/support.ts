@@ -107,3 +107,12 @@ export function bareArgv(argv: readonly string[], dir: string): string[] {
   return argv.filter((a) => a !== '-S').map((a) => a.replace(/path=[^,]*\/([^/,]+\.sock)/, `path=${dir}/$1`)
     .replace(/logfile=[^,]*\/([^/,]+\.log)/, `logfile=${dir}/$1`).replace(/^\/.*qemu\.pid$/, `${dir}/qemu.pid`));
 }
+
+/** What domain `name` of the bench host at `dir` printed on its primary console so far ('' before its log exists). */
+export function consoleText(dir: string, name: string): string {
+  try {
+    return readFileSync(join(dir, 'log', 'console', name, 'console0.log'), 'utf8');
+  } catch {
+    return '';
+  }
+}
