@@ -91,6 +91,7 @@ interface ApiTypes {
   DomainLog: T.DomainLog;
   CreateDomainRequest: T.CreateDomainRequest;
   DomainRefRequest: Omit<T.DomainRefRequest, 'ref'>;
+  UnpauseRequest: Omit<T.UnpauseRequest, 'ref'>;
   DestroyDomainRequest: Omit<T.DestroyDomainRequest, 'ref'>;
   RenameDomainRequest: Omit<T.RenameDomainRequest, 'ref'>;
   ConsoleAttachRequest: Omit<T.ConsoleAttachRequest, 'ref'>;
@@ -303,6 +304,7 @@ const SCHEMAS = {
   SaveDomainRequest: object({ file: str, checkpoint: opt(bool), paused: opt(bool), preserveDomid: opt(bool), config: opt(ref('DomainConfig')) }),
   MigrateDomainRequest: object({ fifo: str, holder: opt(int) }),
   ClaimMigrationRequest: object({ holder: int }),
+  UnpauseRequest: object({ holder: opt(int) }),
   DumpCoreRequest: object({ file: str }),
   MonitorCommandRequest: object({ command: str }),
   VcpuAffinityRequest: object({ vcpu: { anyOf: [int, enumOf(['all'])] }, hard: opt(ints), soft: opt(ints) }),
@@ -341,7 +343,7 @@ export const OPERATION_SCHEMAS = {
   shutdownDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   rebootDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   pauseDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
-  unpauseDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
+  unpauseDomain: { request: ref('UnpauseRequest'), result: ref('DomainInfo') },
   suspendDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   resumeDomain: { request: ref('DomainRefRequest'), result: ref('DomainInfo') },
   renameDomain: { request: ref('RenameDomainRequest'), result: ref('DomainInfo') },

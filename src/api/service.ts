@@ -62,6 +62,7 @@ import type {
   CoreDumped,
   DumpCoreRequest,
   ClaimMigrationRequest,
+  UnpauseRequest,
   MigrateDomainRequest,
   MonitorCommandRequest,
   SetVcpusRequest,
@@ -253,8 +254,10 @@ export class ToolstackService implements ToolstackApi {
     return this.#lifecycle(req, 'pause', (domid) => this.#manager.pause(domid));
   }
 
-  unpauseDomain(req: DomainRefRequest): Promise<DomainInfo> {
-    return this.#lifecycle(req, 'unpause', (domid) => this.#manager.unpause(domid));
+  unpauseDomain(req: UnpauseRequest): Promise<DomainInfo> {
+    const holder = req.holder as unknown;
+    if (holder !== undefined && !(typeof holder === 'number' && Number.isSafeInteger(holder) && holder > 0)) throw badRequest("'holder' must be a process id");
+    return this.#lifecycle(req, 'unpause', (domid) => this.#manager.unpause(domid, holder));
   }
 
   suspendDomain(req: DomainRefRequest): Promise<DomainInfo> {

@@ -38,6 +38,7 @@ import type {
   CoreDumped,
   DumpCoreRequest,
   ClaimMigrationRequest,
+  UnpauseRequest,
   MigrateDomainRequest,
   MonitorCommandRequest,
   SetVcpusRequest,
@@ -99,7 +100,7 @@ export interface ToolstackApi {
   /** Asks the guest to reboot; returns once asked. */
   rebootDomain(req: DomainRefRequest): Promise<DomainInfo>;
   pauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
-  unpauseDomain(req: DomainRefRequest): Promise<DomainInfo>;
+  unpauseDomain(req: UnpauseRequest): Promise<DomainInfo>;
   /** `xl suspend`: the guest stops where it is, shut down with reason suspend (no on_* action). */
   suspendDomain(req: DomainRefRequest): Promise<DomainInfo>;
   /** `xl resume`: a suspended domain runs on. */

@@ -209,6 +209,15 @@ export interface ClaimMigrationRequest extends DomainRefRequest {
   readonly holder: number;
 }
 
+/**
+ * Unpause a domain. While an `xl migrate` whose process still runs holds its migration (see
+ * `claimMigration`), only that xl may (`holder`: its pid): another's unpause would run the guest
+ * here while the receiver is told to start it.
+ */
+export interface UnpauseRequest extends DomainRefRequest {
+  readonly holder?: number;
+}
+
 /** What QEMU reports of the finished stream; the domain is then paused at the sender. */
 export interface MigrationResult {
   readonly domid: number;

@@ -1,5 +1,6 @@
+import { realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
 import { freeForGuestsKiB, isPidAlive, KeyedQueue, pidAliveOr, onlineCpus, probePaths, processStartTime, readHostMemory, shortageOf } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
@@ -402,6 +403,10 @@ export class DomainManager {
     };
     migration('started', rec);
     return this.jobs.run(rec.domid, 'create', async () => {
+      // An xl destroy of it meanwhile (it kills what it finds, but QEMU may not be there yet).
+      const destroyed = (): void => {
+        if (this.#destroying.has(rec.domid)) throw new Error('destroyed before its machine ran');
+      };
       try {
         const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
         const checked: CheckedImage[] = [];
@@ -412,6 +417,7 @@ export class DomainManager {
         const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
         const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
         this.sched.checkNew(ready);
+        destroyed();
         const patch = await this.driver.start(ready, {
           diskChains, ...(options.incoming === undefined ? {} : { incoming: options.incoming, ...(options.layout === undefined ? {} : { layout: options.layout }) }),
         });
@@ -428,6 +434,7 @@ export class DomainManager {
         await this.driver.setVcpuAffinity?.(started);
         await this.#options.beforeUnpause?.(started);
         if (holder !== undefined) this.#watchArrival(started.domid, holder);
+        destroyed();
         if (options.paused === true) return started;
         await this.driver.unpause(started);
         return await this.registry.transition(rec.domid, 'running');
@@ -462,11 +469,13 @@ export class DomainManager {
       const busy = this.#migrating(rec, 'save');
       if (busy !== undefined) throw busy;
       const wasRunning = rec.state === 'running';
+      let header: Buffer = Buffer.alloc(0);
       await this.#probe([o.file]);
-      this.#checkOutput(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE');
       const save = this.#machine(rec, 'save');
-      const header = o.header(rec, await this.driver.machineLayout?.(rec));
-      const bytes = await this.#writingTo(o.file, `the save of domain '${rec.name}' (${domid})`, () => save.call(this.driver, rec, o.file, header, wasRunning));
+      const bytes = await this.#writingTo(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE', `the save of domain '${rec.name}' (${domid})`, async () => {
+        header = o.header(rec, await this.driver.machineLayout?.(rec));
+        return save.call(this.driver, rec, o.file, header, wasRunning);
+      });
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
       if (o.leavePaused) return { bytes, header, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
       if (o.checkpoint) {
@@ -623,25 +632,26 @@ export class DomainManager {
     this.events.emit({ type: 'migration', record, direction, phase, detail });
   }
 
-  /** `outputFileProblem` of `file`, against every live domain's disks, as `what: why` (code `code`). */
-  #checkOutput(file: string, what: string, code: 'SAVE_FILE' | 'IO'): void {
+  /**
+   * Runs `body` with `file` taken by `writer` (a save or core dump under way), after checking
+   * `outputFileProblem` of it against every live domain's disks (refused as `what: why`, code
+   * `code`). The check and the taking are one step, the file known by the path it will be
+   * written at (links followed): two saves to one file, checked before either took it (a QMP
+   * round trip apart), or named through a link, both went on, and the second's rename replaced
+   * the first's — a save whose domain was then gone.
+   */
+  async #writingTo<T>(file: string, what: string, code: 'SAVE_FILE' | 'IO', writer: string, body: () => Promise<T>): Promise<T> {
+    const key = outputKey(file);
     // dom0's state directory (the records' parent) is its own, but for the dump directory.
     const dirs = { own: this.#ownDirs, allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
-    const writer = this.#writing.get(file);
-    const why = writer !== undefined ? `${writer} is being written there` : outputFileProblem(file, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
+    const other = this.#writing.get(key);
+    const why = other !== undefined ? `${other} is being written there` : outputFileProblem(file, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
     if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
-  }
-
-  /**
-   * Runs `body` with `file` taken by `what` (a save or core dump under way): two at once to one
-   * file replaced the first one's when the second finished — a save whose domain was then gone.
-   */
-  async #writingTo<T>(file: string, what: string, body: () => Promise<T>): Promise<T> {
-    this.#writing.set(file, what);
+    this.#writing.set(key, writer);
     try {
       return await body();
     } finally {
-      this.#writing.delete(file);
+      this.#writing.delete(key);
     }
   }
 
@@ -649,9 +659,8 @@ export class DomainManager {
   dumpCore(domid: number, file: string): Promise<DomainRecord> {
     return this.#job(domid, 'machine', async (rec) => {
       await this.#probe([file]);
-      this.#checkOutput(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO');
       const dump = this.#machine(rec, 'coreDump');
-      await this.#writingTo(file, `the core dump of domain '${rec.name}' (${domid})`, () => dump.call(this.driver, rec, file));
+      await this.#writingTo(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO', `the core dump of domain '${rec.name}' (${domid})`, () => dump.call(this.driver, rec, file));
       return rec;
     });
   }
@@ -804,10 +813,21 @@ export class DomainManager {
     });
   }
 
-  unpause(domid: number): Promise<DomainRecord> {
+  /**
+   * `xl unpause`. While an xl migrate that still runs holds the domain's migration, only it may
+   * (`holder`: its pid): the handshake leaves the sender paused while the receiver is told to
+   * start, and another client's unpause then ran the guest at both ends.
+   */
+  unpause(domid: number, holder?: number): Promise<DomainRecord> {
     // One unpause of a guest at a time (by uuid): each domain's job is its own, so two at once of
     // two copies both found the other paused and both ran.
     return this.#job(domid, 'unpause', (rec) => this.#oneGuest.run(rec.uuid, async () => {
+      const claim = this.#outgoing.get(domid);
+      if (claim !== undefined && claim !== holder && pidAliveOr(claim, true)) {
+        throw new ToolstackError('DOMAIN_STATE', `Cannot unpause domain '${rec.name}': it is being migrated (by xl process ${claim})`, {
+          hint: `that xl migrate resumes it here if the migration fails; if it hangs, end it (kill ${claim}), then xl unpause ${domid}`,
+        });
+      }
       // Two domains share a uuid only across a migration within this host: one guest, which must
       // not run twice (the stopped copy of a sender whose xl died after "go", say).
       const twin = this.registry.list().find((r) => r.uuid === rec.uuid && r.domid !== domid && r.state === 'running');
@@ -1437,4 +1457,21 @@ function errorText(e: unknown): string {
 /** The CPU map `all` is for this host (libxl's: every bit of a bitmap sized for its CPUs). */
 function hostCpuMap(): number[] {
   return Array.from({ length: cpuBitmapBits(Math.max(0, ...onlineCpus()) + 1) }, (_, i) => i);
+}
+
+/**
+ * The path a save or core dump to `file` ends up at, to know two writers of one file by: links
+ * followed, the directory's real path for a file not there yet.
+ */
+function outputKey(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    // not there yet (or a link to nothing): its directory's real path
+  }
+  try {
+    return `${realpathSync(dirname(file))}/${basename(file)}`;
+  } catch {
+    return file;
+  }
 }

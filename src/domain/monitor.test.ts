@@ -2,7 +2,8 @@
 // itself. The machine is imaginary (an edge-case fake); the real one is in
 // test/integration/lifecycle.test.ts.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -11,6 +12,7 @@ import type { DomainDriver, MachineEventSink } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
 import type { DomainConfig } from '../config/index.js';
+import type { MachineLayout } from '../qemu/index.js';
 import type { DomainRecord, NewDomain } from './record.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dom0-monitor-'));
@@ -274,6 +276,26 @@ class SlowMachines extends FakeMachines {
   }
 }
 
+test('an xl destroy while a create starts its machine (no QEMU to kill yet): the guest never runs, the create says it was destroyed', async () => {
+  class Recording extends SlowMachines {
+    override unpause(): Promise<void> {
+      this.calls.push('unpause');
+      return Promise.resolve();
+    }
+  }
+  const d = new Recording();
+  const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: d, restartDelayMs: 0 });
+  const creating = m.create({ config: { c_info: { name: 'x' } } });
+  while (d.release === undefined) await new Promise((r) => setTimeout(r, 5));
+  const domid = m.registry.byName('x')?.domid as number;
+  const destroying = m.destroy(domid);
+  d.release();
+  await assert.rejects(creating, (e: unknown) => isToolstackError(e, 'DOMAIN_STATE') && /was destroyed while it was being created/.test(e.message));
+  await destroying;
+  assert.deepEqual(d.calls.filter((c) => c.startsWith('unpause')), []);
+  assert.equal(m.registry.byName('x'), undefined);
+});
+
 test('a disk image a domain being created will write is in use for a create at the same time', async () => {
   const d = new SlowMachines();
   const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: d, restartDelayMs: 0 });
@@ -288,7 +310,7 @@ test('a disk image a domain being created will write is in use for a create at t
   assert.equal((await first).name, 'a');
 });
 
-test('two saves to one file at once: the second is refused while the first writes (its file replaced the first one\'s)', async () => {
+test('two saves to one file at once, one through a link, the second asked while the first reads its machine\'s layout: the second is refused (its file replaced the first one\'s)', async () => {
   const gate: { release?: () => void } = {};
   const saving = async (): Promise<() => void> => {
     for (;;) {
@@ -298,6 +320,12 @@ test('two saves to one file at once: the second is refused while the first write
     }
   };
   class GatedSaves extends SavingMachines {
+    /** A QMP round trip: before, the second save's check ran here, before the first took the file. */
+    async machineLayout(): Promise<MachineLayout> {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { pci: [], ramKiB: 131072 };
+    }
+
     override async save(r: DomainRecord, file: string, header: Buffer): Promise<number> {
       await new Promise<void>((resolve) => {
         gate.release = resolve;
@@ -314,6 +342,11 @@ test('two saves to one file at once: the second is refused while the first write
   const file = join(out, 'one.save');
   const header = (): Buffer => Buffer.from('h');
   const first = m.save(a.domid, { file, checkpoint: true, leavePaused: false, header });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const link = join(out, 'link');
+  symlinkSync(out, link);
+  await assert.rejects(m.save(b.domid, { file: join(link, 'one.save'), checkpoint: true, leavePaused: false, header }),
+    (e: unknown) => isToolstackError(e, 'SAVE_FILE') && /the save of domain 'a' \(1\) is being written there/.test(e.message));
   const releaseFirst = await saving();
   await assert.rejects(m.save(b.domid, { file, checkpoint: true, leavePaused: false, header }),
     (e: unknown) => isToolstackError(e, 'SAVE_FILE') && /the save of domain 'a' \(1\) is being written there/.test(e.message));
@@ -338,4 +371,23 @@ test('a restart cancelled while it waited is forgotten: the same guest (same uui
   const [now] = m.registry.list();
   assert.deepEqual([now?.name, now?.uuid, now?.state], ['g', rec.uuid, 'running'], 'restarted');
   assert.notEqual(now?.domid, again.domid);
+});
+
+test('while an xl migrate that runs holds the migration, only it may unpause the domain; once it has ended, anyone may', async () => {
+  const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: new SavingMachines(), restartDelayMs: 0 });
+  const rec = await m.create({ config: { c_info: { name: 'g' } } });
+  await m.pause(rec.domid);
+  const xl = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const holder = xl.pid as number;
+  try {
+    await m.claimMigration(rec.domid, holder);
+    await assert.rejects(m.unpause(rec.domid), (e: unknown) => isToolstackError(e, 'DOMAIN_STATE') && new RegExp(`being migrated \\(by xl process ${String(holder)}\\)`).test(e.message));
+    assert.equal((await m.unpause(rec.domid, holder)).state, 'running');
+    await m.pause(rec.domid);
+    await m.claimMigration(rec.domid, holder);
+  } finally {
+    xl.kill('SIGKILL');
+  }
+  await new Promise((r) => xl.once('exit', r));
+  assert.equal((await m.unpause(rec.domid)).state, 'running');
 });

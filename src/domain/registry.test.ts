@@ -163,6 +163,16 @@ test('a restart keeps its name under rules made since (all digits); a name such 
   assert.equal(back.name, '2024');
 });
 
+test('a restart whose intent was dropped (an xl destroy after its timer fired) creates nothing', async () => {
+  const reg = await DomainRegistry.open(freshDir());
+  const uuid = '5a5a5a5a-0000-4000-8000-000000000003';
+  await reg.saveRestart({ init: { config: { c_info: { name: 'back', uuid } } }, at: Date.now(), from: 3, keepOld: false });
+  await reg.dropRestart(uuid);
+  await assert.rejects(reg.reserve({ config: { c_info: { name: 'back', uuid } } }, { restart: true }),
+    (e: unknown) => isToolstackError(e, 'DOMAIN_STATE') && /The restart of domain 'back' was cancelled/.test(e.message));
+  assert.deepEqual(reg.list(), []);
+});
+
 test('a record an older dom0 wrote, named as names may no longer be (all digits), is loaded, not set aside; new names with C1 or text-direction characters are refused', async () => {
   const dir = freshDir();
   const reg = await DomainRegistry.open(dir);

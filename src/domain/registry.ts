@@ -142,6 +142,10 @@ export class DomainRegistry {
     const name = init.config.c_info?.name;
     if (name === undefined) throw new ToolstackError('CFG_VALUE', 'Cannot create a domain without a name', { hint: 'set name="..." in the config' });
     const restartOf = options.restart === true ? init.config.c_info?.uuid : undefined;
+    // Cancelled (`xl destroy` of its name) after its timer fired, before this create got here.
+    if (options.restart === true && (restartOf === undefined || !this.#restarts.has(restartOf))) {
+      throw new ToolstackError('DOMAIN_STATE', `The restart of domain '${name}' was cancelled`, { hint: 'an xl destroy of it ran meanwhile' });
+    }
     this.#checkNameFree(name, restartOf);
     const uuid = init.config.c_info?.uuid ?? globalThis.crypto.randomUUID();
     this.#checkUuidFree(uuid, options.sender, restartOf);

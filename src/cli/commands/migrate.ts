@@ -102,7 +102,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
           check();
           log('migration sender: Trying to resume at our end.');
           await api.renameDomain({ ref: String(dom.domid), name: dom.name });
-          if (wasRunning) await api.unpauseDomain({ ref: String(dom.domid) });
+          if (wasRunning) await api.unpauseDomain({ ref: String(dom.domid), holder: process.pid });
           await api.endMigration({ ref: String(dom.domid) });
           log('migration sender: Resumed OK.');
           throw new ToolstackError('MIGRATION', 'Migration failed due to problems at target.', { lines: ['Migration failed due to problems at target.'] });
@@ -183,7 +183,7 @@ async function resumeHere(api: ToolstackApi, ref: string, transport: ChildProces
   const deadline = monotonicMs() + 10_000;
   for (let tries = 0; ; tries++) {
     try {
-      await api.unpauseDomain({ ref });
+      await api.unpauseDomain({ ref, holder: process.pid });
       return undefined;
     } catch (e) {
       if (isToolstackError(e, 'DOMAIN_STATE') && (await api.getDomain({ ref }).catch(() => undefined))?.state === 'running') return undefined;
