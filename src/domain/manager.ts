@@ -160,6 +160,12 @@ export class DomainManager {
   readonly #opened = new OpenedImages();
   /** Domains an `xl destroy` is ending (from its call until its job is done). */
   readonly #destroying = new Set<number>();
+  /**
+   * Checks of host devices and images (disks, USB, PCI) and the recording of what passed: one
+   * request at a time on the host. Two attaches of one disk (or a disk and its partition) at once
+   * both passed while the first awaited qemu-img, neither recorded yet: two guests wrote it.
+   */
+  readonly #hostChecks = new KeyedQueue<'host'>();
 
   private constructor(registry: DomainRegistry, events: DomainEvents, driver: DomainDriver, sched: DomainScheduling, options: DomainManagerOptions) {
     this.registry = registry;
@@ -408,14 +414,17 @@ export class DomainManager {
         if (this.#destroying.has(rec.domid)) throw new Error('destroyed before its machine ran');
       };
       try {
-        const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
         const checked: CheckedImage[] = [];
-        const diskChains = await checkDisks(rec.config.disks ?? [], {
-          domain: rec, ...diskContext(others, rec.domid, this.#opened), where: `disk= in ${rec.source}`, arriving, checked, ownDirs: this.#ownDirs,
+        // Its own devices are recorded already (reserve): the queue makes it see others' attaches.
+        const { diskChains, ready } = await this.#hostChecks.run('host', async () => {
+          const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
+          const chains = await checkDisks(rec.config.disks ?? [], {
+            domain: rec, ...diskContext(others, rec.domid, this.#opened), where: `disk= in ${rec.source}`, arriving, checked, ownDirs: this.#ownDirs,
+          });
+          await checkHostPaths(rec.config, rec.source, this.#hostPaths(rec, arriving));
+          const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
+          return { diskChains: chains, ready: prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared }) };
         });
-        await checkHostPaths(rec.config, rec.source, this.#hostPaths(rec, arriving));
-        const prepared = await this.passthrough.prepare(rec.config, rec, this.#holders());
-        const ready = prepared === rec.config ? rec : await this.registry.update(rec.domid, { config: prepared });
         this.sched.checkNew(ready);
         destroyed();
         const patch = await this.driver.start(ready, {
@@ -993,11 +1002,14 @@ export class DomainManager {
   attachDevice(domid: number, spec: DomainDevice): Promise<{ readonly record: DomainRecord; readonly entry: DeviceEntry | undefined }> {
     return this.#job(domid, 'hotplug', async (rec) => {
       const attach = this.#machine(rec, 'attachDevice');
-      const { devices, chain } = await this.#onHost(rec, withDeviceDefaults(rec.config, spec));
-      const config = devices.reduce((c, d) => withDevice(c, d, rec.name), rec.config);
+      const { devices, chain, config } = await this.#hostChecks.run('host', async () => {
+        const checked = await this.#onHost(rec, withDeviceDefaults(rec.config, spec));
+        const target = checked.devices.reduce((c, d) => withDevice(c, d, rec.name), rec.config);
+        await this.registry.attaching(domid, target);
+        return { ...checked, config: target };
+      });
       const done: Array<{ readonly at: DomainRecord; readonly device: DomainDevice }> = [];
       let updated: DomainRecord;
-      await this.registry.attaching(domid, config);
       try {
         let at = rec;
         for (const device of devices) {
@@ -1058,8 +1070,14 @@ export class DomainManager {
   }
 
   /** The domains whose machines run: what they hold of the host's devices. */
+  /**
+   * The domains that hold host devices: those with a live machine, and those being created (a
+   * machine to come); each with what it is attaching (a device being added holds its device).
+   */
   #holders(): DeviceHolder[] {
-    return this.registry.list().filter((r) => r.qemuPid !== null && isPidAlive(r.qemuPid));
+    return this.registry.list()
+      .filter((r) => r.state === 'creating' || (r.qemuPid !== null && pidAliveOr(r.qemuPid, true)))
+      .map((r) => (r.attaching === undefined ? r : { ...r, config: r.attaching }));
   }
 
   /** Removes the device of `kind` that `ref` names (a disk: vdev or devid). */
@@ -1121,11 +1139,14 @@ export class DomainManager {
       const { backend: _old, ...rest } = drive;
       await this.#probe([medium.pdev_path ?? '']);
       const disk: DiskDevice = withDiskBackend({ ...rest, pdev_path: medium.pdev_path ?? '', format: medium.format ?? 'raw', ...(medium.backend === undefined ? {} : { backend: medium.backend }) });
-      // The drive's own medium goes back should the new one fail to go in (an eject cannot).
-      const chains = { medium: await this.#checkDisk(rec, disk, 'the cd-insert arguments'), drive: diskHasMedium(disk) ? await this.#chainOf(rec, drive) : undefined };
-      // Recorded before the drive is touched, as an attach is: a dom0d killed meanwhile finishes it.
       const target = replaceDevice(rec.config, { kind: 'vbd', disk: drive }, { kind: 'vbd', disk });
-      await this.registry.attaching(domid, target);
+      const chains = await this.#hostChecks.run('host', async () => {
+        // The drive's own medium goes back should the new one fail to go in (an eject cannot).
+        const checked = { medium: await this.#checkDisk(rec, disk, 'the cd-insert arguments'), drive: diskHasMedium(disk) ? await this.#chainOf(rec, drive) : undefined };
+        // Recorded before the drive is touched, as an attach is: a dom0d killed meanwhile finishes it.
+        await this.registry.attaching(domid, target);
+        return checked;
+      });
       try {
         await change.call(this.driver, rec, drive, disk, chains);
       } catch (e: unknown) {

@@ -25,7 +25,7 @@ class FakeMachines extends ProcessOnlyDriver implements DomainDriver {
   setMachineEventSink(sink: MachineEventSink): void {
     this.sink = sink;
   }
-  override start(r: DomainRecord): Promise<{ qemuPid: null; qmpSocket: string }> {
+  override start(r: DomainRecord): Promise<{ qemuPid: number | null; qmpSocket: string }> {
     this.calls.push(`start ${r.domid}`);
     return Promise.resolve({ qemuPid: null, qmpSocket: `/q/${r.domid}` });
   }
@@ -268,7 +268,7 @@ test('a save\'s header is made from the record its job finds (a job queued befor
 
 class SlowMachines extends FakeMachines {
   release: (() => void) | undefined;
-  override async start(r: DomainRecord): Promise<{ qemuPid: null; qmpSocket: string }> {
+  override async start(r: DomainRecord): Promise<{ qemuPid: number | null; qmpSocket: string }> {
     await new Promise<void>((resolve) => {
       this.release = resolve;
     });
@@ -390,4 +390,27 @@ test('while an xl migrate that runs holds the migration, only it may unpause the
   }
   await new Promise((r) => xl.once('exit', r));
   assert.equal((await m.unpause(rec.domid)).state, 'running');
+});
+
+test('two attaches of one image read-write to two domains at once: one is refused (both passed while the first awaited qemu-img)', async () => {
+  class Attaching extends FakeMachines {
+    /** Machines that hold their disks: this process stands for each one's QEMU. */
+    override start(r: DomainRecord): Promise<{ qemuPid: number | null; qmpSocket: string }> {
+      return Promise.resolve({ qemuPid: process.pid, qmpSocket: `/q/${r.domid}` });
+    }
+
+    attachDevice(): Promise<void> {
+      return Promise.resolve();
+    }
+  }
+  const m = await DomainManager.open({ domainsDir: join(root, `d${++n}`), driver: new Attaching(), restartDelayMs: 0 });
+  const a = await m.create({ config: { c_info: { name: 'a' } } });
+  const b = await m.create({ config: { c_info: { name: 'b' } } });
+  const image = join(root, `shared${++n}.img`);
+  writeFileSync(image, Buffer.alloc(65536));
+  const spec = { kind: 'vbd', disk: { pdev_path: image, vdev: 'xvdb', format: 'raw', readwrite: 1 } } as const;
+  const results = await Promise.allSettled([m.attachDevice(a.domid, spec), m.attachDevice(b.domid, spec)]);
+  assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+  const refused = results.find((r) => r.status === 'rejected');
+  assert.ok(isToolstackError(refused?.reason) && /is open read-write by domain 'a'/.test(refused.reason.message), String(refused?.reason));
 });
