@@ -417,6 +417,7 @@ export class DomainManager {
         const checked: CheckedImage[] = [];
         // Its own devices are recorded already (reserve): the queue makes it see others' attaches.
         const { diskChains, ready } = await this.#hostChecks.run('host', async () => {
+          this.#refuseBeingWritten(rec, rec.config.disks ?? []);
           const others = this.registry.list().filter((r) => !arriving || r.uuid !== rec.uuid || r.domid === rec.domid);
           const chains = await checkDisks(rec.config.disks ?? [], {
             domain: rec, ...diskContext(others, rec.domid, this.#opened), where: `disk= in ${rec.source}`, arriving, checked, ownDirs: this.#ownDirs,
@@ -653,10 +654,15 @@ export class DomainManager {
     const key = outputKey(file);
     // dom0's state directory (the records' parent) is its own, but for the dump directory.
     const dirs = { own: this.#ownDirs, allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
-    const other = this.#writing.get(key);
-    const why = other !== undefined ? `${other} is being written there` : outputFileProblem(file, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
-    if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
-    this.#writing.set(key, writer);
+    // Among the host checks: a disk attached meanwhile is either recorded (then seen here) or
+    // checked after (then it sees this file taken).
+    await this.#hostChecks.run('host', () => {
+      const other = this.#writing.get(key);
+      const why = other !== undefined ? `${other} is being written there` : outputFileProblem(file, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
+      if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
+      this.#writing.set(key, writer);
+      return Promise.resolve();
+    });
     try {
       return await body();
     } finally {
@@ -1207,10 +1213,27 @@ export class DomainManager {
    * media). Its path is probed (`#probe`) before: a caller looks at it first (`withDiskBackend`).
    */
   async #checkDisk(rec: DomainRecord, disk: DiskDevice, where: string): Promise<CheckedChain | undefined> {
+    this.#refuseBeingWritten(rec, [disk]);
     const checked: CheckedImage[] = [];
     const chain = (await checkDisks([disk], { domain: rec, ...diskContext(this.registry.list(), undefined, this.#opened), where, checked, ownDirs: this.#ownDirs }))[disk.vdev ?? ''];
     if (rec.qemuPid !== null) this.#opened.learn(rec.domid, rec.qemuPid, checked);
     return chain === undefined ? undefined : { ...chain, opened: checked };
+  }
+
+  /**
+   * Refuses a disk whose image a save or core dump is writing now (its rename would swap the
+   * image from under the guest at the end).
+   */
+  #refuseBeingWritten(rec: DomainRecord, disks: readonly DiskDevice[]): void {
+    if (this.#writing.size === 0) return;
+    for (const d of disks) {
+      const writer = (d.pdev_path ?? '') === '' ? undefined : this.#writing.get(outputKey(d.pdev_path as string));
+      if (writer !== undefined) {
+        throw new ToolstackError('DISK_IMAGE', `Disk vdev=${d.vdev ?? '?'} of domain '${rec.name}': ${d.pdev_path ?? ''} is ${writer} being written`, {
+          hint: 'wait for it to end, or give the disk another image',
+        });
+      }
+    }
   }
 
   /**

@@ -348,6 +348,9 @@ test('two saves to one file at once, one through a link, the second asked while 
   await assert.rejects(m.save(b.domid, { file: join(link, 'one.save'), checkpoint: true, leavePaused: false, header }),
     (e: unknown) => isToolstackError(e, 'SAVE_FILE') && /the save of domain 'a' \(1\) is being written there/.test(e.message));
   const releaseFirst = await saving();
+  // Nor may a disk be that file meanwhile: the save's rename would swap it from under the guest.
+  await assert.rejects(m.attachDevice(b.domid, { kind: 'vbd', disk: { pdev_path: file, vdev: 'xvdb', format: 'raw', readwrite: 1 } }),
+    (e: unknown) => isToolstackError(e, 'DISK_IMAGE') && /one\.save is the save of domain 'a' \(1\) being written/.test(e.message));
   await assert.rejects(m.save(b.domid, { file, checkpoint: true, leavePaused: false, header }),
     (e: unknown) => isToolstackError(e, 'SAVE_FILE') && /the save of domain 'a' \(1\) is being written there/.test(e.message));
   delete gate.release;
