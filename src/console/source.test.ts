@@ -223,6 +223,19 @@ async function hubWithDomain(tag: string, name: string, qemu: FakeChardev): Prom
   return { hub, reg, rec: await reg.update(rec0.domid, { consoles }) };
 }
 
+/** A client of console0 of `domid` through `hub.stream`, on a socket of its own; `seen`: what it has received. */
+async function streamClient(hub: ConsoleHub, domid: number, tag: string): Promise<{ server: Server; client: Socket; seen: () => string }> {
+  const server = createServer((c) => void hub.stream(domid, 'console0', c).catch(() => c.destroy()));
+  const path = join(root, `${tag}-client.sock`);
+  await new Promise<void>((r) => server.listen(path, r));
+  const client = connect(path);
+  let seen = '';
+  client.on('data', (d: Buffer) => {
+    seen += d.toString();
+  });
+  return { server, client, seen: () => seen };
+}
+
 test('ConsoleHub streams replay then live output to a client, and its keystrokes to the guest', async () => {
   const qemu = await FakeChardev.start('c');
   const { hub, reg, rec } = await hubWithDomain('c', 'g', qemu);
@@ -232,17 +245,10 @@ test('ConsoleHub streams replay then live output to a client, and its keystrokes
   const log = await hub.log(rec.domid, 'console0');
   assert.equal(log?.path, join(root, 'logs-c', 'console', 'g', 'console0.log'));
   await until(() => log?.replay().toString() === 'early\nboot\n', `replay, got ${JSON.stringify(log?.replay().toString())}`);
-  const server = createServer((c) => void hub.stream(rec.domid, 'console0', c));
-  const path = join(root, 'client.sock');
-  await new Promise<void>((r) => server.listen(path, r));
-  const client = connect(path);
-  let seen = '';
-  client.on('data', (d: Buffer) => {
-    seen += d.toString();
-  });
-  await until(() => seen === 'early\nboot\n', `replay to client, got ${JSON.stringify(seen)}`);
+  const { server, client, seen } = await streamClient(hub, rec.domid, 'c');
+  await until(() => seen() === 'early\nboot\n', `replay to client, got ${JSON.stringify(seen())}`);
   qemu.guestWrites('more\n');
-  await until(() => seen === 'early\nboot\nmore\n', 'live to client');
+  await until(() => seen() === 'early\nboot\nmore\n', 'live to client');
   client.write('uname\r');
   await until(() => Buffer.concat(qemu.received).toString() === 'uname\r', 'keystrokes to the guest');
   // The tty socket serves the same console to any outside client, replay first.
@@ -278,15 +284,8 @@ test('ConsoleHub: a console whose connect failed (its socket not there, no descr
   await assert.rejects(hub.connect(rec), (e: unknown) => e instanceof Error && /late\.sock/.test(e.message));
   const qemu = await FakeChardev.start('late');
   qemu.guestWrites('hello\n');
-  const server = createServer((c) => void hub.stream(rec.domid, 'console0', c).catch(() => c.destroy()));
-  const path = join(root, 'late-client.sock');
-  await new Promise<void>((r) => server.listen(path, r));
-  const client = connect(path);
-  let seen = '';
-  client.on('data', (d: Buffer) => {
-    seen += d.toString();
-  });
-  await until(() => seen === 'hello\n', `the console, got ${JSON.stringify(seen)}`);
+  const { server, client, seen } = await streamClient(hub, rec.domid, 'late');
+  await until(() => seen() === 'hello\n', `the console, got ${JSON.stringify(seen())}`);
   client.destroy();
   await hub.closeAll();
   await new Promise((r) => server.close(r));
