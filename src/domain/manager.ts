@@ -479,12 +479,11 @@ export class DomainManager {
       const busy = this.#migrating(rec, 'save');
       if (busy !== undefined) throw busy;
       const wasRunning = rec.state === 'running';
-      let header: Buffer = Buffer.alloc(0);
       await this.#probe([o.file]);
       const save = this.#machine(rec, 'save');
-      const bytes = await this.#writingTo(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE', `the save of domain '${rec.name}' (${domid})`, async () => {
-        header = o.header(rec, await this.driver.machineLayout?.(rec));
-        return save.call(this.driver, rec, o.file, header, wasRunning);
+      const { bytes, header } = await this.#writingTo(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE', `the save of domain '${rec.name}' (${domid})`, async () => {
+        const made = o.header(rec, await this.driver.machineLayout?.(rec));
+        return { bytes: await save.call(this.driver, rec, o.file, made, wasRunning), header: made };
       });
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
       if (o.leavePaused) return { bytes, header, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
@@ -1375,6 +1374,11 @@ export class DomainManager {
     this.#log(`Domain ${intent.from} (${intent.init.config.c_info?.name ?? ''}): its restart is cancelled (destroyed before it began)`);
   }
 
+  /** The wait before retry `n` (1, 2, ...) of a restart: 2, 4, 8, ... times the restart delay. */
+  #retryDelayMs(n: number): number {
+    return this.#restartDelayMs * 2 ** n;
+  }
+
   get #restartDelayMs(): number {
     return this.#options.restartDelayMs ?? 2000;
   }
@@ -1422,7 +1426,7 @@ export class DomainManager {
     clearTimeout(this.#restarts.get(uuid));
     // `at` is wall-clock time (it outlives dom0d): a clock set back since must not hold the restart
     // for as long, so the wait is never longer than the delay itself.
-    const delayMs = retry > 0 ? this.#restartDelayMs * 2 ** retry : Math.min(Math.max(0, intent.at - Date.now()), this.#restartDelayMs);
+    const delayMs = retry > 0 ? this.#retryDelayMs(retry) : Math.min(Math.max(0, intent.at - Date.now()), this.#restartDelayMs);
     const timer = setTimeout(() => {
       this.#restarts.delete(uuid);
       const what = `Domain ${intent.from} (${intent.init.config.c_info?.name ?? ''})`;
@@ -1433,7 +1437,7 @@ export class DomainManager {
         } catch (e: unknown) {
           // Not a create a destroy ended (DOMAIN_STATE, whatever it met meanwhile).
           if (!isToolstackError(e, 'DOMAIN_STATE') && shortageOf(e) !== undefined && retry < RESTART_RETRIES && this.registry.byName(intent.init.config.c_info?.name ?? '') === undefined) {
-            this.#log(`${what}: restart failed: ${errorText(e)}; trying again in ${String((this.#restartDelayMs * 2 ** (retry + 1)) / 1000)} s`);
+            this.#log(`${what}: restart failed: ${errorText(e)}; trying again in ${String(this.#retryDelayMs(retry + 1) / 1000)} s`);
             this.#scheduleRestart(intent, retry + 1);
             return;
           }
