@@ -92,7 +92,8 @@ console.error(`build: ${files.length} files -> ${relative(process.cwd(), dist) |
 /**
  * xl's bundle into `outDir` (see scripts/xl-loader.cjs): split as ES modules (esbuild splits only
  * those), each output then turned into CommonJS (a dynamic import becomes a require, so a chunk
- * still loads only when a command needs it; `import.meta.url` becomes the chunk's own URL). The
+ * still loads only when a command needs it; `import.meta.url` and `import.meta.dirname` become
+ * the chunk's own: node:url, 108 KB of young heap, loads only for a chunk that asks a URL). The
  * entry and the chunks it imports statically make the pack; each other chunk is a file. Measured
  * (`xl list`): a pack of every chunk without config code (265 KB, its code cache 490 KB) cost ~8
  * ms more than this one (65 KB) and the few files a command loads besides. Every name carries a
@@ -109,7 +110,7 @@ async function buildXl(entry, outDir) {
     format: 'esm',
     entryNames: 'chunks/[name]-[hash]',
     chunkNames: 'chunks/xl-[name]-[hash]',
-    outExtension: { '.js': '.cjs' },
+    outExtension: { '.js': '.fn.cjs' }, // a wrapped chunk (see xl-loader.cjs), never named as an unwrapped one was
     metafile: true,
     write: false,
   });
@@ -131,7 +132,7 @@ async function buildXl(entry, outDir) {
     const code = await toCommonJs(out.text, name);
     if (relative(root, out.path) === entryOut) entryChunk = name;
     if (!packed.has(relative(root, out.path))) {
-      writeFileSync(out.path, code);
+      writeFileSync(out.path, wrap(code));
       writeFileSync(`${out.path}.cache`, codeCache(wrap(code), out.path));
     } else {
       pack += `${JSON.stringify(name)}: ${wrap(code)},\n`;
@@ -162,14 +163,15 @@ function asciiOnly(text) {
 
 /** An ES module of the split bundle as CommonJS; anything esbuild cannot carry over is an error. */
 async function toCommonJs(text, name) {
-  const usesMeta = text.includes('import.meta');
+  const usesUrl = text.includes('import.meta.url');
   const { code, warnings } = await esbuild.transform(text, {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
     supported: { 'dynamic-import': false },
     sourcefile: name,
-    ...(usesMeta ? { define: { 'import.meta.url': '__chunkUrl' }, banner: 'const __chunkUrl = require("node:url").pathToFileURL(__filename).href;' } : {}),
+    define: { 'import.meta.dirname': '__dirname', ...(usesUrl ? { 'import.meta.url': '__chunkUrl' } : {}) },
+    ...(usesUrl ? { banner: 'const __chunkUrl = require("node:url").pathToFileURL(__filename).href;' } : {}),
   });
   if (warnings.length > 0) throw new Error(`build: ${name}: ${warnings.map((w) => w.text).join('; ')}`);
   return asciiOnly(code);

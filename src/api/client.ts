@@ -2,7 +2,6 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync } from 'node:f
 import { createConnection } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { checkRunDir, DOM0_BUILD, ERROR_CODES, isErrno, launchEnv, monotonicMs, pathsEnv, resolvePaths, toDaemonEnv, toJson, ToolstackError } from '../common/index.js';
 import type { Dom0Paths, ErrorCode } from '../common/index.js';
 import { ensurePrivateDir, isPidStopped, pidFileHolder, releasePidFile, tryTakePidFile } from '../host/index.js';
@@ -263,7 +262,7 @@ function otherDom0dStarting(pidFile: string, childPid: number | undefined): bool
 /** `bin/dom0d` of this installation (DOM0_DOM0D overrides). */
 function dom0dScript(env: NodeJS.ProcessEnv): string {
   if (env.DOM0_DOM0D !== undefined && env.DOM0_DOM0D !== '') return env.DOM0_DOM0D;
-  let dir = dirname(fileURLToPath(import.meta.url));
+  let dir = import.meta.dirname;
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, 'bin', 'dom0d');
     if (existsSync(candidate)) return candidate;

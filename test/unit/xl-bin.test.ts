@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -28,7 +27,6 @@ test('bin/xl runs from any directory, through a symlink, and as `node bin/xl`', 
 test('the code caches of the xl bundle are accepted by this Node (else xl compiles at every start)', () => {
   const pack = /^const PACK = '([^']+)';$/m.exec(readFileSync(join(BIN, 'xl.cjs'), 'utf8'))?.[1];
   assert.ok(pack !== undefined);
-  const { wrap } = createRequire(import.meta.url)(join(BIN, 'xl.cjs')) as { wrap: (source: string) => string };
   // The pack, then every chunk file it requires (not in the pack), and those they require.
   const packSource = readFileSync(join(BIN, pack), 'utf8');
   const packed = new Set([...packSource.matchAll(/^"chunks\/([^"]+)": /gm)].map((m) => m[1]));
@@ -36,7 +34,7 @@ test('the code caches of the xl bundle are accepted by this Node (else xl compil
   for (const source of scripts.values()) {
     for (const [, name] of source.matchAll(/require\("\.\/(xl-[^"]+\.cjs)"\)/g)) {
       const file = join(BIN, 'chunks', name as string);
-      if (!packed.has(name) && !scripts.has(file)) scripts.set(file, wrap(readFileSync(file, 'utf8')));
+      if (!packed.has(name) && !scripts.has(file)) scripts.set(file, readFileSync(file, 'utf8'));
     }
   }
   assert.ok(scripts.size > 1);
