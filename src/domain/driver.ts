@@ -1,5 +1,6 @@
 import { ToolstackError } from '../common/index.js';
 import { isPidAlive, killPid, processCpuTimeNs, waitForPidExit } from '../host/index.js';
+import type { ReplacingFile } from '../host/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import type { ImageChain, MachineLayout } from '../qemu/index.js';
 import type { CheckedImage } from './disk-checks.js';
@@ -164,11 +165,11 @@ export interface DomainDriver {
    */
   checkConfig?(config: DomainConfig): void;
   /**
-   * `xl save`: writes `header` then the machine's state to `file`, never a partial file under
-   * that name; resolves with its size. The machine is left stopped; on failure it runs again if
-   * `wasRunning`, and no file is left.
+   * `xl save`: writes `header` then the machine's state to `out` and commits it (the caller
+   * closes it: never a partial file under the name); resolves with its size. The machine is left
+   * stopped; on failure it runs again if `wasRunning`.
    */
-  save?(record: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number>;
+  save?(record: DomainRecord, out: ReplacingFile, header: Buffer, wasRunning: boolean): Promise<number>;
   /**
    * `xl migrate`: streams the machine's state, live, into named pipe `fifo` (the transport to the
    * receiving host reads its other end); resolves once the stream is complete, the machine
@@ -225,8 +226,8 @@ export interface DomainDriver {
   stopped?(record: DomainRecord): Promise<void>;
   /** A suspended domain runs again (`xl resume`): xenstored is told (RESUME), so its next shutdown fires `@releaseDomain` again. */
   resumed?(record: DomainRecord): Promise<void>;
-  /** Writes the guest's memory to `file` as an ELF core (the `coredump-*` actions, `xl dump-core`); the guest runs on after. */
-  coreDump?(record: DomainRecord, file: string): Promise<void>;
+  /** Writes the guest's memory to `out` as an ELF core and commits it (the `coredump-*` actions, `xl dump-core`); the guest runs on after. */
+  coreDump?(record: DomainRecord, out: ReplacingFile): Promise<void>;
   /** `xl qemu-monitor-command`: a human-monitor (HMP) command to the machine; resolves with its output. */
   monitorCommand?(record: DomainRecord, command: string): Promise<string>;
   /** The domain's name or uuid changed (rename, rename-restart): what the driver published follows. */

@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
-import { freeForGuestsKiB, isPidAlive, KeyedQueue, pidAliveOr, onlineCpus, probePaths, processStartTime, readHostMemory, shortageOf } from '../host/index.js';
-import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, withLibxlDefaults } from '../config/index.js';
+import { isErrno, isToolstackError, monotonicMs, ToolstackError } from '../common/index.js';
+import { freeForGuestsKiB, isPidAlive, KeyedQueue, pidAliveOr, onlineCpus, probePaths, processStartTime, readHostMemory, ReplacingFile, shortageOf } from '../host/index.js';
+import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, strerror, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
@@ -22,6 +22,7 @@ import { DomainEvents } from './events.js';
 import type { MigrationPhase } from './events.js';
 import { DomainJobQueue } from './jobs.js';
 import { policyAction, policyActionName, preservedName } from './policy.js';
+import { writeTarget } from './qemu-runtime.js';
 import { RECOVERED_SOURCE } from './record.js';
 import type { DomainRecord, NewDomain, RestartIntent } from './record.js';
 import { DomainRegistry, MAX_NAME_BYTES } from './registry.js';
@@ -481,9 +482,9 @@ export class DomainManager {
       const wasRunning = rec.state === 'running';
       await this.#probe([o.file]);
       const save = this.#machine(rec, 'save');
-      const { bytes, header } = await this.#writingTo(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE', `the save of domain '${rec.name}' (${domid})`, async () => {
+      const { bytes, header } = await this.#writingTo(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE', `the save of domain '${rec.name}' (${domid})`, async (out) => {
         const made = o.header(rec, await this.driver.machineLayout?.(rec));
-        return { bytes: await save.call(this.driver, rec, o.file, made, wasRunning), header: made };
+        return { bytes: await save.call(this.driver, rec, out, made, wasRunning), header: made };
       });
       this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
       if (o.leavePaused) return { bytes, header, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
@@ -649,23 +650,27 @@ export class DomainManager {
    * round trip apart), or named through a link, both went on, and the second's rename replaced
    * the first's — a save whose domain was then gone.
    */
-  async #writingTo<T>(file: string, what: string, code: 'SAVE_FILE' | 'IO', writer: string, body: () => Promise<T>): Promise<T> {
-    const key = outputKey(file);
+  async #writingTo<T>(file: string, what: string, code: 'SAVE_FILE' | 'IO', writer: string, body: (out: ReplacingFile) => Promise<T>): Promise<T> {
+    const out = replacingFile(file, what, code);
     // dom0's state directory (the records' parent) is its own, but for the dump directory.
     const dirs = { own: this.#ownDirs, allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
-    // Among the host checks: a disk attached meanwhile is either recorded (then seen here) or
-    // checked after (then it sees this file taken).
-    await this.#hostChecks.run('host', () => {
-      const other = this.#writing.get(key);
-      const why = other !== undefined ? `${other} is being written there` : outputFileProblem(file, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
-      if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
-      this.#writing.set(key, writer);
-      return Promise.resolve();
-    });
+    let taken = false;
     try {
-      return await body();
+      // Among the host checks: a disk attached meanwhile is either recorded (then seen here) or
+      // checked after (then it sees this file taken). Checked where the file goes as its
+      // directory was opened: that is where it is written, whatever the names say by then.
+      await this.#hostChecks.run('host', () => {
+        const other = this.#writing.get(out.real);
+        const why = other !== undefined ? `${other} is being written there` : outputFileProblem(out.real, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
+        if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
+        this.#writing.set(out.real, writer);
+        taken = true;
+        return Promise.resolve();
+      });
+      return await body(out);
     } finally {
-      this.#writing.delete(key);
+      if (taken) this.#writing.delete(out.real);
+      out.close();
     }
   }
 
@@ -674,7 +679,7 @@ export class DomainManager {
     return this.#job(domid, 'machine', async (rec) => {
       await this.#probe([file]);
       const dump = this.#machine(rec, 'coreDump');
-      await this.#writingTo(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO', `the core dump of domain '${rec.name}' (${domid})`, () => dump.call(this.driver, rec, file));
+      await this.#writingTo(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO', `the core dump of domain '${rec.name}' (${domid})`, (out) => dump.call(this.driver, rec, out));
       return rec;
     });
   }
@@ -1458,7 +1463,12 @@ export class DomainManager {
     this.#log(`dumping core to ${file}`);
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      await this.driver.coreDump(rec, file);
+      const out = replacingFile(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO');
+      try {
+        await this.driver.coreDump(rec, out);
+      } finally {
+        out.close();
+      }
     } catch (e: unknown) {
       this.#log(`core dump of domain ${rec.domid} failed: ${errorText(e)}`);
     }
@@ -1511,6 +1521,25 @@ function hostCpuMap(): number[] {
  * The path a save or core dump to `file` ends up at, to know two writers of one file by: links
  * followed, the directory's real path for a file not there yet.
  */
+/**
+ * The file that replaces `file` (links to it followed) for a save or core dump, created beside it
+ * (see ReplacingFile); refusals and errors as `what: why`, code `code` (NO_SPACE for a full disk).
+ */
+function replacingFile(file: string, what: string, code: 'SAVE_FILE' | 'IO'): ReplacingFile {
+  const target = writeTarget(file, (why, hint) => new ToolstackError(code, `${what}: ${why}`, {
+    hint: hint ?? `give the path of a new or existing file${code === 'SAVE_FILE' ? ': the save is written beside it and renamed into place' : ''}`,
+  }));
+  try {
+    return ReplacingFile.create(target, `${basename(target)}.dom0-${code === 'SAVE_FILE' ? 'save' : 'dump'}`);
+  } catch (e: unknown) {
+    if (!isErrno(e)) throw e;
+    const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';
+    throw new ToolstackError(full ? 'NO_SPACE' : code, `${what}: ${strerror(e.code ?? '')}`, {
+      cause: e, hint: full ? 'free space on its file system, or write elsewhere' : 'give a path in a directory that exists and is writable',
+    });
+  }
+}
+
 function outputKey(file: string): string {
   try {
     return realpathSync(file);

@@ -12,6 +12,7 @@ import type { DomainDriver, MachineEventSink } from './driver.js';
 import { ProcessOnlyDriver } from './driver.js';
 import { DomainManager } from './manager.js';
 import type { DomainConfig } from '../config/index.js';
+import type { ReplacingFile } from '../host/index.js';
 import type { MachineLayout } from '../qemu/index.js';
 import type { DomainRecord, NewDomain } from './record.js';
 
@@ -236,7 +237,7 @@ test('xl destroy while the reboot is being handled ends the domain: the restart 
 
 class SavingMachines extends FakeMachines {
   readonly headers: string[] = [];
-  save(_r: DomainRecord, _file: string, header: Buffer): Promise<number> {
+  save(_r: DomainRecord, _out: ReplacingFile, header: Buffer): Promise<number> {
     this.headers.push(header.toString());
     return Promise.resolve(header.length);
   }
@@ -326,11 +327,11 @@ test('two saves to one file at once, one through a link, the second asked while 
       return { pci: [], ramKiB: 131072 };
     }
 
-    override async save(r: DomainRecord, file: string, header: Buffer): Promise<number> {
+    override async save(r: DomainRecord, out: ReplacingFile, header: Buffer): Promise<number> {
       await new Promise<void>((resolve) => {
         gate.release = resolve;
       });
-      return super.save(r, file, header);
+      return super.save(r, out, header);
     }
   }
   const d = new GatedSaves();

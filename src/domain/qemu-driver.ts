@@ -4,15 +4,13 @@
  * stderr goes to `LOG_DIR/qemu-<name>.log` (the previous run's kept as `.log.1`), moved when the
  * domain is renamed.
  */
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { isErrno, monotonicMs, ToolstackError } from '../common/index.js';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { monotonicMs, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
-import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, strerror, vdevNumber } from '../config/index.js';
+import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, vdevNumber } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
 import { childPids, isPidAlive, killPid, pidAliveOr, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
-import type { DetachedChild } from '../host/index.js';
+import type { DetachedChild, ReplacingFile } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
 import {
@@ -29,7 +27,7 @@ import { migrateMachine, migrationDone, openSaveStream, outgoingTo, saveMachine 
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus, refuseStateAfterUnplug } from './qemu-vcpus.js';
-import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog, writeTarget } from './qemu-runtime.js';
+import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog } from './qemu-runtime.js';
 import { RECOVERED_SOURCE } from './record.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, removeStrayLayouts, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
@@ -486,26 +484,10 @@ export class QemuDriver implements DomainDriver {
     await this.#xs.resume(rec.domid);
   }
 
-  async coreDump(rec: DomainRecord, asked: string): Promise<void> {
-    const file = writeTarget(asked, (why, hint) => new ToolstackError('IO', `Cannot dump the core of domain '${rec.name}' to '${asked}': ${why}`, {
-      hint: hint ?? 'give the path of a new or existing file',
-    }));
-    // Written beside it and renamed into place: a dump that fails leaves what was there. QEMU
-    // creates the file with its umask: made first, private, so that the dump never is readable by others.
-    const tmp = join(dirname(file), `.dom0-dump-${randomBytes(6).toString('hex')}`);
-    try {
-      closeSync(openSync(tmp, 'wx', 0o600));
-    } catch (e: unknown) {
-      if (!isErrno(e)) throw e;
-      throw new ToolstackError('IO', `Cannot dump the core of domain '${rec.name}' to '${asked}': ${strerror(e.code)}`, { hint: 'give a path in a directory that exists and is writable' });
-    }
-    try {
-      await this.#qmp(rec).dumpGuestMemory(tmp);
-      renameSync(tmp, file);
-    } catch (e: unknown) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
+  async coreDump(rec: DomainRecord, out: ReplacingFile): Promise<void> {
+    // QEMU opens the file dom0d made (private, new) through dom0d's descriptor of it.
+    await this.#qmp(rec).dumpGuestMemory(out.path);
+    out.commit();
   }
 
   async monitorCommand(rec: DomainRecord, command: string): Promise<string> {
@@ -584,10 +566,10 @@ export class QemuDriver implements DomainDriver {
     return this.#queryVnc(this.#qmp(rec));
   }
 
-  async save(rec: DomainRecord, file: string, header: Buffer, wasRunning: boolean): Promise<number> {
+  async save(rec: DomainRecord, out: ReplacingFile, header: Buffer, wasRunning: boolean): Promise<number> {
     const qmp = this.#qmp(rec);
     await refuseStateAfterUnplug(qmp, existsSync(this.#unpluggedMarker(rec)), 'save', rec.name);
-    return saveMachine(qmp, file, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
+    return saveMachine(qmp, out, header, wasRunning, this.#o.saveTimeoutMs ?? 600_000);
   }
 
   /**

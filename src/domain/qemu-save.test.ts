@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isToolstackError } from '../common/index.js';
+import { ReplacingFile } from '../host/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
 import type { QmpClient } from '../qemu/index.js';
 import { migrateMachine, migrationDone, openSaveStream, outgoingTo, saveMachine } from './qemu-save.js';
@@ -98,11 +99,13 @@ test('a guest that shut down or crashed as its save began is not saved: no file,
     for (const [status, said] of [['shutdown', 'shut down or rebooted'], ['guest-panicked', 'crashed']] as const) {
       const { qmp, commands } = peer(() => ({ status: 'completed' }));
       Object.assign(qmp, { stop: () => Promise.resolve(), queryStatus: () => Promise.resolve({ running: false, status }) });
-      await assert.rejects(saveMachine(qmp, join(dir, 'g.save'), Buffer.from('header'), true, 10_000), (e: unknown) => {
+      const out = ReplacingFile.create(join(dir, 'g.save'), 'g.save.dom0-save');
+      await assert.rejects(saveMachine(qmp, out, Buffer.from('header'), true, 10_000), (e: unknown) => {
         assert.ok(isToolstackError(e, 'DOMAIN_STATE'), String(e));
         assert.equal(e.message, `Cannot save to '${join(dir, 'g.save')}': the guest ${said} as the save began`);
         return true;
       });
+      out.close();
       assert.deepEqual(readdirSync(dir), []);
       assert.ok(!commands.includes('migrate'));
     }
@@ -120,7 +123,9 @@ test('a guest that shut down or crashed as its save began is not saved: no file,
       },
       queryStatus: () => Promise.resolve({ running: false, status: 'paused' }),
     });
-    await assert.rejects(saveMachine(qmp, join(dir, 'g.save'), Buffer.from('header'), true, 10_000), /the guest shut down or rebooted as the save began/);
+    const out = ReplacingFile.create(join(dir, 'g.save'), 'g.save.dom0-save');
+    await assert.rejects(saveMachine(qmp, out, Buffer.from('header'), true, 10_000), /the guest shut down or rebooted as the save began/);
+    out.close();
     assert.deepEqual([readdirSync(dir), [...listeners.keys()]], [[], []]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -2,26 +2,27 @@
  * A domain's machine to and from an xl save file (`xl save`, `xl restore`), with QEMU's migration
  * stream as the state stream (see api/savefile.ts for the file).
  *
- * Save: the header is written to a temporary file beside the target (`.NAME.dom0-save-RANDOM`,
- * mode 0600, one per save: two saves to one target never share it), the guest is stopped (Xen
- * suspends it), QEMU migrates to `exec:` a shell that appends the stream to that file and, only
- * when that finished, renames it `…done`; dom0d then fsyncs it (it has flushed it while the stream came; the fsync runs off dom0d's event loop),
- * renames it to the target and fsyncs the directory, before the domain may go. The target name
+ * Save: the header is written to a new file beside the target (host/pinned.ts: `.NAME.dom0-save-RANDOM`,
+ * mode 0600, one per save: two saves to one target never share it, in the directory as it was
+ * when the save began), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell
+ * that appends the stream to that file through dom0d's descriptor of it and, only when that
+ * finished, writes a marker; dom0d then fsyncs it (it has flushed it while the stream came; the
+ * fsync runs off dom0d's event loop), renames it to the target and fsyncs the directory, before
+ * the domain may go. The shell never opens a name: one swapped for a link meanwhile (to a file
+ * of root's) is never written through. The target name
  * therefore never holds a partial file, and a failure (QEMU's, the disk's, a deadline) removes
  * both temporaries and resumes the guest if it was running. Restore: QEMU starts with `-incoming
  * fd:0`, its stdin the save file opened here at its stream, and the domain's start waits until QEMU
  * has read the whole stream.
  */
-import { closeSync, constants, existsSync, fdatasync, fstatSync, fsync, openSync, readSync, renameSync, rmSync, statfsSync, statSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, constants, fdatasync, fstatSync, fsync, openSync, readSync, statfsSync, writeSync } from 'node:fs';
 import { isErrno, monotonicMs, othersMayWrite, SAVE_FILE_OWNER_HINT, terminalSafe, ToolstackError, WakeablePause } from '../common/index.js';
 import { strerror } from '../config/index.js';
-import { syncDir } from '../host/index.js';
+import { heldPath } from '../host/index.js';
+import type { ReplacingFile } from '../host/index.js';
 import { QmpTimeoutError } from '../qemu/index.js';
 import type { QmpClient, QmpMigrationInfo } from '../qemu/index.js';
 import type { MigrationStats } from './driver.js';
-import { writeTarget } from './qemu-runtime.js';
 
 /** `text` as one word of /bin/sh. */
 export function shellQuote(text: string): string {
@@ -212,15 +213,11 @@ export async function migrationDone(qmp: QmpClient, what: string, timeoutMs: num
 }
 
 /**
- * Writes `header` and the machine's state to `file` (see above); resolves with the file's size.
- * The machine is left stopped; `wasRunning` says whether to resume it on failure.
+ * Writes `header` and the machine's state to `out` and commits it; resolves with the file's
+ * size. The machine is left stopped; `wasRunning` says whether to resume it on failure.
  */
-export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer, wasRunning: boolean, timeoutMs: number): Promise<number> {
-  const file = writeTarget(asked, (why, hint) => new ToolstackError('SAVE_FILE', `Cannot write save file '${asked}': ${why}`, {
-    hint: hint ?? 'give the path of a new or existing file: the save is written beside it and renamed into place',
-  }));
-  const tmp = join(dirname(file), `.${basename(file)}.dom0-save-${randomBytes(6).toString('hex')}`);
-  const done = `${tmp}.done`;
+export async function saveMachine(qmp: QmpClient, out: ReplacingFile, header: Buffer, wasRunning: boolean, timeoutMs: number): Promise<number> {
+  const asked = out.target;
   const fail = (e: unknown): ToolstackError => {
     const err = e as NodeJS.ErrnoException;
     if (e instanceof ToolstackError) return e;
@@ -230,11 +227,10 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
       cause: e, hint: err.code === 'ENOSPC' ? 'free space on its file system, or save elsewhere' : 'check the directory exists and is writable',
     });
   };
-  let fd: number | undefined;
+  const fd = out.fd;
   let streaming = false;
   let flushed: Promise<void> = Promise.resolve();
   try {
-    fd = openSync(tmp, 'wx', 0o600);
     writeSync(fd, header);
     // A guest that powered off, rebooted or crashed just before the stop (its on_* action is
     // queued behind this save): its machine's state says so (or, a request QEMU took after the
@@ -258,49 +254,39 @@ export async function saveMachine(qmp: QmpClient, asked: string, header: Buffer,
     // A local file: no bandwidth limit (QEMU's default throttles migrations to 32 MiB/s).
     await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40 });
     await qmp.migrateSetCapabilities({ events: true });
-    await qmp.migrate(`exec:cat >> ${shellQuote(tmp)} && mv -T ${shellQuote(tmp)} ${shellQuote(done)}`);
+    // The shell appends to the file dom0d made, through dom0d's descriptor of it (never by its
+    // name), and says in the marker when cat is done.
+    await qmp.migrate(`exec:cat >> ${shellQuote(out.path)} && echo >> ${shellQuote(out.marker())}`);
     // The disk writes what has come while the stream is still coming: the fsync at the end has
     // only the tail left to write.
     streaming = true;
     flushed = flushWhile(fd, () => streaming);
     flushed.catch(() => undefined); // awaited below; its error is the save's
-    await migrationDone(qmp, `Saving to '${file}'`, timeoutMs);
-    // QEMU reports completion when it has written the stream; the shell renames once cat is done.
-    for (const until = monotonicMs() + timeoutMs; !existsSync(done);) {
-      if (monotonicMs() > until) throw new ToolstackError('SAVE_FILE', `Saving to '${file}': the stream was not complete within ${Math.round(timeoutMs / 1000)} s`);
+    await migrationDone(qmp, `Saving to '${asked}'`, timeoutMs);
+    // QEMU reports completion when it has written the stream; cat may still be writing it.
+    for (const until = monotonicMs() + timeoutMs; !out.marked();) {
+      if (monotonicMs() > until) throw new ToolstackError('SAVE_FILE', `Saving to '${asked}': the stream was not complete within ${Math.round(timeoutMs / 1000)} s`);
       await new Promise((r) => setTimeout(r, 2));
     }
     streaming = false;
     // The last fsync covers what a flush still under way has not: it need not be waited for first.
-    const last = fd;
-    await Promise.all([flushed, new Promise<void>((resolve, reject) => fsync(last, (e) => (e === null ? resolve() : reject(e))))]);
-    renameSync(done, file);
-    // The domain goes once this returns: its file's name must be on disk too (where the file
-    // system lets a directory be synced at all).
-    try {
-      syncDir(dirname(file));
-    } catch (e: unknown) {
-      if (!['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EACCES', 'EPERM'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
-    }
-    return statSync(file).size;
+    await Promise.all([flushed, new Promise<void>((resolve, reject) => fsync(fd, (e) => (e === null ? resolve() : reject(e))))]);
+    // The domain goes once this returns: its file's name is on disk too (the directory synced).
+    out.commit();
+    return fstatSync(fd).size;
   } catch (e: unknown) {
     streaming = false;
     await flushed.catch(() => undefined);
     // QEMU only sees its pipe break when the file system fills up: say what the cause was.
-    const full = e instanceof ToolstackError && e.code === 'QEMU' && nearlyFull(dirname(file));
-    if (fd !== undefined) {
-      rmSync(tmp, { force: true });
-      rmSync(done, { force: true });
-    }
+    const full = e instanceof ToolstackError && e.code === 'QEMU' && nearlyFull(heldPath(fd));
+    out.discard();
     if (wasRunning) await qmp.cont().catch(() => undefined);
     if (full) {
-      throw new ToolstackError('NO_SPACE', `Cannot write save file '${file}': its file system is full`, {
+      throw new ToolstackError('NO_SPACE', `Cannot write save file '${asked}': its file system is full`, {
         cause: e, hint: 'free space there or save elsewhere: the file needs about as much as the guest\'s memory',
       });
     }
     throw fail(e);
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

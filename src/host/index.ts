@@ -22,4 +22,5 @@ export type { PsrFeatures } from './psr.js';
 export { HostPci, VFIO_PCI_DRIVER } from './pci.js';
 export { HostUsb } from './usb.js';
 export { bindUnixSocket, listenOn } from './listen.js';
+export { HeldDir, heldPath, ReplacingFile } from './pinned.js';
 export type { ListenAt } from './listen.js';
