@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isToolstackError } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { checkHostPaths, listeningPaths } from './host-paths.js';
+import { checkHostPaths, holdHostPaths, listeningPaths } from './host-paths.js';
 import type { HostPathContext } from './host-paths.js';
 
 const channel = (...paths: string[]): DomainConfig => ({
@@ -81,5 +81,72 @@ test('serial files, pipes and terminals: what QEMU writes is a file outside the 
     for (const ok of [`file:${join(dir, 'com1.log')}`, `pipe:${join(dir, 'q')}`, '/dev/ptmx']) await checkHostPaths(serial(ok), 'g.cfg', none);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('QEMU is given the serial files, FIFOs and sockets dom0d opened and checked: a directory swapped for a link to another after the checks is never followed', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'dom0-held-'));
+  const run = join(root, 'run');
+  const dir = join(root, 'user');
+  const victims = join(root, 'victims');
+  for (const d of [run, dir, victims]) mkdirSync(d);
+  try {
+    writeFileSync(join(victims, 'serial.log'), 'root\'s');
+    writeFileSync(join(victims, 'ch.sock'), 'root\'s');
+    execFileSync('mkfifo', [join(dir, 'p.in'), join(dir, 'p.out')]);
+    const config = {
+      ...serial(`file:${join(dir, 'serial.log')}`, `pipe:${join(dir, 'p')}`, `unix:${join(dir, 's.sock')},server,nowait`),
+      ...channel(join(dir, 'ch.sock')),
+    } as DomainConfig;
+    const held = holdHostPaths(config, 'g.cfg', [], run);
+    try {
+      // Every path checked and opened; then the directory becomes a link to another.
+      renameSync(dir, `${dir}.moved`);
+      symlinkSync(victims, dir);
+      const at = (p: string): string => held.paths.get(join(dir, p)) as string;
+      // What QEMU does with each: truncates and writes the file, opens the FIFOs, unlinks and binds the sockets.
+      writeFileSync(at('serial.log'), 'guest output');
+      closeSync(openSync(`${at('p')}.out`, constants.O_RDWR));
+      for (const sock of ['ch.sock', 's.sock']) {
+        rmSync(at(sock), { force: true });
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(at(sock), resolve));
+        await new Promise((resolve) => server.close(resolve));
+      }
+    } finally {
+      held.close();
+    }
+    assert.deepEqual(readdirSync(victims).sort(), ['ch.sock', 'serial.log']);
+    assert.equal(readFileSync(join(victims, 'serial.log'), 'utf8'), 'root\'s');
+    assert.equal(readFileSync(join(victims, 'ch.sock'), 'utf8'), 'root\'s');
+    assert.equal(readFileSync(join(`${dir}.moved`, 'serial.log'), 'utf8'), 'guest output');
+    assert.deepEqual(readdirSync(run), [], 'the FIFOs\' links go with the hold');
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('what dom0d holds for QEMU is checked as opened: a link, a FIFO for a file, no FIFO for a pipe, the host\'s own directories', () => {
+  const root = mkdtempSync(join(tmpdir(), 'dom0-held-'));
+  try {
+    writeFileSync(join(root, 'target'), 'x');
+    symlinkSync(join(root, 'target'), join(root, 'link'));
+    execFileSync('mkfifo', [join(root, 'fifo')]);
+    const refusedHold = (s: string, message: RegExp): void => {
+      assert.throws(() => holdHostPaths(serial(s), 'g.cfg', [join(root, 'own')], root), (e: unknown) => {
+        assert.ok(isToolstackError(e, 'GUEST_FILE'), String(e));
+        assert.match(e.message, message);
+        return true;
+      });
+    };
+    refusedHold(`file:${join(root, 'link')}`, /: it is a symlink \(QEMU is given no link\)$/);
+    refusedHold(`file:${join(root, 'fifo')}`, /: it is a FIFO, not a file$/);
+    refusedHold(`pipe:${join(root, 'target')}`, /: it is a file, not a FIFO$/);
+    refusedHold(`pipe:${join(root, 'none')}`, /: there is no FIFO there$/);
+    mkdirSync(join(root, 'own'));
+    refusedHold(`file:${join(root, 'own', 'x.log')}`, new RegExp(`: it is in the host's own ${join(root, 'own')}$`));
+    assert.deepEqual(readdirSync(root).sort(), ['fifo', 'link', 'own', 'target']);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });

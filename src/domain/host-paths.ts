@@ -13,13 +13,13 @@
  * Every such path is absolute (a relative one would be dom0d's working directory's). Failures are
  * GUEST_FILE, one line naming the path and what is there.
  */
-import { closeSync, constants, lstatSync, openSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import type { Stats } from 'node:fs';
-import { dirname, isAbsolute } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
 import { isatty } from 'node:tty';
 import { isErrno, shownValue, ToolstackError } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { socketPathProblem, untrustedLinkRefusal } from '../host/index.js';
+import { HeldDir, heldPath, socketPathProblem, untrustedLinkRefusal } from '../host/index.js';
 import { parseSerial } from '../qemu/index.js';
 import type { SerialBackend } from '../qemu/index.js';
 import { imageIdentity, imagesOverlap } from '../storage/index.js';
@@ -166,6 +166,94 @@ export async function checkHostPaths(config: DomainConfig, source: string, ctx: 
     if (e.kind === 'tty') checkTerminal(e.path, st, fail);
   }
 }
+
+/**
+ * The host paths of `config` as QEMU is given them: each opened (or, for a socket, its directory
+ * opened) by dom0d here, checked as opened, and named for QEMU through dom0d's descriptors
+ * (host/pinned.ts), so that what QEMU opens, truncates, or unlinks and binds is what was checked
+ * — not what a name says by the time QEMU gets to it (another user's directory turned into a link
+ * to /etc between `checkHostPaths` and QEMU's open: a file of root's truncated, or unlinked for a
+ * socket). `paths` maps a config path to QEMU's; a FIFO pair (`pipe:`) is named through links in
+ * `runDir` (QEMU adds `.in` and `.out` to one path). `close` once QEMU has opened them all (it
+ * has once it answers on QMP): QEMU holds what it opened, and unlinks a socket it made by that
+ * name at its end only while dom0d's descriptor stays open (else the socket stays, stale).
+ * Failures are GUEST_FILE, as `checkHostPaths`'s.
+ */
+export function holdHostPaths(config: DomainConfig, source: string, own: readonly string[], runDir: string): HeldHostPaths {
+  const fds: number[] = [];
+  const links: string[] = [];
+  const paths = new Map<string, string>();
+  const close = (): void => {
+    for (const l of links.splice(0)) rmSync(l, { force: true });
+    for (const fd of fds.splice(0)) closeSync(fd);
+  };
+  try {
+    for (const [i, e] of endpoints(config).entries()) {
+      if (e.kind === 'tty' || paths.has(e.path)) continue;
+      const fail = (why: string, hint: string): never => {
+        throw new ToolstackError('GUEST_FILE', `Cannot use ${shownPath(e.path)} for ${e.what}: ${why}`, { hint: `${hint} in ${e.key} in ${source}` });
+      };
+      let dir: HeldDir;
+      try {
+        dir = HeldDir.open(dirname(e.path));
+      } catch (x: unknown) {
+        return fail(`its directory cannot be opened (${isErrno(x) ? x.code ?? '' : String(x)})`, 'give a path in a directory that exists');
+      }
+      fds.push(dir.fd);
+      const base = basename(e.path);
+      const inDir = hostPrivateDir(`${dir.real === '/' ? '' : dir.real}/${base}`, own);
+      if (inDir !== undefined) fail(`it is in the host's own ${inDir}`, 'give a path outside the host\'s own directories');
+      if (e.kind === 'socket') {
+        const held = dir.at(base);
+        if (Buffer.byteLength(held) > MAX_SOCKET_PATH) fail(`its name is too long for a socket (${Buffer.byteLength(base)} bytes)`, 'give a shorter name');
+        paths.set(e.path, held);
+        continue;
+      }
+      /** `name` in the directory opened as `flags` allow, or undefined when there is none; `fail` for anything but `want`. */
+      const open = (name: string, flags: number, want: 'file' | 'fifo'): number | undefined => {
+        let fd: number;
+        try {
+          fd = openSync(dir.at(name), flags | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY, 0o600);
+        } catch (x: unknown) {
+          if (isErrno(x, 'ENOENT')) return undefined;
+          const why = isErrno(x, 'ELOOP') ? 'it is a symlink (QEMU is given no link)' : isErrno(x, 'ENXIO') ? 'it is a FIFO, not a file' : `it cannot be opened (${isErrno(x) ? x.code ?? '' : String(x)})`;
+          return fail(name === base ? why : `${shownPath(`${e.path}${name.slice(base.length)}`)}: ${why}`, 'give a path the host can use');
+        }
+        fds.push(fd);
+        const st = fstatSync(fd);
+        if (want === 'file' ? !st.isFile() : !st.isFIFO()) fail(`it is ${fileKind(st)}, not ${want === 'file' ? 'a file' : 'a FIFO'}`, want === 'file' ? 'give a file (or a new path)' : 'give the path of FIFOs (mkfifo PATH.in PATH.out)');
+        return fd;
+      };
+      if (e.kind === 'file') {
+        paths.set(e.path, heldPath(open(base, constants.O_WRONLY | constants.O_CREAT, 'file') as number));
+        continue;
+      }
+      const link = `${runDir}/pipe${i}`;
+      for (const suffix of ['.in', '.out', '']) {
+        const fd = open(`${base}${suffix}`, constants.O_RDWR, 'fifo');
+        if (fd === undefined) continue;
+        rmSync(`${link}${suffix}`, { force: true });
+        symlinkSync(heldPath(fd), `${link}${suffix}`);
+        links.push(`${link}${suffix}`);
+      }
+      if (!links.some((l) => l.startsWith(`${link}`))) fail('there is no FIFO there', 'make the FIFOs first (mkfifo PATH.in PATH.out)');
+      paths.set(e.path, link);
+    }
+    return { paths, close };
+  } catch (e: unknown) {
+    close();
+    throw e;
+  }
+}
+
+/** What `holdHostPaths` holds: QEMU's path of each config path, and `close` when QEMU has them. */
+export interface HeldHostPaths {
+  readonly paths: ReadonlyMap<string, string>;
+  readonly close: () => void;
+}
+
+/** The longest path a Unix socket can be bound at (`sun_path` less its NUL). */
+const MAX_SOCKET_PATH = 107;
 
 /** A path as messages show it: as it is when plain, quoted (escapes shown) when it holds a control character. */
 function shownPath(p: string): string {

@@ -19,6 +19,7 @@ import {
 import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, MachineLayout, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
 import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scripts.js';
+import { holdHostPaths } from './host-paths.js';
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
@@ -161,9 +162,18 @@ export class QemuDriver implements DomainDriver {
       ...(options.diskChains === undefined ? {} : { diskChains: options.diskChains }),
       ...(options.incoming === undefined || options.layout === undefined ? {} : { layout: options.layout }),
     };
-    const args = buildQemuArgs(config, { caps, accel: accel.accel, runtime });
     const logFile = qemuLogPath(this.#o.paths, rec.name);
     rotateLog(logFile);
+    // Held open until QEMU has opened them (it has once it answers on QMP).
+    const { stateDir, runDir, configDir, logDir } = this.#o.paths;
+    const held = holdHostPaths(config, rec.source, [stateDir, runDir, configDir, logDir], dirs.run);
+    let args: string[];
+    try {
+      args = buildQemuArgs(config, { caps, accel: accel.accel, runtime: held.paths.size === 0 ? runtime : { ...runtime, hostPaths: held.paths } });
+    } catch (e: unknown) {
+      held.close();
+      throw e;
+    }
     const { maxKiB, targetKiB } = domainMemory(config);
     let child: DetachedChild | undefined;
     // xenstore is written while QEMU starts up (a failed start is cleaned up by destroy).
@@ -184,7 +194,7 @@ export class QemuDriver implements DomainDriver {
       },
     });
     try {
-      const { qmp } = await launched;
+      const { qmp } = await launched.finally(held.close);
       await published;
       if (options.incoming !== undefined) {
         // A migration's receiving xl that is gone before it connected leaves nobody to: the domain goes after the stall window.

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { directBootConfig, ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
@@ -150,6 +150,37 @@ test('xl channel-list: a pty channel with the socket xl console attaches to, a s
     assert.equal((await xlIn(host, host.root, 'domid', 'chan2')).code, 1);
   } finally {
     await xlIn(host, host.root, 'destroy', 'chan');
+  }
+});
+
+test('serial ports on a FIFO pair and a file: QEMU writes the guest\'s console into the FIFO and holds the file dom0d made (private), both reached through dom0d\'s descriptors', async () => {
+  const dir = mkdtempSync(join(host.root, 'serial-'));
+  execFileSync('mkfifo', [join(dir, 'p.in'), join(dir, 'p.out')]);
+  const config = directBootConfig(guests, 'ser', { hvm: true }).filter((l) => !l.startsWith('serial'));
+  writeFileSync(join(host.root, 'ser.cfg'), [...config, `serial = [ "pipe:${dir}/p", "file:${dir}/com2.log" ]`].join('\n'));
+  // The FIFO's reader first: QEMU's writes would fill it (and block the guest) with none.
+  const out = createReadStream(join(dir, 'p.out'));
+  let text = '';
+  out.on('data', (c) => (text += c.toString('latin1')));
+  try {
+    const created = await xlIn(host, host.root, 'create', 'ser.cfg');
+    assert.equal(created.code, 0, created.err);
+    await until('the guest\'s console in the FIFO', () => text.includes(GUEST_READY_LINE), 120_000);
+    const log = join(dir, 'com2.log');
+    assert.equal(statSync(log).mode & 0o777, 0o600);
+    const run = join(host.runDir, 'domains', (await xlIn(host, host.root, 'domid', 'ser')).out.trim());
+    const qemu = readFileSync(join(run, 'qemu.pid'), 'utf8').trim();
+    assert.ok(readdirSync(`/proc/${qemu}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${qemu}/fd/${fd}`) === log;
+      } catch {
+        return false;
+      }
+    }), 'QEMU holds the file open');
+    assert.deepEqual(readdirSync(run).filter((f) => f.startsWith('pipe')), [], 'the FIFOs\' links are gone once QEMU has them');
+  } finally {
+    await xlIn(host, host.root, 'destroy', 'ser');
+    out.destroy();
   }
 });
 

@@ -19,7 +19,7 @@ import type { Guest } from './guest.js';
 import { devidOf, num } from './guest.js';
 import type { Argv } from './options.js';
 import { opts, unsupported } from './options.js';
-import { parseSerial } from './serial.js';
+import { withSerialPath } from './serial.js';
 import type { ArgvCapabilities, ConsoleRequirement, NicRuntime } from './types.js';
 
 /** Xen's NIC model names that are no QEMU device name or alias. */
@@ -92,7 +92,8 @@ export function nics(a: Argv, g: Guest): void {
 
 /**
  * HVM `serial=`: one string or a list. `pty` is ours (a console chardev); any other item is QEMU's
- * `-serial` syntax, as xl passes it: given to QEMU as it is once `parseSerial` has read it as QEMU will.
+ * `-serial` syntax, as xl passes it: given to QEMU as it is once `parseSerial` has read it as QEMU will,
+ * but for a host path dom0d holds open for QEMU (`runtime.hostPaths`).
  */
 function serialList(g: Guest): string[] {
   const h = g.hvm;
@@ -143,7 +144,7 @@ export function consoles(a: Argv, g: Guest): void {
     else {
       const path = c.connection === 'socket' ? c.u?.socket?.path : undefined;
       if (path === undefined) throw unsupported('channel', `name=${c.name}`, 'a channel is connection=pty, or connection=socket with a path', 'give connection=pty, or connection=socket and path=...');
-      a.push('-chardev', opts('socket', { id, path, server: true, wait: false }));
+      a.push('-chardev', opts('socket', { id, path: a.env.runtime.hostPaths?.get(path) ?? path, server: true, wait: false }));
     }
     a.device('virtserialport', { id, bus: 'vserial0.0', chardev: id, name: c.name }, 'channel', `name=${c.name}`);
   }
@@ -156,8 +157,7 @@ export function consoles(a: Argv, g: Guest): void {
       consoleChardev(a, `serial${i}`);
       a.push('-serial', `chardev:serial${i}`);
     } else {
-      parseSerial(s);
-      a.push('-serial', s);
+      a.push('-serial', withSerialPath(s, a.env.runtime.hostPaths));
     }
   });
 }

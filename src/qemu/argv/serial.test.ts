@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isToolstackError } from '../../common/index.js';
-import { parseSerial } from './serial.js';
+import { parseSerial, withSerialPath } from './serial.js';
 
 test('serial= items are read as QEMU reads -serial: paths verbatim for file: and pipe:, unix: options with ,, and no-prefixes', () => {
   assert.deepEqual(parseSerial('pty'), { kind: 'pty' });
@@ -26,4 +26,13 @@ test('serial= options that would make the port something else (a log file, anoth
   ]) {
     assert.throws(() => parseSerial(s), (e: unknown) => isToolstackError(e, 'CFG_VALUE') && e.message.startsWith('Invalid serial'), s);
   }
+});
+
+test('a serial item names the path dom0d holds for QEMU in place of its own, its options kept (a comma in a path doubled)', () => {
+  const held = new Map([['/home/u/s,1.sock', '/proc/9/fd/5/s,1.sock'], ['/home/u/log', '/proc/9/fd/6'], ['/home/u/p', '/run/d/pipe1']]);
+  assert.equal(withSerialPath('unix:/home/u/s,,1.sock,server,nowait', held), 'unix:/proc/9/fd/5/s,,1.sock,server,nowait');
+  assert.equal(withSerialPath('file:/home/u/log', held), 'file:/proc/9/fd/6');
+  assert.equal(withSerialPath('pipe:/home/u/p', held), 'pipe:/run/d/pipe1');
+  assert.equal(withSerialPath('unix:/elsewhere,server', held), 'unix:/elsewhere,server');
+  assert.equal(withSerialPath('tcp::4555,server,nowait', held), 'tcp::4555,server,nowait');
 });

@@ -85,6 +85,20 @@ function socketOptions(value: string, items: readonly string[]): Map<string, boo
   return seen;
 }
 
+/**
+ * `value` (a `serial=` item; CFG_VALUE for what dom0 does not pass on) with its file, FIFO or
+ * socket path as `paths` maps it (QEMU's name of it), its options kept.
+ */
+export function withSerialPath(value: string, paths: ReadonlyMap<string, string> | undefined): string {
+  const b = parseSerial(value);
+  const to = 'path' in b ? paths?.get(b.path) : undefined;
+  if (to === undefined) return value;
+  if (b.kind !== 'unix') return `${value.slice(0, 5)}${to}`;
+  // Its options after the path's first unescaped comma (a comma in a path is doubled).
+  const rest = /^(?:[^,]|,,)*(.*)$/s.exec(value.slice(5))?.[1] ?? '';
+  return `unix:${to.replaceAll(',', ',,')}${rest}`;
+}
+
 /** One `serial=` item as QEMU reads it (see the module comment); CFG_VALUE for what dom0 does not pass on. */
 export function parseSerial(value: string): SerialBackend {
   if (value === 'pty') return { kind: 'pty' };

@@ -67,6 +67,11 @@ export interface DomainRuntime {
   readonly diskChains?: Readonly<Record<string, ImageChain>>;
   /** The machine a restore or migration continues, as it was (see `MachineLayout`). */
   readonly layout?: MachineLayout;
+  /**
+   * The path QEMU is given for a host path of the config (a serial port's file or FIFOs, a
+   * channel's or serial port's socket), where it differs: one dom0d holds open for it.
+   */
+  readonly hostPaths?: ReadonlyMap<string, string>;
 }
 
 /**
