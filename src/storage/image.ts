@@ -10,7 +10,7 @@
  * show pid -1), the openers' `/proc/<pid>/fd` can.
  */
 import { execFile } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import type { Stats } from 'node:fs';
 import { shortageError, shortageOf } from '../host/index.js';
@@ -116,11 +116,17 @@ const MAGICS: readonly { readonly driver: string; readonly offset: number; reado
   { driver: 'vdi', offset: 64, bytes: Buffer.from([0x7f, 0x10, 0xda, 0xbe]) },
 ];
 
-/** The format whose magic the file at `path` begins with (`MAGICS`); undefined for none, or when it cannot be read. */
+/**
+ * The format whose magic the file at `path` begins with (`MAGICS`); undefined for none, or when
+ * it cannot be read, or is no file or block device: a FIFO (an image swapped for one) is opened
+ * without waiting for a writer and never read.
+ */
 export function imageMagic(path: string): string | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+    const st = fstatSync(fd);
+    if (!st.isFile() && !st.isBlockDevice()) return undefined;
     const head = Buffer.alloc(72);
     const n = readSync(fd, head, 0, head.length, 0);
     return MAGICS.find((m) => m.offset + m.bytes.length <= n && head.subarray(m.offset, m.offset + m.bytes.length).equals(m.bytes))?.driver;
