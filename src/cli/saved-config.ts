@@ -2,8 +2,16 @@ import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { resolvePaths } from '../common/index.js';
 import { DOMAIN_CONFIG, idlToJson, loadDomainConfig, readXlConf, withAbsolutePaths } from '../config/index.js';
-import type { LibxlJsonObject } from '../config/index.js';
+import type { LibxlJsonObject, XlConf } from '../config/index.js';
 import type { CommandContext } from './command.js';
+
+/** xl.conf as this xl's environment names it, its warnings said (xl reads it on every command). */
+export function xlConfOf(ctx: CommandContext): XlConf {
+  const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
+  const xlConf = readXlConf(paths.configDir);
+  for (const w of xlConf.warnings) ctx.warn(w);
+  return xlConf;
+}
 
 /**
  * The `<ConfigFile>` of `xl save` / `xl restore` / `xl config-update`, resolved as `xl create`
@@ -11,9 +19,7 @@ import type { CommandContext } from './command.js';
  * xl's working directory), as libxl JSON.
  */
 export function configFileJson(ctx: CommandContext, file: string, extra: readonly string[] = []): LibxlJsonObject {
-  const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
-  const xlConf = readXlConf(paths.configDir);
-  for (const w of xlConf.warnings) ctx.warn(w);
+  const xlConf = xlConfOf(ctx);
   const resolved = loadDomainConfig(resolve(ctx.cwd, file), { xlConf, extra });
   for (const w of resolved.warnings) ctx.warn(w);
   return idlToJson(DOMAIN_CONFIG, withAbsolutePaths(resolved.config, ctx.cwd));

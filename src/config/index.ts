@@ -24,6 +24,7 @@ export type { JsonSchema } from './domain-config/idl-schema.js';
 export type { GuestType } from './domain-config/context.js';
 export { OPTIONS as XL_CFG_OPTIONS } from './domain-config/options.js';
 export { readOtherConfig, readXlConf, xlConfFromDoc } from './xlconf.js';
+export type { XlConf } from './xlconf.js';
 export { cpupoolConfig, hostCpuList } from './cpupool-cfg.js';
 export type { CpupoolConfig, CpupoolHost } from './cpupool-cfg.js';
 export { atoi, splitStringList, trimC, UNTERMINATED } from './spec/c-parse.js';

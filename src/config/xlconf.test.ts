@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -76,3 +76,15 @@ test('vif.nat.bridge and vif.nat.subnet name dom0\'s NAT network (dom0nat and a 
   assert.equal(c.natSubnet, '192.168.50.0/24');
 });
 
+
+test('an xl.conf that cannot be read (a directory, a FIFO) is xl\'s warning and the defaults, as xl goes on', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-xlconf-'));
+  try {
+    mkdirSync(join(dir, 'xl.conf'));
+    const conf = readXlConf(dir);
+    assert.deepEqual({ ...conf, warnings: [] }, XL_CONF_DEFAULTS);
+    assert.deepEqual(conf.warnings, [`Failed to read config file: ${join(dir, 'xl.conf')}: Inappropriate ioctl for device`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -188,12 +188,21 @@ function cpumask(r: CfgReader, key: string): string | undefined {
 /**
  * Reads `<configDir>/xl.conf` (configDir: `$DOM0_CONFIG_DIR` or `/etc/xen`, see common/paths).
  * A missing file means all defaults; unlike xl, which warns `Failed to read config file` on
- * every command, we stay silent, since most hosts have none. A bad file throws as xl exits.
+ * every command, we stay silent, since most hosts have none. One that cannot be read (a
+ * directory, a FIFO) is xl's warning, in `warnings`, and the defaults, as xl goes on with them. A
+ * bad file throws as xl exits.
  */
 export function readXlConf(configDir: string): XlConf {
   const path = join(configDir, 'xl.conf');
   if (!existsSync(path)) return XL_CONF_DEFAULTS;
-  return xlConfFromDoc(readOtherConfig(path));
+  let doc: CfgDocument;
+  try {
+    doc = readOtherConfig(path);
+  } catch (e: unknown) {
+    if (!(e instanceof ToolstackError) || e.code !== 'CFG_READ') throw e;
+    return { ...XL_CONF_DEFAULTS, warnings: [...XL_CONF_DEFAULTS.warnings, ...(e.lines ?? [e.message])] };
+  }
+  return xlConfFromDoc(doc);
 }
 
 /**

@@ -1,10 +1,8 @@
-import { homedir } from 'node:os';
 import { connectToolstack } from '../../api/index.js';
 import type { DomainInfo } from '../../api/index.js';
-import { resolvePaths } from '../../common/index.js';
-import { readXlConf } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { getopt } from '../getopt.js';
+import { xlConfOf } from '../saved-config.js';
 import { renderList } from '../list-render.js';
 
 /**
@@ -16,9 +14,7 @@ import { renderList } from '../list-render.js';
 export const claimsCommand = defineCommand<readonly DomainInfo[]>({
   async run(ctx, args) {
     getopt(args, '');
-    const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
-    const xlConf = readXlConf(paths.configDir);
-    for (const w of xlConf.warnings) ctx.warn(w);
+    const xlConf = xlConfOf(ctx);
     if (!xlConf.claimMode) ctx.warn('claim_mode not enabled (see man xl.conf).');
     return { data: await connectToolstack(ctx).listDomains() };
   },

@@ -1,15 +1,16 @@
 import { readdirSync } from 'node:fs';
-import { availableParallelism, homedir } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { connectToolstack, MAX_CONFIG_TEXT_BYTES } from '../../api/index.js';
 import type { DomainInfo, ToolstackApi } from '../../api/index.js';
-import { monotonicMs, resolvePaths, terminalSafe, ToolstackError } from '../../common/index.js';
+import { monotonicMs, terminalSafe, ToolstackError } from '../../common/index.js';
 import {
-  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, readXlConf, UNTERMINATED, withAbsolutePaths, withUsbdevType,
+  DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, UNTERMINATED, withAbsolutePaths, withUsbdevType,
 } from '../../config/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import type { CommandContext } from '../command.js';
 import { defineCommand } from '../command.js';
 import { DEFAULT_ESCAPE, runConsoleSession } from '../console-session.js';
+import { xlConfOf } from '../saved-config.js';
 import { getopt } from '../getopt.js';
 import { runViewer, vncView } from '../vnc.js';
 
@@ -40,9 +41,7 @@ type CreateView = { readonly dryRun: true; readonly config: LibxlJsonObject; rea
 export const createCommand = defineCommand<CreateView>({
   run(ctx, args) {
     // xl reads xl.conf before it looks at the command's arguments.
-    const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
-    const xlConf = readXlConf(paths.configDir);
-    for (const w of xlConf.warnings) ctx.warn(w);
+    const xlConf = xlConfOf(ctx);
     let filename: string | undefined;
     let rest = args;
     const first = args[0];

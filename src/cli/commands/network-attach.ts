@@ -1,13 +1,12 @@
-import { homedir } from 'node:os';
 import { connectToolstack } from '../../api/index.js';
 import type { DeviceInfo } from '../../api/index.js';
-import { resolvePaths } from '../../common/index.js';
-import { DEVICE_NIC, idlToJson, libxlJson, parseVifArgs, readXlConf } from '../../config/index.js';
+import { DEVICE_NIC, idlToJson, libxlJson, parseVifArgs } from '../../config/index.js';
 import type { NicDevice, VifDefaults } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import { deviceOperation } from '../device-attach.js';
 import { attachDomid } from '../domain-arg.js';
 import { getopt, requireArgs } from '../getopt.js';
+import { xlConfOf } from '../saved-config.js';
 
 /**
  * `xl network-attach <Domain> [key=value]...`: each argument is one vif-spec token, applied over
@@ -22,9 +21,7 @@ export const networkAttachCommand = defineCommand<NicDevice | DeviceInfo>({
     requireArgs('network-attach', positional, 1);
     const domain = positional[0] as string;
     const domid = await attachDomid(ctx, domain, `${domain} is an invalid domain identifier (rc=-6)`);
-    const paths = resolvePaths(ctx.env, { uid: process.getuid?.() ?? 0, home: homedir(), cwd: ctx.cwd });
-    const xlConf = readXlConf(paths.configDir);
-    for (const w of xlConf.warnings) ctx.warn(w);
+    const xlConf = xlConfOf(ctx);
     const defaults: VifDefaults = {
       ...(xlConf.vifDefaultScript === undefined ? {} : { script: xlConf.vifDefaultScript }),
       ...(xlConf.vifDefaultBridge === undefined ? {} : { bridge: xlConf.vifDefaultBridge }),
