@@ -61,6 +61,8 @@ export interface DiskOwner {
   readonly disk: DiskDevice;
   /** `imageIdentity` of its image as its QEMU opened it, when known (see `OpenedImages`). */
   readonly id?: string;
+  /** Those of the backing files under its image, which its QEMU reads, when known. */
+  readonly backing?: readonly string[];
 }
 
 /**
@@ -89,6 +91,14 @@ export class OpenedImages {
   of(domid: number, pid: number | null, disk: DiskDevice): string | undefined {
     const known = this.#byDomain.get(domid);
     return known === undefined || known.pid !== pid ? undefined : known.ids.get(`${disk.vdev ?? ''}\0${disk.pdev_path ?? ''}`);
+  }
+
+  /** The identities of the backing files under `disk`'s image in the machine `pid` of `domid`, when learnt. */
+  backingOf(domid: number, pid: number | null, disk: DiskDevice): string[] {
+    const known = this.#byDomain.get(domid);
+    if (known === undefined || known.pid !== pid) return [];
+    const vdev = `${disk.vdev ?? ''}\0`;
+    return [...known.ids].filter(([k]) => k.startsWith(vdev) && k !== `${vdev}${disk.pdev_path ?? ''}`).map(([, id]) => id);
   }
 
   /** Forgets the domains not in `domids` (gone). */
@@ -126,7 +136,8 @@ export function diskContext(records: readonly DomainRecord[], self?: number, ope
   return {
     inUse: holding.flatMap((r) => [...r.config.disks ?? [], ...r.attaching?.disks ?? []].map((disk) => {
       const id = opened?.of(r.domid, r.qemuPid, disk);
-      return { domid: r.domid, name: r.name, disk, ...id === undefined ? {} : { id } };
+      const backing = opened?.backingOf(r.domid, r.qemuPid, disk) ?? [];
+      return { domid: r.domid, name: r.name, disk, ...id === undefined ? {} : { id }, ...backing.length === 0 ? {} : { backing } };
     })),
     machines: live.map((r) => ({ domid: r.domid, name: r.name, pid: r.qemuPid as number })),
   };
@@ -247,14 +258,26 @@ class DiskCheck {
     this.#ctx.checked?.push({ vdev: this.#disk.vdev ?? '', path, id });
     const clash = this.#others.find((o) => o.disk !== this.#disk && hasMedia(o.disk) && (writable(o.disk) || write) &&
       imagesOverlap(ownerImage(o) ?? '', id));
-    if (clash === undefined) return;
-    const holder = clash.domid === this.#ctx.domain.domid ? `this domain (its disk ${clash.disk.vdev ?? '?'})` : `domain '${clash.name}' (${clash.domid}, its disk ${clash.disk.vdev ?? '?'})`;
+    if (clash === undefined) {
+      // A file another domain's image is layered on: its QEMU reads it, and must see it unchanged.
+      const under = write ? this.#others.find((o) => o.disk !== this.#disk && hasMedia(o.disk) && o.backing?.some((b) => imagesOverlap(b, id)) === true) : undefined;
+      if (under !== undefined) {
+        this.#fail(`${said} is a backing file of the image of ${this.#holder(under)}, so it cannot be opened read-write`, 'attach it read-only here (access=ro), or give this disk its own copy');
+      }
+      return;
+    }
+    const holder = this.#holder(clash);
     const same = ownerImage(clash) === id;
     const opened = same ? '' : ` as ${clash.disk.pdev_path ?? '?'}`;
     if (writable(clash.disk)) {
       this.#fail(`${said} is open read-write by ${holder}${opened}`, 'an image may be written by one disk only: detach it there first, or give this disk its own copy (or a qcow2 overlay)');
     }
     this.#fail(`${said} is open by ${holder}${opened}, so it cannot be opened read-write`, 'attach it read-only here (access=ro), or detach it there first');
+  }
+
+  /** The domain and disk `o` is, in a refusal's words. */
+  #holder(o: DiskOwner): string {
+    return o.domid === this.#ctx.domain.domid ? `this domain (its disk ${o.disk.vdev ?? '?'})` : `domain '${o.name}' (${o.domid}, its disk ${o.disk.vdev ?? '?'})`;
   }
 
   /**

@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { DiskDevice } from '../../src/config/index.js';
-import { checkDisks, diskWarnings, unopenedImage } from '../../src/domain/disk-checks.js';
+import { checkDisks, diskWarnings, OpenedImages, unopenedImage } from '../../src/domain/disk-checks.js';
+import { imageIdentity } from '../../src/storage/index.js';
 import type { CheckedImage, DiskOwner } from '../../src/domain/disk-checks.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -148,6 +149,20 @@ test('files an image names clash with other domains\' disks as the image would: 
   assert.equal(await check([disk(file('external.qcow2'), 'qcow2')]), '');
   const onExternal = overlayNaming('on-external.qcow2', file('external.qcow2'), 'qcow2');
   assert.equal(await check([disk(onExternal, 'qcow2', 'xvda', 0)]), `${who}: ${onExternal}'s backing file ${file('external.qcow2')} has a data file; a backing file with one is not opened for a guest`);
+});
+
+test('a file another domain\'s image is layered on is not written by a disk: the domain is named (QEMU\'s lock said only "another process")', async () => {
+  const layered: DiskOwner = { domid: 7, name: 'other', disk: disk(file('overlay.qcow2'), 'qcow2', 'xvdb', 1), backing: [imageIdentity(file('base.raw')) as string] };
+  assert.equal(await check([disk(file('base.raw'), 'raw')], [layered]),
+    `${who}: ${file('base.raw')} is a backing file of the image of domain 'other' (7, its disk xvdb), so it cannot be opened read-write`);
+  assert.equal(await check([disk(file('base.raw'), 'raw', 'xvda', 0)], [layered]), '');
+  // Learnt from a check of the other domain's disk, as dom0d learns what each QEMU opened.
+  const checked: CheckedImage[] = [];
+  await checkDisks([disk(file('overlay.qcow2'), 'qcow2', 'xvdb')], { domain: { domid: 7, name: 'other' }, inUse: [], machines: [], where: 'disk= in other.cfg', checked });
+  const opened = new OpenedImages();
+  opened.learn(7, 4242, checked);
+  assert.deepEqual(opened.backingOf(7, 4242, layered.disk), layered.backing);
+  assert.deepEqual(opened.backingOf(7, 4243, layered.disk), []);
 });
 
 test('what was checked is what QEMU opens (the chain, real paths, formats); qcow2 needs qemu-img; a block script\'s disk is raw', async () => {
