@@ -110,7 +110,8 @@ export async function startDom0d(options: Dom0dOptions): Promise<Dom0d> {
   let server: Server | undefined;
   let opened: DomainManager | undefined;
   try {
-    const xs = await startXenstored({ socketPath: paths.xenstoredSocket, stateDir: `${paths.stateDir}/xenstore`, log });
+    // A client's INTRODUCE names a domain a record stands for (none while the records load).
+    const xs = await startXenstored({ socketPath: paths.xenstoredSocket, stateDir: `${paths.stateDir}/xenstore`, log, domainExists: (d) => opened?.registry.get(d) !== undefined });
     xenstored = xs;
     const dom0Client = xs.connect();
     await writeDom0Layout(dom0Client).finally(() => dom0Client.close());

@@ -430,10 +430,14 @@ export class QemuDriver implements DomainDriver {
     if (await this.#xs.isDomainIntroduced(domid)) await this.#o.xenstored.releaseDomain(domid);
   }
 
-  /** Takes out of xenstore the domains no record or running QEMU stands for (nodes, introductions). */
+  /**
+   * Takes out of xenstore the domains no record or running QEMU stands for (nodes, introductions;
+   * also an introduction without nodes, which a client's INTRODUCE made).
+   */
   async #removeStrayXenstore(live: ReadonlySet<number>): Promise<void> {
     const removed = await removeStrayLayouts(this.#xs, live);
     for (const domid of removed) await this.#release(domid);
+    for (const domid of this.#o.xenstored.introducedDomains()) if (!live.has(domid)) await this.#o.xenstored.releaseDomain(domid);
     if (removed.length > 0) this.#o.log(`removed the xenstore nodes of ${removed.length} dead domain(s): ${removed.join(', ')}`);
   }
 

@@ -256,7 +256,7 @@ const table: [number, Operation][] = [
       if (args.length < 3 || atoi(args[2]!) <= 0) throw new XsFault('EINVAL');
       const domid = domidArg(args[0]!);
       // No domain exists from DOMID_FIRST_RESERVED on: Xen cannot map its ring either.
-      if (domid >= DOMID_FIRST_RESERVED) throw new XsFault('EINVAL');
+      if (domid >= DOMID_FIRST_RESERVED || !ctx.server.mayIntroduce(domid)) throw new XsFault('EINVAL');
       ctx.server.introduce(domid);
       return OK_PAYLOAD;
     },

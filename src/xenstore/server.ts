@@ -76,6 +76,13 @@ export interface XenstoredOptions {
   /** Journal size that triggers a snapshot (bytes). */
   readonly compactBytes?: number;
   /**
+   * Whether a domain `domid` exists (dom0d's records): when given, INTRODUCE on the wire of one
+   * not introduced yet that does not is EINVAL, as Xen's xenstored cannot map the ring of a
+   * domain that does not exist. An introduction holds a socket and outlives a restart: a client
+   * introducing made-up domids took every descriptor dom0d had, for good.
+   */
+  readonly domainExists?: (domid: number) => boolean;
+  /**
    * Diagnostic lines: damage found in the state directory at start, journal writes that failed
    * (and the requests refused for them), compactions that failed; CONTROL `log on` also logs
    * every request.
@@ -96,6 +103,8 @@ export interface XenstoredHandle {
   domainShutdown(domid: number): void;
   /** Releases a domain: closes its socket, removes nodes it owns, fires `@releaseDomain` (rejects as `introduceDomain`). */
   releaseDomain(domid: number): Promise<void>;
+  /** The domains introduced (dom0 aside). */
+  introducedDomains(): number[];
   /** An in-process client, privileged (dom0) unless `domid` names another domain. */
   connect(domid?: number): XenstoreClient;
   /**
@@ -475,6 +484,11 @@ export class XenstoreServer implements ConnectionHost {
     return domid === 0 || this.domains.has(domid);
   }
 
+  /** Whether INTRODUCE of `domid` from the wire may go on (see `domainExists`). */
+  mayIntroduce(domid: number): boolean {
+    return this.isIntroduced(domid) || (this.opts.domainExists?.(domid) ?? true);
+  }
+
   /** INTRODUCE: a new domain gets its socket and `@introduceDomain` fires. */
   introduce(domid: number): boolean {
     if (this.isIntroduced(domid)) return false;
@@ -634,6 +648,7 @@ export async function startXenstored(opts: XenstoredOptions): Promise<XenstoredH
       if (server.domain(domid) !== undefined) server.release(domid);
       await server.commit();
     },
+    introducedDomains: () => [...server.domains.keys()],
     connect: (domid = 0) => server.connectInProcess(domid),
     attachStream: (stream, domid) => server.accept(stream, domid, domid === 0),
     close: () => server.shutdown(),

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { apiRequest } from '../../src/api/index.js';
 import type { DomainInfo } from '../../src/api/index.js';
+import { XenstoreClient, XenstoreError } from '../../src/xenstore/index.js';
 import { alive, destroyHost, DOM0D, dom0dPids, makeHost, readPid, registerDomain, waitGone, xl, xsExists } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
@@ -117,6 +118,36 @@ test('xenstore nodes of a domain no record stands for (a clean-up that failed) g
   for (const p of ['/local/domain/77', `/vm/${uuid}`, '/libxl/77', '/local/domain/0/backend/vbd/77', '/local/domain/78']) assert.equal(xsExists(h, p), false, p);
   assert.equal(xsExists(h, '/local/domain/0'), true);
   assert.equal((await xl(h, 'domid', 'kept')).out, '1\n');
+});
+
+test('a xenstore client\'s INTRODUCE names a domain dom0d has (each holds a socket for good: made-up ones took every descriptor); one left without its domain goes at the next start', async () => {
+  const h = host();
+  assert.equal((await xl(h, 'list')).code, 0);
+  await registerDomain(h, 'kept');
+  await registerDomain(h, 'gone');
+  const socket = join(h.runDir, 'xenstored', 'socket');
+  let xs = await XenstoreClient.connect(socket);
+  try {
+    await assert.rejects(xs.introduce(600), (e: unknown) => e instanceof XenstoreError && e.errno === 'EINVAL');
+    assert.equal(existsSync(join(h.runDir, 'xenstored', 'domain-600.sock')), false);
+    await xs.introduce(2);
+    assert.equal(await xs.isDomainIntroduced(2), true);
+  } finally {
+    xs.close();
+  }
+  // The domain goes while no dom0d runs (its record lost): its introduction must not stay.
+  const oldPid = readPid(h) as number;
+  process.kill(oldPid, 'SIGKILL');
+  await waitGone(oldPid);
+  rmSync(join(h.stateDir, 'domains', '2.json'));
+  assert.equal((await xl(h, 'list')).code, 0);
+  xs = await XenstoreClient.connect(socket);
+  try {
+    assert.equal(await xs.isDomainIntroduced(2), false);
+    assert.equal(existsSync(join(h.runDir, 'xenstored', 'domain-2.sock')), false);
+  } finally {
+    xs.close();
+  }
 });
 
 test('parallel xl commands on a fresh host start exactly one dom0d', async () => {
