@@ -71,6 +71,28 @@ describe('xenstore journal', () => {
     await again.journal.close();
   });
 
+  it('compacts a large store only once the journal has grown as large as its snapshot (it rewrote the whole store every compactBytes)', async () => {
+    const dir = tmp();
+    const { journal, state } = open(dir, { compactBytes: 200 });
+    for (let i = 0; i < 200; i++) state.records.push(put(`/big/n${i}`, 'v'.repeat(100)));
+    const journals = (): string[] => readdirSync(dir).filter((f) => f.startsWith('journal-'));
+    const first = journals();
+    let i = 0;
+    const change = async (): Promise<void> => {
+      const r = put(`/hot/n${i++ % 10}`, 'w'.repeat(20));
+      state.records.push(r);
+      await journal.outcome(journal.append([r]));
+    };
+    while (journals().join() === first.join()) await change();
+    const snapshot = statSync(join(dir, 'snapshot')).size;
+    assert.ok(snapshot > 20_000, String(snapshot));
+    const second = journals();
+    // A tenth of the snapshot's size in changes: far past compactBytes, no compaction.
+    for (let n = 0; n < snapshot / 10 / 60; n++) await change();
+    assert.deepEqual(journals(), second);
+    await journal.close();
+  });
+
   it('refuses a state directory another live xenstored holds', async () => {
     const dir = tmp();
     const { journal } = open(dir);
