@@ -141,6 +141,19 @@ describe('xenstored bounds', () => {
     assert.ok(logs.some((l) => /its unread output passed 8 MiB/.test(l)), logs.join('\n'));
   });
 
+  it('counts a watcher\'s unread events with what each costs besides its bytes: one of small events goes long before 8 MiB of them (~100 MB held)', { timeout: 120_000 }, async () => {
+    const idle = await rawClient(xs.socketPath);
+    idle.write(frame(XsType.WATCH, '/', 't'));
+    let writes = 0;
+    // Events of 21 bytes: 8 MiB of them are 400,000; with what each costs counted, ~30,000.
+    while (!probe(idle) && writes < 80_000) {
+      await Promise.all(Array.from({ length: 200 }, () => dom0.write('/a', '')));
+      writes += 200;
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(idle.destroyed && writes < 40_000, `gone: ${idle.destroyed} after ${writes} writes`);
+  });
+
   it('closes clients past maxConnections as they come, and serves the rest', async () => {
     const open = await Promise.all(Array.from({ length: 40 }, () => rawClient(xs.socketPath)));
     const extra = await rawClient(xs.socketPath);

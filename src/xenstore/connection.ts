@@ -18,7 +18,8 @@
  * frames caused are dropped.
  *
  * Backlog: what a connection has queued and the peer has not taken (held messages, and output the
- * transport buffers). Replies are bounded by the flow above; watch events are not (any change may
+ * transport buffers), each message counted with what holding it costs besides its bytes
+ * (MESSAGE_OVERHEAD: a watch event of 21 bytes took ~250 in memory, and 8 MiB counted were ~100 MB). Replies are bounded by the flow above; watch events are not (any change may
  * fire them), so a connection whose backlog passes OUTPUT_LIMIT is dropped (its watches and
  * transactions go with it), and the host drops the largest backlogs over BACKLOG_SHARED while
  * together they pass its budget: a peer that stops reading cannot hold the daemon's memory.
@@ -33,7 +34,7 @@ import { encodeMessage, FrameReader, FrameTooLarge, PAYLOAD_MAX, XsType } from '
 export interface Transport {
   /** Returns false when the peer is not keeping up (call `drained` later). */
   write(buf: Buffer): boolean;
-  /** Bytes written but not yet taken by the peer. */
+  /** Bytes written but not yet taken by the peer, each write counted with MESSAGE_OVERHEAD. */
   readonly pendingBytes: number;
   pause(): void;
   resume(): void;
@@ -67,6 +68,8 @@ export interface ConnectionHost {
   dropping(conn: Connection, why: string): void;
 }
 
+/** What a message held or queued for a peer costs besides its bytes (its Buffer, its queue entry). */
+export const MESSAGE_OVERHEAD = 256;
 /** Unread output after which a connection is dropped. */
 const OUTPUT_LIMIT = 8 * 1024 * 1024;
 /** Backlog a connection may have without counting against the host's budget. */
@@ -198,7 +201,7 @@ export class Connection implements Accessor, Watcher {
     if (this.#closed) return;
     if (this.#held.length > 0 || this.host.appendedSeq > this.host.settledSeq) {
       this.#held.push({ buf, seq: this.host.appendedSeq, onFailure });
-      this.#heldBytes += buf.length;
+      this.#heldBytes += buf.length + MESSAGE_OVERHEAD;
       if (this.#checkBacklog()) this.#flow();
       return;
     }
@@ -211,7 +214,7 @@ export class Connection implements Accessor, Watcher {
     this.transport.cork();
     while (i < this.#held.length && this.#held[i]!.seq <= settled) {
       const { buf } = this.#held[i]!;
-      this.#heldBytes -= buf.length;
+      this.#heldBytes -= buf.length + MESSAGE_OVERHEAD;
       this.#write(buf);
       if (this.#closed) return;
       i++;
@@ -239,7 +242,7 @@ export class Connection implements Accessor, Watcher {
       }
     }
     this.#held = held;
-    this.#heldBytes = held.reduce((n, h) => n + h.buf.length, 0);
+    this.#heldBytes = held.reduce((n, h) => n + h.buf.length + MESSAGE_OVERHEAD, 0);
     this.released(settled);
     return refused;
   }

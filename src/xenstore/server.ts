@@ -39,7 +39,7 @@ import { bindUnixSocket, socketPathProblem } from '../host/index.js';
 import type { ClientTransport } from './client.js';
 import { XenstoreClient } from './client.js';
 import type { ConnectionHost, Transport } from './connection.js';
-import { Connection } from './connection.js';
+import { Connection, MESSAGE_OVERHEAD } from './connection.js';
 import { OPERATIONS } from './handlers.js';
 import { Journal } from './journal.js';
 import { describeDamage } from './recovery.js';
@@ -147,10 +147,15 @@ class LiveView implements TreeView {
 }
 
 function streamTransport(sock: Duplex): Transport {
+  let queued = 0;
+  const taken = (): void => void queued--;
   return {
-    write: (buf) => sock.write(buf),
+    write: (buf) => {
+      queued++;
+      return sock.write(buf, taken);
+    },
     get pendingBytes() {
-      return sock.writableLength;
+      return sock.writableLength + queued * MESSAGE_OVERHEAD;
     },
     pause: () => sock.pause(),
     resume: () => sock.resume(),
