@@ -109,6 +109,7 @@ const STOP_AND_COPY_MS = 2_000_000;
  * machine runs on if it ran.
  */
 export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: number, stall?: StallGuard): Promise<MigrationStats> {
+  await leavePostmigrate(qmp);
   const wasRunning = (await qmp.queryStatus()).running;
   try {
     await qmp.migrateSetParameters({ 'max-bandwidth': 2 ** 40, 'downtime-limit': DOWNTIME_LIMIT_MS });
@@ -136,6 +137,18 @@ export async function migrateMachine(qmp: QmpClient, uri: string, timeoutMs: num
     if (wasRunning) await qmp.cont().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * QEMU refuses to migrate (or save) a machine it left stopped after a migration (`postmigrate`:
+ * a domain paused when `xl save -c` checkpointed it), where Xen checkpoints a paused domain again
+ * and again: such a machine is run and stopped (paused) again first, running only for the moment
+ * between QEMU's `cont` and `stop`.
+ */
+async function leavePostmigrate(qmp: QmpClient): Promise<void> {
+  if ((await qmp.queryStatus()).status !== 'postmigrate') return;
+  await qmp.cont();
+  await qmp.stop();
 }
 
 /** QEMU's migration statuses once a migration is over (or never was). */
@@ -239,6 +252,7 @@ export async function saveMachine(qmp: QmpClient, out: ReplacingFile, header: Bu
     let ended: 'shut down or rebooted' | 'crashed' | undefined;
     const offs = [qmp.onEvent('SHUTDOWN', () => (ended ??= 'shut down or rebooted')), qmp.onEvent('GUEST_PANICKED', () => (ended ??= 'crashed'))];
     try {
+      await leavePostmigrate(qmp);
       await qmp.stop();
       const { status } = await qmp.queryStatus();
       if (status === 'shutdown') ended ??= 'shut down or rebooted';

@@ -90,11 +90,15 @@ test('xl save writes xl\'s save file and the domain goes; xl restore brings it b
   assert.equal((await c2.run('cat /run/marker')).out.trim(), MARK);
 });
 
-test('xl save -c leaves the domain running; -p leaves it paused', async () => {
+test('xl save -c leaves the domain running; -p leaves it paused, and a paused one is checkpointed again and again', async () => {
   await ok('save', '-c', 'sr', 'ckpt.save');
   assert.equal(await state(), 'running');
   assert.equal((await (con as GuestConsole).run('cat /run/marker')).out.trim(), MARK);
   await ok('save', '-p', 'sr', 'paused.save');
+  assert.equal(await state(), 'paused');
+  // A paused domain checkpointed again and again, as Xen does (QEMU refused a machine it had saved).
+  await ok('save', '-c', 'sr', 'again.save');
+  await ok('save', '-c', 'sr', 'again2.save');
   assert.equal(await state(), 'paused');
   await ok('unpause', 'sr');
   assert.equal((await (con as GuestConsole).run('echo alive')).out.trim(), 'alive');
