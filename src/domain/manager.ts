@@ -651,9 +651,14 @@ export class DomainManager {
    * the first's — a save whose domain was then gone.
    */
   async #writingTo<T>(file: string, what: string, code: 'SAVE_FILE' | 'IO', writer: string, body: (out: ReplacingFile) => Promise<T>): Promise<T> {
-    const out = replacingFile(file, what, code);
     // dom0's state directory (the records' parent) is its own, but for the dump directory.
     const dirs = { own: this.#ownDirs, allowed: this.#options.dumpDir === undefined ? [] : [this.#options.dumpDir] };
+    const refusal = (why: string): ToolstackError => new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
+    // Nothing is made in a directory the file may not go to (not even the new file, for a moment).
+    const out = replacingFile(file, what, code, (real) => {
+      const why = outputFileProblem(real, [], dirs);
+      if (why !== undefined) throw refusal(why);
+    });
     let taken = false;
     try {
       // Among the host checks: a disk attached meanwhile is either recorded (then seen here) or
@@ -662,7 +667,7 @@ export class DomainManager {
       await this.#hostChecks.run('host', () => {
         const other = this.#writing.get(out.real);
         const why = other !== undefined ? `${other} is being written there` : outputFileProblem(out.real, diskContext(this.registry.list(), undefined, this.#opened).inUse, dirs);
-        if (why !== undefined) throw new ToolstackError(code, `${what}: ${why}`, { hint: 'give a path of its own (a new file, or one no domain has as a disk)' });
+        if (why !== undefined) throw refusal(why);
         this.#writing.set(out.real, writer);
         taken = true;
         return Promise.resolve();
@@ -1525,12 +1530,12 @@ function hostCpuMap(): number[] {
  * The file that replaces `file` (links to it followed) for a save or core dump, created beside it
  * (see ReplacingFile); refusals and errors as `what: why`, code `code` (NO_SPACE for a full disk).
  */
-function replacingFile(file: string, what: string, code: 'SAVE_FILE' | 'IO'): ReplacingFile {
+function replacingFile(file: string, what: string, code: 'SAVE_FILE' | 'IO', refuse?: (real: string) => void): ReplacingFile {
   const target = writeTarget(file, (why, hint) => new ToolstackError(code, `${what}: ${why}`, {
     hint: hint ?? `give the path of a new or existing file${code === 'SAVE_FILE' ? ': the save is written beside it and renamed into place' : ''}`,
   }));
   try {
-    return ReplacingFile.create(target, `${basename(target)}.dom0-${code === 'SAVE_FILE' ? 'save' : 'dump'}`);
+    return ReplacingFile.create(target, `${basename(target)}.dom0-${code === 'SAVE_FILE' ? 'save' : 'dump'}`, refuse);
   } catch (e: unknown) {
     if (!isErrno(e)) throw e;
     const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';

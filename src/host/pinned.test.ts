@@ -66,3 +66,15 @@ test('a replacing file never committed leaves nothing, and the target as it was'
   assert.deepEqual(readdirSync(dir), ['core']);
   assert.equal(readFileSync(join(dir, 'core'), 'utf8'), 'old');
 });
+
+test('a replacing file the caller refuses where it would go makes nothing there', () => {
+  const dir = join(root, 'refused');
+  mkdirSync(dir);
+  let asked: string | undefined;
+  assert.throws(() => ReplacingFile.create(join(dir, 'x.save'), 'x.save.dom0-save', (real) => {
+    asked = real;
+    throw new Error('no');
+  }), /^Error: no$/);
+  assert.equal(asked, join(dir, 'x.save'));
+  assert.deepEqual(readdirSync(dir), []);
+});

@@ -75,10 +75,14 @@ export class ReplacingFile {
     this.real = `${dir.real === '/' ? '' : dir.real}/${this.#base}`;
   }
 
-  /** Opens `target`'s directory and creates the new file there (named `.<tag>-<random>`). */
-  static create(target: string, tag: string): ReplacingFile {
+  /**
+   * Opens `target`'s directory and creates the new file there (named `.<tag>-<random>`); `refuse`
+   * (which throws) is given where the file would go first, and nothing is made when it throws.
+   */
+  static create(target: string, tag: string, refuse?: (real: string) => void): ReplacingFile {
     const dir = HeldDir.open(dirname(target));
     try {
+      refuse?.(`${dir.real === '/' ? '' : dir.real}/${basename(target)}`);
       const temp = `.${tag}-${randomBytes(6).toString('hex')}`;
       const fd = openSync(dir.at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       return new ReplacingFile(target, dir, temp, fd);
