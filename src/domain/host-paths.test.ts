@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,15 +104,15 @@ test('QEMU is given the serial files, FIFOs and sockets dom0d opened and checked
       renameSync(dir, `${dir}.moved`);
       symlinkSync(victims, dir);
       const at = (p: string): string => held.paths.get(join(dir, p)) as string;
-      // What QEMU does with each: truncates and writes the file, opens the FIFOs, unlinks and binds the sockets.
-      writeFileSync(at('serial.log'), 'guest output');
-      closeSync(openSync(`${at('p')}.out`, constants.O_RDWR));
-      for (const sock of ['ch.sock', 's.sock']) {
-        rmSync(at(sock), { force: true });
-        const server = createServer();
-        await new Promise<void>((resolve) => server.listen(at(sock), resolve));
-        await new Promise((resolve) => server.close(resolve));
-      }
+      // What QEMU does with each, as a process that inherited the descriptors: truncates and
+      // writes the file, opens the FIFOs, unlinks and binds the sockets (and unlinks them as it ends).
+      const qemu = [
+        `printf 'guest output' > '${at('serial.log')}'`,
+        `exec 9<> '${at('p')}.out'`,
+        ...['ch.sock', 's.sock'].map((s) => `rm -f '${at(s)}' && python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.close()' '${at(s)}'`),
+      ].join(' && ');
+      const r = spawnSync('/bin/sh', ['-c', qemu], { stdio: ['ignore', 'inherit', 'inherit', ...held.fds] });
+      assert.equal(r.status, 0);
     } finally {
       held.close();
     }

@@ -19,7 +19,7 @@ import { basename, dirname, isAbsolute } from 'node:path';
 import { isatty } from 'node:tty';
 import { isErrno, shownValue, ToolstackError } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { HeldDir, heldPath, socketPathProblem, untrustedLinkRefusal } from '../host/index.js';
+import { HeldDir, socketPathProblem, untrustedLinkRefusal } from '../host/index.js';
 import { parseSerial } from '../qemu/index.js';
 import type { SerialBackend } from '../qemu/index.js';
 import { imageIdentity, imagesOverlap } from '../storage/index.js';
@@ -169,20 +169,22 @@ export async function checkHostPaths(config: DomainConfig, source: string, ctx: 
 
 /**
  * The host paths of `config` as QEMU is given them: each opened (or, for a socket, its directory
- * opened) by dom0d here, checked as opened, and named for QEMU through dom0d's descriptors
- * (host/pinned.ts), so that what QEMU opens, truncates, or unlinks and binds is what was checked
- * — not what a name says by the time QEMU gets to it (another user's directory turned into a link
- * to /etc between `checkHostPaths` and QEMU's open: a file of root's truncated, or unlinked for a
- * socket). `paths` maps a config path to QEMU's; a FIFO pair (`pipe:`) is named through links in
- * `runDir` (QEMU adds `.in` and `.out` to one path). `close` once QEMU has opened them all (it
- * has once it answers on QMP): QEMU holds what it opened, and unlinks a socket it made by that
- * name at its end only while dom0d's descriptor stays open (else the socket stays, stale).
- * Failures are GUEST_FILE, as `checkHostPaths`'s.
+ * opened) by dom0d here, checked as opened, and handed to QEMU as descriptors it inherits
+ * (`fds`: its 3, 4, ...), which its paths name (`/proc/self/fd/N`, QEMU's own), so that what QEMU
+ * opens, truncates, or unlinks and binds is what was checked — not what a name says by the time
+ * QEMU gets to it (another user's directory turned into a link to /etc between `checkHostPaths`
+ * and QEMU's open: a file of root's truncated, or unlinked for a socket) — and a socket QEMU
+ * unlinks as it ends is its own. `paths` maps a config path to QEMU's; a FIFO pair (`pipe:`) is
+ * named through links in `runDir` (QEMU adds `.in` and `.out` to one path). `close` once QEMU is
+ * spawned (it has its own copies; the links go once it has opened them: it has once it answers
+ * on QMP). Failures are GUEST_FILE, as `checkHostPaths`'s.
  */
 export function holdHostPaths(config: DomainConfig, source: string, own: readonly string[], runDir: string): HeldHostPaths {
   const fds: number[] = [];
   const links: string[] = [];
   const paths = new Map<string, string>();
+  /** The path QEMU reaches `fd` by (`name` in it, for a directory). */
+  const forQemu = (fd: number, name?: string): string => `/proc/self/fd/${3 + fds.indexOf(fd)}${name === undefined ? '' : `/${name}`}`;
   const close = (): void => {
     for (const l of links.splice(0)) rmSync(l, { force: true });
     for (const fd of fds.splice(0)) closeSync(fd);
@@ -199,12 +201,15 @@ export function holdHostPaths(config: DomainConfig, source: string, own: readonl
       } catch (x: unknown) {
         return fail(`its directory cannot be opened (${isErrno(x) ? x.code ?? '' : String(x)})`, 'give a path in a directory that exists');
       }
-      fds.push(dir.fd);
       const base = basename(e.path);
       const inDir = hostPrivateDir(`${dir.real === '/' ? '' : dir.real}/${base}`, own);
-      if (inDir !== undefined) fail(`it is in the host's own ${inDir}`, 'give a path outside the host\'s own directories');
+      if (inDir !== undefined) {
+        dir.close();
+        fail(`it is in the host's own ${inDir}`, 'give a path outside the host\'s own directories');
+      }
       if (e.kind === 'socket') {
-        const held = dir.at(base);
+        fds.push(dir.fd);
+        const held = forQemu(dir.fd, base);
         if (Buffer.byteLength(held) > MAX_SOCKET_PATH) fail(`its name is too long for a socket (${Buffer.byteLength(base)} bytes)`, 'give a shorter name');
         paths.set(e.path, held);
         continue;
@@ -224,31 +229,36 @@ export function holdHostPaths(config: DomainConfig, source: string, own: readonl
         if (want === 'file' ? !st.isFile() : !st.isFIFO()) fail(`it is ${fileKind(st)}, not ${want === 'file' ? 'a file' : 'a FIFO'}`, want === 'file' ? 'give a file (or a new path)' : 'give the path of FIFOs (mkfifo PATH.in PATH.out)');
         return fd;
       };
-      if (e.kind === 'file') {
-        paths.set(e.path, heldPath(open(base, constants.O_WRONLY | constants.O_CREAT, 'file') as number));
-        continue;
+      try {
+        if (e.kind === 'file') {
+          paths.set(e.path, forQemu(open(base, constants.O_WRONLY | constants.O_CREAT, 'file') as number));
+          continue;
+        }
+        const link = `${runDir}/pipe${i}`;
+        for (const suffix of ['.in', '.out', '']) {
+          const fd = open(`${base}${suffix}`, constants.O_RDWR, 'fifo');
+          if (fd === undefined) continue;
+          rmSync(`${link}${suffix}`, { force: true });
+          symlinkSync(forQemu(fd), `${link}${suffix}`);
+          links.push(`${link}${suffix}`);
+        }
+        if (!links.some((l) => l.startsWith(link))) fail('there is no FIFO there', 'make the FIFOs first (mkfifo PATH.in PATH.out)');
+        paths.set(e.path, link);
+      } finally {
+        dir.close();
       }
-      const link = `${runDir}/pipe${i}`;
-      for (const suffix of ['.in', '.out', '']) {
-        const fd = open(`${base}${suffix}`, constants.O_RDWR, 'fifo');
-        if (fd === undefined) continue;
-        rmSync(`${link}${suffix}`, { force: true });
-        symlinkSync(heldPath(fd), `${link}${suffix}`);
-        links.push(`${link}${suffix}`);
-      }
-      if (!links.some((l) => l.startsWith(`${link}`))) fail('there is no FIFO there', 'make the FIFOs first (mkfifo PATH.in PATH.out)');
-      paths.set(e.path, link);
     }
-    return { paths, close };
+    return { paths, fds: [...fds], close };
   } catch (e: unknown) {
     close();
     throw e;
   }
 }
 
-/** What `holdHostPaths` holds: QEMU's path of each config path, and `close` when QEMU has them. */
+/** What `holdHostPaths` holds: QEMU's path of each config path, the descriptors QEMU inherits, and `close` (see there). */
 export interface HeldHostPaths {
   readonly paths: ReadonlyMap<string, string>;
+  readonly fds: readonly number[];
   readonly close: () => void;
 }
 

@@ -164,7 +164,7 @@ export class QemuDriver implements DomainDriver {
     };
     const logFile = qemuLogPath(this.#o.paths, rec.name);
     rotateLog(logFile);
-    // Held open until QEMU has opened them (it has once it answers on QMP).
+    // QEMU inherits what dom0d opened for it (its links go once QEMU answers on QMP).
     const { stateDir, runDir, configDir, logDir } = this.#o.paths;
     const held = holdHostPaths(config, rec.source, [stateDir, runDir, configDir, logDir], dirs.run);
     let args: string[];
@@ -185,6 +185,7 @@ export class QemuDriver implements DomainDriver {
       env: { ...process.env, ...qemuEnvironment(config, runtime) },
       qmpSocket: runtime.qmpSocket,
       ...(saveFile === undefined ? {} : { stdin: saveFile }),
+      ...(held.fds.length === 0 ? {} : { fds: held.fds }),
       timeoutMs: this.#o.startTimeoutMs ?? 10_000,
       label: `of domain '${rec.name}'`,
       onSpawned: (c) => {

@@ -29,6 +29,8 @@ export interface SpawnDetachedOptions {
   readonly cwd?: string;
   /** An open file the child reads as its stdin (else /dev/null); the caller still closes its own. */
   readonly stdin?: number;
+  /** Open files the child gets as its descriptors 3, 4, ... in order; the caller still closes its own. */
+  readonly fds?: readonly number[];
 }
 
 /** A child `spawnDetached` started. */
@@ -56,7 +58,7 @@ export async function spawnDetached(options: SpawnDetachedOptions): Promise<Deta
   try {
     const child = spawn(options.binary, options.args, {
       detached: true,
-      stdio: [options.stdin ?? 'ignore', log, log],
+      stdio: [options.stdin ?? 'ignore', log, log, ...options.fds ?? []],
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });
