@@ -74,31 +74,31 @@ export interface DiskOwner {
  * is not looked at again).
  */
 export class OpenedImages {
-  /** By domid: the machine (QEMU pid) the identities are of, and each `vdev\0path`'s. */
-  readonly #byDomain = new Map<number, { readonly pid: number; readonly ids: Map<string, string> }>();
+  /** By domid: the machine (QEMU pid) the identities are of, and each `vdev\0path`'s (with the image naming it). */
+  readonly #byDomain = new Map<number, { readonly pid: number; readonly ids: Map<string, { readonly id: string; readonly under?: string }> }>();
 
   /** Learns `images` (a check's `checked`) of the machine `pid` of `domid`. */
-  learn(domid: number, pid: number, images: readonly { readonly vdev: string; readonly path: string; readonly id: string }[]): void {
+  learn(domid: number, pid: number, images: readonly CheckedImage[]): void {
     let known = this.#byDomain.get(domid);
     if (known?.pid !== pid) {
       known = { pid, ids: new Map() };
       this.#byDomain.set(domid, known);
     }
-    for (const i of images) known.ids.set(`${i.vdev}\0${i.path}`, i.id);
+    for (const i of images) known.ids.set(`${i.vdev}\0${i.path}`, { id: i.id, ...i.under === undefined ? {} : { under: i.under } });
   }
 
   /** The identity of `disk`'s image in the machine `pid` of `domid`, when learnt. */
   of(domid: number, pid: number | null, disk: DiskDevice): string | undefined {
     const known = this.#byDomain.get(domid);
-    return known === undefined || known.pid !== pid ? undefined : known.ids.get(`${disk.vdev ?? ''}\0${disk.pdev_path ?? ''}`);
+    return known === undefined || known.pid !== pid ? undefined : known.ids.get(`${disk.vdev ?? ''}\0${disk.pdev_path ?? ''}`)?.id;
   }
 
-  /** The identities of the backing files under `disk`'s image in the machine `pid` of `domid`, when learnt. */
+  /** The identities of the files `disk`'s image names (backing, data) in the machine `pid` of `domid`, when learnt. */
   backingOf(domid: number, pid: number | null, disk: DiskDevice): string[] {
     const known = this.#byDomain.get(domid);
     if (known === undefined || known.pid !== pid) return [];
     const vdev = `${disk.vdev ?? ''}\0`;
-    return [...known.ids].filter(([k]) => k.startsWith(vdev) && k !== `${vdev}${disk.pdev_path ?? ''}`).map(([, id]) => id);
+    return [...known.ids].filter(([k, v]) => k.startsWith(vdev) && v.under !== undefined && v.under === disk.pdev_path).map(([, v]) => v.id);
   }
 
   /** Forgets the domains not in `domids` (gone). */
@@ -255,14 +255,15 @@ class DiskCheck {
   #noClash(path: string, write: boolean, said: string): void {
     const id = imageIdentity(path) as string;
     this.imageId ??= id;
-    this.#ctx.checked?.push({ vdev: this.#disk.vdev ?? '', path, id });
+    const top = this.#disk.pdev_path ?? '';
+    this.#ctx.checked?.push({ vdev: this.#disk.vdev ?? '', path, id, ...path === top ? {} : { under: top } });
     const clash = this.#others.find((o) => o.disk !== this.#disk && hasMedia(o.disk) && (writable(o.disk) || write) &&
       imagesOverlap(ownerImage(o) ?? '', id));
     if (clash === undefined) {
       // A file another domain's image is layered on: its QEMU reads it, and must see it unchanged.
       const under = write ? this.#others.find((o) => o.disk !== this.#disk && hasMedia(o.disk) && o.backing?.some((b) => imagesOverlap(b, id)) === true) : undefined;
       if (under !== undefined) {
-        this.#fail(`${said} is a backing file of the image of ${this.#holder(under)}, so it cannot be opened read-write`, 'attach it read-only here (access=ro), or give this disk its own copy');
+        this.#fail(`${said} is a backing or data file of the image of ${this.#holder(under)}, so it cannot be opened read-write`, 'attach it read-only here (access=ro), or give this disk its own copy');
       }
       return;
     }
@@ -371,6 +372,8 @@ export interface CheckedImage {
   readonly path: string;
   /** `imageIdentity` of it right after the check. */
   readonly id: string;
+  /** The disk's image whose header names it (a backing or data file); none for that image itself. */
+  readonly under?: string;
 }
 
 /**

@@ -154,7 +154,7 @@ test('files an image names clash with other domains\' disks as the image would: 
 test('a file another domain\'s image is layered on is not written by a disk: the domain is named (QEMU\'s lock said only "another process")', async () => {
   const layered: DiskOwner = { domid: 7, name: 'other', disk: disk(file('overlay.qcow2'), 'qcow2', 'xvdb', 1), backing: [imageIdentity(file('base.raw')) as string] };
   assert.equal(await check([disk(file('base.raw'), 'raw')], [layered]),
-    `${who}: ${file('base.raw')} is a backing file of the image of domain 'other' (7, its disk xvdb), so it cannot be opened read-write`);
+    `${who}: ${file('base.raw')} is a backing or data file of the image of domain 'other' (7, its disk xvdb), so it cannot be opened read-write`);
   assert.equal(await check([disk(file('base.raw'), 'raw', 'xvda', 0)], [layered]), '');
   // Learnt from a check of the other domain's disk, as dom0d learns what each QEMU opened.
   const checked: CheckedImage[] = [];
@@ -163,6 +163,11 @@ test('a file another domain\'s image is layered on is not written by a disk: the
   opened.learn(7, 4242, checked);
   assert.deepEqual(opened.backingOf(7, 4242, layered.disk), layered.backing);
   assert.deepEqual(opened.backingOf(7, 4243, layered.disk), []);
+  // A check of another image for the same vdev (an attach refused after it) names none of it.
+  const other: CheckedImage[] = [];
+  await checkDisks([disk(file('overlay.qcow2'), 'qcow2', 'xvdb')], { domain: { domid: 7, name: 'other' }, inUse: [], machines: [], where: 'disk= in other.cfg', checked: other });
+  opened.learn(7, 4242, other.map((c) => ({ ...c, vdev: 'xvdc' })));
+  assert.deepEqual(opened.backingOf(7, 4242, disk(file('base.raw'), 'raw', 'xvdc')), []);
 });
 
 test('what was checked is what QEMU opens (the chain, real paths, formats); qcow2 needs qemu-img; a block script\'s disk is raw', async () => {
