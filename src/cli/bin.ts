@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { refuseDebuggerSignal, restoreLaunchEnv, takeIgnoredSignals } from '../common/index.js';
 import { ignoreAtLaunch } from './interrupt.js';
 import { xlMain } from './main.js';
@@ -25,8 +26,38 @@ function workingDirectory(): string {
   }
 }
 
+/**
+ * xl's arguments; one that is not UTF-8 ends xl with one line. Node decodes the command line as
+ * UTF-8, each invalid byte becoming U+FFFD: a file name of other bytes would name another file
+ * (a save written over the file whose name has U+FFFD there), where Xen's xl opens the bytes it
+ * is given. The bytes are the kernel's (/proc/self/cmdline: node, xl's script, then these).
+ */
+function utf8Arguments(): string[] {
+  const args = process.argv.slice(2);
+  if (!args.some((a) => a.includes('\ufffd'))) return args;
+  let raw: Buffer[] = [];
+  try {
+    const all = readFileSync('/proc/self/cmdline');
+    for (let at = 0; at < all.length;) {
+      const end = all.indexOf(0, at);
+      raw.push(all.subarray(at, end < 0 ? all.length : end));
+      at = end < 0 ? all.length : end + 1;
+    }
+    raw = raw.slice(raw.length - args.length);
+  } catch {
+    return args; // /proc unreadable: the arguments as Node has them
+  }
+  const bad = args.findIndex((a, i) => !Buffer.from(a).equals(raw[i] ?? Buffer.alloc(0)));
+  if (bad >= 0) {
+    const shown = [...(raw[bad] ?? [])].map((c) => (c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
+    process.stderr.write(`xl: argument ${bad + 1} is not valid UTF-8: '${shown}'\nhint: xl takes file names and values in UTF-8; rename the file\n`);
+    process.exit(2);
+  }
+  return args;
+}
+
 // No top-level await: the bundle is CommonJS (scripts/build.mjs).
-void xlMain(process.argv.slice(2), {
+void xlMain(utf8Arguments(), {
   // Node creates process.stdin on first use, a stream xl reads only in `console`.
   get stdin() {
     return process.stdin;

@@ -43,13 +43,14 @@ export function refuseDebuggerSignal(proc: { on(signal: 'SIGUSR1', listener: () 
  * comes first and then serves every operator, running each domain's QEMU and scripts, as root,
  * for as long as it lives: a variable that changes what a program loads or runs (Node's options
  * — `--require`, `--inspect` —, the dynamic loader's, glibc's and GIO's module paths, QEMU's module
- * directory, a shell's start-up file, exported functions and options, Perl's and Python's) would
+ * directory, OpenSSL's configuration, provider and engine paths (Node reads the configuration as
+ * it starts, and it may load a library), a shell's start-up file, exported functions and options, Perl's and Python's) would
  * act in all of them, and the locale changes the text of the
  * tools whose output is read (`fallocate`'s errors, say). The time zone (TZ) is the host's
  * (/etc/localtime): a guest's clock with `localtime=1` or `rtc_timeoffset` is not that of
  * whoever ran the first xl, for every domain created after.
  */
-const NOT_FOR_DAEMONS = /^(?:NODE_(?!EXTRA_CA_CERTS$)|LD_|QEMU_|LC_|PYTHON|PERL5|PERLLIB|BASH_FUNC_|GIO_)|^(?:BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|GCONV_PATH|LOCPATH|LANG|LANGUAGE|TZ|TZDIR)$/;
+const NOT_FOR_DAEMONS = /^(?:NODE_(?!EXTRA_CA_CERTS$)|LD_|QEMU_|LC_|PYTHON|PERL5|PERLLIB|BASH_FUNC_|GIO_|OPENSSL_)|^(?:BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|GCONV_PATH|LOCPATH|LANG|LANGUAGE|TZ|TZDIR)$/;
 /** Where the host's tools are, whatever PATH the first xl had (cron's lacks the sbin directories). */
 const SYSTEM_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 

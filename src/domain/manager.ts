@@ -1535,7 +1535,8 @@ function replacingFile(file: string, what: string, code: 'SAVE_FILE' | 'IO', ref
     hint: hint ?? `give the path of a new or existing file${code === 'SAVE_FILE' ? ': the save is written beside it and renamed into place' : ''}`,
   }));
   try {
-    return ReplacingFile.create(target, `${basename(target)}.dom0-${code === 'SAVE_FILE' ? 'save' : 'dump'}`, refuse);
+    // A short name beside it, whatever its own length (a name of 232 bytes and more was too long with it).
+    return ReplacingFile.create(target, `dom0-${code === 'SAVE_FILE' ? 'save' : 'dump'}`, refuse);
   } catch (e: unknown) {
     if (!isErrno(e)) throw e;
     const full = e.code === 'ENOSPC' || e.code === 'EDQUOT';

@@ -2,7 +2,7 @@
  * A domain's machine to and from an xl save file (`xl save`, `xl restore`), with QEMU's migration
  * stream as the state stream (see api/savefile.ts for the file).
  *
- * Save: the header is written to a new file beside the target (host/pinned.ts: `.NAME.dom0-save-RANDOM`,
+ * Save: the header is written to a new file beside the target (host/pinned.ts: `.dom0-save-RANDOM`,
  * mode 0600, one per save: two saves to one target never share it, in the directory as it was
  * when the save began), the guest is stopped (Xen suspends it), QEMU migrates to `exec:` a shell
  * that appends the stream to that file through dom0d's descriptor of it and, only when that

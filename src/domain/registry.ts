@@ -447,6 +447,7 @@ export function validateDomainName(name: string, stored = false): void {
   const why = name === '' ? 'it is empty'
     : name.includes('/') ? 'it contains "/"'
       : /[\u0000-\u001f\u007f]/.test(name) ? 'it contains a control character'
+        : /\p{Cs}/u.test(name) ? 'it is not valid Unicode (a lone surrogate): as a file name it would be another name\'s'
         : name === '.' || name === '..' ? 'it is a directory name'
           : Buffer.byteLength(name) > MAX_NAME_BYTES ? `it is ${Buffer.byteLength(name)} bytes long`
             : stored ? undefined

@@ -53,6 +53,10 @@ test('bad vif settings are refused before anything is made, one line each with a
   throwsCode(() => plan({ ip: '10.0.0.300' }), 'CFG_VALUE', /ip="10\.0\.0\.300": '10\.0\.0\.300' is not an IPv4 address or network/);
   throwsCode(() => plan({ ip: '10.0.0.1/33' }), 'CFG_VALUE', /is not an IPv4 address or network/);
   throwsCode(() => plan({ mtu: 40 }), 'CFG_VALUE', /mtu=40 is out of range/);
+  // A tap's largest MTU is 65521: above it `ip link` failed after the MAC was given to dnsmasq.
+  throwsCode(() => plan({ mtu: 65522 }), 'CFG_VALUE', /mtu=65522 is out of range/);
+  // A tap named as the NAT bridge kept every later domain off the NAT network.
+  throwsCode(() => plan({ ifname: 'dom0nat' }), 'CFG_VALUE', /^Cannot plug vif dom0nat of domain 'web': its name is that of dom0's NAT bridge/);
   throwsCode(() => planVif({ domid: 32000, name: 'web' }, { ifname: 'web0', devid: 1234567, rate_bytes_per_interval: 1, rate_interval_usecs: 1 }, 0, ctx), 'CFG_VALUE', /its rate limiter ifb32000\.1234567 needs a name longer than 15 bytes/);
   throwsCode(() => plan({ script: '/nonexistent/vif-custom' }), 'NETWORK', /its script \/nonexistent\/vif-custom does not exist/);
   const dir = mkdtempSync(join(tmpdir(), 'dom0-vif-'));

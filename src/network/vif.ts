@@ -129,6 +129,9 @@ export function vifTap(domid: number, nic: NicDevice, index: number): string {
   return nic.ifname ?? `vif${domid}.${nic.devid ?? index}`;
 }
 
+/** The largest MTU Linux lets a tap have (its device maximum). */
+const TAP_MTU_MAX = 65521;
+
 /**
  * Checks vif `nic` (the stored config's, libxl's defaults applied) of domain `d` and names what it
  * will use on the host; `index` is its place in the config (its devid when it has none).
@@ -139,6 +142,9 @@ export function planVif(d: VifDomain, nic: NicDevice, index: number, ctx: VifCon
   const nameProblem = ifnameProblem(tap);
   if (nameProblem !== undefined) {
     throw vifError('CFG_VALUE', d, tap, `its name is no interface name: ${nameProblem}`, 'give vifname= a name of at most 15 bytes, e.g. vifname=web0, or leave it out (vif<domid>.<devid>)');
+  }
+  if (tap === ctx.natBridge) {
+    throw vifError('CFG_VALUE', d, tap, `its name is that of dom0's NAT bridge (vif.nat.bridge in xl.conf): no domain could use the NAT network while it is there`, 'give vifname= another name');
   }
   const ifb = `ifb${d.domid}.${devid}`;
   const bridge = nic.bridge ?? 'xenbr0';
@@ -153,7 +159,7 @@ export function planVif(d: VifDomain, nic: NicDevice, index: number, ctx: VifCon
     throw vifError('CFG_VALUE', d, tap, `ip="${nic.ip ?? ''}": '${bad}' is not an IPv4 address or network`, 'ip= takes IPv4 addresses or networks separated by spaces, e.g. ip=10.0.0.5 or ip=10.0.0.5 10.0.1.0/24');
   }
   const mtu = nic.mtu === undefined || nic.mtu === 0 ? undefined : nic.mtu;
-  if (mtu !== undefined && (mtu < 68 || mtu > 65535)) throw vifError('CFG_VALUE', d, tap, `mtu=${mtu} is out of range`, 'give mtu= from 68 to 65535 (1500 is Ethernet\'s)');
+  if (mtu !== undefined && (mtu < 68 || mtu > TAP_MTU_MAX)) throw vifError('CFG_VALUE', d, tap, `mtu=${mtu} is out of range`, `give mtu= from 68 to ${TAP_MTU_MAX} (a tap's largest; 1500 is Ethernet's)`);
   const rate = vifRate(nic);
   if (rate !== undefined && Buffer.byteLength(ifb) > IFNAME_MAX) {
     throw vifError('CFG_VALUE', d, tap, `its rate limiter ${ifb} needs a name longer than ${IFNAME_MAX} bytes`, 'give it a smaller devid=');

@@ -43,3 +43,11 @@ test('the code caches of the xl bundle are accepted by this Node (else xl compil
     assert.equal(script.cachedDataRejected, false, file);
   }
 });
+
+test('an argument that is not UTF-8 ends xl with one line (Node would have named another file, one with U+FFFD there)', () => {
+  const r = spawnSync('/bin/sh', ['-c', 'exec "$0" save -c dom "$(printf \'/tmp/v\\377\')"', XL], { encoding: 'utf8', env: { ...process.env, DOM0_RUN_DIR: '/nonexistent/dom0-xl-bin' } });
+  assert.deepEqual([r.status, r.stdout, r.stderr], [2, '', "xl: argument 4 is not valid UTF-8: '/tmp/v\\xff'\nhint: xl takes file names and values in UTF-8; rename the file\n"]);
+  // U+FFFD itself, as UTF-8, is a character like any other.
+  const ok = spawnSync(XL, ['help', 'list\ufffd'], { encoding: 'utf8' });
+  assert.doesNotMatch(ok.stderr, /not valid UTF-8/);
+});
