@@ -70,9 +70,14 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
     wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = createWebSocketStream(ws);
       stream.on('error', () => stream.destroy());
+      // The stream ends only once both its sides have, and the hub never ends its own: a session
+      // the client closed kept its slot until the guest next wrote (16 closes: no more sessions).
+      ws.on('close', () => stream.destroy());
       api.streamConsole({ ref: String(att.domid), id: att.id }, stream, () => undefined, true).catch((e: unknown) => {
-        log(`console websocket of domain ${att.domid}: ${e instanceof Error ? e.message : String(e)}`);
-        ws.close(1011, 'the console is not connected');
+        const why = e instanceof Error ? e.message : String(e);
+        log(`console websocket of domain ${att.domid}: ${why}`);
+        // The reason the client is told (a close reason holds at most 123 bytes).
+        ws.close(1011, Buffer.from(why).subarray(0, 123).toString('utf8').replace(/\ufffd$/u, ''));
       });
     });
     return true;
