@@ -39,28 +39,34 @@ export function refuseDebuggerSignal(proc: { on(signal: 'SIGUSR1', listener: () 
 }
 
 /**
- * What of an operator's environment dom0d does not take on. dom0d is started by whichever xl
- * comes first and then serves every operator, running each domain's QEMU and scripts, as root,
- * for as long as it lives: a variable that changes what a program loads or runs (Node's options
- * — `--require`, `--inspect` —, the dynamic loader's, glibc's and GIO's module paths, QEMU's module
- * directory, OpenSSL's configuration, provider and engine paths (Node reads the configuration as
- * it starts, and it may load a library), a shell's start-up file, exported functions and options, Perl's and Python's) would
- * act in all of them, and the locale changes the text of the
- * tools whose output is read (`fallocate`'s errors, say). The time zone (TZ) is the host's
- * (/etc/localtime): a guest's clock with `localtime=1` or `rtc_timeoffset` is not that of
- * whoever ran the first xl, for every domain created after.
+ * What of an operator's environment dom0d takes on: an allow-list. dom0d is started by whichever
+ * xl comes first and then serves every operator, running each domain's QEMU and scripts, as root,
+ * for as long as it lives: a variable that changes what a program loads or runs (Node's options,
+ * the dynamic loader's, glibc's and GIO's module paths, QEMU's module directory, OpenSSL's
+ * configuration — Node reads it as it starts, and it may load a library —, a shell's start-up
+ * file, exported functions, Perl's and Python's) would act in all of them; the locale changes the
+ * text of the tools whose output is read (`fallocate`'s errors, say); the time zone is the host's
+ * (/etc/localtime), not that of whoever ran the first xl (a guest's clock with `localtime=1`);
+ * and an environment of megabytes made every later spawn fail (E2BIG) for dom0d's lifetime. So
+ * dom0d keeps dom0's own variables (DOM0_*, XDG_* for a user's directories), PATH, HOME, the
+ * user's names and an absolute TMPDIR, each of at most 4 KiB; the scripts it runs get what they
+ * need from it explicitly, as libxl gives Xen's.
  */
-const NOT_FOR_DAEMONS = /^(?:NODE_(?!EXTRA_CA_CERTS$)|LD_|QEMU_|LC_|PYTHON|PERL5|PERLLIB|BASH_FUNC_|GIO_|OPENSSL_)|^(?:BASH_ENV|ENV|SHELLOPTS|BASHOPTS|PS4|GCONV_PATH|LOCPATH|LANG|LANGUAGE|TZ|TZDIR)$/;
+const FOR_DAEMONS = /^(?:DOM0_|XDG_)|^(?:PATH|HOME|TMPDIR|USER|LOGNAME|NODE_EXTRA_CA_CERTS)$/;
+const MAX_DAEMON_VALUE = 4096;
 /** Where the host's tools are, whatever PATH the first xl had (cron's lacks the sbin directories). */
 const SYSTEM_PATH = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 
 /**
- * Makes `env` itself the environment of a daemon (see NOT_FOR_DAEMONS): those variables go, the
+ * Makes `env` itself the environment of a daemon (see FOR_DAEMONS): every other variable goes, the
  * locale is C.UTF-8, and PATH keeps only absolute directories (an empty or relative entry names
  * whatever directory a process is in) followed by the system's that it lacks. Returns `env`.
  */
 export function toDaemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  for (const name of Object.keys(env)) if (NOT_FOR_DAEMONS.test(name)) delete env[name];
+  for (const [name, value] of Object.entries(env)) {
+    const kept = FOR_DAEMONS.test(name) && (value ?? '').length <= MAX_DAEMON_VALUE && (name !== 'TMPDIR' || (value ?? '').startsWith('/'));
+    if (!kept) delete env[name];
+  }
   env['LC_ALL'] = 'C.UTF-8';
   const given = (env['PATH'] ?? '').split(':').filter((d) => d.startsWith('/'));
   env['PATH'] = [...given, ...SYSTEM_PATH.filter((d) => !given.includes(d))].join(':');

@@ -11,8 +11,10 @@
  *   browser that holds the token. No CORS header is ever sent.
  * Limits: the body size of every API request, a request's headers within 10 s and all of it
  * within 30 s (idle connections are closed), a TLS handshake within 10 s, at most 1024
- * connections; a request without the token (and the web console's files, which need none) gets
- * its answer and the connection closed, so that nobody without the token holds connections open.
+ * connections, of which at most 256 have not shown the token yet (the oldest goes); a request
+ * without the token (and the web console's files, which need none) gets its answer and the
+ * connection closed, so that nobody without the token holds connections open. A token file
+ * others can read is refused (every request 401) until it is mode 0600 again.
  *
  * The token is the host's root: whoever holds it creates domains from any config (disks, kernels
  * and scripts are host paths) and saves them anywhere, as root's `xl` does. So it is never sent in
@@ -23,19 +25,26 @@
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync, unwatchFile, watchFile } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { API_ROUTES, FEED_ROUTES } from '../api/index.js';
 import { isErrno, ToolstackError } from '../common/index.js';
 import { listenOn, readPlainFileSync, writeFileAtomicSync } from '../host/index.js';
-import { apiHandlers } from './http.js';
+import { answerClientError, apiHandlers } from './http.js';
 import type { RouteHandler, ServeOptions } from './http.js';
 
 const HEADERS_TIMEOUT_MS = 10_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 30_000;
-const MAX_CONNECTIONS = 1024;
+export const MAX_CONNECTIONS = 1024;
+/**
+ * Connections that have not yet shown the token, at most: past it the oldest is closed. Without
+ * it, 1,024 connections that never send a request (each closed after 10 s, opened again) kept
+ * every client with the token out; a client with it sends its request within milliseconds.
+ */
+export const MAX_UNPROVEN = 256;
 
 /** `ADDR:PORT` (`[V6]:PORT` for IPv6); CFG_VALUE naming the setting otherwise. */
 export function parseListen(text: string, setting: string): { readonly host: string; readonly port: number } {
@@ -73,31 +82,44 @@ export interface BearerGuard {
 }
 
 /**
- * The guard of the token in `file` (re-read when the file's mtime changes, at a request or a
+ * The guard of the token in `file` (re-read when the file changes (its ctime), at a request or a
  * `refresh`), remembering which connection each token let in.
  */
-export function bearerGuard(file: string): BearerGuard {
-  let mtime = -1;
+export function bearerGuard(file: string, log: (line: string) => void = () => undefined): BearerGuard {
+  let changed = -1;
   let digest: Buffer = Buffer.alloc(0);
+  /** The token file's mode when others than dom0d's user may read it (no token is then taken). */
+  let exposed: number | undefined;
   const admitted = new Map<Socket, Buffer>();
   /** The token's digest now; a new one closes the connections the old let in (but `keep`'s, whose request is being checked). */
   const current = (keep?: Socket): Buffer => {
-    let m: number;
+    let st: Stats;
     try {
-      m = statSync(file).mtimeMs;
+      st = statSync(file);
     } catch {
       // Removed under a running dom0d: a new one is made (and every old token refused).
       ensureToken(file);
-      m = statSync(file).mtimeMs;
+      st = statSync(file);
     }
-    if (m !== mtime) {
+    // ctime: a chmod is a change too.
+    if (st.ctimeMs !== changed) {
       digest = sha256(ensureToken(file));
-      mtime = m;
+      changed = st.ctimeMs;
+      // A token others could read (an admin's copy with umask 022, say) is no secret: refused,
+      // as ssh refuses a private key others can read, rather than served in silence.
+      exposed = (st.mode & 0o077) !== 0 || st.uid !== process.geteuid?.() ? st.mode & 0o7777 : undefined;
+      if (exposed !== undefined) log(`API over TCP: ${file} (mode ${exposed.toString(8).padStart(4, '0')}, uid ${st.uid}) is open to others: no token is accepted until it is mode 0600 (dom0d rotate-token makes a new one)`);
       for (const [socket, d] of admitted) if (!d.equals(digest) && socket !== keep) socket.destroy();
     }
     return digest;
   };
   const check = (req: IncomingMessage): void => {
+    current(req.socket);
+    if (exposed !== undefined) {
+      throw new ToolstackError('API_AUTH', 'The API token file is open to other users of the host: no token is accepted', {
+        hint: 'on the host, chmod 600 the token file, or run dom0d rotate-token (a new token)',
+      });
+    }
     const auth = req.headers.authorization ?? '';
     // A browser's WebSocket cannot send the header: it offers `bearer.<token>` as a subprotocol.
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
@@ -158,18 +180,36 @@ export async function serveApiTcp(
     });
   }
   ensureToken(tokenFile);
-  const guard = bearerGuard(tokenFile);
+  const guard = bearerGuard(tokenFile, log);
   const tcpRoutes = routes.map((r) => (r.route === API_ROUTES.monitorCommand ? { ...r, handle: monitorRefused } : r));
-  const h = apiHandlers(tcpRoutes, log, { ...options, guard: guard.check });
+  // Keyed by the peer's address and port: a TLS request's socket is not the TCP one accepted.
+  const unproven = new Map<string, Socket>();
+  const keyOf = (s: Socket): string => `${s.remoteAddress ?? ''}|${s.remotePort ?? ''}`;
+  const check = (req: IncomingMessage): void => {
+    guard.check(req);
+    unproven.delete(keyOf(req.socket));
+  };
+  const h = apiHandlers(tcpRoutes, log, { ...options, guard: check });
   const limits = { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 };
   const server: Server = options.tls === undefined
     ? createHttpServer(limits, h.request)
     // `node:https` (and TLS with it) is loaded only where TLS is asked for: it is memory every dom0d would hold.
     : (await import('node:https')).createServer({ ...limits, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, cert: readTlsFile(options.tls.cert), key: readTlsFile(options.tls.key) }, h.request);
   server.maxConnections = MAX_CONNECTIONS;
+  server.on('connection', (socket: Socket) => {
+    const key = keyOf(socket);
+    unproven.set(key, socket);
+    socket.once('close', () => {
+      if (unproven.get(key) === socket) unproven.delete(key);
+    });
+    if (unproven.size <= MAX_UNPROVEN) return;
+    const [oldest, s] = unproven.entries().next().value as [string, Socket];
+    unproven.delete(oldest);
+    s.destroy();
+  });
 
   server.on('upgrade', h.upgrade);
-  server.on('clientError', (_e, socket) => socket.destroy());
+  server.on('clientError', answerClientError);
   await listenOn(server, { port: listen.port, host: listen.host }, (e) => log(`API over TCP: ${e.message}`));
   // A rotation closes what the old token opened even when no request comes to notice it.
   const onChange = (): void => {

@@ -43,6 +43,12 @@ export function consoleWebSocket(api: ToolstackService, log: (line: string) => v
     const [path, query] = (req.url ?? '/').split('?') as [string, string | undefined];
     const m = PATH.exec(path);
     if (m === null || req.headers.upgrade?.toLowerCase() !== 'websocket') return false;
+    // Refused before anything is attached: a client that does not speak the path's protocol
+    // would otherwise get a WebSocket with none chosen (and hold a console session).
+    const wanted = m[2] === 'vnc' ? VNC_WS_PROTOCOL : CONSOLE_WS_PROTOCOL;
+    if (!(req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === wanted)) {
+      throw new ToolstackError('USAGE', `A WebSocket on ${path} must offer the subprotocol ${wanted}`, { hint: `Sec-WebSocket-Protocol: ${wanted}, bearer.<token>` });
+    }
     const { wss, createWebSocketStream } = await loaded();
     if (m[2] === 'vnc') {
       const vnc = await api.getVnc({ ref: domainRef(m[1] as string) });

@@ -36,9 +36,16 @@ const MAX_BODY = 16 << 20;
 /** Request bodies one listener holds at once (the Unix socket's and TCP's apart: a remote client cannot crowd out the host's xl). */
 const MAX_BODIES_IN_FLIGHT = 32 << 20;
 
-/** HTTP status of each error code; the one place where codes become statuses (default 500). */
-const STATUS: Partial<Record<ErrorCode, number>> = {
+/**
+ * HTTP status of each error code; the one place where codes become statuses. Every code has one
+ * (a new code must be placed): 4xx for what the client asked or named, 5xx for what failed here.
+ */
+const STATUS: Readonly<Record<ErrorCode, number>> = {
   USAGE: 400,
+  USAGE_ARGS: 400,
+  COMMAND_NOT_IMPLEMENTED: 404,
+  DRYRUN_UNSUPPORTED: 400,
+  INTERNAL: 500,
   CFG_SYNTAX: 400,
   CFG_READ: 400,
   CFG_VALUE: 400,
@@ -49,27 +56,46 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   SPEC_PCI: 400,
   SPEC_USB: 400,
   SPEC_DEVICE: 400,
+  CONFIG_SCHEMA: 400,
+  XS_PROTOCOL: 502,
+  XS_STATE: 500,
+  DAEMON_UNAVAILABLE: 503,
+  API: 500,
   DOMAIN_NOT_FOUND: 404,
   DOMAIN_EXISTS: 409,
   DOMAIN_STATE: 409,
-  DAEMON_RUNNING: 409,
-  HOST_CAPABILITY: 422,
-  NOT_SUPPORTED: 501,
   QEMU: 502,
-  DAEMON_UNAVAILABLE: 503,
+  HOST_CAPABILITY: 422,
+  IO: 500,
+  DAEMON_RUNNING: 409,
+  NOT_SUPPORTED: 501,
+  GUEST_FILE: 422,
+  NO_SPACE: 507,
   HOST_RESOURCES: 503,
+  UNSAFE_PATH: 422,
+  PATH_HUNG: 504,
+  XS_JOURNAL: 507,
   DEVICE_EXISTS: 409,
   DEVICE_NOT_FOUND: 404,
   DEVICE_TIMEOUT: 504,
   DISK_IMAGE: 409,
+  DISK_SCRIPT: 422,
+  NETWORK: 422,
+  MEMORY: 422,
+  SAVE_FILE: 422,
+  MIGRATION: 502,
+  MACHINE_GONE: 409,
+  VCPU: 422,
+  SCHED: 422,
+  CPUPOOL: 409,
+  CGROUP: 422,
   PCI_DEVICE: 409,
   USB_DEVICE: 409,
-  MEMORY: 422,
-  VCPU: 422,
   API_AUTH: 401,
   API_ORIGIN: 403,
   API_LIMIT: 413,
   CONSOLE_BUSY: 409,
+  INTERRUPTED: 500,
 };
 
 export function httpStatusOf(code: ErrorCode): number {
@@ -136,7 +162,7 @@ export function apiHandlers(routes: readonly RouteHandler[], log: (line: string)
         req.resume();
         res.setHeader('Connection', 'close');
         const { status, body } = errorReply(e, `${req.method ?? ''} ${req.url ?? ''}`, log);
-        reply(res, status, body, status === 401 ? { 'WWW-Authenticate': 'Bearer realm="dom0"' } : {});
+        reply(res, status, body, status === 401 ? { 'WWW-Authenticate': 'Bearer realm="dom0"' } : {}, false);
         return;
       }
       const raw = options.raw?.find((h) => h.route.method === req.method && matchRoutePath(h.route.path, path) !== undefined);
@@ -164,6 +190,21 @@ export async function serveApi(
   server.on('upgrade', h.upgrade);
   await listenOn(server, { path: socketPath }, (e) => log(`API socket ${socketPath}: ${e.message}`));
   return server;
+}
+
+/**
+ * A request Node's parser refused (bad syntax, headers too large, too slow): answered with its
+ * status, as HTTP asks, when the connection can still take it, and closed either way.
+ */
+export function answerClientError(e: Error, socket: Duplex): void {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!socket.writable || code === 'ECONNRESET' || code === 'EPIPE') {
+    socket.destroy();
+    return;
+  }
+  const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
 /** The request body bytes a listener holds now (see MAX_BODIES_IN_FLIGHT). */
@@ -334,8 +375,9 @@ function parseJsonBody(bytes: Buffer): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function reply(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+/** Writes a JSON reply; `X-Dom0-Build` (for xl) is named only to a client that passed the guard. */
+function reply(res: ServerResponse, status: number, body: unknown, headers: Readonly<Record<string, string>> = {}, admitted = true): void {
   const text = toJson(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'X-Dom0-Build': DOM0_BUILD, ...headers });
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...(admitted ? { 'X-Dom0-Build': DOM0_BUILD } : {}), ...headers });
   res.end(text);
 }

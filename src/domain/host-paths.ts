@@ -202,7 +202,7 @@ export function holdHostPaths(config: DomainConfig, source: string, own: readonl
         return fail(`its directory cannot be opened (${isErrno(x) ? x.code ?? '' : String(x)})`, 'give a path in a directory that exists');
       }
       const base = basename(e.path);
-      const inDir = hostPrivateDir(`${dir.real === '/' ? '' : dir.real}/${base}`, own);
+      const inDir = hostPrivateDir(dir.realOf(base), own);
       if (inDir !== undefined) {
         dir.close();
         fail(`it is in the host's own ${inDir}`, 'give a path outside the host\'s own directories');

@@ -37,6 +37,11 @@ export class HeldDir {
     }
   }
 
+  /** Where `name` (one component) in this directory really is: its path as opened, plus `name`. */
+  realOf(name: string): string {
+    return `${this.real === '/' ? '' : this.real}/${name}`;
+  }
+
   /** `name` (one component) in this directory, as a path for this process or another. */
   at(name: string): string {
     return heldPath(this.fd, name);
@@ -72,7 +77,7 @@ export class ReplacingFile {
     this.#base = basename(target);
     this.#temp = temp;
     this.fd = fd;
-    this.real = `${dir.real === '/' ? '' : dir.real}/${this.#base}`;
+    this.real = dir.realOf(this.#base);
   }
 
   /**
@@ -82,7 +87,7 @@ export class ReplacingFile {
   static create(target: string, tag: string, refuse?: (real: string) => void): ReplacingFile {
     const dir = HeldDir.open(dirname(target));
     try {
-      refuse?.(`${dir.real === '/' ? '' : dir.real}/${basename(target)}`);
+      refuse?.(dir.realOf(basename(target)));
       const temp = `.${tag}-${randomBytes(6).toString('hex')}`;
       const fd = openSync(dir.at(temp), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       return new ReplacingFile(target, dir, temp, fd);

@@ -272,7 +272,7 @@ test('hostile requests each get one 4xx line, quickly, and dom0d serves on', asy
   // Before: a broken percent-encoding in a WebSocket path was a 500.
   const { port } = new URL(url);
   const upgrade = await new Promise<string>((resolve, reject) => {
-    const s = connect(Number(port), '127.0.0.1', () => s.write(`GET /v1/domains/%E0/console/ws HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.alloc(16).toString('base64')}\r\n\r\n`));
+    const s = connect(Number(port), '127.0.0.1', () => s.write(`GET /v1/domains/%E0/console/ws HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token()}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: dom0-console\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${Buffer.alloc(16).toString('base64')}\r\n\r\n`));
     let got = '';
     s.on('data', (d: Buffer) => { got += d.toString(); });
     s.on('end', () => resolve(got));

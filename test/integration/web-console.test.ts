@@ -182,16 +182,21 @@ test('the display in the page: noVNC draws the guest\'s screen on a canvas that 
   await page.screenshot({ path: join(ARTIFACTS, 'web-console-display.png'), fullPage: true });
   assert.deepEqual(refused, [], 'noVNC does nothing the page\'s policy refuses');
   await page.close();
-  // The display's path speaks the display's protocol only (offered the console's, no protocol is chosen).
-  const chosen = await new Promise<string>((resolve) => {
-    const ws = new WebSocket(`${url.replace('http', 'ws')}/v1/domains/web1/vnc/ws`, ['dom0-console', `bearer.${token}`]);
+  // Each path speaks its own protocol only: one offered another's, or none (the token in a
+  // header), is refused before it opens (before: it opened with no protocol chosen).
+  const opened = (path: string, protocols: string[], headers: Record<string, string> = {}): Promise<string> => new Promise((resolve) => {
+    const ws = new WebSocket(`${url.replace('http', 'ws')}${path}`, protocols, { headers });
     ws.on('open', () => {
-      resolve(ws.protocol);
+      resolve(`open: ${ws.protocol}`);
       ws.close();
     });
+    ws.on('unexpected-response', (_req, res) => resolve(`HTTP ${res.statusCode ?? 0}`));
     ws.on('error', (e) => resolve(`error: ${e.message}`));
   });
-  assert.match(chosen, /^error: Server sent no subprotocol/);
+  assert.equal(await opened('/v1/domains/web1/vnc/ws', ['dom0-console', `bearer.${token}`]), 'HTTP 400');
+  assert.equal(await opened('/v1/domains/web1/console/ws', [], { Authorization: `Bearer ${token}` }), 'HTTP 400');
+  assert.equal(await opened('/v1/domains/web1/console/ws', ['chat', `bearer.${token}`]), 'HTTP 400');
+  assert.equal(await opened('/v1/domains/web1/vnc/ws', ['dom0-vnc', `bearer.${token}`]), 'open: dom0-vnc');
 });
 
 test('a config file picked from the config directory\'s list loads into the form; its errors name it; unedited, it creates the domain', async () => {

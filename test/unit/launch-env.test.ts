@@ -22,7 +22,7 @@ test('launchEnv empties NODE_EXTRA_CA_CERTS for Node; restoreLaunchEnv gives the
   assert.deepEqual(untouched, { NODE_EXTRA_CA_CERTS: '/x.pem' });
 });
 
-test('a daemon\'s environment: no loader, Node, OpenSSL, QEMU or shell start-up variables, the C.UTF-8 locale and the host\'s time zone, PATH absolute with the system\'s directories', () => {
+test('a daemon\'s environment is an allow-list: no loader, Node, OpenSSL, QEMU or shell start-up variables, the C.UTF-8 locale and the host\'s time zone, PATH absolute with the system\'s directories', () => {
   const env = toDaemonEnv({
     PATH: '.:/opt/tools/bin::bin:/usr/bin', NODE_OPTIONS: '--require /tmp/x.js', NODE_PATH: '/tmp', NODE_EXTRA_CA_CERTS: '', LD_PRELOAD: '/tmp/x.so',
     LD_LIBRARY_PATH: '/tmp', QEMU_MODULE_DIR: '/tmp', BASH_ENV: '/tmp/rc', ENV: '/tmp/rc', LANG: 'de_DE.UTF-8', LC_MESSAGES: 'de_DE.UTF-8', LANGUAGE: 'de',
@@ -30,11 +30,14 @@ test('a daemon\'s environment: no loader, Node, OpenSSL, QEMU or shell start-up 
     TZ: 'Europe/Berlin', TZDIR: '/tmp/zones', HOME: '/root', DOM0_STATE_DIR: '/s',
     // Node reads OpenSSL's configuration as it starts; a provider in it is a library loaded into root's dom0d.
     OPENSSL_CONF: '/tmp/evil.cnf', OPENSSL_MODULES: '/tmp', OPENSSL_ENGINES: '/tmp',
+    // An allow-list: what nobody listed goes too (a variable of megabytes made every spawn E2BIG).
+    SOMETHING_NEW: '/tmp', HUGE: 'x'.repeat(2 << 20), DOM0_HUGE: 'x'.repeat(8192), TMPDIR: 'rel/tmp', XDG_RUNTIME_DIR: '/run/user/0', USER: 'root',
   });
   assert.deepEqual(env, {
     PATH: '/opt/tools/bin:/usr/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin:/bin', NODE_EXTRA_CA_CERTS: '', LC_ALL: 'C.UTF-8',
-    HOME: '/root', DOM0_STATE_DIR: '/s',
+    HOME: '/root', DOM0_STATE_DIR: '/s', XDG_RUNTIME_DIR: '/run/user/0', USER: 'root',
   });
+  assert.equal(toDaemonEnv({ TMPDIR: '/var/tmp' })['TMPDIR'], '/var/tmp');
   assert.equal(toDaemonEnv({})['PATH'], '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
 });
 
