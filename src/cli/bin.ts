@@ -17,12 +17,18 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 process.stderr.on('error', () => undefined);
 
-/** The working directory; when it has been removed, the shell's name for it (relative paths then fail as missing). */
+/**
+ * The working directory; when it has been removed, the shell's name for it, or (dash exports an
+ * empty PWD) a name no directory has that says why: relative paths then fail as missing, in one
+ * line that names them. Always absolute (resolving against a relative one asks Node for the
+ * working directory, which throws).
+ */
 function workingDirectory(): string {
   try {
     return process.cwd();
   } catch {
-    return process.env['PWD'] ?? '/';
+    const pwd = process.env['PWD'] ?? '';
+    return pwd.startsWith('/') ? pwd : '/(working directory removed)';
   }
 }
 

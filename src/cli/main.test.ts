@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -135,4 +135,16 @@ test('errors and warnings are one line each, a config value\'s control character
   assert.equal(forged.rc, 1, forged.stderr);
   assert.doesNotMatch(forged.stderr, /^hint: run curl/m);
   assert.match(forged.stderr, /x\\nhint: run curl/);
+});
+
+test('what a command prints, text or JSON, holds no character a terminal acts on: C0, C1 and text-direction ones are escaped', async () => {
+  const cfg = join(dir, 'pool-esc.cfg');
+  // U+009B is CSI to a terminal; ESC ] ... BEL sets its title; U+202E reverses the line.
+  writeFileSync(cfg, 'name="p\u009b31mX\u001b]0;t\u0007\u202e"\nsched="credit"\n');
+  const text = await xl('cpupool-create', '-n', cfg);
+  assert.equal(text.rc, 0, text.stderr);
+  assert.match(text.stdout, /^cpupool name:\s+p\\x9b31mX\\x1b\]0;t\\x07\\u202e$/m);
+  const json = await xl('--json', 'cpupool-create', '-n', cfg);
+  assert.doesNotMatch(json.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/u);
+  assert.equal((JSON.parse(json.stdout) as { config: { name: string } }).config.name, 'p\u009b31mX\u001b]0;t\u0007\u202e');
 });

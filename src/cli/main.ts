@@ -1,4 +1,4 @@
-import { BugError, terminalSafe, ToolstackError } from '../common/index.js';
+import { BugError, terminalSafe, toJson, ToolstackError } from '../common/index.js';
 import type { CommandContext, CommandSpec } from './command.js';
 import { FailureOnStdout } from './command.js';
 import { lookupCommand } from './command-table.js';
@@ -58,8 +58,9 @@ export async function xlMain(argv: readonly string[], io: XlIo): Promise<number>
     const impl = await cmd.load();
     const result = await impl.run(ctx, inv.args);
     if (result.data !== undefined) {
-      if (json) io.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
-      else if (impl.render !== undefined) io.stdout.write(impl.render(result.data));
+      // Text from configs, file names and guests may hold what a terminal acts on: escaped.
+      if (json) io.stdout.write(`${toJson(result.data, 2)}\n`);
+      else if (impl.render !== undefined) io.stdout.write(terminalSafe(impl.render(result.data), true));
     }
     return result.exitCode ?? 0;
   } catch (e: unknown) {
@@ -114,19 +115,19 @@ function reportFailure(io: XlIo, o: { readonly json: boolean; readonly verbose: 
     const what = e instanceof BugError ? 'internal error (a bug in dom0)' : 'unexpected internal error (a bug in dom0)';
     const message = e instanceof Error ? e.message : String(e);
     const hint = 'run again with -v for the stack trace, and report it';
-    if (o.json) io.stdout.write(`${JSON.stringify({ error: new ToolstackError('INTERNAL', message, { hint }).toJSON() }, null, 2)}\n`);
+    if (o.json) io.stdout.write(`${toJson({ error: new ToolstackError('INTERNAL', message, { hint }).toJSON() }, 2)}\n`);
     err(`xl: ${what}: ${terminalSafe(message)}\n`);
     if (o.verbose > 0 && e instanceof Error && e.stack !== undefined) err(`${terminalSafe(e.stack, true)}\n`);
     else err(`hint: ${hint}\n`);
     return 1;
   }
-  if (o.json) io.stdout.write(`${JSON.stringify({ error: e.toJSON() }, null, 2)}\n`);
+  if (o.json) io.stdout.write(`${toJson({ error: e.toJSON() }, 2)}\n`);
   // Each line one line, whatever a config value, file name or QEMU's log put in it.
   if (e.lines !== undefined) for (const l of e.lines) err(`${terminalSafe(l)}\n`);
   else err(`${terminalSafe(e.message)}\n`);
   if (e.hint !== undefined) err(`hint: ${terminalSafe(e.hint)}\n`);
   let text = e instanceof FailureOnStdout ? e.stdout : '';
   if (e.code === 'USAGE_ARGS' && o.cmd !== undefined) text = commandHelp(o.cmd);
-  if (text !== '') (o.json ? io.stderr : io.stdout).write(text);
+  if (text !== '') (o.json ? io.stderr : io.stdout).write(terminalSafe(text, true));
   return e.exitCode;
 }

@@ -1,10 +1,17 @@
 /**
  * `JSON.stringify` for dom0's data, which may hold bigints (libxl's 64-bit fields): a bigint
- * becomes a JSON number when it is a safe integer, else its decimal digits as a string.
+ * becomes a JSON number when it is a safe integer, else its decimal digits as a string. Beside
+ * what JSON escapes itself (C0 controls), the characters a terminal acts on (see UNSHOWABLE) are
+ * written as `\uXXXX` escapes: the same JSON to a parser, and text a terminal shows as it is when
+ * the JSON is printed (`xl --json` of a name with U+009B in it).
  */
 export function toJson(value: unknown, indent?: number): string {
-  return JSON.stringify(value, bigintReplacer, indent);
+  // JSON.stringify gives undefined for undefined (and functions), as it is typed not to.
+  return (JSON.stringify(value, bigintReplacer, indent) as string | undefined)?.replace(JSON_UNSHOWABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) as string;
 }
+
+/** What UNSHOWABLE holds beyond C0: JSON.stringify leaves these as they are. */
+const JSON_UNSHOWABLE = /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 
 function bigintReplacer(_key: string, v: unknown): unknown {
   if (typeof v !== 'bigint') return v;
@@ -18,13 +25,14 @@ function bigintReplacer(_key: string, v: unknown): unknown {
  * and the text-direction overrides and isolates (U+202E reverses what follows it on the line).
  */
 const UNSHOWABLE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
-const UNSHOWABLE_BUT_NEWLINE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+/** The same but line breaks: `\n`, and `\r` before one (QEMU's monitor ends its lines so). */
+const UNSHOWABLE_BUT_NEWLINE = /\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
 
 /**
  * `text` as it may go to a terminal or a log line: each character of UNSHOWABLE written as an
  * escape (`\x1b`, `\n`, `\u202e`), so that text from a config, a file name or a guest cannot move
  * the cursor, rewrite the screen or the clipboard, or add a line that seems to be xl's own.
- * `newlines` keeps line breaks (text of several lines).
+ * `newlines` keeps line breaks (text of several lines; `\r\n` too).
  */
 export function terminalSafe(text: string, newlines = false): string {
   return text.replace(newlines ? UNSHOWABLE_BUT_NEWLINE : UNSHOWABLE, (c) => {

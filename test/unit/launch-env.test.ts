@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -50,6 +50,7 @@ test('bin/xl and bin/dom0d start Node with the variable aside, whatever it holds
     writeFileSync(join(dir, 'package.json'), '{"type": "module"}\n');
     for (const [launcher, bundle] of [['xl', 'xl.cjs'], ['dom0d', 'dom0d.js']] as const) {
       copyFileSync(join(ROOT, 'bin', launcher), join(dir, 'bin', launcher));
+      if (launcher === 'xl') symlinkSync(`../dist/bin/${bundle}`, join(dir, 'bin', bundle));
       writeFileSync(join(dir, 'dist', 'bin', bundle), SHOW);
       for (const user of ['/etc/ca bundle.pem', undefined]) {
         const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ...(user === undefined ? {} : { NODE_EXTRA_CA_CERTS: user }) };

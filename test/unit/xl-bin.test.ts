@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,11 +10,13 @@ const ROOT = join(import.meta.dirname, '..', '..', '..');
 const XL = join(ROOT, 'bin', 'xl');
 const BIN = join(ROOT, 'dist', 'bin');
 
-test('bin/xl runs from any directory, through a symlink, and as `node bin/xl`', () => {
+test('bin/xl runs from any directory, through a symlink to it or to its directory, and as `node bin/xl`', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dom0-xl-bin-'));
   try {
     symlinkSync(XL, join(dir, 'xl'));
-    for (const [cmd, args] of [[XL, ['help']], [join(dir, 'xl'), ['help']], ['./xl', ['help']], [process.execPath, [XL, 'help']]] as const) {
+    // Before: through a linked directory Node was given `LINK/../dist`, which it reads as written.
+    symlinkSync(join(ROOT, 'bin'), join(dir, 'bin'));
+    for (const [cmd, args] of [[XL, ['help']], [join(dir, 'xl'), ['help']], ['./xl', ['help']], [process.execPath, [XL, 'help']], [join(dir, 'bin', 'xl'), ['help']]] as const) {
       const r = spawnSync(cmd, args, { cwd: dir, encoding: 'utf8' });
       assert.equal(r.status, 0, `${cmd}: ${r.stderr}`);
       assert.match(r.stdout, /^Usage xl \[-vfNtT\] <subcommand> \[args\]\n/);
@@ -50,4 +52,19 @@ test('an argument that is not UTF-8 ends xl with one line (Node would have named
   // U+FFFD itself, as UTF-8, is a character like any other.
   const ok = spawnSync(XL, ['help', 'list\ufffd'], { encoding: 'utf8' });
   assert.doesNotMatch(ok.stderr, /not valid UTF-8/);
+});
+
+test('in a working directory that was removed, a relative path fails as missing, in one line (before: an internal error)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dom0-xl-gone-'));
+  const gone = join(dir, 'gone');
+  try {
+    mkdirSync(gone);
+    // dash, as /bin/sh, exports an empty PWD when it cannot read its working directory.
+    const r = spawnSync('dash', ['-c', `cd ${gone} && rmdir ${gone} && exec ${XL} restore rel.save`], { encoding: 'utf8', env: { ...process.env, DOM0_RUN_DIR: join(dir, 'run') } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^Cannot open save file '\/\(working directory removed\)\/rel\.save': ENOENT/m);
+    assert.doesNotMatch(r.stderr, /internal error/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,7 +1,7 @@
 import type { ReadStream, WriteStream } from 'node:tty';
 import { connectToolstack } from '../../api/index.js';
 import type { StatsSample, ToolstackApi } from '../../api/index.js';
-import { monotonicMs, ToolstackError, WakeablePause } from '../../common/index.js';
+import { monotonicMs, toJson, ToolstackError, WakeablePause } from '../../common/index.js';
 import type { CommandContext } from '../command.js';
 import { defineCommand } from '../command.js';
 import { leaveRawMode } from '../console-session.js';
@@ -86,7 +86,7 @@ async function batch(ctx: CommandContext, api: ToolstackApi, view: XentopView, d
     let prev: StatsSample | undefined;
     for (let n = 1; !stop; n++) {
       const cur = await api.domainStats();
-      ctx.stdout.write(ctx.json ? `${JSON.stringify(xentopJson(cur, prev))}\n` : xentopTable(cur, prev, view));
+      ctx.stdout.write(ctx.json ? `${toJson(xentopJson(cur, prev))}\n` : xentopTable(cur, prev, view));
       prev = cur;
       if (iterations !== undefined && n >= iterations) break;
       await pause.pause(delaySec * 1000);

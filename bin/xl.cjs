@@ -1,0 +1,1 @@
+../dist/bin/xl.cjs
