@@ -3,7 +3,7 @@ import { daemonAnswers, openConsole } from '../api/index.js';
 import type { ConsoleAttachRequest } from '../api/index.js';
 import { ToolstackError, usageError } from '../common/index.js';
 import type { CommandContext } from './command.js';
-import { stopSignals } from './interrupt.js';
+import { interruptedError, stopSignals } from './interrupt.js';
 
 /** xenconsole's default escape: Ctrl-]. */
 export const DEFAULT_ESCAPE = 0x1d;
@@ -19,7 +19,7 @@ export type ConsoleEnd = 'escape' | 'eof' | 'closed' | 'hangup';
 
 /** A session a stop signal ended, after the terminal was restored (`-F` then stops waiting too). */
 function interrupted(signal: string): ToolstackError {
-  return new ToolstackError('INTERRUPTED', `Interrupted (${signal})`, { hint: 'the domain runs on: xl console attaches again' });
+  return interruptedError(signal, 'the domain runs on: xl console attaches again');
 }
 
 /**

@@ -1,8 +1,19 @@
+import { constants } from 'node:os';
 import { ToolstackError } from '../common/index.js';
 import type { StopSignal } from '../common/index.js';
 
 /** What a terminal or a supervisor sends to stop a command: Ctrl-C, a closed terminal, `kill`. */
 const SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/**
+ * The failure of a command a stop signal ended (once it undid what it had begun): exit status
+ * 128 + the signal's number, as a shell reports a command the signal killed (130 for Ctrl-C),
+ * which is what xl's other commands, left to Node's default, exit with.
+ */
+export function interruptedError(signal: string | undefined, hint?: string): ToolstackError {
+  const n = signal === undefined ? undefined : (constants.signals as Readonly<Record<string, number | undefined>>)[signal];
+  return new ToolstackError('INTERRUPTED', `Interrupted (${signal ?? 'signal'})`, { exitCode: n === undefined ? 1 : 128 + n, ...(hint === undefined ? {} : { hint }) });
+}
+
 /** Those xl was started with ignored (see `ignoreAtLaunch`): they stay ignored. */
 let ignored: ReadonlySet<StopSignal> = new Set();
 
@@ -46,7 +57,7 @@ export type InterruptibleWork<T> = (check: () => void, critical: <U>(fn: () => P
  */
 export async function interruptible<T>(work: InterruptibleWork<T>): Promise<T> {
   let signal: string | undefined;
-  const error = (): ToolstackError => new ToolstackError('INTERRUPTED', `Interrupted (${signal ?? 'signal'})`);
+  const error = (): ToolstackError => interruptedError(signal);
   let stop!: (e: unknown) => void;
   const stopped = new Promise<never>((_, reject) => {
     stop = reject;

@@ -7,7 +7,8 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
-import { openFifo, StreamReader, withStandInReader } from './migration-stream.js';
+import { MAX_DOMAIN_NAME_BYTES } from '../common/index.js';
+import { incomingName, openFifo, StreamReader, withStandInReader } from './migration-stream.js';
 
 /** A sink that keeps what it is given, slowly: it asks its writer to wait now and then. */
 function slowSink(): { sink: Writable; bytes: () => Buffer } {
@@ -80,4 +81,18 @@ test('a migration pipe is open at both ends at once; once its transport exited, 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the receiver\'s name for the domain is NAME--incoming, as Xen\'s; for a name too long for that, one that fits and names it alone', () => {
+  assert.equal(incomingName('web'), 'web--incoming');
+  const fits = 'a'.repeat(MAX_DOMAIN_NAME_BYTES - 10);
+  assert.equal(incomingName(fits), `${fits}--incoming`);
+  // Before: names of 235-244 bytes could not be migrated (the receiver's name was refused).
+  for (const long of ['a'.repeat(MAX_DOMAIN_NAME_BYTES), `${'é'.repeat(112)}x${'ü'.repeat(5)}`, `${'a'.repeat(MAX_DOMAIN_NAME_BYTES - 1)}b`]) {
+    const n = incomingName(long);
+    assert.ok(Buffer.byteLength(n) <= MAX_DOMAIN_NAME_BYTES, n);
+    assert.match(n, /~[0-9a-f]{8}--incoming$/);
+    assert.ok(long.startsWith(n.replace(/~[0-9a-f]{8}--incoming$/, '')));
+  }
+  assert.notEqual(incomingName('a'.repeat(MAX_DOMAIN_NAME_BYTES)), incomingName(`${'a'.repeat(MAX_DOMAIN_NAME_BYTES - 1)}b`));
 });

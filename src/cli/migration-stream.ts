@@ -12,11 +12,29 @@
  */
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { closeSync, constants, openSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import type { ToolstackApi } from '../api/index.js';
-import { isToolstackError, ToolstackError } from '../common/index.js';
+import { isToolstackError, MAX_DOMAIN_NAME_BYTES, ToolstackError } from '../common/index.js';
+
+/**
+ * The name a receiver gives the domain until it is the migrated one: `NAME--incoming`, as Xen's;
+ * for a name too long for that (dom0's names are file names), the name cut to fit at a character
+ * boundary plus `~` and 8 hex digits of its hash, so that two such domains do not meet.
+ */
+export function incomingName(name: string): string {
+  const suffix = '--incoming';
+  if (Buffer.byteLength(name) + suffix.length <= MAX_DOMAIN_NAME_BYTES) return `${name}${suffix}`;
+  const tag = `~${createHash('sha256').update(name).digest('hex').slice(0, 8)}${suffix}`;
+  let cut = '';
+  for (const c of name) {
+    if (Buffer.byteLength(cut + c) + tag.length > MAX_DOMAIN_NAME_BYTES) break;
+    cut += c;
+  }
+  return `${cut}${tag}`;
+}
 
 export const RECEIVER_BANNER = 'xl migration receiver ready, send binary domain data.\n';
 export const RECEIVER_READY = 'domain received, ready to unpause\0';

@@ -27,3 +27,18 @@ test('makeTempDir names its directory for this process and removes those a kille
   assert.deepEqual([existsSync(left), existsSync(live), existsSync(other)], [false, true, true]);
   assert.equal(readdirSync(root).length, 3);
 });
+
+test('a TMPDIR that is relative, or too long for a socket in it, gives way to /tmp (before: xl migrate-receive failed there)', () => {
+  const long = join(root, 'l'.repeat(80));
+  mkdirSync(long);
+  for (const given of ['relative/tmp', long]) {
+    process.env['TMPDIR'] = given;
+    const made = makeTempDir('dom0-temp-test-');
+    try {
+      assert.match(made, /^\/tmp\/dom0-temp-test-\d+-\w{6}$/);
+      assert.ok(Buffer.byteLength(join(made, 'qemu.sock')) <= 107);
+    } finally {
+      rmSync(made, { recursive: true, force: true });
+    }
+  }
+});

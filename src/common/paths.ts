@@ -46,6 +46,12 @@ export interface PathContext {
   readonly cwd: string;
 }
 
+/**
+ * The longest domain name, in UTF-8 bytes: names become file names (`qemu-<name>.log.1` must fit
+ * the 255-byte limit of a file name) and xenstore values.
+ */
+export const MAX_DOMAIN_NAME_BYTES = 244;
+
 /** Environment variables that override each directory. */
 export const PATH_ENV = {
   configDir: 'DOM0_CONFIG_DIR',

@@ -1,5 +1,5 @@
 import { mkdir, readdir, readFile, rename, unlink } from 'node:fs/promises';
-import { BugError, isErrno, isToolstackError, terminalSafe, toJson, ToolstackError } from '../common/index.js';
+import { BugError, isErrno, isToolstackError, MAX_DOMAIN_NAME_BYTES, terminalSafe, toJson, ToolstackError } from '../common/index.js';
 import { DOMAIN_CONFIG, domainVcpus, idlFromJson, idlToJson } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
 import { fileError, KeyedQueue, writeFileAtomic } from '../host/index.js';
@@ -427,11 +427,8 @@ export class DomainRegistry {
   }
 }
 
-/**
- * The longest domain name, in UTF-8 bytes: names become file names (`qemu-<name>.log.1` must fit
- * the 255-byte limit of a file name) and xenstore values.
- */
-export const MAX_NAME_BYTES = 244;
+/** The longest domain name, in UTF-8 bytes (see MAX_DOMAIN_NAME_BYTES). */
+export const MAX_NAME_BYTES = MAX_DOMAIN_NAME_BYTES;
 
 /**
  * Xen's rules for a domain name (any text but `/`, control characters and the empty string),

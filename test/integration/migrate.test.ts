@@ -27,6 +27,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import { buildGuestProgram } from '../support/guest-programs.js';
+import { MAX_DOMAIN_NAME_BYTES } from '../../src/common/index.js';
 import { destroyDomains, destroyHost, killingApiProxy, makeHost, pidsNaming, readPid, until, watchEvents, xlIn, xsRead } from './daemon-harness.js';
 import type { Run, TestHost } from './daemon-harness.js';
 
@@ -156,12 +157,16 @@ test('a receiver that is no xl, or dies after its banner: "Migration failed, res
   await assertRunsAt(b);
 });
 
-test('xl migrate -p -D B → A: the domain arrives paused with its domid, and runs once unpaused', async () => {
+test('xl migrate -p -D B → A: the domain arrives paused with its domid and its name, of the longest too, and runs once unpaused', async () => {
   const domid = (await ok(b, 'domid', 'mig')).out.trim();
+  // Before: a name of 235-244 bytes could not be migrated (NAME--incoming was too long at A).
+  const long = 'm'.repeat(MAX_DOMAIN_NAME_BYTES);
+  await ok(b, 'rename', 'mig', long);
   // With `-s ''` HOST is the whole command: the receiver's -p is given there, as with Xen.
-  const r = await ok(b, 'migrate', '-p', '-D', '-s', '', 'mig', `${receiver(a)} -p`);
+  const r = await ok(b, 'migrate', '-p', '-D', '-s', '', long, `${receiver(a)} -p`);
   assert.match(r.err, /Migration successful\.\n$/);
-  assert.deepEqual(await names(a), ['mig:paused']);
+  assert.deepEqual(await names(a), [`${long}:paused`]);
+  await ok(a, 'rename', long, 'mig');
   assert.equal((await ok(a, 'domid', 'mig')).out.trim(), domid);
   await ok(a, 'unpause', 'mig');
   await assertRunsAt(a);
@@ -360,7 +365,7 @@ test('xl migrate interrupted (Ctrl-C: SIGINT to xl and its transport) mid-stream
   for (const delayMs of ['unlistening', 0, 300] as const) {
     // Its own process group, as a shell's foreground job: the terminal's SIGINT reaches every process in it.
     const sender = spawn(XL, ['migrate', '-s', '', 'mig', receiver(a)], { env: b.env, cwd: b.root, stdio: 'ignore', detached: true });
-    const ended = new Promise((r) => sender.once('exit', r));
+    const ended = new Promise<number | null>((r) => sender.once('exit', (code) => r(code)));
     let qemu = 0;
     await until('the receiving QEMU', () => (qemu = pidsNaming(a.runDir).find((p) => cmdline(p).includes('-incoming')) ?? 0) !== 0, 30_000, 5);
     if (delayMs === 'unlistening') {
@@ -379,6 +384,8 @@ test('xl migrate interrupted (Ctrl-C: SIGINT to xl and its transport) mid-stream
       process.kill(-(sender.pid as number), 'SIGINT');
       await ended;
     }
+    // Before: 1, where xl's other commands (left to Node's default) end as a shell reports a Ctrl-C.
+    assert.equal(await ended, 130, `${delayMs}: 128 + SIGINT`);
     await until('the domain running at the sender again', async () => (await names(b)).join() === 'mig:running', 30_000, 200);
     await until('no domain at A', async () => (await names(a)).length === 0, 30_000, 200);
     await until('no QEMU left at A', () => !pidsNaming(a.runDir).some((p) => cmdline(p).includes('qemu')), 10_000, 100);
