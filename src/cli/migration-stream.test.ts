@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { MAX_DOMAIN_NAME_BYTES } from '../common/index.js';
-import { incomingName, openFifo, StreamReader, withStandInReader } from './migration-stream.js';
+import { migrationName, openFifo, StreamReader, withStandInReader } from './migration-stream.js';
 
 /** A sink that keeps what it is given, slowly: it asks its writer to wait now and then. */
 function slowSink(): { sink: Writable; bytes: () => Buffer } {
@@ -83,7 +83,9 @@ test('a migration pipe is open at both ends at once; once its transport exited, 
   }
 });
 
-test('the receiver\'s name for the domain is NAME--incoming, as Xen\'s; for a name too long for that, one that fits and names it alone', () => {
+test('a migrating domain\'s names are NAME--incoming and NAME--migratedaway, as Xen\'s; for a name too long for that, one that fits and names it alone', () => {
+  const incomingName = (n: string): string => migrationName(n, '--incoming');
+  assert.equal(Buffer.byteLength(migrationName('a'.repeat(MAX_DOMAIN_NAME_BYTES), '--migratedaway')), MAX_DOMAIN_NAME_BYTES);
   assert.equal(incomingName('web'), 'web--incoming');
   const fits = 'a'.repeat(MAX_DOMAIN_NAME_BYTES - 10);
   assert.equal(incomingName(fits), `${fits}--incoming`);

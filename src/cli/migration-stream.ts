@@ -20,12 +20,12 @@ import type { ToolstackApi } from '../api/index.js';
 import { isToolstackError, MAX_DOMAIN_NAME_BYTES, ToolstackError } from '../common/index.js';
 
 /**
- * The name a receiver gives the domain until it is the migrated one: `NAME--incoming`, as Xen's;
- * for a name too long for that (dom0's names are file names), the name cut to fit at a character
- * boundary plus `~` and 8 hex digits of its hash, so that two such domains do not meet.
+ * The name a domain has while it migrates, as Xen's xl gives it: `NAME--incoming` at the
+ * receiver until it is the migrated one, `NAME--migratedaway` at the sender once the receiver has
+ * it. For a name too long for that (dom0's names are file names), the name cut to fit at a
+ * character boundary plus `~` and 8 hex digits of its hash, so that two such domains do not meet.
  */
-export function incomingName(name: string): string {
-  const suffix = '--incoming';
+export function migrationName(name: string, suffix: '--incoming' | '--migratedaway'): string {
   if (Buffer.byteLength(name) + suffix.length <= MAX_DOMAIN_NAME_BYTES) return `${name}${suffix}`;
   const tag = `~${createHash('sha256').update(name).digest('hex').slice(0, 8)}${suffix}`;
   let cut = '';

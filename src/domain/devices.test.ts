@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { isToolstackError } from '../common/index.js';
 import { parseDiskSpec } from '../config/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { deviceNodes, deviceNotFound, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
+import { checkDistinctDevices, deviceNodes, deviceNotFound, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 
 const config: DomainConfig = {
   c_info: { type: 'hvm', name: 'web' },
@@ -105,4 +105,10 @@ test('USB: a device placed on a controller the domain lacks brings libxl\'s defa
   const less = replaceDevice(grown, first, undefined);
   assert.deepEqual([less.usbctrls?.map((u) => u.devid), less.usbdevs?.map((u) => u.ctrl)], [[1], [1]]);
   assert.equal(deviceNotFound('vusb', '9', 'web').message, 'Unknown device 9.');
+});
+
+test('a new domain\'s config with two devices of one kind and devid is refused, naming both (before: QEMU failed on the second vif)', () => {
+  const twoVifs: DomainConfig = { nics: [{ devid: 1, mac: '00:16:3e:00:00:01' }, { devid: 1, mac: '00:16:3e:00:00:02' }] };
+  assert.throws(() => checkDistinctDevices(twoVifs, 'g'), (e: unknown) => isToolstackError(e, 'DEVICE_EXISTS') && e.message === 'Cannot add vif 1 to domain \'g\': it has vif 1 already (devid 1)');
+  checkDistinctDevices({ nics: [{ devid: 0 }, { devid: 1 }], vkbs: [{ devid: 0 }] }, 'g');
 });

@@ -167,11 +167,7 @@ export function withDevice(config: DomainConfig, device: DomainDevice, domain: s
     });
   }
   const same = deviceByDevid(config, device.kind, devid);
-  if (same !== undefined) {
-    throw new ToolstackError('DEVICE_EXISTS', `Cannot add ${deviceLabel(device)} to domain '${domain}': it has ${deviceLabel(same)} already (devid ${devid})`, {
-      hint: `choose another; xl ${LIST_COMMAND[device.kind]} ${domain} shows what it has`,
-    });
-  }
+  if (same !== undefined) throw deviceExists(device, same, devid, domain);
   switch (device.kind) {
     case 'vbd': return { ...config, disks: [...(config.disks ?? []), device.disk] };
     case 'vif': return { ...config, nics: [...(config.nics ?? []), device.nic] };
@@ -184,6 +180,29 @@ export function withDevice(config: DomainConfig, device: DomainDevice, domain: s
       const usbctrls = config.usbctrls ?? [];
       const added = usbctrls.some((c) => c.devid === ctrl) ? [] : [usbctrlWithDefaults({ devid: ctrl }, ctrl)];
       return { ...config, usbctrls: [...usbctrls, ...added], usbdevs: [...(config.usbdevs ?? []), device.usbdev] };
+    }
+  }
+}
+
+function deviceExists(device: DomainDevice, same: DomainDevice, devid: number, domain: string): ToolstackError {
+  return new ToolstackError('DEVICE_EXISTS', `Cannot add ${deviceLabel(device)} to domain '${domain}': it has ${deviceLabel(same)} already (devid ${devid})`, {
+    hint: `choose another; xl ${LIST_COMMAND[device.kind]} ${domain} shows what it has`,
+  });
+}
+
+/**
+ * DEVICE_EXISTS for a new domain's config that has two devices of one kind and devid (two vifs
+ * `devid=1`: their taps, xenstore directories and QEMU ids would be one).
+ */
+export function checkDistinctDevices(config: DomainConfig, domain: string): void {
+  for (const kind of DEVICE_KINDS) {
+    const seen = new Map<number, DomainDevice>();
+    for (const d of devicesOf(config, kind)) {
+      const devid = deviceDevid(d);
+      if (devid === undefined) continue;
+      const same = seen.get(devid);
+      if (same !== undefined) throw deviceExists(d, same, devid, domain);
+      seen.set(devid, d);
     }
   }
 }

@@ -5,7 +5,7 @@ import { isErrno, isToolstackError, monotonicMs, ToolstackError } from '../commo
 import { freeForGuestsKiB, isPidAlive, KeyedQueue, pidAliveOr, onlineCpus, probePaths, processStartTime, readHostMemory, ReplacingFile, shortageOf } from '../host/index.js';
 import { cpuBitmapBits, domainMemory, domainVcpus, parsePciBdf, strerror, withLibxlDefaults } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
-import { DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
+import { checkDistinctDevices, DEVICE_KINDS, deviceByDevid, deviceDevid, deviceLabel, deviceNotFound, devicesOf, findDevice, replaceDevice, slotMates, withDevice, withDeviceDefaults } from './devices.js';
 import type { DeviceKind, DomainDevice } from './devices.js';
 import { diskHasMedium } from '../qemu/index.js';
 import { imageIdentity } from '../storage/index.js';
@@ -392,6 +392,7 @@ export class DomainManager {
     // Every path is looked at (synchronously) only after this; from the memory claim to the
     // reservation nothing waits.
     this.driver.checkConfig?.(init.config);
+    checkDistinctDevices(init.config, init.config.c_info?.name ?? '');
     const inc = options.incoming;
     await this.#probe([...configPaths(init.config), ...(inc !== undefined && 'saveFile' in inc ? [inc.saveFile] : [])]);
     this.#claim(init);

@@ -14,7 +14,7 @@ import { makeTempDir } from '../temp-dir.js';
 import { getopt } from '../getopt.js';
 import type { ParsedOptions } from '../getopt.js';
 import { interruptible } from '../interrupt.js';
-import { againWhileDom0dRestarts, destroyIfThere, expectMessage, incomingName, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
+import { againWhileDom0dRestarts, destroyIfThere, expectMessage, migrationName, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, writeAll } from '../migration-stream.js';
 
 /**
  * `xl migrate-receive [-e] [-d] [-p]` — for internal use: the receiving end of `xl migrate`, on
@@ -72,7 +72,7 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
   try {
     return await interruptible(async (check, critical) => {
       created = api.createDomain({
-        config: { ...config, c_info: { ...cInfo, name: incomingName(name) } },
+        config: { ...config, c_info: { ...cInfo, name: migrationName(name, '--incoming') } },
         paused: true, noMonitor: o.has('e'), source: 'migration stream', incoming: { socket, holder: process.pid },
         ...(info.layout === undefined ? {} : { layout: info.layout }),
       });

@@ -11,7 +11,7 @@ import { defineCommand } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 import { getopt, requireArgs } from '../getopt.js';
 import { interruptible, keepingIgnored } from '../interrupt.js';
-import { againWhileDom0dRestarts, destroyIfThere, expectMessage, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
+import { againWhileDom0dRestarts, destroyIfThere, expectMessage, migrationName, openFifo, PERMISSION_TO_GO, RECEIVER_BANNER, RECEIVER_READY, RECEIVER_REPORT, StreamReader, withStandInReader, writeAll } from '../migration-stream.js';
 import { withProgress } from '../progress.js';
 
 /**
@@ -89,7 +89,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
         // Set before the call: a dom0d killed before its reply may have renamed it.
         renamed = true;
         // Whole: the failure path renames it back, which a rename still under way would undo.
-        await critical(() => api.renameDomain({ ref: String(dom.domid), name: `${dom.name}--migratedaway` }));
+        await critical(() => api.renameDomain({ ref: String(dom.domid), name: migrationName(dom.name, '--migratedaway') }));
         check();
         log('migration sender: Giving target permission to start.');
         stage = 'after-go';
@@ -140,7 +140,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
         ended = isToolstackError(m, 'DOMAIN_NOT_FOUND');
         return undefined;
       });
-      if (renamed && now?.name === `${dom.name}--migratedaway`) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
+      if (renamed && now?.name === migrationName(dom.name, '--migratedaway')) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
       const stuck = outcome !== 'failed' && wasRunning && now?.state === 'paused' ? await resumeHere(api, String(dom.domid), child) : undefined;
       // The claim is this session's to end (a dom0d that died ended it).
       if (outcome !== 'dom0d died') await api.endMigration({ ref: String(dom.domid) }).catch(() => undefined);
@@ -206,7 +206,7 @@ async function destroyMigratedAway(api: ToolstackApi, dom: DomainInfo): Promise<
   try {
     await destroyIfThere(api, ref);
   } catch (e) {
-    throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', `Migration successful, but the stopped copy here, ${dom.name}--migratedaway (domain ${ref}), could not be destroyed: ${(e as Error).message}`, {
+    throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', `Migration successful, but the stopped copy here, ${migrationName(dom.name, '--migratedaway')} (domain ${ref}), could not be destroyed: ${(e as Error).message}`, {
       hint: `the domain runs at the target; destroy the copy here: xl destroy ${ref}`,
       cause: e,
     });
