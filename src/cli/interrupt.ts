@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { ToolstackError } from '../common/index.js';
+import { isToolstackError, ToolstackError } from '../common/index.js';
 import type { StopSignal } from '../common/index.js';
 
 /** What a terminal or a supervisor sends to stop a command: Ctrl-C, a closed terminal, `kill`. */
@@ -83,6 +83,10 @@ export async function interruptible<T>(work: InterruptibleWork<T>): Promise<T> {
     }, critical);
     running.catch(() => undefined); // once interrupted, its failure is nobody's
     return await Promise.race([running, stopped]);
+  } catch (e: unknown) {
+    // A failure the signal caused (Ctrl-C reaches a transport in xl's process group too, and
+    // its end may be seen first) is the interruption.
+    throw signal !== undefined && !isToolstackError(e, 'INTERRUPTED') ? interruptedError(signal) : e;
   } finally {
     for (const s of stops) process.off(s, onSignal);
   }

@@ -20,7 +20,7 @@ import { isatty } from 'node:tty';
 import { isErrno, shownValue, ToolstackError } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
 import { HeldDir, socketPathProblem, untrustedLinkRefusal } from '../host/index.js';
-import { parseSerial } from '../qemu/index.js';
+import { fdSetPath, parseSerial } from '../qemu/index.js';
 import type { SerialBackend } from '../qemu/index.js';
 import { imageIdentity, imagesOverlap } from '../storage/index.js';
 import type { DiskOwner } from './disk-checks.js';
@@ -191,10 +191,26 @@ export function holdHostPaths(config: DomainConfig, source: string, own: readonl
   };
   try {
     for (const [i, e] of endpoints(config).entries()) {
-      if (e.kind === 'tty' || paths.has(e.path)) continue;
+      if (paths.has(e.path)) continue;
       const fail = (why: string, hint: string): never => {
         throw new ToolstackError('GUEST_FILE', `Cannot use ${shownPath(e.path)} for ${e.what}: ${why}`, { hint: `${hint} in ${e.key} in ${source}` });
       };
+      if (e.kind === 'tty') {
+        // Opened here without becoming anyone's controlling terminal, and given to QEMU as an fd
+        // set it dups from: QEMU, a session leader without one, opening the path itself took the
+        // terminal as its own, and its hangup (a serial cable pulled, a pty's other end closed)
+        // sent QEMU SIGHUP, which it takes for a power-off.
+        let fd: number;
+        try {
+          fd = openSync(e.path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+        } catch (x: unknown) {
+          return fail(`it cannot be opened (${isErrno(x) ? x.code ?? '' : String(x)})`, 'give a terminal device the host lets QEMU open');
+        }
+        fds.push(fd);
+        if (!isatty(fd)) fail('it is no terminal', 'give a terminal device of the host (/dev/ttyS1, /dev/ttyUSB0)');
+        paths.set(e.path, fdSetPath(3 + fds.indexOf(fd)));
+        continue;
+      }
       let dir: HeldDir;
       try {
         dir = HeldDir.open(dirname(e.path));

@@ -11,7 +11,7 @@ export { hasDevice, hasMachine, probeCapabilities, resolveQemuBinary } from './c
 export type { QemuDeviceType } from './capabilities.js';
 export {
   argvRequirements, buildQemuArgs, checkMachineLimits, configuredRamKiB, MACHINE_VCPU_LIMIT, deviceModelBinary, diskHasMedium, diskMediumNode, formatHasChain, hasVncDisplay, diskNodeName, hotplugDiskWiring, nicWiring, qemuEnvironment, qemuFormatDriver, qmpMonitorArgs,
-  parseSerial, pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbHasDevice, vkbQdevId, vkbWiring,
+  fdSetPath, parseSerial, pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring, vkbHasDevice, vkbQdevId, vkbWiring,
 } from './argv/index.js';
 export type {
   ArgvCapabilities, ArgvEnv, ChainedImage, ConsoleEndpoint, ConsoleKind, ConsoleRequirement, DiskNode, DiskWiring, DomainRuntime, ImageChain, MachineLayout, NicRuntime, NicWiring, PciPlacement, QdevWiring, SerialBackend,

@@ -7,7 +7,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { directBootConfig, ensureGuests, GuestConsole, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
@@ -153,11 +153,14 @@ test('xl channel-list: a pty channel with the socket xl console attaches to, a s
   }
 });
 
-test('serial ports on a FIFO pair and a file: QEMU writes the guest\'s console into the FIFO and holds the file dom0d made (private), both reached through dom0d\'s descriptors', async () => {
+test('serial ports on a FIFO pair, a file and a host terminal: QEMU writes the guest\'s console into the FIFO and holds the file dom0d made (private), all reached through dom0d\'s descriptors; the terminal\'s hangup leaves the guest running', async () => {
   const dir = mkdtempSync(join(host.root, 'serial-'));
   execFileSync('mkfifo', [join(dir, 'p.in'), join(dir, 'p.out')]);
+  // A terminal whose other end socat holds, as a serial cable's far end.
+  const far = spawn('socat', [`PTY,link=${dir}/pty,rawer`, 'STDIO'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  await until('the pty', () => existsSync(join(dir, 'pty')), 10_000);
   const config = directBootConfig(guests, 'ser', { hvm: true }).filter((l) => !l.startsWith('serial'));
-  writeFileSync(join(host.root, 'ser.cfg'), [...config, `serial = [ "pipe:${dir}/p", "file:${dir}/com2.log" ]`].join('\n'));
+  writeFileSync(join(host.root, 'ser.cfg'), [...config, `serial = [ "pipe:${dir}/p", "file:${dir}/com2.log", "${realpathSync(join(dir, 'pty'))}" ]`].join('\n'));
   // The FIFO's reader first: QEMU's writes would fill it (and block the guest) with none.
   const out = createReadStream(join(dir, 'p.out'));
   let text = '';
@@ -178,7 +181,16 @@ test('serial ports on a FIFO pair and a file: QEMU writes the guest\'s console i
       }
     }), 'QEMU holds the file open');
     assert.deepEqual(readdirSync(run).filter((f) => f.startsWith('pipe')), [], 'the FIFOs\' links are gone once QEMU has them');
+    // Before: QEMU opened the terminal itself and took it as its controlling terminal, whose
+    // hangup (the far end closed) was a SIGHUP that QEMU takes for a power-off: the guest went.
+    assert.equal(readFileSync(`/proc/${qemu}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[4], '0', 'QEMU has no controlling terminal');
+    far.kill('SIGTERM');
+    await new Promise((r) => far.once('exit', r));
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal((await xlIn(host, host.root, 'domid', 'ser')).code, 0, 'the domain runs on');
+    assert.ok(existsSync(`/proc/${qemu}`), 'its QEMU too');
   } finally {
+    far.kill('SIGKILL');
     await xlIn(host, host.root, 'destroy', 'ser');
     out.destroy();
   }

@@ -154,9 +154,9 @@ export const migrateCommand = defineCommand<MigrationResult>({
           : 'Migration failed, resuming at sender.';
       if (stuck !== undefined) {
         const why = `migration sender: domain ${dom.domid} stays paused here: resuming it failed: ${(stuck as Error).message}`;
-        throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', why, { cause: e, lines: [...errorLines(e), last, why], hint: `once the cause is gone: xl unpause ${dom.domid}` });
+        throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', why, { cause: e, lines: [...errorLines(e), last, why], hint: `once the cause is gone: xl unpause ${dom.domid}`, exitCode: exitCodeOf(e) });
       }
-      throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', last, { cause: e, lines: [...errorLines(e), last] });
+      throw new ToolstackError(isToolstackError(e) ? e.code : 'MIGRATION', last, { cause: e, lines: [...errorLines(e), last], exitCode: exitCodeOf(e) });
     } finally {
       rmSync(dir, { recursive: true, force: true });
       toReceiver?.end();
@@ -211,6 +211,11 @@ async function destroyMigratedAway(api: ToolstackApi, dom: DomainInfo): Promise<
       cause: e,
     });
   }
+}
+
+/** The exit status of a failure that ends in `e` (an interruption's is the signal's). */
+function exitCodeOf(e: unknown): number {
+  return isToolstackError(e) ? e.exitCode : 1;
 }
 
 function errorLines(e: unknown): string[] {

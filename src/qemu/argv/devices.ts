@@ -19,7 +19,7 @@ import type { Guest } from './guest.js';
 import { devidOf, num } from './guest.js';
 import type { Argv } from './options.js';
 import { opts, unsupported } from './options.js';
-import { withSerialPath } from './serial.js';
+import { fdSetOf, withSerialPath } from './serial.js';
 import type { ArgvCapabilities, ConsoleRequirement, NicRuntime } from './types.js';
 
 /** Xen's NIC model names that are no QEMU device name or alias. */
@@ -157,7 +157,10 @@ export function consoles(a: Argv, g: Guest): void {
       consoleChardev(a, `serial${i}`);
       a.push('-serial', `chardev:serial${i}`);
     } else {
-      a.push('-serial', withSerialPath(s, a.env.runtime.hostPaths));
+      const path = withSerialPath(s, a.env.runtime.hostPaths);
+      const set = fdSetOf(path);
+      if (set !== undefined) a.push('-add-fd', `fd=${set},set=${set}`);
+      a.push('-serial', path);
     }
   });
 }

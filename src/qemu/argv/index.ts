@@ -7,7 +7,7 @@ export { checkMachineLimits, configuredRamKiB, MACHINE_VCPU_LIMIT } from './plat
 export { pciQdevId, pciWiring, usbctrlQdevId, usbctrlWiring, usbdevQdevId, usbdevWiring } from './passthrough.js';
 export type { QdevWiring } from './passthrough.js';
 export { vkbHasDevice, vkbQdevId, vkbWiring } from './display.js';
-export { parseSerial } from './serial.js';
+export { fdSetPath, parseSerial } from './serial.js';
 export type { SerialBackend } from './serial.js';
 export { diskHasMedium, diskMediumNode, diskNodeName, diskWirings, formatHasChain, hotplugDiskWiring, parseVdev, qemuFormatDriver } from './storage.js';
 export type { DiskDeviceProps, DiskNode, DiskWiring, Vdev } from './storage.js';

@@ -93,6 +93,7 @@ export function withSerialPath(value: string, paths: ReadonlyMap<string, string>
   const b = parseSerial(value);
   const to = 'path' in b ? paths?.get(b.path) : undefined;
   if (to === undefined) return value;
+  if (b.kind === 'tty') return to;
   if (b.kind !== 'unix') return `${value.slice(0, 5)}${to}`;
   // Its options after the path's first unescaped comma (a comma in a path is doubled).
   const rest = /^(?:[^,]|,,)*(.*)$/s.exec(value.slice(5))?.[1] ?? '';
@@ -126,4 +127,19 @@ export function parseSerial(value: string): SerialBackend {
   }
   if (UDP.test(value)) return { kind: 'inet' };
   throw invalid('serial', value, 'not a serial port dom0 passes on to QEMU', HINT);
+}
+
+/**
+ * The path by which QEMU reaches the descriptor it inherited as `fd`, through an fd set of the
+ * same number (`-add-fd fd=N,set=N`): QEMU dups it where it would open a path (a host terminal,
+ * which QEMU opening it itself would take as its controlling terminal).
+ */
+export function fdSetPath(fd: number): string {
+  return `/dev/fdset/${fd}`;
+}
+
+/** The fd set `path` names (see `fdSetPath`); undefined for any other path. */
+export function fdSetOf(path: string): number | undefined {
+  const m = /^\/dev\/fdset\/(\d+)$/.exec(path);
+  return m === null ? undefined : Number(m[1]);
 }
