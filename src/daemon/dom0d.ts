@@ -13,7 +13,7 @@ import type { DomainDriver, DomainRecord, PoolHost, PoolScheduler } from '../dom
 import { HostNetwork, isDnsmasqLog } from '../network/index.js';
 import { startXenstored } from '../xenstore/index.js';
 import type { XenstoredHandle } from '../xenstore/index.js';
-import { boundAppendedLog, ensurePrivateDir, openFilesLimit, readHostFacts, releasePidFile, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
+import { boundAppendedLog, ensurePrivateDir, openFilesLimit, readHostFacts, releasePidFile, shedInherited, tryTakePidFile, writeFileAtomicSync } from '../host/index.js';
 import { parseListen, serveApiTcp } from './api-tcp.js';
 import type { TcpApi } from './api-tcp.js';
 import { consoleWebSocket } from './console-ws.js';
@@ -322,6 +322,9 @@ export async function runDom0d(env: NodeJS.ProcessEnv, inspecting = false): Prom
   };
   // Everything dom0d (and each QEMU it spawns) creates is private to its user.
   process.umask(0o077);
+  // Nothing of the first xl's process outlives it in dom0d and every QEMU (see shedInherited).
+  const shed = shedInherited();
+  if (shed.length > 0) log(`put back what the process that started dom0d gave it: ${shed.join('; ')}`);
   // Many daemons take SIGUSR2 for "re-exec" or "reopen logs": an administrator's habit must not
   // stop dom0d (Node's default). SIGUSR1 is refused where dom0d starts (refuseDebuggerSignal).
   process.on('SIGUSR2', () => log('SIGUSR2: ignored (stop dom0d with SIGTERM)'));

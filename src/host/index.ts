@@ -23,4 +23,5 @@ export { HostPci, VFIO_PCI_DRIVER } from './pci.js';
 export { HostUsb } from './usb.js';
 export { bindUnixSocket, listenOn } from './listen.js';
 export { HeldDir, heldPath, ReplacingFile } from './pinned.js';
+export { shedInherited } from './inherited.js';
 export type { ListenAt } from './listen.js';

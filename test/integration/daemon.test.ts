@@ -6,7 +6,8 @@ import { after, test } from 'node:test';
 import { apiRequest } from '../../src/api/index.js';
 import type { DomainInfo } from '../../src/api/index.js';
 import { XenstoreClient, XenstoreError } from '../../src/xenstore/index.js';
-import { alive, destroyHost, DOM0D, dom0dPids, makeHost, readPid, registerDomain, waitGone, xl, xsExists } from './daemon-harness.js';
+import { parseCpuList } from '../../src/host/index.js';
+import { alive, destroyHost, DOM0D, dom0dPids, makeHost, readPid, registerDomain, waitGone, XL, xl, xsExists } from './daemon-harness.js';
 import type { TestHost } from './daemon-harness.js';
 
 const hosts: TestHost[] = [];
@@ -21,6 +22,25 @@ after(async () => {
 
 const HEADER = 'Name                                        ID   Mem VCPUs\tState\tTime(s)\n';
 const DOM0_ROW = /^Domain-0 {33} {4}0 [ \d]{5} [ \d]{5}     r-----  [ \d]{5}\d\.\d\n/;
+
+test('dom0d keeps nothing of the process of the first xl: its open descriptors, nice value, CPU affinity, I/O class and OOM score', () => {
+  const h = host();
+  const lock = join(h.root, 'lock');
+  // A script's lock (flock's idiom) and a pinned, niced, idle-I/O, OOM-first xl: before, dom0d and
+  // every QEMU held the lock for good and ran with all the rest, whatever the guests' configs said.
+  const r = spawnSync('bash', ['-c', `exec 200>${lock}; echo 300 > /proc/self/oom_score_adj; exec taskset -c 0 nice -n 15 ionice -c 3 ${XL} list`], { env: h.env, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const pid = readPid(h)!;
+  assert.equal(readdirSync(`/proc/${pid}/fd`).map((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return ''; } }).filter((l) => l === lock).length, 0, 'the lock is not held');
+  assert.equal(spawnSync('flock', ['-n', lock, 'true']).status, 0, 'the lock can be taken');
+  for (const tid of readdirSync(`/proc/${pid}/task`)) assert.equal(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[16], '0', `thread ${tid}'s nice value`);
+  const online = readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  const allowed = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  assert.deepEqual(parseCpuList(allowed ?? ''), parseCpuList(online), 'every online CPU');
+  assert.match(execFileSync('ionice', ['-p', String(pid)], { encoding: 'utf8' }), /^(?:none|best-effort)/);
+  assert.equal(readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8').trim(), '0');
+  assert.match(readFileSync(join(h.logDir, 'dom0d.log'), 'utf8'), /put back what the process that started dom0d gave it: descriptors .*200.* closed; nice 15 to 0; CPU affinity 0 to/);
+});
 
 test('the first xl command starts dom0d, which serves api.sock (0600) and Domain-0 in Xen\'s format', async () => {
   const h = host();
