@@ -293,7 +293,7 @@ const SCHEMAS = {
   }),
   DomainRefRequest: object({}),
   DestroyDomainRequest: object({ force: opt(bool) }),
-  RenameDomainRequest: object({ name: str }),
+  RenameDomainRequest: object({ name: str, from: opt(str) }),
   ConsoleAttachRequest: object({ type: opt(consoleType), num: opt(int) }),
   TriggerRequest: object({ trigger: enumOf(TRIGGER_NAMES), vcpu: opt(int) }),
   SysrqRequest: object({ key: str }),

@@ -270,8 +270,10 @@ export class ToolstackService implements ToolstackApi {
 
   async renameDomain(req: RenameDomainRequest): Promise<DomainInfo> {
     const name = req.name as unknown;
+    const from = req.from as unknown;
     if (typeof name !== 'string') throw badRequest("'name' must be a string");
-    return this.#lifecycle(req, 'rename', (domid) => this.#manager.rename(domid, name));
+    if (from !== undefined && typeof from !== 'string') throw badRequest("'from' must be a string");
+    return this.#lifecycle(req, 'rename', (domid) => this.#manager.rename(domid, name, from));
   }
 
   async attachConsole(req: ConsoleAttachRequest): Promise<ConsoleAttachment> {

@@ -270,6 +270,8 @@ export interface DestroyDomainRequest extends DomainRefRequest {
 
 export interface RenameDomainRequest extends DomainRefRequest {
   readonly name: string;
+  /** The name it must have now (as libxl's rename is given the old name): DOMAIN_STATE otherwise. */
+  readonly from?: string;
 }
 
 export interface ConsoleAttachRequest extends DomainRefRequest {

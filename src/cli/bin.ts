@@ -74,4 +74,19 @@ void xlMain(utf8Arguments(), {
   cwd: workingDirectory(),
 }).then((status) => {
   process.exitCode = status;
+  const signal = REARMED[status];
+  if (signal === undefined) return;
+  // A command a stop signal ended (once it undid what it had begun) ends by that signal, as a C
+  // program left to the signal's default: its caller sees how it ended, and Node's own exit,
+  // which resets a terminal that has hung up, aborts (EIO) with a native stack after SIGHUP. Its
+  // listeners are gone by now (a listener left would keep it: then `exitCode` stands).
+  let pending = 2;
+  const last = (): void => {
+    if (--pending === 0) process.kill(process.pid, signal);
+  };
+  process.stdout.write('', last);
+  process.stderr.write('', last);
 });
+
+/** The stop signals by the status an interrupted command ends with (128 + the signal: see interruptedError). */
+const REARMED: Readonly<Record<number, NodeJS.Signals>> = { 129: 'SIGHUP', 130: 'SIGINT', 143: 'SIGTERM' };

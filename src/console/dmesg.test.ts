@@ -33,6 +33,24 @@ test('dmesg ring: a line without a newline is cut at 256 characters; the oldest 
   assert.equal(d.read(), '(XEN) line 6\n(XEN) line 7\n(XEN) line 8\n(XEN) line 9\n');
 });
 
+test('dmesg ring: a guest that writes its debug port without end cannot push dom0d\'s lines out; the order of lines stays', () => {
+  const d = Dmesg.open(undefined, { capacity: 4096 });
+  d.host('dom0d starting');
+  const g = d.guest(7);
+  g(Buffer.from('booting\n'));
+  d.host('domain 7 created');
+  // Before: 10,000 lines later the ring held the guest's alone.
+  for (let i = 0; i < 10_000; i++) g(Buffer.from(`flood ${i}\n`));
+  const text = d.read();
+  assert.ok(Buffer.byteLength(text) <= 4096);
+  assert.match(text, /^\(XEN\) dom0d starting\n\(XEN\) domain 7 created\n\(d7\) flood \d+\n/);
+  assert.match(text, /\(d7\) flood 9999\n$/);
+  // With no guest lines, dom0d's take the whole ring.
+  const h = Dmesg.open(undefined, { capacity: 4096 });
+  for (let i = 0; i < 1000; i++) h.host(`line ${i}`);
+  assert.ok(Buffer.byteLength(h.read()) > 4000);
+});
+
 test('dmesg ring: kept in its file, read back by the next dom0d; an unreadable file is reported, not fatal', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dmesg-'));
   try {

@@ -20,8 +20,10 @@ export class Dmesg {
   readonly #file: string | undefined;
   readonly #capacity: number;
   readonly #onError: (e: unknown) => void;
-  #lines: string[] = [];
-  #bytes = 0;
+  /** dom0d's lines and the guests' apart, each in order, numbered across both (see `#push`). */
+  readonly #host = new LineQueue();
+  readonly #guests = new LineQueue();
+  #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #writing: Promise<void> = Promise.resolve();
 
@@ -72,13 +74,19 @@ export class Dmesg {
 
   /** The ring's text, oldest line first; `clear` empties it after reading (`xl dmesg -c`). */
   read(clear = false): string {
-    const text = this.#lines.map((l) => `${l}\n`).join('');
+    const host = this.#host.lines;
+    const guests = this.#guests.lines;
+    const out: string[] = [];
+    for (let h = 0, g = 0; h < host.length || g < guests.length;) {
+      const next = g >= guests.length || (h < host.length && (host[h] as Line).seq < (guests[g] as Line).seq) ? host[h++] : guests[g++];
+      out.push(`${(next as Line).text}\n`);
+    }
     if (clear) {
-      this.#lines = [];
-      this.#bytes = 0;
+      this.#host.clear();
+      this.#guests.clear();
       this.#schedule();
     }
-    return text;
+    return out.join('');
   }
 
   /** Writes out what is pending now; resolves once the file holds it. */
@@ -96,10 +104,18 @@ export class Dmesg {
     this.#schedule();
   }
 
-  #push(line: string): void {
-    this.#lines.push(line);
-    this.#bytes += Buffer.byteLength(line) + 1;
-    while (this.#bytes > this.#capacity && this.#lines.length > 1) this.#bytes -= Buffer.byteLength(this.#lines.shift() as string) + 1;
+  /**
+   * Adds a line; beyond the capacity the oldest go, a guest's first while the guests' lines take
+   * more than half of it: a guest writing its debug port without end (a byte costs it nothing)
+   * cannot push dom0d's own lines out, as Xen's ring keeps them (its guests' debug lines are
+   * dropped or rate-limited).
+   */
+  #push(text: string): void {
+    (text.startsWith('(XEN) ') ? this.#host : this.#guests).push({ seq: this.#seq++, text, bytes: Buffer.byteLength(text) + 1 });
+    while (this.#host.bytes + this.#guests.bytes > this.#capacity && this.#host.lines.length + this.#guests.lines.length > 1) {
+      const fromGuests = this.#guests.bytes > this.#capacity / 2 || this.#host.lines.length === 0;
+      (fromGuests ? this.#guests : this.#host).shift();
+    }
   }
 
   #schedule(): void {
@@ -116,5 +132,32 @@ export class Dmesg {
     if (file === undefined) return;
     const text = this.read();
     this.#writing = this.#writing.then(() => writeFileAtomic(file, text)).catch((e: unknown) => this.#onError(e));
+  }
+}
+
+interface Line {
+  readonly seq: number;
+  readonly text: string;
+  readonly bytes: number;
+}
+
+/** Lines in order with their bytes counted (a line's bytes with its newline). */
+class LineQueue {
+  lines: Line[] = [];
+  bytes = 0;
+
+  push(line: Line): void {
+    this.lines.push(line);
+    this.bytes += line.bytes;
+  }
+
+  shift(): void {
+    const line = this.lines.shift();
+    if (line !== undefined) this.bytes -= line.bytes;
+  }
+
+  clear(): void {
+    this.lines = [];
+    this.bytes = 0;
   }
 }

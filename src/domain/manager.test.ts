@@ -317,3 +317,12 @@ test('create() refuses a socket path a running domain listens on, even beside a 
     isToolstackError(e, 'GUEST_FILE') && e.message === `Cannot use ${path} for the socket of channel 'org.qemu.guest_agent.0': domain 'web' (${live.domid}) listens there`);
   assert.equal(m.registry.list().some((r) => r.name === 'other'), false);
 });
+
+test('a rename given the name the domain must have is refused when it has another (a migrating xl\'s, after a user renamed it: before, the user\'s rename was undone)', async () => {
+  const m = await DomainManager.open({ domainsDir: dir() });
+  const g = await m.register(dom('g'));
+  await m.rename(g.domid, 'h');
+  await assert.rejects(m.rename(g.domid, 'g--migratedaway', 'g'), (e: unknown) => isToolstackError(e, 'DOMAIN_STATE') && /named 'h' now, not 'g'/.test(e.message));
+  assert.equal(m.registry.require(g.domid).name, 'h');
+  assert.equal((await m.rename(g.domid, 'h--migratedaway', 'h')).name, 'h--migratedaway');
+});

@@ -934,8 +934,15 @@ export class DomainManager {
     });
   }
 
-  rename(domid: number, name: string): Promise<DomainRecord> {
+  /**
+   * Renames the domain; with `from`, only while it is named so (a migrating xl's rename of the
+   * domain it sends: one renamed meanwhile fails that migration, before the receiver may start).
+   */
+  rename(domid: number, name: string, from?: string): Promise<DomainRecord> {
     return this.#job(domid, 'rename', async (old) => {
+      if (from !== undefined && old.name !== from) {
+        throw new ToolstackError('DOMAIN_STATE', `Cannot rename domain ${domid}: it is named '${old.name}' now, not '${from}'`, { hint: 'it was renamed meanwhile' });
+      }
       const rec = await this.registry.rename(domid, name);
       await this.driver.renamed?.(rec, old);
       return rec;

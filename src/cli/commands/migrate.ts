@@ -89,7 +89,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
         // Set before the call: a dom0d killed before its reply may have renamed it.
         renamed = true;
         // Whole: the failure path renames it back, which a rename still under way would undo.
-        await critical(() => api.renameDomain({ ref: String(dom.domid), name: migrationName(dom.name, '--migratedaway') }));
+        await critical(() => api.renameDomain({ ref: String(dom.domid), name: migrationName(dom.name, '--migratedaway'), from: dom.name }));
         check();
         log('migration sender: Giving target permission to start.');
         stage = 'after-go';
@@ -140,7 +140,7 @@ export const migrateCommand = defineCommand<MigrationResult>({
         ended = isToolstackError(m, 'DOMAIN_NOT_FOUND');
         return undefined;
       });
-      if (renamed && now?.name === migrationName(dom.name, '--migratedaway')) await api.renameDomain({ ref: String(dom.domid), name: dom.name }).catch(() => undefined);
+      if (renamed && now?.name === migrationName(dom.name, '--migratedaway')) await api.renameDomain({ ref: String(dom.domid), name: dom.name, from: migrationName(dom.name, '--migratedaway') }).catch(() => undefined);
       const stuck = outcome !== 'failed' && wasRunning && now?.state === 'paused' ? await resumeHere(api, String(dom.domid), child) : undefined;
       // The claim is this session's to end (a dom0d that died ended it).
       if (outcome !== 'dom0d died') await api.endMigration({ ref: String(dom.domid) }).catch(() => undefined);
