@@ -33,7 +33,7 @@ export function connectToolstack(options: ClientOptions): ToolstackApi {
   const call = async (route: ApiRoute, req: object | undefined): Promise<unknown> => {
     checkRunDir(paths);
     const { path, body } = routeRequest(route, req);
-    const request = (): Promise<unknown> => whileDom0dRuns(paths, (signal) => apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined, signal));
+    const request = (): Promise<unknown> => whileDom0dRuns(paths, (signal) => apiRequest(paths.apiSocket, route.method, path, route.method === 'POST' ? body : undefined, signal), route.method === 'POST');
     try {
       return await request();
     } catch (e: unknown) {
@@ -56,16 +56,28 @@ export function connectToolstack(options: ClientOptions): ToolstackApi {
 const STOPPED_POLL_MS = 2000;
 
 /**
- * `exchange`, given up when dom0d is stopped (SIGSTOP, ^Z, a debugger): it answers nothing
- * until it runs again, and a client would wait for good. One that is only slow is waited for.
+ * `exchange`, not begun when dom0d is stopped (SIGSTOP, ^Z, a debugger), and given up when it
+ * stops meanwhile: it answers nothing until it runs again, and a client would wait for good. One
+ * that is only slow is waited for. A request given up after it was sent is still dom0d's, carried
+ * out once it runs again: the failure says so (before, a create "failed" and then happened).
  */
-function whileDom0dRuns(paths: Dom0Paths, exchange: (signal: AbortSignal) => Promise<unknown>): Promise<unknown> {
+function whileDom0dRuns(paths: Dom0Paths, exchange: (signal: AbortSignal) => Promise<unknown>, changes: boolean): Promise<unknown> {
+  const stopped = (): number | undefined => {
+    const pid = pidFileHolder(paths.pidFile);
+    return pid !== undefined && isPidStopped(pid) ? pid : undefined;
+  };
+  const before = stopped();
+  if (before !== undefined) {
+    return Promise.reject(new ToolstackError('DAEMON_UNAVAILABLE', `dom0d (pid ${before}) is stopped: it answers nothing until it runs again (nothing was asked of it)`, {
+      hint: `it was stopped by a signal or a debugger: kill -CONT ${before}`,
+    }));
+  }
   const abort = new AbortController();
   const poll = setInterval(() => {
-    const pid = pidFileHolder(paths.pidFile);
-    if (pid === undefined || !isPidStopped(pid)) return;
-    abort.abort(new ToolstackError('DAEMON_UNAVAILABLE', `dom0d (pid ${pid}) is stopped: it answers nothing until it runs again`, {
-      hint: `it was stopped by a signal or a debugger: kill -CONT ${pid}`,
+    const pid = stopped();
+    if (pid === undefined) return;
+    abort.abort(new ToolstackError('DAEMON_UNAVAILABLE', `dom0d (pid ${pid}) stopped while it handled this request: it answers nothing until it runs again${changes ? ', and then carries the request out' : ''}`, {
+      hint: changes ? `kill -CONT ${pid}, then see what it did (xl list)` : `it was stopped by a signal or a debugger: kill -CONT ${pid}`,
     }));
   }, STOPPED_POLL_MS);
   poll.unref();
