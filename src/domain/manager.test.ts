@@ -326,3 +326,44 @@ test('a rename given the name the domain must have is refused when it has anothe
   assert.equal(m.registry.require(g.domid).name, 'h');
   assert.equal((await m.rename(g.domid, 'h--migratedaway', 'h')).name, 'h--migratedaway');
 });
+
+test('a save or core dump an xl destroy cuts short says so (before: QEMU\'s "went away"), and that nothing was written', async () => {
+  const d = dir();
+  let began = (): void => undefined;
+  class SlowSave extends ProcessOnlyDriver implements DomainDriver {
+    #fail: ((e: Error) => void) | undefined;
+    #wait(): Promise<never> {
+      began();
+      return new Promise((_resolve, reject) => {
+        this.#fail = reject;
+      });
+    }
+    save(): Promise<number> {
+      return this.#wait();
+    }
+    coreDump(): Promise<void> {
+      return this.#wait();
+    }
+    kill(): undefined {
+      this.#fail?.(new ToolstackError('QEMU', 'QMP command \'query-migrate\' failed: QEMU went away (socket closed)'));
+      return undefined;
+    }
+  }
+  const m = await DomainManager.open({ domainsDir: d, driver: new SlowSave() });
+  // Outside the manager's own directories (a save is refused there).
+  const outDir = mkdtempSync(join(tmpdir(), 'dom0-manager-out-'));
+  after(() => rmSync(outDir, { recursive: true, force: true }));
+  for (const op of ['saved', 'dumped'] as const) {
+    const g = await m.register(dom(`g-${op}`));
+    const beginning = new Promise<void>((r) => (began = r));
+    const file = join(outDir, `${op}.out`);
+    const done = op === 'saved'
+      ? m.save(g.domid, { file, checkpoint: true, leavePaused: false, header: () => Buffer.alloc(0) })
+      : m.dumpCore(g.domid, file);
+    await beginning;
+    await Promise.all([
+      assert.rejects(done, (e: unknown) => isToolstackError(e, 'DOMAIN_STATE') && e.message === `Domain 'g-${op}' (${g.domid}) was destroyed while it was being ${op}` && e.hint === `nothing was written to ${file}`),
+      m.destroy(g.domid),
+    ]);
+  }
+});

@@ -483,19 +483,38 @@ export class DomainManager {
       const wasRunning = rec.state === 'running';
       await this.#probe([o.file]);
       const save = this.#machine(rec, 'save');
-      const { bytes, header } = await this.#writingTo(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE', `the save of domain '${rec.name}' (${domid})`, async (out) => {
-        const made = o.header(rec, await this.driver.machineLayout?.(rec));
-        return { bytes: await save.call(this.driver, rec, out, made, wasRunning), header: made };
-      });
-      this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
-      if (o.leavePaused) return { bytes, header, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
-      if (o.checkpoint) {
-        if (wasRunning) await this.driver.unpause(rec);
-        return { bytes, header, record: rec };
+      /** The file is complete; `finishing`: the save's own destroy of the domain is under way. */
+      let written: boolean | 'finishing' = false;
+      try {
+        const { bytes, header } = await this.#writingTo(o.file, `Cannot write save file '${o.file}'`, 'SAVE_FILE', `the save of domain '${rec.name}' (${domid})`, async (out) => {
+          const made = o.header(rec, await this.driver.machineLayout?.(rec));
+          return { bytes: await save.call(this.driver, rec, out, made, wasRunning), header: made };
+        });
+        written = true;
+        this.#log(`domain ${domid} (${rec.name}) saved to ${o.file} (${bytes} bytes)`);
+        if (o.leavePaused) return { bytes, header, record: rec.state === 'paused' ? rec : await this.#machineIs(rec, 'paused') };
+        if (o.checkpoint) {
+          if (wasRunning) await this.driver.unpause(rec);
+          return { bytes, header, record: rec };
+        }
+        written = 'finishing';
+        await this.#finishDestroy(rec);
+        return { bytes, header, record: undefined };
+      } catch (e: unknown) {
+        if (written === 'finishing') throw e;
+        throw this.#destroyedDuring(rec, 'saved', e, written ? `the save file ${o.file} is complete: xl restore starts it again` : `nothing was written to ${o.file}`);
       }
-      await this.#finishDestroy(rec);
-      return { bytes, header, record: undefined };
     });
+  }
+
+  /**
+   * `e` as the failure of an operation on `rec` that an `xl destroy` cut short (its QEMU killed
+   * under it: QEMU's own words would say only that it went away): one line saying so, `hint` what
+   * is left of the operation's work. Any other failure as it is.
+   */
+  #destroyedDuring(rec: DomainRecord, being: string, e: unknown, hint: string): unknown {
+    if (!this.#destroying.has(rec.domid) && this.registry.get(rec.domid) !== undefined) return e;
+    return new ToolstackError('DOMAIN_STATE', `Domain '${rec.name}' (${rec.domid}) was destroyed while it was being ${being}`, { cause: e, hint });
   }
 
   /**
@@ -685,7 +704,10 @@ export class DomainManager {
     return this.#job(domid, 'machine', async (rec) => {
       await this.#probe([file]);
       const dump = this.#machine(rec, 'coreDump');
-      await this.#writingTo(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO', `the core dump of domain '${rec.name}' (${domid})`, (out) => dump.call(this.driver, rec, out));
+      await this.#writingTo(file, `Cannot dump the core of domain '${rec.name}' to '${file}'`, 'IO', `the core dump of domain '${rec.name}' (${domid})`, (out) => dump.call(this.driver, rec, out))
+        .catch((e: unknown) => {
+          throw this.#destroyedDuring(rec, 'dumped', e, `nothing was written to ${file}`);
+        });
       return rec;
     });
   }
