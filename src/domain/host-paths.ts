@@ -99,6 +99,31 @@ export function listeningPaths(config: DomainConfig): string[] {
   return endpoints(config, true).filter((e) => e.kind === 'socket').map((e) => e.path);
 }
 
+/**
+ * Removes the sockets `config`'s QEMU listened on, once it is gone (killed, it unlinks none):
+ * each only while it is a socket nothing listens on, reached through its directory opened once
+ * (a directory swapped for a link meanwhile is not followed). A socket another domain's QEMU
+ * listens on (a migration's sender on this host) stays.
+ */
+export async function removeDeadSockets(config: DomainConfig): Promise<void> {
+  for (const path of listeningPaths(config)) {
+    let dir: HeldDir;
+    try {
+      dir = HeldDir.open(dirname(path));
+    } catch {
+      continue;
+    }
+    try {
+      const at = dir.at(basename(path));
+      // A path too long to connect to could not be told from a dead socket: it stays.
+      if (Buffer.byteLength(at) > MAX_SOCKET_PATH || lstatSync(at, { throwIfNoEntry: false })?.isSocket() !== true) continue;
+      if (await socketPathProblem(at) === undefined) rmSync(at, { force: true });
+    } finally {
+      dir.close();
+    }
+  }
+}
+
 export interface HostPathContext {
   /** The paths other domains' QEMUs listen on, with the domain's words ("domain 'web' (3)"). */
   readonly taken: ReadonlyMap<string, string>;

@@ -19,7 +19,7 @@ import {
 import type { AccelChoice, AccelSetting, ArgvCapabilities, DomainRuntime, MachineLayout, NicRuntime, QmpCpuInfoFast } from '../qemu/index.js';
 import type { XenstoreClient, XenstoredHandle } from '../xenstore/index.js';
 import { addBlockScripts, blockScriptOf, removeBlockScripts } from './block-scripts.js';
-import { holdHostPaths } from './host-paths.js';
+import { holdHostPaths, removeDeadSockets } from './host-paths.js';
 import type { BlockScriptHost } from './block-scripts.js';
 import { allDeviceNodes, deviceNodes } from './devices.js';
 import type { DomainDevice } from './devices.js';
@@ -302,6 +302,7 @@ export class QemuDriver implements DomainDriver {
     await cleanUp('block script', removeBlockScripts(this.#scripts(), rec, rec.config.disks ?? [], (d) => diskNodes(rec, d, this.#o.paths)));
     await Promise.all([
       cleanUp('directory', removeDomainDirs(this.#o.paths, rec.domid)),
+      cleanUp('socket', removeDeadSockets(rec.config)),
       cleanUp('xenstore', (async () => {
         try {
           await removeDomainLayout(this.#xs, rec.domid, rec.uuid);

@@ -148,6 +148,9 @@ test('xl channel-list: a pty channel with the socket xl console attaches to, a s
     assert.equal(readFileSync(precious, 'utf8'), 'keep');
     assert.ok(statSync(sock).isSocket());
     assert.equal((await xlIn(host, host.root, 'domid', 'chan2')).code, 1);
+    // Destroyed (its QEMU killed, which unlinks nothing), its socket goes: before, it stayed.
+    assert.equal((await xlIn(host, host.root, 'destroy', 'chan')).code, 0);
+    assert.equal(existsSync(sock), false, 'the socket channel\'s path is free again');
   } finally {
     await xlIn(host, host.root, 'destroy', 'chan');
   }
