@@ -69,8 +69,9 @@ function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<
   const stdin = ctx.stdin as NodeJS.ReadStream;
   const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
   if (tty) stdin.setRawMode(true);
-  // They end the session (the terminal restored) instead of killing xl outright.
-  const signals = stopSignals();
+  // They end the session (the terminal restored) instead of killing xl outright; SIGQUIT too
+  // (Node's default left the terminal raw).
+  const signals: string[] = [...stopSignals(), 'SIGQUIT'];
   return new Promise((resolve) => {
     let quiet: NodeJS.Timeout | undefined;
     let cap: NodeJS.Timeout | undefined;
@@ -84,6 +85,7 @@ function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<
       stdin.off('end', onEof);
       ctx.stdout.off('error', onClosed);
       for (const sig of signals) process.off(sig, onSignal);
+      process.off('SIGCONT', onContinue);
       if (tty) leaveRawMode(stdin);
       stdin.pause();
       // A paused pipe or terminal still holds the event loop: let xl exit.
@@ -119,10 +121,22 @@ function attached(ctx: CommandContext, socket: Socket, escape: number): Promise<
     // killed) restores the terminal.
     const onClosed = (): void => finish('closed');
     const onSignal = (sig: string): void => finish('closed', sig);
+    // Stopped (kill -TSTP, -STOP) and continued (`fg`), xl finds the terminal as the shell left
+    // it, in its own cooked mode: raw again (Node keeps the mode it set, so it is set anew).
+    const onContinue = (): void => {
+      if (!tty) return;
+      leaveRawMode(stdin);
+      try {
+        stdin.setRawMode(true);
+      } catch {
+        // gone with the terminal
+      }
+    };
+    process.on('SIGCONT', onContinue);
     ctx.stdout.on('error', onClosed);
     // A terminal that went away fails its reads (EIO): the session is over; later errors are nobody's.
     stdin.on('error', onClosed);
-    for (const sig of signals) process.once(sig, onSignal);
+    for (const sig of signals) process.once(sig as NodeJS.Signals, onSignal);
     socket.on('data', (d: Buffer) => ctx.stdout.write(d));
     socket.on('close', () => finish('hangup'));
     socket.on('error', () => finish('hangup'));

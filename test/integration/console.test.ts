@@ -12,10 +12,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { appendFileSync, chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { childPids, pidCmdline } from '../../src/host/index.js';
 import { ensureGuests, GUEST_PROMPT, GUEST_READY_LINE } from '../support/guests.js';
 import type { GuestImages } from '../support/guests.js';
 import { apiUrl, destroyHost, makeHost, readPid, until, waitGone, xl, XL, xsRead } from './daemon-harness.js';
@@ -194,6 +195,31 @@ test('xl console on a terminal: raw mode while attached, Ctrl-] alone detaches, 
   assert.equal(await s.exited, 0, s.err);
   assert.match(s.out, /[^-]icanon/);
   assert.match(s.out, /[^-]echo /);
+});
+
+test('xl console on a terminal: continued after a stop, it is raw again; SIGQUIT ends it with the terminal restored', async () => {
+  const s = new Session();
+  const child = spawn('script', ['-qefc', `${XL} console c1; stty -a`, '/dev/null'], { env: host.env, stdio: 'pipe' });
+  s.attach(child);
+  await s.waitFor(GUEST_PROMPT);
+  const descendants = (pid: number): number[] => childPids(pid).flatMap((c) => [c, ...descendants(c)]);
+  const node = descendants(child.pid ?? 0).find((p) => (pidCmdline(p) ?? []).some((a) => a.endsWith('xl.cjs')));
+  assert.ok(node !== undefined);
+  const pts = readlinkSync(`/proc/${node}/fd/0`);
+  // Stopped, its terminal set back to cooked mode (as a job-control shell does), continued.
+  process.kill(node, 'SIGSTOP');
+  execFileSync('stty', ['-F', pts, 'sane']);
+  process.kill(node, 'SIGCONT');
+  await until('raw mode again', () => / -icanon /.test(` ${execFileSync('stty', ['-F', pts, '-a'], { encoding: 'utf8' }).replace(/\s+/g, ' ')} `) || undefined, 10_000);
+  const from = s.out.length;
+  s.type('echo cont-$((7*6))\r');
+  await s.waitFor('cont-42', from);
+  // Before: Node's default for SIGQUIT left the terminal raw.
+  process.kill(node, 'SIGQUIT');
+  await s.waitFor(/speed \d+ baud/, from);
+  await s.exited;
+  assert.match(s.out.slice(from), /[^-]icanon/);
+  assert.match(s.out.slice(from), /Interrupted \(SIGQUIT\)/);
 });
 
 test('xl console -t/-n: serial falls back to the pv console, missing ones fail as xl does', async () => {

@@ -129,8 +129,14 @@ const XEN_DEBUG_PORT = '0xe9';
 
 const MAX_SERIALS = 4;
 
+/** Ports of a virtio-serial bus for channels: QEMU's 31 but port 0, the console's. */
+const MAX_CHANNELS = 30;
+
 export function consoles(a: Argv, g: Guest): void {
   const channels = g.config.channels ?? [];
+  if (channels.length > MAX_CHANNELS) {
+    throw unsupported('channel', `${channels.length} channels`, `a virtio-serial bus has ${MAX_CHANNELS} ports for channels`, `give at most ${MAX_CHANNELS}`);
+  }
   if (g.type !== 'hvm' || channels.length > 0) a.device('virtio-serial-pci', { id: 'vserial0' }, 'type', g.type);
   if (g.type !== 'hvm') {
     consoleChardev(a, 'console0');
