@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo } from '../../api/index.js';
-import { terminalSafe, ToolstackError } from '../../common/index.js';
+import { isToolstackError, terminalSafe, ToolstackError } from '../../common/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
 import type { CommandContext, CommandResult } from '../command.js';
@@ -144,7 +144,10 @@ async function receive(ctx: CommandContext, o: ParsedOptions, reader: StreamRead
     // (its stall guard) and leaves nothing either. Never by name: NAME--incoming may be another
     // migration's (two of one domain into this host at once).
     if (domid === undefined && created !== undefined && !running) {
-      const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), 60_000).unref())]);
+      // Interrupted, it waits little: its sender waits for its end (30 s of stall before), and
+      // a domain that arrives after is dom0d's to destroy (its receiving xl, the holder, gone).
+      const waitMs = isToolstackError(e, 'INTERRUPTED') ? 2_000 : 60_000;
+      const settled = await Promise.race([created.then((d) => d.domid, () => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref())]);
       if (settled !== undefined) await api.destroyDomain({ ref: String(settled) }).catch(() => undefined);
     }
     // The create's own reason (QEMU's, say) is what the relay's broken stream above followed from.
