@@ -134,7 +134,7 @@ export function diskContext(records: readonly DomainRecord[], self?: number, ope
   const live = records.filter((r) => r.qemuPid !== null && isPidAlive(r.qemuPid));
   const holding = records.filter((r) => r.domid !== self && (live.includes(r) || r.state === 'creating'));
   return {
-    inUse: holding.flatMap((r) => [...r.config.disks ?? [], ...r.attaching?.disks ?? []].map((disk) => {
+    inUse: holding.flatMap((r) => [...r.config.disks ?? [], ...r.attaching?.disks ?? [], ...r.lingering?.disks ?? []].map((disk) => {
       const id = opened?.of(r.domid, r.qemuPid, disk);
       const backing = opened?.backingOf(r.domid, r.qemuPid, disk) ?? [];
       return { domid: r.domid, name: r.name, disk, ...id === undefined ? {} : { id }, ...backing.length === 0 ? {} : { backing } };

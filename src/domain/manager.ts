@@ -1049,6 +1049,16 @@ export class DomainManager {
       const attach = this.#machine(rec, 'attachDevice');
       const { devices, chain, config } = await this.#hostChecks.run('host', async () => {
         const checked = await this.#onHost(rec, withDeviceDefaults(rec.config, spec));
+        // A device a forced detach left with the guest still holds its kind and devid in QEMU.
+        for (const d of checked.devices) {
+          const devid = deviceDevid(d);
+          const held = devid === undefined || rec.lingering === undefined ? undefined : deviceByDevid(rec.lingering, d.kind, devid);
+          if (held !== undefined) {
+            throw new ToolstackError('DEVICE_EXISTS', `Cannot add ${deviceLabel(d)} to domain '${rec.name}': its guest still holds ${deviceLabel(held)}, which a forced detach took out`, {
+              hint: 'it goes once the guest lets it go (or the domain is destroyed): choose another',
+            });
+          }
+        }
         const target = checked.devices.reduce((c, d) => withDevice(c, d, rec.name), rec.config);
         await this.registry.attaching(domid, target);
         return { ...checked, config: target };
@@ -1147,7 +1157,9 @@ export class DomainManager {
         await this.registry.attaching(domid, undefined).catch((u: unknown) => this.#log(`domain ${domid}: dropping its detach in progress: ${errorText(u)}`));
         throw e;
       }
-      const record = await this.registry.attaching(domid, undefined, target);
+      let record = await this.registry.attaching(domid, undefined, target);
+      // Forced, and the guest holds on: QEMU keeps the device (and its image) until it lets go.
+      if (!released) record = await this.registry.update(domid, { lingering: gone.reduce((c, d) => withDevice(c, d, rec.name), record.lingering ?? {}) });
       for (const d of gone) this.events.emit({ type: 'device', record, action: 'detached', kind: d.kind, devid: deviceDevid(d) });
       return { record, device, released };
     });
@@ -1303,6 +1315,10 @@ export class DomainManager {
       // its devices along) or a device attached since under that devid: nothing of this one is left.
       if (how === 'ejected' && (current === undefined || JSON.stringify(current) !== JSON.stringify(device))) return;
       await this.driver.releaseDevice?.(rec, current ?? device);
+      const lingered = devid === undefined || rec.lingering === undefined ? undefined : deviceByDevid(rec.lingering, device.kind, devid);
+      if (current === undefined && lingered !== undefined && rec.lingering !== undefined) {
+        await this.registry.update(domid, { lingering: replaceDevice(rec.lingering, lingered, undefined) });
+      }
       if (current !== undefined) {
         const record = await this.registry.update(domid, { config: replaceDevice(rec.config, current, undefined) });
         this.events.emit({ type: 'device', record, action: 'detached', kind: current.kind, devid });

@@ -64,6 +64,13 @@ export interface DomainRecord {
    * so no device is left half-attached and unknown to the config, or gone and still in it.
    */
   readonly attaching?: DomainConfig;
+  /**
+   * Devices a forced detach (`xl block-detach -f`, ...) took out of the config while the guest
+   * still held them: QEMU keeps each (and its image open) until the guest lets go. Counted as the
+   * domain's for the checks of other attaches and domains (an image in use, a vdev taken), and
+   * dropped as the guest releases each.
+   */
+  readonly lingering?: DomainConfig;
 }
 
 /**
@@ -88,7 +95,7 @@ export interface DomainConsole {
 
 /** The fields a caller may change through `DomainRegistry.update` (identity and state excluded). */
 export type DomainRecordPatch = Partial<Pick<DomainRecord,
-  'uuid' | 'config' | 'qemuPid' | 'qmpSocket' | 'vnc' | 'consoles' | 'startTime' | 'shutdownReason' | 'sched' | 'updatedConfig'>>;
+  'uuid' | 'config' | 'qemuPid' | 'qmpSocket' | 'vnc' | 'consoles' | 'startTime' | 'shutdownReason' | 'sched' | 'updatedConfig' | 'lingering'>>;
 
 /** What a new domain starts from: its config (name and uuid in `c_info`); the registry assigns domid and state. */
 export interface NewDomain {

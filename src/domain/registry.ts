@@ -418,6 +418,7 @@ export class DomainRegistry {
       version: RECORD_VERSION, ...rec, config: idlToJson(DOMAIN_CONFIG, rec.config),
       ...(rec.updatedConfig === undefined ? {} : { updatedConfig: idlToJson(DOMAIN_CONFIG, rec.updatedConfig) }),
       ...(rec.attaching === undefined ? {} : { attaching: idlToJson(DOMAIN_CONFIG, rec.attaching) }),
+      ...(rec.lingering === undefined ? {} : { lingering: idlToJson(DOMAIN_CONFIG, rec.lingering) }),
     })}\n`;
     return this.#writes.run(this.#file(rec.domid), async () => {
       // A record removed while this write waited must not be resurrected.
@@ -548,6 +549,7 @@ function parseRecord(text: string, domid: number): DomainRecord {
     ...(o.updatedConfig === undefined ? {} : { updatedConfig: idlFromJson(DOMAIN_CONFIG, o.updatedConfig) }),
     ...(o.arriving === true ? { arriving: true as const } : {}),
     ...(o.attaching === undefined ? {} : { attaching: idlFromJson(DOMAIN_CONFIG, o.attaching) }),
+    ...(o.lingering === undefined ? {} : { lingering: idlFromJson(DOMAIN_CONFIG, o.lingering) }),
   };
   validateDomainName(rec.name, true);
   return rec;

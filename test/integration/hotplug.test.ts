@@ -417,6 +417,11 @@ test('block-detach waits for the guest: a paused guest times out (the disk stays
   assert.equal(xsExists(`/libxl/${dom}/device/vbd/51824`), false);
   assert.deepEqual((await storedDisks('hp')).map((d) => d['vdev']), ['hdc', 'xvde']);
   assert.equal(imageOpens('spare.qcow2'), false, 'the paused guest still has the disk');
+  // Held by the guest, it still takes its vdev and image: before, dom0d forgot it (QEMU's
+  // "Duplicate nodes", or another domain's attach failed on QEMU's lock, naming nothing).
+  const again = await xlIn(host, host.root, 'block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
+  assert.equal(again.code, 1);
+  assert.match(again.err, /^Cannot add disk xvdh to domain 'hp': its guest still holds disk xvdh, which a forced detach took out\n/m);
   await ok('unpause', 'hp');
   await partitionsBecome(['sr0', 'vda']);
   for (let i = 0; i < 200 && !imageOpens('spare.qcow2'); i++) await new Promise((r) => setTimeout(r, 50));
