@@ -347,9 +347,21 @@ export async function runDom0d(env: NodeJS.ProcessEnv, inspecting = false): Prom
   // neither may stop what supervises the domains (Node's default). dom0d bounds its own log.
   process.on('SIGHUP', () => log('SIGHUP: ignored (dom0d keeps its log bounded itself; stop it with SIGTERM)'));
   startHeapTrim();
+  // Taken from the first moment: one during the start (Node's default ended dom0d without a
+  // word, and the xl that started it blamed the last line of its log) stops it once started.
+  const stopped = new Promise<string>((resolve) => {
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(sig, () => {
+        log(`${sig}: stopping${started ? '' : ' once started'}`);
+        resolve(sig);
+      });
+    }
+  });
+  let started = false;
   let d: Dom0d;
   try {
     d = await startDom0d({ env, log });
+    started = true;
   } catch (e: unknown) {
     // What the host refused (a directory where the API socket goes, a full disk) is the
     // operator's to fix: one line and a hint, as for dom0d's own errors; anything else is a bug.
@@ -361,11 +373,7 @@ export async function runDom0d(env: NodeJS.ProcessEnv, inspecting = false): Prom
     if (err.hint !== undefined) log(`hint: ${err.hint}`);
     return 1;
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log(`${signal}: stopping`);
+  await stopped;
   await d.stop();
   log('stopped');
   return 0;
