@@ -220,6 +220,8 @@ export const DOM0D_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '
  * QEMUs and scripts it runs do not inherit them.
  */
 export const DOM0D_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' };
+/** Set (`1`) in the environment of a dom0d an xl starts: it sheds that xl's scheduling too (`shedInherited`). */
+export const AUTOSTARTED = 'DOM0D_AUTOSTARTED';
 
 /**
  * `sh -c` script: limits a shell may have lowered put back as far as they go (dom0d, and every
@@ -244,7 +246,7 @@ async function startDom0d(paths: Dom0Paths, env: NodeJS.ProcessEnv, deadline: nu
       detached: true,
       stdio: ['ignore', log, log],
       cwd: '/',
-      env: { ...toDaemonEnv(launchEnv(env)), ...pathsEnv(paths), ...DOM0D_ENV },
+      env: { ...toDaemonEnv(launchEnv(env)), ...pathsEnv(paths), ...DOM0D_ENV, [AUTOSTARTED]: '1' },
     });
     child.on('error', (e) => {
       exited = e.message;

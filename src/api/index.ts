@@ -1,6 +1,6 @@
 // The API's public surface. `cli` and `web` reach the rest of dom0 through here (`cli` reads
 // configs with `config` itself, as xl does).
-export { apiRequest, connectToolstack, daemonAnswers, DOM0D_ENV, DOM0D_NODE_FLAGS } from './client.js';
+export { apiRequest, AUTOSTARTED, connectToolstack, daemonAnswers, DOM0D_ENV, DOM0D_NODE_FLAGS } from './client.js';
 export { API_ROUTES, FEED_ROUTES, matchRoutePath, STREAM_ROUTES, TEST_ROUTES } from './routes.js';
 export { EventFeed, sseMessage } from './event-feed.js';
 export type { FeedEvent } from './event-feed.js';

@@ -316,14 +316,18 @@ export const DOM0D_RUN_USAGE = 'dom0d run     (the default) serve the API, xenst
   '              until SIGTERM; directories from DOM0_{CONFIG,STATE,RUN,LOG}_DIR\n\n';
 
 /** `dom0d run`: starts dom0d in the foreground and serves until SIGTERM or SIGINT. `inspecting`: Node's options may have opened its inspector. */
-export async function runDom0d(env: NodeJS.ProcessEnv, inspecting = false): Promise<number> {
+/**
+ * `inspecting`: Node's options opened an inspector; `autostarted`: an xl started this dom0d (whose
+ * scheduling it does not keep; one started by hand keeps what its starter chose).
+ */
+export async function runDom0d(env: NodeJS.ProcessEnv, o: { readonly inspecting?: boolean; readonly autostarted?: boolean } = {}): Promise<number> {
   const log = (line: string): void => {
     process.stderr.write(`${new Date().toISOString()} dom0d[${process.pid}]: ${line}\n`);
   };
   // Everything dom0d (and each QEMU it spawns) creates is private to its user.
   process.umask(0o077);
   // Nothing of the first xl's process outlives it in dom0d and every QEMU (see shedInherited).
-  const shed = shedInherited();
+  const shed = shedInherited({ scheduling: o.autostarted === true });
   if (shed.length > 0) log(`put back what the process that started dom0d gave it: ${shed.join('; ')}`);
   // Many daemons take SIGUSR2 for "re-exec" or "reopen logs": an administrator's habit must not
   // stop dom0d (Node's default). SIGUSR1 is refused where dom0d starts (refuseDebuggerSignal).
@@ -332,7 +336,7 @@ export async function runDom0d(env: NodeJS.ProcessEnv, inspecting = false): Prom
   process.stderr.on('error', () => undefined);
   // An inspector that Node options opened (`--inspect` where dom0d was started by hand) lets any
   // local user run code in dom0d: it is closed. (The module costs 1.6 MiB: loaded only then.)
-  if (inspecting) {
+  if (o.inspecting === true) {
     const inspector = await import('node:inspector');
     if (inspector.url() !== undefined) {
       inspector.close();

@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { DOM0D_ENV } from '../api/index.js';
+import { AUTOSTARTED, DOM0D_ENV } from '../api/index.js';
 import { refuseDebuggerSignal, resolvePaths, restoreLaunchEnv, toDaemonEnv } from '../common/index.js';
 import { ensurePrivateDir } from '../host/index.js';
 import { rotateToken } from './api-tcp.js';
@@ -19,7 +19,8 @@ export function dom0dMain(argv: readonly string[]): Promise<number> {
   if (sub === undefined || sub === 'run') {
     // Node's options as dom0d was started with, before its environment is a daemon's (`runDom0d` closes an inspector they opened).
     const inspecting = [...process.execArgv, process.env['NODE_OPTIONS'] ?? ''].some((a) => a.includes('--inspect'));
-    return runDom0d(toDaemonEnv(dropOwnEnv(process.env)), inspecting);
+    const autostarted = process.env[AUTOSTARTED] === '1';
+    return runDom0d(toDaemonEnv(dropOwnEnv(process.env)), { inspecting, autostarted });
   }
   if (sub === 'help' || sub === '--help' || sub === '-h') {
     process.stdout.write(`Usage: dom0d [run | help | rotate-token | xenstored ...]\n\n${DOM0D_RUN_USAGE}${ROTATE_USAGE}${XENSTORED_USAGE}`);

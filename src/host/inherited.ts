@@ -9,8 +9,10 @@
  * - Scheduling: a nice value, a CPU affinity (`taskset -c 0 xl list`), an I/O class (`ionice -c
  *   3`) and an OOM score were dom0d's and every later guest's, whatever their configs said.
  * Each is put back to what the host gives a new process: descriptors above 2 without the
- * close-on-exec flag closed, nice 0, every online CPU, the best-effort I/O class, OOM score 0 (those
- * a user may not raise, as not root, stay). Returns what was put back, for a log line.
+ * close-on-exec flag closed, and with `scheduling` (a daemon a user's command started, not one an
+ * administrator started with the settings they chose) nice 0, every online CPU, the best-effort
+ * I/O class, OOM score 0 (those a user may not raise, as not root, stay). Returns what was put
+ * back, for a log line.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,10 +22,11 @@ import { onlineCpus, parseCpuList } from './facts.js';
 /** O_CLOEXEC as fdinfo's `flags:` (octal) shows it. */
 const O_CLOEXEC = 0o2000000;
 
-export function shedInherited(): string[] {
+export function shedInherited(o: { readonly scheduling: boolean }): string[] {
   const done: string[] = [];
   const closed = closeInheritedFds();
   if (closed.length > 0) done.push(`descriptors ${closed.join(',')} closed`);
+  if (!o.scheduling) return done;
   const tried = (what: string, f: () => boolean): void => {
     try {
       if (f()) done.push(what);
