@@ -21,7 +21,8 @@
  * Every domain on it shares it; it goes (in the reverse order) when its last port goes, and at
  * dom0d start when nothing uses it. The caller serializes every operation on one bridge.
  */
-import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { CommandFailed, ensurePrivateDir, isPidAlive, killPid, pidCmdline, readPidFile, runCommand, waitForPidExit, writeFileAtomicSync } from '../host/index.js';
@@ -175,15 +176,23 @@ export class NatNetworks {
    */
   admit(bridge: string, domid: number, devid: number, mac: string): void {
     const file = `${this.#makeHostsDir(bridge)}/vif${domid}.${devid}`;
-    // dnsmasq reads a file of the directory the moment it is closed, as `nobody`: the file is made
-    // readable before it is written, never after (with a chmod after the close, dnsmasq found it
-    // unreadable about once in eight, and that guest got no lease).
-    const fd = openSync(file, 'w');
+    // dnsmasq reads a file of the directory the moment it is closed or moved in, and every file at
+    // a reread, as `nobody`: the file is made whole and readable beside the directory and then
+    // renamed into it. (Made in it, it was dom0d's umask's 0600 between its open and its chmod,
+    // and a reread then found it unreadable: that guest got no lease.)
+    const temp = `${NAT_HOSTS_ROOT}/.vif-${process.pid}-${randomBytes(6).toString('hex')}`;
+    const fd = openSync(temp, 'wx');
     try {
       fchmodSync(fd, 0o644);
       writeSync(fd, `${mac}\n`);
     } finally {
       closeSync(fd);
+    }
+    try {
+      renameSync(temp, file);
+    } catch (e: unknown) {
+      rmSync(temp, { force: true });
+      throw e;
     }
     this.#reread(bridge);
   }
