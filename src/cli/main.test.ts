@@ -137,14 +137,17 @@ test('errors and warnings are one line each, a config value\'s control character
   assert.match(forged.stderr, /x\\nhint: run curl/);
 });
 
-test('what a command prints, text or JSON, holds no character a terminal acts on: C0, C1 and text-direction ones are escaped', async () => {
-  const cfg = join(dir, 'pool-esc.cfg');
+test('what a command prints, text or JSON, holds no character a terminal acts on: C0, C1 and text-direction ones are escaped, JSON staying JSON', async () => {
+  const cfg = join(dir, 'esc.cfg');
   // U+009B is CSI to a terminal; ESC ] ... BEL sets its title; U+202E reverses the line.
-  writeFileSync(cfg, 'name="p\u009b31mX\u001b]0;t\u0007\u202e"\nsched="credit"\n');
-  const text = await xl('cpupool-create', '-n', cfg);
-  assert.equal(text.rc, 0, text.stderr);
-  assert.match(text.stdout, /^cpupool name:\s+p\\x9b31mX\\x1b\]0;t\\x07\\u202e$/m);
-  const json = await xl('--json', 'cpupool-create', '-n', cfg);
-  assert.doesNotMatch(json.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/u);
-  assert.equal((JSON.parse(json.stdout) as { config: { name: string } }).config.name, 'p\u009b31mX\u001b]0;t\u0007\u202e');
+  const value = 'a\u009b31mX\u001b]0;t\u0007\u202e';
+  writeFileSync(cfg, `name = "esc"\nkernel = "/k"\nextra = "${value}"\n`);
+  for (const argv of [['config-parse', cfg], ['config-parse', '--raw', cfg], ['--json', 'config-parse', cfg], ['-N', 'create', cfg]]) {
+    const r = await xl(...argv);
+    assert.equal(r.rc, 0, `${argv.join(' ')}: ${r.stderr}`);
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/u, argv.join(' '));
+    assert.ok(r.stdout.includes('\\u009B') || r.stdout.includes('\\u009b'), argv.join(' '));
+    const json = JSON.parse(argv[0] === '-N' ? r.stdout.slice(r.stdout.indexOf('{')) : r.stdout) as unknown;
+    assert.ok(JSON.stringify(json).includes(JSON.stringify(value).slice(1, -1)), argv.join(' '));
+  }
 });

@@ -29,8 +29,8 @@ test('libxlJson() skips undefined members and rejects non-integers', () => {
   assert.throws(() => libxlJson(1.5), RangeError);
 });
 
-test('yajlString() escapes like yajl_string_encode, solidus untouched', () => {
+test('yajlString() escapes like yajl_string_encode, solidus untouched; DEL, C1 and text-direction characters too (yajl leaves them)', () => {
   assert.equal(yajlString('a/b"c\\d'), '"a/b\\"c\\\\d"');
   assert.equal(yajlString('\b\f\n\r\t'), '"\\b\\f\\n\\r\\t"');
-  assert.equal(yajlString('\u0001\u001f\u007f é'), '"\\u0001\\u001F\u007f é"');
+  assert.equal(yajlString('\u0001\u001f\u007f é\u009b\u202e'), '"\\u0001\\u001F\\u007F é\\u009B\\u202E"');
 });

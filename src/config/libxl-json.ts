@@ -83,7 +83,12 @@ const ESCAPES: Readonly<Record<string, string>> = {
   '\t': '\\t',
 };
 
-/** A JSON string literal as `yajl_string_encode` writes it (solidus not escaped). */
+/**
+ * A JSON string literal as `yajl_string_encode` writes it (solidus not escaped), but for the
+ * characters a terminal acts on beyond C0 — DEL, C1 (U+009B is CSI), the line separators and the
+ * text-direction ones — which yajl leaves as they are and this writes as `\uXXXX`: the same JSON,
+ * shown as it is when printed.
+ */
 export function yajlString(s: string): string {
-  return `"${s.replace(/["\\\u0000-\u001f]/g, (c) => ESCAPES[c] ?? `\\u00${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`)}"`;
+  return `"${s.replace(/["\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
 }

@@ -1,5 +1,5 @@
 import { availableParallelism, homedir } from 'node:os';
-import { resolvePaths, usageError } from '../../common/index.js';
+import { resolvePaths, toJson, usageError } from '../../common/index.js';
 import { formatRawCfgSettings, rawCfgSettings, readCfgFile, readXlConf, resolveDomainConfig } from '../../config/index.js';
 import type { DomainConfig, RawCfgSetting } from '../../config/index.js';
 import { defineCommand } from '../command.js';
@@ -33,5 +33,5 @@ export const configParseCommand = defineCommand<RawCfgSetting[] | DomainConfig>(
     for (const w of warnings) ctx.warn(w);
     return Promise.resolve({ data: config });
   },
-  render: (data) => `${Array.isArray(data) ? formatRawCfgSettings(data) : JSON.stringify(data, null, 2)}\n`,
+  render: (data) => `${Array.isArray(data) ? formatRawCfgSettings(data) : toJson(data, 2)}\n`,
 });

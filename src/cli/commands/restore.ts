@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { othersMayWrite, SAVE_FILE_OWNER_HINT, terminalSafe, ToolstackError } from '../../common/index.js';
+import { othersMayWrite, SAVE_FILE_OWNER_HINT, terminalSafe, toJson, ToolstackError } from '../../common/index.js';
 import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo, SaveFileInfo } from '../../api/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
@@ -32,7 +32,7 @@ export const restoreCommand = defineCommand<DomainInfo>({
       const line = 'Config file not specified and none in save file';
       throw new ToolstackError('USAGE', line, { lines: [line], hint: 'give the domain\'s config file before the save file' });
     }
-    if (o.has('d')) ctx.stderr.write(`${terminalSafe(JSON.stringify(config, null, 4), true)}\n`);
+    if (o.has('d')) ctx.stderr.write(`${terminalSafe(toJson(config, 4), true)}\n`);
     const domain = await connectToolstack(ctx).createDomain({
       config, paused: o.has('p'), noMonitor: o.has('e'), source: second ?? first, restore: { file, offset: info.streamOffset },
       ...(info.layout === undefined ? {} : { layout: info.layout }),

@@ -1,3 +1,4 @@
+import { toJson } from '../../common/index.js';
 import type { CfgDocument, CfgValue } from './types.js';
 
 /** A value as `xl config-parse --raw` prints it: every atom a string, lists nested. */
@@ -35,13 +36,13 @@ export function rawCfgSettings(doc: CfgDocument): RawCfgSetting[] {
 }
 
 /**
- * `JSON.stringify(settings, null, 2)`, computed without recursion so that the deepest lists Xen
+ * `toJson(settings, 2)`, computed without recursion so that the deepest lists Xen
  * accepts print too (JSON.stringify exhausts the JS stack a little below 5,000 levels).
  */
 export function formatRawCfgSettings(settings: readonly RawCfgSetting[]): string {
   if (settings.length === 0) return '[]';
   const parts = settings.map((s) =>
-    `  {\n    "name": ${JSON.stringify(s.name)},\n    "op": ${JSON.stringify(s.op)},\n    "value": ${formatValue(s.value, 2)},\n    "line": ${s.line}\n  }`);
+    `  {\n    "name": ${toJson(s.name)},\n    "op": ${toJson(s.op)},\n    "value": ${formatValue(s.value, 2)},\n    "line": ${s.line}\n  }`);
   return `[\n${parts.join(',\n')}\n]`;
 }
 
@@ -52,7 +53,7 @@ function formatValue(value: RawCfgValue, depth: number): string {
     if (typeof job === 'string') {
       out.push(job);
     } else if (typeof job.v === 'string') {
-      out.push(JSON.stringify(job.v));
+      out.push(toJson(job.v));
     } else if (job.v.length === 0) {
       out.push('[]');
     } else {
