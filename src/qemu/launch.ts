@@ -55,14 +55,20 @@ export async function launchQemu(options: LaunchQemuOptions): Promise<LaunchedQe
     if (!died) child.kill();
     const who = `QEMU (pid ${pid})${options.label === undefined ? '' : ` ${options.label}`}`;
     const tail = qemuLogReason(options.logFile, 5);
+    const known = died ? START_FAILURES.find(([said]) => said.test(tail))?.[1] : undefined;
     throw new ToolstackError('QEMU', died
       ? `${who} exited at start${tail === '' ? '' : `: ${tail}`}`
       : `${who} did not answer on ${options.qmpSocket} within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}`, {
       cause: e,
-      hint: `see ${options.logFile}`,
+      hint: known === undefined ? `see ${options.logFile}` : `${known} (see ${options.logFile})`,
     });
   }
 }
+
+/** What QEMU says when it cannot start a machine of the config, and what the config can do about it. */
+const START_FAILURES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/PCI: no slot\/function available/, 'the machine has no PCI slot left (a PC has 32, and each virtio disk, vif, USB controller and passed-through device takes one): give fewer'],
+];
 
 /**
  * The last `lines` lines of QEMU's log `file`, joined with ` | `, without the time stamps and
