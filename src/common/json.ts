@@ -10,8 +10,15 @@ export function toJson(value: unknown, indent?: number): string {
   return (JSON.stringify(value, bigintReplacer, indent) as string | undefined)?.replace(JSON_UNSHOWABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) as string;
 }
 
-/** What UNSHOWABLE holds beyond C0: JSON.stringify leaves these as they are. */
-const JSON_UNSHOWABLE = /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+/**
+ * The characters a terminal acts on beyond C0, as a regular expression's character-class body:
+ * DEL, C1 controls (U+009B is CSI, U+009D OSC to a terminal), the line and paragraph separators,
+ * and the text-direction overrides and isolates (U+202E reverses what follows it on the line).
+ * JSON writers leave them as they are.
+ */
+export const TERMINAL_CONTROLS_BEYOND_C0 = '\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+
+const JSON_UNSHOWABLE = new RegExp(`[${TERMINAL_CONTROLS_BEYOND_C0}]`, 'gu');
 
 function bigintReplacer(_key: string, v: unknown): unknown {
   if (typeof v !== 'bigint') return v;
@@ -19,14 +26,10 @@ function bigintReplacer(_key: string, v: unknown): unknown {
   return Number.isSafeInteger(n) ? n : v.toString();
 }
 
-/**
- * Characters a terminal acts on rather than shows: C0 controls but tab (newline too, unless kept),
- * DEL, C1 controls (U+009B is CSI, U+009D OSC to a terminal), the line and paragraph separators,
- * and the text-direction overrides and isolates (U+202E reverses what follows it on the line).
- */
-const UNSHOWABLE = /[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+/** Characters a terminal acts on rather than shows: C0 controls but tab (newline too, unless kept), and TERMINAL_CONTROLS_BEYOND_C0. */
+const UNSHOWABLE = new RegExp(`[\\x00-\\x08\\x0a-\\x1f${TERMINAL_CONTROLS_BEYOND_C0}]`, 'gu');
 /** The same but line breaks: `\n`, and `\r` before one (QEMU's monitor ends its lines so). */
-const UNSHOWABLE_BUT_NEWLINE = /\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+const UNSHOWABLE_BUT_NEWLINE = new RegExp(`\\r(?!\\n)|[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f${TERMINAL_CONTROLS_BEYOND_C0}]`, 'gu');
 
 /**
  * `text` as it may go to a terminal or a log line: each character of UNSHOWABLE written as an

@@ -7,9 +7,11 @@
  * indent, so an empty object is `{\n\n<indent>}`; YAJL ends a complete top-level value with
  * `\n`, which stays in the string libxl hands back (`xl` then prints `disk: %s\n`).
  * Strings: `"` `\` and the control characters escaped (`\b \f \n \r \t`, others `\u00XX` with
- * upper-case hex); `/` is not escaped; everything else verbatim. Integers in decimal.
+ * upper-case hex), and those a terminal acts on beyond C0 (see yajlString); `/` is not escaped;
+ * everything else verbatim. Integers in decimal.
  * Which members a struct has, and which are left out, is the IDL's (`idlToJson`).
  */
+import { TERMINAL_CONTROLS_BEYOND_C0 } from '../common/index.js';
 
 /** A value libxl can emit. Object members are written in insertion order; `undefined` members are skipped. */
 export type LibxlJsonValue =
@@ -89,6 +91,8 @@ const ESCAPES: Readonly<Record<string, string>> = {
  * text-direction ones — which yajl leaves as they are and this writes as `\uXXXX`: the same JSON,
  * shown as it is when printed.
  */
+const YAJL_ESCAPED = new RegExp(`["\\\\\\x00-\\x1f${TERMINAL_CONTROLS_BEYOND_C0}]`, 'gu');
+
 export function yajlString(s: string): string {
-  return `"${s.replace(/["\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
+  return `"${s.replace(YAJL_ESCAPED, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
 }

@@ -114,7 +114,7 @@ export function bearerGuard(file: string, log: (line: string) => void = () => un
     return digest;
   };
   const check = (req: IncomingMessage): void => {
-    current(req.socket);
+    const digest = current(req.socket);
     if (exposed !== undefined) {
       throw new ToolstackError('API_AUTH', 'The API token file is open to other users of the host: no token is accepted', {
         hint: 'on the host, chmod 600 the token file, or run dom0d rotate-token (a new token)',
@@ -125,7 +125,7 @@ export function bearerGuard(file: string, log: (line: string) => void = () => un
     const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
     // The scheme's name is case-insensitive (RFC 9110 11.1).
     const given = /^bearer +(\S+) *$/i.exec(auth)?.[1] ?? offered?.slice('bearer.'.length);
-    if (given === undefined || !timingSafeEqual(sha256(given), current(req.socket))) {
+    if (given === undefined || !timingSafeEqual(sha256(given), digest)) {
       throw new ToolstackError('API_AUTH', given === undefined ? 'The API needs Authorization: Bearer <token>' : 'The API token is wrong', {
         hint: 'the token is in dom0d\'s STATE_DIR/api-token',
       });

@@ -327,7 +327,7 @@ export async function runDom0d(env: NodeJS.ProcessEnv, o: { readonly inspecting?
   // Everything dom0d (and each QEMU it spawns) creates is private to its user.
   process.umask(0o077);
   // Nothing of the first xl's process outlives it in dom0d and every QEMU (see shedInherited).
-  const shed = shedInherited({ scheduling: o.autostarted === true });
+  const shed = await shedInherited({ scheduling: o.autostarted === true });
   if (shed.length > 0) log(`put back what the process that started dom0d gave it: ${shed.join('; ')}`);
   // Many daemons take SIGUSR2 for "re-exec" or "reopen logs": an administrator's habit must not
   // stop dom0d (Node's default). SIGUSR1 is refused where dom0d starts (refuseDebuggerSignal).

@@ -10,13 +10,13 @@ import { parseThreadStat } from './process.js';
 import { parsePerCpuBusyNs } from './stats.js';
 
 /**
- * Sets the hard affinity of thread `tid` to `cpus`. Resolves with undefined once set, or with
+ * Sets the hard affinity of thread `tid` (with `allThreads`, of every thread of process `tid`) to `cpus`. Resolves with undefined once set, or with
  * the kernel's reason for refusing in strerror's words (`Invalid argument` when none of `cpus`
  * may be used, `No such process` when the thread is gone).
  */
-export function setThreadAffinity(tid: number, cpus: readonly number[]): Promise<string | undefined> {
+export function setThreadAffinity(tid: number, cpus: readonly number[], allThreads = false): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile('taskset', ['-p', '-c', cpus.join(','), String(tid)], (error, _stdout, stderr) => {
+    execFile('taskset', [...(allThreads ? ['-a'] : []), '-p', '-c', cpus.join(','), String(tid)], (error, _stdout, stderr) => {
       if (error === null) {
         resolve(undefined);
         return;
@@ -41,10 +41,14 @@ export interface HostCpuSched {
  * state R whose last CPU it is; this process, reading, is one).
  */
 export function readHostCpuSched(): HostCpuSched[] {
-  const allowed = /^Cpus_allowed_list:\s*(\S*)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
   const busy = parsePerCpuBusyNs(readFileSync('/proc/stat', 'utf8'));
   const runnable = runnableCpus();
-  return parseCpuList(allowed).map((cpu) => ({ cpu, busyNs: busy.get(cpu) ?? 0, runnable: runnable.has(cpu) }));
+  return allowedCpus().map((cpu) => ({ cpu, busyNs: busy.get(cpu) ?? 0, runnable: runnable.has(cpu) }));
+}
+
+/** The CPUs this process may run on: its main thread's hard affinity. */
+export function allowedCpus(): number[] {
+  return parseCpuList(/^Cpus_allowed_list:\s*(\S*)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '');
 }
 
 /** The CPUs some task of the host is running or runnable on now (every /proc/PID/task/TID/stat). */

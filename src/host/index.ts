@@ -10,7 +10,7 @@ export { KeyedQueue } from './keyed-queue.js';
 export { pidFileHolder, readPidFile, releasePidFile, tryTakePidFile } from './pid-file.js';
 export { childPids, executableProblem, isPidAlive, isPidStopped, pidAliveOr, killPid, processStartTime, logTail, pidCmdline, pidState, processCpuTimeNs, spawnDetached, threadCpuTimeNs, threadSched, waitForPidExit } from './process.js';
 export type { DetachedChild, SpawnDetachedOptions, ThreadSched } from './process.js';
-export { readHostCpuSched, setThreadAffinity } from './affinity.js';
+export { allowedCpus, readHostCpuSched, setThreadAffinity } from './affinity.js';
 export type { HostCpuSched } from './affinity.js';
 export { readHostStats } from './stats.js';
 export { CAP_PERIOD_US, CgroupTree, findCpuCgroups, formatCgroupList, SCHED_CGROUP_MAP } from './cgroups.js';

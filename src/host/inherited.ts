@@ -17,12 +17,13 @@
 import { spawnSync } from 'node:child_process';
 import { closeSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
-import { onlineCpus, parseCpuList } from './facts.js';
+import { allowedCpus, setThreadAffinity } from './affinity.js';
+import { onlineCpus } from './facts.js';
 
 /** O_CLOEXEC as fdinfo's `flags:` (octal) shows it. */
 const O_CLOEXEC = 0o2000000;
 
-export function shedInherited(o: { readonly scheduling: boolean }): string[] {
+export async function shedInherited(o: { readonly scheduling: boolean }): Promise<string[]> {
   const done: string[] = [];
   const closed = closeInheritedFds();
   if (closed.length > 0) done.push(`descriptors ${closed.join(',')} closed`);
@@ -41,12 +42,11 @@ export function shedInherited(o: { readonly scheduling: boolean }): string[] {
     for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), 0);
     return true;
   });
-  const allowed = /^Cpus_allowed_list:\s*(\S*)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  const allowed = allowedCpus();
   const online = onlineCpus();
-  tried(`CPU affinity ${allowed} to ${online.join(',')}`, () => {
-    if (online.length === 0 || parseCpuList(allowed).join(',') === online.join(',')) return false;
-    return spawnSync('taskset', ['-a', '-p', '-c', online.join(','), String(process.pid)], { stdio: 'ignore' }).status === 0;
-  });
+  if (online.length > 0 && allowed.join(',') !== online.join(',') && await setThreadAffinity(process.pid, online, true) === undefined) {
+    done.push(`CPU affinity ${allowed.join(',')} to ${online.join(',')}`);
+  }
   tried('I/O class to best-effort', () => {
     const now = spawnSync('ionice', ['-p', String(process.pid)], { encoding: 'utf8' }).stdout ?? '';
     if (now === '' || /^(?:none|best-effort): prio 4$/m.test(now.trim())) return false;
