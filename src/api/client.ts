@@ -209,9 +209,12 @@ async function startOrWait(paths: Dom0Paths, env: NodeJS.ProcessEnv): Promise<vo
  * Node flags dom0d runs with (bin/dom0d's first line carries the same): a 1 MiB semi-space caps
  * V8's young generation, which otherwise grows to 16 MiB under a create/destroy loop and is never
  * given back (see src/daemon/heap-trim.ts for the old generation); one V8 worker thread instead of
- * four (dom0d's heap is small, and each thread costs stack and a malloc arena).
+ * four (dom0d's heap is small, and each thread costs stack and a malloc arena); no optimizing
+ * compiler past Sparkplug (`--max-opt=1`): dom0d waits on sockets and QEMU, and TurboFan's code
+ * and the code it makes cost ~6 MiB resident (bench/daemon-memory) for no measurable gain in
+ * bench/xenstore or bench/event-flood.
  */
-export const DOM0D_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1'];
+export const DOM0D_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--v8-pool-size=1', '--max-opt=1'];
 
 /**
  * Environment dom0d's own process starts with (bin/dom0d's first line carries the same): one malloc
