@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { refuseDebuggerSignal, restoreLaunchEnv, takeIgnoredSignals } from '../common/index.js';
-import { ignoreAtLaunch } from './interrupt.js';
+import { ignoreAtLaunch, stopSignalOfStatus } from './interrupt.js';
 import { xlMain } from './main.js';
 
 restoreLaunchEnv(process.env);
@@ -74,7 +74,7 @@ void xlMain(utf8Arguments(), {
   cwd: workingDirectory(),
 }).then((status) => {
   process.exitCode = status;
-  const signal = REARMED[status];
+  const signal = stopSignalOfStatus(status);
   if (signal === undefined) return;
   // A command a stop signal ended (once it undid what it had begun) ends by that signal, as a C
   // program left to the signal's default: its caller sees how it ended, and Node's own exit,
@@ -88,5 +88,3 @@ void xlMain(utf8Arguments(), {
   process.stderr.write('', last);
 });
 
-/** The stop signals by the status an interrupted command ends with (128 + the signal: see interruptedError). */
-const REARMED: Readonly<Record<number, NodeJS.Signals>> = { 129: 'SIGHUP', 130: 'SIGINT', 143: 'SIGTERM' };

@@ -1,9 +1,14 @@
 import { constants } from 'node:os';
-import { isToolstackError, ToolstackError } from '../common/index.js';
+import { isToolstackError, STOP_SIGNALS, ToolstackError } from '../common/index.js';
 import type { StopSignal } from '../common/index.js';
 
 /** What a terminal or a supervisor sends to stop a command: Ctrl-C, a closed terminal, `kill`. */
-const SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const SIGNALS = Object.keys(STOP_SIGNALS) as StopSignal[];
+
+/** The stop signal whose interruption (`interruptedError`) ends a command with exit `status`. */
+export function stopSignalOfStatus(status: number): StopSignal | undefined {
+  return SIGNALS.find((s) => 128 + STOP_SIGNALS[s] === status);
+}
 /**
  * The failure of a command a stop signal ended (once it undid what it had begun): exit status
  * 128 + the signal's number, as a shell reports a command the signal killed (130 for Ctrl-C),

@@ -75,7 +75,7 @@ export function toDaemonEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 const SIGNALS_IGNORED = 'DOM0_XL_SIGIGN';
 /** The stop signals xl acts on, by number (bit n-1 of the kernel's SigIgn mask is signal n). */
-const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+export const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 export type StopSignal = keyof typeof STOP_SIGNALS;
 
 /**

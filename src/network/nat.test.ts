@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -38,9 +38,15 @@ test('the NAT network\'s dnsmasq reads every admitted MAC as it is admitted, and
     spawnSync('ip', ['netns', 'exec', guest, 'busybox', 'udhcpc', '-i', port, '-n', '-q', '-t', '3', '-T', '2', '-s', '/bin/true'], { encoding: 'utf8', timeout: 30_000 }).status === 0;
   execFileSync('ip', ['netns', 'add', host]);
   execFileSync('ip', ['netns', 'add', guest]);
+  // What a dom0d killed while it made a MAC file left (its pid gone): the next admit removes it.
+  const dead = spawnSync('true').pid;
+  const stale = `/run/dom0-nat/.vif-${dead}-0123456789ab`;
   try {
+    mkdirSync('/run/dom0-nat', { recursive: true });
+    writeFileSync(stale, `${mac(99)}\n`);
     inHost(`await nat.ensure(${JSON.stringify(BRIDGE)}, '10.0.77.0/24');
       for (let i = 0; i < 40; i++) nat.admit(${JSON.stringify(BRIDGE)}, 100 + i, 0, (${mac.toString()})(i));`);
+    assert.equal(existsSync(stale), false, 'a dead dom0d\'s half-made MAC file is removed');
     // A port each for an admitted MAC, one never admitted and one to be forgotten.
     const ports = { admitted: mac(8), stranger: '02:00:00:00:08:07', forgotten: mac(7) };
     for (const [port, address] of Object.entries(ports)) {
@@ -62,6 +68,7 @@ test('the NAT network\'s dnsmasq reads every admitted MAC as it is admitted, and
     const pid = readPidFile(join(paths.networkRunDir, `${BRIDGE}.dnsmasq.pid`));
     if (pid !== undefined && isPidAlive(pid)) killPid(pid);
     rmSync(`/run/dom0-nat/${instance}-${BRIDGE}`, { recursive: true, force: true });
+    rmSync(stale, { force: true });
     try {
       rmdirSync('/run/dom0-nat');
     } catch {

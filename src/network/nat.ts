@@ -48,6 +48,19 @@ export interface NatOptions {
 const AUTO_SUBNETS = Array.from({ length: 55 }, (_, i) => `10.0.${254 - i}.0/24`);
 /** The directories dnsmasq reads the NAT networks' MACs from (see `NatNetworks.admit`): world-readable, under the host's /run. */
 const NAT_HOSTS_ROOT = '/run/dom0-nat';
+/** A MAC file being made (`admit`): `.vif-PID-RANDOM` in NAT_HOSTS_ROOT, PID the dom0d's. */
+const TEMP_PREFIX = '.vif-';
+
+/**
+ * Removes the MAC files a dom0d killed while it made them left in NAT_HOSTS_ROOT (their maker's
+ * pid, in the name, gone): the directory of every dom0 instance on the host, kept otherwise.
+ */
+function sweepDeadTemps(): void {
+  for (const name of readdirSync(NAT_HOSTS_ROOT)) {
+    const pid = name.startsWith(TEMP_PREFIX) ? Number.parseInt(name.slice(TEMP_PREFIX.length), 10) : Number.NaN;
+    if (Number.isInteger(pid) && pid > 0 && !isPidAlive(pid)) rmSync(`${NAT_HOSTS_ROOT}/${name}`, { force: true });
+  }
+}
 
 /**
  * A NAT network's DHCP lease. Each new domain without `mac=` has a new random MAC, and a destroyed
@@ -175,12 +188,13 @@ export class NatNetworks {
    * from the others.
    */
   admit(bridge: string, domid: number, devid: number, mac: string): void {
-    const file = `${this.#makeHostsDir(bridge)}/vif${domid}.${devid}`;
     // dnsmasq reads a file of the directory the moment it is closed or moved in, and every file at
     // a reread, as `nobody`: the file is made whole and readable beside the directory and then
     // renamed into it. (Made in it, it was dom0d's umask's 0600 between its open and its chmod,
     // and a reread then found it unreadable: that guest got no lease.)
-    const temp = `${NAT_HOSTS_ROOT}/.vif-${process.pid}-${randomBytes(6).toString('hex')}`;
+    const dir = this.#makeHostsDir(bridge);
+    sweepDeadTemps();
+    const temp = `${NAT_HOSTS_ROOT}/${TEMP_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
     const fd = openSync(temp, 'wx');
     try {
       fchmodSync(fd, 0o644);
@@ -189,7 +203,7 @@ export class NatNetworks {
       closeSync(fd);
     }
     try {
-      renameSync(temp, file);
+      renameSync(temp, `${dir}/vif${domid}.${devid}`);
     } catch (e: unknown) {
       rmSync(temp, { force: true });
       throw e;

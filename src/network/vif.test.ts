@@ -58,6 +58,8 @@ test('bad vif settings are refused before anything is made, one line each with a
   // A tap named as the NAT bridge kept every later domain off the NAT network.
   throwsCode(() => plan({ ifname: 'dom0nat' }), 'CFG_VALUE', /^Cannot plug vif dom0nat of domain 'web': its name is that of dom0's NAT bridge/);
   throwsCode(() => planVif({ domid: 32000, name: 'web' }, { ifname: 'web0', devid: 1234567, rate_bytes_per_interval: 1, rate_interval_usecs: 1 }, 0, ctx), 'CFG_VALUE', /its rate limiter ifb32000\.1234567 needs a name longer than 15 bytes/);
+  // rate=10B/s is half a byte per 50 ms, kept as 0: it had no limit at all.
+  throwsCode(() => plan({ rate_bytes_per_interval: 0, rate_interval_usecs: 50000 }), 'CFG_VALUE', /rate= is less than one byte per its 50000 µs interval/);
   throwsCode(() => plan({ script: '/nonexistent/vif-custom' }), 'NETWORK', /its script \/nonexistent\/vif-custom does not exist/);
   const dir = mkdtempSync(join(tmpdir(), 'dom0-vif-'));
   try {

@@ -160,6 +160,12 @@ export function planVif(d: VifDomain, nic: NicDevice, index: number, ctx: VifCon
   }
   const mtu = nic.mtu === undefined || nic.mtu === 0 ? undefined : nic.mtu;
   if (mtu !== undefined && (mtu < 68 || mtu > TAP_MTU_MAX)) throw vifError('CFG_VALUE', d, tap, `mtu=${mtu} is out of range`, `give mtu= from 68 to ${TAP_MTU_MAX} (a tap's largest; 1500 is Ethernet's)`);
+  // Xen keeps a rate as whole bytes per interval: one under a byte per interval is 0, a limit no
+  // traffic could pass (netback) or none at all (a token bucket of 0): neither is what was asked.
+  const us = nic.rate_interval_usecs ?? 0;
+  if (us > 0 && Number(nic.rate_bytes_per_interval ?? 0) <= 0) {
+    throw vifError('CFG_VALUE', d, tap, `rate= is less than one byte per its ${us} µs interval`, 'give a rate of at least a byte per interval, or a longer interval: e.g. rate=10B/s@1s');
+  }
   const rate = vifRate(nic);
   if (rate !== undefined && Buffer.byteLength(ifb) > IFNAME_MAX) {
     throw vifError('CFG_VALUE', d, tap, `its rate limiter ${ifb} needs a name longer than ${IFNAME_MAX} bytes`, 'give it a smaller devid=');

@@ -2,11 +2,12 @@ import type { ReadStream, WriteStream } from 'node:tty';
 import { connectToolstack } from '../../api/index.js';
 import type { StatsSample, ToolstackApi } from '../../api/index.js';
 import { monotonicMs, toJson, ToolstackError, WakeablePause } from '../../common/index.js';
+import type { StopSignal } from '../../common/index.js';
 import type { CommandContext } from '../command.js';
 import { defineCommand } from '../command.js';
 import { leaveRawMode } from '../console-session.js';
 import { getopt } from '../getopt.js';
-import { stopSignals } from '../interrupt.js';
+import { interruptedError, stopSignals } from '../interrupt.js';
 import { XENTOP_FIELDS, xentopJson, xentopSummary, xentopTable } from '../xentop.js';
 import type { XentopView } from '../xentop.js';
 
@@ -74,17 +75,18 @@ export const topCommand = defineCommand<undefined>({
 });
 
 async function batch(ctx: CommandContext, api: ToolstackApi, view: XentopView, delaySec: number, iterations: number | undefined): Promise<void> {
-  let stop = false;
-  // A signal ends the loop at once, not after the interval (-d) in progress.
+  // A stop signal ends the loop at once, not after the interval (-d) in progress, and xl by it.
+  let stoppedBy: StopSignal | undefined;
   const pause = new WakeablePause();
-  const onSignal = (): void => {
-    stop = true;
+  const signals = stopSignals();
+  const onSignal = (sig: StopSignal): void => {
+    stoppedBy ??= sig;
     pause.wake();
   };
-  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  for (const sig of signals) process.on(sig, onSignal);
   try {
     let prev: StatsSample | undefined;
-    for (let n = 1; !stop; n++) {
+    for (let n = 1; stoppedBy === undefined; n++) {
       const cur = await api.domainStats();
       ctx.stdout.write(ctx.json ? `${toJson(xentopJson(cur, prev))}\n` : xentopTable(cur, prev, view));
       prev = cur;
@@ -92,8 +94,9 @@ async function batch(ctx: CommandContext, api: ToolstackApi, view: XentopView, d
       await pause.pause(delaySec * 1000);
     }
   } finally {
-    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    for (const sig of signals) process.off(sig, onSignal);
   }
+  if (stoppedBy !== undefined) throw interruptedError(stoppedBy);
 }
 
 async function interactive(ctx: CommandContext, api: ToolstackApi, start: XentopView, delaySec: number, iterations: number | undefined): Promise<void> {
@@ -132,15 +135,21 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
   // A SIGTERM, SIGINT (kill -INT: Ctrl-C is a key here) or SIGHUP (the terminal closed) ends the
   // loop too, so the screen is put back; so does a terminal that went away (its reads fail).
   const signals = stopSignals();
-  const onSignal = (): void => {
+  let stoppedBy: StopSignal | undefined;
+  const onSignal = (sig: StopSignal): void => {
     // A second signal ends xl as it would have (a dom0d that does not answer holds the loop).
-    for (const sig of signals) process.off(sig, onSignal);
+    for (const s of signals) process.off(s, onSignal);
+    stoppedBy ??= sig;
+    quit = true;
+    wake?.();
+  };
+  const onInputGone = (): void => {
     quit = true;
     wake?.();
   };
   input.setRawMode(true);
   input.on('data', onKey);
-  input.on('error', onSignal);
+  input.on('error', onInputGone);
   for (const sig of signals) process.on(sig, onSignal);
   output.write('\x1b[?1049h\x1b[?25l');
   try {
@@ -172,6 +181,7 @@ async function interactive(ctx: CommandContext, api: ToolstackApi, start: Xentop
     input.pause();
     output.write('\x1b[?25h\x1b[?1049l');
   }
+  if (stoppedBy !== undefined) throw interruptedError(stoppedBy);
 }
 
 /** One screen: summary, table (from domain `first` on), and the key line on the last row. */
