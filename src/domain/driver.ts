@@ -264,9 +264,10 @@ export interface DomainDriver {
   releaseDevice?(record: DomainRecord, device: DomainDevice): Promise<void>;
   /**
    * Called once by `DomainManager`: where the driver reports devices released late or removed by
-   * the guest; `configOf` is a domain's config as its record has it now (which device that was).
+   * the guest; `configsOf` gives the configs whose devices a domain's machine may have, as its
+   * record has them now (which device that was): its config, and its `lingering` devices.
    */
-  setDeviceEventSink?(sink: DeviceEventSink, configOf: (domid: number) => DomainConfig | undefined): void;
+  setDeviceEventSink?(sink: DeviceEventSink, configsOf: (domid: number) => readonly DomainConfig[]): void;
   /**
    * Replaces the medium of the removable drive `drive` (an entry of the record's config) by
    * that of `medium` (the same vdev; format `empty` ejects). All or nothing. `chains`: as

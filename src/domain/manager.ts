@@ -23,7 +23,7 @@ import type { MigrationPhase } from './events.js';
 import { DomainJobQueue } from './jobs.js';
 import { policyAction, policyActionName, preservedName } from './policy.js';
 import { writeTarget } from './qemu-runtime.js';
-import { RECOVERED_SOURCE } from './record.js';
+import { machineConfigs, RECOVERED_SOURCE } from './record.js';
 import type { DomainRecord, NewDomain, RestartIntent } from './record.js';
 import { DomainRegistry, MAX_NAME_BYTES } from './registry.js';
 import { DEFAULT_SCHEDULER, defaultSched } from './sched.js';
@@ -177,7 +177,10 @@ export class DomainManager {
     this.#options = options;
     this.#log = options.log ?? (() => undefined);
     driver.setMachineEventSink?.((domid, reason) => this.#onStopped(domid, reason));
-    driver.setDeviceEventSink?.((domid, device, how) => this.#onDeviceReleased(domid, device, how), (domid) => this.registry.get(domid)?.config);
+    driver.setDeviceEventSink?.((domid, device, how) => this.#onDeviceReleased(domid, device, how), (domid) => {
+      const rec = this.registry.get(domid);
+      return rec === undefined ? [] : machineConfigs(rec);
+    });
   }
 
   static async open(options: DomainManagerOptions): Promise<DomainManager> {
@@ -1311,11 +1314,12 @@ export class DomainManager {
       if (rec === undefined) return;
       const devid = deviceDevid(device);
       const current = devid === undefined ? undefined : deviceByDevid(rec.config, device.kind, devid);
+      const lingered = devid === undefined || rec.lingering === undefined ? undefined : deviceByDevid(rec.lingering, device.kind, devid);
       // A detach that finished meanwhile (its release seen first by polling, a controller taking
       // its devices along) or a device attached since under that devid: nothing of this one is left.
-      if (how === 'ejected' && (current === undefined || JSON.stringify(current) !== JSON.stringify(device))) return;
+      const same = (d: DomainDevice | undefined): boolean => d !== undefined && JSON.stringify(d) === JSON.stringify(device);
+      if (how === 'ejected' && !same(current) && !same(lingered)) return;
       await this.driver.releaseDevice?.(rec, current ?? device);
-      const lingered = devid === undefined || rec.lingering === undefined ? undefined : deviceByDevid(rec.lingering, device.kind, devid);
       if (current === undefined && lingered !== undefined && rec.lingering !== undefined) {
         await this.registry.update(domid, { lingering: replaceDevice(rec.lingering, lingered, undefined) });
       }

@@ -29,7 +29,7 @@ import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus, refuseStateAfterUnplug } from './qemu-vcpus.js';
 import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog } from './qemu-runtime.js';
-import { RECOVERED_SOURCE } from './record.js';
+import { machineConfigs, RECOVERED_SOURCE } from './record.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, removeStrayLayouts, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';
 import type { DeviceNodes, DeviceXenstoreInfo, DomainLayout } from './xenstore-layout.js';
@@ -377,7 +377,7 @@ export class QemuDriver implements DomainDriver {
 
   /** The devices the guest ejected while no dom0d listened go (see QemuHotplug.reconcile). */
   async #reconcile(rec: DomainRecord, qmp: QmpClient): Promise<void> {
-    await this.#hotplug.reconcile(rec.domid, qmp, rec.config).catch((e: unknown) => this.#o.log(`domain ${rec.domid}: comparing its devices with its machine's: ${e instanceof Error ? e.message : String(e)}`));
+    await this.#hotplug.reconcile(rec.domid, qmp, machineConfigs(rec)).catch((e: unknown) => this.#o.log(`domain ${rec.domid}: comparing its devices with its machine's: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /**
@@ -748,8 +748,8 @@ export class QemuDriver implements DomainDriver {
     return this.#hotplug.release(rec, m === undefined || m.qmp.isClosed ? undefined : m.qmp, device);
   }
 
-  setDeviceEventSink(sink: DeviceEventSink, configOf: (domid: number) => DomainConfig | undefined): void {
-    this.#hotplug.setSink(sink, configOf);
+  setDeviceEventSink(sink: DeviceEventSink, configsOf: (domid: number) => readonly DomainConfig[]): void {
+    this.#hotplug.setSink(sink, configsOf);
   }
 
   changeMedia(rec: DomainRecord, drive: DiskDevice, medium: DiskDevice, chains: MediaChains): Promise<void> {

@@ -93,15 +93,15 @@ export class QemuHotplug {
   readonly #o: HotplugOptions;
   readonly #unplugs = new Map<string, Unplug>();
   #sink: DeviceEventSink | undefined;
-  #configOf: ((domid: number) => DomainConfig | undefined) | undefined;
+  #configsOf: ((domid: number) => readonly DomainConfig[]) | undefined;
 
   constructor(options: HotplugOptions) {
     this.#o = options;
   }
 
-  setSink(sink: DeviceEventSink, configOf: (domid: number) => DomainConfig | undefined): void {
+  setSink(sink: DeviceEventSink, configsOf: (domid: number) => readonly DomainConfig[]): void {
     this.#sink = sink;
-    this.#configOf = configOf;
+    this.#configsOf = configsOf;
   }
 
   /**
@@ -116,20 +116,20 @@ export class QemuHotplug {
     qmp.onEvent('DEVICE_DELETED', (e) => {
       const id = e.data['device'];
       if (typeof id !== 'string' || this.#unplugs.has(`${domid}/${id}`)) return;
-      const config = this.#configOf?.(domid);
-      const device = config === undefined ? undefined : machineDevices(config).find((d) => d.id === id)?.device;
+      const device = (this.#configsOf?.(domid) ?? []).flatMap(machineDevices).find((d) => d.id === id)?.device;
       // Only if the machine has no device of that id by now (not one attached again meanwhile).
       if (device !== undefined) void gone(qmp, id).then((g) => { if (g) this.#sink?.(domid, device, 'ejected'); }, () => undefined);
     });
   }
 
   /**
-   * What `watch` hears, for a machine taken over from an earlier dom0d: the devices of `config`
-   * the machine no longer has (the guest ejected them while no dom0d listened) go to the sink.
-   * One QMP command per device; a failure leaves the rest unchecked (the machine went away).
+   * What `watch` hears, for a machine taken over from an earlier dom0d: the devices of `configs`
+   * (`machineConfigs`) the machine no longer has (the guest ejected or released them while no
+   * dom0d listened) go to the sink. One QMP command per device; a failure leaves the rest
+   * unchecked (the machine went away).
    */
-  async reconcile(domid: number, qmp: QmpClient, config: DomainConfig): Promise<void> {
-    for (const { device, id } of machineDevices(config)) {
+  async reconcile(domid: number, qmp: QmpClient, configs: readonly DomainConfig[]): Promise<void> {
+    for (const { device, id } of configs.flatMap(machineDevices)) {
       if (await gone(qmp, id)) this.#sink?.(domid, device, 'ejected');
     }
   }

@@ -122,3 +122,11 @@ export interface RestartIntent {
   /** `restart_rename`: the old domain is kept under another name; otherwise it is destroyed. */
   readonly keepOld: boolean;
 }
+
+/**
+ * The configs whose devices a domain's machine may have: its config, and the devices a forced
+ * detach took out of it that the guest has not released (`lingering`).
+ */
+export function machineConfigs(rec: Pick<DomainRecord, 'config' | 'lingering'>): DomainConfig[] {
+  return rec.lingering === undefined ? [rec.config] : [rec.config, rec.lingering];
+}

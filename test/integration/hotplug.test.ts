@@ -422,7 +422,15 @@ test('block-detach waits for the guest: a paused guest times out (the disk stays
   const again = await xlIn(host, host.root, 'block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
   assert.equal(again.code, 1);
   assert.match(again.err, /^Disk vdev=xvdh of domain 'hp': \S+spare\.qcow2 is open read-write by this domain \(its disk xvdh\)\n/);
+  // A dom0d restarted meanwhile knows it too, and hears its release (before, the next dom0d
+  // listened only for the config's devices: the disk held its vdev and image until destroy).
+  const dom0d = readPid(host) as number;
+  process.kill(dom0d, 'SIGKILL');
+  await waitGone(dom0d);
+  const still = await xlIn(host, host.root, 'block-attach', 'hp', 'spare.qcow2,qcow2,xvdh,w');
+  assert.match(still.err, /is open read-write by this domain \(its disk xvdh\)\n/);
   await ok('unpause', 'hp');
+  await console(dom); // the console the killed dom0d served
   await partitionsBecome(['sr0', 'vda']);
   for (let i = 0; i < 200 && !imageOpens('spare.qcow2'); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(imageOpens('spare.qcow2'), 'QEMU let go of the image once the guest released the disk');
