@@ -176,6 +176,8 @@ export class HostNetwork {
     } catch (e: unknown) {
       const undo = async (): Promise<void> => {
         await this.#removeVifs(d.domid, devid);
+        // A MAC admitted for a vif whose tap was never made (no link names it for #removeVifs).
+        for (const p of plans.filter((q) => q.nat)) await this.#queue.run(p.bridge, async () => this.#nat.forget(p.bridge, p.domid, p.devid));
         for (const bridge of new Set(plans.filter((p) => p.nat).map((p) => p.bridge))) await this.#queue.run(bridge, () => this.#nat.removeIfUnused(bridge));
       };
       await undo().catch((u: unknown) => this.#o.log(`domain ${d.domid}: undoing its vifs: ${text(u)}`));
