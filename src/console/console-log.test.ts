@@ -50,3 +50,18 @@ test('a log file that takes nothing for a while (a stalled disk) holds at most t
   assert.equal(readFileSync(path, 'utf8'), `first\n\r\n[dom0: ${lines.join('').length - kept.length} bytes of console output not logged here: the log file took them too slowly]\r\n${kept}`);
   assert.equal(log.replay().toString(), `first\n${lines.join('')}`.slice(-256));
 });
+
+test('a renamed domain\'s log moves to its new name; a gone domain\'s log there is kept as .1, not replaced', async () => {
+  const from = join(root, 'console', 'r1', 'console0.log');
+  const to = join(root, 'console', 'r2', 'console0.log');
+  const gone = await ConsoleLog.open(to, { capacity: 64 });
+  gone.write(Buffer.from('the gone r2\n'));
+  await gone.close();
+  const log = await ConsoleLog.open(from, { capacity: 64 });
+  log.write(Buffer.from('before\n'));
+  await log.rename(to);
+  log.write(Buffer.from('after\n'));
+  await log.close();
+  assert.equal(readFileSync(to, 'utf8'), 'before\nafter\n');
+  assert.equal(readFileSync(`${to}.1`, 'utf8'), 'the gone r2\n');
+});

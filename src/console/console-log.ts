@@ -1,7 +1,7 @@
 import { appendFile, mkdir, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { isErrno } from '../common/index.js';
-import { writeFileAtomic } from '../host/index.js';
+import { rotateLog, writeFileAtomic } from '../host/index.js';
 import { ConsoleRing } from './ring.js';
 
 /** Default bound of a domain's console ring (and of what a dom0d restart replays). */
@@ -109,10 +109,14 @@ export class ConsoleLog {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Moves the log file (the domain was renamed). */
+  /**
+   * Moves the log file (the domain was renamed); a log already at `path`, a gone domain's of that
+   * name, is kept as `path.1` (as a QEMU log at a start), not replaced.
+   */
   async rename(path: string): Promise<void> {
     await this.flushed();
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    if (path !== this.#path) rotateLog(path);
     try {
       await rename(this.#path, path);
     } catch (e: unknown) {

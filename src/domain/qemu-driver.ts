@@ -9,7 +9,7 @@ import { monotonicMs, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import { cfgString, domainMemory, domainVcpus, domainVncPassword, readCfgFile, vdevNumber } from '../config/index.js';
 import type { DiskDevice, DomainConfig } from '../config/index.js';
-import { childPids, isPidAlive, killPid, pidAliveOr, pidCmdline, processCpuTimeNs, readPidFile, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
+import { childPids, isPidAlive, killPid, pidAliveOr, pidCmdline, processCpuTimeNs, readPidFile, rotateLog, threadCpuTimeNs, waitForPidExit } from '../host/index.js';
 import type { DetachedChild, ReplacingFile } from '../host/index.js';
 import { HostNetwork } from '../network/index.js';
 import type { DomainVifs } from '../network/index.js';
@@ -28,7 +28,7 @@ import { migrateMachine, migrationDone, openSaveStream, outgoingTo, saveMachine 
 import { QemuHotplug } from './qemu-hotplug.js';
 import { Machine } from './qemu-machine.js';
 import { applyVcpuAffinity, machineVcpus, plugVcpus, refuseStateAfterUnplug } from './qemu-vcpus.js';
-import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog, rotateLog } from './qemu-runtime.js';
+import { checkGuestFiles, consoleEndpoints, copyOvmfVars, domainDirs, prepareDomainDirs, qemuLogPath, removeDomainDirs, renameQemuLog } from './qemu-runtime.js';
 import { machineConfigs, RECOVERED_SOURCE } from './record.js';
 import type { DomainRecord, DomainRecordPatch } from './record.js';
 import { checkDomainLayout, removeDomainLayout, removeStrayLayouts, renameDomainLayout, writeControl, writeDomainLayout, writeMemory, writeVcpuAvailability } from './xenstore-layout.js';

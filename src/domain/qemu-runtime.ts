@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
-import { ensurePrivateDir, untrustedLinkRefusal, writeFileAtomic } from '../host/index.js';
+import { ensurePrivateDir, rotateLog, untrustedLinkRefusal, writeFileAtomic } from '../host/index.js';
 import type { ArgvCapabilities, ConsoleRequirement, DomainRuntime } from '../qemu/index.js';
 import type { DomainConsole } from './record.js';
 
@@ -30,15 +30,6 @@ export function domainDirs(paths: Dom0Paths, domid: number): { readonly run: str
  */
 export function qemuLogPath(paths: Dom0Paths, name: string): string {
   return `${paths.logDir}/qemu-${name}.log`;
-}
-
-/** Keeps the log at `file` as `file.1` (replacing that), before a new one is written there. */
-export function rotateLog(file: string): void {
-  try {
-    renameSync(file, `${file}.1`);
-  } catch {
-    // no previous log
-  }
 }
 
 /**

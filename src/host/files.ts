@@ -171,6 +171,15 @@ function collapseFront(path: string, length: number): Promise<void> {
   return fallocateFront('--collapse-range', path, length);
 }
 
+/** Keeps the log at `file` as `file.1` (replacing that), before a new one is written there. */
+export function rotateLog(file: string): void {
+  try {
+    renameSync(file, `${file}.1`);
+  } catch {
+    // no previous log
+  }
+}
+
 /** Default bound of `boundAppendedLog`. */
 const LOG_MAX_BYTES = 16 << 20;
 const LOG_KEEP_BYTES = 1 << 20;
