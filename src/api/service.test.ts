@@ -41,6 +41,9 @@ test('a create request is checked against the IDL and libxl\'s rules; defaults (
     (e: unknown) => isToolstackError(e, 'CONFIG_SCHEMA') && e.message.includes('b_info.max_memkb'));
   await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, b_info: { max_memkb: 65536, target_memkb: 262144 } } }),
     (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /256 MiB\) is more than its maxmem \(64 MiB/.test(e.message));
+  // memory=0: QEMU made a machine of 8 KiB whose guest reset (and was restarted) every 2 s.
+  await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, b_info: { target_memkb: 0 } } }),
+    (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /its memory is 0 MiB/.test(e.message));
   await assert.rejects(s.registerDomain({ config: 'nope' } as never), (e: unknown) => isToolstackError(e, 'CONFIG_SCHEMA'));
   const d = await s.registerDomain({ config: { c_info: { name: 'n' }, nics: [{ bridge: 'br9' }, {}] } });
   assert.equal(d.memKiB, 32768, 'no memory given: libxl\'s 32 MiB, the same figure everywhere');

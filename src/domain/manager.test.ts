@@ -50,6 +50,22 @@ test('create() starts paused, then runs; pause/unpause go through the driver in 
   await assert.rejects(m.unpause(rec.domid), (e: unknown) => isToolstackError(e, 'DOMAIN_STATE'));
 });
 
+test('a shutdown asked of a paused domain leaves it paused (its guest acts once unpaused); a running one is shutting down', async () => {
+  const driver = new RecordingDriver();
+  driver.shutdown = (r: DomainRecord): Promise<void> => {
+    driver.calls.push(`shutdown ${r.name}`);
+    return Promise.resolve();
+  };
+  const m = await DomainManager.open({ domainsDir: dir(), driver });
+  const rec = await m.create(dom('g'));
+  await m.pause(rec.domid);
+  // Before, it went to shutting-down: listed as running, and no unpause could run it again.
+  assert.equal((await m.shutdown(rec.domid)).state, 'paused');
+  assert.equal((await m.unpause(rec.domid)).state, 'running');
+  assert.equal((await m.shutdown(rec.domid)).state, 'shutting-down');
+  assert.deepEqual(driver.calls.filter((c) => c.startsWith('shutdown')), ['shutdown g', 'shutdown g']);
+});
+
 test('a failed start leaves nothing behind and frees the name', async () => {
   const m = await DomainManager.open({ domainsDir: dir() });
   await assert.rejects(m.create(dom('g')), (e: unknown) => isToolstackError(e, 'NOT_SUPPORTED'));

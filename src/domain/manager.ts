@@ -945,10 +945,15 @@ export class DomainManager {
     return this.#job(domid, 'config-update', () => this.registry.update(domid, { updatedConfig: config }));
   }
 
+  /**
+   * `xl shutdown`: the request is made; a running domain is shutting down until its guest is off.
+   * A paused one stays paused (its guest acts on the request once unpaused, as in Xen): before,
+   * it showed as running and could not be unpaused.
+   */
   shutdown(domid: number): Promise<DomainRecord> {
     return this.#job(domid, 'shutdown', async (rec) => {
       await this.driver.shutdown(rec);
-      return rec.state === 'shutting-down' ? rec : this.registry.transition(domid, 'shutting-down');
+      return rec.state === 'running' ? this.registry.transition(domid, 'shutting-down') : rec;
     });
   }
 

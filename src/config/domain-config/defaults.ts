@@ -125,6 +125,13 @@ export function withLibxlDefaults(config: DomainConfig, env: DefaultsEnv = SYSTE
   const b = config.b_info ?? {};
   const type = c.type ?? 'pv';
   const mem = domainMemory(config);
+  // Xen's domain builder has no page to put the guest in; QEMU started a machine of 8 KiB whose
+  // guest reset again and again (on_reboot restarting it every 2 s).
+  if (mem.targetKiB <= 0 || mem.maxKiB <= 0) {
+    throw new ToolstackError('CFG_VALUE', `Creating the domain failed: its ${mem.targetKiB <= 0 ? 'memory' : 'maxmem'} is 0 MiB`, {
+      hint: 'give memory= (in MiB) the memory the guest needs, e.g. memory=512',
+    });
+  }
   if (mem.targetKiB > mem.maxKiB) {
     throw new ToolstackError('CFG_VALUE', `Creating the domain failed: its memory (${mem.targetKiB / 1024} MiB) is more than its maxmem (${mem.maxKiB / 1024} MiB)`, {
       lines: [`libxl: error: memory target ${mem.targetKiB} KiB is above the maximum ${mem.maxKiB} KiB`],
