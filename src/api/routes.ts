@@ -1,3 +1,4 @@
+import { ToolstackError } from '../common/index.js';
 import type { ApiOperation } from './toolstack.js';
 
 /**
@@ -110,7 +111,8 @@ export const TEST_ROUTES = {
 
 /**
  * Splits a request object into the URL path (parameters filled in) and the remaining fields
- * (the JSON body of a POST).
+ * (the JSON body of a POST). An empty domain or pool is id 0, as libxl's qualifiers read a
+ * string of nothing but digits (none included) as an id; an empty device id is no device.
  */
 export function routeRequest(route: ApiRoute, req: object | undefined): { path: string; body: Record<string, unknown> } {
   const body: Record<string, unknown> = { ...(req ?? {}) };
@@ -118,6 +120,8 @@ export function routeRequest(route: ApiRoute, req: object | undefined): { path: 
     const v = body[name];
     delete body[name];
     if (typeof v !== 'string' && typeof v !== 'number') throw new TypeError(`API request lacks '${name}' for ${route.path}`);
+    if (v === '' && (name === 'ref' || name === 'pool')) return '0';
+    if (v === '' && name === 'id') throw new ToolstackError('DEVICE_NOT_FOUND', 'Error: Device  not connected.', { lines: ['Error: Device  not connected.'], hint: 'give the device\'s id as its list command shows it' });
     return encodeURIComponent(String(v));
   });
   return { path, body };

@@ -18,13 +18,13 @@ export function domainArg(name: string, args: readonly string[]): string {
 }
 
 /**
- * xl's `find_domain` over the domains dom0d lists: all decimal digits is that domid, which need
+ * xl's `find_domain` over the domains dom0d lists: all decimal digits (or none) is that domid, which need
  * not exist (`domain` is then undefined: the command meets the missing domain as Xen's does); a
  * name must be a domain's, else `NAME is an invalid domain identifier (rc=-6)` (exit 1).
  */
 export function findDomain(domains: readonly DomainInfo[], ref: string): { readonly domid: number; readonly domain: DomainInfo | undefined } {
-  if (/^\d+$/.test(ref)) {
-    const domid = Number(ref);
+  if (/^\d*$/.test(ref)) {
+    const domid = Number(ref); // '' as 0, as libxl_domain_qualifier_to_domid reads it
     return { domid, domain: domains.find((d) => d.domid === domid) };
   }
   const domain = domains.find((d) => d.name === ref);

@@ -104,6 +104,13 @@ test('--json: a failing command prints its error as the one JSON object (here a 
   assert.notEqual(r.stderr, '');
 });
 
+test('after a `--`, `--json` is an argument (a domain may have that name), not the option', async () => {
+  const r = await xl('-N', 'create', '/dev/null', 'kernel="/k"', '--', '--json');
+  assert.equal(r.rc, 2);
+  assert.match(r.stderr, /unexpected argument `--json'/);
+  assert.doesNotMatch(r.stdout, /"error"/);
+});
+
 test('--json: an internal error (a bug) is INTERNAL, exit 1, with the hint on stderr', async () => {
   const stdout = capture();
   const stderr = capture();

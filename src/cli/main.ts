@@ -21,7 +21,7 @@ interface Invocation {
 
 /**
  * `xl [-v...] [-N] [-f] [-t] [-T] [--json] <subcommand> [args]`. Global options stop at the first
- * non-option (Xen's `+vftTN`); `--json` is ours and may stand anywhere. Returns the exit status.
+ * non-option (Xen's `+vftTN`); `--json` is ours and may stand anywhere before a `--`. Returns the exit status.
  *
  * Output contract: stdout carries the command's result (Xen's text, or with `--json` the
  * result's JSON); a failure prints Xen's lines (and a `hint:` line) on stderr and exits with
@@ -30,10 +30,12 @@ interface Invocation {
  * stdout; text Xen prints on stdout with a failure (a command's help) then goes to stderr.
  */
 export async function xlMain(argv: readonly string[], io: XlIo): Promise<number> {
-  const json = argv.includes('--json');
+  // After a `--`, `--json` is an argument like any other (a domain of that name).
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  const json = argv.slice(0, end).includes('--json');
   let inv: Invocation | undefined;
   try {
-    inv = parseInvocation(argv.filter((a) => a !== '--json'));
+    inv = parseInvocation(argv.filter((a, i) => a !== '--json' || i > end));
     const cmd = inv.cmd;
     if (cmd.helpIsArgument !== true && helpRequested(inv.args)) {
       // Xen prints the command's help on -h/--help and exits 0 (before any other parsing).
