@@ -13,10 +13,12 @@ export function toJson(value: unknown, indent?: number): string {
 /**
  * The characters a terminal acts on beyond C0, as a regular expression's character-class body:
  * DEL, C1 controls (U+009B is CSI, U+009D OSC to a terminal), the line and paragraph separators,
- * and the text-direction overrides and isolates (U+202E reverses what follows it on the line).
- * JSON writers leave them as they are.
+ * the text-direction marks, overrides and isolates (U+202E reverses what follows it on the line;
+ * U+200F, an invisible right-to-left letter, reorders what is around it), and the invisible
+ * zero-width space, word joiner and BOM (`g` and `g` + U+200B look alike). JSON writers leave
+ * them as they are.
  */
-export const TERMINAL_CONTROLS_BEYOND_C0 = '\\x7f-\\x9f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069';
+export const TERMINAL_CONTROLS_BEYOND_C0 = '\\x7f-\\x9f\\u061c\\u200b\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2060\\u2066-\\u2069\\ufeff';
 
 const JSON_UNSHOWABLE = new RegExp(`[${TERMINAL_CONTROLS_BEYOND_C0}]`, 'gu');
 

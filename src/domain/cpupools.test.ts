@@ -106,7 +106,7 @@ test('CpuPools: Pool-0 of every CPU at first; the table persists; CPUs gone offl
   }
 });
 
-test('a pool name with a control or text-direction character, empty or over 255 bytes is refused, at create and rename', () => {
+test('a pool name with a control, text-direction or invisible character, empty or over 255 bytes is refused, at create and rename', () => {
   const pools = [pool0([0, 1])];
   for (const name of ['p\x1b[1A\x1b[2K', 'x\n(fake row)', 'a\u202eb', '', 'p'.repeat(256)]) {
     assert.throws(() => planCreate(pools, HOST, { name, sched: 'credit2', cpus: [] }), (e: unknown) => isToolstackError(e, 'CFG_VALUE'), JSON.stringify(name));

@@ -118,16 +118,16 @@ export function planRename(pools: readonly CpuPool[], pool: CpuPool, name: strin
 
 /**
  * A new pool name: Xen takes any, but it shows in every `xl cpupool-list` and `xl list -c` row, so
- * not an empty one, one with a control or text-direction character (it could rewrite the rows
+ * not an empty one, one with a control, text-direction or invisible character (it could rewrite the rows
  * around it), or one over 255 bytes.
  */
 function checkPoolName(name: string): void {
   const why = name === '' ? 'it is empty'
-    : terminalSafe(name) !== name ? 'it contains a control or text-direction character'
+    : terminalSafe(name) !== name ? 'it contains a control, text-direction or invisible character'
       : Buffer.byteLength(name) > 255 ? `it is ${Buffer.byteLength(name)} bytes long` : undefined;
   if (why !== undefined) {
     throw new ToolstackError('CFG_VALUE', `Invalid cpupool name '${terminalSafe(name.length > 40 ? `${name.slice(0, 40)}...` : name)}': ${why}`, {
-      hint: 'a pool name is 1 to 255 bytes of text without control or text-direction characters',
+      hint: 'a pool name is 1 to 255 bytes of text without control, text-direction or invisible characters',
     });
   }
 }

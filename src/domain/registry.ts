@@ -436,7 +436,7 @@ export const MAX_NAME_BYTES = MAX_DOMAIN_NAME_BYTES;
  * plus what the file system needs: not `.` or `..`, at most MAX_NAME_BYTES bytes; and, for a new
  * name, rules an older dom0 did not have: not all digits (Xen takes one, but then every xl command
  * reads it as a domain id: `xl destroy 5` would reach domain 5, not the domain named "5"), and no
- * C1 control or text-direction character (a terminal takes U+009B for CSI: a name could erase the
+ * C1 control, text-direction or invisible character (a terminal takes U+009B for CSI: a name could erase the
  * `xl list` row above it; U+202E reverses the columns after it). Checked once, for create, rename
  * and rename-restart alike; `stored` (a record an older dom0 wrote) is held to the first rules
  * only, so that an upgrade does not set aside a running domain's record.
@@ -450,11 +450,11 @@ export function validateDomainName(name: string, stored = false): void {
           : Buffer.byteLength(name) > MAX_NAME_BYTES ? `it is ${Buffer.byteLength(name)} bytes long`
             : stored ? undefined
               : /^[0-9]+$/.test(name) ? 'it is all digits, which xl reads as a domain id'
-                : terminalSafe(name) !== name ? 'it contains a control or text-direction character' : undefined;
+                : terminalSafe(name) !== name ? 'it contains a control, text-direction or invisible character' : undefined;
   if (why !== undefined) {
     const shown = name.length > 40 ? `${name.slice(0, 40)}...` : name;
     throw new ToolstackError('CFG_VALUE', `Invalid domain name '${shown}': ${why}`, {
-      hint: `a domain name is 1 to ${MAX_NAME_BYTES} bytes, without "/", control or text-direction characters, not "." or "..", and not all digits`,
+      hint: `a domain name is 1 to ${MAX_NAME_BYTES} bytes, without "/", control, text-direction or invisible characters, not "." or "..", and not all digits`,
     });
   }
 }

@@ -4,6 +4,7 @@ import { terminalSafe, toJson } from '../../src/common/index.js';
 
 test('terminalSafe escapes what a terminal acts on; with newlines it keeps line ends, \\r\\n too, but not a lone \\r', () => {
   assert.equal(terminalSafe('a\u001b[2Jb\u009b\u202ec\td'), 'a\\x1b[2Jb\\x9b\\u202ec\td');
+  assert.equal(terminalSafe('g\u200fh\u200b'), 'g\\u200fh\\u200b');
   assert.equal(terminalSafe('a\nb'), 'a\\nb');
   assert.equal(terminalSafe('a\r\nb\nc\rd', true), 'a\r\nb\nc\\rd');
 });
