@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ToolstackError } from '../common/index.js';
-import { getopt } from './getopt.js';
+import { isToolstackError, ToolstackError } from '../common/index.js';
+import { fileArgument, getopt } from './getopt.js';
 
 test('getopt() clusters short options, takes attached and separate arguments, permutes', () => {
   const p = getopt(['file.cfg', '-cp', '-fdef.cfg', 'memory=512', '-q', '--', '-x'], 'AFVcdef:inpq');
@@ -23,4 +23,10 @@ test('getopt() resolves long options by prefix and rejects unknown ones with exi
 test('getopt() with + stops at the first positional', () => {
   const p = getopt(['-v', 'list', '-l'], '+v');
   assert.deepEqual(p.positional, ['list', '-l']);
+});
+
+test('fileArgument: a path against the working directory; an empty one names no file (it named the directory)', () => {
+  assert.equal(fileArgument('/w', 'a/b', 'x'), '/w/a/b');
+  assert.equal(fileArgument('/w', '/x', 'x'), '/x');
+  assert.throws(() => fileArgument('/w', '', 'Cannot save'), (e: unknown) => isToolstackError(e, 'IO') && e.message === 'Cannot save: an empty name names no file');
 });

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ToolstackError, usageError } from '../common/index.js';
 
 /** One long option: `--name` or `--name=value` / `--name value` when it takes an argument. */
@@ -117,4 +118,14 @@ export function requireArgs(name: string, positional: readonly string[], n: numb
   if (positional.length >= n) return;
   const msg = `'xl ${name}' requires at least ${n} argument${n === 1 ? '' : 's'}.`;
   throw new ToolstackError('USAGE_ARGS', msg, { exitCode: 2, lines: [msg, ''] });
+}
+
+/**
+ * A file argument as an absolute path (against xl's working directory `cwd`). An empty one names
+ * no file, where resolving it named the working directory (`Cannot write save file '/root': it
+ * is a directory`).
+ */
+export function fileArgument(cwd: string, file: string, what: string): string {
+  if (file === '') throw new ToolstackError('IO', `${what}: an empty name names no file`, { hint: 'give the file\'s path, e.g. ./NAME' });
+  return resolve(cwd, file);
 }

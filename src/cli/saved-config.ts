@@ -1,9 +1,9 @@
 import { homedir } from 'node:os';
-import { resolve } from 'node:path';
 import { resolvePaths } from '../common/index.js';
 import { DOMAIN_CONFIG, idlToJson, loadDomainConfig, readXlConf, withAbsolutePaths } from '../config/index.js';
 import type { LibxlJsonObject, XlConf } from '../config/index.js';
 import type { CommandContext } from './command.js';
+import { fileArgument } from './getopt.js';
 
 /** xl.conf as this xl's environment names it, its warnings said (xl reads it on every command). */
 export function xlConfOf(ctx: CommandContext): XlConf {
@@ -20,7 +20,7 @@ export function xlConfOf(ctx: CommandContext): XlConf {
  */
 export function configFileJson(ctx: CommandContext, file: string, extra: readonly string[] = []): LibxlJsonObject {
   const xlConf = xlConfOf(ctx);
-  const resolved = loadDomainConfig(resolve(ctx.cwd, file), { xlConf, extra });
+  const resolved = loadDomainConfig(fileArgument(ctx.cwd, file, 'Cannot read the config file'), { xlConf, extra });
   for (const w of resolved.warnings) ctx.warn(w);
   return idlToJson(DOMAIN_CONFIG, withAbsolutePaths(resolved.config, ctx.cwd));
 }

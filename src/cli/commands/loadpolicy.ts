@@ -16,7 +16,7 @@ export const loadpolicyCommand = defineCommand<never>({
     const file = args[0];
     if (file === undefined) return Promise.reject(new ToolstackError('USAGE_ARGS', 'No policy file given', { lines: [], exitCode: 2 }));
     try {
-      readPolicy(resolve(ctx.cwd, file));
+      readPolicy(file === '' ? '' : resolve(ctx.cwd, file)); // '' fails to open, as in xl
     } catch (e: unknown) {
       if (!isErrno(e)) throw e;
       const line = e.syscall === 'open'

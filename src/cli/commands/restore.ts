@@ -1,11 +1,10 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { othersMayWrite, SAVE_FILE_OWNER_HINT, terminalSafe, toJson, ToolstackError } from '../../common/index.js';
 import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo, SaveFileInfo } from '../../api/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
 import { defineCommand } from '../command.js';
-import { getopt, requireArgs } from '../getopt.js';
+import { fileArgument, getopt, requireArgs } from '../getopt.js';
 
 /**
  * `xl restore [-p] [-e] [-d] [-V] [<ConfigFile>] <CheckpointFile>`: reads xl's header and the
@@ -18,7 +17,7 @@ export const restoreCommand = defineCommand<DomainInfo>({
     const o = getopt(args, 'FcpdeVA', [{ name: 'vncviewer', hasArg: false, short: 'V' }, { name: 'vncviewer-autopass', hasArg: false, short: 'A' }]);
     requireArgs('restore', o.positional, 1);
     const [first, second] = o.positional as [string, string | undefined];
-    const file = resolve(ctx.cwd, second ?? first);
+    const file = fileArgument(ctx.cwd, second ?? first, 'Cannot restore');
     const configFile = second === undefined ? undefined : first;
     const info = readHeader(file);
     ctx.warn(`Loading new save file ${second ?? first} (new xl fmt info 0x${info.mandatoryFlags.toString(16)}/0x${info.optionalFlags.toString(16)}/${info.optionalDataLen})`);

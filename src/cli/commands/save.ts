@@ -1,8 +1,7 @@
-import { resolve } from 'node:path';
 import { connectToolstack } from '../../api/index.js';
 import type { SaveResult } from '../../api/index.js';
 import { defineCommand } from '../command.js';
-import { getopt, requireArgs } from '../getopt.js';
+import { fileArgument, getopt, requireArgs } from '../getopt.js';
 import { withProgress } from '../progress.js';
 
 /**
@@ -21,7 +20,7 @@ export const saveCommand = defineCommand<SaveResult>({
     const config = configFile === undefined ? undefined : (await import('../saved-config.js')).configFileJson(ctx, configFile);
     const result = await withProgress(ctx, api, ref, 'Saving', api.saveDomain({
       ref,
-      file: resolve(ctx.cwd, file),
+      file: fileArgument(ctx.cwd, file, 'Cannot save'),
       checkpoint: o.has('c'),
       paused: o.has('p'),
       preserveDomid: o.has('D'),
