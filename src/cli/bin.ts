@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { refuseDebuggerSignal, restoreLaunchEnv, takeIgnoredSignals } from '../common/index.js';
+import { refuseDebuggerSignal, restoreLaunchEnv, takeIgnoredSignals, ToolstackError } from '../common/index.js';
 import { ignoreAtLaunch, stopSignalOfStatus } from './interrupt.js';
-import { xlMain } from './main.js';
+import { reportEarlyFailure, xlMain } from './main.js';
+import type { XlIo } from './main.js';
 
 restoreLaunchEnv(process.env);
 refuseDebuggerSignal(process);
@@ -38,7 +39,7 @@ function workingDirectory(): string {
  * (a save written over the file whose name has U+FFFD there), where Xen's xl opens the bytes it
  * is given. The bytes are the kernel's (/proc/self/cmdline: node, xl's script, then these).
  */
-function utf8Arguments(): string[] {
+function utf8Arguments(): string[] | ToolstackError {
   const args = process.argv.slice(2);
   if (!args.some((a) => a.includes('\ufffd'))) return args;
   let raw: Buffer[] = [];
@@ -56,14 +57,13 @@ function utf8Arguments(): string[] {
   const bad = args.findIndex((a, i) => !Buffer.from(a).equals(raw[i] ?? Buffer.alloc(0)));
   if (bad >= 0) {
     const shown = [...(raw[bad] ?? [])].map((c) => (c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`)).join('');
-    process.stderr.write(`xl: argument ${bad + 1} is not valid UTF-8: '${shown}'\nhint: xl takes file names and values in UTF-8; rename the file\n`);
-    process.exit(2);
+    const line = `xl: argument ${bad + 1} is not valid UTF-8: '${shown}'`;
+    return new ToolstackError('USAGE', line, { lines: [line], exitCode: 2, hint: 'xl takes file names and values in UTF-8; rename the file' });
   }
   return args;
 }
 
-// No top-level await: the bundle is CommonJS (scripts/build.mjs).
-void xlMain(utf8Arguments(), {
+const io: XlIo = {
   // Node creates process.stdin on first use, a stream xl reads only in `console`.
   get stdin() {
     return process.stdin;
@@ -72,7 +72,10 @@ void xlMain(utf8Arguments(), {
   stderr: process.stderr,
   env: process.env,
   cwd: workingDirectory(),
-}).then((status) => {
+};
+const args = utf8Arguments();
+// No top-level await: the bundle is CommonJS (scripts/build.mjs).
+void (args instanceof ToolstackError ? Promise.resolve(reportEarlyFailure(process.argv.slice(2), io, args)) : xlMain(args, io)).then((status) => {
   process.exitCode = status;
   const signal = stopSignalOfStatus(status);
   if (signal === undefined) return;

@@ -111,6 +111,13 @@ test('after a `--`, `--json` is an argument (a domain may have that name), not t
   assert.doesNotMatch(r.stdout, /"error"/);
 });
 
+test('--json: gdbsx\'s usage failure is the {"error"} object on stdout, its usage on stderr (before: the usage on stdout, no JSON)', async () => {
+  const r = await xl('--json', 'gdbsx', '-Q');
+  assert.equal(r.rc, 1);
+  assert.equal(jsonError(r).code, 'USAGE');
+  assert.match(r.stderr, /^Usage 1: gdbsx/);
+});
+
 test('--json: an internal error (a bug) is INTERNAL, exit 1, with the hint on stderr', async () => {
   const stdout = capture();
   const stderr = capture();

@@ -30,9 +30,8 @@ interface Invocation {
  * stdout; text Xen prints on stdout with a failure (a command's help) then goes to stderr.
  */
 export async function xlMain(argv: readonly string[], io: XlIo): Promise<number> {
-  // After a `--`, `--json` is an argument like any other (a domain of that name).
   const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
-  const json = argv.slice(0, end).includes('--json');
+  const json = jsonRequested(argv);
   let inv: Invocation | undefined;
   try {
     inv = parseInvocation(argv.filter((a, i) => a !== '--json' || i > end));
@@ -68,6 +67,17 @@ export async function xlMain(argv: readonly string[], io: XlIo): Promise<number>
   } catch (e: unknown) {
     return reportFailure(io, { json, verbose: inv?.verbose ?? 0, cmd: inv?.cmd }, e);
   }
+}
+
+/** `--json` among xl's arguments: anywhere before a `--` (after it, an argument like any other: a domain of that name). */
+function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  return argv.slice(0, end).includes('--json');
+}
+
+/** Reports `e`, a failure found before xl could read its arguments, as xlMain reports one; returns the exit status. */
+export function reportEarlyFailure(argv: readonly string[], io: XlIo, e: ToolstackError): number {
+  return reportFailure(io, { json: jsonRequested(argv), verbose: 0, cmd: undefined }, e);
 }
 
 /** Parses the global options; the failures xl reports before it runs a command are thrown. */

@@ -49,6 +49,10 @@ test('the code caches of the xl bundle are accepted by this Node (else xl compil
 test('an argument that is not UTF-8 ends xl with one line (Node would have named another file, one with U+FFFD there)', () => {
   const r = spawnSync('/bin/sh', ['-c', 'exec "$0" save -c dom "$(printf \'/tmp/v\\377\')"', XL], { encoding: 'utf8', env: { ...process.env, DOM0_RUN_DIR: '/nonexistent/dom0-xl-bin' } });
   assert.deepEqual([r.status, r.stdout, r.stderr], [2, '', "xl: argument 4 is not valid UTF-8: '/tmp/v\\xff'\nhint: xl takes file names and values in UTF-8; rename the file\n"]);
+  // With --json, the one {"error"} object on stdout too (before, nothing).
+  const json = spawnSync('/bin/sh', ['-c', 'exec "$0" --json list "$(printf \'\\377\')"', XL], { encoding: 'utf8' });
+  assert.equal(json.status, 2);
+  assert.deepEqual(JSON.parse(json.stdout), { error: { code: 'USAGE', message: "xl: argument 3 is not valid UTF-8: '\\xff'", hint: 'xl takes file names and values in UTF-8; rename the file' } });
   // U+FFFD itself, as UTF-8, is a character like any other.
   const ok = spawnSync(XL, ['help', 'list\ufffd'], { encoding: 'utf8' });
   assert.doesNotMatch(ok.stderr, /not valid UTF-8/);

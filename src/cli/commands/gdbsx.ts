@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { connectToolstack } from '../../api/index.js';
 import { ToolstackError } from '../../common/index.js';
-import { defineCommand } from '../command.js';
+import { defineCommand, FailureOnStdout } from '../command.js';
 import type { CommandContext } from '../command.js';
 import { makeTempDir } from '../temp-dir.js';
 
@@ -24,9 +24,9 @@ export const gdbsxCommand = defineCommand<undefined>({
   async run(ctx, rawArgs) {
     const args = [...rawArgs];
     if (args.at(-1) === '-d') args.pop();
-    const usage = (): { exitCode: number } => {
-      ctx.stdout.write(USAGE);
-      return { exitCode: 1 };
+    // gdbsx prints its usage on stdout (with --json: the error there, the usage on stderr).
+    const usage = (): never => {
+      throw new FailureOnStdout('USAGE', 'gdbsx: bad arguments', USAGE, { lines: [], exitCode: 1 });
     };
     const [mode, dom, bits, extra] = args;
     const num = (s: string | undefined): number | undefined => (s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined);
