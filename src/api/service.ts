@@ -460,7 +460,7 @@ export class ToolstackService implements ToolstackApi {
   async createCpupool(req: CreateCpupoolRequest): Promise<CpupoolInfo> {
     const name = req.name as unknown;
     const sched = req.sched as unknown;
-    if (typeof name !== 'string' || name === '') throw badRequest("'name' must be a pool name");
+    if (typeof name !== 'string') throw badRequest("'name' must be a pool name");
     if (typeof sched !== 'string') throw badRequest("'sched' must be a scheduler name");
     return this.#poolInfo(await this.#manager.sched.createPool({ name, sched, cpus: cpusOf(req) }));
   }

@@ -19,8 +19,11 @@ export const triggerCommand = defineCommand<TriggerResult>({
     const [dom, trigger, vcpuArg] = p as [string, string, string | undefined];
     if (!TRIGGER_NAMES.includes(trigger)) throw new ToolstackError('USAGE', `Invalid trigger "${trigger}"`, { lines: [`Invalid trigger "${trigger}"`], hint: `triggers: ${TRIGGER_NAMES.join(', ')}` });
     const vcpu = vcpuArg === undefined ? 0 : Number.parseInt(vcpuArg, 10);
-    if (!Number.isInteger(vcpu) || vcpu < 0) throw new ToolstackError('USAGE', `Invalid vcpu "${vcpuArg ?? ''}"`, { exitCode: 2 });
+    if (!Number.isSafeInteger(vcpu) || vcpu < 0 || vcpu > MAX_VCPU_ID) throw new ToolstackError('USAGE', `Invalid vcpu "${vcpuArg ?? ''}"`, { exitCode: 2, hint: `give a vCPU number from 0 to ${MAX_VCPU_ID}` });
     return { data: await connectToolstack(ctx).sendTrigger({ ref: dom, trigger: trigger as TriggerName, vcpu }) };
   },
   render: () => '',
 });
+
+/** The highest vCPU number xl's atoi() can give (an int). */
+const MAX_VCPU_ID = 2 ** 31 - 1;
