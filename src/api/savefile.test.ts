@@ -50,3 +50,12 @@ test('a damaged layout makes the file corrupt, with what is wrong', () => {
   assert.match(why(damaged('{"pci":[{"id":"a","slot":4,"func":0},{"id":"b","slot":4,"func":0}],"ramKiB":1024}')), /names a device or a place listed before/);
   assert.equal(why(damaged('{"pci":[{"id":"vif0","slot":31,"func":7},{"id":"a","slot":31,"func":0}],"ramKiB":1024}')), 'accepted');
 });
+
+test('a config that is not UTF-8 makes the file corrupt (decoded, its bytes would name other files)', () => {
+  const h = saveFileHeader('{"c_info":{"name":"hXY"}}');
+  const at = h.indexOf('XY');
+  h[at] = 0xff;
+  h[at + 1] = 0xfe;
+  assert.throws(() => readSaveFileHeader(Buffer.concat([h, Buffer.from('QEVM')]), 'f'),
+    (e: unknown) => isToolstackError(e, 'SAVE_FILE') && e.message === "Savefile 'f' is corrupt: its config is not UTF-8");
+});

@@ -17,6 +17,7 @@
  * config area costs an xl ~30 ms.
  */
 import { nestsDeeperThan, ToolstackError } from '../common/index.js';
+import { firstNonUtf8Line } from '../host/index.js';
 import type { MachineLayout, PciPlacement } from '../qemu/index.js';
 
 export const SAVE_MAGIC = 'Xen saved domain, xl format\n \0 \r';
@@ -110,7 +111,10 @@ export function readSaveFileHeader(head: Buffer, file: string): SaveFileInfo {
   if ((mandatoryFlags & SAVE_FLAG_JSON) !== 0 && optionalDataLen >= 4) {
     const len = head.readUInt32LE(HEADER_BYTES);
     if (len > optionalDataLen - 4) throw bad(`Savefile '${file}' is corrupt: its config length ${len} exceeds its data`, 'the file was damaged after xl save wrote it');
-    const text = head.toString('utf8', HEADER_BYTES + 4, HEADER_BYTES + 4 + len).replace(/\0$/, '');
+    const bytes = head.subarray(HEADER_BYTES + 4, HEADER_BYTES + 4 + len);
+    // Decoded with replacement, its bad bytes would name other files than the saved domain's.
+    if (firstNonUtf8Line(bytes) !== undefined) throw bad(`Savefile '${file}' is corrupt: its config is not UTF-8`, 'xl save writes its config in UTF-8: the file was damaged, or is not a save file');
+    const text = bytes.toString('utf8').replace(/\0$/, '');
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

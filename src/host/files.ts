@@ -2,6 +2,7 @@
  * Files dom0 persists and the directories it keeps them in: atomic replacement, errno failures
  * turned into user-level errors naming the file, and private directories checked before use.
  */
+import { isUtf8 } from 'node:buffer';
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
@@ -456,4 +457,22 @@ function probeOnce(args: readonly string[], whose: ReadonlyMap<string, string>, 
     child.once('error', gone);
     child.stdin?.write(`${args.join('\n')}\n`);
   });
+}
+
+/**
+ * The 1-based number of the first line (`\n`-separated) of `bytes` that is not valid UTF-8, or
+ * undefined when all of it is. Decoded with replacement, such bytes become U+FFFD and the text
+ * names other files and other values than the bytes did.
+ */
+export function firstNonUtf8Line(bytes: Uint8Array): number | undefined {
+  if (isUtf8(bytes)) return undefined;
+  let line = 1;
+  for (let at = 0; at <= bytes.length;) {
+    const nl = bytes.indexOf(0x0a, at);
+    const end = nl < 0 ? bytes.length : nl;
+    if (!isUtf8(bytes.subarray(at, end))) return line;
+    line++;
+    at = end + 1;
+  }
+  return undefined;
 }

@@ -1,6 +1,6 @@
 // The host area: what every other area needs of Linux — processes and pid files (zombie-aware),
 // atomic files and private directories, keyed queues, the host's own figures.
-export { boundAppendedLog, ensurePrivateDir, fileError, probePaths, punchHole, readFileTail, readPlainFileSync, rotateLog, socketPathProblem, syncDir, untrustedLink, untrustedLinkRefusal, writeFileAtomic, writeFileAtomicSync } from './files.js';
+export { boundAppendedLog, ensurePrivateDir, fileError, firstNonUtf8Line, probePaths, punchHole, readFileTail, readPlainFileSync, rotateLog, socketPathProblem, syncDir, untrustedLink, untrustedLinkRefusal, writeFileAtomic, writeFileAtomicSync } from './files.js';
 export type { FileTail } from './files.js';
 export { CommandFailed, HOTPLUG_TIMEOUT_MS, runCommand } from './command.js';
 export type { RunOptions } from './command.js';

@@ -80,3 +80,12 @@ test('a failed parse with an `import` line is also tried as legacy', () => {
   writeFileSync(f, '# xm\nimport os\nmemory = 64\n');
   assert.deepEqual(rawCfgSettings(readCfgFile(f)), [{ name: 'memory', op: '=', value: '64', line: 3 }]);
 });
+
+test('a config that is not UTF-8 is refused, naming its first such line (decoded, a path of bytes \\xff named the file of U+FFFD)', () => {
+  const f = join(dir, 'latin1.cfg');
+  writeFileSync(f, Buffer.concat([Buffer.from('memory = 256\ndisk = ["/tmp/'), Buffer.from([0xff]), Buffer.from('.img,raw,xvda,w"]\n')]));
+  assert.throws(() => readCfgFile(f), (e: unknown) => isToolstackError(e, 'CFG_READ') && e.message === `Failed to read config file: ${f}: line 2 is not valid UTF-8`);
+  // U+FFFD written as UTF-8 is a character like any other.
+  writeFileSync(f, 'name = "a\ufffd"\n');
+  assert.equal(rawCfgSettings(readCfgFile(f))[0]?.value, 'a\ufffd');
+});

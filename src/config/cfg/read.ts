@@ -1,5 +1,5 @@
 import { isErrno, ToolstackError } from '../../common/index.js';
-import { readPlainFileSync } from '../../host/index.js';
+import { firstNonUtf8Line, readPlainFileSync } from '../../host/index.js';
 import { evaluateLegacyConfig } from '../legacy/index.js';
 import { parseCfgText, syntaxError } from './parser.js';
 import type { CfgDocument } from './types.js';
@@ -47,9 +47,22 @@ const READ_HINTS: Readonly<Record<string, string>> = {
   EFBIG: `an xl.cfg is a few KiB; this one is over ${MAX_CFG_FILE_BYTES >> 20} MiB: is it the right file?`,
 };
 
-/** A config file's text, as libxl reads one (`readPlainFileSync`: ENOTTY, EFBIG). Throws the errno error. */
+/**
+ * A config file's text, as libxl reads one (`readPlainFileSync`: ENOTTY, EFBIG; throws the errno
+ * error). One that is not UTF-8 is refused (CFG_READ, naming its first such line): xl passes
+ * its bytes on, where decoding them would name another file (U+FFFD for each bad byte).
+ */
 function readPlainFile(path: string): string {
-  return readPlainFileSync(path, MAX_CFG_FILE_BYTES).toString('utf8');
+  const bytes = readPlainFileSync(path, MAX_CFG_FILE_BYTES);
+  const bad = firstNonUtf8Line(bytes);
+  if (bad !== undefined) {
+    const line = `Failed to read config file: ${path}: line ${bad} is not valid UTF-8`;
+    throw new ToolstackError('CFG_READ', line, {
+      lines: [line],
+      hint: 'dom0 reads configs as UTF-8 (a name or path in another encoding would name something else): convert the file, e.g. iconv -f latin1 -t utf-8',
+    });
+  }
+  return bytes.toString('utf8');
 }
 
 /**
