@@ -44,6 +44,12 @@ test('a create request is checked against the IDL and libxl\'s rules; defaults (
   // memory=0: QEMU made a machine of 8 KiB whose guest reset (and was restarted) every 2 s.
   await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, b_info: { target_memkb: 0 } } }),
     (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /its memory is 0 MiB/.test(e.message));
+  // More devices than a machine can have: refused before anything is planned or probed (100,000
+  // vifs held dom0d for minutes).
+  await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, nics: Array.from({ length: 100_000 }, () => ({})) } }),
+    (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /it has 100000 nics, more than a machine can have/.test(e.message));
+  await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, nics: Array.from({ length: 33 }, () => ({})), disks: Array.from({ length: 33 }, (_, i) => ({ vdev: `xvd${String.fromCharCode(97 + (i % 26))}${i}` })) } }),
+    (e: unknown) => isToolstackError(e, 'CFG_VALUE') && /it has 66 disks and vifs/.test(e.message));
   await assert.rejects(s.registerDomain({ config: 'nope' } as never), (e: unknown) => isToolstackError(e, 'CONFIG_SCHEMA'));
   const d = await s.registerDomain({ config: { c_info: { name: 'n' }, nics: [{ bridge: 'br9' }, {}] } });
   assert.equal(d.memKiB, 32768, 'no memory given: libxl\'s 32 MiB, the same figure everywhere');

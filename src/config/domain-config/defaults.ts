@@ -143,6 +143,7 @@ export function withLibxlDefaults(config: DomainConfig, env: DefaultsEnv = SYSTE
   if (vcpus.max > MAX_VCPU_COUNT) {
     throw new ToolstackError('CFG_VALUE', `Creating the domain failed: max_vcpus=${vcpus.max} is more vCPUs than can be described (at most ${MAX_VCPU_COUNT})`, { hint: 'give a real vCPU count' });
   }
+  checkDeviceCounts(config);
   const ids = <T extends { devid?: number }>(list: readonly T[] | undefined): T[] | undefined =>
     list?.map((d, i) => ((d.devid ?? -1) < 0 ? { ...d, devid: i } : d));
   return {
@@ -193,4 +194,34 @@ function generatedMac(env: DefaultsEnv): string {
 /** The entries of `o` whose values are defined (for spreading into exact optional types). */
 function defined<T extends Record<string, unknown>>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+/** The device lists of a config, each a kind of device of the domain's machine. */
+const DEVICE_LISTS = ['disks', 'nics', 'pcidevs', 'rdms', 'dtdevs', 'vfbs', 'vkbs', 'virtios', 'vtpms', 'p9s', 'pvcallsifs', 'vdispls', 'vsnds', 'channels', 'usbctrls', 'usbdevs'] as const;
+/** More devices of one kind than any machine here could have (8 USB controllers of 31 ports is 248). */
+const MAX_DEVICES_OF_A_KIND = 256;
+/**
+ * Disks and vifs together: each but an IDE disk (4 at most) takes one of the PC's 32 PCI slots,
+ * a few of which the machine's own devices take (24 disks start, 30 do not).
+ */
+const MAX_DISKS_AND_VIFS = 64;
+
+/**
+ * Refuses a config with more devices than a machine can have, before anything is planned,
+ * probed or started for them: 100,000 vifs or 3,000 disks kept dom0d busy for minutes (every
+ * other client waiting), where QEMU would refuse the machine in the end.
+ */
+function checkDeviceCounts(config: DomainConfig): void {
+  for (const kind of DEVICE_LISTS) {
+    const n = config[kind]?.length ?? 0;
+    if (n > MAX_DEVICES_OF_A_KIND) {
+      throw new ToolstackError('CFG_VALUE', `Creating the domain failed: it has ${n} ${kind}, more than a machine can have (at most ${MAX_DEVICES_OF_A_KIND})`, { hint: 'give the domain the devices it needs' });
+    }
+  }
+  const slotted = (config.disks?.length ?? 0) + (config.nics?.length ?? 0);
+  if (slotted > MAX_DISKS_AND_VIFS) {
+    throw new ToolstackError('CFG_VALUE', `Creating the domain failed: it has ${slotted} disks and vifs; QEMU's PC has room for about 30 (a PCI slot each, IDE disks hda-hdd apart)`, {
+      hint: 'give fewer disks or vifs (a disk can hold several file systems, a vif carry VLANs)',
+    });
+  }
 }
