@@ -7,4 +7,5 @@ export * from './quiet-log.js';
 export * from './clock.js';
 export * from './build.js';
 export * from './ownership.js';
+export * from './errno.js';
 export * from './text.js';

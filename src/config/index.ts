@@ -1,7 +1,8 @@
 // The config area's public surface: xl.cfg grammar, spec strings, DomainConfig, legacy configs.
 export type { CfgDocument } from './cfg/types.js';
 export { parseCfg, parseCfgText } from './cfg/parser.js';
-export { readCfgFile, strerror, withExtraConfig } from './cfg/read.js';
+export { readCfgFile, withExtraConfig } from './cfg/read.js';
+export { strerror } from '../common/index.js';
 export { cfgString } from './cfg/access.js';
 export { formatRawCfgSettings, rawCfgSettings } from './cfg/raw.js';
 export type { RawCfgSetting, RawCfgValue } from './cfg/raw.js';

@@ -1,7 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isErrno, ToolstackError } from '../../common/index.js';
-import { strerror } from '../../config/index.js';
+import { isErrno, strerror, ToolstackError } from '../../common/index.js';
 import { defineCommand } from '../command.js';
 import { flaskDisabled } from '../flask.js';
 

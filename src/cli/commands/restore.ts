@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { othersMayWrite, SAVE_FILE_OWNER_HINT, terminalSafe, toJson, ToolstackError } from '../../common/index.js';
+import { isErrno, isToolstackError, othersMayWrite, SAVE_FILE_OWNER_HINT, strerror, terminalSafe, toJson, ToolstackError } from '../../common/index.js';
 import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo, SaveFileInfo } from '../../api/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
@@ -32,11 +32,19 @@ export const restoreCommand = defineCommand<DomainInfo>({
       throw new ToolstackError('USAGE', line, { lines: [line], hint: 'give the domain\'s config file before the save file' });
     }
     if (o.has('d')) ctx.stderr.write(`${terminalSafe(toJson(config, 4), true)}\n`);
-    const domain = await connectToolstack(ctx).createDomain({
-      config, paused: o.has('p'), noMonitor: o.has('e'), source: second ?? first, restore: { file, offset: info.streamOffset },
-      ...(info.layout === undefined ? {} : { layout: info.layout }),
-    });
-    return { data: domain };
+    try {
+      const domain = await connectToolstack(ctx).createDomain({
+        config, paused: o.has('p'), noMonitor: o.has('e'), source: second ?? first, restore: { file, offset: info.streamOffset },
+        ...(info.layout === undefined ? {} : { layout: info.layout }),
+      });
+      return { data: domain };
+    } catch (e: unknown) {
+      // The embedded config is the file's: what the API's schema says of it says the file is bad.
+      const bad = configFile === undefined && isToolstackError(e, 'USAGE') ? /^Bad API request: \/config(\S*) (.*)$/s.exec(e.message) : null;
+      if (bad === null) throw e;
+      const line = `Savefile '${second ?? first}' is corrupt: its config${bad[1] === '' ? '' : ` at ${bad[1]}`} ${bad[2] ?? ''}`;
+      throw new ToolstackError('SAVE_FILE', line, { lines: [line], hint: 'xl save did not write this config: the file was changed, or is not a save file (a config file given before it is used instead)' });
+    }
   },
   render: () => '',
 });
@@ -54,7 +62,7 @@ function readHeader(file: string): SaveFileInfo {
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    throw refused((e as Error).message);
+    throw refused(isErrno(e) ? strerror(e.code) : (e as Error).message);
   }
   try {
     const st = fstatSync(fd);

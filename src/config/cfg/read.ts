@@ -1,4 +1,4 @@
-import { isErrno, ToolstackError } from '../../common/index.js';
+import { isErrno, strerror, ToolstackError } from '../../common/index.js';
 import { firstNonUtf8Line, readPlainFileSync } from '../../host/index.js';
 import { evaluateLegacyConfig } from '../legacy/index.js';
 import { parseCfgText, syntaxError } from './parser.js';
@@ -11,24 +11,6 @@ export interface ReadCfgOptions {
   readonly legacy?: boolean;
 }
 
-const STRERROR: Readonly<Record<string, string>> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  EPERM: 'Operation not permitted',
-  EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory',
-  ELOOP: 'Too many levels of symbolic links',
-  ENAMETOOLONG: 'File name too long',
-  EMFILE: 'Too many open files',
-  EIO: 'Input/output error',
-  ENXIO: 'No such device or address',
-  ENOTTY: 'Inappropriate ioctl for device',
-  EFBIG: 'File too large',
-  ENOSPC: 'No space left on device',
-  EDQUOT: 'Disk quota exceeded',
-  EROFS: 'Read-only file system',
-  EEXIST: 'File exists',
-};
 
 /**
  * The largest config file read. Xen's limit is INT_MAX; an xl.cfg is a few KiB, and reading and
@@ -36,10 +18,6 @@ const STRERROR: Readonly<Record<string, string>> = {
  */
 export const MAX_CFG_FILE_BYTES = 16 << 20;
 
-/** C's strerror() text for a Node errno code. */
-export function strerror(code: string | undefined): string {
-  return (code !== undefined ? STRERROR[code] : undefined) ?? `Unknown error ${code ?? ''}`.trim();
-}
 
 const READ_HINTS: Readonly<Record<string, string>> = {
   ENOENT: 'check the path; configs usually live in /etc/xen',
