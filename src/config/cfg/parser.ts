@@ -328,8 +328,16 @@ export function parseCfgText(text: string, source: string): CfgParseResult {
 
 /** The lines xl prints to stderr for a failed parse: errors, the Python warning, the trailer. */
 export function failureLines(result: CfgParseResult): string[] {
-  return [...result.errors, ...(result.likelyPython ? PYTHON_WARNING : []), PARSE_FAILED_TRAILER];
+  // xl prints every error: one a line of a file that is no xl.cfg (binary, 20,000 CRLF lines)
+  // buried the hint under as many lines.
+  const shown = result.errors.length > MAX_ERROR_LINES
+    ? [...result.errors.slice(0, MAX_ERROR_LINES), `(${result.errors.length - MAX_ERROR_LINES} more config parsing errors not shown)`]
+    : result.errors;
+  return [...shown, ...(result.likelyPython ? PYTHON_WARNING : []), PARSE_FAILED_TRAILER];
 }
+
+/** The most parse errors shown of one file. */
+const MAX_ERROR_LINES = 20;
 
 /** Our one-line advice for the first error of a failed parse. */
 function hintFor(result: CfgParseResult, source: string): string {

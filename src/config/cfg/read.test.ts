@@ -89,3 +89,10 @@ test('a config that is not UTF-8 is refused, naming its first such line (decoded
   writeFileSync(f, 'name = "a\ufffd"\n');
   assert.equal(rawCfgSettings(readCfgFile(f))[0]?.value, 'a\ufffd');
 });
+
+test('a file of many bad lines (CRLF throughout) shows its first 20 errors, how many more, and the hint', () => {
+  const f = join(dir, 'crlf.cfg');
+  writeFileSync(f, 'a = 1\r\n'.repeat(500));
+  assert.throws(() => readCfgFile(f), (e: unknown) => isToolstackError(e, 'CFG_SYNTAX') && e.lines !== undefined && e.lines.length <= 23 &&
+    e.lines.some((l) => /^\(\d+ more config parsing errors not shown\)$/.test(l)) && /dos2unix/.test(e.hint ?? ''));
+});
