@@ -12,7 +12,7 @@
 import { copyFileSync, existsSync, lstatSync, readlinkSync, realpathSync, renameSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { ToolstackError } from '../common/index.js';
+import { strerror, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
 import { ensurePrivateDir, rotateLog, untrustedLinkRefusal, writeFileAtomic } from '../host/index.js';
@@ -155,8 +155,7 @@ export function statError(path: string): string | undefined {
     statSync(path);
     return undefined;
   } catch (e: unknown) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : (code ?? 'error');
+    return strerror((e as NodeJS.ErrnoException).code);
   }
 }
 
