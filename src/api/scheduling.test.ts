@@ -42,7 +42,7 @@ test('bad requests are USAGE; Domain-0 is the host; without cgroups nothing is a
   await assert.rejects(s.setVcpuSched({ ref: 'g' }), is('USAGE'));
   await assert.rejects(s.setVcpuSched({ ref: 'g', vcpus: [] }), is('USAGE'));
   await assert.rejects(s.setVcpuSched({ ref: 'g', all: { period: 1, budget: 1 } as never }), is('USAGE'));
-  await assert.rejects(s.createCpupool({ name: '', sched: 'credit', cpus: [] }), is('USAGE'));
+  await assert.rejects(s.createCpupool({ name: '', sched: 'credit', cpus: [] }), is('CFG_VALUE'));
   await assert.rejects(s.addCpupoolCpus({ pool: '0', cpus: [-1] }), is('USAGE'));
   await assert.rejects(s.renameCpupool({ pool: '', name: 'x' }), is('USAGE'));
   await assert.rejects(s.setDomainSched({ ref: '0', sched: 'credit2', weight: 5 }), is('NOT_SUPPORTED'));
