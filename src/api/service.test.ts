@@ -33,6 +33,12 @@ test('listDomains() puts Domain-0 (the host) first, then guests in domid order',
   assert.match(String(stored.c_info.uuid), /^[0-9a-f]{8}-/);
 });
 
+test('debug-keys: no key is nothing to do (as Xen\'s hypercall); too many at once is one line saying so (it was the API\'s schema line)', async () => {
+  const s = await service();
+  assert.deepEqual(await s.sendDebugKeys({ keys: '' }), { lines: [] });
+  await assert.rejects(s.sendDebugKeys({ keys: 'h'.repeat(129) }), (e: unknown) => isToolstackError(e, 'USAGE') && e.message === 'Too many debug keys at once: 129 (at most 128)');
+});
+
 test('a create request is checked against the IDL and libxl\'s rules; defaults (memory, MACs) are stored', async () => {
   const s = await service();
   await assert.rejects(s.registerDomain({ config: { c_info: { name: 'x' }, b_info: { bogus: 1 } } }),

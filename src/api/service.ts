@@ -605,7 +605,11 @@ export class ToolstackService implements ToolstackApi {
 
   async sendDebugKeys(req: DebugKeysRequest): Promise<DebugKeysResult> {
     const keys = req.keys as unknown;
-    if (typeof keys !== 'string' || keys.length === 0 || keys.length > MAX_DEBUG_KEYS) throw badRequest(`'keys' must be 1 to ${MAX_DEBUG_KEYS} characters`);
+    if (typeof keys !== 'string') throw badRequest("'keys' must be a string of keys");
+    // No key is nothing to do, as Xen's hypercall does nothing for an empty string.
+    if (keys.length > MAX_DEBUG_KEYS) {
+      throw new ToolstackError('USAGE', `Too many debug keys at once: ${keys.length} (at most ${MAX_DEBUG_KEYS})`, { hint: 'send the rest with another xl debug-keys' });
+    }
     const lines: string[] = [];
     for (const key of keys) {
       const out = await debugKeyLines(key, this);
