@@ -408,6 +408,24 @@ test('ten parallel creates of one name: exactly one succeeds, the others fail na
   assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
 });
 
+test('xl create interrupted (Ctrl-C) while dom0d makes the domain: the domain is destroyed once made, xl ends by the signal (before: it stayed)', async () => {
+  const script = join(host.root, 'slow-vif.sh');
+  const started = join(host.root, 'slow-vif.started');
+  writeFileSync(script, `#!/bin/sh\ntouch '${started}'\nsleep 3\nexit 0\n`, { mode: 0o755 });
+  const child = spawn(XL, ['create', '-p', 'pv.cfg', 'name="cut"', `vif=["script=${script}"]`], { cwd: host.root, env: host.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  await until('the vif script runs', () => existsSync(started), 60_000, 50);
+  child.kill('SIGINT');
+  assert.equal(await exited, 'SIGINT', err);
+  assert.match(err, /\nInterrupted: the domain is being created; it is destroyed once it is there\nInterrupted \(SIGINT\)\n/);
+  assert.equal(await find('cut'), undefined);
+  assert.deepEqual(pidsNaming(join(host.runDir, 'domains')), []);
+});
+
 test('a missing kernel is one error naming the file; no domain, process or socket is left', async () => {
   const r = await create('pv.cfg', 'name="nokernel"', 'kernel="/nonexistent/vmlinuz"');
   assert.equal(r.code, 3);

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { connectToolstack, MAX_CONFIG_TEXT_BYTES } from '../../api/index.js';
 import type { DomainInfo, ToolstackApi } from '../../api/index.js';
-import { monotonicMs, terminalSafe, ToolstackError } from '../../common/index.js';
+import { isToolstackError, monotonicMs, terminalSafe, ToolstackError } from '../../common/index.js';
 import {
   DOMAIN_CONFIG, domainConfigText, domainConfigToLibxlObject, idlToJson, loadDomainConfig, partialConfigText, UNTERMINATED, withAbsolutePaths, withUsbdevType,
 } from '../../config/index.js';
@@ -12,6 +12,7 @@ import { defineCommand } from '../command.js';
 import { DEFAULT_ESCAPE, runConsoleSession } from '../console-session.js';
 import { xlConfOf } from '../saved-config.js';
 import { getopt } from '../getopt.js';
+import { interruptible, stopSignals } from '../interrupt.js';
 import { runViewer, vncView } from '../vnc.js';
 
 const LONG_OPTIONS = [
@@ -96,19 +97,20 @@ export const createCommand = defineCommand<CreateView>({
       return Promise.resolve({ data: { dryRun: true, config, text, toJSON: () => config } });
     }
     const api = connectToolstack(ctx);
+    const request = {
+      // Relative paths are xl's working directory's, as libxl opens them from xl's process.
+      config: idlToJson(DOMAIN_CONFIG, withUsbdevType(withAbsolutePaths(resolved.config, ctx.cwd))),
+      paused: o.has('p'),
+      noMonitor: o.has('e'),
+      source: filename,
+      ...sourceTextOf(resolved.doc.text),
+    };
     return (async () => {
       let domain: DomainInfo;
       try {
-        // Relative paths are xl's working directory's, as libxl opens them from xl's process.
-        domain = await api.createDomain({
-          config: idlToJson(DOMAIN_CONFIG, withUsbdevType(withAbsolutePaths(resolved.config, ctx.cwd))),
-          paused: o.has('p'),
-          noMonitor: o.has('e'),
-          source: filename,
-          ...sourceTextOf(resolved.doc.text),
-        });
+        domain = await createUnlessInterrupted(ctx, api, request);
       } catch (e) {
-        if (e instanceof ToolstackError && e.code !== 'DAEMON_UNAVAILABLE') {
+        if (e instanceof ToolstackError && e.code !== 'DAEMON_UNAVAILABLE' && e.code !== 'INTERRUPTED') {
           throw new ToolstackError(e.code, e.message, { ...(e.lines === undefined ? {} : { lines: e.lines }), ...(e.hint === undefined ? {} : { hint: e.hint }), exitCode: 3 });
         }
         throw e;
@@ -121,6 +123,35 @@ export const createCommand = defineCommand<CreateView>({
   },
   render: (v) => (v.dryRun ? v.text : ''),
 });
+
+/**
+ * dom0d's create of `request`. A stop signal (Ctrl-C) meanwhile cancels it: once dom0d has made
+ * the domain (what it is doing is not cut off midway), xl destroys it and ends by the signal.
+ * Before, xl ended at once and dom0d's domain stayed, made by a command its user had stopped.
+ * A second signal ends xl at once (the domain then stays).
+ */
+async function createUnlessInterrupted(ctx: CommandContext, api: ToolstackApi, request: Parameters<ToolstackApi['createDomain']>[0]): Promise<DomainInfo> {
+  let made: DomainInfo | undefined;
+  try {
+    return await interruptible(async (check, critical) => {
+      made = await critical(async () => {
+        const waiting = (): void => ctx.warn(`Interrupted: the domain is being created; it is destroyed once it is there`);
+        const stops = stopSignals();
+        for (const s of stops) process.once(s, waiting);
+        try {
+          return await api.createDomain(request);
+        } finally {
+          for (const s of stops) process.off(s, waiting);
+        }
+      });
+      check();
+      return made;
+    });
+  } catch (e: unknown) {
+    if (made !== undefined && isToolstackError(e, 'INTERRUPTED')) await api.destroyDomain({ ref: String(made.domid) }).catch(() => undefined);
+    throw e;
+  }
+}
 
 /**
  * `xl create -V/-A/-c` once the domain exists: starts a VNC viewer in the background (a warning
