@@ -30,11 +30,10 @@ interface Invocation {
  * stdout; text Xen prints on stdout with a failure (a command's help) then goes to stderr.
  */
 export async function xlMain(argv: readonly string[], io: XlIo): Promise<number> {
-  const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
-  const json = jsonRequested(argv);
+  const { json, rest } = takeJsonOption(argv);
   let inv: Invocation | undefined;
   try {
-    inv = parseInvocation(argv.filter((a, i) => a !== '--json' || i > end));
+    inv = parseInvocation(rest);
     const cmd = inv.cmd;
     if (cmd.helpIsArgument !== true && helpRequested(inv.args)) {
       // Xen prints the command's help on -h/--help and exits 0 (before any other parsing).
@@ -69,15 +68,18 @@ export async function xlMain(argv: readonly string[], io: XlIo): Promise<number>
   }
 }
 
-/** `--json` among xl's arguments: anywhere before a `--` (after it, an argument like any other: a domain of that name). */
-function jsonRequested(argv: readonly string[]): boolean {
+/**
+ * `--json` among xl's arguments, anywhere before a `--` (after it, an argument like any other: a
+ * domain of that name), and the arguments without it.
+ */
+function takeJsonOption(argv: readonly string[]): { readonly json: boolean; readonly rest: readonly string[] } {
   const end = argv.includes('--') ? argv.indexOf('--') : argv.length;
-  return argv.slice(0, end).includes('--json');
+  return { json: argv.slice(0, end).includes('--json'), rest: argv.filter((a, i) => a !== '--json' || i > end) };
 }
 
 /** Reports `e`, a failure found before xl could read its arguments, as xlMain reports one; returns the exit status. */
 export function reportEarlyFailure(argv: readonly string[], io: XlIo, e: ToolstackError): number {
-  return reportFailure(io, { json: jsonRequested(argv), verbose: 0, cmd: undefined }, e);
+  return reportFailure(io, { json: takeJsonOption(argv).json, verbose: 0, cmd: undefined }, e);
 }
 
 /** Parses the global options; the failures xl reports before it runs a command are thrown. */

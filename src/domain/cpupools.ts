@@ -9,7 +9,7 @@
  * the rules as counts (`domains`: a pool's domains, Domain-0 counted in Pool-0).
  */
 import { readFile, rename } from 'node:fs/promises';
-import { isErrno, terminalSafe, ToolstackError } from '../common/index.js';
+import { isErrno, strerror, terminalSafe, ToolstackError } from '../common/index.js';
 import { fileError, KeyedQueue, writeFileAtomic } from '../host/index.js';
 import { DEFAULT_POOL_PARAMS, libxlError, POOL_SCHEDULERS } from './sched.js';
 import type { PoolScheduler, PoolSchedParams } from './sched.js';
@@ -38,14 +38,6 @@ export interface PoolHost {
 }
 
 const FILE_VERSION = 1;
-
-/** C's strerror() for the errnos Xen's pool operations return. */
-const ERRNO_TEXT = {
-  EINVAL: 'Invalid argument',
-  ENODEV: 'No such device',
-  EBUSY: 'Device or resource busy',
-  EADDRNOTAVAIL: 'Cannot assign requested address',
-} as const;
 
 /** The CPUs of the host that no pool has. */
 export function freeCpus(pools: readonly CpuPool[], host: PoolHost): number[] {
@@ -154,7 +146,7 @@ export function planAddCpus(pools: readonly CpuPool[], host: PoolHost, pool: Cpu
       added.push(cpu);
       free.delete(cpu);
     } else {
-      errors.push(libxlError('libxl_cpupool.c:302:libxl_cpupool_cpuadd', undefined, `Error moving cpu ${cpu} to cpupool: ${ERRNO_TEXT[errno]}`));
+      errors.push(libxlError('libxl_cpupool.c:302:libxl_cpupool_cpuadd', undefined, `Error moving cpu ${cpu} to cpupool: ${strerror(errno)}`));
     }
   }
   return { pools: withCpus(pools, pool.poolid, [...pool.cpus, ...added]), errors };
@@ -174,7 +166,7 @@ export function planRemoveCpus(pools: readonly CpuPool[], host: PoolHost, pool: 
       : !left.has(cpu) ? 'EADDRNOTAVAIL'
         : domains > 0 && left.size === 1 ? 'EBUSY' : undefined;
     if (errno === undefined) left.delete(cpu);
-    else errors.push(libxlError('libxl_cpupool.c:365:libxl_cpupool_cpuremove', undefined, `Error removing cpu ${cpu} from cpupool: ${ERRNO_TEXT[errno]}`));
+    else errors.push(libxlError('libxl_cpupool.c:365:libxl_cpupool_cpuremove', undefined, `Error removing cpu ${cpu} from cpupool: ${strerror(errno)}`));
   }
   return { pools: withCpus(pools, pool.poolid, [...left]), errors };
 }

@@ -12,7 +12,7 @@
 import { copyFileSync, existsSync, lstatSync, readlinkSync, realpathSync, renameSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { strerror, ToolstackError } from '../common/index.js';
+import { errnoMessage, ToolstackError } from '../common/index.js';
 import type { Dom0Paths } from '../common/index.js';
 import type { DomainConfig } from '../config/index.js';
 import { ensurePrivateDir, rotateLog, untrustedLinkRefusal, writeFileAtomic } from '../host/index.js';
@@ -155,7 +155,7 @@ export function statError(path: string): string | undefined {
     statSync(path);
     return undefined;
   } catch (e: unknown) {
-    return strerror((e as NodeJS.ErrnoException).code);
+    return errnoMessage(e);
   }
 }
 

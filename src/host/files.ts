@@ -10,7 +10,7 @@ import type { Stats } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { dirname, isAbsolute, join } from 'node:path';
-import { isErrno, terminalSafe, ToolstackError } from '../common/index.js';
+import { errnoMessage, isErrno, terminalSafe, ToolstackError } from '../common/index.js';
 
 let seq = 0;
 
@@ -232,7 +232,8 @@ function fallocateFront(mode: '--punch-hole' | '--collapse-range', path: string,
 export function fileError(action: string, path: string, e: unknown): ToolstackError {
   if (e instanceof ToolstackError) return e;
   const code = isErrno(e) ? e.code : undefined;
-  const reason = code === undefined ? (e instanceof Error ? e.message : String(e)) : (ERRNO_TEXT[code] ?? (e as Error).message);
+  const text = errnoMessage(e);
+  const reason = code !== undefined && text !== (e as Error).message ? `${text.charAt(0).toLowerCase()}${text.slice(1)}` : text;
   const full = code === 'ENOSPC' || code === 'EDQUOT';
   const fds = code === 'EMFILE' || code === 'ENFILE';
   return new ToolstackError(full ? 'NO_SPACE' : 'IO', `${action} ${path} failed: ${reason}`, {
@@ -242,19 +243,6 @@ export function fileError(action: string, path: string, e: unknown): ToolstackEr
         : `check ${dirname(path)}`,
   });
 }
-
-const ERRNO_TEXT: Readonly<Record<string, string>> = {
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EROFS: 'read-only file system',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  ENOENT: 'no such file or directory',
-  EIO: 'input/output error',
-  ENAMETOOLONG: 'file name too long',
-  EMFILE: 'too many open files',
-  ENFILE: 'too many open files in the system',
-};
 
 /**
  * Makes `dir` (and its parents) if missing, then checks it is safe to keep private files in: a

@@ -15,7 +15,7 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { ToolstackError } from '../common/index.js';
+import { errnoMessage, ToolstackError } from '../common/index.js';
 
 export const VFIO_PCI_DRIVER = 'vfio-pci';
 
@@ -44,7 +44,7 @@ export class HostPci {
       lstatSync(this.devicePath(bdf));
       return undefined;
     } catch (e: unknown) {
-      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message;
+      return errnoMessage(e);
     }
   }
 

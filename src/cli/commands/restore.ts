@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { isErrno, isToolstackError, othersMayWrite, SAVE_FILE_OWNER_HINT, strerror, terminalSafe, toJson, ToolstackError } from '../../common/index.js';
+import { errnoMessage, isToolstackError, othersMayWrite, SAVE_FILE_OWNER_HINT, terminalSafe, toJson, ToolstackError } from '../../common/index.js';
 import { connectToolstack, readSaveFileHeader, saveFileDataLength } from '../../api/index.js';
 import type { DomainInfo, SaveFileInfo } from '../../api/index.js';
 import type { LibxlJsonObject } from '../../config/index.js';
@@ -62,7 +62,7 @@ function readHeader(file: string): SaveFileInfo {
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    throw refused(isErrno(e) ? strerror(e.code) : (e as Error).message);
+    throw refused(errnoMessage(e));
   }
   try {
     const st = fstatSync(fd);
